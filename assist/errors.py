@@ -1,0 +1,70 @@
+"""Domain errors. Each carries the offending value; api.py maps them to HTTP in one place."""
+from __future__ import annotations
+
+
+class AssistError(Exception):
+    """Base class of every error the product reports to a user."""
+
+    status_code = 400
+
+
+class NotFoundError(AssistError):
+    """An id that does not exist (document, call, rule, event, suggestion)."""
+
+    status_code = 404
+
+    def __init__(self, kind: str, ident: object) -> None:
+        super().__init__(f"{kind} {ident!r} not found")
+        self.kind, self.ident = kind, ident
+
+
+class InvalidInputError(AssistError):
+    """A value that is well-formed JSON but makes no sense (empty text, bad speaker, ...)."""
+
+    status_code = 422
+
+
+class LoadError(AssistError):
+    """A file that cannot be loaded: empty, corrupt, binary or of an unsupported type."""
+
+    status_code = 422
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source, self.reason = source, reason
+
+
+class UnsupportedTypeError(LoadError):
+    """A file whose type no loader handles."""
+
+    status_code = 415
+
+
+class TooLargeError(AssistError):
+    """An upload over the configured size limit."""
+
+    status_code = 413
+
+
+class RulePackError(AssistError):
+    """A rule pack that fails validation; the message names the rule."""
+
+    status_code = 422
+
+
+class ConflictError(AssistError):
+    """A request that conflicts with the current state (e.g. a call that has ended)."""
+
+    status_code = 409
+
+
+class AuthError(AssistError):
+    """A missing, unknown or revoked API key."""
+
+    status_code = 401
+
+
+class ForbiddenError(AssistError):
+    """A key whose role may not do this."""
+
+    status_code = 403

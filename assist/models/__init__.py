@@ -1,0 +1,23 @@
+"""SQLModel families, one module per entity. Importing this package registers every table."""
+from assist.models.audit import AuditEntry
+from assist.models.calls import Call, Feedback, Suggestion, Turn
+from assist.models.documents import Chunk, ChunkVector, Document, DocumentPublic, DocumentStatus
+from assist.models.guard import GuardEvent, RuleRecord
+from assist.models.keys import ApiKey, Role
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Call",
+    "Chunk",
+    "ChunkVector",
+    "Document",
+    "DocumentPublic",
+    "DocumentStatus",
+    "Feedback",
+    "GuardEvent",
+    "Role",
+    "RuleRecord",
+    "Suggestion",
+    "Turn",
+]
