@@ -1,0 +1,23 @@
+"""Shared fixtures: every test runs against a throw-away data directory."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assist.config import get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point ASSIST_DATA_DIR at a temp dir so that no test touches ./data."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("ASSIST_DATA_DIR", str(data))
+    monkeypatch.delenv("ASSIST_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield data
+    get_settings.cache_clear()
