@@ -1,0 +1,4 @@
+"""Routes for events (placeholder until its owner fills it in)."""
+from fastapi import APIRouter
+
+router = APIRouter()
