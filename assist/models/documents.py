@@ -86,3 +86,34 @@ class ChunkVector(SQLModel, table=True):
     chunk_id: int = Field(foreign_key="chunk.id", index=True)
     embedder: str = Field(index=True)
     vector: bytes = Field(sa_column=Column(LargeBinary))
+
+
+class IngestJob(SQLModel, table=True):
+    """An upload that runs in the background; the editor polls it by id."""
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    status: str = "queued"  # queued | running | done | failed
+    filename: str
+    size_bytes: int = 0
+    replaces: str | None = None
+    created_by: str | None = None
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    error: str | None = None
+    error_status: int | None = None  # the HTTP status the same failure gets on a direct upload
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class IngestJobPublic(SQLModel):
+    """A background upload as the API returns it."""
+
+    id: str
+    status: str
+    filename: str
+    size_bytes: int
+    replaces: str | None
+    result: dict[str, Any] | None
+    error: str | None
+    error_status: int | None
+    created_at: datetime
+    finished_at: datetime | None
