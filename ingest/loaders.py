@@ -1,0 +1,991 @@
+"""Document loaders: Markdown, plain text, HTML, PDF, DOCX and FAQ CSV → `LoadedDocument` (a list of blocks).
+
+Every loader returns the same shape: headings (with a level), paragraphs (with a 1-based page for PDFs)
+and FAQ question/answer pairs, plus metadata from YAML front matter or an `X.meta.yaml` sidecar.
+
+Text formats (md, txt, html, csv) go through one encoding detector: UTF-8 (with or without BOM) is tried
+first and strictly; anything else is left to charset-normalizer, with a bias towards the Chinese code
+pages a bank in the region actually receives (GB18030 for the GB family, Big5 for Traditional Chinese).
+
+Every error names the file: `LoadError(source, reason)`, `UnsupportedTypeError(source, reason)` or
+`TooLargeError("<source>: <n> bytes exceeds the limit of <max> bytes")`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Literal
+
+from assist.errors import LoadError, TooLargeError, UnsupportedTypeError
+
+logger = logging.getLogger(__name__)
+
+BlockKind = Literal["heading", "paragraph", "qa"]
+
+
+@dataclass
+class Block:
+    """One structural unit of a document.
+
+    Attributes:
+        kind: "heading", "paragraph" or "qa" (an FAQ pair).
+        text: The text; for "qa" the answer (the question is in `question`).
+        level: Heading level (1 = top); 0 for non-headings.
+        page: 1-based page number, for PDFs.
+        question: The FAQ question, for "qa" blocks.
+    """
+
+    kind: BlockKind
+    text: str
+    level: int = 0
+    page: int | None = None
+    question: str | None = None
+
+
+@dataclass
+class LoadedDocument:
+    """A document as read from disk or an upload, before chunking.
+
+    Attributes:
+        source: Front matter `source:` if given, else the path relative to the base dir (or the upload's
+            file name). The pipeline uses it to recognise new versions of the same document.
+        title: Front matter title, else the first heading, else the file name stem.
+        file_type: md, txt, html, pdf, docx or csv.
+        blocks: Headings, paragraphs and FAQ pairs in document order.
+        meta: Front matter / sidecar / caller metadata; dates parsed to `datetime.date`.
+        text: The full plain text (for hashing, language detection and the compliance scan).
+        encoding: The detected encoding, for text formats.
+    """
+
+    source: str
+    title: str
+    file_type: str
+    blocks: list[Block]
+    meta: dict[str, Any]
+    text: str
+    encoding: str | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Text helpers
+
+_CJK_CHAR = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+_SPACES = re.compile(r"[ \t\u00a0\u3000\u200b\ufeff]+")
+_SENTENCE_END = tuple("。！？；：.!?;:…”’」』）)")
+_FINAL_PUNCT = tuple("。！？；.!?;…")
+
+
+def _clean_line(line: str) -> str:
+    """Collapse runs of spaces (ASCII, no-break, ideographic, zero-width) and strip."""
+    return _SPACES.sub(" ", line).strip()
+
+
+def _join_wrapped(a: str, b: str) -> str:
+    """Join two wrapped lines: no space between CJK characters, one space otherwise."""
+    if not a:
+        return b
+    if not b:
+        return a
+    if _CJK_CHAR.match(a[-1]) or _CJK_CHAR.match(b[0]):
+        return a + b
+    if a.endswith("-") and len(a) > 1 and a[-2].isalpha() and b[0].islower():
+        return a[:-1] + b  # de-hyphenate "settle-\nment"
+    return a + " " + b
+
+
+def _looks_like_heading(line: str, max_len: int = 60) -> bool:
+    """Short, non-empty and without final sentence punctuation."""
+    return 0 < len(line) <= max_len and not line.endswith(_SENTENCE_END) and not line.endswith((",", "，"))
+
+
+def _document_text(blocks: list[Block]) -> str:
+    parts: list[str] = []
+    for b in blocks:
+        parts.append(f"{b.question}\n{b.text}" if b.kind == "qa" else b.text)
+    return "\n\n".join(p for p in parts if p)
+
+
+# --------------------------------------------------------------------------------------------------
+# Encoding detection
+
+_GB_FAMILY = {"gb2312", "gbk", "gb18030", "hz", "cp936", "euc_cn", "hz_gb_2312"}
+_BIG5_FAMILY = {"big5", "cp950", "big5hkscs", "big5_hkscs"}
+# Detections that are plausible byte-wise for Chinese text but wrong for this market.
+_FOREIGN_MULTIBYTE = {
+    "cp949", "euc_kr", "johab", "euc_jp", "euc_jis_2004", "euc_jisx0213", "shift_jis", "cp932",
+    "shift_jis_2004", "shift_jisx0213", "iso2022_jp", "iso2022_kr", "utf_16", "utf_16_be", "utf_16_le",
+    "utf_32", "utf_32_be", "utf_32_le",
+}  # fmt: skip
+_HANGUL_KANA = re.compile(r"[\u3040-\u30ff\u1100-\u11ff\uac00-\ud7af]")
+
+
+def _codec_key(name: str) -> str:
+    return name.lower().replace("-", "_")
+
+
+def _decode_chinese(raw: bytes, family: str) -> tuple[str, str] | None:
+    """Strictly decode with the widest codec of a family; None when none fits."""
+    codecs = ("gb18030",) if family == "gb" else ("big5", "cp950", "big5hkscs")
+    for codec in codecs:
+        try:
+            return raw.decode(codec), codec
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _normalise_charset(name: str) -> str | None:
+    """Map a declared charset (e.g. from <meta charset>) to the codec we decode with."""
+    key = _codec_key(name.strip().strip("\"'"))
+    if key in _GB_FAMILY or key in {"x_gbk", "gb_2312_80"}:
+        return "gb18030"
+    try:
+        import codecs
+
+        return codecs.lookup(key).name
+    except LookupError:
+        return None
+
+
+def decode_bytes(raw: bytes, source: str, *, declared: str | None = None) -> tuple[str, str]:
+    """Decode the bytes of a text format.
+
+    Args:
+        raw: The file's bytes.
+        source: The file's name, for error messages.
+        declared: An encoding the file declares about itself (HTML <meta charset>), tried after UTF-8.
+
+    Returns:
+        (text, encoding). The text has no BOM and uses "\\n" line ends.
+
+    Raises:
+        LoadError: "binary or undecodable content".
+    """
+    text: str | None = None
+    encoding = ""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text, encoding = raw.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise LoadError(source, "binary or undecodable content") from exc
+    elif b"\x00" in raw:
+        raise LoadError(source, "binary or undecodable content")
+    if text is None:
+        try:
+            if raw.startswith(b"\xef\xbb\xbf"):
+                text, encoding = raw[3:].decode("utf-8"), "utf-8-sig"
+            else:
+                text, encoding = raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text = None
+    if text is None and declared:
+        codec = _normalise_charset(declared)
+        if codec and _codec_key(codec) not in {"utf_8", "utf_8_sig"}:
+            family = "gb" if codec == "gb18030" else "big5" if _codec_key(codec) in _BIG5_FAMILY else None
+            decoded = _decode_chinese(raw, family) if family else None
+            if decoded is None and family is None:
+                try:
+                    decoded = raw.decode(codec), codec
+                except UnicodeDecodeError:
+                    decoded = None
+            if decoded is not None:
+                text, encoding = decoded
+    if text is None:
+        text, encoding = _detect(raw, source)
+    if _looks_binary(text):
+        raise LoadError(source, "binary or undecodable content")
+    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+
+
+def _detect(raw: bytes, source: str) -> tuple[str, str]:
+    """charset-normalizer's guess, steered to GB18030/Big5 when it proposes a foreign multi-byte code."""
+    import charset_normalizer
+
+    matches = list(charset_normalizer.from_bytes(raw))
+    names = [_codec_key(m.encoding) for m in matches]
+    logger.debug("encoding candidates", extra={"source": source, "candidates": names[:6]})
+    if not names:
+        raise LoadError(source, "binary or undecodable content")
+    best = names[0]
+    chosen: str | None = None
+    if best in _GB_FAMILY:
+        chosen = "gb"
+    elif best in _BIG5_FAMILY:
+        chosen = "big5"
+    elif best in _FOREIGN_MULTIBYTE or _HANGUL_KANA.search(str(matches[0])):
+        for name in names[1:]:
+            if name in _GB_FAMILY or name in _BIG5_FAMILY:
+                chosen = "gb" if name in _GB_FAMILY else "big5"
+                break
+    if chosen is not None:
+        decoded = _decode_chinese(raw, chosen)
+        if decoded is not None:
+            return decoded
+    return str(matches[0]), best
+
+
+def _looks_binary(text: str) -> bool:
+    """More than 1% control characters (other than tab, newline, CR, form feed) means binary."""
+    if not text:
+        return False
+    controls = sum(1 for c in text if unicodedata.category(c) == "Cc" and c not in "\t\n\r\f")
+    return controls > max(2, len(text) // 100)
+
+
+# --------------------------------------------------------------------------------------------------
+# Metadata
+
+_DATE_KEYS = {"effective_from", "effective_to", "date", "published", "updated", "reviewed"}
+_LIST_KEYS = {"tags", "next_steps"}
+
+
+def _normalise_meta(raw: dict[Any, Any], source: str) -> dict[str, Any]:
+    """String keys; dates parsed to `datetime.date`; comma-separated tags/next_steps split into lists."""
+    meta: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = str(key).strip()
+        if isinstance(value, dt.datetime):
+            value = value.date()
+        if name in _DATE_KEYS or name.endswith("_date"):
+            value = _parse_date(name, value, source)
+        elif name in _LIST_KEYS and isinstance(value, str):
+            value = [v.strip() for v in re.split(r"[,，、;；]", value) if v.strip()]
+        meta[name] = value
+    return meta
+
+
+def _parse_date(key: str, value: Any, source: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    try:
+        return dt.date.fromisoformat(text.replace("/", "-")[:10])
+    except ValueError as exc:
+        raise LoadError(source, f"bad date for '{key}': {text!r} (expected YYYY-MM-DD)") from exc
+
+
+def _load_yaml_mapping(text: str, source: str, what: str) -> dict[Any, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        reason = " ".join(str(exc).split())
+        raise LoadError(source, f"invalid YAML in {what}: {reason}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise LoadError(source, f"{what} must be a mapping of keys to values, got {type(data).__name__}")
+    return data
+
+
+def _sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name + ".meta.yaml")
+
+
+# --------------------------------------------------------------------------------------------------
+# Markdown
+
+_ATX = re.compile(r"^(#{1,6})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$")
+_FENCE = re.compile(r"^(```|~~~)")
+_LIST_ITEM = re.compile(r"^([-*+•]|\d{1,3}[.)、]|[a-zA-Z][.)])\s+")
+_TABLE_SEP = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
+_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>]+)>")
+_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_ITALIC = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
+_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+_CODE = re.compile(r"`([^`]+)`")
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+
+
+def _strip_inline_markdown(text: str) -> str:
+    """Light inline clean-up: keep link and image text, drop emphasis markers, code ticks and tags."""
+    text = _IMAGE.sub(r"\1", text)
+    text = _LINK.sub(r"\1", text)
+    text = _REF_LINK.sub(r"\1", text)
+    text = _AUTOLINK.sub(r"\1", text)
+    text = _CODE.sub(r"\1", text)
+    text = _BOLD.sub(r"\2", text)
+    text = _ITALIC.sub(r"\1", text)
+    text = _STRIKE.sub(r"\1", text)
+    text = _HTML_TAG.sub("", text)
+    return text
+
+
+def _split_front_matter(text: str, source: str) -> tuple[dict[Any, Any], str]:
+    """Leading `---` ... `---` (or `...`) YAML block → (mapping, rest of the text)."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return {}, text
+    for i in range(1, len(lines)):
+        if lines[i].strip() in {"---", "..."}:
+            data = _load_yaml_mapping("\n".join(lines[1:i]), source, "front matter")
+            return data, "\n".join(lines[i + 1 :])
+    raise LoadError(source, "front matter starts with '---' but has no closing '---'")
+
+
+def _parse_markdown(text: str) -> list[Block]:
+    blocks: list[Block] = []
+    para: list[str] = []
+    in_fence = False
+
+    def flush() -> None:
+        if not para:
+            return
+        merged: list[str] = []
+        for raw in para:
+            line = _clean_line(_strip_inline_markdown(raw))
+            if not line or _TABLE_SEP.match(line):
+                continue
+            # list items and table rows keep their own line; wrapped prose joins the previous line
+            if merged and not _LIST_ITEM.match(line) and not line.startswith("|") and not in_fence:
+                merged[-1] = _join_wrapped(merged[-1], line)
+            else:
+                merged.append(line)
+        body = "\n".join(merged).strip()
+        if body:
+            blocks.append(Block("paragraph", body))
+        para.clear()
+
+    for raw_line in _HTML_COMMENT.sub("", text).split("\n"):
+        stripped = raw_line.strip()
+        if _FENCE.match(stripped):
+            flush()
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            para.append(raw_line)
+            continue
+        if not stripped:
+            flush()
+            continue
+        atx = _ATX.match(stripped)
+        if atx:
+            flush()
+            heading = _clean_line(_strip_inline_markdown(atx.group(2) or ""))
+            if heading:
+                blocks.append(Block("heading", heading, level=len(atx.group(1))))
+            continue
+        # setext headings: a single line underlined with === (level 1) or --- (level 2)
+        if len(para) == 1 and re.fullmatch(r"=+|-{2,}", stripped) and not _LIST_ITEM.match(para[0].strip()):
+            heading = _clean_line(_strip_inline_markdown(para[0]))
+            para.clear()
+            if heading:
+                blocks.append(Block("heading", heading, level=1 if stripped[0] == "=" else 2))
+            continue
+        if re.fullmatch(r"(\*\s*){3,}|(-\s*){3,}|(_\s*){3,}", stripped):  # thematic break
+            flush()
+            continue
+        para.append(re.sub(r"^\s{0,3}>\s?", "", raw_line))  # blockquote marker
+    flush()
+    return blocks
+
+
+# --------------------------------------------------------------------------------------------------
+# Plain text
+
+_TXT_NUMBERED_HEADING = re.compile(
+    r"^(第[一二三四五六七八九十百零〇两\d]+[章节節部篇]|[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[）)]|"
+    r"\d+(\.\d+)+\s|[A-Z][A-Z &/-]{2,}$)"
+)
+
+
+def _parse_plain_text(text: str) -> list[Block]:
+    """Paragraphs split on blank lines; '#' lines, a short first line and numbered lines become headings."""
+    groups: list[list[str]] = []
+    current: list[str] = []
+    for raw in text.split("\n"):
+        line = _clean_line(raw)
+        if not line:
+            if current:
+                groups.append(current)
+                current = []
+            continue
+        if re.match(r"^#{1,6}\s", line):  # a "# " line is a heading on its own
+            if current:
+                groups.append(current)
+            groups.append([line])
+            current = []
+            continue
+        current.append(line)
+    if current:
+        groups.append(current)
+
+    blocks: list[Block] = []
+    for i, group in enumerate(groups):
+        first = group[0]
+        hashes = re.match(r"^(#{1,6})\s+(.*)$", first)
+        if hashes:
+            if hashes.group(2).strip():
+                blocks.append(Block("heading", hashes.group(2).strip(), level=len(hashes.group(1))))
+            continue
+        if i == 0 and not blocks and _looks_like_heading(first):
+            blocks.append(Block("heading", first, level=1))  # the title line
+            group = group[1:]
+        elif (
+            len(group) == 1
+            and i + 1 < len(groups)
+            and _looks_like_heading(first, max_len=40)
+            and _TXT_NUMBERED_HEADING.match(first)
+        ):
+            blocks.append(Block("heading", first, level=2))
+            continue
+        body = _join_lines(group)
+        if body:
+            blocks.append(Block("paragraph", body))
+    return blocks
+
+
+def _join_lines(lines: list[str]) -> str:
+    """List items stay on their own line; other lines are treated as wrapped prose and joined."""
+    merged: list[str] = []
+    for line in lines:
+        if merged and not _LIST_ITEM.match(line) and not merged[-1].endswith(_FINAL_PUNCT):
+            merged[-1] = _join_wrapped(merged[-1], line)
+        else:
+            merged.append(line)
+    return "\n".join(merged).strip()
+
+
+# --------------------------------------------------------------------------------------------------
+# HTML
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
+
+
+class _HtmlBlocks(HTMLParser):
+    """Collects headings and paragraphs from HTML; ignores script, style, nav and the like."""
+
+    SKIP = {"script", "style", "nav", "noscript", "template", "svg", "head"}
+    BLOCK = {
+        "p", "div", "li", "dd", "dt", "blockquote", "pre", "section", "article", "main", "header",
+        "footer", "aside", "ul", "ol", "dl", "table", "thead", "tbody", "figure", "figcaption", "form",
+        "address", "body", "caption",
+    }  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[Block] = []
+        self.title = ""
+        self._buf: list[str] = []
+        self._skip_depth = 0
+        self._in_title = False
+        self._heading: int = 0
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+
+    def _flush(self) -> None:
+        text = "\n".join(_clean_line(x) for x in "".join(self._buf).split("\n"))
+        text = re.sub(r"\n{2,}", "\n", text).strip()
+        self._buf.clear()
+        if not text:
+            return
+        if self._heading:
+            self.blocks.append(Block("heading", " ".join(text.split("\n")), level=self._heading))
+        else:
+            self.blocks.append(Block("paragraph", text))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self._in_title = True
+            return
+        if tag in self.SKIP:
+            self._skip_depth += 1
+            return
+        if self._skip_depth:
+            return
+        if re.fullmatch(r"h[1-6]", tag):
+            self._flush()
+            self._heading = int(tag[1])
+        elif tag == "tr":
+            self._flush()
+            self._row = []
+        elif tag in {"td", "th"} and self._row is not None:
+            self._cell = []
+        elif tag == "br":
+            (self._cell if self._cell is not None else self._buf).append("\n")
+        elif tag in self.BLOCK:
+            self._flush()
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br" and not self._skip_depth:
+            (self._cell if self._cell is not None else self._buf).append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+            return
+        if tag in self.SKIP:
+            self._skip_depth = max(0, self._skip_depth - 1)
+            return
+        if self._skip_depth:
+            return
+        if re.fullmatch(r"h[1-6]", tag):
+            self._flush()
+            self._heading = 0
+        elif tag in {"td", "th"} and self._cell is not None and self._row is not None:
+            self._row.append(_clean_line(" ".join("".join(self._cell).split())))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            cells = [c for c in self._row if c]
+            if cells:
+                self.blocks.append(Block("paragraph", " | ".join(cells)))
+            self._row = None
+        elif tag in self.BLOCK:
+            self._flush()
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+            return
+        if self._skip_depth:
+            return
+        if self._cell is not None:
+            self._cell.append(data)
+        else:
+            # HTML whitespace (including newlines in the source) is not significant
+            self._buf.append(re.sub(r"[ \t\r\n]+", " ", data))
+
+    def close(self) -> None:
+        super().close()
+        self._flush()
+
+
+# --------------------------------------------------------------------------------------------------
+# PDF
+
+_PDF_NUMBERED = re.compile(r"^\d+(\.\d+)+\s")
+_BULLET = re.compile(r"^([-*•·▪●◦]|\(?\d{1,3}[).、]|[（(][一二三四五六七八九十\d]+[）)])")
+
+
+def _pdf_page_blocks(page_text: str, page_no: int) -> list[Block]:
+    """Lines of one page → headings and paragraphs.
+
+    A line is a heading when it is short, has no final punctuation, is not a list item, is followed by
+    more text and starts a new block (page start, after a blank line or after a finished sentence).
+    """
+    lines = [_clean_line(x) for x in page_text.replace("\r", "\n").split("\n")]
+    blocks: list[Block] = []
+    para: list[str] = []
+
+    def flush() -> None:
+        if para:
+            body = _join_lines(para)
+            if body:
+                blocks.append(Block("paragraph", body, page=page_no))
+            para.clear()
+
+    for i, line in enumerate(lines):
+        if not line:
+            flush()
+            continue
+        if re.fullmatch(r"(-\s*)?\d{1,4}(\s*-)?|(page|第)\s*\d+\s*(页|頁)?(\s*/\s*\d+)?", line, re.I):
+            continue  # a bare page number
+        at_block_start = not para or para[-1].endswith(_FINAL_PUNCT)
+        has_next = any(rest for rest in lines[i + 1 :])
+        if (
+            at_block_start
+            and has_next
+            and _looks_like_heading(line, max_len=40)
+            and not _BULLET.match(line)
+            and not line.endswith((":", "：", "|"))
+        ):
+            flush()
+            level = 2 if _PDF_NUMBERED.match(line) else 1
+            blocks.append(Block("heading", line, level=level, page=page_no))
+            continue
+        para.append(line)
+    flush()
+    return blocks
+
+
+# --------------------------------------------------------------------------------------------------
+# FAQ CSV
+
+_QUESTION_COLUMNS = {"question", "questions", "q", "问题", "問題", "提问", "提問"}
+_ANSWER_COLUMNS = {"answer", "answers", "a", "答案", "回答", "答复", "答覆"}
+_SECTION_COLUMNS = {"section", "category", "分类", "分類", "类别", "類別", "章节", "章節"}
+
+
+def _csv_cell(row: list[str], idx: int | None) -> str:
+    return _clean_line(row[idx]) if idx is not None and idx < len(row) else ""
+
+
+def _parse_faq_csv(text: str, source: str) -> tuple[list[Block], int]:
+    """Rows of a question/answer CSV → "qa" blocks; a `section` column adds headings when it changes.
+
+    Returns:
+        (blocks, number of skipped incomplete rows).
+    """
+    sample = text[:4096]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
+    except csv.Error:
+        dialect = csv.excel
+    rows = list(csv.reader(io.StringIO(text), dialect))
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise LoadError(source, "empty file")
+    header = [h.strip().lower() for h in rows[0]]
+
+    def find(names: set[str]) -> int | None:
+        for idx, name in enumerate(header):
+            if name in names:
+                return idx
+        return None
+
+    q_idx, a_idx, s_idx = find(_QUESTION_COLUMNS), find(_ANSWER_COLUMNS), find(_SECTION_COLUMNS)
+    missing = [name for name, idx in (("question", q_idx), ("answer", a_idx)) if idx is None]
+    if missing or q_idx is None or a_idx is None:
+        raise LoadError(
+            source,
+            f"FAQ CSV is missing the {' and '.join(repr(m) for m in missing)} column "
+            f"(header: {', '.join(rows[0])})",
+        )
+    blocks: list[Block] = []
+    skipped = 0
+    section = ""
+    for line_no, row in enumerate(rows[1:], start=2):
+        question, answer, row_section = (_csv_cell(row, idx) for idx in (q_idx, a_idx, s_idx))
+        if not question or not answer:
+            skipped += 1
+            logger.warning("FAQ row skipped: no question or answer", extra={"source": source, "row": line_no})
+            continue
+        if row_section and row_section != section:
+            blocks.append(Block("heading", row_section, level=1))
+        section = row_section or section
+        blocks.append(Block("qa", answer, question=question))
+    return blocks, skipped
+
+
+# --------------------------------------------------------------------------------------------------
+# The loader
+
+
+class DocumentLoader:
+    """Loads one document (a file, or the bytes of an upload) into a `LoadedDocument`.
+
+    Args:
+        max_bytes: Reject files larger than this with `TooLargeError`; None for no limit.
+
+    Example:
+        >>> loader = DocumentLoader(max_bytes=20_000_000)
+        >>> doc = loader.run(Path("kb_docs/cards/loss.md"), base_dir=Path("kb_docs"))
+    """
+
+    SUPPORTED = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".csv")
+    _FILE_TYPES = {
+        ".md": "md", ".markdown": "md", ".txt": "txt", ".html": "html", ".htm": "html",
+        ".pdf": "pdf", ".docx": "docx", ".csv": "csv",
+    }  # fmt: skip
+
+    def __init__(self, *, max_bytes: int | None = None) -> None:
+        if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, int)):
+            raise ValueError(f"max_bytes must be an int or None, got {max_bytes!r}")
+        if max_bytes is not None and max_bytes <= 0:
+            raise ValueError(f"max_bytes must be positive, got {max_bytes}")
+        self.max_bytes = max_bytes
+
+    def run(
+        self,
+        path: Path,
+        *,
+        base_dir: Path | None = None,
+        data: bytes | None = None,
+        filename: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> LoadedDocument:
+        """Load a document.
+
+        Args:
+            path: The file. For uploads, any path whose name carries the extension (e.g. Path(filename)).
+            base_dir: The folder `source` is relative to; default: the file's own folder.
+            data: The content of an upload (then nothing is read from disk and no sidecar is looked for).
+            filename: The upload's file name; used for the source, the type and the title fallback.
+            meta: Metadata that overrides front matter and sidecar (e.g. HTTP form fields).
+
+        Returns:
+            The loaded document.
+
+        Raises:
+            UnsupportedTypeError: The extension is not one of `SUPPORTED`.
+            TooLargeError: The file exceeds `max_bytes`.
+            LoadError: The file is missing, empty, binary, corrupt or malformed (the reason says which).
+        """
+        path = Path(path)
+        name = Path(filename).name if filename else path.name
+        source = self._source_name(path, base_dir, filename)
+        suffix = Path(name).suffix.lower()
+        file_type = self._FILE_TYPES.get(suffix)
+        if file_type is None:
+            shown = f"'{suffix}'" if suffix else "(no extension)"
+            raise UnsupportedTypeError(
+                source, f"unsupported file type {shown} (supported: {', '.join(self.SUPPORTED)})"
+            )
+
+        raw = self._read(path, source, data)
+        if not raw.strip():
+            raise LoadError(source, "empty file")
+
+        sidecar: dict[str, Any] = {}
+        if data is None:
+            side = _sidecar_path(path)
+            if side.is_file():
+                side_text, _ = decode_bytes(side.read_bytes(), f"{source}.meta.yaml")
+                sidecar = _normalise_meta(_load_yaml_mapping(side_text, source, side.name), source)
+
+        encoding: str | None = None
+        own_meta: dict[str, Any] = {}
+        doc_title = ""
+        if file_type == "pdf":
+            blocks, doc_title = self._load_pdf(raw, source)
+        elif file_type == "docx":
+            blocks, doc_title = self._load_docx(raw, source)
+        else:
+            declared = None
+            if file_type == "html":
+                found = _META_CHARSET.search(raw[:4096])
+                declared = found.group(1).decode("ascii", "replace") if found else None
+            text, encoding = decode_bytes(raw, source, declared=declared)
+            if not text.strip():
+                raise LoadError(source, "empty file")
+            if file_type == "md":
+                front, body = _split_front_matter(text, source)
+                own_meta = _normalise_meta(front, source)
+                blocks = _parse_markdown(body)
+            elif file_type == "txt":
+                blocks = _parse_plain_text(text)
+            elif file_type == "html":
+                parser = _HtmlBlocks()
+                parser.feed(text)
+                parser.close()
+                blocks, doc_title = parser.blocks, _clean_line(parser.title)
+            else:
+                blocks, skipped = _parse_faq_csv(text, source)
+                if skipped:
+                    own_meta["skipped_rows"] = skipped
+                if not blocks:
+                    raise LoadError(source, "FAQ CSV has no rows with both a question and an answer")
+
+        given = {k: v for k, v in (meta or {}).items() if v is not None and v != ""}
+        merged = {**sidecar, **own_meta, **_normalise_meta(given, source)}
+        if not blocks:
+            raise LoadError(source, "no text content")
+        if merged.get("source"):
+            source = str(merged["source"]).strip()
+        title = self._title(merged, blocks, file_type, doc_title, name)
+        doc = LoadedDocument(
+            source=source,
+            title=title,
+            file_type=file_type,
+            blocks=blocks,
+            meta=merged,
+            text=_document_text(blocks),
+            encoding=encoding,
+        )
+        logger.info(
+            "document loaded",
+            extra={"source": source, "file_type": file_type, "blocks": len(blocks), "encoding": encoding},
+        )
+        return doc
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _source_name(path: Path, base_dir: Path | None, filename: str | None) -> str:
+        if filename:
+            return Path(filename).name
+        if base_dir is not None:
+            try:
+                return path.resolve().relative_to(Path(base_dir).resolve()).as_posix()
+            except ValueError:
+                pass
+        return path.name
+
+    def _read(self, path: Path, source: str, data: bytes | None) -> bytes:
+        if data is not None:
+            size = len(data)
+        else:
+            if not path.is_file():
+                raise LoadError(source, "file not found" if not path.exists() else "not a regular file")
+            size = path.stat().st_size
+        if self.max_bytes is not None and size > self.max_bytes:
+            raise TooLargeError(f"{source}: {size} bytes exceeds the limit of {self.max_bytes} bytes")
+        if data is not None:
+            return data
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise LoadError(source, f"cannot read file ({exc.strerror or exc})") from exc
+
+    @staticmethod
+    def _title(meta: dict[str, Any], blocks: list[Block], file_type: str, doc_title: str, name: str) -> str:
+        if meta.get("title"):
+            return str(meta["title"]).strip()
+        if file_type == "html" and doc_title:
+            return doc_title
+        if file_type != "csv":  # section headings of an FAQ are not its title
+            for b in blocks:
+                if b.kind == "heading":
+                    return b.text
+        if doc_title and doc_title.lower() not in {"untitled", "anonymous", "unknown", "microsoft word"}:
+            return doc_title
+        return Path(name).stem
+
+    @staticmethod
+    def _load_pdf(raw: bytes, source: str) -> tuple[list[Block], str]:
+        from pypdf import PdfReader
+        from pypdf.errors import PyPdfError
+
+        try:
+            reader = PdfReader(io.BytesIO(raw))
+            if reader.is_encrypted:
+                try:
+                    ok = reader.decrypt("")
+                except Exception as exc:  # noqa: BLE001 - pypdf raises several types here
+                    raise LoadError(source, f"encrypted PDF that cannot be opened ({exc})") from exc
+                if not ok:
+                    raise LoadError(source, "encrypted PDF (a password is required)")
+            blocks: list[Block] = []
+            for page_no, page in enumerate(reader.pages, start=1):
+                blocks.extend(_pdf_page_blocks(page.extract_text() or "", page_no))
+            info_title = ""
+            try:
+                info = reader.metadata
+                info_title = str(info.get("/Title") or "").strip() if info is not None else ""
+            except PyPdfError:
+                info_title = ""
+        except LoadError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a corrupt PDF can fail in many ways inside pypdf
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise LoadError(source, f"corrupt or unreadable PDF ({reason})") from exc
+        if not blocks:
+            raise LoadError(source, "no extractable text (scanned PDF?)")
+        return blocks, info_title
+
+    @staticmethod
+    def _load_docx(raw: bytes, source: str) -> tuple[list[Block], str]:
+        try:
+            import docx
+            from docx.table import Table
+            from docx.text.paragraph import Paragraph
+
+            document = docx.Document(io.BytesIO(raw))
+            blocks: list[Block] = []
+            for item in document.iter_inner_content():
+                if isinstance(item, Paragraph):
+                    block = _docx_paragraph(item)
+                    if block is not None:
+                        blocks.append(block)
+                elif isinstance(item, Table):
+                    blocks.extend(_docx_table(item))
+            core_title = (document.core_properties.title or "").strip()
+        except Exception as exc:  # noqa: BLE001 - zipfile, lxml and python-docx all raise their own types
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise LoadError(source, f"corrupt or unreadable DOCX ({reason})") from exc
+        return blocks, core_title
+
+
+_DOCX_HEADING = re.compile(r"^(?:heading|标题|標題)\s*(\d)$", re.I)
+
+
+def _docx_paragraph(paragraph: Any) -> Block | None:
+    text = "\n".join(_clean_line(x) for x in paragraph.text.split("\n")).strip()
+    if not text:
+        return None
+    style = (paragraph.style.name if paragraph.style is not None else "") or ""
+    match = _DOCX_HEADING.match(style.strip())
+    if match:
+        return Block("heading", " ".join(text.split("\n")), level=max(1, int(match.group(1))))
+    if style.strip().lower() in {"title", "标题", "標題"}:
+        return Block("heading", " ".join(text.split("\n")), level=1)
+    return Block("paragraph", text)
+
+
+def _docx_table(table: Any) -> list[Block]:
+    blocks: list[Block] = []
+    for row in table.rows:
+        cells: list[str] = []
+        for cell in row.cells:
+            value = _clean_line(" ".join(cell.text.split()))
+            if value and (not cells or cells[-1] != value):  # merged cells repeat their text
+                cells.append(value)
+        if cells:
+            blocks.append(Block("paragraph", " | ".join(cells)))
+    return blocks
+
+
+# --------------------------------------------------------------------------------------------------
+# Walking folders
+
+_SKIP_DIRS = {"rules", "playbooks", "calls", "tools"}
+_SKIP_SUFFIXES = {".yaml", ".yml", ".jsonl", ".py"}
+_SKIP_NAMES = {"readme.md", "userdict.txt", "thumbs.db", "desktop.ini"}
+
+
+def iter_document_paths(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
+    """Expand files and folders into (file, base_dir) pairs.
+
+    Folders are walked recursively and their files sorted by relative path. A walk skips hidden files
+    and folders, Office lock files (`~$…`), `*.meta.yaml` sidecars, README.md, userdict.txt, YAML/JSONL/
+    Python files, and the folders `rules`, `playbooks`, `calls` and `tools` (they hold other things).
+    Any other file is returned, even with an unsupported extension, so that the loader reports it as a
+    failure. A file given explicitly is always returned (with its own folder as base_dir).
+
+    Args:
+        paths: Files and folders, in the order the user gave them.
+
+    Returns:
+        (file, base_dir) pairs without duplicates.
+    """
+    out: list[tuple[Path, Path]] = []
+    seen: set[Path] = set()
+
+    def add(file: Path, base: Path) -> None:
+        key = file.resolve()
+        if key not in seen:
+            seen.add(key)
+            out.append((file, base))
+
+    for given in paths:
+        given = Path(given)
+        if not given.is_dir():
+            add(given, given.parent)
+            continue
+        found: list[tuple[str, Path]] = []
+        for file in given.rglob("*"):
+            rel = file.relative_to(given)
+            if any(part.startswith(".") for part in rel.parts):
+                continue
+            if any(part.lower() in _SKIP_DIRS for part in rel.parts[:-1]):
+                continue
+            if not file.is_file():
+                continue
+            lower = file.name.lower()
+            if lower.startswith("~$") or lower in _SKIP_NAMES or lower.endswith(".meta.yaml"):
+                continue
+            if file.suffix.lower() in _SKIP_SUFFIXES:
+                continue
+            found.append((rel.as_posix(), file))
+        for _, file in sorted(found, key=lambda item: item[0]):
+            add(file, given)
+    return out
+
+
+__all__ = ["Block", "DocumentLoader", "LoadedDocument", "decode_bytes", "iter_document_paths"]
