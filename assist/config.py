@@ -1,4 +1,5 @@
 """All configuration in one place: environment variables with the ASSIST_ prefix, or an optional .env file."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -1,4 +1,5 @@
 """The interfaces the pipeline is built on. Implementations are swappable."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

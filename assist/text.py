@@ -3,6 +3,7 @@
 Traditional→Simplified uses OpenCC's character table (from opencc-python-reimplemented), applied
 character by character: fast, length-preserving (so offsets stay valid), and enough for matching.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,9 +23,13 @@ EN_STOPWORDS = frozenset(
     i me my we our you your he she it its they them their this that these those there here what which who whom
     how when where why can could would should will shall may might must have has had having not no so than too
     very just into about over under again further then once all any both each few more most other some such
-    only own same s t don doesn didn isn aren wasn weren won wouldn shouldn couldn im ive id also get got""".split()
+    only own same s t don doesn didn isn aren wasn weren won wouldn shouldn couldn im ive id also
+    get got""".split()
 )
-ZH_STOPWORDS = frozenset("的 了 吗 呢 吧 啊 呀 嘛 哦 嗯 是 我 你 他 她 它 们 我们 你们 在 和 与 及 或 就 都 也 还 要 会 能 可以 这 那 这个 那个 一个 请问 怎么 什么 如何 为什么 哪 有 没 不 个 吧 么".split())
+ZH_STOPWORDS = frozenset(
+    """的 了 吗 呢 吧 啊 呀 嘛 哦 嗯 是 我 你 他 她 它 们 我们 你们 在 和 与 及 或 就 都 也 还 要 会 能 可以
+    这 那 这个 那个 一个 请问 怎么 什么 如何 为什么 哪 有 没 不 个 么""".split()
+)
 
 
 @lru_cache(maxsize=1)

@@ -1,1 +1,123 @@
-"""Placeholder: filled in by its owner."""
+"""`assist ingest`, `assist search` and `assist eval retrieval`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assist.cli import app, eval_app
+from assist.errors import AssistError
+
+
+def _open_kb():  # type: ignore[no-untyped-def]
+    from assist.config import get_settings
+    from assist.db import make_engine
+    from assist.knowledge import KnowledgeBase
+
+    settings = get_settings()
+    engine = make_engine(settings)
+    guard = None
+    try:
+        from assist.guard import Guard
+
+        if settings.rules_path.exists():
+            guard = Guard.from_path(settings.rules_path)
+    except ImportError:  # the guard package is optional for ingestion
+        guard = None
+    return KnowledgeBase(settings, engine, guard=guard)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files or folders (md, txt, html, pdf, docx, csv FAQ).")
+    ],
+) -> None:
+    """Ingest documents into the knowledge base, with a progress bar and a summary."""
+    from tqdm import tqdm
+
+    from ingest.loaders import iter_document_paths
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        typer.echo(f"error: no such file or folder: {', '.join(missing)}", err=True)
+        raise typer.Exit(2)
+    try:
+        kb = _open_kb()
+        kb.warm_up()
+        total = len(iter_document_paths(paths))
+        with tqdm(total=total, unit="doc", desc="ingest", file=__import__("sys").stderr) as bar:
+            report = kb.ingest_paths(paths, progress=lambda item: bar.update(1))
+    except AssistError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    s = report.summary()
+    typer.echo(
+        f"documents: {s['new']} new, {s['updated']} updated, {s['unchanged']} unchanged, "
+        f"{s['failed']} failed; chunks: {s['chunks']}; flagged: {s['flagged']}"
+    )
+    for item in report.flagged:
+        rules = ", ".join(sorted({f["rule_id"] for f in item.flags}))
+        typer.echo(f"  flagged ({item.status}): {item.source} v{item.version}: {rules}")
+    for item in report.failures:
+        typer.echo(f"  failed: {item.error}", err=True)
+    if report.failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What the customer said.")],
+    k: Annotated[int, typer.Option("-k", help="How many passages.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    product: Annotated[str | None, typer.Option(help="Only this product.")] = None,
+    language: Annotated[str | None, typer.Option(help="Only this language (zh-Hans, zh-Hant, en).")] = None,
+) -> None:
+    """Top-k passages with document, section, version and score."""
+    from assist.protocols import SearchFilter
+
+    if not query.strip():
+        typer.echo("error: the query is empty", err=True)
+        raise typer.Exit(2)
+    if k < 1:
+        typer.echo(f"error: -k must be at least 1, got {k}", err=True)
+        raise typer.Exit(2)
+    kb = _open_kb()
+    results = kb.retriever.retrieve(query, k=k, filters=SearchFilter(product=product, language=language))
+    if as_json:
+        typer.echo(json.dumps([r.citation() for r in results], ensure_ascii=False, indent=1))
+        return
+    if not results:
+        typer.echo("no passages found (is the knowledge base ingested? try `assist ingest kb_docs`)")
+    for n, r in enumerate(results, 1):
+        typer.echo(f"{n}. [{r.score:.3f}] {r.title} › {r.section or '—'} (v{r.version}, chunk {r.chunk_id})")
+        typer.echo(f"   {r.snippet}")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    corpus: Annotated[Path, typer.Option(help="corpus.jsonl with id, text, label.")],
+    queries: Annotated[Path, typer.Option(help="queries.jsonl with id, text, label.")],
+    k: Annotated[int, typer.Option("-k", help="Ranks considered.")] = 10,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    limit: Annotated[int | None, typer.Option(help="Only the first N queries.")] = None,
+) -> None:
+    """Build a throw-away index (never the data dir) and print one JSON object of metrics."""
+    from assist.config import get_settings
+    from assist.evaluation import evaluate_retrieval
+    from assist.retrieval import MODES
+    from ingest.embedders import build_embedders
+
+    if mode not in MODES:
+        typer.echo(f"error: unknown mode {mode!r}: use one of {', '.join(MODES)}", err=True)
+        raise typer.Exit(2)
+    try:
+        embedders = [] if mode == "bm25" else build_embedders(get_settings())
+        result = evaluate_retrieval(corpus, queries, embedders=embedders, mode=mode, k=k, limit=limit)
+    except AssistError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(json.dumps(result, ensure_ascii=False))

@@ -1,0 +1,196 @@
+"""The knowledge base as the app and the CLI use it: embedders, indexes, retriever and ingest pipeline."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from assist.config import Settings
+from assist.models import Chunk, Document, DocumentStatus
+from assist.retrieval import HybridRetriever
+from ingest.chunking import Chunker
+from ingest.embedders import build_embedders
+from ingest.indexes import KnowledgeIndex, fingerprint
+from ingest.loaders import DocumentLoader, iter_document_paths
+from ingest.pipeline import IngestItem, IngestPipeline, IngestReport
+
+logger = logging.getLogger(__name__)
+
+
+class KnowledgeBase:
+    """Owns the indexes of one data directory and keeps them in step with the database."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        embedders: list[Any] | None = None,
+        guard: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.embedders = embedders if embedders is not None else build_embedders(settings)
+        if not self.embedders:
+            raise ValueError("at least one embedder is required (ASSIST_EMBEDDERS)")
+        self._guard = guard
+        self._index: KnowledgeIndex | None = None
+        self._retriever: HybridRetriever | None = None
+        self._pipeline: IngestPipeline | None = None
+        self._write_lock = threading.Lock()
+
+    # -- loading ------------------------------------------------------------------------------
+    def _served_ids(self) -> set[int]:
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(Chunk.id)
+                .join(Document, col(Chunk.document_id) == col(Document.id))
+                .where(Document.status == DocumentStatus.published)
+            )
+            return {r for r in rows if r is not None}
+
+    def warm_up(self) -> None:
+        """Load the models, then the persisted indexes, rebuilding them if they do not match the database."""
+        if self._index is not None:
+            return
+        for e in self.embedders:
+            if hasattr(e, "warm_up"):
+                e.warm_up()
+        dims = {e.name: int(e.dim) for e in self.embedders}
+        expected = fingerprint(self._served_ids())
+        index = KnowledgeIndex.load(self.settings.index_dir, expect_fingerprint=expected, dims=dims)
+        if index is None:
+            pipeline = self._make_pipeline(KnowledgeIndex(dims))
+            index = pipeline.rebuild()
+            index.save(self.settings.index_dir)
+            logger.info("index rebuilt from the database", extra={"chunks": len(index)})
+        self._set_index(index)
+        for e in self.embedders:  # first query through each model is slow; pay it now
+            e.embed_query("warm up")
+
+    def _make_pipeline(self, index: KnowledgeIndex) -> IngestPipeline:
+        return IngestPipeline(
+            engine=self.engine,
+            index=index,
+            embedders=self.embedders,
+            loader=DocumentLoader(max_bytes=int(self.settings.max_upload_mb * 1024 * 1024)),
+            chunker=Chunker(
+                max_chars=self.settings.chunk_max_chars,
+                overlap_sentences=self.settings.chunk_overlap_sentences,
+            ),
+            guard=self._guard_provider,
+        )
+
+    def _guard_provider(self) -> Any:
+        g = self._guard
+        if g is not None and not hasattr(g, "check") and callable(g):
+            return g()
+        return g
+
+    def set_guard(self, guard: Any | Callable[[], Any]) -> None:
+        """The guard (or a callable returning the current guard) used to scan documents."""
+        self._guard = guard
+
+    def _set_index(self, index: KnowledgeIndex) -> None:
+        self._index = index
+        self._pipeline = self._make_pipeline(index)
+        self._retriever = HybridRetriever(index, self.embedders, candidates=self.settings.candidates)
+
+    @property
+    def index(self) -> KnowledgeIndex:
+        self.warm_up()
+        assert self._index is not None
+        return self._index
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        self.warm_up()
+        assert self._retriever is not None
+        return self._retriever
+
+    @property
+    def pipeline(self) -> IngestPipeline:
+        self.warm_up()
+        assert self._pipeline is not None
+        return self._pipeline
+
+    def save(self) -> None:
+        """Persist the indexes to the data directory."""
+        self.index.save(self.settings.index_dir)
+
+    def sync(self) -> bool:
+        """Catch up with changes another process made to the database; True if the index changed."""
+        expected = fingerprint(self._served_ids())
+        if expected == self.index.fingerprint():
+            return False
+        with self._write_lock:
+            fresh = self.pipeline.rebuild()
+            self._set_index(fresh)
+            fresh.save(self.settings.index_dir)
+        return True
+
+    # -- writing ------------------------------------------------------------------------------
+    def ingest_paths(
+        self, paths: Iterable[Path], *, progress: Callable[[IngestItem], None] | None = None
+    ) -> IngestReport:
+        """Ingest files and folders; each failure is reported, the batch goes on."""
+        report = IngestReport()
+        pairs = iter_document_paths([Path(p) for p in paths])
+        with self._write_lock:
+            for path, base in pairs:
+                item = self.pipeline.ingest_file(path, base_dir=base)
+                report.items.append(item)
+                if progress:
+                    progress(item)
+            self.save()
+        return report
+
+    def ingest_upload(
+        self, *, data: bytes, filename: str, meta: dict[str, Any] | None = None, replaces: str | None = None
+    ) -> IngestItem:
+        """Ingest one uploaded file; raises LoadError, UnsupportedTypeError, TooLargeError."""
+        with self._write_lock:
+            item = self.pipeline.ingest_upload(data=data, filename=filename, meta=meta, replaces=replaces)
+            if item.outcome != "unchanged":
+                self.save()
+        return item
+
+    def retire(self, *, document_id: str) -> Document:
+        """Stop serving a document version; its history stays."""
+        with self._write_lock:
+            doc = self.pipeline.set_status(document_id=document_id, status=DocumentStatus.retired)
+            self.save()
+        return doc
+
+    def publish(self, *, document_id: str, note: str | None = None) -> Document:
+        """Serve a version (e.g. one approved after review); older published versions are superseded."""
+        with self._write_lock:
+            doc = self.pipeline.set_status(
+                document_id=document_id, status=DocumentStatus.published, note=note
+            )
+            self.save()
+        return doc
+
+    def send_back(self, *, document_id: str, note: str | None = None) -> Document:
+        """Keep a flagged version out of service, with the reviewer's note."""
+        with self._write_lock:
+            doc = self.pipeline.set_status(
+                document_id=document_id, status=DocumentStatus.needs_review, note=note
+            )
+            self.save()
+        return doc
+
+    # -- reading ------------------------------------------------------------------------------
+    def next_steps_for(self, document_id: str) -> list[str]:
+        """The next-step ids a document declares in its metadata."""
+        with Session(self.engine) as session:
+            doc = session.get(Document, document_id)
+            if doc is None:
+                return []
+            return [s["id"] if isinstance(s, dict) else str(s) for s in (doc.next_steps or [])]

@@ -1,0 +1,202 @@
+"""Hybrid retrieval: BM25 and dense scores fused with weights chosen by the query's language.
+
+Equal-weight fusion with an English-only model lowers Chinese accuracy (MiniLM maps most Chinese
+characters to [UNK]), so each language group has its own weights, tuned on held-out queries
+(see docs/benchmarks.md). Every candidate found by any method is scored exactly by every method,
+each method's scores are min-max normalised over the candidates, and the weighted sum ranks them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from assist.protocols import SearchFilter, SearchResult
+from assist.text import detect_language, tokenize
+from ingest.indexes import ChunkMeta, KnowledgeIndex
+
+logger = logging.getLogger(__name__)
+
+MODES = ("hybrid", "dense", "bm25")
+
+# Tuned on held-out queries (banking77_en and jining_bank_zh queries after the first 1,000);
+# see benchmarks/tune_fusion.py and docs/benchmarks.md.
+DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
+    "en": {"bm25": 0.2, "minilm": 0.6, "e5": 0.2},
+    "zh": {"bm25": 0.35, "minilm": 0.0, "e5": 0.65},
+    "mixed": {"bm25": 0.3, "minilm": 0.3, "e5": 0.4},
+}
+# An embedder the table does not name (a local "st:" model, or "hash" in tests) gets this weight.
+OTHER_DENSE_WEIGHT = 0.5
+
+
+def language_group(lang: str) -> str:
+    """en, zh or mixed, from a detect_language() code."""
+    if lang.startswith("zh"):
+        return "zh"
+    return "mixed" if lang == "mixed" else "en"
+
+
+@dataclass
+class ScoredChunk:
+    """A candidate with its fused score and each method's raw score."""
+
+    chunk_id: int
+    score: float
+    raw: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RetrievalTimings:
+    """Where the time of the last query went, in milliseconds."""
+
+    embed_ms: float = 0.0
+    search_ms: float = 0.0
+
+
+class HybridRetriever:
+    """Language-aware fusion of BM25 and one or more dense indexes; implements `Retriever`."""
+
+    def __init__(
+        self,
+        index: KnowledgeIndex,
+        embedders: list[Any],
+        *,
+        mode: str = "hybrid",
+        weights: dict[str, dict[str, float]] | None = None,
+        candidates: int = 50,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}: use one of {', '.join(MODES)}")
+        if candidates < 1:
+            raise ValueError(f"candidates must be at least 1, got {candidates}")
+        self.index = index
+        self.embedders = {e.name: e for e in embedders}
+        self.mode = mode
+        self.weights = weights or DEFAULT_WEIGHTS
+        self.candidates = candidates
+        self.last_timings = RetrievalTimings()
+
+    def weights_for(self, query: str) -> dict[str, float]:
+        """The method weights for this query's language, restricted to this retriever's mode."""
+        table = self.weights.get(language_group(detect_language(query)), self.weights["en"])
+        w: dict[str, float] = {}
+        if self.mode in ("hybrid", "bm25"):
+            w["bm25"] = table.get("bm25", 0.0) if self.mode == "hybrid" else 1.0
+        if self.mode in ("hybrid", "dense"):
+            dense = {n: table.get(n, OTHER_DENSE_WEIGHT) for n in self.embedders}
+            if self.mode == "dense" and not any(dense.values()):
+                dense = dict.fromkeys(self.embedders, 1.0)
+            w.update(dense)
+        return {k: v for k, v in w.items() if v > 0}
+
+    def candidates_for(
+        self, query: str, weights: dict[str, float]
+    ) -> tuple[list[int], dict[str, np.ndarray]]:
+        """Every method's candidates, and each method's exact raw score for all of them."""
+        t0 = time.perf_counter()
+        qvecs = {n: self.embedders[n].embed_query(query) for n in weights if n != "bm25"}
+        t1 = time.perf_counter()
+        per_method: dict[str, np.ndarray] = {}
+        with self.index.lock:
+            cand: set[int] = set()
+            bm25_all: dict[int, float] = {}
+            if "bm25" in weights:
+                bm25_all = self.index.bm25.scores(tokenize(query))
+                top = sorted(bm25_all.items(), key=lambda kv: kv[1], reverse=True)[: self.candidates]
+                cand.update(cid for cid, _ in top)
+            for name, q in qvecs.items():
+                cand.update(cid for cid, _ in self.index.dense[name].search(q, self.candidates))
+            ids = sorted(cand)
+            if ids:
+                if "bm25" in weights:
+                    per_method["bm25"] = np.fromiter(
+                        (bm25_all.get(c, 0.0) for c in ids), np.float64, len(ids)
+                    )
+                for name, q in qvecs.items():
+                    per_method[name] = (self.index.dense[name].vectors_for(ids) @ q).astype(np.float64)
+        self.last_timings = RetrievalTimings(
+            embed_ms=(t1 - t0) * 1000, search_ms=(time.perf_counter() - t1) * 1000
+        )
+        return ids, per_method
+
+    @staticmethod
+    def fuse(per_method: dict[str, np.ndarray], weights: dict[str, float], n: int) -> np.ndarray:
+        """Weighted sum of min-max normalised scores (BM25 normalised from zero)."""
+        fused = np.zeros(n, dtype=np.float64)
+        for name, arr in per_method.items():
+            w = weights.get(name, 0.0)
+            if w <= 0:
+                continue
+            lo = 0.0 if name == "bm25" else float(arr.min())
+            span = float(arr.max()) - lo
+            if span > 1e-9:
+                fused += w * (arr - lo) / span
+        return fused
+
+    def score(self, query: str, *, limit: int) -> list[ScoredChunk]:
+        """Fused scores of the best `limit` chunks (no filtering)."""
+        weights = self.weights_for(query)
+        ids, per_method = self.candidates_for(query, weights)
+        if not ids:
+            return []
+        fused = self.fuse(per_method, weights, len(ids))
+        order = np.argsort(-fused, kind="stable")[:limit]
+        return [
+            ScoredChunk(ids[i], float(fused[i]), {m: float(per_method[m][i]) for m in per_method})
+            for i in order
+        ]
+
+    def retrieve(self, query: str, *, k: int = 5, filters: SearchFilter | None = None) -> list[SearchResult]:
+        """Top-k passages from published documents in force today (or on filters.on), best first."""
+        if not query.strip():
+            return []
+        filters = filters or SearchFilter()
+        day = filters.on or date.today()
+        results: list[SearchResult] = []
+        for sc in self.score(query, limit=max(self.candidates, 4 * k)):
+            meta = self.index.chunks.get(sc.chunk_id)
+            if meta is None or not _passes(meta, filters, day):
+                continue
+            results.append(_to_result(meta, sc))
+            if len(results) == k:
+                break
+        return results
+
+
+def _passes(meta: ChunkMeta, filters: SearchFilter, day: date) -> bool:
+    if not meta.effective_on(day):
+        return False
+    if filters.product and meta.product != filters.product:
+        return False
+    return not (filters.language and meta.language != filters.language)
+
+
+def make_snippet(text: str, limit: int = 180) -> str:
+    """The start of a passage, cut at a character boundary with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _to_result(meta: ChunkMeta, sc: ScoredChunk) -> SearchResult:
+    return SearchResult(
+        document_id=meta.document_id,
+        title=meta.title,
+        section=meta.section,
+        version=meta.version,
+        chunk_id=str(meta.chunk_id),
+        score=sc.score,
+        snippet=make_snippet(meta.text),
+        text=meta.text,
+        language=meta.language,
+        source=meta.source,
+        page=meta.page,
+        product=meta.product,
+        tags=list(meta.tags),
+        scores=sc.raw,
+    )

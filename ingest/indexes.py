@@ -1,0 +1,279 @@
+"""The search indexes: one FAISS index per embedder, one BM25 index, and the chunk table they share.
+
+`KnowledgeIndex.replace()` removes and adds chunks under one lock, so a search sees either the old
+version of a document or the new one, never both or neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ChunkMeta:
+    """What a search result needs to know about a chunk without a database round trip."""
+
+    chunk_id: int
+    document_id: str
+    title: str
+    section: str
+    version: int
+    text: str
+    language: str
+    source: str = ""
+    page: int | None = None
+    product: str | None = None
+    tags: list[str] = field(default_factory=list)
+    effective_from: str | None = None  # ISO dates, for cheap JSON persistence
+    effective_to: str | None = None
+
+    def effective_on(self, day: date) -> bool:
+        """True when the document is in force on `day`."""
+        iso = day.isoformat()
+        if self.effective_from and iso < self.effective_from:
+            return False
+        return not (self.effective_to and iso > self.effective_to)
+
+
+class FaissIndex:
+    """Inner product over L2-normalised vectors, with 64-bit ids equal to chunk ids."""
+
+    def __init__(self, dim: int) -> None:
+        if dim <= 0:
+            raise ValueError(f"index dimension must be positive, got {dim}")
+        import faiss
+
+        self.dim = dim
+        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(ids), self.dim):
+            raise ValueError(f"expected vectors of shape ({len(ids)}, {self.dim}), got {vectors.shape}")
+        self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+
+    def remove(self, ids: Iterable[int]) -> None:
+        arr = np.asarray(list(ids), dtype=np.int64)
+        if arr.size:
+            self._index.remove_ids(arr)
+
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if len(self) == 0:
+            return []
+        scores, ids = self._index.search(
+            np.ascontiguousarray(query[None, :], dtype=np.float32), min(k, len(self))
+        )
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+
+    def vectors_for(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of these ids (for exact scoring of fusion candidates)."""
+        return np.vstack([self._index.reconstruct(int(i)) for i in ids]) if ids else np.zeros((0, self.dim))
+
+    def ids(self) -> set[int]:
+        import faiss
+
+        return set(faiss.vector_to_array(self._index.id_map).tolist())
+
+    def save(self, path: Path) -> None:
+        import faiss
+
+        tmp = path.with_suffix(".tmp")
+        faiss.write_index(self._index, str(tmp))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> FaissIndex:
+        import faiss
+
+        raw = faiss.read_index(str(path))
+        obj = cls.__new__(cls)
+        obj.dim = raw.d
+        obj._index = raw
+        return obj
+
+
+class BM25Index:
+    """Okapi BM25 over pre-tokenised chunks; supports add and remove by id."""
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        if k1 <= 0 or not 0 <= b <= 1:
+            raise ValueError(f"bad BM25 parameters k1={k1}, b={b}")
+        self.k1, self.b = k1, b
+        self._postings: dict[str, dict[int, int]] = defaultdict(dict)
+        self._lengths: dict[int, int] = {}
+        self._total_len = 0
+
+    def __len__(self) -> int:
+        return len(self._lengths)
+
+    def add(self, chunk_id: int, tokens: list[str]) -> None:
+        if chunk_id in self._lengths:
+            self.remove([chunk_id])
+        counts: dict[str, int] = defaultdict(int)
+        for t in tokens:
+            counts[t] += 1
+        for t, c in counts.items():
+            self._postings[t][chunk_id] = c
+        self._lengths[chunk_id] = len(tokens)
+        self._total_len += len(tokens)
+
+    def remove(self, ids: Iterable[int]) -> None:
+        drop = {i for i in ids if i in self._lengths}
+        if not drop:
+            return
+        for t in list(self._postings):
+            posting = self._postings[t]
+            for i in drop & posting.keys():
+                del posting[i]
+            if not posting:
+                del self._postings[t]
+        for i in drop:
+            self._total_len -= self._lengths.pop(i)
+
+    def scores(self, tokens: list[str]) -> dict[int, float]:
+        """BM25 score of every chunk sharing at least one token with the query."""
+        n = len(self._lengths)
+        if n == 0:
+            return {}
+        avg = self._total_len / n or 1.0
+        out: dict[int, float] = defaultdict(float)
+        for t in set(tokens):
+            posting = self._postings.get(t)
+            if not posting:
+                continue
+            idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
+            qtf = tokens.count(t)
+            for cid, tf in posting.items():
+                norm = tf + self.k1 * (1 - self.b + self.b * self._lengths[cid] / avg)
+                out[cid] += qtf * idf * tf * (self.k1 + 1) / norm
+        return out
+
+    def ids(self) -> set[int]:
+        return set(self._lengths)
+
+    def to_json(self) -> dict[str, object]:
+        return {"k1": self.k1, "b": self.b, "postings": self._postings, "lengths": self._lengths}
+
+    @classmethod
+    def from_json(cls, data: dict) -> BM25Index:  # type: ignore[type-arg]
+        obj = cls(float(data["k1"]), float(data["b"]))
+        for t, posting in data["postings"].items():
+            obj._postings[t] = {int(k): int(v) for k, v in posting.items()}
+        obj._lengths = {int(k): int(v) for k, v in data["lengths"].items()}
+        obj._total_len = sum(obj._lengths.values())
+        return obj
+
+
+def fingerprint(ids: Iterable[int]) -> str:
+    """A short digest of a set of chunk ids, to tell whether an index file matches the database."""
+    h = hashlib.sha256()
+    for i in sorted(ids):
+        h.update(i.to_bytes(8, "little", signed=True))
+    return h.hexdigest()[:24]
+
+
+@dataclass
+class IndexedChunk:
+    """A chunk ready to enter the indexes: its metadata, BM25 tokens and one vector per embedder."""
+
+    meta: ChunkMeta
+    tokens: list[str]
+    vectors: dict[str, np.ndarray]
+
+
+class KnowledgeIndex:
+    """The chunk table, the BM25 index and the FAISS indexes, changed together under one lock."""
+
+    def __init__(self, dims: dict[str, int]) -> None:
+        self.lock = threading.RLock()
+        self.chunks: dict[int, ChunkMeta] = {}
+        self.bm25 = BM25Index()
+        self.dense: dict[str, FaissIndex] = {name: FaissIndex(d) for name, d in dims.items()}
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def replace(self, *, remove: Iterable[int] = (), add: Sequence[IndexedChunk] = ()) -> None:
+        """Remove some chunks and add others in one step, as seen by readers."""
+        remove = [i for i in remove if i in self.chunks]
+        with self.lock:
+            self.bm25.remove(remove)
+            for idx in self.dense.values():
+                idx.remove(remove)
+            for i in remove:
+                del self.chunks[i]
+            if add:
+                ids = [c.meta.chunk_id for c in add]
+                for name, idx in self.dense.items():
+                    idx.add(ids, np.vstack([c.vectors[name] for c in add]))
+                for c in add:
+                    self.bm25.add(c.meta.chunk_id, c.tokens)
+                    self.chunks[c.meta.chunk_id] = c.meta
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.chunks)
+
+    def save(self, directory: Path) -> None:
+        """Persist everything; a manifest records the fingerprint so a stale file is detected."""
+        directory.mkdir(parents=True, exist_ok=True)
+        with self.lock:
+            for name, idx in self.dense.items():
+                idx.save(directory / f"{name}.faiss")
+            payload = {
+                "chunks": [asdict(c) for c in self.chunks.values()],
+                "bm25": self.bm25.to_json(),
+            }
+            manifest = {
+                "fingerprint": self.fingerprint(),
+                "dims": {n: i.dim for n, i in self.dense.items()},
+                "count": len(self.chunks),
+            }
+        tmp = directory / "chunks.json.tmp"
+        tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(directory / "chunks.json")
+        (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path, *, expect_fingerprint: str, dims: dict[str, int]) -> KnowledgeIndex | None:
+        """The persisted index, or None when any file is missing or does not match the database."""
+        try:
+            manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+            if manifest.get("fingerprint") != expect_fingerprint or manifest.get("dims") != dims:
+                logger.warning("index does not match the database; rebuilding", extra={"dir": str(directory)})
+                return None
+            payload = json.loads((directory / "chunks.json").read_text(encoding="utf-8"))
+            obj = cls.__new__(cls)
+            obj.lock = threading.RLock()
+            obj.chunks = {c["chunk_id"]: ChunkMeta(**c) for c in payload["chunks"]}
+            obj.bm25 = BM25Index.from_json(payload["bm25"])
+            obj.dense = {name: FaissIndex.load(directory / f"{name}.faiss") for name in dims}
+        except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
+            logger.warning("index files unreadable (%s); rebuilding", type(exc).__name__)
+            return None
+        ids = set(obj.chunks)
+        if (
+            obj.fingerprint() != expect_fingerprint
+            or obj.bm25.ids() != ids
+            or any(idx.ids() != ids for idx in obj.dense.values())
+        ):
+            logger.warning("index files disagree with each other; rebuilding")
+            return None
+        return obj

@@ -1,0 +1,384 @@
+"""The ingest pipeline: load → scan (guard) → chunk → embed → store → index.
+
+A document version is written to the database in one transaction; only then do its chunks enter the
+indexes, in the same `KnowledgeIndex.replace()` step that takes the previous version's chunks out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from assist.db import session_scope
+from assist.errors import AssistError, InvalidInputError, LoadError, NotFoundError
+from assist.models import Chunk, ChunkVector, Document, DocumentStatus
+from assist.text import detect_language, tokenize
+from ingest.chunking import Chunker
+from ingest.indexes import ChunkMeta, IndexedChunk, KnowledgeIndex
+from ingest.loaders import DocumentLoader, LoadedDocument
+
+logger = logging.getLogger(__name__)
+
+
+class GuardLike(Protocol):
+    """The part of the compliance guard the pipeline uses."""
+
+    def check(self, text: str, speaker: str = "agent") -> Any: ...
+
+
+@dataclass
+class IngestItem:
+    """The outcome for one file or upload."""
+
+    source: str
+    outcome: str  # new | updated | unchanged | failed
+    document_id: str | None = None
+    family_id: str | None = None
+    version: int | None = None
+    status: str | None = None
+    chunks: int = 0
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    title: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class IngestReport:
+    """The outcome of a batch."""
+
+    items: list[IngestItem] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for i in self.items if i.outcome == outcome)
+
+    @property
+    def chunks(self) -> int:
+        return sum(i.chunks for i in self.items if i.outcome in ("new", "updated"))
+
+    @property
+    def failures(self) -> list[IngestItem]:
+        return [i for i in self.items if i.outcome == "failed"]
+
+    @property
+    def flagged(self) -> list[IngestItem]:
+        return [i for i in self.items if i.flags and i.outcome in ("new", "updated")]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "new": self.count("new"),
+            "updated": self.count("updated"),
+            "unchanged": self.count("unchanged"),
+            "failed": self.count("failed"),
+            "chunks": self.chunks,
+            "flagged": len(self.flagged),
+        }
+
+
+def chunk_meta(doc: Document, chunk: Chunk) -> ChunkMeta:
+    """The index's view of a stored chunk."""
+    assert chunk.id is not None
+    return ChunkMeta(
+        chunk_id=chunk.id,
+        document_id=doc.id,
+        title=doc.title,
+        section=chunk.section,
+        version=doc.version,
+        text=chunk.text,
+        language=chunk.language,
+        source=doc.source,
+        page=chunk.page,
+        product=doc.product,
+        tags=list(doc.tags or []),
+        effective_from=doc.effective_from.isoformat() if doc.effective_from else None,
+        effective_to=doc.effective_to.isoformat() if doc.effective_to else None,
+    )
+
+
+def _as_date(value: Any) -> date | None:
+    if value in (None, "", "null"):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise InvalidInputError(f"bad date {value!r}: use YYYY-MM-DD") from exc
+
+
+class IngestPipeline:
+    """Turns files or uploads into stored, indexed document versions."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        index: KnowledgeIndex,
+        embedders: list[Any],
+        loader: DocumentLoader | None = None,
+        chunker: Chunker | None = None,
+        guard: GuardLike | Callable[[], GuardLike | None] | None = None,
+    ) -> None:
+        if not embedders:
+            raise ValueError("the pipeline needs at least one embedder")
+        self.engine = engine
+        self.index = index
+        self.embedders = embedders
+        self.loader = loader or DocumentLoader()
+        self.chunker = chunker or Chunker()
+        self._guard = guard
+
+    @property
+    def guard(self) -> GuardLike | None:
+        g = self._guard
+        if g is not None and not hasattr(g, "check") and callable(g):
+            return g()
+        return g  # type: ignore[return-value]
+
+    # -- entry points -------------------------------------------------------------------------
+    def ingest_file(self, path: Path, *, base_dir: Path | None = None) -> IngestItem:
+        """Ingest one file from disk; failures are reported in the item, never raised."""
+        source = str(path.relative_to(base_dir)) if base_dir else path.name
+        try:
+            data = path.read_bytes()
+            doc = self.loader.run(path, base_dir=base_dir)
+            return self._ingest(doc, content_hash=self._hash(data, doc.meta))
+        except AssistError as exc:
+            logger.warning("ingest failed", extra={"source": source, "reason": str(exc)})
+            return IngestItem(source=source, outcome="failed", error=str(exc))
+        except OSError as exc:
+            return IngestItem(
+                source=source, outcome="failed", error=f"{source}: cannot read ({exc.strerror})"
+            )
+
+    def ingest_upload(
+        self, *, data: bytes, filename: str, meta: dict[str, Any] | None = None, replaces: str | None = None
+    ) -> IngestItem:
+        """Ingest uploaded bytes; raises the loader's errors (the API turns them into 4xx)."""
+        meta = {k: v for k, v in (meta or {}).items() if v not in (None, "")}
+        doc = self.loader.run(Path(filename), data=data, filename=filename, meta=meta)
+        return self._ingest(doc, content_hash=self._hash(data, meta), replaces=replaces)
+
+    # -- the steps ----------------------------------------------------------------------------
+    @staticmethod
+    def _hash(data: bytes, meta: dict[str, Any]) -> str:
+        h = hashlib.sha256(data)
+        h.update(json.dumps(meta, sort_keys=True, default=str, ensure_ascii=False).encode())
+        return h.hexdigest()
+
+    def _scan(self, text: str) -> tuple[DocumentStatus, list[dict[str, Any]]]:
+        guard = self.guard
+        if guard is None:
+            return DocumentStatus.published, []
+        verdict = guard.check(text, speaker="document")
+        flags = []
+        for m in verdict.matches:
+            d = m.to_dict() if hasattr(m, "to_dict") else dict(vars(m))
+            flags.append({k: d.get(k) for k in ("rule_id", "category", "severity", "start", "end", "text")})
+        status = DocumentStatus.needs_review if verdict.action == "block" else DocumentStatus.published
+        return status, flags
+
+    def _embed(self, texts: list[str]) -> dict[str, np.ndarray]:
+        return {e.name: np.asarray(e.embed_documents(texts), dtype=np.float32) for e in self.embedders}
+
+    def _ingest(self, doc: LoadedDocument, *, content_hash: str, replaces: str | None = None) -> IngestItem:
+        meta = doc.meta
+        with Session(self.engine, expire_on_commit=False) as session:
+            if replaces:
+                base = session.get(Document, replaces)
+                if base is None:
+                    raise NotFoundError("document", replaces)
+                family = list(session.exec(select(Document).where(Document.family_id == base.family_id)))
+            else:
+                family = list(session.exec(select(Document).where(Document.source == doc.source)))
+            family.sort(key=lambda d: d.version)
+            same = next((d for d in family if d.content_hash == content_hash), None)
+            if same is not None:
+                return IngestItem(
+                    source=doc.source,
+                    outcome="unchanged",
+                    document_id=same.id,
+                    family_id=same.family_id,
+                    version=same.version,
+                    status=same.status.value,
+                    chunks=same.chunk_count,
+                    flags=same.flags,
+                    title=same.title,
+                )
+        status, flags = self._scan(doc.text)
+        drafts = self.chunker.run(doc)
+        if not drafts:
+            raise LoadError(doc.source, "no text to index")
+        language = str(meta.get("language") or detect_language(doc.text))
+        texts = [d.text for d in drafts]
+        vectors = self._embed(texts)
+        tokens = [tokenize(f"{d.section} {d.text}") for d in drafts]
+
+        tags = meta.get("tags") or []
+        if isinstance(tags, str):
+            tags = [t.strip() for t in tags.split(",") if t.strip()]
+        steps = meta.get("next_steps") or []
+        with session_scope(self.engine) as session:
+            previous = family[-1] if family else None
+            document = Document(
+                title=str(meta.get("title") or doc.title),
+                source=previous.source if previous else doc.source,
+                language=language,
+                product=meta.get("product"),
+                effective_from=_as_date(meta.get("effective_from")),
+                effective_to=_as_date(meta.get("effective_to")),
+                family_id="",
+                version=(previous.version + 1) if previous else 1,
+                status=status,
+                content_hash=content_hash,
+                file_type=doc.file_type,
+                tags=[str(t) for t in tags],
+                meta={k: v for k, v in meta.items() if isinstance(v, str | int | float | bool | list)},
+                flags=flags,
+                next_steps=[{"id": s} if isinstance(s, str) else s for s in steps],
+                chunk_count=len(drafts),
+            )
+            document.family_id = previous.family_id if previous else document.id
+            session.add(document)
+            chunks = [
+                Chunk(
+                    document_id=document.id,
+                    position=d.position,
+                    section=d.section,
+                    page=d.page,
+                    text=d.text,
+                    language=detect_language(d.text) if language == "mixed" else language,
+                )
+                for d in drafts
+            ]
+            session.add_all(chunks)
+            session.flush()
+            for name, mat in vectors.items():
+                session.add_all(
+                    ChunkVector(chunk_id=c.id, embedder=name, vector=mat[i].tobytes())
+                    for i, c in enumerate(chunks)
+                )
+            removed: list[int] = []
+            if status == DocumentStatus.published:
+                removed = self._supersede(session, family_id=document.family_id, keep=document.id)
+            metas = [chunk_meta(document, c) for c in chunks]
+        add = []
+        if status == DocumentStatus.published:
+            add = [
+                IndexedChunk(meta=m, tokens=tokens[i], vectors={n: v[i] for n, v in vectors.items()})
+                for i, m in enumerate(metas)
+            ]
+        self.index.replace(remove=removed, add=add)
+        logger.info(
+            "ingested", extra={"source": doc.source, "version": document.version, "chunks": len(drafts)}
+        )
+        return IngestItem(
+            source=doc.source,
+            outcome="updated" if previous else "new",
+            document_id=document.id,
+            family_id=document.family_id,
+            version=document.version,
+            status=status.value,
+            chunks=len(drafts),
+            flags=flags,
+            title=document.title,
+        )
+
+    @staticmethod
+    def _supersede(session: Session, *, family_id: str, keep: str) -> list[int]:
+        """Mark the family's other published versions superseded; return their chunk ids."""
+        olds = list(
+            session.exec(
+                select(Document).where(
+                    Document.family_id == family_id,
+                    Document.id != keep,
+                    Document.status == DocumentStatus.published,
+                )
+            )
+        )
+        removed: list[int] = []
+        for old in olds:
+            old.status = DocumentStatus.superseded
+            session.add(old)
+            removed += [
+                cid
+                for cid in session.exec(select(Chunk.id).where(Chunk.document_id == old.id))
+                if cid is not None
+            ]
+        return removed
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def set_status(self, *, document_id: str, status: DocumentStatus, note: str | None = None) -> Document:
+        """Publish, retire or send back a version; the indexes follow in one step."""
+        with session_scope(self.engine) as session:
+            document = session.get(Document, document_id)
+            if document is None:
+                raise NotFoundError("document", document_id)
+            chunks = list(
+                session.exec(
+                    select(Chunk).where(Chunk.document_id == document_id).order_by(col(Chunk.position))
+                )
+            )
+            ids = [c.id for c in chunks if c.id is not None]
+            removed: list[int] = []
+            add: list[IndexedChunk] = []
+            document.status = status
+            if note is not None:
+                document.review_note = note
+            session.add(document)
+            if status == DocumentStatus.published:
+                removed = self._supersede(session, family_id=document.family_id, keep=document.id)
+                add = self._indexed(session, document, chunks)
+            else:
+                removed = ids
+        self.index.replace(remove=removed, add=add)
+        return document
+
+    def _indexed(self, session: Session, document: Document, chunks: list[Chunk]) -> list[IndexedChunk]:
+        ids = [c.id for c in chunks if c.id is not None]
+        stored: dict[tuple[int, str], bytes] = {
+            (v.chunk_id, v.embedder): v.vector
+            for v in session.exec(select(ChunkVector).where(col(ChunkVector.chunk_id).in_(ids)))
+        }
+        out = []
+        missing = [c for c in chunks if any((c.id, e.name) not in stored for e in self.embedders)]
+        fresh = self._embed([c.text for c in missing]) if missing else {}
+        fresh_rows = {c.id: i for i, c in enumerate(missing)}
+        for c in chunks:
+            assert c.id is not None
+            vecs: dict[str, np.ndarray] = {}
+            for e in self.embedders:
+                raw = stored.get((c.id, e.name))
+                if raw is not None:
+                    vecs[e.name] = np.frombuffer(raw, dtype=np.float32)
+                else:
+                    vecs[e.name] = fresh[e.name][fresh_rows[c.id]]
+                    session.add(ChunkVector(chunk_id=c.id, embedder=e.name, vector=vecs[e.name].tobytes()))
+            out.append(
+                IndexedChunk(
+                    meta=chunk_meta(document, c), tokens=tokenize(f"{c.section} {c.text}"), vectors=vecs
+                )
+            )
+        return out
+
+    def rebuild(self) -> KnowledgeIndex:
+        """A fresh index built from the database's published chunks (stored vectors reused)."""
+        fresh = KnowledgeIndex({n: idx.dim for n, idx in self.index.dense.items()})
+        with session_scope(self.engine) as session:
+            docs = list(session.exec(select(Document).where(Document.status == DocumentStatus.published)))
+            for document in docs:
+                chunks = list(session.exec(select(Chunk).where(Chunk.document_id == document.id)))
+                fresh.replace(add=self._indexed(session, document, chunks))
+        return fresh
