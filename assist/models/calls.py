@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
@@ -49,6 +49,9 @@ class Suggestion(SQLModel, table=True):
     next_steps: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     replaced_reason: str | None = None
     latency_ms: float = 0.0
+    language: str = "en"
+    sentences: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
+    timings: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -60,3 +63,127 @@ class Feedback(SQLModel, table=True):
     rating: str  # used | helpful | wrong
     comment: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- API shapes (not tables) -------------------------------------------------------------------
+
+
+class CallCreated(SQLModel):
+    """The answer to POST /v1/calls."""
+
+    call_id: str
+
+
+class UtteranceIn(SQLModel):
+    """One turn, over HTTP or as a WebSocket `utterance` message (length is checked by the engine)."""
+
+    speaker: Literal["customer", "agent"]
+    text: str
+    final: bool = True
+
+
+class NextStep(SQLModel):
+    """One checklist item of the side panel."""
+
+    id: str
+    label: str
+    reason: str = ""
+    done: bool = False
+
+
+class SuggestionMessage(SQLModel):
+    """The `suggestion` message of the WebSocket contract (extra fields are additions)."""
+
+    type: Literal["suggestion"] = "suggestion"
+    id: str
+    call_id: str
+    turn: int
+    query: str
+    answer: str
+    citations: list[dict[str, Any]] = Field(default_factory=list)
+    next_steps: list[NextStep] = Field(default_factory=list)
+    latency_ms: float = 0.0
+    source: str = "extractive"
+    replaced_reason: str | None = None
+    language: str = "en"
+    sentences: list[dict[str, Any]] = Field(default_factory=list)  # {"text", "citation": 1-based index}
+    timings: dict[str, float] = Field(default_factory=dict)  # per-stage milliseconds
+
+
+class ComplianceAlert(SQLModel):
+    """The `compliance_alert` message of the WebSocket contract."""
+
+    type: Literal["compliance_alert"] = "compliance_alert"
+    call_id: str
+    turn: int
+    speaker: str
+    action: str  # block | warn
+    matches: list[dict[str, Any]] = Field(default_factory=list)
+    advice: str = ""
+    event_id: int | None = None
+
+
+class TurnResult(SQLModel):
+    """What one turn produced: at most one suggestion, any alerts, and the checklist after it."""
+
+    call_id: str
+    turn: int | None  # None for interim (non-final) text, which is not stored
+    suggestion: SuggestionMessage | None = None
+    alerts: list[ComplianceAlert] = Field(default_factory=list)
+    next_steps: list[NextStep] = Field(default_factory=list)
+
+
+class TurnPublic(SQLModel):
+    """A stored (redacted) turn."""
+
+    turn: int
+    speaker: str
+    text: str
+    created_at: datetime
+
+
+class CallPublic(SQLModel):
+    """GET /v1/calls/{id}: the redacted transcript, suggestions, checklist and alerts."""
+
+    id: str
+    status: str
+    agent_name: str | None
+    topics: list[str]
+    checklist: list[NextStep]
+    turns: list[TurnPublic]
+    suggestions: list[SuggestionMessage]
+    alerts: list[ComplianceAlert]
+    created_at: datetime
+    ended_at: datetime | None
+
+
+class CallSummary(SQLModel):
+    """The after-call summary returned by POST /v1/calls/{id}/end."""
+
+    call_id: str
+    status: str
+    topics: list[str]
+    documents_cited: list[dict[str, Any]]
+    steps_done: list[NextStep]
+    steps_pending: list[NextStep]
+    alerts: list[ComplianceAlert]
+    transcript: list[TurnPublic]
+    suggestions: int
+    ended_at: datetime | None
+
+
+class FeedbackCreate(SQLModel):
+    """POST /v1/suggestions/{id}/feedback."""
+
+    rating: Literal["used", "helpful", "wrong"]
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class FeedbackPublic(SQLModel):
+    """A stored rating."""
+
+    id: int
+    suggestion_id: str
+    rating: str
+    comment: str | None
+    created_at: datetime

@@ -1,0 +1,194 @@
+"""Extractive answers: the most relevant sentences of the top passages, each tied to its citation."""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from assist.protocols import SearchResult
+from assist.text import detect_language, to_simplified, tokenize
+
+logger = logging.getLogger(__name__)
+
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)\s+|\n+")
+_MD_NOISE = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)、]\s*|>\s*)|\*\*|__|`")
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+NO_ANSWER = {
+    "zh-Hans": "知识库中没有找到与此问题相关的已审批内容，请勿自行承诺，可转交专人或稍后回复客户。",
+    "zh-Hant": "知識庫中沒有找到與此問題相關的已審批內容，請勿自行承諾，可轉交專人或稍後回覆客戶。",
+    "en": (
+        "No approved passage in the knowledge base answers this. "
+        "Do not improvise; escalate or follow up later."
+    ),
+}
+
+
+def no_answer_text(language: str) -> str:
+    """The 'nothing approved was found' answer, in the customer's language."""
+    if language == "zh-Hant":
+        return NO_ANSWER["zh-Hant"]
+    if language.startswith("zh"):
+        return NO_ANSWER["zh-Hans"]
+    return NO_ANSWER["en"]
+
+
+@lru_cache(maxsize=1)
+def _s2t() -> Any:
+    from opencc import OpenCC
+
+    return OpenCC("s2tw")
+
+
+def to_traditional(text: str) -> str:
+    """Simplified → Traditional (OpenCC s2tw: standard Traditional characters)."""
+    return str(_s2t().convert(text))
+
+
+def script_of(result: SearchResult) -> str:
+    """The language/script of a passage: its stored language, checked against its characters."""
+    lang = result.language or ""
+    if lang in {"zh-Hans", "zh-Hant", "en"}:
+        return lang
+    return detect_language(result.text or result.snippet)
+
+
+def in_script(text: str, *, source: str, target: str) -> str:
+    """Render a Chinese sentence in the customer's script (character conversion; English is untouched)."""
+    if not _HAN.search(text) or source == target:
+        return text
+    if target == "zh-Hant" and source != "zh-Hant":
+        return to_traditional(text)
+    if target == "zh-Hans" and source == "zh-Hant":
+        return to_simplified(text)
+    return text
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage, markdown list/heading/bold markers removed; table rows kept as one line."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if not line.strip() or _TABLE_SEP.match(line):
+            continue
+        if _TABLE_ROW.match(line):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            out.append(" | ".join(c for c in cells if c))
+            continue
+        if line.lstrip().startswith("#"):
+            continue  # headings are in the citation's section already
+        for piece in _SENTENCE_END.split(line):
+            piece = _MD_NOISE.sub("", piece or "").strip()
+            piece = _MD_NOISE.sub("", piece).strip()
+            if len(piece) >= 4:
+                out.append(piece)
+    return out
+
+
+@dataclass
+class Composition:
+    """An answer and where each sentence came from."""
+
+    answer: str
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    sentences: list[dict[str, Any]] = field(default_factory=list)  # {"text", "citation"} (1-based)
+    source: str = "extractive"  # extractive | llm | llm_blocked_fallback | none
+    results: list[SearchResult] = field(default_factory=list)
+
+
+class ExtractiveComposer:
+    """Picks the sentences of the top passages that share most with the query.
+
+    Args:
+        max_passages: passages considered.
+        max_sentences: sentences in the answer.
+        max_chars: soft length limit of the answer.
+    """
+
+    def __init__(self, *, max_passages: int = 3, max_sentences: int = 3, max_chars: int = 280) -> None:
+        if max_passages < 1 or max_sentences < 1 or max_chars < 20:
+            raise ValueError(
+                f"bad composer limits: passages={max_passages}, sentences={max_sentences}, chars={max_chars}"
+            )
+        self.max_passages = max_passages
+        self.max_sentences = max_sentences
+        self.max_chars = max_chars
+
+    def warm_up(self) -> None:
+        """Load the tokenizer's dictionary (jieba) once."""
+        tokenize("预热 warm up")
+
+    def _score(self, sentence: str, query_tokens: set[str]) -> float:
+        tokens = tokenize(sentence)
+        if not tokens:
+            return 0.0
+        hits = sum(1 for t in set(tokens) if t in query_tokens)
+        # reward coverage of the query; a mild length prior favours sentences that say something
+        return hits + min(len(tokens), 30) / 300.0
+
+    def run(
+        self,
+        *,
+        query: str,
+        results: list[SearchResult],
+        language: str,
+        focus: str | None = None,
+        exclude: set[str] | None = None,
+    ) -> Composition:
+        """Compose from `results` (already filtered to relevant ones, best first).
+
+        Args:
+            query: the retrieval query.
+            results: relevant passages, best first; empty means nothing relevant.
+            language: the customer's language (zh-Hans, zh-Hant, en, mixed).
+            focus: the customer's own words this turn (weighted above the context part of the query).
+            exclude: sentences (as composed) to leave out, e.g. ones the guard blocked.
+        """
+        if not results:
+            return Composition(answer=no_answer_text(language), source="none")
+        exclude = exclude or set()
+        q_tokens = set(tokenize(query))
+        f_tokens = set(tokenize(focus)) if focus else set()
+        candidates: list[tuple[float, int, int, str]] = []
+        for rank, res in enumerate(results[: self.max_passages]):
+            src = script_of(res)
+            for pos, sent in enumerate(split_sentences(res.text or res.snippet)):
+                shown = in_script(sent, source=src, target=language)
+                if shown in exclude:
+                    continue
+                score = self._score(sent, q_tokens)
+                if f_tokens:
+                    score += 2.0 * self._score(sent, f_tokens)
+                score -= 0.15 * rank  # prefer the better passages on ties
+                candidates.append((score, rank, pos, shown))
+        if not candidates:
+            return Composition(answer=no_answer_text(language), source="none")
+        candidates.sort(key=lambda c: -c[0])
+        chosen: list[tuple[float, int, int, str]] = []
+        length = 0
+        for cand in candidates:
+            if len(chosen) >= self.max_sentences:
+                break
+            if chosen and (cand[0] <= 0.05 or length + len(cand[3]) > self.max_chars):
+                continue
+            chosen.append(cand)
+            length += len(cand[3])
+        chosen.sort(key=lambda c: (c[1], c[2]))
+        used_ranks: list[int] = []
+        for c in chosen:
+            if c[1] not in used_ranks:
+                used_ranks.append(c[1])
+        citations = [results[r].citation() for r in used_ranks]
+        sentences = [{"text": c[3], "citation": used_ranks.index(c[1]) + 1} for c in chosen]
+        sep = "" if language.startswith("zh") else " "
+        answer = sep.join(f"{s['text']}[{s['citation']}]" for s in sentences)
+        return Composition(
+            answer=answer,
+            citations=citations,
+            sentences=sentences,
+            source="extractive",
+            results=[results[r] for r in used_ranks],
+        )

@@ -1,0 +1,92 @@
+"""The query for a turn, from the recent customer turns and the topic in play.
+
+A customer rarely repeats the subject: after "信用卡丢了怎么办", "那补卡要钱吗?" still means the card;
+after a mortgage question, "What about the fee?" means the prepayment fee. A short, elliptical turn is
+therefore retrieved together with the previous need, and passages from documents already in play are
+preferred.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from assist.calls.state import CallState
+from assist.text import normalize
+
+logger = logging.getLogger(__name__)
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+_ZH_CONTINUATIONS = tuple("那 那么 那个 还有 另外 然后 如果 要是 那如果 再 也 顺便 这个 这样".split())
+_ZH_PRONOUNS = tuple("它 这个 那个 这样 那样 这笔 那笔 这张 那张 这些 那些".split())
+_EN_CONTINUATIONS = (
+    "what about", "how about", "and the", "and what", "and if", "what if", "and how", "also", "and",
+    "is it", "does it", "will it", "is that", "does that", "how much is it", "and is", "then",
+)
+_EN_PRONOUNS = frozenset({"it", "that", "this", "those", "these", "they", "them", "its", "one"})
+
+
+@dataclass(frozen=True)
+class ContextQuery:
+    """The text to retrieve with, and how it was built."""
+
+    query: str
+    turn_text: str
+    elliptical: bool = False
+    prefer_documents: list[str] = field(default_factory=list)
+
+
+class ContextQueryBuilder:
+    """Builds the retrieval query of a customer turn.
+
+    Args:
+        has_topic: tells whether a text names a product or topic of its own (e.g. the playbooks'
+            topic keywords); a turn that does is not treated as elliptical.
+        max_short_han: a Chinese turn with at most this many Han characters counts as short.
+        max_short_words: an English turn with at most this many words counts as short.
+    """
+
+    def __init__(
+        self,
+        *,
+        has_topic: Callable[[str], bool] | None = None,
+        max_short_han: int = 12,
+        max_short_words: int = 8,
+    ) -> None:
+        if max_short_han < 1 or max_short_words < 1:
+            raise ValueError(f"short-turn limits must be positive, got {max_short_han}, {max_short_words}")
+        self.has_topic = has_topic or (lambda _text: False)
+        self.max_short_han = max_short_han
+        self.max_short_words = max_short_words
+
+    def is_elliptical(self, text: str) -> bool:
+        """A short turn that leans on what came before: a continuation word, a pronoun, or no topic noun."""
+        norm = normalize(text).strip()
+        han = _HAN.findall(norm)
+        words = _WORD.findall(norm)
+        short = len(han) <= self.max_short_han and len(words) <= self.max_short_words
+        if not short:
+            return False
+        phrase = " ".join(words)
+        continuation = norm.startswith(_ZH_CONTINUATIONS) or any(
+            phrase == c or phrase.startswith(c + " ") for c in _EN_CONTINUATIONS
+        )
+        pronoun = any(p in norm for p in _ZH_PRONOUNS) or any(w in _EN_PRONOUNS for w in words)
+        if continuation or pronoun:
+            return True
+        return not self.has_topic(text)
+
+    def run(self, *, text: str, state: CallState) -> ContextQuery:
+        """The query for `text` given the call so far (the state is not modified)."""
+        text = text.strip()
+        if state.last_need and state.last_need != text and self.is_elliptical(text):
+            return ContextQuery(
+                query=f"{state.last_need} {text}",
+                turn_text=text,
+                elliptical=True,
+                prefer_documents=list(state.docs_in_play),
+            )
+        return ContextQuery(query=text, turn_text=text)

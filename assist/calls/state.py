@@ -1,0 +1,60 @@
+"""The state of one live call, as kept in memory and persisted in `Call.state` (JSON)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class CallState:
+    """Everything the engine needs between turns. Persisted after every turn, so a call survives a restart.
+
+    Attributes:
+        recent_customer: the last customer turns (redacted), newest last.
+        last_need: the last customer turn that carried a need (redacted); the anchor of elliptical turns.
+        docs_in_play: ids of the documents cited so far, most recent last.
+        last_top_chunk: the chunk id of the last suggestion's top passage (never shown twice in a row).
+        steps: the checklist, in order: step id → {"done": bool, "via": [...]} (why it is there).
+        parts_seen: for steps ticked by several phrases (e.g. a disclosure in three parts): the parts read.
+        alerts: the compliance alerts of the call (dicts of ComplianceAlert).
+    """
+
+    call_id: str
+    status: str = "active"
+    agent_name: str | None = None
+    turn_count: int = 0
+    language: str | None = None
+    recent_customer: list[str] = field(default_factory=list)
+    last_need: str | None = None
+    topics: list[str] = field(default_factory=list)
+    docs_in_play: list[str] = field(default_factory=list)
+    documents_cited: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_top_chunk: str | None = None
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    parts_seen: dict[str, list[str]] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    suggestion_count: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON stored in Call.state."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, call_id: str, data: dict[str, Any] | None) -> CallState:
+        """Rebuild from Call.state; unknown keys (from newer versions) are ignored."""
+        data = dict(data or {})
+        data["call_id"] = call_id
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def remember_customer(self, text: str, *, keep: int) -> None:
+        """Append a customer turn to the recent context."""
+        self.recent_customer.append(text)
+        del self.recent_customer[:-keep]
+
+    def put_in_play(self, document_id: str, *, keep: int = 5) -> None:
+        """Mark a document as in play (most recent last)."""
+        if document_id in self.docs_in_play:
+            self.docs_in_play.remove(document_id)
+        self.docs_in_play.append(document_id)
+        del self.docs_in_play[:-keep]

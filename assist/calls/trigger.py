@@ -1,0 +1,108 @@
+"""When to suggest: a final customer turn that carries a need or a question, not a filler or a thank-you."""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from assist.text import normalize
+
+logger = logging.getLogger(__name__)
+
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_WORD = re.compile(r"[a-z0-9]+")
+
+# Whole turns that carry no need (compared after normalize(): Simplified, lower case, no punctuation).
+DEFAULT_FILLERS = frozenset(
+    """嗯 嗯嗯 嗯嗯嗯 哦 噢 喔 啊 呃 额 好 好的 好吧 好滴 行 行的 可以 对 对的 是 是的 没错
+    明白 明白了 知道了 了解 懂了 收到 谢谢 谢谢你 谢谢您 多谢 感谢 非常感谢 好的谢谢 好谢谢
+    嗯好的 嗯嗯好的 没问题 没有了 没了 再见 拜拜 稍等 等一下 喂 您好 你好
+    ok okay okey k yes yeah yep yup no nope sure right alright fine great cool thanks thank thankyou
+    thank you thanks a lot many thanks got it i see understood sounds good hello hi hey bye goodbye
+    hold on one moment uh um hmm mhm uh huh ah oh that s all no thanks not really""".split()
+)
+_FILLER_PHRASES = frozenset(
+    {
+        "thank you",
+        "thank you very much",
+        "thanks a lot",
+        "ok thank you",
+        "okay thank you",
+        "ok thanks",
+        "okay thanks",
+        "got it",
+        "i see",
+        "sounds good",
+        "that s all",
+        "that s it",
+        "no thanks",
+        "hold on",
+        "one moment",
+        "uh huh",
+        "all right",
+    }
+)
+
+# Markers of a question or a need, in Simplified (Traditional is converted first) and English.
+_NEED_ZH = tuple(
+    """吗 么 呢 怎么 如何 什么 多少 哪 为什么 能不能 可不可以 是否 有没有 会不会 要不要 想 要 需要
+    帮我 麻烦 请 丢 挂失 被盗 盗刷 办理 申请 开通 取消 投诉 退
+    还款 提前 收费 费 利息 利率 冻结 补 换 查 改""".split()
+)
+_NEED_EN = frozenset(
+    """how what why when where which who can could would should do does is are will may might want need
+    lost stolen fee fees charge charged cancel close open apply refund dispute block freeze replace help
+    pay repay rate interest problem issue wrong complaint""".split()
+)
+
+
+@dataclass(frozen=True)
+class TriggerDecision:
+    """Whether a turn warrants a suggestion, and why (for logs and tests)."""
+
+    suggest: bool
+    reason: str
+
+
+class NeedTrigger:
+    """Decides whether a turn warrants a suggestion.
+
+    Args:
+        min_chars: a Chinese turn shorter than this (Han characters) with no need marker is ignored.
+        min_words: likewise for English words.
+    """
+
+    def __init__(self, *, min_chars: int = 4, min_words: int = 3) -> None:
+        if min_chars < 1 or min_words < 1:
+            raise ValueError(f"min_chars and min_words must be positive, got {min_chars}, {min_words}")
+        self.min_chars = min_chars
+        self.min_words = min_words
+
+    def is_filler(self, text: str) -> bool:
+        """True for acknowledgements, thanks and hesitations (嗯, 好的, okay, thank you, 謝謝, ...)."""
+        norm = normalize(text)
+        words = _PUNCT.sub(" ", norm).split()
+        if not words:
+            return True
+        joined = " ".join(words)
+        if joined in _FILLER_PHRASES or "".join(words) in DEFAULT_FILLERS:
+            return True
+        return all(w in DEFAULT_FILLERS for w in words) or joined in DEFAULT_FILLERS
+
+    def run(self, *, text: str, speaker: str, final: bool) -> TriggerDecision:
+        """Decide for one turn."""
+        if speaker != "customer":
+            return TriggerDecision(False, "not a customer turn")
+        if not final:
+            return TriggerDecision(False, "interim text")
+        if self.is_filler(text):
+            return TriggerDecision(False, "filler")
+        norm = normalize(text)
+        if "?" in norm or "？" in text:
+            return TriggerDecision(True, "question")
+        if any(m in norm for m in _NEED_ZH) or any(w in _NEED_EN for w in _WORD.findall(norm)):
+            return TriggerDecision(True, "need marker")
+        if len(_HAN.findall(norm)) >= self.min_chars or len(_WORD.findall(norm)) >= self.min_words:
+            return TriggerDecision(True, "long enough to carry a need")
+        return TriggerDecision(False, "too short to carry a need")

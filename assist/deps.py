@@ -1,0 +1,171 @@
+"""Shared dependencies, with annotated aliases: `SessionDep`, `SettingsDep`, `GuardDep`, `CurrentKey`, ...
+
+Heavy objects (embedders, indexes, the compiled guard, the call engine) are built once in the app's
+lifespan (assist/app.py) and kept on `app.state`; these functions only hand them out.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends
+from sqlmodel import Session
+from starlette.requests import HTTPConnection
+
+from assist.auth import lookup_key
+from assist.config import Settings
+from assist.errors import AssistError, AuthError, ForbiddenError
+from assist.models.keys import ApiKey, Role
+from assist.protocols import Retriever
+
+if TYPE_CHECKING:
+    from assist.calls.engine import CallEngine
+
+logger = logging.getLogger(__name__)
+
+
+class NotReadyError(AssistError):
+    """A request that arrived before the lifespan finished loading."""
+
+    status_code = 503
+
+
+class GuardHolder:
+    """The guard in force. `swap()` replaces it atomically; every call turn fetches it afresh with `get()`.
+
+    The compliance routes swap in a recompiled guard when rules change, so running calls use the new
+    rules from their next turn without a restart.
+    """
+
+    def __init__(self, guard: Any) -> None:
+        if guard is None:
+            raise ValueError("GuardHolder needs a guard, got None")
+        self._guard = guard
+        self._lock = threading.Lock()
+        self.version = 1
+
+    def get(self) -> Any:
+        """The current guard."""
+        return self._guard
+
+    def swap(self, new_guard: Any) -> Any:
+        """Put `new_guard` in force; returns the previous one."""
+        if new_guard is None:
+            raise ValueError("cannot swap in None as the guard")
+        with self._lock:
+            old, self._guard = self._guard, new_guard
+            self.version += 1
+        logger.info("guard swapped", extra={"guard_version": self.version})
+        return old
+
+
+def _state(conn: HTTPConnection, name: str) -> Any:
+    value = getattr(conn.app.state, name, None)
+    if value is None:
+        raise NotReadyError(f"service not ready: {name} is not loaded yet")
+    return value
+
+
+def get_settings_dep(conn: HTTPConnection) -> Settings:
+    """The settings the app was built with."""
+    return _state(conn, "settings")  # type: ignore[no-any-return]
+
+
+def get_session(conn: HTTPConnection) -> Iterator[Session]:
+    """A database session for one request."""
+    with Session(_state(conn, "db_engine"), expire_on_commit=False) as session:
+        yield session
+
+
+def get_knowledge(conn: HTTPConnection) -> Any:
+    """The knowledge base (assist.knowledge.KnowledgeBase)."""
+    return _state(conn, "knowledge")
+
+
+def get_retriever(conn: HTTPConnection) -> Retriever:
+    """The knowledge base's retriever."""
+    return _state(conn, "knowledge").retriever  # type: ignore[no-any-return]
+
+
+def get_guard_holder(conn: HTTPConnection) -> GuardHolder:
+    """The holder of the guard in force (for the routes that swap it)."""
+    return _state(conn, "guard_holder")  # type: ignore[no-any-return]
+
+
+def get_guard(conn: HTTPConnection) -> Any:
+    """The guard in force right now (assist.guard.Guard)."""
+    return get_guard_holder(conn).get()
+
+
+def get_call_engine(conn: HTTPConnection) -> CallEngine:
+    """The live-call engine."""
+    return _state(conn, "call_engine")  # type: ignore[no-any-return]
+
+
+def key_from_connection(conn: HTTPConnection) -> str | None:
+    """The key of `Authorization: Bearer <key>`, else of `?token=<key>`, else None."""
+    header = conn.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+    token = conn.query_params.get("token")
+    return token.strip() if token and token.strip() else None
+
+
+def authenticate(conn: HTTPConnection, session: Session) -> ApiKey:
+    """The active key presented on this connection.
+
+    Raises:
+        AuthError: no key, or an unknown or revoked one.
+    """
+    key = key_from_connection(conn)
+    if key is None:
+        raise AuthError("missing API key: send 'Authorization: Bearer <key>' or '?token=<key>'")
+    row = lookup_key(session, key)
+    if row is None:
+        raise AuthError("unknown or revoked API key")
+    return row
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+KnowledgeDep = Annotated[Any, Depends(get_knowledge)]
+RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
+GuardDep = Annotated[Any, Depends(get_guard)]
+GuardHolderDep = Annotated[GuardHolder, Depends(get_guard_holder)]
+CallEngineDep = Annotated["CallEngine", Depends(get_call_engine)]
+
+
+def current_key(conn: HTTPConnection, session: SessionDep) -> ApiKey:
+    """The caller's key, whatever its role (401 when missing, unknown or revoked)."""
+    return authenticate(conn, session)
+
+
+CurrentKey = Annotated[ApiKey, Depends(current_key)]
+
+
+def require_roles(*roles: Role) -> Callable[..., ApiKey]:
+    """A dependency that admits keys of these roles (admin always) and returns the key.
+
+    Usage: `AgentKey = Annotated[ApiKey, Depends(require_roles(Role.agent))]`.
+    """
+    allowed = frozenset(Role(r) for r in roles) | {Role.admin}
+
+    def _dependency(key: CurrentKey) -> ApiKey:
+        if Role(key.role) not in allowed:
+            raise ForbiddenError(
+                f"role {Role(key.role).value!r} may not do this; allowed: {', '.join(sorted(allowed))}"
+            )
+        return key
+
+    return _dependency
+
+
+AgentKey = Annotated[ApiKey, Depends(require_roles(Role.agent))]
+AgentOrComplianceKey = Annotated[ApiKey, Depends(require_roles(Role.agent, Role.compliance))]
+EditorKey = Annotated[ApiKey, Depends(require_roles(Role.editor))]
+ComplianceKey = Annotated[ApiKey, Depends(require_roles(Role.compliance))]
+AdminKey = Annotated[ApiKey, Depends(require_roles(Role.admin))]
