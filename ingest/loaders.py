@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Literal
@@ -275,11 +276,26 @@ def _parse_date(key: str, value: Any, source: str) -> dt.date | None:
         raise LoadError(source, f"bad date for '{key}': {text!r} (expected YYYY-MM-DD)") from exc
 
 
+@lru_cache(maxsize=1)
+def _yaml_loader() -> type:
+    """A SafeLoader that leaves dates as strings, so that `_parse_date` reports bad ones by key."""
+    import yaml
+
+    class _NoDatesLoader(yaml.SafeLoader):
+        pass
+
+    _NoDatesLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return _NoDatesLoader
+
+
 def _load_yaml_mapping(text: str, source: str, what: str) -> dict[Any, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         reason = " ".join(str(exc).split())
         raise LoadError(source, f"invalid YAML in {what}: {reason}") from exc
