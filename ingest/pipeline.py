@@ -185,7 +185,7 @@ class IngestPipeline:
         verdict = guard.check(text, speaker="document")
         flags = []
         for m in verdict.matches:
-            d = m.to_dict() if hasattr(m, "to_dict") else dict(vars(m))
+            d = m if isinstance(m, dict) else m.to_dict() if hasattr(m, "to_dict") else dict(vars(m))
             flags.append({k: d.get(k) for k in ("rule_id", "category", "severity", "start", "end", "text")})
         status = DocumentStatus.needs_review if verdict.action == "block" else DocumentStatus.published
         return status, flags
@@ -252,6 +252,7 @@ class IngestPipeline:
             )
             document.family_id = previous.family_id if previous else document.id
             session.add(document)
+            session.flush()  # the document row must exist before its chunks reference it
             chunks = [
                 Chunk(
                     document_id=document.id,

@@ -1,0 +1,181 @@
+"""The ingest pipeline: versioning, retirement, review status, index rebuilds, batch failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from assist.errors import NotFoundError
+from assist.models import Document, DocumentStatus
+from tests.factories import make_kb, write
+
+CARD_V1 = """---
+source: card-fees
+product: credit_card
+tags: [fees]
+---
+# 信用卡收费
+
+## 补卡
+
+补卡费每张二十元，首次补卡免费。
+
+## 年费
+
+普卡年费一百元，刷卡六次免年费。
+"""
+CARD_V2 = CARD_V1.replace("补卡费每张二十元", "补卡费每张十五元")
+
+
+def texts(kb, query: str, k: int = 5) -> list[str]:  # type: ignore[no-untyped-def]
+    return [r.text for r in kb.retriever.retrieve(query, k=k)]
+
+
+def test_identical_content_is_a_no_op(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    kb = make_kb(_isolated_data_dir)
+    f = write(tmp_path / "kb" / "fees.md", CARD_V1)
+    first = kb.ingest_paths([f.parent])
+    again = kb.ingest_paths([f.parent])
+    assert first.summary()["new"] == 1
+    assert again.summary() == {"new": 0, "updated": 0, "unchanged": 1, "failed": 0, "chunks": 0, "flagged": 0}
+    with Session(kb.engine) as s:
+        assert len(s.exec(select(Document)).all()) == 1
+
+
+def test_changed_content_becomes_next_version_and_old_text_is_never_served(
+    tmp_path: Path, _isolated_data_dir: Path
+) -> None:
+    kb = make_kb(_isolated_data_dir)
+    f = write(tmp_path / "kb" / "fees.md", CARD_V1)
+    kb.ingest_paths([f])
+    assert any("二十元" in t for t in texts(kb, "补卡费多少钱"))
+    write(f, CARD_V2)
+    report = kb.ingest_paths([f])
+    item = report.items[0]
+    assert (item.outcome, item.version) == ("updated", 2)
+    served = texts(kb, "补卡费多少钱", k=20)
+    assert any("十五元" in t for t in served)
+    assert not any("二十元" in t for t in served)
+    with Session(kb.engine) as s:
+        statuses = sorted((d.version, d.status) for d in s.exec(select(Document)))
+    assert statuses == [(1, DocumentStatus.superseded), (2, DocumentStatus.published)]
+
+
+def test_the_swap_is_one_step_for_readers(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    kb = make_kb(_isolated_data_dir)
+    f = write(tmp_path / "fees.md", CARD_V1)
+    kb.ingest_paths([f])
+    seen: list[int] = []
+    original = kb.index.replace
+
+    def spy(**kw):  # type: ignore[no-untyped-def]
+        original(**kw)
+        versions = {m.version for m in kb.index.chunks.values()}
+        seen.append(len(versions))
+
+    kb.index.replace = spy  # type: ignore[method-assign]
+    write(f, CARD_V2)
+    kb.ingest_paths([f])
+    assert seen == [1]  # after the single replace step only version 2 is in the index
+
+
+def test_retired_documents_are_never_returned(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    kb = make_kb(_isolated_data_dir)
+    item = kb.ingest_paths([write(tmp_path / "fees.md", CARD_V1)]).items[0]
+    kb.retire(document_id=item.document_id)
+    assert texts(kb, "补卡费多少钱") == []
+    with pytest.raises(NotFoundError, match="nope"):
+        kb.retire(document_id="nope")
+
+
+def test_expired_documents_are_never_returned(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    kb = make_kb(_isolated_data_dir)
+    old = (
+        "---\neffective_to: 2020-12-31\n---\n# Promotion\n\nDouble points on all card spending this month.\n"
+    )
+    future = "---\neffective_from: 2999-01-01\n---\n# Future\n\nTriple points on card spending one day.\n"
+    kb.ingest_paths([write(tmp_path / "promo.md", old), write(tmp_path / "future.md", future)])
+    assert texts(kb, "points on card spending") == []
+
+
+def test_index_is_rebuilt_from_the_database_when_a_file_is_missing(
+    tmp_path: Path, _isolated_data_dir: Path
+) -> None:
+    kb = make_kb(_isolated_data_dir)
+    kb.ingest_paths([write(tmp_path / "fees.md", CARD_V1)])
+    before = texts(kb, "年费")
+    (_isolated_data_dir / "index" / "hash.faiss").unlink()
+    kb2 = make_kb(_isolated_data_dir)
+    assert texts(kb2, "年费") == before
+
+
+def test_index_that_disagrees_with_the_database_is_not_trusted(
+    tmp_path: Path, _isolated_data_dir: Path
+) -> None:
+    kb = make_kb(_isolated_data_dir)
+    item = kb.ingest_paths([write(tmp_path / "fees.md", CARD_V1)]).items[0]
+    saved = (_isolated_data_dir / "index" / "manifest.json").read_text()
+    kb.retire(document_id=item.document_id)
+    # an older manifest and index put back by hand must not resurrect the retired text
+    (_isolated_data_dir / "index" / "manifest.json").write_text(saved)
+    kb2 = make_kb(_isolated_data_dir)
+    assert texts(kb2, "年费") == []
+
+
+def test_a_batch_goes_on_past_bad_files_and_reports_them(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    kb = make_kb(_isolated_data_dir)
+    write(tmp_path / "kb" / "a.md", CARD_V1)
+    write(tmp_path / "kb" / "empty.md", "")
+    (tmp_path / "kb" / "blob.bin").write_bytes(b"\x00\x01\x02")
+    report = kb.ingest_paths([tmp_path / "kb"])
+    s = report.summary()
+    assert (s["new"], s["failed"]) == (1, 2)
+    errors = " ".join(i.error or "" for i in report.failures)
+    assert "empty.md" in errors and "blob.bin" in errors
+
+
+@dataclass
+class _Verdict:
+    action: str
+    matches: list[dict] = field(default_factory=list)  # type: ignore[type-arg]
+
+
+class _BlockingGuard:
+    def check(self, text: str, speaker: str = "agent") -> _Verdict:
+        if "稳赚不赔" in text:
+            i = text.index("稳赚不赔")
+            m = {
+                "rule_id": "guaranteed_return",
+                "category": "guarantee",
+                "severity": "block",
+                "start": i,
+                "end": i + 4,
+                "text": "稳赚不赔",
+            }
+            return _Verdict("block", [m])
+        return _Verdict("allow")
+
+
+def test_a_document_with_a_blocking_claim_waits_for_review(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    kb = make_kb(_isolated_data_dir, guard=_BlockingGuard())
+    doc = "# 新品理财\n\n本产品稳赚不赔，年化收益百分之八，欢迎抢购。\n"
+    item = kb.ingest_paths([write(tmp_path / "draft.md", doc)]).items[0]
+    assert item.status == "needs_review"
+    assert item.flags[0]["rule_id"] == "guaranteed_return"
+    assert texts(kb, "稳赚不赔 理财") == []
+    kb.publish(document_id=item.document_id, note="approved after edit")
+    assert texts(kb, "稳赚不赔 理财")
+
+
+def test_upload_with_replaces_makes_a_new_version_of_that_family(_isolated_data_dir: Path) -> None:
+    kb = make_kb(_isolated_data_dir)
+    first = kb.ingest_upload(data=CARD_V1.encode(), filename="fees.md")
+    second = kb.ingest_upload(data=CARD_V2.encode(), filename="fees-2026.md", replaces=first.document_id)
+    assert (second.version, second.family_id) == (2, first.family_id)
+    with pytest.raises(NotFoundError):
+        kb.ingest_upload(
+            data=b"# x\n\nsome text here that is long enough", filename="x.md", replaces="missing"
+        )
