@@ -6,13 +6,17 @@ fails as well.
 """
 from __future__ import annotations
 
+import getpass
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DDL, JSON, Column, event
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Field, SQLModel
 
 from assist.models.common import utcnow
+from assist.models.keys import ApiKey
 
 
 class AuditEntryBase(SQLModel):
@@ -83,3 +87,49 @@ event.listen(
         "FOR EACH ROW EXECUTE FUNCTION auditentry_append_only()"
     ).execute_if(dialect="postgresql"),
 )
+
+
+# ---------------------------------------------------------------- key events
+# Keys are created and revoked by the CLI (assist.cli) through assist.auth. Listening on the ApiKey mapper
+# records every such event whatever the code path, in the same transaction as the change itself.
+
+# Who is acting, when it is not an API key (e.g. the CLI sets "cli:<user>"); read by the key-event hooks.
+audit_actor: ContextVar[tuple[str, str] | None] = ContextVar("audit_actor", default=None)
+
+
+def _cli_actor() -> tuple[str, str]:
+    actor = audit_actor.get()
+    if actor is not None:
+        return actor
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        user = "unknown"
+    return f"cli:{user}", "system"
+
+
+def _key_ids(key: ApiKey) -> dict[str, Any]:
+    return {"id": key.id, "name": key.name, "role": str(key.role), "prefix": key.prefix}
+
+
+def _insert_entry(conn: Any, *, action: str, key: ApiKey, before: Any, after: Any) -> None:
+    actor, role = _cli_actor()
+    conn.execute(
+        _table.insert().values(
+            actor=actor, role=role, action=action, target_type="api_key", target_id=key.id,
+            before=before, after=after, created_at=utcnow(),
+        )
+    )
+
+
+@event.listens_for(ApiKey, "after_insert")
+def _key_created(_mapper: Any, conn: Any, key: ApiKey) -> None:
+    _insert_entry(conn, action="key.create", key=key, before=None, after=_key_ids(key))
+
+
+@event.listens_for(ApiKey, "after_update")
+def _key_changed(_mapper: Any, conn: Any, key: ApiKey) -> None:
+    hist = sa_inspect(key).attrs.revoked_at.history
+    if hist.has_changes() and key.revoked_at is not None:
+        _insert_entry(conn, action="key.revoke", key=key, before={**_key_ids(key), "revoked": False},
+                      after={**_key_ids(key), "revoked": True})

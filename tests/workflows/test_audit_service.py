@@ -87,3 +87,18 @@ def test_list_filters(session):
     assert audit.list_entries(session=session, date_from=utcnow() + timedelta(minutes=1)) == []
     assert len(audit.list_entries(session=session, date_to=utcnow() + timedelta(minutes=1))) == 3
     assert len(audit.list_entries(session=session, limit=1)) == 1
+
+
+def test_key_create_and_revoke_are_audited_whatever_the_code_path(session):
+    from assist.auth import create_key, revoke_key
+
+    key, _plain = create_key(session, role=Role.agent, name="amy")
+    revoke_key(session, key_id=key.id)
+    revoke_key(session, key_id=key.id)  # idempotent: no second entry
+    entries = audit.list_entries(session=session, target_type="api_key")
+    assert [e.action for e in entries] == ["key.revoke", "key.create"]
+    created = entries[1]
+    assert created.target_id == key.id and created.after["name"] == "amy" and created.after["role"] == "agent"
+    assert created.actor.startswith("cli:") and created.role == "system"
+    assert "key_hash" not in created.after  # never the secret or its hash
+    assert entries[0].after["revoked"] is True
