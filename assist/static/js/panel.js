@@ -1,0 +1,676 @@
+// The agent side panel: live transcript, the current suggestion with citations, the next-step
+// checklist, compliance alerts, one-click feedback; WebSocket updates with reconnection; demo replay.
+import {
+  allowed, announce, api, applyLabels, clear, content, contentLang, detailText, getKey, h, onLangChange, openModal,
+  startPage, t, toast,
+} from "./common.js";
+
+const CALL_STORE = "assist.call";
+const params = new URLSearchParams(location.search);
+// Pause between replayed turns (ms). ?pace=100 makes a demo fast (the browser tests use it).
+const PACE = Math.max(0, Number(params.get("pace") || 1400));
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  role: "unknown",
+  callId: null,
+  ws: null,
+  connState: "idle",
+  everOpened: false,
+  closing: false, // we closed the socket on purpose (end of call, new call)
+  retries: 0,
+  retryTimer: null,
+  outbox: [], // utterances typed while the socket was down, sent on reconnect
+  transcript: [], // {turn, speaker, text}
+  suggestion: null,
+  checklist: [],
+  alerts: [], // {turn, speaker, action, matches, advice, text, acked}
+  feedback: {}, // suggestion id -> rating
+  replay: null, // {name, stop}
+  waiters: [],
+  ended: false,
+};
+
+// ------------------------------------------------------------------ connection status
+
+function setConn(s) {
+  state.connState = s;
+  const el = $("conn");
+  el.dataset.state = s;
+  el.dataset.i18n = `conn.${s}`;
+  el.textContent = t(`conn.${s}`);
+  $("end-call").disabled = !state.callId || state.ended;
+  $("call-id").textContent = state.callId ? `#${state.callId}` : "";
+}
+
+// ------------------------------------------------------------------ transcript
+
+function addTurn(turn) {
+  const text = turn.text ?? "";
+  if (turn.turn != null && state.transcript.some((x) => x.turn === turn.turn && x.speaker === turn.speaker)) return;
+  state.transcript.push({ turn: turn.turn ?? null, speaker: turn.speaker, text });
+  renderTranscript();
+}
+
+function renderTranscript() {
+  const list = clear($("transcript"));
+  if (!state.transcript.length) {
+    list.append(h("li", { class: "empty" }, t("tr.empty")));
+    return;
+  }
+  const flagged = new Set(state.alerts.map((a) => `${a.turn}`));
+  for (const x of state.transcript) {
+    const who = x.speaker === "agent" ? "agent" : "customer";
+    const isFlagged = who === "agent" && x.turn != null && flagged.has(`${x.turn}`);
+    list.append(
+      h(
+        "li",
+        { class: `turn ${who}${isFlagged ? " flagged" : ""}`, dataset: { speaker: who, turn: x.turn ?? "" } },
+        h("span", { class: "who" }, t(`tr.${who}`), x.turn != null ? ` · ${x.turn}` : ""),
+        content(x.text),
+      ),
+    );
+  }
+  list.scrollTop = list.scrollHeight;
+}
+
+// ------------------------------------------------------------------ suggestion
+
+function citationLabel(c) {
+  return [c.section, c.version != null ? t("sugg.version", { v: c.version }) : null].filter(Boolean).join(" · ");
+}
+
+function renderSuggestion(isNew = false) {
+  const body = clear($("sugg-body"));
+  const s = state.suggestion;
+  if (!s) {
+    body.append(h("p", { class: "empty" }, t("sugg.empty")));
+    return;
+  }
+  const answer = s.answer && s.answer.trim() ? s.answer : t("sugg.nothing");
+  const answerEl = content(answer, "p", { class: `answer${isNew ? " is-new" : ""}`, id: "sugg-answer" });
+  const copyBtn = h("button", { type: "button", class: "btn", id: "copy-answer" }, t("sugg.copy"));
+  copyBtn.addEventListener("click", () => copyText(s.answer || "", copyBtn));
+  const cites = h("ol", { class: "citations", "aria-label": t("sugg.sources") });
+  (s.citations || []).forEach((c, i) => {
+    cites.append(
+      h(
+        "li",
+        {},
+        h(
+          "button",
+          { type: "button", class: "cite-btn", onclick: () => openCitation(c, i + 1) },
+          h("span", { class: "cite-num" }, `[${i + 1}]`),
+          h("span", {}, content(c.title || c.document_id || "", "span", { class: "cite-title" }),
+            " ", content(citationLabel(c), "span", { class: "cite-sec" })),
+        ),
+      ),
+    );
+  });
+  const meta = h("p", { class: "meta" },
+    s.turn != null ? t("sugg.turn", { n: s.turn }) : "",
+    s.latency_ms != null ? ` · ${t("sugg.latency", { ms: Math.round(s.latency_ms) })}` : "");
+  const replaced = s.replaced_reason || (s.source && String(s.source).includes("fallback"))
+    ? h("p", { class: "replaced" }, t("sugg.replaced"), s.replaced_reason ? ` (${s.replaced_reason})` : "")
+    : null;
+  body.append(
+    replaced,
+    answerEl,
+    h("div", { class: "row" }, copyBtn, h("span", { class: "small muted" }, t("sugg.sources"), `: ${(s.citations || []).length}`)),
+    (s.citations || []).length ? cites : null,
+    meta,
+    s.id ? feedbackBar(s) : null,
+  );
+}
+
+function feedbackBar(s) {
+  const current = state.feedback[s.id];
+  const bar = h("div", { class: "feedback", role: "group", "aria-label": t("fb.label") },
+    h("span", { class: "label" }, t("fb.label")));
+  for (const rating of ["used", "helpful", "wrong"]) {
+    bar.append(
+      h("button", {
+        type: "button",
+        class: "btn",
+        "data-rating": rating,
+        "aria-pressed": String(current === rating),
+        onclick: () => sendFeedback(s.id, rating),
+      }, t(`fb.${rating}`)),
+    );
+  }
+  return bar;
+}
+
+async function sendFeedback(id, rating) {
+  try {
+    await api(`/v1/suggestions/${encodeURIComponent(id)}/feedback`, { method: "POST", body: { rating } });
+    state.feedback[id] = rating;
+    renderSuggestion();
+    announce(t("fb.thanks", { rating: t(`fb.${rating}`) }));
+  } catch (err) {
+    toast(t("common.error", { detail: detailText(err.detail) }), "error");
+  }
+}
+
+async function copyText(text, btn) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const area = h("textarea", { class: "visually-hidden" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  btn.textContent = t("sugg.copied");
+  announce(t("sugg.copied"));
+  setTimeout(() => { btn.textContent = t("sugg.copy"); }, 1500);
+}
+
+function openCitation(c, n) {
+  openModal(`${t("cite.title")} [${n}]`, (body) => {
+    body.append(
+      h("dl", { class: "meta" },
+        h("dt", {}, t("cite.document")), h("dd", {}, content(c.title || c.document_id || "")),
+        h("dt", {}, t("cite.section")), h("dd", {}, content(c.section || "—")),
+        h("dt", {}, t("cite.version")), h("dd", {}, c.version != null ? String(c.version) : "—"),
+        c.score != null ? [h("dt", {}, t("cite.score")), h("dd", {}, Number(c.score).toFixed(2))] : null),
+      h("h3", {}, t("cite.snippet")),
+      content(c.snippet || "", "blockquote", { class: "passage", id: "cite-snippet" }),
+    );
+    const full = h("div", { class: "stack" });
+    body.append(full);
+    loadFullPassage(c, full);
+  });
+}
+
+async function loadFullPassage(c, el) {
+  if (!c.document_id) return;
+  if (!["editor", "compliance", "admin", "unknown"].includes(state.role)) {
+    el.append(h("p", { class: "small muted" }, t("cite.nofull")));
+    return;
+  }
+  try {
+    const doc = await api(`/v1/documents/${encodeURIComponent(c.document_id)}`);
+    const chunks = doc.chunks || doc.passages || [];
+    const chunk = chunks.find((x) => String(x.id ?? x.chunk_id) === String(c.chunk_id));
+    if (chunk && chunk.text) {
+      el.append(h("h3", {}, t("cite.full")), content(chunk.text, "blockquote", { class: "passage" }));
+    }
+  } catch {
+    el.append(h("p", { class: "small muted" }, t("cite.nofull")));
+  }
+}
+
+// ------------------------------------------------------------------ checklist
+
+function setChecklist(steps) {
+  if (!Array.isArray(steps)) return;
+  const before = new Map(state.checklist.map((s) => [s.id, !!s.done]));
+  state.checklist = steps.map((s) => ({ ...s, justDone: !!s.done && before.has(s.id) && !before.get(s.id) }));
+  renderChecklist();
+  const ticked = state.checklist.filter((s) => s.justDone);
+  if (ticked.length) announce(`${t("steps.title")}: ${ticked.map((s) => s.label || s.id).join(", ")} ✓`);
+}
+
+function renderChecklist() {
+  const list = clear($("checklist"));
+  if (!state.checklist.length) {
+    list.append(h("li", { class: "empty" }, t("steps.empty")));
+    return;
+  }
+  for (const s of state.checklist) {
+    list.append(
+      h("li", { class: `${s.done ? "done" : "todo"}${s.justDone ? " just-done" : ""}`, dataset: { step: s.id || "" } },
+        h("span", { class: "tick", "aria-hidden": "true" }, s.done ? "✓" : ""),
+        h("span", {},
+          h("span", { class: "visually-hidden" }, `${t(s.done ? "steps.done" : "steps.todo")}: `),
+          content(s.label || s.id, "span", { class: "step-label" }),
+          s.reason ? content(s.reason, "span", { class: "reason" }) : null)),
+    );
+  }
+}
+
+// ------------------------------------------------------------------ alerts
+
+function alertKey(a) {
+  return `${a.turn ?? ""}|${a.speaker ?? ""}|${a.action ?? ""}|${a.text ?? ""}`;
+}
+
+function addAlert(a) {
+  const key = alertKey(a);
+  if (state.alerts.some((x) => alertKey(x) === key)) return false;
+  state.alerts.push({ ...a, acked: false });
+  return true;
+}
+
+function highlight(text, matches) {
+  const spans = (matches || [])
+    .filter((m) => Number.isInteger(m.start) && Number.isInteger(m.end) && m.end > m.start && m.end <= text.length)
+    .sort((a, b) => a.start - b.start);
+  const out = h("span", { lang: contentLang(text) });
+  let at = 0;
+  for (const m of spans) {
+    if (m.start < at) continue;
+    out.append(text.slice(at, m.start), h("mark", {}, text.slice(m.start, m.end)));
+    at = m.end;
+  }
+  out.append(text.slice(at));
+  return out;
+}
+
+function alertBanner(a, live) {
+  const action = a.action === "block" ? "block" : "warn";
+  const matched = (a.matches || []).map((m) => m.text).filter(Boolean);
+  const rules = [...new Set((a.matches || []).map((m) => m.rule_id).filter(Boolean))];
+  const text = a.text || transcriptText(a.turn);
+  const banner = h(
+    "div",
+    { class: `alert-banner ${action}`, role: live ? "alert" : null, dataset: { action, turn: a.turn ?? "" } },
+    h("div", { class: "alert-title" },
+      h("span", { "aria-hidden": "true" }, action === "block" ? "⛔" : "⚠"),
+      h("span", { class: "grow" }, t(action === "block" ? "alerts.block" : "alerts.warn")),
+      a.turn != null ? h("span", { class: "small" }, t("sugg.turn", { n: a.turn })) : null),
+    a.advice ? h("p", { class: "alert-advice" }, `${t("alerts.advice")}: `, content(a.advice)) : null,
+    text
+      ? h("p", { class: "alert-matched small" }, `${t("alerts.matched")}: `, highlight(text, a.matches))
+      : matched.length
+        ? h("p", { class: "alert-matched small" }, `${t("alerts.matched")}: `, ...matched.map((m) => h("mark", {}, content(m))))
+        : null,
+    rules.length ? h("p", { class: "small muted" }, rules.join(", ")) : null,
+  );
+  if (live) {
+    banner.append(h("button", {
+      type: "button", class: "btn", onclick: () => { a.acked = true; renderAlerts(); },
+    }, t("alerts.ack")));
+  }
+  return banner;
+}
+
+function transcriptText(turn) {
+  if (turn == null) return "";
+  const x = state.transcript.find((y) => y.turn === turn && y.speaker === "agent");
+  return x ? x.text : "";
+}
+
+function renderAlerts() {
+  const box = clear($("alerts"));
+  const open = state.alerts.filter((a) => !a.acked);
+  const done = state.alerts.filter((a) => a.acked);
+  for (const a of open) box.append(alertBanner(a, true));
+  if (done.length) {
+    const det = h("details", { class: "earlier" }, h("summary", {}, t("alerts.earlier", { n: done.length })));
+    for (const a of done) det.append(alertBanner(a, false));
+    box.append(det);
+  }
+  renderTranscript();
+}
+
+// ------------------------------------------------------------------ messages from the server
+
+function handleMessage(msg) {
+  switch (msg.type) {
+    case "suggestion":
+      state.suggestion = msg;
+      renderSuggestion(true);
+      if (Array.isArray(msg.next_steps)) setChecklist(msg.next_steps);
+      announce(t("sugg.new"));
+      break;
+    case "compliance_alert":
+      if (addAlert(msg)) renderAlerts();
+      break;
+    case "checklist":
+    case "next_steps":
+      setChecklist(msg.checklist || msg.next_steps || msg.steps);
+      break;
+    case "turn":
+    case "utterance":
+    case "transcript":
+      if (msg.text != null && msg.speaker) mergeServerTurn(msg);
+      if (Array.isArray(msg.checklist)) setChecklist(msg.checklist);
+      break;
+    case "error":
+      toast(t("common.error", { detail: detailText(msg.detail) }), "error");
+      break;
+    default:
+      break;
+  }
+  if (Array.isArray(msg.checklist) && msg.type !== "turn") setChecklist(msg.checklist);
+  const waiters = state.waiters.splice(0);
+  for (const w of waiters) w(msg);
+}
+
+/** A turn echoed by the server: give our local (unnumbered) copy its number, or add it. */
+function mergeServerTurn(msg) {
+  const local = state.transcript.find((x) => x.turn == null && x.speaker === msg.speaker);
+  if (local) {
+    local.turn = msg.turn ?? null;
+    renderTranscript();
+  } else {
+    addTurn(msg);
+  }
+}
+
+function waitForReply(ms) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      state.waiters = state.waiters.filter((w) => w !== done);
+      resolve(null);
+    }, ms);
+    const done = (msg) => {
+      clearTimeout(timer);
+      resolve(msg);
+    };
+    state.waiters.push(done);
+  });
+}
+
+// ------------------------------------------------------------------ the call and its socket
+
+function wsUrl(callId) {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  return `${proto}://${location.host}/v1/calls/${encodeURIComponent(callId)}/stream?token=${encodeURIComponent(getKey())}`;
+}
+
+function connect() {
+  if (!state.callId) return;
+  clearTimeout(state.retryTimer);
+  state.closing = false;
+  setConn(state.everOpened ? "reconnecting" : "connecting");
+  const ws = new WebSocket(wsUrl(state.callId));
+  state.ws = ws;
+  ws.addEventListener("open", async () => {
+    if (state.ws !== ws) return;
+    const wasReconnect = state.everOpened;
+    state.everOpened = true;
+    state.retries = 0;
+    await restore(); // pick the call back up (after a reload or a dropped socket)
+    setConn("live");
+    if (wasReconnect) toast(t("conn.restored"), "ok");
+    flushOutbox();
+  });
+  ws.addEventListener("message", (ev) => {
+    let msg;
+    try {
+      msg = JSON.parse(ev.data);
+    } catch {
+      return;
+    }
+    handleMessage(msg);
+  });
+  ws.addEventListener("close", (ev) => {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    if (state.closing || state.ended) {
+      setConn(state.ended ? "closed" : "idle");
+      return;
+    }
+    if (ev.code === 4401) {
+      api("/v1/calls").catch(() => {}); // lets the common 401 handler ask for a new key
+      setConn("idle");
+      return;
+    }
+    if (ev.code === 4404) {
+      forgetCall();
+      toast(t("common.error", { detail: `call ${state.callId} not found` }), "error");
+      setConn("idle");
+      return;
+    }
+    setConn("reconnecting");
+    const delay = Math.min(5000, 300 * 2 ** state.retries);
+    state.retries += 1;
+    state.retryTimer = setTimeout(connect, delay);
+  });
+}
+
+/** GET /v1/calls/{id}: the stored transcript, suggestions, checklist and alerts. */
+async function restore() {
+  let data;
+  try {
+    data = await api(`/v1/calls/${encodeURIComponent(state.callId)}`);
+  } catch (err) {
+    if (err.status === 404) forgetCall();
+    return;
+  }
+  if (!data || typeof data !== "object") return;
+  const turns = data.transcript || data.turns || [];
+  if (Array.isArray(turns) && turns.length) {
+    state.transcript = turns.map((x) => ({ turn: x.turn ?? null, speaker: x.speaker, text: x.text ?? "" }));
+  }
+  const suggestions = data.suggestions || [];
+  if (Array.isArray(suggestions) && suggestions.length) {
+    const last = suggestions[suggestions.length - 1];
+    if (!state.suggestion || state.suggestion.id !== last.id) {
+      state.suggestion = last;
+    }
+  }
+  for (const [id, rating] of Object.entries(data.feedback || {})) state.feedback[id] = rating;
+  const checklist = data.checklist || (state.suggestion && state.suggestion.next_steps);
+  if (Array.isArray(checklist)) setChecklist(checklist);
+  for (const a of data.alerts || []) addAlert(a);
+  if (data.status === "ended") {
+    state.ended = true;
+  }
+  renderSuggestion();
+  renderAlerts();
+}
+
+function forgetCall() {
+  sessionStorage.removeItem(CALL_STORE);
+}
+
+function resetCallView() {
+  state.transcript = [];
+  state.suggestion = null;
+  state.checklist = [];
+  state.alerts = [];
+  state.feedback = {};
+  state.ended = false;
+  state.everOpened = false;
+  state.outbox = [];
+  $("summary").hidden = true;
+  renderTranscript();
+  renderSuggestion();
+  renderChecklist();
+  renderAlerts();
+}
+
+function closeSocket() {
+  if (state.ws) {
+    state.closing = true;
+    try {
+      state.ws.close(1000);
+    } catch { /* already closed */ }
+    state.ws = null;
+  }
+  clearTimeout(state.retryTimer);
+}
+
+async function newCall() {
+  closeSocket();
+  resetCallView();
+  let data;
+  try {
+    data = await api("/v1/calls", { method: "POST", body: {} });
+  } catch (err) {
+    toast(t("common.error", { detail: detailText(err.detail) }), "error");
+    throw err;
+  }
+  state.callId = data.call_id || data.id;
+  sessionStorage.setItem(CALL_STORE, state.callId);
+  connect();
+  await waitOpen();
+  return state.callId;
+}
+
+function waitOpen(timeoutMs = 10000) {
+  return new Promise((resolve, reject) => {
+    const start = Date.now();
+    const check = () => {
+      if (state.connState === "live") resolve();
+      else if (Date.now() - start > timeoutMs) reject(new Error("socket did not open"));
+      else setTimeout(check, 30);
+    };
+    check();
+  });
+}
+
+async function endCall() {
+  if (!state.callId) return;
+  stopReplay();
+  try {
+    const summary = await api(`/v1/calls/${encodeURIComponent(state.callId)}/end`, { method: "POST", body: {} });
+    state.ended = true;
+    closeSocket();
+    setConn("closed");
+    forgetCall();
+    showSummary(summary);
+    announce(t("call.ended"));
+  } catch (err) {
+    toast(t("common.error", { detail: detailText(err.detail) }), "error");
+  }
+}
+
+function showSummary(summary) {
+  const body = clear($("summary-body"));
+  const list = (label, items) => (items && items.length
+    ? [h("h3", {}, label), h("ul", {}, items.map((x) => h("li", {}, content(typeof x === "string" ? x : (x.label || x.title || x.id || JSON.stringify(x))))))]
+    : null);
+  body.append(
+    h("p", {}, t("call.ended")),
+    list(t("steps.done"), summary.steps_done),
+    list(t("steps.todo"), summary.steps_pending),
+    list(t("sugg.sources"), summary.documents_cited || summary.documents),
+    summary.topics && summary.topics.length ? h("p", { class: "small muted" }, summary.topics.join(" · ")) : null,
+  );
+  $("summary").hidden = false;
+}
+
+/** Send one final utterance; shown in the transcript at once. */
+async function say(speaker, text) {
+  text = text.trim();
+  if (!text) return;
+  if (!state.callId || state.ended) await newCall();
+  addTurn({ speaker, text });
+  const msg = { type: "utterance", speaker, text, final: true };
+  if (state.ws && state.ws.readyState === WebSocket.OPEN && state.connState === "live") {
+    state.ws.send(JSON.stringify(msg));
+  } else {
+    state.outbox.push(msg);
+  }
+}
+
+function flushOutbox() {
+  while (state.outbox.length && state.ws && state.ws.readyState === WebSocket.OPEN) {
+    state.ws.send(JSON.stringify(state.outbox.shift()));
+  }
+}
+
+// ------------------------------------------------------------------ demo replay
+
+async function loadDemoCalls() {
+  const select = clear($("demo-select"));
+  let calls = [];
+  try {
+    calls = await api("/v1/demo/calls");
+  } catch { /* the list stays empty */ }
+  for (const c of calls) {
+    select.append(h("option", { value: c.name }, `${c.name} (${c.turns})`));
+  }
+  $("demo-play").disabled = !calls.length;
+  $("demo-status").textContent = calls.length ? "" : t("demo.none");
+  const wanted = params.get("demo");
+  if (wanted && calls.some((c) => c.name === wanted)) {
+    select.value = wanted;
+    if (params.get("autoplay") !== "0") replay(wanted);
+  }
+}
+
+function stopReplay() {
+  if (state.replay) state.replay.stopped = true;
+}
+
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function replay(name) {
+  stopReplay();
+  const run = { name, stopped: false };
+  state.replay = run;
+  $("demo-play").hidden = true;
+  $("demo-stop").hidden = false;
+  try {
+    const turns = await api(`/v1/demo/calls/${encodeURIComponent(name)}`);
+    await newCall();
+    for (let i = 0; i < turns.length && !run.stopped; i += 1) {
+      $("demo-status").textContent = t("demo.playing", { name, i: i + 1, n: turns.length });
+      const reply = waitForReply(Math.max(PACE, 400));
+      await say(turns[i].speaker, turns[i].text);
+      await reply;
+      if (i < turns.length - 1) await pause(PACE);
+    }
+    if (!run.stopped) $("demo-status").textContent = t("demo.done");
+  } catch (err) {
+    $("demo-status").textContent = t("common.error", { detail: detailText(err.detail ?? err.message) });
+  } finally {
+    if (state.replay === run) state.replay = null;
+    $("demo-play").hidden = false;
+    $("demo-stop").hidden = true;
+  }
+}
+
+// ------------------------------------------------------------------ start
+
+function wire() {
+  $("new-call").addEventListener("click", () => { stopReplay(); newCall().catch(() => {}); });
+  $("end-call").addEventListener("click", endCall);
+  $("sim-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const input = $("sim-text");
+    const speaker = new FormData(e.target).get("speaker") || "customer";
+    const text = input.value;
+    input.value = "";
+    say(speaker, text).catch(() => {});
+    input.focus();
+  });
+  $("demo-play").addEventListener("click", () => replay($("demo-select").value));
+  $("demo-stop").addEventListener("click", stopReplay);
+  onLangChange(() => {
+    setConn(state.connState);
+    renderTranscript();
+    renderSuggestion();
+    renderChecklist();
+    renderAlerts();
+  });
+  // A hook for tests and for an embedding CRM: drop the socket as a network failure would.
+  window.assistPanel = {
+    dropSocket: () => state.ws && state.ws.close(4000, "dropped"),
+    state,
+  };
+}
+
+async function main() {
+  renderTranscript();
+  renderSuggestion();
+  renderChecklist();
+  wire();
+  const who = await startPage();
+  state.role = who.role;
+  if (!allowed(who.role, ["agent"])) {
+    const f = $("forbidden");
+    f.hidden = false;
+    f.textContent = t("panel.needagent");
+  }
+  applyLabels();
+  await loadDemoCalls();
+  const saved = sessionStorage.getItem(CALL_STORE);
+  if (saved && !state.callId) {
+    state.callId = saved;
+    connect();
+  } else {
+    setConn(state.connState);
+  }
+}
+
+main();
