@@ -1,0 +1,298 @@
+"""Heading- and sentence-aware chunking for Chinese (both scripts) and English.
+
+A chunk never spans two sections. Inside a section, whole sentences are packed greedily up to
+`max_chars`; a sentence that is longer on its own is split at commas, or hard-cut as a last resort.
+When a section needs several chunks, each chunk after the first starts with the last
+`overlap_sentences` sentence(s) of the one before. Each FAQ pair is exactly one chunk.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from ingest.loaders import Block, LoadedDocument
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ChunkDraft:
+    """A chunk before it is stored and embedded.
+
+    Attributes:
+        text: The chunk text (for embedding and BM25), without the section path.
+        section: The section path joined with " > ", e.g. "挂失流程 > 补卡"; "" if none. The document
+            title is not part of it.
+        position: 0-based order in the document.
+        page: The 1-based page of the chunk's first sentence, for PDFs.
+    """
+
+    text: str
+    section: str
+    position: int
+    page: int | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# Sentences
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+# A run of terminators followed by any closing quotes or brackets.
+_CANDIDATE = re.compile(r"[。！？；!?;.…]+[\"'”’」』）)\]】〕》]*")
+_CJK_TERMINATORS = set("。！？；…")
+_ABBREVIATIONS = frozenset(
+    """e.g i.e mr mrs ms dr prof sr jr st vs etc al approx dept est inc ltd co corp
+    jan feb mar apr jun jul aug sep sept oct nov dec ref cf u.s u.k a.m p.m ph.d""".split()
+)
+_NUMBER_ABBREVIATIONS = frozenset("no nos p pp art sec ch vol fig".split())
+_LEADING_PUNCT = "\"'“‘(（[【「『"
+
+
+def _is_boundary(line: str, match: re.Match[str]) -> bool:
+    """Whether the terminator run `match` ends a sentence in `line`."""
+    punct = match.group().rstrip("\"'”’」』）)]】〕》")
+    after = line[match.end() :]
+    nxt = after[:1]
+    if any(c in _CJK_TERMINATORS for c in punct):
+        return True
+    if not nxt:
+        return True
+    prev = line[match.start() - 1] if match.start() > 0 else ""
+    if _CJK.match(nxt):
+        if punct.startswith("."):
+            return bool(prev) and _CJK.match(prev) is not None  # "…元.然后" yes; "v1.数据" no
+        return True
+    if not nxt.isspace():
+        return False  # 2.5%, e.g., U.S, file.txt, "?!" inside a token
+    if set(punct) == {";"}:
+        return bool(prev) and _CJK.match(prev) is not None  # an English semicolon joins clauses
+    if "!" in punct or "?" in punct:
+        return True
+    # a full stop (or "...") followed by white space
+    word_match = re.search(r"(\S+)$", line[: match.start()])
+    word = word_match.group(1).lstrip(_LEADING_PUNCT).lower() if word_match else ""
+    following = after.lstrip()
+    if word in _NUMBER_ABBREVIATIONS:
+        if following[:1].isdigit() or following[:1] == "#":
+            return False  # "No. 5", "p. 12"
+    elif word in _ABBREVIATIONS:
+        # "etc." and "Inc." may end a sentence; the others almost never do
+        return word in {"etc", "inc", "ltd", "co", "corp"} and following[:1].isupper()
+    if re.fullmatch(r"[a-z]", word) and line[match.start() - 1].isupper():
+        return False  # an initial: "J. Smith"
+    if re.fullmatch(r"(?:[a-z]\.)+[a-z]", word):
+        return False  # U.S., e.g., i.e. written without the list
+    return not (following[:1].islower() or following[:1] in ",;:")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences, for Chinese and English alike.
+
+    Chinese sentences end at 。！？； (and …), together with any closing quotes or brackets that
+    follow; ASCII !? and a CJK-context ; or . also end them. English sentences end at . ! ? followed
+    by white space or the end, except after abbreviations (e.g., i.e., Mr., No., U.S.) and inside
+    numbers (2.5%, 1.5). A line break always ends a sentence.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The sentences, stripped, without empty ones. Joining them back loses only white space.
+    """
+    sentences: list[str] = []
+    for raw_line in text.split("\n"):
+        line = raw_line.strip()
+        if not line:
+            continue
+        start = 0
+        for match in _CANDIDATE.finditer(line):
+            if _is_boundary(line, match):
+                piece = line[start : match.end()].strip()
+                if piece:
+                    sentences.append(piece)
+                start = match.end()
+        rest = line[start:].strip()
+        if rest:
+            sentences.append(rest)
+    return sentences
+
+
+def _join(a: str, b: str) -> str:
+    """Concatenate two pieces of text: nothing between CJK, one space between words."""
+    if not a:
+        return b
+    if not b:
+        return a
+    if _CJK.match(a[-1]) or _CJK.match(b[0]):
+        return a + b
+    return a + " " + b
+
+
+# --------------------------------------------------------------------------------------------------
+# Chunker
+
+
+@dataclass
+class _Unit:
+    """A sentence (or a piece of an over-long one) with where it came from."""
+
+    text: str
+    page: int | None
+    paragraph: int
+
+
+class Chunker:
+    """Splits a `LoadedDocument` into `ChunkDraft`s that respect headings and sentences.
+
+    Args:
+        max_chars: Upper bound on a chunk's length in characters (at least 80). FAQ pairs are never
+            split and may exceed it.
+        overlap_sentences: How many sentences of the previous chunk of the same section begin the
+            next one (0 to 4).
+        min_chars: A final fragment of a section shorter than this is merged into the chunk before it.
+    """
+
+    def __init__(self, *, max_chars: int = 480, overlap_sentences: int = 1, min_chars: int = 20) -> None:
+        if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 80:
+            raise ValueError(f"max_chars must be an int >= 80, got {max_chars!r}")
+        if isinstance(overlap_sentences, bool) or not isinstance(overlap_sentences, int):
+            raise ValueError(f"overlap_sentences must be an int, got {overlap_sentences!r}")
+        if not 0 <= overlap_sentences < 5:
+            raise ValueError(f"overlap_sentences must be between 0 and 4, got {overlap_sentences}")
+        if isinstance(min_chars, bool) or not isinstance(min_chars, int) or not 0 <= min_chars < max_chars:
+            raise ValueError(f"min_chars must be an int in [0, max_chars), got {min_chars!r}")
+        self.max_chars = max_chars
+        self.overlap_sentences = overlap_sentences
+        self.min_chars = min_chars
+
+    def run(self, doc: LoadedDocument) -> list[ChunkDraft]:
+        """Chunk a document.
+
+        Args:
+            doc: A loaded document.
+
+        Returns:
+            The chunks in document order, with positions 0, 1, 2, ...
+        """
+        drafts: list[tuple[str, str, int | None]] = []  # (text, section, page)
+        path: list[tuple[int, str]] = []  # (level, heading) of the open sections
+        units: list[_Unit] = []
+        paragraph = 0
+        title = doc.title.strip()
+        title_skipped = False
+
+        def flush() -> None:
+            if units:
+                section = " > ".join(h for _, h in path)
+                drafts.extend((text, section, page) for text, page in self._pack(units))
+                units.clear()
+
+        for block in doc.blocks:
+            if block.kind == "heading":
+                heading = " ".join(block.text.split())
+                if not heading:
+                    continue
+                flush()
+                if not title_skipped and not path and not drafts and heading == title:
+                    title_skipped = True  # the document's title is not part of any section path
+                    continue
+                level = max(1, block.level)
+                while path and path[-1][0] >= level:
+                    path.pop()
+                path.append((level, heading))
+            elif block.kind == "qa":
+                flush()
+                drafts.append(self._qa(block, path))
+            else:
+                paragraph += 1
+                for sentence in split_sentences(block.text):
+                    units.extend(_Unit(piece, block.page, paragraph) for piece in self._split_long(sentence))
+        flush()
+        chunks = [
+            ChunkDraft(text=text, section=section, position=i, page=page)
+            for i, (text, section, page) in enumerate(drafts)
+        ]
+        logger.debug("document chunked", extra={"source": doc.source, "chunks": len(chunks)})
+        return chunks
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _qa(block: Block, path: list[tuple[int, str]]) -> tuple[str, str, int | None]:
+        question = " ".join((block.question or "").split())
+        answer = block.text.strip()
+        section = " > ".join([h for _, h in path] + ([question] if question else []))
+        text = f"{question}\n{answer}" if question else answer
+        return text, section, block.page
+
+    @staticmethod
+    def _render(units: list[_Unit]) -> str:
+        """Sentences of one paragraph are joined inline; paragraphs are separated by a line break."""
+        text = ""
+        for i, unit in enumerate(units):
+            if i and units[i - 1].paragraph != unit.paragraph:
+                text += "\n" + unit.text
+            else:
+                text = _join(text, unit.text)
+        return text
+
+    def _pack(self, units: list[_Unit]) -> list[tuple[str, int | None]]:
+        """Greedily pack the units of one section into chunks, with overlap and tiny-tail merging."""
+        groups: list[tuple[list[_Unit], int]] = []  # (units, index of the first non-overlap unit)
+        current: list[_Unit] = []
+        fresh_from = 0
+        for unit in units:
+            if current and len(self._render([*current, unit])) > self.max_chars:
+                groups.append((current, fresh_from))
+                carried = current[-self.overlap_sentences :] if self.overlap_sentences else []
+                if carried and len(self._render([*carried, unit])) > self.max_chars:
+                    carried = []
+                current, fresh_from = [*carried, unit], len(carried)
+            else:
+                current.append(unit)
+        if current:
+            groups.append((current, fresh_from))
+
+        # a tiny final fragment joins the chunk before it (same section by construction)
+        if len(groups) > 1:
+            last, last_fresh = groups[-1]
+            if len(self._render(last[last_fresh:])) < self.min_chars:
+                prev, prev_fresh = groups[-2]
+                groups[-2:] = [([*prev, *last[last_fresh:]], prev_fresh)]
+        return [(self._render(group), group[0].page) for group, _ in groups]
+
+    def _split_long(self, sentence: str) -> list[str]:
+        """A sentence longer than max_chars → pieces cut after commas, else hard cuts."""
+        if len(sentence) <= self.max_chars:
+            return [sentence]
+        clauses = [c.strip() for c in re.split(r"(?<=[，,、])(?!\d)", sentence) if c.strip()]
+        pieces: list[str] = []
+        current = ""
+        for clause in clauses:
+            for part in self._hard_cut(clause):
+                if current and len(_join(current, part)) > self.max_chars:
+                    pieces.append(current)
+                    current = part
+                else:
+                    current = _join(current, part)
+        if current:
+            pieces.append(current)
+        return pieces
+
+    def _hard_cut(self, text: str) -> list[str]:
+        """Cut text into pieces of at most max_chars, at a space in the second half when there is one."""
+        pieces: list[str] = []
+        while len(text) > self.max_chars:
+            cut = text.rfind(" ", self.max_chars // 2, self.max_chars + 1)
+            if cut <= 0:
+                cut = self.max_chars
+            pieces.append(text[:cut].strip())
+            text = text[cut:].strip()
+        if text:
+            pieces.append(text)
+        return pieces
+
+
+__all__ = ["ChunkDraft", "Chunker", "split_sentences"]
