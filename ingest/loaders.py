@@ -468,13 +468,21 @@ def _parse_plain_text(text: str) -> list[Block]:
 
 
 def _join_lines(lines: list[str]) -> str:
-    """List items stay on their own line; other lines are treated as wrapped prose and joined."""
+    """Join lines that look hard-wrapped; keep list items and short lines (addresses, tables) apart.
+
+    A line is a wrapped continuation when the line before it is not a finished sentence and is at
+    least 60% as long as the longest line of the group (hard-wrapped prose fills the width).
+    """
+    width = max((len(line) for line in lines), default=0)
     merged: list[str] = []
+    last = ""  # the previous original line
     for line in lines:
-        if merged and not _LIST_ITEM.match(line) and not merged[-1].endswith(_FINAL_PUNCT):
+        wrapped = width >= 20 and len(last) >= 0.6 * width and not last.endswith(_FINAL_PUNCT)
+        if merged and wrapped and not _LIST_ITEM.match(line):
             merged[-1] = _join_wrapped(merged[-1], line)
         else:
             merged.append(line)
+        last = line
     return "\n".join(merged).strip()
 
 
@@ -670,8 +678,7 @@ def _parse_faq_csv(text: str, source: str) -> tuple[list[Block], int]:
     if missing or q_idx is None or a_idx is None:
         raise LoadError(
             source,
-            f"FAQ CSV is missing the {' and '.join(repr(m) for m in missing)} column "
-            f"(header: {', '.join(rows[0])})",
+            f"FAQ CSV is missing the {' and '.join(repr(m) for m in missing)} column (header: {', '.join(rows[0])})",
         )
     blocks: list[Block] = []
     skipped = 0

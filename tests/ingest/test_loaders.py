@@ -134,9 +134,7 @@ def test_markdown_bad_front_matter_yaml_names_file_and_reason(tmp_path: Path, lo
         ("---\neffective_to: soon\n---\nbody", r"'effective_to': 'soon' \(expected YYYY-MM-DD\)"),
     ],
 )
-def test_markdown_malformed_front_matter(
-    tmp_path: Path, loader: DocumentLoader, content: str, reason: str
-) -> None:
+def test_markdown_malformed_front_matter(tmp_path: Path, loader: DocumentLoader, content: str, reason: str) -> None:
     with pytest.raises(LoadError, match=reason):
         loader.run(write(tmp_path / "x.md", content))
 
@@ -160,9 +158,7 @@ def test_plain_text_title_line_and_hash_headings(tmp_path: Path, loader: Documen
     ]
 
 
-def test_plain_text_first_line_that_is_a_sentence_is_not_a_title(
-    tmp_path: Path, loader: DocumentLoader
-) -> None:
+def test_plain_text_first_line_that_is_a_sentence_is_not_a_title(tmp_path: Path, loader: DocumentLoader) -> None:
     txt = write(tmp_path / "note.txt", "转账限额为每日五万元。\n\n柜台转账不设限额。")
     doc = loader.run(txt)
     assert doc.title == "note"
@@ -228,9 +224,7 @@ def test_utf16_with_bom_is_text(tmp_path: Path, loader: DocumentLoader) -> None:
 
 
 def test_windows_line_ends_are_normalised(tmp_path: Path, loader: DocumentLoader) -> None:
-    doc = loader.run(
-        write(tmp_path / "w.md", "# 标题\r\n\r\n第一段。\r\n\r\n第二段。\r\n", encoding="gb18030")
-    )
+    doc = loader.run(write(tmp_path / "w.md", "# 标题\r\n\r\n第一段。\r\n\r\n第二段。\r\n", encoding="gb18030"))
     assert kinds(doc) == [("heading", "标题"), ("paragraph", "第一段。"), ("paragraph", "第二段。")]
 
 
@@ -265,17 +259,13 @@ def test_html_headings_paragraphs_tables_and_dropped_chrome(tmp_path: Path, load
 
 
 def test_html_title_from_first_h1_when_no_title_tag(tmp_path: Path, loader: DocumentLoader) -> None:
-    doc = loader.run(
-        write(tmp_path / "a.htm", "<body><p>前言。</p><h1>基金申购</h1><p>申购费率为1.5%。</p></body>")
-    )
+    doc = loader.run(write(tmp_path / "a.htm", "<body><p>前言。</p><h1>基金申购</h1><p>申购费率为1.5%。</p></body>"))
     assert doc.title == "基金申购"
     assert doc.file_type == "html"
 
 
 @pytest.mark.parametrize(("text", "charset"), [(ZH_HANT, "big5"), (ZH_HANS, "gb2312"), (ZH_HANS, "GBK")])
-def test_html_meta_charset_is_respected(
-    tmp_path: Path, loader: DocumentLoader, text: str, charset: str
-) -> None:
+def test_html_meta_charset_is_respected(tmp_path: Path, loader: DocumentLoader, text: str, charset: str) -> None:
     page = f'<html><head><meta http-equiv="Content-Type" content="text/html; charset={charset}"></head>'
     page += f"<body><h1>說明</h1><p>{text}</p></body></html>"
     doc = loader.run(write(tmp_path / "p.html", page, encoding="big5" if charset == "big5" else "gb18030"))
@@ -451,9 +441,7 @@ def test_faq_csv_rows_become_qa_blocks_with_sections(tmp_path: Path, loader: Doc
 
 @pytest.mark.parametrize(("header", "encoding"), [("問題,回答", "big5"), ("问题,答案", "utf-8-sig")])
 def test_faq_csv_chinese_headers(tmp_path: Path, loader: DocumentLoader, header: str, encoding: str) -> None:
-    doc = loader.run(
-        write(tmp_path / "faq.csv", f"{header}\n轉帳限額是多少？,每日五十萬元。\n", encoding=encoding)
-    )
+    doc = loader.run(write(tmp_path / "faq.csv", f"{header}\n轉帳限額是多少？,每日五十萬元。\n", encoding=encoding))
     assert [(b.question, b.text) for b in doc.blocks] == [("轉帳限額是多少？", "每日五十萬元。")]
 
 
@@ -546,9 +534,7 @@ def test_whitespace_only_in_a_chinese_encoding_is_empty(tmp_path: Path, loader: 
         ("sheet.csv", b"question,answer\n\x00\x01\x02\x03,\x04\x05\n"),
     ],
 )
-def test_binary_content_in_text_formats(
-    tmp_path: Path, loader: DocumentLoader, name: str, content: bytes
-) -> None:
+def test_binary_content_in_text_formats(tmp_path: Path, loader: DocumentLoader, name: str, content: bytes) -> None:
     with pytest.raises(LoadError) as err:
         loader.run(write(tmp_path / name, content))
     assert str(err.value) == f"{name}: binary or undecodable content"
@@ -564,8 +550,7 @@ def test_unsupported_type(tmp_path: Path, loader: DocumentLoader, name: str, sho
     with pytest.raises(UnsupportedTypeError) as err:
         loader.run(write(tmp_path / name, b"anything"))
     assert str(err.value) == (
-        f"{name}: unsupported file type {shown} "
-        "(supported: .md, .markdown, .txt, .html, .htm, .pdf, .docx, .csv)"
+        f"{name}: unsupported file type {shown} (supported: .md, .markdown, .txt, .html, .htm, .pdf, .docx, .csv)"
     )
     assert err.value.status_code == 415
 
@@ -626,3 +611,20 @@ def test_walk_then_load_reports_relative_sources(tmp_path: Path, loader: Documen
     write(tmp_path / "kb" / "en" / "b.txt", "Title\n\nBody.")
     sources = [loader.run(p, base_dir=b).source for p, b in iter_document_paths([tmp_path / "kb"])]
     assert sources == ["en/b.txt", "zh/a.md"]
+
+
+def test_plain_text_joins_hard_wrapped_lines_but_not_short_ones(tmp_path: Path, loader: DocumentLoader) -> None:
+    txt = write(
+        tmp_path / "branch.txt",
+        "Branch information\n\n"
+        "Our branches open from Monday to Friday and the counters close at\n"
+        "five in the afternoon, except on public holidays when all branches\n"
+        "are closed.\n\n"
+        "营业时间 9:00-17:00\n地址 北京路1号\n电话 95588",
+    )
+    doc = loader.run(txt)
+    assert [b.text for b in doc.blocks[1:]] == [
+        "Our branches open from Monday to Friday and the counters close at five in the afternoon, "
+        "except on public holidays when all branches are closed.",
+        "营业时间 9:00-17:00\n地址 北京路1号\n电话 95588",
+    ]
