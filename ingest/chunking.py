@@ -134,6 +134,25 @@ def _join(a: str, b: str) -> str:
 # Chunker
 
 
+def _title_heading(doc: LoadedDocument) -> int | None:
+    """The index of the heading that is the document's title, if any.
+
+    That is the first block when it is a heading and either equals the title (ignoring case and
+    spaces) or is the only heading of its level or above (a lone top heading such as a plain-text
+    file's first line). FAQ sections are never titles.
+    """
+    first = next((i for i, b in enumerate(doc.blocks) if b.text.strip()), None)
+    if first is None or doc.blocks[first].kind != "heading":
+        return None
+    block = doc.blocks[first]
+    if "".join(block.text.split()).lower() == "".join(doc.title.split()).lower():
+        return first
+    if doc.file_type == "csv" or any(b.kind == "qa" for b in doc.blocks):
+        return None
+    later = (b for b in doc.blocks[first + 1 :] if b.kind == "heading" and b.text.strip())
+    return first if all(b.level > block.level for b in later) else None
+
+
 @dataclass
 class _Unit:
     """A sentence (or a piece of an over-long one) with where it came from."""
@@ -180,8 +199,7 @@ class Chunker:
         path: list[tuple[int, str]] = []  # (level, heading) of the open sections
         units: list[_Unit] = []
         paragraph = 0
-        title = doc.title.strip()
-        title_skipped = False
+        title_at = _title_heading(doc)
 
         def flush() -> None:
             if units:
@@ -189,15 +207,12 @@ class Chunker:
                 drafts.extend((text, section, page) for text, page in self._pack(units))
                 units.clear()
 
-        for block in doc.blocks:
+        for index, block in enumerate(doc.blocks):
             if block.kind == "heading":
                 heading = " ".join(block.text.split())
-                if not heading:
-                    continue
+                if not heading or index == title_at:
+                    continue  # the document's title is not part of any section path
                 flush()
-                if not title_skipped and not path and not drafts and heading == title:
-                    title_skipped = True  # the document's title is not part of any section path
-                    continue
                 level = max(1, block.level)
                 while path and path[-1][0] >= level:
                     path.pop()

@@ -127,8 +127,24 @@ def test_section_paths_follow_heading_levels_and_title_is_left_out() -> None:
 
 
 def test_first_heading_different_from_title_stays_in_path() -> None:
-    doc = make_doc([heading("Card loss", 1), para("Call us at once.")], title="Lost cards")
-    assert Chunker().run(doc)[0].section == "Card loss"
+    doc = make_doc(
+        [heading("Card loss", 1), para("Call us at once."), heading("Card fees", 1), para("No annual fee.")],
+        title="Cards",
+    )
+    assert [c.section for c in Chunker(min_chars=0).run(doc)] == ["Card loss", "Card fees"]
+
+
+def test_a_lone_top_heading_is_taken_as_the_title() -> None:
+    doc = make_doc(
+        [heading("2024年返现活动", 1), para("活动已结束。"), heading("活动内容", 2), para("境外消费返现百分之五。")],
+        title="2024年返现活动（已结束）",
+    )
+    assert [c.section for c in Chunker(min_chars=0).run(doc)] == ["", "活动内容"]
+
+
+def test_title_comparison_ignores_case_and_spaces() -> None:
+    doc = make_doc([heading("Card  Loss", 1), para("Text."), heading("Fees", 1), para("More.")], title="card loss")
+    assert [c.section for c in Chunker(min_chars=0).run(doc)] == ["", "Fees"]
 
 
 def test_title_heading_is_only_dropped_at_the_start() -> None:
@@ -146,7 +162,7 @@ def _sentences(n: int, lang: str) -> str:
 def test_packing_respects_max_chars_and_keeps_sentences_whole(lang: str) -> None:
     text = _sentences(30, lang)
     chunker = Chunker(max_chars=200, overlap_sentences=0)
-    chunks = chunker.run(make_doc([heading("Rules", 1), para(text)], title="Other"))
+    chunks = chunker.run(make_doc([heading("Guide", 1), heading("Rules", 2), para(text)], title="Other"))
     sentences = split_sentences(text)
     assert len(chunks) > 3
     assert all(len(c.text) <= 200 for c in chunks)
