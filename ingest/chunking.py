@@ -221,9 +221,10 @@ class Chunker:
                 flush()
                 drafts.append(self._qa(block, path))
             else:
-                paragraph += 1
-                for sentence in split_sentences(block.text):
-                    units.extend(_Unit(piece, block.page, paragraph) for piece in self._split_long(sentence))
+                for line in block.text.split("\n"):  # list items and table rows keep their own line
+                    paragraph += 1
+                    for sentence in split_sentences(line):
+                        units.extend(_Unit(piece, block.page, paragraph) for piece in self._split_long(sentence))
         flush()
         chunks = [
             ChunkDraft(text=text, section=section, position=i, page=page)
@@ -244,7 +245,7 @@ class Chunker:
 
     @staticmethod
     def _render(units: list[_Unit]) -> str:
-        """Sentences of one paragraph are joined inline; paragraphs are separated by a line break."""
+        """Sentences of one line are joined inline; lines and paragraphs are separated by a line break."""
         text = ""
         for i, unit in enumerate(units):
             if i and units[i - 1].paragraph != unit.paragraph:

@@ -91,16 +91,24 @@ def _clean_line(line: str) -> str:
 
 
 def _join_wrapped(a: str, b: str) -> str:
-    """Join two wrapped lines: no space between CJK characters, one space otherwise."""
+    """Join two wrapped lines: no space between CJK characters or next to CJK punctuation, one otherwise.
+
+    A line break between a number or a Latin word and a CJK character most often stood for a space
+    ("热线 95388 或网点"), and a space there is harmless if it did not.
+    """
     if not a:
         return b
     if not b:
         return a
-    if _CJK_CHAR.match(a[-1]) or _CJK_CHAR.match(b[0]):
+    if (_CJK_CHAR.match(a[-1]) and _CJK_CHAR.match(b[0])) or _is_cjk_punct(a[-1]) or _is_cjk_punct(b[0]):
         return a + b
     if a.endswith("-") and len(a) > 1 and a[-2].isalpha() and b[0].islower():
         return a[:-1] + b  # de-hyphenate "settle-\nment"
     return a + " " + b
+
+
+def _is_cjk_punct(char: str) -> bool:
+    return ord(char) >= 0x2E80 and unicodedata.category(char).startswith("P")
 
 
 def _looks_like_heading(line: str, max_len: int = 60) -> bool:
@@ -887,6 +895,11 @@ class DocumentLoader:
             blocks: list[Block] = []
             for page_no, page in enumerate(reader.pages, start=1):
                 blocks.extend(_pdf_page_blocks(page.extract_text() or "", page_no))
+            if blocks and blocks[0].kind == "heading":
+                # the first line of a PDF is its title: the headings after it sit one level below
+                for block in blocks[1:]:
+                    if block.kind == "heading":
+                        block.level = min(6, block.level + 1)
             info_title = ""
             try:
                 info = reader.metadata

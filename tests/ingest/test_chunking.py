@@ -241,6 +241,16 @@ def test_tiny_section_is_kept_on_its_own() -> None:
     assert [(c.section, c.text) for c in Chunker(min_chars=20).run(doc)][-1] == ("B", "Tiny.")
 
 
+def test_list_items_keep_their_own_lines() -> None:
+    doc = make_doc(
+        [para("- 3 年内提前还款收取 1% 违约金。\n- 满 3 年后不收取违约金。\n- Step 3 - Confirm. Then log it.")]
+    )
+    assert (
+        Chunker().run(doc)[0].text
+        == "- 3 年内提前还款收取 1% 违约金。\n- 满 3 年后不收取违约金。\n- Step 3 - Confirm. Then log it."
+    )
+
+
 def test_paragraphs_of_a_section_are_joined_with_line_breaks() -> None:
     doc = make_doc([para("第一段第一句。第一段第二句。"), para("Second paragraph. Still second."), para("- 列表项")])
     assert Chunker().run(doc)[0].text == "第一段第一句。第一段第二句。\nSecond paragraph. Still second.\n- 列表项"

@@ -321,6 +321,7 @@ def test_pdf_pages_and_headings(tmp_path: Path, loader: DocumentLoader) -> None:
         ("heading", "Fees", 2),
         ("paragraph", "There is no fee after 36 months.", 2),
     ]
+    assert [b.level for b in doc.blocks if b.kind == "heading"] == [1, 2]  # the first line is the title
 
 
 @pytest.mark.parametrize(
@@ -628,3 +629,8 @@ def test_plain_text_joins_hard_wrapped_lines_but_not_short_ones(tmp_path: Path, 
         "except on public holidays when all branches are closed.",
         "营业时间 9:00-17:00\n地址 北京路1号\n电话 95588",
     ]
+
+
+def test_wrapped_lines_join_without_spaces_between_chinese_only(tmp_path: Path, loader: DocumentLoader) -> None:
+    md = write(tmp_path / "w.md", "# 提前还款\n\n可致电客服热线 95388\n或到任一网点预约，\n办理时须携带身份证件。\n")
+    assert loader.run(md).blocks[-1].text == "可致电客服热线 95388 或到任一网点预约，办理时须携带身份证件。"
