@@ -93,6 +93,12 @@ export function content(text, tag = "span", attrs = {}) {
   return h(tag, { lang: contentLang(text), ...attrs }, text ?? "");
 }
 
+/** Append the parts that are not null/undefined/false (Element.append would print "null"). */
+export function appendAll(el, ...parts) {
+  for (const p of parts.flat()) if (p !== null && p !== undefined && p !== false) el.append(p);
+  return el;
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;
@@ -335,6 +341,7 @@ export function askKey(message = "") {
           { method: "dialog", id: "key-form" },
           h("h2", { id: "key-dialog-title", "data-i18n": "key.title" }),
           h("p", { class: "muted", "data-i18n": "key.help" }),
+          h("p", { class: "muted small", "data-i18n": "key.how" }),
           h("label", { for: "key-input", "data-i18n": "key.label" }),
           h("input", {
             id: "key-input",

@@ -1,7 +1,7 @@
 // The knowledge editor: drag-and-drop upload with metadata, the documents with versions, status, flags and
 // effective dates, retirement, and why a document waits in review.
 import {
-  allowed, announce, api, clear, content, detailText, fmtDate, h, onLangChange, openModal, startPage,
+  allowed, announce, api, appendAll, clear, content, detailText, fmtDate, h, onLangChange, openModal, startPage,
   statusBadge, t, toast,
 } from "./common.js";
 
@@ -212,7 +212,8 @@ async function showDetail(id) {
     return;
   }
   openModal(doc.title, (body) => {
-    body.append(
+    appendAll(
+      body,
       h("dl", { class: "meta" },
         h("dt", {}, t("docs.col.status")), h("dd", {}, statusBadge(doc.status)),
         h("dt", {}, t("docs.col.version")), h("dd", {}, `v${doc.version}`),

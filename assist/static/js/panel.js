@@ -1,7 +1,7 @@
 // The agent side panel: live transcript, the current suggestion with citations, the next-step
 // checklist, compliance alerts, one-click feedback; WebSocket updates with reconnection; demo replay.
 import {
-  allowed, announce, api, applyLabels, clear, content, contentLang, detailText, getKey, h, onLangChange, openModal,
+  allowed, announce, api, appendAll, applyLabels, clear, content, contentLang, detailText, getKey, h, onLangChange, openModal,
   startPage, t, toast,
 } from "./common.js";
 
@@ -23,6 +23,7 @@ const state = {
   retryTimer: null,
   outbox: [], // utterances typed while the socket was down, sent on reconnect
   transcript: [], // {turn, speaker, text}
+  nextTurn: 1, // the server numbers final turns 1, 2, ... per call
   suggestion: null,
   checklist: [],
   alerts: [], // {turn, speaker, action, matches, advice, text, acked}
@@ -46,10 +47,10 @@ function setConn(s) {
 
 // ------------------------------------------------------------------ transcript
 
+/** A final turn we send: numbered as the server will number it, so that alerts can point at it. */
 function addTurn(turn) {
-  const text = turn.text ?? "";
-  if (turn.turn != null && state.transcript.some((x) => x.turn === turn.turn && x.speaker === turn.speaker)) return;
-  state.transcript.push({ turn: turn.turn ?? null, speaker: turn.speaker, text });
+  state.transcript.push({ turn: state.nextTurn, speaker: turn.speaker, text: turn.text ?? "" });
+  state.nextTurn += 1;
   renderTranscript();
 }
 
@@ -114,7 +115,8 @@ function renderSuggestion(isNew = false) {
   const replaced = s.replaced_reason || (s.source && String(s.source).includes("fallback"))
     ? h("p", { class: "replaced" }, t("sugg.replaced"), s.replaced_reason ? ` (${s.replaced_reason})` : "")
     : null;
-  body.append(
+  appendAll(
+    body,
     replaced,
     answerEl,
     h("div", { class: "row" }, copyBtn, h("span", { class: "small muted" }, t("sugg.sources"), `: ${(s.citations || []).length}`)),
@@ -171,7 +173,8 @@ async function copyText(text, btn) {
 
 function openCitation(c, n) {
   openModal(`${t("cite.title")} [${n}]`, (body) => {
-    body.append(
+    appendAll(
+      body,
       h("dl", { class: "meta" },
         h("dt", {}, t("cite.document")), h("dd", {}, content(c.title || c.document_id || "")),
         h("dt", {}, t("cite.section")), h("dd", {}, content(c.section || "—")),
@@ -325,32 +328,16 @@ function handleMessage(msg) {
     case "next_steps":
       setChecklist(msg.checklist || msg.next_steps || msg.steps);
       break;
-    case "turn":
-    case "utterance":
-    case "transcript":
-      if (msg.text != null && msg.speaker) mergeServerTurn(msg);
-      if (Array.isArray(msg.checklist)) setChecklist(msg.checklist);
-      break;
     case "error":
       toast(t("common.error", { detail: detailText(msg.detail) }), "error");
+      // A refused turn is not numbered by the server: resynchronise the transcript and its numbers.
+      if (state.callId) restore();
       break;
     default:
       break;
   }
-  if (Array.isArray(msg.checklist) && msg.type !== "turn") setChecklist(msg.checklist);
   const waiters = state.waiters.splice(0);
   for (const w of waiters) w(msg);
-}
-
-/** A turn echoed by the server: give our local (unnumbered) copy its number, or add it. */
-function mergeServerTurn(msg) {
-  const local = state.transcript.find((x) => x.turn == null && x.speaker === msg.speaker);
-  if (local) {
-    local.turn = msg.turn ?? null;
-    renderTranscript();
-  } else {
-    addTurn(msg);
-  }
 }
 
 function waitForReply(ms) {
@@ -435,9 +422,15 @@ async function restore() {
     return;
   }
   if (!data || typeof data !== "object") return;
-  const turns = data.transcript || data.turns || [];
-  if (Array.isArray(turns) && turns.length) {
+  const turns = data.turns || data.transcript || [];
+  if (Array.isArray(turns)) {
+    // The server's (redacted) transcript, then what is still waiting in the outbox.
     state.transcript = turns.map((x) => ({ turn: x.turn ?? null, speaker: x.speaker, text: x.text ?? "" }));
+    state.nextTurn = turns.reduce((m, x) => Math.max(m, x.turn || 0), 0) + 1;
+    for (const msg of state.outbox) {
+      state.transcript.push({ turn: state.nextTurn, speaker: msg.speaker, text: msg.text });
+      state.nextTurn += 1;
+    }
   }
   const suggestions = data.suggestions || [];
   if (Array.isArray(suggestions) && suggestions.length) {
@@ -463,6 +456,7 @@ function forgetCall() {
 
 function resetCallView() {
   state.transcript = [];
+  state.nextTurn = 1;
   state.suggestion = null;
   state.checklist = [];
   state.alerts = [];
@@ -538,7 +532,8 @@ function showSummary(summary) {
   const list = (label, items) => (items && items.length
     ? [h("h3", {}, label), h("ul", {}, items.map((x) => h("li", {}, content(typeof x === "string" ? x : (x.label || x.title || x.id || JSON.stringify(x))))))]
     : null);
-  body.append(
+  appendAll(
+    body,
     h("p", {}, t("call.ended")),
     list(t("steps.done"), summary.steps_done),
     list(t("steps.todo"), summary.steps_pending),
