@@ -47,19 +47,24 @@ _ABBREVIATIONS = frozenset(
     jan feb mar apr jun jul aug sep sept oct nov dec ref cf u.s u.k a.m p.m ph.d""".split()
 )
 _NUMBER_ABBREVIATIONS = frozenset("no nos p pp art sec ch vol fig".split())
+_NON_SPACE = re.compile(r"\S")
 _LEADING_PUNCT = "\"'“‘(（[【「『"
 
 
 def _is_boundary(line: str, match: re.Match[str]) -> bool:
-    """Whether the terminator run `match` ends a sentence in `line`."""
+    """Whether the terminator run `match` ends a sentence in `line`.
+
+    Only looks a few characters around the match (never slices the rest of the line), so that a
+    very long line without breaks is still split in linear time.
+    """
+    start, end = match.start(), match.end()
     punct = match.group().rstrip("\"'”’」』）)]】〕》")
-    after = line[match.end() :]
-    nxt = after[:1]
+    nxt = line[end : end + 1]
     if any(c in _CJK_TERMINATORS for c in punct):
         return True
     if not nxt:
         return True
-    prev = line[match.start() - 1] if match.start() > 0 else ""
+    prev = line[start - 1] if start > 0 else ""
     if _CJK.match(nxt):
         if punct.startswith("."):
             return bool(prev) and _CJK.match(prev) is not None  # "…元.然后" yes; "v1.数据" no
@@ -70,21 +75,24 @@ def _is_boundary(line: str, match: re.Match[str]) -> bool:
         return bool(prev) and _CJK.match(prev) is not None  # an English semicolon joins clauses
     if "!" in punct or "?" in punct:
         return True
-    # a full stop (or "...") followed by white space
-    word_match = re.search(r"(\S+)$", line[: match.start()])
-    word = word_match.group(1).lstrip(_LEADING_PUNCT).lower() if word_match else ""
-    following = after.lstrip()
+    # a full stop (or "...") followed by white space: look at the word before and the one after
+    word_start = start
+    while word_start > max(0, start - 40) and not line[word_start - 1].isspace():
+        word_start -= 1
+    word = line[word_start:start].lstrip(_LEADING_PUNCT).lower()
+    found = _NON_SPACE.search(line, end)
+    following = found.group() if found else ""
     if word in _NUMBER_ABBREVIATIONS:
-        if following[:1].isdigit() or following[:1] == "#":
+        if following.isdigit() or following == "#":
             return False  # "No. 5", "p. 12"
     elif word in _ABBREVIATIONS:
         # "etc." and "Inc." may end a sentence; the others almost never do
-        return word in {"etc", "inc", "ltd", "co", "corp"} and following[:1].isupper()
-    if re.fullmatch(r"[a-z]", word) and line[match.start() - 1].isupper():
+        return word in {"etc", "inc", "ltd", "co", "corp"} and following.isupper()
+    if re.fullmatch(r"[a-z]", word) and prev.isupper():
         return False  # an initial: "J. Smith"
     if re.fullmatch(r"(?:[a-z]\.)+[a-z]", word):
         return False  # U.S., e.g., i.e. written without the list
-    return not (following[:1].islower() or following[:1] in ",;:")
+    return not (following.islower() or following in {",", ";", ":"})
 
 
 def split_sentences(text: str) -> list[str]:
