@@ -664,12 +664,14 @@ def _parse_faq_csv(text: str, source: str) -> tuple[list[Block], int]:
     Returns:
         (blocks, number of skipped incomplete rows).
     """
-    sample = text[:4096]
+    # The header defines the columns, so it alone decides the delimiter (answers are full of commas
+    # and semicolons, which can fool csv.Sniffer); a tie goes to the comma.
+    header_line = next((line for line in text.split("\n") if line.strip()), "")
+    delimiter = max(",\t;", key=lambda d: (header_line.count(d), d == ","))
     try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error as exc:
+        raise LoadError(source, f"malformed CSV ({exc})") from exc
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
         raise LoadError(source, "empty file")
@@ -692,6 +694,8 @@ def _parse_faq_csv(text: str, source: str) -> tuple[list[Block], int]:
     skipped = 0
     section = ""
     for line_no, row in enumerate(rows[1:], start=2):
+        if len(row) > len(header) and a_idx == len(header) - 1:
+            row = [*row[:a_idx], delimiter.join(row[a_idx:])]  # an unquoted last answer with commas
         question, answer, row_section = (_csv_cell(row, idx) for idx in (q_idx, a_idx, s_idx))
         if not question or not answer:
             skipped += 1

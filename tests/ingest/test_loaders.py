@@ -446,6 +446,19 @@ def test_faq_csv_chinese_headers(tmp_path: Path, loader: DocumentLoader, header:
     assert [(b.question, b.text) for b in doc.blocks] == [("轉帳限額是多少？", "每日五十萬元。")]
 
 
+@pytest.mark.parametrize("sep", [",", "\t", ";"])
+def test_faq_csv_delimiter_comes_from_the_header(tmp_path: Path, loader: DocumentLoader, sep: str) -> None:
+    answer = "Yes; call 95388, or use the app; fees: none" if sep != ";" else "Yes, call 95388, or use the app"
+    rows = f"question{sep}answer\nCan I freeze my card?{sep}{answer}\nIs it free?{sep}Yes\n"
+    doc = loader.run(write(tmp_path / "faq.csv", rows))
+    assert [(b.question, b.text) for b in doc.blocks] == [("Can I freeze my card?", answer), ("Is it free?", "Yes")]
+
+
+def test_faq_csv_multi_line_quoted_answer(tmp_path: Path, loader: DocumentLoader) -> None:
+    doc = loader.run(write(tmp_path / "faq.csv", '问题,答案\n怎么挂失？,"1. 致电客服\n2. 冻结卡片"\n'))
+    assert doc.blocks[0].text == "1. 致电客服\n2. 冻结卡片"
+
+
 def test_faq_csv_missing_column_is_named(tmp_path: Path, loader: DocumentLoader) -> None:
     with pytest.raises(
         LoadError, match=r"faq\.csv: FAQ CSV is missing the 'answer' column \(header: question, reply\)"
