@@ -11,12 +11,14 @@ class CallState:
 
     Attributes:
         recent_customer: the last customer turns (redacted), newest last.
-        last_need: the last customer turn that carried a need (redacted); the anchor of elliptical turns.
+        last_need: the last customer turn that carried a need of its own (redacted); the anchor of
+            elliptical turns.
+        recent_turns: the last turns of both speakers ({"turn", "speaker", "text"}, redacted): the
+            context stored with a guard event.
         docs_in_play: ids of the documents cited so far, most recent last.
         last_top_chunk: the chunk id of the last suggestion's top passage (never shown twice in a row).
         steps: the checklist, in order: step id → {"done": bool, "via": [...]} (why it is there).
         parts_seen: for steps ticked by several phrases (e.g. a disclosure in three parts): the parts read.
-        alerts: the compliance alerts of the call (dicts of ComplianceAlert).
     """
 
     call_id: str
@@ -26,13 +28,13 @@ class CallState:
     language: str | None = None
     recent_customer: list[str] = field(default_factory=list)
     last_need: str | None = None
+    recent_turns: list[dict[str, Any]] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
     docs_in_play: list[str] = field(default_factory=list)
     documents_cited: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_top_chunk: str | None = None
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     parts_seen: dict[str, list[str]] = field(default_factory=dict)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
     suggestion_count: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -51,6 +53,11 @@ class CallState:
         """Append a customer turn to the recent context."""
         self.recent_customer.append(text)
         del self.recent_customer[:-keep]
+
+    def remember_turn(self, turn: int, speaker: str, text: str, *, keep: int = 6) -> None:
+        """Append a turn to the context kept for guard events."""
+        self.recent_turns.append({"turn": turn, "speaker": speaker, "text": text})
+        del self.recent_turns[:-keep]
 
     def put_in_play(self, document_id: str, *, keep: int = 5) -> None:
         """Mark a document as in play (most recent last)."""

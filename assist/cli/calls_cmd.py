@@ -1,1 +1,206 @@
-"""Placeholder: filled in by its owner."""
+"""`assist serve`, `assist replay` and `assist keys create|list|revoke`."""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assist.cli import app, keys_app
+from assist.errors import AssistError
+from assist.models.keys import Role
+
+logger = logging.getLogger(__name__)
+
+
+# -- serve ----------------------------------------------------------------------------------------
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the API, the WebSocket and the side panel (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    uvicorn.run("assist.app:create_app", factory=True, host=host, port=port, log_level=log_level)
+
+
+# -- replay ---------------------------------------------------------------------------------------
+def read_call_file(path: Path) -> list[dict[str, Any]]:
+    """The turns of a recorded call (JSON lines {"speaker", "text"[, "final"]}); raises ValueError on a bad line."""
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    turns: list[dict[str, Any]] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text") from exc
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{lineno}: not JSON: {exc.msg}") from exc
+        if not isinstance(item, dict) or item.get("speaker") not in ("customer", "agent"):
+            raise ValueError(f"{path}:{lineno}: expected {{\"speaker\": \"customer\"|\"agent\", \"text\": ...}}")
+        if not isinstance(item.get("text"), str) or not item["text"].strip():
+            raise ValueError(f"{path}:{lineno}: 'text' must be a non-empty string")
+        turns.append({"speaker": item["speaker"], "text": item["text"], "final": bool(item.get("final", True))})
+    if not turns:
+        raise ValueError(f"{path}: no turns")
+    return turns
+
+
+def render_turn(n: int, turn: dict[str, Any], result: dict[str, Any]) -> list[str]:
+    """What the side panel would show for one turn, as lines of text."""
+    lines = [f"[{n}] {turn['speaker']}: {turn['text']}"]
+    for a in result.get("alerts") or []:
+        rules = ", ".join(str(m.get("rule_id")) for m in a.get("matches") or [])
+        lines.append(f"    !! {a['action'].upper()} ({rules}) {a.get('advice') or ''}".rstrip())
+    s = result.get("suggestion")
+    if s:
+        lines.append(f"    >> suggestion ({s.get('source')}, {s.get('latency_ms', 0):.1f} ms): {s['answer']}")
+        if s.get("replaced_reason"):
+            lines.append(f"       replaced: {s['replaced_reason']}")
+        for i, c in enumerate(s.get("citations") or [], 1):
+            lines.append(f"       [{i}] {c['title']} § {c['section']} (v{c['version']}, score {c['score']})")
+    steps = result.get("next_steps") or []
+    if s or result.get("checklist_changed"):
+        marks = "  ".join(f"[{'x' if st['done'] else ' '}] {st['label']}" for st in steps)
+        if marks:
+            lines.append(f"    checklist: {marks}")
+    return lines
+
+
+def _replay_local(turns: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    from assist.app import build_services
+    from assist.config import get_settings
+
+    svc = build_services(get_settings(), ingest_if_empty=True)
+    engine = svc.call_engine
+    call_id = engine.start_call()
+    results = [engine.handle_turn(call_id, **t).model_dump(mode="json") for t in turns]
+    return results, engine.end_call(call_id).model_dump(mode="json")
+
+
+def _replay_remote(turns: list[dict[str, Any]], url: str, key: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=30.0) as http:
+        r = http.post("/v1/calls")
+        if r.status_code != 201:
+            raise AssistError(f"POST /v1/calls: HTTP {r.status_code}: {r.text[:200]}")
+        call_id = r.json()["call_id"]
+        results = []
+        for t in turns:
+            r = http.post(f"/v1/calls/{call_id}/utterances", json=t)
+            if r.status_code != 200:
+                raise AssistError(f"POST utterances: HTTP {r.status_code}: {r.text[:200]}")
+            results.append(r.json())
+        r = http.post(f"/v1/calls/{call_id}/end")
+        return results, r.json()
+
+
+@app.command()
+def replay(
+    call_file: Annotated[Path, typer.Argument(help="JSON lines {\"speaker\", \"text\"}, e.g. kb_docs/calls/*.jsonl.")],
+    url: Annotated[str | None, typer.Option(help="Drive a running server (e.g. http://127.0.0.1:8000).")] = None,
+    key: Annotated[str | None, typer.Option(help="An agent key, with --url.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per turn instead.")] = False,
+) -> None:
+    """Play a recorded call turn by turn and print what the side panel would show."""
+    try:
+        turns = read_call_file(call_file)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if url and not key:
+        typer.echo("error: --url needs --key (an agent key)", err=True)
+        raise typer.Exit(2)
+    try:
+        if url:
+            results, summary = _replay_remote(turns, url, key or "")
+        else:
+            results, summary = _replay_local(turns)
+    except (AssistError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except Exception as exc:  # httpx connection errors and the like: a message, not a traceback
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if as_json:
+        for t, r in zip(turns, results, strict=True):
+            typer.echo(json.dumps({"turn": t, "result": r}, ensure_ascii=False))
+        typer.echo(json.dumps({"summary": summary}, ensure_ascii=False))
+        return
+    for n, (t, r) in enumerate(zip(turns, results, strict=True), 1):
+        for line in render_turn(n, t, r):
+            typer.echo(line)
+    done = ", ".join(s["label"] for s in summary.get("steps_done", [])) or "-"
+    pending = ", ".join(s["label"] for s in summary.get("steps_pending", [])) or "-"
+    docs = ", ".join(d["title"] for d in summary.get("documents_cited", [])) or "-"
+    typer.echo(f"== summary: topics {', '.join(summary.get('topics', [])) or '-'}; documents: {docs}")
+    typer.echo(f"   steps done: {done}; pending: {pending}; alerts: {len(summary.get('alerts', []))}")
+
+
+# -- keys -----------------------------------------------------------------------------------------
+def _session():  # type: ignore[no-untyped-def]
+    from sqlmodel import Session
+
+    from assist.config import get_settings
+    from assist.db import make_engine
+
+    return Session(make_engine(get_settings()), expire_on_commit=False)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="agent, editor, compliance or admin.")],
+    name: Annotated[str, typer.Option(help="Who or what uses the key (shown in audit and guard events).")],
+) -> None:
+    """Create a key and print it once (the last line of the output is the key)."""
+    from assist.auth import create_key
+
+    if role not in {r.value for r in Role}:
+        typer.echo(f"error: unknown role {role!r}: use agent, editor, compliance or admin", err=True)
+        raise typer.Exit(2)
+    try:
+        with _session() as session:
+            row, key = create_key(session, role=Role(role), name=name)
+    except AssistError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"# key {row.id} ({row.role}, {row.name}); shown once, store it now:", err=True)
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (id, role, name, prefix, created, revoked); never the keys themselves."""
+    from assist.auth import list_keys
+
+    with _session() as session:
+        rows = list_keys(session)
+    typer.echo(f"{'id':<18}{'role':<12}{'name':<24}{'prefix':<18}{'created':<22}status")
+    for r in rows:
+        status = f"revoked {r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "active"
+        typer.echo(f"{r.id:<18}{r.role:<12}{r.name[:22]:<24}{r.prefix:<18}{r.created_at:%Y-%m-%d %H:%M:%S}  {status}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (from `assist keys list`).")]) -> None:
+    """Revoke a key; requests with it get 401 from now on."""
+    from assist.auth import revoke_key
+
+    try:
+        with _session() as session:
+            row = revoke_key(session, key_id=key_id)
+    except AssistError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"revoked {row.id} ({row.role}, {row.name})")

@@ -131,6 +131,7 @@ class TurnResult(SQLModel):
     suggestion: SuggestionMessage | None = None
     alerts: list[ComplianceAlert] = Field(default_factory=list)
     next_steps: list[NextStep] = Field(default_factory=list)
+    checklist_changed: bool = False
 
 
 class TurnPublic(SQLModel):

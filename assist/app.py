@@ -1,0 +1,199 @@
+"""The FastAPI app: lifespan (load everything once), exception handlers (errors → HTTP in one place), routers."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assist.config import Settings, get_settings
+from assist.errors import AssistError, AuthError
+
+logger = logging.getLogger(__name__)
+
+
+def _load_guard(settings: Settings, db_engine: Any) -> Any:
+    """The guard from the rules in the database (seeded from the rule packs on first start)."""
+    try:
+        from sqlmodel import Session
+
+        from assist import rules_store
+
+        with Session(db_engine) as session:
+            return rules_store.load_guard(session=session, rules_path=settings.rules_path)
+    except ImportError:
+        pass
+    try:
+        from assist.guard import Guard
+
+        return Guard.from_path(settings.rules_path)
+    except ImportError:
+        from assist.calls.engine import _AllowAll
+
+        logger.error("assist.guard is not installed: agent turns and answers are NOT checked")
+        return _AllowAll()
+
+
+@dataclass
+class Services:
+    """The heavy objects built once: what the lifespan puts on app.state (and `assist replay` uses)."""
+
+    settings: Settings
+    db_engine: Any
+    guard_holder: Any
+    knowledge: Any
+    metrics: Any
+    call_engine: Any
+
+
+def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overrides: Any) -> Services:
+    """Build the database engine, guard, knowledge base (warmed up), metrics and the call engine.
+
+    Args:
+        settings: the configuration.
+        ingest_if_empty: ingest settings.kb_dir first when the database holds no document.
+        **overrides: ready-made knowledge, guard, chat_model, redactor or db_engine.
+    """
+    from assist.calls.engine import CallEngine
+    from assist.calls.llm import LLMComposer
+    from assist.calls.metrics import Metrics
+    from assist.calls.playbooks import Playbooks
+    from assist.db import make_engine
+    from assist.deps import GuardHolder
+
+    db_engine = overrides.get("db_engine") or make_engine(settings)
+    guard = overrides.get("guard")
+    if guard is None:
+        guard = _load_guard(settings, db_engine)
+    holder = GuardHolder(guard)
+    knowledge = overrides.get("knowledge")
+    if knowledge is None:
+        from assist.knowledge import KnowledgeBase
+
+        knowledge = KnowledgeBase(settings, db_engine, guard=holder.get)
+    if hasattr(knowledge, "warm_up"):
+        knowledge.warm_up()
+    if ingest_if_empty and _no_documents(db_engine) and hasattr(knowledge, "ingest_paths"):
+        logger.info("empty knowledge base: ingesting", extra={"path": str(settings.kb_dir)})
+        knowledge.ingest_paths([settings.kb_dir])
+    metrics = Metrics()
+    engine = CallEngine(
+        settings=settings,
+        db_engine=db_engine,
+        retriever=lambda: knowledge.retriever,
+        guard=holder.get,
+        playbooks=Playbooks(settings.playbooks_path),
+        llm=LLMComposer.from_settings(settings, chat_model=overrides.get("chat_model")),
+        next_steps_for=getattr(knowledge, "next_steps_for", None),
+        redactor=overrides.get("redactor"),
+        metrics=metrics,
+    )
+    engine.warm_up()
+    return Services(settings, db_engine, holder, knowledge, metrics, engine)
+
+
+def _no_documents(db_engine: Any) -> bool:
+    from sqlmodel import Session, select
+
+    from assist.models.documents import Document
+
+    with Session(db_engine) as session:
+        return session.exec(select(Document.id).limit(1)).first() is None
+
+
+def _build_state(app: FastAPI, settings: Settings, overrides: dict[str, Any]) -> None:
+    svc = build_services(settings, **overrides)
+    app.state.settings = svc.settings
+    app.state.db_engine = svc.db_engine
+    app.state.guard_holder = svc.guard_holder
+    app.state.knowledge = svc.knowledge
+    app.state.metrics = svc.metrics
+    app.state.call_engine = svc.call_engine
+
+
+def _detail_of_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    errors = []
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        field = ".".join(loc) or "body"
+        msg = str(err.get("msg", "invalid value"))
+        errors.append({"field": field, "msg": msg, "type": str(err.get("type", ""))})
+        parts.append(f"{field}: {msg}")
+    return "; ".join(parts) or "invalid request", errors
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    """Domain errors → their status code; validation → 422 with the field; anything else → 500, no trace."""
+
+    @app.exception_handler(AssistError)
+    async def _assist_error(_request: Request, exc: AssistError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
+        return JSONResponse(status_code=exc.status_code, content={"detail": str(exc)}, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail, errors = _detail_of_validation(exc)
+        return JSONResponse(status_code=422, content={"detail": detail, "errors": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status_code, content={"detail": exc.detail}, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.error(
+            "unhandled error", exc_info=exc, extra={"path": request.url.path, "method": request.method}
+        )
+        return JSONResponse(status_code=500, content={"detail": "internal server error"})
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
+    """Build the app. `overrides` (knowledge, guard, chat_model, redactor, db_engine) are for tests and tools.
+
+    Args:
+        settings: defaults to get_settings() at start-up.
+        **overrides: ready-made objects used instead of building them in the lifespan.
+    """
+    from assist.routes import audit, calls, documents, events, guard, health, rules, suggestions
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.ready = False
+        s = settings or get_settings()
+        await anyio.to_thread.run_sync(_build_state, app, s, overrides)
+        app.state.ready = True
+        logger.info("ready")
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            if "db_engine" not in overrides:
+                app.state.db_engine.dispose()
+
+    app = FastAPI(
+        title="Agent assist",
+        summary="Cited answers, next steps and compliance alerts for financial contact centers, during the call.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.ready = False
+    add_exception_handlers(app)
+    for module in (health, calls, suggestions, guard, documents, rules, events, audit):
+        app.include_router(module.router)
+    try:
+        from assist.routes import pages
+    except ImportError:  # the pages are optional
+        logger.warning("assist.routes.pages not available; no browser pages")
+    else:
+        app.include_router(pages.router)
+    return app

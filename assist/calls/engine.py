@@ -1,0 +1,707 @@
+"""The live-call engine: one turn in → alerts, a suggestion and the checklist out; state in the database.
+
+Per final customer turn: trigger → context query → hybrid retrieval → relevance gate and re-rank →
+compose (LLM when configured, else extractive) → guard (speaker "suggestion") → next steps.
+Per agent turn: guard (speaker "agent") → alert + guard event → tick the checklist.
+Every transcript line and guard-event text is redacted before it is stored or logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from assist.calls.compose import Composition, ExtractiveComposer, no_answer_text, script_of
+from assist.calls.context import ContextQuery, ContextQueryBuilder
+from assist.calls.llm import LLMComposer, LLMUnavailableError
+from assist.calls.metrics import Metrics
+from assist.calls.playbooks import Playbooks
+from assist.calls.state import CallState
+from assist.calls.trigger import NeedTrigger
+from assist.config import Settings
+from assist.errors import ConflictError, InvalidInputError, NotFoundError
+from assist.models.calls import (
+    Call,
+    CallPublic,
+    CallSummary,
+    ComplianceAlert,
+    Feedback,
+    FeedbackPublic,
+    NextStep,
+    Suggestion,
+    SuggestionMessage,
+    Turn,
+    TurnPublic,
+    TurnResult,
+)
+from assist.models.common import new_id, utcnow
+from assist.models.guard import GuardEvent
+from assist.models.keys import ApiKey
+from assist.protocols import Retriever, SearchResult
+from assist.text import detect_language, tokenize
+
+logger = logging.getLogger(__name__)
+
+SPEAKERS = ("customer", "agent")
+ALERT_ACTIONS = ("block", "warn")
+
+# -- fallbacks used only until assist.redact / assist.guard are installed -----------------------------
+_FALLBACK_PATTERNS = [
+    (re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)"), "[CARD]"),
+    (re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"), "[ID]"),
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "[EMAIL]"),
+    (re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"), "[PHONE]"),
+    (re.compile(r"(?<!\d)\d{6}(?!\d)"), "[CODE]"),
+]
+
+
+def _fallback_redact(text: str) -> str:
+    for rx, repl in _FALLBACK_PATTERNS:
+        text = rx.sub(repl, text)
+    return text
+
+
+def default_redactor() -> Callable[[str], str]:
+    """assist.redact.redact, or a conservative stand-in (logged) while it is not installed."""
+    try:
+        from assist.redact import redact
+    except ImportError:
+        logger.warning("assist.redact not available; using the engine's conservative stand-in")
+        return _fallback_redact
+    return redact  # type: ignore[no-any-return]
+
+
+class _AllowAll:
+    """A guard that allows everything: only while assist.guard is not installed (logged loudly)."""
+
+    disclosures: list[Any] = []
+
+    def check(self, text: str, speaker: str = "agent") -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(action="allow", matches=[], advice="", to_dict=lambda: {"action": "allow"})
+
+
+def _match_dict(m: Any, redact: Callable[[str], str]) -> dict[str, Any]:
+    if isinstance(m, dict):
+        d = dict(m)
+    elif hasattr(m, "to_dict"):
+        d = dict(m.to_dict())
+    else:
+        d = {k: getattr(m, k, None) for k in ("rule_id", "category", "severity", "start", "end", "text")}
+    if isinstance(d.get("text"), str):
+        d["text"] = redact(d["text"])
+    return d
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 3)
+
+
+class CallEngine:
+    """Runs live calls. Thread-safe: turns of one call are serialised, different calls run in parallel.
+
+    Args:
+        settings: limits, thresholds, top_k and the context window.
+        db_engine: where calls, turns, suggestions and guard events are stored.
+        retriever: the Retriever, or a function returning the current one (the KB may swap indexes).
+        guard: a function returning the guard in force (GuardHolder.get), fetched afresh every turn.
+        playbooks: topics and steps.
+        llm: the optional chat-model composer.
+        next_steps_for: a document's declared next-step ids (KnowledgeBase.next_steps_for).
+        redactor: the redaction function (assist.redact.redact by default).
+        metrics: where counters go.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db_engine: Engine,
+        retriever: Retriever | Callable[[], Retriever],
+        guard: Callable[[], Any] | None = None,
+        playbooks: Playbooks | None = None,
+        llm: LLMComposer | None = None,
+        next_steps_for: Callable[[str], list[str]] | None = None,
+        redactor: Callable[[str], str] | None = None,
+        metrics: Metrics | None = None,
+        composer: ExtractiveComposer | None = None,
+        trigger: NeedTrigger | None = None,
+        max_cached_calls: int = 5000,
+    ) -> None:
+        if retriever is None:
+            raise ValueError("CallEngine needs a retriever")
+        if max_cached_calls < 1:
+            raise ValueError(f"max_cached_calls must be positive, got {max_cached_calls}")
+        self.settings = settings
+        self.db_engine = db_engine
+        self._retriever = retriever
+        if guard is None:
+            logger.error("no guard configured: agent turns and answers are NOT checked")
+            fallback = _AllowAll()
+            guard = lambda: fallback  # noqa: E731
+        self._guard = guard
+        self.playbooks = playbooks or Playbooks(settings.playbooks_path)
+        self.llm = llm
+        self.next_steps_for = next_steps_for
+        self.redact = redactor or default_redactor()
+        self.metrics = metrics or Metrics()
+        self.composer = composer or ExtractiveComposer()
+        self.trigger = trigger or NeedTrigger()
+        self.context = ContextQueryBuilder(has_topic=self.playbooks.has_topic)
+        self.max_cached_calls = max_cached_calls
+        self._states: OrderedDict[str, CallState] = OrderedDict()
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._prefetch: dict[str, tuple[str, list[SearchResult]]] = {}
+        self._doc_steps: dict[str, list[str]] = {}
+
+    # -- plumbing -----------------------------------------------------------------------------
+    @property
+    def retriever(self) -> Retriever:
+        """The retriever in force."""
+        r = self._retriever
+        return r if hasattr(r, "retrieve") else r()  # type: ignore[operator,return-value]
+
+    def guard(self) -> Any:
+        """The guard in force (fetched afresh on every turn)."""
+        return self._guard()
+
+    def warm_up(self) -> None:
+        """Load the tokenizer dictionary so that the first turn is not slow."""
+        self.composer.warm_up()
+        self.trigger.run(text="预热", speaker="customer", final=True)
+
+    def _lock(self, call_id: str) -> threading.Lock:
+        with self._locks_guard:
+            lock = self._locks.get(call_id)
+            if lock is None:
+                lock = self._locks[call_id] = threading.Lock()
+            return lock
+
+    def _load(self, call_id: str) -> CallState:
+        state = self._states.get(call_id)
+        if state is not None:
+            self._states.move_to_end(call_id)
+            return state
+        with Session(self.db_engine) as session:
+            row = session.get(Call, call_id)
+            if row is None:
+                raise NotFoundError("call", call_id)
+            state = CallState.from_json(call_id, row.state)
+            state.status, state.agent_name, state.turn_count = row.status, row.agent_name, row.turn_count
+        self._states[call_id] = state
+        while len(self._states) > self.max_cached_calls:
+            self._states.popitem(last=False)
+        return state
+
+    def exists(self, call_id: str) -> bool:
+        """True when the call is known (in memory or in the database)."""
+        try:
+            self._load(call_id)
+        except NotFoundError:
+            return False
+        return True
+
+    # -- public API ---------------------------------------------------------------------------
+    def start_call(self, *, agent: ApiKey | None = None) -> str:
+        """Open a call; returns its id."""
+        call_id = new_id()
+        state = CallState(call_id=call_id, agent_name=agent.name if agent else None)
+        with Session(self.db_engine) as session:
+            session.add(
+                Call(
+                    id=call_id,
+                    agent_key_id=agent.id if agent else None,
+                    agent_name=state.agent_name,
+                    state=state.to_json(),
+                )
+            )
+            session.commit()
+        self._states[call_id] = state
+        self.metrics.call_started()
+        logger.info("call started", extra={"call_id": call_id})
+        return call_id
+
+    def validate(self, *, speaker: str, text: str) -> str:
+        """The stripped text, or InvalidInputError with the reason."""
+        if speaker not in SPEAKERS:
+            raise InvalidInputError(f"speaker must be 'customer' or 'agent', got {speaker!r}")
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInputError("text must not be empty")
+        if len(text) > self.settings.max_utterance_chars:
+            raise InvalidInputError(
+                f"text is {len(text)} characters, over the limit of {self.settings.max_utterance_chars}"
+            )
+        return text.strip()
+
+    def handle_turn(self, call_id: str, *, speaker: str, text: str, final: bool = True) -> TurnResult:
+        """Process one utterance.
+
+        Raises:
+            InvalidInputError: bad speaker, empty or over-long text.
+            NotFoundError: unknown call.
+            ConflictError: the call has ended.
+        """
+        t0 = time.perf_counter()
+        text = self.validate(speaker=speaker, text=text)
+        with self._lock(call_id):
+            state = self._load(call_id)
+            if state.status != "active":
+                raise ConflictError(f"call {call_id!r} has ended")
+            clean = self.redact(text)
+            if not final:
+                self._prefetch_for(state, clean, speaker)
+                return TurnResult(call_id=call_id, turn=None, next_steps=self.playbooks.checklist(state))
+            try:
+                return self._final_turn(state, speaker=speaker, raw=text, clean=clean, t0=t0)
+            except Exception:
+                self.metrics.error()
+                # the in-memory state may be half-updated: reload it from the database next time
+                self._states.pop(call_id, None)
+                raise
+
+    def _prefetch_for(self, state: CallState, clean: str, speaker: str) -> None:
+        if not self.trigger.run(text=clean, speaker=speaker, final=True).suggest:
+            return
+        cq = self.context.run(text=clean, state=state)
+        self._prefetch[state.call_id] = (cq.query, self._retrieve(cq.query, {}))
+
+    def _retrieve(self, query: str, timings: dict[str, float]) -> list[SearchResult]:
+        t = time.perf_counter()
+        retriever = self.retriever
+        results = retriever.retrieve(query, k=max(self.settings.top_k, 8))
+        timings["retrieve"] = _ms(t)
+        last = getattr(retriever, "last_timings", None)  # HybridRetriever: embed and search split
+        if last is not None and hasattr(last, "embed_ms"):
+            timings["embed"] = round(float(last.embed_ms), 3)
+            timings["search"] = round(float(last.search_ms), 3)
+        return results
+
+    def _final_turn(self, state: CallState, *, speaker: str, raw: str, clean: str, t0: float) -> TurnResult:
+        state.turn_count += 1
+        turn = state.turn_count
+        self.metrics.turn(speaker)
+        guard = self.guard()
+        before = self.playbooks.checklist(state)
+        alerts: list[ComplianceAlert] = []
+        events: list[GuardEvent] = []
+        suggestion: Suggestion | None = None
+        timings: dict[str, float] = {}
+        state.remember_turn(turn, speaker, clean)
+        if speaker == "agent":
+            t = time.perf_counter()
+            verdict = guard.check(raw, speaker="agent")
+            timings["guard"] = _ms(t)
+            if verdict.action in ALERT_ACTIONS:
+                alert, event = self._alert(state, turn=turn, speaker=speaker, clean=clean, verdict=verdict)
+                alerts.append(alert)
+                events.append(event)
+                self.playbooks.activate(state, self.playbooks.steps_for(categories=event.categories))
+            finder = getattr(guard, "find_disclosures", None)
+            disclosures = list(finder(raw)) if callable(finder) else []
+            self.playbooks.tick(state, clean, disclosures=disclosures)
+        else:
+            lang = detect_language(clean)
+            if lang != "mixed" or state.language is None:  # a mixed turn keeps the call's language
+                state.language = lang
+            topics = self.playbooks.topics_in(clean)
+            for t_id in topics:
+                if t_id not in state.topics:
+                    state.topics.append(t_id)
+            self.playbooks.activate(state, self.playbooks.steps_for(topics=topics))
+            decision = self.trigger.run(text=clean, speaker=speaker, final=True)
+            if decision.suggest:
+                suggestion, extra_events = self._suggest(state, turn=turn, clean=clean, timings=timings)
+                events += extra_events
+            state.remember_customer(clean, keep=max(self.settings.context_turns, 1))
+        checklist = self.playbooks.checklist(state)
+        message: SuggestionMessage | None = None
+        if suggestion is not None:
+            suggestion.next_steps = [s.model_dump() for s in checklist]
+            suggestion.latency_ms = _ms(t0)
+        t = time.perf_counter()
+        self._persist(
+            state, turn=turn, speaker=speaker, clean=clean, suggestion=suggestion, events=events, checklist=checklist
+        )
+        timings["persist"] = _ms(t)
+        for a, e in zip(alerts, [e for e in events if e.kind == "utterance"], strict=False):
+            a.event_id = e.id
+        if suggestion is not None:
+            suggestion.timings = timings
+            message = self._message(suggestion, checklist)
+            message.latency_ms = _ms(t0)
+            self.metrics.suggestion(suggestion.source, message.latency_ms)
+        for a in alerts:
+            self.metrics.alert(a.action)
+        return TurnResult(
+            call_id=state.call_id,
+            turn=turn,
+            suggestion=message,
+            alerts=alerts,
+            next_steps=checklist,
+            checklist_changed=[s.model_dump() for s in before] != [s.model_dump() for s in checklist],
+        )
+
+    # -- alerts -------------------------------------------------------------------------------
+    def _alert(
+        self, state: CallState, *, turn: int, speaker: str, clean: str, verdict: Any
+    ) -> tuple[ComplianceAlert, GuardEvent]:
+        matches = [_match_dict(m, self.redact) for m in getattr(verdict, "matches", [])]
+        rule_ids = list(dict.fromkeys(str(m.get("rule_id")) for m in matches if m.get("rule_id")))
+        categories = list(dict.fromkeys(str(m.get("category")) for m in matches if m.get("category")))
+        versions = {str(m["rule_id"]): int(m["version"]) for m in matches if m.get("rule_id") and m.get("version")}
+        advice = str(getattr(verdict, "advice", "") or "")
+        event = GuardEvent(
+            kind="utterance" if speaker != "suggestion" else "suggestion",
+            call_id=state.call_id,
+            turn=turn,
+            speaker=speaker,
+            agent_name=state.agent_name,
+            action=str(verdict.action),
+            rule_ids=rule_ids,
+            categories=categories,
+            rule_versions=versions,
+            text=clean,
+            matches=matches,
+            context=list(state.recent_turns),
+        )
+        alert = ComplianceAlert(
+            call_id=state.call_id,
+            turn=turn,
+            speaker=speaker,
+            action=str(verdict.action),
+            matches=matches,
+            advice=advice,
+        )
+        logger.info(
+            "compliance alert",
+            extra={"call_id": state.call_id, "turn": turn, "action": alert.action, "rules": rule_ids},
+        )
+        return alert, event
+
+    # -- suggestions --------------------------------------------------------------------------
+    def relevance(self, query: str, result: SearchResult, *, focus: str | None = None) -> float:
+        """How well a passage answers: the best of query-term coverage and the dense models' similarity.
+
+        The fused score is min-max normalised per query (the best candidate is always near 1), so it
+        cannot tell "nothing relevant" apart; raw evidence can. For an elliptical turn the coverage of
+        the turn's own words (`focus`) counts too: "那补卡要钱吗?" is about 补卡 whatever came before.
+        """
+        p = set(tokenize(result.text or result.snippet))
+        coverage = 0.0
+        for text in (query, focus):
+            q = set(tokenize(text)) if text else set()
+            if q:
+                coverage = max(coverage, len(q & p) / len(q))
+        raw = result.scores or {}
+        dense = 0.0
+        if "minilm" in raw and detect_language(query) == "en":
+            dense = max(dense, float(raw["minilm"]))
+        if "e5" in raw:  # e5 similarities sit high: 0.75 is unrelated, 0.9 is close
+            dense = max(dense, (float(raw["e5"]) - 0.75) * 4.0)
+        return max(coverage, dense)
+
+    def rank(self, cq: ContextQuery, results: list[SearchResult], language: str) -> list[SearchResult]:
+        """Relevant passages, re-ranked: documents in play (elliptical turns), the turn's own words, script."""
+        focus = set(tokenize(cq.turn_text)) if cq.elliptical else set()
+        ranked: list[tuple[float, int, SearchResult]] = []
+        for i, r in enumerate(results):
+            rel = self.relevance(cq.query, r, focus=cq.turn_text if cq.elliptical else None)
+            if rel < self.settings.min_answer_score:
+                continue
+            score = float(r.score)
+            if cq.elliptical and r.document_id in cq.prefer_documents:
+                score += 0.2
+            if focus:
+                p = set(tokenize(r.text or r.snippet))
+                score += 0.3 * len(focus & p) / len(focus)
+            src = script_of(r)
+            if language.startswith("zh") and src == language:
+                score += 0.05
+            elif language.startswith("zh") and src.startswith("zh"):
+                score += 0.03
+            elif language == "en" and src == "en":
+                score += 0.05
+            ranked.append((score, i, replace(r, scores={**(r.scores or {}), "relevance": round(rel, 4)})))
+        ranked.sort(key=lambda x: (-x[0], x[1]))
+        return [r for _, _, r in ranked]
+
+    def _compose(
+        self, state: CallState, cq: ContextQuery, results: list[SearchResult], language: str, timings: dict
+    ) -> tuple[Composition, str | None]:
+        top = results[: self.composer.max_passages]
+        t = time.perf_counter()
+        if self.llm is not None and top:
+            try:
+                comp = self.llm.run(
+                    question=cq.turn_text, context=state.recent_customer, results=top, language=language
+                )
+                timings["compose"] = _ms(t)
+                return comp, None
+            except LLMUnavailableError as exc:
+                logger.warning("chat model unavailable; extractive answer", extra={"reason": str(exc)})
+                comp = self.composer.run(query=cq.query, results=top, language=language, focus=cq.turn_text)
+                timings["compose"] = _ms(t)
+                return comp, str(exc)
+        comp = self.composer.run(query=cq.query, results=top, language=language, focus=cq.turn_text)
+        timings["compose"] = _ms(t)
+        return comp, None
+
+    def _check_answer(
+        self,
+        state: CallState,
+        *,
+        turn: int,
+        cq: ContextQuery,
+        comp: Composition,
+        results: list[SearchResult],
+        language: str,
+        note: str | None,
+        timings: dict,
+    ) -> tuple[Composition, str | None, list[GuardEvent]]:
+        """Guard the answer; a blocked LLM answer becomes the extractive one, blocked sentences are dropped."""
+        t = time.perf_counter()
+        guard = self.guard()
+        events: list[GuardEvent] = []
+        if comp.source == "none":
+            timings["guard"] = _ms(t)
+            return comp, note, events
+        verdict = guard.check(comp.answer, speaker="suggestion")
+        if verdict.action == "block":
+            _, event = self._alert(
+                state, turn=turn, speaker="suggestion", clean=self.redact(comp.answer), verdict=verdict
+            )
+            event.kind = "suggestion"
+            events.append(event)
+            reason = f"blocked by {', '.join(event.rule_ids) or 'the guard'}: {verdict.advice or ''}".strip()
+            top = results[: self.composer.max_passages]
+            if comp.source == "llm":
+                note = f"chat-model answer {reason}"
+                comp = self.composer.run(query=cq.query, results=top, language=language, focus=cq.turn_text)
+                comp.source = "llm_blocked_fallback"
+            else:
+                note = f"sentences {reason}"
+            # drop any extractive sentence that is itself blocked (approved passages should not be)
+            excluded = {
+                s["text"] for s in comp.sentences if guard.check(s["text"], speaker="suggestion").action == "block"
+            }
+            if excluded:
+                source = comp.source
+                comp = self.composer.run(
+                    query=cq.query, results=top, language=language, focus=cq.turn_text, exclude=excluded
+                )
+                comp.source = source if comp.sentences else "none"
+        timings["guard"] = _ms(t)
+        return comp, note, events
+
+    def _suggest(
+        self, state: CallState, *, turn: int, clean: str, timings: dict[str, float]
+    ) -> tuple[Suggestion | None, list[GuardEvent]]:
+        cq = self.context.run(text=clean, state=state)
+        language = state.language or detect_language(clean)
+        pre = self._prefetch.pop(state.call_id, None)
+        if pre is not None and pre[0] == cq.query:
+            results = pre[1]
+            timings["retrieve"] = 0.0
+            timings["prefetched"] = 1.0
+        else:
+            results = self._retrieve(cq.query, timings)
+        t = time.perf_counter()
+        ranked = self.rank(cq, results, language)
+        if ranked and ranked[0].chunk_id == state.last_top_chunk:
+            ranked = ranked[1:]
+            if not ranked:
+                logger.info("same passage as last time; no suggestion", extra={"call_id": state.call_id})
+                timings["rank"] = _ms(t)
+                return None, []
+        timings["rank"] = _ms(t)
+        comp, note = self._compose(state, cq, ranked, language, timings)
+        comp, note, events = self._check_answer(
+            state, turn=turn, cq=cq, comp=comp, results=ranked, language=language, note=note, timings=timings
+        )
+        if comp.source == "none":
+            comp.answer, comp.citations, comp.sentences = no_answer_text(language), [], []
+        if not cq.elliptical:
+            state.last_need = clean
+        t = time.perf_counter()
+        if comp.citations:
+            state.last_top_chunk = str(comp.citations[0]["chunk_id"])
+            for r in comp.results:
+                state.put_in_play(r.document_id)
+                state.documents_cited.setdefault(
+                    r.document_id, {"document_id": r.document_id, "title": r.title, "version": r.version}
+                )
+                self.playbooks.activate(state, self.playbooks.steps_for(tags=r.tags))
+                self.playbooks.activate(state, [(s, f"document:{r.document_id}") for s in self._steps_of(r)])
+        timings["next_steps"] = _ms(t)
+        state.suggestion_count += 1
+        return (
+            Suggestion(
+                id=new_id(),
+                call_id=state.call_id,
+                turn=turn,
+                query=cq.query,
+                answer=comp.answer,
+                source=comp.source,
+                citations=comp.citations,
+                replaced_reason=note,
+                language=language,
+                sentences=comp.sentences,
+            ),
+            events,
+        )
+
+    def _steps_of(self, result: SearchResult) -> list[str]:
+        if self.next_steps_for is None:
+            return []
+        if result.document_id not in self._doc_steps:
+            try:
+                self._doc_steps[result.document_id] = list(self.next_steps_for(result.document_id))
+            except Exception:  # noqa: BLE001 - next steps are an extra; never fail a turn for them
+                logger.exception("next_steps_for failed", extra={"document_id": result.document_id})
+                return []
+        return self._doc_steps[result.document_id]
+
+    @staticmethod
+    def _message(s: Suggestion, checklist: list[NextStep]) -> SuggestionMessage:
+        return SuggestionMessage(
+            id=s.id,
+            call_id=s.call_id,
+            turn=s.turn,
+            query=s.query,
+            answer=s.answer,
+            citations=s.citations,
+            next_steps=checklist,
+            latency_ms=s.latency_ms,
+            source=s.source,
+            replaced_reason=s.replaced_reason,
+            language=s.language,
+            sentences=s.sentences,
+            timings=s.timings,
+        )
+
+    def _persist(
+        self,
+        state: CallState,
+        *,
+        turn: int,
+        speaker: str,
+        clean: str,
+        suggestion: Suggestion | None,
+        events: list[GuardEvent],
+        checklist: list[NextStep],
+    ) -> None:
+        with Session(self.db_engine, expire_on_commit=False) as session:
+            row = session.get(Call, state.call_id)
+            if row is None:
+                raise NotFoundError("call", state.call_id)
+            session.add(Turn(call_id=state.call_id, turn=turn, speaker=speaker, text=clean))
+            if suggestion is not None:
+                session.add(suggestion)
+            for e in events:
+                session.add(e)
+            row.turn_count = state.turn_count
+            row.topics = list(state.topics)
+            row.checklist = [s.model_dump() for s in checklist]
+            row.state = state.to_json()
+            session.add(row)
+            session.commit()
+
+    # -- reading and ending -------------------------------------------------------------------
+    def _rows(self, session: Session, call_id: str) -> tuple[Call, list[Turn], list[Suggestion], list[GuardEvent]]:
+        row = session.get(Call, call_id)
+        if row is None:
+            raise NotFoundError("call", call_id)
+        turns = list(session.exec(select(Turn).where(Turn.call_id == call_id).order_by(col(Turn.turn))))
+        sugg = list(
+            session.exec(select(Suggestion).where(Suggestion.call_id == call_id).order_by(col(Suggestion.turn)))
+        )
+        events = list(
+            session.exec(select(GuardEvent).where(GuardEvent.call_id == call_id).order_by(col(GuardEvent.id)))
+        )
+        return row, turns, sugg, events
+
+    @staticmethod
+    def _alert_of(e: GuardEvent) -> ComplianceAlert:
+        return ComplianceAlert(
+            call_id=e.call_id or "",
+            turn=e.turn or 0,
+            speaker=e.speaker or "",
+            action=e.action,
+            matches=e.matches,
+            advice="",
+            event_id=e.id,
+        )
+
+    def get_call(self, call_id: str) -> CallPublic:
+        """The redacted transcript, suggestions, checklist and alerts of a call."""
+        with Session(self.db_engine) as session:
+            row, turns, sugg, events = self._rows(session, call_id)
+            return CallPublic(
+                id=row.id,
+                status=row.status,
+                agent_name=row.agent_name,
+                topics=list(row.topics),
+                checklist=[NextStep(**s) for s in row.checklist],
+                turns=[TurnPublic(turn=t.turn, speaker=t.speaker, text=t.text, created_at=t.created_at) for t in turns],
+                suggestions=[self._message(s, [NextStep(**n) for n in s.next_steps]) for s in sugg],
+                alerts=[self._alert_of(e) for e in events],
+                created_at=row.created_at,
+                ended_at=row.ended_at,
+            )
+
+    def end_call(self, call_id: str) -> CallSummary:
+        """Close the call (idempotent) and return the after-call summary."""
+        with self._lock(call_id):
+            state = self._load(call_id)
+            with Session(self.db_engine, expire_on_commit=False) as session:
+                row, turns, sugg, events = self._rows(session, call_id)
+                if row.status != "ended":
+                    row.status = "ended"
+                    row.ended_at = utcnow()
+                    state.status = "ended"
+                    row.state = state.to_json()
+                    session.add(row)
+                    session.commit()
+            self._prefetch.pop(call_id, None)
+            checklist = [NextStep(**s) for s in row.checklist]
+            logger.info("call ended", extra={"call_id": call_id, "turns": len(turns)})
+            return CallSummary(
+                call_id=call_id,
+                status=row.status,
+                topics=list(row.topics),
+                documents_cited=list(state.documents_cited.values()),
+                steps_done=[s for s in checklist if s.done],
+                steps_pending=[s for s in checklist if not s.done],
+                alerts=[self._alert_of(e) for e in events],
+                transcript=[
+                    TurnPublic(turn=t.turn, speaker=t.speaker, text=t.text, created_at=t.created_at) for t in turns
+                ],
+                suggestions=len(sugg),
+                ended_at=row.ended_at,
+            )
+
+    def feedback(self, suggestion_id: str, *, rating: str, comment: str | None) -> FeedbackPublic:
+        """Record an agent's rating of a suggestion."""
+        if rating not in ("used", "helpful", "wrong"):
+            raise InvalidInputError(f"rating must be used, helpful or wrong, got {rating!r}")
+        with Session(self.db_engine, expire_on_commit=False) as session:
+            if session.get(Suggestion, suggestion_id) is None:
+                raise NotFoundError("suggestion", suggestion_id)
+            row = Feedback(
+                suggestion_id=suggestion_id, rating=rating, comment=self.redact(comment) if comment else None
+            )
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+            return FeedbackPublic.model_validate(row, from_attributes=True)

@@ -1,0 +1,158 @@
+"""Live calls: start, turns over HTTP or a WebSocket, end with a summary, read back."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from assist.deps import AgentKey, AgentOrComplianceKey, CallEngineDep, authenticate
+from assist.errors import AssistError, AuthError
+from assist.models.calls import CallCreated, CallPublic, CallSummary, TurnResult, UtteranceIn
+from assist.models.keys import Role
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1/calls", tags=["calls"])
+
+CLOSE_BAD_KEY = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_UNKNOWN_CALL = 4404
+
+
+@router.post("", response_model=CallCreated, status_code=201)
+def start_call(engine: CallEngineDep, key: AgentKey) -> CallCreated:
+    """Open a call; stream its turns to /v1/calls/{call_id}/stream or post them to /utterances."""
+    return CallCreated(call_id=engine.start_call(agent=key))
+
+
+@router.post("/{call_id}/utterances", response_model=TurnResult)
+def post_utterance(call_id: str, body: UtteranceIn, engine: CallEngineDep, _key: AgentKey) -> TurnResult:
+    """One turn without a socket: returns that turn's suggestion, alerts and checklist."""
+    return engine.handle_turn(call_id, speaker=body.speaker, text=body.text, final=body.final)
+
+
+@router.post("/{call_id}/end", response_model=CallSummary)
+def end_call(call_id: str, engine: CallEngineDep, _key: AgentKey) -> CallSummary:
+    """Close the call and return the after-call summary."""
+    return engine.end_call(call_id)
+
+
+@router.get("/{call_id}", response_model=CallPublic)
+def get_call(call_id: str, engine: CallEngineDep, _key: AgentOrComplianceKey) -> CallPublic:
+    """The redacted transcript, suggestions, checklist and alerts of a call."""
+    return engine.get_call(call_id)
+
+
+def _validation_detail(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ())) or 'message'}: {e.get('msg')}" for e in exc.errors()
+    )
+
+
+async def _send(ws: WebSocket, payload: dict[str, Any]) -> None:
+    await ws.send_text(json.dumps(payload, ensure_ascii=False, default=str))
+
+
+async def _error(ws: WebSocket, detail: str) -> None:
+    await _send(ws, {"type": "error", "detail": detail})
+
+
+async def _turn(ws: WebSocket, engine: Any, call_id: str, raw: str) -> None:
+    """Handle one client message; every problem becomes an `error` message, the socket stays open."""
+    try:
+        msg = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        await _error(ws, f"malformed JSON: {exc.msg} at position {exc.pos}")
+        return
+    if not isinstance(msg, dict):
+        await _error(ws, "a message must be a JSON object with a 'type'")
+        return
+    kind = msg.get("type")
+    if kind == "ping":
+        await _send(ws, {"type": "pong"})
+        return
+    if kind != "utterance":
+        await _error(ws, f"unknown message type {kind!r}: expected 'utterance'")
+        return
+    try:
+        u = UtteranceIn.model_validate({k: v for k, v in msg.items() if k != "type"})
+    except ValidationError as exc:
+        await _error(ws, _validation_detail(exc))
+        return
+    try:
+        result: TurnResult = await run_in_threadpool(
+            engine.handle_turn, call_id, speaker=u.speaker, text=u.text, final=u.final
+        )
+    except AssistError as exc:
+        await _error(ws, str(exc))
+        return
+    except Exception:
+        logger.exception("turn failed", extra={"call_id": call_id})
+        await _error(ws, "internal error while handling this turn; the call continues")
+        return
+    for alert in result.alerts:  # alerts first: the agent must see them at once
+        await _send(ws, alert.model_dump(mode="json"))
+    if result.suggestion is not None:
+        await _send(ws, result.suggestion.model_dump(mode="json"))
+    elif result.checklist_changed and result.turn is not None:
+        await _send(
+            ws,
+            {
+                "type": "checklist",
+                "call_id": call_id,
+                "turn": result.turn,
+                "next_steps": [s.model_dump() for s in result.next_steps],
+            },
+        )
+
+
+@router.websocket("/{call_id}/stream")
+async def stream(websocket: WebSocket, call_id: str) -> None:
+    """Live turns in; suggestions, compliance alerts, checklist updates and errors out."""
+    await websocket.accept()
+    state = websocket.app.state
+    engine = getattr(state, "call_engine", None)
+    if engine is None:
+        await websocket.close(code=1013, reason="service not ready")
+        return
+    try:
+        with Session(state.db_engine) as session:
+            key = authenticate(websocket, session)
+    except AuthError as exc:
+        await websocket.close(code=CLOSE_BAD_KEY, reason=str(exc)[:120])
+        return
+    if Role(key.role) not in (Role.agent, Role.admin):
+        await websocket.close(code=CLOSE_FORBIDDEN, reason=f"role {key.role!r} may not stream calls")
+        return
+    if not await run_in_threadpool(engine.exists, call_id):
+        await websocket.close(code=CLOSE_UNKNOWN_CALL, reason=f"call {call_id!r} not found")
+        return
+    logger.info("stream opened", extra={"call_id": call_id, "key_id": key.id})
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            raw = message.get("text")
+            if raw is None and message.get("bytes") is not None:
+                try:
+                    raw = message["bytes"].decode("utf-8")
+                except UnicodeDecodeError:
+                    await _error(websocket, "binary messages must be UTF-8 JSON")
+                    continue
+            await _turn(websocket, engine, call_id, raw or "")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if websocket.application_state == WebSocketState.CONNECTED:
+            try:
+                await websocket.close()
+            except RuntimeError:
+                pass
+        logger.info("stream closed", extra={"call_id": call_id})

@@ -1,0 +1,40 @@
+"""/healthz answers only when ready; /metrics speaks Prometheus; OpenAPI is served."""
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+
+def test_healthz_503_before_the_lifespan_and_200_after(make_app) -> None:
+    app = make_app()
+    cold = TestClient(app)  # not entered: the lifespan has not run
+    r = cold.get("/healthz")
+    assert r.status_code == 503
+    assert r.json() == {"status": "starting"}
+    with TestClient(app) as warm:
+        r = warm.get("/healthz")
+        assert r.status_code == 200
+        assert r.json() == {"status": "ok"}
+
+
+def test_metrics_count_turns_suggestions_and_alerts(client, agent, call_id) -> None:
+    client.post(f"/v1/calls/{call_id}/utterances", headers=agent, json={"speaker": "customer", "text": "我的信用卡丢了怎么办"})
+    client.post(f"/v1/calls/{call_id}/utterances", headers=agent, json={"speaker": "agent", "text": "这款理财保本保息"})
+    r = client.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    body = r.text
+    assert 'assist_turns_total{speaker="customer"} 1' in body
+    assert 'assist_turns_total{speaker="agent"} 1' in body
+    assert 'assist_alerts_total{action="block"} 1' in body
+    assert "assist_suggestions_total" in body
+    assert "# TYPE assist_suggestion_latency_ms histogram" in body
+    assert 'assist_suggestion_latency_ms_bucket{le="+Inf"} 1' in body
+
+
+def test_openapi_describes_the_call_routes(client) -> None:
+    spec = client.get("/openapi.json").json()
+    for path in ("/v1/calls", "/v1/calls/{call_id}/utterances", "/v1/calls/{call_id}/end", "/v1/calls/{call_id}",
+                 "/v1/suggestions/{suggestion_id}/feedback", "/v1/guard/check", "/healthz"):
+        assert path in spec["paths"], path
+    assert spec["paths"]["/v1/calls"]["post"]["description"]
+    assert client.get("/docs").status_code == 200

@@ -1,0 +1,49 @@
+"""Fixtures for the live-call engine tests: a CallEngine over fakes and a temp database."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fakes_calls import FakeGuard, FakeKnowledge, FakeRetriever, fake_redact
+
+from assist.calls.engine import CallEngine
+from assist.calls.playbooks import Playbooks
+from assist.config import Settings, get_settings
+from assist.db import make_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture
+def playbooks() -> Playbooks:
+    return Playbooks(ROOT / "kb_docs" / "playbooks")
+
+
+@pytest.fixture
+def fake_guard() -> FakeGuard:
+    return FakeGuard()
+
+
+@pytest.fixture
+def make_call_engine(settings: Settings, playbooks: Playbooks, fake_guard: FakeGuard) -> Callable[..., CallEngine]:
+    def _make(**kw: object) -> CallEngine:
+        db = kw.pop("db_engine", None) or make_engine(settings)
+        knowledge = kw.pop("knowledge", None) or FakeKnowledge(FakeRetriever())
+        return CallEngine(
+            settings=kw.pop("settings", settings),  # type: ignore[arg-type]
+            db_engine=db,
+            retriever=knowledge.retriever,
+            guard=kw.pop("guard", lambda: fake_guard),  # type: ignore[arg-type]
+            playbooks=playbooks,
+            next_steps_for=knowledge.next_steps_for,
+            redactor=kw.pop("redactor", fake_redact),  # type: ignore[arg-type]
+            **kw,  # type: ignore[arg-type]
+        )
+
+    return _make
