@@ -28,7 +28,7 @@ from assist.models.guard import DisclosureRecord, GuardEvent, RuleRecord
 from assist.models.keys import ApiKey
 
 if TYPE_CHECKING:
-    from assist.guard import Guard
+    from assist.guard.engine import Guard
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +70,13 @@ def latest_records(*, session: Session, include_deleted: bool = False) -> list[R
 
 
 def current_rules(*, session: Session) -> list[dict[str, Any]]:
-    """The rule bodies in force, as the guard takes them."""
-    return [dict(r.body) for r in latest_records(session=session)]
+    """The rule bodies in force, as the guard takes them, each with its database `version`."""
+    return [{**r.body, "version": r.version} for r in latest_records(session=session)]
+
+
+def _stored(body: dict[str, Any]) -> dict[str, Any]:
+    """A rule body as stored: the database, not the body, numbers the versions."""
+    return {k: v for k, v in body.items() if k != "version"}
 
 
 def current_versions(*, session: Session) -> dict[str, int]:
@@ -172,7 +177,7 @@ def load_pack_files(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, An
 
 def compile_guard(rules: list[dict[str, Any]], disclosures: list[dict[str, Any]] | None = None) -> Guard:
     """Compile a guard, turning any validation failure into a RulePackError (422) that names the rule."""
-    from assist.guard import Guard
+    from assist.guard.engine import Guard
 
     try:
         return Guard.from_rules(rules, disclosures)
@@ -208,6 +213,7 @@ def ensure_seeded(*, session: Session, rules_path: Path) -> int:
             logger.warning("no rule pack to seed from", extra={"path": str(rules_path)})
             return 0
         rules, disclosures = load_pack_files(rules_path)
+        rules = [_stored(r) for r in rules]
         compile_guard(rules, disclosures)
         for body in rules:
             session.add(RuleRecord(rule_id=body["id"], version=1, body=body, author="seed", change="seed"))
@@ -297,6 +303,7 @@ def _new_version(
 def create_rule(*, session: Session, body: dict[str, Any], actor: ApiKey | None) -> RuleRecord:
     """Add a rule (version 1, or the next version of a deleted one). ConflictError if it is in force."""
     rid = check_rule_id(body.get("id"))
+    body = _stored(body)
     prev = _latest(session, rid)
     if prev is not None and not prev.deleted:
         raise ConflictError(f"rule {rid!r} already exists (version {prev.version}); use PATCH to change it")
@@ -313,7 +320,7 @@ def update_rule(
         raise NotFoundError("rule", rule_id)
     if "id" in changes and changes["id"] != rule_id:
         raise InvalidInputError(f"id: a rule's id cannot change ({rule_id!r} → {changes['id']!r})")
-    body = {**prev.body, **changes}
+    body = _stored({**prev.body, **changes})
     body = {k: v for k, v in body.items() if v is not None}
     body["id"] = rule_id
     if body == prev.body:
@@ -343,10 +350,18 @@ def add_exception(
     prev = _latest(session, rule_id)
     if prev is None or prev.deleted:
         raise NotFoundError("rule", rule_id)
-    exceptions = list(prev.body.get("exceptions") or [])
-    if phrase in exceptions:
-        return prev
-    body = {**prev.body, "exceptions": [*exceptions, phrase]}
+    current = prev.body.get("exceptions") or []
+    if isinstance(current, dict):  # the {phrases: [...], regexes: [...]} form
+        phrases = list(current.get("phrases") or [])
+        if phrase in phrases:
+            return prev
+        exceptions: Any = {**current, "phrases": [*phrases, phrase]}
+    else:
+        listed = [current] if isinstance(current, str) else list(current)
+        if phrase in listed:
+            return prev
+        exceptions = [*listed, phrase]
+    body = {**prev.body, "exceptions": exceptions}
     _validated_with(session, body)
     return _new_version(
         session, rule_id=rule_id, body=body, actor=actor, change="exception",
@@ -376,6 +391,7 @@ def import_pack(*, session: Session, text: str, actor: ApiKey | None, prune: boo
     except yaml.YAMLError as exc:
         raise RulePackError(f"pack: not valid YAML: {exc}") from exc
     rules, disclosures = parse_pack(data)
+    rules = [_stored(r) for r in rules]
     in_force = {r.rule_id: r for r in latest_records(session=session)}
     result_rules = {rid: rec.body for rid, rec in in_force.items()}
     if prune:
