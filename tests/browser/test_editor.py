@@ -1,0 +1,104 @@
+"""The knowledge editor's page in a real browser: drag-and-drop upload with metadata, the list, retirement."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import enter_key
+from tests.browser.server import LiveServer
+
+pytestmark = pytest.mark.browser
+
+DROP_FILE_JS = """
+([name, text]) => {
+  const dt = new DataTransfer();
+  dt.items.add(new File([text], name, { type: "text/markdown" }));
+  const zone = document.getElementById("dropzone");
+  for (const type of ["dragenter", "dragover", "drop"]) {
+    zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }
+}
+"""
+
+
+def _open_editor(page: Any, server: LiveServer, role: str = "editor") -> None:
+    page.goto(f"{server.base_url}/editor")
+    enter_key(page, server.keys[role])
+
+
+def _doc_text(title: str) -> str:
+    return (
+        f"# {title}\n\n"
+        "## Who can claim\n\n"
+        "A policyholder can claim for a cancelled trip within 30 days of the cancellation, "
+        "with the booking receipt and the airline's notice.\n\n"
+        "## How long it takes\n\n"
+        "Claims are settled within 10 working days once the documents are complete.\n"
+    )
+
+
+def test_editor_uploads_a_document_and_finds_it(page: Any, live_server: LiveServer) -> None:
+    """Drop a file, fill the metadata, upload: the document is listed with version, status and dates."""
+    from playwright.sync_api import expect
+
+    title = f"Travel insurance claims {uuid.uuid4().hex[:6]}"
+    _open_editor(page, live_server)
+    expect(page.locator("#docs-body tr[data-id]").first).to_be_visible()  # kb_docs is listed
+
+    page.evaluate(DROP_FILE_JS, ["travel_claims.md", _doc_text(title)])
+    expect(page.locator("#file-name")).to_contain_text("travel_claims.md")
+    page.locator("#f-title").fill(title)
+    page.locator("#f-product").fill("travel insurance")
+    page.locator("#f-language").select_option("en")
+    page.locator("#f-from").fill("2026-01-01")
+    page.locator("#f-to").fill("2027-12-31")
+    page.locator("#upload-btn").click()
+
+    expect(page.locator("#upload-result")).to_contain_text(re.compile(r"Uploaded .*version 1"))
+    page.locator("#doc-filter").fill(title)
+    row = page.locator("#docs-body tr[data-id]", has_text=title)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("v1")
+    expect(row).to_contain_text("published")
+    expect(row).to_contain_text("2026-01-01 → 2027-12-31")
+    expect(row).to_contain_text("travel insurance")
+
+    # Its detail shows the versions.
+    row.get_by_role("button", name=re.compile("^Details")).click()
+    dialog = page.locator("dialog.modal")
+    expect(dialog).to_contain_text(title)
+    expect(dialog.locator("table")).to_contain_text("v1")
+    dialog.get_by_role("button", name="Close").click()
+
+    # Retire it: the list shows it retired.
+    page.once("dialog", lambda d: d.accept())
+    row.get_by_role("button", name=re.compile("^Retire")).click()
+    expect(page.locator("#docs-body tr[data-id]", has_text=title)).to_contain_text("retired")
+
+    with live_server.api("editor") as client:
+        docs = client.get("/v1/documents").json()
+    mine = [d for d in docs if d["title"] == title]
+    assert mine and mine[0]["status"] == "retired" and mine[0]["product"] == "travel insurance"
+
+
+def test_a_compliance_key_sees_the_documents_but_cannot_upload(page: Any, live_server: LiveServer) -> None:
+    """Each page shows only what the key's role allows."""
+    from playwright.sync_api import expect
+
+    _open_editor(page, live_server, role="compliance")
+    expect(page.locator("#docs-body tr[data-id]").first).to_be_visible()
+    expect(page.locator("#upload-section")).to_be_hidden()
+    expect(page.get_by_role("button", name=re.compile("^Retire"))).to_have_count(0)
+
+
+def test_an_agent_key_is_told_it_may_not_edit(page: Any, live_server: LiveServer) -> None:
+    """An agent's key gets a plain message instead of the editor."""
+    from playwright.sync_api import expect
+
+    _open_editor(page, live_server, role="agent")
+    expect(page.locator("#forbidden")).to_be_visible()
+    expect(page.locator("#forbidden")).to_contain_text("agent")
