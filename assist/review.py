@@ -43,6 +43,19 @@ def as_utc(value: datetime | date | None, *, end_of_day: bool = False) -> dateti
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def parse_bound(value: str | None, *, field: str) -> datetime | date | None:
+    """A date range bound from a query string: `YYYY-MM-DD` (a whole day) or an ISO datetime."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInputError(f"{field}: {value!r} is not a date (YYYY-MM-DD) or an ISO datetime") from exc
+
+
 def _json_contains(column: Any, value: str) -> Any:
     """A portable pre-filter for 'this JSON list holds value' (exact check happens in Python)."""
     return cast(column, String).contains(value, autoescape=True)

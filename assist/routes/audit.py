@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
 
 from fastapi import APIRouter, Depends, Query
 
@@ -10,7 +9,8 @@ from assist import audit
 from assist.deps import SessionDep, require_roles
 from assist.models.audit import AuditEntryPublic
 from assist.models.keys import Role
-from assist.review import as_utc
+from assist.review import as_utc, parse_bound
+from assist.routes.events import FromQuery, ToQuery
 
 logger = logging.getLogger(__name__)
 
@@ -27,15 +27,16 @@ def list_audit(
     role: str | None = Query(None, max_length=50),
     target_type: str | None = Query(None, max_length=50),
     target_id: str | None = Query(None, max_length=200),
-    date_from: datetime | date | None = Query(None, alias="from"),
-    date_to: datetime | date | None = Query(None, alias="to"),
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> list[AuditEntryPublic]:
     """The audit log, newest first, filtered by action, actor, role, target and date range."""
     entries = audit.list_entries(
         session=session, action=action, actor=actor, role=role, target_type=target_type,
-        target_id=target_id, date_from=as_utc(date_from), date_to=as_utc(date_to, end_of_day=True),
+        target_id=target_id, date_from=as_utc(parse_bound(date_from, field="from")),
+        date_to=as_utc(parse_bound(date_to, field="to"), end_of_day=True),
         limit=limit, offset=offset,
     )
     return [AuditEntryPublic.model_validate(e, from_attributes=True) for e in entries]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -15,6 +14,7 @@ from assist import review, rules_store
 from assist.deps import CurrentKey, SessionDep, SettingsDep, require_roles
 from assist.models.guard import EventStatus, GuardEventPublic, RulePublic
 from assist.models.keys import Role
+from assist.review import parse_bound
 from assist.routes.rules import swap_guard
 
 logger = logging.getLogger(__name__)
@@ -22,6 +22,14 @@ logger = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/v1/guard", tags=["guard review"], dependencies=[Depends(require_roles(Role.compliance))]
 )
+
+
+FromQuery = Annotated[
+    str | None, Query(alias="from", max_length=40, description="YYYY-MM-DD or an ISO datetime")
+]
+ToQuery = Annotated[
+    str | None, Query(alias="to", max_length=40, description="YYYY-MM-DD (that whole day) or an ISO datetime")
+]
 
 
 class EventReview(BaseModel):
@@ -72,7 +80,6 @@ class GuardStatsPublic(BaseModel):
     acceptance_rate: float | None
 
 
-DateQuery = datetime | date | None
 
 
 @router.get("/events", response_model=list[GuardEventPublic])
@@ -84,15 +91,16 @@ def list_events(
     agent: str | None = Query(None, max_length=200),
     kind: Literal["utterance", "suggestion"] | None = Query(None),
     call_id: str | None = Query(None, max_length=100),
-    date_from: DateQuery = Query(None, alias="from"),
-    date_to: DateQuery = Query(None, alias="to"),
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> list[GuardEventPublic]:
     """The review queue: guard events, newest first, filtered by status, rule, category, agent and date."""
     events = review.list_events(
         session=session, status=status, rule_id=rule, category=category, agent=agent, kind=kind,
-        call_id=call_id, date_from=date_from, date_to=date_to, limit=limit, offset=offset,
+        call_id=call_id, date_from=parse_bound(date_from, field="from"),
+        date_to=parse_bound(date_to, field="to"), limit=limit, offset=offset,
     )
     return [GuardEventPublic.model_validate(e, from_attributes=True) for e in events]
 
@@ -100,12 +108,14 @@ def list_events(
 @router.get("/events/export.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def export_events(
     session: SessionDep,
-    date_from: DateQuery = Query(None, alias="from"),
-    date_to: DateQuery = Query(None, alias="to"),
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
 ) -> Response:
     """The guard events of a date range as CSV."""
-    body = review.export_csv(session=session, date_from=date_from, date_to=date_to)
-    name = f"guard-events-{date_from or 'start'}-{date_to or 'now'}.csv".replace(":", "")
+    lo, hi = parse_bound(date_from, field="from"), parse_bound(date_to, field="to")
+    body = review.export_csv(session=session, date_from=lo, date_to=hi)
+    name = f"guard-events-{lo.isoformat() if lo else 'start'}-{hi.isoformat() if hi else 'now'}.csv"
+    name = "".join(ch for ch in name if ch.isalnum() or ch in "-_.")
     return Response(
         content=body.encode("utf-8"),
         media_type="text/csv; charset=utf-8",
@@ -116,11 +126,13 @@ def export_events(
 @router.get("/stats", response_model=GuardStatsPublic)
 def guard_stats(
     session: SessionDep,
-    date_from: DateQuery = Query(None, alias="from"),
-    date_to: DateQuery = Query(None, alias="to"),
+    date_from: FromQuery = None,
+    date_to: ToQuery = None,
 ) -> GuardStatsPublic:
     """Per-rule false-positive rates, alerts per day, and suggestion acceptance from agents' feedback."""
-    s = review.stats(session=session, date_from=date_from, date_to=date_to)
+    s = review.stats(
+        session=session, date_from=parse_bound(date_from, field="from"), date_to=parse_bound(date_to, field="to")
+    )
     return GuardStatsPublic(
         rules=[
             RuleStatPublic(**asdict(r), reviewed=r.reviewed, false_positive_rate=r.false_positive_rate)
