@@ -216,7 +216,16 @@ def decode_bytes(raw: bytes, source: str, *, declared: str | None = None) -> tup
 
 
 def _detect(raw: bytes, source: str) -> tuple[str, str]:
-    """charset-normalizer's guess, steered to GB18030/Big5 when it proposes a foreign multi-byte code."""
+    """charset-normalizer's guess, steered towards the code pages of this market.
+
+    - A foreign multi-byte guess (Korean, Japanese, UTF-16 without BOM) for bytes that also decode as
+      Chinese becomes GB18030 or Big5: short Chinese texts are often mistaken for Korean.
+    - Between GB18030 and Big5, the one whose characters are the more common ones in its own
+      standard wins (`_chinese_score`), then the one whose script fits (`_script_fits`), then
+      charset-normalizer's pick. This settles short Chinese runs inside English text; runs of two
+      or three characters remain ambiguous.
+    - A Western single-byte guess becomes cp1252 when that decodes too (cp1250 turns "è" into "č").
+    """
     import charset_normalizer
 
     matches = list(charset_normalizer.from_bytes(raw))
@@ -225,21 +234,61 @@ def _detect(raw: bytes, source: str) -> tuple[str, str]:
     if not names:
         raise LoadError(source, "binary or undecodable content")
     best = names[0]
-    chosen: str | None = None
-    if best in _GB_FAMILY:
-        chosen = "gb"
-    elif best in _BIG5_FAMILY:
-        chosen = "big5"
-    elif best in _FOREIGN_MULTIBYTE or _HANGUL_KANA.search(str(matches[0])):
-        for name in names[1:]:
-            if name in _GB_FAMILY or name in _BIG5_FAMILY:
-                chosen = "gb" if name in _GB_FAMILY else "big5"
-                break
-    if chosen is not None:
-        decoded = _decode_chinese(raw, chosen)
-        if decoded is not None:
-            return decoded
+    chinese = best in _GB_FAMILY or best in _BIG5_FAMILY
+    chinese = chinese or best in _FOREIGN_MULTIBYTE or bool(_HANGUL_KANA.search(str(matches[0])))
+    if chinese:
+        options = [d for d in (_decode_chinese(raw, "gb"), _decode_chinese(raw, "big5")) if d is not None]
+        if options:
+            return max(options, key=lambda d: (_chinese_score(*d), _script_fits(*d), d[1][:2] == best[:2]))
+    if best in _WESTERN_SINGLE_BYTE and best != "cp1252":
+        try:
+            return raw.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            pass
     return str(matches[0]), best
+
+
+_WESTERN_SINGLE_BYTE = {
+    "cp1250", "cp1252", "cp1254", "cp1257", "latin_1", "iso8859_1", "iso8859_2", "iso8859_9",
+    "iso8859_15", "mac_roman", "mac_latin2", "cp850", "cp437",
+}  # fmt: skip
+
+
+def _script_fits(text: str, codec: str) -> bool:
+    """Tie-break: GB text is usually all Simplified; Big5 text always has some Traditional characters."""
+    from assist.text import to_simplified
+
+    traditional = to_simplified(text) != text
+    return traditional if codec != "gb18030" else not traditional
+
+
+def _chinese_score(text: str, codec: str) -> float:
+    """Share of the non-ASCII characters that are frequent ones in the codec's own standard.
+
+    GB2312 puts its 3,755 most common characters on lead bytes 0xB0-0xD7 and punctuation on
+    0xA1-0xA3; Big5 puts its 5,401 frequent characters on 0xA4-0xC6 and punctuation on 0xA1-0xA3
+    (0xA374 and up are bopomofo).
+    Bytes decoded with the wrong one of the two land mostly on rare characters.
+    """
+    wide = [c for c in text if ord(c) > 0x7F]
+    if not wide:
+        return 0.0
+    gb = codec == "gb18030"
+    if gb:  # Traditional text is also written in GB18030: judge each character by its Simplified form
+        from assist.text import to_simplified
+
+        wide = list(to_simplified("".join(wide)))
+    common = 0
+    for char in wide:
+        try:
+            lead, trail = char.encode("gb2312" if gb else "big5")[:2]
+        except (UnicodeEncodeError, ValueError):
+            continue
+        if gb:
+            common += 0xB0 <= lead <= 0xD7 or 0xA1 <= lead <= 0xA3  # not the kana on 0xA4-0xA5
+        else:  # bopomofo (0xA374-0xA3BF) and the kana after 0xC6A1 are rare in running text
+            common += 0xA1 <= lead <= 0xC6 and not (lead in (0xA3, 0xC6) and trail >= (0x74 if lead == 0xA3 else 0xA1))
+    return common / len(wide)
 
 
 def _looks_binary(text: str) -> bool:

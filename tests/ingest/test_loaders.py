@@ -218,6 +218,23 @@ def test_short_chinese_texts_prefer_chinese_code_pages(text: str, encoding: str)
     assert used in {"gb18030", "big5", "cp950", "big5hkscs"}
 
 
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Please contact 王小明 at the Harbor Bank branch for the card replacement form.", "gb18030"),
+        ("Please contact 陳大文 at the Harbor Bank branch for the card replacement form.", "big5"),
+        ("Fees: 年费 100 yuan; 取现 1% (min 10 yuan). Contact 95388.", "gbk"),
+        ("Fees: 年費 100 元; 取現 1% (最低 10 元). Contact 95388.", "big5"),
+        ("如果你張信用卡唔見咗，請即刻打電話俾我哋嘅客戶服務熱線，我哋會幫你暫停張卡。", "big5hkscs"),
+        ("手續費為新臺幣", "gb18030"),  # Traditional characters in a GB encoding
+        ("Ref 9 掛失生效 today.", "big5"),
+        ("Café crème costs 5 € and the “quoted” naïve résumé stays intact.", "cp1252"),
+    ],
+)
+def test_mixed_and_short_texts_decode_exactly(text: str, encoding: str) -> None:
+    assert decode_bytes(text.encode(encoding), "m.txt")[0] == text
+
+
 def test_utf16_with_bom_is_text(tmp_path: Path, loader: DocumentLoader) -> None:
     doc = loader.run(write(tmp_path / "w.txt", "\ufeff" + ZH_HANS, encoding="utf-16-le"))
     assert doc.blocks[-1].text == ZH_HANS
