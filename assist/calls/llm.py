@@ -20,6 +20,12 @@ from assist.protocols import SearchResult
 logger = logging.getLogger(__name__)
 
 _MARK = re.compile(r"\[(\d+)\]")
+_END_WITH_MARKS = re.compile(r"([。！？!?]|\.(?=\s|\[|$))((?:\s*\[\d+\])*)\s*")
+
+
+def split_marked(text: str) -> list[str]:
+    """Sentences of a model's answer, each keeping the [n] marks that follow its full stop."""
+    return [p.strip() for p in _END_WITH_MARKS.sub(r"\1\2\n", text).splitlines() if p.strip()]
 LANGUAGE_NAMES = {
     "zh-Hans": "Simplified Chinese (简体中文)",
     "zh-Hant": "Traditional Chinese (繁體中文)",
@@ -132,7 +138,7 @@ class LLMComposer:
         if text == no_answer_text(language):
             return Composition(answer=text, source="none")
         sentences = []
-        for sent in split_sentences(text):
+        for sent in split_marked(text):
             marks = [int(m) for m in _MARK.findall(sent) if 1 <= int(m) <= len(results)]
             sentences.append({"text": _MARK.sub("", sent).strip(), "citation": marks[0] if marks else None})
         return Composition(

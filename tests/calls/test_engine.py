@@ -1,0 +1,112 @@
+"""The engine: multi-turn context, no repeats, prefetch, state in the database, redaction, bad input."""
+from __future__ import annotations
+
+import pytest
+from fakes_calls import FakeKnowledge, FakeRetriever
+from sqlmodel import Session, select
+
+from assist.calls.engine import CallEngine, _fallback_redact
+from assist.db import make_engine
+from assist.errors import ConflictError, InvalidInputError, NotFoundError
+from assist.models.calls import Suggestion, Turn
+
+
+def top_doc(result) -> str:
+    return result.suggestion.citations[0]["document_id"]
+
+
+def test_elliptical_chinese_turn_finds_card_replacement(make_call_engine) -> None:
+    e: CallEngine = make_call_engine()
+    cid = e.start_call()
+    first = e.handle_turn(cid, speaker="customer", text="我的信用卡丢了怎么办")
+    assert first.suggestion.citations[0]["chunk_id"] == "c1"
+    second = e.handle_turn(cid, speaker="customer", text="那补卡要钱吗?")
+    assert second.suggestion.citations[0]["chunk_id"] == "c2"
+    assert "20 元" in second.suggestion.answer
+    assert second.suggestion.query.startswith("我的信用卡丢了怎么办")
+
+
+def test_what_about_the_fee_after_a_mortgage_question(make_call_engine) -> None:
+    e = make_call_engine()
+    cid = e.start_call()
+    first = e.handle_turn(cid, speaker="customer", text="Can I repay my mortgage early?")
+    assert first.suggestion.citations[0]["chunk_id"] == "c3"
+    r = e.handle_turn(cid, speaker="customer", text="What about the fee?")
+    assert r.suggestion.citations[0]["chunk_id"] == "c4"
+    assert "1%" in r.suggestion.answer and r.suggestion.language == "en"
+
+
+def test_never_the_same_top_passage_twice_in_a_row(make_call_engine) -> None:
+    e = make_call_engine(knowledge=FakeKnowledge(FakeRetriever([p for p in FakeRetriever().passages if p.chunk_id == "c1"])))
+    cid = e.start_call()
+    assert e.handle_turn(cid, speaker="customer", text="我的信用卡丢了怎么办").suggestion is not None
+    assert e.handle_turn(cid, speaker="customer", text="我的信用卡丢了怎么办？").suggestion is None
+
+
+def test_off_topic_question_gets_no_padding(make_call_engine) -> None:
+    e = make_call_engine()
+    cid = e.start_call()
+    r = e.handle_turn(cid, speaker="customer", text="明天天气怎么样？")
+    assert r.suggestion.source == "none" and r.suggestion.citations == []
+    assert "没有找到" in r.suggestion.answer
+
+
+def test_interim_text_prefetches(make_call_engine) -> None:
+    retriever = FakeRetriever()
+    e = make_call_engine(knowledge=FakeKnowledge(retriever))
+    cid = e.start_call()
+    assert e.handle_turn(cid, speaker="customer", text="我的信用卡丢了怎么办", final=False).turn is None
+    assert len(retriever.queries) == 1
+    r = e.handle_turn(cid, speaker="customer", text="我的信用卡丢了怎么办", final=True)
+    assert len(retriever.queries) == 1 and r.suggestion.timings.get("prefetched") == 1.0
+    assert r.turn == 1
+
+
+def test_state_survives_a_new_engine_on_the_same_database(make_call_engine, settings) -> None:
+    db = make_engine(settings)
+    e1 = make_call_engine(db_engine=db)
+    cid = e1.start_call()
+    e1.handle_turn(cid, speaker="customer", text="我的信用卡丢了怎么办")
+    e1.handle_turn(cid, speaker="agent", text="已核实您的身份")
+    e2 = make_call_engine(db_engine=make_engine(settings))  # a restart: nothing in memory
+    r = e2.handle_turn(cid, speaker="customer", text="那补卡要钱吗?")
+    assert r.turn == 3 and r.suggestion.citations[0]["chunk_id"] == "c2"
+    assert {s.id: s.done for s in r.next_steps}["verify_identity"] is True
+
+
+def test_transcript_is_redacted_before_storage(make_call_engine, settings) -> None:
+    e = make_call_engine(redactor=_fallback_redact)
+    cid = e.start_call()
+    e.handle_turn(cid, speaker="customer", text="我的卡号是 6222 0212 3456 7890，身份证 110101199003071234，卡丢了")
+    with Session(e.db_engine) as s:
+        stored = " ".join(t.text for t in s.exec(select(Turn)))
+        stored += " ".join(x.query for x in s.exec(select(Suggestion)))
+    assert "6222" not in stored and "110101199003071234" not in stored
+    assert "卡丢了" in stored
+
+
+def test_bad_input(make_call_engine) -> None:
+    e = make_call_engine()
+    cid = e.start_call()
+    with pytest.raises(InvalidInputError, match="empty"):
+        e.handle_turn(cid, speaker="customer", text=" ")
+    with pytest.raises(InvalidInputError, match="over the limit of 2000"):
+        e.handle_turn(cid, speaker="customer", text="a" * 2001)
+    with pytest.raises(InvalidInputError, match="robot"):
+        e.handle_turn(cid, speaker="robot", text="hi")
+    with pytest.raises(NotFoundError, match="nope"):
+        e.handle_turn("nope", speaker="customer", text="hi")
+    e.end_call(cid)
+    with pytest.raises(ConflictError):
+        e.handle_turn(cid, speaker="customer", text="还有一个问题")
+
+
+def test_rule_changes_apply_from_the_next_turn(make_call_engine, fake_guard) -> None:
+    from fakes_calls import FakeGuard
+
+    current = {"guard": fake_guard}
+    e = make_call_engine(guard=lambda: current["guard"])
+    cid = e.start_call()
+    assert not e.handle_turn(cid, speaker="agent", text="利率锁定不变").alerts
+    current["guard"] = FakeGuard(extra_block={"利率锁定": "misleading"})
+    assert e.handle_turn(cid, speaker="agent", text="利率锁定不变").alerts[0].action == "block"
