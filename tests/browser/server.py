@@ -55,9 +55,7 @@ class LiveServer:
 
     def api(self, role: str) -> httpx.Client:
         """An HTTP client authenticated with the key of `role`."""
-        return httpx.Client(
-            base_url=self.base_url, headers={"Authorization": f"Bearer {self.keys[role]}"}, timeout=30
-        )
+        return httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {self.keys[role]}"}, timeout=30)
 
 
 def _free_port() -> int:
@@ -125,8 +123,17 @@ def running_server(data_dir: Path, *, port: int | None = None, startup_s: float 
     port = port or _free_port()
     log_path = data_dir / "server.log"
     cmd = [
-        sys.executable, "-m", "uvicorn", "--factory", "assist.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "assist.app:create_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
     ]
     with log_path.open("w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(data_dir), stdout=log, stderr=subprocess.STDOUT)

@@ -1,0 +1,163 @@
+"""Screenshots of every page into docs/screenshots/, from a real server with kb_docs ingested.
+
+Run: `python -m tests.browser.make_screenshots [--out docs/screenshots]` (needs /usr/bin/chromium and the
+playwright package; install fonts-noto-cjk for the Chinese glyphs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tests.browser.server import CHROMIUM, LAUNCH_ARGS, ROOT, LiveServer, browser_missing, running_server
+
+PANEL = {"width": 380, "height": 900}
+DESK = {"width": 1280, "height": 860}
+
+CALL = [
+    ("customer", "我的信用卡丢了怎么办？"),
+    ("agent", "先帮您核实身份，请提供证件后四位。"),
+    ("customer", "那补卡要钱吗？"),
+    ("agent", "这款理财产品是保本的，您放心买。"),
+]
+FLAGGED_DOC = """# 稳健理财产品介绍（草稿）
+
+## 产品亮点
+
+本产品保本保息，稳赚不赔，适合追求稳健收益的客户。
+
+## 风险提示
+
+理财非存款、产品有风险、投资须谨慎。
+"""
+
+
+def _key(page: Any, key: str) -> None:
+    page.locator("#key-input").fill(key)
+    page.locator("#key-input").press("Enter")
+    page.locator("#role-badge").wait_for(state="visible")
+
+
+def _wait(locator: Any, timeout: float = 10_000) -> bool:
+    """Wait for `locator` to show; False (and the screenshot is taken anyway) when it does not."""
+    try:
+        locator.wait_for(state="visible", timeout=timeout)
+    except Exception as exc:  # playwright's TimeoutError; the page is photographed as it is
+        print(f"warning: {exc}".splitlines()[0], file=sys.stderr)
+        return False
+    return True
+
+
+def _say(page: Any, speaker: str, text: str) -> None:
+    page.locator(f'#sim-form input[name="speaker"][value="{speaker}"]').check()
+    page.locator("#sim-text").fill(text)
+    page.locator("#sim-text").press("Enter")
+
+
+def _seed_events(server: LiveServer) -> None:
+    lines = ["您放心，这个基金稳赚不赔。", "这只基金下个月肯定涨，现在买正合适。", "This fund has guaranteed returns."]
+    with server.api("agent") as client:
+        for text in lines:
+            call_id = client.post("/v1/calls").json()["call_id"]
+            client.post(f"/v1/calls/{call_id}/utterances", json={"speaker": "customer", "text": "这个产品怎么样？"})
+            client.post(f"/v1/calls/{call_id}/utterances", json={"speaker": "agent", "text": text})
+    with server.api("editor") as client:
+        client.post(
+            "/v1/documents",
+            files={"file": ("wealth_draft.md", FLAGGED_DOC.encode("utf-8"), "text/markdown")},
+            data={"title": "稳健理财产品介绍（草稿）", "product": "wealth", "language": "zh-Hans"},
+        )
+
+
+def _panel(browser: Any, server: LiveServer, out: Path, lang: str, name: str) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=PANEL, locale="en-US")
+    page = context.new_page()
+    page.add_init_script(f"localStorage.setItem('assist.lang', '{lang}')")
+    page.goto(f"{server.base_url}/panel")
+    _key(page, server.keys["agent"])
+    for speaker, text in CALL:
+        _say(page, speaker, text)
+        expect(page.locator("#transcript .turn")).to_have_count(CALL.index((speaker, text)) + 1)
+    _wait(page.locator(".alert-banner").first)
+    _wait(page.locator("#sugg-body .cite-btn").first)
+    page.locator("body").click(position={"x": 5, "y": 5})  # no focus ring on the input
+    page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+    if page.locator("#sugg-body .cite-btn").count():
+        page.locator("#sugg-body .cite-btn").first.click()
+        page.locator("dialog.modal").wait_for(state="visible")
+        page.screenshot(path=str(out / f"{name}_citation.png"))
+    context.close()
+
+
+def _editor(browser: Any, server: LiveServer, out: Path) -> None:
+    context = browser.new_context(viewport=DESK, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{server.base_url}/editor")
+    _key(page, server.keys["editor"])
+    page.locator("#docs-body tr[data-id]").first.wait_for(state="visible")
+    page.screenshot(path=str(out / "editor.png"))
+    page.locator("#status-filter").select_option("needs_review")
+    row = page.locator("#docs-body tr[data-id]").first
+    if _wait(row):
+        row.get_by_role("button", name="Details").first.click()
+        page.locator("dialog.modal").wait_for(state="visible")
+        page.screenshot(path=str(out / "editor_review.png"))
+    context.close()
+
+
+def _compliance(browser: Any, server: LiveServer, out: Path) -> None:
+    context = browser.new_context(viewport=DESK, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{server.base_url}/compliance")
+    _key(page, server.keys["compliance"])
+    _wait(page.locator("article.event").first)
+    page.screenshot(path=str(out / "compliance.png"))
+
+    page.locator("#tab-rules").click()
+    if _wait(page.locator("#rules-body tr[data-rule-id]").first):
+        page.locator("#rules-body tr[data-rule-id] button").first.click()
+        page.locator("#rule-test").click()
+        _wait(page.locator("#test-result h3"))
+    page.screenshot(path=str(out / "compliance_rules.png"))
+
+    page.locator("#tab-figures").click()
+    _wait(page.locator("#figures .bar-row").first)
+    page.screenshot(path=str(out / "compliance_figures.png"))
+    context.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start a server, drive each page and write the PNGs."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args(argv)
+    missing = browser_missing()
+    if missing:
+        print(f"cannot take screenshots: {missing}", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp) / "data") as server:
+        _seed_events(server)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+            try:
+                _panel(browser, server, args.out, "en", "panel")
+                _panel(browser, server, args.out, "zh-Hans", "panel_zh")
+                _editor(browser, server, args.out)
+                _compliance(browser, server, args.out)
+            finally:
+                browser.close()
+    for png in sorted(args.out.glob("*.png")):
+        print(png.relative_to(ROOT) if png.is_relative_to(ROOT) else png)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
