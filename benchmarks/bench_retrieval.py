@@ -1,0 +1,85 @@
+"""Retrieval quality and latency on ../shared/data/retrieval: BM25, each dense model, equal RRF and the
+language-aware hybrid, side by side from one run, over the first 1,000 queries of each set (fiqa: all 648).
+
+    .venv/bin/python -m benchmarks.bench_retrieval [--data DIR] [--limit 1000] [--sets banking77_en,...]
+
+Corpus vectors are cached under /tmp/assist-bench-cache (outside the repo); queries are embedded live, so
+the latency figures include query embedding. banking77_en's corpus has 10,003 items: its latency is the
+latency on a 10,000-chunk index.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from assist.evaluation import build_eval_index, read_jsonl, score_ranking
+from assist.retrieval import HybridRetriever
+from benchmarks.common import SETS, CachedEmbedder, set_paths
+from ingest.embedders import build_embedder
+
+
+def rrf_rank(retriever: HybridRetriever, query: str, k: int = 60, limit: int = 10) -> list[int]:
+    """Equal-weight reciprocal-rank fusion of every method (the README's baseline)."""
+    w = dict.fromkeys(["bm25", *retriever.embedders], 1.0)
+    ids, per = retriever.candidates_for(query, w)
+    fused = np.zeros(len(ids))
+    for arr in per.values():
+        ranks = np.argsort(np.argsort(-arr, kind="stable"), kind="stable")
+        fused += 1.0 / (k + ranks + 1)
+    return [ids[i] for i in np.argsort(-fused, kind="stable")[:limit]]
+
+
+def run_set(name: str, data: Path | None, limit: int, embedders: list[CachedEmbedder]) -> list[dict]:  # type: ignore[type-arg]
+    corpus_p, queries_p = set_paths(name, data)
+    corpus, queries = read_jsonl(corpus_p), read_jsonl(queries_p)[:limit]
+    t0 = time.perf_counter()
+    index = build_eval_index(corpus, embedders)
+    index_s = time.perf_counter() - t0
+    gold = [q.label for q in queries]
+    methods: dict[str, HybridRetriever] = {
+        "bm25": HybridRetriever(index, [], mode="bm25"),
+        "dense minilm": HybridRetriever(index, [e for e in embedders if e.name == "minilm"], mode="dense"),
+        "dense e5": HybridRetriever(index, [e for e in embedders if e.name == "e5"], mode="dense"),
+        "dense (both, language weights)": HybridRetriever(index, embedders, mode="dense"),
+        "hybrid": HybridRetriever(index, embedders, mode="hybrid"),
+    }
+    rows = []
+    for label, r in methods.items():
+        ranked, times = [], []
+        for q in queries:
+            t = time.perf_counter()
+            hits = r.score(q.text, limit=10)
+            times.append((time.perf_counter() - t) * 1000)
+            ranked.append([index.chunks[h.chunk_id].title for h in hits])
+        rows.append({"set": name, "method": label, **score_ranking(ranked, gold, 10), "n": len(queries),
+                     "query_ms_p50": round(float(np.percentile(times, 50)), 2),
+                     "query_ms_p95": round(float(np.percentile(times, 95)), 2),
+                     "index_chunks": len(index), "index_seconds": round(index_s, 1)})
+    base = methods["hybrid"]
+    ranked = [[index.chunks[c].title for c in rrf_rank(base, q.text)] for q in queries]
+    rows.append({"set": name, "method": "equal RRF (bm25+minilm+e5)", **score_ranking(ranked, gold, 10),
+                 "n": len(queries)})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", type=Path, default=None)
+    ap.add_argument("--limit", type=int, default=1000)
+    ap.add_argument("--sets", default=",".join(SETS))
+    args = ap.parse_args()
+    embedders = [CachedEmbedder(build_embedder("minilm")), CachedEmbedder(build_embedder("e5"))]
+    for e in embedders:
+        e.warm_up()
+        e.embed_query("warm up")
+    for name in args.sets.split(","):
+        for row in run_set(name, args.data, args.limit, embedders):
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+
+
+if __name__ == "__main__":
+    main()
