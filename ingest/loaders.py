@@ -654,13 +654,51 @@ _PDF_NUMBERED = re.compile(r"^\d+(\.\d+)+\s")
 _BULLET = re.compile(r"^([-*•·▪●◦]|\(?\d{1,3}[).、]|[（(][一二三四五六七八九十\d]+[）)])")
 
 
-def _pdf_page_blocks(page_text: str, page_no: int) -> list[Block]:
+def _pdf_heading_like(line: str) -> bool:
+    return _looks_like_heading(line, max_len=40) and not _BULLET.match(line) and not line.endswith((":", "：", "|"))
+
+
+def _edge_key(line: str) -> str:
+    """A header/footer line with its numbers blanked, so that "Page 3 of 9" matches "Page 4 of 9"."""
+    return re.sub(r"\d+", "#", line)
+
+
+def _running_lines(page_texts: list[str]) -> set[str]:
+    """Keys of lines at the top or bottom of at least half the pages (and two or more): headers, footers."""
+    counts: dict[str, int] = {}
+    for text in page_texts:
+        lines = [x for x in (_clean_line(y) for y in text.split("\n")) if x]
+        edges = {_edge_key(x) for x in lines[:2] + lines[-2:] if len(x) <= 80}
+        for key in edges:
+            counts[key] = counts.get(key, 0) + 1
+    need = max(2, (len(page_texts) + 1) // 2)
+    return {key for key, n in counts.items() if n >= need}
+
+
+_PAGE_NUMBER = re.compile(r"(-\s*)?\d{1,4}(\s*-)?|(page|第)\s*\d+\s*(页|頁)?(\s*(/|of)\s*\d+)?", re.I)
+
+
+def _pdf_page_blocks(page_text: str, page_no: int, skip: set[str] | None = None) -> list[Block]:
     """Lines of one page → headings and paragraphs.
 
-    A line is a heading when it is short, has no final punctuation, is not a list item, is followed by
-    more text and starts a new block (page start, after a blank line or after a finished sentence).
+    A line is a heading when it is short, has no final punctuation, is not a list item, starts a new
+    block (page start, after a blank line or after a finished sentence) and is followed by a line
+    that is not heading-like itself (so table rows and address lines stay text). Running headers and
+    footers (`skip`) and bare page numbers at the top or bottom of the page are dropped.
     """
     lines = [_clean_line(x) for x in page_text.replace("\r", "\n").split("\n")]
+    nonempty = [i for i, line in enumerate(lines) if line]
+    if skip:
+        for i in nonempty:
+            if _edge_key(lines[i]) in skip:
+                lines[i] = ""
+        nonempty = [i for i in nonempty if lines[i]]
+    for i in nonempty[:1] + nonempty[-1:]:
+        if _PAGE_NUMBER.fullmatch(lines[i]):
+            lines[i] = ""
+    nonempty = [i for i in nonempty if lines[i]]
+    following = {a: lines[b] for a, b in zip(nonempty, nonempty[1:], strict=False)}
+
     blocks: list[Block] = []
     para: list[str] = []
 
@@ -675,17 +713,9 @@ def _pdf_page_blocks(page_text: str, page_no: int) -> list[Block]:
         if not line:
             flush()
             continue
-        if re.fullmatch(r"(-\s*)?\d{1,4}(\s*-)?|(page|第)\s*\d+\s*(页|頁)?(\s*/\s*\d+)?", line, re.I):
-            continue  # a bare page number
         at_block_start = not para or para[-1].endswith(_FINAL_PUNCT)
-        has_next = any(rest for rest in lines[i + 1 :])
-        if (
-            at_block_start
-            and has_next
-            and _looks_like_heading(line, max_len=40)
-            and not _BULLET.match(line)
-            and not line.endswith((":", "：", "|"))
-        ):
+        nxt = following.get(i)
+        if at_block_start and nxt is not None and _pdf_heading_like(line) and not _pdf_heading_like(nxt):
             flush()
             level = 2 if _PDF_NUMBERED.match(line) else 1
             blocks.append(Block("heading", line, level=level, page=page_no))
@@ -945,9 +975,11 @@ class DocumentLoader:
                     raise LoadError(source, f"encrypted PDF that cannot be opened ({exc})") from exc
                 if not ok:
                     raise LoadError(source, "encrypted PDF (a password is required)")
+            texts = [page.extract_text() or "" for page in reader.pages]
+            running = _running_lines(texts) if len(texts) > 1 else set()
             blocks: list[Block] = []
-            for page_no, page in enumerate(reader.pages, start=1):
-                blocks.extend(_pdf_page_blocks(page.extract_text() or "", page_no))
+            for page_no, page_text in enumerate(texts, start=1):
+                blocks.extend(_pdf_page_blocks(page_text, page_no, skip=running))
             if blocks and blocks[0].kind == "heading":
                 # the first line of a PDF is its title: the headings after it sit one level below
                 for block in blocks[1:]:

@@ -341,6 +341,35 @@ def test_pdf_pages_and_headings(tmp_path: Path, loader: DocumentLoader) -> None:
     assert [b.level for b in doc.blocks if b.kind == "heading"] == [1, 2]  # the first line is the title
 
 
+def test_pdf_running_headers_page_numbers_and_short_lines(tmp_path: Path, loader: DocumentLoader) -> None:
+    pages = [
+        [
+            "Harbor Bank - Internal",
+            "Card fees",
+            "The fees below apply from 1 January 2026.",
+            "",
+            "Replacement card",
+            "10",
+            "Cash advance",
+            "3%",
+            "",
+            "Page 1 of 3",
+        ],
+        ["Harbor Bank - Internal", "Annual fee", "The annual fee is waived after six purchases.", "", "Page 2 of 3"],
+        ["Harbor Bank - Internal", "Foreign fees", "A fee of 1.5% applies abroad.", "", "Page 3 of 3"],
+    ]
+    doc = loader.run(write(tmp_path / "fees.pdf", make_pdf(pages)))
+    assert [(b.kind, b.text, b.page) for b in doc.blocks] == [
+        ("heading", "Card fees", 1),
+        # pypdf gives no blank lines; the short table lines stay text and are not taken for headings
+        ("paragraph", "The fees below apply from 1 January 2026.\nReplacement card\n10\nCash advance\n3%", 1),
+        ("heading", "Annual fee", 2),
+        ("paragraph", "The annual fee is waived after six purchases.", 2),
+        ("heading", "Foreign fees", 3),
+        ("paragraph", "A fee of 1.5% applies abroad.", 3),
+    ]
+
+
 @pytest.mark.parametrize(
     ("font", "heading", "body"),
     [
