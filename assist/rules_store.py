@@ -111,6 +111,26 @@ def _latest(session: Session, rule_id: str) -> RuleRecord | None:
 # ---------------------------------------------------------------- packs and validation
 
 
+class _PackLoader(yaml.SafeLoader):
+    """safe_load without anchors and aliases: an alias bomb would expand when the rules are stored."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a rule pack", mark)
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str, *, source: str) -> Any:
+    """Parse a rule pack's YAML; RulePackError (422) for bad YAML, aliases or absurd nesting."""
+    try:
+        return yaml.load(text, Loader=_PackLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise RulePackError(f"{source}: not valid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise RulePackError(f"{source}: the YAML is nested too deeply") from exc
+
+
 def parse_pack(
     data: Any, *, source: str = "pack"
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
@@ -160,9 +180,10 @@ def load_pack_files(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, An
     disclosures: list[dict[str, Any]] = []
     for f in files:
         try:
-            data = yaml.safe_load(f.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
             raise RulePackError(f"{f.name}: cannot read the pack: {exc}") from exc
+        data = load_yaml(text, source=f.name)
         if data is None:
             continue
         r, d = parse_pack(data, source=f.name)
@@ -386,10 +407,7 @@ def import_pack(*, session: Session, text: str, actor: ApiKey | None, prune: boo
     With `prune`, rules in force that the pack does not contain are deleted. Disclosures are replaced
     when the pack has a `disclosures` key.
     """
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RulePackError(f"pack: not valid YAML: {exc}") from exc
+    data = load_yaml(text, source="pack")
     rules, disclosures = parse_pack(data)
     rules = [_stored(r) for r in rules]
     in_force = {r.rule_id: r for r in latest_records(session=session)}

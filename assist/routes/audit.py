@@ -30,7 +30,7 @@ def list_audit(
     date_from: FromQuery = None,
     date_to: ToQuery = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> list[AuditEntryPublic]:
     """The audit log, newest first, filtered by action, actor, role, target and date range."""
     entries = audit.list_entries(

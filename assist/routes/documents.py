@@ -236,7 +236,7 @@ def list_documents(
     family_id: str | None = Query(None, max_length=100),
     latest: bool = Query(False, description="only the newest version of each document"),
     limit: int = Query(200, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> list[DocumentPublic]:
     """Document versions, newest first, filtered by status, product and language."""
     stmt = select(Document)

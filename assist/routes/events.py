@@ -6,7 +6,7 @@ import logging
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +30,9 @@ FromQuery = Annotated[
 ToQuery = Annotated[
     str | None, Query(alias="to", max_length=40, description="YYYY-MM-DD (that whole day) or an ISO datetime")
 ]
+
+
+EventId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 class EventReview(BaseModel):
@@ -94,7 +97,7 @@ def list_events(
     date_from: FromQuery = None,
     date_to: ToQuery = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=1_000_000_000),
 ) -> list[GuardEventPublic]:
     """The review queue: guard events, newest first, filtered by status, rule, category, agent and date."""
     events = review.list_events(
@@ -147,7 +150,7 @@ def guard_stats(
 
 
 @router.get("/events/{event_id}", response_model=GuardEventPublic)
-def get_event(event_id: int, session: SessionDep) -> GuardEventPublic:
+def get_event(event_id: EventId, session: SessionDep) -> GuardEventPublic:
     """One guard event with its redacted context."""
     return GuardEventPublic.model_validate(review.get_event(session=session, event_id=event_id),
                                            from_attributes=True)
@@ -155,7 +158,7 @@ def get_event(event_id: int, session: SessionDep) -> GuardEventPublic:
 
 @router.post("/events/{event_id}/review", response_model=EventReviewResult)
 def review_event(
-    event_id: int, body: EventReview, request: Request, session: SessionDep, settings: SettingsDep,
+    event_id: EventId, body: EventReview, request: Request, session: SessionDep, settings: SettingsDep,
     key: CurrentKey,
 ) -> EventReviewResult:
     """Confirm an event or mark it a false positive, optionally adding the phrase as a rule exception."""
