@@ -689,7 +689,7 @@ def _pdf_page_blocks(page_text: str, page_no: int, skip: set[str] | None = None)
     lines = [_clean_line(x) for x in page_text.replace("\r", "\n").split("\n")]
     nonempty = [i for i, line in enumerate(lines) if line]
     if skip:
-        for i in nonempty:
+        for i in nonempty[:2] + nonempty[-2:]:  # only where running headers and footers sit
             if _edge_key(lines[i]) in skip:
                 lines[i] = ""
         nonempty = [i for i in nonempty if lines[i]]

@@ -358,11 +358,16 @@ def test_pdf_running_headers_page_numbers_and_short_lines(tmp_path: Path, loader
         ["Harbor Bank - Internal", "Annual fee", "The annual fee is waived after six purchases.", "", "Page 2 of 3"],
         ["Harbor Bank - Internal", "Foreign fees", "A fee of 1.5% applies abroad.", "", "Page 3 of 3"],
     ]
+    pages[0].insert(6, "Page 7 of 9")  # inside the text: not a footer, kept
     doc = loader.run(write(tmp_path / "fees.pdf", make_pdf(pages)))
     assert [(b.kind, b.text, b.page) for b in doc.blocks] == [
         ("heading", "Card fees", 1),
         # pypdf gives no blank lines; the short table lines stay text and are not taken for headings
-        ("paragraph", "The fees below apply from 1 January 2026.\nReplacement card\n10\nCash advance\n3%", 1),
+        (
+            "paragraph",
+            "The fees below apply from 1 January 2026.\nReplacement card\n10\nPage 7 of 9\nCash advance\n3%",
+            1,
+        ),
         ("heading", "Annual fee", 2),
         ("paragraph", "The annual fee is waived after six purchases.", 2),
         ("heading", "Foreign fees", 3),
