@@ -416,7 +416,7 @@ function renderFigures() {
   const acc = h("section", { class: "card", "aria-labelledby": "fig-acc-h" },
     h("h2", { id: "fig-acc-h" }, t("fig.accept")),
     h("p", {}, h("strong", { style: "font-size:1.6rem" }, pct(s.acceptance_rate)),
-      h("span", { class: "muted" }, ` · ${rated} / ${s.suggestions ?? 0} ${t("fig.shown")}`)));
+      h("span", { class: "muted" }, ` · ${rated} ${t("fig.rated")} / ${s.suggestions ?? 0} ${t("fig.shown")}`)));
   for (const k of ["used", "helpful", "wrong"]) {
     acc.append(barRow(t(`fb.${k}`), fb[k] || 0, Math.max(rated, 1), String(fb[k] || 0), k));
   }

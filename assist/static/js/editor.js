@@ -151,16 +151,17 @@ function renderDocs() {
       h("td", {}, flagSummary(d)),
       h("td", { class: "small" }, effective(d)),
       h("td", {}, content(d.product || "—")),
-      h("td", {}, d.language || "—"),
+      h("td", { class: "nowrap" }, d.language || "—"),
       h(
         "td",
-        { class: "row" },
+        {},
+        h("div", { class: "row" },
         h("button", { type: "button", class: "btn", onclick: () => showDetail(d.id),
           "aria-label": `${t("docs.details")}: ${d.title}` }, t("docs.details")),
         state.canEdit && d.status !== "retired"
           ? h("button", { type: "button", class: "btn danger", onclick: () => retire(d),
             "aria-label": `${t("docs.retire")}: ${d.title}` }, t("docs.retire"))
-          : null,
+          : null),
       ),
     );
     body.append(row);
@@ -229,8 +230,35 @@ async function showDetail(id) {
       doc.review_note ? h("p", {}, h("strong", {}, `${t("docs.reviewnote")}: `), content(doc.review_note)) : null,
       h("h3", {}, t("docs.versions")),
       versionsTable(doc),
+      doc.status === "needs_review" && allowed(state.role, ["compliance"]) && state.role !== "unknown"
+        ? reviewForm(doc)
+        : null,
     );
   }, { wide: true });
+}
+
+/** Compliance approves a flagged version (it is served from then on) or sends it back with a note. */
+function reviewForm(doc) {
+  const note = h("textarea", { id: "doc-review-note", rows: 2, maxlength: 2000, placeholder: t("q.notePh") });
+  const error = h("p", { class: "form-error", role: "alert" });
+  const decide = async (decision) => {
+    try {
+      await api(`/v1/documents/${encodeURIComponent(doc.id)}/review`, {
+        method: "POST", body: { decision, note: note.value.trim() || null },
+      });
+      toast(`${doc.title}: ${t(decision === "approve" ? "docs.approve" : "docs.sendback")}`, "ok");
+      document.querySelector("dialog.modal")?.close();
+      await loadDocs();
+    } catch (ex) {
+      error.textContent = t("common.error", { detail: detailText(ex.detail) });
+    }
+  };
+  return h("div", { class: "review-form" },
+    h("h3", {}, t("docs.review")),
+    h("label", { for: "doc-review-note" }, t("q.note")), note, error,
+    h("div", { class: "row end" },
+      h("button", { type: "button", class: "btn", onclick: () => decide("reject") }, t("docs.sendback")),
+      h("button", { type: "button", class: "btn primary", onclick: () => decide("approve") }, t("docs.approve"))));
 }
 
 function versionsTable(doc) {

@@ -90,9 +90,10 @@ function renderSuggestion(isNew = false) {
     return;
   }
   const answer = s.answer && s.answer.trim() ? s.answer : t("sugg.nothing");
-  const answerEl = content(answer, "p", { class: `answer${isNew ? " is-new" : ""}`, id: "sugg-answer" });
+  const answerEl = answerWithMarkers(answer, s.citations || [], isNew);
   const copyBtn = h("button", { type: "button", class: "btn", id: "copy-answer" }, t("sugg.copy"));
-  copyBtn.addEventListener("click", () => copyText(s.answer || "", copyBtn));
+  // The citation markers stay in the panel; what is pasted to the customer is the plain answer.
+  copyBtn.addEventListener("click", () => copyText((s.answer || "").replace(/\s?\[\d{1,2}\]/g, ""), copyBtn));
   const cites = h("ol", { class: "citations", "aria-label": t("sugg.sources") });
   (s.citations || []).forEach((c, i) => {
     cites.append(
@@ -124,6 +125,24 @@ function renderSuggestion(isNew = false) {
     meta,
     s.id ? feedbackBar(s) : null,
   );
+}
+
+/** The answer text, its [n] markers turned into buttons that open citation n. */
+function answerWithMarkers(answer, citations, isNew) {
+  const el = h("p", { class: `answer${isNew ? " is-new" : ""}`, id: "sugg-answer", lang: contentLang(answer) });
+  let at = 0;
+  for (const m of answer.matchAll(/\[(\d{1,2})\]/g)) {
+    const n = Number(m[1]);
+    if (n < 1 || n > citations.length) continue;
+    el.append(answer.slice(at, m.index));
+    el.append(h("button", {
+      type: "button", class: "marker", "aria-label": `${t("cite.title")} ${n}`,
+      onclick: () => openCitation(citations[n - 1], n),
+    }, `[${n}]`));
+    at = m.index + m[0].length;
+  }
+  el.append(answer.slice(at));
+  return el;
 }
 
 function feedbackBar(s) {
@@ -231,7 +250,7 @@ function renderChecklist() {
         h("span", {},
           h("span", { class: "visually-hidden" }, `${t(s.done ? "steps.done" : "steps.todo")}: `),
           content(s.label || s.id, "span", { class: "step-label" }),
-          s.reason ? content(s.reason, "span", { class: "reason" }) : null)),
+          s.reason ? content(s.reason, "span", { class: "reason", title: s.reason }) : null)),
     );
   }
 }
