@@ -102,8 +102,8 @@ def _join_wrapped(a: str, b: str) -> str:
         return a
     if (_CJK_CHAR.match(a[-1]) and _CJK_CHAR.match(b[0])) or _is_cjk_punct(a[-1]) or _is_cjk_punct(b[0]):
         return a + b
-    if a.endswith("-") and len(a) > 1 and a[-2].isalpha() and b[0].islower():
-        return a[:-1] + b  # de-hyphenate "settle-\nment"
+    if a.endswith("-") and len(a) > 1 and a[-2].isalpha() and b[0].isalpha():
+        return a + b  # "cooling-\noff" → "cooling-off" (a soft hyphen cannot be told apart; keep it)
     return a + " " + b
 
 

@@ -698,3 +698,8 @@ def test_plain_text_joins_hard_wrapped_lines_but_not_short_ones(tmp_path: Path, 
 def test_wrapped_lines_join_without_spaces_between_chinese_only(tmp_path: Path, loader: DocumentLoader) -> None:
     md = write(tmp_path / "w.md", "# 提前还款\n\n可致电客服热线 95388\n或到任一网点预约，\n办理时须携带身份证件。\n")
     assert loader.run(md).blocks[-1].text == "可致电客服热线 95388 或到任一网点预约，办理时须携带身份证件。"
+
+
+def test_wrapped_hyphenated_words_keep_their_hyphen(tmp_path: Path, loader: DocumentLoader) -> None:
+    md = write(tmp_path / "w.md", "# Insurance\n\nThe cooling-\noff period lasts\n15 days.\n")
+    assert loader.run(md).blocks[-1].text == "The cooling-off period lasts 15 days."
