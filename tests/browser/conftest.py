@@ -17,11 +17,13 @@ DESK_VIEWPORT = {"width": 1280, "height": 900}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark and, where the browser is missing, skip every test of this folder."""
+    """Where the browser is missing, skip (with the reason) every test that drives it."""
     reason = browser_missing()
     for item in items:
         if "tests/browser/" not in str(item.fspath).replace("\\", "/"):
             continue
+        if not {"page", "browser"} & set(getattr(item, "fixturenames", ())):
+            continue  # route tests of this folder need no browser
         item.add_marker(pytest.mark.browser)
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
