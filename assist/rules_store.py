@@ -111,24 +111,34 @@ def _latest(session: Session, rule_id: str) -> RuleRecord | None:
 # ---------------------------------------------------------------- packs and validation
 
 
-class _PackLoader(yaml.SafeLoader):
-    """safe_load without anchors and aliases: an alias bomb would expand when the rules are stored."""
+MAX_PACK_NODES = 200_000
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a rule pack", mark)
-        return super().compose_node(parent, index)
+
+def _check_size(data: Any, *, source: str) -> None:
+    """Refuse a pack that expands to more than MAX_PACK_NODES values (e.g. a YAML alias bomb)."""
+    seen = 0
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > MAX_PACK_NODES:
+            raise RulePackError(f"{source}: the pack expands to more than {MAX_PACK_NODES} values")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def load_yaml(text: str, *, source: str) -> Any:
-    """Parse a rule pack's YAML; RulePackError (422) for bad YAML, aliases or absurd nesting."""
+    """Parse a rule pack's YAML; RulePackError (422) for bad YAML, absurd nesting or expansion."""
     try:
-        return yaml.load(text, Loader=_PackLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RulePackError(f"{source}: not valid YAML: {exc}") from exc
     except RecursionError as exc:
         raise RulePackError(f"{source}: the YAML is nested too deeply") from exc
+    _check_size(data, source=source)
+    return data
 
 
 def parse_pack(

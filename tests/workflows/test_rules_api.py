@@ -161,3 +161,15 @@ def test_export_then_import_round_trips_and_import_is_all_or_nothing(client, hea
                     content=yaml.safe_dump(only, allow_unicode=True).encode())
     assert r.status_code == 200 and sorted(r.json()["deleted"]) == ["no_risk", "performance_prediction"]
     assert check(client, c, "收益翻倍") == "allow"
+
+
+def test_import_refuses_yaml_bombs_and_deep_nesting(client, headers):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(8)
+    ) + "rules: *i\n"
+    r = client.post("/v1/rules/import", headers=headers["compliance"], content=bomb.encode())
+    assert r.status_code == 422 and "expands" in r.json()["detail"]
+    r = client.post("/v1/rules/import", headers=headers["compliance"], content=b"[" * 5000)
+    assert r.status_code == 422
