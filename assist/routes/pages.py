@@ -89,9 +89,7 @@ def _read_call(path: Path) -> list[dict[str, Any]]:
         try:
             item = json.loads(line)
         except json.JSONDecodeError:
-            logger.warning(
-                "skipping a malformed line of a sample call", extra={"call_file": path.name, "line": lineno}
-            )
+            logger.warning("skipping a malformed line of a sample call", extra={"call_file": path.name, "line": lineno})
             continue
         if isinstance(item, dict) and isinstance(item.get("text"), str) and item.get("speaker"):
             turns.append(item)
