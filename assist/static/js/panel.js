@@ -418,6 +418,13 @@ function connect() {
       setConn("idle");
       return;
     }
+    if (ev.code === 4403) {
+      const f = $("forbidden");
+      f.hidden = false;
+      f.textContent = t("panel.needagent");
+      setConn("idle");
+      return;
+    }
     if (ev.code === 4404) {
       forgetCall();
       toast(t("common.error", { detail: `call ${state.callId} not found` }), "error");
