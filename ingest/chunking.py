@@ -178,7 +178,8 @@ class Chunker:
             split and may exceed it.
         overlap_sentences: How many sentences of the previous chunk of the same section begin the
             next one (0 to 4).
-        min_chars: A final fragment of a section shorter than this is merged into the chunk before it.
+        min_chars: A chunk whose own text is shorter than this is merged into a neighbouring chunk of
+            the same section (a section that is tiny as a whole stays one chunk).
     """
 
     def __init__(self, *, max_chars: int = 480, overlap_sentences: int = 1, min_chars: int = 20) -> None:
@@ -279,13 +280,36 @@ class Chunker:
         if current:
             groups.append((current, fresh_from))
 
-        # a tiny final fragment joins the chunk before it (same section by construction)
-        if len(groups) > 1:
-            last, last_fresh = groups[-1]
-            if len(self._render(last[last_fresh:])) < self.min_chars:
-                prev, prev_fresh = groups[-2]
-                groups[-2:] = [([*prev, *last[last_fresh:]], prev_fresh)]
+        groups = self._merge_tiny(groups)
         return [(self._render(group), group[0].page) for group, _ in groups]
+
+    def _merge_tiny(self, groups: list[tuple[list[_Unit], int]]) -> list[tuple[list[_Unit], int]]:
+        """Merge chunks whose own (non-overlap) text is under min_chars into a neighbour of the section.
+
+        A tiny chunk joins the one before it, else the one after it (whose overlap may already repeat
+        its tail). A merge never makes a chunk longer than max_chars + min_chars.
+        """
+        limit = self.max_chars + self.min_chars
+        i = 0
+        while len(groups) > 1 and i < len(groups):
+            units, fresh = groups[i]
+            if len(self._render(units[fresh:])) >= self.min_chars:
+                i += 1
+                continue
+            if i > 0:
+                prev, prev_fresh = groups[i - 1]
+                candidate = ([*prev, *units[fresh:]], prev_fresh)
+                if len(self._render(candidate[0])) <= limit:
+                    groups[i - 1 : i + 1] = [candidate]
+                    continue
+            if i + 1 < len(groups):
+                nxt, carried = groups[i + 1]
+                candidate = ([*units[: len(units) - carried], *nxt], fresh)
+                if len(self._render(candidate[0])) <= limit:
+                    groups[i : i + 2] = [candidate]
+                    continue
+            i += 1
+        return groups
 
     def _split_long(self, sentence: str) -> list[str]:
         """A sentence longer than max_chars → pieces cut after commas, else hard cuts."""

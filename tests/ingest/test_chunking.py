@@ -236,6 +236,22 @@ def test_tiny_trailing_fragment_merges_into_previous_chunk_of_the_same_section()
     assert merged[-1].text.endswith("确认交易金额。谢谢。")
 
 
+def test_tiny_leading_fragment_merges_into_the_next_chunk() -> None:
+    long_sentence = "补卡需携带本人有效身份证件到任一网点办理" * 4 + "。"  # 81 characters
+    text = "见下表。" + long_sentence + "新卡七日内寄出。"
+    merged = Chunker(max_chars=84, overlap_sentences=1, min_chars=20).run(make_doc([para(text)]))
+    no_merge = Chunker(max_chars=84, overlap_sentences=1, min_chars=0).run(make_doc([para(text)]))
+    assert [c.text for c in no_merge] == ["见下表。", long_sentence, "新卡七日内寄出。"]
+    assert [c.text for c in merged] == ["见下表。" + long_sentence + "新卡七日内寄出。"]
+    assert len(merged[0].text) <= 84 + 20
+
+
+def test_merging_never_grows_a_chunk_past_max_plus_min() -> None:
+    a, b = "补" * 79 + "。", "卡" * 79 + "。"  # 80 characters each
+    chunks = Chunker(max_chars=80, overlap_sentences=0, min_chars=3).run(make_doc([para(f"好。{a}行。{b}")]))
+    assert [c.text for c in chunks] == [f"好。{a}", f"行。{b}"]  # "行。" cannot join the first: 84 > 83
+
+
 def test_tiny_section_is_kept_on_its_own() -> None:
     doc = make_doc([heading("A", 1), para("Long enough first section text."), heading("B", 1), para("Tiny.")])
     assert [(c.section, c.text) for c in Chunker(min_chars=20).run(doc)][-1] == ("B", "Tiny.")
