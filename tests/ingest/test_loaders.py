@@ -11,18 +11,18 @@ import pytest
 from assist.errors import LoadError, TooLargeError, UnsupportedTypeError
 from ingest.loaders import Block, DocumentLoader, LoadedDocument, decode_bytes, iter_document_paths
 
-# ~170-character realistic paragraphs, one per script
+# ~190-character realistic paragraphs, one per script
 ZH_HANS = (
     "信用卡丢失后，请立即拨打本行客服热线或通过手机银行办理临时挂失。挂失生效后，卡片将无法进行任何交易，"
     "已发生的未授权交易可在挂失前四十八小时内申请保障。补办新卡需携带本人有效身份证件到任一网点办理，"
     "工本费为人民币十元，新卡将在七个工作日内寄送至您的账单地址。如发现可疑交易，请同时向公安机关报案"
-    "并保留相关凭证，以便后续处理争议交易。"
+    "并保留相关凭证，以便后续处理争议交易。如有疑问，请致电本行客服热线咨询，我们将竭诚为您服务。"
 )
 ZH_HANT = (
     "信用卡遺失後，請立即撥打本行客服熱線或透過行動銀行辦理臨時掛失。掛失生效後，卡片將無法進行任何交易，"
     "已發生的未授權交易可在掛失前四十八小時內申請保障。補辦新卡需攜帶本人有效身分證件到任一分行辦理，"
     "手續費為新臺幣一百元，新卡將在七個工作天內寄送至您的帳單地址。如發現可疑交易，請同時向警察機關報案"
-    "並保留相關憑證，以便後續處理爭議交易。"
+    "並保留相關憑證，以便後續處理爭議交易。如有疑問，請致電本行客服熱線查詢，我們將竭誠為您服務。"
 )
 EN = (
     "If your card is lost or stolen, call the hotline at once or freeze it in the mobile app. "
@@ -538,6 +538,16 @@ def test_sidecar_metadata_and_precedence(tmp_path: Path, loader: DocumentLoader)
     assert overridden.meta["product"] == "bond"
     assert overridden.meta["effective_from"] == dt.date(2024, 6, 1)
     assert overridden.title == "基金"  # an empty form field does not blank the title
+
+
+def test_docx_without_text(tmp_path: Path, loader: DocumentLoader) -> None:
+    with pytest.raises(LoadError, match=r"^blank\.docx: no text content$"):
+        loader.run(write(tmp_path / "blank.docx", make_docx(lambda d: d.add_paragraph("   "))))
+
+
+def test_markdown_with_only_front_matter(tmp_path: Path, loader: DocumentLoader) -> None:
+    with pytest.raises(LoadError, match=r"^fm\.markdown: no text content$"):
+        loader.run(write(tmp_path / "fm.markdown", "---\ntitle: Only metadata\n---\n\n"))
 
 
 def test_bad_sidecar_yaml(tmp_path: Path, loader: DocumentLoader) -> None:
