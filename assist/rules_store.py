@@ -244,6 +244,9 @@ def ensure_seeded(*, session: Session, rules_path: Path) -> int:
             logger.warning("no rule pack to seed from", extra={"path": str(rules_path)})
             return 0
         rules, disclosures = load_pack_files(rules_path)
+        if not rules and not disclosures:
+            logger.warning("the rule pack is empty; nothing to seed", extra={"path": str(rules_path)})
+            return 0
         rules = [_stored(r) for r in rules]
         compile_guard(rules, disclosures)
         for body in rules:
@@ -555,8 +558,10 @@ def try_draft(
     events = session.exec(select(GuardEvent).order_by(col(GuardEvent.id).desc()).limit(events_limit)).all()
     statements += [("event", e.text, e.speaker or "agent", None, e.id) for e in events]
 
-    newly, stops = [], []
-    labelled_before, labelled_after = [], []
+    newly: list[DraftChange] = []
+    stops: list[DraftChange] = []
+    labelled_before: list[tuple[str, str]] = []
+    labelled_after: list[tuple[str, str]] = []
     for source, text, speaker, expect, event_id in statements:
         v0, v1 = now_guard.check(text, speaker), draft_guard.check(text, speaker)
         a0, a1 = _action(v0), _action(v1)

@@ -131,6 +131,11 @@ def _audit_ingest(session: Session, *, key: ApiKey | None, item: Any, replaces: 
     )
 
 
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
 def _result(item: Any) -> UploadResult:
     return UploadResult(
         id=item.document_id, family_id=item.family_id, version=item.version, status=item.status,
@@ -206,7 +211,7 @@ def upload_document(
         session.add(job)
         session.commit()
         background.add_task(
-            _run_job, engine=session.get_bind(), knowledge=knowledge, job_id=job.id, data=data,
+            _run_job, engine=_engine(session), knowledge=knowledge, job_id=job.id, data=data,
             filename=filename, meta=meta, replaces=replaces, key_id=key.id,
         )
         body = IngestJobPublic.model_validate(job, from_attributes=True).model_dump(mode="json")

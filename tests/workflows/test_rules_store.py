@@ -1,0 +1,103 @@
+"""The rules store without HTTP: seeding, versions, exceptions in both YAML shapes, and the guard swap."""
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from assist import rules_store
+from assist.config import get_settings
+from assist.db import make_engine
+from assist.errors import ConflictError, NotFoundError, RulePackError
+from assist.models.audit import AuditEntry
+from assist.models.guard import RuleRecord
+from tests.workflows.conftest import RULE_PACK
+
+
+@pytest.fixture
+def session():
+    engine = make_engine(get_settings())
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.guard = None
+        self.swaps = 0
+
+    def get(self):
+        return self.guard
+
+    def swap(self, new):
+        old, self.guard = self.guard, new
+        self.swaps += 1
+        return old
+
+
+def test_seed_once_from_the_pack_and_build_a_guard(session, rules_dir):
+    assert rules_store.ensure_seeded(session=session, rules_path=rules_dir) == 2
+    assert rules_store.ensure_seeded(session=session, rules_path=rules_dir) == 0
+    assert rules_store.current_versions(session=session) == {"guaranteed_return": 1, "no_risk": 1}
+    assert [d["id"] for d in rules_store.current_disclosures(session=session)] == ["wealth_risk_disclosure"]
+    guard = rules_store.build_guard(session=session)
+    v = guard.check("这款产品保本", "agent")
+    assert v.action == "block" and v.matches[0].version == 1
+    assert len(session.exec(select(AuditEntry).where(AuditEntry.action == "rule.seed")).all()) == 1
+
+
+def test_empty_or_missing_pack_seeds_nothing_and_logs_nothing(session, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "blank.yaml").write_text("", encoding="utf-8")
+    for path in (empty, tmp_path / "missing"):
+        assert rules_store.ensure_seeded(session=session, rules_path=path) == 0
+    assert session.exec(select(AuditEntry)).all() == []
+
+
+def test_invalid_seed_pack_names_the_rule(session, tmp_path):
+    d = tmp_path / "bad"
+    d.mkdir()
+    (d / "p.yaml").write_text(RULE_PACK.replace("severity: block", "severity: loud", 1), encoding="utf-8")
+    with pytest.raises(RulePackError, match="guaranteed_return"):
+        rules_store.ensure_seeded(session=session, rules_path=d)
+    assert session.exec(select(RuleRecord)).all() == []
+
+
+def test_exceptions_are_added_in_either_yaml_shape_and_swap(session, rules_dir):
+    rules_store.ensure_seeded(session=session, rules_path=rules_dir)
+    rec = rules_store.add_exception(session=session, rule_id="guaranteed_return", phrase="保本理财", actor=None)
+    assert rec.version == 2 and rec.body["exceptions"] == ["保底归集", "保本理财"]
+    again = rules_store.add_exception(session=session, rule_id="guaranteed_return", phrase="保本理财", actor=None)
+    assert again.version == 2  # already there: no new version
+    rules_store.update_rule(session=session, rule_id="no_risk", actor=None,
+                            changes={"exceptions": {"phrases": ["零风险等级"], "regexes": []}})
+    rec = rules_store.add_exception(session=session, rule_id="no_risk", phrase="零风险测评", actor=None)
+    assert rec.body["exceptions"] == {"phrases": ["零风险等级", "零风险测评"], "regexes": []}
+    session.commit()
+    holder = Holder()
+    rules_store.rebuild_guard(session=session, holder=holder)
+    assert holder.swaps == 1
+    assert holder.get().check("我们的保本理财卖完了", "agent").action == "allow"
+    assert holder.get().check("这款产品保本", "agent").action == "block"
+
+
+def test_changes_to_missing_or_existing_rules(session, rules_dir):
+    rules_store.ensure_seeded(session=session, rules_path=rules_dir)
+    body = rules_store.get_versions(session=session, rule_id="no_risk")[0].body
+    with pytest.raises(ConflictError):
+        rules_store.create_rule(session=session, body=body, actor=None)
+    for fn, kw in ((rules_store.update_rule, {"changes": {}}), (rules_store.delete_rule, {}),
+                   (rules_store.add_exception, {"phrase": "x"})):
+        with pytest.raises(NotFoundError):
+            fn(session=session, rule_id="nope", actor=None, **kw)
+    same = rules_store.update_rule(session=session, rule_id="no_risk", changes={"severity": "block"}, actor=None)
+    assert same.version == 1  # nothing changed: no new version
+
+
+def test_parse_pack_errors_name_the_problem():
+    with pytest.raises(RulePackError, match="twice"):
+        rules_store.parse_pack({"rules": [{"id": "a"}, {"id": "a"}]})
+    with pytest.raises(RulePackError, match="rule #2"):
+        rules_store.parse_pack({"rules": [{"id": "a"}, "oops"]})
+    with pytest.raises(RulePackError, match="'rules' list"):
+        rules_store.parse_pack("text")
