@@ -37,6 +37,11 @@ def no_answer_text(language: str) -> str:
     return NO_ANSWER["en"]
 
 
+@lru_cache(maxsize=50_000)
+def _tokens(text: str) -> frozenset[str]:
+    return frozenset(tokenize(text))
+
+
 @lru_cache(maxsize=1)
 def _s2t() -> Any:
     from opencc import OpenCC
@@ -121,13 +126,13 @@ class ExtractiveComposer:
         """Load the tokenizer's dictionary (jieba) once."""
         tokenize("预热 warm up")
 
-    def _score(self, sentence: str, query_tokens: set[str]) -> float:
-        tokens = tokenize(sentence)
+    @staticmethod
+    def _score(sentence: str, query_tokens: frozenset[str]) -> tuple[int, float]:
+        """(query terms the sentence holds, a mild length prior favouring sentences that say something)."""
+        tokens = _tokens(sentence)
         if not tokens:
-            return 0.0
-        hits = sum(1 for t in set(tokens) if t in query_tokens)
-        # reward coverage of the query; a mild length prior favours sentences that say something
-        return hits + min(len(tokens), 30) / 300.0
+            return 0, 0.0
+        return len(tokens & query_tokens), min(len(tokens), 30) / 300.0
 
     def run(
         self,
@@ -150,33 +155,36 @@ class ExtractiveComposer:
         if not results:
             return Composition(answer=no_answer_text(language), source="none")
         exclude = exclude or set()
-        q_tokens = set(tokenize(query))
-        f_tokens = set(tokenize(focus)) if focus else set()
-        candidates: list[tuple[float, int, int, str]] = []
+        q_tokens = _tokens(query)
+        f_tokens = _tokens(focus) if focus else frozenset()
+        candidates: list[tuple[float, int, int, str, int]] = []
         for rank, res in enumerate(results[: self.max_passages]):
             src = script_of(res)
             for pos, sent in enumerate(split_sentences(res.text or res.snippet)):
-                shown = in_script(sent, source=src, target=language)
-                if shown in exclude:
+                # script conversion is slow (OpenCC in pure Python): only for exclusions and the chosen few
+                if exclude and in_script(sent, source=src, target=language) in exclude:
                     continue
-                score = self._score(sent, q_tokens)
-                if f_tokens:
-                    score += 2.0 * self._score(sent, f_tokens)
-                score -= 0.15 * rank  # prefer the better passages on ties
-                candidates.append((score, rank, pos, shown))
+                hits, prior = self._score(sent, q_tokens)
+                f_hits = self._score(sent, f_tokens)[0] if f_tokens else 0
+                score = hits + 2.0 * f_hits + prior - 0.15 * rank  # prefer the better passages on ties
+                candidates.append((score, rank, pos, sent, hits + f_hits))
         if not candidates:
             return Composition(answer=no_answer_text(language), source="none")
         candidates.sort(key=lambda c: -c[0])
-        chosen: list[tuple[float, int, int, str]] = []
+        chosen: list[tuple[float, int, int, str, int]] = []
         length = 0
         for cand in candidates:
             if len(chosen) >= self.max_sentences:
                 break
-            if chosen and (cand[0] <= 0.05 or length + len(cand[3]) > self.max_chars):
+            # the best sentence always goes in; the others must share a query term and fit
+            if chosen and (cand[4] == 0 or length + len(cand[3]) > self.max_chars):
                 continue
             chosen.append(cand)
             length += len(cand[3])
         chosen.sort(key=lambda c: (c[1], c[2]))
+        chosen = [
+            (c[0], c[1], c[2], in_script(c[3], source=script_of(results[c[1]]), target=language), c[4]) for c in chosen
+        ]
         used_ranks: list[int] = []
         for c in chosen:
             if c[1] not in used_ranks:

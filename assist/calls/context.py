@@ -29,6 +29,21 @@ _EN_CONTINUATIONS = (
 _EN_PRONOUNS = frozenset({"it", "that", "this", "those", "these", "they", "them", "its", "one"})
 
 
+# Greetings and discourse words that only add noise to a retrieval query (removed at the start of a turn).
+_LEADING_NOISE = re.compile(
+    r"^(?:\s|[,，。.!！?？、~～]|你好|您好|喂|哈喽|嗨|请问|請問|麻烦问一下|麻煩問一下|我想问一下|我想問一下|想问一下|想問一下"
+    r"|另外|還有|还有|那么|那麼|然后|然後|嗯+|哦|好的|hi\b|hello\b|hey\b|good (?:morning|afternoon|evening)\b"
+    r"|excuse me\b|sorry\b|ok(?:ay)?\b|so\b|also\b)+",
+    re.IGNORECASE,
+)
+
+
+def clean_turn(text: str) -> str:
+    """The turn without leading greetings and discourse words ("你好，", "另外", "Hi,"); never empty."""
+    stripped = _LEADING_NOISE.sub("", text.strip()).strip()
+    return stripped or text.strip()
+
+
 @dataclass(frozen=True)
 class ContextQuery:
     """The text to retrieve with, and how it was built."""
@@ -81,12 +96,12 @@ class ContextQueryBuilder:
 
     def run(self, *, text: str, state: CallState) -> ContextQuery:
         """The query for `text` given the call so far (the state is not modified)."""
-        text = text.strip()
+        text = clean_turn(text)
         if state.last_need and state.last_need != text and self.is_elliptical(text):
             return ContextQuery(
-                query=f"{state.last_need} {text}",
+                query=f"{clean_turn(state.last_need)} {text}",
                 turn_text=text,
                 elliptical=True,
-                prefer_documents=list(state.docs_in_play),
+                prefer_documents=list(state.docs_in_play[-1:]),  # the document that answered the need
             )
         return ContextQuery(query=text, turn_text=text)

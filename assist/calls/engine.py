@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -26,7 +27,7 @@ from assist.calls.llm import LLMComposer, LLMUnavailableError
 from assist.calls.metrics import Metrics
 from assist.calls.playbooks import Playbooks
 from assist.calls.state import CallState
-from assist.calls.trigger import NeedTrigger
+from assist.calls.trigger import NeedTrigger, TriggerDecision
 from assist.config import Settings
 from assist.errors import ConflictError, InvalidInputError, NotFoundError
 from assist.models.calls import (
@@ -47,7 +48,7 @@ from assist.models.common import new_id, utcnow
 from assist.models.guard import GuardEvent
 from assist.models.keys import ApiKey
 from assist.protocols import Retriever, SearchResult
-from assist.text import detect_language, tokenize
+from assist.text import detect_language, normalize, tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,18 @@ def _match_dict(m: Any, redact: Callable[[str], str]) -> dict[str, Any]:
     if isinstance(d.get("text"), str):
         d["text"] = redact(d["text"])
     return d
+
+
+@lru_cache(maxsize=50_000)
+def _tokens(text: str) -> frozenset[str]:
+    """BM25 tokens of a passage or query, cached: the same passages come back turn after turn."""
+    return frozenset(tokenize(text))
+
+
+def _multi_topic(result: SearchResult) -> bool:
+    """A document that covers many products (an FAQ): its tags do not describe the passage."""
+    tags = [t.lower() for t in result.tags or []]
+    return "faq" in tags or len(tags) > 6
 
 
 def _ms(t0: float) -> float:
@@ -159,6 +172,8 @@ class CallEngine:
         self.trigger = trigger or NeedTrigger()
         self.context = ContextQueryBuilder(has_topic=self.playbooks.has_topic)
         self.max_cached_calls = max_cached_calls
+        self.rerank_depth = 20  # passages fetched for the re-ranking below
+        self.rank_margin = 0.25  # passages more than this behind the best are not composed from
         self._states: OrderedDict[str, CallState] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -279,7 +294,7 @@ class CallEngine:
     def _retrieve(self, query: str, timings: dict[str, float]) -> list[SearchResult]:
         t = time.perf_counter()
         retriever = self.retriever
-        results = retriever.retrieve(query, k=max(self.settings.top_k, 8))
+        results = retriever.retrieve(query, k=max(self.settings.top_k, self.rerank_depth))
         timings["retrieve"] = _ms(t)
         last = getattr(retriever, "last_timings", None)  # HybridRetriever: embed and search split
         if last is not None and hasattr(last, "embed_ms"):
@@ -307,9 +322,7 @@ class CallEngine:
                 alerts.append(alert)
                 events.append(event)
                 self.playbooks.activate(state, self.playbooks.steps_for(categories=event.categories))
-            finder = getattr(guard, "find_disclosures", None)
-            disclosures = list(finder(raw)) if callable(finder) else []
-            self.playbooks.tick(state, clean, disclosures=disclosures)
+            self.playbooks.tick(state, clean, disclosures=self._disclosures_said(state, guard, raw))
         else:
             lang = detect_language(clean)
             if lang != "mixed" or state.language is None:  # a mixed turn keeps the call's language
@@ -320,8 +333,12 @@ class CallEngine:
                     state.topics.append(t_id)
             self.playbooks.activate(state, self.playbooks.steps_for(topics=topics))
             decision = self.trigger.run(text=clean, speaker=speaker, final=True)
+            if decision.suggest and decision.reason == "long enough" and not topics:
+                decision = TriggerDecision(False, "a statement naming no topic")
             if decision.suggest:
-                suggestion, extra_events = self._suggest(state, turn=turn, clean=clean, timings=timings)
+                suggestion, extra_events = self._suggest(
+                    state, turn=turn, clean=clean, timings=timings, explicit=decision.reason != "long enough"
+                )
                 events += extra_events
             state.remember_customer(clean, keep=max(self.settings.context_turns, 1))
         checklist = self.playbooks.checklist(state)
@@ -351,6 +368,19 @@ class CallEngine:
             next_steps=checklist,
             checklist_changed=[s.model_dump() for s in before] != [s.model_dump() for s in checklist],
         )
+
+    @staticmethod
+    def _disclosures_said(state: CallState, guard: Any, raw: str) -> set[str]:
+        """Disclosure parts said so far in the call (the guard's qualified ids) and the disclosures complete."""
+        finder = getattr(guard, "find_disclosures", None)
+        if not callable(finder):
+            return set()
+        seen = state.parts_seen.setdefault("_disclosure_parts", [])
+        for part in finder(raw):
+            if part not in seen:
+                seen.append(part)
+        completed = getattr(guard, "completed_disclosures", None)
+        return set(seen) | set(completed(seen) if callable(completed) else [])
 
     # -- alerts -------------------------------------------------------------------------------
     def _alert(
@@ -397,12 +427,12 @@ class CallEngine:
         cannot tell "nothing relevant" apart; raw evidence can. For an elliptical turn the coverage of
         the turn's own words (`focus`) counts too: "那补卡要钱吗?" is about 补卡 whatever came before.
         """
-        p = set(tokenize(result.text or result.snippet))
+        p = _tokens(f"{result.section} {result.text or result.snippet}")
         coverage = 0.0
         for text in (query, focus):
-            q = set(tokenize(text)) if text else set()
-            if q:
-                coverage = max(coverage, len(q & p) / len(q))
+            q = _tokens(text) if text else frozenset()
+            if q:  # a long question is answered by a passage holding a few of its terms, not all
+                coverage = max(coverage, min(1.0, len(q & p) / min(len(q), 4)))
         raw = result.scores or {}
         dense = 0.0
         if "minilm" in raw and detect_language(query) == "en":
@@ -412,19 +442,28 @@ class CallEngine:
         return max(coverage, dense)
 
     def rank(self, cq: ContextQuery, results: list[SearchResult], language: str) -> list[SearchResult]:
-        """Relevant passages, re-ranked: documents in play (elliptical turns), the turn's own words, script."""
-        focus = set(tokenize(cq.turn_text)) if cq.elliptical else set()
+        """Relevant passages, re-ranked.
+
+        On top of the retriever's fused score: passages that name the topic in play (playbook keywords),
+        passages of documents already in play and passages holding the turn's own words (elliptical
+        turns: "那补卡要钱吗?" wants the 补卡 section), and passages in the customer's script.
+        """
+        focus = _tokens(cq.turn_text) if cq.elliptical else frozenset()
+        topic_terms = self.playbooks.topic_terms(cq.query)
         ranked: list[tuple[float, int, SearchResult]] = []
         for i, r in enumerate(results):
             rel = self.relevance(cq.query, r, focus=cq.turn_text if cq.elliptical else None)
             if rel < self.settings.min_answer_score:
                 continue
             score = float(r.score)
+            body = normalize(f"{r.title} {r.section} {r.text or r.snippet}")
+            if topic_terms and any(t in body for t in topic_terms):
+                score += 0.15
             if cq.elliptical and r.document_id in cq.prefer_documents:
-                score += 0.2
+                score += 0.1
             if focus:
-                p = set(tokenize(r.text or r.snippet))
-                score += 0.3 * len(focus & p) / len(focus)
+                p = _tokens(f"{r.section} {r.text or r.snippet}")
+                score += 0.4 * len(focus & p) / len(focus)
             src = script_of(r)
             if language.startswith("zh") and src == language:
                 score += 0.05
@@ -432,9 +471,14 @@ class CallEngine:
                 score += 0.03
             elif language == "en" and src == "en":
                 score += 0.05
-            ranked.append((score, i, replace(r, scores={**(r.scores or {}), "relevance": round(rel, 4)})))
+            extra = {"relevance": round(rel, 4), "rank": round(score, 4)}
+            ranked.append((score, i, replace(r, scores={**(r.scores or {}), **extra})))
         ranked.sort(key=lambda x: (-x[0], x[1]))
-        return [r for _, _, r in ranked]
+        if not ranked:
+            return []
+        # passages far behind the best one only dilute the answer
+        floor = ranked[0][0] - self.rank_margin
+        return [r for score, _, r in ranked if score >= floor]
 
     def _compose(
         self, state: CallState, cq: ContextQuery, results: list[SearchResult], language: str, timings: dict
@@ -505,7 +549,7 @@ class CallEngine:
         return comp, note, events
 
     def _suggest(
-        self, state: CallState, *, turn: int, clean: str, timings: dict[str, float]
+        self, state: CallState, *, turn: int, clean: str, timings: dict[str, float], explicit: bool = True
     ) -> tuple[Suggestion | None, list[GuardEvent]]:
         cq = self.context.run(text=clean, state=state)
         language = state.language or detect_language(clean)
@@ -525,23 +569,30 @@ class CallEngine:
                 timings["rank"] = _ms(t)
                 return None, []
         timings["rank"] = _ms(t)
+        if not ranked and not explicit:
+            logger.debug("statement with nothing relevant; no suggestion", extra={"call_id": state.call_id})
+            return None, []
         comp, note = self._compose(state, cq, ranked, language, timings)
         comp, note, events = self._check_answer(
             state, turn=turn, cq=cq, comp=comp, results=ranked, language=language, note=note, timings=timings
         )
         if comp.source == "none":
             comp.answer, comp.citations, comp.sentences = no_answer_text(language), [], []
-        if not cq.elliptical:
-            state.last_need = clean
         t = time.perf_counter()
         if comp.citations:
             state.last_top_chunk = str(comp.citations[0]["chunk_id"])
-            for r in comp.results:
+            if not cq.elliptical and explicit:
+                # a new need: it becomes the anchor of the next elliptical turns, with its documents
+                state.last_need = clean
+                state.docs_in_play = []
+            for r in reversed(comp.results):  # the top citation ends up most recent
                 state.put_in_play(r.document_id)
+            for r in comp.results:
                 state.documents_cited.setdefault(
                     r.document_id, {"document_id": r.document_id, "title": r.title, "version": r.version}
                 )
-                self.playbooks.activate(state, self.playbooks.steps_for(tags=r.tags))
+                if not _multi_topic(r):  # an FAQ's tags span every product: they say nothing of this turn
+                    self.playbooks.activate(state, self.playbooks.steps_for(tags=r.tags))
                 self.playbooks.activate(state, [(s, f"document:{r.document_id}") for s in self._steps_of(r)])
         timings["next_steps"] = _ms(t)
         state.suggestion_count += 1

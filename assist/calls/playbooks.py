@@ -152,6 +152,15 @@ class Playbooks:
         norm = normalize(text)
         return [t.id for t in self.topics.values() if _hits(norm, t.keywords)]
 
+    def topic_terms(self, text: str) -> list[str]:
+        """The (normalised) keywords of the topics the text names: evidence a passage is on topic."""
+        norm = normalize(text)
+        terms: list[str] = []
+        for t in self.topics.values():
+            if _hits(norm, t.keywords):
+                terms += [k for k, _ in t.keywords if k not in terms]
+        return terms
+
     def has_topic(self, text: str) -> bool:
         """True when the text names a topic of its own (used to spot elliptical turns)."""
         return bool(self.topics_in(text))

@@ -51,9 +51,13 @@ _NEED_ZH = tuple(
     还款 提前 收费 费 利息 利率 冻结 补 换 查 改""".split()
 )
 _NEED_EN = frozenset(
-    """how what why when where which who can could would should do does is are will may might want need
-    lost stolen fee fees charge charged cancel close open apply refund dispute block freeze replace help
-    pay repay rate interest problem issue wrong complaint""".split()
+    """want need lost stolen missing fee fees charge charged cancel close open apply refund dispute block freeze
+    replace help repay prepay problem issue wrong complaint complain report stop""".split()
+)
+# English question words count when they open the turn (a statement like "the digits are 4321" is no question)
+_QUESTION_EN = frozenset(
+    """how what why when where which who whom whose can could would should do does did is are was were will
+    may might shall""".split()
 )
 
 
@@ -101,8 +105,11 @@ class NeedTrigger:
         norm = normalize(text)
         if "?" in norm or "？" in text:
             return TriggerDecision(True, "question")
-        if any(m in norm for m in _NEED_ZH) or any(w in _NEED_EN for w in _WORD.findall(norm)):
+        words = _WORD.findall(norm)
+        if words and words[0] in _QUESTION_EN:
+            return TriggerDecision(True, "question")
+        if any(m in norm for m in _NEED_ZH) or any(w in _NEED_EN for w in words):
             return TriggerDecision(True, "need marker")
-        if len(_HAN.findall(norm)) >= self.min_chars or len(_WORD.findall(norm)) >= self.min_words:
-            return TriggerDecision(True, "long enough to carry a need")
+        if len(_HAN.findall(norm)) >= self.min_chars or len(words) >= self.min_words:
+            return TriggerDecision(True, "long enough")
         return TriggerDecision(False, "too short to carry a need")

@@ -19,7 +19,7 @@ def test_query_joins_the_previous_need_for_elliptical_turns() -> None:
     q = ContextQueryBuilder().run(text="那补卡要钱吗?", state=state)
     assert q.elliptical and q.query == "我的信用卡丢了怎么办 那补卡要钱吗?" and q.prefer_documents == ["d1"]
     fresh = ContextQueryBuilder(has_topic=lambda t: True).run(text="我想问一下基金赎回的到账时间", state=state)
-    assert not fresh.elliptical and fresh.query == "我想问一下基金赎回的到账时间"
+    assert not fresh.elliptical and fresh.query == "基金赎回的到账时间"  # greeting words dropped
 
 
 def test_first_turn_is_its_own_query() -> None:
