@@ -143,8 +143,7 @@ class KnowledgeBase:
         report = IngestReport()
         pairs = iter_document_paths([Path(p) for p in paths])
         with self._write_lock:
-            for path, base in pairs:
-                item = self.pipeline.ingest_file(path, base_dir=base)
+            for item in self.pipeline.ingest_files(pairs, batch_chunks=self.settings.embed_batch_size * 2):
                 report.items.append(item)
                 if progress:
                     progress(item)
@@ -171,18 +170,14 @@ class KnowledgeBase:
     def publish(self, *, document_id: str, note: str | None = None) -> Document:
         """Serve a version (e.g. one approved after review); older published versions are superseded."""
         with self._write_lock:
-            doc = self.pipeline.set_status(
-                document_id=document_id, status=DocumentStatus.published, note=note
-            )
+            doc = self.pipeline.set_status(document_id=document_id, status=DocumentStatus.published, note=note)
             self.save()
         return doc
 
     def send_back(self, *, document_id: str, note: str | None = None) -> Document:
         """Keep a flagged version out of service, with the reviewer's note."""
         with self._write_lock:
-            doc = self.pipeline.set_status(
-                document_id=document_id, status=DocumentStatus.needs_review, note=note
-            )
+            doc = self.pipeline.set_status(document_id=document_id, status=DocumentStatus.needs_review, note=note)
             self.save()
         return doc
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,7 +23,7 @@ from assist.db import session_scope
 from assist.errors import AssistError, InvalidInputError, LoadError, NotFoundError
 from assist.models import Chunk, ChunkVector, Document, DocumentStatus
 from assist.text import detect_language, tokenize
-from ingest.chunking import Chunker
+from ingest.chunking import ChunkDraft, Chunker
 from ingest.indexes import ChunkMeta, IndexedChunk, KnowledgeIndex
 from ingest.loaders import DocumentLoader, LoadedDocument
 
@@ -87,6 +87,29 @@ class IngestReport:
         }
 
 
+@dataclass
+class _Prepared:
+    """A document ready to embed: everything but the vectors."""
+
+    doc: LoadedDocument
+    content_hash: str
+    previous: Document | None
+    status: DocumentStatus
+    flags: list[dict[str, Any]]
+    drafts: list[ChunkDraft]
+    tokens: list[list[str]]
+
+    @property
+    def title(self) -> str:
+        return str(self.doc.meta.get("title") or self.doc.title)
+
+
+def embed_text(title: str, section: str, text: str) -> str:
+    """What is embedded and tokenised for a chunk: its heading context, then its text."""
+    head = " > ".join(p for p in (title, section) if p and p not in text[:80])
+    return f"{head}\n{text}" if head else text
+
+
 def chunk_meta(doc: Document, chunk: Chunk) -> ChunkMeta:
     """The index's view of a stored chunk."""
     assert chunk.id is not None
@@ -148,20 +171,38 @@ class IngestPipeline:
         return g  # type: ignore[return-value]
 
     # -- entry points -------------------------------------------------------------------------
+    def ingest_files(self, files: list[tuple[Path, Path | None]], *, batch_chunks: int = 64) -> Iterator[IngestItem]:
+        """Ingest files from disk, embedding the chunks of several documents per model call.
+
+        Failures are reported in their item, never raised; the batch goes on.
+        """
+        pending: list[_Prepared] = []
+        for path, base_dir in files:
+            source = str(path.relative_to(base_dir)) if base_dir else path.name
+            try:
+                data = path.read_bytes()
+                doc = self.loader.run(path, base_dir=base_dir)
+                if any(p.doc.source == doc.source for p in pending):
+                    yield from self._flush(pending)  # a later version needs the earlier one stored first
+                prepared = self._prepare(doc, content_hash=self._hash(data, doc.meta))
+            except AssistError as exc:
+                logger.warning("ingest failed", extra={"source": source, "reason": str(exc)})
+                yield IngestItem(source=source, outcome="failed", error=str(exc))
+                continue
+            except OSError as exc:
+                yield IngestItem(source=source, outcome="failed", error=f"{source}: cannot read ({exc.strerror})")
+                continue
+            if isinstance(prepared, IngestItem):
+                yield prepared
+                continue
+            pending.append(prepared)
+            if sum(len(p.drafts) for p in pending) >= batch_chunks:
+                yield from self._flush(pending)
+        yield from self._flush(pending)
+
     def ingest_file(self, path: Path, *, base_dir: Path | None = None) -> IngestItem:
         """Ingest one file from disk; failures are reported in the item, never raised."""
-        source = str(path.relative_to(base_dir)) if base_dir else path.name
-        try:
-            data = path.read_bytes()
-            doc = self.loader.run(path, base_dir=base_dir)
-            return self._ingest(doc, content_hash=self._hash(data, doc.meta))
-        except AssistError as exc:
-            logger.warning("ingest failed", extra={"source": source, "reason": str(exc)})
-            return IngestItem(source=source, outcome="failed", error=str(exc))
-        except OSError as exc:
-            return IngestItem(
-                source=source, outcome="failed", error=f"{source}: cannot read ({exc.strerror})"
-            )
+        return next(iter(self.ingest_files([(path, base_dir)])))
 
     def ingest_upload(
         self, *, data: bytes, filename: str, meta: dict[str, Any] | None = None, replaces: str | None = None
@@ -169,7 +210,11 @@ class IngestPipeline:
         """Ingest uploaded bytes; raises the loader's errors (the API turns them into 4xx)."""
         meta = {k: v for k, v in (meta or {}).items() if v not in (None, "")}
         doc = self.loader.run(Path(filename), data=data, filename=filename, meta=meta)
-        return self._ingest(doc, content_hash=self._hash(data, meta), replaces=replaces)
+        prepared = self._prepare(doc, content_hash=self._hash(data, meta), replaces=replaces)
+        if isinstance(prepared, IngestItem):
+            return prepared
+        texts = [embed_text(prepared.title, d.section, d.text) for d in prepared.drafts]
+        return self._commit(prepared, self._embed(texts))
 
     # -- the steps ----------------------------------------------------------------------------
     @staticmethod
@@ -193,8 +238,10 @@ class IngestPipeline:
     def _embed(self, texts: list[str]) -> dict[str, np.ndarray]:
         return {e.name: np.asarray(e.embed_documents(texts), dtype=np.float32) for e in self.embedders}
 
-    def _ingest(self, doc: LoadedDocument, *, content_hash: str, replaces: str | None = None) -> IngestItem:
-        meta = doc.meta
+    def _prepare(
+        self, doc: LoadedDocument, *, content_hash: str, replaces: str | None = None
+    ) -> _Prepared | IngestItem:
+        """Everything before embedding: version lookup, compliance scan, chunking, BM25 tokens."""
         with Session(self.engine, expire_on_commit=False) as session:
             if replaces:
                 base = session.get(Document, replaces)
@@ -203,35 +250,50 @@ class IngestPipeline:
                 family = list(session.exec(select(Document).where(Document.family_id == base.family_id)))
             else:
                 family = list(session.exec(select(Document).where(Document.source == doc.source)))
-            family.sort(key=lambda d: d.version)
-            same = next((d for d in family if d.content_hash == content_hash), None)
-            if same is not None:
-                return IngestItem(
-                    source=doc.source,
-                    outcome="unchanged",
-                    document_id=same.id,
-                    family_id=same.family_id,
-                    version=same.version,
-                    status=same.status.value,
-                    chunks=same.chunk_count,
-                    flags=same.flags,
-                    title=same.title,
-                )
+        family.sort(key=lambda d: d.version)
+        same = next((d for d in family if d.content_hash == content_hash), None)
+        if same is not None:
+            return IngestItem(
+                source=doc.source,
+                outcome="unchanged",
+                document_id=same.id,
+                family_id=same.family_id,
+                version=same.version,
+                status=same.status.value,
+                chunks=same.chunk_count,
+                flags=same.flags,
+                title=same.title,
+            )
         status, flags = self._scan(doc.text)
         drafts = self.chunker.run(doc)
         if not drafts:
             raise LoadError(doc.source, "no text to index")
-        language = str(meta.get("language") or detect_language(doc.text))
-        texts = [d.text for d in drafts]
-        vectors = self._embed(texts)
-        tokens = [tokenize(f"{d.section} {d.text}") for d in drafts]
+        title = str(doc.meta.get("title") or doc.title)
+        tokens = [tokenize(embed_text(title, d.section, d.text)) for d in drafts]
+        return _Prepared(doc, content_hash, family[-1] if family else None, status, flags, drafts, tokens)
 
+    def _flush(self, pending: list[_Prepared]) -> Iterator[IngestItem]:
+        """Embed the pending documents' chunks together, then store and index each document."""
+        if not pending:
+            return
+        batch = list(pending)
+        pending.clear()
+        vectors = self._embed([embed_text(p.title, d.section, d.text) for p in batch for d in p.drafts])
+        offset = 0
+        for p in batch:
+            n = len(p.drafts)
+            yield self._commit(p, {name: mat[offset : offset + n] for name, mat in vectors.items()})
+            offset += n
+
+    def _commit(self, p: _Prepared, vectors: dict[str, np.ndarray]) -> IngestItem:
+        """Store one document version in one transaction, then swap it into the indexes."""
+        doc, meta, drafts, previous, status = p.doc, p.doc.meta, p.drafts, p.previous, p.status
+        language = str(meta.get("language") or detect_language(doc.text))
         tags = meta.get("tags") or []
         if isinstance(tags, str):
             tags = [t.strip() for t in tags.split(",") if t.strip()]
         steps = meta.get("next_steps") or []
         with session_scope(self.engine) as session:
-            previous = family[-1] if family else None
             document = Document(
                 title=str(meta.get("title") or doc.title),
                 source=previous.source if previous else doc.source,
@@ -242,11 +304,11 @@ class IngestPipeline:
                 family_id="",
                 version=(previous.version + 1) if previous else 1,
                 status=status,
-                content_hash=content_hash,
+                content_hash=p.content_hash,
                 file_type=doc.file_type,
                 tags=[str(t) for t in tags],
                 meta={k: v for k, v in meta.items() if isinstance(v, str | int | float | bool | list)},
-                flags=flags,
+                flags=p.flags,
                 next_steps=[{"id": s} if isinstance(s, str) else s for s in steps],
                 chunk_count=len(drafts),
             )
@@ -268,8 +330,7 @@ class IngestPipeline:
             session.flush()
             for name, mat in vectors.items():
                 session.add_all(
-                    ChunkVector(chunk_id=c.id, embedder=name, vector=mat[i].tobytes())
-                    for i, c in enumerate(chunks)
+                    ChunkVector(chunk_id=c.id, embedder=name, vector=mat[i].tobytes()) for i, c in enumerate(chunks)
                 )
             removed: list[int] = []
             if status == DocumentStatus.published:
@@ -278,13 +339,11 @@ class IngestPipeline:
         add = []
         if status == DocumentStatus.published:
             add = [
-                IndexedChunk(meta=m, tokens=tokens[i], vectors={n: v[i] for n, v in vectors.items()})
+                IndexedChunk(meta=m, tokens=p.tokens[i], vectors={n: v[i] for n, v in vectors.items()})
                 for i, m in enumerate(metas)
             ]
         self.index.replace(remove=removed, add=add)
-        logger.info(
-            "ingested", extra={"source": doc.source, "version": document.version, "chunks": len(drafts)}
-        )
+        logger.info("ingested", extra={"source": doc.source, "version": document.version, "chunks": len(drafts)})
         return IngestItem(
             source=doc.source,
             outcome="updated" if previous else "new",
@@ -293,7 +352,7 @@ class IngestPipeline:
             version=document.version,
             status=status.value,
             chunks=len(drafts),
-            flags=flags,
+            flags=p.flags,
             title=document.title,
         )
 
@@ -314,9 +373,7 @@ class IngestPipeline:
             old.status = DocumentStatus.superseded
             session.add(old)
             removed += [
-                cid
-                for cid in session.exec(select(Chunk.id).where(Chunk.document_id == old.id))
-                if cid is not None
+                cid for cid in session.exec(select(Chunk.id).where(Chunk.document_id == old.id)) if cid is not None
             ]
         return removed
 
@@ -328,9 +385,7 @@ class IngestPipeline:
             if document is None:
                 raise NotFoundError("document", document_id)
             chunks = list(
-                session.exec(
-                    select(Chunk).where(Chunk.document_id == document_id).order_by(col(Chunk.position))
-                )
+                session.exec(select(Chunk).where(Chunk.document_id == document_id).order_by(col(Chunk.position)))
             )
             ids = [c.id for c in chunks if c.id is not None]
             removed: list[int] = []
@@ -355,7 +410,7 @@ class IngestPipeline:
         }
         out = []
         missing = [c for c in chunks if any((c.id, e.name) not in stored for e in self.embedders)]
-        fresh = self._embed([c.text for c in missing]) if missing else {}
+        fresh = self._embed([embed_text(document.title, c.section, c.text) for c in missing]) if missing else {}
         fresh_rows = {c.id: i for i, c in enumerate(missing)}
         for c in chunks:
             assert c.id is not None
@@ -369,7 +424,9 @@ class IngestPipeline:
                     session.add(ChunkVector(chunk_id=c.id, embedder=e.name, vector=vecs[e.name].tobytes()))
             out.append(
                 IndexedChunk(
-                    meta=chunk_meta(document, c), tokens=tokenize(f"{c.section} {c.text}"), vectors=vecs
+                    meta=chunk_meta(document, c),
+                    tokens=tokenize(embed_text(document.title, c.section, c.text)),
+                    vectors=vecs,
                 )
             )
         return out
