@@ -83,18 +83,24 @@ def test_compliance_edits_a_rule_after_a_test_run(page: Any, live_server: LiveSe
     expect(first).to_be_visible()
     rule_id = first.get_attribute("data-rule-id")
     first.get_by_role("button", name=re.compile("^Open")).click()
-    draft = page.locator("#rule-draft")
-    expect(draft).to_be_visible()
-    body = json.loads(draft.input_value())
+    expect(page.locator("#rule-f-phrases")).to_be_visible()
     version = int(re.search(r"v(\d+)", page.locator("#rule-editor h2").inner_text()).group(1))
 
-    body["description"] = "tightened after review"
-    body["phrases"] = [*body.get("phrases", []), "包赚不赔"]
-    draft.fill(json.dumps(body, ensure_ascii=False, indent=2))
+    # Edit with the form: one more phrase and a description. The JSON follows.
+    phrases = page.get_by_label("Phrases (one per line)")
+    phrases.fill(phrases.input_value() + "\n包赚不赔")
+    page.get_by_label("Description").fill("tightened after review")
+    draft = json.loads(page.locator("#rule-draft").input_value())
+    assert "包赚不赔" in draft["phrases"] and draft["description"] == "tightened after review"
+
     publish = page.locator("#rule-publish")
     expect(publish).to_be_disabled()  # not before a test run
     page.locator("#rule-test").click()
     expect(page.locator("#test-result")).to_contain_text("Would newly block")
+    expect(publish).to_be_enabled()
+    page.get_by_label("Description").fill("tightened after review, again")
+    expect(publish).to_be_disabled()  # a changed draft needs a new test run
+    page.locator("#rule-test").click()
     expect(publish).to_be_enabled()
     publish.click()
     expect(page.locator("#rule-editor h2")).to_contain_text(f"v{version + 1}")
@@ -102,7 +108,7 @@ def test_compliance_edits_a_rule_after_a_test_run(page: Any, live_server: LiveSe
     with live_server.api("compliance") as client:
         detail = client.get(f"/v1/rules/{rule_id}").json()
     assert detail["current"]["version"] == version + 1
-    assert detail["current"]["body"]["description"] == "tightened after review"
+    assert detail["current"]["body"]["description"] == "tightened after review, again"
     assert "包赚不赔" in detail["current"]["body"]["phrases"]
 
 

@@ -222,6 +222,11 @@ function draftText(body) {
   return JSON.stringify(body, null, 2);
 }
 
+// The form edits the common fields; the JSON below it holds the whole rule. Each follows the other as it is
+// typed, so that what is tested and published is always exactly what both show.
+const LIST_FIELDS = ["phrases", "regexes", "exceptions"];
+const TEXT_FIELDS = ["advice", "description"];
+
 async function openRule(ruleId) {
   const pane = clear($("rule-editor"));
   pane.append(h("p", { class: "muted" }, t("common.loading")));
@@ -233,19 +238,50 @@ async function openRule(ruleId) {
   }
   state.testedDraft = null;
   renderRuleEditor();
-  $("rule-draft").focus();
+  $("rule-f-severity").focus();
+}
+
+function ruleField(name, control) {
+  return h("div", { class: "field" }, h("label", { for: `rule-f-${name}` }, t(`rules.f.${name}`)), control);
 }
 
 function renderRuleEditor() {
   const pane = clear($("rule-editor"));
   const r = state.rule;
   if (!r) return;
-  const area = h("textarea", { id: "rule-draft", spellcheck: "false", rows: 14 });
-  area.value = draftText(r.current.body);
-  area.addEventListener("input", () => updatePublish());
+  const body = r.current.body || {};
+  const area = h("textarea", { id: "rule-draft", spellcheck: "false", rows: 12 });
+  area.value = draftText(body);
+  area.addEventListener("input", () => {
+    const parsed = parseDraft(true);
+    if (parsed) fillRuleForm(parsed);
+    updatePublish();
+  });
+  const severity = h("select", { id: "rule-f-severity" },
+    h("option", { value: "block" }, "block"), h("option", { value: "warn" }, "warn"));
+  const enabled = h("input", { id: "rule-f-enabled", type: "checkbox" });
+  const fields = [ruleField("severity", severity),
+    h("div", { class: "row" }, enabled, h("label", { for: "rule-f-enabled" }, t("rules.f.enabled")))];
+  for (const name of LIST_FIELDS) {
+    fields.push(ruleField(name, h("textarea", { id: `rule-f-${name}`, rows: name === "phrases" ? 4 : 2, spellcheck: "false" })));
+  }
+  for (const name of TEXT_FIELDS) {
+    fields.push(ruleField(name, h("textarea", { id: `rule-f-${name}`, rows: 2 })));
+  }
+  const form = h("div", { class: "rule-form" }, fields);
+  form.addEventListener("input", () => {
+    const draft = draftFromForm();
+    if (draft) area.value = draftText(draft);
+    updatePublish();
+  });
+  form.addEventListener("change", () => form.dispatchEvent(new Event("input")));
   pane.append(
-    h("h2", {}, h("code", {}, r.rule_id), ` · v${r.current.version}`),
-    h("div", { class: "field" }, h("label", { for: "rule-draft" }, t("rules.body")), area),
+    h("h2", {}, h("code", {}, r.rule_id), ` · v${r.current.version}`,
+      body.category ? h("span", { class: "small muted" }, ` · ${body.category}`) : null),
+    form,
+    h("details", { class: "json-details" },
+      h("summary", {}, t("rules.body")),
+      h("label", { for: "rule-draft", class: "visually-hidden" }, t("rules.body")), area),
     h("p", { id: "rule-error", class: "form-error", role: "alert" }),
     h("div", { class: "row end" },
       h("button", { id: "rule-test", type: "button", class: "btn", onclick: testDraft }, t("rules.test")),
@@ -262,24 +298,68 @@ function renderRuleEditor() {
         h("td", {}, v.author || ""), h("td", { class: "small" }, fmtDate(v.created_at)),
         h("td", {}, content(v.note || "")))))),
   );
+  fillRuleForm(body);
 }
 
-function parseDraft() {
+/** Put a rule's fields into the form. A field in a shape the form cannot show is left to the JSON. */
+function fillRuleForm(body) {
+  $("rule-f-severity").value = body.severity === "warn" ? "warn" : "block";
+  $("rule-f-enabled").checked = body.enabled !== false;
+  for (const name of LIST_FIELDS) {
+    const el = $(`rule-f-${name}`);
+    const v = body[name];
+    const plain = v === undefined || (Array.isArray(v) && v.every((x) => typeof x === "string"));
+    el.disabled = !plain;
+    el.value = plain ? (v || []).join("\n") : "";
+    el.placeholder = plain ? "" : "(JSON)";
+  }
+  for (const name of TEXT_FIELDS) $(`rule-f-${name}`).value = body[name] ?? "";
+}
+
+/** The JSON draft with the form's fields laid over it (null when the JSON does not parse). */
+function draftFromForm() {
+  const base = parseDraft(true);
+  if (!base) return null;
+  base.severity = $("rule-f-severity").value;
+  if ($("rule-f-enabled").checked) {
+    if (base.enabled === false) delete base.enabled;
+  } else base.enabled = false;
+  for (const name of LIST_FIELDS) {
+    const el = $(`rule-f-${name}`);
+    if (el.disabled) continue;
+    const lines = el.value.split("\n").map((x) => x.trim()).filter(Boolean);
+    if (lines.length) base[name] = lines;
+    else delete base[name];
+  }
+  for (const name of TEXT_FIELDS) {
+    const v = $(`rule-f-${name}`).value.trim();
+    if (v) base[name] = v;
+    else delete base[name];
+  }
+  return base;
+}
+
+function parseDraft(quiet = false) {
   const err = $("rule-error");
-  err.textContent = "";
+  if (err) err.textContent = "";
   try {
     const body = JSON.parse($("rule-draft").value);
     if (!body || typeof body !== "object" || Array.isArray(body)) throw new Error("a JSON object is expected");
     body.id = state.rule.rule_id;
     return body;
   } catch (ex) {
-    err.textContent = t("rules.badjson", { detail: ex.message });
+    if (err) err.textContent = t("rules.badjson", { detail: ex.message });
+    if (!quiet) $("rule-draft").closest("details").open = true;
     return null;
   }
 }
 
+function canonical(body) {
+  return body ? JSON.stringify(body) : null;
+}
+
 function updatePublish() {
-  const ok = state.testedDraft !== null && state.testedDraft === $("rule-draft").value;
+  const ok = state.testedDraft !== null && state.testedDraft === canonical(parseDraft(true));
   $("rule-publish").disabled = !ok;
   $("publish-hint").hidden = ok;
 }
@@ -305,7 +385,7 @@ function scores(before, after) {
 async function testDraft() {
   const draft = parseDraft();
   if (!draft) return;
-  const text = $("rule-draft").value;
+  const text = canonical(draft);
   const box = $("test-result");
   box.hidden = false;
   clear(box).append(t("rules.testing"));

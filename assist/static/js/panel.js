@@ -292,7 +292,7 @@ function alertBanner(a, live) {
     "div",
     { class: `alert-banner ${action}`, role: live ? "alert" : null, dataset: { action, turn: a.turn ?? "" } },
     h("div", { class: "alert-title" },
-      h("span", { "aria-hidden": "true" }, action === "block" ? "⛔" : "⚠"),
+      h("span", { class: "alert-icon", "aria-hidden": "true" }, "!"),
       h("span", { class: "grow" }, t(action === "block" ? "alerts.block" : "alerts.warn")),
       a.turn != null ? h("span", { class: "small" }, t("sugg.turn", { n: a.turn })) : null),
     a.advice ? h("p", { class: "alert-advice" }, `${t("alerts.advice")}: `, content(a.advice)) : null,
