@@ -14,9 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 KB_DOCS = ROOT / "kb_docs"
 
 
-def make_kb(data_dir: Path, *, guard: Any = None, embedders: list[Any] | None = None) -> KnowledgeBase:
+def make_kb(
+    data_dir: Path, *, guard: Any = None, embedders: list[Any] | None = None, database_url: str | None = None
+) -> KnowledgeBase:
     """A knowledge base on `data_dir`, hash-embedded unless embedders are given."""
-    settings = Settings(data_dir=data_dir, embedders=["hash"])
+    settings = Settings(data_dir=data_dir, embedders=["hash"], database_url=database_url)
     kb = KnowledgeBase(settings, make_engine(settings), embedders=embedders or [HashEmbedder()], guard=guard)
     kb.warm_up()
     return kb
