@@ -97,6 +97,7 @@ class IngestJob(SQLModel, table=True):
     size_bytes: int = 0
     replaces: str | None = None
     created_by: str | None = None
+    worker: str | None = None  # "<host>:<pid>" of the process running it, to spot jobs a restart cut off
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     error: str | None = None
     error_status: int | None = None  # the HTTP status the same failure gets on a direct upload
@@ -115,5 +116,6 @@ class IngestJobPublic(SQLModel):
     result: dict[str, Any] | None
     error: str | None
     error_status: int | None
+    worker: str | None
     created_at: datetime
     finished_at: datetime | None

@@ -9,6 +9,9 @@ nothing but the job's error.
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 from datetime import date
 from typing import Any, Literal
 
@@ -37,6 +40,10 @@ ComplianceOnly = [Depends(require_roles(Role.compliance))]
 # Uploads above this size are ingested in the background (202 + a job to poll); smaller ones answer 201.
 BACKGROUND_BYTES = 1_000_000
 _READ_BLOCK = 1 << 16
+# Jobs this process is running; a queued or running job of this process that is not here was cut off.
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+_active_jobs: set[str] = set()
+_active_lock = threading.Lock()
 
 
 class UploadResult(BaseModel):
@@ -149,6 +156,18 @@ def _run_job(
     replaces: str | None, key_id: str | None,
 ) -> None:
     """Ingest a large upload after the response; the job row records the outcome or the error."""
+    try:
+        _ingest_job(engine=engine, knowledge=knowledge, job_id=job_id, data=data, filename=filename,
+                    meta=meta, replaces=replaces, key_id=key_id)
+    finally:
+        with _active_lock:
+            _active_jobs.discard(job_id)
+
+
+def _ingest_job(
+    *, engine: Engine, knowledge: Any, job_id: str, data: bytes, filename: str, meta: dict[str, Any],
+    replaces: str | None, key_id: str | None,
+) -> None:
     with Session(engine, expire_on_commit=False) as session:
         job = session.get(IngestJob, job_id)
         if job is None:
@@ -207,9 +226,12 @@ def upload_document(
     }
     meta = {k: v for k, v in meta.items() if v not in (None, "", [])}
     if len(data) > BACKGROUND_BYTES:
-        job = IngestJob(filename=filename, size_bytes=len(data), replaces=replaces, created_by=key.name)
+        job = IngestJob(filename=filename, size_bytes=len(data), replaces=replaces, created_by=key.name,
+                        worker=WORKER_ID)
         session.add(job)
         session.commit()
+        with _active_lock:
+            _active_jobs.add(job.id)
         background.add_task(
             _run_job, engine=_engine(session), knowledge=knowledge, job_id=job.id, data=data,
             filename=filename, meta=meta, replaces=replaces, key_id=key.id,
@@ -229,7 +251,30 @@ def get_job(job_id: str, session: SessionDep) -> IngestJobPublic:
     job = session.get(IngestJob, job_id)
     if job is None:
         raise NotFoundError("upload job", job_id)
+    if job.status in ("queued", "running") and _cut_off(job):
+        job.status, job.error_status = "failed", 503
+        job.error = f"{job.filename}: interrupted by a server restart before it was stored; upload it again"
+        job.finished_at = utcnow()
+        session.add(job)
+        session.commit()
     return IngestJobPublic.model_validate(job, from_attributes=True)
+
+
+def _cut_off(job: IngestJob) -> bool:
+    """True when the process that owned this unfinished job is gone (or is us, and no longer runs it)."""
+    if job.worker == WORKER_ID:
+        with _active_lock:
+            return job.id not in _active_jobs
+    host, _, pid = (job.worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's job: it cannot be checked from here
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, OverflowError):
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
 
 
 @router.get("", response_model=list[DocumentPublic], dependencies=EditorOrCompliance)

@@ -207,3 +207,17 @@ def test_large_upload_runs_in_the_background_with_a_pollable_job(client, headers
     assert client.get("/v1/documents/jobs/nope", headers=headers["editor"]).status_code == 404
     with Session(client.app.state.db_engine) as s:
         assert len(s.exec(select(IngestJob)).all()) == 2
+
+
+def test_a_job_cut_off_by_a_restart_reports_failure_instead_of_hanging(client, headers, db):
+    import socket
+
+    gone = IngestJob(filename="big.pdf", status="running", worker=documents_routes.WORKER_ID)
+    dead = IngestJob(filename="big2.pdf", status="queued", worker=f"{socket.gethostname()}:999999999")
+    elsewhere = IngestJob(filename="big3.pdf", status="running", worker="other-host:1")
+    db.add_all([gone, dead, elsewhere])
+    db.commit()
+    for job in (gone, dead):
+        got = client.get(f"/v1/documents/jobs/{job.id}", headers=headers["editor"]).json()
+        assert got["status"] == "failed" and got["error_status"] == 503 and "upload it again" in got["error"]
+    assert client.get(f"/v1/documents/jobs/{elsewhere.id}", headers=headers["editor"]).json()["status"] == "running"
