@@ -1,0 +1,311 @@
+"""The Guard: normalise, match in one pass, judge each match in its clause, decide block > warn > allow."""
+from __future__ import annotations
+
+import bisect
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assist.errors import InvalidInputError, RulePackError
+from assist.guard.clauses import BOUNDARY, judge, select_scope_words
+from assist.guard.matcher import Matcher
+from assist.guard.normalize import normalize_for_match
+from assist.guard.rules import Disclosure, Rule, RulePack, load_rule_pack
+
+logger = logging.getLogger(__name__)
+
+SPEAKERS = ("agent", "customer", "suggestion", "document")
+_ACTION_RANK = {"allow": 0, "warn": 1, "block": 2}
+_CLAUSE_CHARS = frozenset(",!?;:。、.\n\r\t")
+
+
+@dataclass(frozen=True)
+class Match:
+    """One rule that fired, with its span in the original text.
+
+    Attributes:
+        rule_id: The rule.
+        category: The rule's category.
+        severity: ``block`` or ``warn``.
+        start: Start offset in the original text.
+        end: End offset (exclusive) in the original text.
+        text: ``original[start:end]``.
+        advice: The rule's compliant alternative.
+        version: The rule's version.
+        layer: ``phrase``/``regex`` for the deterministic layers, ``semantic`` for the embedding layer.
+    """
+
+    rule_id: str
+    category: str
+    severity: str
+    start: int
+    end: int
+    text: str
+    advice: str = ""
+    version: int = 1
+    layer: str = "phrase"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract shape (rule_id, category, severity, start, end, text) plus advice and version."""
+        return {
+            "rule_id": self.rule_id,
+            "category": self.category,
+            "severity": self.severity,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "advice": self.advice,
+            "version": self.version,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the guard decided about one text.
+
+    Attributes:
+        action: ``block`` > ``warn`` > ``allow``.
+        matches: The rules that fired, in text order.
+        advice: The advice of the first most severe match ("" when allowed).
+        speaker: Who said it.
+    """
+
+    action: str
+    matches: tuple[Match, ...] = ()
+    advice: str = ""
+    speaker: str = "agent"
+
+    @property
+    def blocked(self) -> bool:
+        """True when the action is block."""
+        return self.action == "block"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"action", "matches": [...], "advice"}`` as in `assist guard check`."""
+        return {"action": self.action, "matches": [m.to_dict() for m in self.matches], "advice": self.advice}
+
+
+def _verdict(matches: list[Match], speaker: str) -> Verdict:
+    if not matches:
+        return Verdict("allow", (), "", speaker)
+    matches.sort(key=lambda m: (m.start, -m.end))
+    top = max(matches, key=lambda m: _ACTION_RANK[m.severity])  # first of the most severe
+    return Verdict(top.severity, tuple(matches), top.advice, speaker)
+
+
+class Guard:
+    """The compliance guard over a validated rule pack.
+
+    Args:
+        pack: The rules and disclosures.
+        check_examples: Verify that every rule catches its positive examples and lets its negative
+            examples through; raise :class:`RulePackError` naming the failing rules otherwise.
+
+    Raises:
+        RulePackError: When ``check_examples`` finds an example that does not behave as declared.
+    """
+
+    def __init__(self, pack: RulePack, *, check_examples: bool = True) -> None:
+        if not isinstance(pack, RulePack):
+            raise TypeError(f"Guard needs a RulePack, got {type(pack).__name__}")
+        self.pack = pack
+        self._rules = [r for r in pack.rules if r.enabled]
+        self._matcher = Matcher(self._rules, list(pack.disclosures))
+        self._semantic: Any = None
+        logger.info("guard ready: %d rules, %s", len(self._rules), self._matcher.stats())
+        if check_examples:
+            failures = example_failures(self)
+            if failures:
+                raise RulePackError("rule examples do not behave as declared: " + "; ".join(failures))
+
+    # ---- construction -------------------------------------------------------------------------------
+    @classmethod
+    def from_path(cls, path: Path | str, *, check_examples: bool = True) -> Guard:
+        """A guard over one YAML file or a directory of them (e.g. ``kb_docs/rules``)."""
+        return cls(load_rule_pack(path), check_examples=check_examples)
+
+    @classmethod
+    def from_rules(cls, rules: list[dict[str, Any]], disclosures: list[dict[str, Any]] | None = None,
+                   *, check_examples: bool = True) -> Guard:
+        """A guard over YAML-shaped rule dicts (rules edited in the database)."""
+        return cls(RulePack.from_dicts(rules, disclosures, origin="<db>"), check_examples=check_examples)
+
+    @classmethod
+    def default(cls) -> Guard:
+        """The guard over ``get_settings().rules_path``."""
+        from assist.config import get_settings
+
+        return cls.from_path(get_settings().rules_path)
+
+    # ---- properties ---------------------------------------------------------------------------------
+    @property
+    def rules(self) -> list[Rule]:
+        """The enabled rules (each has ``id``, ``version``, ``to_dict()``)."""
+        return list(self._rules)
+
+    @property
+    def disclosures(self) -> list[Disclosure]:
+        """The required disclosures the pack declares."""
+        return list(self.pack.disclosures)
+
+    def stats(self) -> dict[str, Any]:
+        """Rule and phrase counts."""
+        return {"rules": len(self._rules), "disclosures": len(self.pack.disclosures), **self._matcher.stats()}
+
+    # ---- checking -----------------------------------------------------------------------------------
+    def check(self, text: str, speaker: str = "agent") -> Verdict:
+        """Check one utterance, suggestion or passage.
+
+        A customer's words never produce a block or a warn: customers ask about guarantees, repeat what
+        they heard and read out codes; none of that is the firm's word (codes are a redaction matter).
+        ``suggestion`` and ``document`` are judged like the agent.
+
+        Args:
+            text: The text to check.
+            speaker: ``agent``, ``customer``, ``suggestion`` or ``document``.
+
+        Raises:
+            InvalidInputError: Unknown speaker or a non-string text.
+        """
+        if speaker not in SPEAKERS:
+            raise InvalidInputError(f"unknown speaker {speaker!r}: use one of {', '.join(SPEAKERS)}")
+        if not isinstance(text, str):
+            raise InvalidInputError(f"text must be a string, got {type(text).__name__}")
+        if speaker == "customer" or not text:
+            return Verdict("allow", (), "", speaker)
+        matches = self._deterministic(text)
+        if self._semantic is not None and not any(m.severity == "block" for m in matches):
+            matches.extend(self._semantic.check(text, matches))
+        return _verdict(matches, speaker)
+
+    def check_many(self, texts: Iterable[str], speaker: str = "agent") -> list[Verdict]:
+        """:meth:`check` for several texts."""
+        return [self.check(t, speaker) for t in texts]
+
+    def _deterministic(self, text: str) -> list[Match]:
+        nt = normalize_for_match(text)
+        s = nt.text
+        hits = self._matcher.scan(s)
+        if not hits.triggers:
+            return []
+        words = select_scope_words(hits.scope)
+        bounds_start, bounds_end = _boundaries(s, words)
+        kept: dict[int, list[tuple[int, int]]] = {}
+        for a, b, ridx in sorted(hits.triggers, key=lambda t: (t[0], -(t[1] - t[0]))):
+            cs, ce = _clause(a, b, bounds_start, bounds_end, len(s))
+            if any(er == ridx and ea >= cs and eb <= ce for ea, eb, er in hits.exceptions):
+                continue
+            if not judge(a, b, cs, ce, words):
+                continue
+            spans = kept.setdefault(ridx, [])
+            if any(not (b <= x or a >= y) for x, y in spans):
+                continue  # overlaps a longer match of the same rule
+            spans.append((a, b))
+        out: list[Match] = []
+        for ridx, spans in kept.items():
+            rule = self._rules[ridx]
+            for a, b in spans:
+                oa, ob = nt.span(a, b)
+                out.append(Match(rule.id, rule.category, rule.severity, oa, ob, text[oa:ob], rule.advice,
+                                 rule.version))
+        return out
+
+    # ---- disclosures --------------------------------------------------------------------------------
+    def find_disclosures(self, text: str) -> list[str]:
+        """Ids of the required-disclosure parts said in ``text``, and of whole disclosures said in full.
+
+        Part ids are qualified: ``wealth_risk_disclosure.not_deposit``. A disclosure's own id is included
+        when all its parts are in this one text. A negated part does not count (这个产品没有风险 does not
+        say 产品有风险). To tick a disclosure said across several turns, keep the part ids seen so far and
+        call :meth:`completed_disclosures`.
+        """
+        if not text or not self._matcher.parts:
+            return []
+        nt = normalize_for_match(text)
+        s = nt.text
+        hits = self._matcher.scan(s)
+        if not hits.disclosures:
+            return []
+        words = select_scope_words(hits.scope)
+        bs, be = _boundaries(s, words)
+        found: list[str] = []
+        for a, b, pidx in sorted(hits.disclosures):
+            cs, ce = _clause(a, b, bs, be, len(s))
+            if judge(a, b, cs, ce, words, hedges_cancel=False):
+                did, pid = self._matcher.parts[pidx]
+                qid = f"{did}.{pid}"
+                if qid not in found:
+                    found.append(qid)
+        return found + [d for d in self.completed_disclosures(found) if d not in found]
+
+    def completed_disclosures(self, said: Iterable[str]) -> list[str]:
+        """Disclosure ids whose every part is among ``said`` (qualified part ids, from any turns)."""
+        said_set = set(said)
+        return [d.id for d in self.pack.disclosures if all(p in said_set for p in d.part_ids())]
+
+    def disclosures_for(self, *, tags: Sequence[str] = (), categories: Sequence[str] = ()) -> list[Disclosure]:
+        """The disclosures that apply to a product with these tags, or after a match in these categories."""
+        tags_set, cats_set = set(tags), set(categories)
+        out = []
+        for d in self.pack.disclosures:
+            applies: Mapping[str, Any] = d.applies_to or {}
+            if tags_set & set(applies.get("tags") or []) or cats_set & set(applies.get("categories") or []):
+                out.append(d)
+        return out
+
+    # ---- semantic layer -----------------------------------------------------------------------------
+    def enable_semantic(self, embedder: Any, *, threshold: float = 0.9) -> None:
+        """Add the optional embedding layer: it may raise a warn, never a block.
+
+        Args:
+            embedder: Any object with ``embed_query``/``embed_documents`` (see
+                :class:`assist.protocols.Embedder`).
+            threshold: Cosine similarity to a rule's positive example needed to warn.
+        """
+        from assist.guard.semantic import SemanticLayer
+
+        self._semantic = SemanticLayer(self._rules, embedder, threshold=threshold)
+
+
+def _boundaries(s: str, words: list[Any]) -> tuple[list[int], list[int]]:
+    """Sorted starts and ends of clause boundaries: punctuation and contrast words."""
+    spans = [(i, i + 1) for i, c in enumerate(s) if c in _CLAUSE_CHARS]
+    spans.extend((w.start, w.end) for w in words if w.effect == BOUNDARY)
+    spans.sort()
+    return [a for a, _ in spans], [b for _, b in spans]
+
+
+def _clause(a: int, b: int, starts: list[int], ends: list[int], n: int) -> tuple[int, int]:
+    """The clause ``[cs, ce)`` around ``[a, b)``: after the last boundary ending at or before ``a``, up to
+    the first boundary starting at or after ``b``."""
+    cs = 0
+    i = bisect.bisect_right(starts, a) - 1
+    while i >= 0:
+        if ends[i] <= a:
+            cs = max(cs, ends[i])
+            break
+        i -= 1
+    ce = n
+    j = bisect.bisect_left(starts, b)
+    if j < len(starts):
+        ce = starts[j]
+    return cs, ce
+
+
+def example_failures(guard: Guard) -> list[str]:
+    """Check every rule's examples: positives must fire that rule, negatives must not.
+
+    Returns:
+        One message per failing example, naming the rule and its file.
+    """
+    failures: list[str] = []
+    for rule in guard.rules:
+        for ex in rule.positive:
+            if not any(m.rule_id == rule.id for m in guard._deterministic(ex)):
+                failures.append(f"rule {rule.id!r} ({rule.origin}) misses its positive example {ex!r}")
+        for ex in rule.negative:
+            if any(m.rule_id == rule.id for m in guard._deterministic(ex)):
+                failures.append(f"rule {rule.id!r} ({rule.origin}) fires on its negative example {ex!r}")
+    return failures
