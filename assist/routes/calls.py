@@ -100,7 +100,9 @@ async def _turn(ws: WebSocket, engine: Any, call_id: str, raw: str) -> None:
         await _send(ws, alert.model_dump(mode="json"))
     if result.suggestion is not None:
         await _send(ws, result.suggestion.model_dump(mode="json"))
-    elif result.checklist_changed and result.turn is not None:
+    elif result.turn is None:
+        return  # interim text: used to prefetch, not answered
+    elif result.checklist_changed:
         await _send(
             ws,
             {
@@ -110,11 +112,18 @@ async def _turn(ws: WebSocket, engine: Any, call_id: str, raw: str) -> None:
                 "next_steps": [s.model_dump() for s in result.next_steps],
             },
         )
+    else:
+        # every final turn gets an answer, so a client can tell a quiet turn from a lost one
+        await _send(ws, {"type": "ack", "call_id": call_id, "turn": result.turn})
 
 
 @router.websocket("/{call_id}/stream")
 async def stream(websocket: WebSocket, call_id: str) -> None:
-    """Live turns in; suggestions, compliance alerts, checklist updates and errors out."""
+    """Live turns in; suggestions, compliance alerts, checklist updates, acks and errors out.
+
+    Every final turn gets, after any `compliance_alert`s, exactly one of: a `suggestion`, a `checklist`
+    (when the turn changed it) or an `ack` (when it did not, and nothing else was sent).
+    """
     await websocket.accept()
     state = websocket.app.state
     engine = getattr(state, "call_engine", None)

@@ -110,3 +110,12 @@ def test_ended_call_refuses_turns_with_an_error(client, keys, agent, call_id) ->
     with client.websocket_connect(url(call_id, keys["agent"])) as ws:
         ws.send_json({"type": "utterance", "speaker": "customer", "text": "我的信用卡丢了怎么办"})
         assert "ended" in ws.receive_json()["detail"]
+
+
+def test_every_final_turn_is_answered_and_interim_text_is_not(client, keys, call_id) -> None:
+    with client.websocket_connect(url(call_id, keys["agent"])) as ws:
+        ws.send_json({"type": "utterance", "speaker": "customer", "text": "我的信用卡", "final": False})
+        ws.send_json({"type": "utterance", "speaker": "customer", "text": "嗯"})
+        assert ws.receive_json() == {"type": "ack", "call_id": call_id, "turn": 1}
+        ws.send_json({"type": "utterance", "speaker": "customer", "text": "我的信用卡丢了怎么办"})
+        assert ws.receive_json()["turn"] == 2
