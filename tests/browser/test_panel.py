@@ -71,7 +71,7 @@ def test_panel_shows_a_cited_suggestion_then_a_compliance_alert(page: Any, live_
 
 
 def test_demo_replays_a_sample_call_from_kb_docs(page: Any, live_server: LiveServer) -> None:
-    """Demo mode replays kb_docs/calls/*.jsonl against the engine: suggestions with citations appear."""
+    """Demo mode replays kb_docs/calls/*.jsonl against the engine: suggestions, alerts, steps done."""
     from playwright.sync_api import expect
 
     samples = sorted((ROOT / "kb_docs" / "calls").glob("*.jsonl"))
@@ -86,6 +86,9 @@ def test_demo_replays_a_sample_call_from_kb_docs(page: Any, live_server: LiveSer
     expect(page.locator("#demo-status")).to_contain_text(re.compile("Replay finished"), timeout=60_000)
     turns = [line for line in samples[0].read_text(encoding="utf-8").splitlines() if line.strip()]
     expect(page.locator("#transcript .turn")).to_have_count(len(turns))
+    # The sample calls contain a forbidden agent line, and steps the agent carries out.
+    expect(page.locator('#alerts .alert-banner[role="alert"]').first).to_be_visible()
+    expect(page.locator("#checklist li.done").first).to_be_visible()
 
 
 def test_panel_reconnects_and_picks_the_call_back_up(page: Any, live_server: LiveServer) -> None:
