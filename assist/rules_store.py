@@ -277,6 +277,13 @@ def load_guard(*, session: Session, rules_path: Path) -> Guard:
     return build_guard(session=session)
 
 
+def rules_fingerprint(*, session: Session) -> tuple[int, int]:
+    """Changes whenever any rule or disclosure version is added (newest row ids)."""
+    rule = session.exec(select(func.max(RuleRecord.id))).one() or 0
+    disc = session.exec(select(func.max(DisclosureRecord.id))).one() or 0
+    return int(rule), int(disc)
+
+
 def rebuild_guard(*, session: Session, holder: GuardSwapper) -> Guard:
     """Compile the rules now in the database and swap them into the running app.
 
@@ -285,10 +292,27 @@ def rebuild_guard(*, session: Session, holder: GuardSwapper) -> Guard:
     """
     with _swap_lock:
         session.expire_all()
+        fingerprint = rules_fingerprint(session=session)
         guard = build_guard(session=session)
         holder.swap(guard)
+        try:
+            holder.rules_fingerprint = fingerprint  # type: ignore[attr-defined]
+        except AttributeError:  # a holder with __slots__: refresh_if_stale will just rebuild
+            pass
     logger.info("guard swapped", extra={"rules": len(current_versions(session=session))})
     return guard
+
+
+def refresh_if_stale(*, session: Session, holder: GuardSwapper) -> bool:
+    """Rebuild and swap when another process changed the rules since this holder's guard was built.
+
+    Rule changes swap the guard of the process that served them at once. With several worker processes,
+    call this periodically (or per turn: it costs one small query) so the others follow.
+    """
+    if getattr(holder, "rules_fingerprint", None) == rules_fingerprint(session=session):
+        return False
+    rebuild_guard(session=session, holder=holder)
+    return True
 
 
 # ---------------------------------------------------------------- changes

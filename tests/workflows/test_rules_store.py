@@ -101,3 +101,18 @@ def test_parse_pack_errors_name_the_problem():
         rules_store.parse_pack({"rules": [{"id": "a"}, "oops"]})
     with pytest.raises(RulePackError, match="'rules' list"):
         rules_store.parse_pack("text")
+
+
+def test_another_process_follows_rule_changes_with_refresh_if_stale(session, rules_dir):
+    rules_store.ensure_seeded(session=session, rules_path=rules_dir)
+    mine, theirs = Holder(), Holder()
+    rules_store.rebuild_guard(session=session, holder=mine)
+    rules_store.rebuild_guard(session=session, holder=theirs)
+    assert rules_store.refresh_if_stale(session=session, holder=theirs) is False
+    rules_store.delete_rule(session=session, rule_id="guaranteed_return", actor=None)
+    session.commit()
+    rules_store.rebuild_guard(session=session, holder=mine)  # the process that served the change
+    assert theirs.get().check("这款产品保本", "agent").action == "block"  # still the old rules
+    assert rules_store.refresh_if_stale(session=session, holder=theirs) is True
+    assert theirs.get().check("这款产品保本", "agent").action == "allow"
+    assert rules_store.refresh_if_stale(session=session, holder=theirs) is False
