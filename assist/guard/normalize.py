@@ -164,46 +164,59 @@ def _tokenize(text: str) -> list[_Token]:
 
 
 def _join_spelled_out(tokens: list[_Token]) -> list[_Token]:
-    """Join runs of >= 3 one-character words separated by one symbol each: ``G u a r`` → ``guar``."""
+    """Join spelled-out words: ``G u a r``, ``r-i-s-k f-r-e-e``, ``零、风、险``.
+
+    A run is three or more one-character words (or single Han characters) each separated by one
+    separator token. The most common separator in the run is the glue between letters; any other
+    separator marks a word break (``r-i-s-k f-r-e-e`` → ``risk free``). Between Han characters, a single
+    、 or , also counts as a separator here (``零、风、险``), since lists of one-character items are rare.
+    """
     out: list[_Token] = []
     i = 0
     n = len(tokens)
+
+    def single(t: _Token) -> bool:
+        return (t[0] == _WORD or t[0] == _HAN) and len(t[1]) == 1
+
+    def glue_ok(t: _Token, kind: int) -> bool:
+        if t[0] == _SEP:
+            return True
+        return kind == _HAN and t[0] == _CLAUSE_T and len(t[1]) == 1 and t[1][0] in "、,"
+
     while i < n:
         t = tokens[i]
-        if t[0] == _WORD and len(t[1]) == 1:
-            # collect W1 (SEP W1)*
+        if single(t):
+            kind = t[0]
             j = i
-            run = [i]
-            while (
-                j + 2 < n
-                and tokens[j + 1][0] == _SEP
-                and tokens[j + 2][0] == _WORD
-                and len(tokens[j + 2][1]) == 1
-            ):
+            while j + 2 < n and glue_ok(tokens[j + 1], kind) and single(tokens[j + 2]) and tokens[j + 2][0] == kind:
                 j += 2
-                run.append(j)
-            if len(run) >= 3:
-                # one-character separators are evasion; longer ones mark a word break inside the run
+            if (j - i) // 2 + 1 >= 3:
+                seps = ["".join(tokens[k][1]) for k in range(i + 1, j, 2)]
+                glue = max(set(seps), key=seps.count)
                 chars: list[str] = []
                 starts: list[int] = []
                 ends: list[int] = []
                 for idx in range(i, j + 1):
                     tk = tokens[idx]
-                    if tk[0] == _SEP:
-                        if len(tk[1]) > 1:
-                            out.append((_WORD, chars, starts, ends))
+                    if idx % 2 != i % 2:  # a separator
+                        if "".join(tk[1]) != glue and kind == _WORD:
+                            out.append((kind, chars, starts, ends))
                             out.append(tk)
                             chars, starts, ends = [], [], []
+                        continue
+                    if kind == _HAN:
+                        out.append(tk)  # Han stays one token per character; only the separators go
                         continue
                     chars.extend(tk[1])
                     starts.extend(tk[2])
                     ends.extend(tk[3])
-                out.append((_WORD, chars, starts, ends))
+                if kind == _WORD:
+                    out.append((kind, chars, starts, ends))
                 i = j + 1
                 continue
         out.append(t)
         i += 1
-    # merge adjacent word tokens created by the join (e.g. 'guar' + 'anteed' never happens, but 'a'+'bc')
+    # merge adjacent word tokens created by the join
     merged: list[_Token] = []
     for t in out:
         if merged and t[0] == _WORD and merged[-1][0] == _WORD:
