@@ -116,3 +116,24 @@ def test_another_process_follows_rule_changes_with_refresh_if_stale(session, rul
     assert rules_store.refresh_if_stale(session=session, holder=theirs) is True
     assert theirs.get().check("这款产品保本", "agent").action == "allow"
     assert rules_store.refresh_if_stale(session=session, holder=theirs) is False
+
+
+def test_the_default_pack_survives_the_database_and_a_yaml_round_trip(session):
+    from assist.config import PROJECT_ROOT
+    from assist.guard.engine import Guard
+
+    pack_dir = PROJECT_ROOT / "kb_docs" / "rules"
+    if not any(pack_dir.glob("*.yaml")):
+        pytest.skip("no default rule pack in kb_docs/rules")
+    n = rules_store.ensure_seeded(session=session, rules_path=pack_dir)
+    assert n >= 9
+    exported = rules_store.export_pack(session=session)
+    result = rules_store.import_pack(session=session, text=exported, actor=None)
+    assert len(result.unchanged) == n and not (result.created or result.updated or result.deleted)
+    assert not result.disclosures_changed
+    from_db, from_yaml = rules_store.build_guard(session=session), Guard.from_path(pack_dir)
+    cases = rules_store.read_cases(rules_store.DEFAULT_CASES_PATH)
+    assert len(cases) >= 150
+    for case in cases:
+        speaker = case.get("speaker", "agent")
+        assert from_db.check(case["text"], speaker).action == from_yaml.check(case["text"], speaker).action, case
