@@ -49,7 +49,7 @@ function setConn(s) {
 
 /** A final turn we send: numbered as the server will number it, so that alerts can point at it. */
 function addTurn(turn) {
-  state.transcript.push({ turn: state.nextTurn, speaker: turn.speaker, text: turn.text ?? "" });
+  state.transcript.push({ turn: state.nextTurn, speaker: turn.speaker, text: turn.text ?? "", confirmed: false });
   state.nextTurn += 1;
   renderTranscript();
 }
@@ -332,7 +332,22 @@ function renderAlerts() {
 
 // ------------------------------------------------------------------ messages from the server
 
+/** The server answers every final turn with its number (ack, checklist, suggestion or alert): align ours. */
+function confirmTurn(n) {
+  if (!Number.isInteger(n) || state.transcript.some((x) => x.confirmed && x.turn === n)) return;
+  const pending = state.transcript.filter((x) => x.confirmed === false);
+  if (!pending.length) return;
+  const changed = pending[0].turn !== n;
+  pending[0].turn = n;
+  pending[0].confirmed = true;
+  let next = n + 1;
+  for (const x of pending.slice(1)) x.turn = next++;
+  state.nextTurn = Math.max(state.nextTurn, next);
+  if (changed) renderTranscript();
+}
+
 function handleMessage(msg) {
+  if (["ack", "checklist", "suggestion", "compliance_alert"].includes(msg.type)) confirmTurn(msg.turn);
   switch (msg.type) {
     case "suggestion":
       state.suggestion = msg;
