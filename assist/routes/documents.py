@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 from datetime import date
+from pathlib import PurePath
 from typing import Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
@@ -23,11 +24,19 @@ from sqlmodel import Session, col, select
 
 from assist import audit
 from assist.deps import CurrentKey, KnowledgeDep, SessionDep, SettingsDep, require_roles
-from assist.errors import AssistError, ConflictError, InvalidInputError, NotFoundError, TooLargeError
+from assist.errors import (
+    AssistError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    TooLargeError,
+    UnsupportedTypeError,
+)
 from assist.models.audit import AuditEntryPublic
 from assist.models.common import utcnow
 from assist.models.documents import Document, DocumentPublic, DocumentStatus, IngestJob, IngestJobPublic
 from assist.models.keys import ApiKey, Role
+from ingest.loaders import DocumentLoader
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +122,15 @@ def _read_upload(request: Request, file: UploadFile, settings: Any) -> bytes:
             raise _too_large(file.size, limit, settings.max_upload_mb)
         parts.append(block)
     return b"".join(parts)
+
+
+def _check_type(filename: str) -> None:
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in DocumentLoader.SUPPORTED:
+        shown = f"'{suffix}'" if suffix else "(no extension)"
+        raise UnsupportedTypeError(
+            filename, f"unsupported file type {shown} (supported: {', '.join(DocumentLoader.SUPPORTED)})"
+        )
 
 
 def _audit_ingest(session: Session, *, key: ApiKey | None, item: Any, replaces: str | None) -> None:
@@ -226,6 +244,7 @@ def upload_document(
     }
     meta = {k: v for k, v in meta.items() if v not in (None, "", [])}
     if len(data) > BACKGROUND_BYTES:
+        _check_type(filename)  # refuse an unsupported type now, not after the editor starts polling
         job = IngestJob(filename=filename, size_bytes=len(data), replaces=replaces, created_by=key.name,
                         worker=WORKER_ID)
         session.add(job)

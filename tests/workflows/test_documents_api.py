@@ -205,6 +205,9 @@ def test_large_upload_runs_in_the_background_with_a_pollable_job(client, headers
     failed = client.get(f"/v1/documents/jobs/{r.json()['id']}", headers=headers["editor"]).json()
     assert failed["status"] == "failed" and failed["error_status"] == 422 and "broken.pdf" in failed["error"]
     assert client.get("/v1/documents/jobs/nope", headers=headers["editor"]).status_code == 404
+    # an unsupported type is refused at once, not after polling
+    r = upload(client, headers["editor"], "setup.exe", b"MZ" + b"\0" * 100)
+    assert r.status_code == 415 and "setup.exe" in r.json()["detail"]
     with Session(client.app.state.db_engine) as s:
         assert len(s.exec(select(IngestJob)).all()) == 2
 
