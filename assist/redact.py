@@ -1,0 +1,147 @@
+"""The one redaction function: personal data out of transcripts, guard events and logs.
+
+``redact(text)`` replaces, in this order:
+
+- e-mail addresses → ``[EMAIL]``;
+- one-time passcodes, PINs, CVVs and passwords read out in a turn (验证码是123456, "the code is 482913",
+  "OTP 1234", 密码是abc123, CVV 123) → ``[OTP]`` (``[CVV]``, ``[PASSWORD]``), keeping the words around them;
+- PRC resident ID numbers (18 characters, checksum verified, last may be X) → ``[ID]``;
+- card numbers, 13–19 digits with optional spaces or dashes, Luhn-checked → ``[CARD]``;
+- phone numbers: mainland mobiles (with or without +86), landlines (010-12345678), international
+  (+44 20 7946 0958) and North-American style (415-555-0132) → ``[PHONE]``.
+
+Digits may be full width (１２３); ``\\d`` in Python matches them, and they are converted for checksums.
+Numbers that fail a checksum are left alone (an order number is not a card number), unless they sit in a
+passcode context.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+
+logger = logging.getLogger(__name__)
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+
+_ZH_DIGITS = "零〇一二三四五六七八九幺两"
+_CODE_VALUE = rf"(?:\d(?:[ \-]?\d){{3,7}}|[{_ZH_DIGITS}]{{4,8}})"
+_OTP_ZH = re.compile(
+    r"((?:短信|手机)?(?:验证码|驗證碼|动态码|動態碼|校验码|校驗碼|短信码|簡訊碼|动态密码|動態密碼|一次性密码|口令)"
+    r"(?:是|为|為|是多少|号|號)?[:：,， ]*(?:是|为|為)?[:：,， ]*)" + rf"({_CODE_VALUE})(?!\d)"
+)
+_OTP_ZH_AFTER = re.compile(
+    rf"(?<!\d)({_CODE_VALUE})" r"(\s*(?:是|就是)?(?:我的|您的|你的)?(?:验证码|驗證碼|动态码|動態碼))"
+)
+_OTP_EN = re.compile(
+    r"(?i)(\b(?:one[- ]time (?:pass)?code|verification code|security code|auth(?:entication)? code|passcode|otp|"
+    r"code|pin)(?: number)?(?: is| was|:|#|=)?(?: it's| its)?[ :#]*)"
+    r"(\d(?:[ \-]?\d){3,7})(?!\d)"
+)
+_CVV = re.compile(
+    r"(?i)(\b(?:cvv2?|cvc2?|安全码|安全碼|背面三位(?:数|數)?)(?: is| was)?[是为為:：#, ]*)(\d{3,4})(?!\d)"
+)
+_PASSWORD = re.compile(
+    r"(?i)((?:登录|登入|交易|查询|取款|网银|網銀)?(?:密码|密碼)(?:是|为|為)[:：, ]*|\bpassword(?: is|:)\s*)"
+    r"([^\s,，。.;；!！?？]{4,64})"
+)
+_PRC_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6}[ ]?\d{8}[ ]?\d{3}[0-9Xx])(?![0-9A-Za-z])")
+_DIGIT_RUN = re.compile(r"(?<![+\d])\d+(?:[ \-]\d+)*")
+_PHONE_CN_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ \-]?)?1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}(?!\d)")
+_PHONE_CN_LAND = re.compile(r"(?<!\d)(?:\(?0\d{2,3}\)?[ \-])\d{7,8}(?!\d)")
+_PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ \-.]?\(?\d{1,4}\)?){2,5}(?!\d)")
+_PHONE_NANP = re.compile(r"(?<![\d\w])(?:\(\d{3}\)\s?|\d{3}[\-. ])\d{3}[\-. ]\d{4}(?!\d)")
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def _digits(s: str) -> str:
+    return "".join(str(unicodedata.digit(c)) for c in s if c.isdigit())
+
+
+def luhn_ok(number: str) -> bool:
+    """Luhn checksum of a digit string (separators ignored)."""
+    digits = _digits(number)
+    if not 13 <= len(digits) <= 19:
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def prc_id_ok(value: str) -> bool:
+    """Checksum of an 18-character PRC resident ID number (GB 11643-1999)."""
+    v = value.replace(" ", "").upper()
+    if len(v) != 18:
+        return False
+    body = _digits(v[:17])
+    if len(body) != 17:
+        return False
+    check = _ID_CHECK[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
+    last = v[17] if v[17] == "X" else (_digits(v[17]) or "?")
+    return last == check
+
+
+def _card_sub(m: re.Match[str]) -> str:
+    """Redact the Luhn-valid card numbers inside a run of digit groups ("4111 1111 1111 1111 0925")."""
+    run = m.group(0)
+    if len(_digits(run)) < 13:
+        return run
+    groups = [(g.start(), g.end()) for g in re.finditer(r"\d+", run)]
+    pieces: list[str] = []
+    pos = 0
+    i = 0
+    while i < len(groups):
+        found = None
+        for j in range(len(groups) - 1, i - 1, -1):  # longest first
+            a, b = groups[i][0], groups[j][1]
+            n = len(_digits(run[a:b]))
+            if 13 <= n <= 19 and luhn_ok(run[a:b]):
+                found = (a, b, j)
+                break
+        if found:
+            a, b, j = found
+            pieces.append(run[pos:a] + "[CARD]")
+            pos = b
+            i = j + 1
+        else:
+            i += 1
+    pieces.append(run[pos:])
+    return "".join(pieces)
+
+
+def _phone_digits_ok(m: re.Match[str]) -> bool:
+    return 7 <= len(_digits(m.group(0))) <= 15
+
+
+def redact(text: str) -> str:
+    """Replace personal data in ``text`` with tokens ([EMAIL], [OTP], [CVV], [PASSWORD], [ID], [CARD], [PHONE]).
+
+    Args:
+        text: A transcript turn, a guard event text or a log message.
+
+    Returns:
+        The text with every recognised value replaced; everything else unchanged.
+    """
+    if not text:
+        return text
+    out = _EMAIL.sub("[EMAIL]", text)
+    out = _OTP_ZH.sub(lambda m: m.group(1) + "[OTP]", out)
+    out = _OTP_ZH_AFTER.sub(lambda m: "[OTP]" + m.group(2), out)
+    out = _CVV.sub(lambda m: m.group(1) + "[CVV]", out)
+    out = _OTP_EN.sub(lambda m: m.group(1) + "[OTP]", out)
+    out = _PASSWORD.sub(lambda m: m.group(1) + "[PASSWORD]", out)
+    out = _PRC_ID.sub(lambda m: "[ID]" if prc_id_ok(m.group(1)) else m.group(0), out)
+    out = _DIGIT_RUN.sub(_card_sub, out)
+    out = _PHONE_CN_MOBILE.sub("[PHONE]", out)
+    out = _PHONE_INTL.sub(lambda m: "[PHONE]" if _phone_digits_ok(m) else m.group(0), out)
+    out = _PHONE_CN_LAND.sub("[PHONE]", out)
+    out = _PHONE_NANP.sub("[PHONE]", out)
+    return out
