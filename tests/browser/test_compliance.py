@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -124,3 +125,26 @@ def test_compliance_figures(page: Any, live_server: LiveServer) -> None:
     expect(figures.get_by_role("heading", name="Suggestion acceptance")).to_be_visible()
     expect(figures.locator(".columns .col").first).to_be_visible()
     expect(figures.locator(".bar-row").first).to_be_visible()
+
+
+def test_queue_filters_and_csv_export(page: Any, live_server: LiveServer) -> None:
+    """The queue filters by rule; the events export as CSV, fetched with the key."""
+    from playwright.sync_api import expect
+
+    event_id = _make_event(live_server, "您放心，这个基金稳赚不赔。")
+    with live_server.api("compliance") as client:
+        rule_id = client.get(f"/v1/guard/events/{event_id}").json()["rule_ids"][0]
+    _open(page, live_server)
+    expect(page.locator(f'article.event[data-event-id="{event_id}"]')).to_be_visible()
+    expect(page.locator(f'#qf-rule option[value="{rule_id}"]')).to_have_count(1)
+    page.locator("#qf-rule").select_option(rule_id)
+    cards = page.locator("article.event")
+    expect(cards.first).to_be_visible()
+    for i in range(cards.count()):
+        expect(cards.nth(i).locator("h3")).to_contain_text(rule_id)
+
+    with page.expect_download() as info:
+        page.locator("#export-csv").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".csv")
+    assert "稳赚不赔" in Path(download.path()).read_text(encoding="utf-8")

@@ -1,7 +1,7 @@
 // The compliance page: the review queue (confirm / false positive, note, exception), the rules with
 // their versions (edit, test the draft, publish), and the figures (false positives, alerts, acceptance).
 import {
-  allowed, announce, api, appendAll, clear, content, contentLang, detailText, fmtDate, h, onLangChange, startPage,
+  allowed, announce, api, appendAll, clear, content, contentLang, detailText, fmtDate, getKey, h, onLangChange, startPage,
   statusBadge, t, toast,
 } from "./common.js";
 
@@ -56,12 +56,53 @@ async function loadQueue() {
   const box = clear($("queue"));
   box.append(h("p", { class: "muted" }, t("common.loading")));
   try {
-    state.events = await api("/v1/guard/events?status=pending&limit=200");
+    state.events = await api(`/v1/guard/events?${queueQuery({ status: "pending", limit: 200 })}`);
   } catch (ex) {
     clear(box).append(h("p", { class: "form-error" }, t("common.error", { detail: detailText(ex.detail) })));
     return;
   }
   renderQueue();
+}
+
+/** The queue filters as a query string, with `extra` parameters. */
+function queueQuery(extra = {}) {
+  const form = $("queue-filters");
+  const q = new URLSearchParams(extra);
+  for (const name of ["rule", "kind", "agent", "from", "to"]) {
+    const v = form.elements[name].value.trim();
+    if (v) q.set(name, v);
+  }
+  return q.toString();
+}
+
+async function fillRuleFilter() {
+  const select = $("qf-rule");
+  if (select.options.length > 1) return;
+  try {
+    const rules = await api("/v1/rules");
+    for (const r of rules) select.append(h("option", { value: r.rule_id }, r.rule_id));
+  } catch { /* the filter just offers "all" */ }
+}
+
+/** Download the events of the chosen dates as CSV (fetched with the key, then saved from a blob). */
+async function exportCsv() {
+  const q = new URLSearchParams();
+  for (const name of ["from", "to"]) {
+    const v = $("queue-filters").elements[name].value;
+    if (v) q.set(name, v);
+  }
+  try {
+    const res = await fetch(`/v1/guard/events/export.csv?${q}`, { headers: { Authorization: `Bearer ${getKey()}` } });
+    if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+    const url = URL.createObjectURL(await res.blob());
+    const a = h("a", { href: url, download: `guard-events-${q.get("from") || "start"}-${q.get("to") || "now"}.csv` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (ex) {
+    toast(t("common.error", { detail: ex.message }), "error");
+  }
 }
 
 function marked(text, matches) {
@@ -190,11 +231,11 @@ async function review(ev, decision, card) {
 
 async function loadRules() {
   const body = clear($("rules-body"));
-  body.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, t("common.loading"))));
+  body.append(h("tr", {}, h("td", { colspan: 4, class: "muted" }, t("common.loading"))));
   try {
     state.rules = await api("/v1/rules");
   } catch (ex) {
-    clear(body).append(h("tr", {}, h("td", { colspan: 5 }, t("common.error", { detail: detailText(ex.detail) }))));
+    clear(body).append(h("tr", {}, h("td", { colspan: 4 }, t("common.error", { detail: detailText(ex.detail) }))));
     return;
   }
   renderRules();
@@ -203,15 +244,15 @@ async function loadRules() {
 function renderRules() {
   const body = clear($("rules-body"));
   if (!state.rules.length) {
-    body.append(h("tr", {}, h("td", { colspan: 5, class: "empty" }, t("rules.empty"))));
+    body.append(h("tr", {}, h("td", { colspan: 4, class: "empty" }, t("rules.empty"))));
     return;
   }
   for (const r of state.rules) {
     const b = r.body || {};
     body.append(h("tr", { dataset: { ruleId: r.rule_id } },
-      h("td", {}, h("code", {}, r.rule_id)),
+      h("td", {}, h("code", {}, r.rule_id), b.category && b.category !== r.rule_id
+        ? h("div", { class: "small muted" }, b.category) : null),
       h("td", {}, `v${r.version}`),
-      h("td", {}, b.category || "—"),
       h("td", {}, b.severity || b.action || "—"),
       h("td", {}, h("button", { type: "button", class: "btn", onclick: () => openRule(r.rule_id),
         "aria-label": `${t("rules.open")}: ${r.rule_id}` }, t("rules.open")))));
@@ -507,7 +548,12 @@ function renderFigures() {
 
 async function main() {
   wireTabs();
-  $("refresh-queue").addEventListener("click", loadQueue);
+  $("queue-filters").addEventListener("submit", (e) => {
+    e.preventDefault();
+    loadQueue();
+  });
+  $("queue-filters").addEventListener("change", () => loadQueue());
+  $("export-csv").addEventListener("click", exportCsv);
   $("refresh-rules").addEventListener("click", loadRules);
   $("refresh-figures").addEventListener("click", loadFigures);
   onLangChange(() => {
@@ -526,6 +572,7 @@ async function main() {
     for (const p of document.querySelectorAll('[role="tabpanel"]')) p.hidden = true;
     return;
   }
+  fillRuleFilter();
   const initial = (location.hash || "#queue").slice(1);
   selectTab(TAB_LOADERS[initial] ? initial : "queue");
 }
