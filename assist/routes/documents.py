@@ -111,7 +111,7 @@ def _read_upload(request: Request, file: UploadFile, settings: Any) -> bytes:
     limit = _limit_bytes(settings)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:  # multipart overhead
-        raise _too_large(int(declared), limit, settings.max_upload_mb)
+        raise _too_large(None, limit, settings.max_upload_mb)
     if file.size is not None and file.size > limit:
         raise _too_large(file.size, limit, settings.max_upload_mb)
     parts: list[bytes] = []
