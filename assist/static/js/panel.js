@@ -20,6 +20,7 @@ const state = {
   everOpened: false,
   closing: false, // we closed the socket on purpose (end of call, new call)
   retries: 0,
+  reconnects: 0, // sockets reopened after a drop, over the page's life
   retryTimer: null,
   outbox: [], // utterances typed while the socket was down, sent on reconnect
   transcript: [], // {turn, speaker, text}
@@ -406,6 +407,7 @@ function connect() {
     if (state.ws !== ws) return;
     const wasReconnect = state.everOpened;
     state.everOpened = true;
+    if (wasReconnect) state.reconnects += 1;
     state.retries = 0;
     await restore(); // pick the call back up (after a reload or a dropped socket)
     setConn("live");
