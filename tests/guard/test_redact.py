@@ -1,0 +1,87 @@
+"""redact(): raw personal data never survives."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from assist.redact import luhn_ok, prc_id_ok, redact
+
+
+def _prc_id(body17: str) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return body17 + "10X98765432"[sum(int(d) * w for d, w in zip(body17, weights, strict=True)) % 11]
+
+
+VALID_ID = _prc_id("11010519491231002")
+ID_WITH_X = next(_prc_id(f"44010619900101{i:03d}") for i in range(1000) if _prc_id(f"44010619900101{i:03d}")[-1] == "X")
+
+
+def test_checksums() -> None:
+    assert luhn_ok("4111 1111 1111 1111") and not luhn_ok("4111 1111 1111 1112")
+    assert prc_id_ok(VALID_ID) and prc_id_ok(ID_WITH_X.lower())
+    bad = VALID_ID[:-1] + ("0" if VALID_ID[-1] != "0" else "1")
+    assert not prc_id_ok(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "raw", "token"),
+    [
+        ("我的卡号是4111 1111 1111 1111，有效期0925", "4111 1111 1111 1111", "[CARD]"),
+        ("card 5500-0000-0000-0004 please", "5500-0000-0000-0004", "[CARD]"),
+        ("卡號４１１１１１１１１１１１１１１１", "４１１１１１１１１１１１１１１１", "[CARD]"),  # full-width digits
+        ("4111 1111 1111 1111 0925", "4111 1111 1111 1111", "[CARD]"),  # card followed by the expiry
+        (f"身份证号{VALID_ID}", VALID_ID, "[ID]"),
+        (f"ID number {ID_WITH_X}.", ID_WITH_X, "[ID]"),
+        ("手机13812345678", "13812345678", "[PHONE]"),
+        ("call me on +86 138 1234 5678", "138 1234 5678", "[PHONE]"),
+        ("電話 +852 2123 4567", "2123 4567", "[PHONE]"),
+        ("UK office +44 20 7946 0958", "7946 0958", "[PHONE]"),
+        ("reach me at (415) 555-0132", "555-0132", "[PHONE]"),
+        ("座机010-12345678", "12345678", "[PHONE]"),
+        ("mail zhang.san+bank@example.com.cn now", "zhang.san+bank@example.com.cn", "[EMAIL]"),
+        ("验证码是123456", "123456", "[OTP]"),
+        ("驗證碼：654321", "654321", "[OTP]"),
+        ("我的验证码是 4 8 2 9 1 3", "4 8 2 9 1 3", "[OTP]"),
+        ("123456是我的验证码", "123456", "[OTP]"),
+        ("验证码是一二三四五六", "一二三四五六", "[OTP]"),
+        ("the code is 482913", "482913", "[OTP]"),
+        ("OTP 1234", "1234", "[OTP]"),
+        ("My PIN is 0000", "0000", "[OTP]"),
+        ("CVV 123", "123", "[CVV]"),
+        ("登录密码是abc12345，别告诉别人", "abc12345", "[PASSWORD]"),
+    ],
+)
+def test_values_are_replaced(text: str, raw: str, token: str) -> None:
+    out = redact(text)
+    assert raw not in out
+    assert token in out
+
+
+def test_several_values_in_one_turn() -> None:
+    text = f"卡号4111111111111111，身份证{VALID_ID}，手机13912345678，邮箱a.b@c.com，验证码是778899"
+    out = redact(text)
+    for raw in ("4111111111111111", VALID_ID, "13912345678", "a.b@c.com", "778899"):
+        assert raw not in out
+    assert out.startswith("卡号[CARD]")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["订单号1234567890123", "余额是12345.67元", "您的贷款金额为200000元，期限36期", "Your balance is $1,234.56",
+     "Transaction 2024-05-01 at 10:30"],
+)
+def test_ordinary_numbers_survive(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_redaction_is_idempotent() -> None:
+    once = redact("验证码是123456，卡号4111 1111 1111 1111")
+    assert redact(once) == once
+
+
+def test_no_raw_value_reaches_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("assist.test")
+    with caplog.at_level(logging.INFO):
+        logger.info("turn: %s", redact("我的卡号是4111 1111 1111 1111，验证码是123456"))
+    assert "4111" not in caplog.text and "123456" not in caplog.text
