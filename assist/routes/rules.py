@@ -102,7 +102,17 @@ Seeded = Depends(_seeded)
 
 
 async def _raw_body(request: Request) -> bytes:
-    return await request.body()
+    """The pack: the request body itself, or the `file` field of a multipart form (a browser upload)."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await request.body()
+    try:
+        form = await request.form()
+    except Exception as exc:  # Starlette raises several kinds for a broken multipart body
+        raise InvalidInputError(f"body: not a readable multipart form ({type(exc).__name__})") from exc
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise InvalidInputError("file: send the rule pack as the body, or as the 'file' field of a form")
+    return await upload.read(MAX_PACK_BYTES + 1)
 
 
 @router.get("", response_model=list[RulePublic], dependencies=[Seeded])

@@ -133,6 +133,9 @@ def test_export_then_import_round_trips_and_import_is_all_or_nothing(client, hea
     assert [x["id"] for x in pack["rules"]] == ["guaranteed_return", "no_risk"]
     assert pack["disclosures"][0]["id"] == "wealth_risk_disclosure"
 
+    form = client.post("/v1/rules/import", headers=c, files={"file": ("rules.yaml", r.content)})
+    assert form.status_code == 200 and len(form.json()["unchanged"]) == 2, form.text
+    assert client.post("/v1/rules/import", headers=c, files={"other": ("x.yaml", b"rules: []")}).status_code == 422
     same = client.post("/v1/rules/import", headers=c, content=r.text.encode())
     assert same.status_code == 200, same.text
     assert same.json()["unchanged"] == ["guaranteed_return", "no_risk"] and not same.json()["updated"]
