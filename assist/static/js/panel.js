@@ -600,6 +600,13 @@ async function say(speaker, text) {
   }
 }
 
+/** Interim (non-final) text, as speech recognition sends it: the server may prefetch, it does not answer. */
+function sayInterim(speaker, text) {
+  text = text.trim();
+  if (text.length < 4 || !state.ws || state.ws.readyState !== WebSocket.OPEN || state.connState !== "live") return;
+  state.ws.send(JSON.stringify({ type: "utterance", speaker, text, final: false }));
+}
+
 function flushOutbox() {
   while (state.outbox.length && state.ws && state.ws.readyState === WebSocket.OPEN) {
     state.ws.send(JSON.stringify(state.outbox.shift()));
@@ -643,8 +650,13 @@ async function replay(name) {
     await newCall();
     for (let i = 0; i < turns.length && !run.stopped; i += 1) {
       $("demo-status").textContent = t("demo.playing", { name, i: i + 1, n: turns.length });
+      const { speaker, text } = turns[i];
+      if (speaker === "customer" && text.length > 8) {
+        sayInterim(speaker, text.slice(0, Math.ceil(text.length * 0.6))); // as ASR would, mid-sentence
+        await pause(Math.min(PACE / 3, 300));
+      }
       const reply = waitForReply(Math.max(PACE, 400));
-      await say(turns[i].speaker, turns[i].text);
+      await say(speaker, text);
       await reply;
       if (i < turns.length - 1) await pause(PACE);
     }
@@ -661,6 +673,7 @@ async function replay(name) {
 // ------------------------------------------------------------------ start
 
 function wire() {
+  let interimTimer = null;
   $("new-call").addEventListener("click", () => { stopReplay(); newCall().catch(() => {}); });
   $("end-call").addEventListener("click", endCall);
   $("sim-form").addEventListener("submit", (e) => {
@@ -669,8 +682,16 @@ function wire() {
     const speaker = new FormData(e.target).get("speaker") || "customer";
     const text = input.value;
     input.value = "";
+    clearTimeout(interimTimer);
     say(speaker, text).catch(() => {});
     input.focus();
+  });
+  $("sim-text").addEventListener("input", () => {
+    clearTimeout(interimTimer);
+    interimTimer = setTimeout(() => {
+      const speaker = new FormData($("sim-form")).get("speaker") || "customer";
+      if (speaker === "customer") sayInterim(speaker, $("sim-text").value);
+    }, 350);
   });
   $("demo-play").addEventListener("click", () => replay($("demo-select").value));
   $("demo-stop").addEventListener("click", stopReplay);
