@@ -1,4 +1,5 @@
 """Fixtures for the API tests: the app over fakes (retriever, guard, redaction), keys of every role."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Keys: hashed at rest, Bearer or ?token=, 401 for missing/unknown/revoked, 403 for the wrong role."""
+
 from __future__ import annotations
 
 import hashlib
@@ -52,11 +53,15 @@ def test_token_query_parameter_works_too(client, keys) -> None:
 
 def test_guard_check_any_role(client, keys) -> None:
     for role in ("agent", "editor", "compliance"):
-        r = client.post("/v1/guard/check", headers=bearer(keys[role]), json={"text": "保本保息，稳赚不赔", "speaker": "agent"})
+        r = client.post(
+            "/v1/guard/check", headers=bearer(keys[role]), json={"text": "保本保息，稳赚不赔", "speaker": "agent"}
+        )
         assert r.status_code == 200
         assert r.json()["action"] == "block"
         assert r.json()["matches"][0]["rule_id"]
-    r = client.post("/v1/guard/check", headers=bearer(keys["agent"]), json={"text": "这个产品保本吗？", "speaker": "customer"})
+    r = client.post(
+        "/v1/guard/check", headers=bearer(keys["agent"]), json={"text": "这个产品保本吗？", "speaker": "customer"}
+    )
     assert r.json()["action"] == "allow"
     assert client.post("/v1/guard/check", json={"text": "x"}).status_code == 401
     r = client.post("/v1/guard/check", headers=bearer(keys["agent"]), json={"speaker": "agent"})

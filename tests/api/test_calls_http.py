@@ -1,4 +1,5 @@
 """The call endpoints without a socket: start, utterances, read back, end with a summary, feedback."""
+
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
@@ -9,7 +10,9 @@ from assist.models.guard import GuardEvent
 
 
 def say(client, headers, call_id, speaker, text, **kw):
-    return client.post(f"/v1/calls/{call_id}/utterances", headers=headers, json={"speaker": speaker, "text": text, **kw})
+    return client.post(
+        f"/v1/calls/{call_id}/utterances", headers=headers, json={"speaker": speaker, "text": text, **kw}
+    )
 
 
 def test_a_customer_need_gets_a_cited_suggestion_with_the_checklist(client, agent, call_id) -> None:
@@ -93,7 +96,11 @@ def test_bad_input(client, agent, call_id) -> None:
     assert r.status_code == 422 and "2001" in r.json()["detail"] and "2000" in r.json()["detail"]
     r = say(client, agent, call_id, "robot", "hello")
     assert r.status_code == 422 and r.json()["detail"].startswith("speaker")
-    r = client.post(f"/v1/calls/{call_id}/utterances", headers=agent, content=b"{not json", )
+    r = client.post(
+        f"/v1/calls/{call_id}/utterances",
+        headers=agent,
+        content=b"{not json",
+    )
     assert r.status_code == 422
     r = client.post(f"/v1/calls/{call_id}/utterances", headers=agent, json={"speaker": "customer"})
     assert r.status_code == 422 and "text" in r.json()["detail"]
@@ -120,7 +127,10 @@ def test_an_unexpected_error_is_a_500_without_a_traceback(make_app, monkeypatch)
             raise RuntimeError("secret internals at /srv/x.py line 3")
 
         monkeypatch.setattr(app.state.call_engine, "handle_turn", boom)
-        r = c.post(f"/v1/calls/{cid}/utterances", headers={"Authorization": f"Bearer {key}"},
-                   json={"speaker": "customer", "text": "hello"})
+        r = c.post(
+            f"/v1/calls/{cid}/utterances",
+            headers={"Authorization": f"Bearer {key}"},
+            json={"speaker": "customer", "text": "hello"},
+        )
         assert r.status_code == 500
         assert r.json() == {"detail": "internal server error"}

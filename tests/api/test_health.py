@@ -1,4 +1,5 @@
 """/healthz answers only when ready; /metrics speaks Prometheus; OpenAPI is served."""
+
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
@@ -17,7 +18,9 @@ def test_healthz_503_before_the_lifespan_and_200_after(make_app) -> None:
 
 
 def test_metrics_count_turns_suggestions_and_alerts(client, agent, call_id) -> None:
-    client.post(f"/v1/calls/{call_id}/utterances", headers=agent, json={"speaker": "customer", "text": "我的信用卡丢了怎么办"})
+    client.post(
+        f"/v1/calls/{call_id}/utterances", headers=agent, json={"speaker": "customer", "text": "我的信用卡丢了怎么办"}
+    )
     client.post(f"/v1/calls/{call_id}/utterances", headers=agent, json={"speaker": "agent", "text": "这款理财保本保息"})
     r = client.get("/metrics")
     assert r.status_code == 200
@@ -33,8 +36,15 @@ def test_metrics_count_turns_suggestions_and_alerts(client, agent, call_id) -> N
 
 def test_openapi_describes_the_call_routes(client) -> None:
     spec = client.get("/openapi.json").json()
-    for path in ("/v1/calls", "/v1/calls/{call_id}/utterances", "/v1/calls/{call_id}/end", "/v1/calls/{call_id}",
-                 "/v1/suggestions/{suggestion_id}/feedback", "/v1/guard/check", "/healthz"):
+    for path in (
+        "/v1/calls",
+        "/v1/calls/{call_id}/utterances",
+        "/v1/calls/{call_id}/end",
+        "/v1/calls/{call_id}",
+        "/v1/suggestions/{suggestion_id}/feedback",
+        "/v1/guard/check",
+        "/healthz",
+    ):
         assert path in spec["paths"], path
     assert spec["paths"]["/v1/calls"]["post"]["description"]
     assert client.get("/docs").status_code == 200

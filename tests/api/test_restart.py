@@ -1,4 +1,5 @@
 """A call survives a restart of the app: a new app on the same data directory picks it up."""
+
 from __future__ import annotations
 
 from conftest import bearer, new_key

@@ -1,4 +1,5 @@
 """The WebSocket: suggestions and alerts out, errors for bad input, close codes for bad key / unknown call."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,12 @@ def test_suggestion_and_alert_over_the_socket(client, keys, call_id) -> None:
         assert msg["type"] == "suggestion"
         assert set(msg) >= {"id", "turn", "query", "answer", "citations", "next_steps", "latency_ms"}
         assert msg["citations"][0]["document_id"] == "doc-loss-zh"
-        assert msg["next_steps"][0] == {"id": "verify_identity", "label": "核验客户身份",
-                                        "reason": msg["next_steps"][0]["reason"], "done": False}
+        assert msg["next_steps"][0] == {
+            "id": "verify_identity",
+            "label": "核验客户身份",
+            "reason": msg["next_steps"][0]["reason"],
+            "done": False,
+        }
         ws.send_json({"type": "utterance", "speaker": "agent", "text": "这个理财产品保本，稳赚不赔", "final": True})
         alert = ws.receive_json()
         assert alert["type"] == "compliance_alert"
@@ -77,8 +82,9 @@ def test_wrong_role_closes_4403(client, keys, call_id) -> None:
 
 
 def test_bearer_header_works_for_the_socket(client, keys, call_id) -> None:
-    with client.websocket_connect(f"/v1/calls/{call_id}/stream",
-                                  headers={"Authorization": f"Bearer {keys['agent']}"}) as ws:
+    with client.websocket_connect(
+        f"/v1/calls/{call_id}/stream", headers={"Authorization": f"Bearer {keys['agent']}"}
+    ) as ws:
         ws.send_json({"type": "utterance", "speaker": "customer", "text": "我的信用卡丢了怎么办"})
         assert ws.receive_json()["type"] == "suggestion"
 

@@ -1,4 +1,5 @@
 """Fixtures for the live-call engine tests: a CallEngine over fakes and a temp database."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """Extractive answers: traceable sentences, the customer's script, nothing padded."""
+
 from __future__ import annotations
 
 from fakes_calls import FakeRetriever
@@ -32,5 +33,8 @@ def test_nothing_relevant_says_so_without_citations() -> None:
 
 def test_markdown_is_stripped_from_sentences() -> None:
     assert split_sentences("## 费用\n- **补卡费** 20 元。\n| 卡种 | 年费 |\n|---|---|\n| 普卡 | 100 |") == [
-        "补卡费 20 元。", "卡种 | 年费", "普卡 | 100"]
+        "补卡费 20 元。",
+        "卡种 | 年费",
+        "普卡 | 100",
+    ]
     assert to_traditional("补卡费用为20元") == "補卡費用為20元"

@@ -1,4 +1,5 @@
 """Multi-turn context: elliptical turns are retrieved with the previous need."""
+
 from __future__ import annotations
 
 from assist.calls.context import ContextQueryBuilder

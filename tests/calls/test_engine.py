@@ -1,4 +1,5 @@
 """The engine: multi-turn context, no repeats, prefetch, state in the database, redaction, bad input."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,7 +38,9 @@ def test_what_about_the_fee_after_a_mortgage_question(make_call_engine) -> None:
 
 
 def test_never_the_same_top_passage_twice_in_a_row(make_call_engine) -> None:
-    e = make_call_engine(knowledge=FakeKnowledge(FakeRetriever([p for p in FakeRetriever().passages if p.chunk_id == "c1"])))
+    e = make_call_engine(
+        knowledge=FakeKnowledge(FakeRetriever([p for p in FakeRetriever().passages if p.chunk_id == "c1"]))
+    )
     cid = e.start_call()
     assert e.handle_turn(cid, speaker="customer", text="我的信用卡丢了怎么办").suggestion is not None
     assert e.handle_turn(cid, speaker="customer", text="我的信用卡丢了怎么办？").suggestion is None

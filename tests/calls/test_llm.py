@@ -1,4 +1,5 @@
 """The chat-model path with fake models: a blocked hallucination falls back; timeouts and errors too."""
+
 from __future__ import annotations
 
 import threading
@@ -85,6 +86,7 @@ def test_messages_use_the_templates() -> None:
     from fakes_calls import FakeRetriever
 
     c = composer(FakeListChatModel(responses=["x"]))
-    msgs = c.messages(question="补卡要钱吗", context=["信用卡丢了"], results=FakeRetriever().retrieve("补卡", k=2),
-                      language="zh-Hant")
+    msgs = c.messages(
+        question="补卡要钱吗", context=["信用卡丢了"], results=FakeRetriever().retrieve("补卡", k=2), language="zh-Hant"
+    )
     assert "Traditional Chinese" in msgs[0].content and "[1]" in msgs[1].content and "补卡要钱吗" in msgs[1].content

@@ -1,4 +1,5 @@
 """Playbooks: topics, tags and guard categories → steps; the agent's words tick them."""
+
 from __future__ import annotations
 
 from assist.calls.state import CallState
@@ -32,7 +33,7 @@ def test_traditional_agent_and_labels(playbooks) -> None:
 
 def test_guard_disclosures_tick_too(playbooks) -> None:
     st = CallState(call_id="c", language="en")
-    assert playbooks.tick(st, "as required:", disclosures=["wealth_risk"]) == ["read_risk_disclosure"]
+    assert playbooks.tick(st, "as required:", disclosures=["wealth_risk_disclosure"]) == ["read_risk_disclosure"]
 
 
 def test_categories_and_order(playbooks) -> None:

@@ -1,4 +1,5 @@
 """Every template in prompts/ renders; a missing variable raises and names it."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """When to suggest: needs and questions in three scripts; never fillers or thanks."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,14 +7,40 @@ import pytest
 from assist.calls.trigger import NeedTrigger
 
 
-@pytest.mark.parametrize("text", ["嗯", "嗯嗯。", "好的", "好的，谢谢", "okay", "OK, thanks.", "Thank you!", "謝謝", "好的謝謝", "明白了",
-                                  "got it", "uh huh", "Ｏｋａｙ"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "嗯",
+        "嗯嗯。",
+        "好的",
+        "好的，谢谢",
+        "okay",
+        "OK, thanks.",
+        "Thank you!",
+        "謝謝",
+        "好的謝謝",
+        "明白了",
+        "got it",
+        "uh huh",
+        "Ｏｋａｙ",
+    ],
+)
 def test_fillers_do_not_trigger(text: str) -> None:
     assert not NeedTrigger().run(text=text, speaker="customer", final=True).suggest
 
 
-@pytest.mark.parametrize("text", ["我的信用卡丢了怎么办", "那补卡要钱吗?", "我的信用卡不見了", "What about the fee?",
-                                  "I want to pay off my mortgage early", "信用卡掛失要多久？", "我想投诉"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我的信用卡丢了怎么办",
+        "那补卡要钱吗?",
+        "我的信用卡不見了",
+        "What about the fee?",
+        "I want to pay off my mortgage early",
+        "信用卡掛失要多久？",
+        "我想投诉",
+    ],
+)
 def test_needs_trigger(text: str) -> None:
     assert NeedTrigger().run(text=text, speaker="customer", final=True).suggest
 

@@ -1,0 +1,127 @@
+"""Whole calls against the sample knowledge base in kb_docs/, with the real guard and rule pack.
+
+The fast variant uses the hash embedder (BM25 carries retrieval); the `slow` variant loads the real
+models once per session. Both skip, with the reason, while the knowledge base or the rule pack is absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assist.calls.engine import CallEngine
+from assist.calls.playbooks import Playbooks
+from assist.config import Settings
+from assist.text import to_simplified
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "kb_docs" / "rules"
+
+
+def _needs() -> None:
+    try:
+        import assist.guard  # noqa: F401
+        import assist.knowledge  # noqa: F401
+    except ImportError as exc:
+        pytest.skip(f"needs the knowledge base and guard packages: {exc}")
+    if not any(RULES.glob("*.y*ml")):
+        pytest.skip("kb_docs/rules/ has no rule pack yet")
+
+
+def _build(tmp: Path, embedders: list[str]) -> dict[str, Any]:
+    _needs()
+    from assist.db import make_engine
+    from assist.guard import Guard
+    from assist.knowledge import KnowledgeBase
+
+    settings = Settings(data_dir=tmp, embedders=embedders)
+    db = make_engine(settings)
+    guard = Guard.from_path(settings.rules_path)
+    kb = KnowledgeBase(settings, db, guard=guard)
+    kb.warm_up()
+    kb.ingest_paths([settings.kb_dir])
+    return {"settings": settings, "db": db, "kb": kb, "guard": guard}
+
+
+@pytest.fixture(scope="session")
+def kb_hash(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _build(tmp_path_factory.mktemp("kb_hash"), ["hash"])
+
+
+@pytest.fixture(scope="session")
+def kb_real(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _build(tmp_path_factory.mktemp("kb_real"), ["minilm", "e5"])
+
+
+def _engine(env: dict[str, Any]) -> CallEngine:
+    s: Settings = env["settings"]
+    return CallEngine(
+        settings=s,
+        db_engine=env["db"],
+        retriever=env["kb"].retriever,
+        guard=lambda: env["guard"],
+        playbooks=Playbooks(s.playbooks_path),
+        next_steps_for=env["kb"].next_steps_for,
+    )
+
+
+def _ids(result: Any) -> dict[str, bool]:
+    return {s.id: s.done for s in result.next_steps}
+
+
+def chinese_call(e: CallEngine) -> None:
+    cid = e.start_call()
+    r = e.handle_turn(cid, speaker="customer", text="你好，我的信用卡丢了，怎么办？")
+    assert r.suggestion.citations[0]["title"] == "信用卡挂失、冻结与补卡"
+    assert "freeze_card" in _ids(r)
+    r = e.handle_turn(cid, speaker="agent", text="好的，身份核验通过。我已为您冻结卡片，挂失已生效。")
+    assert _ids(r)["verify_identity"] and _ids(r)["freeze_card"]
+    r = e.handle_turn(cid, speaker="customer", text="那补卡要钱吗？")
+    assert any(c["section"] == "补卡" for c in r.suggestion.citations), r.suggestion.citations
+    assert "补卡费" in r.suggestion.answer
+    assert _ids(r)["reissue_card"] is False
+    r = e.handle_turn(cid, speaker="agent", text="我们这款理财保本保收益，稳赚不赔，您放心买。")
+    assert r.alerts and r.alerts[0].action == "block"
+
+
+def traditional_call(e: CallEngine) -> None:
+    cid = e.start_call()
+    r = e.handle_turn(cid, speaker="customer", text="我的信用卡遺失了，要怎麼掛失？")
+    s = r.suggestion
+    assert s.citations[0]["title"] in {"信用卡遺失、凍結及補領（香港分行）", "信用卡挂失、冻结与补卡"}, s.citations
+    assert s.language == "zh-Hant" and to_simplified(s.answer) != s.answer  # shown in Traditional script
+    assert "freeze_card" in _ids(r)
+    r = e.handle_turn(cid, speaker="customer", text="補卡要收費嗎？")
+    assert "補" in r.suggestion.answer
+    r = e.handle_turn(cid, speaker="agent", text="呢隻基金保證回報，穩賺不賠，你放心。")
+    assert r.alerts and r.alerts[0].action == "block"
+
+
+def english_call(e: CallEngine) -> None:
+    cid = e.start_call()
+    text = "Hi, I want to pay off my mortgage early. Can I repay before the term ends?"
+    r = e.handle_turn(cid, speaker="customer", text=text)
+    assert r.suggestion.citations[0]["title"].startswith("Mortgage Loans")
+    assert "verify_identity" in _ids(r)
+    r = e.handle_turn(cid, speaker="customer", text="What about the fee?")
+    assert r.suggestion.citations[0]["section"] == "Prepayment fee", r.suggestion.citations
+    text = "Don't worry, this fund has a guaranteed return of 6% and it's risk-free."
+    r = e.handle_turn(cid, speaker="agent", text=text)
+    assert r.alerts and r.alerts[0].action == "block"
+
+
+CALLS: list[Callable[[CallEngine], None]] = [chinese_call, traditional_call, english_call]
+
+
+@pytest.mark.parametrize("call", CALLS, ids=lambda f: f.__name__)
+def test_sample_call_hash_embedder(kb_hash: dict[str, Any], call: Callable[[CallEngine], None]) -> None:
+    call(_engine(kb_hash))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("call", CALLS, ids=lambda f: f.__name__)
+def test_sample_call_real_models(kb_real: dict[str, Any], call: Callable[[CallEngine], None]) -> None:
+    call(_engine(kb_real))
