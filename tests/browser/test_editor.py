@@ -93,6 +93,8 @@ def test_a_compliance_key_sees_the_documents_but_cannot_upload(page: Any, live_s
     expect(page.locator("#docs-body tr[data-id]").first).to_be_visible()
     expect(page.locator("#upload-section")).to_be_hidden()
     expect(page.get_by_role("button", name=re.compile("^Retire"))).to_have_count(0)
+    expect(page.get_by_role("link", name="Compliance")).to_be_visible()
+    expect(page.get_by_role("link", name="Side panel")).to_be_hidden()  # not for this role
 
 
 def test_an_agent_key_is_told_it_may_not_edit(page: Any, live_server: LiveServer) -> None:

@@ -316,7 +316,14 @@ export function startPage() {
   })();
 }
 
+// Which roles may use each page; links to the others are hidden.
+const PAGE_ROLES = { "/panel": ["agent"], "/editor": ["editor", "compliance"], "/compliance": ["compliance"] };
+
 function showRole(who) {
+  document.querySelectorAll("header nav a[href]").forEach((a) => {
+    const needs = PAGE_ROLES[a.getAttribute("href")];
+    if (needs && !allowed(who.role, needs)) a.closest("li").hidden = true;
+  });
   const badge = document.getElementById("role-badge");
   if (!badge) return;
   badge.hidden = false;
