@@ -20,6 +20,10 @@ logger = logging.getLogger(__name__)
 TRIGGER, EXCEPTION, DISCLOSURE, SCOPE = 0, 1, 2, 3
 
 
+_HAN_RX = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_RX = re.compile(r"[a-z]")
+
+
 def _ascii_alnum(c: str) -> bool:
     return c.isascii() and c.isalnum()
 
@@ -76,16 +80,18 @@ class Matcher:
         automaton.make_automaton()
         self._automaton = automaton
         self.n_phrases = len(entries)
-        self._trigger_rx, self._trigger_groups = self._combine(
-            [(idx, rx) for idx, r in enumerate(rules) for rx in r.regexes]
-        )
-        self._exception_rx, self._exception_groups = self._combine(
-            [(idx, rx) for idx, r in enumerate(rules) for rx in r.exception_regexes]
-        )
+        trig = [(idx, rx) for idx, r in enumerate(rules) for rx in r.regexes]
+        exc = [(idx, rx) for idx, r in enumerate(rules) for rx in r.exception_regexes]
+        # Regexes are grouped by script, so Chinese patterns never run over an English utterance and back.
+        self._trigger_han = self._combine([x for x in trig if _HAN_RX.search(x[1])])
+        self._trigger_latin = self._combine([x for x in trig if not _HAN_RX.search(x[1])])
+        self._exception_han = self._combine([x for x in exc if _HAN_RX.search(x[1])])
+        self._exception_latin = self._combine([x for x in exc if not _HAN_RX.search(x[1])])
+        self.n_regexes = (len(trig), len(exc))
 
     @staticmethod
     def _combine(items: list[tuple[int, str]]) -> tuple[re.Pattern[str] | None, dict[str, int]]:
-        """One alternation of zero-width lookaheads, so that overlapping matches are all seen."""
+        """One alternation with a named group per regex; see :meth:`_regex` for overlapping matches."""
         if not items:
             return None, {}
         groups: dict[str, int] = {}
@@ -94,7 +100,7 @@ class Matcher:
             name = f"g{j}"
             groups[name] = idx
             alts.append(f"(?P<{name}>{rx})")
-        return re.compile("(?=" + "|".join(alts) + ")"), groups
+        return re.compile("|".join(alts)), groups
 
     def scan(self, s: str, *, with_scope: bool = True) -> Hits:
         """Find every phrase, regex and scope word in normalised text ``s``."""
@@ -117,26 +123,38 @@ class Matcher:
                     hits.exceptions.append((start, end, ref))
                 else:
                     hits.disclosures.append((start, end, ref))
-        self._regex(self._trigger_rx, self._trigger_groups, s, hits.triggers)
-        self._regex(self._exception_rx, self._exception_groups, s, hits.exceptions)
+        has_han = _HAN_RX.search(s) is not None
+        has_latin = _LATIN_RX.search(s) is not None
+        if has_han:
+            self._regex(*self._trigger_han, s, hits.triggers)
+            self._regex(*self._exception_han, s, hits.exceptions)
+        if has_latin:
+            self._regex(*self._trigger_latin, s, hits.triggers)
+            self._regex(*self._exception_latin, s, hits.exceptions)
         return hits
 
     @staticmethod
     def _regex(rx: re.Pattern[str] | None, groups: dict[str, int], s: str, out: list[tuple[int, int, int]]) -> None:
+        """All matches of the combined pattern, overlapping ones included: after a match at ``a`` the search
+        resumes at ``a + 1`` (a plain alternation is several times faster than a lookahead wrapper)."""
         if rx is None:
             return
         last: dict[int, int] = {}
-        for m in rx.finditer(s):
+        pos = 0
+        n = len(s)
+        search = rx.search
+        while pos < n:
+            m = search(s, pos)
+            if m is None:
+                break
+            a, b = m.span()
+            pos = a + 1
             name = m.lastgroup
-            if name is None:
-                continue
-            a, b = m.span(name)
-            if b <= a:
+            if name is None or b <= a:
                 continue
             idx = groups[name]
-            # the lookahead reports the same match again from each later start; keep the first
             if last.get(idx, -1) >= b:
-                continue
+                continue  # the same match seen again from a later start
             last[idx] = b
             out.append((a, b, idx))
 
@@ -144,6 +162,6 @@ class Matcher:
         """Sizes, for logs and benchmarks."""
         return {
             "phrases": self.n_phrases,
-            "trigger_regexes": len(self._trigger_groups),
-            "exception_regexes": len(self._exception_groups),
+            "trigger_regexes": self.n_regexes[0],
+            "exception_regexes": self.n_regexes[1],
         }

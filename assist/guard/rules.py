@@ -362,6 +362,8 @@ def load_rule_pack(path: Path | str) -> RulePack:
         if data is None:
             logger.warning("empty rule file %s", f)
             continue
+        raw_rules: list[Any]
+        raw_discs: list[Any]
         if isinstance(data, list):
             raw_rules, raw_discs = data, []
         elif isinstance(data, Mapping):
