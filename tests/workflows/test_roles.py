@@ -35,6 +35,7 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/calls/{}/end"): A,
     ("POST", "/v1/suggestions/{}/feedback"): A,
     ("POST", "/v1/guard/check"): ANY,
+    ("GET", "/v1/keys/me"): ANY,  # the caller's own key (name, role), for the pages
     ("GET", "/v1/rules"): C,
     ("POST", "/v1/rules"): C,
     ("GET", "/v1/rules/export"): C,
