@@ -220,3 +220,17 @@ def test_a_thousand_extra_phrases_still_match(guard: Guard) -> None:
     big = Guard.from_rules([r.to_dict() for r in guard.rules] + [extra])
     assert big.check("我们有测试短语537号").matches[0].rule_id == "generated"
     assert big.check("这款产品保本。").action == "block"
+
+
+def test_langchain_runnable_raises_or_returns_the_verdict(guard: Guard) -> None:
+    from langchain_core.messages import AIMessage
+
+    from assist.guard.langchain import GuardBlockedError, guard_runnable
+
+    passthrough = guard_runnable(guard)
+    assert passthrough.invoke("您好，请问有什么可以帮您？") == "您好，请问有什么可以帮您？"
+    with pytest.raises(GuardBlockedError, match="guaranteed_return") as err:
+        passthrough.invoke(AIMessage(content="这款产品保本保息。"))
+    assert err.value.verdict.action == "block"
+    verdict = guard_runnable(guard, mode="verdict").invoke({"text": "你们保本吗", "speaker": "customer"})
+    assert verdict.action == "allow"
