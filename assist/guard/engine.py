@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from assist.errors import InvalidInputError, RulePackError
-from assist.guard.clauses import BOUNDARY, judge, select_scope_words
+from assist.guard.clauses import BOUNDARY, CANCEL, NEG, POSTCANCEL, POSTNEG, judge, select_scope_words
 from assist.guard.matcher import Matcher
 from assist.guard.normalize import normalize_for_match
 from assist.guard.rules import Disclosure, Rule, RulePack, load_rule_pack
@@ -266,7 +266,16 @@ class Guard:
         """
         from assist.guard.semantic import SemanticLayer
 
-        self._semantic = SemanticLayer(self._rules, embedder, threshold=threshold)
+        self._semantic = SemanticLayer(self._rules, embedder, threshold=threshold, skip_clause=self._has_scope)
+
+    def disable_semantic(self) -> None:
+        """Back to the deterministic layers only."""
+        self._semantic = None
+
+    def _has_scope(self, clause: str) -> bool:
+        """True when a clause holds a negator, hedge or wish (the semantic layer leaves those alone)."""
+        hits = self._matcher.scan(normalize_for_match(clause).text)
+        return any(eff in (NEG, CANCEL, POSTNEG, POSTCANCEL) for _, _, eff in hits.scope)
 
 
 def _boundaries(s: str, words: list[Any]) -> tuple[list[int], list[int]]:

@@ -234,3 +234,35 @@ def test_langchain_runnable_raises_or_returns_the_verdict(guard: Guard) -> None:
     assert err.value.verdict.action == "block"
     verdict = guard_runnable(guard, mode="verdict").invoke({"text": "你们保本吗", "speaker": "customer"})
     assert verdict.action == "allow"
+
+
+def test_semantic_layer_may_warn_but_never_block() -> None:
+    import numpy as np
+
+    from ingest.embedders import HashEmbedder
+
+    from .conftest import RULES
+
+    g = Guard.from_path(RULES)
+    paraphrase = "Honestly your money in this fund just keeps growing every single year"
+    assert g.check(paraphrase).action == "allow"
+
+    class _Echo:
+        """Maps anything about money that keeps growing onto a positive example's vector."""
+
+        def __init__(self) -> None:
+            self.inner = HashEmbedder(64)
+
+        def embed_documents(self, texts: list[str]) -> np.ndarray:
+            return self.inner.embed_documents(
+                ["This fund offers guaranteed returns." if "keeps growing" in t else t for t in texts])
+
+    g.enable_semantic(_Echo(), threshold=0.95)
+    verdict = g.check(paraphrase)
+    assert verdict.action == "warn"
+    assert verdict.matches[0].layer == "semantic" and verdict.matches[0].rule_id == "guaranteed_return"
+    # a negated clause is left alone, and blocks stay the deterministic layers' job
+    assert g.check("This is not a fund where your money keeps growing every year").action == "allow"
+    assert g.check("这款产品保本保息。").action == "block"
+    with pytest.raises(ValueError, match="threshold"):
+        g.enable_semantic(_Echo(), threshold=1.5)
