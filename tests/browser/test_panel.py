@@ -66,7 +66,15 @@ def test_panel_shows_a_cited_suggestion_then_a_compliance_alert(page: Any, live_
     expect(banner).to_be_visible()
     expect(banner).to_have_attribute("data-action", re.compile("block|warn"))
     expect(banner.locator(".alert-advice")).not_to_be_empty()
-    expect(page.locator("#alerts")).to_have_attribute("aria-live", "assertive")
+    expect(banner).to_have_attribute("aria-live", "assertive")
+    expect(page.locator("#transcript .turn.agent.flagged")).to_contain_text("保本")
+
+    # Acknowledged, it folds away; after a reload the call's alert is restored from the server.
+    banner.get_by_role("button", name="Got it").click()
+    expect(page.locator('#alerts .alert-banner[role="alert"]')).to_have_count(0)
+    expect(page.locator("#alerts details.earlier")).to_contain_text("Earlier alerts (1)")
+    page.reload()
+    expect(page.locator('#alerts .alert-banner[role="alert"]')).to_have_count(1)
     expect(page.locator("#transcript .turn.agent.flagged")).to_contain_text("保本")
 
 

@@ -291,7 +291,12 @@ function alertBanner(a, live) {
   const text = a.text || transcriptText(a.turn);
   const banner = h(
     "div",
-    { class: `alert-banner ${action}`, role: live ? "alert" : null, dataset: { action, turn: a.turn ?? "" } },
+    {
+      class: `alert-banner ${action}`,
+      role: live ? "alert" : null,
+      "aria-live": live ? "assertive" : null,
+      dataset: { action, turn: a.turn ?? "" },
+    },
     h("div", { class: "alert-title" },
       h("span", { class: "alert-icon", "aria-hidden": "true" }, "!"),
       h("span", { class: "grow" }, t(action === "block" ? "alerts.block" : "alerts.warn")),
@@ -318,15 +323,33 @@ function transcriptText(turn) {
   return x ? x.text : "";
 }
 
-function renderAlerts() {
-  const box = clear($("alerts"));
+/**
+ * Show the alerts. Banners already on screen stay where they are (a re-inserted role="alert" would be
+ * announced again); new ones are added, acknowledged ones move into "Earlier alerts". `full` rebuilds
+ * everything (a change of label language).
+ */
+function renderAlerts(full = false) {
+  const box = $("alerts");
+  if (full) clear(box);
   const open = state.alerts.filter((a) => !a.acked);
   const done = state.alerts.filter((a) => a.acked);
-  for (const a of open) box.append(alertBanner(a, true));
+  const keep = new Set(open.map(alertKey));
+  for (const el of [...box.querySelectorAll(":scope > .alert-banner")]) {
+    if (!keep.has(el.dataset.key)) el.remove();
+  }
+  const shown = new Set([...box.querySelectorAll(":scope > .alert-banner")].map((el) => el.dataset.key));
+  let earlier = box.querySelector(":scope > details.earlier");
+  for (const a of open) {
+    if (shown.has(alertKey(a))) continue;
+    const el = alertBanner(a, true);
+    el.dataset.key = alertKey(a);
+    box.insertBefore(el, earlier);
+  }
+  if (earlier) earlier.remove();
   if (done.length) {
-    const det = h("details", { class: "earlier" }, h("summary", {}, t("alerts.earlier", { n: done.length })));
-    for (const a of done) det.append(alertBanner(a, false));
-    box.append(det);
+    earlier = h("details", { class: "earlier" }, h("summary", {}, t("alerts.earlier", { n: done.length })));
+    for (const a of done) earlier.append(alertBanner(a, false));
+    box.append(earlier);
   }
   renderTranscript();
 }
@@ -409,7 +432,7 @@ function connect() {
     state.everOpened = true;
     if (wasReconnect) state.reconnects += 1;
     state.retries = 0;
-    await restore(); // pick the call back up (after a reload or a dropped socket)
+    await restore(!wasReconnect); // pick the call back up (after a reload or a dropped socket)
     setConn("live");
     if (wasReconnect) toast(t("conn.restored"), "ok");
     flushOutbox();
@@ -456,7 +479,7 @@ function connect() {
 }
 
 /** GET /v1/calls/{id}: the stored transcript, suggestions, checklist and alerts. */
-async function restore() {
+async function restore(pageLoad = false) {
   let data;
   try {
     data = await api(`/v1/calls/${encodeURIComponent(state.callId)}`);
@@ -485,7 +508,10 @@ async function restore() {
   for (const [id, rating] of Object.entries(data.feedback || {})) state.feedback[id] = rating;
   const checklist = data.checklist || (state.suggestion && state.suggestion.next_steps);
   if (Array.isArray(checklist)) setChecklist(checklist);
-  for (const a of data.alerts || []) addAlert(a);
+  // After a dropped socket, alerts that came meanwhile are new to the agent: shown open. After a reload of
+  // the page, only the latest stays open; the older ones go to "Earlier alerts".
+  const restored = (data.alerts || []).filter((a) => addAlert(a));
+  if (pageLoad) restored.slice(0, -1).forEach((a) => { state.alerts.find((x) => alertKey(x) === alertKey(a)).acked = true; });
   if (data.status === "ended") {
     state.ended = true;
   }
@@ -511,7 +537,7 @@ function resetCallView() {
   renderTranscript();
   renderSuggestion();
   renderChecklist();
-  renderAlerts();
+  renderAlerts(true);
 }
 
 function closeSocket() {
@@ -700,7 +726,7 @@ function wire() {
     renderTranscript();
     renderSuggestion();
     renderChecklist();
-    renderAlerts();
+    renderAlerts(true);
   });
   // A hook for tests and for an embedding CRM: drop the socket as a network failure would.
   window.assistPanel = {
