@@ -126,9 +126,10 @@ def main() -> None:
     ap.add_argument("--rules", type=Path, default=ROOT / "kb_docs" / "rules")
     ap.add_argument("--extra", type=int, default=1000, help="generated phrases added for the speed run")
     ap.add_argument("--passes", type=int, default=20)
+    ap.add_argument("--no-pin", action="store_true", help="do not pin the process to CPU 0")
     args = ap.parse_args()
 
-    if hasattr(os, "sched_setaffinity"):
+    if hasattr(os, "sched_setaffinity") and not args.no_pin:
         try:
             os.sched_setaffinity(0, {0})
         except OSError:
