@@ -101,6 +101,7 @@ def test_panel_contrast_keyboard_and_focus(page: Any, live_server: LiveServer) -
     assert outline.startswith("solid") and not outline.endswith(" 0px"), outline
     page.keyboard.press("Space")
     expect(used).to_have_attribute("aria-pressed", "true")
+    expect(used).to_be_focused()
 
     # A citation opens in a dialog that Escape closes, giving the focus back.
     cite = page.locator("#sugg-body .cite-btn").first

@@ -144,3 +144,23 @@ def test_a_wrong_key_is_refused_and_asked_again(page: Any, live_server: LiveServ
     page.locator("#key-input").press("Enter")
     expect(page.locator("#key-error")).to_contain_text("refused")
     expect(page.locator("#key-dialog")).to_be_visible()
+
+
+def test_end_call_shows_the_summary(page: Any, live_server: LiveServer) -> None:
+    """Ending the call closes the stream and shows the after-call summary; the next line starts a new call."""
+    from playwright.sync_api import expect
+
+    _open_panel(page, live_server)
+    _say(page, "customer", CUSTOMER_QUESTION)
+    expect(page.locator("#sugg-body .cite-btn").first).to_be_visible()
+    first_call = page.locator("#call-id").inner_text()
+    page.locator("#end-call").click()
+    expect(page.locator("#summary")).to_be_visible()
+    expect(page.locator("#summary")).to_contain_text("Call ended")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "closed")
+    expect(page.locator("#end-call")).to_be_disabled()
+
+    _say(page, "customer", "What about the fee?")
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    expect(page.locator("#call-id")).not_to_have_text(first_call)
+    expect(page.locator("#transcript .turn")).to_have_count(1)

@@ -206,6 +206,12 @@ export async function api(path, { method = "GET", body, form, key = getKey(), si
 }
 
 let unauthorizedHandler = null;
+
+/** The server refused the key (e.g. a WebSocket closed with 4401): back to the key dialog. */
+export function keyRefused() {
+  handleUnauthorized();
+}
+
 let pageReady = false;
 function handleUnauthorized() {
   // Only once the page has a checked key: a key revoked meanwhile sends the user back to the dialog.

@@ -1,8 +1,8 @@
 // The agent side panel: live transcript, the current suggestion with citations, the next-step
 // checklist, compliance alerts, one-click feedback; WebSocket updates with reconnection; demo replay.
 import {
-  allowed, announce, api, appendAll, applyLabels, clear, content, contentLang, detailText, getKey, h, onLangChange, openModal,
-  startPage, t, toast,
+  allowed, announce, api, appendAll, applyLabels, clear, content, contentLang, detailText, getKey, h, keyRefused,
+  onLangChange, openModal, startPage, t, toast,
 } from "./common.js";
 
 const CALL_STORE = "assist.call";
@@ -168,7 +168,9 @@ async function sendFeedback(id, rating) {
   try {
     await api(`/v1/suggestions/${encodeURIComponent(id)}/feedback`, { method: "POST", body: { rating } });
     state.feedback[id] = rating;
+    const hadFocus = document.activeElement && document.activeElement.dataset.rating;
     renderSuggestion();
+    if (hadFocus) document.querySelector(`#sugg-body button[data-rating="${rating}"]`)?.focus(); // keyboard users stay put
     announce(t("fb.thanks", { rating: t(`fb.${rating}`) }));
   } catch (err) {
     toast(t("common.error", { detail: detailText(err.detail) }), "error");
@@ -433,6 +435,12 @@ function connect() {
     if (wasReconnect) state.reconnects += 1;
     state.retries = 0;
     await restore(!wasReconnect); // pick the call back up (after a reload or a dropped socket)
+    if (state.ended) {
+      closeSocket(); // a call ended elsewhere: show it, do not stream into it
+      setConn("closed");
+      forgetCall();
+      return;
+    }
     setConn("live");
     if (wasReconnect) toast(t("conn.restored"), "ok");
     flushOutbox();
@@ -454,7 +462,7 @@ function connect() {
       return;
     }
     if (ev.code === 4401) {
-      api("/v1/calls").catch(() => {}); // lets the common 401 handler ask for a new key
+      keyRefused(); // revoked meanwhile: ask for a key again
       setConn("idle");
       return;
     }
@@ -510,7 +518,9 @@ async function restore(pageLoad = false) {
   if (Array.isArray(checklist)) setChecklist(checklist);
   // After a dropped socket, alerts that came meanwhile are new to the agent: shown open. After a reload of
   // the page, only the latest stays open; the older ones go to "Earlier alerts".
-  const restored = (data.alerts || []).filter((a) => addAlert(a));
+  // A blocked draft answer is stored as an alert of the "suggestion" speaker: the agent saw the safe answer
+  // instead (with the reason), so it is no alert for them.
+  const restored = (data.alerts || []).filter((a) => a.speaker !== "suggestion" && addAlert(a));
   if (pageLoad) restored.slice(0, -1).forEach((a) => { state.alerts.find((x) => alertKey(x) === alertKey(a)).acked = true; });
   if (data.status === "ended") {
     state.ended = true;
