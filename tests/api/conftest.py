@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "calls"))
 
+from api_helpers import bearer, new_key  # noqa: E402
 from fakes_calls import FakeGuard, FakeKnowledge, fake_redact  # noqa: E402
 
 from assist.app import create_app  # noqa: E402
-from assist.auth import create_key  # noqa: E402
 from assist.models.keys import Role  # noqa: E402
 
 
@@ -40,20 +39,10 @@ def client(make_app: Callable[..., FastAPI]) -> Iterator[TestClient]:
         yield c
 
 
-def new_key(app: FastAPI, role: Role, name: str | None = None) -> str:
-    with Session(app.state.db_engine) as session:
-        _, key = create_key(session, role=role, name=name or f"{role.value}-tester")
-    return key
-
-
 @pytest.fixture
 def keys(client: TestClient) -> dict[str, str]:
     """A key per role."""
     return {r.value: new_key(client.app, r) for r in Role}  # type: ignore[arg-type]
-
-
-def bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from conftest import bearer, new_key
+from api_helpers import bearer, new_key
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import bearer, new_key
+from api_helpers import bearer, new_key
 from fastapi.testclient import TestClient
 
 from assist.models.keys import Role

@@ -111,6 +111,10 @@ def english_call(e: CallEngine) -> None:
     text = "Don't worry, this fund has a guaranteed return of 6% and it's risk-free."
     r = e.handle_turn(cid, speaker="agent", text=text)
     assert r.alerts and r.alerts[0].action == "block"
+    assert _ids(r)["read_risk_disclosure"] is False  # the alert's category calls for the disclosure
+    text = "Sorry, I must correct that: this fund is not a deposit, it carries risk, please invest with caution."
+    r = e.handle_turn(cid, speaker="agent", text=text)
+    assert not r.alerts and _ids(r)["read_risk_disclosure"] is True  # the guard found all three parts
 
 
 CALLS: list[Callable[[CallEngine], None]] = [chinese_call, traditional_call, english_call]

@@ -1,0 +1,42 @@
+"""Personal data is redacted (assist.redact) before a turn, a suggestion query or a guard event is stored."""
+
+from __future__ import annotations
+
+from api_helpers import bearer, new_key
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from assist.models.calls import Suggestion, Turn
+from assist.models.guard import GuardEvent
+from assist.models.keys import Role
+
+SECRETS = ("4111 1111 1111 1111", "4111111111111111", "11010519491231002X", "13812345678", "834211")
+
+
+def test_nothing_personal_is_stored(make_app) -> None:
+    app = make_app(redactor=None)  # the real redaction function
+    with TestClient(app) as c:
+        h = bearer(new_key(app, Role.agent))
+        cid = c.post("/v1/calls", headers=h).json()["call_id"]
+        turns = [
+            ("customer", "我的信用卡丢了怎么办？卡号是 4111 1111 1111 1111，身份证 11010519491231002X"),
+            ("agent", "好的，请报一下验证码 834211，手机 13812345678，这款理财保本"),
+        ]
+        for speaker, text in turns:
+            assert (
+                c.post(f"/v1/calls/{cid}/utterances", headers=h, json={"speaker": speaker, "text": text}).status_code
+                == 200
+            )
+        with Session(app.state.db_engine) as s:
+            stored = [t.text for t in s.exec(select(Turn))]
+            stored += [x.query for x in s.exec(select(Suggestion))]
+            events = s.exec(select(GuardEvent)).all()
+            assert events
+            for e in events:
+                stored += [e.text, str(e.context), str(e.matches)]
+        blob = " ".join(stored)
+        for secret in SECRETS:
+            assert secret not in blob, secret
+        assert "[CARD]" in blob and "[ID]" in blob
+        transcript = c.get(f"/v1/calls/{cid}", headers=h).json()["turns"]
+        assert all(s not in str(transcript) for s in SECRETS)
