@@ -104,3 +104,15 @@ def test_an_agent_key_is_told_it_may_not_edit(page: Any, live_server: LiveServer
     _open_editor(page, live_server, role="agent")
     expect(page.locator("#forbidden")).to_be_visible()
     expect(page.locator("#forbidden")).to_contain_text("agent")
+
+
+def test_a_refused_upload_says_why(page: Any, live_server: LiveServer) -> None:
+    """A file of a type no loader handles is refused with the server's reason, and nothing is listed."""
+    from playwright.sync_api import expect
+
+    _open_editor(page, live_server)
+    page.evaluate(DROP_FILE_JS, ["notes.xyz", "just some bytes"])
+    page.locator("#upload-btn").click()
+    expect(page.locator("#upload-error")).to_contain_text("Error")
+    expect(page.locator("#upload-error")).to_contain_text("notes.xyz")
+    expect(page.locator("#docs-body tr[data-id]", has_text="notes.xyz")).to_have_count(0)
