@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ logger = logging.getLogger(__name__)
 SPEAKERS = ("agent", "customer", "suggestion", "document")
 _ACTION_RANK = {"allow": 0, "warn": 1, "block": 2}
 _CLAUSE_CHARS = frozenset(",!?;:。、.\n\r\t")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•·+]|\d{1,2}[.)、]|[（(]?\d{1,2}[)）]|[a-zA-Z][.)])\s+")
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,8 @@ class Guard:
                 continue
             if not judge(a, b, cs, ce, words):
                 continue
+            if "\n" in text and self._lead_in_negates(text, nt.starts[a]):
+                continue
             spans = kept.setdefault(ridx, [])
             if any(not (b <= x or a >= y) for x, y in spans):
                 continue  # overlaps a longer match of the same rule
@@ -211,6 +215,37 @@ class Guard:
                 out.append(Match(rule.id, rule.category, rule.severity, oa, ob, text[oa:ob], rule.advice,
                                  rule.version))
         return out
+
+    def _lead_in_negates(self, text: str, pos: int) -> bool:
+        """True when ``pos`` is in a list item whose lead-in line ends negated or hedged.
+
+        Documents list what staff must never do under a heading or a lead-in such as
+        "坐席绝不会：" / "## 绝对禁止索取的信息" / "We will never ask for:"; the negation covers the items.
+        """
+        line_start = text.rfind("\n", 0, pos) + 1
+        line_end = text.find("\n", pos)
+        line = text[line_start: line_end if line_end >= 0 else len(text)]
+        if not _LIST_ITEM.match(line):
+            return False
+        end = line_start - 1
+        for _ in range(50):  # walk back over the other items of the list
+            if end <= 0:
+                return False
+            start = text.rfind("\n", 0, end) + 1
+            prev = text[start:end]
+            end = start - 1
+            if not prev.strip() or _LIST_ITEM.match(prev):
+                continue
+            nt = normalize_for_match(prev)
+            s = nt.text.rstrip(",!?;:。、.\n\r\t ")
+            if not s:
+                return False
+            hits = self._matcher.scan(s)
+            words = select_scope_words(hits.scope)
+            bs, be = _boundaries(s, words)
+            cs, ce = _clause(len(s), len(s), bs, be, len(s))
+            return not judge(len(s), len(s), cs, ce, words)
+        return False
 
     # ---- disclosures --------------------------------------------------------------------------------
     def find_disclosures(self, text: str) -> list[str]:

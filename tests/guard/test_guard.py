@@ -266,3 +266,27 @@ def test_semantic_layer_may_warn_but_never_block() -> None:
     assert g.check("这款产品保本保息。").action == "block"
     with pytest.raises(ValueError, match="threshold"):
         g.enable_semantic(_Echo(), threshold=1.5)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "## 绝对禁止索取的信息\n\n- 完整卡号（只可核对后四位）；\n- 短信验证码。\n",
+        "本行客服坐席**绝不会**：\n- 索要客户的短信验证码、动态密码；\n- 要求客户转账到个人账户。\n",
+        "We will never ask you for:\n\n- The **full card number** (only the last four digits)\n- Your PIN\n",
+    ],
+)
+def test_a_negated_lead_in_covers_its_list(guard: Guard, doc: str) -> None:
+    assert guard.check(doc, "document").action == "allow", guard.check(doc, "document").to_dict()
+
+
+def test_a_plain_list_of_claims_still_blocks(guard: Guard) -> None:
+    doc = "## 主打卖点\n\n- 本产品保本保收益；\n- 和存款一样安全。\n"
+    verdict = guard.check(doc, "document")
+    assert verdict.action == "block"
+    assert {m.category for m in verdict.matches} == {"guaranteed_return", "deposit_like"}
+
+
+def test_knowledge_base_wording_about_real_deposits_and_unless(guard: Guard) -> None:
+    assert guard.check("坐席口径：存款受存款保险保障，每位存款人在本行最高50万元。", "document").action == "allow"
+    assert guard.check("理财产品均不保本，除非产品说明书明确标注为“保本”类型。", "document").action == "allow"
