@@ -116,3 +116,36 @@ def test_a_refused_upload_says_why(page: Any, live_server: LiveServer) -> None:
     expect(page.locator("#upload-error")).to_contain_text("Error")
     expect(page.locator("#upload-error")).to_contain_text("notes.xyz")
     expect(page.locator("#docs-body tr[data-id]", has_text="notes.xyz")).to_have_count(0)
+
+
+def test_a_flagged_document_shows_why_and_compliance_approves_it(page: Any, live_server: LiveServer) -> None:
+    """A draft the guard flags waits in review with its flags; compliance approves it from its details."""
+    from playwright.sync_api import expect
+
+    title = f"稳健理财推介（草稿）{uuid.uuid4().hex[:6]}"
+    text = f"# {title}\n\n## 卖点\n\n本产品保本保息，稳赚不赔。\n"
+    with live_server.api("editor") as client:
+        res = client.post(
+            "/v1/documents",
+            files={"file": (f"{title}.md", text.encode("utf-8"), "text/markdown")},
+            data={"title": title, "product": "wealth", "language": "zh-Hans"},
+        )
+    assert res.status_code == 201 and res.json()["status"] == "needs_review", res.text
+
+    _open_editor(page, live_server, role="compliance")
+    page.locator("#status-filter").select_option("needs_review")
+    row = page.locator("#docs-body tr[data-id]", has_text=title)
+    expect(row).to_contain_text("needs review")
+    why = row.locator("xpath=following-sibling::tr[1]")
+    expect(why).to_contain_text("Why it waits in review")
+    expect(why.locator("mark").first).to_be_visible()
+
+    row.get_by_role("button", name=re.compile("^Details")).click()
+    dialog = page.locator("dialog.modal")
+    expect(dialog).to_contain_text("Why it waits in review")
+    dialog.get_by_label("Note").fill("Checked with the product team: approved wording.")
+    dialog.get_by_role("button", name="Approve and publish").click()
+    expect(dialog).to_have_count(0)
+    page.locator("#status-filter").select_option("")
+    page.locator("#doc-filter").fill(title)
+    expect(page.locator("#docs-body tr[data-id]", has_text=title)).to_contain_text("published")
