@@ -125,3 +125,15 @@ def test_every_final_turn_is_answered_and_interim_text_is_not(client, keys, call
         assert ws.receive_json() == {"type": "ack", "call_id": call_id, "turn": 1}
         ws.send_json({"type": "utterance", "speaker": "customer", "text": "我的信用卡丢了怎么办"})
         assert ws.receive_json()["turn"] == 2
+
+
+def test_a_swapped_guard_applies_from_the_next_turn(client, keys, call_id) -> None:
+    from fakes_calls import FakeGuard
+
+    with client.websocket_connect(url(call_id, keys["agent"])) as ws:
+        ws.send_json({"type": "utterance", "speaker": "agent", "text": "这个利率锁定三年"})
+        assert ws.receive_json()["type"] == "ack"
+        client.app.state.guard_holder.swap(FakeGuard(extra_block={"利率锁定": "misleading"}))
+        ws.send_json({"type": "utterance", "speaker": "agent", "text": "这个利率锁定三年"})
+        alert = ws.receive_json()
+        assert alert["type"] == "compliance_alert" and alert["matches"][0]["category"] == "misleading"
