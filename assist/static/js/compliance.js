@@ -332,8 +332,8 @@ function renderRuleEditor() {
     h("div", { id: "test-result", class: "test-result", "aria-live": "polite", hidden: true }),
     h("h3", { style: "margin-top:10px" }, t("rules.history")),
     h("table", {},
-      h("thead", {}, h("tr", {}, h("th", {}, t("rules.col.version")), h("th", {}, "change"),
-        h("th", {}, "author"), h("th", {}, t("docs.created")), h("th", {}, t("q.note")))),
+      h("thead", {}, h("tr", {}, h("th", {}, t("rules.col.version")), h("th", {}, t("rules.change")),
+        h("th", {}, t("rules.author")), h("th", {}, t("docs.created")), h("th", {}, t("q.note")))),
       h("tbody", {}, (r.versions || []).map((v) => h("tr", {},
         h("td", {}, `v${v.version}`), h("td", {}, v.deleted ? "delete" : v.change || ""),
         h("td", {}, v.author || ""), h("td", { class: "small" }, fmtDate(v.created_at)),
@@ -409,7 +409,7 @@ function changeList(items) {
   if (!items.length) return h("p", { class: "muted small" }, "—");
   return h("ul", { class: "small" }, items.slice(0, 20).map((c) => h("li", {},
     h("span", { class: "badge" }, c.speaker || ""), " ", content(c.text),
-    c.expect ? h("span", { class: "muted" }, ` (expect ${c.expect})`) : null,
+    c.expect ? h("span", { class: "muted" }, ` (${t("rules.expect", { v: c.expect })})`) : null,
     c.event_id != null ? h("span", { class: "muted" }, ` · #${c.event_id}`) : null)),
   items.length > 20 ? h("li", { class: "muted" }, `+${items.length - 20}`) : null);
 }
@@ -419,7 +419,7 @@ function scores(before, after) {
   if (!keys.length) return null;
   const fmt = (v) => (v == null ? "—" : Number(v).toFixed(3));
   return h("table", { class: "small" },
-    h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", {}, "before"), h("th", {}, "after"))),
+    h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", {}, t("rules.before")), h("th", {}, t("rules.after")))),
     h("tbody", {}, keys.map((k) => h("tr", {}, h("td", {}, k), h("td", {}, fmt(before?.[k])), h("td", {}, fmt(after?.[k]))))));
 }
 
@@ -436,7 +436,7 @@ async function testDraft() {
     appendAll(
       clear(box),
       h("h3", {}, t("rules.tested"),
-        h("span", { class: "small muted" }, ` · ${rep.cases ?? 0} cases, ${rep.events ?? 0} events`)),
+        h("span", { class: "small muted" }, ` · ${t("rules.cases", { cases: rep.cases ?? 0, events: rep.events ?? 0 })}`)),
       h("h4", {}, `${t("rules.newblocks")} (${(rep.newly_blocked || []).length})`), changeList(rep.newly_blocked || []),
       h("h4", {}, `${t("rules.unblocks")} (${(rep.stops_blocking || []).length})`), changeList(rep.stops_blocking || []),
       scores(rep.before, rep.after),
