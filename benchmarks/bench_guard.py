@@ -126,6 +126,9 @@ def main() -> None:
     ap.add_argument("--rules", type=Path, default=ROOT / "kb_docs" / "rules")
     ap.add_argument("--extra", type=int, default=1000, help="generated phrases added for the speed run")
     ap.add_argument("--passes", type=int, default=20)
+    ap.add_argument("--scan", nargs="*", default=[], metavar="FILE:SPEAKER",
+                    help="JSON-lines files of legitimate text ({'text'}) to report the block rate on, "
+                         "e.g. ../shared/data/retrieval/jining_bank_zh/corpus.jsonl:document")
     ap.add_argument("--no-pin", action="store_true", help="do not pin the process to CPU 0")
     args = ap.parse_args()
 
@@ -139,6 +142,20 @@ def main() -> None:
     report: dict[str, object] = {"accuracy": [_accuracy(args.cases, guard)]}
     if args.holdout and args.holdout.is_file():
         report["accuracy"].append(_accuracy(args.holdout, guard))  # type: ignore[attr-defined]
+
+    scans = []
+    for spec in args.scan:
+        file, _, speaker = spec.rpartition(":") if spec.rsplit(":", 1)[-1] in ("agent", "document", "suggestion") \
+            else (spec, "", "document")
+        with open(file, encoding="utf-8") as f:
+            texts = [json.loads(line)["text"] for line in f if line.strip()]
+        verdicts = [guard.check(t, speaker) for t in texts]
+        blocked = [t[:120] for t, v in zip(texts, verdicts, strict=True) if v.action == "block"]
+        scans.append({"file": file, "speaker": speaker, "n": len(texts), "blocked": len(blocked),
+                      "block_rate": round(len(blocked) / max(1, len(texts)), 4),
+                      "warned": sum(v.action == "warn" for v in verdicts), "blocked_examples": blocked[:10]})
+    if scans:
+        report["scan"] = scans
 
     t0 = time.perf_counter()
     big = Guard.from_rules([r.to_dict() for r in guard.rules] + [_generated_rule(args.extra)],
