@@ -27,9 +27,9 @@ MODES = ("hybrid", "dense", "bm25")
 # Tuned on held-out queries (banking77_en and jining_bank_zh queries after the first 1,000);
 # see benchmarks/tune_fusion.py and docs/benchmarks.md.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "en": {"bm25": 0.2, "minilm": 0.6, "e5": 0.2},
-    "zh": {"bm25": 0.35, "minilm": 0.0, "e5": 0.65},
-    "mixed": {"bm25": 0.3, "minilm": 0.3, "e5": 0.4},
+    "en": {"bm25": 0.15, "minilm": 0.45, "e5": 0.4},
+    "zh": {"bm25": 0.45, "minilm": 0.0, "e5": 0.55},
+    "mixed": {"bm25": 0.3, "minilm": 0.25, "e5": 0.45},
 }
 # An embedder the table does not name (a local "st:" model, or "hash" in tests) gets this weight.
 OTHER_DENSE_WEIGHT = 0.5
