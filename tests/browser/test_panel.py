@@ -68,6 +68,8 @@ def test_panel_shows_a_cited_suggestion_then_a_compliance_alert(page: Any, live_
     expect(banner.locator(".alert-advice")).not_to_be_empty()
     expect(banner).to_have_attribute("aria-live", "assertive")
     expect(page.locator("#transcript .turn.agent.flagged")).to_contain_text("保本")
+    # Everything fits the 380 px column: nothing scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PANEL_VIEWPORT["width"]
 
     # Acknowledged, it folds away; after a reload the call's alert is restored from the server.
     banner.get_by_role("button", name="Got it").click()
