@@ -690,7 +690,7 @@ class CallEngine:
             speaker=e.speaker or "",
             action=e.action,
             matches=e.matches,
-            advice="",
+            advice=next((str(m["advice"]) for m in e.matches if m.get("advice")), ""),
             event_id=e.id,
         )
 
