@@ -99,6 +99,9 @@ def test_demo_replays_a_sample_call_from_kb_docs(page: Any, live_server: LiveSer
     # The sample calls contain a forbidden agent line, and steps the agent carries out.
     expect(page.locator('#alerts .alert-banner[role="alert"]').first).to_be_visible()
     expect(page.locator("#checklist li.done").first).to_be_visible()
+    # Content keeps its own script, tagged so that the right glyphs are used.
+    expect(page.locator('#transcript .turn span[lang="zh-Hant"]', has_text="遺失").first).to_be_visible()
+    expect(page.locator('#transcript .turn span[lang="en"]', has_text="mortgage").first).to_be_visible()
 
 
 def test_panel_reconnects_and_picks_the_call_back_up(page: Any, live_server: LiveServer) -> None:
