@@ -145,3 +145,30 @@ def redact(text: str) -> str:
     out = _PHONE_CN_LAND.sub("[PHONE]", out)
     out = _PHONE_NANP.sub("[PHONE]", out)
     return out
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts every record's formatted message (attach it to handlers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the logging machinery to report
+            return True
+        record.msg = redact(message)
+        record.args = None
+        return True
+
+
+def install_log_redaction(logger: logging.Logger | None = None) -> RedactingFilter:
+    """Attach one :class:`RedactingFilter` to every handler of ``logger`` (default: the root logger).
+
+    Handler filters see records from every child logger, so this covers the whole process. Call it after
+    logging is configured (e.g. after ``logging.basicConfig``).
+    """
+    target = logger or logging.getLogger()
+    filt = RedactingFilter()
+    for handler in target.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(filt)
+    return filt

@@ -85,3 +85,24 @@ def test_no_raw_value_reaches_the_logs(caplog: pytest.LogCaptureFixture) -> None
     with caplog.at_level(logging.INFO):
         logger.info("turn: %s", redact("我的卡号是4111 1111 1111 1111，验证码是123456"))
     assert "4111" not in caplog.text and "123456" not in caplog.text
+
+
+def test_log_filter_redacts_messages_and_arguments() -> None:
+    import io
+
+    from assist.redact import install_log_redaction
+
+    stream = io.StringIO()
+    root = logging.getLogger("assist_redact_test")
+    root.propagate = False
+    handler = logging.StreamHandler(stream)
+    root.addHandler(handler)
+    try:
+        install_log_redaction(root)
+        logging.getLogger("assist_redact_test.child").warning(
+            "customer said %s, email %s", "验证码是123456 卡号4111 1111 1111 1111", "li.si@example.com")
+    finally:
+        root.removeHandler(handler)
+    out = stream.getvalue()
+    assert "123456" not in out and "4111" not in out and "li.si@example.com" not in out
+    assert "[OTP]" in out and "[CARD]" in out and "[EMAIL]" in out
