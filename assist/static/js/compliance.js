@@ -304,10 +304,10 @@ function renderRuleEditor() {
   const fields = [ruleField("severity", severity),
     h("div", { class: "row" }, enabled, h("label", { for: "rule-f-enabled" }, t("rules.f.enabled")))];
   for (const name of LIST_FIELDS) {
-    fields.push(ruleField(name, h("textarea", { id: `rule-f-${name}`, rows: name === "phrases" ? 4 : 2, spellcheck: "false" })));
+    fields.push(ruleField(name, h("textarea", { id: `rule-f-${name}`, rows: name === "phrases" ? 4 : 3, spellcheck: "false" })));
   }
   for (const name of TEXT_FIELDS) {
-    fields.push(ruleField(name, h("textarea", { id: `rule-f-${name}`, rows: 2 })));
+    fields.push(ruleField(name, h("textarea", { id: `rule-f-${name}`, rows: name === "advice" ? 3 : 2 })));
   }
   const form = h("div", { class: "rule-form" }, fields);
   form.addEventListener("input", () => {
