@@ -290,3 +290,23 @@ def test_a_plain_list_of_claims_still_blocks(guard: Guard) -> None:
 def test_knowledge_base_wording_about_real_deposits_and_unless(guard: Guard) -> None:
     assert guard.check("坐席口径：存款受存款保险保障，每位存款人在本行最高50万元。", "document").action == "allow"
     assert guard.check("理财产品均不保本，除非产品说明书明确标注为“保本”类型。", "document").action == "allow"
+
+
+def test_real_deposits_may_be_called_principal_guaranteed(guard: Guard) -> None:
+    assert guard.check("定期存款是保本保息的，理财产品不是。").action == "allow"
+    assert guard.check("This CD is FDIC insured.").action == "allow"
+    # comparing a wealth product with a deposit is still blocked
+    assert guard.check("这款理财和定期存款一样保本保息。").action == "block"
+
+
+@pytest.mark.parametrize(
+    "text", ["放心，亏了算我的。", "If it loses money, I'll pay you back myself.", "你买了肯定不吃亏。",
+             "您可以放心，本金不会有任何损失。", "It's as good as guaranteed."],
+)
+def test_personal_and_indirect_guarantees_block(guard: Guard, text: str) -> None:
+    assert guard.check(text).action == "block"
+
+
+def test_a_loss_free_history_warns(guard: Guard) -> None:
+    verdict = guard.check("这款基金历史上从来没有亏过。")
+    assert verdict.action == "warn" and verdict.matches[0].rule_id == "no_loss_history"
