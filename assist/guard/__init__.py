@@ -3,9 +3,31 @@
 Public API::
 
     from assist.guard import Guard, Verdict, Match, RulePack, load_rule_pack
-    guard = Guard.from_path(Path("kb_docs/rules"))
+    guard = Guard.from_path(Path("kb_docs/rules"))            # a YAML file or a folder of them
+    guard = Guard.from_rules(rule_dicts, disclosure_dicts)    # rules edited in the database
     verdict = guard.check("这款产品保本保息", speaker="agent")
     verdict.action, verdict.matches, verdict.advice, verdict.to_dict()
+    guard.find_disclosures(text) -> ["wealth_risk_disclosure.not_deposit", ...]
+    guard.completed_disclosures(part_ids_seen_so_far) -> ["wealth_risk_disclosure"]
+
+Behaviour worth knowing:
+
+- **Speakers.** ``agent``, ``suggestion`` (the product's own answers) and ``document`` (ingestion) are
+  judged alike. ``customer`` is always ``allow`` with no matches: customers ask about guarantees and repeat
+  what they heard; that is not the firm's word. Codes a customer reads out are a job for
+  :func:`assist.redact.redact`.
+- **Agent questions.** A question is judged like a statement ("这款产品保本吗？" from the agent blocks),
+  except when the trigger is about the customer's wish or words: 您是想要/您希望/您在意/您刚才问/是否/有没有,
+  "are you looking for", "would you prefer", "you mentioned". A claim in the next clause still counts.
+- **Scope.** Negators before the trigger in its clause are counted (odd cancels, even asserts); hedges,
+  wishes, warnings and reported speech cancel; a few post-negations after the trigger count (…是不可能的,
+  "… is a myth"). Negators inside the matched phrase are part of the claim (稳赚不赔, 不会亏).
+  Clauses end at punctuation and at contrast words (但/可是/不过/却/也, but/however/although/and it …).
+  In documents, a list item inherits the negation of its lead-in line ("坐席绝不会：", "## 禁止索取的信息").
+- **Exceptions** (terms of art) are clause-scoped: one in the same clause silences that rule there.
+- **Severity.** block > warn > allow; ``Verdict.advice`` is the advice of the first most severe match.
+- **Regexes** of one script are one alternation; at a given start position only the first matching
+  alternative is reported (matches at other positions, and all phrase matches, are all reported).
 """
 from __future__ import annotations
 

@@ -310,3 +310,9 @@ def test_personal_and_indirect_guarantees_block(guard: Guard, text: str) -> None
 def test_a_loss_free_history_warns(guard: Guard) -> None:
     verdict = guard.check("这款基金历史上从来没有亏过。")
     assert verdict.action == "warn" and verdict.matches[0].rule_id == "no_loss_history"
+
+
+def test_an_agent_yes_no_question_about_the_product_is_judged_like_a_statement(guard: Guard) -> None:
+    # documented choice: only questions about the customer's wishes or words are exempt
+    assert guard.check("这款产品保本吗？").action == "block"
+    assert guard.check("您刚才问这款产品是不是保本的，它不保本。").action == "allow"
