@@ -29,7 +29,7 @@ class SemanticLayer:
         min_chars: Clauses shorter than this are not embedded.
     """
 
-    def __init__(self, rules: list[Rule], embedder: Any, *, threshold: float = 0.9,
+    def __init__(self, rules: list[Rule], embedder: Any, *, threshold: float = 0.96,
                  skip_clause: Callable[[str], bool] | None = None, min_chars: int = 4) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"semantic threshold must be in (0, 1], got {threshold}")
