@@ -289,6 +289,8 @@ class CallEngine:
         if not self.trigger.run(text=clean, speaker=speaker, final=True).suggest:
             return
         cq = self.context.run(text=clean, state=state)
+        if len(self._prefetch) >= self.max_cached_calls:  # abandoned calls must not pile up
+            self._prefetch.clear()
         self._prefetch[state.call_id] = (cq.query, self._retrieve(cq.query, {}))
 
     def _retrieve(self, query: str, timings: dict[str, float]) -> list[SearchResult]:
