@@ -131,3 +131,10 @@ def test_disabled_rule_does_not_fire() -> None:
 def test_disclosure_needs_parts() -> None:
     with pytest.raises(RulePackError, match="disclosure 'd1'.*parts"):
         RulePack.from_dicts([_rule()], [{"id": "d1", "label": "x", "parts": []}])
+
+
+def test_phrases_written_in_traditional_or_upper_case_match_every_script() -> None:
+    guard = Guard.from_rules([_rule(phrases=["穩賺", "SURE YIELD"], examples=None)])
+    assert guard.check("这个稳赚").action == "block"
+    assert guard.check("這個穩賺").action == "block"
+    assert guard.check("It's a sure yield.").action == "block"
