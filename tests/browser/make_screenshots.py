@@ -1,7 +1,9 @@
 """Screenshots of every page into docs/screenshots/, from a real server with kb_docs ingested.
 
-Run: `python -m tests.browser.make_screenshots [--out docs/screenshots]` (needs /usr/bin/chromium and the
-playwright package; install fonts-noto-cjk for the Chinese glyphs).
+Run: `python -m tests.browser.make_screenshots [--out docs/screenshots] [--embedders minilm,e5]` (needs
+/usr/bin/chromium and the playwright package; install fonts-noto-cjk for the Chinese glyphs). The default is
+the fast hash embedder; the screenshots in docs/ were taken with the real models (`--embedders minilm,e5`),
+which take a few minutes to ingest kb_docs.
 """
 
 from __future__ import annotations
@@ -72,17 +74,23 @@ def _seed_events(server: LiveServer) -> None:
         )
 
 
-def _panel(browser: Any, server: LiveServer, out: Path, lang: str, name: str) -> None:
+def _panel(browser: Any, server: LiveServer, out: Path, lang: str, name: str, sample: str) -> None:
+    """The panel after a sample call replayed in demo mode (or a short simulated call without samples)."""
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport=PANEL, locale="en-US")
     page = context.new_page()
     page.add_init_script(f"localStorage.setItem('assist.lang', '{lang}')")
-    page.goto(f"{server.base_url}/panel")
-    _key(page, server.keys["agent"])
-    for speaker, text in CALL:
-        _say(page, speaker, text)
-        expect(page.locator("#transcript .turn")).to_have_count(CALL.index((speaker, text)) + 1)
+    if (ROOT / "kb_docs" / "calls" / f"{sample}.jsonl").exists():
+        page.goto(f"{server.base_url}/panel?demo={sample}&pace=150")
+        _key(page, server.keys["agent"])
+        _wait(page.locator('#demo-status[data-state="done"]'), timeout=120_000)
+    else:
+        page.goto(f"{server.base_url}/panel")
+        _key(page, server.keys["agent"])
+        for i, (speaker, text) in enumerate(CALL, start=1):
+            _say(page, speaker, text)
+            expect(page.locator("#transcript .turn")).to_have_count(i)
     _wait(page.locator(".alert-banner").first)
     _wait(page.locator("#sugg-body .cite-btn").first)
     page.locator("body").click(position={"x": 5, "y": 5})  # no focus ring on the input
@@ -135,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     """Start a server, drive each page and write the PNGs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--embedders", default="hash", help="ASSIST_EMBEDDERS for the server (default: hash)")
     args = parser.parse_args(argv)
     missing = browser_missing()
     if missing:
@@ -143,13 +152,16 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp) / "data") as server:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_server(Path(tmp) / "data", embedders=args.embedders, startup_s=600) as server,
+    ):
         _seed_events(server)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
             try:
-                _panel(browser, server, args.out, "en", "panel")
-                _panel(browser, server, args.out, "zh-Hans", "panel_zh")
+                _panel(browser, server, args.out, "en", "panel", "zh_card_loss_and_wealth")
+                _panel(browser, server, args.out, "zh-Hans", "panel_zh", "en_zh_hant_mortgage_and_card")
                 _editor(browser, server, args.out)
                 _compliance(browser, server, args.out)
             finally:

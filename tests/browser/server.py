@@ -64,10 +64,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def server_env(data_dir: Path) -> dict[str, str]:
-    """The environment of the server and the CLI: the temp data dir and the hash embedder."""
+def server_env(data_dir: Path, embedders: str = "hash") -> dict[str, str]:
+    """The environment of the server and the CLI: the temp data dir and the embedders (the fast hash one)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSIST_")}
-    env.update(ASSIST_DATA_DIR=str(data_dir), ASSIST_EMBEDDERS="hash", PYTHONUNBUFFERED="1")
+    env.update(ASSIST_DATA_DIR=str(data_dir), ASSIST_EMBEDDERS=embedders, PYTHONUNBUFFERED="1")
     return env
 
 
@@ -78,12 +78,12 @@ def _assist_cli() -> list[str]:
     return [sys.executable, "-c", "from assist.cli import main; main()"]
 
 
-def ingest_kb(data_dir: Path) -> None:
+def ingest_kb(data_dir: Path, embedders: str = "hash") -> None:
     """`assist ingest kb_docs` into `data_dir`."""
     done = subprocess.run(
         [*_assist_cli(), "ingest", str(ROOT / "kb_docs")],
         cwd=ROOT,
-        env=server_env(data_dir),
+        env=server_env(data_dir, embedders),
         capture_output=True,
         text=True,
         timeout=600,
@@ -115,10 +115,12 @@ def create_keys(data_dir: Path) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(data_dir: Path, *, port: int | None = None, startup_s: float = 180) -> Iterator[LiveServer]:
+def running_server(
+    data_dir: Path, *, port: int | None = None, startup_s: float = 180, embedders: str = "hash"
+) -> Iterator[LiveServer]:
     """Ingest kb_docs, create keys and serve the app until the block ends."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    ingest_kb(data_dir)
+    ingest_kb(data_dir, embedders)
     keys = create_keys(data_dir)
     port = port or _free_port()
     log_path = data_dir / "server.log"
@@ -136,7 +138,9 @@ def running_server(data_dir: Path, *, port: int | None = None, startup_s: float 
         "warning",
     ]
     with log_path.open("w") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=server_env(data_dir), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=server_env(data_dir, embedders), stdout=log, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_s

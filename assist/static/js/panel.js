@@ -686,6 +686,7 @@ async function replay(name) {
     await newCall();
     for (let i = 0; i < turns.length && !run.stopped; i += 1) {
       $("demo-status").textContent = t("demo.playing", { name, i: i + 1, n: turns.length });
+      $("demo-status").dataset.state = "playing";
       const { speaker, text } = turns[i];
       if (speaker === "customer" && text.length > 8) {
         sayInterim(speaker, text.slice(0, Math.ceil(text.length * 0.6))); // as ASR would, mid-sentence
@@ -696,7 +697,10 @@ async function replay(name) {
       await reply;
       if (i < turns.length - 1) await pause(PACE);
     }
-    if (!run.stopped) $("demo-status").textContent = t("demo.done");
+    if (!run.stopped) {
+      $("demo-status").textContent = t("demo.done");
+      $("demo-status").dataset.state = "done";
+    }
   } catch (err) {
     $("demo-status").textContent = t("common.error", { detail: detailText(err.detail ?? err.message) });
   } finally {
