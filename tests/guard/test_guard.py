@@ -316,3 +316,10 @@ def test_an_agent_yes_no_question_about_the_product_is_judged_like_a_statement(g
     # documented choice: only questions about the customer's wishes or words are exempt
     assert guard.check("这款产品保本吗？").action == "block"
     assert guard.check("您刚才问这款产品是不是保本的，它不保本。").action == "allow"
+
+
+def test_second_held_out_set_meets_targets(guard: Guard) -> None:
+    from .conftest import ROOT
+
+    report = evaluate_cases(ROOT / "tests" / "data" / "guard_cases_holdout2.jsonl", guard)
+    assert report["recall"] >= 0.97 and report["false_positive_rate"] <= 0.03, report["misses"]
