@@ -26,8 +26,8 @@ Behaviour worth knowing:
   In documents, a list item inherits the negation of its lead-in line ("坐席绝不会：", "## 禁止索取的信息").
 - **Exceptions** (terms of art) are clause-scoped: one in the same clause silences that rule there.
 - **Severity.** block > warn > allow; ``Verdict.advice`` is the advice of the first most severe match.
-- **Regexes** of one script are one alternation; at a given start position only the first matching
-  alternative is reported (matches at other positions, and all phrase matches, are all reported).
+- **Regexes** of one script run as one alternation; where it matches, the other regexes are also tried
+  at that position, so two rules matching at the same place both fire.
 """
 from __future__ import annotations
 

@@ -24,6 +24,9 @@ _HAN_RX = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RX = re.compile(r"[a-z]")
 
 
+_Combined = tuple[re.Pattern[str] | None, dict[str, int], tuple[tuple[str, re.Pattern[str]], ...]]
+
+
 def _ascii_alnum(c: str) -> bool:
     return c.isascii() and c.isalnum()
 
@@ -90,17 +93,18 @@ class Matcher:
         self.n_regexes = (len(trig), len(exc))
 
     @staticmethod
-    def _combine(items: list[tuple[int, str]]) -> tuple[re.Pattern[str] | None, dict[str, int]]:
-        """One alternation with a named group per regex; see :meth:`_regex` for overlapping matches."""
+    def _combine(items: list[tuple[int, str]]) -> _Combined:
+        """One alternation with a named group per regex, plus each regex alone (see :meth:`_regex`)."""
         if not items:
-            return None, {}
+            return None, {}, ()
         groups: dict[str, int] = {}
         alts = []
         for j, (idx, rx) in enumerate(items):
             name = f"g{j}"
             groups[name] = idx
             alts.append(f"(?P<{name}>{rx})")
-        return re.compile("|".join(alts)), groups
+        singles = tuple((name, re.compile(rx)) for name, (_, rx) in zip(groups, items, strict=True))
+        return re.compile("|".join(alts)), groups, singles
 
     def scan(self, s: str, *, with_scope: bool = True) -> Hits:
         """Find every phrase, regex and scope word in normalised text ``s``."""
@@ -134,15 +138,28 @@ class Matcher:
         return hits
 
     @staticmethod
-    def _regex(rx: re.Pattern[str] | None, groups: dict[str, int], s: str, out: list[tuple[int, int, int]]) -> None:
-        """All matches of the combined pattern, overlapping ones included: after a match at ``a`` the search
-        resumes at ``a + 1`` (a plain alternation is several times faster than a lookahead wrapper)."""
+    def _regex(rx: re.Pattern[str] | None, groups: dict[str, int], singles: tuple[tuple[str, re.Pattern[str]], ...],
+               s: str, out: list[tuple[int, int, int]]) -> None:
+        """All matches of the combined pattern, overlapping ones included.
+
+        After a match at ``a`` the search resumes at ``a + 1`` (a plain alternation is several times faster
+        than a lookahead wrapper). An alternation reports only its first matching branch at a position, so
+        at each position where something matched, the other regexes are tried there too (``match`` at one
+        position: cheap, and only where a claim already is).
+        """
         if rx is None:
             return
         last: dict[int, int] = {}
         pos = 0
         n = len(s)
         search = rx.search
+
+        def record(idx: int, a: int, b: int) -> None:
+            if b <= a or last.get(idx, -1) >= b:
+                return  # empty, or the same match seen again from a later start
+            last[idx] = b
+            out.append((a, b, idx))
+
         while pos < n:
             m = search(s, pos)
             if m is None:
@@ -150,13 +167,15 @@ class Matcher:
             a, b = m.span()
             pos = a + 1
             name = m.lastgroup
-            if name is None or b <= a:
+            if name is None:
                 continue
-            idx = groups[name]
-            if last.get(idx, -1) >= b:
-                continue  # the same match seen again from a later start
-            last[idx] = b
-            out.append((a, b, idx))
+            record(groups[name], a, b)
+            if len(singles) > 1:
+                for other, single in singles:
+                    if other != name:
+                        m2 = single.match(s, a)
+                        if m2 is not None:
+                            record(groups[other], a, m2.end())
 
     def stats(self) -> dict[str, Any]:
         """Sizes, for logs and benchmarks."""

@@ -323,3 +323,12 @@ def test_second_held_out_set_meets_targets(guard: Guard) -> None:
 
     report = evaluate_cases(ROOT / "tests" / "data" / "guard_cases_holdout2.jsonl", guard)
     assert report["recall"] >= 0.97 and report["false_positive_rate"] <= 0.03, report["misses"]
+
+
+def test_two_regex_rules_matching_at_the_same_place_both_fire() -> None:
+    base = {"category": "c", "severity": "block", "languages": ["en"], "advice": "a", "source": "s"}
+    guard = Guard.from_rules([
+        {**base, "id": "r_long", "regexes": [r"\bsure (?:thing|bet) forever\b"]},
+        {**base, "id": "r_short", "regexes": [r"\bsure (?:thing|bet)\b"]},
+    ])
+    assert {m.rule_id for m in guard.check("it is a sure thing forever").matches} == {"r_long", "r_short"}
