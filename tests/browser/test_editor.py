@@ -149,3 +149,25 @@ def test_a_flagged_document_shows_why_and_compliance_approves_it(page: Any, live
     page.locator("#status-filter").select_option("")
     page.locator("#doc-filter").fill(title)
     expect(page.locator("#docs-body tr[data-id]", has_text=title)).to_contain_text("published")
+
+
+def test_a_large_upload_is_ingested_in_the_background(page: Any, live_server: LiveServer) -> None:
+    """Over the background threshold the server answers 202 with a job; the page polls it to the end."""
+    from playwright.sync_api import expect
+
+    title = f"Branch operations handbook {uuid.uuid4().hex[:6]}"
+    # An HTML page made large by its style sheet, which the loader drops: big upload, quick ingest.
+    style = "".join(f".rule-{i} {{ margin: {i % 40}px; padding: {i % 17}px; color: #333; }}\n" for i in range(22000))
+    text = (
+        f"<html><head><title>{title}</title><style>{style}</style></head><body><h1>{title}</h1>"
+        "<h2>Closing the branch</h2><p>Staff check the cash drawer against the ledger and report any "
+        "difference of more than 100 dollars to the branch manager before closing.</p></body></html>"
+    )
+    assert len(text.encode("utf-8")) > 1_000_000
+    _open_editor(page, live_server)
+    page.evaluate(DROP_FILE_JS, ["branch_handbook.html", text])
+    page.locator("#f-title").fill(title)
+    page.locator("#upload-btn").click()
+    expect(page.locator("#upload-result")).to_contain_text(re.compile(r"Uploaded .*version 1"), timeout=60_000)
+    page.locator("#doc-filter").fill(title)
+    expect(page.locator("#docs-body tr[data-id]", has_text=title)).to_contain_text("published")
