@@ -60,12 +60,31 @@ def _say(page: Any, speaker: str, text: str) -> None:
 
 
 def _seed_events(server: LiveServer) -> None:
-    lines = ["您放心，这个基金稳赚不赔。", "这只基金下个月肯定涨，现在买正合适。", "This fund has guaranteed returns."]
+    """A few guard events (some reviewed), rated suggestions and a flagged draft, so the pages show data."""
+    lines = [
+        "您放心，这个基金稳赚不赔。",
+        "这只基金下个月肯定涨，现在买正合适。",
+        "This fund has guaranteed returns.",
+        "我们这款理财保本保收益。",
+        "It's risk-free, you can put everything in.",
+    ]
+    ratings = ["used", "helpful", "used", "wrong", "helpful"]
     with server.api("agent") as client:
-        for text in lines:
+        for text, rating in zip(lines, ratings, strict=True):
             call_id = client.post("/v1/calls").json()["call_id"]
-            client.post(f"/v1/calls/{call_id}/utterances", json={"speaker": "customer", "text": "这个产品怎么样？"})
+            turn = client.post(
+                f"/v1/calls/{call_id}/utterances", json={"speaker": "customer", "text": "这个理财产品怎么样？"}
+            ).json()
+            if turn.get("suggestion"):
+                client.post(f"/v1/suggestions/{turn['suggestion']['id']}/feedback", json={"rating": rating})
             client.post(f"/v1/calls/{call_id}/utterances", json={"speaker": "agent", "text": text})
+    with server.api("compliance") as client:
+        events = client.get("/v1/guard/events", params={"status": "pending"}).json()
+        for event, decision in zip(events[-2:], ["false_positive", "confirmed"], strict=False):
+            client.post(
+                f"/v1/guard/events/{event['id']}/review",
+                json={"decision": decision, "note": "reviewed for the screenshots"},
+            )
     with server.api("editor") as client:
         client.post(
             "/v1/documents",

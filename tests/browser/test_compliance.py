@@ -125,6 +125,7 @@ def test_compliance_figures(page: Any, live_server: LiveServer) -> None:
     expect(figures.get_by_role("heading", name="Suggestion acceptance")).to_be_visible()
     expect(figures.locator(".columns .col").first).to_be_visible()
     expect(figures.locator(".bar-row").first).to_be_visible()
+    expect(figures.locator(".fp-table tr[data-rule-id]").first).to_be_visible()
 
 
 def test_queue_filters_and_csv_export(page: Any, live_server: LiveServer) -> None:

@@ -508,9 +508,17 @@ function renderFigures() {
   const fp = h("section", { class: "card", "aria-labelledby": "fig-fp-h" }, h("h2", { id: "fig-fp-h" }, t("fig.fp")));
   const rules = (s.rules || []).filter((r) => r.rule_id !== "(none)");
   if (!rules.length) fp.append(h("p", { class: "empty" }, t("common.none")));
-  for (const r of rules) {
-    fp.append(barRow(r.rule_id, r.false_positive_rate || 0, 1,
-      `${pct(r.false_positive_rate)} · ${r.false_positive}/${r.reviewed} ${t("fig.reviewed")} · ${r.events} ${t("fig.count")}`, "fp"));
+  else {
+    fp.append(h("table", { class: "small fp-table" },
+      h("thead", {}, h("tr", {}, h("th", {}, t("rules.col.id")), h("th", {}, t("fig.rate")),
+        h("th", {}, t("fig.reviewed")), h("th", {}, t("fig.count")))),
+      h("tbody", {}, rules.map((r) => h("tr", { dataset: { ruleId: r.rule_id } },
+        h("td", {}, h("code", {}, r.rule_id)),
+        h("td", {}, h("span", { class: "bar fp", role: "img", "aria-label": pct(r.false_positive_rate) },
+          h("span", { style: `width:${Math.round((r.false_positive_rate || 0) * 100)}%` })),
+        " ", pct(r.false_positive_rate)),
+        h("td", {}, `${r.false_positive}/${r.reviewed}`),
+        h("td", {}, String(r.events)))))));
   }
 
   const days = s.alerts_per_day || [];
