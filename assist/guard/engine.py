@@ -317,7 +317,12 @@ class Guard:
 
 def _boundaries(s: str, words: list[Any]) -> tuple[list[int], list[int]]:
     """Sorted starts and ends of clause boundaries: punctuation and contrast words."""
-    spans = [(i, i + 1) for i, c in enumerate(s) if c in _CLAUSE_CHARS]
+    spans = [
+        (i, i + 1)
+        for i, c in enumerate(s)
+        # "800,000" and "2.5" are numbers, not clause breaks
+        if c in _CLAUSE_CHARS and not (c in ",." and 0 < i < len(s) - 1 and s[i - 1].isdigit() and s[i + 1].isdigit())
+    ]
     spans.extend((w.start, w.end) for w in words if w.effect == BOUNDARY)
     spans.sort()
     return [a for a, _ in spans], [b for _, b in spans]
