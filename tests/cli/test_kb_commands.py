@@ -1,0 +1,90 @@
+"""`assist ingest`, `assist search` and `assist eval retrieval` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assist.cli import _register, app
+from tests.factories import write
+
+runner = CliRunner()
+_register()
+
+DOC = "---\nproduct: credit_card\n---\n# 信用卡挂失\n\n## 补卡\n\n挂失后可以补卡，补卡费二十元。\n\n## 冻结\n\n丢卡后先冻结卡片。\n"
+
+
+@pytest.fixture(autouse=True)
+def _hash_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSIST_EMBEDDERS", "hash")
+    from assist.config import get_settings
+
+    get_settings.cache_clear()
+
+
+def test_ingest_prints_a_summary_and_search_finds_the_passage(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    write(tmp_path / "kb" / "card.md", DOC)
+    r = runner.invoke(app, ["ingest", str(tmp_path / "kb")])
+    assert r.exit_code == 0, r.output
+    assert "1 new, 0 updated, 0 unchanged, 0 failed" in r.output
+    assert (_isolated_data_dir / "assist.db").exists()
+    r = runner.invoke(app, ["search", "补卡要钱吗", "-k", "2", "--json"])
+    hits = json.loads(r.stdout)
+    assert hits[0]["section"] == "补卡" and hits[0]["version"] == 1
+    assert set(hits[0]) >= {"document_id", "title", "section", "version", "chunk_id", "score", "snippet"}
+    r = runner.invoke(app, ["search", "补卡要钱吗"])
+    assert "信用卡挂失 › 补卡 (v1" in r.stdout
+
+
+def test_ingest_reports_bad_files_and_exits_non_zero(tmp_path: Path) -> None:
+    write(tmp_path / "kb" / "card.md", DOC)
+    write(tmp_path / "kb" / "empty.txt", "")
+    (tmp_path / "kb" / "scan.pdf").write_bytes(b"%PDF-1.4 not really")
+    r = runner.invoke(app, ["ingest", str(tmp_path / "kb")])
+    assert r.exit_code == 1
+    assert "1 new" in r.stdout and "2 failed" in r.stdout
+    assert "empty.txt: empty file" in r.output and "scan.pdf" in r.output
+    assert "Traceback" not in r.output
+
+
+def test_ingest_of_a_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["ingest", str(tmp_path / "nope")])
+    assert r.exit_code == 2 and "no such file or folder" in r.output
+
+
+def test_search_rejects_bad_arguments() -> None:
+    assert runner.invoke(app, ["search", "  "]).exit_code == 2
+    assert runner.invoke(app, ["search", "card", "-k", "0"]).exit_code == 2
+
+
+def test_eval_retrieval_prints_the_contract_and_never_touches_the_data_dir(
+    tmp_path: Path, _isolated_data_dir: Path
+) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    queries = tmp_path / "queries.jsonl"
+    rows = [("a", "lost card freeze", "card"), ("b", "mortgage prepayment fee", "loan"), ("c", "补卡费用", "fee")]
+    corpus.write_text("".join(json.dumps({"id": i, "text": t, "label": lab}) + "\n" for i, t, lab in rows))
+    qs = [("q1", "I lost my card", "card"), ("q2", "prepay mortgage fee", "loan"), ("q3", "补卡要多少钱", "fee")]
+    queries.write_text("".join(json.dumps({"id": i, "text": t, "label": lab}) + "\n" for i, t, lab in qs))
+    for mode in ("hybrid", "dense", "bm25"):
+        r = runner.invoke(
+            app,
+            ["eval", "retrieval", "--corpus", str(corpus), "--queries", str(queries), "--mode", mode, "--limit", "2"],
+        )
+        assert r.exit_code == 0, r.output
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        assert {"hit@1", "hit@5", "mrr@10", "n", "mode", "index_seconds", "query_ms_p50", "query_ms_p95"} <= set(out)
+        assert out["n"] == 2 and out["mode"] == mode
+    assert not _isolated_data_dir.exists()
+
+
+def test_eval_retrieval_bad_input(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    r = runner.invoke(app, ["eval", "retrieval", "--corpus", str(bad), "--queries", str(bad)])
+    assert r.exit_code == 2 and "bad.jsonl:1" in r.output
+    r = runner.invoke(app, ["eval", "retrieval", "--corpus", str(bad), "--queries", str(bad), "--mode", "x"])
+    assert r.exit_code == 2 and "unknown mode" in r.output
