@@ -14,7 +14,10 @@ from tests.factories import write
 runner = CliRunner()
 _register()
 
-DOC = "---\nproduct: credit_card\n---\n# 信用卡挂失\n\n## 补卡\n\n挂失后可以补卡，补卡费二十元。\n\n## 冻结\n\n丢卡后先冻结卡片。\n"
+DOC = (
+    "---\nproduct: credit_card\n---\n# 信用卡挂失\n\n## 补卡\n\n挂失后可以补卡，补卡费二十元。\n\n"
+    "## 冻结\n\n丢卡后先冻结卡片。\n"
+)
 
 
 @pytest.fixture(autouse=True)
