@@ -73,14 +73,12 @@ class FaissIndex:
     def remove(self, ids: Iterable[int]) -> None:
         arr = np.asarray(list(ids), dtype=np.int64)
         if arr.size:
-            self._index.remove_ids(arr)
+            self._index.remove_ids(arr)  # type: ignore[arg-type]  # the SWIG wrapper takes an id array too
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         if len(self) == 0:
             return []
-        scores, ids = self._index.search(
-            np.ascontiguousarray(query[None, :], dtype=np.float32), min(k, len(self))
-        )
+        scores, ids = self._index.search(np.ascontiguousarray(query[None, :], dtype=np.float32), min(k, len(self)))
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 
     def vectors_for(self, ids: Sequence[int]) -> np.ndarray:
@@ -106,7 +104,7 @@ class FaissIndex:
         raw = faiss.read_index(str(path))
         obj = cls.__new__(cls)
         obj.dim = raw.d
-        obj._index = raw
+        obj._index = raw  # type: ignore[assignment]  # read_index returns the IndexIDMap2 we wrote
         return obj
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -171,7 +171,9 @@ class IngestPipeline:
         return g  # type: ignore[return-value]
 
     # -- entry points -------------------------------------------------------------------------
-    def ingest_files(self, files: list[tuple[Path, Path | None]], *, batch_chunks: int = 64) -> Iterator[IngestItem]:
+    def ingest_files(
+        self, files: Sequence[tuple[Path, Path | None]], *, batch_chunks: int = 64
+    ) -> Iterator[IngestItem]:
         """Ingest files from disk, embedding the chunks of several documents per model call.
 
         Failures are reported in their item, never raised; the batch goes on.
@@ -330,7 +332,8 @@ class IngestPipeline:
             session.flush()
             for name, mat in vectors.items():
                 session.add_all(
-                    ChunkVector(chunk_id=c.id, embedder=name, vector=mat[i].tobytes()) for i, c in enumerate(chunks)
+                    ChunkVector(chunk_id=c.id or 0, embedder=name, vector=mat[i].tobytes())
+                    for i, c in enumerate(chunks)
                 )
             removed: list[int] = []
             if status == DocumentStatus.published:
