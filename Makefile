@@ -25,6 +25,10 @@ setup: $(STAMP)  ## create .venv and install (fast when nothing changed)
 
 run: setup  ## set up, ingest kb_docs/ if the data dir is empty, and serve
 	@if [ ! -f "$(ASSIST_DATA_DIR)/assist.db" ]; then $(BIN)/assist ingest kb_docs; fi
+	@# a local demo key, so a newcomer can open the pages at once (delete the file and revoke it in production)
+	@if [ ! -s "$(ASSIST_DATA_DIR)/demo-key.txt" ]; then \
+	  $(BIN)/assist keys create --role admin --name demo | tail -n 1 > "$(ASSIST_DATA_DIR)/demo-key.txt"; fi
+	@echo "Side panel: http://$(HOST):$(PORT)/   demo admin key: $$(cat $(ASSIST_DATA_DIR)/demo-key.txt)"
 	$(BIN)/assist serve --host $(HOST) --port $(PORT)
 
 ingest: setup  ## (re)ingest kb_docs/
