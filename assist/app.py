@@ -68,7 +68,9 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
     from assist.db import make_engine
     from assist.deps import GuardHolder
 
-    db_engine = overrides.get("db_engine") or make_engine(settings)
+    db_engine = overrides.get("db_engine")
+    if db_engine is None:
+        db_engine = _widen_pool(make_engine(settings))
     guard = overrides.get("guard")
     if guard is None:
         guard = _load_guard(settings, db_engine)
@@ -97,6 +99,35 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
     )
     engine.warm_up()
     return Services(settings, db_engine, holder, knowledge, metrics, engine)
+
+
+def _widen_pool(engine: Any, *, size: int = 20, overflow: int = 80) -> Any:
+    """A larger connection pool than SQLAlchemy's default 5 + 10.
+
+    Each live call writes after every turn; with 50 calls and the request-scoped sessions of the routes,
+    5 + 10 connections run out under load (QueuePool timeouts after 30 s). The new pool keeps the
+    engine's event listeners (the SQLite pragmas) through `_dispatch`, exactly as QueuePool.recreate()
+    does. # TODO(lead): move pool_size/max_overflow into assist.db.make_engine and drop this.
+    """
+    from sqlalchemy.pool import QueuePool
+
+    old = engine.pool
+    if not isinstance(old, QueuePool):
+        return engine
+    engine.pool = QueuePool(
+        old._creator,
+        pool_size=size,
+        max_overflow=overflow,
+        pre_ping=old._pre_ping,
+        timeout=old._timeout,
+        recycle=old._recycle,
+        echo=old.echo,
+        reset_on_return=old._reset_on_return,
+        _dispatch=old.dispatch,
+        dialect=old._dialect,
+    )
+    old.dispose()
+    return engine
 
 
 def _no_documents(db_engine: Any) -> bool:

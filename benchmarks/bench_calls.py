@@ -1,0 +1,315 @@
+"""Live-call latency through a real WebSocket against a real uvicorn server on 127.0.0.1 (real models).
+
+1. one call: time from sending a final customer turn to receiving its suggestion, on an index of
+   >= 10,000 chunks (kb_docs/ plus filler documents made at run time from banking77's corpus, read
+   from --corpus and written only to the throw-away data dir, never to the repository);
+2. N concurrent calls (default 50), each sending a turn every 2 s for --duration seconds (default 120):
+   p95 and lost or unanswered turns;
+3. where the time goes: the engine's per-stage timings (embed, search, rank, compose, guard, persist)
+   carried in each suggestion.
+
+Usage:
+    .venv/bin/python -m benchmarks.bench_calls \
+        --corpus ../shared/data/retrieval/banking77_en/corpus.jsonl [--data /tmp/assist-bench-calls]
+        [--single-turns 200] [--calls 50] [--interval 2] [--duration 120] [--port 8765] [--json out.json]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "retrieval" / "banking77_en" / "corpus.jsonl"
+
+# Customer needs in three scripts; consecutive ones differ, so no two turns in a row share a top passage.
+QUESTIONS = [
+    "我的信用卡丢了怎么办？",
+    "I want to pay off my mortgage early, is there a fee?",
+    "信用卡年费怎么收？",
+    "How long does a transfer abroad take?",
+    "我的信用卡遺失了，要怎麼掛失？",
+    "What is deposit protection and how much is covered?",
+    "保险的犹豫期有多长？",
+    "Someone called me asking for my one-time code, is that a scam?",
+    "基金赎回多久到账？",
+    "I want to dispute a transaction I did not make",
+    "理财产品有什么风险？",
+    "How do I make a complaint?",
+    "转账限额是多少？",
+    "My card was stolen, how do I block it?",
+    "ATM吞卡了怎么办？",
+    "How do you verify my identity on the phone?",
+    "取现手续费是多少？",
+    "Can I cancel my insurance policy during the cooling-off period?",
+    "大额存单的起存金额是多少？",
+    "What risk level is this wealth product?",
+]
+
+
+def percentile(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    s = sorted(xs)
+    k = max(0, min(len(s) - 1, round(p / 100 * (len(s) - 1))))
+    return s[k]
+
+
+def summary(xs: list[float]) -> dict[str, float]:
+    return {
+        "n": len(xs),
+        "p50": round(percentile(xs, 50), 2),
+        "p95": round(percentile(xs, 95), 2),
+        "p99": round(percentile(xs, 99), 2),
+        "max": round(max(xs), 2) if xs else float("nan"),
+        "mean": round(statistics.fmean(xs), 2) if xs else float("nan"),
+    }
+
+
+# ---------------------------------------------------------------------------------------- data dir
+def build_data_dir(data: Path, corpus: Path, target_chunks: int) -> dict[str, Any]:
+    """Ingest kb_docs/ and filler documents until the index holds >= target_chunks chunks."""
+    os.environ["ASSIST_DATA_DIR"] = str(data)
+    from sqlmodel import Session, func, select
+
+    from assist.config import get_settings
+    from assist.db import make_engine
+    from assist.knowledge import KnowledgeBase
+    from assist.models.documents import Chunk
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    engine = make_engine(settings)
+    marker = data / "BENCH_READY.json"
+    if marker.exists():
+        return json.loads(marker.read_text())
+    t0 = time.perf_counter()
+    kb = KnowledgeBase(settings, engine)
+    kb.warm_up()
+    kb.ingest_paths([settings.kb_dir])
+    with Session(engine) as s:
+        have = int(s.exec(select(func.count()).select_from(Chunk)).one())
+    need = max(0, target_chunks - have)
+    filler_dir = data / "filler_docs"
+    filler_dir.mkdir(parents=True, exist_ok=True)
+    by_label: dict[str, list[str]] = defaultdict(list)
+    with corpus.open(encoding="utf-8") as fh:
+        for line in fh:
+            item = json.loads(line)
+            by_label[str(item["label"])].append(str(item["text"]).strip())
+    written = 0
+    for label, texts in sorted(by_label.items()):
+        if written >= need:
+            break
+        body = [f"---\ntitle: Customer phrasing - {label}\nlanguage: en\nproduct: filler\ntags: [filler]\n---\n",
+                f"# Customer phrasing - {label}\n"]
+        for i, t in enumerate(texts, 1):
+            if written >= need:
+                break
+            body.append(f"## {label} {i}\n\n{t}\n")
+            written += 1
+        (filler_dir / f"filler_{label}.md").write_text("\n".join(body), encoding="utf-8")
+    kb.ingest_paths([filler_dir])
+    with Session(engine) as s:
+        total = int(s.exec(select(func.count()).select_from(Chunk)).one())
+    info = {"chunks": total, "kb_docs_chunks": have, "filler_sections": written,
+            "build_seconds": round(time.perf_counter() - t0, 1), "embedders": settings.embedders}
+    marker.write_text(json.dumps(info))
+    return info
+
+
+def make_key(data: Path) -> str:
+    os.environ["ASSIST_DATA_DIR"] = str(data)
+    from sqlmodel import Session
+
+    from assist.auth import create_key
+    from assist.config import get_settings
+    from assist.db import make_engine
+    from assist.models.keys import Role
+
+    get_settings.cache_clear()
+    with Session(make_engine(get_settings())) as s:
+        _, key = create_key(s, role=Role.agent, name="bench")
+    return key
+
+
+# ---------------------------------------------------------------------------------------- server
+def start_server(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ASSIST_DATA_DIR": str(data)}
+    cmd = [sys.executable, "-m", "uvicorn", "assist.app:create_app", "--factory", "--host", "127.0.0.1",
+           "--port", str(port), "--log-level", "warning", "--ws-ping-interval", "60"]
+    fh = log.open("wb")
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
+
+
+def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout_s: float = 600.0) -> float:
+    import httpx
+
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout_s:  # bounded
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2.0).status_code == 200:
+                return time.perf_counter() - t0
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("server not ready in time")
+
+
+# ---------------------------------------------------------------------------------------- clients
+class CallClient:
+    """One call over one WebSocket: sends customer turns, waits for each turn's answer."""
+
+    def __init__(self, base: str, ws_base: str, key: str, offset: int) -> None:
+        self.base, self.ws_base, self.key, self.offset = base, ws_base, key, offset
+        self.latencies: list[float] = []
+        self.timings: list[dict[str, float]] = []
+        self.sent = 0
+        self.suggested = 0
+        self.other = 0  # answered with a checklist or an ack (no suggestion)
+        self.errors = 0
+        self.lost = 0
+        self.failed = ""  # why the call could not run at all
+
+    async def run(self, *, turns: int | None, duration: float | None, interval: float, timeout: float) -> None:
+        import httpx
+        from websockets.asyncio.client import connect
+
+        headers = {"Authorization": f"Bearer {self.key}"}
+        async with httpx.AsyncClient(base_url=self.base, headers=headers, timeout=60.0) as http:
+            call_id = (await http.post("/v1/calls")).json()["call_id"]
+        async with connect(f"{self.ws_base}/v1/calls/{call_id}/stream?token={self.key}", max_size=2**22) as ws:
+            start = time.perf_counter()
+            i = 0
+            while True:  # bounded by turns or duration
+                if turns is not None and i >= turns:
+                    break
+                if duration is not None and time.perf_counter() - start >= duration:
+                    break
+                q = QUESTIONS[(self.offset + i) % len(QUESTIONS)]
+                tick = time.perf_counter()
+                await ws.send(json.dumps({"type": "utterance", "speaker": "customer", "text": q, "final": True}))
+                self.sent += 1
+                try:
+                    while True:
+                        msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=timeout))
+                        if msg["type"] == "suggestion":
+                            self.latencies.append((time.perf_counter() - tick) * 1000)
+                            self.timings.append(msg.get("timings") or {})
+                            self.suggested += 1
+                            break
+                        if msg["type"] in ("ack", "checklist"):
+                            self.other += 1
+                            break
+                        if msg["type"] == "error":
+                            self.errors += 1
+                            break
+                except TimeoutError:
+                    self.lost += 1
+                i += 1
+                if interval:
+                    await asyncio.sleep(max(0.0, interval - (time.perf_counter() - tick)))
+
+
+async def run_calls(base: str, key: str, *, n: int, turns: int | None, duration: float | None,
+                    interval: float, timeout: float) -> list[CallClient]:
+    ws_base = base.replace("http://", "ws://")
+    clients = [CallClient(base, ws_base, key, offset=i) for i in range(n)]
+
+    async def one(c: CallClient, delay: float) -> None:
+        await asyncio.sleep(delay)  # spread the calls over one interval
+        try:
+            await c.run(turns=turns, duration=duration, interval=interval, timeout=timeout)
+        except Exception as exc:  # a call that dies is reported, the others go on
+            c.failed = f"{type(exc).__name__}: {exc}"
+
+    await asyncio.gather(*(one(c, random.uniform(0, interval) if n > 1 else 0.0) for c in clients))
+    return clients
+
+
+def stage_breakdown(clients: list[CallClient]) -> dict[str, dict[str, float]]:
+    stages: dict[str, list[float]] = defaultdict(list)
+    for c in clients:
+        for t in c.timings:
+            for k, v in t.items():
+                if k != "prefetched":
+                    stages[k].append(float(v))
+    return {k: {"p50": round(percentile(v, 50), 2), "p95": round(percentile(v, 95), 2)} for k, v in stages.items()}
+
+
+def report(name: str, clients: list[CallClient]) -> dict[str, Any]:
+    lat = [x for c in clients for x in c.latencies]
+    out = {
+        "scenario": name,
+        "calls": len(clients),
+        "turns_sent": sum(c.sent for c in clients),
+        "suggestions": sum(c.suggested for c in clients),
+        "answered_without_suggestion": sum(c.other for c in clients),
+        "errors": sum(c.errors for c in clients),
+        "lost_or_unanswered": sum(c.lost for c in clients),
+        "failed_calls": [c.failed for c in clients if c.failed],
+        "latency_ms": summary(lat),
+        "server_stage_ms": stage_breakdown(clients),
+    }
+    print(json.dumps(out, ensure_ascii=False))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="banking77 corpus.jsonl (filler text)")
+    ap.add_argument("--data", type=Path, default=Path("/tmp/assist-bench-calls"), help="throw-away data dir")
+    ap.add_argument("--chunks", type=int, default=10_000)
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--single-turns", type=int, default=200)
+    ap.add_argument("--calls", type=int, default=50)
+    ap.add_argument("--interval", type=float, default=2.0)
+    ap.add_argument("--duration", type=float, default=120.0)
+    ap.add_argument("--timeout", type=float, default=10.0, help="seconds before a turn counts as unanswered")
+    ap.add_argument("--skip-concurrent", action="store_true")
+    ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    args = ap.parse_args()
+    if not args.corpus.is_file():
+        sys.exit(f"corpus not found: {args.corpus}")
+    random.seed(7)
+    info = build_data_dir(args.data, args.corpus, args.chunks)
+    print(json.dumps({"index": info}))
+    key = make_key(args.data)
+    base = f"http://127.0.0.1:{args.port}"
+    proc = start_server(args.data, args.port, args.data / "server.log")
+    results: dict[str, Any] = {"index": info}
+    try:
+        results["startup_seconds"] = round(wait_ready(base, proc), 1)
+        # warm the path once (first-call costs are not what the agent sees mid-shift)
+        asyncio.run(run_calls(base, key, n=1, turns=len(QUESTIONS), duration=None, interval=0.0,
+                              timeout=args.timeout))
+        single = asyncio.run(run_calls(base, key, n=1, turns=args.single_turns, duration=None, interval=0.05,
+                                       timeout=args.timeout))
+        results["single"] = report("one call", single)
+        if not args.skip_concurrent:
+            many = asyncio.run(run_calls(base, key, n=args.calls, turns=None, duration=args.duration,
+                                         interval=args.interval, timeout=args.timeout))
+            results["concurrent"] = report(f"{args.calls} concurrent calls", many)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
