@@ -110,6 +110,17 @@ def _tokens(text: str) -> frozenset[str]:
     return frozenset(tokenize(text))
 
 
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def _prefetch_key(query: str) -> str:
+    """Queries that differ only in punctuation, spacing, case or script share their retrieval.
+
+    ASR finals usually repeat the last interim hypothesis with punctuation added.
+    """
+    return _NOT_WORD.sub("", normalize(query))
+
+
 def _multi_topic(result: SearchResult) -> bool:
     """A document that covers many products (an FAQ): its tags do not describe the passage."""
     tags = [t.lower() for t in result.tags or []]
@@ -291,7 +302,7 @@ class CallEngine:
         cq = self.context.run(text=clean, state=state)
         if len(self._prefetch) >= self.max_cached_calls:  # abandoned calls must not pile up
             self._prefetch.clear()
-        self._prefetch[state.call_id] = (cq.query, self._retrieve(cq.query, {}))
+        self._prefetch[state.call_id] = (_prefetch_key(cq.query), self._retrieve(cq.query, {}))
 
     def _retrieve(self, query: str, timings: dict[str, float]) -> list[SearchResult]:
         t = time.perf_counter()
@@ -556,7 +567,7 @@ class CallEngine:
         cq = self.context.run(text=clean, state=state)
         language = state.language or detect_language(clean)
         pre = self._prefetch.pop(state.call_id, None)
-        if pre is not None and pre[0] == cq.query:
+        if pre is not None and pre[0] == _prefetch_key(cq.query):
             results = pre[1]
             timings["retrieve"] = 0.0
             timings["prefetched"] = 1.0

@@ -113,3 +113,12 @@ def test_rule_changes_apply_from_the_next_turn(make_call_engine, fake_guard) -> 
     assert not e.handle_turn(cid, speaker="agent", text="利率锁定不变").alerts
     current["guard"] = FakeGuard(extra_block={"利率锁定": "misleading"})
     assert e.handle_turn(cid, speaker="agent", text="利率锁定不变").alerts[0].action == "block"
+
+
+def test_prefetch_survives_punctuation_added_by_the_final(make_call_engine) -> None:
+    retriever = FakeRetriever()
+    e = make_call_engine(knowledge=FakeKnowledge(retriever))
+    cid = e.start_call()
+    e.handle_turn(cid, speaker="customer", text="我的信用卡丢了怎么办", final=False)
+    r = e.handle_turn(cid, speaker="customer", text="我的信用卡丢了，怎么办？", final=True)
+    assert len(retriever.queries) == 1 and r.suggestion.timings.get("prefetched") == 1.0
