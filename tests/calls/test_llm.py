@@ -90,3 +90,12 @@ def test_messages_use_the_templates() -> None:
         question="补卡要钱吗", context=["信用卡丢了"], results=FakeRetriever().retrieve("补卡", k=2), language="zh-Hant"
     )
     assert "Traditional Chinese" in msgs[0].content and "[1]" in msgs[1].content and "补卡要钱吗" in msgs[1].content
+
+
+def test_from_settings_builds_chat_openai_only_when_configured(settings) -> None:
+    assert LLMComposer.from_settings(settings) is None
+    configured = settings.model_copy(
+        update={"llm_model": "local-model", "llm_base_url": "http://127.0.0.1:9/v1", "llm_timeout_ms": 300}
+    )
+    c = LLMComposer.from_settings(configured)
+    assert c is not None and type(c.chat_model).__name__ == "ChatOpenAI" and c.timeout_ms == 300
