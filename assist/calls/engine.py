@@ -482,6 +482,8 @@ class CallEngine:
             body = normalize(f"{r.title} {r.section} {r.text or r.snippet}")
             if topic_terms and any(t in body for t in topic_terms):
                 score += 0.15
+            if not r.section:  # a document's preamble (scope, purpose) rarely answers the question itself
+                score -= 0.08
             if cq.elliptical and r.document_id in cq.prefer_documents:
                 score += 0.1
             if focus:
