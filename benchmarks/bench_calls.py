@@ -171,8 +171,9 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout_s: float = 600.
 class CallClient:
     """One call over one WebSocket: sends customer turns, waits for each turn's answer."""
 
-    def __init__(self, base: str, ws_base: str, key: str, offset: int) -> None:
+    def __init__(self, base: str, ws_base: str, key: str, offset: int, interim_ms: float = 0.0) -> None:
         self.base, self.ws_base, self.key, self.offset = base, ws_base, key, offset
+        self.interim_ms = interim_ms  # > 0: send the turn as interim ASR text this long before the final
         self.latencies: list[float] = []
         self.timings: list[dict[str, float]] = []
         self.sent = 0
@@ -198,6 +199,11 @@ class CallClient:
                 if duration is not None and time.perf_counter() - start >= duration:
                     break
                 q = QUESTIONS[(self.offset + i) % len(QUESTIONS)]
+                if self.interim_ms > 0:  # ASR-style: the last hypothesis, unpunctuated, then the final
+                    interim = q.rstrip("？?。.!！")
+                    await ws.send(json.dumps({"type": "utterance", "speaker": "customer", "text": interim,
+                                              "final": False}))
+                    await asyncio.sleep(self.interim_ms / 1000)
                 tick = time.perf_counter()
                 await ws.send(json.dumps({"type": "utterance", "speaker": "customer", "text": q, "final": True}))
                 self.sent += 1
@@ -223,9 +229,9 @@ class CallClient:
 
 
 async def run_calls(base: str, key: str, *, n: int, turns: int | None, duration: float | None,
-                    interval: float, timeout: float) -> list[CallClient]:
+                    interval: float, timeout: float, interim_ms: float = 0.0) -> list[CallClient]:
     ws_base = base.replace("http://", "ws://")
-    clients = [CallClient(base, ws_base, key, offset=i) for i in range(n)]
+    clients = [CallClient(base, ws_base, key, offset=i, interim_ms=interim_ms) for i in range(n)]
 
     async def one(c: CallClient, delay: float) -> None:
         await asyncio.sleep(delay)  # spread the calls over one interval
@@ -278,6 +284,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=120.0)
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds before a turn counts as unanswered")
     ap.add_argument("--skip-concurrent", action="store_true")
+    ap.add_argument("--interim-ms", type=float, default=0.0,
+                    help="send each turn as interim ASR text this long before its final (prefetch)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args()
     if not args.corpus.is_file():
@@ -295,12 +303,14 @@ def main() -> None:
         asyncio.run(run_calls(base, key, n=1, turns=len(QUESTIONS), duration=None, interval=0.0,
                               timeout=args.timeout))
         single = asyncio.run(run_calls(base, key, n=1, turns=args.single_turns, duration=None, interval=0.05,
-                                       timeout=args.timeout))
-        results["single"] = report("one call", single)
+                                       timeout=args.timeout, interim_ms=args.interim_ms))
+        name = f"one call, interim text {args.interim_ms:g} ms before each final" if args.interim_ms else "one call"
+        results["single"] = report(name, single)
         if not args.skip_concurrent:
             many = asyncio.run(run_calls(base, key, n=args.calls, turns=None, duration=args.duration,
-                                         interval=args.interval, timeout=args.timeout))
-            results["concurrent"] = report(f"{args.calls} concurrent calls", many)
+                                         interval=args.interval, timeout=args.timeout, interim_ms=args.interim_ms))
+            suffix = f", interim text {args.interim_ms:g} ms before each final" if args.interim_ms else ""
+            results["concurrent"] = report(f"{args.calls} concurrent calls{suffix}", many)
     finally:
         proc.terminate()
         try:
