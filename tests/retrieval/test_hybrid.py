@@ -102,3 +102,16 @@ def test_langchain_adapters(tmp_path: Path) -> None:
     emb = EmbedderEmbeddings(HashEmbedder())
     v = emb.embed_query("hello")
     assert len(v) == 256 and abs(np.linalg.norm(v) - 1) < 1e-5
+
+
+def test_a_document_with_several_strong_passages_outranks_a_lone_near_tie() -> None:
+    r = build()
+    # chunks 0 and 1 belong to one document (say a dispute policy); chunk 2 is a lone passage of another
+    for cid, doc in ((0, "dispute"), (1, "dispute"), (2, "card-loss"), (3, "other")):
+        r.index.chunks[cid].document_id = doc
+    fused = np.array([0.90, 0.85, 0.92, 0.10])
+    bonus = r.document_evidence([0, 1, 2, 3], fused)
+    assert bonus[2] == bonus[3] == 0.0  # a single passage gains nothing
+    assert bonus[0] > 0 and bonus[1] > 0
+    assert (fused + bonus)[0] > (fused + bonus)[2]  # the near tie goes to the document with more evidence
+    assert (fused + bonus)[3] < (fused + bonus)[2]  # but evidence never lifts a weak passage over a strong one

@@ -42,7 +42,12 @@ def real_kb(tmp_path_factory: pytest.TempPathFactory, real_embedders: list) -> I
         ("保單冷靜期有幾多日？", "insurance-cooling-off-zh-hant-hk", ""),
         ("存款保险最多赔多少钱", "deposit-insurance-zh", ""),
         ("What is the fee if I pay off my mortgage early?", "mortgage-prepayment-en", "Prepayment fee"),
-        ("Someone called asking for my one-time passcode, is that the bank?", "anti-fraud-en", ""),
+        # both say the bank never asks for an OTP; the scam notice must still be in the top three
+        (
+            "Someone called asking for my one-time passcode, is that the bank?",
+            "anti-fraud-en|identity-verification-en",
+            "",
+        ),
         ("How do I dispute a charge I don't recognise on my credit card?", "credit-card-dispute-en", ""),
     ],
 )
