@@ -22,24 +22,12 @@ logger = logging.getLogger(__name__)
 
 def _load_guard(settings: Settings, db_engine: Any) -> Any:
     """The guard from the rules in the database (seeded from the rule packs on first start)."""
-    try:
-        from sqlmodel import Session
+    from sqlmodel import Session
 
-        from assist import rules_store
+    from assist import rules_store
 
-        with Session(db_engine) as session:
-            return rules_store.load_guard(session=session, rules_path=settings.rules_path)
-    except ImportError:
-        pass
-    try:
-        from assist.guard import Guard
-
-        return Guard.from_path(settings.rules_path)
-    except ImportError:
-        from assist.calls.engine import _AllowAll
-
-        logger.error("assist.guard is not installed: agent turns and answers are NOT checked")
-        return _AllowAll()
+    with Session(db_engine) as session:
+        return rules_store.load_guard(session=session, rules_path=settings.rules_path)
 
 
 @dataclass
@@ -71,7 +59,7 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
 
     db_engine = overrides.get("db_engine")
     if db_engine is None:
-        db_engine = _widen_pool(make_engine(settings))
+        db_engine = make_engine(settings)
     guard = overrides.get("guard")
     if guard is None:
         guard = _load_guard(settings, db_engine)
@@ -123,35 +111,6 @@ def limit_native_threads() -> int:
     except ImportError:  # torch is only needed by the sentence-transformers embedders
         pass
     return n
-
-
-def _widen_pool(engine: Any, *, size: int = 20, overflow: int = 80) -> Any:
-    """A larger connection pool than SQLAlchemy's default 5 + 10.
-
-    Each live call writes after every turn; with 50 calls and the request-scoped sessions of the routes,
-    5 + 10 connections run out under load (QueuePool timeouts after 30 s). The new pool keeps the
-    engine's event listeners (the SQLite pragmas) through `_dispatch`, exactly as QueuePool.recreate()
-    does. # TODO(lead): move pool_size/max_overflow into assist.db.make_engine and drop this.
-    """
-    from sqlalchemy.pool import QueuePool
-
-    old = engine.pool
-    if not isinstance(old, QueuePool):
-        return engine
-    engine.pool = QueuePool(
-        old._creator,
-        pool_size=size,
-        max_overflow=overflow,
-        pre_ping=old._pre_ping,
-        timeout=old._timeout,
-        recycle=old._recycle,
-        echo=old.echo,
-        reset_on_return=old._reset_on_return,
-        _dispatch=old.dispatch,
-        dialect=old._dialect,
-    )
-    old.dispose()
-    return engine
 
 
 def _no_documents(db_engine: Any) -> bool:

@@ -19,6 +19,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("./data")
     database_url: str | None = None
+    # Each live call writes after every turn: SQLAlchemy's default pool (5 + 10) runs out with
+    # 50 calls and the routes' request-scoped sessions (QueuePool timeouts after 30 s).
+    db_pool_size: int = 20
+    db_max_overflow: int = 80
     kb_dir: Path = PROJECT_ROOT / "kb_docs"
     rules_dir: Path | None = None
     playbooks_dir: Path | None = None
@@ -72,6 +76,8 @@ class Settings(BaseSettings):
             raise ValueError(f"max_utterance_chars must be positive, got {self.max_utterance_chars}")
         if self.max_upload_mb <= 0:
             raise ValueError(f"max_upload_mb must be positive, got {self.max_upload_mb}")
+        if self.db_pool_size < 1 or self.db_max_overflow < 0:
+            raise ValueError("db_pool_size must be at least 1 and db_max_overflow at least 0")
         if self.llm_timeout_ms <= 0:
             raise ValueError(f"llm_timeout_ms must be positive, got {self.llm_timeout_ms}")
         return self

@@ -82,17 +82,6 @@ def default_redactor() -> Callable[[str], str]:
     return redact  # type: ignore[no-any-return]
 
 
-class _AllowAll:
-    """A guard that allows everything: only while assist.guard is not installed (logged loudly)."""
-
-    disclosures: list[Any] = []
-
-    def check(self, text: str, speaker: str = "agent") -> Any:
-        from types import SimpleNamespace
-
-        return SimpleNamespace(action="allow", matches=[], advice="", to_dict=lambda: {"action": "allow"})
-
-
 def _match_dict(m: Any, redact: Callable[[str], str]) -> dict[str, Any]:
     if isinstance(m, dict):
         d = dict(m)
@@ -153,7 +142,7 @@ class CallEngine:
         settings: Settings,
         db_engine: Engine,
         retriever: Retriever | Callable[[], Retriever],
-        guard: Callable[[], Any] | None = None,
+        guard: Callable[[], Any],
         playbooks: Playbooks | None = None,
         llm: LLMComposer | None = None,
         next_steps_for: Callable[[str], list[str]] | None = None,
@@ -174,10 +163,8 @@ class CallEngine:
         self.settings = settings
         self.db_engine = db_engine
         self._retriever = retriever
-        if guard is None:
-            logger.error("no guard configured: agent turns and answers are NOT checked")
-            fallback = _AllowAll()
-            guard = lambda: fallback  # noqa: E731
+        if not callable(guard):
+            raise ValueError("CallEngine needs a guard: agent turns and answers are always checked")
         self._guard = guard
         self.playbooks = playbooks or Playbooks(settings.playbooks_path)
         self.llm = llm
