@@ -9,6 +9,7 @@ each method's scores are min-max normalised over the candidates, and the weighte
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -85,7 +86,12 @@ class HybridRetriever:
         self.mode = mode
         self.weights = weights or DEFAULT_WEIGHTS
         self.candidates = candidates
-        self.last_timings = RetrievalTimings()
+        self._timings = threading.local()
+
+    @property
+    def last_timings(self) -> RetrievalTimings:
+        """Where the time of this thread's last query went (concurrent calls each see their own)."""
+        return getattr(self._timings, "last", None) or RetrievalTimings()
 
     def weights_for(self, query: str) -> dict[str, float]:
         """The method weights for this query's language, restricted to this retriever's mode."""
@@ -125,7 +131,7 @@ class HybridRetriever:
                     )
                 for name, q in qvecs.items():
                     per_method[name] = (self.index.dense[name].vectors_for(ids) @ q).astype(np.float64)
-        self.last_timings = RetrievalTimings(
+        self._timings.last = RetrievalTimings(
             embed_ms=(t1 - t0) * 1000, search_ms=(time.perf_counter() - t1) * 1000
         )
         return ids, per_method
