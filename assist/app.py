@@ -30,6 +30,15 @@ def _load_guard(settings: Settings, db_engine: Any) -> Any:
         return rules_store.load_guard(session=session, rules_path=settings.rules_path)
 
 
+def _rules_fingerprint(db_engine: Any) -> Any:
+    from sqlmodel import Session
+
+    from assist import rules_store
+
+    with Session(db_engine) as session:
+        return rules_store.rules_fingerprint(session=session)
+
+
 @dataclass
 class Services:
     """The heavy objects built once: what the lifespan puts on app.state (and `assist replay` uses)."""
@@ -64,6 +73,8 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
     if guard is None:
         guard = _load_guard(settings, db_engine)
     holder = GuardHolder(guard)
+    if "guard" not in overrides:  # built from the database: later syncs rebuild only when rules change
+        holder.rules_fingerprint = _rules_fingerprint(db_engine)
     knowledge = overrides.get("knowledge")
     if knowledge is None:
         from assist.knowledge import KnowledgeBase
@@ -111,6 +122,39 @@ def limit_native_threads() -> int:
     except ImportError:  # torch is only needed by the sentence-transformers embedders
         pass
     return n
+
+
+def sync_with_database(knowledge: Any, guard_holder: Any, db_engine: Any) -> dict[str, bool]:
+    """Follow changes another process made (an `assist ingest`, a rule edited through another worker).
+
+    Returns which parts were refreshed. Each part fails on its own: a bad rebuild is logged and the
+    objects in force keep serving.
+    """
+    from sqlmodel import Session
+
+    from assist import rules_store
+
+    changed = {"index": False, "rules": False}
+    try:
+        changed["index"] = bool(knowledge.sync()) if hasattr(knowledge, "sync") else False
+    except Exception:
+        logger.exception("index sync failed; the index in force keeps serving")
+    try:
+        with Session(db_engine) as session:
+            changed["rules"] = rules_store.refresh_if_stale(session=session, holder=guard_holder)
+    except Exception:
+        logger.exception("rules refresh failed; the guard in force keeps checking")
+    if any(changed.values()):
+        logger.info("followed changes from the database", extra=changed)
+    return changed
+
+
+async def _sync_loop(app: FastAPI, interval_s: float) -> None:
+    while True:
+        await anyio.sleep(interval_s)
+        await anyio.to_thread.run_sync(
+            sync_with_database, app.state.knowledge, app.state.guard_holder, app.state.db_engine
+        )
 
 
 def _no_documents(db_engine: Any) -> bool:
@@ -187,12 +231,16 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
         await anyio.to_thread.run_sync(_build_state, app, s, overrides)
         app.state.ready = True
         logger.info("ready")
-        try:
-            yield
-        finally:
-            app.state.ready = False
-            if "db_engine" not in overrides:
-                app.state.db_engine.dispose()
+        async with anyio.create_task_group() as tg:
+            if s.sync_interval_s > 0:
+                tg.start_soon(_sync_loop, app, s.sync_interval_s)
+            try:
+                yield
+            finally:
+                tg.cancel_scope.cancel()
+                app.state.ready = False
+                if "db_engine" not in overrides:
+                    app.state.db_engine.dispose()
 
     app = FastAPI(
         title="Agent assist",

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     top_k: int = 5
     candidates: int = 50
 
+    # How often a server follows changes other processes made to the database (an `assist ingest`
+    # while it runs, rules edited through another worker); 0 turns it off.
+    sync_interval_s: float = 10.0
+
     # Live calls
     max_utterance_chars: int = 2000
     context_turns: int = 3
@@ -76,6 +80,8 @@ class Settings(BaseSettings):
             raise ValueError(f"max_utterance_chars must be positive, got {self.max_utterance_chars}")
         if self.max_upload_mb <= 0:
             raise ValueError(f"max_upload_mb must be positive, got {self.max_upload_mb}")
+        if self.sync_interval_s < 0:
+            raise ValueError(f"sync_interval_s must be 0 (off) or positive, got {self.sync_interval_s}")
         if self.db_pool_size < 1 or self.db_max_overflow < 0:
             raise ValueError("db_pool_size must be at least 1 and db_max_overflow at least 0")
         if self.llm_timeout_ms <= 0:

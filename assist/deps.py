@@ -45,6 +45,7 @@ class GuardHolder:
         self._guard = guard
         self._lock = threading.Lock()
         self.version = 1
+        self.rules_fingerprint: Any = None  # the rule versions this guard was built from, if known
 
     def get(self) -> Any:
         """The current guard."""
