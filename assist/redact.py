@@ -147,15 +147,28 @@ def redact(text: str) -> str:
     return out
 
 
+# API keys in a log line: the WebSocket's ?token=… (uvicorn logs the path with its query) or a bare key.
+_SECRET_QUERY = re.compile(r"(\b(?:token|api_key|access_token)=)[^&\s\"']+", re.IGNORECASE)
+_API_KEY = re.compile(r"\bak_(?:agent|editor|compliance|admin)_[A-Za-z0-9_-]{8,}")
+
+
+def redact_secrets(text: str) -> str:
+    """Replace API keys (bare, or as a token= query parameter) with [KEY]."""
+    return _API_KEY.sub("[KEY]", _SECRET_QUERY.sub(lambda m: m.group(1) + "[KEY]", text))
+
+
 class RedactingFilter(logging.Filter):
-    """A logging filter that redacts every record's formatted message (attach it to handlers)."""
+    """A logging filter that redacts every record's formatted message (attach it to handlers).
+
+    Personal data (card numbers, IDs, passcodes, phones, e-mail) and API keys are both removed.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a malformed record: leave it to the logging machinery to report
             return True
-        record.msg = redact(message)
+        record.msg = redact(redact_secrets(message))
         record.args = None
         return True
 

@@ -25,7 +25,14 @@ def serve(
     """Serve the API, the WebSocket and the side panel (OpenAPI docs at /docs)."""
     import uvicorn
 
-    uvicorn.run("assist.app:create_app", factory=True, host=host, port=port, log_level=log_level)
+    from assist.redact import install_log_redaction
+
+    config = uvicorn.Config("assist.app:create_app", factory=True, host=host, port=port, log_level=log_level)
+    # uvicorn's own loggers do not propagate to the root: redact their lines too (the WebSocket's
+    # ?token= key, and any personal data in a logged path)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        install_log_redaction(logging.getLogger(name))
+    uvicorn.Server(config).run()
 
 
 # -- replay ---------------------------------------------------------------------------------------

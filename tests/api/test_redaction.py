@@ -40,3 +40,22 @@ def test_nothing_personal_is_stored(make_app) -> None:
         assert "[CARD]" in blob and "[ID]" in blob
         transcript = c.get(f"/v1/calls/{cid}", headers=h).json()["turns"]
         assert all(s not in str(transcript) for s in SECRETS)
+
+
+def test_api_keys_never_reach_a_log_line() -> None:
+    import logging
+
+    from assist.redact import RedactingFilter
+
+    key = "ak_agent_Q2xhc3NpZmllZF9rZXlfMTIzNDU2Nzg5"
+    # what uvicorn logs for a WebSocket: the path with its query string
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" [accepted]',
+        (("127.0.0.1", 5000), f"/v1/calls/c1/stream?token={key}&lang=en"), None,
+    )
+    RedactingFilter().filter(record)
+    line = record.getMessage()
+    assert key not in line and "token=[KEY]&lang=en" in line
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "auth failed for %s", (key,), None)
+    RedactingFilter().filter(record)
+    assert record.getMessage() == "auth failed for [KEY]"
