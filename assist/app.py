@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assist.calls.hub import CallHub
 from assist.config import Settings, get_settings
 from assist.errors import AssistError, AuthError
 
@@ -174,6 +175,7 @@ def _build_state(app: FastAPI, settings: Settings, overrides: dict[str, Any]) ->
     app.state.knowledge = svc.knowledge
     app.state.metrics = svc.metrics
     app.state.call_engine = svc.call_engine
+    app.state.call_hub = CallHub()
 
 
 def _detail_of_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:

@@ -22,6 +22,7 @@ from assist.protocols import Retriever
 
 if TYPE_CHECKING:
     from assist.calls.engine import CallEngine
+    from assist.calls.hub import CallHub
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,11 @@ def get_guard(conn: HTTPConnection) -> Any:
 def get_call_engine(conn: HTTPConnection) -> CallEngine:
     """The live-call engine."""
     return _state(conn, "call_engine")  # type: ignore[no-any-return]
+
+
+def get_call_hub(conn: HTTPConnection) -> CallHub:
+    """Who is watching which call (the WebSocket fan-out)."""
+    return _state(conn, "call_hub")  # type: ignore[no-any-return]
 
 
 def key_from_connection(conn: HTTPConnection) -> str | None:

@@ -137,3 +137,33 @@ def test_a_swapped_guard_applies_from_the_next_turn(client, keys, call_id) -> No
         ws.send_json({"type": "utterance", "speaker": "agent", "text": "这个利率锁定三年"})
         alert = ws.receive_json()
         assert alert["type"] == "compliance_alert" and alert["matches"][0]["category"] == "misleading"
+
+
+def test_every_panel_on_the_call_sees_turns_sent_by_others(client, keys, call_id) -> None:
+    auth = {"Authorization": f"Bearer {keys['agent']}"}
+    with client.websocket_connect(url(call_id, keys["agent"])) as panel:
+        # the ASR connector posts the customer's turn over HTTP; the agent's panel gets the suggestion
+        r = client.post(
+            f"/v1/calls/{call_id}/utterances",
+            headers=auth,
+            json={"speaker": "customer", "text": "我的信用卡丢了怎么办"},
+        )
+        assert r.status_code == 200
+        pushed = panel.receive_json()
+        assert pushed["type"] == "suggestion" and pushed["id"] == r.json()["suggestion"]["id"]
+        assert pushed["citations"][0]["document_id"] == "doc-loss-zh"
+        with client.websocket_connect(url(call_id, keys["agent"])) as connector:
+            connector.send_json({"type": "utterance", "speaker": "agent", "text": "这个理财产品保本，稳赚不赔"})
+            own = [connector.receive_json()["type"], connector.receive_json()["type"]]
+            assert own == ["compliance_alert", "checklist"]
+            alert = panel.receive_json()
+            assert alert["type"] == "compliance_alert" and alert["action"] == "block" and alert["turn"] == 2
+            assert panel.receive_json()["type"] == "checklist"
+            # a quiet turn: the sender gets its ack, the other panel gets nothing
+            connector.send_json({"type": "utterance", "speaker": "customer", "text": "好的"})
+            assert connector.receive_json()["type"] == "ack"
+            panel.send_json({"type": "ping"})
+            assert panel.receive_json() == {"type": "pong"}
+        # the connector left; the panel still works on its own
+        panel.send_json({"type": "utterance", "speaker": "customer", "text": "补卡要收费吗"})
+        assert panel.receive_json()["type"] == "suggestion"
