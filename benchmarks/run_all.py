@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in turn, each printing JSON lines; copy the figures to docs/benchmarks.md.
 
-    .venv/bin/python -m benchmarks.run_all [--only retrieval,ingest,guard,calls]
+    .venv/bin/python -m benchmarks.run_all [--only guard,retrieval,fusion,ingest,calls]
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from benchmarks.common import SHARED_DATA
 BENCHES = {
     "guard": ["benchmarks.bench_guard"],
     "retrieval": ["benchmarks.bench_retrieval"],
+    "fusion": ["benchmarks.compare_fusion"],
     "ingest": ["benchmarks.bench_ingest"],
     "calls": ["benchmarks.bench_calls"],
 }
