@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -113,11 +114,19 @@ class ExtractiveComposer:
         max_chars: soft length limit of the answer.
     """
 
-    def __init__(self, *, max_passages: int = 3, max_sentences: int = 3, max_chars: int = 280) -> None:
+    def __init__(
+        self,
+        *,
+        max_passages: int = 3,
+        max_sentences: int = 3,
+        max_chars: int = 280,
+        expand: Callable[[frozenset[str]], frozenset[str]] | None = None,
+    ) -> None:
         if max_passages < 1 or max_sentences < 1 or max_chars < 20:
             raise ValueError(
                 f"bad composer limits: passages={max_passages}, sentences={max_sentences}, chars={max_chars}"
             )
+        self.expand = expand or (lambda tokens: tokens)
         self.max_passages = max_passages
         self.max_sentences = max_sentences
         self.max_chars = max_chars
@@ -155,8 +164,8 @@ class ExtractiveComposer:
         if not results:
             return Composition(answer=no_answer_text(language), source="none")
         exclude = exclude or set()
-        q_tokens = _tokens(query)
-        f_tokens = _tokens(focus) if focus else frozenset()
+        q_tokens = self.expand(_tokens(query))
+        f_tokens = self.expand(_tokens(focus)) if focus else frozenset()
         candidates: list[tuple[float, int, int, str, int]] = []
         for rank, res in enumerate(results[: self.max_passages]):
             src = script_of(res)
@@ -170,6 +179,11 @@ class ExtractiveComposer:
                 candidates.append((score, rank, pos, sent, hits + f_hits))
         if not candidates:
             return Composition(answer=no_answer_text(language), source="none")
+        # one policy, one answer: when the top passage's document has a sentence on the question's terms,
+        # the answer comes from that document only (two branches' fee tables must not mix)
+        top_doc = results[0].document_id
+        if any(c[4] > 0 and results[c[1]].document_id == top_doc for c in candidates):
+            candidates = [c for c in candidates if results[c[1]].document_id == top_doc]
         candidates.sort(key=lambda c: -c[0])
         chosen: list[tuple[float, int, int, str, int]] = []
         length = 0

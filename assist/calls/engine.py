@@ -171,7 +171,7 @@ class CallEngine:
         self.next_steps_for = next_steps_for
         self.redact = redactor or default_redactor()
         self.metrics = metrics or Metrics()
-        self.composer = composer or ExtractiveComposer()
+        self.composer = composer or ExtractiveComposer(expand=self.playbooks.expand)
         self.trigger = trigger or NeedTrigger()
         self.context = ContextQueryBuilder(has_topic=self.playbooks.has_topic)
         self.max_cached_calls = max_cached_calls

@@ -17,7 +17,7 @@ from typing import Any
 from assist.calls.state import CallState
 from assist.errors import InvalidInputError
 from assist.models.calls import NextStep
-from assist.text import normalize
+from assist.text import normalize, tokenize
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ class Playbooks:
         self.topics: dict[str, TopicSpec] = {}
         self.tags: dict[str, list[str]] = {}
         self.categories: dict[str, list[str]] = {}
+        self.synonyms: dict[str, frozenset[str]] = {}  # BM25 token → every token of its group
         if directory is not None and Path(directory).is_dir():
             for path in sorted(Path(directory).glob("*.y*ml")):
                 self._load(path)
@@ -145,6 +146,29 @@ class Playbooks:
             self.tags.setdefault(normalize(str(tag)), []).extend(str(s) for s in steps)
         for cat, steps in (data.get("categories") or {}).items():
             self.categories.setdefault(str(cat), []).extend(str(s) for s in steps)
+        for i, group in enumerate(data.get("synonyms") or []):
+            if not isinstance(group, list) or len(group) < 2:
+                raise InvalidInputError(f"{path.name}: synonyms[{i}] must list at least two terms")
+            tokens: set[str] = set()
+            for term in group:
+                found = tokenize(str(term))
+                if len(found) != 1:
+                    raise InvalidInputError(
+                        f"{path.name}: synonym {term!r} is {len(found)} tokens; add it to kb_docs/userdict.txt"
+                    )
+                tokens.update(found)
+            members = frozenset(tokens)
+            for t in members:
+                self.synonyms[t] = self.synonyms.get(t, frozenset()) | members
+
+    def expand(self, tokens: frozenset[str]) -> frozenset[str]:
+        """`tokens` with the synonyms of each (from the playbooks' `synonyms:` groups)."""
+        if not self.synonyms:
+            return tokens
+        out = set(tokens)
+        for t in tokens:
+            out |= self.synonyms.get(t, frozenset())
+        return frozenset(out)
 
     # -- reading turns --------------------------------------------------------------------------
     def topics_in(self, text: str) -> list[str]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from fakes_calls import FakeRetriever
 
 from assist.calls.compose import NO_ANSWER, ExtractiveComposer, split_sentences, to_traditional
+from assist.calls.playbooks import Playbooks
+from assist.errors import InvalidInputError
+from assist.protocols import SearchResult
 from assist.text import to_simplified
 
 
@@ -38,3 +42,39 @@ def test_markdown_is_stripped_from_sentences() -> None:
         "普卡 | 100",
     ]
     assert to_traditional("补卡费用为20元") == "補卡費用為20元"
+
+
+def _passage(doc: str, text: str) -> SearchResult:
+    return SearchResult(document_id=doc, title=doc, section="", version=1, chunk_id=doc, score=1.0,
+                        snippet=text, text=text, language="zh-Hant")
+
+
+HK = _passage("hk-card-loss", "新卡約 5 個工作天內寄出。補領卡費用：每張卡每年首次補領免費，其後每次 HK$50。")
+MAINLAND = _passage("cn-card-loss", "补卡费：每张卡每个自然年度首次补卡免费，之后每次收取 ¥20。")
+
+
+def test_synonyms_let_the_top_policy_answer_in_its_own_words(tmp_path) -> None:
+    (tmp_path / "synonyms.yaml").write_text("synonyms:\n  - [补卡, 补领]\n  - [收费, 费用]\n", encoding="utf-8")
+    playbooks = Playbooks(tmp_path)
+    plain = ExtractiveComposer().run(query="補卡要收費嗎？", results=[HK, MAINLAND], language="zh-Hant")
+    assert plain.citations[0]["document_id"] == "cn-card-loss"  # words alone pick the other branch's fee
+    comp = ExtractiveComposer(expand=playbooks.expand).run(
+        query="補卡要收費嗎？", results=[HK, MAINLAND], language="zh-Hant"
+    )
+    assert [c["document_id"] for c in comp.citations] == ["hk-card-loss"]  # one policy, one answer
+    assert "HK$50" in comp.answer and "¥" not in comp.answer
+
+
+def test_other_documents_answer_when_the_top_one_has_nothing_on_the_question() -> None:
+    unrelated = _passage("branch-hours", "分行營業時間為星期一至五上午九時至下午五時。")
+    comp = ExtractiveComposer().run(query="补卡费", results=[unrelated, MAINLAND], language="zh-Hans")
+    assert "cn-card-loss" in [c["document_id"] for c in comp.citations]
+
+
+def test_bad_synonym_groups_are_refused(tmp_path) -> None:
+    (tmp_path / "synonyms.yaml").write_text("synonyms:\n  - [补卡]\n", encoding="utf-8")
+    with pytest.raises(InvalidInputError, match="at least two"):
+        Playbooks(tmp_path)
+    (tmp_path / "synonyms.yaml").write_text("synonyms:\n  - [补卡, 信用卡补卡费用]\n", encoding="utf-8")
+    with pytest.raises(InvalidInputError, match="tokens"):
+        Playbooks(tmp_path)

@@ -129,3 +129,16 @@ def test_sample_call_hash_embedder(kb_hash: dict[str, Any], call: Callable[[Call
 @pytest.mark.parametrize("call", CALLS, ids=lambda f: f.__name__)
 def test_sample_call_real_models(kb_real: dict[str, Any], call: Callable[[CallEngine], None]) -> None:
     call(_engine(kb_real))
+
+
+@pytest.mark.slow
+def test_hong_kong_follow_up_quotes_the_hong_kong_fee(kb_real: dict[str, Any]) -> None:
+    """The policy says 補領 where the customer says 補卡: the answer must still be the Hong Kong fee."""
+    e = _engine(kb_real)
+    cid = e.start_call()
+    r = e.handle_turn(cid, speaker="customer", text="我張信用卡唔見咗，點樣報失？")
+    assert r.suggestion.citations[0]["title"] == "信用卡遺失、凍結及補領（香港分行）"
+    r = e.handle_turn(cid, speaker="customer", text="補卡要收費嗎？")
+    titles = {c["title"] for c in r.suggestion.citations}
+    assert titles == {"信用卡遺失、凍結及補領（香港分行）"}, r.suggestion.citations
+    assert "HK$50" in r.suggestion.answer and "¥" not in r.suggestion.answer
