@@ -21,23 +21,16 @@ from assist.errors import AssistError, AuthError
 logger = logging.getLogger(__name__)
 
 
-def _load_guard(settings: Settings, db_engine: Any) -> Any:
-    """The guard from the rules in the database (seeded from the rule packs on first start)."""
+def _load_guard(settings: Settings, db_engine: Any) -> tuple[Any, Any]:
+    """The guard from the rules in the database (seeded from the rule packs on first start), and the
+    fingerprint of the rule versions it was built from (later syncs rebuild only when that changes)."""
     from sqlmodel import Session
 
     from assist import rules_store
 
     with Session(db_engine) as session:
-        return rules_store.load_guard(session=session, rules_path=settings.rules_path)
-
-
-def _rules_fingerprint(db_engine: Any) -> Any:
-    from sqlmodel import Session
-
-    from assist import rules_store
-
-    with Session(db_engine) as session:
-        return rules_store.rules_fingerprint(session=session)
+        guard = rules_store.load_guard(session=session, rules_path=settings.rules_path)
+        return guard, rules_store.rules_fingerprint(session=session)
 
 
 @dataclass
@@ -70,12 +63,11 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
     db_engine = overrides.get("db_engine")
     if db_engine is None:
         db_engine = make_engine(settings)
-    guard = overrides.get("guard")
+    guard, fingerprint = overrides.get("guard"), None
     if guard is None:
-        guard = _load_guard(settings, db_engine)
+        guard, fingerprint = _load_guard(settings, db_engine)
     holder = GuardHolder(guard)
-    if "guard" not in overrides:  # built from the database: later syncs rebuild only when rules change
-        holder.rules_fingerprint = _rules_fingerprint(db_engine)
+    holder.rules_fingerprint = fingerprint
     knowledge = overrides.get("knowledge")
     if knowledge is None:
         from assist.knowledge import KnowledgeBase
@@ -141,8 +133,9 @@ def sync_with_database(knowledge: Any, guard_holder: Any, db_engine: Any) -> dic
     except Exception:
         logger.exception("index sync failed; the index in force keeps serving")
     try:
-        with Session(db_engine) as session:
-            changed["rules"] = rules_store.refresh_if_stale(session=session, holder=guard_holder)
+        if getattr(guard_holder, "rules_fingerprint", None) is not None:  # not a guard handed in by a tool
+            with Session(db_engine) as session:
+                changed["rules"] = rules_store.refresh_if_stale(session=session, holder=guard_holder)
     except Exception:
         logger.exception("rules refresh failed; the guard in force keeps checking")
     if any(changed.values()):

@@ -30,17 +30,9 @@ FIXED = (
 )
 
 
-def zscore(per: dict[str, np.ndarray], w: dict[str, float], n: int) -> np.ndarray:
-    out = np.zeros(n)
-    for k, a in per.items():
-        sd = float(a.std())
-        if w.get(k, 0) > 0 and sd > 1e-9:
-            out += w[k] * (a - a.mean()) / sd
-    return out
-
-
 def minmax(per: dict[str, np.ndarray], w: dict[str, float], n: int) -> np.ndarray:
-    """The previous fusion: min-max per method over the candidates, BM25 from zero."""
+    """The previous fusion: min-max per method over the candidates, BM25 from zero (z-scores are the
+    product's own `HybridRetriever.fuse`)."""
     out = np.zeros(n)
     for k, a in per.items():
         lo = 0.0 if k == "bm25" else float(a.min())
@@ -78,7 +70,7 @@ def main() -> None:
         r = HybridRetriever(index, embedders)
         c_test = [r.candidates_for(q.text, everything) for q in test]
         c_held = [r.candidates_for(q.text, everything) for q in held]
-        for label, fuse in (("min-max", minmax), ("z-score", zscore)):
+        for label, fuse in (("min-max", minmax), ("z-score", HybridRetriever.fuse)):
             if held:
                 best: tuple[float, dict[str, float], dict[str, float]] | None = None
                 for wb, wm in itertools.product(grid, grid):

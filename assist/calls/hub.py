@@ -60,10 +60,6 @@ class CallHub:
         if sub.dropped:
             logger.warning("a slow socket missed messages", extra={"call_id": call_id, "dropped": sub.dropped})
 
-    def watchers(self, call_id: str) -> int:
-        with self._lock:
-            return len(self._subs.get(call_id, ()))
-
     def publish(self, call_id: str, messages: list[dict[str, Any]], *, exclude: Subscriber | None = None) -> int:
         """Deliver `messages`, in order, to every subscriber of the call but `exclude`; returns how many."""
         with self._lock:
