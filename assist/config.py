@@ -12,6 +12,16 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def check_fusion_weights(v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Fusion weight overrides: groups en/zh/mixed, weights non-negative, at least one above 0."""
+    for group, table in v.items():
+        if group not in {"en", "zh", "mixed"}:
+            raise ValueError(f"unknown language group {group!r} in fusion weights: use en, zh or mixed")
+        if any(w < 0 for w in table.values()) or not any(w > 0 for w in table.values()):
+            raise ValueError(f"fusion weights for {group!r} must be non-negative, with at least one above 0")
+    return v
+
+
 class Settings(BaseSettings):
     """Runtime settings. Every field can be set as ASSIST_<NAME> in the environment."""
 
@@ -40,6 +50,10 @@ class Settings(BaseSettings):
     # Retrieval
     top_k: int = 5
     candidates: int = 50
+    # Replace the fusion weights of whole language groups (en, zh, mixed), as JSON, e.g.
+    # ASSIST_FUSION_WEIGHTS='{"en": {"bm25": 0.1, "minilm": 0.6, "e5": 0.3}}' puts e5 back into English
+    # queries (better on fiqa_en, 3-4 times slower; docs/benchmarks.md). A model weighted 0 is not run.
+    fusion_weights: dict[str, dict[str, float]] = Field(default_factory=dict)
 
     # How often a server follows changes other processes made to the database (an `assist ingest`
     # while it runs, rules edited through another worker); 0 turns it off.
@@ -73,6 +87,11 @@ class Settings(BaseSettings):
             if name not in {"minilm", "e5", "hash"} and not name.startswith("st:"):
                 raise ValueError(f"unknown embedder {name!r}: use minilm, e5, hash or st:/path/to/model")
         return v
+
+    @field_validator("fusion_weights")
+    @classmethod
+    def _check_fusion_weights(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        return check_fusion_weights(v)
 
     @model_validator(mode="after")
     def _check_limits(self) -> Settings:

@@ -100,7 +100,9 @@ class KnowledgeBase:
     def _set_index(self, index: KnowledgeIndex) -> None:
         self._index = index
         self._pipeline = self._make_pipeline(index)
-        self._retriever = HybridRetriever(index, self.embedders, candidates=self.settings.candidates)
+        self._retriever = HybridRetriever(
+            index, self.embedders, candidates=self.settings.candidates, weights=self.settings.fusion_weights
+        )
 
     @property
     def index(self) -> KnowledgeIndex:

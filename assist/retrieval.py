@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from assist.config import check_fusion_weights
 from assist.protocols import SearchFilter, SearchResult
 from assist.text import detect_language, tokenize
 from ingest.indexes import ChunkMeta, KnowledgeIndex
@@ -31,6 +32,11 @@ MODES = ("hybrid", "dense", "bm25")
 # Tuned on held-out queries (banking77_en and jining_bank_zh queries after the first 1,000; fiqa_en
 # never); see benchmarks/tune_fusion.py and docs/benchmarks.md. "mixed" has no labelled set: it sits
 # between the two.
+#
+# English keeps e5 although MiniLM is the stronger English model: without it held-out hit@1 went from
+# 0.926 to 0.9245, fiqa_en from 0.637 to 0.622, and on kb_docs/ an English card-dispute question was
+# answered from the card-loss policy. It costs two thirds of an English query's CPU; deployments that
+# need the speed more can drop it with ASSIST_FUSION_WEIGHTS (docs/benchmarks.md, "fast English").
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "en": {"bm25": 0.1, "minilm": 0.6, "e5": 0.3},
     "zh": {"bm25": 0.35, "minilm": 0.0, "e5": 0.65},
@@ -56,6 +62,13 @@ def _encoder_pool() -> ThreadPoolExecutor:
         if _encoders is None:
             _encoders = ThreadPoolExecutor(max_workers=4, thread_name_prefix="query-encoder")
         return _encoders
+
+
+def merge_weights(overrides: dict[str, dict[str, float]] | None) -> dict[str, dict[str, float]]:
+    """DEFAULT_WEIGHTS with whole language groups replaced by `overrides` (e.g. from settings)."""
+    merged = {group: dict(table) for group, table in DEFAULT_WEIGHTS.items()}
+    merged.update({group: dict(table) for group, table in check_fusion_weights(overrides or {}).items()})
+    return merged
 
 
 def language_group(lang: str) -> str:
@@ -101,7 +114,7 @@ class HybridRetriever:
         self.index = index
         self.embedders = {e.name: e for e in embedders}
         self.mode = mode
-        self.weights = weights or DEFAULT_WEIGHTS
+        self.weights = merge_weights(weights)
         self.candidates = candidates
         self._timings = threading.local()
 
@@ -111,7 +124,10 @@ class HybridRetriever:
         return getattr(self._timings, "last", None) or RetrievalTimings()
 
     def weights_for(self, query: str) -> dict[str, float]:
-        """The method weights for this query's language, restricted to this retriever's mode."""
+        """The method weights for this query's language, restricted to this retriever's mode.
+
+        A dense model weighted 0 for the language is not run at all (no query embedding).
+        """
         table = self.weights.get(language_group(detect_language(query)), self.weights["en"])
         w: dict[str, float] = {}
         if self.mode in ("hybrid", "bm25"):
@@ -126,8 +142,8 @@ class HybridRetriever:
     def embed_query(self, query: str, names: list[str]) -> dict[str, np.ndarray]:
         """The query's vector from each named embedder; two or more run at the same time.
 
-        An English query needs both models: one after the other they took the sum of their times
-        (about 30 ms), side by side the longer of the two (docs/benchmarks.md).
+        An English query needs both models by default: one after the other they took the sum of their
+        times, side by side the longer of the two (docs/benchmarks.md).
         """
         if len(names) < 2:
             return {n: self.embedders[n].embed_query(query) for n in names}
@@ -145,19 +161,17 @@ class HybridRetriever:
         per_method: dict[str, np.ndarray] = {}
         with self.index.lock:
             cand: set[int] = set()
-            bm25_all: dict[int, float] = {}
+            bm25_ids, bm25_scores = np.zeros(0, np.int64), np.zeros(0, np.float64)
             if "bm25" in weights:
-                bm25_all = self.index.bm25.scores(tokenize(query))
-                top = sorted(bm25_all.items(), key=lambda kv: kv[1], reverse=True)[: self.candidates]
-                cand.update(cid for cid, _ in top)
+                bm25_ids, bm25_scores = self.index.bm25.score_arrays(tokenize(query))
+                best = np.lexsort((bm25_ids, -bm25_scores))[: self.candidates]  # ties: lower chunk id first
+                cand.update(bm25_ids[best].tolist())
             for name, q in qvecs.items():
                 cand.update(cid for cid, _ in self.index.dense[name].search(q, self.candidates))
             ids = sorted(cand)
             if ids:
                 if "bm25" in weights:
-                    per_method["bm25"] = np.fromiter(
-                        (bm25_all.get(c, 0.0) for c in ids), np.float64, len(ids)
-                    )
+                    per_method["bm25"] = _lookup(bm25_ids, bm25_scores, np.asarray(ids, np.int64))
                 for name, q in qvecs.items():
                     per_method[name] = (self.index.dense[name].vectors_for(ids) @ q).astype(np.float64)
         self._timings.last = RetrievalTimings(
@@ -230,6 +244,14 @@ class HybridRetriever:
             if len(results) == k:
                 break
         return results
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """values[keys == w] for each w in wanted (keys ascending), 0.0 where a key is absent."""
+    if len(keys) == 0:
+        return np.zeros(len(wanted), np.float64)
+    pos = np.searchsorted(keys, wanted).clip(max=len(keys) - 1)
+    return np.where(keys[pos] == wanted, values[pos], 0.0)
 
 
 def _passes(meta: ChunkMeta, filters: SearchFilter, day: date) -> bool:

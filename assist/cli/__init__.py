@@ -27,4 +27,11 @@ def main() -> None:
 
     install_log_redaction()  # no card number, ID or passcode ever reaches a log line
     _register()
-    app()
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as exc:  # an ASSIST_* variable (or .env line) the settings refuse
+        problems = "; ".join(f"ASSIST_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        typer.echo(f"error: invalid settings: {problems}", err=True)
+        sys.exit(2)

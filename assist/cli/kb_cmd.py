@@ -115,8 +115,11 @@ def eval_retrieval(
         typer.echo(f"error: unknown mode {mode!r}: use one of {', '.join(MODES)}", err=True)
         raise typer.Exit(2)
     try:
-        embedders = [] if mode == "bm25" else build_embedders(get_settings())
-        result = evaluate_retrieval(corpus, queries, embedders=embedders, mode=mode, k=k, limit=limit)
+        settings = get_settings()
+        embedders = [] if mode == "bm25" else build_embedders(settings)
+        result = evaluate_retrieval(
+            corpus, queries, embedders=embedders, mode=mode, k=k, limit=limit, weights=settings.fusion_weights
+        )
     except AssistError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

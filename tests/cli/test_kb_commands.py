@@ -91,3 +91,19 @@ def test_eval_retrieval_bad_input(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "bad.jsonl:1" in r.output
     r = runner.invoke(app, ["eval", "retrieval", "--corpus", str(bad), "--queries", str(bad), "--mode", "x"])
     assert r.exit_code == 2 and "unknown mode" in r.output
+
+
+def test_a_setting_the_product_refuses_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ASSIST_DATA_DIR": str(tmp_path), "ASSIST_FUSION_WEIGHTS": '{"fr": {"bm25": 1}}'}
+    r = subprocess.run(
+        [sys.executable, "-c", "from assist.cli import main; main()", "search", "card"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert r.returncode == 2
+    assert "ASSIST_FUSION_WEIGHTS" in r.stderr and "unknown language group 'fr'" in r.stderr
+    assert "Traceback" not in r.stderr
+

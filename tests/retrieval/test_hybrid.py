@@ -115,3 +115,69 @@ def test_a_document_with_several_strong_passages_outranks_a_lone_near_tie() -> N
     assert bonus[0] > 0 and bonus[1] > 0
     assert (fused + bonus)[0] > (fused + bonus)[2]  # the near tie goes to the document with more evidence
     assert (fused + bonus)[3] < (fused + bonus)[2]  # but evidence never lifts a weak passage over a strong one
+
+
+class CountingEmbedder(HashEmbedder):
+    """A second fake model that counts the queries it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries = 0
+
+    @property
+    def name(self) -> str:
+        return "counted"
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.queries += 1
+        return super().embed_query(text)
+
+
+def two_model_retriever(weights: dict[str, dict[str, float]] | None) -> tuple[HybridRetriever, CountingEmbedder]:
+    counted = CountingEmbedder()
+    base = build()
+    index = KnowledgeIndex({"hash": 256, "counted": 256})
+    index.replace(
+        add=[
+            IndexedChunk(meta=m, tokens=tokenize(m.text), vectors={"hash": v, "counted": v})
+            for m, v in ((m, base.index.dense["hash"].vectors_for([m.chunk_id])[0]) for m in base.index.chunks.values())
+        ]
+    )
+    return HybridRetriever(index, [HashEmbedder(), counted], weights=weights), counted
+
+
+def test_weight_overrides_replace_a_language_group_and_skip_unweighted_models() -> None:
+    r, counted = two_model_retriever({"en": {"bm25": 0.2, "hash": 0.8, "counted": 0.0}})
+    assert r.retrieve("mortgage prepayment fee", k=1)[0].document_id == "c3"
+    assert counted.queries == 0  # weighted 0 for English: never run
+    r.retrieve("补卡要多少钱", k=1)  # Chinese keeps the default table, where the unnamed model counts
+    assert counted.queries == 1
+    assert r.weights["zh"] == DEFAULT_WEIGHTS["zh"]
+
+
+@pytest.mark.parametrize(
+    ("weights", "reason"),
+    [
+        ({"fr": {"bm25": 1.0}}, "unknown language group 'fr'"),
+        ({"en": {"bm25": -0.1, "hash": 1.0}}, "must be non-negative"),
+        ({"en": {"bm25": 0.0}}, "at least one above 0"),
+    ],
+)
+def test_bad_weight_overrides_are_refused(weights: dict[str, dict[str, float]], reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        two_model_retriever(weights)
+
+
+def test_the_knowledge_base_takes_its_weights_from_settings(tmp_path: Path) -> None:
+    from assist.config import Settings
+    from assist.db import make_engine
+    from assist.knowledge import KnowledgeBase
+
+    override = {"en": {"bm25": 0.05, "minilm": 0.95, "e5": 0.0}}
+    settings = Settings(data_dir=tmp_path, embedders=["hash"], fusion_weights=override)
+    kb = KnowledgeBase(settings, make_engine(settings), embedders=[HashEmbedder()])
+    kb.warm_up()
+    assert kb.retriever.weights["en"] == override["en"]
+    assert kb.retriever.weights["zh"] == DEFAULT_WEIGHTS["zh"]
+    with pytest.raises(ValueError, match="unknown language group 'fr'"):
+        Settings(data_dir=tmp_path, fusion_weights={"fr": {"bm25": 1.0}})
