@@ -10,6 +10,11 @@ def test_topics_in_three_scripts(playbooks) -> None:
     assert playbooks.topics_in("我的信用卡遺失了") == ["card_loss"]
     assert "card_loss" in playbooks.topics_in("I lost my card yesterday")
     assert "mortgage" in playbooks.topics_in("I want to pay off my mortgage early")
+    # an ATM that keeps the card is a question of its own, not a follow-up to the previous need
+    assert playbooks.topics_in("ATM吞卡了怎么办？") == ["atm"]
+    assert playbooks.topics_in("提款機吞咗張卡點算") == ["atm"]
+    assert playbooks.topics_in("The cash machine swallowed my card") == ["atm"]
+    assert playbooks.topics_in("my treatment plan") == []  # "atm" only as a word
 
 
 def test_disclosure_ticks_when_all_three_parts_are_read_across_turns(playbooks) -> None:
