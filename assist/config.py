@@ -42,9 +42,6 @@ class Settings(BaseSettings):
     # multilingual-e5-small, 4-bit), "hash" (fast fake, for tests) or "st:/path/to/local/model".
     embedders: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["minilm", "e5"])
     embed_batch_size: int = 32
-    # OpenMP threads for an e5 query embedded while no other is in flight (0: every core; 1: always
-    # one, e.g. on a machine shared with other services). Overlapping queries always get one each.
-    e5_query_threads: int = 0
 
     # Chunking
     chunk_max_chars: int = 480
@@ -106,8 +103,6 @@ class Settings(BaseSettings):
             raise ValueError(f"sync_interval_s must be 0 (off) or positive, got {self.sync_interval_s}")
         if self.db_pool_size < 1 or self.db_max_overflow < 0:
             raise ValueError("db_pool_size must be at least 1 and db_max_overflow at least 0")
-        if self.e5_query_threads < 0:
-            raise ValueError(f"e5_query_threads must be 0 (every core) or positive, got {self.e5_query_threads}")
         if self.llm_timeout_ms <= 0:
             raise ValueError(f"llm_timeout_ms must be positive, got {self.llm_timeout_ms}")
         return self

