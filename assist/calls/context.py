@@ -60,6 +60,9 @@ class ContextQueryBuilder:
     Args:
         has_topic: tells whether a text names a product or topic of its own (e.g. the playbooks'
             topic keywords); a turn that does is not treated as elliptical.
+        topics_in: the topics a text names (e.g. `Playbooks.topics_in`). A short turn with a pronoun
+            that names a topic the previous need did not ("What risk level is this wealth product?"
+            after a question on certificates of deposit) starts a new need instead of continuing it.
         max_short_han: a Chinese turn with at most this many Han characters counts as short.
         max_short_words: an English turn with at most this many words counts as short.
     """
@@ -68,12 +71,14 @@ class ContextQueryBuilder:
         self,
         *,
         has_topic: Callable[[str], bool] | None = None,
+        topics_in: Callable[[str], list[str]] | None = None,
         max_short_han: int = 12,
         max_short_words: int = 8,
     ) -> None:
         if max_short_han < 1 or max_short_words < 1:
             raise ValueError(f"short-turn limits must be positive, got {max_short_han}, {max_short_words}")
         self.has_topic = has_topic or (lambda _text: False)
+        self.topics_in = topics_in
         self.max_short_han = max_short_han
         self.max_short_words = max_short_words
 
@@ -94,10 +99,22 @@ class ContextQueryBuilder:
             return True
         return not self.has_topic(text)
 
+    def switches_topic(self, text: str, last_need: str) -> bool:
+        """True when both name topics and share none: the turn is a new need, whatever its pronouns."""
+        if self.topics_in is None:
+            return False
+        own, before = set(self.topics_in(text)), set(self.topics_in(last_need))
+        return bool(own and before and not own & before)
+
     def run(self, *, text: str, state: CallState) -> ContextQuery:
         """The query for `text` given the call so far (the state is not modified)."""
         text = clean_turn(text)
-        if state.last_need and state.last_need != text and self.is_elliptical(text):
+        if (
+            state.last_need
+            and state.last_need != text
+            and self.is_elliptical(text)
+            and not self.switches_topic(text, state.last_need)
+        ):
             return ContextQuery(
                 query=f"{clean_turn(state.last_need)} {text}",
                 turn_text=text,

@@ -173,7 +173,7 @@ class CallEngine:
         self.metrics = metrics or Metrics()
         self.composer = composer or ExtractiveComposer(expand=self.playbooks.expand)
         self.trigger = trigger or NeedTrigger()
-        self.context = ContextQueryBuilder(has_topic=self.playbooks.has_topic)
+        self.context = ContextQueryBuilder(has_topic=self.playbooks.has_topic, topics_in=self.playbooks.topics_in)
         self.max_cached_calls = max_cached_calls
         # Retrieval is CPU-bound (query embeddings); more of it at once than there are cores only makes
         # every call wait on the model and index locks while the cores thrash. Turns queue here instead.

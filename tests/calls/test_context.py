@@ -26,3 +26,19 @@ def test_query_joins_the_previous_need_for_elliptical_turns() -> None:
 def test_first_turn_is_its_own_query() -> None:
     q = ContextQueryBuilder().run(text="What about the fee?", state=CallState(call_id="c"))
     assert not q.elliptical and q.query == "What about the fee?"
+
+
+def test_a_pronoun_does_not_tie_a_new_topic_to_the_previous_need() -> None:
+    topics = {"理财": "wealth", "wealth": "wealth", "大额存单": "deposit", "补卡": "card_loss", "丢了": "card_loss"}
+    b = ContextQueryBuilder(
+        has_topic=lambda t: any(k in t for k in topics),
+        topics_in=lambda t: sorted({v for k, v in topics.items() if k in t}),
+    )
+    state = CallState(call_id="c", last_need="大额存单的起存金额是多少？")
+    switched = b.run(text="What risk level is this wealth product?", state=state)
+    assert not switched.elliptical and switched.query == "What risk level is this wealth product?"
+    # the same topic as the previous need, or none of its own: still a follow-up
+    state = CallState(call_id="c", last_need="这个理财产品保本吗")
+    assert b.run(text="那这个理财风险高吗", state=state).elliptical
+    state = CallState(call_id="c", last_need="我的信用卡丢了怎么办")
+    assert b.run(text="那这个要钱吗", state=state).query == "我的信用卡丢了怎么办 那这个要钱吗"
