@@ -8,7 +8,7 @@ reported, with fixed weight sets (the previous defaults, and the English weights
         [--without e5]
 
 --without leaves a method out of the grid (its weight stays 0), e.g. the README's "fast English" setting
-is the z-score row of `--sets banking77_en,fiqa_en --without e5`.
+is the tuned z-score row of `--sets banking77_en --without e5`.
 """
 
 from __future__ import annotations

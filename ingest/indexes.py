@@ -120,7 +120,7 @@ class BM25Index:
         self._postings: dict[str, dict[int, int]] = defaultdict(dict)
         self._lengths: dict[int, int] = {}
         self._total_len = 0
-        # token -> (chunk ids sorted, BM25 term weights, idf); filled per token on first use, emptied by
+        # token -> (chunk ids, BM25 term weights, idf); filled per token on first use, emptied by
         # every add or remove (document lengths and counts change all of them)
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
 
@@ -176,8 +176,6 @@ class BM25Index:
         Vectorised per token; on 10,000 short chunks a query with common words ("my", "card") touches
         thousands of postings, which a Python loop scored in milliseconds.
         """
-        if not self._lengths:
-            return np.zeros(0, np.int64), np.zeros(0, np.float64)
         ids_parts, score_parts = [], []
         for t in set(tokens):
             arrays = self._token_arrays(t)
