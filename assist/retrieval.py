@@ -209,10 +209,16 @@ class HybridRetriever:
         for members in by_doc.values():
             if len(members) < 2:
                 continue
-            ranked = sorted(members, key=lambda i: -fused[i])
+            # the best three of the document are enough: a member's "other two best" come from them
+            top = sorted(members, key=lambda i: -fused[i])[:3]
+            scores = [float(fused[i]) for i in top]
+            outside = sum(scores[:2]) / 2  # for a member that is not among the best two
             for i in members:
-                others = [fused[j] for j in ranked if j != i][:2]
-                bonus[i] = DOCUMENT_EVIDENCE * float(np.mean(others))
+                if i == top[0] or i == top[1]:
+                    others = [v for j, v in zip(top, scores, strict=True) if j != i]
+                    bonus[i] = DOCUMENT_EVIDENCE * sum(others) / len(others)
+                else:
+                    bonus[i] = DOCUMENT_EVIDENCE * outside
         return bonus
 
     def score(self, query: str, *, limit: int) -> list[ScoredChunk]:

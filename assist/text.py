@@ -56,8 +56,11 @@ def to_simplified(text: str) -> str:
     return text.translate(_t2s_table())
 
 
+@lru_cache(maxsize=16384)
 def normalize(text: str) -> str:
-    """NFKC (full width → half width), Traditional → Simplified, lower case."""
+    """NFKC (full width → half width), Traditional → Simplified, lower case.
+
+    Cached: a live turn normalises the same passages and playbook phrases again and again."""
     return to_simplified(unicodedata.normalize("NFKC", text)).lower()
 
 

@@ -1,7 +1,7 @@
 """The state of one live call, as kept in memory and persisted in `Call.state` (JSON)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -38,8 +38,9 @@ class CallState:
     suggestion_count: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON stored in Call.state."""
-        return asdict(self)
+        """The JSON stored in Call.state. Shallow: it is serialised in the same write, before the next turn
+        can change the lists it shares (dataclasses.asdict deep-copied the whole state every turn)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_json(cls, call_id: str, data: dict[str, Any] | None) -> CallState:

@@ -10,7 +10,7 @@ import pytest
 
 from assist.langchain_adapters import AssistRetriever, EmbedderEmbeddings
 from assist.protocols import Retriever, SearchFilter
-from assist.retrieval import DEFAULT_WEIGHTS, HybridRetriever, language_group
+from assist.retrieval import DEFAULT_WEIGHTS, DOCUMENT_EVIDENCE, HybridRetriever, language_group
 from assist.text import tokenize
 from ingest.embedders import HashEmbedder
 from ingest.indexes import ChunkMeta, IndexedChunk, KnowledgeIndex
@@ -115,6 +115,17 @@ def test_a_document_with_several_strong_passages_outranks_a_lone_near_tie() -> N
     assert bonus[0] > 0 and bonus[1] > 0
     assert (fused + bonus)[0] > (fused + bonus)[2]  # the near tie goes to the document with more evidence
     assert (fused + bonus)[3] < (fused + bonus)[2]  # but evidence never lifts a weak passage over a strong one
+
+
+def test_document_evidence_is_the_mean_of_each_passages_two_best_siblings() -> None:
+    r = build()
+    for cid, doc in ((0, "a"), (1, "a"), (2, "a"), (3, "a")):
+        r.index.chunks[cid].document_id = doc
+    fused = np.array([0.2, 0.9, 0.5, 0.7])
+    bonus = r.document_evidence([0, 1, 2, 3], fused)
+    # best 0.9 (chunk 1), then 0.7 (chunk 3), then 0.5 (chunk 2)
+    expected = [(0.9 + 0.7) / 2, (0.7 + 0.5) / 2, (0.9 + 0.7) / 2, (0.9 + 0.5) / 2]
+    assert bonus == pytest.approx([DOCUMENT_EVIDENCE * e for e in expected])
 
 
 class CountingEmbedder(HashEmbedder):
