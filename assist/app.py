@@ -91,6 +91,7 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
         next_steps_for=getattr(knowledge, "next_steps_for", None),
         redactor=overrides.get("redactor"),
         metrics=metrics,
+        max_parallel_retrievals=settings.max_parallel_retrievals,
     )
     engine.warm_up()
     return Services(settings, db_engine, holder, knowledge, metrics, engine)

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     sync_interval_s: float = 10.0
 
     # Live calls
+    # Retrievals (query embedding + search) run at once; unset means one per core. Turns beyond it queue.
+    max_parallel_retrievals: int | None = None
     max_utterance_chars: int = 2000
     context_turns: int = 3
     min_answer_score: float = 0.35
@@ -99,6 +101,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_limits(self) -> Settings:
+        if self.max_parallel_retrievals is not None and self.max_parallel_retrievals < 1:
+            raise ValueError(f"max_parallel_retrievals must be at least 1, got {self.max_parallel_retrievals}")
         if self.max_utterance_chars <= 0:
             raise ValueError(f"max_utterance_chars must be positive, got {self.max_utterance_chars}")
         if self.max_upload_mb <= 0:

@@ -122,3 +122,15 @@ def test_prefetch_survives_punctuation_added_by_the_final(make_call_engine) -> N
     e.handle_turn(cid, speaker="customer", text="我的信用卡丢了怎么办", final=False)
     r = e.handle_turn(cid, speaker="customer", text="我的信用卡丢了，怎么办？", final=True)
     assert len(retriever.queries) == 1 and r.suggestion.timings.get("prefetched") == 1.0
+
+
+def test_parallel_retrievals_setting_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from assist.config import Settings
+
+    monkeypatch.setenv("ASSIST_MAX_PARALLEL_RETRIEVALS", "3")
+    assert Settings().max_parallel_retrievals == 3
+    monkeypatch.setenv("ASSIST_MAX_PARALLEL_RETRIEVALS", "0")
+    with pytest.raises(ValidationError, match="max_parallel_retrievals"):
+        Settings()
