@@ -417,7 +417,7 @@ class BertQueryEncoder:
         self._lock = threading.Lock()
         self._ready = False
 
-    def _check(self) -> tuple[dict[str, Any], int]:
+    def _check(self) -> tuple[dict[str, Any], int, bool]:
         config = _read_json(self._dir / "config.json")
         if config.get("model_type") != "bert" or config.get("hidden_act", "gelu") != "gelu":
             raise UnsupportedModel(f"{self._dir}: not a BERT encoder with GELU")
@@ -442,7 +442,7 @@ class BertQueryEncoder:
             else {}
         )
         max_len = int(st_config.get("max_seq_length") or config.get("max_position_embeddings", 512))
-        return config, max_len
+        return config, max_len, bool(st_config.get("do_lower_case"))
 
     def warm_up(self) -> None:
         with self._lock:
@@ -451,7 +451,7 @@ class BertQueryEncoder:
             from safetensors.numpy import load_file
             from tokenizers import Tokenizer
 
-            config, max_len = self._check()
+            config, max_len, self._lower = self._check()
             weights = load_file(str(self._dir / "model.safetensors"))
             prefix = "bert." if any(k.startswith("bert.") for k in weights) else ""
 
@@ -498,7 +498,7 @@ class BertQueryEncoder:
 
     def encode(self, text: str) -> np.ndarray:
         self.warm_up()
-        ids = self._tokenizer.encode(text).ids
+        ids = self._tokenizer.encode(text.lower() if self._lower else text).ids  # as sentence-transformers
         x = self._word[ids] + self._pos[: len(ids)] + self._type0
         x = _layer_norm(x, self._norm[0], self._norm[1], self._eps)
         return _unit(self._session.run(None, {"x": x})[0])

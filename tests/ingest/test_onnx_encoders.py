@@ -108,15 +108,19 @@ def test_concurrent_queries_give_the_same_vectors(e5_encoder: E5QueryEncoder) ->
     assert errors == []
 
 
-def test_unsupported_model_directory_keeps_sentence_transformers(tmp_path: Path) -> None:
-    src = packaged_minilm_path()
-    model = tmp_path / "cls-pooled"
-    model.mkdir()
-    for f in src.iterdir():
+def _copy_model(src: Path, dst: Path) -> Path:
+    dst.mkdir()
+    for f in src.rglob("*"):
         if f.is_file():
-            (model / f.name).write_bytes(f.read_bytes())
-    (model / "1_Pooling").mkdir()
-    pooling = json.loads((src / "1_Pooling" / "config.json").read_text())
+            target = dst / f.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(f.read_bytes())
+    return dst
+
+
+def test_unsupported_model_directory_keeps_sentence_transformers(tmp_path: Path) -> None:
+    model = _copy_model(packaged_minilm_path(), tmp_path / "cls-pooled")
+    pooling = json.loads((model / "1_Pooling" / "config.json").read_text())
     pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
     (model / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
 
@@ -126,6 +130,22 @@ def test_unsupported_model_directory_keeps_sentence_transformers(tmp_path: Path)
     vec = emb.embed_query("How do I freeze my card?")
     assert emb.query_engine == "reference"  # fell back, and still answers
     assert vec.shape == (384,)
+
+
+def test_a_model_that_asks_for_lower_case_gets_it_as_in_sentence_transformers(tmp_path: Path) -> None:
+    model = _copy_model(packaged_minilm_path(), tmp_path / "cased")
+    tok = json.loads((model / "tokenizer.json").read_text())
+    tok["normalizer"]["lowercase"] = False  # a cased tokenizer ...
+    (model / "tokenizer.json").write_text(json.dumps(tok))
+    cfg = json.loads((model / "sentence_bert_config.json").read_text())
+    cfg["do_lower_case"] = True  # ... under a model config that lower-cases the input first
+    (model / "sentence_bert_config.json").write_text(json.dumps(cfg))
+
+    fast = SentenceTransformerEmbedder(model, name="cased")
+    reference = SentenceTransformerEmbedder(model, name="cased", query_engine="reference")
+    text = "How do I FREEZE my Card?"
+    assert float(fast.embed_query(text) @ reference.embed_query(text)) > 0.9999
+    assert fast.query_engine == "onnx"
 
 
 def test_unknown_query_engine_is_refused() -> None:
