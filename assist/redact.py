@@ -157,6 +157,10 @@ def redact_secrets(text: str) -> str:
     return _API_KEY.sub("[KEY]", _SECRET_QUERY.sub(lambda m: m.group(1) + "[KEY]", text))
 
 
+def _scrub(text: str) -> str:
+    return redact(redact_secrets(text))
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that redacts every record's formatted message (attach it to handlers).
 
@@ -168,7 +172,20 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a malformed record: leave it to the logging machinery to report
             return True
-        record.msg = redact(redact_secrets(message))
+        clean = _scrub(message)
+        if clean == message:
+            return True  # nothing to remove: the record stays as it was, arguments and all
+        # Keep the arguments' shape where redacting them one by one is enough: formatters such as uvicorn's
+        # access log unpack record.args and fail on a record whose arguments were folded into the message.
+        if isinstance(record.msg, str) and isinstance(record.args, tuple):
+            msg, args = _scrub(record.msg), tuple(_scrub(a) if isinstance(a, str) else a for a in record.args)
+            try:
+                if msg % args == clean:
+                    record.msg, record.args = msg, args
+                    return True
+            except (TypeError, ValueError):
+                pass
+        record.msg = clean
         record.args = None
         return True
 

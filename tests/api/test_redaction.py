@@ -59,3 +59,33 @@ def test_api_keys_never_reach_a_log_line() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "auth failed for %s", (key,), None)
     RedactingFilter().filter(record)
     assert record.getMessage() == "auth failed for [KEY]"
+
+
+def test_uvicorn_access_lines_are_redacted_and_still_formatted() -> None:
+    import io
+    import logging
+
+    from uvicorn.logging import AccessFormatter
+
+    from assist.redact import install_log_redaction
+
+    key = "ak_agent_Q2xhc3NpZmllZF9rZXlfMTIzNDU2Nzg5"
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s'))
+    log = logging.getLogger("test.uvicorn.access")
+    log.propagate = False
+    log.addHandler(handler)
+    install_log_redaction(log)
+    errors: list[logging.LogRecord] = []
+    handler.handleError = errors.append  # type: ignore[method-assign]
+    try:
+        access = '%s - "%s %s HTTP/%s" %d'  # what uvicorn's access logger is called with
+        log.warning(access, "127.0.0.1:5000", "GET", "/healthz", "1.1", 200)
+        log.warning(access, "127.0.0.1:5000", "GET", f"/v1/calls/c1?token={key}", "1.1", 401)
+    finally:
+        log.removeHandler(handler)
+    out = stream.getvalue()
+    assert errors == []
+    assert '"GET /healthz HTTP/1.1" 200' in out
+    assert key not in out and "token=[KEY]" in out and " 401" in out
