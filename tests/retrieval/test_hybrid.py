@@ -104,11 +104,17 @@ def test_langchain_adapters(tmp_path: Path) -> None:
     assert len(v) == 256 and abs(np.linalg.norm(v) - 1) < 1e-5
 
 
-def test_a_document_with_several_strong_passages_outranks_a_lone_near_tie() -> None:
+def build_with_documents(*documents: str) -> HybridRetriever:
+    """The retriever of build(), its chunks 0, 1, ... reassigned to these document ids."""
     r = build()
-    # chunks 0 and 1 belong to one document (say a dispute policy); chunk 2 is a lone passage of another
-    for cid, doc in ((0, "dispute"), (1, "dispute"), (2, "card-loss"), (3, "other")):
+    for cid, doc in enumerate(documents):
         r.index.chunks[cid].document_id = doc
+    return r
+
+
+def test_a_document_with_several_strong_passages_outranks_a_lone_near_tie() -> None:
+    # chunks 0 and 1 belong to one document (say a dispute policy); chunk 2 is a lone passage of another
+    r = build_with_documents("dispute", "dispute", "card-loss", "other")
     fused = np.array([0.90, 0.85, 0.92, 0.10])
     bonus = r.document_evidence([0, 1, 2, 3], fused)
     assert bonus[2] == bonus[3] == 0.0  # a single passage gains nothing
@@ -118,9 +124,7 @@ def test_a_document_with_several_strong_passages_outranks_a_lone_near_tie() -> N
 
 
 def test_document_evidence_is_the_mean_of_each_passages_two_best_siblings() -> None:
-    r = build()
-    for cid, doc in ((0, "a"), (1, "a"), (2, "a"), (3, "a")):
-        r.index.chunks[cid].document_id = doc
+    r = build_with_documents("a", "a", "a", "a")
     fused = np.array([0.2, 0.9, 0.5, 0.7])
     bonus = r.document_evidence([0, 1, 2, 3], fused)
     # best 0.9 (chunk 1), then 0.7 (chunk 3), then 0.5 (chunk 2)
