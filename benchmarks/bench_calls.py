@@ -4,7 +4,11 @@
    >= 10,000 chunks (kb_docs/ plus filler documents made at run time from banking77's corpus, read
    from --corpus and written only to the throw-away data dir, never to the repository);
 2. N concurrent calls (default 50), each sending a turn every 2 s for --duration seconds (default 120):
-   p95 and lost or unanswered turns;
+   p95 and lost or unanswered turns. Each call keeps a random phase within the 2 s (--seed); with
+   --arrivals spread (default) every call is set up before the clock starts, so the calls stay
+   independent. --arrivals as-connected starts each call's schedule when its own setup is done, as this
+   script did before 2026-11-30: set-ups that finish together under load pull the phases together and
+   the turns arrive in bursts (the report's "arrivals" field shows how bunched they were);
 3. where the time goes: the engine's per-stage timings (embed, search, rank, compose, guard, persist)
    carried in each suggestion.
 
@@ -12,6 +16,7 @@ Usage:
     .venv/bin/python -m benchmarks.bench_calls \
         --corpus ../shared/data/retrieval/banking77_en/corpus.jsonl [--data /tmp/assist-bench-calls]
         [--single-turns 200] [--calls 50] [--interval 2] [--duration 120] [--port 8765] [--json out.json]
+        [--arrivals spread|as-connected] [--seed 7] [--workers 1]
 """
 from __future__ import annotations
 
@@ -143,10 +148,10 @@ def make_key(data: Path) -> str:
 
 
 # ---------------------------------------------------------------------------------------- server
-def start_server(data: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_server(data: Path, port: int, log: Path, workers: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ASSIST_DATA_DIR": str(data)}
     cmd = [sys.executable, "-m", "uvicorn", "assist.app:create_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--log-level", "warning", "--ws-ping-interval", "60"]
+           "--port", str(port), "--log-level", "warning", "--ws-ping-interval", "60", "--workers", str(workers)]
     fh = log.open("wb")
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
 
@@ -182,65 +187,108 @@ class CallClient:
         self.errors = 0
         self.lost = 0
         self.failed = ""  # why the call could not run at all
+        self.ws: Any = None
+        self.sent_at: list[float] = []  # when each final turn was sent (perf_counter)
 
-    async def run(self, *, turns: int | None, duration: float | None, interval: float, timeout: float) -> None:
+    async def open(self) -> None:
+        """Create the call and open its socket (call setup; not part of any latency)."""
         import httpx
         from websockets.asyncio.client import connect
 
         headers = {"Authorization": f"Bearer {self.key}"}
         async with httpx.AsyncClient(base_url=self.base, headers=headers, timeout=60.0) as http:
             call_id = (await http.post("/v1/calls")).json()["call_id"]
-        async with connect(f"{self.ws_base}/v1/calls/{call_id}/stream?token={self.key}", max_size=2**22) as ws:
-            start = time.perf_counter()
-            i = 0
-            while True:  # bounded by turns or duration
-                if turns is not None and i >= turns:
-                    break
-                if duration is not None and time.perf_counter() - start >= duration:
-                    break
-                q = QUESTIONS[(self.offset + i) % len(QUESTIONS)]
-                if self.interim_ms > 0:  # ASR-style: the last hypothesis, unpunctuated, then the final
-                    interim = q.rstrip("？?。.!！")
-                    await ws.send(json.dumps({"type": "utterance", "speaker": "customer", "text": interim,
-                                              "final": False}))
-                    await asyncio.sleep(self.interim_ms / 1000)
-                tick = time.perf_counter()
-                await ws.send(json.dumps({"type": "utterance", "speaker": "customer", "text": q, "final": True}))
-                self.sent += 1
-                try:
-                    while True:
-                        msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=timeout))
-                        if msg["type"] == "suggestion":
-                            self.latencies.append((time.perf_counter() - tick) * 1000)
-                            self.timings.append(msg.get("timings") or {})
-                            self.suggested += 1
-                            break
-                        if msg["type"] in ("ack", "checklist"):
-                            self.other += 1
-                            break
-                        if msg["type"] == "error":
-                            self.errors += 1
-                            break
-                except TimeoutError:
-                    self.lost += 1
-                i += 1
-                if interval:
-                    await asyncio.sleep(max(0.0, interval - (time.perf_counter() - tick)))
+        self.ws = await connect(f"{self.ws_base}/v1/calls/{call_id}/stream?token={self.key}", max_size=2**22)
+
+    async def run(self, *, start_at: float, turns: int | None, duration: float | None, interval: float,
+                  timeout: float) -> None:
+        """Send a turn at start_at, start_at + interval, ... (a fixed schedule), each after the last's answer."""
+        ws = self.ws
+        next_at = start_at
+        i = 0
+        while True:  # bounded by turns or duration
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+            if turns is not None and i >= turns:
+                break
+            if duration is not None and time.perf_counter() - start_at >= duration:
+                break
+            q = QUESTIONS[(self.offset + i) % len(QUESTIONS)]
+            if self.interim_ms > 0:  # ASR-style: the last hypothesis, unpunctuated, then the final
+                interim = q.rstrip("？?。.!！")
+                await ws.send(json.dumps({"type": "utterance", "speaker": "customer", "text": interim,
+                                          "final": False}))
+                await asyncio.sleep(self.interim_ms / 1000)
+            tick = time.perf_counter()
+            await ws.send(json.dumps({"type": "utterance", "speaker": "customer", "text": q, "final": True}))
+            self.sent += 1
+            self.sent_at.append(tick)
+            try:
+                while True:
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=timeout))
+                    if msg["type"] == "suggestion":
+                        self.latencies.append((time.perf_counter() - tick) * 1000)
+                        self.timings.append(msg.get("timings") or {})
+                        self.suggested += 1
+                        break
+                    if msg["type"] in ("ack", "checklist"):
+                        self.other += 1
+                        break
+                    if msg["type"] == "error":
+                        self.errors += 1
+                        break
+            except TimeoutError:
+                self.lost += 1
+            i += 1
+            next_at += interval
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
 
 
 async def run_calls(base: str, key: str, *, n: int, turns: int | None, duration: float | None,
-                    interval: float, timeout: float, interim_ms: float = 0.0) -> list[CallClient]:
+                    interval: float, timeout: float, interim_ms: float = 0.0,
+                    arrivals: str = "spread") -> list[CallClient]:
+    """n calls, each on a fixed schedule of one turn per interval, with a random phase in [0, interval).
+
+    arrivals="spread": every call is set up first; then the clock starts, so the phases stay uniformly
+    spread (independent calls). arrivals="as-connected" (how this script worked before 2026-11-30): each
+    call waits its phase, is set up, and starts its schedule when its own setup is done. Set-ups that
+    finish together under load pull the calls' phases together, and the turns then arrive in bursts.
+    """
     ws_base = base.replace("http://", "ws://")
     clients = [CallClient(base, ws_base, key, offset=i, interim_ms=interim_ms) for i in range(n)]
+    phases = [random.uniform(0, interval) if n > 1 else 0.0 for _ in clients]
 
-    async def one(c: CallClient, delay: float) -> None:
-        await asyncio.sleep(delay)  # spread the calls over one interval
+    async def setup(c: CallClient, delay: float = 0.0) -> bool:
+        await asyncio.sleep(delay)
         try:
-            await c.run(turns=turns, duration=duration, interval=interval, timeout=timeout)
+            await c.open()
+        except Exception as exc:  # a call that cannot start is reported, the others go on
+            c.failed = f"{type(exc).__name__}: {exc}"
+            return False
+        return True
+
+    async def one(c: CallClient, start_at: float) -> None:
+        try:
+            await c.run(start_at=start_at, turns=turns, duration=duration, interval=interval, timeout=timeout)
         except Exception as exc:  # a call that dies is reported, the others go on
             c.failed = f"{type(exc).__name__}: {exc}"
+        finally:
+            await c.close()
 
-    await asyncio.gather(*(one(c, random.uniform(0, interval) if n > 1 else 0.0) for c in clients))
+    if arrivals == "spread":
+        ready = await asyncio.gather(*(setup(c) for c in clients))
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(c, t0 + ph) for c, ph, ok in zip(clients, phases, ready, strict=True) if ok))
+    elif arrivals == "as-connected":
+        async def late(c: CallClient, ph: float) -> None:
+            if await setup(c, ph):
+                await one(c, time.perf_counter())
+
+        await asyncio.gather(*(late(c, ph) for c, ph in zip(clients, phases, strict=True)))
+    else:
+        raise ValueError(f"unknown arrivals {arrivals!r}")
     return clients
 
 
@@ -252,6 +300,23 @@ def stage_breakdown(clients: list[CallClient]) -> dict[str, dict[str, float]]:
                 if k != "prefetched":
                     stages[k].append(float(v))
     return {k: {"p50": round(percentile(v, 50), 2), "p95": round(percentile(v, 95), 2)} for k, v in stages.items()}
+
+
+def arrival_stats(clients: list[CallClient], window_s: float = 0.1) -> dict[str, float]:
+    """How bunched the turns were: the most sent within any `window_s`, and the median gap between turns.
+
+    Fifty calls at one turn per 2 s with independent phases send 2.5 turns per 100 ms on average.
+    """
+    t = sorted(x for c in clients for x in c.sent_at)
+    if len(t) < 2:
+        return {}
+    most, j = 0, 0
+    for i, x in enumerate(t):
+        while x - t[j] > window_s:
+            j += 1
+        most = max(most, i - j + 1)
+    gaps = [(b - a) * 1000 for a, b in zip(t, t[1:], strict=False)]
+    return {f"most_turns_in_{int(window_s * 1000)}_ms": most, "median_gap_ms": round(statistics.median(gaps), 2)}
 
 
 def report(name: str, clients: list[CallClient]) -> dict[str, Any]:
@@ -266,6 +331,7 @@ def report(name: str, clients: list[CallClient]) -> dict[str, Any]:
         "lost_or_unanswered": sum(c.lost for c in clients),
         "failed_calls": [c.failed for c in clients if c.failed],
         "latency_ms": summary(lat),
+        "arrivals": arrival_stats(clients),
         "server_stage_ms": stage_breakdown(clients),
     }
     print(json.dumps(out, ensure_ascii=False))
@@ -286,16 +352,21 @@ def main() -> None:
     ap.add_argument("--skip-concurrent", action="store_true")
     ap.add_argument("--interim-ms", type=float, default=0.0,
                     help="send each turn as interim ASR text this long before its final (prefetch)")
+    ap.add_argument("--workers", type=int, default=1, help="server processes")
+    ap.add_argument("--arrivals", choices=("spread", "as-connected"), default="spread",
+                    help="spread: set up every call, then start the clock (phases stay uniform); "
+                         "as-connected: each call starts its schedule when its own setup is done (bursts)")
+    ap.add_argument("--seed", type=int, default=7, help="random seed of the calls' phases")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args()
     if not args.corpus.is_file():
         sys.exit(f"corpus not found: {args.corpus}")
-    random.seed(7)
+    random.seed(args.seed)
     info = build_data_dir(args.data, args.corpus, args.chunks)
     print(json.dumps({"index": info}))
     key = make_key(args.data)
     base = f"http://127.0.0.1:{args.port}"
-    proc = start_server(args.data, args.port, args.data / "server.log")
+    proc = start_server(args.data, args.port, args.data / "server.log", args.workers)
     results: dict[str, Any] = {"index": info}
     try:
         results["startup_seconds"] = round(wait_ready(base, proc), 1)
@@ -308,8 +379,10 @@ def main() -> None:
         results["single"] = report(name, single)
         if not args.skip_concurrent:
             many = asyncio.run(run_calls(base, key, n=args.calls, turns=None, duration=args.duration,
-                                         interval=args.interval, timeout=args.timeout, interim_ms=args.interim_ms))
+                                         interval=args.interval, timeout=args.timeout, interim_ms=args.interim_ms,
+                                         arrivals=args.arrivals))
             suffix = f", interim text {args.interim_ms:g} ms before each final" if args.interim_ms else ""
+            suffix += f", arrivals {args.arrivals}"
             results["concurrent"] = report(f"{args.calls} concurrent calls{suffix}", many)
     finally:
         proc.terminate()
