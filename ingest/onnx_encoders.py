@@ -14,7 +14,7 @@ ONNX Runtime with one thread per query:
 
 Both take `int8=True` (`ASSIST_QUERY_ENGINE=int8`): every linear layer then runs on 8-bit integers
 (`DynamicQuantizeMatMul`, weights quantised per output column from the same weights, activations per tensor
-at run time). On CPUs with integer matrix instructions (VNNI, AMX) that is several times faster; the vectors
+at run time). On CPUs with integer matrix instructions (VNNI, AMX) a query is about twice as fast; the vectors
 move a little (cosine to the reference 0.995-0.998 for e5, 0.98-0.995 for MiniLM), and so does retrieval
 quality (docs/benchmarks.md).
 
@@ -83,8 +83,8 @@ def encoder_graph(enc: BertEncoder, *, int8: bool = False) -> bytes:
     """An ONNX graph: token states after the embedding layer norm, [L, hidden] → mean-pooled [hidden].
 
     int8=True runs every linear layer on 8-bit integers (`DynamicQuantizeMatMul`: weights per output column,
-    activations per tensor at run time), which uses the CPU's integer matrix units (VNNI, AMX): several
-    times faster than the exact graph, at a small cost in accuracy (docs/benchmarks.md).
+    activations per tensor at run time), which uses the CPU's integer matrix units (VNNI, AMX): a query about
+    twice as fast as on the exact graph, at a small cost in accuracy (docs/benchmarks.md).
     """
     from onnx import TensorProto, helper, numpy_helper
 
