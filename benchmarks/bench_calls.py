@@ -352,7 +352,9 @@ def main() -> None:
     ap.add_argument("--skip-concurrent", action="store_true")
     ap.add_argument("--interim-ms", type=float, default=0.0,
                     help="send each turn as interim ASR text this long before its final (prefetch)")
-    ap.add_argument("--workers", type=int, default=1, help="server processes")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="uvicorn worker processes (an experiment: each keeps its own call cache and fan-out; "
+                         "here every call's turns and answers share one socket, so one worker serves it)")
     ap.add_argument("--arrivals", choices=("spread", "as-connected"), default="spread",
                     help="spread: set up every call, then start the clock (phases stay uniform); "
                          "as-connected: each call starts its schedule when its own setup is done (bursts)")
