@@ -206,10 +206,8 @@ class CallClient:
         ws = self.ws
         next_at = start_at
         i = 0
-        while True:  # bounded by turns or duration
+        while turns is None or i < turns:  # bounded by turns or duration
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-            if turns is not None and i >= turns:
-                break
             if duration is not None and time.perf_counter() - start_at >= duration:
                 break
             q = QUESTIONS[(self.offset + i) % len(QUESTIONS)]
