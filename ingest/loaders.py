@@ -90,6 +90,24 @@ def _clean_line(line: str) -> str:
     return _SPACES.sub(" ", line).strip()
 
 
+_HAN_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def table_row(cells: list[str], header: list[str] | None = None) -> str:
+    """A table row as a line that reads on its own: each cell named by its column's header.
+
+    "| Where: Mainland China | Period: 15 days |" rather than "| Mainland China | 15 days |", so that a
+    chunk holding only some of a table's rows still says what its numbers are, to the retriever and in
+    an answer. Without a header, or when the row has another number of cells, the cells stay as they are.
+    """
+    if header and len(header) == len(cells):
+        cells = [
+            f"{h}{'：' if _HAN_CHAR.search(h) else ': '}{c}" if h and c and h != c else c
+            for h, c in zip(header, cells, strict=True)
+        ]
+    return "| " + " | ".join(c for c in cells if c) + " |"
+
+
 def _join_wrapped(a: str, b: str) -> str:
     """Join two wrapped lines: no space between CJK characters or next to CJK punctuation, one otherwise.
 
@@ -421,10 +439,19 @@ def _parse_markdown(text: str) -> list[Block]:
         if not para:
             return
         merged: list[str] = []
-        for raw in para:
-            line = _clean_line(_strip_inline_markdown(raw))
+        lines = [_clean_line(_strip_inline_markdown(raw)) for raw in para]
+        header: list[str] | None = None
+        for i, line in enumerate(lines):
             if not line or _TABLE_SEP.match(line):
                 continue
+            if line.startswith("|"):
+                cells = [c.strip() for c in line.strip("|").split("|")]
+                if i + 1 < len(lines) and _TABLE_SEP.match(lines[i + 1]):
+                    header = cells  # the header row names the columns of the rows below
+                    continue
+                line = table_row(cells, header)
+            else:
+                header = None
             # list items and table rows keep their own line; wrapped prose joins the previous line
             if merged and not _LIST_ITEM.match(line) and not line.startswith("|") and not in_fence:
                 merged[-1] = _join_wrapped(merged[-1], line)
@@ -568,6 +595,8 @@ class _HtmlBlocks(HTMLParser):
         self._in_title = False
         self._heading: int = 0
         self._row: list[str] | None = None
+        self._row_is_header = False
+        self._header: list[str] | None = None
         self._cell: list[str] | None = None
 
     def _flush(self) -> None:
@@ -593,11 +622,16 @@ class _HtmlBlocks(HTMLParser):
         if re.fullmatch(r"h[1-6]", tag):
             self._flush()
             self._heading = int(tag[1])
+        elif tag == "table":
+            self._flush()
+            self._header = None
         elif tag == "tr":
             self._flush()
             self._row = []
+            self._row_is_header = True
         elif tag in {"td", "th"} and self._row is not None:
             self._cell = []
+            self._row_is_header = self._row_is_header and tag == "th"
         elif tag == "br":
             (self._cell if self._cell is not None else self._buf).append("\n")
         elif tag in self.BLOCK:
@@ -623,9 +657,11 @@ class _HtmlBlocks(HTMLParser):
             self._row.append(_clean_line(" ".join("".join(self._cell).split())))
             self._cell = None
         elif tag == "tr" and self._row is not None:
-            cells = [c for c in self._row if c]
-            if cells:
-                self.blocks.append(Block("paragraph", " | ".join(cells)))
+            if any(self._row):
+                if self._row_is_header and self._header is None:
+                    self._header = self._row  # a row of <th> cells names the columns of the rows below
+                else:
+                    self.blocks.append(Block("paragraph", table_row(self._row, self._header)))
             self._row = None
         elif tag in self.BLOCK:
             self._flush()
@@ -1040,7 +1076,8 @@ def _docx_paragraph(paragraph: Any) -> Block | None:
 
 
 def _docx_table(table: Any) -> list[Block]:
-    blocks: list[Block] = []
+    """A Word table, one block a row; the first row is the header when more rows follow it."""
+    rows: list[list[str]] = []
     for row in table.rows:
         cells: list[str] = []
         for cell in row.cells:
@@ -1048,8 +1085,10 @@ def _docx_table(table: Any) -> list[Block]:
             if value and (not cells or cells[-1] != value):  # merged cells repeat their text
                 cells.append(value)
         if cells:
-            blocks.append(Block("paragraph", " | ".join(cells)))
-    return blocks
+            rows.append(cells)
+    header = rows[0] if len(rows) > 1 else None
+    body = rows[1:] if header else rows
+    return [Block("paragraph", table_row(cells, header)) for cells in body]
 
 
 # --------------------------------------------------------------------------------------------------

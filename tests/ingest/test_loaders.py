@@ -88,9 +88,9 @@ def test_markdown_front_matter_headings_and_paragraphs(tmp_path: Path, loader: D
     paragraphs = [b.text for b in doc.blocks if b.kind == "paragraph"]
     assert paragraphs[0] == "请立即拨打客服热线挂失，挂失后卡片即时冻结。"  # emphasis and link syntax gone
     assert paragraphs[1] == "- 第一步：核实身份\n- 第二步：冻结卡片"  # list items stay in one paragraph
-    assert paragraphs[2] == "| 项目 | 费用 |\n| 补卡 | 10元 |"  # table kept as text
+    assert paragraphs[2] == "| 项目：补卡 | 费用：10元 |"  # a table row names its columns; the header row goes
     assert paragraphs[3] == "# not a heading inside a code fence"
-    assert "挂失流程" in doc.text and "补卡 | 10元" in doc.text
+    assert "挂失流程" in doc.text and "费用：10元" in doc.text
 
 
 def test_markdown_title_falls_back_to_first_heading_then_stem(tmp_path: Path, loader: DocumentLoader) -> None:
@@ -268,8 +268,7 @@ def test_html_headings_paragraphs_tables_and_dropped_chrome(tmp_path: Path, load
         ("heading", "Overseas"),
         ("paragraph", "SWIFT transfers need a purpose code."),
         ("paragraph", "Fees vary."),
-        ("paragraph", "Channel | Limit"),
-        ("paragraph", "App | 50,000"),
+        ("paragraph", "| Channel: App | Limit: 50,000 |"),  # a row of <th> cells names the columns
     ]
     assert [b.level for b in doc.blocks if b.kind == "heading"] == [1, 2]
     assert "secret" not in doc.text and "Menu" not in doc.text and "color" not in doc.text
@@ -452,8 +451,7 @@ def test_docx_headings_paragraphs_and_tables(tmp_path: Path, loader: DocumentLoa
         ("paragraph", "投保後十五日內可申請撤銷保單。", 0),
         ("heading", "退保", 1),
         ("heading", "Surrender value", 2),
-        ("paragraph", "年度 | 現金價值", 0),
-        ("paragraph", "第一年 | 保費的百分之二十", 0),
+        ("paragraph", "| 年度：第一年 | 現金價值：保費的百分之二十 |", 0),  # the first row is the header
         ("paragraph", "Surrender after the cooling-off period returns the cash value only.", 0),
     ]
 
@@ -713,3 +711,18 @@ def test_wrapped_lines_join_without_spaces_between_chinese_only(tmp_path: Path, 
 def test_wrapped_hyphenated_words_keep_their_hyphen(tmp_path: Path, loader: DocumentLoader) -> None:
     md = write(tmp_path / "w.md", "# Insurance\n\nThe cooling-\noff period lasts\n15 days.\n")
     assert loader.run(md).blocks[-1].text == "The cooling-off period lasts 15 days."
+
+
+def test_table_rows_without_a_header_stay_as_they_are(tmp_path: Path, loader: DocumentLoader) -> None:
+    html = write(
+        tmp_path / "hours.html",
+        "<html><body><h1>Branch hours</h1><table><tr><td>Mon-Fri</td><td>9:00-17:00</td></tr>"
+        "<tr><td>Sat</td><td>9:00-12:00</td></tr></table></body></html>",
+    )
+    rows = [("paragraph", "| Mon-Fri | 9:00-17:00 |"), ("paragraph", "| Sat | 9:00-12:00 |")]
+    assert kinds(loader.run(html))[1:] == rows
+    table = "| Card | Fee | Note |\n|---|---|---|\n| Gold | 300 |\n| Classic | 0 | waived |\n"
+    md = write(tmp_path / "fees.md", "# Fees\n\n" + table)
+    paragraphs = [b.text for b in loader.run(md).blocks if b.kind == "paragraph"]
+    # a row with another number of cells keeps its cells unnamed rather than naming them wrongly
+    assert paragraphs == ["| Gold | 300 |\n| Card: Classic | Fee: 0 | Note: waived |"]
