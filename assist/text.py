@@ -100,8 +100,14 @@ def _jieba():  # type: ignore[no-untyped-def]
     return jieba
 
 
+# Bump when tokenize() changes: BM25 index files made by another version are rebuilt, not trusted.
+TOKENIZER_VERSION = 2
+
+
 def _stem(word: str) -> str:
-    """A light English suffix stripper: enough for BM25 to match card/cards, charged/charge."""
+    """A light English suffix stripper: enough for BM25 to match card/cards, charge/charged/charges.
+
+    A final "e" goes too (dispute, disputed → disput), as the suffixes take it with them."""
     for suf, min_len in (("ies", 5), ("ing", 6), ("ed", 5), ("es", 5), ("s", 4)):
         if word.endswith(suf) and len(word) >= min_len:
             if suf == "ies":
@@ -109,7 +115,7 @@ def _stem(word: str) -> str:
             if suf == "s" and word.endswith("ss"):
                 return word
             return word[: -len(suf)]
-    return word
+    return word[:-1] if len(word) >= 5 and word.endswith("e") else word
 
 
 def tokenize(text: str) -> list[str]:

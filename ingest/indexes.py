@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from assist.text import TOKENIZER_VERSION
+
 logger = logging.getLogger(__name__)
 
 
@@ -273,6 +275,7 @@ class KnowledgeIndex:
                 "fingerprint": self.fingerprint(),
                 "dims": {n: i.dim for n, i in self.dense.items()},
                 "count": len(self.chunks),
+                "tokenizer": TOKENIZER_VERSION,
             }
         tmp = directory / "chunks.json.tmp"
         tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
@@ -287,7 +290,11 @@ class KnowledgeIndex:
             return None
         try:
             manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-            if manifest.get("fingerprint") != expect_fingerprint or manifest.get("dims") != dims:
+            if (
+                manifest.get("fingerprint") != expect_fingerprint
+                or manifest.get("dims") != dims
+                or manifest.get("tokenizer") != TOKENIZER_VERSION  # BM25 tokens made by another tokenizer
+            ):
                 logger.warning("index does not match the database; rebuilding", extra={"dir": str(directory)})
                 return None
             payload = json.loads((directory / "chunks.json").read_text(encoding="utf-8"))

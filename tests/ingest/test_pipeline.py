@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from sqlmodel import Session, select
 
 from assist.errors import NotFoundError
 from assist.models import Document, DocumentStatus
+from assist.text import TOKENIZER_VERSION, tokenize
 from tests.factories import make_kb, write
 
 CARD_V1 = """---
@@ -123,6 +125,21 @@ def test_index_that_disagrees_with_the_database_is_not_trusted(
     (_isolated_data_dir / "index" / "manifest.json").write_text(saved)
     kb2 = make_kb(_isolated_data_dir)
     assert texts(kb2, "年费") == []
+
+
+def test_index_made_by_another_tokenizer_is_rebuilt(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    kb = make_kb(_isolated_data_dir)
+    kb.ingest_paths([write(tmp_path / "disputes.md", "# Disputes\n\nThe customer disputed a charge.\n")])
+    index_dir = _isolated_data_dir / "index"
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    payload = json.loads((index_dir / "chunks.json").read_text())
+    # what an older tokenizer stored: other tokens for the same chunks, under the same fingerprint
+    payload["bm25"]["postings"] = {f"old-{t}": p for t, p in payload["bm25"]["postings"].items()}
+    manifest["tokenizer"] = TOKENIZER_VERSION - 1
+    (index_dir / "chunks.json").write_text(json.dumps(payload))
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    kb2 = make_kb(_isolated_data_dir)
+    assert set(tokenize("disputed charge")) <= set(kb2.index.bm25.to_json()["postings"])  # type: ignore[arg-type]
 
 
 def test_a_batch_goes_on_past_bad_files_and_reports_them(tmp_path: Path, _isolated_data_dir: Path) -> None:
