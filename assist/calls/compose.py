@@ -13,11 +13,20 @@ from assist.text import detect_language, to_simplified, tokenize
 
 logger = logging.getLogger(__name__)
 
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])|(?<=\.)\s+|\n+")
+# an English semicolon joins clauses ("Register the dispute; give the reference"); a Chinese one ends a sentence
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[\u3400-\u9fff];)|(?<=\.)\s+|\n+")
 _MD_NOISE = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)、]\s*|>\s*)|\*\*|__|`")
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# a sentence that hands the case to another procedure by name: 转入《…》办理, 轉交「…」程序, (see "…")
+_REFERRAL = re.compile(
+    r"(?:转入|转交|轉交|转至|轉至|见|見|参见|參見|参阅|參閱)\s*[《「]|\bsee\s+[\"“]|\brefer(?:red)?\s+to\s+[\"“]",
+    re.IGNORECASE,
+)
+_QUOTED_NAME = re.compile(r"《[^》]*》|「[^」]*」|“[^”]*”|\"[^\"]*\"")
+REFERRAL_PENALTY = 0.75  # below one matched term: the answer is in the document pointed to, not here
+PREAMBLE_PENALTY = 0.5  # a document's untitled opening (scope, purpose) rarely answers the question
 
 NO_ANSWER = {
     "zh-Hans": "知识库中没有找到与此问题相关的已审批内容，请勿自行承诺，可转交专人或稍后回复客户。",
@@ -72,6 +81,17 @@ def in_script(text: str, *, source: str, target: str) -> str:
     if target == "zh-Hans" and source == "zh-Hant":
         return to_simplified(text)
     return text
+
+
+def is_referral(sentence: str) -> bool:
+    """True for a sentence that hands the case to another procedure by name ("转入《…》办理", 'see "…"')."""
+    return bool(_REFERRAL.search(sentence))
+
+
+@lru_cache(maxsize=4096)
+def own_content(text: str) -> str:
+    """A passage without its referral sentences: what it says itself, not what it points to."""
+    return "\n".join(s for s in split_sentences(text) if not is_referral(s))
 
 
 def split_sentences(text: str) -> list[str]:
@@ -166,16 +186,28 @@ class ExtractiveComposer:
         exclude = exclude or set()
         q_tokens = self.expand(_tokens(query))
         f_tokens = self.expand(_tokens(focus)) if focus else frozenset()
+        passages = results[: self.max_passages]
+        # a document's untitled opening gives way to its own sections when they are here too
+        sectioned = {r.document_id for r in passages if r.section}
         candidates: list[tuple[float, int, int, str, int]] = []
-        for rank, res in enumerate(results[: self.max_passages]):
+        for rank, res in enumerate(passages):
+            if not res.section and res.document_id in sectioned:
+                continue
             src = script_of(res)
             for pos, sent in enumerate(split_sentences(res.text or res.snippet)):
                 # script conversion is slow (OpenCC in pure Python): only for exclusions and the chosen few
                 if exclude and in_script(sent, source=src, target=language) in exclude:
                     continue
-                hits, prior = self._score(sent, q_tokens)
-                f_hits = self._score(sent, f_tokens)[0] if f_tokens else 0
+                referral = is_referral(sent)
+                # the words of the name pointed to are not what the sentence says itself
+                said = _QUOTED_NAME.sub(" ", sent) if referral else sent
+                hits, prior = self._score(said, q_tokens)
+                f_hits = self._score(said, f_tokens)[0] if f_tokens else 0
                 score = hits + 2.0 * f_hits + prior - 0.15 * rank  # prefer the better passages on ties
+                if referral:
+                    score -= REFERRAL_PENALTY
+                if not res.section:
+                    score -= PREAMBLE_PENALTY
                 candidates.append((score, rank, pos, sent, hits + f_hits))
         if not candidates:
             return Composition(answer=no_answer_text(language), source="none")

@@ -23,7 +23,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import CursorResult, Engine
 from sqlmodel import Session, col, select
 
-from assist.calls.compose import Composition, ExtractiveComposer, no_answer_text, script_of
+from assist.calls.compose import Composition, ExtractiveComposer, no_answer_text, own_content, script_of
 from assist.calls.context import ContextQuery, ContextQueryBuilder
 from assist.calls.llm import LLMComposer, LLMUnavailableError
 from assist.calls.metrics import Metrics
@@ -468,9 +468,14 @@ class CallEngine:
             if rel < self.settings.min_answer_score:
                 continue
             score = float(r.score)
-            body = normalize(f"{r.title} {r.section} {r.text or r.snippet}")
-            if topic_terms and any(t in body for t in topic_terms):
-                score += 0.15
+            if topic_terms:
+                # a passage that only points to another procedure ("raise a dispute (see ...)") is not on
+                # the topic itself; a document whose title names the topic is the policy on it
+                own = normalize(f"{r.section} {own_content(r.text or r.snippet)}")
+                if any(t in own for t in topic_terms):
+                    score += 0.1
+                if any(t in normalize(r.title) for t in topic_terms):
+                    score += 0.08
             if not r.section:  # a document's preamble (scope, purpose) rarely answers the question itself
                 score -= 0.08
             if cq.elliptical and r.document_id in cq.prefer_documents:

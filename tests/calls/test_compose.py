@@ -78,3 +78,38 @@ def test_bad_synonym_groups_are_refused(tmp_path) -> None:
     (tmp_path / "synonyms.yaml").write_text("synonyms:\n  - [补卡, 信用卡补卡费用]\n", encoding="utf-8")
     with pytest.raises(InvalidInputError, match="tokens"):
         Playbooks(tmp_path)
+
+
+def _section(doc: str, section: str, text: str, language: str = "en") -> SearchResult:
+    return SearchResult(document_id=doc, title=doc, section=section, version=1, chunk_id=f"{doc}/{section}",
+                        score=1.0, snippet=text, text=text, language=language)
+
+
+def test_a_pointer_to_another_procedure_does_not_lead_the_answer() -> None:
+    steps = _section("card-loss", "Reporting procedure",
+                     "1. Place a permanent block on the card.\n"
+                     "2. If there are unrecognised transactions on the card, raise a dispute "
+                     '(see "Disputed Card Transactions").')
+    comp = ExtractiveComposer(max_sentences=1).run(query="lost card", results=[steps], language="en")
+    assert comp.answer.startswith("Place a permanent block")
+    text = "在系统中执行正式挂失，卡片立即停用。\n如客户发现可疑交易，转入《信用卡争议交易处理规范》办理。"
+    zh = _section("挂失", "挂失流程", text, "zh-Hans")
+    comp = ExtractiveComposer(max_sentences=1).run(query="信用卡挂失", results=[zh], language="zh-Hans")
+    assert comp.answer.startswith("在系统中执行正式挂失")
+
+
+def test_a_documents_scope_line_gives_way_to_its_own_sections() -> None:
+    preamble = _section("card-loss", "", "This guide applies to all personal credit cards issued by the bank.")
+    section = _section("card-loss", "How to report", "Customers can report a lost card 24/7 on the hotline.")
+    comp = ExtractiveComposer().run(query="lost credit card", results=[preamble, section], language="en")
+    assert [c["section"] for c in comp.citations] == ["How to report"]
+    assert "applies to" not in comp.answer
+    # a document with nothing but its opening still answers from it
+    comp = ExtractiveComposer().run(query="personal credit cards", results=[preamble], language="en")
+    assert "applies to" in comp.answer
+
+
+def test_an_english_semicolon_keeps_its_clauses_together() -> None:
+    text = "4. Register the dispute; give the customer the reference.\n挂失即时生效；补卡另行收费。"
+    assert split_sentences(text) == ["Register the dispute; give the customer the reference.", "挂失即时生效；",
+                                     "补卡另行收费。"]

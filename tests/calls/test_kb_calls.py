@@ -142,3 +142,31 @@ def test_hong_kong_follow_up_quotes_the_hong_kong_fee(kb_real: dict[str, Any]) -
     titles = {c["title"] for c in r.suggestion.citations}
     assert titles == {"信用卡遺失、凍結及補領（香港分行）"}, r.suggestion.citations
     assert "HK$50" in r.suggestion.answer and "¥" not in r.suggestion.answer
+
+
+FIRST_ANSWERS = [
+    # (question, the policy that must answer, words the answer must hold, words it must not lead with)
+    ("How do I dispute a charge I don't recognise on my credit card?",
+     "Disputed Card Transactions and Chargebacks", "dispute", "raise a dispute (see"),
+    ("我的信用卡丢了怎么办", "信用卡挂失、冻结与补卡", "挂失", "如客户发现可疑交易"),
+    ("我的信用卡丟了怎麼辦？", "信用卡遺失、凍結及補領（香港分行）", "報失", "如有可疑交易"),
+    ("What is the cooling-off period for my insurance policy?",
+     "Life Insurance - Cooling-off Period and Surrender (Hong Kong and Mainland)", "21 calendar days", "Where |"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question,title,holds,not_first",
+    FIRST_ANSWERS,
+    ids=["dispute-en", "card-loss-zh-hans", "card-loss-zh-hant", "cooling-off-en"],
+)
+def test_first_answer_comes_from_the_policy_itself(
+    kb_real: dict[str, Any], question: str, title: str, holds: str, not_first: str
+) -> None:
+    """The policy on the question answers, in its own words: not another policy's pointer to it ("raise a
+    dispute (see ...)"), not a pointer onwards, not a bare table header."""
+    e = _engine(kb_real)
+    s = e.handle_turn(e.start_call(), speaker="customer", text=question).suggestion
+    assert s.citations[0]["title"] == title, s.citations
+    assert holds in s.answer and not s.sentences[0]["text"].startswith(not_first), s.answer
