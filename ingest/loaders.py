@@ -90,10 +90,7 @@ def _clean_line(line: str) -> str:
     return _SPACES.sub(" ", line).strip()
 
 
-_HAN_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-
-
-def table_row(cells: list[str], header: list[str] | None = None) -> str:
+def _table_row(cells: list[str], header: list[str] | None = None) -> str:
     """A table row as a line that reads on its own: each cell named by its column's header.
 
     "| Where: Mainland China | Period: 15 days |" rather than "| Mainland China | 15 days |", so that a
@@ -102,7 +99,7 @@ def table_row(cells: list[str], header: list[str] | None = None) -> str:
     """
     if header and len(header) == len(cells):
         cells = [
-            f"{h}{'：' if _HAN_CHAR.search(h) else ': '}{c}" if h and c and h != c else c
+            f"{h}{'：' if _CJK_CHAR.search(h) else ': '}{c}" if h and c and h != c else c
             for h, c in zip(header, cells, strict=True)
         ]
     return "| " + " | ".join(c for c in cells if c) + " |"
@@ -449,7 +446,7 @@ def _parse_markdown(text: str) -> list[Block]:
                 if i + 1 < len(lines) and _TABLE_SEP.match(lines[i + 1]):
                     header = cells  # the header row names the columns of the rows below
                     continue
-                line = table_row(cells, header)
+                line = _table_row(cells, header)
             else:
                 header = None
             # list items and table rows keep their own line; wrapped prose joins the previous line
@@ -661,7 +658,7 @@ class _HtmlBlocks(HTMLParser):
                 if self._row_is_header and self._header is None:
                     self._header = self._row  # a row of <th> cells names the columns of the rows below
                 else:
-                    self.blocks.append(Block("paragraph", table_row(self._row, self._header)))
+                    self.blocks.append(Block("paragraph", _table_row(self._row, self._header)))
             self._row = None
         elif tag in self.BLOCK:
             self._flush()
@@ -1088,7 +1085,7 @@ def _docx_table(table: Any) -> list[Block]:
             rows.append(cells)
     header = rows[0] if len(rows) > 1 else None
     body = rows[1:] if header else rows
-    return [Block("paragraph", table_row(cells, header)) for cells in body]
+    return [Block("paragraph", _table_row(cells, header)) for cells in body]
 
 
 # --------------------------------------------------------------------------------------------------
