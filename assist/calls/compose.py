@@ -19,6 +19,7 @@ _MD_NOISE = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)、]\s*|>\s*)|\*\*|__|`
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_LEAD_IN = re.compile(r"[:：]$")
 # a sentence that hands the case to another procedure by name: 转入《…》办理, 轉交「…」程序, (see "…")
 _REFERRAL = re.compile(
     r"(?:转入|转交|轉交|转至|轉至|见|見|参见|參見|参阅|參閱)\s*[《「]|\bsee\s+[\"“]|\brefer(?:red)?\s+to\s+[\"“]",
@@ -94,8 +95,33 @@ def own_content(text: str) -> str:
     return "\n".join(s for s in split_sentences(text) if not is_referral(s))
 
 
+def _join(first: str, rest: str) -> str:
+    """Two pieces of one sentence: no space after Chinese, one after English."""
+    return first + rest if _HAN.search(first[-2:]) or first[-1] in "：。！？；」』”" else f"{first} {rest}"
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage, markdown list/heading/bold markers removed; table rows kept as one line."""
+    """Sentences of a passage, markdown list/heading/bold markers removed; table rows kept as one line.
+
+    A sentence that only announces what follows ("坐席必须完整宣读：", "Customers can report a lost card:")
+    answers nothing alone: it is kept together with the sentence it announces.
+    """
+    out: list[str] = []
+    lead: str | None = None
+    for piece in _pieces(text):
+        if lead is not None:
+            piece = _join(lead, piece)
+            lead = None
+        if _LEAD_IN.search(piece):
+            lead = piece
+        else:
+            out.append(piece)
+    if lead is not None:
+        out.append(lead)
+    return out
+
+
+def _pieces(text: str) -> list[str]:
     out: list[str] = []
     for line in text.splitlines():
         if not line.strip() or _TABLE_SEP.match(line):
@@ -106,12 +132,28 @@ def split_sentences(text: str) -> list[str]:
             continue
         if line.lstrip().startswith("#"):
             continue  # headings are in the citation's section already
+        held = ""  # a sentence whose quotation is still open goes on to the one that closes it
         for piece in _SENTENCE_END.split(line):
             piece = _MD_NOISE.sub("", piece or "").strip()
             piece = _MD_NOISE.sub("", piece).strip()
-            if len(piece) >= 4:
+            if held:
+                piece = _join(held, piece) if piece else held
+            held = piece if _open_quote(piece) else ""
+            if not held and len(piece) >= 4:
                 out.append(piece)
+        if len(held) >= 4:
+            out.append(held)
     return out
+
+
+def _open_quote(text: str) -> bool:
+    """True while a quotation in ``text`` is not closed ("…, 「…, “…)."""
+    return (
+        text.count('"') % 2 == 1
+        or text.count("“") > text.count("”")
+        or text.count("「") > text.count("」")
+        or text.count("『") > text.count("』")
+    )
 
 
 @dataclass

@@ -113,3 +113,25 @@ def test_an_english_semicolon_keeps_its_clauses_together() -> None:
     text = "4. Register the dispute; give the customer the reference.\n挂失即时生效；补卡另行收费。"
     assert split_sentences(text) == ["Register the dispute; give the customer the reference.", "挂失即时生效；",
                                      "补卡另行收费。"]
+
+
+def test_a_sentence_that_announces_what_follows_is_kept_with_it() -> None:
+    lead = "向客户介绍任何理财产品之前，坐席必须完整宣读："
+    said, after = "理财非存款、产品有风险、投资须谨慎。", "宣读后确认。"
+    zh = f"{lead}\n\n**{said}**\n\n{after}"
+    assert split_sentences(zh) == [lead + said, after]
+    en = "Customers can report a lost card 24/7:\n- Hotline 95388, option 1;\n- Mobile banking app."
+    assert split_sentences(en)[0] == "Customers can report a lost card 24/7: Hotline 95388, option 1;"
+    comp = ExtractiveComposer(max_sentences=1).run(
+        query="理财产品 风险提示", results=[_section("wm", "必须宣读的风险提示", zh, "zh-Hans")], language="zh-Hant"
+    )
+    assert comp.answer.startswith("向客戶介紹任何理財產品之前，坐席必須完整宣讀：理財非存款")
+
+
+def test_a_quotation_is_not_cut_at_its_own_full_stops() -> None:
+    en = 'If a customer reads out a code, interrupt: "Please don\'t share that, including me. We never ask for it."'
+    assert split_sentences(en) == [en]
+    quoted = "客户念出验证码时，应立即打断：“请不要告诉任何人验证码，包括我。本行绝不会索要。”并记录在工单中。"
+    assert split_sentences(quoted + "下一句。") == [quoted, "下一句。"]
+    hant = "應立即打斷：「請不要告訴任何人驗證碼。本行絕不會索取。」"
+    assert split_sentences(hant) == [hant]
