@@ -6,13 +6,15 @@
 - one-time passcodes, PINs, CVVs and passwords read out in a turn (验证码是123456, "the code is 482913",
   "OTP 1234", 密码是abc123, CVV 123) → ``[OTP]`` (``[CVV]``, ``[PASSWORD]``), keeping the words around them;
 - PRC resident ID numbers (18 characters, checksum verified, last may be X) → ``[ID]``;
-- card numbers, 13–19 digits with optional spaces or dashes, Luhn-checked → ``[CARD]``;
+- a number said as a card or account number (卡号 / 賬號 / "card number" / "account no." followed by 8 or more
+  digits) → ``[CARD]`` / ``[ACCOUNT]``, checksum or not;
+- other card numbers, 13–19 digits with optional spaces or dashes, Luhn-checked → ``[CARD]``;
 - phone numbers: mainland mobiles (with or without +86), landlines (010-12345678), international
   (+44 20 7946 0958) and North-American style (415-555-0132) → ``[PHONE]``.
 
 Digits may be full width (１２３); ``\\d`` in Python matches them, and they are converted for checksums.
 Numbers that fail a checksum are left alone (an order number is not a card number), unless they sit in a
-passcode context.
+passcode, card-number or account-number context.
 """
 from __future__ import annotations
 
@@ -44,6 +46,19 @@ _CVV = re.compile(
 _PASSWORD = re.compile(
     r"(?i)((?:登录|登入|交易|查询|取款|网银|網銀)?(?:密码|密碼)(?:是|为|為)[:：, ]*|\bpassword(?: is|:)\s*)"
     r"([^\s,，。.;；!！?？]{4,64})"
+)
+# a number said right after "card number" / "account number" is that number, checksum or not (a misheard
+# digit, a passbook account): the words name it
+_NUMBER_IS = r"(?:\s*(?:is|was|:|#)\s*|\s*(?:是|为|為|：|:|#)\s*|\s+)?"
+_CARD_CTX = re.compile(
+    r"(?i)((?:信用卡|银行卡|銀行卡|借记卡|借記卡|扣账卡|扣賬卡|卡)(?:号码|號碼|号|號)|\bcard\s+(?:number|no\.?|#))"
+    + _NUMBER_IS
+    + r"(\d(?:[ \-]?\d){7,18})(?!\d)"
+)
+_ACCOUNT_CTX = re.compile(
+    r"(?i)((?:账户|賬戶|帳戶|户口|戶口)(?:号码|號碼|号|號)?|账号|賬號|帳號|\baccount\s+(?:number|no\.?|#)|\bacct\.?(?:\s+no\.?)?)"
+    + _NUMBER_IS
+    + r"(\d(?:[ \-]?\d){7,29})(?!\d)"
 )
 _PRC_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6}[ ]?\d{8}[ ]?\d{3}[0-9Xx])(?![0-9A-Za-z])")
 _DIGIT_RUN = re.compile(r"(?<![+\d])\d+(?:[ \-]\d+)*")
@@ -122,7 +137,8 @@ def _phone_digits_ok(m: re.Match[str]) -> bool:
 
 
 def redact(text: str) -> str:
-    """Replace personal data in ``text`` with tokens ([EMAIL], [OTP], [CVV], [PASSWORD], [ID], [CARD], [PHONE]).
+    """Replace personal data in ``text`` with tokens ([EMAIL], [OTP], [CVV], [PASSWORD], [ID], [CARD], [ACCOUNT],
+    [PHONE]).
 
     Args:
         text: A transcript turn, a guard event text or a log message.
@@ -139,6 +155,8 @@ def redact(text: str) -> str:
     out = _OTP_EN.sub(lambda m: m.group(1) + "[OTP]", out)
     out = _PASSWORD.sub(lambda m: m.group(1) + "[PASSWORD]", out)
     out = _PRC_ID.sub(lambda m: "[ID]" if prc_id_ok(m.group(1)) else m.group(0), out)
+    out = _CARD_CTX.sub(lambda m: m.group(0)[: m.start(2) - m.start(0)] + "[CARD]", out)
+    out = _ACCOUNT_CTX.sub(lambda m: m.group(0)[: m.start(2) - m.start(0)] + "[ACCOUNT]", out)
     out = _DIGIT_RUN.sub(_card_sub, out)
     out = _PHONE_CN_MOBILE.sub("[PHONE]", out)
     out = _PHONE_INTL.sub(lambda m: "[PHONE]" if _phone_digits_ok(m) else m.group(0), out)

@@ -50,38 +50,13 @@ from assist.models.common import new_id, utcnow
 from assist.models.guard import GuardEvent
 from assist.models.keys import ApiKey
 from assist.protocols import Retriever, SearchResult
+from assist.redact import redact
 from assist.text import detect_language, normalize, tokenize
 
 logger = logging.getLogger(__name__)
 
 SPEAKERS = ("customer", "agent")
 ALERT_ACTIONS = ("block", "warn")
-
-# -- fallbacks used only until assist.redact / assist.guard are installed -----------------------------
-_FALLBACK_PATTERNS = [
-    (re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)"), "[CARD]"),
-    (re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"), "[ID]"),
-    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "[EMAIL]"),
-    (re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)"), "[PHONE]"),
-    (re.compile(r"(?<!\d)\d{6}(?!\d)"), "[CODE]"),
-]
-
-
-def _fallback_redact(text: str) -> str:
-    for rx, repl in _FALLBACK_PATTERNS:
-        text = rx.sub(repl, text)
-    return text
-
-
-def default_redactor() -> Callable[[str], str]:
-    """assist.redact.redact, or a conservative stand-in (logged) while it is not installed."""
-    try:
-        from assist.redact import redact
-    except ImportError:
-        logger.warning("assist.redact not available; using the engine's conservative stand-in")
-        return _fallback_redact
-    return redact  # type: ignore[no-any-return]
-
 
 def _match_dict(m: Any, redact: Callable[[str], str]) -> dict[str, Any]:
     if isinstance(m, dict):
@@ -170,7 +145,7 @@ class CallEngine:
         self.playbooks = playbooks or Playbooks(settings.playbooks_path)
         self.llm = llm
         self.next_steps_for = next_steps_for
-        self.redact = redactor or default_redactor()
+        self.redact = redactor or redact
         self.metrics = metrics or Metrics()
         self.composer = composer or ExtractiveComposer(expand=self.playbooks.expand)
         self.trigger = trigger or NeedTrigger()

@@ -15,18 +15,12 @@ from assist.errors import AssistError
 def _open_kb():  # type: ignore[no-untyped-def]
     from assist.config import get_settings
     from assist.db import make_engine
+    from assist.guard import Guard
     from assist.knowledge import KnowledgeBase
 
     settings = get_settings()
     engine = make_engine(settings)
-    guard = None
-    try:
-        from assist.guard import Guard
-
-        if settings.rules_path.exists():
-            guard = Guard.from_path(settings.rules_path)
-    except ImportError:  # the guard package is optional for ingestion
-        guard = None
+    guard = Guard.from_path(settings.rules_path) if settings.rules_path.exists() else None
     return KnowledgeBase(settings, engine, guard=guard)
 
 

@@ -31,6 +31,13 @@ def test_checksums() -> None:
         ("card 5500-0000-0000-0004 please", "5500-0000-0000-0004", "[CARD]"),
         ("卡號４１１１１１１１１１１１１１１１", "４１１１１１１１１１１１１１１１", "[CARD]"),  # full-width digits
         ("4111 1111 1111 1111 0925", "4111 1111 1111 1111", "[CARD]"),  # card followed by the expiry
+        # said as a card or account number: redacted even when the checksum fails (a misread digit)
+        ("我的卡号是6222 0200 1234 5678", "6222 0200 1234 5678", "[CARD]"),
+        ("卡號：６２２２０２００１２３４５６７８", "６２２２０２００１２３４５６７８", "[CARD]"),
+        ("my card number is 4111-1111-1111-1112", "4111-1111-1111-1112", "[CARD]"),
+        ("我的账号是6222020012345678901", "6222020012345678901", "[ACCOUNT]"),
+        ("帳號 012-345-678901", "012-345-678901", "[ACCOUNT]"),
+        ("account number 12345678901, sort code", "12345678901", "[ACCOUNT]"),
         (f"身份证号{VALID_ID}", VALID_ID, "[ID]"),
         (f"ID number {ID_WITH_X}.", ID_WITH_X, "[ID]"),
         ("手机13812345678", "13812345678", "[PHONE]"),
@@ -69,7 +76,8 @@ def test_several_values_in_one_turn() -> None:
 @pytest.mark.parametrize(
     "text",
     ["订单号1234567890123", "余额是12345.67元", "您的贷款金额为200000元，期限36期", "Your balance is $1,234.56",
-     "Transaction 2024-05-01 at 10:30"],
+     "Transaction 2024-05-01 at 10:30", "卡号尾号1234", "The card number ends in 1234", "账户余额是12345元",
+     "交易流水号2024050112345678"],
 )
 def test_ordinary_numbers_survive(text: str) -> None:
     assert redact(text) == text
