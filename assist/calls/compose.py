@@ -197,6 +197,13 @@ class ExtractiveComposer:
         """Load the tokenizer's dictionary (jieba) once."""
         tokenize("预热 warm up")
 
+    def passages(self, results: list[SearchResult]) -> list[SearchResult]:
+        """The passages an answer is drawn from: the best `max_passages`, where a document's untitled opening
+        (its scope line) gives way to the next passage when the same document's sections are among `results`."""
+        sectioned = {r.document_id for r in results if r.section}
+        kept = [r for r in results if r.section or r.document_id not in sectioned]
+        return kept[: self.max_passages]
+
     @staticmethod
     def _score(sentence: str, query_tokens: frozenset[str]) -> tuple[int, float]:
         """(query terms the sentence holds, a mild length prior favouring sentences that say something)."""
@@ -228,13 +235,9 @@ class ExtractiveComposer:
         exclude = exclude or set()
         q_tokens = self.expand(_tokens(query))
         f_tokens = self.expand(_tokens(focus)) if focus else frozenset()
-        passages = results[: self.max_passages]
-        # a document's untitled opening gives way to its own sections when they are here too
-        sectioned = {r.document_id for r in passages if r.section}
+        passages = self.passages(results)
         candidates: list[tuple[float, int, int, str, int]] = []
         for rank, res in enumerate(passages):
-            if not res.section and res.document_id in sectioned:
-                continue
             src = script_of(res)
             for pos, sent in enumerate(split_sentences(res.text or res.snippet)):
                 # script conversion is slow (OpenCC in pure Python): only for exclusions and the chosen few
@@ -255,9 +258,9 @@ class ExtractiveComposer:
             return Composition(answer=no_answer_text(language), source="none")
         # one policy, one answer: when the top passage's document has a sentence on the question's terms,
         # the answer comes from that document only (two branches' fee tables must not mix)
-        top_doc = results[0].document_id
-        if any(c[4] > 0 and results[c[1]].document_id == top_doc for c in candidates):
-            candidates = [c for c in candidates if results[c[1]].document_id == top_doc]
+        top_doc = passages[0].document_id
+        if any(c[4] > 0 and passages[c[1]].document_id == top_doc for c in candidates):
+            candidates = [c for c in candidates if passages[c[1]].document_id == top_doc]
         candidates.sort(key=lambda c: -c[0])
         chosen: list[tuple[float, int, int, str, int]] = []
         length = 0
@@ -271,13 +274,13 @@ class ExtractiveComposer:
             length += len(cand[3])
         chosen.sort(key=lambda c: (c[1], c[2]))
         chosen = [
-            (c[0], c[1], c[2], in_script(c[3], source=script_of(results[c[1]]), target=language), c[4]) for c in chosen
+            (c[0], c[1], c[2], in_script(c[3], source=script_of(passages[c[1]]), target=language), c[4]) for c in chosen
         ]
         used_ranks: list[int] = []
         for c in chosen:
             if c[1] not in used_ranks:
                 used_ranks.append(c[1])
-        citations = [results[r].citation() for r in used_ranks]
+        citations = [passages[r].citation() for r in used_ranks]
         sentences = [{"text": c[3], "citation": used_ranks.index(c[1]) + 1} for c in chosen]
         sep = "" if language.startswith("zh") else " "
         answer = sep.join(f"{s['text']}[{s['citation']}]" for s in sentences)
@@ -286,5 +289,5 @@ class ExtractiveComposer:
             citations=citations,
             sentences=sentences,
             source="extractive",
-            results=[results[r] for r in used_ranks],
+            results=[passages[r] for r in used_ranks],
         )

@@ -477,7 +477,7 @@ class CallEngine:
     def _compose(
         self, state: CallState, cq: ContextQuery, results: list[SearchResult], language: str, timings: dict
     ) -> tuple[Composition, str | None]:
-        top = results[: self.composer.max_passages]
+        top = self.composer.passages(results)
         t = time.perf_counter()
         if self.llm is not None and top:
             try:
@@ -522,7 +522,7 @@ class CallEngine:
             event.kind = "suggestion"
             events.append(event)
             reason = f"blocked by {', '.join(event.rule_ids) or 'the guard'}: {verdict.advice or ''}".strip()
-            top = results[: self.composer.max_passages]
+            top = self.composer.passages(results)
             if comp.source == "llm":
                 note = f"chat-model answer {reason}"
                 comp = self.composer.run(query=cq.query, results=top, language=language, focus=cq.turn_text)

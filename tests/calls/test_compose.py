@@ -104,6 +104,9 @@ def test_a_documents_scope_line_gives_way_to_its_own_sections() -> None:
     comp = ExtractiveComposer().run(query="lost credit card", results=[preamble, section], language="en")
     assert [c["section"] for c in comp.citations] == ["How to report"]
     assert "applies to" not in comp.answer
+    # the opening's place goes to the next passage, even when only one passage is drawn from
+    comp = ExtractiveComposer(max_passages=1).run(query="lost credit card", results=[preamble, section], language="en")
+    assert [c["section"] for c in comp.citations] == ["How to report"]
     # a document with nothing but its opening still answers from it
     comp = ExtractiveComposer().run(query="personal credit cards", results=[preamble], language="en")
     assert "applies to" in comp.answer
