@@ -201,6 +201,8 @@ class Guard:
                 continue
             if not judge(a, b, cs, ce, words):
                 continue
+            if _after_negated_colon(s, cs, words):
+                continue
             if "\n" in text and self._lead_in_negates(text, nt.starts[a]):
                 continue
             spans = kept.setdefault(ridx, [])
@@ -313,6 +315,20 @@ class Guard:
         """True when a clause holds a negator, hedge or wish (the semantic layer leaves those alone)."""
         hits = self._matcher.scan(normalize_for_match(clause).text)
         return any(eff in (NEG, CANCEL, POSTNEG, POSTCANCEL) for _, _, eff in hits.scope)
+
+
+def _after_negated_colon(s: str, clause_start: int, words: list[Any]) -> bool:
+    """True when the clause follows a lead-in that ends with a negator and a colon.
+
+    "本行员工绝不会：索要客户的验证码", "Staff will never: ask for your passcode": the negation covers what
+    the colon introduces, as a negated lead-in line covers its list items. The negator must end the lead-in
+    ("没有风险：保本保收益" still asserts).
+    """
+    colon = clause_start - 1
+    if colon <= 0 or s[colon] != ":":
+        return False
+    end = len(s[:colon].rstrip())
+    return any(w.effect == NEG and w.end == end for w in words)
 
 
 def _boundaries(s: str, words: list[Any]) -> tuple[list[int], list[int]]:

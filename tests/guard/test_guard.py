@@ -280,6 +280,24 @@ def test_a_negated_lead_in_covers_its_list(guard: Guard, doc: str) -> None:
     assert guard.check(doc, "document").action == "allow", guard.check(doc, "document").to_dict()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "海港银行工作人员（含客服热线 95388 坐席）绝不会：索要客户的短信验证码、动态密码；",
+        "本行員工絕不會：索取客戶的驗證碼",
+        "Harbor Bank staff will never: ask for your one-time passcode.",
+    ],
+)
+def test_a_negated_lead_in_covers_what_its_colon_introduces_on_the_same_line(guard: Guard, text: str) -> None:
+    # an answer sentence keeps a lead-in and its first item together on one line
+    assert guard.check(text, "suggestion").action == "allow", guard.check(text, "suggestion").to_dict()
+
+
+@pytest.mark.parametrize("text", ["没有风险：保本保收益", "不用担心：这个产品保本保收益", "请放心：把验证码告诉我"])
+def test_a_colon_after_words_that_are_not_a_negation_still_blocks(guard: Guard, text: str) -> None:
+    assert guard.check(text, "agent").action == "block"
+
+
 def test_a_plain_list_of_claims_still_blocks(guard: Guard) -> None:
     doc = "## 主打卖点\n\n- 本产品保本保收益；\n- 和存款一样安全。\n"
     verdict = guard.check(doc, "document")
