@@ -1,7 +1,8 @@
 """Text normalisation shared by indexing, retrieval and language detection.
 
 Traditional→Simplified uses OpenCC's character table (from opencc-python-reimplemented), applied
-character by character: fast, length-preserving (so offsets stay valid), and enough for matching.
+character by character: fast, length-preserving (so offsets stay valid), and enough for matching. One
+variant is folded on top: 帳/帐 → 账, so Taiwan's 轉帳/帳戶 meet the mainland's 转账/账户.
 """
 
 from __future__ import annotations
@@ -51,9 +52,22 @@ def _simplified_only() -> frozenset[str]:
     return frozenset(v for k, v in _t2s_table().items() if chr(k) != v)
 
 
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, str]:
+    """t2s, and 帳/帐 → 账: Taiwan writes accounts with 帳 (轉帳, 帳戶), which t2s makes 帐; mainland usage,
+    and every Simplified policy, writes 账 (转账, 账户)."""
+    return {**_t2s_table(), ord("帳"): "账", ord("帐"): "账"}
+
+
 def to_simplified(text: str) -> str:
     """Traditional → Simplified, one character for one character (offsets are preserved)."""
-    return text.translate(_t2s_table())
+    return text.translate(_fold_table())
+
+
+def has_traditional(text: str) -> bool:
+    """True when ``text`` holds a character that only Traditional script writes that way."""
+    table = _t2s_table()
+    return any(table.get(ord(c), c) != c for c in text)
 
 
 @lru_cache(maxsize=16384)
@@ -101,7 +115,7 @@ def _jieba():  # type: ignore[no-untyped-def]
 
 
 # Bump when tokenize() changes: BM25 index files made by another version are rebuilt, not trusted.
-TOKENIZER_VERSION = 2
+TOKENIZER_VERSION = 3
 
 
 def _stem(word: str) -> str:

@@ -271,9 +271,9 @@ _WESTERN_SINGLE_BYTE = {
 
 def _script_fits(text: str, codec: str) -> bool:
     """Tie-break: GB text is usually all Simplified; Big5 text always has some Traditional characters."""
-    from assist.text import to_simplified
+    from assist.text import has_traditional
 
-    traditional = to_simplified(text) != text
+    traditional = has_traditional(text)
     return traditional if codec != "gb18030" else not traditional
 
 
