@@ -19,7 +19,7 @@ _MD_NOISE = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)、]\s*|>\s*)|\*\*|__|`
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_LEAD_IN = re.compile(r"[:：]$")
+_LEAD_IN = re.compile(r"[:：?？]$")  # ends announcing what follows: a lead-in, or a question before its answer
 # a sentence that hands the case to another procedure by name: 转入《…》办理, 轉交「…」程序, (see "…")
 _REFERRAL = re.compile(
     r"(?:转入|转交|轉交|转至|轉至|见|見|参见|參見|参阅|參閱)\s*[《「]|\bsee\s+[\"“]|\brefer(?:red)?\s+to\s+[\"“]",
@@ -103,8 +103,8 @@ def _join(first: str, rest: str) -> str:
 def split_sentences(text: str) -> list[str]:
     """Sentences of a passage, markdown list/heading/bold markers removed; table rows kept as one line.
 
-    A sentence that only announces what follows ("坐席必须完整宣读：", "Customers can report a lost card:")
-    answers nothing alone: it is kept together with the sentence it announces.
+    A sentence that only announces what follows ("坐席必须完整宣读：", "Customers can report a lost card:",
+    a FAQ's "问：…能随时退吗？") answers nothing alone: it is kept together with the sentence it announces.
     """
     out: list[str] = []
     lead: str | None = None

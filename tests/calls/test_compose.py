@@ -125,6 +125,11 @@ def test_a_sentence_that_announces_what_follows_is_kept_with_it() -> None:
     assert split_sentences(zh) == [lead + said, after]
     en = "Customers can report a lost card 24/7:\n- Hotline 95388, option 1;\n- Mobile banking app."
     assert split_sentences(en)[0] == "Customers can report a lost card 24/7: Hotline 95388, option 1;"
+    question, answer = "问：我买的保险能随时退吗？", "答：可以申请解除合同，犹豫期内全额退还保费。"
+    assert split_sentences(f"{question}{answer}\n问：退保多久到账？") == [question + answer, "问：退保多久到账？"]
+    assert split_sentences("How long does a complaint take?\nWithin 15 business days.") == [
+        "How long does a complaint take? Within 15 business days."
+    ]
     comp = ExtractiveComposer(max_sentences=1).run(
         query="理财产品 风险提示", results=[_section("wm", "必须宣读的风险提示", zh, "zh-Hans")], language="zh-Hant"
     )
