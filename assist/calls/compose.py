@@ -28,6 +28,7 @@ _REFERRAL = re.compile(
 _QUOTED_NAME = re.compile(r"《[^》]*》|「[^」]*」|“[^”]*”|\"[^\"]*\"")
 REFERRAL_PENALTY = 0.75  # below one matched term: the answer is in the document pointed to, not here
 PREAMBLE_PENALTY = 0.5  # a document's untitled opening (scope, purpose) rarely answers the question
+HEADING_WEIGHT = 0.5  # per question term in a passage's heading but not in the sentence: it is on that subject
 
 NO_ANSWER = {
     "zh-Hans": "知识库中没有找到与此问题相关的已审批内容，请勿自行承诺，可转交专人或稍后回复客户。",
@@ -239,6 +240,7 @@ class ExtractiveComposer:
         candidates: list[tuple[float, int, int, str, int]] = []
         for rank, res in enumerate(passages):
             src = script_of(res)
+            heading = _tokens(res.section) if res.section else frozenset()
             for pos, sent in enumerate(split_sentences(res.text or res.snippet)):
                 # script conversion is slow (OpenCC in pure Python): only for exclusions and the chosen few
                 if exclude and in_script(sent, source=src, target=language) in exclude:
@@ -249,6 +251,8 @@ class ExtractiveComposer:
                 hits, prior = self._score(said, q_tokens)
                 f_hits = self._score(said, f_tokens)[0] if f_tokens else 0
                 score = hits + 2.0 * f_hits + prior - 0.15 * rank  # prefer the better passages on ties
+                if heading:
+                    score += HEADING_WEIGHT * len((heading & (q_tokens | f_tokens)) - _tokens(said))
                 if referral:
                     score -= REFERRAL_PENALTY
                 if not res.section:

@@ -143,3 +143,16 @@ def test_a_quotation_is_not_cut_at_its_own_full_stops() -> None:
     assert split_sentences(quoted + "下一句。") == [quoted, "下一句。"]
     hant = "應立即打斷：「請不要告訴任何人驗證碼。本行絕不會索取。」"
     assert split_sentences(hant) == [hant]
+
+
+def test_a_passage_whose_heading_names_the_question_answers_it() -> None:
+    disclosure = _section("wm", "Mandatory risk disclosure", "Before presenting any product, read the disclosure.")
+    ratings = _section("wm", "Product risk ratings R1 to R5", "R1 - Low risk: money-market instruments.")
+    comp = ExtractiveComposer(max_sentences=1).run(
+        query="What risk ratings do your products have?", results=[disclosure, ratings], language="en"
+    )
+    assert comp.answer.startswith("R1 - Low risk")
+    zh = _section("理财", "产品风险等级（R1–R5）", "R1：低风险，货币市场工具。", "zh-Hans")
+    lead = _section("理财", "必须宣读的风险提示", "介绍理财产品之前须宣读风险提示。", "zh-Hans")
+    comp = ExtractiveComposer(max_sentences=1).run(query="风险等级有哪几种", results=[lead, zh], language="zh-Hant")
+    assert comp.answer.startswith("R1：低風險")
