@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in turn, each printing JSON lines; copy the figures to docs/benchmarks.md.
 
-    .venv/bin/python -m benchmarks.run_all [--only guard,retrieval,fusion,ingest,calls]
+    .venv/bin/python -m benchmarks.run_all [--only guard,retrieval,fusion,ingest,calls,answers]
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ BENCHES = {
     "fusion": ["benchmarks.compare_fusion"],
     "ingest": ["benchmarks.bench_ingest"],
     "calls": ["benchmarks.bench_calls"],
+    "answers": ["benchmarks.bench_answers"],
 }
 
 
