@@ -42,7 +42,7 @@ test-fast: setup  ## unit tests only (fake embedder), no real models or browser
 
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy assist ingest api.py
 
 bench: setup  ## run the benchmarks (needs ../shared/data); figures go to docs/benchmarks.md by hand

@@ -1,4 +1,5 @@
 """The FastAPI app: lifespan (load everything once), exception handlers (errors → HTTP in one place), routers."""
+
 from __future__ import annotations
 
 import logging
@@ -205,9 +206,7 @@ def add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.error(
-            "unhandled error", exc_info=exc, extra={"path": request.url.path, "method": request.method}
-        )
+        logger.error("unhandled error", exc_info=exc, extra={"path": request.url.path, "method": request.method})
         return JSONResponse(status_code=500, content={"detail": "internal server error"})
 
 

@@ -1,5 +1,6 @@
 """The audit log: one append-only entry for every upload, version, retirement, review, rule change and key
 event. Entries are only ever added here; nothing in the product updates or deletes them."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """API keys: created once, stored as SHA-256, looked up by hash, revocable."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,5 @@
 """The database engine and sessions (SQLite by default, PostgreSQL through ASSIST_DATABASE_URL)."""
+
 from __future__ import annotations
 
 import logging

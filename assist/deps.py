@@ -3,6 +3,7 @@
 Heavy objects (embedders, indexes, the compiled guard, the call engine) are built once in the app's
 lifespan (assist/app.py) and kept on `app.state`; these functions only hand them out.
 """
+
 from __future__ import annotations
 
 import logging

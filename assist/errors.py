@@ -1,4 +1,5 @@
 """Domain errors. Each carries the offending value; api.py maps them to HTTP in one place."""
+
 from __future__ import annotations
 
 

@@ -42,8 +42,6 @@ class AssistRetriever(BaseRetriever):
     k: int = 5
     filters: SearchFilter | None = None
 
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
         hits = self.retriever.retrieve(query, k=self.k, filters=self.filters)
         return [LCDocument(page_content=h.text or h.snippet, metadata=h.citation()) for h in hits]

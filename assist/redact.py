@@ -16,6 +16,7 @@ Digits may be full width (１２３); ``\\d`` in Python matches them, and they a
 Numbers that fail a checksum are left alone (an order number is not a card number), unless they sit in a
 passcode, card-number or account-number context.
 """
+
 from __future__ import annotations
 
 import logging

@@ -151,9 +151,7 @@ class HybridRetriever:
         futures = {n: pool.submit(self.embedders[n].embed_query, query) for n in names}
         return {n: f.result() for n, f in futures.items()}
 
-    def candidates_for(
-        self, query: str, weights: dict[str, float]
-    ) -> tuple[list[int], dict[str, np.ndarray]]:
+    def candidates_for(self, query: str, weights: dict[str, float]) -> tuple[list[int], dict[str, np.ndarray]]:
         """Every method's candidates, and each method's exact raw score for all of them."""
         t0 = time.perf_counter()
         qvecs = self.embed_query(query, [n for n in weights if n != "bm25"])
@@ -174,9 +172,7 @@ class HybridRetriever:
                     per_method["bm25"] = _lookup(bm25_ids, bm25_scores, np.asarray(ids, np.int64))
                 for name, q in qvecs.items():
                     per_method[name] = (self.index.dense[name].vectors_for(ids) @ q).astype(np.float64)
-        self._timings.last = RetrievalTimings(
-            embed_ms=(t1 - t0) * 1000, search_ms=(time.perf_counter() - t1) * 1000
-        )
+        self._timings.last = RetrievalTimings(embed_ms=(t1 - t0) * 1000, search_ms=(time.perf_counter() - t1) * 1000)
         return ids, per_method
 
     @staticmethod
@@ -230,10 +226,7 @@ class HybridRetriever:
         fused = self.fuse(per_method, weights, len(ids))
         fused += self.document_evidence(ids, fused)
         order = np.argsort(-fused, kind="stable")[:limit]
-        return [
-            ScoredChunk(ids[i], float(fused[i]), {m: float(per_method[m][i]) for m in per_method})
-            for i in order
-        ]
+        return [ScoredChunk(ids[i], float(fused[i]), {m: float(per_method[m][i]) for m in per_method}) for i in order]
 
     def retrieve(self, query: str, *, k: int = 5, filters: SearchFilter | None = None) -> list[SearchResult]:
         """Top-k passages from published documents in force today (or on filters.on), best first."""

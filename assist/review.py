@@ -4,6 +4,7 @@ A reviewer marks an event `confirmed` or `false_positive`. A false positive can 
 an exception to the rule in the same step; that creates a new rule version (see assist.rules_store), and
 the caller swaps the running guard.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,8 +29,22 @@ logger = logging.getLogger(__name__)
 
 MAX_EXCEPTION_CHARS = 200
 CSV_COLUMNS = [
-    "id", "created_at", "kind", "call_id", "turn", "speaker", "agent_name", "action", "rule_ids",
-    "categories", "rule_versions", "text", "status", "reviewer", "review_note", "reviewed_at",
+    "id",
+    "created_at",
+    "kind",
+    "call_id",
+    "turn",
+    "speaker",
+    "agent_name",
+    "action",
+    "rule_ids",
+    "categories",
+    "rule_versions",
+    "text",
+    "status",
+    "reviewer",
+    "review_note",
+    "reviewed_at",
 ]
 
 
@@ -101,7 +116,8 @@ def list_events(
     if not rule_id and not category:
         return list(session.exec(stmt.offset(offset).limit(limit)).all())
     rows = [
-        e for e in session.exec(stmt).all()
+        e
+        for e in session.exec(stmt).all()
         if (not rule_id or rule_id in e.rule_ids) and (not category or category in e.categories)
     ]
     return rows[offset : offset + limit]
@@ -154,16 +170,12 @@ def review_event(
     if phrase:
         if rule_id is not None:
             if rule_id not in event.rule_ids:
-                raise InvalidInputError(
-                    f"rule_id: {rule_id!r} is not one of this event's rules {event.rule_ids}"
-                )
+                raise InvalidInputError(f"rule_id: {rule_id!r} is not one of this event's rules {event.rule_ids}")
             target_rule = rule_id
         elif len(event.rule_ids) == 1:
             target_rule = event.rule_ids[0]
         else:
-            raise InvalidInputError(
-                f"rule_id: the event matched {event.rule_ids}; say which rule gets the exception"
-            )
+            raise InvalidInputError(f"rule_id: the event matched {event.rule_ids}; say which rule gets the exception")
 
     before = {"status": event.status, "reviewer": event.reviewer}
     event.status = decision
@@ -174,12 +186,19 @@ def review_event(
     outcome = ReviewOutcome(event=event)
     if phrase and target_rule:
         outcome.rule = rules_store.add_exception(
-            session=session, rule_id=target_rule, phrase=phrase, actor=reviewer,
+            session=session,
+            rule_id=target_rule,
+            phrase=phrase,
+            actor=reviewer,
             note=f"false positive in guard event {event.id}",
         )
     audit.record(
-        session, actor=reviewer, action="guard_event.review", target_type="guard_event",
-        target_id=event.id, before=before,
+        session,
+        actor=reviewer,
+        action="guard_event.review",
+        target_type="guard_event",
+        target_id=event.id,
+        before=before,
         after={
             "status": decision,
             "note": note,

@@ -7,6 +7,7 @@ is a deletion. On first start the store is seeded from the YAML packs in `settin
 The running guard is rebuilt from the database after each change and swapped in one assignment
 (`rebuild_guard`), so a live call uses the new rules from its next turn, without a restart.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,9 +57,7 @@ def _actor_name(actor: ApiKey | None) -> str:
 def latest_records(*, session: Session, include_deleted: bool = False) -> list[RuleRecord]:
     """The newest version of every rule, sorted by rule id (deleted ones only if asked)."""
     newest = (
-        select(RuleRecord.rule_id, func.max(RuleRecord.version).label("v"))
-        .group_by(col(RuleRecord.rule_id))
-        .subquery()
+        select(RuleRecord.rule_id, func.max(RuleRecord.version).label("v")).group_by(col(RuleRecord.rule_id)).subquery()
     )
     stmt = (
         select(RuleRecord)
@@ -141,9 +140,7 @@ def load_yaml(text: str, *, source: str) -> Any:
     return data
 
 
-def parse_pack(
-    data: Any, *, source: str = "pack"
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+def parse_pack(data: Any, *, source: str = "pack") -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
     """Rules and disclosures of a parsed YAML pack (`{rules: [...], disclosures: [...]}` or a bare list).
 
     Disclosures are None when the pack does not mention them.
@@ -177,8 +174,7 @@ def check_rule_id(value: Any, *, where: str = "rule") -> str:
         raise RulePackError(f"{where}: 'id' must be a non-empty string, got {value!r}")
     if value != value.strip() or "/" in value or len(value) > MAX_RULE_ID_CHARS:
         raise RulePackError(
-            f"{where}: id {value!r} must have no surrounding spaces or '/' "
-            f"and at most {MAX_RULE_ID_CHARS} characters"
+            f"{where}: id {value!r} must have no surrounding spaces or '/' and at most {MAX_RULE_ID_CHARS} characters"
         )
     return value
 
@@ -254,7 +250,11 @@ def ensure_seeded(*, session: Session, rules_path: Path) -> int:
         if disclosures:
             session.add(DisclosureRecord(version=1, items=disclosures, author="seed"))
         audit.record(
-            session, actor=None, action="rule.seed", target_type="rule_pack", target_id=str(rules_path.name),
+            session,
+            actor=None,
+            action="rule.seed",
+            target_type="rule_pack",
+            target_id=str(rules_path.name),
             after={"rules": {r["id"]: 1 for r in rules}, "disclosures": len(disclosures)},
         )
         try:
@@ -350,10 +350,15 @@ def _new_version(
     session.add(rec)
     session.flush()
     audit.record(
-        session, actor=actor, action=action, target_type="rule", target_id=rule_id,
+        session,
+        actor=actor,
+        action=action,
+        target_type="rule",
+        target_id=rule_id,
         before={"version": prev.version, "deleted": prev.deleted} if prev else None,
-        after={"version": rec.version, "deleted": deleted, "note": note} if note else
-        {"version": rec.version, "deleted": deleted},
+        after={"version": rec.version, "deleted": deleted, "note": note}
+        if note
+        else {"version": rec.version, "deleted": deleted},
     )
     return rec
 
@@ -396,7 +401,12 @@ def delete_rule(*, session: Session, rule_id: str, actor: ApiKey | None) -> Rule
         raise NotFoundError("rule", rule_id)
     _validated_with(session, None, drop=rule_id)
     return _new_version(
-        session, rule_id=rule_id, body=prev.body, actor=actor, change="delete", deleted=True,
+        session,
+        rule_id=rule_id,
+        body=prev.body,
+        actor=actor,
+        change="delete",
+        deleted=True,
         action="rule.delete",
     )
 
@@ -422,8 +432,13 @@ def add_exception(
     body = {**prev.body, "exceptions": exceptions}
     _validated_with(session, body)
     return _new_version(
-        session, rule_id=rule_id, body=body, actor=actor, change="exception",
-        note=note or f"exception added: {phrase}", action="rule.exception",
+        session,
+        rule_id=rule_id,
+        body=body,
+        actor=actor,
+        change="exception",
+        note=note or f"exception added: {phrase}",
+        action="rule.exception",
     )
 
 
@@ -469,15 +484,24 @@ def import_pack(*, session: Session, text: str, actor: ApiKey | None, prune: boo
             if rid not in result_rules:
                 result.deleted.append(rid)
                 _new_version(
-                    session, rule_id=rid, body=prev.body, actor=actor, change="import", deleted=True,
+                    session,
+                    rule_id=rid,
+                    body=prev.body,
+                    actor=actor,
+                    change="import",
+                    deleted=True,
                     action="rule.delete",
                 )
     if disclosures is not None and disclosures != current_disclosures(session=session):
         last = session.exec(select(func.max(DisclosureRecord.version))).one() or 0
         session.add(DisclosureRecord(version=last + 1, items=disclosures, author=_actor_name(actor)))
         audit.record(
-            session, actor=actor, action="disclosures.import", target_type="disclosures",
-            before={"version": last or None}, after={"version": last + 1, "items": len(disclosures)},
+            session,
+            actor=actor,
+            action="disclosures.import",
+            target_type="disclosures",
+            before={"version": last or None},
+            after={"version": last + 1, "items": len(disclosures)},
         )
         result.disclosures_changed = True
     session.flush()
@@ -576,8 +600,7 @@ def try_draft(
     draft_guard = compile_guard(draft_rules, disclosures)
 
     statements: list[tuple[str, str, str, str | None, int | None]] = [
-        ("case", c["text"], str(c.get("speaker") or "agent"), c.get("expect"), None)
-        for c in read_cases(cases_path)
+        ("case", c["text"], str(c.get("speaker") or "agent"), c.get("expect"), None) for c in read_cases(cases_path)
     ]
     events = session.exec(select(GuardEvent).order_by(col(GuardEvent.id).desc()).limit(events_limit)).all()
     statements += [("event", e.text, e.speaker or "agent", None, e.id) for e in events]
@@ -595,8 +618,15 @@ def try_draft(
         if (a0 == "block") == (a1 == "block"):
             continue
         change = DraftChange(
-            source=source, text=text, speaker=speaker, before=a0, after=a1,
-            rules_before=_rule_ids(v0), rules_after=_rule_ids(v1), expect=expect, event_id=event_id,
+            source=source,
+            text=text,
+            speaker=speaker,
+            before=a0,
+            after=a1,
+            rules_before=_rule_ids(v0),
+            rules_after=_rule_ids(v1),
+            expect=expect,
+            event_id=event_id,
         )
         (newly if a1 == "block" else stops).append(change)
     return DraftReport(
@@ -607,4 +637,3 @@ def try_draft(
         before=_scores(labelled_before),
         after=_scores(labelled_after),
     )
-

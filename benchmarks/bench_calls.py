@@ -18,6 +18,7 @@ Usage:
         [--single-turns 200] [--calls 50] [--interval 2] [--duration 120] [--port 8765] [--json out.json]
         [--arrivals spread|as-connected] [--seed 7] [--workers 1]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -115,8 +116,10 @@ def build_data_dir(data: Path, corpus: Path, target_chunks: int) -> dict[str, An
     for label, texts in sorted(by_label.items()):
         if written >= need:
             break
-        body = [f"---\ntitle: Customer phrasing - {label}\nlanguage: en\nproduct: filler\ntags: [filler]\n---\n",
-                f"# Customer phrasing - {label}\n"]
+        body = [
+            f"---\ntitle: Customer phrasing - {label}\nlanguage: en\nproduct: filler\ntags: [filler]\n---\n",
+            f"# Customer phrasing - {label}\n",
+        ]
         for i, t in enumerate(texts, 1):
             if written >= need:
                 break
@@ -126,8 +129,13 @@ def build_data_dir(data: Path, corpus: Path, target_chunks: int) -> dict[str, An
     kb.ingest_paths([filler_dir])
     with Session(engine) as s:
         total = int(s.exec(select(func.count()).select_from(Chunk)).one())
-    info = {"chunks": total, "kb_docs_chunks": have, "filler_sections": written,
-            "build_seconds": round(time.perf_counter() - t0, 1), "embedders": settings.embedders}
+    info = {
+        "chunks": total,
+        "kb_docs_chunks": have,
+        "filler_sections": written,
+        "build_seconds": round(time.perf_counter() - t0, 1),
+        "embedders": settings.embedders,
+    }
     marker.write_text(json.dumps(info))
     return info
 
@@ -150,8 +158,23 @@ def make_key(data: Path) -> str:
 # ---------------------------------------------------------------------------------------- server
 def start_server(data: Path, port: int, log: Path, workers: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, "ASSIST_DATA_DIR": str(data)}
-    cmd = [sys.executable, "-m", "uvicorn", "assist.app:create_app", "--factory", "--host", "127.0.0.1",
-           "--port", str(port), "--log-level", "warning", "--ws-ping-interval", "60", "--workers", str(workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "assist.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--ws-ping-interval",
+        "60",
+        "--workers",
+        str(workers),
+    ]
     fh = log.open("wb")
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
 
@@ -200,8 +223,9 @@ class CallClient:
             call_id = (await http.post("/v1/calls")).json()["call_id"]
         self.ws = await connect(f"{self.ws_base}/v1/calls/{call_id}/stream?token={self.key}", max_size=2**22)
 
-    async def run(self, *, start_at: float, turns: int | None, duration: float | None, interval: float,
-                  timeout: float) -> None:
+    async def run(
+        self, *, start_at: float, turns: int | None, duration: float | None, interval: float, timeout: float
+    ) -> None:
         """Send a turn at start_at, start_at + interval, ... (a fixed schedule), each after the last's answer."""
         ws = self.ws
         next_at = start_at
@@ -213,8 +237,7 @@ class CallClient:
             q = QUESTIONS[(self.offset + i) % len(QUESTIONS)]
             if self.interim_ms > 0:  # ASR-style: the last hypothesis, unpunctuated, then the final
                 interim = q.rstrip("？?。.!！")
-                await ws.send(json.dumps({"type": "utterance", "speaker": "customer", "text": interim,
-                                          "final": False}))
+                await ws.send(json.dumps({"type": "utterance", "speaker": "customer", "text": interim, "final": False}))
                 await asyncio.sleep(self.interim_ms / 1000)
             tick = time.perf_counter()
             await ws.send(json.dumps({"type": "utterance", "speaker": "customer", "text": q, "final": True}))
@@ -244,9 +267,18 @@ class CallClient:
             await self.ws.close()
 
 
-async def run_calls(base: str, key: str, *, n: int, turns: int | None, duration: float | None,
-                    interval: float, timeout: float, interim_ms: float = 0.0,
-                    arrivals: str = "spread") -> list[CallClient]:
+async def run_calls(
+    base: str,
+    key: str,
+    *,
+    n: int,
+    turns: int | None,
+    duration: float | None,
+    interval: float,
+    timeout: float,
+    interim_ms: float = 0.0,
+    arrivals: str = "spread",
+) -> list[CallClient]:
     """n calls, each on a fixed schedule of one turn per interval, with a random phase in [0, interval).
 
     arrivals="spread": every call is set up first; then the clock starts, so the phases stay uniformly
@@ -280,6 +312,7 @@ async def run_calls(base: str, key: str, *, n: int, turns: int | None, duration:
         t0 = time.perf_counter()
         await asyncio.gather(*(one(c, t0 + ph) for c, ph, ok in zip(clients, phases, ready, strict=True) if ok))
     elif arrivals == "as-connected":
+
         async def late(c: CallClient, ph: float) -> None:
             if await setup(c, ph):
                 await one(c, time.perf_counter())
@@ -348,14 +381,26 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=120.0)
     ap.add_argument("--timeout", type=float, default=10.0, help="seconds before a turn counts as unanswered")
     ap.add_argument("--skip-concurrent", action="store_true")
-    ap.add_argument("--interim-ms", type=float, default=0.0,
-                    help="send each turn as interim ASR text this long before its final (prefetch)")
-    ap.add_argument("--workers", type=int, default=1,
-                    help="uvicorn worker processes (an experiment: each keeps its own call cache and fan-out; "
-                         "here every call's turns and answers share one socket, so one worker serves it)")
-    ap.add_argument("--arrivals", choices=("spread", "as-connected"), default="spread",
-                    help="spread: set up every call, then start the clock (phases stay uniform); "
-                         "as-connected: each call starts its schedule when its own setup is done (bursts)")
+    ap.add_argument(
+        "--interim-ms",
+        type=float,
+        default=0.0,
+        help="send each turn as interim ASR text this long before its final (prefetch)",
+    )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes (an experiment: each keeps its own call cache and fan-out; "
+        "here every call's turns and answers share one socket, so one worker serves it)",
+    )
+    ap.add_argument(
+        "--arrivals",
+        choices=("spread", "as-connected"),
+        default="spread",
+        help="spread: set up every call, then start the clock (phases stay uniform); "
+        "as-connected: each call starts its schedule when its own setup is done (bursts)",
+    )
     ap.add_argument("--seed", type=int, default=7, help="random seed of the calls' phases")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args()
@@ -371,16 +416,35 @@ def main() -> None:
     try:
         results["startup_seconds"] = round(wait_ready(base, proc), 1)
         # warm the path once (first-call costs are not what the agent sees mid-shift)
-        asyncio.run(run_calls(base, key, n=1, turns=len(QUESTIONS), duration=None, interval=0.0,
-                              timeout=args.timeout))
-        single = asyncio.run(run_calls(base, key, n=1, turns=args.single_turns, duration=None, interval=0.05,
-                                       timeout=args.timeout, interim_ms=args.interim_ms))
+        asyncio.run(run_calls(base, key, n=1, turns=len(QUESTIONS), duration=None, interval=0.0, timeout=args.timeout))
+        single = asyncio.run(
+            run_calls(
+                base,
+                key,
+                n=1,
+                turns=args.single_turns,
+                duration=None,
+                interval=0.05,
+                timeout=args.timeout,
+                interim_ms=args.interim_ms,
+            )
+        )
         name = f"one call, interim text {args.interim_ms:g} ms before each final" if args.interim_ms else "one call"
         results["single"] = report(name, single)
         if not args.skip_concurrent:
-            many = asyncio.run(run_calls(base, key, n=args.calls, turns=None, duration=args.duration,
-                                         interval=args.interval, timeout=args.timeout, interim_ms=args.interim_ms,
-                                         arrivals=args.arrivals))
+            many = asyncio.run(
+                run_calls(
+                    base,
+                    key,
+                    n=args.calls,
+                    turns=None,
+                    duration=args.duration,
+                    interval=args.interval,
+                    timeout=args.timeout,
+                    interim_ms=args.interim_ms,
+                    arrivals=args.arrivals,
+                )
+            )
             suffix = f", interim text {args.interim_ms:g} ms before each final" if args.interim_ms else ""
             suffix += f", arrivals {args.arrivals}"
             results["concurrent"] = report(f"{args.calls} concurrent calls{suffix}", many)

@@ -13,6 +13,7 @@ Speed: the deterministic layers (normalisation, automaton, regexes, clause scope
 plus ``--extra`` generated phrases, on one core (the process is pinned to CPU 0 where possible). Every
 case text is checked as the agent ``--passes`` times; p50/p99 are per utterance.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,16 +44,41 @@ _HAN = (  # common characters, so generated phrases look like real ones to the a
 def _generated_rule(n: int, seed: int = 7) -> dict[str, object]:
     """A warn rule with ``n`` made-up phrases: two thirds Chinese (4–6 characters), one third English."""
     rnd = random.Random(seed)
-    words = ["alpha", "bravo", "delta", "echo", "kilo", "lima", "oscar", "sierra", "tango", "zulu", "yield",
-             "bonus", "prize", "offer", "promo", "vault", "asset", "quota"]
+    words = [
+        "alpha",
+        "bravo",
+        "delta",
+        "echo",
+        "kilo",
+        "lima",
+        "oscar",
+        "sierra",
+        "tango",
+        "zulu",
+        "yield",
+        "bonus",
+        "prize",
+        "offer",
+        "promo",
+        "vault",
+        "asset",
+        "quota",
+    ]
     phrases: set[str] = set()
     while len(phrases) < n:
         if len(phrases) % 3 == 2:
             phrases.add(" ".join(rnd.choice(words) for _ in range(3)))
         else:
             phrases.add("".join(rnd.choice(_HAN) for _ in range(rnd.randint(4, 6))))
-    return {"id": "generated_bench", "category": "benchmark", "severity": "warn", "languages": ["zh-Hans", "en"],
-            "phrases": sorted(phrases), "advice": "generated", "source": "benchmark"}
+    return {
+        "id": "generated_bench",
+        "category": "benchmark",
+        "severity": "warn",
+        "languages": ["zh-Hans", "en"],
+        "phrases": sorted(phrases),
+        "advice": "generated",
+        "source": "benchmark",
+    }
 
 
 def _naive(guard: Guard):  # type: ignore[no-untyped-def]
@@ -111,8 +137,12 @@ def _speed(guard: Guard, texts: list[str], passes: int) -> dict[str, object]:
     return {
         "utterances": len(wall),
         "mean_chars": round(sum(map(len, texts)) / len(texts), 1),
-        "wall_p50_ms": wp50, "wall_p99_ms": wp99, "wall_max_ms": wmax,
-        "cpu_p50_ms": cp50, "cpu_p99_ms": cp99, "cpu_max_ms": cmax,
+        "wall_p50_ms": wp50,
+        "wall_p99_ms": wp99,
+        "wall_max_ms": wmax,
+        "cpu_p50_ms": cp50,
+        "cpu_p99_ms": cp99,
+        "cpu_max_ms": cmax,
         "utterances_per_second_wall": round(len(wall) / total_wall),
         "utterances_per_second_cpu": round(len(cpu) / total_cpu),
         "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
@@ -145,9 +175,10 @@ def _semantic_sweep(guard: Guard, paths: list[Path]) -> dict[str, object]:
         "embedder": "e5",
         "allow_statements": len(allow),
         "block_statements": len(block),
-        "by_threshold": {str(th): {"allow_warned": sum(a >= th for a in allow),
-                                   "block_reached": sum(b >= th for b in block)}
-                         for th in (0.85, 0.88, 0.90, 0.92, 0.94, 0.96)},
+        "by_threshold": {
+            str(th): {"allow_warned": sum(a >= th for a in allow), "block_reached": sum(b >= th for b in block)}
+            for th in (0.85, 0.88, 0.90, 0.92, 0.94, 0.96)
+        },
     }
 
 
@@ -158,11 +189,20 @@ def main() -> None:
     ap.add_argument("--rules", type=Path, default=ROOT / "kb_docs" / "rules")
     ap.add_argument("--extra", type=int, default=1000, help="generated phrases added for the speed run")
     ap.add_argument("--passes", type=int, default=20)
-    ap.add_argument("--scan", nargs="*", default=[], metavar="FILE:SPEAKER",
-                    help="JSON-lines files of legitimate text ({'text'}) to report the block rate on, "
-                         "e.g. ../shared/data/retrieval/jining_bank_zh/corpus.jsonl:document")
-    ap.add_argument("--semantic", choices=["e5"], default=None,
-                    help="also sweep the semantic layer's threshold with this embedder (loads the model)")
+    ap.add_argument(
+        "--scan",
+        nargs="*",
+        default=[],
+        metavar="FILE:SPEAKER",
+        help="JSON-lines files of legitimate text ({'text'}) to report the block rate on, "
+        "e.g. ../shared/data/retrieval/jining_bank_zh/corpus.jsonl:document",
+    )
+    ap.add_argument(
+        "--semantic",
+        choices=["e5"],
+        default=None,
+        help="also sweep the semantic layer's threshold with this embedder (loads the model)",
+    )
     ap.add_argument("--no-pin", action="store_true", help="do not pin the process to CPU 0")
     args = ap.parse_args()
 
@@ -179,15 +219,26 @@ def main() -> None:
 
     scans = []
     for spec in args.scan:
-        file, _, speaker = spec.rpartition(":") if spec.rsplit(":", 1)[-1] in ("agent", "document", "suggestion") \
+        file, _, speaker = (
+            spec.rpartition(":")
+            if spec.rsplit(":", 1)[-1] in ("agent", "document", "suggestion")
             else (spec, "", "document")
+        )
         with open(file, encoding="utf-8") as f:
             texts = [json.loads(line)["text"] for line in f if line.strip()]
         verdicts = [guard.check(t, speaker) for t in texts]
         blocked = [t[:120] for t, v in zip(texts, verdicts, strict=True) if v.action == "block"]
-        scans.append({"file": file, "speaker": speaker, "n": len(texts), "blocked": len(blocked),
-                      "block_rate": round(len(blocked) / max(1, len(texts)), 4),
-                      "warned": sum(v.action == "warn" for v in verdicts), "blocked_examples": blocked[:10]})
+        scans.append(
+            {
+                "file": file,
+                "speaker": speaker,
+                "n": len(texts),
+                "blocked": len(blocked),
+                "block_rate": round(len(blocked) / max(1, len(texts)), 4),
+                "warned": sum(v.action == "warn" for v in verdicts),
+                "blocked_examples": blocked[:10],
+            }
+        )
     if scans:
         report["scan"] = scans
 
@@ -195,14 +246,18 @@ def main() -> None:
         report["semantic_sweep"] = _semantic_sweep(guard, [args.cases, args.holdout])
 
     t0 = time.perf_counter()
-    big = Guard.from_rules([r.to_dict() for r in guard.rules] + [_generated_rule(args.extra)],
-                           [d.to_dict() for d in guard.disclosures])
+    big = Guard.from_rules(
+        [r.to_dict() for r in guard.rules] + [_generated_rule(args.extra)], [d.to_dict() for d in guard.disclosures]
+    )
     build_s = time.perf_counter() - t0
     texts = [c["text"] for c in read_cases(args.cases)]
     speed = _speed(big, texts, args.passes)
-    speed |= {"rules": len(big.rules), "phrases_in_automaton": big.stats()["phrases"],
-              "build_seconds": round(build_s, 3), "cpu_affinity": sorted(os.sched_getaffinity(0))
-              if hasattr(os, "sched_getaffinity") else None}
+    speed |= {
+        "rules": len(big.rules),
+        "phrases_in_automaton": big.stats()["phrases"],
+        "build_seconds": round(build_s, 3),
+        "cpu_affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+    }
     report["speed"] = speed
     print(json.dumps(report, ensure_ascii=False, indent=2))
 

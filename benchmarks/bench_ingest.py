@@ -7,6 +7,7 @@ Documents are made from fiqa_en's corpus (read at run time from ../shared/data, 
 repo), written as Markdown files to a temp dir and ingested into a throw-away data dir with the real
 models. The raw rate embeds exactly the stored chunk texts with the same batch size.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -11,6 +11,7 @@ run, rows marked "[exact onnx]" use the ONNX Runtime encoders with the reference
 (ASSIST_QUERY_ENGINE=reference). banking77_en's corpus has 10,003 items: its latency is the
 latency on a 10,000-chunk index.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,14 @@ def rrf_rank(retriever: HybridRetriever, query: str, k: int = 60, limit: int = 1
     return [ids[i] for i in np.argsort(-fused, kind="stable")[:limit]]
 
 
-def run_set(name: str, data: Path | None, limit: int, embedders: list[CachedEmbedder],  # type: ignore[type-arg]
-            reference: list[CachedEmbedder], exact: list[CachedEmbedder]) -> list[dict]:
+def run_set(
+    name: str,
+    data: Path | None,
+    limit: int,
+    embedders: list[CachedEmbedder],  # type: ignore[type-arg]
+    reference: list[CachedEmbedder],
+    exact: list[CachedEmbedder],
+) -> list[dict]:
     corpus_p, queries_p = set_paths(name, data)
     corpus, queries = read_jsonl(corpus_p), read_jsonl(queries_p)[:limit]
     t0 = time.perf_counter()
@@ -76,14 +83,23 @@ def run_set(name: str, data: Path | None, limit: int, embedders: list[CachedEmbe
             hits = r.score(q.text, limit=10)
             times.append((time.perf_counter() - t) * 1000)
             ranked.append([index.chunks[h.chunk_id].title for h in hits])
-        rows.append({"set": name, "method": label, **score_ranking(ranked, gold, 10), "n": len(queries),
-                     "query_ms_p50": round(float(np.percentile(times, 50)), 2),
-                     "query_ms_p95": round(float(np.percentile(times, 95)), 2),
-                     "index_chunks": len(index), "index_seconds": round(index_s, 1)})
+        rows.append(
+            {
+                "set": name,
+                "method": label,
+                **score_ranking(ranked, gold, 10),
+                "n": len(queries),
+                "query_ms_p50": round(float(np.percentile(times, 50)), 2),
+                "query_ms_p95": round(float(np.percentile(times, 95)), 2),
+                "index_chunks": len(index),
+                "index_seconds": round(index_s, 1),
+            }
+        )
     base = methods["hybrid"]
     ranked = [[index.chunks[c].title for c in rrf_rank(base, q.text)] for q in queries]
-    rows.append({"set": name, "method": "equal RRF (bm25+minilm+e5)", **score_ranking(ranked, gold, 10),
-                 "n": len(queries)})
+    rows.append(
+        {"set": name, "method": "equal RRF (bm25+minilm+e5)", **score_ranking(ranked, gold, 10), "n": len(queries)}
+    )
     return rows
 
 

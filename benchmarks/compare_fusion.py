@@ -91,8 +91,12 @@ def main() -> None:
                         best = (score, w, m)
                 assert best is not None
                 test_m = evaluate(c_test, titles, [q.label for q in test], fuse, best[1])
-                print(json.dumps({"set": name, "fusion": label, "tuned_weights": best[1],
-                                  "heldout": best[2], "test": test_m}), flush=True)
+                print(
+                    json.dumps(
+                        {"set": name, "fusion": label, "tuned_weights": best[1], "heldout": best[2], "test": test_m}
+                    ),
+                    flush=True,
+                )
             for w in FIXED:
                 test_m = evaluate(c_test, titles, [q.label for q in test], fuse, w)
                 print(json.dumps({"set": name, "fusion": label, "fixed_weights": w, "test": test_m}), flush=True)

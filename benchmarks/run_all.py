@@ -1,7 +1,8 @@
 """`make bench`: every benchmark in turn, each printing JSON lines; copy the figures to docs/benchmarks.md.
 
-    .venv/bin/python -m benchmarks.run_all [--only guard,retrieval,fusion,ingest,calls,answers]
+.venv/bin/python -m benchmarks.run_all [--only guard,retrieval,fusion,ingest,calls,answers]
 """
+
 from __future__ import annotations
 
 import argparse

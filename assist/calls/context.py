@@ -5,6 +5,7 @@ after a mortgage question, "What about the fee?" means the prepayment fee. A sho
 therefore retrieved together with the previous need, and passages from documents already in play are
 preferred.
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,8 +24,23 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ZH_CONTINUATIONS = tuple("那 那么 那个 还有 另外 然后 如果 要是 那如果 再 也 顺便 这个 这样".split())
 _ZH_PRONOUNS = tuple("它 这个 那个 这样 那样 这笔 那笔 这张 那张 这些 那些".split())
 _EN_CONTINUATIONS = (
-    "what about", "how about", "and the", "and what", "and if", "what if", "and how", "also", "and",
-    "is it", "does it", "will it", "is that", "does that", "how much is it", "and is", "then",
+    "what about",
+    "how about",
+    "and the",
+    "and what",
+    "and if",
+    "what if",
+    "and how",
+    "also",
+    "and",
+    "is it",
+    "does it",
+    "will it",
+    "is that",
+    "does that",
+    "how much is it",
+    "and is",
+    "then",
 )
 _EN_PRONOUNS = frozenset({"it", "that", "this", "those", "these", "they", "them", "its", "one"})
 

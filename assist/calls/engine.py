@@ -58,6 +58,7 @@ logger = logging.getLogger(__name__)
 SPEAKERS = ("customer", "agent")
 ALERT_ACTIONS = ("block", "warn")
 
+
 def _match_dict(m: Any, redact: Callable[[str], str]) -> dict[str, Any]:
     if isinstance(m, dict):
         d = dict(m)

@@ -3,6 +3,7 @@
 Strict latency budget: the model gets `settings.llm_timeout_ms`; on a timeout or any error the caller
 falls back to the extractive answer. The guard checks the text afterwards, like every answer.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,6 +27,8 @@ _END_WITH_MARKS = re.compile(r"([。！？!?]|\.(?=\s|\[|$))((?:\s*\[\d+\])*)\s*
 def split_marked(text: str) -> list[str]:
     """Sentences of a model's answer, each keeping the [n] marks that follow its full stop."""
     return [p.strip() for p in _END_WITH_MARKS.sub(r"\1\2\n", text).splitlines() if p.strip()]
+
+
 LANGUAGE_NAMES = {
     "zh-Hans": "Simplified Chinese (简体中文)",
     "zh-Hant": "Traditional Chinese (繁體中文)",
@@ -50,9 +53,7 @@ class LLMComposer:
         max_sentences: asked of the model.
     """
 
-    def __init__(
-        self, *, chat_model: Any, prompts: PromptLibrary, timeout_ms: int, max_sentences: int = 3
-    ) -> None:
+    def __init__(self, *, chat_model: Any, prompts: PromptLibrary, timeout_ms: int, max_sentences: int = 3) -> None:
         if chat_model is None:
             raise ValueError("LLMComposer needs a chat model, got None")
         if timeout_ms <= 0:
@@ -88,9 +89,7 @@ class LLMComposer:
             timeout_ms=settings.llm_timeout_ms,
         )
 
-    def messages(
-        self, *, question: str, context: list[str], results: list[SearchResult], language: str
-    ) -> list[Any]:
+    def messages(self, *, question: str, context: list[str], results: list[SearchResult], language: str) -> list[Any]:
         """The chat messages for one answer."""
         from langchain_core.messages import HumanMessage, SystemMessage
 
@@ -113,9 +112,7 @@ class LLMComposer:
         )
         return [SystemMessage(content=system), HumanMessage(content=human)]
 
-    def run(
-        self, *, question: str, context: list[str], results: list[SearchResult], language: str
-    ) -> Composition:
+    def run(self, *, question: str, context: list[str], results: list[SearchResult], language: str) -> Composition:
         """The model's answer, citing the passages it was given.
 
         Raises:

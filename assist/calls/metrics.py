@@ -1,4 +1,5 @@
 """Prometheus metrics, hand-written in the text exposition format (no client library needed)."""
+
 from __future__ import annotations
 
 import threading
@@ -69,9 +70,7 @@ class Metrics:
                 "# HELP assist_suggestions_total Suggestions sent, by source.",
                 "# TYPE assist_suggestions_total counter",
             ]
-            lines += [
-                f'assist_suggestions_total{{source="{k}"}} {v}' for k, v in sorted(self.suggestions.items())
-            ]
+            lines += [f'assist_suggestions_total{{source="{k}"}} {v}' for k, v in sorted(self.suggestions.items())]
             lines += [
                 "# HELP assist_alerts_total Compliance alerts on agent turns, by action.",
                 "# TYPE assist_alerts_total counter",

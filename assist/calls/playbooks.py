@@ -5,6 +5,7 @@ phrases (across turns, e.g. 理财非存款、产品有风险、投资须谨慎)
 the guard's `find_disclosures()`. Phrases are matched after normalize(), so Simplified, Traditional and
 full-width forms all match; English phrases match on word boundaries.
 """
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Prompt templates: files in prompts/ with {variables}; rendering raises on a missing variable."""
+
 from __future__ import annotations
 
 import logging

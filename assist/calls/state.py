@@ -1,4 +1,5 @@
 """The state of one live call, as kept in memory and persisted in `Call.state` (JSON)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """When to suggest: a final customer turn that carries a need or a question, not a filler or a thank-you."""
+
 from __future__ import annotations
 
 import logging

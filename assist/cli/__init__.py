@@ -1,4 +1,5 @@
 """The `assist` command line. Each command group lives in its own module of this package."""
+
 from __future__ import annotations
 
 import logging

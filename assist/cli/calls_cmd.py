@@ -1,4 +1,5 @@
 """`assist serve`, `assist replay` and `assist keys create|list|revoke`."""
+
 from __future__ import annotations
 
 import json
@@ -53,7 +54,7 @@ def read_call_file(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{lineno}: not JSON: {exc.msg}") from exc
         if not isinstance(item, dict) or item.get("speaker") not in ("customer", "agent"):
-            raise ValueError(f"{path}:{lineno}: expected {{\"speaker\": \"customer\"|\"agent\", \"text\": ...}}")
+            raise ValueError(f'{path}:{lineno}: expected {{"speaker": "customer"|"agent", "text": ...}}')
         if not isinstance(item.get("text"), str) or not item["text"].strip():
             raise ValueError(f"{path}:{lineno}: 'text' must be a non-empty string")
         turns.append({"speaker": item["speaker"], "text": item["text"], "final": bool(item.get("final", True))})
@@ -115,7 +116,7 @@ def _replay_remote(turns: list[dict[str, Any]], url: str, key: str) -> tuple[lis
 
 @app.command()
 def replay(
-    call_file: Annotated[Path, typer.Argument(help="JSON lines {\"speaker\", \"text\"}, e.g. kb_docs/calls/*.jsonl.")],
+    call_file: Annotated[Path, typer.Argument(help='JSON lines {"speaker", "text"}, e.g. kb_docs/calls/*.jsonl.')],
     url: Annotated[str | None, typer.Option(help="Drive a running server (e.g. http://127.0.0.1:8000).")] = None,
     key: Annotated[str | None, typer.Option(help="An agent key, with --url.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per turn instead.")] = False,

@@ -1,4 +1,5 @@
 """`assist guard check` and `assist eval guard`."""
+
 from __future__ import annotations
 
 import json

@@ -26,9 +26,7 @@ def _open_kb():  # type: ignore[no-untyped-def]
 
 @app.command()
 def ingest(
-    paths: Annotated[
-        list[Path], typer.Argument(help="Files or folders (md, txt, html, pdf, docx, csv FAQ).")
-    ],
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (md, txt, html, pdf, docx, csv FAQ).")],
 ) -> None:
     """Ingest documents into the knowledge base, with a progress bar and a summary."""
     from tqdm import tqdm

@@ -29,6 +29,7 @@ Behaviour worth knowing:
 - **Regexes** of one script run as one alternation; where it matches, the other regexes are also tried
   at that position, so two rules matching at the same place both fire.
 """
+
 from __future__ import annotations
 
 from assist.guard.engine import SPEAKERS, Guard, Match, Verdict, example_failures

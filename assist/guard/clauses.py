@@ -17,6 +17,7 @@ Clauses end at , . ! ? ; : 。 、 line breaks and at contrast or conjunction wo
 然而/却/也/而且, but/however/although/though/whereas, "and it/you/this ..."), so in
 虽然不保本，但稳赚不赔 the negation of the first clause does not reach the second.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -84,14 +85,22 @@ def lexicon() -> dict[str, int]:
     """Scope words (already in normalised form: Simplified, lower case) → effect."""
     table: dict[str, int] = {}
     for spec, effect in (
-        (_ZH_NEG, NEG), (_ZH_IGNORE, IGNORE), (_ZH_CANCEL, CANCEL), (_ZH_BOUNDARY, BOUNDARY),
-        (_ZH_POSTNEG, POSTNEG), (_ZH_POSTCANCEL, POSTCANCEL),
+        (_ZH_NEG, NEG),
+        (_ZH_IGNORE, IGNORE),
+        (_ZH_CANCEL, CANCEL),
+        (_ZH_BOUNDARY, BOUNDARY),
+        (_ZH_POSTNEG, POSTNEG),
+        (_ZH_POSTCANCEL, POSTCANCEL),
     ):
         for w in spec.split():
             table[normalize_phrase(w)] = effect
     for spec, effect in (
-        (_EN_NEG, NEG), (_EN_IGNORE, IGNORE), (_EN_CANCEL, CANCEL), (_EN_BOUNDARY, BOUNDARY),
-        (_EN_POSTNEG, POSTNEG), (_EN_POSTCANCEL, POSTCANCEL),
+        (_EN_NEG, NEG),
+        (_EN_IGNORE, IGNORE),
+        (_EN_CANCEL, CANCEL),
+        (_EN_BOUNDARY, BOUNDARY),
+        (_EN_POSTNEG, POSTNEG),
+        (_EN_POSTCANCEL, POSTCANCEL),
     ):
         for w in spec.split("|"):
             table[normalize_phrase(w)] = effect
@@ -126,8 +135,9 @@ def select_scope_words(hits: list[tuple[int, int, int]]) -> list[ScopeHit]:
     return out
 
 
-def judge(a: int, b: int, clause_start: int, clause_end: int, words: list[ScopeHit],
-          *, hedges_cancel: bool = True) -> bool:
+def judge(
+    a: int, b: int, clause_start: int, clause_end: int, words: list[ScopeHit], *, hedges_cancel: bool = True
+) -> bool:
     """Whether the trigger at ``[a, b)`` is asserted (True) or negated/hedged away (False).
 
     Args:

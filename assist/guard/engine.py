@@ -1,4 +1,5 @@
 """The Guard: normalise, match in one pass, judge each match in its clause, decide block > warn > allow."""
+
 from __future__ import annotations
 
 import bisect
@@ -129,8 +130,13 @@ class Guard:
         return cls(load_rule_pack(path), check_examples=check_examples)
 
     @classmethod
-    def from_rules(cls, rules: list[dict[str, Any]], disclosures: list[dict[str, Any]] | None = None,
-                   *, check_examples: bool = True) -> Guard:
+    def from_rules(
+        cls,
+        rules: list[dict[str, Any]],
+        disclosures: list[dict[str, Any]] | None = None,
+        *,
+        check_examples: bool = True,
+    ) -> Guard:
         """A guard over YAML-shaped rule dicts (rules edited in the database)."""
         return cls(RulePack.from_dicts(rules, disclosures, origin="<db>"), check_examples=check_examples)
 
@@ -214,8 +220,7 @@ class Guard:
             rule = self._rules[ridx]
             for a, b in spans:
                 oa, ob = nt.span(a, b)
-                out.append(Match(rule.id, rule.category, rule.severity, oa, ob, text[oa:ob], rule.advice,
-                                 rule.version))
+                out.append(Match(rule.id, rule.category, rule.severity, oa, ob, text[oa:ob], rule.advice, rule.version))
         return out
 
     def _lead_in_negates(self, text: str, pos: int) -> bool:
@@ -226,7 +231,7 @@ class Guard:
         """
         line_start = text.rfind("\n", 0, pos) + 1
         line_end = text.find("\n", pos)
-        line = text[line_start: line_end if line_end >= 0 else len(text)]
+        line = text[line_start : line_end if line_end >= 0 else len(text)]
         if not _LIST_ITEM.match(line):
             return False
         end = line_start - 1

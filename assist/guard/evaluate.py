@@ -1,4 +1,5 @@
 """Score a guard on a labelled set of JSON lines ``{"text", "speaker", "expect": "block"|"allow"}``."""
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,10 @@ def score(cases: Iterable[dict[str, Any]], decide: Callable[[str, str], str]) ->
     Returns:
         ``{"n", "recall", "false_positive_rate", "tp", "fn", "fp", "tn", "by_lang", "by_kind", "misses"}``.
     """
-    groups: dict[str, dict[str, dict[str, int]]] = {"lang": defaultdict(lambda: defaultdict(int)),
-                                                    "kind": defaultdict(lambda: defaultdict(int))}
+    groups: dict[str, dict[str, dict[str, int]]] = {
+        "lang": defaultdict(lambda: defaultdict(int)),
+        "kind": defaultdict(lambda: defaultdict(int)),
+    }
     totals: dict[str, int] = defaultdict(int)
     misses: list[dict[str, Any]] = []
     n = 0
@@ -64,13 +67,24 @@ def score(cases: Iterable[dict[str, Any]], decide: Callable[[str, str], str]) ->
         for g in ("lang", "kind"):
             groups[g][case.get(g) or "?"][key] += 1
         if key in ("fn", "fp"):
-            misses.append({"text": case["text"], "speaker": speaker, "expect": case["expect"], "got": action,
-                           "lang": case.get("lang"), "kind": case.get("kind")})
+            misses.append(
+                {
+                    "text": case["text"],
+                    "speaker": speaker,
+                    "expect": case["expect"],
+                    "got": action,
+                    "lang": case.get("lang"),
+                    "kind": case.get("kind"),
+                }
+            )
 
     def rates(c: dict[str, int]) -> dict[str, Any]:
         pos, neg = c["tp"] + c["fn"], c["fp"] + c["tn"]
-        return {"n": pos + neg, "recall": round(c["tp"] / pos, 4) if pos else None,
-                "false_positive_rate": round(c["fp"] / neg, 4) if neg else None}
+        return {
+            "n": pos + neg,
+            "recall": round(c["tp"] / pos, 4) if pos else None,
+            "false_positive_rate": round(c["fp"] / neg, 4) if neg else None,
+        }
 
     return {
         **rates(totals),

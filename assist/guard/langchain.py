@@ -1,8 +1,9 @@
 """A LangChain Runnable over the guard, so the guard can sit at the end of anyone's chain.
 
-    chain = prompt | chat_model | guard_runnable(guard)              # raises GuardBlockedError on a block
-    chain = prompt | chat_model | guard_runnable(guard, mode="verdict")  # returns the Verdict
+chain = prompt | chat_model | guard_runnable(guard)              # raises GuardBlockedError on a block
+chain = prompt | chat_model | guard_runnable(guard, mode="verdict")  # returns the Verdict
 """
+
 from __future__ import annotations
 
 import logging

@@ -2,6 +2,7 @@
 combined regex for trigger regexes and one for exception regexes. One pass each over the normalised text;
 no loop over rules.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,8 +51,9 @@ class Matcher:
         extra_scope: Additional scope words (normalised) → effect, merged into the built-in lexicon.
     """
 
-    def __init__(self, rules: list[Rule], disclosures: list[Disclosure],
-                 extra_scope: dict[str, int] | None = None) -> None:
+    def __init__(
+        self, rules: list[Rule], disclosures: list[Disclosure], extra_scope: dict[str, int] | None = None
+    ) -> None:
         import ahocorasick
 
         self.rules = rules
@@ -138,8 +140,13 @@ class Matcher:
         return hits
 
     @staticmethod
-    def _regex(rx: re.Pattern[str] | None, groups: dict[str, int], singles: tuple[tuple[str, re.Pattern[str]], ...],
-               s: str, out: list[tuple[int, int, int]]) -> None:
+    def _regex(
+        rx: re.Pattern[str] | None,
+        groups: dict[str, int],
+        singles: tuple[tuple[str, re.Pattern[str]], ...],
+        s: str,
+        out: list[tuple[int, int, int]],
+    ) -> None:
         """All matches of the combined pattern, overlapping ones included.
 
         After a match at ``a`` the search resumes at ``a + 1`` (a plain alternation is several times faster

@@ -15,6 +15,7 @@ Clause punctuation (, . ! ? ; : 。 、 and line breaks) is kept, because the gu
 Every character of the result records the ``[start, end)`` range of original characters it came from,
 so a match in normalised text maps back to a span of the original string.
 """
+
 from __future__ import annotations
 
 import logging
@@ -227,8 +228,20 @@ def _join_spelled_out(tokens: list[_Token]) -> list[_Token]:
     return merged
 
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-              "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 
 
 def cn_number(s: str) -> int | None:

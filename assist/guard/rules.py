@@ -24,6 +24,7 @@ A pack file is a mapping::
 A bare list of rules is accepted too. Errors raise :class:`assist.errors.RulePackError` naming the rule
 and the file.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,8 +45,19 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _REQUIRED = ("id", "category", "severity", "languages", "advice", "source")
 _KNOWN = frozenset(
     _REQUIRED
-    + ("phrases", "regexes", "exceptions", "examples", "version", "enabled", "description", "tags", "notes",
-       "pack", "file")
+    + (
+        "phrases",
+        "regexes",
+        "exceptions",
+        "examples",
+        "version",
+        "enabled",
+        "description",
+        "tags",
+        "notes",
+        "pack",
+        "file",
+    )
 )
 _DISCLOSURE_KNOWN = frozenset(("id", "label", "parts", "applies_to", "languages", "source", "description"))
 
@@ -157,7 +169,9 @@ class RulePack:
 
     @classmethod
     def from_dicts(
-        cls, rules: Iterable[Mapping[str, Any]], disclosures: Iterable[Mapping[str, Any]] | None = None,
+        cls,
+        rules: Iterable[Mapping[str, Any]],
+        disclosures: Iterable[Mapping[str, Any]] | None = None,
         origin: str = "<rules>",
     ) -> RulePack:
         """Validate YAML-shaped dicts (e.g. rules edited in the database).
@@ -196,9 +210,7 @@ def _compile(pattern: str, rule_id: str, origin: str) -> None:
     except re.error as exc:
         raise RulePackError(f"rule {rule_id!r} in {origin}: bad regex {pattern!r}: {exc}") from exc
     if rx.groupindex:
-        raise RulePackError(
-            f"rule {rule_id!r} in {origin}: regex {pattern!r} uses named groups; use (?:...) instead"
-        )
+        raise RulePackError(f"rule {rule_id!r} in {origin}: regex {pattern!r} uses named groups; use (?:...) instead")
     if pattern.lstrip().startswith("(?") and re.match(r"\(\?[aiLmsux]+\)", pattern.lstrip()):
         raise RulePackError(
             f"rule {rule_id!r} in {origin}: regex {pattern!r} sets global flags; text is already "

@@ -4,6 +4,7 @@ It runs after the deterministic layers, only when they found no block, and may a
 block) for a rule that did not fire. Clauses with a negator or hedge are skipped, since embeddings do not
 understand negation (不保本 is close to 保本). Off by default: ``guard.enable_semantic(embedder)``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,15 @@ class SemanticLayer:
         min_chars: Clauses shorter than this are not embedded.
     """
 
-    def __init__(self, rules: list[Rule], embedder: Any, *, threshold: float = 0.96,
-                 skip_clause: Callable[[str], bool] | None = None, min_chars: int = 4) -> None:
+    def __init__(
+        self,
+        rules: list[Rule],
+        embedder: Any,
+        *,
+        threshold: float = 0.96,
+        skip_clause: Callable[[str], bool] | None = None,
+        min_chars: int = 4,
+    ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"semantic threshold must be in (0, 1], got {threshold}")
         if not callable(getattr(embedder, "embed_documents", None)):
@@ -47,9 +55,7 @@ class SemanticLayer:
             for ex in rule.positive:
                 self._owners.append(rule)
                 examples.append(ex)
-        self._matrix = (
-            np.asarray(embedder.embed_documents(examples), dtype=np.float32) if examples else None
-        )
+        self._matrix = np.asarray(embedder.embed_documents(examples), dtype=np.float32) if examples else None
         logger.info("semantic layer: %d examples, threshold %.2f", len(examples), threshold)
 
     def check(self, text: str, already: list[Any]) -> list[Any]:
@@ -60,8 +66,7 @@ class SemanticLayer:
             return []
         fired = {m.rule_id for m in already}
         spans = [(m.start(), m.end()) for m in _CLAUSE_SPLIT.finditer(text)]
-        spans = [(a, b) for a, b in spans if len(text[a:b].strip()) >= self._min_chars
-                 and not self._skip(text[a:b])]
+        spans = [(a, b) for a, b in spans if len(text[a:b].strip()) >= self._min_chars and not self._skip(text[a:b])]
         if not spans:
             return []
         vecs = self._embedder.embed_documents([text[a:b] for a, b in spans])
@@ -74,6 +79,7 @@ class SemanticLayer:
                 fired.add(rule.id)
                 while a < b and text[a].isspace():
                     a += 1
-                out.append(Match(rule.id, rule.category, "warn", a, b, text[a:b], rule.advice, rule.version,
-                                 layer="semantic"))
+                out.append(
+                    Match(rule.id, rule.category, "warn", a, b, text[a:b], rule.advice, rule.version, layer="semantic")
+                )
         return out

@@ -1,4 +1,5 @@
 """SQLModel families, one module per entity. Importing this package registers every table."""
+
 from assist.models.audit import AuditEntry
 from assist.models.calls import Call, Feedback, Suggestion, Turn
 from assist.models.documents import Chunk, ChunkVector, Document, DocumentPublic, DocumentStatus

@@ -4,6 +4,7 @@ Nothing in the product updates or deletes an entry. The ORM refuses it (mapper e
 and PostgreSQL the database refuses it too (triggers created with the table), so a raw UPDATE or DELETE
 fails as well.
 """
+
 from __future__ import annotations
 
 import getpass
@@ -116,8 +117,14 @@ def _insert_entry(conn: Any, *, action: str, key: ApiKey, before: Any, after: An
     actor, role = _cli_actor()
     conn.execute(
         _table.insert().values(
-            actor=actor, role=role, action=action, target_type="api_key", target_id=key.id,
-            before=before, after=after, created_at=utcnow(),
+            actor=actor,
+            role=role,
+            action=action,
+            target_type="api_key",
+            target_id=key.id,
+            before=before,
+            after=after,
+            created_at=utcnow(),
         )
     )
 
@@ -131,5 +138,10 @@ def _key_created(_mapper: Any, conn: Any, key: ApiKey) -> None:
 def _key_changed(_mapper: Any, conn: Any, key: ApiKey) -> None:
     hist = sa_inspect(key).attrs.revoked_at.history
     if hist.has_changes() and key.revoked_at is not None:
-        _insert_entry(conn, action="key.revoke", key=key, before={**_key_ids(key), "revoked": False},
-                      after={**_key_ids(key), "revoked": True})
+        _insert_entry(
+            conn,
+            action="key.revoke",
+            key=key,
+            before={**_key_ids(key), "revoked": False},
+            after={**_key_ids(key), "revoked": True},
+        )

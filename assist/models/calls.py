@@ -1,4 +1,5 @@
 """A live call, its turns, the suggestions shown and the agents' feedback on them."""
+
 from __future__ import annotations
 
 from datetime import datetime

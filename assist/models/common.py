@@ -1,4 +1,5 @@
 """Helpers shared by the table models."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,5 @@
 """Documents (one row per version), their chunks and the chunks' stored vectors."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -1,4 +1,5 @@
 """Guard events for compliance review, and rule versions."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,4 +1,5 @@
 """API keys. Only a hash of the key is stored; the key itself is shown once."""
+
 from __future__ import annotations
 
 from datetime import datetime

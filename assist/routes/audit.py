@@ -1,4 +1,5 @@
 """Routes for the audit log: read-only, for compliance and admin. No route edits or deletes an entry."""
+
 from __future__ import annotations
 
 import logging
@@ -14,9 +15,7 @@ from assist.routes.events import FromQuery, ToQuery
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(
-    prefix="/v1/audit", tags=["audit"], dependencies=[Depends(require_roles(Role.compliance))]
-)
+router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(require_roles(Role.compliance))])
 
 
 @router.get("", response_model=list[AuditEntryPublic])
@@ -34,9 +33,15 @@ def list_audit(
 ) -> list[AuditEntryPublic]:
     """The audit log, newest first, filtered by action, actor, role, target and date range."""
     entries = audit.list_entries(
-        session=session, action=action, actor=actor, role=role, target_type=target_type,
-        target_id=target_id, date_from=as_utc(parse_bound(date_from, field="from")),
+        session=session,
+        action=action,
+        actor=actor,
+        role=role,
+        target_type=target_type,
+        target_id=target_id,
+        date_from=as_utc(parse_bound(date_from, field="from")),
         date_to=as_utc(parse_bound(date_to, field="to"), end_of_day=True),
-        limit=limit, offset=offset,
+        limit=limit,
+        offset=offset,
     )
     return [AuditEntryPublic.model_validate(e, from_attributes=True) for e in entries]

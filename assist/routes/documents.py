@@ -6,6 +6,7 @@ as a job and ingested after the response; the upload answers 202 with the job, w
 `GET /v1/documents/jobs/{job_id}`. Either way the index changes in one step, and a failed upload stores
 nothing but the job's error.
 """
+
 from __future__ import annotations
 
 import logging
@@ -146,11 +147,19 @@ def _audit_ingest(session: Session, *, key: ApiKey | None, item: Any, replaces: 
         ).first()
         before = {"id": prev.id, "version": prev.version} if prev else {"id": replaces}
     audit.record(
-        session, actor=key, action="document.upload" if item.outcome == "new" else "document.version",
-        target_type="document", target_id=item.document_id, before=before,
+        session,
+        actor=key,
+        action="document.upload" if item.outcome == "new" else "document.version",
+        target_type="document",
+        target_id=item.document_id,
+        before=before,
         after={
-            "id": item.document_id, "family_id": item.family_id, "version": item.version,
-            "status": item.status, "chunks": item.chunks, "flags": len(item.flags or []),
+            "id": item.document_id,
+            "family_id": item.family_id,
+            "version": item.version,
+            "status": item.status,
+            "chunks": item.chunks,
+            "flags": len(item.flags or []),
             "source": item.source,
         },
     )
@@ -163,28 +172,56 @@ def _engine(session: Session) -> Engine:
 
 def _result(item: Any) -> UploadResult:
     return UploadResult(
-        id=item.document_id, family_id=item.family_id, version=item.version, status=item.status,
-        chunks=item.chunks, flags=item.flags or [], outcome=item.outcome, title=item.title,
+        id=item.document_id,
+        family_id=item.family_id,
+        version=item.version,
+        status=item.status,
+        chunks=item.chunks,
+        flags=item.flags or [],
+        outcome=item.outcome,
+        title=item.title,
         source=item.source,
     )
 
 
 def _run_job(
-    *, engine: Engine, knowledge: Any, job_id: str, data: bytes, filename: str, meta: dict[str, Any],
-    replaces: str | None, key_id: str | None,
+    *,
+    engine: Engine,
+    knowledge: Any,
+    job_id: str,
+    data: bytes,
+    filename: str,
+    meta: dict[str, Any],
+    replaces: str | None,
+    key_id: str | None,
 ) -> None:
     """Ingest a large upload after the response; the job row records the outcome or the error."""
     try:
-        _ingest_job(engine=engine, knowledge=knowledge, job_id=job_id, data=data, filename=filename,
-                    meta=meta, replaces=replaces, key_id=key_id)
+        _ingest_job(
+            engine=engine,
+            knowledge=knowledge,
+            job_id=job_id,
+            data=data,
+            filename=filename,
+            meta=meta,
+            replaces=replaces,
+            key_id=key_id,
+        )
     finally:
         with _active_lock:
             _active_jobs.discard(job_id)
 
 
 def _ingest_job(
-    *, engine: Engine, knowledge: Any, job_id: str, data: bytes, filename: str, meta: dict[str, Any],
-    replaces: str | None, key_id: str | None,
+    *,
+    engine: Engine,
+    knowledge: Any,
+    job_id: str,
+    data: bytes,
+    filename: str,
+    meta: dict[str, Any],
+    replaces: str | None,
+    key_id: str | None,
 ) -> None:
     with Session(engine, expire_on_commit=False) as session:
         job = session.get(IngestJob, job_id)
@@ -210,7 +247,10 @@ def _ingest_job(
 
 
 @router.post(
-    "", response_model=UploadResult, status_code=201, dependencies=EditorOnly,
+    "",
+    response_model=UploadResult,
+    status_code=201,
+    dependencies=EditorOnly,
     responses={202: {"model": IngestJobPublic, "description": "large file: ingesting in the background"}},
 )
 def upload_document(
@@ -237,7 +277,9 @@ def upload_document(
     if replaces and session.get(Document, replaces) is None:
         raise NotFoundError("document", replaces)
     meta: dict[str, Any] = {
-        "title": title, "product": product, "language": language,
+        "title": title,
+        "product": product,
+        "language": language,
         "effective_from": effective_from.isoformat() if effective_from else None,
         "effective_to": effective_to.isoformat() if effective_to else None,
         "tags": [t.strip() for t in tags.split(",") if t.strip()] if tags else None,
@@ -245,19 +287,26 @@ def upload_document(
     meta = {k: v for k, v in meta.items() if v not in (None, "", [])}
     if len(data) > BACKGROUND_BYTES:
         _check_type(filename)  # refuse an unsupported type now, not after the editor starts polling
-        job = IngestJob(filename=filename, size_bytes=len(data), replaces=replaces, created_by=key.name,
-                        worker=WORKER_ID)
+        job = IngestJob(
+            filename=filename, size_bytes=len(data), replaces=replaces, created_by=key.name, worker=WORKER_ID
+        )
         session.add(job)
         session.commit()
         with _active_lock:
             _active_jobs.add(job.id)
         background.add_task(
-            _run_job, engine=_engine(session), knowledge=knowledge, job_id=job.id, data=data,
-            filename=filename, meta=meta, replaces=replaces, key_id=key.id,
+            _run_job,
+            engine=_engine(session),
+            knowledge=knowledge,
+            job_id=job.id,
+            data=data,
+            filename=filename,
+            meta=meta,
+            replaces=replaces,
+            key_id=key.id,
         )
         body = IngestJobPublic.model_validate(job, from_attributes=True).model_dump(mode="json")
-        return JSONResponse(status_code=202, content=body,
-                            headers={"Location": f"/v1/documents/jobs/{job.id}"})
+        return JSONResponse(status_code=202, content=body, headers={"Location": f"/v1/documents/jobs/{job.id}"})
     item = knowledge.ingest_upload(data=data, filename=filename, meta=meta, replaces=replaces)
     _audit_ingest(session, key=key, item=item, replaces=replaces)
     session.commit()
@@ -338,8 +387,9 @@ def _detail(session: Session, doc: Document) -> DocumentDetail:
         meta=doc.meta or {},
         next_steps=doc.next_steps or [],
         versions=[
-            DocumentVersion(id=d.id, version=d.version, status=d.status, chunk_count=d.chunk_count,
-                            created_at=d.created_at)
+            DocumentVersion(
+                id=d.id, version=d.version, status=d.status, chunk_count=d.chunk_count, created_at=d.created_at
+            )
             for d in family
         ],
         history=[AuditEntryPublic.model_validate(e, from_attributes=True) for e in history],
@@ -360,9 +410,7 @@ def get_document(document_id: str, session: SessionDep) -> DocumentDetail:
 
 
 @router.post("/{document_id}/retire", response_model=DocumentDetail, dependencies=EditorOnly)
-def retire_document(
-    document_id: str, session: SessionDep, knowledge: KnowledgeDep, key: CurrentKey
-) -> DocumentDetail:
+def retire_document(document_id: str, session: SessionDep, knowledge: KnowledgeDep, key: CurrentKey) -> DocumentDetail:
     """Stop serving a document version; its history stays."""
     doc = _get(session, document_id)
     if doc.status == DocumentStatus.retired:
@@ -371,8 +419,13 @@ def retire_document(
     knowledge.retire(document_id=document_id)
     session.refresh(doc)
     audit.record(
-        session, actor=key, action="document.retire", target_type="document", target_id=document_id,
-        before={"status": before, "version": doc.version}, after={"status": doc.status.value},
+        session,
+        actor=key,
+        action="document.retire",
+        target_type="document",
+        target_id=document_id,
+        before={"status": before, "version": doc.version},
+        after={"status": doc.status.value},
     )
     session.commit()
     return _detail(session, doc)
@@ -394,7 +447,11 @@ def review_document(
         action = "document.reject"
     session.refresh(doc)
     audit.record(
-        session, actor=key, action=action, target_type="document", target_id=document_id,
+        session,
+        actor=key,
+        action=action,
+        target_type="document",
+        target_id=document_id,
         before={"status": DocumentStatus.needs_review.value, "version": doc.version},
         after={"status": doc.status.value, "note": body.note, "flags": len(doc.flags or [])},
     )

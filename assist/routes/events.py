@@ -1,5 +1,6 @@
 """Routes for the compliance review queue of guard events: list, review (with a one-step exception),
 per-rule statistics and CSV export."""
+
 from __future__ import annotations
 
 import logging
@@ -19,14 +20,10 @@ from assist.routes.rules import swap_guard
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(
-    prefix="/v1/guard", tags=["guard review"], dependencies=[Depends(require_roles(Role.compliance))]
-)
+router = APIRouter(prefix="/v1/guard", tags=["guard review"], dependencies=[Depends(require_roles(Role.compliance))])
 
 
-FromQuery = Annotated[
-    str | None, Query(alias="from", max_length=40, description="YYYY-MM-DD or an ISO datetime")
-]
+FromQuery = Annotated[str | None, Query(alias="from", max_length=40, description="YYYY-MM-DD or an ISO datetime")]
 ToQuery = Annotated[
     str | None, Query(alias="to", max_length=40, description="YYYY-MM-DD (that whole day) or an ISO datetime")
 ]
@@ -43,12 +40,11 @@ class EventReview(BaseModel):
     decision: Literal["confirmed", "false_positive"]
     note: str | None = Field(None, max_length=2000)
     add_exception: str | None = Field(
-        None, max_length=review.MAX_EXCEPTION_CHARS,
+        None,
+        max_length=review.MAX_EXCEPTION_CHARS,
         description="with false_positive: add this phrase as an exception to the rule, in the same step",
     )
-    rule_id: str | None = Field(
-        None, max_length=200, description="which of the event's rules gets the exception"
-    )
+    rule_id: str | None = Field(None, max_length=200, description="which of the event's rules gets the exception")
 
 
 class EventReviewResult(BaseModel):
@@ -83,8 +79,6 @@ class GuardStatsPublic(BaseModel):
     acceptance_rate: float | None
 
 
-
-
 @router.get("/events", response_model=list[GuardEventPublic])
 def list_events(
     session: SessionDep,
@@ -101,9 +95,17 @@ def list_events(
 ) -> list[GuardEventPublic]:
     """The review queue: guard events, newest first, filtered by status, rule, category, agent and date."""
     events = review.list_events(
-        session=session, status=status, rule_id=rule, category=category, agent=agent, kind=kind,
-        call_id=call_id, date_from=parse_bound(date_from, field="from"),
-        date_to=parse_bound(date_to, field="to"), limit=limit, offset=offset,
+        session=session,
+        status=status,
+        rule_id=rule,
+        category=category,
+        agent=agent,
+        kind=kind,
+        call_id=call_id,
+        date_from=parse_bound(date_from, field="from"),
+        date_to=parse_bound(date_to, field="to"),
+        limit=limit,
+        offset=offset,
     )
     return [GuardEventPublic.model_validate(e, from_attributes=True) for e in events]
 
@@ -138,8 +140,7 @@ def guard_stats(
     )
     return GuardStatsPublic(
         rules=[
-            RuleStatPublic(**asdict(r), reviewed=r.reviewed, false_positive_rate=r.false_positive_rate)
-            for r in s.rules
+            RuleStatPublic(**asdict(r), reviewed=r.reviewed, false_positive_rate=r.false_positive_rate) for r in s.rules
         ],
         alerts_per_day=s.alerts_per_day,
         events=s.events,
@@ -152,21 +153,29 @@ def guard_stats(
 @router.get("/events/{event_id}", response_model=GuardEventPublic)
 def get_event(event_id: EventId, session: SessionDep) -> GuardEventPublic:
     """One guard event with its redacted context."""
-    return GuardEventPublic.model_validate(review.get_event(session=session, event_id=event_id),
-                                           from_attributes=True)
+    return GuardEventPublic.model_validate(review.get_event(session=session, event_id=event_id), from_attributes=True)
 
 
 @router.post("/events/{event_id}/review", response_model=EventReviewResult)
 def review_event(
-    event_id: EventId, body: EventReview, request: Request, session: SessionDep, settings: SettingsDep,
+    event_id: EventId,
+    body: EventReview,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
     key: CurrentKey,
 ) -> EventReviewResult:
     """Confirm an event or mark it a false positive, optionally adding the phrase as a rule exception."""
     if body.add_exception:
         rules_store.ensure_seeded(session=session, rules_path=settings.rules_path)
     outcome = review.review_event(
-        session=session, event_id=event_id, decision=body.decision, note=body.note, reviewer=key,
-        add_exception=body.add_exception, rule_id=body.rule_id,
+        session=session,
+        event_id=event_id,
+        decision=body.decision,
+        note=body.note,
+        reviewer=key,
+        add_exception=body.add_exception,
+        rule_id=body.rule_id,
     )
     session.commit()
     if outcome.rule is not None:

@@ -1,4 +1,5 @@
 """Check a text against the rules in force."""
+
 from __future__ import annotations
 
 from typing import Any, Literal

@@ -1,4 +1,5 @@
 """Liveness and Prometheus metrics (no key needed)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Request

@@ -1,5 +1,6 @@
 """Routes for compliance rules: versioned changes that recompile and swap the running guard, draft
 testing, and YAML import/export."""
+
 from __future__ import annotations
 
 import logging
@@ -130,8 +131,9 @@ def create_rule(body: RuleBody, request: Request, session: SessionDep, key: Curr
     return _public(rec)
 
 
-@router.get("/export", response_class=Response, dependencies=[Seeded],
-            responses={200: {"content": {"application/yaml": {}}}})
+@router.get(
+    "/export", response_class=Response, dependencies=[Seeded], responses={200: {"content": {"application/yaml": {}}}}
+)
 def export_rules(session: SessionDep) -> Response:
     """The rules and disclosures in force, as a YAML rule pack."""
     return Response(
@@ -141,10 +143,17 @@ def export_rules(session: SessionDep) -> Response:
     )
 
 
-@router.post("/import", response_model=ImportResultPublic, dependencies=[Seeded],
-             openapi_extra={"requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}})
+@router.post(
+    "/import",
+    response_model=ImportResultPublic,
+    dependencies=[Seeded],
+    openapi_extra={"requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+)
 def import_rules(
-    request: Request, session: SessionDep, key: CurrentKey, raw: bytes = Depends(_raw_body),
+    request: Request,
+    session: SessionDep,
+    key: CurrentKey,
+    raw: bytes = Depends(_raw_body),
     prune: bool = Query(False),
 ) -> ImportResultPublic:
     """Import a YAML rule pack (the request body), all or nothing; `prune` deletes rules it lacks."""
@@ -184,7 +193,10 @@ def get_rule(rule_id: str, session: SessionDep) -> RuleDetail:
 
 @router.patch("/{rule_id}", response_model=RulePublic, dependencies=[Seeded])
 def update_rule(
-    rule_id: str, request: Request, session: SessionDep, key: CurrentKey,
+    rule_id: str,
+    request: Request,
+    session: SessionDep,
+    key: CurrentKey,
     changes: dict[str, Any] = Body(..., description="fields to change; null removes a field"),
 ) -> RulePublic:
     """Change a rule: a new version; the previous one stays readable."""

@@ -1,4 +1,5 @@
 """Feedback on suggestions."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter

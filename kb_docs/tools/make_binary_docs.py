@@ -38,24 +38,45 @@ _CJK_RUN = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
 # --------------------------------------------------------------------------
 WEALTH_EN: list[Block] = [
     ("h1", "Wealth Management Risk Disclosure"),
-    ("p", "Harbor Bank - Retail Wealth Policy WM-07, effective 1 January 2026. Applies to all wealth "
-          "management products sold or distributed by Harbor Bank, including products of its wealth "
-          "management subsidiary, in mainland China and at the Hong Kong branch."),
+    (
+        "p",
+        "Harbor Bank - Retail Wealth Policy WM-07, effective 1 January 2026. Applies to all wealth "
+        "management products sold or distributed by Harbor Bank, including products of its wealth "
+        "management subsidiary, in mainland China and at the Hong Kong branch.",
+    ),
     ("h2", "Mandatory risk disclosure"),
-    ("p", "Before presenting any wealth management product, the agent must read the following sentence "
-          "in full and confirm that the customer has heard it:"),
+    (
+        "p",
+        "Before presenting any wealth management product, the agent must read the following sentence "
+        "in full and confirm that the customer has heard it:",
+    ),
     ("p", "Wealth management products are not deposits; they carry risk; invest with care."),
-    ("p", "In Chinese the same disclosure is: 理财非存款、产品有风险、投资须谨慎. No return figure may be "
-          "discussed before the disclosure has been read and the customer's risk assessment checked."),
+    (
+        "p",
+        "In Chinese the same disclosure is: 理财非存款、产品有风险、投资须谨慎. No return figure may be "
+        "discussed before the disclosure has been read and the customer's risk assessment checked.",
+    ),
     ("h2", "Products are not principal-protected"),
-    ("li", "Wealth management products are NOT principal-protected unless the product documents expressly "
-           "label them as principal-protected. None of the products currently on sale is principal-protected."),
-    ("li", "A performance benchmark is not an expected or promised return. The customer may lose part or "
-           "all of the amount invested."),
-    ("li", "Wealth management products are not deposits and are not covered by deposit insurance "
-           "(RMB 500,000 in mainland China) or by the Hong Kong Deposit Protection Scheme (HK$800,000)."),
-    ("li", "Agents must not describe any product as guaranteed, risk-free or as safe as a deposit. If a "
-           "customer asks whether they can lose money, the answer is: yes, the principal can be lost."),
+    (
+        "li",
+        "Wealth management products are NOT principal-protected unless the product documents expressly "
+        "label them as principal-protected. None of the products currently on sale is principal-protected.",
+    ),
+    (
+        "li",
+        "A performance benchmark is not an expected or promised return. The customer may lose part or "
+        "all of the amount invested.",
+    ),
+    (
+        "li",
+        "Wealth management products are not deposits and are not covered by deposit insurance "
+        "(RMB 500,000 in mainland China) or by the Hong Kong Deposit Protection Scheme (HK$800,000).",
+    ),
+    (
+        "li",
+        "Agents must not describe any product as guaranteed, risk-free or as safe as a deposit. If a "
+        "customer asks whether they can lose money, the answer is: yes, the principal can be lost.",
+    ),
     ("h2", "Product risk ratings R1 to R5"),
     ("li", "R1 - Low risk: money-market instruments and high-grade deposits. Suitable for C1 and above."),
     ("li", "R2 - Medium-low risk: mainly bonds and other fixed income. Suitable for C2 and above."),
@@ -64,31 +85,55 @@ WEALTH_EN: list[Block] = [
     ("li", "R5 - High risk: commodities, derivatives, leveraged strategies. Suitable for C5 only."),
     ("p", "Even an R1 product does not guarantee the return of principal."),
     ("h2", "Suitability and risk assessment"),
-    ("li", "A customer must complete the risk tolerance questionnaire before the first purchase. The result "
-           "is a profile from C1 (conservative) to C5 (aggressive)."),
+    (
+        "li",
+        "A customer must complete the risk tolerance questionnaire before the first purchase. The result "
+        "is a profile from C1 (conservative) to C5 (aggressive).",
+    ),
     ("li", "The assessment is valid for 12 months; an expired assessment must be redone before any purchase."),
-    ("li", "At most 2 assessments per calendar day. Agents must never suggest answers or fill in the "
-           "questionnaire for the customer."),
-    ("li", "A customer may only buy products whose risk rating does not exceed their profile. The bank "
-           "does not sell a higher-rated product even if the customer insists."),
-    ("li", "Customers aged 65 or over buying an R3 or higher product for the first time must do so at a "
-           "branch, with audio and video recording and a second staff member or relative present."),
+    (
+        "li",
+        "At most 2 assessments per calendar day. Agents must never suggest answers or fill in the "
+        "questionnaire for the customer.",
+    ),
+    (
+        "li",
+        "A customer may only buy products whose risk rating does not exceed their profile. The bank "
+        "does not sell a higher-rated product even if the customer insists.",
+    ),
+    (
+        "li",
+        "Customers aged 65 or over buying an R3 or higher product for the first time must do so at a "
+        "branch, with audio and video recording and a second staff member or relative present.",
+    ),
     ("h2", "Sales procedure"),
     ("li", "Step 1 - Verify the customer's identity."),
     ("li", "Step 2 - Check that the risk assessment is valid and matches the product (check_suitability)."),
     ("li", "Step 3 - Read the risk disclosure (read_risk_disclosure)."),
-    ("li", "Step 4 - Explain the risk rating, term, fees and redemption rules. Typical fees: sales fee 0.3% "
-           "a year, custody fee 0.02% a year, management fee 0.3% a year."),
+    (
+        "li",
+        "Step 4 - Explain the risk rating, term, fees and redemption rules. Typical fees: sales fee 0.3% "
+        "a year, custody fee 0.02% a year, management fee 0.3% a year.",
+    ),
     ("li", "Step 5 - The customer reads and signs the product terms and the risk disclosure statement."),
-    ("li", "Step 6 - Privately placed products have a 24-hour cooling-off period after payment, during which "
-           "the customer may cancel without reason and receive a full refund."),
+    (
+        "li",
+        "Step 6 - Privately placed products have a 24-hour cooling-off period after payment, during which "
+        "the customer may cancel without reason and receive a full refund.",
+    ),
     ("h2", "Redemption"),
-    ("p", "Open-ended products: redemption proceeds normally arrive on T+1 business day, as stated in the "
-          "product terms. Closed-ended products cannot be redeemed before maturity. Past performance is no "
-          "guarantee of future results."),
+    (
+        "p",
+        "Open-ended products: redemption proceeds normally arrive on T+1 business day, as stated in the "
+        "product terms. Closed-ended products cannot be redeemed before maturity. Past performance is no "
+        "guarantee of future results.",
+    ),
     ("h2", "Next steps for the agent"),
-    ("p", "check_suitability, read_risk_disclosure. Escalate to a supervisor if the customer insists on a "
-          "product above their risk profile or alleges mis-selling."),
+    (
+        "p",
+        "check_suitability, read_risk_disclosure. Escalate to a supervisor if the customer insists on a "
+        "product above their risk profile or alleges mis-selling.",
+    ),
 ]
 
 # --------------------------------------------------------------------------
@@ -96,7 +141,10 @@ WEALTH_EN: list[Block] = [
 # --------------------------------------------------------------------------
 LOAN_ZH: list[Block] = [
     ("h1", "个人贷款与住房贷款提前还款规定"),
-    ("p", "海港银行零售信贷部 文件编号 RL-12，自 2026 年 1 月 1 日起执行。适用于本行在中国内地发放的个人住房贷款和个人消费贷款。"),
+    (
+        "p",
+        "海港银行零售信贷部 文件编号 RL-12，自 2026 年 1 月 1 日起执行。适用于本行在中国内地发放的个人住房贷款和个人消费贷款。",
+    ),
     ("h2", "一、提前还款的条件"),
     ("p", "借款人按期归还首期月供后，可以申请部分或全部提前还款。提前还款时，须同时结清截至还款日的应计利息。"),
     ("h2", "二、住房贷款提前还款违约金"),
@@ -115,7 +163,10 @@ LOAN_ZH: list[Block] = [
     ("h2", "五、全部提前还款与解押"),
     ("li", "本行出具结清金额明细，列明本金、利息和违约金（如有）。"),
     ("li", "办理日前一日 17:00 前，还款账户须存足全部款项。"),
-    ("li", "贷款结清后 5 个工作日内出具贷款结清证明，15 个工作日内交付抵押注销所需材料，由借款人到不动产登记中心办理解押。"),
+    (
+        "li",
+        "贷款结清后 5 个工作日内出具贷款结清证明，15 个工作日内交付抵押注销所需材料，由借款人到不动产登记中心办理解押。",
+    ),
     ("h2", "六、个人消费贷款提前还款"),
     ("li", "个人消费贷款（海港易贷）放款满 6 个月后提前还款，不收取违约金。"),
     ("li", "放款未满 6 个月提前还款的，按提前归还本金的 2% 收取违约金。"),
@@ -138,10 +189,16 @@ WEALTH_HANT: list[Block] = [
     ("p", "理財非存款、產品有風險、投資須謹慎。"),
     ("p", "宣讀後須確認客戶已清楚聽到。未宣讀風險提示、未確認風險承受能力評估有效之前，不得介紹產品的回報。"),
     ("h2", "理財產品並不保本"),
-    ("p", "本行銷售的理財產品一律不保本，除非產品文件明確標示為「保本」；目前本行在售的產品中並沒有保本產品。"
-          "業績比較基準並非預期回報，亦非回報承諾，客戶可能損失部分甚至全部本金。"),
+    (
+        "p",
+        "本行銷售的理財產品一律不保本，除非產品文件明確標示為「保本」；目前本行在售的產品中並沒有保本產品。"
+        "業績比較基準並非預期回報，亦非回報承諾，客戶可能損失部分甚至全部本金。",
+    ),
     ("p", "理財產品並非存款，不受香港存款保障計劃（每名存款人上限 HK$800,000）或台灣存款保險保障。"),
-    ("p", "職員不得使用「保本」「穩賺」「零風險」等字眼描述產品。客戶問到「會不會蝕本」時，須如實回答「有機會損失本金」。"),
+    (
+        "p",
+        "職員不得使用「保本」「穩賺」「零風險」等字眼描述產品。客戶問到「會不會蝕本」時，須如實回答「有機會損失本金」。",
+    ),
     ("h2", "產品風險等級"),
     ("h3", "R1 至 R5"),
     ("li", "R1 低風險：貨幣市場工具及高評級存款證，適合 C1 或以上客戶。"),
@@ -164,9 +221,15 @@ WEALTH_HANT: list[Block] = [
     ("li", "第五步：客戶細閱並簽署產品說明書及風險披露聲明。"),
     ("li", "第六步：私人配售產品設有 24 小時冷靜期，客戶可於冷靜期內無條件取消並全數取回款項。"),
     ("h2", "贖回安排"),
-    ("p", "開放式產品的贖回款項一般於 T+1 個營業日存入客戶戶口；封閉式產品於到期前不可贖回。過往表現並不代表將來表現。"),
+    (
+        "p",
+        "開放式產品的贖回款項一般於 T+1 個營業日存入客戶戶口；封閉式產品於到期前不可贖回。過往表現並不代表將來表現。",
+    ),
     ("h2", "下一步"),
-    ("p", "check_suitability、read_risk_disclosure；客戶堅持購買超出其風險評估的產品或投訴銷售不當時，轉交主管（escalate_supervisor）。"),
+    (
+        "p",
+        "check_suitability、read_risk_disclosure；客戶堅持購買超出其風險評估的產品或投訴銷售不當時，轉交主管（escalate_supervisor）。",
+    ),
 ]
 
 FIXED_TIME = datetime(2026, 1, 1, 0, 0, 0)
@@ -190,8 +253,9 @@ def build_pdf(blocks: list[Block], out: Path, *, title: str, cjk: bool) -> None:
     base = {"fontName": body_font, "wordWrap": wrap} if wrap else {"fontName": body_font}
     styles = {
         "h1": ParagraphStyle("h1", **{**base, "fontName": head_font}, fontSize=16, leading=21, spaceAfter=8),
-        "h2": ParagraphStyle("h2", **{**base, "fontName": head_font}, fontSize=13, leading=17, spaceBefore=8,
-                             spaceAfter=4),
+        "h2": ParagraphStyle(
+            "h2", **{**base, "fontName": head_font}, fontSize=13, leading=17, spaceBefore=8, spaceAfter=4
+        ),
         "h3": ParagraphStyle("h3", **{**base, "fontName": head_font}, fontSize=11, leading=15, spaceBefore=6),
         "p": ParagraphStyle("p", **base, fontSize=10, leading=14, spaceAfter=4),
         "li": ParagraphStyle("li", **base, fontSize=10, leading=14, leftIndent=12, bulletIndent=2),
@@ -207,9 +271,17 @@ def build_pdf(blocks: list[Block], out: Path, *, title: str, cjk: bool) -> None:
             story.append(Paragraph(safe, styles[kind]))
     story.append(Spacer(1, 4 * mm))
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, title=title, author="Harbor Bank Knowledge Team",
-                            leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm, bottomMargin=18 * mm,
-                            invariant=1)
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        title=title,
+        author="Harbor Bank Knowledge Team",
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        invariant=1,
+    )
     doc.build(story)
     out.write_bytes(buf.getvalue())
 
@@ -249,11 +321,21 @@ def build_docx(blocks: list[Block], out: Path, *, title: str) -> None:
 
 
 TARGETS = [
-    ("en/wealth_products_risk_disclosure.pdf", "pdf", WEALTH_EN,
-     "Wealth Management Products: Risk Ratings, Suitability and Risk Disclosure", False),
+    (
+        "en/wealth_products_risk_disclosure.pdf",
+        "pdf",
+        WEALTH_EN,
+        "Wealth Management Products: Risk Ratings, Suitability and Risk Disclosure",
+        False,
+    ),
     ("zh/loan_prepayment.pdf", "pdf", LOAN_ZH, "个人贷款与住房贷款提前还款规定", True),
-    ("zh_hant/wealth_risk_disclosure_hk_tw.docx", "docx", WEALTH_HANT,
-     "理財產品風險披露及適合性評估（香港及台灣分行）", False),
+    (
+        "zh_hant/wealth_risk_disclosure_hk_tw.docx",
+        "docx",
+        WEALTH_HANT,
+        "理財產品風險披露及適合性評估（香港及台灣分行）",
+        False,
+    ),
 ]
 
 

@@ -1,4 +1,5 @@
 """Helpers shared by the API tests (a uniquely named module: `conftest` names clash across folders)."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI

@@ -50,8 +50,13 @@ def test_api_keys_never_reach_a_log_line() -> None:
     key = "ak_agent_Q2xhc3NpZmllZF9rZXlfMTIzNDU2Nzg5"
     # what uvicorn logs for a WebSocket: the path with its query string
     record = logging.LogRecord(
-        "uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" [accepted]',
-        (("127.0.0.1", 5000), f"/v1/calls/c1/stream?token={key}&lang=en"), None,
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" [accepted]',
+        (("127.0.0.1", 5000), f"/v1/calls/c1/stream?token={key}&lang=en"),
+        None,
     )
     RedactingFilter().filter(record)
     line = record.getMessage()

@@ -45,8 +45,17 @@ def test_markdown_is_stripped_from_sentences() -> None:
 
 
 def _passage(doc: str, text: str) -> SearchResult:
-    return SearchResult(document_id=doc, title=doc, section="", version=1, chunk_id=doc, score=1.0,
-                        snippet=text, text=text, language="zh-Hant")
+    return SearchResult(
+        document_id=doc,
+        title=doc,
+        section="",
+        version=1,
+        chunk_id=doc,
+        score=1.0,
+        snippet=text,
+        text=text,
+        language="zh-Hant",
+    )
 
 
 HK = _passage("hk-card-loss", "新卡約 5 個工作天內寄出。補領卡費用：每張卡每年首次補領免費，其後每次 HK$50。")
@@ -81,15 +90,27 @@ def test_bad_synonym_groups_are_refused(tmp_path) -> None:
 
 
 def _section(doc: str, section: str, text: str, language: str = "en") -> SearchResult:
-    return SearchResult(document_id=doc, title=doc, section=section, version=1, chunk_id=f"{doc}/{section}",
-                        score=1.0, snippet=text, text=text, language=language)
+    return SearchResult(
+        document_id=doc,
+        title=doc,
+        section=section,
+        version=1,
+        chunk_id=f"{doc}/{section}",
+        score=1.0,
+        snippet=text,
+        text=text,
+        language=language,
+    )
 
 
 def test_a_pointer_to_another_procedure_does_not_lead_the_answer() -> None:
-    steps = _section("card-loss", "Reporting procedure",
-                     "1. Place a permanent block on the card.\n"
-                     "2. If there are unrecognised transactions on the card, raise a dispute "
-                     '(see "Disputed Card Transactions").')
+    steps = _section(
+        "card-loss",
+        "Reporting procedure",
+        "1. Place a permanent block on the card.\n"
+        "2. If there are unrecognised transactions on the card, raise a dispute "
+        '(see "Disputed Card Transactions").',
+    )
     comp = ExtractiveComposer(max_sentences=1).run(query="lost card", results=[steps], language="en")
     assert comp.answer.startswith("Place a permanent block")
     text = "在系统中执行正式挂失，卡片立即停用。\n如客户发现可疑交易，转入《信用卡争议交易处理规范》办理。"
@@ -114,8 +135,11 @@ def test_a_documents_scope_line_gives_way_to_its_own_sections() -> None:
 
 def test_an_english_semicolon_keeps_its_clauses_together() -> None:
     text = "4. Register the dispute; give the customer the reference.\n挂失即时生效；补卡另行收费。"
-    assert split_sentences(text) == ["Register the dispute; give the customer the reference.", "挂失即时生效；",
-                                     "补卡另行收费。"]
+    assert split_sentences(text) == [
+        "Register the dispute; give the customer the reference.",
+        "挂失即时生效；",
+        "补卡另行收费。",
+    ]
 
 
 def test_a_sentence_that_announces_what_follows_is_kept_with_it() -> None:

@@ -146,12 +146,20 @@ def test_hong_kong_follow_up_quotes_the_hong_kong_fee(kb_real: dict[str, Any]) -
 
 FIRST_ANSWERS = [
     # (question, the policy that must answer, words the answer must hold, words it must not lead with)
-    ("How do I dispute a charge I don't recognise on my credit card?",
-     "Disputed Card Transactions and Chargebacks", "dispute", "raise a dispute (see"),
+    (
+        "How do I dispute a charge I don't recognise on my credit card?",
+        "Disputed Card Transactions and Chargebacks",
+        "dispute",
+        "raise a dispute (see",
+    ),
     ("我的信用卡丢了怎么办", "信用卡挂失、冻结与补卡", "挂失", "如客户发现可疑交易"),
     ("我的信用卡丟了怎麼辦？", "信用卡遺失、凍結及補領（香港分行）", "報失", "如有可疑交易"),
-    ("What is the cooling-off period for my insurance policy?",
-     "Life Insurance - Cooling-off Period and Surrender (Hong Kong and Mainland)", "21 calendar days", "Where |"),
+    (
+        "What is the cooling-off period for my insurance policy?",
+        "Life Insurance - Cooling-off Period and Surrender (Hong Kong and Mainland)",
+        "21 calendar days",
+        "Where |",
+    ),
 ]
 
 

@@ -1,4 +1,5 @@
 """`assist replay`: bad files fail clearly; a sample call prints suggestions, checklists and alerts."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -101,9 +101,12 @@ def test_a_setting_the_product_refuses_is_a_message_not_a_traceback(tmp_path: Pa
     env = {**os.environ, "ASSIST_DATA_DIR": str(tmp_path), "ASSIST_FUSION_WEIGHTS": '{"fr": {"bm25": 1}}'}
     r = subprocess.run(
         [sys.executable, "-c", "from assist.cli import main; main()", "search", "card"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert r.returncode == 2
     assert "ASSIST_FUSION_WEIGHTS" in r.stderr and "unknown language group 'fr'" in r.stderr
     assert "Traceback" not in r.stderr
-

@@ -1,4 +1,5 @@
 """Fixtures for the guard tests: the default pack, compiled once per session."""
+
 from __future__ import annotations
 
 from pathlib import Path

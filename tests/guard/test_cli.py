@@ -1,4 +1,5 @@
 """`assist guard check` and `assist eval guard` through typer's CliRunner."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,12 @@ def test_check_json_one_verdict_per_line_in_order() -> None:
     assert [v["action"] for v in out] == ["block", "allow", "allow"]
     m = out[0]["matches"][0]
     assert (m["rule_id"], m["category"], m["severity"], m["text"]) == (
-        "guaranteed_return", "guaranteed_return", "block", "保 本 保 息")
-    assert "这款产品保 本 保 息"[m["start"]:m["end"]] == m["text"]
+        "guaranteed_return",
+        "guaranteed_return",
+        "block",
+        "保 本 保 息",
+    )
+    assert "这款产品保 本 保 息"[m["start"] : m["end"]] == m["text"]
     assert out[0]["advice"]
 
 
@@ -60,7 +65,9 @@ def test_check_uses_the_configured_rules_path(tmp_path: Path, monkeypatch: pytes
 
     (tmp_path / "r.yaml").write_text(
         "rules:\n  - {id: r1, category: c, severity: warn, languages: [en], phrases: [frobnicate],"
-        " advice: a, source: s}\n", encoding="utf-8")
+        " advice: a, source: s}\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("ASSIST_RULES_DIR", str(tmp_path))
     get_settings.cache_clear()
     result = runner.invoke(app, ["guard", "check", "--json"], input=_lines({"text": "we frobnicate"}))
@@ -69,8 +76,10 @@ def test_check_uses_the_configured_rules_path(tmp_path: Path, monkeypatch: pytes
 
 def test_check_reports_a_broken_pack_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("rules:\n  - {id: r1, category: c, severity: fatal, languages: [en], phrases: [x],"
-                   " advice: a, source: s}\n", encoding="utf-8")
+    bad.write_text(
+        "rules:\n  - {id: r1, category: c, severity: fatal, languages: [en], phrases: [x], advice: a, source: s}\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["guard", "check", "--rules", str(bad)], input="")
     assert result.exit_code == 2
     assert "r1" in result.output and "fatal" in result.output and "Traceback" not in result.output
@@ -86,8 +95,13 @@ def test_eval_guard_prints_recall_fpr_and_misses() -> None:
 
 def test_eval_guard_counts_a_miss(tmp_path: Path) -> None:
     cases = tmp_path / "c.jsonl"
-    cases.write_text(_lines({"text": "hello", "speaker": "agent", "expect": "block"},
-                            {"text": "这款保本", "speaker": "agent", "expect": "allow"}), encoding="utf-8")
+    cases.write_text(
+        _lines(
+            {"text": "hello", "speaker": "agent", "expect": "block"},
+            {"text": "这款保本", "speaker": "agent", "expect": "allow"},
+        ),
+        encoding="utf-8",
+    )
     report = json.loads(runner.invoke(app, ["eval", "guard", "--cases", str(cases)]).stdout)
     assert report["recall"] == 0.0 and report["false_positive_rate"] == 1.0 and len(report["misses"]) == 2
 

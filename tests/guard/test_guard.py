@@ -1,4 +1,5 @@
 """The guard's behaviour: each category in three scripts, scope, speakers, spans, verdicts, disclosures."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,9 +23,7 @@ CATEGORY_CLAIMS = {
 }
 
 
-@pytest.mark.parametrize(
-    ("category", "text"), [(c, t) for c, texts in CATEGORY_CLAIMS.items() for t in texts]
-)
+@pytest.mark.parametrize(("category", "text"), [(c, t) for c, texts in CATEGORY_CLAIMS.items() for t in texts])
 def test_each_category_blocks_in_each_script(guard: Guard, category: str, text: str) -> None:
     verdict = guard.check(text, "agent")
     assert verdict.action == "block", text
@@ -53,8 +52,12 @@ def test_negation_in_the_claims_clause_cancels_it(guard: Guard, text: str) -> No
 
 @pytest.mark.parametrize(
     "text",
-    ["这只基金有可能翻倍。", "這檔基金或許有機會翻倍。", "Maybe it'll double, maybe not.",
-     "It could double, or it might not."],
+    [
+        "这只基金有可能翻倍。",
+        "這檔基金或許有機會翻倍。",
+        "Maybe it'll double, maybe not.",
+        "It could double, or it might not.",
+    ],
 )
 def test_hedges_cancel(guard: Guard, text: str) -> None:
     assert guard.check(text).action == "allow"
@@ -84,8 +87,13 @@ def test_contrast_starts_a_new_clause(guard: Guard, text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["我们不是不保本。", "這檔基金不可能不賺錢。", "这只基金不会不涨的。", "You can't not make money with this fund.",
-     "It's not that it isn't risk-free."],
+    [
+        "我们不是不保本。",
+        "這檔基金不可能不賺錢。",
+        "这只基金不会不涨的。",
+        "You can't not make money with this fund.",
+        "It's not that it isn't risk-free.",
+    ],
 )
 def test_double_negation_is_an_assertion(guard: Guard, text: str) -> None:
     assert guard.check(text).action == "block"
@@ -116,8 +124,14 @@ def test_terms_of_art_are_allowed(guard: Guard, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["你们这个理财保本吗？", "這個產品保本嗎？會不會虧錢？", "Is this fund guaranteed? Is it risk-free?",
-             "We offer guaranteed returns with zero risk.", "验证码是多少来着，我看一下手机。"]
+    "text",
+    [
+        "你们这个理财保本吗？",
+        "這個產品保本嗎？會不會虧錢？",
+        "Is this fund guaranteed? Is it risk-free?",
+        "We offer guaranteed returns with zero risk.",
+        "验证码是多少来着，我看一下手机。",
+    ],
 )
 def test_a_customer_never_gets_a_block_or_warn(guard: Guard, text: str) -> None:
     verdict = guard.check(text, "customer")
@@ -147,7 +161,7 @@ def test_spans_point_into_the_original_text(guard: Guard) -> None:
     verdict = guard.check(text)
     assert verdict.action == "block"
     for m in verdict.matches:
-        assert text[m.start:m.end] == m.text
+        assert text[m.start : m.end] == m.text
     assert {m.text for m in verdict.matches} == {"保」 「本", "百分之百安全"}
 
 
@@ -174,8 +188,11 @@ def test_neutral_service_talk_is_allowed(guard: Guard) -> None:
 def test_find_disclosures_parts_and_whole(guard: Guard) -> None:
     whole = guard.find_disclosures("理财非存款，产品有风险，投资须谨慎。")
     assert "wealth_risk_disclosure" in whole
-    assert {"wealth_risk_disclosure.not_deposit", "wealth_risk_disclosure.product_risk",
-            "wealth_risk_disclosure.invest_caution"} <= set(whole)
+    assert {
+        "wealth_risk_disclosure.not_deposit",
+        "wealth_risk_disclosure.product_risk",
+        "wealth_risk_disclosure.invest_caution",
+    } <= set(whole)
     # Traditional and English phrasings count too
     assert "wealth_risk_disclosure.not_deposit" in guard.find_disclosures("理財非存款。")
     assert "wealth_risk_disclosure.invest_caution" in guard.find_disclosures("Please invest with caution.")
@@ -215,8 +232,12 @@ def test_held_out_set_meets_targets(guard: Guard) -> None:
 
 def test_a_thousand_extra_phrases_still_match(guard: Guard) -> None:
     extra = guard.pack.rules[0].to_dict()
-    extra.update(id="generated", phrases=[f"测试短语{i}号" for i in range(1000)], regexes=[],
-                 examples={"positive": [], "negative": []})
+    extra.update(
+        id="generated",
+        phrases=[f"测试短语{i}号" for i in range(1000)],
+        regexes=[],
+        examples={"positive": [], "negative": []},
+    )
     big = Guard.from_rules([r.to_dict() for r in guard.rules] + [extra])
     assert big.check("我们有测试短语537号").matches[0].rule_id == "generated"
     assert big.check("这款产品保本。").action == "block"
@@ -255,7 +276,8 @@ def test_semantic_layer_may_warn_but_never_block() -> None:
 
         def embed_documents(self, texts: list[str]) -> np.ndarray:
             return self.inner.embed_documents(
-                ["This fund offers guaranteed returns." if "keeps growing" in t else t for t in texts])
+                ["This fund offers guaranteed returns." if "keeps growing" in t else t for t in texts]
+            )
 
     g.enable_semantic(_Echo(), threshold=0.95)
     verdict = g.check(paraphrase)
@@ -318,8 +340,14 @@ def test_real_deposits_may_be_called_principal_guaranteed(guard: Guard) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["放心，亏了算我的。", "If it loses money, I'll pay you back myself.", "你买了肯定不吃亏。",
-             "您可以放心，本金不会有任何损失。", "It's as good as guaranteed."],
+    "text",
+    [
+        "放心，亏了算我的。",
+        "If it loses money, I'll pay you back myself.",
+        "你买了肯定不吃亏。",
+        "您可以放心，本金不会有任何损失。",
+        "It's as good as guaranteed.",
+    ],
 )
 def test_personal_and_indirect_guarantees_block(guard: Guard, text: str) -> None:
     assert guard.check(text).action == "block"
@@ -345,8 +373,10 @@ def test_second_held_out_set_meets_targets(guard: Guard) -> None:
 
 def test_two_regex_rules_matching_at_the_same_place_both_fire() -> None:
     base = {"category": "c", "severity": "block", "languages": ["en"], "advice": "a", "source": "s"}
-    guard = Guard.from_rules([
-        {**base, "id": "r_long", "regexes": [r"\bsure (?:thing|bet) forever\b"]},
-        {**base, "id": "r_short", "regexes": [r"\bsure (?:thing|bet)\b"]},
-    ])
+    guard = Guard.from_rules(
+        [
+            {**base, "id": "r_long", "regexes": [r"\bsure (?:thing|bet) forever\b"]},
+            {**base, "id": "r_short", "regexes": [r"\bsure (?:thing|bet)\b"]},
+        ]
+    )
     assert {m.rule_id for m in guard.check("it is a sure thing forever").matches} == {"r_long", "r_short"}

@@ -1,4 +1,5 @@
 """Every normalisation trick, and spans that point back into the original text."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """redact(): raw personal data never survives."""
+
 from __future__ import annotations
 
 import logging
@@ -75,9 +76,17 @@ def test_several_values_in_one_turn() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["订单号1234567890123", "余额是12345.67元", "您的贷款金额为200000元，期限36期", "Your balance is $1,234.56",
-     "Transaction 2024-05-01 at 10:30", "卡号尾号1234", "The card number ends in 1234", "账户余额是12345元",
-     "交易流水号2024050112345678"],
+    [
+        "订单号1234567890123",
+        "余额是12345.67元",
+        "您的贷款金额为200000元，期限36期",
+        "Your balance is $1,234.56",
+        "Transaction 2024-05-01 at 10:30",
+        "卡号尾号1234",
+        "The card number ends in 1234",
+        "账户余额是12345元",
+        "交易流水号2024050112345678",
+    ],
 )
 def test_ordinary_numbers_survive(text: str) -> None:
     assert redact(text) == text
@@ -108,7 +117,8 @@ def test_log_filter_redacts_messages_and_arguments() -> None:
     try:
         install_log_redaction(root)
         logging.getLogger("assist_redact_test.child").warning(
-            "customer said %s, email %s", "验证码是123456 卡号4111 1111 1111 1111", "li.si@example.com")
+            "customer said %s, email %s", "验证码是123456 卡号4111 1111 1111 1111", "li.si@example.com"
+        )
     finally:
         root.removeHandler(handler)
     out = stream.getvalue()

@@ -1,4 +1,5 @@
 """Loading a rule pack validates it, and errors name the rule and the file."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -38,8 +39,15 @@ def test_default_pack_loads_with_every_category_and_disclosures() -> None:
     pack = load_rule_pack(RULES)
     categories = {r.category for r in pack.rules}
     assert {
-        "guaranteed_return", "no_risk", "performance_prediction", "deposit_like", "superlative",
-        "loan_approval", "suitability_inducement", "credential_request", "private_dealing",
+        "guaranteed_return",
+        "no_risk",
+        "performance_prediction",
+        "deposit_like",
+        "superlative",
+        "loan_approval",
+        "suitability_inducement",
+        "credential_request",
+        "private_dealing",
     } <= categories
     for rule in pack.rules:
         assert rule.advice and rule.source and rule.positive and rule.negative, rule.id

@@ -1,4 +1,5 @@
 """Numbers inside a clause do not split it: a negation before "HK$800,000" still covers what follows."""
+
 from __future__ import annotations
 
 from assist.guard import Guard

@@ -58,4 +58,3 @@ def test_faiss_returns_stored_vectors_by_chunk_id() -> None:
     idx.remove([3])
     assert idx.ids() == {7, 42}
     assert idx.search(vecs[2], 1)[0][0] == 42
-

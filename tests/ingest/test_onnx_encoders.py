@@ -179,4 +179,3 @@ def test_int8_engine_stays_close_to_the_reference_vectors_in_all_three_scripts(r
         # measured 2026-11-30: e5 0.995-0.998, MiniLM 0.980-0.995 (the empty text is the lowest)
         assert float(e5.embed_query(text) @ reference_e5.query(text)) > 0.99, text
         assert float(minilm.embed_query(text) @ minilm_ref.embed_query(text)) > 0.975, text
-

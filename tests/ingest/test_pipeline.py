@@ -95,17 +95,13 @@ def test_retired_documents_are_never_returned(tmp_path: Path, _isolated_data_dir
 
 def test_expired_documents_are_never_returned(tmp_path: Path, _isolated_data_dir: Path) -> None:
     kb = make_kb(_isolated_data_dir)
-    old = (
-        "---\neffective_to: 2020-12-31\n---\n# Promotion\n\nDouble points on all card spending this month.\n"
-    )
+    old = "---\neffective_to: 2020-12-31\n---\n# Promotion\n\nDouble points on all card spending this month.\n"
     future = "---\neffective_from: 2999-01-01\n---\n# Future\n\nTriple points on card spending one day.\n"
     kb.ingest_paths([write(tmp_path / "promo.md", old), write(tmp_path / "future.md", future)])
     assert texts(kb, "points on card spending") == []
 
 
-def test_index_is_rebuilt_from_the_database_when_a_file_is_missing(
-    tmp_path: Path, _isolated_data_dir: Path
-) -> None:
+def test_index_is_rebuilt_from_the_database_when_a_file_is_missing(tmp_path: Path, _isolated_data_dir: Path) -> None:
     kb = make_kb(_isolated_data_dir)
     kb.ingest_paths([write(tmp_path / "fees.md", CARD_V1)])
     before = texts(kb, "年费")
@@ -114,9 +110,7 @@ def test_index_is_rebuilt_from_the_database_when_a_file_is_missing(
     assert texts(kb2, "年费") == before
 
 
-def test_index_that_disagrees_with_the_database_is_not_trusted(
-    tmp_path: Path, _isolated_data_dir: Path
-) -> None:
+def test_index_that_disagrees_with_the_database_is_not_trusted(tmp_path: Path, _isolated_data_dir: Path) -> None:
     kb = make_kb(_isolated_data_dir)
     item = kb.ingest_paths([write(tmp_path / "fees.md", CARD_V1)]).items[0]
     saved = (_isolated_data_dir / "index" / "manifest.json").read_text()
@@ -193,6 +187,4 @@ def test_upload_with_replaces_makes_a_new_version_of_that_family(_isolated_data_
     second = kb.ingest_upload(data=CARD_V2.encode(), filename="fees-2026.md", replaces=first.document_id)
     assert (second.version, second.family_id) == (2, first.family_id)
     with pytest.raises(NotFoundError):
-        kb.ingest_upload(
-            data=b"# x\n\nsome text here that is long enough", filename="x.md", replaces="missing"
-        )
+        kb.ingest_upload(data=b"# x\n\nsome text here that is long enough", filename="x.md", replaces="missing")

@@ -86,9 +86,7 @@ def test_language_groups_pick_their_own_weights() -> None:
 
 def test_modes_and_bad_arguments() -> None:
     r = build()
-    assert set(HybridRetriever(r.index, list(r.embedders.values()), mode="bm25").weights_for("card")) == {
-        "bm25"
-    }
+    assert set(HybridRetriever(r.index, list(r.embedders.values()), mode="bm25").weights_for("card")) == {"bm25"}
     with pytest.raises(ValueError, match="unknown retrieval mode 'fuzzy'"):
         HybridRetriever(r.index, [], mode="fuzzy")
     assert r.retrieve("   ") == []

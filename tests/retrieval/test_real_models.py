@@ -1,4 +1,5 @@
 """Retrieval on kb_docs/ with the real packaged models: the product as shipped."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

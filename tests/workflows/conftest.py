@@ -1,5 +1,6 @@
 """Fixtures for the workflow tests: the app on a temp data dir with the fake embedder, a small rule pack,
 and one API key per role."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -108,11 +109,7 @@ def _walk(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRoute]]
 @pytest.fixture
 def http_routes(app: Any) -> list[tuple[str, str, APIRoute]]:
     """(method, path, route) for every HTTP route of the app, checked against the OpenAPI schema."""
-    out = [
-        (m, path, route)
-        for path, route in _walk(app.routes)
-        for m in sorted(route.methods - {"HEAD", "OPTIONS"})
-    ]
+    out = [(m, path, route) for path, route in _walk(app.routes) for m in sorted(route.methods - {"HEAD", "OPTIONS"})]
     walked = {(m, p) for m, p, _ in out}
     documented = {(m.upper(), p) for p, ops in app.openapi()["paths"].items() for m in ops}
     assert documented <= walked, f"routes the walker missed: {sorted(documented - walked)}"

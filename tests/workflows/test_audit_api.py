@@ -1,5 +1,6 @@
 """The audit log over HTTP: every action leaves an entry with who (key name and role), what, when and the
 identifiers before and after; GET /v1/audit filters it; no route edits or deletes it."""
+
 from __future__ import annotations
 
 from sqlmodel import Session
@@ -28,19 +29,38 @@ def test_every_action_is_audited_with_who_what_and_identifiers(client, headers, 
     client.delete("/v1/rules/performance_prediction", headers=comp)
     client.post("/v1/rules/import", headers=comp, content=b"rules: []\ndisclosures: []\n")
     call_id = client.post("/v1/calls", headers=headers["agent"]).json()["call_id"]
-    client.post(f"/v1/calls/{call_id}/utterances", headers=headers["agent"],
-                json={"speaker": "agent", "text": "我们的保本理财卖完了"})
+    client.post(
+        f"/v1/calls/{call_id}/utterances",
+        headers=headers["agent"],
+        json={"speaker": "agent", "text": "我们的保本理财卖完了"},
+    )
     ev = client.get("/v1/guard/events", headers=comp).json()[0]
-    client.post(f"/v1/guard/events/{ev['id']}/review", headers=comp,
-                json={"decision": "false_positive", "add_exception": "保本理财"})
+    client.post(
+        f"/v1/guard/events/{ev['id']}/review",
+        headers=comp,
+        json={"decision": "false_positive", "add_exception": "保本理财"},
+    )
 
     r = client.get("/v1/audit", params={"limit": 1000}, headers=comp)
     assert r.status_code == 200
     entries = list(reversed(r.json()))
     acts = [e["action"] for e in entries]
-    for expected in ["key.create", "key.revoke", "rule.seed", "document.upload", "document.version",
-                     "document.retire", "document.reject", "document.approve", "rule.create", "rule.update",
-                     "rule.delete", "disclosures.import", "rule.exception", "guard_event.review"]:
+    for expected in [
+        "key.create",
+        "key.revoke",
+        "rule.seed",
+        "document.upload",
+        "document.version",
+        "document.retire",
+        "document.reject",
+        "document.approve",
+        "rule.create",
+        "rule.update",
+        "rule.delete",
+        "disclosures.import",
+        "rule.exception",
+        "guard_event.review",
+    ]:
         assert expected in acts, (expected, acts)
     by = {e["action"]: e for e in entries}
     assert (by["document.retire"]["actor"], by["document.retire"]["role"]) == ("editor-tester", "editor")
@@ -49,8 +69,7 @@ def test_every_action_is_audited_with_who_what_and_identifiers(client, headers, 
     assert by["document.retire"]["after"]["status"] == "retired"
     assert by["document.version"]["before"]["id"] == d1["id"] and by["document.version"]["after"]["id"] == d2["id"]
     assert by["rule.update"]["before"]["version"] == 1 and by["rule.update"]["after"]["version"] == 2
-    assert (by["guard_event.review"]["actor"], by["guard_event.review"]["role"]) == (
-        "compliance-tester", "compliance")
+    assert (by["guard_event.review"]["actor"], by["guard_event.review"]["role"]) == ("compliance-tester", "compliance")
     assert by["guard_event.review"]["after"]["rule_version"] == 2
     assert all(e["created_at"] for e in entries)
 

@@ -1,4 +1,5 @@
 """The audit service: entries carry who, what and the identifiers; nothing updates or deletes them."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -29,8 +30,13 @@ def _key(role: Role = Role.editor, name: str = "ed") -> ApiKey:
 def test_record_carries_actor_role_and_identifiers(session):
     key = _key()
     entry = audit.record(
-        session, actor=key, action="document.retire", target_type="document", target_id="d1",
-        before={"status": "published"}, after={"status": "retired"},
+        session,
+        actor=key,
+        action="document.retire",
+        target_type="document",
+        target_id="d1",
+        before={"status": "published"},
+        after={"status": "retired"},
     )
     session.commit()
     got = session.get(AuditEntry, entry.id)
@@ -41,8 +47,7 @@ def test_record_carries_actor_role_and_identifiers(session):
 
 def test_record_without_key_is_system_or_named(session):
     a = audit.record(session, actor=None, action="rule.seed", target_type="rule")
-    b = audit.record(session, actor=None, action="key.create", target_type="api_key", target_id=7,
-                     actor_name="cli")
+    b = audit.record(session, actor=None, action="key.create", target_type="api_key", target_id=7, actor_name="cli")
     assert (a.actor, a.role) == ("system", "system")
     assert (b.actor, b.target_id) == ("cli", "7")
 
@@ -79,8 +84,7 @@ def test_list_filters(session):
     audit.record(session, actor=k, action="rule.update", target_type="rule", target_id="r1")
     audit.record(session, actor=None, action="document.upload", target_type="document", target_id="d1")
     session.commit()
-    assert [e.action for e in audit.list_entries(session=session, action="rule.*")] == [
-        "rule.update", "rule.create"]
+    assert [e.action for e in audit.list_entries(session=session, action="rule.*")] == ["rule.update", "rule.create"]
     assert len(audit.list_entries(session=session, actor="cathy")) == 2
     assert len(audit.list_entries(session=session, target_id="d1")) == 1
     assert len(audit.list_entries(session=session, role="system")) == 1

@@ -1,5 +1,6 @@
 """The document lifecycle over HTTP: upload, new versions, retirement, review of flagged documents, limits
 and background jobs. Search never serves stale text, and a failed upload stores nothing."""
+
 from __future__ import annotations
 
 import pytest
@@ -75,7 +76,10 @@ def test_lifecycle_upload_versions_retire_never_serves_stale_text(client, header
     v3_id = r.json()["id"]
     detail = client.get(f"/v1/documents/{v3_id}", headers=headers["compliance"]).json()
     assert [(v["version"], v["status"]) for v in detail["versions"]] == [
-        (3, "published"), (2, "superseded"), (1, "superseded")]
+        (3, "published"),
+        (2, "superseded"),
+        (1, "superseded"),
+    ]
     assert detail["product"] is None or isinstance(detail["product"], str)
     first = client.get(f"/v1/documents/{v1['id']}", headers=ed).json()
     assert first["product"] == "credit_card" and first["tags"] == ["fees", "cards"]
@@ -99,8 +103,9 @@ def test_lifecycle_upload_versions_retire_never_serves_stale_text(client, header
 
 def test_detail_and_list_filters(client, headers):
     ed = headers["editor"]
-    a = upload(client, ed, "a.md", "# Mortgage prepayment\n\nPrepaying costs one percent.\n",
-               product="mortgage", language="en").json()
+    a = upload(
+        client, ed, "a.md", "# Mortgage prepayment\n\nPrepaying costs one percent.\n", product="mortgage", language="en"
+    ).json()
     upload(client, ed, "b.md", "# 房贷提前还款\n\n提前还款需要提前三十天预约。\n", product="mortgage")
     got = client.get("/v1/documents", params={"language": "en"}, headers=ed).json()
     assert [d["id"] for d in got] == [a["id"]]
@@ -120,23 +125,37 @@ def test_flagged_document_waits_for_review_then_is_approved(client, headers):
     assert [d["id"] for d in queue.json()] == [doc["id"]]
 
     # the editor may not approve their own flagged document
-    assert client.post(f"/v1/documents/{doc['id']}/review", headers=headers["editor"],
-                       json={"decision": "approve"}).status_code == 403
-    r = client.post(f"/v1/documents/{doc['id']}/review", headers=headers["compliance"],
-                    json={"decision": "approve", "note": "quoted from the regulator's own example"})
+    assert (
+        client.post(
+            f"/v1/documents/{doc['id']}/review", headers=headers["editor"], json={"decision": "approve"}
+        ).status_code
+        == 403
+    )
+    r = client.post(
+        f"/v1/documents/{doc['id']}/review",
+        headers=headers["compliance"],
+        json={"decision": "approve", "note": "quoted from the regulator's own example"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "published"
     assert any("适合所有客户" in t for t in search(client, "稳健理财计划适合谁"))
     # only a document waiting for review can be reviewed
-    assert client.post(f"/v1/documents/{doc['id']}/review", headers=headers["compliance"],
-                       json={"decision": "approve"}).status_code == 409
+    assert (
+        client.post(
+            f"/v1/documents/{doc['id']}/review", headers=headers["compliance"], json={"decision": "approve"}
+        ).status_code
+        == 409
+    )
     assert actions(client, doc["id"]) == ["document.upload", "document.approve"]
 
 
 def test_flagged_document_sent_back_with_a_note(client, headers):
     doc = upload(client, headers["editor"], "wealth.md", FLAGGED).json()
-    r = client.post(f"/v1/documents/{doc['id']}/review", headers=headers["compliance"],
-                    json={"decision": "reject", "note": "删除“保本”与“稳赚不赔”"})
+    r = client.post(
+        f"/v1/documents/{doc['id']}/review",
+        headers=headers["compliance"],
+        json={"decision": "reject", "note": "删除“保本”与“稳赚不赔”"},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "needs_review" and body["review_note"] == "删除“保本”与“稳赚不赔”"

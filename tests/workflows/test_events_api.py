@@ -1,5 +1,6 @@
 """The review queue over HTTP, with live calls: a rule change takes effect on a call's next turn without a
 restart; alerts enter the queue; a false positive adds an exception in one step; stats and CSV export."""
+
 from __future__ import annotations
 
 import csv
@@ -59,18 +60,23 @@ def test_queue_filters_review_and_exception_in_one_step(client, headers):
     assert any("请问有什么可以帮您" in t.get("text", "") for t in fp["context"])
     only = client.get("/v1/guard/events", params={"rule": "no_risk"}, headers=comp).json()
     assert [e["id"] for e in only] == [pending[0]["id"]]
-    assert client.get("/v1/guard/events", params={"category": "no_risk", "agent": "nobody"},
-                      headers=comp).json() == []
+    assert client.get("/v1/guard/events", params={"category": "no_risk", "agent": "nobody"}, headers=comp).json() == []
     assert len(client.get("/v1/guard/events", params={"agent": "agent-tester"}, headers=comp).json()) == 2
     assert client.get(f"/v1/guard/events/{fp['id']}", headers=comp).json()["text"] == fp["text"]
 
-    r = client.post(f"/v1/guard/events/{pending[0]['id']}/review", headers=comp,
-                    json={"decision": "confirmed", "note": "a real no-risk claim"})
+    r = client.post(
+        f"/v1/guard/events/{pending[0]['id']}/review",
+        headers=comp,
+        json={"decision": "confirmed", "note": "a real no-risk claim"},
+    )
     assert r.status_code == 200 and r.json()["event"]["status"] == "confirmed" and r.json()["rule"] is None
 
     # "保本理财已经卖完了" names a product line, not a promise: mark it and add the phrase as an exception
-    r = client.post(f"/v1/guard/events/{fp['id']}/review", headers=comp,
-                    json={"decision": "false_positive", "note": "product name", "add_exception": "保本理财"})
+    r = client.post(
+        f"/v1/guard/events/{fp['id']}/review",
+        headers=comp,
+        json={"decision": "false_positive", "note": "product name", "add_exception": "保本理财"},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["event"]["status"] == "false_positive" and body["event"]["reviewer"] == "compliance-tester"
@@ -81,14 +87,21 @@ def test_queue_filters_review_and_exception_in_one_step(client, headers):
     assert [a["action"] for a in say(client, agent, call_id, "这个产品保本")["alerts"]] == ["block"]
     newest = client.get("/v1/guard/events", params={"status": "pending"}, headers=comp).json()[0]
     assert newest["rule_versions"] == {"guaranteed_return": 2}
-    assert [e["id"] for e in client.get("/v1/guard/events", params={"status": "pending"},
-                                        headers=comp).json()] == [newest["id"]]
+    assert [e["id"] for e in client.get("/v1/guard/events", params={"status": "pending"}, headers=comp).json()] == [
+        newest["id"]
+    ]
 
     with Session(client.app.state.db_engine) as s:
-        acts = [(e.action, e.target_id) for e in s.exec(select(AuditEntry).order_by(AuditEntry.id))
-                if e.action.startswith(("guard_event", "rule.exception"))]
-    assert acts == [("guard_event.review", str(pending[0]["id"])), ("rule.exception", "guaranteed_return"),
-                    ("guard_event.review", str(fp["id"]))]
+        acts = [
+            (e.action, e.target_id)
+            for e in s.exec(select(AuditEntry).order_by(AuditEntry.id))
+            if e.action.startswith(("guard_event", "rule.exception"))
+        ]
+    assert acts == [
+        ("guard_event.review", str(pending[0]["id"])),
+        ("rule.exception", "guaranteed_return"),
+        ("guard_event.review", str(fp["id"])),
+    ]
 
 
 def test_review_errors(client, headers):
@@ -97,15 +110,15 @@ def test_review_errors(client, headers):
     say(client, agent, call_id, "这款产品零风险")
     ev = client.get("/v1/guard/events", headers=comp).json()[0]
     url = f"/v1/guard/events/{ev['id']}/review"
-    assert client.post("/v1/guard/events/999999/review", headers=comp,
-                       json={"decision": "confirmed"}).status_code == 404
+    assert (
+        client.post("/v1/guard/events/999999/review", headers=comp, json={"decision": "confirmed"}).status_code == 404
+    )
     r = client.post(url, headers=comp, json={"decision": "perhaps"})
     assert r.status_code == 422 and "decision" in r.json()["detail"]
     r = client.post(url, headers=comp, json={"decision": "confirmed", "add_exception": "零风险投资法"})
     assert r.status_code == 422 and "false_positive" in r.json()["detail"]
     # an exception that would break the rule's own examples is refused, and nothing is half-applied
-    client.patch("/v1/rules/no_risk", headers=comp,
-                 json={"examples": {"positive": ["这款产品零风险"], "negative": []}})
+    client.patch("/v1/rules/no_risk", headers=comp, json={"examples": {"positive": ["这款产品零风险"], "negative": []}})
     r = client.post(url, headers=comp, json={"decision": "false_positive", "add_exception": "零风险"})
     assert r.status_code == 422
     assert client.get(f"/v1/guard/events/{ev['id']}", headers=comp).json()["status"] == "pending"
@@ -142,8 +155,6 @@ def test_stats_and_csv_export(client, headers, db):
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert sorted(row["status"] for row in rows) == ["confirmed", "confirmed", "false_positive"]
     assert {row["text"] for row in rows} == {"这款产品零风险", "这个产品保本", "这个也保本"}
-    empty = client.get("/v1/guard/events/export.csv", params={"from": "2001-01-01", "to": "2001-01-02"},
-                       headers=comp)
+    empty = client.get("/v1/guard/events/export.csv", params={"from": "2001-01-01", "to": "2001-01-02"}, headers=comp)
     assert len(list(csv.reader(io.StringIO(empty.content.decode("utf-8-sig"))))) == 1  # header only
-    assert client.get("/v1/guard/events/export.csv", params={"from": "yesterday"},
-                      headers=comp).status_code == 422
+    assert client.get("/v1/guard/events/export.csv", params={"from": "yesterday"}, headers=comp).status_code == 422

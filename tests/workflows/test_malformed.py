@@ -1,5 +1,6 @@
 """Malformed input to every HTTP route of the app never gets a 500: garbage JSON, wrong types, missing
 fields, odd path and query values. Routes come from `app.routes`, so new ones are covered too."""
+
 from __future__ import annotations
 
 import re
@@ -26,14 +27,15 @@ def wrong_typed(schema: dict, components: dict) -> list[dict]:
 @pytest.fixture
 def real_ids(client, headers) -> dict[str, str]:
     """Ids of real objects, so the malformed requests also reach handlers past the 404s."""
-    doc = client.post("/v1/documents", headers=headers["editor"],
-                      files={"file": ("fees.md", "# 年费\n\n金卡年费三百元。\n".encode())}).json()
+    doc = client.post(
+        "/v1/documents", headers=headers["editor"], files={"file": ("fees.md", "# 年费\n\n金卡年费三百元。\n".encode())}
+    ).json()
     call_id = client.post("/v1/calls", headers=headers["agent"]).json()["call_id"]
-    client.post(f"/v1/calls/{call_id}/utterances", headers=headers["agent"],
-                json={"speaker": "agent", "text": "这款产品零风险"})
+    client.post(
+        f"/v1/calls/{call_id}/utterances", headers=headers["agent"], json={"speaker": "agent", "text": "这款产品零风险"}
+    )
     events = client.get("/v1/guard/events", headers=headers["compliance"]).json()
-    return {"document_id": doc["id"], "call_id": call_id, "event_id": str(events[0]["id"]),
-            "rule_id": "no_risk"}
+    return {"document_id": doc["id"], "call_id": call_id, "event_id": str(events[0]["id"]), "rule_id": "no_risk"}
 
 
 def fill(path: str, ids: dict[str, str], default: str) -> str:
@@ -69,10 +71,19 @@ def test_garbage_bodies_to_every_route(client, headers, http_routes, real_ids, a
                 assert_sane(r, (method, url, str(body)[:80]))
                 n += 1
         if "multipart/form-data" in content:
-            for files in ({"file": ("x", b"")}, {"file": ("", b"abc")}, {"nofile": ("a.md", b"# a")},
-                          {"file": ("a.md", b"# a\n\ntext"), "replaces": ("r", b"\xff")}):
-                r = client.request(method, url, headers=admin, files=files,
-                                   data={"effective_from": "x", "language": "klingon", "tags": "a" * 5000})
+            for files in (
+                {"file": ("x", b"")},
+                {"file": ("", b"abc")},
+                {"nofile": ("a.md", b"# a")},
+                {"file": ("a.md", b"# a\n\ntext"), "replaces": ("r", b"\xff")},
+            ):
+                r = client.request(
+                    method,
+                    url,
+                    headers=admin,
+                    files=files,
+                    data={"effective_from": "x", "language": "klingon", "tags": "a" * 5000},
+                )
                 assert_sane(r, (method, url, "multipart", list(files)))
                 n += 1
     assert n > 100

@@ -1,5 +1,6 @@
 """The workflow services on PostgreSQL: the append-only audit triggers, JSON filters of the review queue,
 and rule versions. Skipped unless ASSIST_TEST_POSTGRES_URL points at a server (.ci/run starts one)."""
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,12 @@ def test_audit_is_append_only_in_postgres(session):
 
 
 def test_review_filters_and_rules_in_postgres(session, rules_dir):
-    session.add_all([GuardEvent(action="block", text="a", rule_ids=["no_risk"], categories=["no_risk"]),
-                     GuardEvent(action="block", text="b", rule_ids=["no_risk_x"], categories=["c"])])
+    session.add_all(
+        [
+            GuardEvent(action="block", text="a", rule_ids=["no_risk"], categories=["no_risk"]),
+            GuardEvent(action="block", text="b", rule_ids=["no_risk_x"], categories=["c"]),
+        ]
+    )
     session.commit()
     assert [e.text for e in review.list_events(session=session, rule_id="no_risk")] == ["a"]
     assert review.stats(session=session).events == 2

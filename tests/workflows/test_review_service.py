@@ -1,4 +1,5 @@
 """The review-queue service: filters, decisions, per-rule false-positive rates and CSV export."""
+
 from __future__ import annotations
 
 import csv
@@ -30,8 +31,14 @@ REVIEWER = ApiKey(name="cathy", role=Role.compliance, key_hash="h", prefix="p")
 
 
 def _event(session, **kw) -> GuardEvent:
-    base = {"action": "block", "text": "这个产品保本", "rule_ids": ["guaranteed_return"],
-                "categories": ["guarantee"], "agent_name": "amy", "speaker": "agent"}
+    base = {
+        "action": "block",
+        "text": "这个产品保本",
+        "rule_ids": ["guaranteed_return"],
+        "categories": ["guarantee"],
+        "agent_name": "amy",
+        "speaker": "agent",
+    }
     base.update(kw)
     e = GuardEvent(**base)
     session.add(e)
@@ -57,8 +64,9 @@ def test_list_filters_by_status_rule_category_agent_and_date(session):
 
 def test_review_records_decision_reviewer_and_audit(session):
     e = _event(session)
-    out = review.review_event(session=session, event_id=e.id, decision="confirmed", note="clear claim",
-                              reviewer=REVIEWER)
+    out = review.review_event(
+        session=session, event_id=e.id, decision="confirmed", note="clear claim", reviewer=REVIEWER
+    )
     session.commit()
     assert out.rule is None
     got = session.get(GuardEvent, e.id)
@@ -89,8 +97,14 @@ def test_review_rejects_bad_requests_without_changing_the_event(session, kwargs,
 def test_exception_needs_a_rule_when_the_event_matched_several(session):
     e = _event(session, rule_ids=["a", "b"])
     with pytest.raises(InvalidInputError, match="say which rule"):
-        review.review_event(session=session, event_id=e.id, decision="false_positive", note=None,
-                            reviewer=REVIEWER, add_exception="phrase")
+        review.review_event(
+            session=session,
+            event_id=e.id,
+            decision="false_positive",
+            note=None,
+            reviewer=REVIEWER,
+            add_exception="phrase",
+        )
 
 
 def test_unknown_event_is_not_found(session):
@@ -108,9 +122,13 @@ def test_stats_false_positive_rate_per_rule_alerts_per_day_and_acceptance(sessio
     sugs = [Suggestion(call_id=call.id, turn=i, query="q", answer="a") for i in range(3)]
     session.add_all(sugs)
     session.commit()
-    session.add_all([Feedback(suggestion_id=sugs[0].id, rating="used"),
-                     Feedback(suggestion_id=sugs[1].id, rating="helpful"),
-                     Feedback(suggestion_id=sugs[2].id, rating="wrong")])
+    session.add_all(
+        [
+            Feedback(suggestion_id=sugs[0].id, rating="used"),
+            Feedback(suggestion_id=sugs[1].id, rating="helpful"),
+            Feedback(suggestion_id=sugs[2].id, rating="wrong"),
+        ]
+    )
     session.commit()
     s = review.stats(session=session)
     by_rule = {r.rule_id: r for r in s.rules}
@@ -126,11 +144,11 @@ def test_stats_false_positive_rate_per_rule_alerts_per_day_and_acceptance(sessio
 
 def test_csv_export_covers_the_range_and_defuses_formulas(session):
     _event(session, created_at=utcnow() - timedelta(days=10), text="old one")
-    _event(session, text="=HYPERLINK(\"http://x\")", agent_name="amy")
+    _event(session, text='=HYPERLINK("http://x")', agent_name="amy")
     _event(session, text="保本保息", rule_ids=["a", "b"])
     out = review.export_csv(session=session, date_from=utcnow().date() - timedelta(days=1), date_to=utcnow().date())
     assert out.startswith("\ufeff")
     rows = list(csv.DictReader(io.StringIO(out.lstrip("\ufeff"))))
-    assert [r["text"] for r in rows] == ["'=HYPERLINK(\"http://x\")", "保本保息"]
+    assert [r["text"] for r in rows] == ['\'=HYPERLINK("http://x")', "保本保息"]
     assert rows[1]["rule_ids"] == "a;b"
     assert list(rows[0].keys()) == review.CSV_COLUMNS

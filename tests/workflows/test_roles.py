@@ -4,6 +4,7 @@ Routes come from `app.routes`, so a new route is covered the day it is added: it
 `EXPECTED` below (the test fails and names it otherwise), and under /v1 it must refuse a request without a
 key.
 """
+
 from __future__ import annotations
 
 import re
@@ -85,8 +86,11 @@ def test_every_v1_route_declares_its_roles_in_the_matrix(http_routes):
 
 def test_the_matrix_has_no_stale_rows(http_routes):
     present = {(m, template(p)) for m, p in v1(http_routes)}
-    mine = {k for k in EXPECTED if k[1].startswith(("/v1/documents", "/v1/rules", "/v1/guard/events",
-                                                     "/v1/guard/stats", "/v1/audit"))}
+    mine = {
+        k
+        for k in EXPECTED
+        if k[1].startswith(("/v1/documents", "/v1/rules", "/v1/guard/events", "/v1/guard/stats", "/v1/audit"))
+    }
     assert mine <= present, f"routes in EXPECTED that the app lacks: {sorted(mine - present)}"
 
 

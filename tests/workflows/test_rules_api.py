@@ -1,5 +1,6 @@
 """Rules over HTTP: versions on every change, the guard swapped without a restart, draft testing, YAML
 import/export, and validation errors that name the rule."""
+
 from __future__ import annotations
 
 import yaml
@@ -33,7 +34,9 @@ def test_seeded_from_the_pack_on_first_start(client, headers):
     r = client.get("/v1/rules", headers=headers["compliance"])
     assert r.status_code == 200
     assert [(x["rule_id"], x["version"], x["change"]) for x in r.json()] == [
-        ("guaranteed_return", 1, "seed"), ("no_risk", 1, "seed")]
+        ("guaranteed_return", 1, "seed"),
+        ("no_risk", 1, "seed"),
+    ]
     with Session(client.app.state.db_engine) as s:
         seeds = s.exec(select(AuditEntry).where(AuditEntry.action == "rule.seed")).all()
     assert len(seeds) == 1 and seeds[0].after["rules"] == {"guaranteed_return": 1, "no_risk": 1}
@@ -70,7 +73,11 @@ def test_create_update_delete_each_make_a_version_and_swap_the_guard(client, hea
     r = client.post("/v1/rules", headers=c, json=PREDICTION)
     assert r.status_code == 201 and r.json()["version"] == 4
     assert [a for a, t in rule_audit(client) if t == "performance_prediction"] == [
-        "rule.create", "rule.update", "rule.delete", "rule.create"]
+        "rule.create",
+        "rule.update",
+        "rule.delete",
+        "rule.create",
+    ]
 
 
 def test_invalid_rules_are_422_naming_the_rule_and_change_nothing(client, headers):
@@ -98,8 +105,10 @@ def test_draft_testing_shows_what_would_newly_block_and_stop_blocking(client, he
     assert r.status_code == 200, r.text
     rep = r.json()
     assert rep["cases"] >= 150 and rep["newly_blocked"] and not rep["stops_blocking"]
-    assert all(ch["rules_after"] == ["performance_prediction"] or "performance_prediction" in ch["rules_after"]
-               for ch in rep["newly_blocked"])
+    assert all(
+        ch["rules_after"] == ["performance_prediction"] or "performance_prediction" in ch["rules_after"]
+        for ch in rep["newly_blocked"]
+    )
     assert rep["after"]["recall"] >= rep["before"]["recall"]
 
     r = client.post("/v1/rules/test", headers=c, json={"delete_rule_id": "guaranteed_return"})
@@ -160,18 +169,23 @@ def test_export_then_import_round_trips_and_import_is_all_or_nothing(client, hea
     # prune: rules the pack lacks are deleted
     only = {"rules": [pack["rules"][0]]}
     only["rules"][0]["phrases"].remove("保收益")
-    r = client.post("/v1/rules/import", params={"prune": True}, headers=c,
-                    content=yaml.safe_dump(only, allow_unicode=True).encode())
+    r = client.post(
+        "/v1/rules/import", params={"prune": True}, headers=c, content=yaml.safe_dump(only, allow_unicode=True).encode()
+    )
     assert r.status_code == 200 and sorted(r.json()["deleted"]) == ["no_risk", "performance_prediction"]
     assert check(client, c, "收益翻倍") == "allow"
 
 
 def test_import_refuses_yaml_bombs_and_deep_nesting(client, headers):
-    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
-        f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
-        for i in range(8)
-    ) + "rules: *i\n"
+    bomb = (
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
+            f"*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+            for i in range(8)
+        )
+        + "rules: *i\n"
+    )
     r = client.post("/v1/rules/import", headers=headers["compliance"], content=bomb.encode())
     assert r.status_code == 422 and "expands" in r.json()["detail"]
     r = client.post("/v1/rules/import", headers=headers["compliance"], content=b"[" * 5000)

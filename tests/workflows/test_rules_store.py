@@ -1,4 +1,5 @@
 """The rules store without HTTP: seeding, versions, exceptions in both YAML shapes, and the guard swap."""
+
 from __future__ import annotations
 
 import pytest
@@ -69,8 +70,12 @@ def test_exceptions_are_added_in_either_yaml_shape_and_swap(session, rules_dir):
     assert rec.version == 2 and rec.body["exceptions"] == ["保底归集", "保本理财"]
     again = rules_store.add_exception(session=session, rule_id="guaranteed_return", phrase="保本理财", actor=None)
     assert again.version == 2  # already there: no new version
-    rules_store.update_rule(session=session, rule_id="no_risk", actor=None,
-                            changes={"exceptions": {"phrases": ["零风险等级"], "regexes": []}})
+    rules_store.update_rule(
+        session=session,
+        rule_id="no_risk",
+        actor=None,
+        changes={"exceptions": {"phrases": ["零风险等级"], "regexes": []}},
+    )
     rec = rules_store.add_exception(session=session, rule_id="no_risk", phrase="零风险测评", actor=None)
     assert rec.body["exceptions"] == {"phrases": ["零风险等级", "零风险测评"], "regexes": []}
     session.commit()
@@ -86,8 +91,11 @@ def test_changes_to_missing_or_existing_rules(session, rules_dir):
     body = rules_store.get_versions(session=session, rule_id="no_risk")[0].body
     with pytest.raises(ConflictError):
         rules_store.create_rule(session=session, body=body, actor=None)
-    for fn, kw in ((rules_store.update_rule, {"changes": {}}), (rules_store.delete_rule, {}),
-                   (rules_store.add_exception, {"phrase": "x"})):
+    for fn, kw in (
+        (rules_store.update_rule, {"changes": {}}),
+        (rules_store.delete_rule, {}),
+        (rules_store.add_exception, {"phrase": "x"}),
+    ):
         with pytest.raises(NotFoundError):
             fn(session=session, rule_id="nope", actor=None, **kw)
     same = rules_store.update_rule(session=session, rule_id="no_risk", changes={"severity": "block"}, actor=None)

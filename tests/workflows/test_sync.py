@@ -1,5 +1,6 @@
 """A running server follows what another process wrote to the database: `assist ingest` while it serves,
 or a rule changed through another worker."""
+
 from __future__ import annotations
 
 from typing import Any
