@@ -27,6 +27,7 @@ def check_fusion_weights(v: dict[str, dict[str, float]]) -> dict[str, dict[str, 
 # as the reference on ONNX Runtime (same vectors); "reference" the packages' own engines, as for documents.
 QueryEngine = Literal["onnx", "int8", "reference"]
 DEFAULT_QUERY_ENGINE: QueryEngine = "int8"
+E5DocumentPrefix = Literal["passage", "query"]
 
 
 class Settings(BaseSettings):
@@ -51,6 +52,11 @@ class Settings(BaseSettings):
     embed_batch_size: int = 32
     # How a query is embedded (QueryEngine above); docs/benchmarks.md compares the three side by side.
     query_engine: QueryEngine = DEFAULT_QUERY_ENGINE
+    # How e5 embeds the documents. "passage" (the default) for policies and answers, which a question is
+    # asked of; "query" for a knowledge base whose items are the same kind of text as the questions (a
+    # bank of customer utterances or FAQ questions): e5's model card's setting for symmetric tasks.
+    # Changing it re-embeds the documents once (both sets of vectors are kept).
+    e5_document_prefix: E5DocumentPrefix = "passage"
 
     # Chunking
     chunk_max_chars: int = 480

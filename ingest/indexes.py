@@ -232,11 +232,14 @@ class IndexedChunk:
 class KnowledgeIndex:
     """The chunk table, the BM25 index and the FAISS indexes, changed together under one lock."""
 
-    def __init__(self, dims: dict[str, int]) -> None:
+    def __init__(self, dims: dict[str, int], spaces: dict[str, str] | None = None) -> None:
+        """`dims`: each dense index's dimension, by embedder name. `spaces`: what each one's vectors are
+        (an embedder's `vector_space`, by default its name); files made for other spaces are rebuilt."""
         self.lock = threading.RLock()
         self.chunks: dict[int, ChunkMeta] = {}
         self.bm25 = BM25Index()
         self.dense: dict[str, FaissIndex] = {name: FaissIndex(d) for name, d in dims.items()}
+        self.spaces: dict[str, str] = {name: (spaces or {}).get(name, name) for name in dims}
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -274,6 +277,7 @@ class KnowledgeIndex:
             manifest = {
                 "fingerprint": self.fingerprint(),
                 "dims": {n: i.dim for n, i in self.dense.items()},
+                "spaces": self.spaces,
                 "count": len(self.chunks),
                 "tokenizer": TOKENIZER_VERSION,
             }
@@ -283,8 +287,11 @@ class KnowledgeIndex:
         (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path, *, expect_fingerprint: str, dims: dict[str, int]) -> KnowledgeIndex | None:
+    def load(
+        cls, directory: Path, *, expect_fingerprint: str, dims: dict[str, int], spaces: dict[str, str] | None = None
+    ) -> KnowledgeIndex | None:
         """The persisted index, or None when any file is missing or does not match the database."""
+        expect_spaces = {name: (spaces or {}).get(name, name) for name in dims}
         if not (directory / "manifest.json").exists():
             logger.info("no index files yet", extra={"dir": str(directory)})
             return None
@@ -293,6 +300,7 @@ class KnowledgeIndex:
             if (
                 manifest.get("fingerprint") != expect_fingerprint
                 or manifest.get("dims") != dims
+                or manifest.get("spaces", {n: n for n in dims}) != expect_spaces  # vectors of another kind
                 or manifest.get("tokenizer") != TOKENIZER_VERSION  # BM25 tokens made by another tokenizer
             ):
                 logger.warning("index does not match the database; rebuilding", extra={"dir": str(directory)})
@@ -303,6 +311,7 @@ class KnowledgeIndex:
             obj.chunks = {c["chunk_id"]: ChunkMeta(**c) for c in payload["chunks"]}
             obj.bm25 = BM25Index.from_json(payload["bm25"])
             obj.dense = {name: FaissIndex.load(directory / f"{name}.faiss") for name in dims}
+            obj.spaces = expect_spaces
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
             logger.warning("index files unreadable (%s); rebuilding", type(exc).__name__)
             return None

