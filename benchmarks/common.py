@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ingest.embedders import vector_space
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("ASSIST_SHARED_DATA", ROOT.parent / "shared" / "data"))
 CACHE = Path(os.environ.get("ASSIST_BENCH_CACHE", "/tmp/assist-bench-cache"))
@@ -33,6 +35,10 @@ class CachedEmbedder:
         return str(self.inner.name)
 
     @property
+    def vector_space(self) -> str:
+        return vector_space(self.inner)
+
+    @property
     def dim(self) -> int:
         return int(self.inner.dim)
 
@@ -41,8 +47,9 @@ class CachedEmbedder:
             self.inner.warm_up()
 
     def _key(self, texts: list[str], kind: str) -> Path:
-        h = hashlib.sha256(("\x00".join(texts) + kind + self.name).encode()).hexdigest()[:20]
-        return CACHE / f"{self.name}-{kind}-{h}.npy"
+        space = self.vector_space
+        h = hashlib.sha256(("\x00".join(texts) + kind + space).encode()).hexdigest()[:20]
+        return CACHE / f"{space}-{kind}-{h}.npy"
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         path = self._key(texts, "doc")
