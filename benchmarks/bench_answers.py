@@ -44,27 +44,12 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
 
 
 def build_engine(data_dir: Path, embedders: list[str]) -> Any:
-    from assist.calls.engine import CallEngine
-    from assist.calls.playbooks import Playbooks
+    """The call engine as `assist serve` builds it, on an index of kb_docs/ (ingested when the dir is empty)."""
+    from assist.app import build_services
     from assist.config import Settings
-    from assist.db import make_engine
-    from assist.guard import Guard
-    from assist.knowledge import KnowledgeBase
 
     settings = Settings(data_dir=data_dir, embedders=embedders)
-    db = make_engine(settings)
-    guard = Guard.from_path(settings.rules_path)
-    kb = KnowledgeBase(settings, db, guard=guard)
-    kb.warm_up()
-    kb.ingest_paths([settings.kb_dir])
-    return CallEngine(
-        settings=settings,
-        db_engine=db,
-        retriever=kb.retriever,
-        guard=lambda: guard,
-        playbooks=Playbooks(settings.playbooks_path),
-        next_steps_for=kb.next_steps_for,
-    )
+    return build_services(settings, ingest_if_empty=True).call_engine
 
 
 def judge(row: dict[str, Any], suggestion: Any) -> dict[str, Any]:
@@ -100,7 +85,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS)
     ap.add_argument("--embedders", default="minilm,e5")
-    ap.add_argument("--data", type=Path, help="data directory to build the index in (default: a temporary one)")
+    ap.add_argument(
+        "--data", type=Path, help="data directory (default: a temporary one); one that holds documents is used as it is"
+    )
     ap.add_argument("--json", type=Path, help="write every judged answer here")
     ap.add_argument("--show-misses", action="store_true", help="print the questions that missed a figure")
     args = ap.parse_args()
