@@ -229,6 +229,11 @@ class IndexedChunk:
     vectors: dict[str, np.ndarray]
 
 
+def _spaces(dims: dict[str, int], spaces: dict[str, str] | None) -> dict[str, str]:
+    """Each dense index's vector space: the one given, else the embedder's name."""
+    return {name: (spaces or {}).get(name, name) for name in dims}
+
+
 class KnowledgeIndex:
     """The chunk table, the BM25 index and the FAISS indexes, changed together under one lock."""
 
@@ -239,7 +244,7 @@ class KnowledgeIndex:
         self.chunks: dict[int, ChunkMeta] = {}
         self.bm25 = BM25Index()
         self.dense: dict[str, FaissIndex] = {name: FaissIndex(d) for name, d in dims.items()}
-        self.spaces: dict[str, str] = {name: (spaces or {}).get(name, name) for name in dims}
+        self.spaces = _spaces(dims, spaces)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -291,7 +296,7 @@ class KnowledgeIndex:
         cls, directory: Path, *, expect_fingerprint: str, dims: dict[str, int], spaces: dict[str, str] | None = None
     ) -> KnowledgeIndex | None:
         """The persisted index, or None when any file is missing or does not match the database."""
-        expect_spaces = {name: (spaces or {}).get(name, name) for name in dims}
+        expect_spaces = _spaces(dims, spaces)
         if not (directory / "manifest.json").exists():
             logger.info("no index files yet", extra={"dir": str(directory)})
             return None
@@ -300,7 +305,7 @@ class KnowledgeIndex:
             if (
                 manifest.get("fingerprint") != expect_fingerprint
                 or manifest.get("dims") != dims
-                or manifest.get("spaces", {n: n for n in dims}) != expect_spaces  # vectors of another kind
+                or manifest.get("spaces", _spaces(dims, None)) != expect_spaces  # vectors of another kind
                 or manifest.get("tokenizer") != TOKENIZER_VERSION  # BM25 tokens made by another tokenizer
             ):
                 logger.warning("index does not match the database; rebuilding", extra={"dir": str(directory)})
