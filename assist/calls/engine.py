@@ -49,7 +49,7 @@ from assist.models.calls import (
 )
 from assist.models.common import new_id, utcnow
 from assist.models.guard import GuardEvent
-from assist.models.keys import ApiKey
+from assist.models.keys import ApiKey, CallAccess, Role
 from assist.protocols import Retriever, SearchResult
 from assist.redact import redact
 from assist.text import detect_language, normalize, tokenize
@@ -176,11 +176,12 @@ class CallEngine:
         self._write_lock = threading.Lock()
         self.rerank_depth = 20  # passages fetched for the re-ranking below
         self.rank_margin = 0.25  # passages more than this behind the best are not composed from
-        # Every per-call map is bounded: states are an LRU of max_cached_calls, the locks live only
+        # Every per-call map is bounded: states and owners are LRUs of max_cached_calls, the locks live only
         # while in use, prefetches are dropped with their turn (and all at once past the bound), document
         # steps are an LRU of max_cached_calls documents.
         self._states: OrderedDict[str, CallState] = OrderedDict()
         self._states_guard = threading.Lock()
+        self._owners: OrderedDict[str, str | None] = OrderedDict()
         self._locks: weakref.WeakValueDictionary[str, _CallLock] = weakref.WeakValueDictionary()
         self._locks_guard = threading.Lock()
         self._prefetch: dict[str, tuple[str, list[SearchResult]]] = {}
@@ -220,7 +221,15 @@ class CallEngine:
             self._states[state.call_id] = state
             while len(self._states) > self.max_cached_calls:
                 self._states.popitem(last=False)
+        self._remember_owner(state.call_id, state.owner_key_id)
         return state
+
+    def _remember_owner(self, call_id: str, owner: str | None) -> None:
+        with self._states_guard:
+            self._owners[call_id] = owner
+            self._owners.move_to_end(call_id)
+            while len(self._owners) > self.max_cached_calls:
+                self._owners.popitem(last=False)
 
     def _load(self, call_id: str) -> CallState:
         with self._states_guard:
@@ -234,7 +243,52 @@ class CallEngine:
                 raise NotFoundError("call", call_id)
             state = CallState.from_json(call_id, row.state)
             state.status, state.agent_name, state.turn_count = row.status, row.agent_name, row.turn_count
+            state.owner_key_id = row.agent_key_id
         return self._cache_state(state)
+
+    def owner_of(self, call_id: str) -> str | None:
+        """The id of the key that started the call (None for a call with no recorded owner).
+
+        Raises:
+            NotFoundError: unknown call.
+        """
+        with self._states_guard:
+            if call_id in self._owners:
+                self._owners.move_to_end(call_id)
+                return self._owners[call_id]
+        with Session(self.db_engine) as session:
+            row = session.get(Call, call_id)
+            if row is None:
+                raise NotFoundError("call", call_id)
+            owner = row.agent_key_id
+        self._remember_owner(call_id, owner)
+        return owner
+
+    def access(self, call_id: str, key: ApiKey) -> CallAccess:
+        """What `key` may do with the call (assist.auth.call_access).
+
+        Raises:
+            NotFoundError: unknown call.
+        """
+        from assist.auth import call_access
+
+        owner = self.owner_of(call_id)
+        if Role(key.role) == Role.admin or (owner is not None and owner == key.id):
+            return CallAccess.act  # the common case, without a database session
+        with Session(self.db_engine) as session:
+            return call_access(session, key=key, owner_key_id=owner)
+
+    def call_of_suggestion(self, suggestion_id: str) -> str:
+        """The call a suggestion was shown on.
+
+        Raises:
+            NotFoundError: unknown suggestion.
+        """
+        with Session(self.db_engine) as session:
+            call_id = session.exec(select(Suggestion.call_id).where(Suggestion.id == suggestion_id)).first()
+        if call_id is None:
+            raise NotFoundError("suggestion", suggestion_id)
+        return call_id
 
     def exists(self, call_id: str) -> bool:
         """True when the call is known (in memory or in the database)."""
@@ -248,7 +302,9 @@ class CallEngine:
     def start_call(self, *, agent: ApiKey | None = None) -> str:
         """Open a call; returns its id."""
         call_id = new_id()
-        state = CallState(call_id=call_id, agent_name=agent.name if agent else None)
+        state = CallState(
+            call_id=call_id, agent_name=agent.name if agent else None, owner_key_id=agent.id if agent else None
+        )
         with Session(self.db_engine) as session:
             session.add(
                 Call(

@@ -1,4 +1,5 @@
-"""Keys: hashed at rest, Bearer or ?token=, 401 for missing/unknown/revoked, 403 for the wrong role."""
+"""Keys: hashed at rest, Bearer on HTTP (?token= on the WebSocket only), 401 for missing/unknown/revoked,
+403 for the wrong role."""
 
 from __future__ import annotations
 
@@ -48,8 +49,17 @@ def test_wrong_role_is_403_and_admin_may_do_everything(client, keys) -> None:
     assert client.post("/v1/calls", headers=bearer(keys["compliance"])).status_code == 403
 
 
-def test_token_query_parameter_works_too(client, keys) -> None:
-    assert client.post(f"/v1/calls?token={keys['agent']}").status_code == 201
+def test_a_key_in_the_query_string_is_refused_on_http_routes(client, keys) -> None:
+    # a key in a URL ends up in access logs, proxies and browser history: HTTP routes take the header only
+    for method, path in (("POST", "/v1/calls"), ("GET", "/v1/documents"), ("POST", "/v1/guard/check")):
+        r = client.request(method, f"{path}?token={keys['admin']}")
+        assert r.status_code == 401, (method, path, r.text)
+        assert "query string" in r.json()["detail"] and "Authorization: Bearer" in r.json()["detail"]
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    # even next to a good header: the URL still carries the key
+    r = client.post(f"/v1/calls?token={keys['agent']}", headers=bearer(keys["agent"]))
+    assert r.status_code == 401
+    assert client.post("/v1/calls", headers=bearer(keys["agent"])).status_code == 201
 
 
 def test_guard_check_any_role(client, keys) -> None:
