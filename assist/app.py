@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assist.calls.hub import CallHub
 from assist.config import Settings, get_settings
-from assist.errors import AssistError, AuthError
+from assist.errors import AssistError, AuthError, RateLimitedError
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +171,9 @@ def _build_state(app: FastAPI, settings: Settings, overrides: dict[str, Any]) ->
     app.state.metrics = svc.metrics
     app.state.call_engine = svc.call_engine
     app.state.call_hub = CallHub()
+    from assist.security import Security
+
+    app.state.security = Security(svc.settings, svc.db_engine)
 
 
 def _detail_of_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
@@ -191,6 +194,8 @@ def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(AssistError)
     async def _assist_error(_request: Request, exc: AssistError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
+        if isinstance(exc, RateLimitedError):
+            headers = {"Retry-After": exc.retry_after_header}
         return JSONResponse(status_code=exc.status_code, content={"detail": str(exc)}, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -245,6 +250,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
     )
     app.state.ready = False
     add_exception_handlers(app)
+    # -- security: the key check and body limits run before any route reads the request (assist/security.py)
+    from assist import security
+
+    security.install(app)
+    # -- end of security
     for module in (health, calls, suggestions, guard, documents, rules, events, audit):
         app.include_router(module.router)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -90,6 +91,22 @@ class Settings(BaseSettings):
     # Uploads
     max_upload_mb: float = 20.0
 
+    # Security (assist/security.py; docs/security.md)
+    # Every request body but an upload's (JSON, a rule pack) is refused with 413 above this, while it streams.
+    max_body_kb: int = 1024
+    # How long a key lookup is trusted before the database is asked again; open WebSockets re-check their key
+    # (and their access to the call) this often, so a revoked key is refused everywhere within twice this.
+    key_recheck_s: float = 0.5
+    # Rate limits (429 with Retry-After); "false" turns them all off, for benchmarks only.
+    rate_limits: bool = True
+    auth_failures_per_minute: int = 20  # per client address: wrong, revoked or malformed keys
+    requests_per_minute: int = 1200  # per key, HTTP requests and WebSocket handshakes
+    calls_per_minute: int = 30  # per key, POST /v1/calls
+    ws_messages_per_second: int = 20  # per socket, client messages (bursts up to this many)
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks, comma-separated); empty: none,
+    # the client address is the peer's.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     @field_validator("embedders", mode="before")
     @classmethod
     def _split_embedders(cls, v: object) -> object:
@@ -103,6 +120,23 @@ class Settings(BaseSettings):
         for name in v:
             if name not in {"minilm", "e5", "hash"} and not name.startswith("st:"):
                 raise ValueError(f"unknown embedder {name!r}: use minilm, e5, hash or st:/path/to/model")
+        return v
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, v: object) -> object:
+        if isinstance(v, str) and not v.strip().startswith("["):
+            return [p.strip() for p in v.split(",") if p.strip()]
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, v: list[str]) -> list[str]:
+        for item in v:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"trusted proxy {item!r} is not an IP address or CIDR block") from exc
         return v
 
     @field_validator("fusion_weights")
@@ -122,6 +156,16 @@ class Settings(BaseSettings):
             raise ValueError(f"sync_interval_s must be 0 (off) or positive, got {self.sync_interval_s}")
         if self.db_pool_size < 1 or self.db_max_overflow < 0:
             raise ValueError("db_pool_size must be at least 1 and db_max_overflow at least 0")
+        if self.max_body_kb <= 0:
+            raise ValueError(f"max_body_kb must be positive, got {self.max_body_kb}")
+        if not 0.05 <= self.key_recheck_s <= 0.5:
+            raise ValueError(
+                f"key_recheck_s must be between 0.05 and 0.5 (a revoked key must stop working within 1 s), "
+                f"got {self.key_recheck_s}"
+            )
+        for name in ("auth_failures_per_minute", "requests_per_minute", "calls_per_minute", "ws_messages_per_second"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}; set rate_limits=false instead")
         if self.llm_timeout_ms <= 0:
             raise ValueError(f"llm_timeout_ms must be positive, got {self.llm_timeout_ms}")
         return self

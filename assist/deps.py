@@ -17,13 +17,14 @@ from starlette.requests import HTTPConnection
 
 from assist.auth import lookup_key
 from assist.config import Settings
-from assist.errors import AssistError, AuthError, ForbiddenError
-from assist.models.keys import ApiKey, Role
+from assist.errors import AssistError, AuthError, ForbiddenError, NotFoundError
+from assist.models.keys import ApiKey, CallAccess, Role
 from assist.protocols import Retriever
 
 if TYPE_CHECKING:
     from assist.calls.engine import CallEngine
     from assist.calls.hub import CallHub
+    from assist.security import Security
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +113,9 @@ def get_call_hub(conn: HTTPConnection) -> CallHub:
     return _state(conn, "call_hub")  # type: ignore[no-any-return]
 
 
-def key_from_connection(conn: HTTPConnection) -> str | None:
-    """The key of `Authorization: Bearer <key>`, else of `?token=<key>`, else None."""
+def key_from_socket(conn: HTTPConnection) -> str | None:
+    """The key of a WebSocket handshake: `Authorization: Bearer <key>`, else `?token=<key>` (browsers cannot
+    set headers on a WebSocket), else None. HTTP routes take the header only (assist/security.py)."""
     header = conn.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
@@ -124,17 +126,22 @@ def key_from_connection(conn: HTTPConnection) -> str | None:
 
 
 def authenticate(conn: HTTPConnection, session: Session) -> ApiKey:
-    """The active key presented on this connection.
+    """The active key of `Authorization: Bearer <key>`, looked up directly (without the gate's cache).
+
+    The gate (assist.security.AuthGate) authenticates every /v1 request before it reaches a route; this is
+    the fallback for an app assembled without it.
 
     Raises:
         AuthError: no key, or an unknown or revoked one.
     """
-    key = key_from_connection(conn)
+    from assist.security import BAD_KEY, BAD_SCHEME, MISSING_KEY, bearer_credential
+
+    key, malformed = bearer_credential(conn.headers)
     if key is None:
-        raise AuthError("missing API key: send 'Authorization: Bearer <key>' or '?token=<key>'")
+        raise AuthError(BAD_SCHEME if malformed else MISSING_KEY)
     row = lookup_key(session, key)
     if row is None:
-        raise AuthError("unknown or revoked API key")
+        raise AuthError(BAD_KEY)
     return row
 
 
@@ -148,7 +155,13 @@ CallEngineDep = Annotated["CallEngine", Depends(get_call_engine)]
 
 
 def current_key(conn: HTTPConnection, session: SessionDep) -> ApiKey:
-    """The caller's key, whatever its role (401 when missing, unknown or revoked)."""
+    """The caller's key, whatever its role (401 when missing, unknown or revoked): the one the gate
+    authenticated before the request body was read."""
+    from assist.security import SCOPE_KEY
+
+    key = conn.scope.get(SCOPE_KEY)
+    if isinstance(key, ApiKey):
+        return key
     return authenticate(conn, session)
 
 
@@ -177,3 +190,44 @@ AgentOrComplianceKey = Annotated[ApiKey, Depends(require_roles(Role.agent, Role.
 EditorKey = Annotated[ApiKey, Depends(require_roles(Role.editor))]
 ComplianceKey = Annotated[ApiKey, Depends(require_roles(Role.compliance))]
 AdminKey = Annotated[ApiKey, Depends(require_roles(Role.admin))]
+
+
+def get_security(conn: HTTPConnection) -> Security:
+    """Key store and rate limits (assist.security.Security)."""
+    return _state(conn, "security")  # type: ignore[no-any-return]
+
+
+SecurityDep = Annotated["Security", Depends(get_security)]
+
+
+def require_call_access(engine: CallEngine, call_id: str, key: ApiKey, need: CallAccess, doing: str) -> CallAccess:
+    """The key's access to the call, when it is at least `need`.
+
+    Raises:
+        NotFoundError: the call does not exist, or the key may not know that it does (no access at all).
+        ForbiddenError: the key may see the call but not do this (e.g. a supervisor posting a turn).
+    """
+    have = engine.access(call_id, key)
+    if have == CallAccess.none:
+        raise NotFoundError("call", call_id)
+    if have < need:
+        raise ForbiddenError(f"this key may {have.name} call {call_id!r} but not {doing}")
+    return have
+
+
+def call_guard(need: CallAccess, doing: str, *roles: Role) -> Callable[..., ApiKey]:
+    """A dependency for routes with a `{call_id}`: the role check (403), then the key's access to that call
+    (404 when it has none, 403 when too little). Returns the key."""
+    role_dep = require_roles(*roles)
+
+    # a default, not Annotated[...]: annotations are strings here, and role_dep is not a module global
+    def _dependency(call_id: str, engine: CallEngineDep, key: ApiKey = Depends(role_dep)) -> ApiKey:
+        require_call_access(engine, call_id, key, need, doing)
+        return key
+
+    return _dependency
+
+
+# Routes on one call: the key's role, then its access to that call (assist.auth.call_access).
+CallActor = Annotated[ApiKey, Depends(call_guard(CallAccess.act, "add turns to it or end it", Role.agent))]
+CallReader = Annotated[ApiKey, Depends(call_guard(CallAccess.read, "read it", Role.agent, Role.compliance))]

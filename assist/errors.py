@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 class AssistError(Exception):
     """Base class of every error the product reports to a user."""
@@ -69,3 +71,18 @@ class ForbiddenError(AssistError):
     """A key whose role may not do this."""
 
     status_code = 403
+
+
+class RateLimitedError(AssistError):
+    """Too many requests (failed authentications, requests, calls started) for a client or key."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def retry_after_header(self) -> str:
+        """Whole seconds, at least 1 (the Retry-After header takes an integer)."""
+        return str(max(1, math.ceil(self.retry_after)))

@@ -157,7 +157,8 @@ def make_key(data: Path) -> str:
 
 # ---------------------------------------------------------------------------------------- server
 def start_server(data: Path, port: int, log: Path, workers: int = 1) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ASSIST_DATA_DIR": str(data)}
+    # one key drives every call: the per-key rate limits (docs/security.md) would throttle the load itself
+    env = {**os.environ, "ASSIST_DATA_DIR": str(data), "ASSIST_RATE_LIMITS": "false"}
     cmd = [
         sys.executable,
         "-m",

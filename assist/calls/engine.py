@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
@@ -48,7 +49,7 @@ from assist.models.calls import (
 )
 from assist.models.common import new_id, utcnow
 from assist.models.guard import GuardEvent
-from assist.models.keys import ApiKey
+from assist.models.keys import ApiKey, CallAccess, Role
 from assist.protocols import Retriever, SearchResult
 from assist.redact import redact
 from assist.text import detect_language, normalize, tokenize
@@ -96,6 +97,23 @@ def _multi_topic(result: SearchResult) -> bool:
 
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 3)
+
+
+class _CallLock:
+    """One call's lock. The engine's map holds it weakly: it lives while a thread holds or waits for it, and
+    goes when the last one lets go, so asking about a call (known or not) leaves nothing behind."""
+
+    __slots__ = ("_lock", "__weakref__")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _CallLock:
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._lock.release()
 
 
 class CallEngine:
@@ -158,11 +176,16 @@ class CallEngine:
         self._write_lock = threading.Lock()
         self.rerank_depth = 20  # passages fetched for the re-ranking below
         self.rank_margin = 0.25  # passages more than this behind the best are not composed from
+        # Every per-call map is bounded: states and owners are LRUs of max_cached_calls, the locks live only
+        # while in use, prefetches are dropped with their turn (and all at once past the bound), document
+        # steps are an LRU of max_cached_calls documents.
         self._states: OrderedDict[str, CallState] = OrderedDict()
-        self._locks: dict[str, threading.Lock] = {}
+        self._states_guard = threading.Lock()
+        self._owners: OrderedDict[str, str | None] = OrderedDict()
+        self._locks: weakref.WeakValueDictionary[str, _CallLock] = weakref.WeakValueDictionary()
         self._locks_guard = threading.Lock()
         self._prefetch: dict[str, tuple[str, list[SearchResult]]] = {}
-        self._doc_steps: dict[str, list[str]] = {}
+        self._doc_steps: OrderedDict[str, list[str]] = OrderedDict()
 
     # -- plumbing -----------------------------------------------------------------------------
     @property
@@ -180,28 +203,92 @@ class CallEngine:
         self.composer.warm_up()
         self.trigger.run(text="预热", speaker="customer", final=True)
 
-    def _lock(self, call_id: str) -> threading.Lock:
+    def _lock(self, call_id: str) -> _CallLock:
         with self._locks_guard:
             lock = self._locks.get(call_id)
             if lock is None:
-                lock = self._locks[call_id] = threading.Lock()
+                lock = _CallLock()
+                self._locks[call_id] = lock
             return lock
 
+    def _cache_state(self, state: CallState) -> CallState:
+        """Keep `state` in the LRU, unless another thread cached this call first: then that one is the state."""
+        with self._states_guard:
+            cached = self._states.get(state.call_id)
+            if cached is not None:
+                self._states.move_to_end(state.call_id)
+                return cached
+            self._states[state.call_id] = state
+            while len(self._states) > self.max_cached_calls:
+                self._states.popitem(last=False)
+        self._remember_owner(state.call_id, state.owner_key_id)
+        return state
+
+    def _remember_owner(self, call_id: str, owner: str | None) -> None:
+        with self._states_guard:
+            self._owners[call_id] = owner
+            self._owners.move_to_end(call_id)
+            while len(self._owners) > self.max_cached_calls:
+                self._owners.popitem(last=False)
+
     def _load(self, call_id: str) -> CallState:
-        state = self._states.get(call_id)
-        if state is not None:
-            self._states.move_to_end(call_id)
-            return state
+        with self._states_guard:
+            state = self._states.get(call_id)
+            if state is not None:
+                self._states.move_to_end(call_id)
+                return state
         with Session(self.db_engine) as session:
             row = session.get(Call, call_id)
             if row is None:
                 raise NotFoundError("call", call_id)
             state = CallState.from_json(call_id, row.state)
             state.status, state.agent_name, state.turn_count = row.status, row.agent_name, row.turn_count
-        self._states[call_id] = state
-        while len(self._states) > self.max_cached_calls:
-            self._states.popitem(last=False)
-        return state
+            state.owner_key_id = row.agent_key_id
+        return self._cache_state(state)
+
+    def owner_of(self, call_id: str) -> str | None:
+        """The id of the key that started the call (None for a call with no recorded owner).
+
+        Raises:
+            NotFoundError: unknown call.
+        """
+        with self._states_guard:
+            if call_id in self._owners:
+                self._owners.move_to_end(call_id)
+                return self._owners[call_id]
+        with Session(self.db_engine) as session:
+            row = session.get(Call, call_id)
+            if row is None:
+                raise NotFoundError("call", call_id)
+            owner = row.agent_key_id
+        self._remember_owner(call_id, owner)
+        return owner
+
+    def access(self, call_id: str, key: ApiKey) -> CallAccess:
+        """What `key` may do with the call (assist.auth.call_access).
+
+        Raises:
+            NotFoundError: unknown call.
+        """
+        from assist.auth import call_access
+
+        owner = self.owner_of(call_id)
+        if Role(key.role) == Role.admin or (owner is not None and owner == key.id):
+            return CallAccess.act  # the common case, without a database session
+        with Session(self.db_engine) as session:
+            return call_access(session, key=key, owner_key_id=owner)
+
+    def call_of_suggestion(self, suggestion_id: str) -> str:
+        """The call a suggestion was shown on.
+
+        Raises:
+            NotFoundError: unknown suggestion.
+        """
+        with Session(self.db_engine) as session:
+            call_id = session.exec(select(Suggestion.call_id).where(Suggestion.id == suggestion_id)).first()
+        if call_id is None:
+            raise NotFoundError("suggestion", suggestion_id)
+        return call_id
 
     def exists(self, call_id: str) -> bool:
         """True when the call is known (in memory or in the database)."""
@@ -215,7 +302,9 @@ class CallEngine:
     def start_call(self, *, agent: ApiKey | None = None) -> str:
         """Open a call; returns its id."""
         call_id = new_id()
-        state = CallState(call_id=call_id, agent_name=agent.name if agent else None)
+        state = CallState(
+            call_id=call_id, agent_name=agent.name if agent else None, owner_key_id=agent.id if agent else None
+        )
         with Session(self.db_engine) as session:
             session.add(
                 Call(
@@ -226,7 +315,7 @@ class CallEngine:
                 )
             )
             session.commit()
-        self._states[call_id] = state
+        self._cache_state(state)
         self.metrics.call_started()
         logger.info("call started", extra={"call_id": call_id})
         return call_id
@@ -266,7 +355,8 @@ class CallEngine:
             except Exception:
                 self.metrics.error()
                 # the in-memory state may be half-updated: reload it from the database next time
-                self._states.pop(call_id, None)
+                with self._states_guard:
+                    self._states.pop(call_id, None)
                 raise
 
     def _prefetch_for(self, state: CallState, clean: str, speaker: str) -> None:
@@ -614,13 +704,18 @@ class CallEngine:
     def _steps_of(self, result: SearchResult) -> list[str]:
         if self.next_steps_for is None:
             return []
-        if result.document_id not in self._doc_steps:
+        steps = self._doc_steps.get(result.document_id)
+        if steps is None:
             try:
-                self._doc_steps[result.document_id] = list(self.next_steps_for(result.document_id))
+                steps = list(self.next_steps_for(result.document_id))
             except Exception:  # noqa: BLE001 - next steps are an extra; never fail a turn for them
                 logger.exception("next_steps_for failed", extra={"document_id": result.document_id})
                 return []
-        return self._doc_steps[result.document_id]
+            with self._states_guard:
+                self._doc_steps[result.document_id] = steps
+                while len(self._doc_steps) > self.max_cached_calls:
+                    self._doc_steps.popitem(last=False)
+        return steps
 
     @staticmethod
     def _message(s: Suggestion, checklist: list[NextStep]) -> SuggestionMessage:
@@ -732,6 +827,8 @@ class CallEngine:
                     session.add(row)
                     session.commit()
             self._prefetch.pop(call_id, None)
+            with self._states_guard:  # an ended call takes no more turns: its state need not stay in memory
+                self._states.pop(call_id, None)
             checklist = [NextStep(**s) for s in row.checklist]
             logger.info("call ended", extra={"call_id": call_id, "turns": len(turns)})
             return CallSummary(

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Fields kept in their own columns of Call, not in its state JSON.
+_NOT_STORED = frozenset({"owner_key_id"})
+
 
 @dataclass
 class CallState:
@@ -20,11 +23,13 @@ class CallState:
         last_top_chunk: the chunk id of the last suggestion's top passage (never shown twice in a row).
         steps: the checklist, in order: step id → {"done": bool, "via": [...]} (why it is there).
         parts_seen: for steps ticked by several phrases (e.g. a disclosure in three parts): the parts read.
+        owner_key_id: the key that started the call; loaded from `Call.agent_key_id` (never from the JSON).
     """
 
     call_id: str
     status: str = "active"
     agent_name: str | None = None
+    owner_key_id: str | None = None  # the key that started the call (Call.agent_key_id, which is authoritative)
     turn_count: int = 0
     language: str | None = None
     recent_customer: list[str] = field(default_factory=list)
@@ -41,14 +46,14 @@ class CallState:
     def to_json(self) -> dict[str, Any]:
         """The JSON stored in Call.state. Shallow: it is serialised in the same write, before the next turn
         can change the lists it shares (dataclasses.asdict deep-copied the whole state every turn)."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {name: getattr(self, name) for name in self.__dataclass_fields__ if name not in _NOT_STORED}
 
     @classmethod
     def from_json(cls, call_id: str, data: dict[str, Any] | None) -> CallState:
         """Rebuild from Call.state; unknown keys (from newer versions) are ignored."""
         data = dict(data or {})
         data["call_id"] = call_id
-        known = set(cls.__dataclass_fields__)
+        known = set(cls.__dataclass_fields__) - _NOT_STORED
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def remember_customer(self, text: str, *, keep: int) -> None:

@@ -10,7 +10,7 @@ import typer
 app = typer.Typer(help="Agent-assist for financial contact centers.", no_args_is_help=True, add_completion=False)
 guard_app = typer.Typer(help="Check text against the compliance rules.", no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluate retrieval or the guard on labelled data.", no_args_is_help=True)
-keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+keys_app = typer.Typer(help="Create, list and revoke API keys; grant access to calls.", no_args_is_help=True)
 app.add_typer(guard_app, name="guard")
 app.add_typer(eval_app, name="eval")
 app.add_typer(keys_app, name="keys")

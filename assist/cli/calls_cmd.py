@@ -1,4 +1,4 @@
-"""`assist serve`, `assist replay` and `assist keys create|list|revoke`."""
+"""`assist serve`, `assist replay` and `assist keys create|list|revoke|grant|grants|ungrant`."""
 
 from __future__ import annotations
 
@@ -212,3 +212,57 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (from `
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"revoked {row.id} ({row.role}, {row.name})")
+
+
+@keys_app.command("grant")
+def keys_grant(
+    grantee: Annotated[str, typer.Argument(help="The id of the agent key that gets access.")],
+    access: Annotated[str, typer.Option(help="listen (read and stream: a supervisor) or act (also add turns, end).")],
+    owner: Annotated[str | None, typer.Option(help="The id of the key whose calls are shared.")] = None,
+    all_calls: Annotated[bool, typer.Option("--all-calls", help="The calls of every key instead of --owner.")] = False,
+) -> None:
+    """Let an agent key listen to or act on the calls another key starts (or every key, with --all-calls)."""
+    from assist.auth import grant_access
+
+    if (owner is None) == (not all_calls):
+        typer.echo("error: give exactly one of --owner KEY_ID or --all-calls", err=True)
+        raise typer.Exit(2)
+    try:
+        with _session() as session:
+            row = grant_access(session, grantee_key_id=grantee, owner_key_id=owner, access=access)
+    except AssistError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    whose = f"the calls of {row.owner_key_id}" if row.owner_key_id else "the calls of every key"
+    typer.echo(f"grant {row.id}: {row.grantee_key_id} may {row.access} on {whose}")
+
+
+@keys_app.command("grants")
+def keys_grants(
+    include_removed: Annotated[bool, typer.Option("--all", help="Removed grants too.")] = False,
+) -> None:
+    """List grants (id, grantee, access, owner, created, status)."""
+    from assist.auth import list_grants
+
+    with _session() as session:
+        rows = list_grants(session, include_removed=include_removed)
+    typer.echo(f"{'id':<18}{'grantee':<18}{'access':<8}{'owner':<18}{'created':<22}status")
+    for g in rows:
+        status = f"removed {g.removed_at:%Y-%m-%d %H:%M}" if g.removed_at else "active"
+        owner = g.owner_key_id or "(every key)"
+        created = f"{g.created_at:%Y-%m-%d %H:%M:%S}"
+        typer.echo(f"{g.id:<18}{g.grantee_key_id:<18}{g.access:<8}{owner:<18}{created:<22}{status}")
+
+
+@keys_app.command("ungrant")
+def keys_ungrant(grant_id: Annotated[str, typer.Argument(help="The grant's id (from `assist keys grants`).")]) -> None:
+    """Remove a grant; sockets that relied on it close within a second."""
+    from assist.auth import remove_grant
+
+    try:
+        with _session() as session:
+            row = remove_grant(session, grant_id=grant_id)
+    except AssistError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"removed grant {row.id}")

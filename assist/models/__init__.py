@@ -4,7 +4,7 @@ from assist.models.audit import AuditEntry
 from assist.models.calls import Call, Feedback, Suggestion, Turn
 from assist.models.documents import Chunk, ChunkVector, Document, DocumentPublic, DocumentStatus
 from assist.models.guard import GuardEvent, RuleRecord
-from assist.models.keys import ApiKey, Role
+from assist.models.keys import ApiKey, KeyGrant, Role
 
 __all__ = [
     "ApiKey",
@@ -17,6 +17,7 @@ __all__ = [
     "DocumentStatus",
     "Feedback",
     "GuardEvent",
+    "KeyGrant",
     "Role",
     "RuleRecord",
     "Suggestion",

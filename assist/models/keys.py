@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from sqlmodel import Field, SQLModel
 
@@ -43,3 +43,44 @@ class ApiKeyPublic(ApiKeyBase):
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+
+
+class CallAccess(IntEnum):
+    """What a key may do with one call, weakest first (assist.auth.call_access decides)."""
+
+    none = 0  # not even know that it exists: such a call is "not found"
+    read = 1  # GET the transcript, suggestions and alerts (compliance, on every call)
+    listen = 2  # read, and stream the call live without adding to it (a supervisor)
+    act = 3  # everything: post turns, end the call, rate suggestions (the call's owner, admin, a connector)
+
+
+class GrantAccess(StrEnum):
+    """The access a grant gives to another key's calls."""
+
+    listen = "listen"
+    act = "act"
+
+
+class KeyGrant(SQLModel, table=True):
+    """Access an admin gave one agent key to the calls of another key (or of every key), until removed.
+
+    `access` is stored as text, not as a database enum, so that a new kind of grant needs no migration.
+    """
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    grantee_key_id: str = Field(foreign_key="apikey.id", index=True)
+    owner_key_id: str | None = Field(default=None, foreign_key="apikey.id")  # None: the calls of every key
+    access: str  # a GrantAccess value
+    created_at: datetime = Field(default_factory=utcnow)
+    removed_at: datetime | None = None
+
+
+class KeyGrantPublic(SQLModel):
+    """A grant as listed."""
+
+    id: str
+    grantee_key_id: str
+    owner_key_id: str | None
+    access: str
+    created_at: datetime
+    removed_at: datetime | None

@@ -5,27 +5,34 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+import anyio
+from anyio import CancelScope
 from fastapi import APIRouter, Depends, WebSocket
 from pydantic import ValidationError
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from assist.auth import hash_key
 from assist.calls.hub import CallHub, Subscriber
-from assist.deps import AgentKey, AgentOrComplianceKey, CallEngineDep, authenticate, get_call_hub
-from assist.errors import AssistError, AuthError
+from assist.deps import AgentKey, CallActor, CallEngineDep, CallReader, SecurityDep, get_call_hub, key_from_socket
+from assist.errors import AssistError, AuthError, NotFoundError, RateLimitedError
 from assist.models.calls import CallCreated, CallPublic, CallSummary, TurnResult, UtteranceIn
-from assist.models.keys import Role
+from assist.models.keys import ApiKey, CallAccess, Role
+from assist.security import Security, TokenBucket
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"])
 
-CLOSE_BAD_KEY = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_UNKNOWN_CALL = 4404
+CLOSE_BAD_KEY = 4401  # missing, unknown or revoked key (also when revoked while the socket is open)
+CLOSE_FORBIDDEN = 4403  # a role that may not stream, or access to the call withdrawn while open
+CLOSE_UNKNOWN_CALL = 4404  # no such call, or one this key may not know of
+CLOSE_RATE_LIMITED = 4429  # too many failed authentications from this address, or requests with this key
+CLOSE_INTERNAL = 1011  # the key could not be re-checked: fail closed
 
 CallHubDep = Annotated[CallHub, Depends(get_call_hub)]
 
@@ -49,14 +56,15 @@ def turn_messages(call_id: str, result: TurnResult) -> list[dict[str, Any]]:
 
 
 @router.post("", response_model=CallCreated, status_code=201)
-def start_call(engine: CallEngineDep, key: AgentKey) -> CallCreated:
+def start_call(engine: CallEngineDep, key: AgentKey, security: SecurityDep) -> CallCreated:
     """Open a call; stream its turns to /v1/calls/{call_id}/stream or post them to /utterances."""
+    security.count_call_start(key)  # 429 past ASSIST_CALLS_PER_MINUTE
     return CallCreated(call_id=engine.start_call(agent=key))
 
 
 @router.post("/{call_id}/utterances", response_model=TurnResult)
 def post_utterance(
-    call_id: str, body: UtteranceIn, engine: CallEngineDep, hub: CallHubDep, _key: AgentKey
+    call_id: str, body: UtteranceIn, engine: CallEngineDep, hub: CallHubDep, _key: CallActor
 ) -> TurnResult:
     """One turn without a socket (e.g. from the ASR connector): returns that turn's suggestion, alerts and
     checklist, and pushes them to every panel streaming the call."""
@@ -66,13 +74,13 @@ def post_utterance(
 
 
 @router.post("/{call_id}/end", response_model=CallSummary)
-def end_call(call_id: str, engine: CallEngineDep, _key: AgentKey) -> CallSummary:
+def end_call(call_id: str, engine: CallEngineDep, _key: CallActor) -> CallSummary:
     """Close the call and return the after-call summary."""
     return engine.end_call(call_id)
 
 
 @router.get("/{call_id}", response_model=CallPublic)
-def get_call(call_id: str, engine: CallEngineDep, _key: AgentOrComplianceKey) -> CallPublic:
+def get_call(call_id: str, engine: CallEngineDep, _key: CallReader) -> CallPublic:
     """The redacted transcript, suggestions, checklist and alerts of a call."""
     return engine.get_call(call_id)
 
@@ -82,21 +90,111 @@ def _validation_detail(exc: ValidationError) -> str:
 
 
 class _Socket:
-    """A watched socket: one send at a time, from the turn handler and from the hub's forwarder."""
+    """A watched socket: one send at a time, from the turn handler, the hub's forwarder and the key watch."""
 
     def __init__(self, ws: WebSocket) -> None:
         self.ws = ws
         self._lock = asyncio.Lock()
+        self.closed = False
 
     async def send(self, payload: dict[str, Any]) -> None:
         async with self._lock:
+            if self.closed:
+                return
             await self.ws.send_text(json.dumps(payload, ensure_ascii=False, default=str))
 
-    async def error(self, detail: str) -> None:
-        await self.send({"type": "error", "detail": detail})
+    async def error(self, detail: str, **extra: Any) -> None:
+        await self.send({"type": "error", "detail": detail, **extra})
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close once, with a code and reason (later sends are dropped)."""
+        async with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            if self.ws.application_state == WebSocketState.CONNECTED:
+                try:
+                    await self.ws.close(code=code, reason=reason[:120])
+                except RuntimeError:  # the client went first
+                    pass
 
 
-async def _turn(sock: _Socket, engine: Any, hub: CallHub, sub: Subscriber, call_id: str, raw: str) -> None:
+class KeyWatch:
+    """An open socket's key and its access to the call, re-checked at most every `security.recheck_s`.
+
+    `check()` runs before each client message (cheap: the key store caches for the same interval) and from
+    a background task while the socket is idle, so a revoked key or a removed grant closes the socket
+    within a second, whether or not the client is sending.
+    """
+
+    def __init__(
+        self,
+        *,
+        security: Security,
+        engine: Any,
+        key: ApiKey,
+        key_hash: str,
+        call_id: str,
+        access: CallAccess,
+        from_grant: bool,
+    ) -> None:
+        self.security, self.engine, self.key, self.key_hash = security, engine, key, key_hash
+        self.call_id, self.access = call_id, access
+        # the owner's and admin's access never changes (a call's owner and a key's role are fixed); a grant's
+        # can be removed, so only then is the access itself re-checked, not just the key
+        self.from_grant = from_grant
+        self.next_at = security.now() + security.recheck_s
+
+    def due_in(self) -> float:
+        """Seconds until the next check is due."""
+        return max(0.0, self.next_at - self.security.now())
+
+    async def check(self) -> tuple[int, str] | None:
+        """(close code, reason) when the socket must close; None when it may go on (or no check was due).
+
+        Fails closed: when the key cannot be re-checked (the database is down), the socket closes (1011).
+        """
+        now = self.security.now()
+        if now < self.next_at:
+            return None
+        self.next_at = now + self.security.recheck_s
+        try:
+            return await self._verdict()
+        except Exception:
+            logger.exception("could not re-check a stream's key; closing it", extra={"call_id": self.call_id})
+            return CLOSE_INTERNAL, "could not re-check the API key"
+
+    async def _verdict(self) -> tuple[int, str] | None:
+        if not await self.security.still_active(self.key_hash):
+            logger.info("closing a stream: key revoked", extra={"call_id": self.call_id, "key_id": self.key.id})
+            return CLOSE_BAD_KEY, "API key revoked"
+        if self.from_grant:
+            try:
+                self.access = await run_in_threadpool(self.engine.access, self.call_id, self.key)
+            except NotFoundError:
+                self.access = CallAccess.none
+            if self.access < CallAccess.listen:
+                logger.info("closing a stream: access withdrawn", extra={"call_id": self.call_id})
+                return CLOSE_FORBIDDEN, "access to this call was withdrawn"
+        return None
+
+
+async def watch_key(
+    sock: _Socket, watch: KeyWatch, scope: CancelScope, sleep: Callable[[float], Awaitable[None]] = anyio.sleep
+) -> None:
+    """Background check of an idle socket: close it (and stop its other tasks) once its key or access goes."""
+    while not sock.closed:
+        await sleep(max(watch.due_in(), 0.01))
+        verdict = await watch.check()
+        if verdict is not None:
+            await sock.close(*verdict)
+            scope.cancel()
+            return
+
+
+async def _turn(
+    sock: _Socket, engine: Any, hub: CallHub, sub: Subscriber, call_id: str, raw: str, *, can_act: bool = True
+) -> None:
     """Handle one client message; every problem becomes an `error` message, the socket stays open."""
     try:
         msg = json.loads(raw)
@@ -112,6 +210,9 @@ async def _turn(sock: _Socket, engine: Any, hub: CallHub, sub: Subscriber, call_
         return
     if kind != "utterance":
         await sock.error(f"unknown message type {kind!r}: expected 'utterance'")
+        return
+    if not can_act:
+        await sock.error(f"this key may listen to call {call_id!r} but not add turns to it")
         return
     try:
         u = UtteranceIn.model_validate({k: v for k, v in msg.items() if k != "type"})
@@ -140,8 +241,51 @@ async def _turn(sock: _Socket, engine: Any, hub: CallHub, sub: Subscriber, call_
 
 async def _forward(sock: _Socket, sub: Subscriber) -> None:
     """Send this socket what turns from elsewhere (HTTP, another socket) produced for its call."""
+    try:
+        while True:
+            await sock.send(await sub.queue.get())
+    except (WebSocketDisconnect, RuntimeError, OSError):  # the socket is going away; the reader ends it
+        return
+
+
+async def _read(
+    websocket: WebSocket,
+    sock: _Socket,
+    *,
+    engine: Any,
+    hub: CallHub,
+    sub: Subscriber,
+    call_id: str,
+    watch: KeyWatch,
+    bucket: TokenBucket | None,
+) -> None:
+    """Client messages, until the client leaves or the key (or access) goes."""
     while True:
-        await sock.send(await sub.queue.get())
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        verdict = await watch.check()  # before the message is handled: a revoked key gets no answer
+        if verdict is not None:
+            await sock.close(*verdict)
+            return
+        if bucket is not None:
+            wait = bucket.take(watch.security.now())
+            if wait:
+                await sock.error(
+                    f"too many messages on this socket: the limit is {int(bucket.capacity)} a second; message "
+                    f"dropped, retry in {wait:.2f} s",
+                    status=429,
+                    retry_after=math.ceil(wait * 1000) / 1000,
+                )
+                continue
+        raw = message.get("text")
+        if raw is None and message.get("bytes") is not None:
+            try:
+                raw = message["bytes"].decode("utf-8")
+            except UnicodeDecodeError:
+                await sock.error("binary messages must be UTF-8 JSON")
+                continue
+        await _turn(sock, engine, hub, sub, call_id, raw or "", can_act=watch.access >= CallAccess.act)
 
 
 @router.websocket("/{call_id}/stream")
@@ -156,43 +300,63 @@ async def stream(websocket: WebSocket, call_id: str) -> None:
     await websocket.accept()
     state = websocket.app.state
     engine = getattr(state, "call_engine", None)
-    if engine is None:
+    security: Security | None = getattr(state, "security", None)
+    if engine is None or security is None:
         await websocket.close(code=1013, reason="service not ready")
         return
+    credential = key_from_socket(websocket)
     try:
-        with Session(state.db_engine) as session:
-            key = authenticate(websocket, session)
+        key = await security.authenticate(credential, client=security.client_address(websocket.scope))
     except AuthError as exc:
         await websocket.close(code=CLOSE_BAD_KEY, reason=str(exc)[:120])
+        return
+    except RateLimitedError as exc:
+        await websocket.close(code=CLOSE_RATE_LIMITED, reason=str(exc)[:120])
         return
     if Role(key.role) not in (Role.agent, Role.admin):
         await websocket.close(code=CLOSE_FORBIDDEN, reason=f"role {key.role!r} may not stream calls")
         return
-    if not await run_in_threadpool(engine.exists, call_id):
-        await websocket.close(code=CLOSE_UNKNOWN_CALL, reason=f"call {call_id!r} not found")
+    try:
+        access = await run_in_threadpool(engine.access, call_id, key)
+    except NotFoundError:
+        access = CallAccess.none
+    if access < CallAccess.listen:  # unknown, or not this key's to know of: the same answer
+        await websocket.close(code=CLOSE_UNKNOWN_CALL, reason=f"call {call_id!r} not found"[:120])
         return
-    logger.info("stream opened", extra={"call_id": call_id, "key_id": key.id})
+    owner = await run_in_threadpool(engine.owner_of, call_id)
+    watch = KeyWatch(
+        security=security,
+        engine=engine,
+        key=key,
+        key_hash=hash_key(credential or ""),
+        call_id=call_id,
+        access=access,
+        from_grant=not (Role(key.role) == Role.admin or owner == key.id),
+    )
+    logger.info("stream opened", extra={"call_id": call_id, "key_id": key.id, "access": access.name})
     hub: CallHub = state.call_hub
     sock = _Socket(websocket)
     sub = hub.subscribe(call_id)
-    forwarder = asyncio.create_task(_forward(sock, sub))
     try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            raw = message.get("text")
-            if raw is None and message.get("bytes") is not None:
-                try:
-                    raw = message["bytes"].decode("utf-8")
-                except UnicodeDecodeError:
-                    await sock.error("binary messages must be UTF-8 JSON")
-                    continue
-            await _turn(sock, engine, hub, sub, call_id, raw or "")
-    except WebSocketDisconnect:
-        pass
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_forward, sock, sub)
+            tg.start_soon(watch_key, sock, watch, tg.cancel_scope)
+            try:
+                await _read(
+                    websocket,
+                    sock,
+                    engine=engine,
+                    hub=hub,
+                    sub=sub,
+                    call_id=call_id,
+                    watch=watch,
+                    bucket=security.socket_bucket(),
+                )
+            except WebSocketDisconnect:
+                pass
+            finally:
+                tg.cancel_scope.cancel()
     finally:
-        forwarder.cancel()
         hub.unsubscribe(call_id, sub)
         if websocket.application_state == WebSocketState.CONNECTED:
             try:

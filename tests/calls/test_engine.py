@@ -135,3 +135,55 @@ def test_parallel_retrievals_setting_is_validated(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("ASSIST_MAX_PARALLEL_RETRIEVALS", "0")
     with pytest.raises(ValidationError, match="max_parallel_retrievals"):
         Settings()
+
+
+def test_asking_about_unknown_calls_leaves_nothing_behind(make_call_engine) -> None:
+    # the reproducer: the engine kept a lock for every call id it was asked about, known or not
+    e = make_call_engine()
+    for i in range(10_000):  # 10,000 different ids, each asked about once in one of three ways
+        cid = f"no-such-call-{i}"
+        if i % 3 == 0:
+            with pytest.raises(NotFoundError):
+                e.handle_turn(cid, speaker="customer", text="我的信用卡丢了怎么办")
+        elif i % 3 == 1:
+            with pytest.raises(NotFoundError):
+                e.end_call(cid)
+        else:
+            assert not e.exists(cid)
+    assert len(e._locks) == 0
+    assert len(e._states) == 0 and len(e._owners) == 0 and len(e._prefetch) == 0
+
+
+def test_per_call_maps_stay_bounded_and_ended_calls_let_go(make_call_engine) -> None:
+    e = make_call_engine(max_cached_calls=50)
+    ids = [e.start_call() for _ in range(200)]
+    for cid in ids:
+        e.handle_turn(cid, speaker="customer", text="我的信用卡丢了", final=False)  # a prefetch each
+    assert len(e._locks) == 0  # a call's lock lives only while a turn holds it
+    assert len(e._states) <= 50 and len(e._owners) <= 50 and len(e._prefetch) <= 50
+    e.end_call(ids[-1])
+    assert ids[-1] not in e._states and ids[-1] not in e._prefetch
+    # the call still reads back from the database after it left memory
+    assert e.get_call(ids[0]).id == ids[0]
+
+
+def test_turns_of_one_call_are_still_serialised(make_call_engine) -> None:
+    import threading
+
+    e = make_call_engine()
+    cid = e.start_call()
+    errors: list[BaseException] = []
+
+    def say(i: int) -> None:
+        try:
+            e.handle_turn(cid, speaker="agent", text=f"第{i}句")
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=say, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert [t.turn for t in e.get_call(cid).turns] == list(range(1, 21))  # no number given twice
