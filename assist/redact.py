@@ -22,35 +22,38 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
+from itertools import accumulate
 
 logger = logging.getLogger(__name__)
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# starts only where a run of local-part characters starts: one attempt per run keeps the scan linear
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
 _ZH_DIGITS = "零〇一二三四五六七八九幺两"
 _CODE_VALUE = rf"(?:\d(?:[ \-]?\d){{3,7}}|[{_ZH_DIGITS}]{{4,8}})"
 _OTP_ZH = re.compile(
     r"((?:短信|手机)?(?:验证码|驗證碼|动态码|動態碼|校验码|校驗碼|短信码|簡訊碼|动态密码|動態密碼|一次性密码|口令)"
-    r"(?:是|为|為|是多少|号|號)?[:：,， ]*(?:是|为|為)?[:：,， ]*)" + rf"({_CODE_VALUE})(?!\d)"
+    r"(?:是|为|為|是多少|号|號)?[:：,， ]{0,6}(?:是|为|為)?[:：,， ]{0,6})" + rf"({_CODE_VALUE})(?!\d)"
 )
 _OTP_ZH_AFTER = re.compile(
-    rf"(?<!\d)({_CODE_VALUE})" r"(\s*(?:是|就是)?(?:我的|您的|你的)?(?:验证码|驗證碼|动态码|動態碼))"
+    rf"(?<!\d)({_CODE_VALUE})" r"(\s{0,3}(?:是|就是)?(?:我的|您的|你的)?(?:验证码|驗證碼|动态码|動態碼))"
 )
 _OTP_EN = re.compile(
     r"(?i)(\b(?:one[- ]time (?:pass)?code|verification code|security code|auth(?:entication)? code|passcode|otp|"
-    r"code|pin)(?: number)?(?: is| was|:|#|=)?(?: it's| its)?[ :#]*)"
+    r"code|pin)(?: number)?(?: is| was|:|#|=)?(?: it's| its)?[ :#]{0,6})"
     r"(\d(?:[ \-]?\d){3,7})(?!\d)"
 )
 _CVV = re.compile(
-    r"(?i)(\b(?:cvv2?|cvc2?|安全码|安全碼|背面三位(?:数|數)?)(?: is| was)?[是为為:：#, ]*)(\d{3,4})(?!\d)"
+    r"(?i)(\b(?:cvv2?|cvc2?|安全码|安全碼|背面三位(?:数|數)?)(?: is| was)?[是为為:：#, ]{0,6})(\d{3,4})(?!\d)"
 )
 _PASSWORD = re.compile(
-    r"(?i)((?:登录|登入|交易|查询|取款|网银|網銀)?(?:密码|密碼)(?:是|为|為)[:：, ]*|\bpassword(?: is|:)\s*)"
+    r"(?i)((?:登录|登入|交易|查询|取款|网银|網銀)?(?:密码|密碼)(?:是|为|為)[:：, ]{0,6}|\bpassword(?: is|:)\s{0,6})"
     r"([^\s,，。.;；!！?？]{4,64})"
 )
 # a number said right after "card number" / "account number" is that number, checksum or not (a misheard
 # digit, a passbook account): the words name it
-_NUMBER_IS = r"(?:\s*(?:is|was|:|#)\s*|\s*(?:是|为|為|：|:|#)\s*|\s+)?"
+_NUMBER_IS = r"(?:\s{0,3}(?:is|was|:|#)\s{0,3}|\s{0,3}(?:是|为|為|係|：|:|#)\s{0,3}|\s{1,3})?"
 _CARD_CTX = re.compile(
     r"(?i)((?:信用卡|银行卡|銀行卡|借记卡|借記卡|扣账卡|扣賬卡|卡)(?:号码|號碼|号|號)|\bcard\s+(?:number|no\.?|#))"
     + _NUMBER_IS
@@ -62,7 +65,10 @@ _ACCOUNT_CTX = re.compile(
     + r"(\d(?:[ \-]?\d){7,29})(?!\d)"
 )
 _PRC_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6}[ ]?\d{8}[ ]?\d{3}[0-9Xx])(?![0-9A-Za-z])")
-_DIGIT_RUN = re.compile(r"(?<![+\d])\d+(?:[ \-]\d+)*")
+# digit groups separated by one space or dash; digits and separators never overlap, so a run is matched in one pass
+_SEPARATOR = r"[ \-]"
+_DIGIT_RUN = re.compile(rf"(?<![+\d])\d+(?:{_SEPARATOR}\d+)*")
+_DIGIT_GROUP = re.compile(r"\d+")
 _PHONE_CN_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ \-]?)?1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}(?!\d)")
 _PHONE_CN_LAND = re.compile(r"(?<!\d)(?:\(?0\d{2,3}\)?[ \-])\d{7,8}(?!\d)")
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ \-.]?\(?\d{1,4}\)?){2,5}(?!\d)")
@@ -73,7 +79,10 @@ _ID_CHECK = "10X98765432"
 
 
 def _digits(s: str) -> str:
-    return "".join(str(unicodedata.digit(c)) for c in s if c.isdigit())
+    """The ASCII digits of ``s`` (full-width and other decimal digits converted, everything else dropped)."""
+    if s.isascii():
+        return "".join(c for c in s if "0" <= c <= "9")
+    return "".join(str(unicodedata.digit(c)) for c in s if c.isdecimal())
 
 
 def luhn_ok(number: str) -> bool:
@@ -105,32 +114,64 @@ def prc_id_ok(value: str) -> bool:
     return last == check
 
 
+def _luhn_windows(groups: list[str]) -> list[tuple[int, int]]:
+    """The card numbers in a run of digit groups, as (first, last) group indexes.
+
+    A card is a window of whole groups with 13–19 digits in all that passes Luhn. Scanning left to right, the
+    longest such window that starts at a group wins and the scan goes on after it. A window holds at most
+    19 groups (every group has a digit), and prefix sums give each window's checksum in constant time, so the
+    work is linear in the number of digits.
+    """
+    digits = [ord(ch) - 48 for g in groups for ch in g]
+    offsets = list(accumulate((len(g) for g in groups), initial=0))
+    luhn_doubled = [2 * d - 9 if d > 4 else 2 * d for d in digits]
+    # plain[par][x]: sum of the digits at positions p < x with p % 2 == par; doubled[par][x]: the same with
+    # each digit doubled the Luhn way
+    plain = [list(accumulate((d if p & 1 == par else 0 for p, d in enumerate(digits)), initial=0)) for par in (0, 1)]
+    doubled = [
+        list(accumulate((d if p & 1 == par else 0 for p, d in enumerate(luhn_doubled)), initial=0)) for par in (0, 1)
+    ]
+
+    def luhn(a: int, b: int) -> bool:  # digits a..b-1; the last one is not doubled, the one before it is
+        keep = (b - 1) & 1
+        total = plain[keep][b] - plain[keep][a] + doubled[1 - keep][b] - doubled[1 - keep][a]
+        return total % 10 == 0
+
+    found: list[tuple[int, int]] = []
+    i = 0
+    while i < len(groups):
+        # the windows starting at group i that hold 13 to 19 digits end at groups first..last
+        first = bisect_left(offsets, offsets[i] + 13) - 1
+        last = bisect_right(offsets, offsets[i] + 19) - 2
+        best = next((j for j in range(last, first - 1, -1) if luhn(offsets[i], offsets[j + 1])), -1)
+        if best >= 0:
+            found.append((i, best))
+            i = best + 1
+        else:
+            i += 1
+    return found
+
+
+def _replace_windows(text: str, spans: list[tuple[int, int]], windows: list[tuple[int, int]], token: str) -> str:
+    """``text`` with each window of ``spans`` (group i's start to group j's end) replaced by ``token``."""
+    pieces: list[str] = []
+    pos = 0
+    for i, j in windows:
+        pieces.append(text[pos : spans[i][0]] + token)
+        pos = spans[j][1]
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
 def _card_sub(m: re.Match[str]) -> str:
     """Redact the Luhn-valid card numbers inside a run of digit groups ("4111 1111 1111 1111 0925")."""
     run = m.group(0)
-    if len(_digits(run)) < 13:
+    found = list(_DIGIT_GROUP.finditer(run))
+    groups = [g.group() for g in found] if run.isascii() else [_digits(g.group()) for g in found]
+    if sum(map(len, groups)) < 13:
         return run
-    groups = [(g.start(), g.end()) for g in re.finditer(r"\d+", run)]
-    pieces: list[str] = []
-    pos = 0
-    i = 0
-    while i < len(groups):
-        found = None
-        for j in range(len(groups) - 1, i - 1, -1):  # longest first
-            a, b = groups[i][0], groups[j][1]
-            n = len(_digits(run[a:b]))
-            if 13 <= n <= 19 and luhn_ok(run[a:b]):
-                found = (a, b, j)
-                break
-        if found:
-            a, b, j = found
-            pieces.append(run[pos:a] + "[CARD]")
-            pos = b
-            i = j + 1
-        else:
-            i += 1
-    pieces.append(run[pos:])
-    return "".join(pieces)
+    windows = _luhn_windows(groups)
+    return _replace_windows(run, [g.span() for g in found], windows, "[CARD]") if windows else run
 
 
 def _phone_digits_ok(m: re.Match[str]) -> bool:
