@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 # starts only where a run of local-part characters starts: one attempt per run keeps the scan linear
 _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 
+# what people type between digit groups: spaces, dashes, dots, slashes (ASCII or full width), up to three in a row
+_SEPARATOR = r"[ \t\u00a0\u3000\-\u2010-\u2015\uff0d./\uff0e\uff0f]{1,3}"
 _ZH_DIGITS = "零〇一二三四五六七八九幺两"
 _CODE_VALUE = rf"(?:\d(?:[ \-]?\d){{3,7}}|[{_ZH_DIGITS}]{{4,8}})"
 _OTP_ZH = re.compile(
@@ -57,19 +59,20 @@ _NUMBER_IS = r"(?:\s{0,3}(?:is|was|:|#)\s{0,3}|\s{0,3}(?:是|为|為|係|：|:|#
 _CARD_CTX = re.compile(
     r"(?i)((?:信用卡|银行卡|銀行卡|借记卡|借記卡|扣账卡|扣賬卡|卡)(?:号码|號碼|号|號)|\bcard\s+(?:number|no\.?|#))"
     + _NUMBER_IS
-    + r"(\d(?:[ \-]?\d){7,18})(?!\d)"
+    + rf"(\d(?:(?:{_SEPARATOR})?\d){{7,18}})(?!\d)"
 )
 _ACCOUNT_CTX = re.compile(
     r"(?i)((?:账户|賬戶|帳戶|户口|戶口)(?:号码|號碼|号|號)?|账号|賬號|帳號|\baccount\s+(?:number|no\.?|#)|\bacct\.?(?:\s+no\.?)?)"
     + _NUMBER_IS
-    + r"(\d(?:[ \-]?\d){7,29})(?!\d)"
+    + rf"(\d(?:(?:{_SEPARATOR})?\d){{7,29}})(?!\d)"
 )
 _PRC_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6}[ ]?\d{8}[ ]?\d{3}[0-9Xx])(?![0-9A-Za-z])")
-# digit groups separated by one space or dash; digits and separators never overlap, so a run is matched in one pass
-_SEPARATOR = r"[ \-]"
-_DIGIT_RUN = re.compile(rf"(?<![+\d])\d+(?:{_SEPARATOR}\d+)*")
+# digit groups (one run: "4111 1111 1111 1111", "4111.1111.1111.1111", "4111/1111-1111 1111"); a run may follow a
+# "+" (checked as a card only when it is too long for a phone number); digits and separators never overlap, so a
+# run is matched in one pass
+_DIGIT_RUN = re.compile(rf"(?<!\d)\d+(?:{_SEPARATOR}\d+)*")
 _DIGIT_GROUP = re.compile(r"\d+")
-_PHONE_CN_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ \-]?)?1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}(?!\d)")
+_PHONE_CN_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ \-.]?)?1[3-9]\d[ \-.]?\d{4}[ \-.]?\d{4}(?!\d)")
 _PHONE_CN_LAND = re.compile(r"(?<!\d)(?:\(?0\d{2,3}\)?[ \-])\d{7,8}(?!\d)")
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ \-.]?\(?\d{1,4}\)?){2,5}(?!\d)")
 _PHONE_NANP = re.compile(r"(?<![\d\w])(?:\(\d{3}\)\s?|\d{3}[\-. ])\d{3}[\-. ]\d{4}(?!\d)")
@@ -163,13 +166,22 @@ def _replace_windows(text: str, spans: list[tuple[int, int]], windows: list[tupl
     return "".join(pieces)
 
 
+def _is_intl_phone(m: re.Match[str]) -> bool:
+    """Whether the digit run ``m`` follows a "+" and is, whole, the number that the phone step replaces."""
+    plus = m.start() - 1
+    if plus < 0 or m.string[plus] != "+":
+        return False
+    phone = _PHONE_INTL.match(m.string, plus)
+    return phone is not None and phone.end() == m.end() and _phone_digits_ok(phone)
+
+
 def _card_sub(m: re.Match[str]) -> str:
     """Redact the Luhn-valid card numbers inside a run of digit groups ("4111 1111 1111 1111 0925")."""
     run = m.group(0)
     found = list(_DIGIT_GROUP.finditer(run))
     groups = [g.group() for g in found] if run.isascii() else [_digits(g.group()) for g in found]
-    if sum(map(len, groups)) < 13:
-        return run
+    if sum(map(len, groups)) < 13 or _is_intl_phone(m):
+        return run  # too short for a card, or a phone number that the phone step takes whole ("+86 138 1234 5678")
     windows = _luhn_windows(groups)
     return _replace_windows(run, [g.span() for g in found], windows, "[CARD]") if windows else run
 

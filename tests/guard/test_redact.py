@@ -32,6 +32,18 @@ def test_checksums() -> None:
         ("card 5500-0000-0000-0004 please", "5500-0000-0000-0004", "[CARD]"),
         ("卡號４１１１１１１１１１１１１１１１", "４１１１１１１１１１１１１１１１", "[CARD]"),  # full-width digits
         ("4111 1111 1111 1111 0925", "4111 1111 1111 1111", "[CARD]"),  # card followed by the expiry
+        # dots, slashes, full width and mixed separators, as people type them
+        ("card 4111.1111.1111.1111 please", "4111.1111.1111.1111", "[CARD]"),
+        ("卡号4111/1111/1111/1111，有效期09/25", "4111/1111/1111/1111", "[CARD]"),
+        ("it's 4111 - 1111 - 1111 - 1111", "4111 - 1111 - 1111 - 1111", "[CARD]"),
+        ("it's 4111.1111-1111/1111", "4111.1111-1111/1111", "[CARD]"),
+        ("４１１１．１１１１．１１１１．１１１１", "４１１１．１１１１．１１１１．１１１１", "[CARD]"),
+        ("４１１１－１１１１　１１１１／１１１１", "４１１１－１１１１　１１１１／１１１１", "[CARD]"),
+        ("my card is +4111111111111111", "4111111111111111", "[CARD]"),  # too long for a phone number
+        ("+4111 1111 1111 1111", "4111 1111 1111 1111", "[CARD]"),
+        ("我的卡号是6222.0200.1234.5678", "6222.0200.1234.5678", "[CARD]"),
+        ("account no. 1234/5678/9012", "1234/5678/9012", "[ACCOUNT]"),
+        ("手机138.1234.5678", "138.1234.5678", "[PHONE]"),
         # said as a card or account number: redacted even when the checksum fails (a misread digit)
         ("我的卡号是6222 0200 1234 5678", "6222 0200 1234 5678", "[CARD]"),
         ("卡號：６２２２０２００１２３４５６７８", "６２２２０２００１２３４５６７８", "[CARD]"),
@@ -86,6 +98,9 @@ def test_several_values_in_one_turn() -> None:
         "The card number ends in 1234",
         "账户余额是12345元",
         "交易流水号2024050112345678",
+        "Version 1.2.3 of the app, IP 192.168.1.100",
+        "汇率是7.1234，手续费0.5%",
+        "Transfer 2024/05/01, ref 12/34",
     ],
 )
 def test_ordinary_numbers_survive(text: str) -> None:

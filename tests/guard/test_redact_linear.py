@@ -45,8 +45,9 @@ def _budget(seconds: float, what: str) -> Iterator[None]:
 
 
 # -- an independent check: a card is a window of whole digit groups, 13–19 digits, Luhn-valid ---------------
-_TEST_SEPARATORS = " -"
-_RUN = re.compile(rf"\d+(?:[{re.escape(_TEST_SEPARATORS)}]\d+)*")
+_SEPARATOR_CHARS = " -./\u3000．／－"
+_SEPARATORS = [" ", "-", ".", "/", " - ", "  ", " / ", "\u3000", "．", "／", "－"]
+_RUN = re.compile(rf"\d+(?:[{re.escape(_SEPARATOR_CHARS)}]{{1,3}}\d+)*")
 
 
 def _digit_value(s: str) -> str:
@@ -163,17 +164,18 @@ def card_numbers(draw: st.DrawFn) -> str:
     """A Luhn-valid 13–19 digit number, typed in groups of 1–5 digits."""
     number = _with_luhn_digit(draw(st.lists(st.integers(0, 9), min_size=12, max_size=18)))
     size = draw(st.integers(1, 5))
-    sep = draw(st.sampled_from(list(_TEST_SEPARATORS)))
+    sep = draw(st.sampled_from(_SEPARATORS))
     return sep.join(number[i : i + size] for i in range(0, len(number), size))
 
 
 @st.composite
 def digit_runs(draw: st.DrawFn) -> str:
-    """Runs of short digit groups, ASCII or full width, with real card numbers mixed in."""
+    """Runs of short digit groups, ASCII or full width, with real card numbers mixed in, all kinds of separators."""
     groups = st.text(alphabet="0123456789" + FULL_WIDTH, min_size=1, max_size=5)
     parts = draw(st.lists(st.one_of(groups, groups, card_numbers()), min_size=1, max_size=40))
-    seps = [draw(st.sampled_from(list(_TEST_SEPARATORS))) for _ in parts]
-    return "".join(p + s for p, s in zip(parts, seps, strict=True)).rstrip(_TEST_SEPARATORS)
+    seps = [draw(st.sampled_from(_SEPARATORS)) for _ in parts[1:]]
+    before = draw(st.sampled_from(["", "+", "no. ", "卡号", "card number ", "tel "]))
+    return before + parts[0] + "".join(s + p for s, p in zip(seps, parts[1:], strict=True))
 
 
 PROPERTY = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
