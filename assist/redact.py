@@ -32,26 +32,62 @@ _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:
 
 # what people type between digit groups: spaces, dashes, dots, slashes (ASCII or full width), up to three in a row
 _SEPARATOR = r"[ \t\u00a0\u3000\-\u2010-\u2015\uff0d./\uff0e\uff0f]{1,3}"
-_ZH_DIGITS = "零〇一二三四五六七八九幺两"
-_CODE_VALUE = rf"(?:\d(?:[ \-]?\d){{3,7}}|[{_ZH_DIGITS}]{{4,8}})"
+# digits said one by one, as an ASR transcript writes them. Chinese numerals (幺 and 两 for 1 and 2, 〇 and 零 for 0,
+# Traditional 兩, the financial forms 壹贰叁…) with at most two spaces or commas between them; English words
+# ("four one one one, double one …", "oh" and "nought" for zero), a word a group. Bounded separators keep every
+# run a single pass.
+_ZH_NUMERAL_DIGIT = {
+    **dict.fromkeys("零〇", "0"),
+    **dict.fromkeys("一幺壹", "1"),
+    **dict.fromkeys("二两兩贰貳", "2"),
+    **dict.fromkeys("三叁參", "3"),
+    **dict.fromkeys("四肆", "4"),
+    **dict.fromkeys("五伍", "5"),
+    **dict.fromkeys("六陆陸", "6"),
+    **dict.fromkeys("七柒", "7"),
+    **dict.fromkeys("八捌", "8"),
+    **dict.fromkeys("九玖", "9"),
+}
+_ZH_NUMERAL = "[" + "".join(_ZH_NUMERAL_DIGIT) + "]"
+_ZH_NUMERAL_SEP = r"[ \t,，、\-]{0,2}"
+_EN_DIGIT_WORD = {
+    "zero": "0", "oh": "0", "nought": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}  # fmt: skip
+_EN_DIGIT = "(?:" + "|".join(_EN_DIGIT_WORD) + r")\b"
+_EN_UNIT = rf"(?:(?:double|triple)[ \-]{_EN_DIGIT}|{_EN_DIGIT})"
+_EN_UNIT_SEP = r"[ \t,.\-]{1,3}"
+_EN_UNIT_RE = re.compile(rf"(?i)(?:(double|triple)[ \-])?({_EN_DIGIT})")
+
+
+def _zh_numeral_run(min_units: int, max_units: int | None = None) -> str:
+    return rf"{_ZH_NUMERAL}(?:{_ZH_NUMERAL_SEP}{_ZH_NUMERAL}){{{min_units - 1},{max_units - 1 if max_units else ''}}}"
+
+
+def _en_digit_run(min_units: int, max_units: int | None = None) -> str:
+    return rf"\b{_EN_UNIT}(?:{_EN_UNIT_SEP}{_EN_UNIT}){{{min_units - 1},{max_units - 1 if max_units else ''}}}"
+
+
+_CODE_VALUE = rf"(?:\d(?:[ \-]?\d){{3,7}}|{_zh_numeral_run(4, 8)})"
 _OTP_ZH = re.compile(
     r"((?:短信|手机)?(?:验证码|驗證碼|动态码|動態碼|校验码|校驗碼|短信码|簡訊碼|动态密码|動態密碼|一次性密码|口令)"
-    r"(?:是|为|為|是多少|号|號)?[:：,， ]{0,6}(?:是|为|為)?[:：,， ]{0,6})" + rf"({_CODE_VALUE})(?!\d)"
+    r"(?:是|为|為|係|是多少|号|號)?[:：,， ]{0,6}(?:是|为|為|係)?[:：,， ]{0,6})" + rf"({_CODE_VALUE})(?!\d)"
 )
 _OTP_ZH_AFTER = re.compile(
-    rf"(?<!\d)({_CODE_VALUE})" r"(\s{0,3}(?:是|就是)?(?:我的|您的|你的)?(?:验证码|驗證碼|动态码|動態碼))"
+    rf"(?<!\d)({_CODE_VALUE})" r"(\s{0,3}(?:是|就是|係)?(?:我的|您的|你的|我嘅)?(?:验证码|驗證碼|动态码|動態碼))"
 )
 _OTP_EN = re.compile(
     r"(?i)(\b(?:one[- ]time (?:pass)?code|verification code|security code|auth(?:entication)? code|passcode|otp|"
     r"code|pin)(?: number)?(?: is| was|:|#|=)?(?: it's| its)?[ :#]{0,6})"
-    r"(\d(?:[ \-]?\d){3,7})(?!\d)"
+    rf"(\d(?:[ \-]?\d){{3,7}}(?!\d)|{_en_digit_run(2, 8)})"
 )
 _CVV = re.compile(
-    r"(?i)(\b(?:cvv2?|cvc2?|安全码|安全碼|背面三位(?:数|數)?)(?: is| was)?[是为為:：#, ]{0,6})(\d{3,4})(?!\d)"
+    r"(?i)(\b(?:cvv2?|cvc2?|安全码|安全碼|背面三位(?:数|數)?)(?: is| was)?[是为為係:：#, ]{0,6})"
+    rf"(\d{{3,4}}(?!\d)|{_en_digit_run(2, 4)}|{_zh_numeral_run(3, 4)})"
 )
 _PASSWORD = re.compile(
-    r"(?i)((?:登录|登入|交易|查询|取款|网银|網銀)?(?:密码|密碼)(?:是|为|為)[:：, ]{0,6}|\bpassword(?: is|:)\s{0,6})"
-    r"([^\s,，。.;；!！?？]{4,64})"
+    r"(?i)((?:登录|登入|交易|查询|取款|网银|網銀)?(?:密码|密碼)(?:是|为|為|係)[:：, ]{0,6}|\bpassword(?: is|:)\s{0,6})"
+    rf"({_en_digit_run(4, 16)}|[^\s,，。.;；!！?？]{{4,64}})"
 )
 # a number said right after "card number" / "account number" is that number, checksum or not (a misheard
 # digit, a passbook account): the words name it
@@ -59,12 +95,12 @@ _NUMBER_IS = r"(?:\s{0,3}(?:is|was|:|#)\s{0,3}|\s{0,3}(?:是|为|為|係|：|:|#
 _CARD_CTX = re.compile(
     r"(?i)((?:信用卡|银行卡|銀行卡|借记卡|借記卡|扣账卡|扣賬卡|卡)(?:号码|號碼|号|號)|\bcard\s+(?:number|no\.?|#))"
     + _NUMBER_IS
-    + rf"(\d(?:(?:{_SEPARATOR})?\d){{7,18}})(?!\d)"
+    + rf"(\d(?:(?:{_SEPARATOR})?\d){{7,18}}(?!\d)|{_zh_numeral_run(8, 19)}|{_en_digit_run(8, 19)})"
 )
 _ACCOUNT_CTX = re.compile(
     r"(?i)((?:账户|賬戶|帳戶|户口|戶口)(?:号码|號碼|号|號)?|账号|賬號|帳號|\baccount\s+(?:number|no\.?|#)|\bacct\.?(?:\s+no\.?)?)"
     + _NUMBER_IS
-    + rf"(\d(?:(?:{_SEPARATOR})?\d){{7,29}})(?!\d)"
+    + rf"(\d(?:(?:{_SEPARATOR})?\d){{7,29}}(?!\d)|{_zh_numeral_run(8, 30)}|{_en_digit_run(8, 30)})"
 )
 _PRC_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6}[ ]?\d{8}[ ]?\d{3}[0-9Xx])(?![0-9A-Za-z])")
 # digit groups (one run: "4111 1111 1111 1111", "4111.1111.1111.1111", "4111/1111-1111 1111"); a run may follow a
@@ -72,6 +108,10 @@ _PRC_ID = re.compile(r"(?<![0-9A-Za-z])(\d{6}[ ]?\d{8}[ ]?\d{3}[0-9Xx])(?![0-9A-
 # run is matched in one pass
 _DIGIT_RUN = re.compile(rf"(?<!\d)\d+(?:{_SEPARATOR}\d+)*")
 _DIGIT_GROUP = re.compile(r"\d+")
+# card numbers said digit by digit, without a context word: 13 or more numerals or digit words in a row
+_ZH_NUMERAL_RUN = re.compile(_zh_numeral_run(13))
+_ZH_NUMERAL_ONE = re.compile(_ZH_NUMERAL)
+_EN_DIGIT_RUN = re.compile("(?i)" + _en_digit_run(5))  # "triple" counts three: five words can say 13 digits
 _PHONE_CN_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ \-.]?)?1[3-9]\d[ \-.]?\d{4}[ \-.]?\d{4}(?!\d)")
 _PHONE_CN_LAND = re.compile(r"(?<!\d)(?:\(?0\d{2,3}\)?[ \-])\d{7,8}(?!\d)")
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ \-.]?\(?\d{1,4}\)?){2,5}(?!\d)")
@@ -186,6 +226,32 @@ def _card_sub(m: re.Match[str]) -> str:
     return _replace_windows(run, [g.span() for g in found], windows, "[CARD]") if windows else run
 
 
+def _spoken_card_sub(m: re.Match[str]) -> str:
+    """Redact the Luhn-valid card numbers in a run of digits said as Chinese numerals or English words."""
+    run = m.group(0)
+    if run[0] in _ZH_NUMERAL_DIGIT:
+        units = list(_ZH_NUMERAL_ONE.finditer(run))
+        groups = [_ZH_NUMERAL_DIGIT[u.group()] for u in units]
+    else:
+        units = list(_EN_UNIT_RE.finditer(run))
+        groups = [_EN_DIGIT_WORD[u.group(2).lower()] * _REPEAT.get((u.group(1) or "").lower(), 1) for u in units]
+    if sum(map(len, groups)) < 13:
+        return run
+    windows = _luhn_windows(groups)
+    return _replace_windows(run, [u.span() for u in units], windows, "[CARD]") if windows else run
+
+
+_REPEAT = {"double": 2, "triple": 3}
+
+
+def _spoken_digits(value: str) -> int:
+    """How many digits ``value`` says: digits, Chinese numerals, or English digit words ("double oh" is two)."""
+    words = list(_EN_UNIT_RE.finditer(value))
+    if not words:
+        return sum(1 for c in value if c.isdecimal() or c in _ZH_NUMERAL_DIGIT)
+    return sum(_REPEAT.get((w.group(1) or "").lower(), 1) for w in words)
+
+
 def _phone_digits_ok(m: re.Match[str]) -> bool:
     return 7 <= len(_digits(m.group(0))) <= 15
 
@@ -205,13 +271,15 @@ def redact(text: str) -> str:
     out = _EMAIL.sub("[EMAIL]", text)
     out = _OTP_ZH.sub(lambda m: m.group(1) + "[OTP]", out)
     out = _OTP_ZH_AFTER.sub(lambda m: "[OTP]" + m.group(2), out)
-    out = _CVV.sub(lambda m: m.group(1) + "[CVV]", out)
-    out = _OTP_EN.sub(lambda m: m.group(1) + "[OTP]", out)
+    out = _CVV.sub(lambda m: m.group(1) + "[CVV]" if 3 <= _spoken_digits(m.group(2)) <= 4 else m.group(0), out)
+    out = _OTP_EN.sub(lambda m: m.group(1) + "[OTP]" if 4 <= _spoken_digits(m.group(2)) <= 8 else m.group(0), out)
     out = _PASSWORD.sub(lambda m: m.group(1) + "[PASSWORD]", out)
     out = _PRC_ID.sub(lambda m: "[ID]" if prc_id_ok(m.group(1)) else m.group(0), out)
     out = _CARD_CTX.sub(lambda m: m.group(0)[: m.start(2) - m.start(0)] + "[CARD]", out)
     out = _ACCOUNT_CTX.sub(lambda m: m.group(0)[: m.start(2) - m.start(0)] + "[ACCOUNT]", out)
     out = _DIGIT_RUN.sub(_card_sub, out)
+    out = _ZH_NUMERAL_RUN.sub(_spoken_card_sub, out)
+    out = _EN_DIGIT_RUN.sub(_spoken_card_sub, out)
     out = _PHONE_CN_MOBILE.sub("[PHONE]", out)
     out = _PHONE_INTL.sub(lambda m: "[PHONE]" if _phone_digits_ok(m) else m.group(0), out)
     out = _PHONE_CN_LAND.sub("[PHONE]", out)

@@ -137,6 +137,12 @@ ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "api key": lambda n: "ak_agent_" + "a" * n,
     "token query": lambda n: "token=" * (n // 6),
     "Chinese numerals": lambda n: "一" * n,
+    "Chinese numerals with commas": lambda n: "一，" * (n // 2),
+    "card word, then Chinese numerals": lambda n: ("卡号" + "一" * 40) * (n // 42),
+    "digit words": lambda n: "one " * (n // 4),
+    "digit words with commas": lambda n: "oh, " * (n // 4),
+    "double, double": lambda n: "double " * (n // 7),
+    "code is, then digit words": lambda n: ("code is " + "one " * 9) * (n // 44),
 }
 
 
@@ -178,6 +184,58 @@ def digit_runs(draw: st.DrawFn) -> str:
     return before + parts[0] + "".join(s + p for s, p in zip(seps, parts[1:], strict=True))
 
 
+_ZH_SPOKEN = dict(zip("零一二三四五六七八九", "0123456789", strict=True)) | {"〇": "0", "幺": "1", "两": "2", "兩": "2"}
+_EN_SPOKEN = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_SPOKEN_UNIT = re.compile(
+    r"(?i)(?:(double|triple) )?\b(zero|oh|one|two|three|four|five|six|seven|eight|nine)\b"
+    r"|([零〇一二三四五六七八九幺两兩])"
+)
+_SPOKEN_SEPARATORS = [" ", ", ", ". ", "-", "  "]
+
+
+def spoken_cards_left(text: str) -> list[str]:
+    """The Luhn-valid 13–19 digit windows among digits said as words or Chinese numerals (brute force)."""
+    units = list(_SPOKEN_UNIT.finditer(text))
+    runs: list[list[str]] = []
+    for prev, unit in zip([None, *units], units, strict=False):
+        between = text[prev.end() : unit.start()] if prev else None
+        if between is None or len(between) > 3 or any(c.isalnum() for c in between):
+            runs.append([])
+        if unit.group(3):
+            runs[-1].append(_ZH_SPOKEN[unit.group(3)])
+        else:
+            digit = "0" if unit.group(2).lower() == "oh" else str(_EN_SPOKEN.index(unit.group(2).lower()))
+            runs[-1].append(digit * {"double": 2, "triple": 3}.get((unit.group(1) or "").lower(), 1))
+    found = []
+    for groups in runs:
+        for i in range(len(groups)):
+            number = ""
+            for g in groups[i:]:
+                number += g
+                if 13 <= len(number) <= 19 and luhn_ok(number):
+                    found.append(number)
+    return found
+
+
+@st.composite
+def spoken_numbers(draw: st.DrawFn) -> str:
+    """A card number (and random digits around it) said digit by digit, in English or in Chinese numerals."""
+    before = draw(st.lists(st.integers(0, 9), max_size=6))
+    card = [int(c) for c in _with_luhn_digit(draw(st.lists(st.integers(0, 9), min_size=12, max_size=18)))]
+    after = draw(st.lists(st.integers(0, 9), max_size=6))
+    digits = before + card + after
+    if draw(st.booleans()):
+        words = [draw(st.sampled_from(["oh", "zero"])) if d == 0 else _EN_SPOKEN[d] for d in digits]
+    else:
+        words = [
+            draw(st.sampled_from({0: "零〇", 1: "一幺", 2: "二两兩"}.get(d, "零一二三四五六七八九"[d]))) for d in digits
+        ]
+    out = words[0]
+    for w in words[1:]:
+        out += draw(st.sampled_from(_SPOKEN_SEPARATORS if w.isascii() else ["", "", " ", "，"])) + w
+    return draw(st.sampled_from(["", "my number is ", "卡是", "ok "])) + out
+
+
 PROPERTY = settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -201,3 +259,10 @@ def test_the_same_card_numbers_are_found_as_before(groups: list[str]) -> None:
 def test_redaction_of_digit_runs_is_idempotent(text: str) -> None:
     once = redact(text)
     assert redact(once) == once
+
+
+@PROPERTY
+@given(spoken_numbers())
+def test_no_card_number_said_digit_by_digit_survives(text: str) -> None:
+    out = redact(text)
+    assert spoken_cards_left(out) == [], (text, out)
