@@ -118,6 +118,53 @@ _PHONE_CN_LAND = re.compile(r"(?<!\d)(?:\(?0\d{2,3}\)?[ \-])\d{7,8}(?!\d)")
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ \-.]?\(?\d{1,4}\)?){2,5}(?!\d)")
 _PHONE_NANP = re.compile(r"(?<![\d\w])(?:\(\d{3}\)\s?|\d{3}[\-. ])\d{3}[\-. ]\d{4}(?!\d)")
 
+# IBAN: country code, two check digits, the account (BBAN); letters and digits, maybe in groups of four. The
+# country's IBAN length says where it ends; mod 97 must give 1 (ISO 13616).
+_IBAN = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})((?:[ \-]?[A-Za-z0-9]){11,30})")
+_IBAN_LENGTH = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BI": 27, "BR": 29,
+    "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27, "DK": 18, "DO": 28, "EE": 20, "EG": 29,
+    "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28,
+    "HN": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20,
+    "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22, "MK": 19,
+    "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23, "PK": 24, "PL": 28, "PS": 29,
+    "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24,
+    "SM": 27, "SO": 23, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+    "YE": 30,
+}  # fmt: skip
+
+# a date of birth, said as one: after "date of birth" / DOB / birthday / born (on), 出生日期 / 生日 / 出生于, or a
+# full date before 出生 / 出世 / 生的. A date is up to eight parts (digits, month names, number words, "the",
+# "of") with at most three separators between them: bounded, so one pass.
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+    r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?"
+)
+_NUMBER_WORD = (
+    r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen"
+    r"|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred"
+    r"|thousand|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth"
+    r"|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth)\b"
+)
+_DATE_PART = rf"(?:(?:the|of)\s+)?(?:\d{{1,4}}(?:st|nd|rd|th)?\b|{_MONTH}|{_NUMBER_WORD}(?:-{_NUMBER_WORD})?)"
+_DOB_EN = re.compile(
+    r"(?i)(\b(?:date\s+of\s+birth|birth\s*date|birthday|d\.?o\.?b\b\.?|born(?:\s+(?:on|in))?)"
+    r"(?:\s{0,3}(?:is|was|'s|:|-|=)\s{0,3}(?:on\s+)?|\s{1,3}))"
+    rf"({_DATE_PART}(?:[ \t,./\-]{{1,3}}{_DATE_PART}){{0,7}})"
+)
+_ZH_DATE_NUMERAL = "[〇零一二三四五六七八九十两兩]"
+_ZH_YEAR = rf"(?:\d{{4}}|\d{{2}}|{_ZH_DATE_NUMERAL}{{2,4}})"
+_ZH_DAY = rf"(?:\d{{1,2}}|{_ZH_DATE_NUMERAL}{{1,3}})"
+_ZH_FULL_DATE = rf"{_ZH_YEAR}\s?[年\-/.]\s?{_ZH_DAY}\s?[月\-/.]\s?{_ZH_DAY}(?:\s?[日号號])?(?!\d)"
+_ZH_DATE = (
+    rf"(?:{_ZH_FULL_DATE}|{_ZH_DAY}\s?月\s?{_ZH_DAY}\s?[日号號]?(?!\d)|{_ZH_YEAR}\s?年\s?{_ZH_DAY}\s?月|\d{{8}}(?!\d))"
+)
+_DOB_ZH = re.compile(
+    r"((?:出生日期|出生年月日|出生年月|出生于|出生於|出世日期|生日)(?:是|为|為|係|系|在|:|：|\s){0,3})"
+    + rf"({_ZH_DATE})"
+)
+_DOB_ZH_BORN = re.compile(rf"(?<!\d){_ZH_FULL_DATE}(?=\s?(?:出生|出世|生的|生人))")
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -253,6 +300,30 @@ def _spoken_digits(value: str) -> int:
     return sum(_REPEAT.get((w.group(1) or "").lower(), 1) for w in words)
 
 
+def iban_ok(value: str) -> bool:
+    """Whether ``value`` (spaces and dashes ignored) is an IBAN: a known country's length, mod 97 giving 1."""
+    v = re.sub(r"[ \-]", "", value).upper()
+    if _IBAN_LENGTH.get(v[:2]) != len(v) or not v.isascii() or not v.isalnum() or not v[2:4].isdigit():
+        return False
+    return int("".join(str(int(c, 36)) for c in v[4:] + v[:4])) % 97 == 1
+
+
+def _iban_sub(m: re.Match[str]) -> str:
+    """[IBAN] for the country's length of characters from the match's start, when they form a valid IBAN."""
+    length = _IBAN_LENGTH.get(m.group(1).upper())
+    if length is None:
+        return m.group(0)
+    body = m.group(3)
+    chars = [i for i, c in enumerate(body) if c.isalnum()]
+    if len(chars) < length - 4:
+        return m.group(0)
+    end = chars[length - 5] + 1  # just after the IBAN's last character, within the body
+    after = body[end] if end < len(body) else m.string[m.end() : m.end() + 1]
+    if after.isascii() and after.isalnum() or not iban_ok(m.group(1) + m.group(2) + body[:end]):
+        return m.group(0)  # runs on into a longer word, or fails the check
+    return "[IBAN]" + body[end:]
+
+
 def _phone_digits_ok(m: re.Match[str]) -> bool:
     return 7 <= len(_digits(m.group(0))) <= 15
 
@@ -270,6 +341,10 @@ def redact(text: str) -> str:
     if not text:
         return text
     out = _EMAIL.sub("[EMAIL]", text)
+    out = _IBAN.sub(_iban_sub, out)
+    out = _DOB_EN.sub(lambda m: m.group(1) + "[DOB]", out)
+    out = _DOB_ZH.sub(lambda m: m.group(1) + "[DOB]", out)
+    out = _DOB_ZH_BORN.sub("[DOB]", out)
     out = _OTP_ZH.sub(lambda m: m.group(1) + "[OTP]", out)
     out = _OTP_ZH_AFTER.sub(lambda m: "[OTP]" + m.group(2), out)
     out = _CVV.sub(lambda m: m.group(1) + "[CVV]" if 3 <= _spoken_digits(m.group(2)) <= 4 else m.group(0), out)

@@ -143,6 +143,12 @@ ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "digit words with commas": lambda n: "oh, " * (n // 4),
     "double, double": lambda n: "double " * (n // 7),
     "code is, then digit words": lambda n: ("code is " + "one " * 9) * (n // 44),
+    "IBAN-like groups": lambda n: "GB82 " * (n // 5),
+    "IBAN-like word": lambda n: "GB82" + "A" * n,
+    "date of birth, then date parts": lambda n: "DOB " + "1 May " * (n // 6),
+    "date of birth, repeated": lambda n: "date of birth is the " * (n // 21),
+    "出生日期, repeated": lambda n: "出生日期是1985年" * (n // 10),
+    "dates before 出生": lambda n: "1985年5月3日" * (n // 9) + "出生",
 }
 
 
