@@ -78,8 +78,8 @@ _OTP_ZH_AFTER = re.compile(
     rf"(?<!\d)({_CODE_VALUE})" r"(\s{0,3}(?:是|就是|係)?(?:我的|您的|你的|我嘅)?(?:验证码|驗證碼|动态码|動態碼))"
 )
 _OTP_EN = re.compile(
-    r"(?i)(\b(?:one[- ]time (?:pass)?code|verification code|security code|auth(?:entication)? code|passcode|otp|"
-    r"code|pin)(?: number)?(?: is| was|:|#|=)?(?: it's| its)?[ :#]{0,6})"
+    r"(?i)(?=[ovsapc])(\b(?:one[- ]time (?:pass)?code|verification code|security code|auth(?:entication)? code"
+    r"|passcode|otp|code|pin)(?: number)?(?: is| was|:|#|=)?(?: it's| its)?[ :#]{0,6})"
     rf"(\d(?:[ \-]?\d){{3,7}}(?!\d)|{_en_digit_run(2, 8)})"
 )
 _CVV = re.compile(
@@ -87,19 +87,21 @@ _CVV = re.compile(
     rf"(\d{{3,4}}(?!\d)|{_en_digit_run(2, 4)}|{_zh_numeral_run(3, 4)})"
 )
 _PASSWORD = re.compile(
-    r"(?i)((?:登录|登入|交易|查询|取款|网银|網銀)?(?:密码|密碼)(?:是|为|為|係)[:：, ]{0,6}|\bpassword(?: is|:)\s{0,6})"
+    r"(?i)(?=[登交查取网網密p])((?:登录|登入|交易|查询|取款|网银|網銀)?(?:密码|密碼)(?:是|为|為|係)[:：, ]{0,6}"
+    r"|\bpassword(?: is|:)\s{0,6})"
     rf"({_en_digit_run(4, 16)}|[^\s,，。.;；!！?？]{{4,64}})"
 )
 # a number said right after "card number" / "account number" is that number, checksum or not (a misheard
 # digit, a passbook account): the words name it
 _NUMBER_IS = r"(?:\s{0,3}(?:is|was|:|#)\s{0,3}|\s{0,3}(?:是|为|為|係|：|:|#)\s{0,3}|\s{1,3})?"
 _CARD_CTX = re.compile(
-    r"(?i)((?:信用卡|银行卡|銀行卡|借记卡|借記卡|扣账卡|扣賬卡|卡)(?:号码|號碼|号|號)|\bcard\s+(?:number|no\.?|#))"
+    r"(?i)(?=[信银銀借扣卡c])((?:信用卡|银行卡|銀行卡|借记卡|借記卡|扣账卡|扣賬卡|卡)(?:号码|號碼|号|號)|\bcard\s+(?:number|no\.?|#))"
     + _NUMBER_IS
     + rf"(\d(?:(?:{_SEPARATOR})?\d){{7,18}}(?!\d)|{_zh_numeral_run(8, 19)}|{_en_digit_run(8, 19)})"
 )
 _ACCOUNT_CTX = re.compile(
-    r"(?i)((?:账户|賬戶|帳戶|户口|戶口)(?:号码|號碼|号|號)?|账号|賬號|帳號|\baccount\s+(?:number|no\.?|#)|\bacct\.?(?:\s+no\.?)?)"
+    r"(?i)(?=[账賬帳户戶a])((?:账户|賬戶|帳戶|户口|戶口)(?:号码|號碼|号|號)?|账号|賬號|帳號|\baccount\s+(?:number|no\.?|#)"
+    r"|\bacct\.?(?:\s+no\.?)?)"
     + _NUMBER_IS
     + rf"(\d(?:(?:{_SEPARATOR})?\d){{7,29}}(?!\d)|{_zh_numeral_run(8, 30)}|{_en_digit_run(8, 30)})"
 )
@@ -112,11 +114,114 @@ _DIGIT_GROUP = re.compile(r"\d+")
 # card numbers said digit by digit, without a context word: 13 or more numerals or digit words in a row
 _ZH_NUMERAL_RUN = re.compile(_zh_numeral_run(13))
 _ZH_NUMERAL_ONE = re.compile(_ZH_NUMERAL)
-_EN_DIGIT_RUN = re.compile("(?i)" + _en_digit_run(5))  # "triple" counts three: five words can say 13 digits
+# "triple" counts three: five words can say 13 digits
+_EN_DIGIT_RUN = re.compile("(?i)(?=[dtzonfse])" + _en_digit_run(5))
 _PHONE_CN_MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[ \-.]?)?1[3-9]\d[ \-.]?\d{4}[ \-.]?\d{4}(?!\d)")
 _PHONE_CN_LAND = re.compile(r"(?<!\d)(?:\(?0\d{2,3}\)?[ \-])\d{7,8}(?!\d)")
 _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ \-.]?\(?\d{1,4}\)?){2,5}(?!\d)")
 _PHONE_NANP = re.compile(r"(?<![\d\w])(?:\(\d{3}\)\s?|\d{3}[\-. ])\d{3}[\-. ]\d{4}(?!\d)")
+
+# -- names and addresses, where the speaker states them ------------------------------------------------------
+# The ~100 commonest Chinese surnames (mainland and Hong Kong), Simplified and Traditional, and compound ones.
+_SURNAMES = (
+    "王李张張刘劉陈陳杨楊黄黃赵趙吴吳周徐孙孫马馬朱胡郭何高林罗羅郑鄭梁谢謝宋唐许許韩韓冯馮邓鄧曹彭曾肖萧蕭"
+    "田董袁潘于蒋蔣蔡余杜叶葉程苏蘇魏吕呂丁任沈姚卢盧姜崔钟鍾谭譚陆陸汪范金石廖贾賈夏韦韋付傅方白邹鄒孟熊秦"
+    "邱江尹薛闫閆阎閻段雷侯龙龍史陶黎贺賀顾顧毛郝龚龔邵万萬钱錢严嚴覃武戴莫孔向汤湯温溫颜顏庄莊麦麥区區关關"
+    "冼邝鄺欧歐"
+)
+_COMPOUND_SURNAMES = (
+    "欧阳|歐陽|司马|司馬|上官|诸葛|諸葛|司徒|东方|東方|皇甫|令狐|慕容|端木|夏侯|公孙|公孫|长孙|長孫|宇文"
+)
+_SURNAME = rf"(?:{_COMPOUND_SURNAMES}|[{_SURNAMES}])"
+# characters that end a name rather than belong to it: function words, particles, pronouns, question words and
+# the first characters of what people say next (手机, 电话, 身份证, 卡号, 账号, 住, 想, 要 …)
+_NAME_STOP = (
+    "的我你您他她它是在想要和跟与與了吗嗎呢啊呀吧嘛啦哦就也都还還今现現手电電身卡账賬帐帳住号號请請先人个個"
+    "什怎哪么麼不没沒已被把给給从從到对對说說问問叫姓名"
+)
+_CJK = r"[\u3400-\u4dbf\u4e00-\u9fff]"
+_GIVEN = rf"(?:(?![{_NAME_STOP}]){_CJK})"
+_AFTER_NAME = rf"(?=[^\u3400-\u4dbf\u4e00-\u9fff]|$|[{_NAME_STOP}])"  # a name stated as such ends here
+_CLAUSE_END = r"(?=[^\u3400-\u4dbf\u4e00-\u9fff]|$|[啊呀哦呢吧嘛啦])"  # a clause boundary (or a particle)
+# 我叫王芳 / 我的名字是陳大文 / 我個名叫…: two or three characters (four with a compound surname) are the name
+_NAME_ZH_SAID = re.compile(
+    r"(?=[我本])((?:我的?名字|我個名|我嘅名|本人姓名|我的姓名)(?:是|叫|係|为|為)\s{0,2}|(?:我|本人)(?:名叫|叫做|叫作|叫)\s{0,2})"
+    rf"((?:{_COMPOUND_SURNAMES}){_GIVEN}{{1,2}}|(?![一这這那些下上来來去过過]){_GIVEN}{{2,3}}){_AFTER_NAME}"
+)
+# 姓名：王芳 / 姓名王芳 / …，叫王芳: a surname from the table, then the given name
+_NAME_ZH_FIELD = re.compile(
+    rf"((?:姓名(?:是|为|為|係)?[:：]?|[，,]\s?(?:全名)?叫)\s{{0,2}})({_SURNAME}{_GIVEN}{{1,2}}){_AFTER_NAME}"
+)
+# 我是李明 / 我係陳大文 / 本人王芳: only a common surname, a short given name and the end of the clause make it a name
+# (我是想问一下, 我是高中生, 我是江苏人 stay); before 先生 / 小姐 / 經理 … the surname alone
+_NOT_A_NAME = "高中|初中|白领|白領|白金|金卡|黄金|黃金|任何|万一|萬一|于是|於是|韩国|韓國|方面|江湖|史上|夏天"
+_NAME_ZH_IAM = re.compile(
+    rf"((?:我是|我係|本人是|本人係|本人)\s?)(?!{_NOT_A_NAME})"
+    rf"({_SURNAME}(?=先生|小姐|女士|太太|老师|老師|经理|經理|师傅|師傅)|{_SURNAME}{_GIVEN}{{1,2}}{_CLAUSE_END})"
+)
+# 我姓王 / 免贵姓陈 / 本人姓歐陽，名大文; and a surname spelt out (弓长张, 耳东陈)
+_NAME_ZH_SURNAME = re.compile(
+    r"(?=[我本免敝姓])((?:我|本人|免贵|免貴|敝人?|^|(?<=[，,。！？!?\s]))姓\s?)"
+    rf"({_SURNAME}(?:[，, ]?(?:名|单名|單名|叫)\s?{_GIVEN}{{1,2}}{_AFTER_NAME})?)"
+)
+_SURNAME_SPELT = re.compile(
+    "弓长张|弓長張|立早章|木子李|耳东陈|耳東陳|口天吴|口天吳|双木林|雙木林|古月胡|草头黄|草頭黃|三横王|三橫王|言午许|言午許"
+    "|禾呈程|人可何|走肖赵|走肖趙|关耳郑|關耳鄭"
+)
+# English: after "my name is" (any case), in "this is … speaking", or two or three capitalised words after I'm
+_NAME_WORD_STOP = (
+    r"(?:and|but|or|so|because|i|i'm|im|from|calling|speaking|here|the|a|an|please|thanks|thank|with|is|was|my|"
+    r"to|for|about|of|on|in|at|it|this|that|um|uh|er|just|not|spelled|spelt|also|as|by|if|can|could|would|ok|"
+    r"okay|yes|no|right|sir|madam|ma'am|and)\b"
+)
+_NAME_WORD = rf"(?:[A-Z]\.|(?!{_NAME_WORD_STOP})[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’\-]*)"  # or an initial
+_NAME_EN_SAID = re.compile(
+    r"(?i)(?=[mnti])(\b(?:my\s+(?:full\s+|first\s+|last\s+|given\s+|family\s+|sur)?name(?:\s+is|'s|’s|:)|name\s+on\s+the\s+"
+    r"(?:card|account)\s+is|the\s+(?:account|card)\s*holder(?:'s)?(?:\s+name)?\s+is|i\s+go\s+by)\s{1,3})"
+    rf"({_NAME_WORD}(?: {_NAME_WORD}){{0,3}})"
+)
+_NAME_EN_SPEAKING = re.compile(
+    rf"(?i)(\bthis\s+is\s+)({_NAME_WORD}(?: {_NAME_WORD}){{0,2}})(?=\s+(?:speaking|here|calling)\b)"
+)
+_CAPITALISED = r"[A-Z][a-zà-öø-ÿ'’\-]+"
+_NAME_EN_IAM = re.compile(
+    rf"(\b(?:I'm|I’m|I am|i'm|i am)\s+)((?!(?:The|A|An|In|At|On|From|With|Your|My|Not|Just|Very|So)\b){_CAPITALISED}"
+    rf"(?: {_CAPITALISED}){{1,2}})(?=\s*(?:[,.!?;]|$)|\s+(?:and|calling|speaking|here|from)\b)"
+)
+
+# an address, where the speaker gives their own: to the end of the clause (Chinese: the next comma; English: the
+# next full stop that does not end an abbreviation), at most 120 characters, stopping before the words that
+# start what they say next (想 / 要 / 请 / 手机; "and", "my", "please")
+_ADDRESS_ZH_STOP = (
+    r"(?:想|要|请|請|可以|能不能|能否|需要|怎么|怎麼|如何|吗|嗎|麻烦|麻煩|帮我|幫我|谢谢|謝謝|唔該|唔该|我|手机|手機|电话|電話"
+    r"|身份|卡号|卡號|[，,。.!！?？;；\n])"
+)
+_ADDRESS_ZH = re.compile(
+    r"(?=[我家本住地通居联聯收邮郵寄现現新户戶账帳])"  # the triggers' first characters: a cheap test at each position
+    r"((?:我(?:现在|現在|目前|家)?住在|我(?:现在|現在|目前)?住喺|我屋企(?:喺|在)|我家(?:在|喺)|家住(?:在)?|本人住(?:在|喺)"
+    r"|(?:^|(?<=[，,。！？!?\s]))住(?:在|喺)"
+    r"|(?<!网点)(?<!網點)(?<!分行)(?<!支行)(?<!银行)(?<!銀行)(?<!公司)(?<!门店)(?<!門店)(?<!网站)(?<!網站)(?<!网页)"
+    r"(?<!網頁)(?<!邮箱)(?<!郵箱)(?<!电邮)(?<!電郵)(?<!邮件)(?<!郵件)"
+    r"(?:我的|我家|家庭|通讯|通訊|居住|联系|聯繫|联络|聯絡|收货|收貨|邮寄|郵寄|寄送|现|現|新|户籍|戶籍|住宅|账单|帳單)?"
+    r"(?:地址|住址)(?:(?:是|为|為|係|系|在)[:：]?|[:：]))\s{0,3})"
+    rf"(?![哪什甚啥多边邊\[?？]|(?i:www|http))((?:(?!{_ADDRESS_ZH_STOP}).){{2,60}})"
+)
+_ADDRESS_EN_STOP = (
+    r"(?:[;!?\n]|\.(?!(?<=\bSt\.)|(?<=\bRd\.)|(?<=\bAve\.)|(?<=\bApt\.)|(?<=\bNo\.)|(?<=\bDr\.)|(?<=\bLn\.)|(?<=\d\.)\d)"
+    r"|\b(?:and|but|so|because|please|thanks|thank|my|can|could|would|which|is)\b)"
+)
+# an English address starts with a house number (in digits or words), a capital (Rose Cottage), Flat / Apt / Unit
+_ADDRESS_EN_START = re.compile(
+    r"\d|[A-Z]|(?i:(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen"
+    r"|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|flat"
+    r"|apartment|apt|unit|suite|room|house|number|no)\b)"
+)
+_ADDRESS_EN = re.compile(
+    r"(?i)(\b(?:(?:my|our)\s+(?:(?:home|postal|mailing|billing|residential|new|current|correspondence|street|"
+    r"delivery)\s+)?address\s*(?:is|was|'s|’s|:)|i\s+(?:live|reside)\s+at|i'?m\s+(?:living|staying)\s+at|"
+    r"we\s+live\s+at)\s{1,3})"
+    rf"(?!\[)((?:(?!{_ADDRESS_EN_STOP}).){{3,120}})"
+)
 
 # IBAN: country code, two check digits, the account (BBAN); letters and digits, maybe in groups of four. The
 # country's IBAN length says where it ends; mod 97 must give 1 (ISO 13616).
@@ -148,7 +253,7 @@ _NUMBER_WORD = (
 )
 _DATE_PART = rf"(?:(?:the|of)\s+)?(?:\d{{1,4}}(?:st|nd|rd|th)?\b|{_MONTH}|{_NUMBER_WORD}(?:-{_NUMBER_WORD})?)"
 _DOB_EN = re.compile(
-    r"(?i)(\b(?:date\s+of\s+birth|birth\s*date|birthday|d\.?o\.?b\b\.?|born(?:\s+(?:on|in))?)"
+    r"(?i)(?=[db])(\b(?:date\s+of\s+birth|birth\s*date|birthday|d\.?o\.?b\b\.?|born(?:\s+(?:on|in))?)"
     r"(?:\s{0,3}(?:is|was|'s|:|-|=)\s{0,3}(?:on\s+)?|\s{1,3}))"
     rf"({_DATE_PART}(?:[ \t,./\-]{{1,3}}{_DATE_PART}){{0,7}})"
 )
@@ -163,7 +268,7 @@ _DOB_ZH = re.compile(
     r"((?:出生日期|出生年月日|出生年月|出生于|出生於|出世日期|生日)(?:是|为|為|係|系|在|:|：|\s){0,3})"
     + rf"({_ZH_DATE})"
 )
-_DOB_ZH_BORN = re.compile(rf"(?<!\d){_ZH_FULL_DATE}(?=\s?(?:出生|出世|生的|生人))")
+_DOB_ZH_BORN = re.compile(rf"(?=[\d〇零一二三四五六七八九十两兩])(?<!\d){_ZH_FULL_DATE}(?=\s?(?:出生|出世|生的|生人))")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -324,6 +429,15 @@ def _iban_sub(m: re.Match[str]) -> str:
     return "[IBAN]" + body[end:]
 
 
+def _address_sub(m: re.Match[str]) -> str:
+    """[ADDRESS] for the stated address, keeping the words before it and any spaces or commas after it."""
+    value = m.group(2)
+    kept = value.rstrip(" \t,，、")
+    if not any(c.isalnum() for c in kept) or (kept.isascii() and not _ADDRESS_EN_START.match(kept)):
+        return m.group(0)  # "my address is incorrect on my file": not an address
+    return m.group(1) + "[ADDRESS]" + value[len(kept) :]
+
+
 def _phone_digits_ok(m: re.Match[str]) -> bool:
     return 7 <= len(_digits(m.group(0))) <= 15
 
@@ -360,6 +474,16 @@ def redact(text: str) -> str:
     out = _PHONE_INTL.sub(lambda m: "[PHONE]" if _phone_digits_ok(m) else m.group(0), out)
     out = _PHONE_CN_LAND.sub("[PHONE]", out)
     out = _PHONE_NANP.sub("[PHONE]", out)
+    out = _SURNAME_SPELT.sub("[NAME]", out)
+    out = _NAME_ZH_SURNAME.sub(lambda m: m.group(1) + "[NAME]", out)
+    out = _NAME_ZH_SAID.sub(lambda m: m.group(1) + "[NAME]", out)
+    out = _NAME_ZH_FIELD.sub(lambda m: m.group(1) + "[NAME]", out)
+    out = _NAME_ZH_IAM.sub(lambda m: m.group(1) + "[NAME]", out)
+    out = _NAME_EN_SAID.sub(lambda m: m.group(1) + "[NAME]", out)
+    out = _NAME_EN_SPEAKING.sub(lambda m: m.group(1) + "[NAME]", out)
+    out = _NAME_EN_IAM.sub(lambda m: m.group(1) + "[NAME]", out)
+    out = _ADDRESS_ZH.sub(_address_sub, out)
+    out = _ADDRESS_EN.sub(_address_sub, out)
     return out
 
 

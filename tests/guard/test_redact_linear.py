@@ -149,6 +149,17 @@ ADVERSARIAL: dict[str, Callable[[int], str]] = {
     "date of birth, repeated": lambda n: "date of birth is the " * (n // 21),
     "出生日期, repeated": lambda n: "出生日期是1985年" * (n // 10),
     "dates before 出生": lambda n: "1985年5月3日" * (n // 9) + "出生",
+    "我叫, repeated": lambda n: "我叫" * (n // 2),
+    "我是 and a surname, repeated": lambda n: "我是王" * (n // 3),
+    "姓 and a surname, repeated": lambda n: "我姓王" * (n // 3),
+    "my name is, then words": lambda n: "my name is " + "John " * (n // 5),
+    "this is, then capitalised words": lambda n: "this is John " * (n // 13),
+    "I'm, then capitalised words": lambda n: "I'm John Smith " * (n // 15),
+    "my address is, then words": lambda n: "my address is " + "x " * (n // 2),
+    "I live at, then one long word": lambda n: "I live at 1" + "a" * n,
+    "我住在, then characters": lambda n: "我住在" + "北" * n,
+    "我住在, repeated": lambda n: "我住在" * (n // 3),
+    "地址是, repeated": lambda n: "地址是" * (n // 3),
 }
 
 

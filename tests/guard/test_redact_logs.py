@@ -52,6 +52,8 @@ def _access(access_log: tuple[logging.Logger, io.StringIO, list[logging.LogRecor
         ("/v1/calls?phone=%2B86%20138%201234%205678", "1234%205678", "[PHONE]"),
         ("/v1/calls?phone=138+1234+5678", "1234+5678", "[PHONE]"),
         ("/v1/search?q=%E9%AA%8C%E8%AF%81%E7%A0%81%E6%98%AF123456", "123456", "[OTP]"),  # 验证码是123456
+        ("/v1/search?q=%E6%88%91%E5%8F%AB%E7%8E%8B%E8%8A%B3", "%E7%8E%8B%E8%8A%B3", "[NAME]"),  # 我叫王芳
+        ("/v1/search?q=my%20name%20is%20John%20Smith", "Smith", "[NAME]"),
     ],
 )
 def test_percent_encoded_values_in_a_url_are_redacted(access_log, path: str, raw: str, token: str) -> None:

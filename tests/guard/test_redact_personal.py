@@ -88,3 +88,126 @@ def test_dates_of_birth_are_replaced(text: str, expected: str) -> None:
 )
 def test_dates_that_are_not_a_birth_date_stay(text: str) -> None:
     assert redact(text) == text
+
+
+NAME_HITS = [
+    # Simplified
+    ("我叫王芳", "我叫[NAME]"),
+    ("我是李明", "我是[NAME]"),
+    ("本人姓陈", "本人姓[NAME]"),
+    ("我叫王芳，手机号13812345678", "我叫[NAME]，手机号[PHONE]"),
+    ("我叫王芳手机号13812345678", "我叫[NAME]手机号[PHONE]"),
+    ("我的名字是欧阳明月。", "我的名字是[NAME]。"),
+    ("姓名：张三，身份证号码稍后提供", "姓名：[NAME]，身份证号码稍后提供"),
+    ("我姓王，叫王芳", "我姓[NAME]"),
+    ("免贵姓张，弓长张", "免贵姓[NAME]，[NAME]"),
+    ("我是王先生", "我是[NAME]先生"),
+    ("本人王芳，想挂失信用卡", "本人[NAME]，想挂失信用卡"),
+    # Traditional / Cantonese
+    ("我叫陳大文", "我叫[NAME]"),
+    ("我係陳大文", "我係[NAME]"),
+    ("我個名叫黃志強，唔該", "我個名叫[NAME]，唔該"),
+    ("本人姓歐陽，名大文", "本人姓[NAME]"),
+    ("我是張小姐", "我是[NAME]小姐"),
+    # English
+    ("my name is John Smith", "my name is [NAME]"),
+    ("this is Mary Jones speaking", "this is [NAME] speaking"),
+    ("Hi, my name's Mary-Jane O'Brien and I lost my card", "Hi, my name's [NAME] and I lost my card"),
+    ("my full name is John A. Smith, date of birth 3 May 1985", "my full name is [NAME], date of birth [DOB]"),
+    ("Hello, I'm John Smith, calling about my card", "Hello, I'm [NAME], calling about my card"),
+    ("the name on the card is wei zhang", "the name on the card is [NAME]"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), NAME_HITS)
+def test_names_the_speaker_states_are_replaced(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Simplified
+        "我是想问一下信用卡的年费",
+        "我叫了外卖",
+        "我叫一下我老公",
+        "我是高中生，可以办信用卡吗",
+        "我是江苏人，在上海工作",
+        "我是来办卡的",
+        "我是周末去的网点",
+        "本人名下有两张卡",
+        "您贵姓？",
+        "姓名怎么写",
+        # Traditional / Cantonese
+        "我係想問下點樣開戶",
+        "我是韓國人，可以開戶嗎",
+        "請問點稱呼？",
+        # English
+        "my name is on the account",
+        "my name is spelled wrong on the card",
+        "this is the bank calling about your card",
+        "I'm calling about my card",
+        "I'm John's wife",
+        "I am Very Happy with the service.",
+    ],
+)
+def test_what_is_not_a_stated_name_stays(text: str) -> None:
+    assert redact(text) == text
+
+
+ADDRESS_HITS = [
+    # English
+    ("my address is 12 Baker Street, London", "my address is [ADDRESS]"),
+    ("I live at 221B Baker Street, London NW1 6XE. Can you help?", "I live at [ADDRESS]. Can you help?"),
+    ("my home address is 5 High St. Oxford, and my phone is new", "my home address is [ADDRESS], and my phone is new"),
+    ("my address is Rose Cottage, Little Snoring; thanks", "my address is [ADDRESS]; thanks"),
+    ("my address is twelve baker street", "my address is [ADDRESS]"),
+    # Simplified
+    ("我住在北京市朝阳区建国路88号，想问一下", "我住在[ADDRESS]，想问一下"),
+    ("我住在北京市朝阳区建国路88号想问一下", "我住在[ADDRESS]想问一下"),
+    ("地址是上海市浦东新区世纪大道100号", "地址是[ADDRESS]"),
+    ("我的新地址：广州市天河区体育西路1号，麻烦更新一下", "我的新地址：[ADDRESS]，麻烦更新一下"),
+    ("家住杭州市西湖区文三路20号3单元", "家住[ADDRESS]"),
+    # Traditional / Cantonese
+    ("住喺九龍旺角彌敦道123號，唔該", "住喺[ADDRESS]，唔該"),
+    ("我住喺沙田大圍村南道8號", "我住喺[ADDRESS]"),
+    ("地址係香港中環皇后大道中1號", "地址係[ADDRESS]"),
+    ("通訊地址為台北市信義區松仁路100號。", "通訊地址為[ADDRESS]。"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ADDRESS_HITS)
+def test_addresses_the_speaker_gives_are_replaced(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "您住在哪里？",
+        "地址是什么",
+        "客户住在国外可以办卡吗",
+        "网点地址是北京市西城区复兴门内大街1号",
+        "我行唯一的官方网站地址为：www.jn-bank.com",
+        "请问你住喺邊度？",
+        "分行地址係中環德輔道中",
+        "what is your address?",
+        "My address is incorrect on my file.",
+        "I want to change my address",
+        "the branch address is 1 Bank Street",
+        "I live at home with my parents",
+    ],
+)
+def test_what_is_not_a_stated_address_stays(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_a_whole_turn_keeps_its_words_around_the_values() -> None:
+    text = "我叫王芳，出生日期是1985年5月3日，住在北京市朝阳区建国路88号，手机13812345678，卡号6222 0200 1234 5678"
+    assert redact(text) == "我叫[NAME]，出生日期是[DOB]，住在[ADDRESS]，手机[PHONE]，卡号[CARD]"
+
+
+@pytest.mark.parametrize("text", [t for t, _ in IBAN_HITS + DOB_HITS + NAME_HITS + ADDRESS_HITS])
+def test_redacting_twice_changes_nothing(text: str) -> None:
+    once = redact(text)
+    assert redact(once) == once
