@@ -32,6 +32,39 @@ def test_checksums() -> None:
         ("card 5500-0000-0000-0004 please", "5500-0000-0000-0004", "[CARD]"),
         ("卡號４１１１１１１１１１１１１１１１", "４１１１１１１１１１１１１１１１", "[CARD]"),  # full-width digits
         ("4111 1111 1111 1111 0925", "4111 1111 1111 1111", "[CARD]"),  # card followed by the expiry
+        # dots, slashes, full width and mixed separators, as people type them
+        ("card 4111.1111.1111.1111 please", "4111.1111.1111.1111", "[CARD]"),
+        ("卡号4111/1111/1111/1111，有效期09/25", "4111/1111/1111/1111", "[CARD]"),
+        ("it's 4111 - 1111 - 1111 - 1111", "4111 - 1111 - 1111 - 1111", "[CARD]"),
+        ("it's 4111.1111-1111/1111", "4111.1111-1111/1111", "[CARD]"),
+        ("４１１１．１１１１．１１１１．１１１１", "４１１１．１１１１．１１１１．１１１１", "[CARD]"),
+        ("４１１１－１１１１　１１１１／１１１１", "４１１１－１１１１　１１１１／１１１１", "[CARD]"),
+        ("my card is +4111111111111111", "4111111111111111", "[CARD]"),  # too long for a phone number
+        ("+4111 1111 1111 1111", "4111 1111 1111 1111", "[CARD]"),
+        ("我的卡号是6222.0200.1234.5678", "6222.0200.1234.5678", "[CARD]"),
+        ("account no. 1234/5678/9012", "1234/5678/9012", "[ACCOUNT]"),
+        ("手机138.1234.5678", "138.1234.5678", "[PHONE]"),
+        # digits said one by one, as ASR writes them (4111 1111 1111 1111 and 5500 0000 0000 0004 pass Luhn)
+        ("four one one one one one one one one one one one one one one one", "four one one one", "[CARD]"),
+        ("it's four one one one, one one one one, one one one one, one one one one.", "one one one one,", "[CARD]"),
+        ("Four double one one, one one one one, one one one one, one one one one", "double one", "[CARD]"),
+        ("five five oh oh, oh oh oh oh, zero zero zero zero, oh oh oh four", "oh oh oh four", "[CARD]"),
+        ("四一一一一一一一一一一一一一一一", "四一一一", "[CARD]"),
+        ("我的卡是四幺幺幺 幺幺幺幺 幺幺幺幺 幺幺幺幺", "四幺幺幺", "[CARD]"),
+        ("卡號係五五〇〇，〇〇〇〇，零零零零，〇〇〇四", "〇〇〇四", "[CARD]"),
+        # said after a card or account word: any 8 or more digits, checksum or not
+        ("卡号是六二二二零二零零一二三四五六七八", "六二二二零二零零", "[CARD]"),
+        ("卡號係六二二二 零二零零 一二三四 五六七八", "六二二二", "[CARD]"),
+        ("my card number is six two two two oh two oh oh one two three four", "six two two two", "[CARD]"),
+        ("account number is one two three four five six seven eight nine", "five six seven", "[ACCOUNT]"),
+        ("我的账号是一二三四五六七八九零", "一二三四五六七八九零", "[ACCOUNT]"),
+        # passcodes said as words
+        ("the code is four eight two nine one three", "four eight two nine", "[OTP]"),
+        ("my PIN is double oh seven seven", "double oh seven seven", "[OTP]"),
+        ("验证码是四 八 二 九 一 三", "四 八 二 九 一 三", "[OTP]"),
+        ("驗證碼係兩八二九一三", "兩八二九一三", "[OTP]"),
+        ("CVV is one two three", "one two three", "[CVV]"),
+        ("password is one two three four five six", "four five six", "[PASSWORD]"),
         # said as a card or account number: redacted even when the checksum fails (a misread digit)
         ("我的卡号是6222 0200 1234 5678", "6222 0200 1234 5678", "[CARD]"),
         ("卡號：６２２２０２００１２３４５６７８", "６２２２０２００１２３４５６７８", "[CARD]"),
@@ -86,6 +119,13 @@ def test_several_values_in_one_turn() -> None:
         "The card number ends in 1234",
         "账户余额是12345元",
         "交易流水号2024050112345678",
+        "Version 1.2.3 of the app, IP 192.168.1.100",
+        "汇率是7.1234，手续费0.5%",
+        "Transfer 2024/05/01, ref 12/34",
+        "I have one question and two cards, one is a credit card",
+        "one two three four five",
+        "一一对应，三三两两，一五一十",
+        "oh, one more thing: the zero-fee account",
     ],
 )
 def test_ordinary_numbers_survive(text: str) -> None:
