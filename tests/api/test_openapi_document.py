@@ -92,3 +92,44 @@ def test_docs_is_swagger_ui_from_this_server_only(client: TestClient) -> None:
     assert "<script>" not in page.text and "style=" not in page.text  # nothing inline: the CSP allows none
     assert client.get("/docs/assets/../../config.py").status_code == 404
     assert client.get("/redoc").status_code == 404  # ReDoc needs inline styles; not served
+
+
+# Fixes found by schemathesis (tests/api/test_schemathesis.py): the document and the code now agree.
+
+
+@pytest.mark.parametrize(
+    "bound",
+    [
+        "to=9999-12-31",  # its end of day was past datetime.max: a 500
+        "to=9999-12-31T23:59:59-23:59",  # in UTC past year 9999: a 500
+        "from=0001-01-01T00:00:00%2B23:59",  # in UTC before year 1: a 500
+        "from=2024-01-01t10:00:00z",  # RFC 3339 allows lower-case t and z: was a 422
+    ],
+)
+def test_date_bounds_take_every_documented_form(client: TestClient, keys: dict[str, str], bound: str) -> None:
+    admin = {"Authorization": f"Bearer {keys['admin']}"}
+    for path in ("/v1/audit", "/v1/guard/events", "/v1/guard/stats", "/v1/guard/events/export.csv"):
+        r = client.get(f"{path}?{bound}", headers=admin)
+        assert r.status_code == 200, (path, bound, r.text)
+
+
+def test_date_bounds_are_documented_as_dates_or_datetimes(spec: dict[str, Any]) -> None:
+    params = {p["name"]: p for p in spec["paths"]["/v1/audit"]["get"]["parameters"]}
+    formats = {s.get("format") for s in params["from"]["schema"]["anyOf"]}
+    assert {"date", "date-time"} <= formats
+
+
+def test_blank_utterance_text_is_documented_as_refused(
+    client: TestClient, spec: dict[str, Any], agent: dict[str, str], call_id: str
+) -> None:
+    text = spec["components"]["schemas"]["UtteranceIn"]["properties"]["text"]
+    assert text["pattern"] == r"\S"  # some non-space character
+    r = client.post(f"/v1/calls/{call_id}/utterances", headers=agent, json={"speaker": "agent", "text": "  "})
+    assert r.status_code == 422 and "empty" in r.json()["detail"]
+
+
+def test_draft_test_and_pack_import_bodies_are_documented(spec: dict[str, Any]) -> None:
+    draft = spec["components"]["schemas"]["DraftTest"]
+    assert draft["anyOf"] == [{"required": ["rule"]}, {"required": ["delete_rule_id"]}]
+    pack = spec["paths"]["/v1/rules/import"]["post"]["requestBody"]["content"]["application/yaml"]["schema"]
+    assert {s["type"] for s in pack["anyOf"]} == {"object", "array"}  # a YAML mapping or list, not a string
