@@ -10,7 +10,8 @@ one place, from what the routes are made of:
 - an operation that depends on the caller's key (`assist.deps.current_key`) declares the `bearerAuth`
   scheme and answers 401 (and 403 when it admits only some roles, `require_roles`) and 503 before the
   service is ready; the health, metrics, demo and page routes declare none;
-- a path with an id answers 404; an operation with a body answers 400 when the body cannot be decoded
+- every /v1 operation answers 422 (at least for an unknown or repeated query parameter); a path with an
+  id answers 404; an operation with a body answers 400 when the body cannot be decoded
   (FastAPI's "There was an error parsing the body"); a file upload answers 413 and 415;
 - the codes that only the code knows (a conflict, an id in the body) come from `EXTRA_CODES` below, which
   a test keeps in step with the routes.
@@ -27,6 +28,8 @@ from typing import Any
 from fastapi import FastAPI, params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+
+from assist.web import API_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +143,8 @@ def route_error_codes(route: Any, method: str) -> dict[int, str | None]:
         codes[400] = None  # a body that cannot be decoded (not UTF-8 JSON, a broken multipart form)
     if any(isinstance(p.field_info, params.File) for p in route.dependant.body_params):
         codes.update({413: None, 415: None})
+    if route.path_format.startswith(API_PREFIX + "/"):
+        codes[422] = None  # at least an unknown or repeated query parameter (assist.web.strict_query)
     codes.update(EXTRA_CODES.get((method, route.path_format), {}))
     return dict(sorted(codes.items()))
 

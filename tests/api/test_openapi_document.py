@@ -66,6 +66,7 @@ def test_error_codes_follow_what_each_route_can_do(spec: dict[str, Any]) -> None
     assert "409" in codes("POST", "/v1/documents/{document_id}/retire")
     assert "409" in codes("POST", "/v1/calls/{call_id}/utterances")
     assert "409" not in codes("GET", "/v1/calls/{call_id}")
+    assert "422" in codes("POST", "/v1/calls")  # no parameters, but an unknown query parameter is refused
     for method, path, op in _ops(spec):
         for code, resp in op["responses"].items():
             if code.startswith("4") and code != "422":

@@ -7,15 +7,14 @@ compliance tests prove that the pages (and the panel's WebSocket, the editor's u
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import websockets
 from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
 from tests.browser.conftest import enter_key
 from tests.browser.server import LiveServer
@@ -32,24 +31,25 @@ def _start_call(server: LiveServer) -> str:
         return str(r.json()["call_id"])
 
 
-async def _ping(url: str, origin: str | None) -> dict[str, Any]:
+def _ping(url: str, origin: str | None) -> dict[str, Any]:
+    # the sync client: Playwright's sync API keeps an event loop running on this thread
     kwargs: dict[str, Any] = {"origin": origin} if origin else {}
-    async with websockets.connect(url, open_timeout=10, **kwargs) as ws:
-        await ws.send('{"type": "ping"}')
-        return dict(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+    with connect(url, open_timeout=10, **kwargs) as ws:
+        ws.send('{"type": "ping"}')
+        return dict(json.loads(ws.recv(timeout=10)))
 
 
 def test_a_foreign_origin_websocket_handshake_gets_403(live_server: LiveServer) -> None:
     url = _ws_url(live_server, _start_call(live_server), live_server.keys["agent"])
     with pytest.raises(InvalidStatus) as refused:
-        asyncio.run(_ping(url, "http://evil.example"))
+        _ping(url, "http://evil.example")
     assert refused.value.response.status_code == 403
 
 
 @pytest.mark.parametrize("origin", ["same", None], ids=["same-origin page", "no Origin (CLI, ASR connector)"])
 def test_a_same_origin_or_originless_websocket_is_served(live_server: LiveServer, origin: str | None) -> None:
     url = _ws_url(live_server, _start_call(live_server), live_server.keys["agent"])
-    assert asyncio.run(_ping(url, live_server.base_url if origin == "same" else None)) == {"type": "pong"}
+    assert _ping(url, live_server.base_url if origin == "same" else None) == {"type": "pong"}
 
 
 @pytest.mark.parametrize("path", ["/panel", "/editor", "/compliance", "/docs", "/v1/guard/check"])
