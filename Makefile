@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export ASSIST_DATA_DIR ?= ./data
 
-.PHONY: help setup run ingest test test-fast lint bench clean
+.PHONY: help setup run ingest test test-fast test-api lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -37,8 +37,11 @@ ingest: setup  ## (re)ingest kb_docs/
 test: setup  ## run the whole test suite (real models included)
 	$(BIN)/pytest
 
-test-fast: setup  ## unit tests only (fake embedder), no real models or browser
-	$(BIN)/pytest -m "not slow and not browser and not postgres"
+test-fast: setup  ## unit tests only (fake embedder), no real models, browser or schemathesis run
+	$(BIN)/pytest -m "not slow and not browser and not postgres and not schemathesis"
+
+test-api: setup  ## schemathesis: every API operation against the OpenAPI document (SCHEMATHESIS_EXAMPLES=20)
+	$(BIN)/pytest -m schemathesis
 
 lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .

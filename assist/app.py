@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assist.calls.hub import CallHub
 from assist.config import Settings, get_settings
 from assist.errors import AssistError, AuthError, RateLimitedError
+from assist.web import strict_query
 
 logger = logging.getLogger(__name__)
 
@@ -247,6 +248,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
         summary="Cited answers, next steps and compliance alerts for financial contact centers, during the call.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # /docs is served from local files by assist.routes.pages (no CDN); no ReDoc
+        redoc_url=None,
+        dependencies=[Depends(strict_query)],  # unknown or repeated query parameters: 422 (assist/web.py)
     )
     app.state.ready = False
     add_exception_handlers(app)
@@ -263,4 +267,13 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
         logger.warning("assist.routes.pages not available; no browser pages")
     else:
         app.include_router(pages.router)
+
+    # Browser hardening and the truthful OpenAPI document (issue #14): security headers and the
+    # WebSocket Origin check (assist/web.py), error bodies, codes and Bearer security (assist/openapi.py).
+    # Added last, so the headers middleware is the outermost and every response passes through it.
+    from assist.openapi import install_openapi
+    from assist.web import install_security
+
+    install_security(app, settings)
+    install_openapi(app)
     return app

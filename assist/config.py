@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -21,6 +22,17 @@ def check_fusion_weights(v: dict[str, dict[str, float]]) -> dict[str, dict[str, 
         if any(w < 0 for w in table.values()) or not any(w > 0 for w in table.values()):
             raise ValueError(f"fusion weights for {group!r} must be non-negative, with at least one above 0")
     return v
+
+
+_ORIGIN = re.compile(r"^https?://(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)(:[0-9]{1,5})?$")
+
+
+def check_origin(origin: str) -> str:
+    """One allowed origin: scheme://host[:port], lower-cased; no wildcard, path or trailing slash."""
+    o = origin.strip().lower()
+    if not _ORIGIN.match(o):
+        raise ValueError(f"allowed origin {origin!r} is not scheme://host[:port] (http or https, no path, no wildcard)")
+    return o
 
 
 # How a query is embedded (ingest/onnx_encoders.py): "int8" on ONNX Runtime with every linear layer on 8-bit
@@ -106,6 +118,14 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks, comma-separated); empty: none,
     # the client address is the peer's.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Browser hardening (assist/web.py)
+    # Origins whose pages may open the call WebSocket, comma-separated (e.g. https://assist.bank.example);
+    # unset means the page's own origin: http(s)://<the request's Host header>. A client that sends no
+    # Origin (the CLI's replay, the ASR connector) is not a browser and is let through.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The deployment is reached over HTTPS only (TLS ends here or at a proxy in front): adds HSTS and
+    # narrows the default allowed origin to https://<host>.
+    behind_tls: bool = False
 
     @field_validator("embedders", mode="before")
     @classmethod
@@ -122,9 +142,9 @@ class Settings(BaseSettings):
                 raise ValueError(f"unknown embedder {name!r}: use minilm, e5, hash or st:/path/to/model")
         return v
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "allowed_origins", mode="before")
     @classmethod
-    def _split_proxies(cls, v: object) -> object:
+    def _split_commas(cls, v: object) -> object:
         if isinstance(v, str) and not v.strip().startswith("["):
             return [p.strip() for p in v.split(",") if p.strip()]
         return v
@@ -138,6 +158,11 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"trusted proxy {item!r} is not an IP address or CIDR block") from exc
         return v
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check_origins(cls, v: list[str]) -> list[str]:
+        return [check_origin(o) for o in v]
 
     @field_validator("fusion_weights")
     @classmethod

@@ -52,23 +52,27 @@ def as_utc(value: datetime | date | None, *, end_of_day: bool = False) -> dateti
     """A filter bound as an aware UTC datetime; a bare date means its start (as upper bound: its end)."""
     if value is None:
         return None
-    if not isinstance(value, datetime):
-        day = value + timedelta(days=1) if end_of_day else value
-        return datetime.combine(day, time.min, tzinfo=UTC)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        if not isinstance(value, datetime):
+            day = value + timedelta(days=1) if end_of_day else value
+            return datetime.combine(day, time.min, tzinfo=UTC)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # the end of 9999-12-31, or an offset past year 1 or 9999: the ends of time
+        return datetime.max.replace(tzinfo=UTC) if value.year > 1 else datetime.min.replace(tzinfo=UTC)
 
 
 def parse_bound(value: str | None, *, field: str) -> datetime | date | None:
     """A date range bound from a query string: `YYYY-MM-DD` (a whole day) or an ISO datetime."""
     if value is None or not value.strip():
         return None
-    text = value.strip()
+    text = value.strip().upper()  # RFC 3339 allows a lower-case 't' and 'z'
     try:
-        if len(text) == 10:
-            return date.fromisoformat(text)
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        bound: datetime | date = (
+            date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text.replace("Z", "+00:00"))
+        )
     except ValueError as exc:
         raise InvalidInputError(f"{field}: {value!r} is not a date (YYYY-MM-DD) or an ISO datetime") from exc
+    return bound
 
 
 def _json_contains(column: Any, value: str) -> Any:

@@ -79,7 +79,9 @@ class UtteranceIn(SQLModel):
     """One turn, over HTTP or as a WebSocket `utterance` message (length is checked by the engine)."""
 
     speaker: Literal["customer", "agent"]
-    text: str
+    # The engine refuses blank text and text over ASSIST_MAX_UTTERANCE_CHARS with a reason; the pattern
+    # only tells the OpenAPI document so (some non-space character), it is not enforced here.
+    text: str = Field(schema_extra={"json_schema_extra": {"pattern": r"\S"}})
     final: bool = True
 
 

@@ -23,9 +23,29 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/guard", tags=["guard review"], dependencies=[Depends(require_roles(Role.compliance))])
 
 
-FromQuery = Annotated[str | None, Query(alias="from", max_length=40, description="YYYY-MM-DD or an ISO datetime")]
+# What review.parse_bound accepts, told to the OpenAPI document (the value stays a string for parse_bound).
+_DATE_OR_DATETIME = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "maxLength": 0},  # empty: no bound
+        {"type": "null"},
+    ]
+}
+FromQuery = Annotated[
+    str | None,
+    Query(
+        alias="from", max_length=40, description="YYYY-MM-DD or an ISO datetime", json_schema_extra=_DATE_OR_DATETIME
+    ),
+]
 ToQuery = Annotated[
-    str | None, Query(alias="to", max_length=40, description="YYYY-MM-DD (that whole day) or an ISO datetime")
+    str | None,
+    Query(
+        alias="to",
+        max_length=40,
+        description="YYYY-MM-DD (that whole day) or an ISO datetime",
+        json_schema_extra=_DATE_OR_DATETIME,
+    ),
 ]
 
 

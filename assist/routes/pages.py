@@ -8,6 +8,7 @@ needed (`/static/...` is a route here rather than a `StaticFiles` mount, because
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import re
@@ -22,6 +23,8 @@ from assist.config import get_settings
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+# Swagger UI's files come from the fastapi-offline wheel (a runtime dependency): served here, never a CDN.
+_SWAGGER_FILES = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
 _CALL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 # The pages are small and change with the code: let browsers revalidate instead of caching stale JS.
 _NO_CACHE = {"Cache-Control": "no-cache"}
@@ -55,6 +58,27 @@ def editor() -> FileResponse:
 def compliance() -> FileResponse:
     """The compliance page: review queue, rules and figures."""
     return _page("compliance.html")
+
+
+@router.get("/docs", include_in_schema=False)
+def api_docs() -> FileResponse:
+    """Swagger UI for /openapi.json, from local files (its start-up script is /static/js/swagger-init.js)."""
+    return _page("docs.html")
+
+
+def _swagger_dir() -> Path:
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or spec.origin is None:
+        raise HTTPException(status_code=404, detail="Swagger UI is not installed (pip install fastapi-offline)")
+    return Path(spec.origin).parent / "static"
+
+
+@router.get("/docs/assets/{name}", include_in_schema=False)
+def api_docs_asset(name: str) -> FileResponse:
+    """One of Swagger UI's files (a fixed list)."""
+    if name not in _SWAGGER_FILES:
+        raise HTTPException(status_code=404, detail=f"docs asset {name!r} not found")
+    return FileResponse(_swagger_dir() / name, media_type=_SWAGGER_FILES[name], headers=_NO_CACHE)
 
 
 _MEDIA_TYPES = {

@@ -25,6 +25,22 @@ router = APIRouter(prefix="/v1/rules", tags=["rules"], dependencies=[Depends(req
 MAX_PACK_BYTES = 2_000_000
 
 
+# A YAML rule pack as rules_store.parse_pack reads it: a mapping with a `rules` list (and `disclosures`),
+# or a bare list of rules. Each rule is then checked by the guard (a 422 names what is wrong).
+PACK_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {
+                "rules": {"type": "array", "items": {"type": "object"}},
+                "disclosures": {"type": ["array", "null"], "items": {"type": "object"}},
+            },
+        },
+        {"type": "array", "items": {"type": "object"}},
+    ]
+}
+
+
 class RuleBody(BaseModel):
     """A rule as in a YAML pack; the guard validates the fields beyond `id`."""
 
@@ -44,7 +60,10 @@ class RuleDetail(BaseModel):
 class DraftTest(BaseModel):
     """A draft to try before publishing: a new or changed rule, or the removal of one."""
 
-    model_config = ConfigDict(extra="forbid")
+    # rules_store.try_draft needs one of the two; the document says so (anyOf), the store gives the reason.
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"anyOf": [{"required": ["rule"]}, {"required": ["delete_rule_id"]}]}
+    )
 
     rule: RuleBody | None = None
     delete_rule_id: str | None = Field(None, max_length=rules_store.MAX_RULE_ID_CHARS)
@@ -147,7 +166,7 @@ def export_rules(session: SessionDep) -> Response:
     "/import",
     response_model=ImportResultPublic,
     dependencies=[Seeded],
-    openapi_extra={"requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/yaml": {"schema": PACK_SCHEMA}}}},
 )
 def import_rules(
     request: Request,

@@ -49,15 +49,19 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    """A page in a fresh context (its own sessionStorage), desk-sized; JS errors fail the test."""
+    """A page in a fresh context (its own sessionStorage), desk-sized; JS errors and anything the
+    Content-Security-Policy refused (an inline style or script, a foreign host) fail the test."""
     context = browser.new_context(viewport=DESK_VIEWPORT, locale="en-US")
     context.set_default_timeout(15_000)
     pg = context.new_page()
     errors: list[str] = []
+    refused: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda msg: refused.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield pg
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not refused, f"the Content-Security-Policy refused: {refused}"
 
 
 def enter_key(page: Any, key: str) -> None:

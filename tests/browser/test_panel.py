@@ -113,7 +113,8 @@ def test_panel_reconnects_and_picks_the_call_back_up(page: Any, live_server: Liv
     expect(page.locator("#sugg-body .cite-btn").first).to_be_visible()
 
     page.evaluate("window.assistPanel.dropSocket()")
-    page.wait_for_function("window.assistPanel.state.reconnects === 1")
+    # a function, not an expression string: Playwright evals a string, which the page's CSP refuses
+    page.wait_for_function("() => window.assistPanel.state.reconnects === 1")
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
     expect(page.locator("#toasts")).to_contain_text("Reconnected")
     _say(page, "customer", "那补卡要钱吗？")

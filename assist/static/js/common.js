@@ -70,7 +70,9 @@ export function contentLang(text) {
 
 // ---------------------------------------------------------------- DOM helpers
 
-/** Build an element: h("button", {class: "x", onclick: fn}, "text", child). Strings become text nodes. */
+/** Build an element: h("button", {class: "x", onclick: fn}, "text", child). Strings become text nodes.
+ * `style` takes an object ({width: "40%"}) set through the CSSOM: a style attribute would be refused by the
+ * page's Content-Security-Policy (no 'unsafe-inline'). */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -78,6 +80,7 @@ export function h(tag, attrs = {}, ...children) {
     if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
     else if (k === "class") el.className = v;
     else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k === "style") Object.assign(el.style, v);
     else if (k === "text") el.textContent = v;
     else el.setAttribute(k, v === true ? "" : String(v));
   }

@@ -330,7 +330,7 @@ function renderRuleEditor() {
         t("rules.publish"))),
     h("p", { id: "publish-hint", class: "small muted" }, t("rules.needtest")),
     h("div", { id: "test-result", class: "test-result", "aria-live": "polite", hidden: true }),
-    h("h3", { style: "margin-top:10px" }, t("rules.history")),
+    h("h3", { class: "history-h" }, t("rules.history")),
     h("table", {},
       h("thead", {}, h("tr", {}, h("th", {}, t("rules.col.version")), h("th", {}, t("rules.change")),
         h("th", {}, t("rules.author")), h("th", {}, t("docs.created")), h("th", {}, t("q.note")))),
@@ -497,7 +497,7 @@ function barRow(label, value, max, text, cls = "") {
   const width = max > 0 ? Math.max(0, Math.min(100, (value / max) * 100)) : 0;
   return h("div", { class: "bar-row" },
     h("span", {}, label),
-    h("span", { class: `bar ${cls}`, role: "img", "aria-label": `${label}: ${text}` }, h("span", { style: `width:${width}%` })),
+    h("span", { class: `bar ${cls}`, role: "img", "aria-label": `${label}: ${text}` }, h("span", { style: { width: `${width}%` } })),
     h("span", { class: "small" }, text));
 }
 
@@ -515,7 +515,7 @@ function renderFigures() {
       h("tbody", {}, rules.map((r) => h("tr", { dataset: { ruleId: r.rule_id } },
         h("td", {}, h("code", {}, r.rule_id)),
         h("td", {}, h("span", { class: "bar fp", role: "img", "aria-label": pct(r.false_positive_rate) },
-          h("span", { style: `width:${Math.round((r.false_positive_rate || 0) * 100)}%` })),
+          h("span", { style: { width: `${Math.round((r.false_positive_rate || 0) * 100)}%` } })),
         " ", pct(r.false_positive_rate)),
         h("td", {}, `${r.false_positive}/${r.reviewed}`),
         h("td", {}, String(r.events)))))));
@@ -531,7 +531,7 @@ function renderFigures() {
       h("div", { class: "columns", role: "img",
         "aria-label": shown.map((d) => `${d.day}: ${d.total || 0}`).join("; ") },
       shown.map((d) => h("div", { class: "col", title: `${d.day}: ${d.total || 0} (block ${d.block || 0}, warn ${d.warn || 0})`,
-        style: `height:${((d.total || 0) / max) * 100}%` }))),
+        style: { height: `${((d.total || 0) / max) * 100}%` } }))),
       h("div", { class: "col-labels", "aria-hidden": "true" }, shown.map((d) => h("span", {}, String(d.day).slice(5)))),
       h("table", { class: "small" },
         h("thead", {}, h("tr", {}, h("th", {}, t("fig.day")), h("th", {}, "block"), h("th", {}, "warn"), h("th", {}, t("fig.count")))),
@@ -544,7 +544,7 @@ function renderFigures() {
   const rated = ["used", "helpful", "wrong"].reduce((n, k) => n + (fb[k] || 0), 0);
   const acc = h("section", { class: "card", "aria-labelledby": "fig-acc-h" },
     h("h2", { id: "fig-acc-h" }, t("fig.accept")),
-    h("p", {}, h("strong", { style: "font-size:1.6rem" }, pct(s.acceptance_rate)),
+    h("p", {}, h("strong", { class: "big-figure" }, pct(s.acceptance_rate)),
       h("span", { class: "muted" }, ` · ${rated} ${t("fig.rated")} / ${s.suggestions ?? 0} ${t("fig.shown")}`)));
   for (const k of ["used", "helpful", "wrong"]) {
     acc.append(barRow(t(`fb.${k}`), fb[k] || 0, Math.max(rated, 1), String(fb[k] || 0), k));
