@@ -274,6 +274,7 @@ def build_guard(*, session: Session) -> Guard:
 def load_guard(*, session: Session, rules_path: Path) -> Guard:
     """Seed on first start, then build the guard from the database (for the app's lifespan)."""
     ensure_seeded(session=session, rules_path=rules_path)
+    upgrade_legacy_regexes(session=session)
     return build_guard(session=session)
 
 
@@ -313,6 +314,62 @@ def refresh_if_stale(*, session: Session, holder: GuardSwapper) -> bool:
         return False
     rebuild_guard(session=session, holder=holder)
     return True
+
+
+# Regexes the shipped pack once held that the engine (RE2, see assist/guard/regex.py) cannot run, and what
+# replaced them in the pack: (the trigger regex now, an exception regex now). A database seeded from the old
+# pack gets the same change as a new version, once, at start, so its guard still builds.
+_LEGACY_REGEXES: dict[str, tuple[str, str]] = {
+    r"\b(?:can't|cannot|can not) (?:possibly )?lose\b(?! (?:your card|access|track|touch|it\b|this card|the card"
+    r"|your place))": (
+        r"\b(?:can't|cannot|can not) (?:possibly )?lose\b",
+        r"\b(?:can't|cannot|can not) (?:possibly )?lose (?:your card|access|track|touch|it\b|this card|the card"
+        r"|your place)",
+    ),
+}
+
+
+def _upgraded(body: dict[str, Any]) -> dict[str, Any] | None:
+    """`body` with its legacy regexes replaced (see _LEGACY_REGEXES), or None when it has none."""
+    regexes = body.get("regexes")
+    if not isinstance(regexes, list) or not any(r in _LEGACY_REGEXES for r in regexes):
+        return None
+    exc = body.get("exceptions")
+    exceptions: dict[str, Any] = (
+        dict(exc) if isinstance(exc, dict) else {"phrases": [exc] if isinstance(exc, str) else list(exc or [])}
+    )
+    extra = list(exceptions.get("regexes") or [])
+    new_regexes = []
+    for r in regexes:
+        now, exception = _LEGACY_REGEXES.get(r, (r, None))
+        new_regexes.append(now)
+        if exception is not None and exception not in extra:
+            extra.append(exception)
+    exceptions["regexes"] = extra
+    return {**body, "regexes": new_regexes, "exceptions": exceptions}
+
+
+def upgrade_legacy_regexes(*, session: Session) -> list[str]:
+    """Rewrite the rules in force that hold a regex of _LEGACY_REGEXES, as new versions; returns their ids."""
+    changed = []
+    for rec in latest_records(session=session):
+        body = _upgraded(rec.body)
+        if body is None:
+            continue
+        _new_version(
+            session,
+            rule_id=rec.rule_id,
+            body=body,
+            actor=None,
+            change="upgrade",
+            note="regex rewritten for the linear-time engine (RE2 has no lookahead)",
+            action="rule.upgrade",
+        )
+        changed.append(rec.rule_id)
+    if changed:
+        session.commit()
+        logger.warning("rules upgraded for the regex engine", extra={"rules": changed})
+    return changed
 
 
 # ---------------------------------------------------------------- changes
