@@ -69,3 +69,9 @@ class ForbiddenError(AssistError):
     """A key whose role may not do this."""
 
     status_code = 403
+
+
+class GuardUnavailableError(AssistError):
+    """The compliance guard has no rules in force or could not load them: nothing may pass unchecked."""
+
+    status_code = 503

@@ -272,10 +272,45 @@ def build_guard(*, session: Session) -> Guard:
 
 
 def load_guard(*, session: Session, rules_path: Path) -> Guard:
-    """Seed on first start, then build the guard from the database (for the app's lifespan)."""
+    """Seed on first start, then build the guard from the database (for the app's lifespan and the CLI).
+
+    The guard may have no rules (an empty database and no pack to seed from): callers check
+    :func:`assist.guard.engine.unavailable_reason` and fail closed.
+    """
     ensure_seeded(session=session, rules_path=rules_path)
     upgrade_legacy_regexes(session=session)
     return build_guard(session=session)
+
+
+def no_rules_reason(rules_path: Path) -> str:
+    """Why a guard built from the database has no rules: what to do about it."""
+    return (
+        f"no rule is in force: the database holds none and there is no rule pack at {rules_path} to seed it "
+        "from (set ASSIST_RULES_DIR, or import a pack through POST /v1/rules/import)"
+    )
+
+
+def load_guard_into(*, session: Session, holder: Any, rules_path: Path) -> bool:
+    """(Re)load the guard from the database into `holder`, seeding an empty database first.
+
+    On failure the holder is marked unavailable with the reason (nothing passes unchecked) and the error
+    is logged. Returns True when a guard with rules is in force.
+    """
+    try:
+        guard = load_guard(session=session, rules_path=rules_path)
+        fingerprint = rules_fingerprint(session=session)
+    except Exception as exc:  # a broken rule pack, a stored rule the engine refuses, the database down
+        session.rollback()
+        detail = str(exc) if isinstance(exc, RulePackError) else f"{type(exc).__name__} reading the database"
+        logger.exception("the compliance guard could not load its rules")
+        holder.fail(f"the rules could not be loaded: {detail}")
+        return False
+    holder.swap(guard)
+    holder.rules_fingerprint = fingerprint
+    if not guard.rules:
+        holder.fail(no_rules_reason(rules_path))
+        return False
+    return True
 
 
 def rules_fingerprint(*, session: Session) -> tuple[int, int]:
@@ -310,6 +345,9 @@ def refresh_if_stale(*, session: Session, holder: GuardSwapper) -> bool:
     Rule changes swap the guard of the process that served them at once. With several worker processes,
     call this periodically (or per turn: it costs one small query) so the others follow.
     """
+    seed_path = getattr(holder, "seed_path", None)
+    if seed_path is not None and not getattr(holder, "ready", True):
+        return load_guard_into(session=session, holder=holder, rules_path=seed_path)  # try again: fail closed
     if getattr(holder, "rules_fingerprint", None) == rules_fingerprint(session=session):
         return False
     rebuild_guard(session=session, holder=holder)
@@ -377,10 +415,21 @@ def upgrade_legacy_regexes(*, session: Session) -> list[str]:
 
 def _validated_with(session: Session, body: dict[str, Any] | None, *, drop: str | None = None) -> None:
     """Compile the rules in force with `body` added or replaced (or `drop` removed); raise if invalid."""
-    rules = [r for r in current_rules(session=session) if r.get("id") not in {drop, (body or {}).get("id")}]
+    in_force = current_rules(session=session)
+    rules = [r for r in in_force if r.get("id") not in {drop, (body or {}).get("id")}]
     if body is not None:
         rules.append(body)
-    compile_guard(rules, current_disclosures(session=session) or None)
+    _keep_a_rule(in_force, compile_guard(rules, current_disclosures(session=session) or None))
+
+
+def _keep_a_rule(in_force: list[dict[str, Any]], guard: Guard) -> None:
+    """Refuse a change that would leave no enabled rule where there was one: the guard would fail closed."""
+    if not guard.rules and any(r.get("enabled", True) for r in in_force):
+        raise ConflictError(
+            "this change would leave no rule in force: the guard would then be unavailable, every agent turn "
+            "would get a 'compliance check unavailable' alert and no suggestion would be shown; "
+            "add or enable another rule first"
+        )
 
 
 def _new_version(
@@ -525,7 +574,9 @@ def import_pack(*, session: Session, text: str, actor: ApiKey | None, prune: boo
         result_rules = {}
     result_rules.update({r["id"]: r for r in rules})
     new_disclosures = disclosures if disclosures is not None else current_disclosures(session=session)
-    compile_guard(list(result_rules.values()), new_disclosures or None)
+    _keep_a_rule(
+        [rec.body for rec in in_force.values()], compile_guard(list(result_rules.values()), new_disclosures or None)
+    )
 
     result = ImportResult()
     for body in rules:
