@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from assist import audit
-from assist.config import PROJECT_ROOT
+from assist.config import shipped_path
 from assist.errors import ConflictError, InvalidInputError, NotFoundError, RulePackError
 from assist.models.guard import DisclosureRecord, GuardEvent, RuleRecord
 from assist.models.keys import ApiKey
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CASES_PATH = PROJECT_ROOT / "tests" / "data" / "guard_cases.jsonl"
+# The labelled statements a draft rule is tried on: the repository's, or the copy a wheel carries.
+DEFAULT_CASES_PATH = shipped_path("tests/data/guard_cases.jsonl", bundled="guard_cases.jsonl")
 MAX_RULE_ID_CHARS = 100
 _seed_lock = threading.Lock()
 _swap_lock = threading.Lock()
