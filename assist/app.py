@@ -23,16 +23,20 @@ from assist.web import strict_query
 logger = logging.getLogger(__name__)
 
 
-def _load_guard(settings: Settings, db_engine: Any) -> tuple[Any, Any]:
-    """The guard from the rules in the database (seeded from the rule packs on first start), and the
-    fingerprint of the rule versions it was built from (later syncs rebuild only when that changes)."""
+def _load_guard(settings: Settings, db_engine: Any, holder: Any) -> None:
+    """Put the guard from the rules in the database (seeded from the rule packs on first start) into `holder`,
+    with the fingerprint of the rule versions it was built from (later syncs rebuild only when that changes).
+
+    When the rules cannot be loaded, or none is in force, the holder is left unavailable with the reason: the
+    server starts but is not ready (/readyz 503), and nothing passes unchecked. The sync loop tries again.
+    """
     from sqlmodel import Session
 
     from assist import rules_store
 
+    holder.seed_path = settings.rules_path
     with Session(db_engine) as session:
-        guard = rules_store.load_guard(session=session, rules_path=settings.rules_path)
-        return guard, rules_store.rules_fingerprint(session=session)
+        rules_store.load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
 
 
 @dataclass
@@ -65,11 +69,10 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
     db_engine = overrides.get("db_engine")
     if db_engine is None:
         db_engine = make_engine(settings)
-    guard, fingerprint = overrides.get("guard"), None
+    guard = overrides.get("guard")
+    holder = GuardHolder(guard, reason=None if guard is not None else "the rules are loading")
     if guard is None:
-        guard, fingerprint = _load_guard(settings, db_engine)
-    holder = GuardHolder(guard)
-    holder.rules_fingerprint = fingerprint
+        _load_guard(settings, db_engine, holder)
     knowledge = overrides.get("knowledge")
     if knowledge is None:
         from assist.knowledge import KnowledgeBase
@@ -136,7 +139,8 @@ def sync_with_database(knowledge: Any, guard_holder: Any, db_engine: Any) -> dic
     except Exception:
         logger.exception("index sync failed; the index in force keeps serving")
     try:
-        if getattr(guard_holder, "rules_fingerprint", None) is not None:  # not a guard handed in by a tool
+        # not a guard handed in by a tool: one built from the database, or one that failed to load from it
+        if getattr(guard_holder, "rules_fingerprint", None) is not None or getattr(guard_holder, "seed_path", None):
             with Session(db_engine) as session:
                 changed["rules"] = rules_store.refresh_if_stale(session=session, holder=guard_holder)
     except Exception:

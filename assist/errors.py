@@ -86,3 +86,9 @@ class RateLimitedError(AssistError):
     def retry_after_header(self) -> str:
         """Whole seconds, at least 1 (the Retry-After header takes an integer)."""
         return str(max(1, math.ceil(self.retry_after)))
+
+
+class GuardUnavailableError(AssistError):
+    """The compliance guard has no rules in force or could not load them: nothing may pass unchecked."""
+
+    status_code = 503

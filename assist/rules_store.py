@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from assist import audit
-from assist.config import PROJECT_ROOT
+from assist.config import shipped_path
 from assist.errors import ConflictError, InvalidInputError, NotFoundError, RulePackError
 from assist.models.guard import DisclosureRecord, GuardEvent, RuleRecord
 from assist.models.keys import ApiKey
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CASES_PATH = PROJECT_ROOT / "tests" / "data" / "guard_cases.jsonl"
+# The labelled statements a draft rule is tried on: the repository's, or the copy a wheel carries.
+DEFAULT_CASES_PATH = shipped_path("tests/data/guard_cases.jsonl", bundled="guard_cases.jsonl")
 MAX_RULE_ID_CHARS = 100
 _seed_lock = threading.Lock()
 _swap_lock = threading.Lock()
@@ -272,9 +273,45 @@ def build_guard(*, session: Session) -> Guard:
 
 
 def load_guard(*, session: Session, rules_path: Path) -> Guard:
-    """Seed on first start, then build the guard from the database (for the app's lifespan)."""
+    """Seed on first start, then build the guard from the database (for the app's lifespan and the CLI).
+
+    The guard may have no rules (an empty database and no pack to seed from): callers check
+    :func:`assist.guard.engine.unavailable_reason` and fail closed.
+    """
     ensure_seeded(session=session, rules_path=rules_path)
+    upgrade_legacy_regexes(session=session)
     return build_guard(session=session)
+
+
+def no_rules_reason(rules_path: Path) -> str:
+    """Why a guard built from the database has no rules: what to do about it."""
+    return (
+        f"no rule is in force: the database holds none and there is no rule pack at {rules_path} to seed it "
+        "from (set ASSIST_RULES_DIR, or import a pack through POST /v1/rules/import)"
+    )
+
+
+def load_guard_into(*, session: Session, holder: Any, rules_path: Path) -> bool:
+    """(Re)load the guard from the database into `holder`, seeding an empty database first.
+
+    On failure the holder is marked unavailable with the reason (nothing passes unchecked) and the error
+    is logged. Returns True when a guard with rules is in force.
+    """
+    try:
+        guard = load_guard(session=session, rules_path=rules_path)
+        fingerprint = rules_fingerprint(session=session)
+    except Exception as exc:  # a broken rule pack, a stored rule the engine refuses, the database down
+        session.rollback()
+        detail = str(exc) if isinstance(exc, RulePackError) else f"{type(exc).__name__} reading the database"
+        logger.exception("the compliance guard could not load its rules")
+        holder.fail(f"the rules could not be loaded: {detail}")
+        return False
+    holder.swap(guard)
+    holder.rules_fingerprint = fingerprint
+    if not guard.rules:
+        holder.fail(no_rules_reason(rules_path))
+        return False
+    return True
 
 
 def rules_fingerprint(*, session: Session) -> tuple[int, int]:
@@ -309,10 +346,69 @@ def refresh_if_stale(*, session: Session, holder: GuardSwapper) -> bool:
     Rule changes swap the guard of the process that served them at once. With several worker processes,
     call this periodically (or per turn: it costs one small query) so the others follow.
     """
+    seed_path = getattr(holder, "seed_path", None)
+    if seed_path is not None and not getattr(holder, "ready", True):
+        return load_guard_into(session=session, holder=holder, rules_path=seed_path)  # try again: fail closed
     if getattr(holder, "rules_fingerprint", None) == rules_fingerprint(session=session):
         return False
     rebuild_guard(session=session, holder=holder)
     return True
+
+
+# Regexes the shipped pack once held that the engine (RE2, see assist/guard/regex.py) cannot run, and what
+# replaced them in the pack: (the trigger regex now, an exception regex now). A database seeded from the old
+# pack gets the same change as a new version, once, at start, so its guard still builds.
+_LEGACY_REGEXES: dict[str, tuple[str, str]] = {
+    r"\b(?:can't|cannot|can not) (?:possibly )?lose\b(?! (?:your card|access|track|touch|it\b|this card|the card"
+    r"|your place))": (
+        r"\b(?:can't|cannot|can not) (?:possibly )?lose\b",
+        r"\b(?:can't|cannot|can not) (?:possibly )?lose (?:your card|access|track|touch|it\b|this card|the card"
+        r"|your place)",
+    ),
+}
+
+
+def _upgraded(body: dict[str, Any]) -> dict[str, Any] | None:
+    """`body` with its legacy regexes replaced (see _LEGACY_REGEXES), or None when it has none."""
+    regexes = body.get("regexes")
+    if not isinstance(regexes, list) or not any(r in _LEGACY_REGEXES for r in regexes):
+        return None
+    exc = body.get("exceptions")
+    exceptions: dict[str, Any] = (
+        dict(exc) if isinstance(exc, dict) else {"phrases": [exc] if isinstance(exc, str) else list(exc or [])}
+    )
+    extra = list(exceptions.get("regexes") or [])
+    new_regexes = []
+    for r in regexes:
+        now, exception = _LEGACY_REGEXES.get(r, (r, None))
+        new_regexes.append(now)
+        if exception is not None and exception not in extra:
+            extra.append(exception)
+    exceptions["regexes"] = extra
+    return {**body, "regexes": new_regexes, "exceptions": exceptions}
+
+
+def upgrade_legacy_regexes(*, session: Session) -> list[str]:
+    """Rewrite the rules in force that hold a regex of _LEGACY_REGEXES, as new versions; returns their ids."""
+    changed = []
+    for rec in latest_records(session=session):
+        body = _upgraded(rec.body)
+        if body is None:
+            continue
+        _new_version(
+            session,
+            rule_id=rec.rule_id,
+            body=body,
+            actor=None,
+            change="upgrade",
+            note="regex rewritten for the linear-time engine (RE2 has no lookahead)",
+            action="rule.upgrade",
+        )
+        changed.append(rec.rule_id)
+    if changed:
+        session.commit()
+        logger.warning("rules upgraded for the regex engine", extra={"rules": changed})
+    return changed
 
 
 # ---------------------------------------------------------------- changes
@@ -320,10 +416,21 @@ def refresh_if_stale(*, session: Session, holder: GuardSwapper) -> bool:
 
 def _validated_with(session: Session, body: dict[str, Any] | None, *, drop: str | None = None) -> None:
     """Compile the rules in force with `body` added or replaced (or `drop` removed); raise if invalid."""
-    rules = [r for r in current_rules(session=session) if r.get("id") not in {drop, (body or {}).get("id")}]
+    in_force = current_rules(session=session)
+    rules = [r for r in in_force if r.get("id") not in {drop, (body or {}).get("id")}]
     if body is not None:
         rules.append(body)
-    compile_guard(rules, current_disclosures(session=session) or None)
+    _keep_a_rule(in_force, compile_guard(rules, current_disclosures(session=session) or None))
+
+
+def _keep_a_rule(in_force: list[dict[str, Any]], guard: Guard) -> None:
+    """Refuse a change that would leave no enabled rule where there was one: the guard would fail closed."""
+    if not guard.rules and any(r.get("enabled", True) for r in in_force):
+        raise ConflictError(
+            "this change would leave no rule in force: the guard would then be unavailable, every agent turn "
+            "would get a 'compliance check unavailable' alert and no suggestion would be shown; "
+            "add or enable another rule first"
+        )
 
 
 def _new_version(
@@ -468,7 +575,9 @@ def import_pack(*, session: Session, text: str, actor: ApiKey | None, prune: boo
         result_rules = {}
     result_rules.update({r["id"]: r for r in rules})
     new_disclosures = disclosures if disclosures is not None else current_disclosures(session=session)
-    compile_guard(list(result_rules.values()), new_disclosures or None)
+    _keep_a_rule(
+        [rec.body for rec in in_force.values()], compile_guard(list(result_rules.values()), new_disclosures or None)
+    )
 
     result = ImportResult()
     for body in rules:

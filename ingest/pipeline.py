@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from assist.db import session_scope
-from assist.errors import AssistError, InvalidInputError, LoadError, NotFoundError
+from assist.errors import AssistError, GuardUnavailableError, InvalidInputError, LoadError, NotFoundError
+from assist.guard.engine import unavailable_reason
 from assist.models import Chunk, ChunkVector, Document, DocumentStatus
 from assist.text import detect_language, tokenize
 from ingest.chunking import ChunkDraft, Chunker
@@ -226,9 +227,19 @@ class IngestPipeline:
         return h.hexdigest()
 
     def _scan(self, text: str) -> tuple[DocumentStatus, list[dict[str, Any]]]:
-        guard = self.guard
+        """The compliance scan with the guard in force (the rules in the database, for the app and the CLI).
+
+        Raises:
+            GuardUnavailableError: The guard provider has no guard, or its guard has no rules: nothing is
+                published unchecked. (A pipeline built with no guard at all, for a throw-away index or a test,
+                publishes without a scan.)
+        """
+        guard = self.guard  # a provider raises GuardUnavailableError when the guard cannot check
         if guard is None:
             return DocumentStatus.published, []
+        reason = unavailable_reason(guard)
+        if reason is not None:
+            raise GuardUnavailableError(f"compliance check unavailable: {reason}; nothing is published unchecked")
         verdict = guard.check(text, speaker="document")
         flags = []
         for m in verdict.matches:

@@ -32,7 +32,8 @@ from assist.calls.playbooks import Playbooks
 from assist.calls.state import CallState
 from assist.calls.trigger import NeedTrigger, TriggerDecision
 from assist.config import Settings
-from assist.errors import ConflictError, InvalidInputError, NotFoundError
+from assist.errors import ConflictError, GuardUnavailableError, InvalidInputError, NotFoundError
+from assist.guard.engine import Verdict
 from assist.models.calls import (
     Call,
     CallPublic,
@@ -93,6 +94,21 @@ def _multi_topic(result: SearchResult) -> bool:
     """A document that covers many products (an FAQ): its tags do not describe the passage."""
     tags = [t.lower() for t in result.tags or []]
     return "faq" in tags or len(tags) > 6
+
+
+def _unchecked(reason: str | None, speaker: str) -> Verdict:
+    """What a turn gets while the guard is unavailable: a warn with no match, saying why, never silence.
+
+    "warn", not "block": nothing was found to be wrong, but nothing was checked either. An agent's words are
+    already said, so the agent is told to stay clear of claims; the product's own suggestions are withheld
+    (not shown with a flag), because their text reaches the customer through the agent and no check ran.
+    """
+    what = (
+        "suggestions are withheld until it is back"
+        if speaker == "suggestion"
+        else "this turn was not checked: make no promise of returns, safety or deposit protection"
+    )
+    return Verdict("warn", (), f"{reason or 'compliance check unavailable'}; {what}", speaker)
 
 
 def _ms(t0: float) -> float:
@@ -384,7 +400,7 @@ class CallEngine:
         state.turn_count += 1
         turn = state.turn_count
         self.metrics.turn(speaker)
-        guard = self.guard()
+        guard, unavailable = self._guard_or_reason()
         before = self.playbooks.checklist(state)
         alerts: list[ComplianceAlert] = []
         events: list[GuardEvent] = []
@@ -393,10 +409,12 @@ class CallEngine:
         state.remember_turn(turn, speaker, clean)
         if speaker == "agent":
             t = time.perf_counter()
-            verdict = guard.check(raw, speaker="agent")
+            verdict = guard.check(raw, speaker="agent") if guard is not None else _unchecked(unavailable, speaker)
             timings["guard"] = _ms(t)
             if verdict.action in ALERT_ACTIONS:
                 alert, event = self._alert(state, turn=turn, speaker=speaker, clean=clean, verdict=verdict)
+                if guard is None:  # in the review queue as a turn nobody checked, not as a rule's match
+                    event.kind = "unchecked"
                 alerts.append(alert)
                 events.append(event)
                 self.playbooks.activate(state, self.playbooks.steps_for(categories=event.categories))
@@ -413,7 +431,18 @@ class CallEngine:
             decision = self.trigger.run(text=clean, speaker=speaker, final=True)
             if decision.suggest and decision.reason == "long enough" and not topics:
                 decision = TriggerDecision(False, "a statement naming no topic")
-            if decision.suggest:
+            if decision.suggest and guard is None:  # never show the product's own words unchecked
+                verdict = _unchecked(unavailable, "suggestion")
+                alerts.append(
+                    ComplianceAlert(
+                        call_id=state.call_id,
+                        turn=turn,
+                        speaker="suggestion",
+                        action=verdict.action,
+                        advice=verdict.advice,
+                    )
+                )
+            elif decision.suggest:
                 suggestion, extra_events = self._suggest(
                     state, turn=turn, clean=clean, timings=timings, explicit=decision.reason != "long enough"
                 )
@@ -429,7 +458,7 @@ class CallEngine:
             state, turn=turn, speaker=speaker, clean=clean, suggestion=suggestion, events=events, checklist=checklist
         )
         timings["persist"] = _ms(t)
-        for a, e in zip(alerts, [e for e in events if e.kind == "utterance"], strict=False):
+        for a, e in zip(alerts, [e for e in events if e.kind in ("utterance", "unchecked")], strict=False):
             a.event_id = e.id
         if suggestion is not None:
             suggestion.timings = timings
@@ -446,6 +475,13 @@ class CallEngine:
             next_steps=checklist,
             checklist_changed=[s.model_dump() for s in before] != [s.model_dump() for s in checklist],
         )
+
+    def _guard_or_reason(self) -> tuple[Any, str | None]:
+        """The guard in force, or None and why it is unavailable (the turn then fails closed)."""
+        try:
+            return self.guard(), None
+        except GuardUnavailableError as exc:
+            return None, str(exc)
 
     @staticmethod
     def _disclosures_said(state: CallState, guard: Any, raw: str) -> set[str]:

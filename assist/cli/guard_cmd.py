@@ -1,4 +1,9 @@
-"""`assist guard check` and `assist eval guard`."""
+"""`assist guard check` and `assist eval guard`.
+
+Both check with the rules in force in the database, the ones compliance staff edit and the server runs
+(seeded from the rule pack on first use), unless `--rules` names a pack. Neither ever checks with no rules:
+a guard that cannot load its rules, or has none, is an error (exit code 2).
+"""
 
 from __future__ import annotations
 
@@ -11,16 +16,52 @@ from typing import Annotated, Any
 import typer
 
 from assist.cli import eval_app, guard_app
-from assist.errors import AssistError
+from assist.errors import AssistError, GuardUnavailableError
 
 logger = logging.getLogger(__name__)
 
 
-def _load_guard(rules: Path | None) -> Any:
+def guard_in_force(rules: Path | None = None) -> Any:
+    """The guard the CLI checks with: the rules in force in the database (seeded from the rule pack on first
+    use, as the server does), or the pack at `rules` when given. Fails closed.
+
+    Raises:
+        GuardUnavailableError: The rules cannot be loaded, or none is in force (the message says why).
+    """
     from assist.config import get_settings
     from assist.guard import Guard
+    from assist.guard.engine import unavailable_reason
 
-    return Guard.from_path(rules or get_settings().rules_path)
+    if rules is not None:
+        try:
+            guard = Guard.from_path(rules)
+        except AssistError as exc:
+            raise GuardUnavailableError(f"compliance check unavailable: {exc}") from exc
+        reason = unavailable_reason(guard)
+        if reason is not None:
+            raise GuardUnavailableError(f"compliance check unavailable: {reason} (in {rules})")
+        return guard
+
+    from sqlmodel import Session
+
+    from assist import rules_store
+    from assist.db import make_engine
+    from assist.deps import GuardHolder
+
+    settings = get_settings()
+    holder = GuardHolder(None, reason="the rules are loading")
+    with Session(make_engine(settings)) as session:
+        rules_store.load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
+    return holder.get()
+
+
+def load_guard_or_exit(rules: Path | None = None) -> Any:
+    """:func:`guard_in_force`, or the reason on stderr and exit code 2."""
+    try:
+        return guard_in_force(rules)
+    except AssistError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def _readable(verdict: Any, text: str) -> str:
@@ -37,15 +78,12 @@ def _readable(verdict: Any, text: str) -> str:
 def check(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON verdict per line.")] = False,
     rules: Annotated[
-        Path | None, typer.Option("--rules", help="Rule file or folder (default: the configured rules path).")
+        Path | None,
+        typer.Option("--rules", help="Rule file or folder (default: the rules in force in the database)."),
     ] = None,
 ) -> None:
     """Read JSON lines {"text", "speaker"} from stdin; write one verdict per input line, in order."""
-    try:
-        guard = _load_guard(rules)
-    except AssistError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    guard = load_guard_or_exit(rules)
     errors = 0
     for no, line in enumerate(sys.stdin, 1):
         if not line.strip():
@@ -76,7 +114,8 @@ def check(
 def eval_guard(
     cases: Annotated[Path, typer.Option("--cases", help='JSON lines {"text", "speaker", "expect"}.')],
     rules: Annotated[
-        Path | None, typer.Option("--rules", help="Rule file or folder (default: the configured rules path).")
+        Path | None,
+        typer.Option("--rules", help="Rule file or folder (default: the rules in force in the database)."),
     ] = None,
 ) -> None:
     """Recall of forbidden claims, false-positive rate and the misses, as one JSON object."""
@@ -85,8 +124,9 @@ def eval_guard(
     if not cases.is_file():
         typer.echo(f"error: no such cases file: {cases}", err=True)
         raise typer.Exit(2)
+    guard = load_guard_or_exit(rules)
     try:
-        report = evaluate_cases(cases, _load_guard(rules))
+        report = evaluate_cases(cases, guard)
     except AssistError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

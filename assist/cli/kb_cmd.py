@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,16 +12,24 @@ from assist.cli import app, eval_app
 from assist.errors import AssistError
 
 
-def _open_kb():  # type: ignore[no-untyped-def]
+def _open_kb(guard: Any = None):  # type: ignore[no-untyped-def]
     from assist.config import get_settings
     from assist.db import make_engine
-    from assist.guard import Guard
     from assist.knowledge import KnowledgeBase
 
     settings = get_settings()
     engine = make_engine(settings)
-    guard = Guard.from_path(settings.rules_path) if settings.rules_path.exists() else None
     return KnowledgeBase(settings, engine, guard=guard)
+
+
+def _sample_hint(missing: list[str]) -> str:
+    """Where the sample knowledge base is when `kb_docs` is not in the current folder (an installed wheel)."""
+    from assist.config import get_settings
+
+    kb_dir = get_settings().kb_dir
+    if "kb_docs" in missing and kb_dir.is_dir():
+        return f" (the sample knowledge base installed with assist is at {kb_dir})"
+    return ""
 
 
 @app.command()
@@ -31,14 +39,18 @@ def ingest(
     """Ingest documents into the knowledge base, with a progress bar and a summary."""
     from tqdm import tqdm
 
+    from assist.cli.guard_cmd import load_guard_or_exit
     from ingest.loaders import iter_document_paths
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
-        typer.echo(f"error: no such file or folder: {', '.join(missing)}", err=True)
+        typer.echo(f"error: no such file or folder: {', '.join(missing)}{_sample_hint(missing)}", err=True)
         raise typer.Exit(2)
+    # Documents are scanned with the rules in force in the database (what compliance staff edit), never
+    # with none: without a guard nothing is ingested at all.
+    guard = load_guard_or_exit()
     try:
-        kb = _open_kb()
+        kb = _open_kb(guard)
         kb.warm_up()
         total = len(iter_document_paths(paths))
         with tqdm(total=total, unit="doc", desc="ingest", file=__import__("sys").stderr) as bar:

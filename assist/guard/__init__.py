@@ -26,13 +26,16 @@ Behaviour worth knowing:
   In documents, a list item inherits the negation of its lead-in line ("坐席绝不会：", "## 禁止索取的信息").
 - **Exceptions** (terms of art) are clause-scoped: one in the same clause silences that rule there.
 - **Severity.** block > warn > allow; ``Verdict.advice`` is the advice of the first most severe match.
-- **Regexes** of one script run as one alternation; where it matches, the other regexes are also tried
-  at that position, so two rules matching at the same place both fire.
+- **Regexes** run on RE2 (``assist/guard/regex.py``): linear time whatever the pattern; lookarounds and
+  backreferences are refused when a rule is saved. Those of one script are first tried as one alternation;
+  where it matches, each matching regex runs alone, so two rules matching at the same place both fire.
+- **Failing closed.** :func:`unavailable_reason` says why a guard cannot be trusted (none, or no rules in
+  force); the app's ``GuardHolder`` then raises ``GuardUnavailableError`` (503) instead of allowing.
 """
 
 from __future__ import annotations
 
-from assist.guard.engine import SPEAKERS, Guard, Match, Verdict, example_failures
+from assist.guard.engine import SPEAKERS, Guard, Match, Verdict, example_failures, unavailable_reason
 from assist.guard.rules import Disclosure, DisclosurePart, Rule, RulePack, load_rule_pack
 
 __all__ = [
@@ -46,4 +49,5 @@ __all__ = [
     "Verdict",
     "example_failures",
     "load_rule_pack",
+    "unavailable_reason",
 ]

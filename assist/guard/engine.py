@@ -322,6 +322,19 @@ class Guard:
         return any(eff in (NEG, CANCEL, POSTNEG, POSTCANCEL) for _, _, eff in hits.scope)
 
 
+def unavailable_reason(guard: Any) -> str | None:
+    """Why ``guard`` cannot be trusted to check anything (None when it can): it is missing, or no rule is in force.
+
+    A guard with no rules would allow everything; callers treat it as no guard at all (fail closed).
+    """
+    if guard is None:
+        return "no compliance guard is loaded"
+    rules = getattr(guard, "rules", None)
+    if rules is not None and len(rules) == 0:
+        return "the compliance guard has no rules in force"
+    return None
+
+
 def _after_negated_colon(s: str, clause_start: int, words: list[Any]) -> bool:
     """True when the clause follows a lead-in that ends with a negator and a colon.
 

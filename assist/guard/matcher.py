@@ -13,6 +13,7 @@ from typing import Any
 
 from assist.guard.clauses import lexicon
 from assist.guard.normalize import normalize_phrase
+from assist.guard.regex import compile_for_search, compile_set
 from assist.guard.rules import Disclosure, Rule
 
 logger = logging.getLogger(__name__)
@@ -25,11 +26,43 @@ _HAN_RX = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_RX = re.compile(r"[a-z]")
 
 
-_Combined = tuple[re.Pattern[str] | None, dict[str, int], tuple[tuple[str, re.Pattern[str]], ...]]
+# (the alternation of a script's regexes or None, the same regexes as an RE2 set, (rule index, regex alone) pairs)
+_Combined = tuple[Any, Any, tuple[tuple[int, Any], ...]]
+# Matches taken from one text per regex: bounds the work on a long document whatever the pattern.
+MAX_MATCHES_PER_REGEX = 200
 
 
 def _ascii_alnum(c: str) -> bool:
     return c.isascii() and c.isalnum()
+
+
+class _Utf8:
+    """A text encoded once for RE2, with byte offsets turned back into character offsets."""
+
+    __slots__ = ("_starts", "data")
+
+    def __init__(self, s: str) -> None:
+        self.data = s.encode("utf-8")
+        self._starts: Any = None
+        if len(self.data) != len(s):  # not ASCII: index the bytes that start a character
+            import numpy as np
+
+            raw = np.frombuffer(self.data, dtype=np.uint8)
+            starts = (raw & 0xC0) != 0x80
+            self._starts = (starts, np.concatenate(([0], np.cumsum(starts))))
+
+    def char(self, byte_offset: int) -> int:
+        """The character offset of a byte offset on a character boundary."""
+        return byte_offset if self._starts is None else int(self._starts[1][byte_offset])
+
+    def next_char(self, byte_offset: int) -> int:
+        """The byte offset of the character after the one starting at ``byte_offset``."""
+        nxt = byte_offset + 1
+        if self._starts is not None:
+            starts = self._starts[0]
+            while nxt < len(starts) and not starts[nxt]:
+                nxt += 1
+        return nxt
 
 
 @dataclass
@@ -96,17 +129,14 @@ class Matcher:
 
     @staticmethod
     def _combine(items: list[tuple[int, str]]) -> _Combined:
-        """One alternation with a named group per regex, plus each regex alone (see :meth:`_regex`)."""
+        """The alternation of all regexes (a one-pass test: does any match?), and each regex alone.
+
+        Rule regexes run on RE2, in linear time whatever the pattern (assist/guard/regex.py says why).
+        """
         if not items:
-            return None, {}, ()
-        groups: dict[str, int] = {}
-        alts = []
-        for j, (idx, rx) in enumerate(items):
-            name = f"g{j}"
-            groups[name] = idx
-            alts.append(f"(?P<{name}>{rx})")
-        singles = tuple((name, re.compile(rx)) for name, (_, rx) in zip(groups, items, strict=True))
-        return re.compile("|".join(alts)), groups, singles
+            return None, None, ()
+        combined = compile_for_search("|".join(f"(?:{rx})" for _, rx in items))
+        return combined, compile_set([rx for _, rx in items]), tuple((idx, compile_for_search(rx)) for idx, rx in items)
 
     def scan(self, s: str, *, with_scope: bool = True) -> Hits:
         """Find every phrase, regex and scope word in normalised text ``s``."""
@@ -131,58 +161,56 @@ class Matcher:
                     hits.disclosures.append((start, end, ref))
         has_han = _HAN_RX.search(s) is not None
         has_latin = _LATIN_RX.search(s) is not None
-        if has_han:
-            self._regex(*self._trigger_han, s, hits.triggers)
-            self._regex(*self._exception_han, s, hits.exceptions)
-        if has_latin:
-            self._regex(*self._trigger_latin, s, hits.triggers)
-            self._regex(*self._exception_latin, s, hits.exceptions)
+        if (has_han and (self._trigger_han[0] or self._exception_han[0])) or (
+            has_latin and (self._trigger_latin[0] or self._exception_latin[0])
+        ):
+            text = _Utf8(s)
+            if has_han:
+                self._regex(*self._trigger_han, text, hits.triggers)
+                self._regex(*self._exception_han, text, hits.exceptions)
+            if has_latin:
+                self._regex(*self._trigger_latin, text, hits.triggers)
+                self._regex(*self._exception_latin, text, hits.exceptions)
         return hits
 
     @staticmethod
     def _regex(
-        rx: re.Pattern[str] | None,
-        groups: dict[str, int],
-        singles: tuple[tuple[str, re.Pattern[str]], ...],
-        s: str,
+        combined: Any,
+        regex_set: Any,
+        singles: tuple[tuple[int, Any], ...],
+        text: _Utf8,
         out: list[tuple[int, int, int]],
     ) -> None:
-        """All matches of the combined pattern, overlapping ones included.
+        """Every match of every regex, in character offsets; matches of different regexes may overlap.
 
-        After a match at ``a`` the search resumes at ``a + 1`` (a plain alternation is several times faster
-        than a lookahead wrapper). An alternation reports only its first matching branch at a position, so
-        at each position where something matched, the other regexes are tried there too (``match`` at one
-        position: cheap, and only where a claim already is).
+        One search of the alternation answers the usual case (nothing matches) in one pass. Where something
+        matched, the regex set names the regexes that match (all of them are tried if the set cannot say),
+        and each of those is searched alone, match after match without overlapping itself: the work is linear
+        in the text per regex, and at most :data:`MAX_MATCHES_PER_REGEX` matches are taken from one text (a
+        document is flagged by the first). The searches run on the UTF-8 bytes, encoded once.
         """
-        if rx is None:
+        if combined is None:
             return
-        last: dict[int, int] = {}
-        pos = 0
-        n = len(s)
-        search = rx.search
-
-        def record(idx: int, a: int, b: int) -> None:
-            if b <= a or last.get(idx, -1) >= b:
-                return  # empty, or the same match seen again from a later start
-            last[idx] = b
-            out.append((a, b, idx))
-
-        while pos < n:
-            m = search(s, pos)
-            if m is None:
-                break
-            a, b = m.span()
-            pos = a + 1
-            name = m.lastgroup
-            if name is None:
-                continue
-            record(groups[name], a, b)
-            if len(singles) > 1:
-                for other, single in singles:
-                    if other != name:
-                        m2 = single.match(s, a)
-                        if m2 is not None:
-                            record(groups[other], a, m2.end())
+        data = text.data
+        first = combined.search(data)
+        if first is None:
+            return
+        n = len(data)
+        # RE2's set answers from its DFA and says "no match" when that runs out of memory: the alternation,
+        # not the set, decides whether anything matched, and an empty answer means "try them all".
+        which = regex_set.Match(data) if regex_set is not None else None
+        for idx, single in [singles[i] for i in sorted(which)] if which else singles:
+            pos = first.start()
+            for _ in range(MAX_MATCHES_PER_REGEX):
+                if pos > n:
+                    break
+                m = single.search(data, pos)
+                if m is None:
+                    break
+                a, b = m.span()
+                if b > a:
+                    out.append((text.char(a), text.char(b), idx))
+                pos = b if b > a else text.next_char(a)
 
     def stats(self) -> dict[str, Any]:
         """Sizes, for logs and benchmarks."""

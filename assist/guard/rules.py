@@ -36,6 +36,7 @@ from typing import Any
 
 from assist.errors import RulePackError
 from assist.guard.normalize import normalize_phrase
+from assist.guard.regex import RegexRefused, compile_regex
 
 logger = logging.getLogger(__name__)
 
@@ -205,18 +206,19 @@ def _str_list(value: Any, rule_id: str, key: str, origin: str) -> tuple[str, ...
 
 
 def _compile(pattern: str, rule_id: str, origin: str) -> None:
+    """Refuse a regex the guard cannot run safely: RE2 must accept it (assist/guard/regex.py says why)."""
     try:
-        rx = re.compile(pattern)
-    except re.error as exc:
-        raise RulePackError(f"rule {rule_id!r} in {origin}: bad regex {pattern!r}: {exc}") from exc
+        rx = compile_regex(pattern)
+    except RegexRefused as exc:
+        raise RulePackError(f"rule {rule_id!r} in {origin}: bad regex {pattern!r}: {exc}") from None
     if rx.groupindex:
         raise RulePackError(f"rule {rule_id!r} in {origin}: regex {pattern!r} uses named groups; use (?:...) instead")
-    if pattern.lstrip().startswith("(?") and re.match(r"\(\?[aiLmsux]+\)", pattern.lstrip()):
+    if pattern.lstrip().startswith("(?") and re.match(r"\(\?[aiLmsuxU]+\)", pattern.lstrip()):
         raise RulePackError(
             f"rule {rule_id!r} in {origin}: regex {pattern!r} sets global flags; text is already "
             "case-folded, write it in lower case"
         )
-    if rx.match(""):
+    if rx.match("") is not None:
         raise RulePackError(f"rule {rule_id!r} in {origin}: regex {pattern!r} matches the empty string")
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from assist import audit
-from assist.deps import CurrentKey, KnowledgeDep, SessionDep, SettingsDep, require_roles
+from assist.deps import CurrentKey, GuardDep, KnowledgeDep, SessionDep, SettingsDep, require_roles
 from assist.errors import (
     AssistError,
     ConflictError,
@@ -260,6 +260,7 @@ def upload_document(
     settings: SettingsDep,
     knowledge: KnowledgeDep,
     key: CurrentKey,
+    _guard: GuardDep,  # fail closed: no upload is taken while the guard cannot scan it (503 with the reason)
     file: UploadFile = File(...),
     title: str | None = Form(None, max_length=500),
     product: str | None = Form(None, max_length=200),

@@ -1,26 +1,111 @@
-"""Liveness and Prometheus metrics (no key needed)."""
+"""Liveness, readiness and Prometheus metrics (no key needed).
+
+- ``/healthz`` is liveness: 200 while the process runs (a restart would not help a server that is only
+  waiting for its rules), with the guard's status in the body so a dashboard sees a guard without rules.
+- ``/readyz`` is readiness: 200 only when the database answers, the indexes are loaded and the guard has
+  rules in force; else 503 naming what is missing. A load balancer sends no traffic to a server whose guard
+  could not load: the guard never fails open.
+"""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
+
+
+class GuardStatus(BaseModel):
+    """Whether the compliance guard can check: rules in force, and why not when it cannot."""
+
+    ready: bool
+    rules: int
+    reason: str | None = None
 
 
 class HealthStatus(BaseModel):
     """The answer of /healthz."""
 
     status: str
+    guard: GuardStatus
 
 
-@router.get("/healthz", response_model=HealthStatus, responses={503: {"model": HealthStatus}})
-def healthz(request: Request) -> JSONResponse:
-    """200 once the models, indexes and guard are loaded; 503 before."""
-    if getattr(request.app.state, "ready", False):
-        return JSONResponse({"status": "ok"})
-    return JSONResponse({"status": "starting"}, status_code=503)
+class Check(BaseModel):
+    """One part of readiness."""
+
+    ok: bool
+    detail: str | None = None
+
+
+class Readiness(BaseModel):
+    """The answer of /readyz: each part's state and, when not ready, what is missing."""
+
+    status: str
+    detail: str | None = None
+    checks: dict[str, Check] = Field(default_factory=dict)
+    guard: GuardStatus
+
+
+_NOT_LOADED = {"ready": False, "rules": 0, "reason": "the server is starting: the rules are not loaded yet"}
+
+
+def _guard_status(request: Request) -> dict[str, Any]:
+    holder = getattr(request.app.state, "guard_holder", None)
+    return dict(holder.status()) if holder is not None else dict(_NOT_LOADED)
+
+
+def _database(request: Request) -> Check:
+    engine = getattr(request.app.state, "db_engine", None)
+    if engine is None:
+        return Check(ok=False, detail="the database is not connected yet")
+    from sqlalchemy import text
+
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means: not reachable now
+        logger.warning("readiness: the database does not answer", extra={"error": type(exc).__name__})
+        return Check(ok=False, detail=f"the database does not answer ({type(exc).__name__})")
+    return Check(ok=True)
+
+
+def _indexes(request: Request) -> Check:
+    # The lifespan sets `ready` after the knowledge base has loaded (or rebuilt) its indexes.
+    if getattr(request.app.state, "knowledge", None) is None or not getattr(request.app.state, "ready", False):
+        return Check(ok=False, detail="the indexes are not loaded yet")
+    return Check(ok=True)
+
+
+@router.get("/healthz", response_model=HealthStatus)
+def healthz(request: Request) -> HealthStatus:
+    """Liveness: 200 while the process runs; `guard` says whether compliance checks can run."""
+    status = "ok" if getattr(request.app.state, "ready", False) else "starting"
+    return HealthStatus(status=status, guard=GuardStatus(**_guard_status(request)))
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+def readyz(request: Request) -> JSONResponse:
+    """Readiness: 200 when the database answers, the indexes are loaded and the guard has its rules; else 503."""
+    guard = _guard_status(request)
+    checks = {
+        "database": _database(request),
+        "indexes": _indexes(request),
+        "guard": Check(ok=bool(guard["ready"]), detail=guard.get("reason")),
+    }
+    missing = [f"{name}: {c.detail}" for name, c in checks.items() if not c.ok]
+    body = Readiness(
+        status="ready" if not missing else "not ready",
+        detail="; ".join(missing) or None,
+        checks=checks,
+        guard=GuardStatus(**guard),
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if not missing else 503)
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

@@ -1,20 +1,24 @@
-"""/healthz answers only when ready; /metrics speaks Prometheus; OpenAPI is served."""
+"""/healthz is liveness, /readyz readiness; /metrics speaks Prometheus; OpenAPI is served."""
 
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
 
-def test_healthz_503_before_the_lifespan_and_200_after(make_app) -> None:
+def test_healthz_is_liveness_with_the_guard_status_and_readyz_waits_for_the_lifespan(make_app) -> None:
     app = make_app()
     cold = TestClient(app)  # not entered: the lifespan has not run
     r = cold.get("/healthz")
-    assert r.status_code == 503
-    assert r.json() == {"status": "starting"}
+    assert r.status_code == 200  # the process runs: alive, though not ready
+    assert r.json()["status"] == "starting" and r.json()["guard"]["ready"] is False
+    r = cold.get("/readyz")
+    assert r.status_code == 503 and r.json()["status"] == "not ready"
+    assert {k for k, c in r.json()["checks"].items() if not c["ok"]} == {"database", "indexes", "guard"}
     with TestClient(app) as warm:
         r = warm.get("/healthz")
         assert r.status_code == 200
-        assert r.json() == {"status": "ok"}
+        assert r.json()["status"] == "ok" and r.json()["guard"]["ready"] is True
+        assert warm.get("/readyz").status_code == 200
 
 
 def test_metrics_count_turns_suggestions_and_alerts(client, agent, call_id) -> None:
@@ -44,6 +48,7 @@ def test_openapi_describes_the_call_routes(client) -> None:
         "/v1/suggestions/{suggestion_id}/feedback",
         "/v1/guard/check",
         "/healthz",
+        "/readyz",
     ):
         assert path in spec["paths"], path
     assert spec["paths"]["/v1/calls"]["post"]["description"]

@@ -145,3 +145,45 @@ def test_the_default_pack_survives_the_database_and_a_yaml_round_trip(session):
     for case in cases:
         speaker = case.get("speaker", "agent")
         assert from_db.check(case["text"], speaker).action == from_yaml.check(case["text"], speaker).action, case
+
+
+# The regex the shipped pack held before rule regexes ran on RE2 (which has no lookahead).
+LEGACY_LOOKAHEAD = (
+    r"\b(?:can't|cannot|can not) (?:possibly )?lose\b(?! (?:your card|access|track|touch|it\b|this card|the card"
+    r"|your place))"
+)
+
+
+def test_a_database_seeded_from_the_old_pack_is_upgraded_once_and_its_guard_builds(session):
+    import yaml
+
+    from assist.config import PROJECT_ROOT
+
+    pack_dir = PROJECT_ROOT / "kb_docs" / "rules"
+    rules, _ = rules_store.load_pack_files(pack_dir)
+    current = next(r for r in rules if r["id"] == "guaranteed_return")
+    new_regex = r"\b(?:can't|cannot|can not) (?:possibly )?lose\b"
+    exception = (
+        r"\b(?:can't|cannot|can not) (?:possibly )?lose (?:your card|access|track|touch|it\b|this card|the card"
+        r"|your place)"
+    )
+    assert new_regex in current["regexes"] and exception in current["exceptions"]["regexes"]
+    old = yaml.safe_load(yaml.safe_dump(current))  # the rule as the old pack seeded it
+    old["regexes"] = [LEGACY_LOOKAHEAD if r == new_regex else r for r in old["regexes"]]
+    del old["exceptions"]["regexes"]  # the old rule had phrase exceptions only
+    for body in [old, *(r for r in rules if r["id"] != "guaranteed_return")]:
+        session.add(RuleRecord(rule_id=body["id"], version=1, body=body, author="seed", change="seed"))
+    session.commit()
+    with pytest.raises(RulePackError, match="lookarounds are not supported"):
+        rules_store.build_guard(session=session)  # what a server would have met at start
+
+    guard = rules_store.load_guard(session=session, rules_path=pack_dir)
+    assert guard.check("With this plan you can't lose.").action == "block"
+    assert guard.check("You can't lose your card, it is insured.").action == "allow"
+    versions = rules_store.get_versions(session=session, rule_id="guaranteed_return")
+    assert [(v.version, v.change, v.author) for v in versions] == [(2, "upgrade", "system"), (1, "seed", "seed")]
+    assert versions[0].body == current and versions[1].body == old  # the old version stays readable
+    rules_store.load_guard(session=session, rules_path=pack_dir)
+    assert len(rules_store.get_versions(session=session, rule_id="guaranteed_return")) == 2  # once
+    actions = [e.action for e in session.exec(select(AuditEntry).where(AuditEntry.target_type == "rule"))]
+    assert actions == ["rule.upgrade"]
