@@ -42,6 +42,9 @@ EXTRA_CODES: dict[tuple[str, str], dict[int, str]] = {
     ("POST", "/v1/documents/{document_id}/retire"): {409: "the document is already retired"},
     ("POST", "/v1/documents/{document_id}/review"): {409: "the document is not waiting for review"},
     ("POST", "/v1/rules"): {409: "a rule with this id is in force; PATCH it instead"},
+    ("PATCH", "/v1/rules/{rule_id}"): {409: "the change would leave no rule in force"},
+    ("DELETE", "/v1/rules/{rule_id}"): {409: "the change would leave no rule in force"},
+    ("POST", "/v1/rules/import"): {409: "the pack would leave no rule in force"},
 }
 
 ERROR_DESCRIPTIONS = {
@@ -123,6 +126,8 @@ def _error(code: int, description: str | None = None) -> dict[str, Any]:
     }
     if code == 401:
         out["headers"] = {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}}
+    if code == 429:
+        out["headers"] = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
     return out
 
 
@@ -134,6 +139,7 @@ def route_error_codes(route: Any, method: str) -> dict[int, str | None]:
     codes: dict[int, str | None] = {}
     if current_key in calls:
         codes[401] = None
+        codes[429] = None  # the rate limits of assist/security.py: per address, key and call starts
         codes[503] = None
         if any(getattr(c, "__qualname__", "").startswith("require_roles.") for c in calls):
             codes[403] = None

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from assist.openapi import EXTRA_CODES
 
-PUBLIC = {("GET", "/healthz"), ("GET", "/metrics"), ("GET", "/v1/demo/calls"), ("GET", "/v1/demo/calls/{name}")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/v1/demo/calls"), ("GET", "/v1/demo/calls/{name}")}
 
 
 @pytest.fixture
@@ -59,7 +59,8 @@ def test_error_codes_follow_what_each_route_can_do(spec: dict[str, Any]) -> None
     def codes(method: str, path: str) -> set[str]:
         return {c for c in spec["paths"][path][method.lower()]["responses"] if c.startswith(("4", "5"))}
 
-    assert codes("POST", "/v1/guard/check") == {"400", "401", "422", "503"}  # any role: no 403
+    assert codes("POST", "/v1/guard/check") == {"400", "401", "422", "429", "503"}  # any role: no 403
+    assert "429" in codes("POST", "/v1/calls") and "429" not in codes("GET", "/healthz")
     assert {"401", "403", "404"} <= codes("GET", "/v1/rules/{rule_id}")
     assert "404" not in codes("GET", "/v1/rules")
     assert {"400", "413", "415", "409"} - codes("POST", "/v1/documents") == {"409"}
