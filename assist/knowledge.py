@@ -17,6 +17,7 @@ from assist.retrieval import HybridRetriever
 from ingest.chunking import Chunker
 from ingest.embedders import build_embedders, vector_space
 from ingest.indexes import KnowledgeIndex, fingerprint
+from ingest.limits import IngestLimits
 from ingest.loaders import DocumentLoader, iter_document_paths
 from ingest.pipeline import IngestItem, IngestPipeline, IngestReport
 
@@ -80,7 +81,10 @@ class KnowledgeBase:
             engine=self.engine,
             index=index,
             embedders=self.embedders,
-            loader=DocumentLoader(max_bytes=int(self.settings.max_upload_mb * 1024 * 1024)),
+            loader=DocumentLoader(
+                max_bytes=int(self.settings.max_upload_mb * 1024 * 1024),
+                limits=IngestLimits.from_settings(self.settings),
+            ),
             chunker=Chunker(
                 max_chars=self.settings.chunk_max_chars,
                 overlap_sentences=self.settings.chunk_overlap_sentences,

@@ -25,6 +25,7 @@ from assist.models import Chunk, ChunkVector, Document, DocumentStatus
 from assist.text import detect_language, tokenize
 from ingest.chunking import ChunkDraft, Chunker
 from ingest.indexes import ChunkMeta, IndexedChunk, KnowledgeIndex
+from ingest.limits import refusal
 from ingest.loaders import DocumentLoader, LoadedDocument
 
 logger = logging.getLogger(__name__)
@@ -182,8 +183,8 @@ class IngestPipeline:
         for path, base_dir in files:
             source = str(path.relative_to(base_dir)) if base_dir else path.name
             try:
+                doc = self.loader.run(path, base_dir=base_dir)  # checks the size before reading
                 data = path.read_bytes()
-                doc = self.loader.run(path, base_dir=base_dir)
                 if any(p.doc.source == doc.source for p in pending):
                     yield from self._flush(pending)  # a later version needs the earlier one stored first
                 prepared = self._prepare(doc, content_hash=self._hash(data, doc.meta))
@@ -270,6 +271,10 @@ class IngestPipeline:
         drafts = self.chunker.run(doc)
         if not drafts:
             raise LoadError(doc.source, "no text to index")
+        if len(drafts) > self.loader.limits.max_chunks_per_document:
+            raise refusal(
+                doc.source, self.loader.limits, "max_chunks_per_document", f"the document makes {len(drafts):,} chunks"
+            )
         title = str(doc.meta.get("title") or doc.title)
         tokens = [tokenize(embed_text(title, d.section, d.text)) for d in drafts]
         return _Prepared(doc, content_hash, family[-1] if family else None, status, flags, drafts, tokens)

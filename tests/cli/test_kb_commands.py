@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from assist.cli import _register, app
 from tests.factories import write
+from tests.utils import bombs
 
 runner = CliRunner()
 _register()
@@ -51,6 +52,16 @@ def test_ingest_reports_bad_files_and_exits_non_zero(tmp_path: Path) -> None:
     assert "1 new" in r.stdout and "2 failed" in r.stdout
     assert "empty.txt: empty file" in r.output and "scan.pdf" in r.output
     assert "Traceback" not in r.output
+
+
+def test_ingest_refuses_a_bomb_with_the_limit_and_ingests_the_rest(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    write(tmp_path / "kb" / "card.md", DOC)
+    (tmp_path / "kb" / "bomb.docx").write_bytes(bombs.docx_bomb(20_000_000))
+    r = runner.invoke(app, ["ingest", str(tmp_path / "kb")])
+    assert r.exit_code == 1
+    assert "1 new, 0 updated, 0 unchanged, 1 failed" in r.stdout
+    assert "failed: bomb.docx: archive entry 'word/document.xml' is compressed " in r.output
+    assert "(ASSIST_MAX_COMPRESSION_RATIO)" in r.output and "Traceback" not in r.output
 
 
 def test_ingest_of_a_missing_path_is_a_clear_error(tmp_path: Path) -> None:
