@@ -64,6 +64,23 @@ def test_ingest_refuses_a_bomb_with_the_limit_and_ingests_the_rest(tmp_path: Pat
     assert "(ASSIST_MAX_COMPRESSION_RATIO)" in r.output and "Traceback" not in r.output
 
 
+def test_ingest_writes_an_audit_entry_for_each_stored_version(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    from sqlmodel import Session, create_engine, select
+
+    from assist.models.audit import AuditEntry
+
+    write(tmp_path / "kb" / "card.md", DOC)
+    assert runner.invoke(app, ["ingest", str(tmp_path / "kb")]).exit_code == 0
+    write(tmp_path / "kb" / "card.md", DOC.replace("二十元", "十五元"))
+    assert runner.invoke(app, ["ingest", str(tmp_path / "kb")]).exit_code == 0
+    with Session(create_engine(f"sqlite:///{_isolated_data_dir / 'assist.db'}")) as s:
+        rows = s.exec(select(AuditEntry).where(AuditEntry.target_type == "document").order_by(AuditEntry.id)).all()
+    assert [(e.action, e.actor.startswith("cli:"), e.role, e.after["version"]) for e in rows] == [
+        ("document.upload", True, "system", 1),
+        ("document.version", True, "system", 2),
+    ]
+
+
 def test_ingest_of_a_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     r = runner.invoke(app, ["ingest", str(tmp_path / "nope")])
     assert r.exit_code == 2 and "no such file or folder" in r.output
