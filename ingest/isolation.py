@@ -1,7 +1,9 @@
 """Parse a document in a child process that is killed at its deadline and held to a memory limit.
 
 A deadline checked in the loaders' own loops cannot stop one long call inside a parser, and such calls
-exist: on this Python, `html.parser` spends minutes on 60 KB of `<a <a <a …`. So the loader parses in a
+exist: on this Python, `html.parser` spent minutes on 60 KB of `<a <a <a …`, and one regex of the
+Markdown loader backtracked for minutes on a line of 5,000 spaces (both replaced since; others may be
+left in the libraries we parse with). So the loader parses in a
 child process: the parent waits at most `max_parse_seconds` for the answer and then kills the child, and
 the child's address space is capped at what it starts with plus `max_parse_memory_mb`. Memory a parse
 takes is returned to the system when the child ends.

@@ -127,6 +127,17 @@ def test_a_pdf_whose_text_is_too_long_is_refused() -> None:
     assert err.reason.endswith("over the limit of 2,000 characters (ASSIST_MAX_EXTRACTED_CHARS)")
 
 
+def test_a_pdf_stream_that_expands_past_the_part_size_is_refused() -> None:
+    pdf = bombs.pdf_with_a_big_stream(3_000_000)
+    assert len(pdf) < 20_000
+    limits = IngestLimits(max_decompressed_part_mb=1, max_decompressed_mb=2)
+    err = refused("padded.pdf", pdf, DocumentLoader(limits=limits))
+    assert err.reason == (
+        "a stream of the PDF expands to more than allowed, over the limit of 1 MB (ASSIST_MAX_DECOMPRESSED_PART_MB)"
+    )
+    assert load("padded.pdf", pdf).text == "Card fees apply."  # within the default 20 MB
+
+
 # --------------------------------------------------------------------------------------- text formats
 
 
@@ -174,7 +185,7 @@ def test_csv_fields_and_rows_are_bounded(_isolated_data_dir: Path, monkeypatch: 
     huge_answer = "question,answer\nWhat is the fee?," + "ten dollars " * 8_000 + "\n"  # 96,000 characters
     err = refused("faq.csv", huge_answer)
     assert err.reason == (
-        "the CSV field ending on line 2 is longer, over the limit of 65,536 characters (ASSIST_MAX_CSV_FIELD_CHARS)"
+        "the CSV field ending on line 2 is too long, over the limit of 65,536 characters (ASSIST_MAX_CSV_FIELD_CHARS)"
     )
 
     monkeypatch.setenv("ASSIST_MAX_CSV_ROWS", "100")
@@ -221,13 +232,19 @@ def test_the_deadline_is_checked_inside_the_loaders_loops() -> None:
 
 
 def test_a_parse_stuck_inside_one_call_is_killed_at_the_deadline() -> None:
-    # on this Python, html.parser spends minutes on 60 KB of "<a <a <a …": no loop of ours runs meanwhile
-    loader = DocumentLoader(limits=IngestLimits(max_parse_seconds=2))
-    err = refused("trap.html", "<a " * 20_000, loader)
-    assert err.limit == "ASSIST_MAX_PARSE_SECONDS"
+    # a call that never returns to any loop of ours: only killing the parsing process stops it
     limits = IngestLimits(max_parse_seconds=1)
-    with pytest.raises(LimitExceededError, match=r"parsing took longer than allowed"):
-        run_isolated(time.sleep, (3_600,), source="sleepy", limits=limits)
+    with pytest.raises(LimitExceededError) as err:
+        run_isolated(time.sleep, (3_600,), source="stuck.html", limits=limits)
+    assert str(err.value) == (
+        "stuck.html: parsing took longer than allowed, over the limit of 1 s (ASSIST_MAX_PARSE_SECONDS)"
+    )
+
+
+def test_html_that_trapped_the_standard_parser_loads_within_the_budget() -> None:
+    # html.parser spent over two minutes on these 60 KB of unterminated start tags (2 s budget here)
+    doc = load("trap.html", "<p>Fees</p>" + "<a " * 20_000, DocumentLoader(limits=IngestLimits(max_parse_seconds=2)))
+    assert doc.text == "Fees"
 
 
 def test_the_parsing_process_is_held_to_its_memory_limit() -> None:

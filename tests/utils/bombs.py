@@ -68,6 +68,27 @@ def many_page_pdf(pages: int) -> bytes:
     return buf.getvalue()
 
 
+def pdf_with_a_big_stream(padding_bytes: int) -> bytes:
+    """A one-page PDF whose content stream decompresses to about `padding_bytes` (comment lines)."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import DecodedStreamObject
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.drawString(60, 780, "Card fees apply.")
+    c.showPage()
+    c.save()
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(buf.getvalue())))
+    page = writer.pages[0]
+    stream = DecodedStreamObject()
+    stream.set_data(page.get_contents().get_data() + b"\n" + b"% padding\n" * (padding_bytes // 10))
+    page.replace_contents(stream.flate_encode())
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def wide_table_markdown(columns: int = 300, rows: int = 100, header_chars: int = 100) -> str:
     """A Markdown table whose rows each repeat its long column names: ~columns*header_chars per row."""
     header = "| " + " | ".join(f"column {i:03d} " + "x" * (header_chars - 11) for i in range(columns)) + " |"
