@@ -51,7 +51,6 @@ ComplianceOnly = [Depends(require_roles(Role.compliance))]
 # Uploads above this size are ingested in the background (202 + a job to poll); smaller ones answer 201.
 BACKGROUND_BYTES = 1_000_000
 _READ_BLOCK = 1 << 16
-__all__ = ["BACKGROUND_BYTES", "WORKER_ID", "router"]
 
 
 class UploadResult(BaseModel):
