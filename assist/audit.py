@@ -7,14 +7,23 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from assist.models.audit import AuditEntry
+from assist.models.documents import Document
 from assist.models.keys import ApiKey
 
 logger = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
+
+
+def cli_actor_name() -> str:
+    """`cli:<login name>`: who a change made from the command line is recorded as (as for key events)."""
+    from assist.models.audit import _cli_actor  # the one definition, shared with the key-event hooks
+
+    return _cli_actor()[0]
 
 
 def record(
@@ -94,3 +103,101 @@ def list_entries(
         stmt = stmt.where(col(AuditEntry.created_at) < date_to)
     stmt = stmt.order_by(col(AuditEntry.id).desc()).offset(offset).limit(limit)
     return list(session.exec(stmt).all())
+
+
+# ---------------------------------------------------------------- documents stored
+# Every stored document version has one entry saying it was stored: `document.upload` (version 1) or
+# `document.version`. The pipeline writes it in the transaction that stores the version, whoever ingests
+# (an upload, a background job, `assist ingest`); recovery writes the ones a crash or older code left out.
+
+STORED_ACTIONS = ("document.upload", "document.version")
+
+
+def record_document_stored(
+    session: Session,
+    *,
+    document: Document,
+    actor: ApiKey | None = None,
+    actor_name: str | None = None,
+    recovered: bool = False,
+    job_id: str | None = None,
+) -> AuditEntry:
+    """Add the entry saying that `document` (a version) was stored, in the caller's transaction.
+
+    Args:
+        session: The session that stores the version (or repairs its record).
+        document: The stored version, flushed (it has its id, family and version).
+        actor: The API key that uploaded it; None for the CLI or the system.
+        actor_name: Who acted when there is no key (e.g. `cli:<user>`); defaults to `system`.
+        recovered: The entry is written after the fact (by recovery or a re-upload), not with the version.
+        job_id: The background job that stored it, if any.
+    """
+    before = None
+    if document.version > 1:
+        prev = session.exec(
+            select(Document)
+            .where(Document.family_id == document.family_id, col(Document.version) < document.version)
+            .order_by(col(Document.version).desc())
+        ).first()
+        before = {"id": prev.id, "version": prev.version} if prev else None
+    after: dict[str, Any] = {
+        "id": document.id,
+        "family_id": document.family_id,
+        "version": document.version,
+        "status": document.status.value,
+        "chunks": document.chunk_count,
+        "flags": len(document.flags or []),
+        "source": document.source,
+    }
+    if job_id:
+        after["job"] = job_id
+    if recovered:
+        after["recovered"] = True
+    return record(
+        session,
+        actor=actor,
+        actor_name=actor_name,
+        action=STORED_ACTIONS[0] if document.version == 1 else STORED_ACTIONS[1],
+        target_type="document",
+        target_id=document.id,
+        before=before,
+        after=after,
+    )
+
+
+def stored_entry_exists(session: Session, *, document_id: str) -> bool:
+    """Whether the version has its `document.upload` / `document.version` entry."""
+    stmt = select(AuditEntry.id).where(
+        AuditEntry.target_type == "document",
+        AuditEntry.target_id == document_id,
+        col(AuditEntry.action).in_(STORED_ACTIONS),
+    )
+    return session.exec(stmt.limit(1)).first() is not None
+
+
+def documents_without_stored_entry(session: Session) -> list[Document]:
+    """Stored versions that have no `document.upload` / `document.version` entry, oldest first."""
+    audited = select(AuditEntry.target_id).where(
+        AuditEntry.target_type == "document",
+        col(AuditEntry.action).in_(STORED_ACTIONS),
+        col(AuditEntry.target_id).is_not(None),
+    )
+    stmt = select(Document).where(col(Document.id).not_in(audited)).order_by(col(Document.created_at))
+    return list(session.exec(stmt).all())
+
+
+def serialize_repairs(session: Session) -> None:
+    """Make this transaction the only one repairing records until it ends, across processes.
+
+    Two servers starting at once would otherwise both see the same entry missing and both write it.
+    PostgreSQL: a transaction-level advisory lock. SQLite: a write first, which takes the database's
+    write lock (the other transaction waits, then reads what this one wrote).
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_REPAIR_LOCK_KEY))  # type: ignore[call-overload]
+    elif dialect == "sqlite":
+        session.exec(text("UPDATE ingestjob SET status = status WHERE 1 = 0"))  # type: ignore[call-overload]
+
+
+_REPAIR_LOCK_KEY = 0x61756469  # "audi"

@@ -139,6 +139,20 @@ class Settings(BaseSettings):
     # The deployment is reached over HTTPS only (TLS ends here or at a proxy in front): adds HSTS and
     # narrows the default allowed origin to https://<host>.
     behind_tls: bool = False
+    # Ingest limits (ingest/limits.py): a document over any of them is refused (413, the reason names the
+    # setting) and nothing of it is stored. They hold for uploads and `assist ingest` alike.
+    max_extracted_chars: int = 1_000_000  # text one document may yield
+    max_chunks_per_document: int = 2_000
+    max_parse_seconds: float = 60.0  # to decompress and parse one document; the parsing process is killed then
+    max_parse_memory_mb: float = 1024.0  # memory the parsing process may take on top of its start
+    max_decompressed_mb: float = 100.0  # an archive (DOCX), all entries together
+    max_decompressed_part_mb: float = 20.0  # one archive entry or one PDF stream
+    max_compression_ratio: float = 100.0  # one archive entry of 1 MB or more
+    max_zip_entries: int = 1_000
+    max_pdf_pages: int = 500
+    max_csv_rows: int = 50_000
+    max_csv_field_chars: int = 65_536
+    max_html_depth: int = 256
 
     @field_validator("embedders", mode="before")
     @classmethod
@@ -206,6 +220,13 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}; set rate_limits=false instead")
         if self.llm_timeout_ms <= 0:
             raise ValueError(f"llm_timeout_ms must be positive, got {self.llm_timeout_ms}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_ingest_limits(self) -> Settings:
+        from ingest.limits import IngestLimits
+
+        IngestLimits.from_settings(self)  # raises ValueError naming the setting
         return self
 
     @property

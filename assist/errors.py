@@ -43,6 +43,20 @@ class UnsupportedTypeError(LoadError):
     status_code = 415
 
 
+class LimitExceededError(LoadError):
+    """A document over an ingest limit (decompressed size, pages, text, chunks, parse time or memory).
+
+    The reason names the limit and its setting, e.g. "... over the limit of 500 pages (ASSIST_MAX_PDF_PAGES)".
+    Nothing of the document is stored.
+    """
+
+    status_code = 413
+
+    def __init__(self, source: str, reason: str, *, limit: str) -> None:
+        super().__init__(source, reason)
+        self.limit = limit
+
+
 class TooLargeError(AssistError):
     """An upload over the configured size limit."""
 

@@ -17,8 +17,9 @@ from assist.retrieval import HybridRetriever
 from ingest.chunking import Chunker
 from ingest.embedders import build_embedders, vector_space
 from ingest.indexes import KnowledgeIndex, fingerprint
+from ingest.limits import IngestLimits
 from ingest.loaders import DocumentLoader, iter_document_paths
-from ingest.pipeline import IngestItem, IngestPipeline, IngestReport
+from ingest.pipeline import Actor, IngestItem, IngestPipeline, IngestReport, InTransaction
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +57,11 @@ class KnowledgeBase:
             return {r for r in rows if r is not None}
 
     def warm_up(self) -> None:
-        """Load the models, then the persisted indexes, rebuilding them if they do not match the database."""
+        """Repair the ingest records a crash left inconsistent, load the models, then the persisted indexes,
+        rebuilding them if they do not match the database."""
         if self._index is not None:
             return
+        self.recover()
         for e in self.embedders:
             if hasattr(e, "warm_up"):
                 e.warm_up()
@@ -80,7 +83,10 @@ class KnowledgeBase:
             engine=self.engine,
             index=index,
             embedders=self.embedders,
-            loader=DocumentLoader(max_bytes=int(self.settings.max_upload_mb * 1024 * 1024)),
+            loader=DocumentLoader(
+                max_bytes=int(self.settings.max_upload_mb * 1024 * 1024),
+                limits=IngestLimits.from_settings(self.settings),
+            ),
             chunker=Chunker(
                 max_chars=self.settings.chunk_max_chars,
                 overlap_sentences=self.settings.chunk_overlap_sentences,
@@ -127,6 +133,25 @@ class KnowledgeBase:
         """Persist the indexes to the data directory."""
         self.index.save(self.settings.index_dir)
 
+    def _save_after_commit(self) -> None:
+        """Persist the indexes after a change the database holds already: a failure is logged, not raised
+        (the persisted indexes are a cache of the database; they are rebuilt on start if they lag)."""
+        try:
+            self.save()
+        except Exception:
+            logger.exception("could not save the indexes; they are rebuilt from the database on the next start")
+
+    def recover(self) -> dict[str, int]:
+        """Settle background jobs a restart cut off and write audit entries a crash left out (see
+        `assist.ingest_jobs.recover`). A failure is logged: it must not keep the service from starting."""
+        from assist import ingest_jobs
+
+        try:
+            return ingest_jobs.recover(self.engine)
+        except Exception:
+            logger.exception("recovery of the ingest records failed; it is tried again on the next start")
+            return {}
+
     def sync(self) -> bool:
         """Catch up with changes another process made to the database; True if the index changed."""
         expected = fingerprint(self._served_ids())
@@ -140,48 +165,80 @@ class KnowledgeBase:
 
     # -- writing ------------------------------------------------------------------------------
     def ingest_paths(
-        self, paths: Iterable[Path], *, progress: Callable[[IngestItem], None] | None = None
+        self,
+        paths: Iterable[Path],
+        *,
+        progress: Callable[[IngestItem], None] | None = None,
+        actor: Actor | None = None,
     ) -> IngestReport:
-        """Ingest files and folders; each failure is reported, the batch goes on."""
+        """Ingest files and folders; each failure is reported, the batch goes on.
+
+        Each stored version is audited as `actor` (the CLI passes `cli:<user>`; default `system`).
+        """
         report = IngestReport()
         pairs = iter_document_paths([Path(p) for p in paths])
         with self._write_lock:
-            for item in self.pipeline.ingest_files(pairs, batch_chunks=self.settings.embed_batch_size * 2):
+            for item in self.pipeline.ingest_files(pairs, batch_chunks=self.settings.embed_batch_size * 2, actor=actor):
                 report.items.append(item)
                 if progress:
                     progress(item)
-            self.save()
+            self._save_after_commit()
         return report
 
     def ingest_upload(
-        self, *, data: bytes, filename: str, meta: dict[str, Any] | None = None, replaces: str | None = None
+        self,
+        *,
+        data: bytes,
+        filename: str,
+        meta: dict[str, Any] | None = None,
+        replaces: str | None = None,
+        actor: Actor | None = None,
+        in_transaction: InTransaction | None = None,
     ) -> IngestItem:
-        """Ingest one uploaded file; raises LoadError, UnsupportedTypeError, TooLargeError."""
+        """Ingest one uploaded file, audited as `actor`; raises LoadError (and its subclasses
+        UnsupportedTypeError, LimitExceededError) and TooLargeError. See `IngestPipeline.ingest_upload`."""
         with self._write_lock:
-            item = self.pipeline.ingest_upload(data=data, filename=filename, meta=meta, replaces=replaces)
+            item = self.pipeline.ingest_upload(
+                data=data, filename=filename, meta=meta, replaces=replaces, actor=actor, in_transaction=in_transaction
+            )
             if item.outcome != "unchanged":
-                self.save()
+                self._save_after_commit()
         return item
 
-    def retire(self, *, document_id: str) -> Document:
-        """Stop serving a document version; its history stays."""
+    def retire(self, *, document_id: str, actor: Actor | None = None) -> Document:
+        """Stop serving a document version; its history stays. Audited (`document.retire`) as `actor`."""
         with self._write_lock:
-            doc = self.pipeline.set_status(document_id=document_id, status=DocumentStatus.retired)
-            self.save()
+            doc = self.pipeline.set_status(
+                document_id=document_id, status=DocumentStatus.retired, action="document.retire", actor=actor
+            )
+            self._save_after_commit()
         return doc
 
-    def publish(self, *, document_id: str, note: str | None = None) -> Document:
-        """Serve a version (e.g. one approved after review); older published versions are superseded."""
+    def publish(self, *, document_id: str, note: str | None = None, actor: Actor | None = None) -> Document:
+        """Serve a version approved after review (`document.approve`, audited as `actor`); older published
+        versions are superseded."""
         with self._write_lock:
-            doc = self.pipeline.set_status(document_id=document_id, status=DocumentStatus.published, note=note)
-            self.save()
+            doc = self.pipeline.set_status(
+                document_id=document_id,
+                status=DocumentStatus.published,
+                note=note,
+                action="document.approve",
+                actor=actor,
+            )
+            self._save_after_commit()
         return doc
 
-    def send_back(self, *, document_id: str, note: str | None = None) -> Document:
-        """Keep a flagged version out of service, with the reviewer's note."""
+    def send_back(self, *, document_id: str, note: str | None = None, actor: Actor | None = None) -> Document:
+        """Keep a flagged version out of service, with the reviewer's note (`document.reject`, audited)."""
         with self._write_lock:
-            doc = self.pipeline.set_status(document_id=document_id, status=DocumentStatus.needs_review, note=note)
-            self.save()
+            doc = self.pipeline.set_status(
+                document_id=document_id,
+                status=DocumentStatus.needs_review,
+                note=note,
+                action="document.reject",
+                actor=actor,
+            )
+            self._save_after_commit()
         return doc
 
     # -- reading ------------------------------------------------------------------------------

@@ -7,26 +7,32 @@ Text formats (md, txt, html, csv) go through one encoding detector: UTF-8 (with 
 first and strictly; anything else is left to charset-normalizer, with a bias towards the Chinese code
 pages a bank in the region actually receives (GB18030 for the GB family, Big5 for Traditional Chinese).
 
-Every error names the file: `LoadError(source, reason)`, `UnsupportedTypeError(source, reason)` or
-`TooLargeError("<source>: <n> bytes exceeds the limit of <max> bytes")`.
+Every error names the file: `LoadError(source, reason)`, `UnsupportedTypeError(source, reason)`,
+`TooLargeError("<source>: <n> bytes exceeds the limit of <max> bytes")` or, for a document over one of
+the `IngestLimits` (decompressed size, pages, text, parse time or memory), `LimitExceededError` naming
+the limit and its setting. The parse itself runs in a child process (`ingest.isolation`) that is killed at
+the deadline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import logging
 import re
+import threading
+import time
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Literal
 
-from assist.errors import LoadError, TooLargeError, UnsupportedTypeError
+from assist.errors import LimitExceededError, LoadError, TooLargeError, UnsupportedTypeError
+from ingest.limits import IngestLimits, ParseBudget, check_archive
 
 logger = logging.getLogger(__name__)
 
@@ -105,21 +111,54 @@ def _table_row(cells: list[str], header: list[str] | None = None) -> str:
     return "| " + " | ".join(c for c in cells if c) + " |"
 
 
-def _join_wrapped(a: str, b: str) -> str:
-    """Join two wrapped lines: no space between CJK characters or next to CJK punctuation, one otherwise.
+def _wrap_separator(tail: str, b: str) -> str:
+    """What joins a wrapped line ending in `tail` (its last two characters) to the next line `b`.
 
-    A line break between a number or a Latin word and a CJK character most often stood for a space
-    ("热线 95388 或网点"), and a space there is harmless if it did not.
+    No space between CJK characters or next to CJK punctuation, one otherwise: a line break between a
+    number or a Latin word and a CJK character most often stood for a space ("热线 95388 或网点"), and a
+    space there is harmless if it did not.
     """
-    if not a:
-        return b
-    if not b:
-        return a
-    if (_CJK_CHAR.match(a[-1]) and _CJK_CHAR.match(b[0])) or _is_cjk_punct(a[-1]) or _is_cjk_punct(b[0]):
-        return a + b
-    if a.endswith("-") and len(a) > 1 and a[-2].isalpha() and b[0].isalpha():
-        return a + b  # "cooling-\noff" → "cooling-off" (a soft hyphen cannot be told apart; keep it)
-    return a + " " + b
+    if (_CJK_CHAR.match(tail[-1]) and _CJK_CHAR.match(b[0])) or _is_cjk_punct(tail[-1]) or _is_cjk_punct(b[0]):
+        return ""
+    if tail.endswith("-") and len(tail) > 1 and tail[-2].isalpha() and b[0].isalpha():
+        return ""  # "cooling-\noff" → "cooling-off" (a soft hyphen cannot be told apart; keep it)
+    return " "
+
+
+class _Lines:
+    """Lines of a block, wrapped ones joined onto the line before (`_wrap_separator`), in linear time
+    (joining string by string would copy the growing line once per wrapped line)."""
+
+    def __init__(self) -> None:
+        self._done: list[str] = []
+        self._parts: list[str] = []
+        self._tail = ""
+
+    def __bool__(self) -> bool:
+        return bool(self._done or self._parts)
+
+    def new(self, line: str) -> None:
+        """Start a new line."""
+        self._close()
+        self._parts, self._tail = [line], line[-2:]
+
+    def wrap(self, line: str) -> None:
+        """Continue the current line with `line`."""
+        if not line:
+            return
+        sep = _wrap_separator(self._tail, line) if self._tail else ""
+        self._parts += [sep, line]
+        self._tail = (self._tail + sep + line)[-2:]
+
+    def _close(self) -> None:
+        if self._parts:
+            self._done.append("".join(self._parts))
+        self._parts, self._tail = [], ""
+
+    def text(self) -> str:
+        """The lines, one per row."""
+        self._close()
+        return "\n".join(self._done)
 
 
 def _is_cjk_punct(char: str) -> bool:
@@ -350,11 +389,19 @@ def _parse_date(key: str, value: Any, source: str) -> dt.date | None:
 
 @lru_cache(maxsize=1)
 def _yaml_loader() -> type:
-    """A SafeLoader that leaves dates as strings, so that `_parse_date` reports bad ones by key."""
+    """A SafeLoader that leaves dates as strings (so that `_parse_date` reports bad ones by key) and refuses
+    aliases: metadata has no use for them, and nested aliases expand exponentially when the metadata is
+    hashed or stored ("billion laughs")."""
     import yaml
 
     class _NoDatesLoader(yaml.SafeLoader):
-        pass
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, "aliases (*name) are not allowed in metadata", event.start_mark
+                )
+            return super().compose_node(parent, index)
 
     _NoDatesLoader.yaml_implicit_resolvers = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
@@ -371,6 +418,8 @@ def _load_yaml_mapping(text: str, source: str, what: str) -> dict[Any, Any]:
     except yaml.YAMLError as exc:
         reason = " ".join(str(exc).split())
         raise LoadError(source, f"invalid YAML in {what}: {reason}") from exc
+    except RecursionError as exc:  # the composer recurses once per level of [[[[…
+        raise LoadError(source, f"invalid YAML in {what}: nested too deeply") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -385,24 +434,63 @@ def _sidecar_path(path: Path) -> Path:
 # --------------------------------------------------------------------------------------------------
 # Markdown
 
-_ATX = re.compile(r"^(#{1,6})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$")
 _FENCE = re.compile(r"^(```|~~~)")
 _LIST_ITEM = re.compile(r"^([-*+•]|\d{1,3}[.)、]|[a-zA-Z][.)])\s+")
 _TABLE_SEP = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
-_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>]+)>")
-_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_ITALIC = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
-_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
-_CODE = re.compile(r"`([^`]+)`")
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
-_HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
+# Inline patterns look at most a bounded span ahead of each opening marker, so that a long line full of
+# unclosed markers ("**a **a **a …") costs linear time, not quadratic.
+_SPAN = 500
+_URL = 2000
+_IMAGE = re.compile(rf"!\[([^\]]{{0,{_SPAN}}})\]\([^)]{{0,{_URL}}}\)")
+_LINK = re.compile(rf"\[([^\]]{{1,{_SPAN}}})\]\([^)]{{0,{_URL}}}\)")
+_REF_LINK = re.compile(rf"\[([^\]]{{1,{_SPAN}}})\]\[[^\]]{{0,{_SPAN}}}\]")
+_AUTOLINK = re.compile(rf"<((?:https?|mailto):[^>]{{1,{_URL}}})>")
+_BOLD = re.compile(rf"(\*\*|__)(?=\S)(.{{1,{_SPAN}}}?)(?<=\S)\1")
+_ITALIC = re.compile(rf"(?<![\w*])\*(?=\S)([^*]{{1,{_SPAN}}}?)(?<=\S)\*(?![\w*])")
+_STRIKE = re.compile(rf"~~(?=\S)(.{{1,{_SPAN}}}?)(?<=\S)~~")
+_CODE = re.compile(rf"`([^`]{{1,{_SPAN}}})`")
+_HTML_TAG = re.compile(rf"</?[a-zA-Z][^>]{{0,{_SPAN}}}>")
+# Lines longer than this are kept as they are: no inline clean-up (whose cost grows with the line).
+_INLINE_MAX_LINE = 20_000
+
+
+def _atx_heading(line: str) -> tuple[int, str] | None:
+    """An ATX heading ("## Fees ##") → (level, text); None for any other line.
+
+    Written out rather than as one regex: `^(#{1,6})(?:[ \t]+(.*?))?[ \t]*#*[ \t]*$`, which it matches
+    exactly, backtracks cubically on a long line of spaces (5,000 took over two minutes).
+    """
+    rest = line.lstrip("#")
+    hashes = len(line) - len(rest)
+    if hashes == 0:
+        return None
+    level = min(hashes, 6)
+    rest = line[level:]
+    if rest[:1] in (" ", "\t"):
+        return level, rest.strip(" \t").rstrip("#").rstrip(" \t")
+    if not rest.rstrip(" \t").strip("#"):
+        return level, ""
+    return None
+
+
+def _drop_html_comments(text: str) -> str:
+    """Remove `<!-- … -->` comments in one pass (an unclosed one, and all after it, stay as they are)."""
+    out: list[str] = []
+    pos = 0
+    while (start := text.find("<!--", pos)) >= 0:
+        end = text.find("-->", start + 4)
+        if end < 0:
+            break
+        out.append(text[pos:start])
+        pos = end + 3
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _strip_inline_markdown(text: str) -> str:
     """Light inline clean-up: keep link and image text, drop emphasis markers, code ticks and tags."""
+    if len(text) > _INLINE_MAX_LINE:
+        return text
     text = _IMAGE.sub(r"\1", text)
     text = _LINK.sub(r"\1", text)
     text = _REF_LINK.sub(r"\1", text)
@@ -427,7 +515,7 @@ def _split_front_matter(text: str, source: str) -> tuple[dict[Any, Any], str]:
     raise LoadError(source, "front matter starts with '---' but has no closing '---'")
 
 
-def _parse_markdown(text: str) -> list[Block]:
+def _parse_markdown(text: str, *, budget: ParseBudget) -> list[Block]:
     blocks: list[Block] = []
     para: list[str] = []
     in_fence = False
@@ -435,8 +523,11 @@ def _parse_markdown(text: str) -> list[Block]:
     def flush() -> None:
         if not para:
             return
-        merged: list[str] = []
-        lines = [_clean_line(_strip_inline_markdown(raw)) for raw in para]
+        merged = _Lines()
+        lines: list[str] = []
+        for raw in para:
+            budget.check_time()
+            lines.append(_clean_line(_strip_inline_markdown(raw)))
         header: list[str] | None = None
         for i, line in enumerate(lines):
             if not line or _TABLE_SEP.match(line):
@@ -449,17 +540,19 @@ def _parse_markdown(text: str) -> list[Block]:
                 line = _table_row(cells, header)
             else:
                 header = None
+            budget.spend(len(line))  # counted as produced: a table's rows each repeat its header
             # list items and table rows keep their own line; wrapped prose joins the previous line
             if merged and not _LIST_ITEM.match(line) and not line.startswith("|") and not in_fence:
-                merged[-1] = _join_wrapped(merged[-1], line)
+                merged.wrap(line)
             else:
-                merged.append(line)
-        body = "\n".join(merged).strip()
+                merged.new(line)
+        body = merged.text().strip()
         if body:
             blocks.append(Block("paragraph", body))
         para.clear()
 
-    for raw_line in _HTML_COMMENT.sub("", text).split("\n"):
+    for raw_line in _drop_html_comments(text).split("\n"):
+        budget.check_time()
         stripped = raw_line.strip()
         if _FENCE.match(stripped):
             flush()
@@ -471,18 +564,20 @@ def _parse_markdown(text: str) -> list[Block]:
         if not stripped:
             flush()
             continue
-        atx = _ATX.match(stripped)
+        atx = _atx_heading(stripped)
         if atx:
             flush()
-            heading = _clean_line(_strip_inline_markdown(atx.group(2) or ""))
+            heading = _clean_line(_strip_inline_markdown(atx[1]))
             if heading:
-                blocks.append(Block("heading", heading, level=len(atx.group(1))))
+                budget.spend(len(heading))
+                blocks.append(Block("heading", heading, level=atx[0]))
             continue
         # setext headings: a single line underlined with === (level 1) or --- (level 2)
         if len(para) == 1 and re.fullmatch(r"=+|-{2,}", stripped) and not _LIST_ITEM.match(para[0].strip()):
             heading = _clean_line(_strip_inline_markdown(para[0]))
             para.clear()
             if heading:
+                budget.spend(len(heading))
                 blocks.append(Block("heading", heading, level=1 if stripped[0] == "=" else 2))
             continue
         if re.fullmatch(r"(\*\s*){3,}|(-\s*){3,}|(_\s*){3,}", stripped):  # thematic break
@@ -502,12 +597,13 @@ _TXT_NUMBERED_HEADING = re.compile(
 )
 
 
-def _parse_plain_text(text: str) -> list[Block]:
+def _parse_plain_text(text: str, *, budget: ParseBudget) -> list[Block]:
     """Paragraphs split on blank lines; '#' lines, a short first line and numbered lines become headings."""
     groups: list[list[str]] = []
     current: list[str] = []
     for raw in text.split("\n"):
         line = _clean_line(raw)
+        budget.spend(len(line))  # the text of a plain-text file is its lines
         if not line:
             if current:
                 groups.append(current)
@@ -525,6 +621,7 @@ def _parse_plain_text(text: str) -> list[Block]:
 
     blocks: list[Block] = []
     for i, group in enumerate(groups):
+        budget.check_time()
         first = group[0]
         hashes = re.match(r"^(#{1,6})\s+(.*)$", first)
         if hashes:
@@ -555,16 +652,16 @@ def _join_lines(lines: list[str]) -> str:
     least 60% as long as the longest line of the group (hard-wrapped prose fills the width).
     """
     width = max((len(line) for line in lines), default=0)
-    merged: list[str] = []
+    merged = _Lines()
     last = ""  # the previous original line
     for line in lines:
         wrapped = width >= 20 and len(last) >= 0.6 * width and not last.endswith(_FINAL_PUNCT)
         if merged and wrapped and not _LIST_ITEM.match(line):
-            merged[-1] = _join_wrapped(merged[-1], line)
+            merged.wrap(line)
         else:
-            merged.append(line)
+            merged.new(line)
         last = line
-    return "\n".join(merged).strip()
+    return merged.text().strip()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -573,8 +670,15 @@ def _join_lines(lines: list[str]) -> str:
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
 
 
-class _HtmlBlocks(HTMLParser):
-    """Collects headings and paragraphs from HTML; ignores script, style, nav and the like."""
+class _HtmlBlocks:
+    """Collects headings and paragraphs from HTML; ignores script, style, nav and the like.
+
+    A parser target for lxml's HTML parser (libxml2): the standard library's html.parser spends
+    minutes on 60 KB of unterminated start tags ("<a <a <a …", its scan of each one runs to the end of
+    the input) and can only be stopped by killing the process. Text is counted against the budget as
+    it arrives, and elements may nest `max_html_depth` deep (elements without an end tag, or whose end
+    tag may be left out, are not counted).
+    """
 
     SKIP = {"script", "style", "nav", "noscript", "template", "svg", "head"}
     BLOCK = {
@@ -582,11 +686,17 @@ class _HtmlBlocks(HTMLParser):
         "footer", "aside", "ul", "ol", "dl", "table", "thead", "tbody", "figure", "figcaption", "form",
         "address", "body", "caption",
     }  # fmt: skip
+    UNCOUNTED = {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+        "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead", "tbody",
+        "tfoot", "colgroup", "caption", "rb", "rt", "rp", "html", "head", "body",
+    }  # fmt: skip
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
+    def __init__(self, *, budget: ParseBudget) -> None:
+        self.budget = budget
+        self._depth = 0
         self.blocks: list[Block] = []
-        self.title = ""
+        self._title: list[str] = []
         self._buf: list[str] = []
         self._skip_depth = 0
         self._in_title = False
@@ -608,6 +718,11 @@ class _HtmlBlocks(HTMLParser):
             self.blocks.append(Block("paragraph", text))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self.UNCOUNTED:
+            self._depth += 1
+            if self._depth > self.budget.limits.max_html_depth:
+                raise self.budget.refuse("max_html_depth", f"HTML elements nest more than {self._depth - 1} deep")
+        self.budget.check_time()
         if tag == "title":
             self._in_title = True
             return
@@ -634,11 +749,9 @@ class _HtmlBlocks(HTMLParser):
         elif tag in self.BLOCK:
             self._flush()
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br" and not self._skip_depth:
-            (self._cell if self._cell is not None else self._buf).append("\n")
-
     def handle_endtag(self, tag: str) -> None:
+        if tag not in self.UNCOUNTED:
+            self._depth = max(0, self._depth - 1)
         if tag == "title":
             self._in_title = False
             return
@@ -658,26 +771,60 @@ class _HtmlBlocks(HTMLParser):
                 if self._row_is_header and self._header is None:
                     self._header = self._row  # a row of <th> cells names the columns of the rows below
                 else:
-                    self.blocks.append(Block("paragraph", _table_row(self._row, self._header)))
+                    row = _table_row(self._row, self._header)
+                    self.budget.spend(len(row) - sum(map(len, self._row)))  # the cells were counted as data
+                    self.blocks.append(Block("paragraph", row))
             self._row = None
         elif tag in self.BLOCK:
             self._flush()
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
-            self.title += data
+            self.budget.spend(len(data))
+            self._title.append(data)
             return
         if self._skip_depth:
             return
+        self.budget.spend(len(data))
         if self._cell is not None:
             self._cell.append(data)
         else:
             # HTML whitespace (including newlines in the source) is not significant
             self._buf.append(re.sub(r"[ \t\r\n]+", " ", data))
 
+    @property
+    def title(self) -> str:
+        return "".join(self._title)
+
+    # -- lxml's parser-target interface -----------------------------------------------------------
+    def start(self, tag: str, attrib: Any) -> None:
+        self.handle_starttag(tag, list(attrib.items()))
+
+    def end(self, tag: str) -> None:
+        self.handle_endtag(tag)
+
+    def data(self, data: str) -> None:
+        self.handle_data(data)
+
     def close(self) -> None:
-        super().close()
         self._flush()
+
+
+_HTML_FEED = 1 << 16  # HTML is fed in pieces of this many bytes, the deadline checked after each
+
+
+def _parse_html(text: str, *, budget: ParseBudget) -> tuple[list[Block], str]:
+    """HTML → (blocks, the <title>), fed to libxml2 in pieces with the deadline checked after each."""
+    from lxml import etree
+
+    target = _HtmlBlocks(budget=budget)
+    parser = etree.HTMLParser(target=target, encoding="utf-8")  # the text is decoded already: no <meta> charset
+    raw = text.encode("utf-8")
+    for start in range(0, len(raw), _HTML_FEED):
+        parser.feed(raw[start : start + _HTML_FEED])
+        budget.check_time()
+    parser.close()
+    return target.blocks, _clean_line(target.title)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -770,7 +917,39 @@ def _csv_cell(row: list[str], idx: int | None) -> str:
     return _clean_line(row[idx]) if idx is not None and idx < len(row) else ""
 
 
-def _parse_faq_csv(text: str, source: str) -> tuple[list[Block], int]:
+_CSV_LIMIT_LOCK = threading.Lock()
+
+
+def _read_csv_rows(text: str, delimiter: str, source: str, budget: ParseBudget) -> list[list[str]]:
+    """The non-blank rows, at most `max_csv_rows` after the header, no field over `max_csv_field_chars`.
+
+    `csv.field_size_limit` is process-wide: it is set for this parse and restored, under a lock.
+    """
+    limits = budget.limits
+    rows: list[list[str]] = []
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    with _CSV_LIMIT_LOCK:
+        previous = csv.field_size_limit(limits.max_csv_field_chars)
+        try:
+            for row in reader:
+                budget.check_time()
+                if not any(c.strip() for c in row):
+                    continue
+                if len(rows) > limits.max_csv_rows:  # the header and max_csv_rows rows are in already
+                    raise budget.refuse("max_csv_rows", f"the CSV has at least {len(rows):,} rows")
+                rows.append(row)
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise budget.refuse(
+                    "max_csv_field_chars", f"the CSV field ending on line {reader.line_num} is too long"
+                ) from exc
+            raise LoadError(source, f"malformed CSV ({exc})") from exc
+        finally:
+            csv.field_size_limit(previous)
+    return rows
+
+
+def _parse_faq_csv(text: str, source: str, *, budget: ParseBudget) -> tuple[list[Block], int]:
     """Rows of a question/answer CSV → "qa" blocks; a `section` column adds headings when it changes.
 
     Returns:
@@ -780,11 +959,7 @@ def _parse_faq_csv(text: str, source: str) -> tuple[list[Block], int]:
     # and semicolons, which can fool csv.Sniffer); a tie goes to the comma.
     header_line = next((line for line in text.split("\n") if line.strip()), "")
     delimiter = max(",\t;", key=lambda d: (header_line.count(d), d == ","))
-    try:
-        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    except csv.Error as exc:
-        raise LoadError(source, f"malformed CSV ({exc})") from exc
-    rows = [r for r in rows if any(c.strip() for c in r)]
+    rows = _read_csv_rows(text, delimiter, source, budget)
     if not rows:
         raise LoadError(source, "empty file")
     header = [h.strip().lower() for h in rows[0]]
@@ -814,8 +989,10 @@ def _parse_faq_csv(text: str, source: str) -> tuple[list[Block], int]:
             logger.warning("FAQ row skipped: no question or answer", extra={"source": source, "row": line_no})
             continue
         if row_section and row_section != section:
+            budget.spend(len(row_section))
             blocks.append(Block("heading", row_section, level=1))
         section = row_section or section
+        budget.spend(len(question) + len(answer))
         blocks.append(Block("qa", answer, question=question))
     return blocks, skipped
 
@@ -829,6 +1006,10 @@ class DocumentLoader:
 
     Args:
         max_bytes: Reject files larger than this with `TooLargeError`; None for no limit.
+        limits: What parsing one document may cost (`IngestLimits`; its defaults when None).
+        isolate: Parse in a child process killed at the deadline (`ingest.isolation`); False parses in
+            this process, where the deadline is only checked between steps (for tests and tools).
+        clock: Monotonic seconds for the in-process deadline checks (tests pass a fake one).
 
     Example:
         >>> loader = DocumentLoader(max_bytes=20_000_000)
@@ -841,12 +1022,24 @@ class DocumentLoader:
         ".pdf": "pdf", ".docx": "docx", ".csv": "csv",
     }  # fmt: skip
 
-    def __init__(self, *, max_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_bytes: int | None = None,
+        limits: IngestLimits | None = None,
+        isolate: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if max_bytes is not None and (isinstance(max_bytes, bool) or not isinstance(max_bytes, int)):
             raise ValueError(f"max_bytes must be an int or None, got {max_bytes!r}")
         if max_bytes is not None and max_bytes <= 0:
             raise ValueError(f"max_bytes must be positive, got {max_bytes}")
+        if limits is not None and not isinstance(limits, IngestLimits):
+            raise ValueError(f"limits must be IngestLimits or None, got {limits!r}")
         self.max_bytes = max_bytes
+        self.limits = limits or IngestLimits()
+        self.isolate = isolate
+        self._clock = clock
 
     def run(
         self,
@@ -872,6 +1065,7 @@ class DocumentLoader:
         Raises:
             UnsupportedTypeError: The extension is not one of `SUPPORTED`.
             TooLargeError: The file exceeds `max_bytes`.
+            LimitExceededError: The document is over one of the `limits` (the reason names it).
             LoadError: The file is missing, empty, binary, corrupt or malformed (the reason says which).
         """
         path = Path(path)
@@ -896,38 +1090,9 @@ class DocumentLoader:
                 side_text, _ = decode_bytes(side.read_bytes(), f"{source}.meta.yaml")
                 sidecar = _normalise_meta(_load_yaml_mapping(side_text, source, side.name), source)
 
-        encoding: str | None = None
-        own_meta: dict[str, Any] = {}
-        doc_title = ""
-        if file_type == "pdf":
-            blocks, doc_title = self._load_pdf(raw, source)
-        elif file_type == "docx":
-            blocks, doc_title = self._load_docx(raw, source)
-        else:
-            declared = None
-            if file_type == "html":
-                found = _META_CHARSET.search(raw[:4096])
-                declared = found.group(1).decode("ascii", "replace") if found else None
-            text, encoding = decode_bytes(raw, source, declared=declared)
-            if not text.strip():
-                raise LoadError(source, "empty file")
-            if file_type == "md":
-                front, body = _split_front_matter(text, source)
-                own_meta = _normalise_meta(front, source)
-                blocks = _parse_markdown(body)
-            elif file_type == "txt":
-                blocks = _parse_plain_text(text)
-            elif file_type == "html":
-                parser = _HtmlBlocks()
-                parser.feed(text)
-                parser.close()
-                blocks, doc_title = parser.blocks, _clean_line(parser.title)
-            else:
-                blocks, skipped = _parse_faq_csv(text, source)
-                if skipped:
-                    own_meta["skipped_rows"] = skipped
-                if not blocks:
-                    raise LoadError(source, "FAQ CSV has no rows with both a question and an answer")
+        parsed = self._parse(raw, file_type, source)
+        blocks, doc_title, encoding = parsed.blocks, parsed.title, parsed.encoding
+        own_meta = parsed.meta
 
         given = {k: v for k, v in (meta or {}).items() if v is not None and v != ""}
         merged = {**sidecar, **own_meta, **_normalise_meta(given, source)}
@@ -994,12 +1159,104 @@ class DocumentLoader:
             return doc_title
         return Path(name).stem
 
-    @staticmethod
-    def _load_pdf(raw: bytes, source: str) -> tuple[list[Block], str]:
-        from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
+    def _parse(self, raw: bytes, file_type: str, source: str) -> _Parsed:
+        """Parse the bytes in a child process (see `ingest.isolation`), or here if that is off or impossible."""
+        if self.isolate:
+            from ingest.isolation import IsolationUnavailable, run_isolated
 
-        try:
+            try:
+                parsed: _Parsed = run_isolated(
+                    parse_content, (raw, file_type, source, self.limits), source=source, limits=self.limits
+                )
+                return parsed
+            except IsolationUnavailable as exc:
+                logger.warning("parsing in this process, with deadline checks only", extra={"reason": str(exc)})
+        return parse_content(raw, file_type, source, self.limits, clock=self._clock)
+
+
+@dataclass
+class _Parsed:
+    """What parsing a document's bytes yields: blocks, the title the file declares, encoding, own metadata."""
+
+    blocks: list[Block]
+    title: str = ""
+    encoding: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_content(
+    raw: bytes, file_type: str, source: str, limits: IngestLimits, clock: Callable[[], float] = time.monotonic
+) -> _Parsed:
+    """Parse a document's bytes within `limits` (in the parsing child process, see `DocumentLoader`).
+
+    Args:
+        raw: The file's bytes (not empty).
+        file_type: md, txt, html, pdf, docx or csv.
+        source: The document's name, for messages.
+        limits: The limits the parse is held to.
+        clock: Monotonic seconds, for the parse deadline.
+
+    Raises:
+        LimitExceededError: Over one of the limits.
+        LoadError: Binary, corrupt or malformed content.
+    """
+    budget = ParseBudget(limits, source, clock=clock)
+    if file_type == "pdf":
+        blocks, title = _load_pdf(raw, source, budget)
+        return _Parsed(blocks, title)
+    if file_type == "docx":
+        blocks, title = _load_docx(raw, source, budget)
+        return _Parsed(blocks, title)
+    declared = None
+    if file_type == "html":
+        found = _META_CHARSET.search(raw[:4096])
+        declared = found.group(1).decode("ascii", "replace") if found else None
+    text, encoding = decode_bytes(raw, source, declared=declared)
+    budget.check_time()
+    if not text.strip():
+        raise LoadError(source, "empty file")
+    parsed = _Parsed([], encoding=encoding)
+    if file_type == "md":
+        front, body = _split_front_matter(text, source)
+        parsed.meta = _normalise_meta(front, source)
+        parsed.blocks = _parse_markdown(body, budget=budget)
+    elif file_type == "txt":
+        parsed.blocks = _parse_plain_text(text, budget=budget)
+    elif file_type == "html":
+        parsed.blocks, parsed.title = _parse_html(text, budget=budget)
+    else:
+        parsed.blocks, skipped = _parse_faq_csv(text, source, budget=budget)
+        if skipped:
+            parsed.meta["skipped_rows"] = skipped
+        if not parsed.blocks:
+            raise LoadError(source, "FAQ CSV has no rows with both a question and an answer")
+    return parsed
+
+
+def _pypdf_limits(limits: IngestLimits) -> Any:
+    """pypdf's own caps on decompressed streams set to the per-part limit (pypdf 7 and later)."""
+    try:
+        from pypdf import apply_configuration
+    except ImportError:  # older pypdf: its built-in caps (75 MB a stream) apply
+        return contextlib.nullcontext()
+    part = limits.part_bytes
+    return apply_configuration(
+        zlib_maximum_output_length=part,
+        lzw_maximum_output_length=part,
+        run_length_maximum_output_length=part,
+        array_based_stream_maximum_output_length=part,
+        brotli_maximum_output_length=part,
+        jbig2_maximum_output_length=part,
+    )
+
+
+def _load_pdf(raw: bytes, source: str, budget: ParseBudget) -> tuple[list[Block], str]:
+    from pypdf import PdfReader
+    from pypdf.errors import LimitReachedError, PyPdfError
+
+    limits = budget.limits
+    try:
+        with _pypdf_limits(limits):
             reader = PdfReader(io.BytesIO(raw))
             if reader.is_encrypted:
                 try:
@@ -1008,10 +1265,19 @@ class DocumentLoader:
                     raise LoadError(source, f"encrypted PDF that cannot be opened ({exc})") from exc
                 if not ok:
                     raise LoadError(source, "encrypted PDF (a password is required)")
-            texts = [page.extract_text() or "" for page in reader.pages]
+            pages = len(reader.pages)
+            if pages > limits.max_pdf_pages:
+                raise budget.refuse("max_pdf_pages", f"the PDF has {pages:,} pages")
+            texts: list[str] = []
+            for page in reader.pages:
+                budget.check_time()
+                text = page.extract_text() or ""
+                budget.spend(len(text))
+                texts.append(text)
             running = _running_lines(texts) if len(texts) > 1 else set()
             blocks: list[Block] = []
             for page_no, page_text in enumerate(texts, start=1):
+                budget.check_time()
                 blocks.extend(_pdf_page_blocks(page_text, page_no, skip=running))
             if blocks and blocks[0].kind == "heading":
                 # the first line of a PDF is its title: the headings after it sit one level below
@@ -1024,36 +1290,49 @@ class DocumentLoader:
                 info_title = str(info.get("/Title") or "").strip() if info is not None else ""
             except PyPdfError:
                 info_title = ""
-        except LoadError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a corrupt PDF can fail in many ways inside pypdf
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise LoadError(source, f"corrupt or unreadable PDF ({reason})") from exc
-        if not blocks:
-            raise LoadError(source, "no extractable text (scanned PDF?)")
-        return blocks, info_title
+    except LoadError:
+        raise
+    except LimitReachedError as exc:
+        reason = " ".join(str(exc).split())
+        if "decompress" in reason.lower():
+            raise budget.refuse("max_decompressed_part_mb", "a stream of the PDF expands to more than allowed") from exc
+        raise LimitExceededError(
+            source, f"the PDF goes past a safety limit of the PDF parser ({reason})", limit="pypdf"
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - a corrupt PDF can fail in many ways inside pypdf
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise LoadError(source, f"corrupt or unreadable PDF ({reason})") from exc
+    if not blocks:
+        raise LoadError(source, "no extractable text (scanned PDF?)")
+    return blocks, info_title
 
-    @staticmethod
-    def _load_docx(raw: bytes, source: str) -> tuple[list[Block], str]:
-        try:
-            import docx
-            from docx.table import Table
-            from docx.text.paragraph import Paragraph
 
-            document = docx.Document(io.BytesIO(raw))
-            blocks: list[Block] = []
-            for item in document.iter_inner_content():
-                if isinstance(item, Paragraph):
-                    block = _docx_paragraph(item)
-                    if block is not None:
-                        blocks.append(block)
-                elif isinstance(item, Table):
-                    blocks.extend(_docx_table(item))
-            core_title = (document.core_properties.title or "").strip()
-        except Exception as exc:  # noqa: BLE001 - zipfile, lxml and python-docx all raise their own types
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise LoadError(source, f"corrupt or unreadable DOCX ({reason})") from exc
-        return blocks, core_title
+def _load_docx(raw: bytes, source: str, budget: ParseBudget) -> tuple[list[Block], str]:
+    check_archive(raw, limits=budget.limits, source=source, kind="DOCX")  # before anything is decompressed
+    budget.check_time()
+    try:
+        import docx
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+
+        document = docx.Document(io.BytesIO(raw))
+        blocks: list[Block] = []
+        for item in document.iter_inner_content():
+            budget.check_time()
+            if isinstance(item, Paragraph):
+                block = _docx_paragraph(item)
+                if block is not None:
+                    budget.spend(len(block.text))
+                    blocks.append(block)
+            elif isinstance(item, Table):
+                blocks.extend(_docx_table(item, budget))
+        core_title = (document.core_properties.title or "").strip()
+    except LoadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zipfile, lxml and python-docx all raise their own types
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise LoadError(source, f"corrupt or unreadable DOCX ({reason})") from exc
+    return blocks, core_title
 
 
 _DOCX_HEADING = re.compile(r"^(?:heading|标题|標題)\s*(\d)$", re.I)
@@ -1072,10 +1351,11 @@ def _docx_paragraph(paragraph: Any) -> Block | None:
     return Block("paragraph", text)
 
 
-def _docx_table(table: Any) -> list[Block]:
+def _docx_table(table: Any, budget: ParseBudget) -> list[Block]:
     """A Word table, one block a row; the first row is the header when more rows follow it."""
     rows: list[list[str]] = []
     for row in table.rows:
+        budget.check_time()
         cells: list[str] = []
         for cell in row.cells:
             value = _clean_line(" ".join(cell.text.split()))
@@ -1085,7 +1365,12 @@ def _docx_table(table: Any) -> list[Block]:
             rows.append(cells)
     header = rows[0] if len(rows) > 1 else None
     body = rows[1:] if header else rows
-    return [Block("paragraph", _table_row(cells, header)) for cells in body]
+    blocks = []
+    for cells in body:
+        text = _table_row(cells, header)
+        budget.spend(len(text))  # each row repeats its header
+        blocks.append(Block("paragraph", text))
+    return blocks
 
 
 # --------------------------------------------------------------------------------------------------

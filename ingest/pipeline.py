@@ -1,7 +1,10 @@
 """The ingest pipeline: load → scan (guard) → chunk → embed → store → index.
 
-A document version is written to the database in one transaction; only then do its chunks enter the
-indexes, in the same `KnowledgeIndex.replace()` step that takes the previous version's chunks out.
+A document version is written to the database in one transaction, together with its audit entry and
+whatever the caller records with it (`in_transaction`: a background job's outcome); only then do its
+chunks enter the indexes, in the same `KnowledgeIndex.replace()` step that takes the previous version's
+chunks out. A crash leaves either all of it or none; the indexes are rebuilt from the database on start
+when they do not match it. Status changes (retire, approve, send back) commit with their audit entry too.
 """
 
 from __future__ import annotations
@@ -19,16 +22,30 @@ import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from assist import audit
 from assist.db import session_scope
 from assist.errors import AssistError, GuardUnavailableError, InvalidInputError, LoadError, NotFoundError
 from assist.guard.engine import unavailable_reason
 from assist.models import Chunk, ChunkVector, Document, DocumentStatus
+from assist.models.keys import ApiKey
 from assist.text import detect_language, tokenize
 from ingest.chunking import ChunkDraft, Chunker
 from ingest.indexes import ChunkMeta, IndexedChunk, KnowledgeIndex
+from ingest.limits import refusal
 from ingest.loaders import DocumentLoader, LoadedDocument
 
 logger = logging.getLogger(__name__)
+
+# Called inside the transaction that records an ingest's outcome, with its session and the outcome.
+InTransaction = Callable[[Session, "IngestItem"], None]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who an ingest or a status change is audited as: an API key, or a name (`cli:<user>`, `system`)."""
+
+    key: ApiKey | None = None
+    name: str | None = None
 
 
 class GuardLike(Protocol):
@@ -173,20 +190,22 @@ class IngestPipeline:
 
     # -- entry points -------------------------------------------------------------------------
     def ingest_files(
-        self, files: Sequence[tuple[Path, Path | None]], *, batch_chunks: int = 64
+        self, files: Sequence[tuple[Path, Path | None]], *, batch_chunks: int = 64, actor: Actor | None = None
     ) -> Iterator[IngestItem]:
         """Ingest files from disk, embedding the chunks of several documents per model call.
 
-        Failures are reported in their item, never raised; the batch goes on.
+        Failures are reported in their item, never raised; the batch goes on. Each stored version is
+        audited as `actor` (default: `system`).
         """
+        actor = actor or Actor()
         pending: list[_Prepared] = []
         for path, base_dir in files:
             source = str(path.relative_to(base_dir)) if base_dir else path.name
             try:
+                doc = self.loader.run(path, base_dir=base_dir)  # checks the size before reading
                 data = path.read_bytes()
-                doc = self.loader.run(path, base_dir=base_dir)
                 if any(p.doc.source == doc.source for p in pending):
-                    yield from self._flush(pending)  # a later version needs the earlier one stored first
+                    yield from self._flush(pending, actor)  # a later version needs the earlier one stored first
                 prepared = self._prepare(doc, content_hash=self._hash(data, doc.meta))
             except AssistError as exc:
                 logger.warning("ingest failed", extra={"source": source, "reason": str(exc)})
@@ -196,28 +215,49 @@ class IngestPipeline:
                 yield IngestItem(source=source, outcome="failed", error=f"{source}: cannot read ({exc.strerror})")
                 continue
             if isinstance(prepared, IngestItem):
+                self._settle_unchanged(prepared, actor=actor)
                 yield prepared
                 continue
             pending.append(prepared)
             if sum(len(p.drafts) for p in pending) >= batch_chunks:
-                yield from self._flush(pending)
-        yield from self._flush(pending)
+                yield from self._flush(pending, actor)
+        yield from self._flush(pending, actor)
 
     def ingest_file(self, path: Path, *, base_dir: Path | None = None) -> IngestItem:
         """Ingest one file from disk; failures are reported in the item, never raised."""
         return next(iter(self.ingest_files([(path, base_dir)])))
 
     def ingest_upload(
-        self, *, data: bytes, filename: str, meta: dict[str, Any] | None = None, replaces: str | None = None
+        self,
+        *,
+        data: bytes,
+        filename: str,
+        meta: dict[str, Any] | None = None,
+        replaces: str | None = None,
+        actor: Actor | None = None,
+        in_transaction: InTransaction | None = None,
     ) -> IngestItem:
-        """Ingest uploaded bytes; raises the loader's errors (the API turns them into 4xx)."""
+        """Ingest uploaded bytes; raises the loader's errors (the API turns them into 4xx).
+
+        Args:
+            data: The file's bytes.
+            filename: Its name (gives the type and, for a new document, the source).
+            meta: Metadata that overrides the file's own.
+            replaces: The id of a version this one follows (else the source decides).
+            actor: Who the version is audited as (default: `system`).
+            in_transaction: Called with the session and the outcome inside the transaction that stores
+                the version (or, for identical content, that repairs its missing audit entry), so that
+                what it writes commits with it or not at all.
+        """
+        actor = actor or Actor()
         meta = {k: v for k, v in (meta or {}).items() if v not in (None, "")}
         doc = self.loader.run(Path(filename), data=data, filename=filename, meta=meta)
         prepared = self._prepare(doc, content_hash=self._hash(data, meta), replaces=replaces)
         if isinstance(prepared, IngestItem):
+            self._settle_unchanged(prepared, actor=actor, in_transaction=in_transaction)
             return prepared
         texts = [embed_text(prepared.title, d.section, d.text) for d in prepared.drafts]
-        return self._commit(prepared, self._embed(texts))
+        return self._commit(prepared, self._embed(texts), actor=actor, in_transaction=in_transaction)
 
     # -- the steps ----------------------------------------------------------------------------
     @staticmethod
@@ -281,11 +321,35 @@ class IngestPipeline:
         drafts = self.chunker.run(doc)
         if not drafts:
             raise LoadError(doc.source, "no text to index")
+        if len(drafts) > self.loader.limits.max_chunks_per_document:
+            raise refusal(
+                doc.source, self.loader.limits, "max_chunks_per_document", f"the document makes {len(drafts):,} chunks"
+            )
         title = str(doc.meta.get("title") or doc.title)
         tokens = [tokenize(embed_text(title, d.section, d.text)) for d in drafts]
         return _Prepared(doc, content_hash, family[-1] if family else None, status, flags, drafts, tokens)
 
-    def _flush(self, pending: list[_Prepared]) -> Iterator[IngestItem]:
+    def _settle_unchanged(self, item: IngestItem, *, actor: Actor, in_transaction: InTransaction | None = None) -> None:
+        """Identical content stores nothing; but a version whose audit entry is missing (a crash between
+        the writes of older code) gets it now, in a transaction with `in_transaction`."""
+        assert item.document_id is not None
+        with Session(self.engine) as session:
+            missing = not audit.stored_entry_exists(session, document_id=item.document_id)
+        if not missing and in_transaction is None:
+            return
+        with session_scope(self.engine) as session:
+            if missing:
+                audit.serialize_repairs(session)
+                document = session.get(Document, item.document_id)
+                if document is not None and not audit.stored_entry_exists(session, document_id=document.id):
+                    audit.record_document_stored(
+                        session, document=document, actor=actor.key, actor_name=actor.name, recovered=True
+                    )
+                    logger.warning("audit entry of a stored version repaired", extra={"document_id": document.id})
+            if in_transaction is not None:
+                in_transaction(session, item)
+
+    def _flush(self, pending: list[_Prepared], actor: Actor) -> Iterator[IngestItem]:
         """Embed the pending documents' chunks together, then store and index each document."""
         if not pending:
             return
@@ -295,11 +359,18 @@ class IngestPipeline:
         offset = 0
         for p in batch:
             n = len(p.drafts)
-            yield self._commit(p, {name: mat[offset : offset + n] for name, mat in vectors.items()})
+            yield self._commit(p, {name: mat[offset : offset + n] for name, mat in vectors.items()}, actor=actor)
             offset += n
 
-    def _commit(self, p: _Prepared, vectors: dict[str, np.ndarray]) -> IngestItem:
-        """Store one document version in one transaction, then swap it into the indexes."""
+    def _commit(
+        self,
+        p: _Prepared,
+        vectors: dict[str, np.ndarray],
+        *,
+        actor: Actor,
+        in_transaction: InTransaction | None = None,
+    ) -> IngestItem:
+        """Store one document version with its audit entry in one transaction, then swap it into the indexes."""
         doc, meta, drafts, previous, status = p.doc, p.doc.meta, p.drafts, p.previous, p.status
         language = str(meta.get("language") or detect_language(doc.text))
         tags = meta.get("tags") or []
@@ -350,6 +421,20 @@ class IngestPipeline:
             if status == DocumentStatus.published:
                 removed = self._supersede(session, family_id=document.family_id, keep=document.id)
             metas = [chunk_meta(document, c) for c in chunks]
+            item = IngestItem(
+                source=doc.source,
+                outcome="updated" if previous else "new",
+                document_id=document.id,
+                family_id=document.family_id,
+                version=document.version,
+                status=status.value,
+                chunks=len(drafts),
+                flags=p.flags,
+                title=document.title,
+            )
+            audit.record_document_stored(session, document=document, actor=actor.key, actor_name=actor.name)
+            if in_transaction is not None:
+                in_transaction(session, item)
         add = []
         if status == DocumentStatus.published:
             add = [
@@ -358,17 +443,7 @@ class IngestPipeline:
             ]
         self.index.replace(remove=removed, add=add)
         logger.info("ingested", extra={"source": doc.source, "version": document.version, "chunks": len(drafts)})
-        return IngestItem(
-            source=doc.source,
-            outcome="updated" if previous else "new",
-            document_id=document.id,
-            family_id=document.family_id,
-            version=document.version,
-            status=status.value,
-            chunks=len(drafts),
-            flags=p.flags,
-            title=document.title,
-        )
+        return item
 
     @staticmethod
     def _supersede(session: Session, *, family_id: str, keep: str) -> list[int]:
@@ -392,12 +467,24 @@ class IngestPipeline:
         return removed
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def set_status(self, *, document_id: str, status: DocumentStatus, note: str | None = None) -> Document:
-        """Publish, retire or send back a version; the indexes follow in one step."""
+    def set_status(
+        self,
+        *,
+        document_id: str,
+        status: DocumentStatus,
+        note: str | None = None,
+        action: str | None = None,
+        actor: Actor | None = None,
+    ) -> Document:
+        """Publish, retire or send back a version; the indexes follow in one step.
+
+        With `action` (e.g. `document.retire`), the change is audited as `actor`, in the same transaction.
+        """
         with session_scope(self.engine) as session:
             document = session.get(Document, document_id)
             if document is None:
                 raise NotFoundError("document", document_id)
+            before = document.status
             chunks = list(
                 session.exec(select(Chunk).where(Chunk.document_id == document_id).order_by(col(Chunk.position)))
             )
@@ -413,6 +500,20 @@ class IngestPipeline:
                 add = self._indexed(session, document, chunks)
             else:
                 removed = ids
+            if action is not None:
+                after: dict[str, Any] = {"status": status.value}
+                if action in ("document.approve", "document.reject"):  # a review decision
+                    after |= {"note": note, "flags": len(document.flags or [])}
+                audit.record(
+                    session,
+                    actor=actor.key if actor else None,
+                    actor_name=actor.name if actor else None,
+                    action=action,
+                    target_type="document",
+                    target_id=document_id,
+                    before={"status": before.value, "version": document.version},
+                    after=after,
+                )
         self.index.replace(remove=removed, add=add)
         return document
 

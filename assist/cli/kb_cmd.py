@@ -32,6 +32,13 @@ def _sample_hint(missing: list[str]) -> str:
     return ""
 
 
+def _cli_actor():  # type: ignore[no-untyped-def]
+    from assist.audit import cli_actor_name
+    from ingest.pipeline import Actor
+
+    return Actor(name=cli_actor_name())
+
+
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (md, txt, html, pdf, docx, csv FAQ).")],
@@ -54,7 +61,7 @@ def ingest(
         kb.warm_up()
         total = len(iter_document_paths(paths))
         with tqdm(total=total, unit="doc", desc="ingest", file=__import__("sys").stderr) as bar:
-            report = kb.ingest_paths(paths, progress=lambda item: bar.update(1))
+            report = kb.ingest_paths(paths, progress=lambda item: bar.update(1), actor=_cli_actor())
     except AssistError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

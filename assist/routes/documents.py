@@ -4,15 +4,15 @@ compliance review of flagged versions.
 Small uploads are ingested in the request and answer 201. Large ones (over `BACKGROUND_BYTES`) are stored
 as a job and ingested after the response; the upload answers 202 with the job, which the editor polls at
 `GET /v1/documents/jobs/{job_id}`. Either way the index changes in one step, and a failed upload stores
-nothing but the job's error.
+nothing but the job's error. A document over an ingest limit (`ingest.limits`) is refused with 413.
+
+The document, its audit entry and the job's outcome commit in one transaction (`IngestPipeline`); so do
+a status change and its audit entry. Jobs a restart cut off are settled by `assist.ingest_jobs`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
 from datetime import date
 from pathlib import PurePath
 from typing import Any, Literal
@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from assist import audit
+from assist import audit, ingest_jobs
 from assist.deps import CurrentKey, GuardDep, KnowledgeDep, SessionDep, SettingsDep, require_roles
 from assist.errors import (
     AssistError,
@@ -33,11 +33,12 @@ from assist.errors import (
     TooLargeError,
     UnsupportedTypeError,
 )
+from assist.ingest_jobs import WORKER_ID
 from assist.models.audit import AuditEntryPublic
-from assist.models.common import utcnow
 from assist.models.documents import Document, DocumentPublic, DocumentStatus, IngestJob, IngestJobPublic
 from assist.models.keys import ApiKey, Role
 from ingest.loaders import DocumentLoader
+from ingest.pipeline import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +51,6 @@ ComplianceOnly = [Depends(require_roles(Role.compliance))]
 # Uploads above this size are ingested in the background (202 + a job to poll); smaller ones answer 201.
 BACKGROUND_BYTES = 1_000_000
 _READ_BLOCK = 1 << 16
-# Jobs this process is running; a queued or running job of this process that is not here was cut off.
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
-_active_jobs: set[str] = set()
-_active_lock = threading.Lock()
 
 
 class UploadResult(BaseModel):
@@ -134,37 +131,6 @@ def _check_type(filename: str) -> None:
         )
 
 
-def _audit_ingest(session: Session, *, key: ApiKey | None, item: Any, replaces: str | None) -> None:
-    """An audit entry for an upload that stored something (a new document or a new version)."""
-    if item.outcome == "unchanged":
-        return
-    before = None
-    if item.outcome == "updated":
-        prev = session.exec(
-            select(Document)
-            .where(Document.family_id == item.family_id, col(Document.version) < item.version)
-            .order_by(col(Document.version).desc())
-        ).first()
-        before = {"id": prev.id, "version": prev.version} if prev else {"id": replaces}
-    audit.record(
-        session,
-        actor=key,
-        action="document.upload" if item.outcome == "new" else "document.version",
-        target_type="document",
-        target_id=item.document_id,
-        before=before,
-        after={
-            "id": item.document_id,
-            "family_id": item.family_id,
-            "version": item.version,
-            "status": item.status,
-            "chunks": item.chunks,
-            "flags": len(item.flags or []),
-            "source": item.source,
-        },
-    )
-
-
 def _engine(session: Session) -> Engine:
     bind = session.get_bind()
     return bind if isinstance(bind, Engine) else bind.engine
@@ -208,8 +174,7 @@ def _run_job(
             key_id=key_id,
         )
     finally:
-        with _active_lock:
-            _active_jobs.discard(job_id)
+        ingest_jobs.ended(job_id)
 
 
 def _ingest_job(
@@ -231,19 +196,19 @@ def _ingest_job(
         session.add(job)
         session.commit()
         key = session.get(ApiKey, key_id) if key_id else None
-        try:
-            item = knowledge.ingest_upload(data=data, filename=filename, meta=meta, replaces=replaces)
-        except AssistError as exc:
-            job.status, job.error, job.error_status = "failed", str(exc), exc.status_code
-        except Exception as exc:  # a job must always end; the editor sees the failure, not a hang
-            logger.exception("background ingest failed", extra={"job_id": job_id})
-            job.status, job.error, job.error_status = "failed", f"internal error: {type(exc).__name__}", 500
-        else:
-            job.status, job.result = "done", _result(item).model_dump(mode="json")
-            _audit_ingest(session, key=key, item=item, replaces=replaces)
-        job.finished_at = utcnow()
-        session.add(job)
-        session.commit()
+
+    def done(tx: Session, item: Any) -> None:  # in the transaction that stores the document
+        ingest_jobs.finish(tx, job_id=job_id, result=_result(item).model_dump(mode="json"))
+
+    try:
+        knowledge.ingest_upload(
+            data=data, filename=filename, meta=meta, replaces=replaces, actor=Actor(key=key), in_transaction=done
+        )
+    except AssistError as exc:
+        ingest_jobs.fail(engine, job_id=job_id, error=str(exc), status=exc.status_code)
+    except Exception as exc:  # a job must always end; the editor sees the failure, not a hang
+        logger.exception("background ingest failed", extra={"job_id": job_id})
+        ingest_jobs.fail(engine, job_id=job_id, error=f"internal error: {type(exc).__name__}", status=500)
 
 
 @router.post(
@@ -293,8 +258,7 @@ def upload_document(
         )
         session.add(job)
         session.commit()
-        with _active_lock:
-            _active_jobs.add(job.id)
+        ingest_jobs.started(job.id)
         background.add_task(
             _run_job,
             engine=_engine(session),
@@ -308,9 +272,7 @@ def upload_document(
         )
         body = IngestJobPublic.model_validate(job, from_attributes=True).model_dump(mode="json")
         return JSONResponse(status_code=202, content=body, headers={"Location": f"/v1/documents/jobs/{job.id}"})
-    item = knowledge.ingest_upload(data=data, filename=filename, meta=meta, replaces=replaces)
-    _audit_ingest(session, key=key, item=item, replaces=replaces)
-    session.commit()
+    item = knowledge.ingest_upload(data=data, filename=filename, meta=meta, replaces=replaces, actor=Actor(key=key))
     return _result(item)
 
 
@@ -320,30 +282,10 @@ def get_job(job_id: str, session: SessionDep) -> IngestJobPublic:
     job = session.get(IngestJob, job_id)
     if job is None:
         raise NotFoundError("upload job", job_id)
-    if job.status in ("queued", "running") and _cut_off(job):
-        job.status, job.error_status = "failed", 503
-        job.error = f"{job.filename}: interrupted by a server restart before it was stored; upload it again"
-        job.finished_at = utcnow()
-        session.add(job)
-        session.commit()
+    if job.status in ("queued", "running") and ingest_jobs.is_cut_off(job):
+        ingest_jobs.settle_if_cut_off(_engine(session), job_id)
+        session.refresh(job)
     return IngestJobPublic.model_validate(job, from_attributes=True)
-
-
-def _cut_off(job: IngestJob) -> bool:
-    """True when the process that owned this unfinished job is gone (or is us, and no longer runs it)."""
-    if job.worker == WORKER_ID:
-        with _active_lock:
-            return job.id not in _active_jobs
-    host, _, pid = (job.worker or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another machine's job: it cannot be checked from here
-    try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, OverflowError):
-        return True
-    except OSError:  # exists, owned by someone else
-        return False
-    return False
 
 
 @router.get("", response_model=list[DocumentPublic], dependencies=EditorOrCompliance)
@@ -416,19 +358,8 @@ def retire_document(document_id: str, session: SessionDep, knowledge: KnowledgeD
     doc = _get(session, document_id)
     if doc.status == DocumentStatus.retired:
         raise ConflictError(f"document {document_id!r} is already retired")
-    before = doc.status.value
-    knowledge.retire(document_id=document_id)
+    knowledge.retire(document_id=document_id, actor=Actor(key=key))
     session.refresh(doc)
-    audit.record(
-        session,
-        actor=key,
-        action="document.retire",
-        target_type="document",
-        target_id=document_id,
-        before={"status": before, "version": doc.version},
-        after={"status": doc.status.value},
-    )
-    session.commit()
     return _detail(session, doc)
 
 
@@ -441,20 +372,8 @@ def review_document(
     if doc.status != DocumentStatus.needs_review:
         raise ConflictError(f"document {document_id!r} is {doc.status.value}, not waiting for review")
     if body.decision == "approve":
-        knowledge.publish(document_id=document_id, note=body.note)
-        action = "document.approve"
+        knowledge.publish(document_id=document_id, note=body.note, actor=Actor(key=key))
     else:
-        knowledge.send_back(document_id=document_id, note=body.note or "sent back by compliance")
-        action = "document.reject"
+        knowledge.send_back(document_id=document_id, note=body.note or "sent back by compliance", actor=Actor(key=key))
     session.refresh(doc)
-    audit.record(
-        session,
-        actor=key,
-        action=action,
-        target_type="document",
-        target_id=document_id,
-        before={"status": DocumentStatus.needs_review.value, "version": doc.version},
-        after={"status": doc.status.value, "note": body.note, "flags": len(doc.flags or [])},
-    )
-    session.commit()
     return _detail(session, doc)

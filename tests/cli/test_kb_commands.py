@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from assist.cli import _register, app
 from tests.factories import write
+from tests.utils import bombs
 
 runner = CliRunner()
 _register()
@@ -51,6 +52,33 @@ def test_ingest_reports_bad_files_and_exits_non_zero(tmp_path: Path) -> None:
     assert "1 new" in r.stdout and "2 failed" in r.stdout
     assert "empty.txt: empty file" in r.output and "scan.pdf" in r.output
     assert "Traceback" not in r.output
+
+
+def test_ingest_refuses_a_bomb_with_the_limit_and_ingests_the_rest(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    write(tmp_path / "kb" / "card.md", DOC)
+    (tmp_path / "kb" / "bomb.docx").write_bytes(bombs.docx_bomb(20_000_000))
+    r = runner.invoke(app, ["ingest", str(tmp_path / "kb")])
+    assert r.exit_code == 1
+    assert "1 new, 0 updated, 0 unchanged, 1 failed" in r.stdout
+    assert "failed: bomb.docx: archive entry 'word/document.xml' is compressed " in r.output
+    assert "(ASSIST_MAX_COMPRESSION_RATIO)" in r.output and "Traceback" not in r.output
+
+
+def test_ingest_writes_an_audit_entry_for_each_stored_version(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    from sqlmodel import Session, create_engine, select
+
+    from assist.models.audit import AuditEntry
+
+    write(tmp_path / "kb" / "card.md", DOC)
+    assert runner.invoke(app, ["ingest", str(tmp_path / "kb")]).exit_code == 0
+    write(tmp_path / "kb" / "card.md", DOC.replace("二十元", "十五元"))
+    assert runner.invoke(app, ["ingest", str(tmp_path / "kb")]).exit_code == 0
+    with Session(create_engine(f"sqlite:///{_isolated_data_dir / 'assist.db'}")) as s:
+        rows = s.exec(select(AuditEntry).where(AuditEntry.target_type == "document").order_by(AuditEntry.id)).all()
+    assert [(e.action, e.actor.startswith("cli:"), e.role, e.after["version"]) for e in rows] == [
+        ("document.upload", True, "system", 1),
+        ("document.version", True, "system", 2),
+    ]
 
 
 def test_ingest_of_a_missing_path_is_a_clear_error(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from sqlmodel import Session, func, select
 from assist.models.audit import AuditEntry
 from assist.models.documents import Chunk, Document, IngestJob
 from assist.routes import documents as documents_routes
+from tests.utils import bombs
 
 V1 = "# 信用卡年费\n\n金卡年费每年三百元，刷卡满六次免次年年费。\n"
 V2 = "# 信用卡年费\n\n金卡年费每年二百元，刷卡满十二次免次年年费。\n"
@@ -191,6 +192,29 @@ def test_too_large_upload_is_413_naming_the_limit_and_stores_nothing(client, hea
     r = upload(client, headers["editor"], "big.md", "# 大\n\n" + "年费说明。" * 200)
     assert r.status_code == 413
     assert "0.001 MB" in r.json()["detail"]
+    assert counts(client) == before
+
+
+def test_a_decompression_bomb_upload_is_413_naming_the_limit_and_stores_nothing(client, headers):
+    """The reported DOCX: 20 MB of XML in ~100 KB ran 125 s in the request and published 2,511 chunks."""
+    upload(client, headers["editor"], "ok.md", V1)
+    before, audited = counts(client), actions(client)
+    r = upload(client, headers["editor"], "bomb.docx", bombs.docx_bomb(20_000_000))
+    assert r.status_code == 413, r.text
+    detail = r.json()["detail"]
+    assert detail.startswith("bomb.docx: archive entry 'word/document.xml' is compressed ")
+    assert detail.endswith("over the limit of 100:1 (ASSIST_MAX_COMPRESSION_RATIO)")
+    assert counts(client) == before and actions(client) == audited
+
+
+def test_a_limit_refusal_in_a_background_job_is_its_error_and_stores_nothing(client, headers, monkeypatch):
+    monkeypatch.setattr(documents_routes, "BACKGROUND_BYTES", 10)
+    before = counts(client)
+    r = upload(client, headers["editor"], "statement.pdf", bombs.many_page_pdf(600))
+    assert r.status_code == 202, r.text
+    job = client.get(f"/v1/documents/jobs/{r.json()['id']}", headers=headers["editor"]).json()
+    assert (job["status"], job["error_status"]) == ("failed", 413)
+    assert job["error"] == "statement.pdf: the PDF has 600 pages, over the limit of 500 pages (ASSIST_MAX_PDF_PAGES)"
     assert counts(client) == before
 
 
