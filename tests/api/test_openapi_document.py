@@ -11,7 +11,13 @@ from fastapi.testclient import TestClient
 
 from assist.openapi import EXTRA_CODES
 
-PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/v1/demo/calls"), ("GET", "/v1/demo/calls/{name}")}
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/v1/demo/calls"),
+    ("GET", "/v1/demo/calls/{name}"),
+}
 
 
 @pytest.fixture
