@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assist.calls.hub import CallHub
 from assist.config import Settings, get_settings
 from assist.errors import AssistError, AuthError, RateLimitedError
-from assist.web import strict_query
+from assist.security.web import strict_query
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def _load_guard(settings: Settings, db_engine: Any, holder: Any) -> None:
     """
     from sqlmodel import Session
 
-    from assist import rules_store
+    from assist.compliance import rules_store
 
     holder.seed_path = settings.rules_path
     with Session(db_engine) as session:
@@ -63,8 +63,8 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
     from assist.calls.llm import LLMComposer
     from assist.calls.metrics import Metrics
     from assist.calls.playbooks import Playbooks
+    from assist.compliance.holder import GuardHolder
     from assist.db import make_engine
-    from assist.deps import GuardHolder
 
     db_engine = overrides.get("db_engine")
     if db_engine is None:
@@ -75,7 +75,7 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
         _load_guard(settings, db_engine, holder)
     knowledge = overrides.get("knowledge")
     if knowledge is None:
-        from assist.knowledge import KnowledgeBase
+        from assist.knowledge.base import KnowledgeBase
 
         limit_native_threads()
 
@@ -131,7 +131,7 @@ def sync_with_database(knowledge: Any, guard_holder: Any, db_engine: Any) -> dic
     """
     from sqlmodel import Session
 
-    from assist import rules_store
+    from assist.compliance import rules_store
 
     changed = {"index": False, "rules": False}
     try:
@@ -176,7 +176,7 @@ def _build_state(app: FastAPI, settings: Settings, overrides: dict[str, Any]) ->
     app.state.metrics = svc.metrics
     app.state.call_engine = svc.call_engine
     app.state.call_hub = CallHub()
-    from assist.security import Security
+    from assist.security.gate import Security
 
     app.state.security = Security(svc.settings, svc.db_engine)
 
@@ -254,12 +254,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # /docs is served from local files by assist.routes.pages (no CDN); no ReDoc
         redoc_url=None,
-        dependencies=[Depends(strict_query)],  # unknown or repeated query parameters: 422 (assist/web.py)
+        dependencies=[Depends(strict_query)],  # unknown or repeated query parameters: 422 (assist/security/web.py)
     )
     app.state.ready = False
     add_exception_handlers(app)
-    # -- security: the key check and body limits run before any route reads the request (assist/security.py)
-    from assist import security
+    # -- security: the key check and body limits run before any route reads the request (assist/security/gate.py)
+    from assist.security import gate as security
 
     security.install(app)
     # -- end of security
@@ -273,10 +273,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
         app.include_router(pages.router)
 
     # Browser hardening and the truthful OpenAPI document (issue #14): security headers and the
-    # WebSocket Origin check (assist/web.py), error bodies, codes and Bearer security (assist/openapi.py).
+    # WebSocket Origin check (assist/security/web.py), error bodies, codes and Bearer security (assist/openapi.py).
     # Added last, so the headers middleware is the outermost and every response passes through it.
     from assist.openapi import install_openapi
-    from assist.web import install_security
+    from assist.security.web import install_security
 
     install_security(app, settings)
     install_openapi(app)

@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     # Uploads
     max_upload_mb: float = 20.0
 
-    # Security (assist/security.py; docs/security.md)
+    # Security (assist/security/gate.py; docs/security.md)
     # Every request body but an upload's (JSON, a rule pack) is refused with 413 above this, while it streams.
     max_body_kb: int = 1024
     # How long a key lookup is trusted before the database is asked again; open WebSockets re-check their key
@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-For is believed (addresses or CIDR blocks, comma-separated); empty: none,
     # the client address is the peer's.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # Browser hardening (assist/web.py)
+    # Browser hardening (assist/security/web.py)
     # Origins whose pages may open the call WebSocket, comma-separated (e.g. https://assist.bank.example);
     # unset means the page's own origin: http(s)://<the request's Host header>. A client that sends no
     # Origin (the CLI's replay, the ASR connector) is not a browser and is let through.

@@ -7,7 +7,6 @@ lifespan (assist/app.py) and kept on `app.state`; these functions only hand them
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,16 +14,17 @@ from fastapi import Depends
 from sqlmodel import Session
 from starlette.requests import HTTPConnection
 
-from assist.auth import lookup_key
+from assist.compliance.holder import GuardHolder
 from assist.config import Settings
-from assist.errors import AssistError, AuthError, ForbiddenError, GuardUnavailableError, NotFoundError
+from assist.errors import AssistError, AuthError, ForbiddenError, NotFoundError
 from assist.models.keys import ApiKey, CallAccess, Role
 from assist.protocols import Retriever
+from assist.security.keys import lookup_key
 
 if TYPE_CHECKING:
     from assist.calls.engine import CallEngine
     from assist.calls.hub import CallHub
-    from assist.security import Security
+    from assist.security.gate import Security
 
 logger = logging.getLogger(__name__)
 
@@ -33,76 +33,6 @@ class NotReadyError(AssistError):
     """A request that arrived before the lifespan finished loading."""
 
     status_code = 503
-
-
-class GuardHolder:
-    """The guard in force. `swap()` replaces it atomically; every call turn fetches it afresh with `get()`.
-
-    The compliance routes swap in a recompiled guard when rules change, so running calls use the new
-    rules from their next turn without a restart.
-
-    The holder fails closed: with no guard, or a guard with no rules in force, `get()` raises
-    GuardUnavailableError (503) naming the reason, so nothing passes unchecked; `status()` says why for
-    /readyz and /healthz.
-    """
-
-    def __init__(self, guard: Any, *, reason: str | None = None) -> None:
-        self._lock = threading.Lock()
-        self._guard: Any = None
-        self._reason: str | None = None
-        self._rules = 0
-        self._set(guard, reason)
-        self.version = 1
-        self.rules_fingerprint: Any = None  # the rule versions this guard was built from, if known
-        self.seed_path: Any = None  # the rule pack to seed an empty database from, when built from the database
-
-    def _set(self, guard: Any, reason: str | None) -> None:
-        from assist.guard.engine import unavailable_reason
-
-        problem = reason or unavailable_reason(guard)
-        rules = getattr(guard, "rules", None)
-        self._guard, self._reason = (None, problem) if problem else (guard, None)
-        self._rules = len(rules) if rules is not None and guard is not None else 0
-
-    @property
-    def ready(self) -> bool:
-        """True when a guard with rules is in force."""
-        return self._guard is not None
-
-    def get(self) -> Any:
-        """The current guard.
-
-        Raises:
-            GuardUnavailableError: No guard, or one without rules, is in force (the message says why).
-        """
-        guard = self._guard
-        if guard is None:
-            raise GuardUnavailableError(f"compliance check unavailable: {self._reason}")
-        return guard
-
-    def swap(self, new_guard: Any) -> Any:
-        """Put `new_guard` in force; returns the previous one (None if there was none).
-
-        A guard without rules is taken, but leaves the holder unavailable: `get()` raises until rules come.
-        """
-        if new_guard is None:
-            raise ValueError("cannot swap in None as the guard")
-        with self._lock:
-            old = self._guard
-            self._set(new_guard, None)
-            self.version += 1
-        logger.info("guard swapped", extra={"guard_version": self.version, "guard_ready": self.ready})
-        return old
-
-    def fail(self, reason: str) -> None:
-        """Mark the guard unavailable (e.g. its rules could not be loaded at start): `get()` raises."""
-        with self._lock:
-            self._guard, self._reason, self._rules = None, reason, 0
-        logger.error("compliance guard unavailable", extra={"reason": reason})
-
-    def status(self) -> dict[str, Any]:
-        """``{"ready", "rules", "reason"}``: what /readyz and /healthz report about the guard."""
-        return {"ready": self.ready, "rules": self._rules, "reason": self._reason}
 
 
 def _state(conn: HTTPConnection, name: str) -> Any:
@@ -124,7 +54,7 @@ def get_session(conn: HTTPConnection) -> Iterator[Session]:
 
 
 def get_knowledge(conn: HTTPConnection) -> Any:
-    """The knowledge base (assist.knowledge.KnowledgeBase)."""
+    """The knowledge base (assist.knowledge.base.KnowledgeBase)."""
     return _state(conn, "knowledge")
 
 
@@ -139,7 +69,7 @@ def get_guard_holder(conn: HTTPConnection) -> GuardHolder:
 
 
 def get_guard(conn: HTTPConnection) -> Any:
-    """The guard in force right now (assist.guard.Guard)."""
+    """The guard in force right now (assist.compliance.guard.Guard)."""
     return get_guard_holder(conn).get()
 
 
@@ -155,7 +85,7 @@ def get_call_hub(conn: HTTPConnection) -> CallHub:
 
 def key_from_socket(conn: HTTPConnection) -> str | None:
     """The key of a WebSocket handshake: `Authorization: Bearer <key>`, else `?token=<key>` (browsers cannot
-    set headers on a WebSocket), else None. HTTP routes take the header only (assist/security.py)."""
+    set headers on a WebSocket), else None. HTTP routes take the header only (assist/security/gate.py)."""
     header = conn.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
@@ -168,13 +98,13 @@ def key_from_socket(conn: HTTPConnection) -> str | None:
 def authenticate(conn: HTTPConnection, session: Session) -> ApiKey:
     """The active key of `Authorization: Bearer <key>`, looked up directly (without the gate's cache).
 
-    The gate (assist.security.AuthGate) authenticates every /v1 request before it reaches a route; this is
+    The gate (assist.security.gate.AuthGate) authenticates every /v1 request before it reaches a route; this is
     the fallback for an app assembled without it.
 
     Raises:
         AuthError: no key, or an unknown or revoked one.
     """
-    from assist.security import BAD_KEY, BAD_SCHEME, MISSING_KEY, bearer_credential
+    from assist.security.gate import BAD_KEY, BAD_SCHEME, MISSING_KEY, bearer_credential
 
     key, malformed = bearer_credential(conn.headers)
     if key is None:
@@ -197,7 +127,7 @@ CallEngineDep = Annotated["CallEngine", Depends(get_call_engine)]
 def current_key(conn: HTTPConnection, session: SessionDep) -> ApiKey:
     """The caller's key, whatever its role (401 when missing, unknown or revoked): the one the gate
     authenticated before the request body was read."""
-    from assist.security import SCOPE_KEY
+    from assist.security.gate import SCOPE_KEY
 
     key = conn.scope.get(SCOPE_KEY)
     if isinstance(key, ApiKey):
@@ -233,7 +163,7 @@ AdminKey = Annotated[ApiKey, Depends(require_roles(Role.admin))]
 
 
 def get_security(conn: HTTPConnection) -> Security:
-    """Key store and rate limits (assist.security.Security)."""
+    """Key store and rate limits (assist.security.gate.Security)."""
     return _state(conn, "security")  # type: ignore[no-any-return]
 
 
@@ -268,6 +198,6 @@ def call_guard(need: CallAccess, doing: str, *roles: Role) -> Callable[..., ApiK
     return _dependency
 
 
-# Routes on one call: the key's role, then its access to that call (assist.auth.call_access).
+# Routes on one call: the key's role, then its access to that call (assist.security.keys.call_access).
 CallActor = Annotated[ApiKey, Depends(call_guard(CallAccess.act, "add turns to it or end it", Role.agent))]
 CallReader = Annotated[ApiKey, Depends(call_guard(CallAccess.read, "read it", Role.agent, Role.compliance))]

@@ -29,7 +29,7 @@ from fastapi import FastAPI, params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from assist.web import API_PREFIX
+from assist.security.web import API_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ def route_error_codes(route: Any, method: str) -> dict[int, str | None]:
     codes: dict[int, str | None] = {}
     if current_key in calls:
         codes[401] = None
-        codes[429] = None  # the rate limits of assist/security.py: per address, key and call starts
+        codes[429] = None  # the rate limits of assist/security/gate.py: per address, key and call starts
         codes[503] = None
         if any(getattr(c, "__qualname__", "").startswith("require_roles.") for c in calls):
             codes[403] = None
@@ -150,7 +150,7 @@ def route_error_codes(route: Any, method: str) -> dict[int, str | None]:
     if any(isinstance(p.field_info, params.File) for p in route.dependant.body_params):
         codes.update({413: None, 415: None})
     if route.path_format.startswith(API_PREFIX + "/"):
-        codes[422] = None  # at least an unknown or repeated query parameter (assist.web.strict_query)
+        codes[422] = None  # at least an unknown or repeated query parameter (assist.security.web.strict_query)
     codes.update(EXTRA_CODES.get((method, route.path_format), {}))
     return dict(sorted(codes.items()))
 

@@ -105,7 +105,7 @@ _CVV = re.compile(
 _PASSWORD = re.compile(
     r"(?i)(?=[登交查取网網密p])((?:登录|登入|交易|查询|取款|网银|網銀)?(?:密码|密碼)(?:是|为|為|係)[:：, ]{0,6}"
     r"|(?<![A-Za-z])password(?: is|:)\s{0,6})"
-    rf"({_en_digit_run(4, 16)}|[^\s,，。.;；!！?？]{{4,64}})"
+    rf"({_en_digit_run(4, 16)}|[^\s,，。.;；!！?？\[\]]{{4,64}})"
 )
 # a number said right after "card number" / "account number" is that number, checksum or not (a misheard
 # digit, a passbook account): the words name it
@@ -211,7 +211,7 @@ _NAME_EN_IAM = re.compile(
 # start what they say next (想 / 要 / 请 / 手机; "and", "my", "please")
 _ADDRESS_ZH_STOP = (
     r"(?:想|要|请|請|可以|能不能|能否|需要|怎么|怎麼|如何|吗|嗎|麻烦|麻煩|帮我|幫我|谢谢|謝謝|唔該|唔该|我|手机|手機|电话|電話"
-    r"|身份|卡号|卡號|[，,。.!！?？;；\n])"
+    r"|身份|卡号|卡號|[，,。.!！?？;；\n\[])"
 )
 _ADDRESS_ZH = re.compile(
     r"(?=[我家本住地通居联聯收邮郵寄现現新户戶账帳])"  # the triggers' first characters: a cheap test at each position
@@ -224,7 +224,7 @@ _ADDRESS_ZH = re.compile(
     rf"(?![哪什甚啥多边邊\[?？]|(?i:www|http))((?:(?!{_ADDRESS_ZH_STOP}).){{2,60}})"
 )
 _ADDRESS_EN_STOP = (
-    r"(?:[;!?\n]|\.(?!(?<=\bSt\.)|(?<=\bRd\.)|(?<=\bAve\.)|(?<=\bApt\.)|(?<=\bNo\.)|(?<=\bDr\.)|(?<=\bLn\.)|(?<=\d\.)\d)"
+    r"(?:[;!?\n\[]|\.(?!(?<=\bSt\.)|(?<=\bRd\.)|(?<=\bAve\.)|(?<=\bApt\.)|(?<=\bNo\.)|(?<=\bDr\.)|(?<=\bLn\.)|(?<=\d\.)\d)"
     r"|\b(?:and|but|so|because|please|thanks|thank|my|can|could|would|which|is)\b)"
 )
 # an English address starts with a house number (in digits or words), a capital (Rose Cottage), Flat / Apt / Unit
@@ -272,7 +272,7 @@ _DATE_PART = rf"(?:(?:the|of)\s+)?(?:\d{{1,4}}(?:st|nd|rd|th)?\b|{_MONTH}|{_NUMB
 _DOB_EN = re.compile(
     r"(?i)(?=[db])((?<![A-Za-z])(?:date\s+of\s+birth|birth\s*date|birthday|d\.?o\.?b\b\.?|born(?:\s+(?:on|in))?)"
     r"(?:\s{0,3}(?:is|was|'s|:|-|=)\s{0,3}(?:on\s+)?|\s{1,3}))"
-    rf"({_DATE_PART}(?:[ \t,./\-]{{1,3}}{_DATE_PART}){{0,7}})"
+    rf"({_DATE_PART}(?:[ \t,./\-]{{1,3}}{_DATE_PART}){{0,7}})(?!\[)"  # not glued to a placeholder: "oh[PHONE]"
 )
 _ZH_DATE_NUMERAL = "[〇零一二三四五六七八九十两兩]"
 _ZH_YEAR = rf"(?:\d{{4}}|\d{{2}}|{_ZH_DATE_NUMERAL}{{2,4}})"

@@ -89,7 +89,7 @@ def build_data_dir(data: Path, corpus: Path, target_chunks: int) -> dict[str, An
 
     from assist.config import get_settings
     from assist.db import make_engine
-    from assist.knowledge import KnowledgeBase
+    from assist.knowledge.base import KnowledgeBase
     from assist.models.documents import Chunk
 
     get_settings.cache_clear()
@@ -144,10 +144,10 @@ def make_key(data: Path) -> str:
     os.environ["ASSIST_DATA_DIR"] = str(data)
     from sqlmodel import Session
 
-    from assist.auth import create_key
     from assist.config import get_settings
     from assist.db import make_engine
     from assist.models.keys import Role
+    from assist.security.keys import create_key
 
     get_settings.cache_clear()
     with Session(make_engine(get_settings())) as s:

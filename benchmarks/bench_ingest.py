@@ -20,8 +20,8 @@ from sqlmodel import Session, select
 
 from assist.config import Settings
 from assist.db import make_engine
-from assist.evaluation import read_jsonl
-from assist.knowledge import KnowledgeBase
+from assist.knowledge.base import KnowledgeBase
+from assist.knowledge.evaluation import read_jsonl
 from assist.models import Chunk, Document
 from benchmarks.common import set_paths
 from ingest.embedders import build_embedder

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assist.evaluation import LabelledItem, build_eval_index, read_jsonl, score_ranking
-from assist.retrieval import HybridRetriever
+from assist.knowledge.evaluation import LabelledItem, build_eval_index, read_jsonl, score_ranking
+from assist.knowledge.retrieval import HybridRetriever
 from benchmarks.common import SETS, CachedEmbedder, set_paths
 from ingest.embedders import build_embedder
 

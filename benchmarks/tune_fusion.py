@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assist.evaluation import build_eval_index, read_jsonl, score_ranking
-from assist.retrieval import HybridRetriever
+from assist.knowledge.evaluation import build_eval_index, read_jsonl, score_ranking
+from assist.knowledge.retrieval import HybridRetriever
 from benchmarks.common import CachedEmbedder, set_paths
 from ingest.embedders import build_embedder
 

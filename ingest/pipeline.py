@@ -23,9 +23,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from assist import audit
+from assist.compliance.guard.engine import unavailable_reason
 from assist.db import session_scope
 from assist.errors import AssistError, GuardUnavailableError, InvalidInputError, LoadError, NotFoundError
-from assist.guard.engine import unavailable_reason
 from assist.models import Chunk, ChunkVector, Document, DocumentStatus
 from assist.models.keys import ApiKey
 from assist.text import detect_language, tokenize

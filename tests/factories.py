@@ -7,7 +7,7 @@ from typing import Any
 
 from assist.config import Settings
 from assist.db import make_engine
-from assist.knowledge import KnowledgeBase
+from assist.knowledge.base import KnowledgeBase
 from ingest.embedders import HashEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]

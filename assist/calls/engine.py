@@ -31,9 +31,9 @@ from assist.calls.metrics import Metrics
 from assist.calls.playbooks import Playbooks
 from assist.calls.state import CallState
 from assist.calls.trigger import NeedTrigger, TriggerDecision
+from assist.compliance.guard.engine import Verdict
 from assist.config import Settings
 from assist.errors import ConflictError, GuardUnavailableError, InvalidInputError, NotFoundError
-from assist.guard.engine import Verdict
 from assist.models.calls import (
     Call,
     CallPublic,
@@ -281,12 +281,12 @@ class CallEngine:
         return owner
 
     def access(self, call_id: str, key: ApiKey) -> CallAccess:
-        """What `key` may do with the call (assist.auth.call_access).
+        """What `key` may do with the call (assist.security.keys.call_access).
 
         Raises:
             NotFoundError: unknown call.
         """
-        from assist.auth import call_access
+        from assist.security.keys import call_access
 
         owner = self.owner_of(call_id)
         if Role(key.role) == Role.admin or (owner is not None and owner == key.id):

@@ -172,7 +172,7 @@ def keys_create(
     name: Annotated[str, typer.Option(help="Who or what uses the key (shown in audit and guard events).")],
 ) -> None:
     """Create a key and print it once (the last line of the output is the key)."""
-    from assist.auth import create_key
+    from assist.security.keys import create_key
 
     if role not in {r.value for r in Role}:
         typer.echo(f"error: unknown role {role!r}: use agent, editor, compliance or admin", err=True)
@@ -190,7 +190,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List keys (id, role, name, prefix, created, revoked); never the keys themselves."""
-    from assist.auth import list_keys
+    from assist.security.keys import list_keys
 
     with _session() as session:
         rows = list_keys(session)
@@ -203,7 +203,7 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (from `assist keys list`).")]) -> None:
     """Revoke a key; requests with it get 401 from now on."""
-    from assist.auth import revoke_key
+    from assist.security.keys import revoke_key
 
     try:
         with _session() as session:
@@ -222,7 +222,7 @@ def keys_grant(
     all_calls: Annotated[bool, typer.Option("--all-calls", help="The calls of every key instead of --owner.")] = False,
 ) -> None:
     """Let an agent key listen to or act on the calls another key starts (or every key, with --all-calls)."""
-    from assist.auth import grant_access
+    from assist.security.keys import grant_access
 
     if (owner is None) == (not all_calls):
         typer.echo("error: give exactly one of --owner KEY_ID or --all-calls", err=True)
@@ -242,7 +242,7 @@ def keys_grants(
     include_removed: Annotated[bool, typer.Option("--all", help="Removed grants too.")] = False,
 ) -> None:
     """List grants (id, grantee, access, owner, created, status)."""
-    from assist.auth import list_grants
+    from assist.security.keys import list_grants
 
     with _session() as session:
         rows = list_grants(session, include_removed=include_removed)
@@ -257,7 +257,7 @@ def keys_grants(
 @keys_app.command("ungrant")
 def keys_ungrant(grant_id: Annotated[str, typer.Argument(help="The grant's id (from `assist keys grants`).")]) -> None:
     """Remove a grant; sockets that relied on it close within a second."""
-    from assist.auth import remove_grant
+    from assist.security.keys import remove_grant
 
     try:
         with _session() as session:

@@ -28,9 +28,9 @@ def guard_in_force(rules: Path | None = None) -> Any:
     Raises:
         GuardUnavailableError: The rules cannot be loaded, or none is in force (the message says why).
     """
+    from assist.compliance.guard import Guard
+    from assist.compliance.guard.engine import unavailable_reason
     from assist.config import get_settings
-    from assist.guard import Guard
-    from assist.guard.engine import unavailable_reason
 
     if rules is not None:
         try:
@@ -44,9 +44,9 @@ def guard_in_force(rules: Path | None = None) -> Any:
 
     from sqlmodel import Session
 
-    from assist import rules_store
+    from assist.compliance import rules_store
+    from assist.compliance.holder import GuardHolder
     from assist.db import make_engine
-    from assist.deps import GuardHolder
 
     settings = get_settings()
     holder = GuardHolder(None, reason="the rules are loading")
@@ -119,7 +119,7 @@ def eval_guard(
     ] = None,
 ) -> None:
     """Recall of forbidden claims, false-positive rate and the misses, as one JSON object."""
-    from assist.guard.evaluate import evaluate_cases
+    from assist.compliance.guard.evaluate import evaluate_cases
 
     if not cases.is_file():
         typer.echo(f"error: no such cases file: {cases}", err=True)

@@ -15,7 +15,7 @@ from assist.errors import AssistError
 def _open_kb(guard: Any = None):  # type: ignore[no-untyped-def]
     from assist.config import get_settings
     from assist.db import make_engine
-    from assist.knowledge import KnowledgeBase
+    from assist.knowledge.base import KnowledgeBase
 
     settings = get_settings()
     engine = make_engine(settings)
@@ -118,8 +118,8 @@ def eval_retrieval(
 ) -> None:
     """Build a throw-away index (never the data dir) and print one JSON object of metrics."""
     from assist.config import get_settings
-    from assist.evaluation import evaluate_retrieval
-    from assist.retrieval import MODES
+    from assist.knowledge.evaluation import evaluate_retrieval
+    from assist.knowledge.retrieval import MODES
     from ingest.embedders import build_embedders
 
     if mode not in MODES:

@@ -91,7 +91,7 @@ event.listen(
 
 
 # ---------------------------------------------------------------- key events
-# Keys are created and revoked by the CLI (assist.cli) through assist.auth. Listening on the ApiKey mapper
+# Keys are created and revoked by the CLI (assist.cli) through assist.security.keys. Listening on the ApiKey mapper
 # records every such event whatever the code path, in the same transaction as the change itself.
 
 # Who is acting, when it is not an API key (e.g. the CLI sets "cli:<user>"); read by the key-event hooks.

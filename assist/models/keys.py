@@ -46,7 +46,7 @@ class ApiKeyPublic(ApiKeyBase):
 
 
 class CallAccess(IntEnum):
-    """What a key may do with one call, weakest first (assist.auth.call_access decides)."""
+    """What a key may do with one call, weakest first (assist.security.keys.call_access decides)."""
 
     none = 0  # not even know that it exists: such a call is "not found"
     read = 1  # GET the transcript, suggestions and alerts (compliance, on every call)

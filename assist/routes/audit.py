@@ -7,10 +7,10 @@ import logging
 from fastapi import APIRouter, Depends, Query
 
 from assist import audit
+from assist.compliance.review import as_utc, parse_bound
 from assist.deps import SessionDep, require_roles
 from assist.models.audit import AuditEntryPublic
 from assist.models.keys import Role
-from assist.review import as_utc, parse_bound
 from assist.routes.events import FromQuery, ToQuery
 
 logger = logging.getLogger(__name__)

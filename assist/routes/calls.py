@@ -16,13 +16,13 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from assist.auth import hash_key
 from assist.calls.hub import CallHub, Subscriber
 from assist.deps import AgentKey, CallActor, CallEngineDep, CallReader, SecurityDep, get_call_hub, key_from_socket
 from assist.errors import AssistError, AuthError, NotFoundError, RateLimitedError
 from assist.models.calls import CallCreated, CallPublic, CallSummary, TurnResult, UtteranceIn
 from assist.models.keys import ApiKey, CallAccess, Role
-from assist.security import Security, TokenBucket
+from assist.security.gate import Security, TokenBucket
+from assist.security.keys import hash_key
 
 logger = logging.getLogger(__name__)
 

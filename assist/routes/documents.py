@@ -7,7 +7,7 @@ as a job and ingested after the response; the upload answers 202 with the job, w
 nothing but the job's error. A document over an ingest limit (`ingest.limits`) is refused with 413.
 
 The document, its audit entry and the job's outcome commit in one transaction (`IngestPipeline`); so do
-a status change and its audit entry. Jobs a restart cut off are settled by `assist.ingest_jobs`.
+a status change and its audit entry. Jobs a restart cut off are settled by `assist.knowledge.ingest_jobs`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from assist import audit, ingest_jobs
+from assist import audit
 from assist.deps import CurrentKey, GuardDep, KnowledgeDep, SessionDep, SettingsDep, require_roles
 from assist.errors import (
     AssistError,
@@ -33,7 +33,8 @@ from assist.errors import (
     TooLargeError,
     UnsupportedTypeError,
 )
-from assist.ingest_jobs import WORKER_ID
+from assist.knowledge import ingest_jobs
+from assist.knowledge.ingest_jobs import WORKER_ID
 from assist.models.audit import AuditEntryPublic
 from assist.models.documents import Document, DocumentPublic, DocumentStatus, IngestJob, IngestJobPublic
 from assist.models.keys import ApiKey, Role

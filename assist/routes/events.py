@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from assist import review, rules_store
+from assist.compliance import review, rules_store
+from assist.compliance.review import parse_bound
 from assist.deps import CurrentKey, SessionDep, SettingsDep, require_roles
 from assist.models.guard import EventStatus, GuardEventPublic, RulePublic
 from assist.models.keys import Role
-from assist.review import parse_bound
 from assist.routes.rules import swap_guard
 
 logger = logging.getLogger(__name__)

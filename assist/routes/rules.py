@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from assist import rules_store
+from assist.compliance import rules_store
 from assist.deps import CurrentKey, SessionDep, SettingsDep, get_guard_holder, require_roles
 from assist.errors import InvalidInputError
 from assist.models.guard import RulePublic

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlmodel import Session
 
-from assist.auth import create_key
 from assist.models.keys import Role
+from assist.security.keys import create_key
 
 
 def new_key(app: FastAPI, role: Role, name: str | None = None) -> str:

@@ -10,8 +10,8 @@ from api_helpers import bearer, new_key
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
-from assist.auth import create_key, lookup_key, revoke_key
 from assist.models.keys import ApiKey, Role
+from assist.security.keys import create_key, lookup_key, revoke_key
 
 
 def test_only_the_hash_is_stored(client) -> None:
@@ -104,8 +104,8 @@ def test_keys_cli_create_list_revoke(tmp_path) -> None:
 
 def test_grants_are_validated_idempotent_and_audited(client, keys) -> None:
     from assist import audit
-    from assist.auth import grant_access, list_grants, remove_grant
     from assist.errors import InvalidInputError, NotFoundError
+    from assist.security.keys import grant_access, list_grants, remove_grant
 
     with Session(client.app.state.db_engine) as s:
         ids = {role: lookup_key(s, k).id for role, k in keys.items()}  # type: ignore[union-attr]

@@ -1,5 +1,5 @@
 """The gate in front of the routes: the key is checked before a byte of the body is read, and bodies are cut
-off at their limit while they stream (assist/security.py).
+off at their limit while they stream (assist/security/gate.py).
 
 These drive the app at the ASGI level with a `receive` that counts the body bytes the app pulls, as a
 server would hand them over: nothing is read that the app does not ask for.

@@ -1,4 +1,4 @@
-"""Call ownership: a call belongs to the key that started it (assist.auth.call_access).
+"""Call ownership: a call belongs to the key that started it (assist.security.keys.call_access).
 
 Another agent is told the call does not exist (404, the same as for an unknown id); compliance reads every
 call; admin does everything; an admin-made grant lets an agent key listen (read and stream) or act (also post
@@ -13,9 +13,9 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 from starlette.websockets import WebSocketDisconnect
 
-from assist.auth import grant_access, lookup_key, remove_grant
 from assist.models.calls import Call
 from assist.models.keys import Role
+from assist.security.keys import grant_access, lookup_key, remove_grant
 
 NEED = {"speaker": "customer", "text": "我的信用卡丢了怎么办"}
 FEE = {"speaker": "customer", "text": "补卡要收费吗"}

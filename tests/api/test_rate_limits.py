@@ -1,4 +1,4 @@
-"""Rate limits: 429 with Retry-After and a JSON detail (assist/security.py).
+"""Rate limits: 429 with Retry-After and a JSON detail (assist/security/gate.py).
 
 Time is a fake clock injected into the app's Security object, so refills are exact and nothing sleeps.
 """
@@ -123,7 +123,7 @@ def test_forwarded_for_is_ignored_from_an_untrusted_peer(limited) -> None:
 
 
 def test_client_address_unit() -> None:
-    from assist.security import Security
+    from assist.security.gate import Security
 
     s = Security(Settings(trusted_proxies=["10.0.0.0/8", "127.0.0.1"]), db_engine=None)  # type: ignore[arg-type]
 
@@ -207,7 +207,7 @@ def test_unsafe_security_settings_are_refused(monkeypatch, env, words) -> None:
 
 
 def test_limiter_maps_are_bounded() -> None:
-    from assist.security import RateLimiter
+    from assist.security.gate import RateLimiter
 
     limiter = RateLimiter(capacity=1, window_s=60, clock=lambda: 0.0, max_keys=100)
     for i in range(10_000):

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from starlette.websockets import WebSocketDisconnect
 
-from assist.auth import grant_access, hash_key, lookup_key, remove_grant, revoke_key
 from assist.config import get_settings
 from assist.models.calls import Turn
 from assist.models.keys import CallAccess, Role
 from assist.routes.calls import KeyWatch, watch_key
+from assist.security.keys import grant_access, hash_key, lookup_key, remove_grant, revoke_key
 
 NEED = {"type": "utterance", "speaker": "customer", "text": "我的信用卡丢了怎么办"}
 

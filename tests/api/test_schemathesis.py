@@ -26,9 +26,9 @@ from schemathesis.generation.modes import GenerationMode
 from sqlmodel import Session
 
 from assist.app import create_app
-from assist.auth import create_key
 from assist.config import Settings
 from assist.models.keys import Role
+from assist.security.keys import create_key
 
 # Examples per operation and mode: enough for each to see odd values in every field, small enough that
 # the whole run stays around a minute on 2 cores. SCHEMATHESIS_EXAMPLES=200 for a deeper run by hand.

@@ -1,4 +1,4 @@
-"""Browser hardening (assist/web.py): security headers on every response, the WebSocket Origin check at the
+"""Browser hardening (assist/security/web.py): security headers on every response, the WebSocket Origin check at the
 handshake, streamed bodies left unbuffered, and strict query parameters on /v1."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from starlette.responses import StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 
 from assist.config import Settings
-from assist.web import CLOSE_FOREIGN_ORIGIN, SecurityHeaders
+from assist.security.web import CLOSE_FOREIGN_ORIGIN, SecurityHeaders
 
 
 def stream_url(call_id: str, key: str) -> str:
@@ -139,7 +139,7 @@ def test_repeated_query_parameter_is_refused(client: TestClient, keys: dict[str,
 
 def test_token_is_not_an_unknown_query_parameter(client: TestClient, keys: dict[str, str]) -> None:
     # ?token= belongs to the WebSocket handshake; on HTTP the key check refuses it with its own reason
-    # (assist/security.py), not the query check with "unknown query parameter"
+    # (assist/security/gate.py), not the query check with "unknown query parameter"
     r = client.post(f"/v1/calls?token={keys['agent']}")
     assert r.status_code == 401
     assert "unknown query parameter" not in r.json()["detail"]

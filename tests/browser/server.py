@@ -96,10 +96,10 @@ def create_keys(data_dir: Path) -> dict[str, str]:
     """One key per role, made by the project's own key code (the same as `assist keys create`)."""
     from sqlmodel import Session
 
-    from assist.auth import create_key
     from assist.config import Settings
     from assist.db import make_engine
     from assist.models.keys import Role
+    from assist.security.keys import create_key
 
     engine = make_engine(Settings(data_dir=data_dir, embedders=["hash"]))
     keys: dict[str, str] = {}

@@ -23,8 +23,8 @@ RULES = ROOT / "kb_docs" / "rules"
 
 def _needs() -> None:
     try:
-        import assist.guard  # noqa: F401
-        import assist.knowledge  # noqa: F401
+        import assist.compliance.guard  # noqa: F401
+        import assist.knowledge.base  # noqa: F401
     except ImportError as exc:
         pytest.skip(f"needs the knowledge base and guard packages: {exc}")
     if not any(RULES.glob("*.y*ml")):
@@ -33,9 +33,9 @@ def _needs() -> None:
 
 def _build(tmp: Path, embedders: list[str]) -> dict[str, Any]:
     _needs()
+    from assist.compliance.guard import Guard
     from assist.db import make_engine
-    from assist.guard import Guard
-    from assist.knowledge import KnowledgeBase
+    from assist.knowledge.base import KnowledgeBase
 
     settings = Settings(data_dir=tmp, embedders=embedders)
     db = make_engine(settings)

@@ -50,7 +50,7 @@ def test_unreachable_server_is_a_message_not_a_traceback() -> None:
 
 
 def test_local_replay_of_the_chinese_sample(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("assist.knowledge")
+    pytest.importorskip("assist.knowledge.base")
     monkeypatch.setenv("ASSIST_EMBEDDERS", "hash")
     get_settings.cache_clear()
     r = runner.invoke(app, ["replay", str(ROOT / "kb_docs/calls/zh_card_loss_and_wealth.jsonl")])

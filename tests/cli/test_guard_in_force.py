@@ -10,8 +10,8 @@ import pytest
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
-from assist import rules_store
 from assist.cli import _register, app
+from assist.compliance import rules_store
 from assist.config import get_settings
 from assist.db import make_engine
 from assist.models.documents import Document

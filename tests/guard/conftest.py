@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assist.guard import Guard
+from assist.compliance.guard import Guard
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "kb_docs" / "rules"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from assist.compliance.guard import Guard
+from assist.compliance.guard.evaluate import evaluate_cases
 from assist.errors import InvalidInputError
-from assist.guard import Guard
-from assist.guard.evaluate import evaluate_cases
 
 from .conftest import CASES, HOLDOUT
 
@@ -246,7 +246,7 @@ def test_a_thousand_extra_phrases_still_match(guard: Guard) -> None:
 def test_langchain_runnable_raises_or_returns_the_verdict(guard: Guard) -> None:
     from langchain_core.messages import AIMessage
 
-    from assist.guard.langchain import GuardBlockedError, guard_runnable
+    from assist.compliance.guard.langchain import GuardBlockedError, guard_runnable
 
     passthrough = guard_runnable(guard)
     assert passthrough.invoke("您好，请问有什么可以帮您？") == "您好，请问有什么可以帮您？"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assist.guard.normalize import cn_number, normalize_for_match
+from assist.compliance.guard.normalize import cn_number, normalize_for_match
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
+from assist.compliance.guard import Guard
 from assist.errors import RulePackError
-from assist.guard import Guard
 
 CATASTROPHIC = ["(?:a+)+b", "(a|aa)*c", "(.*a){20}"]
 
@@ -33,7 +33,7 @@ def test_catastrophic_regexes_are_bounded_on_2000_characters() -> None:
     code = textwrap.dedent(
         f"""
         import json, time
-        from assist.guard import Guard
+        from assist.compliance.guard import Guard
         rule = dict(id="user_rule", category="x", severity="block", languages=["en"], advice="a", source="s",
                     regexes={CATASTROPHIC!r})
         guard = Guard.from_rules([rule])

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
+from assist.compliance.guard import Guard, RulePack, load_rule_pack
 from assist.errors import RulePackError
-from assist.guard import Guard, RulePack, load_rule_pack
 
 from .conftest import RULES
 

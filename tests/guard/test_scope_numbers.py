@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assist.guard import Guard
+from assist.compliance.guard import Guard
 from tests.factories import KB_DOCS
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assist.langchain_adapters import AssistRetriever, EmbedderEmbeddings
+from assist.knowledge.langchain import AssistRetriever, EmbedderEmbeddings
+from assist.knowledge.retrieval import DEFAULT_WEIGHTS, DOCUMENT_EVIDENCE, HybridRetriever, language_group
 from assist.protocols import Retriever, SearchFilter
-from assist.retrieval import DEFAULT_WEIGHTS, DOCUMENT_EVIDENCE, HybridRetriever, language_group
 from assist.text import tokenize
 from ingest.embedders import HashEmbedder
 from ingest.indexes import ChunkMeta, IndexedChunk, KnowledgeIndex
@@ -184,7 +184,7 @@ def test_bad_weight_overrides_are_refused(weights: dict[str, dict[str, float]], 
 def test_the_knowledge_base_takes_its_weights_from_settings(tmp_path: Path) -> None:
     from assist.config import Settings
     from assist.db import make_engine
-    from assist.knowledge import KnowledgeBase
+    from assist.knowledge.base import KnowledgeBase
 
     override = {"en": {"bm25": 0.05, "minilm": 0.95, "e5": 0.0}}
     settings = Settings(data_dir=tmp_path, embedders=["hash"], fusion_weights=override)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assist.knowledge import KnowledgeBase
+from assist.knowledge.base import KnowledgeBase
 from ingest.embedders import build_embedder
 from tests.factories import KB_DOCS, make_kb
 
@@ -25,7 +25,7 @@ def real_embedders() -> list:  # type: ignore[type-arg]
 
 @pytest.fixture(scope="session")
 def real_kb(tmp_path_factory: pytest.TempPathFactory, real_embedders: list) -> Iterator[KnowledgeBase]:  # type: ignore[type-arg]
-    from assist.guard import Guard
+    from assist.compliance.guard import Guard
 
     guard = Guard.from_path(KB_DOCS / "rules")
     kb = make_kb(tmp_path_factory.mktemp("realkb"), embedders=real_embedders, guard=guard)

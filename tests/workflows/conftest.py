@@ -73,7 +73,7 @@ def client(app: Any) -> Iterator[TestClient]:
 @pytest.fixture
 def keys(client: TestClient) -> dict[str, str]:
     """role name → plaintext key (also `other_admin`, a second admin)."""
-    from assist.auth import create_key
+    from assist.security.keys import create_key
 
     out: dict[str, str] = {}
     with Session(client.app.state.db_engine) as session:  # type: ignore[attr-defined]

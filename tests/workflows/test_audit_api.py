@@ -11,7 +11,7 @@ from tests.workflows.test_rules_api import PREDICTION
 
 def test_every_action_is_audited_with_who_what_and_identifiers(client, headers, keys):
     ed, comp = headers["editor"], headers["compliance"]
-    from assist.auth import create_key, lookup_key, revoke_key
+    from assist.security.keys import create_key, lookup_key, revoke_key
 
     with Session(client.app.state.db_engine) as s:
         row, _ = create_key(s, role="agent", name="temp-agent")

@@ -94,7 +94,7 @@ def test_list_filters(session):
 
 
 def test_key_create_and_revoke_are_audited_whatever_the_code_path(session):
-    from assist.auth import create_key, revoke_key
+    from assist.security.keys import create_key, revoke_key
 
     key, _plain = create_key(session, role=Role.agent, name="amy")
     revoke_key(session, key_id=key.id)

@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from assist import audit, ingest_jobs
+from assist import audit
+from assist.knowledge import ingest_jobs
 from assist.models.audit import AuditEntry
 from assist.models.common import utcnow
 from assist.models.documents import Document, DocumentStatus, IngestJob

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
-from assist import audit, review, rules_store
+from assist import audit
+from assist.compliance import review, rules_store
 from assist.config import Settings
 from assist.db import make_engine
 from assist.models.guard import GuardEvent

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from assist import review
+from assist.compliance import review
 from assist.config import get_settings
 from assist.db import make_engine
 from assist.errors import InvalidInputError, NotFoundError

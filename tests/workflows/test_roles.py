@@ -105,7 +105,7 @@ def test_missing_and_unknown_keys_get_401_json_on_every_v1_route(client, http_ro
 
 
 def test_revoked_key_gets_401(client, keys, headers):
-    from assist.auth import lookup_key, revoke_key
+    from assist.security.keys import lookup_key, revoke_key
 
     with Session(client.app.state.db_engine) as s:
         row = lookup_key(s, keys["compliance"])
@@ -143,8 +143,8 @@ def test_routes_outside_v1_need_no_key_and_never_fail(client, http_routes):
 
 
 def test_the_gate_and_the_matrix_agree_on_which_v1_routes_are_public(http_routes):
-    # the gate (assist/security.py) checks keys before routing: its idea of "public" must be this file's
-    from assist.security import needs_key
+    # the gate (assist/security/gate.py) checks keys before routing: its idea of "public" must be this file's
+    from assist.security.gate import needs_key
 
     for method, path, _ in http_routes:
         if path.startswith("/v1/"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from assist import rules_store
+from assist.compliance import rules_store
 from assist.config import get_settings
 from assist.db import make_engine
 from assist.errors import ConflictError, NotFoundError, RulePackError
@@ -127,8 +127,8 @@ def test_another_process_follows_rule_changes_with_refresh_if_stale(session, rul
 
 
 def test_the_default_pack_survives_the_database_and_a_yaml_round_trip(session):
+    from assist.compliance.guard.engine import Guard
     from assist.config import PROJECT_ROOT
-    from assist.guard.engine import Guard
 
     pack_dir = PROJECT_ROOT / "kb_docs" / "rules"
     if not any(pack_dir.glob("*.yaml")):

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from assist import rules_store
 from assist.app import sync_with_database
+from assist.compliance import rules_store
 from tests.factories import make_kb, write
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from assist.errors import InvalidInputError
-from assist.retrieval import HybridRetriever
+from assist.knowledge.retrieval import HybridRetriever
 from assist.text import detect_language, tokenize
 from ingest.indexes import ChunkMeta, IndexedChunk, KnowledgeIndex
 

@@ -1,7 +1,7 @@
 """The compliance review queue: guard events listed with filters, reviewed, counted per rule and exported.
 
 A reviewer marks an event `confirmed` or `false_positive`. A false positive can add the offending phrase as
-an exception to the rule in the same step; that creates a new rule version (see assist.rules_store), and
+an exception to the rule in the same step; that creates a new rule version (see assist.compliance.rules_store), and
 the caller swaps the running guard.
 """
 
@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import String, cast, func
 from sqlmodel import Session, col, select
 
-from assist import audit, rules_store
+from assist import audit
+from assist.compliance import rules_store
 from assist.errors import InvalidInputError, NotFoundError
 from assist.models.calls import Feedback, Suggestion
 from assist.models.common import utcnow

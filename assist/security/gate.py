@@ -43,10 +43,10 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assist.auth import hash_key
 from assist.config import Settings
 from assist.errors import AuthError, RateLimitedError
 from assist.models.keys import ApiKey, Role
+from assist.security.keys import hash_key
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from assist.models.guard import DisclosureRecord, GuardEvent, RuleRecord
 from assist.models.keys import ApiKey
 
 if TYPE_CHECKING:
-    from assist.guard.engine import Guard
+    from assist.compliance.guard.engine import Guard
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ def load_pack_files(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, An
 
 def compile_guard(rules: list[dict[str, Any]], disclosures: list[dict[str, Any]] | None = None) -> Guard:
     """Compile a guard, turning any validation failure into a RulePackError (422) that names the rule."""
-    from assist.guard.engine import Guard
+    from assist.compliance.guard.engine import Guard
 
     try:
         return Guard.from_rules(rules, disclosures)
@@ -276,7 +276,7 @@ def load_guard(*, session: Session, rules_path: Path) -> Guard:
     """Seed on first start, then build the guard from the database (for the app's lifespan and the CLI).
 
     The guard may have no rules (an empty database and no pack to seed from): callers check
-    :func:`assist.guard.engine.unavailable_reason` and fail closed.
+    :func:`assist.compliance.guard.engine.unavailable_reason` and fail closed.
     """
     ensure_seeded(session=session, rules_path=rules_path)
     upgrade_legacy_regexes(session=session)
@@ -355,7 +355,7 @@ def refresh_if_stale(*, session: Session, holder: GuardSwapper) -> bool:
     return True
 
 
-# Regexes the shipped pack once held that the engine (RE2, see assist/guard/regex.py) cannot run, and what
+# Regexes the shipped pack once held that the engine (RE2, see assist/compliance/guard/regex.py) cannot run, and what
 # replaced them in the pack: (the trigger regex now, an exception regex now). A database seeded from the old
 # pack gets the same change as a new version, once, at start, so its guard still builds.
 _LEGACY_REGEXES: dict[str, tuple[str, str]] = {

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from assist.compliance.guard.engine import SPEAKERS, Guard, Verdict
 from assist.errors import AssistError, InvalidInputError
-from assist.guard.engine import SPEAKERS, Guard, Verdict
 
 logger = logging.getLogger(__name__)
 

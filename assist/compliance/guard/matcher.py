@@ -11,10 +11,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from assist.guard.clauses import lexicon
-from assist.guard.normalize import normalize_phrase
-from assist.guard.regex import compile_for_search, compile_set
-from assist.guard.rules import Disclosure, Rule
+from assist.compliance.guard.clauses import lexicon
+from assist.compliance.guard.normalize import normalize_phrase
+from assist.compliance.guard.regex import compile_for_search, compile_set
+from assist.compliance.guard.rules import Disclosure, Rule
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class Matcher:
     def _combine(items: list[tuple[int, str]]) -> _Combined:
         """The alternation of all regexes (a one-pass test: does any match?), and each regex alone.
 
-        Rule regexes run on RE2, in linear time whatever the pattern (assist/guard/regex.py says why).
+        Rule regexes run on RE2, in linear time whatever the pattern (assist/compliance/guard/regex.py says why).
         """
         if not items:
             return None, None, ()

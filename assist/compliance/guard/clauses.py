@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assist.guard.normalize import normalize_phrase
+from assist.compliance.guard.normalize import normalize_phrase
 
 # effects
 NEG, CANCEL, BOUNDARY, IGNORE, POSTNEG, POSTCANCEL = 1, 2, 3, 4, 5, 6

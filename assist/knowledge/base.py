@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from assist.config import Settings
+from assist.knowledge.retrieval import HybridRetriever
 from assist.models import Chunk, Document, DocumentStatus
-from assist.retrieval import HybridRetriever
 from ingest.chunking import Chunker
 from ingest.embedders import build_embedders, vector_space
 from ingest.indexes import KnowledgeIndex, fingerprint
@@ -143,8 +143,8 @@ class KnowledgeBase:
 
     def recover(self) -> dict[str, int]:
         """Settle background jobs a restart cut off and write audit entries a crash left out (see
-        `assist.ingest_jobs.recover`). A failure is logged: it must not keep the service from starting."""
-        from assist import ingest_jobs
+        `assist.knowledge.ingest_jobs.recover`). A failure is logged: it must not keep the service from starting."""
+        from assist.knowledge import ingest_jobs
 
         try:
             return ingest_jobs.recover(self.engine)

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assist.compliance.guard.normalize import normalize_phrase
+from assist.compliance.guard.regex import RegexRefused, compile_regex
 from assist.errors import RulePackError
-from assist.guard.normalize import normalize_phrase
-from assist.guard.regex import RegexRefused, compile_regex
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ def _str_list(value: Any, rule_id: str, key: str, origin: str) -> tuple[str, ...
 
 
 def _compile(pattern: str, rule_id: str, origin: str) -> None:
-    """Refuse a regex the guard cannot run safely: RE2 must accept it (assist/guard/regex.py says why)."""
+    """Refuse a regex the guard cannot run safely: RE2 must accept it (assist/compliance/guard/regex.py says why)."""
     try:
         rx = compile_regex(pattern)
     except RegexRefused as exc:
@@ -350,8 +350,8 @@ def _read_yaml(path: Path) -> Any:
 def load_rule_pack(path: Path | str) -> RulePack:
     """Load and validate a rule pack: one YAML file, or every ``*.yaml``/``*.yml`` in a directory.
 
-    Rule ids must be unique across all files. Examples are checked when a :class:`~assist.guard.Guard`
-    is built from the pack (see :func:`assist.guard.engine.check_examples`).
+    Rule ids must be unique across all files. Examples are checked when a :class:`~assist.compliance.guard.Guard`
+    is built from the pack (see :func:`assist.compliance.guard.engine.check_examples`).
 
     Args:
         path: A YAML file or a directory of them.

@@ -2,7 +2,7 @@
 
 Public API::
 
-    from assist.guard import Guard, Verdict, Match, RulePack, load_rule_pack
+    from assist.compliance.guard import Guard, Verdict, Match, RulePack, load_rule_pack
     guard = Guard.from_path(Path("kb_docs/rules"))            # a YAML file or a folder of them
     guard = Guard.from_rules(rule_dicts, disclosure_dicts)    # rules edited in the database
     verdict = guard.check("这款产品保本保息", speaker="agent")
@@ -26,7 +26,7 @@ Behaviour worth knowing:
   In documents, a list item inherits the negation of its lead-in line ("坐席绝不会：", "## 禁止索取的信息").
 - **Exceptions** (terms of art) are clause-scoped: one in the same clause silences that rule there.
 - **Severity.** block > warn > allow; ``Verdict.advice`` is the advice of the first most severe match.
-- **Regexes** run on RE2 (``assist/guard/regex.py``): linear time whatever the pattern; lookarounds and
+- **Regexes** run on RE2 (``assist/compliance/guard/regex.py``): linear time whatever the pattern; lookarounds and
   backreferences are refused when a rule is saved. Those of one script are first tried as one alternation;
   where it matches, each matching regex runs alone, so two rules matching at the same place both fire.
 - **Failing closed.** :func:`unavailable_reason` says why a guard cannot be trusted (none, or no rules in
@@ -35,8 +35,8 @@ Behaviour worth knowing:
 
 from __future__ import annotations
 
-from assist.guard.engine import SPEAKERS, Guard, Match, Verdict, example_failures, unavailable_reason
-from assist.guard.rules import Disclosure, DisclosurePart, Rule, RulePack, load_rule_pack
+from assist.compliance.guard.engine import SPEAKERS, Guard, Match, Verdict, example_failures, unavailable_reason
+from assist.compliance.guard.rules import Disclosure, DisclosurePart, Rule, RulePack, load_rule_pack
 
 __all__ = [
     "SPEAKERS",

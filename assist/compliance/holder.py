@@ -1,0 +1,85 @@
+"""The guard in force, held for every part of the service that checks text (live turns, suggestions, uploads).
+
+It is swapped atomically when compliance staff change the rules, and it fails closed: without a guard with
+rules in force, `get()` raises instead of letting text through unchecked.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from assist.errors import GuardUnavailableError
+
+logger = logging.getLogger(__name__)
+
+
+class GuardHolder:
+    """The guard in force. `swap()` replaces it atomically; every call turn fetches it afresh with `get()`.
+
+    The compliance routes swap in a recompiled guard when rules change, so running calls use the new
+    rules from their next turn without a restart.
+
+    The holder fails closed: with no guard, or a guard with no rules in force, `get()` raises
+    GuardUnavailableError (503) naming the reason, so nothing passes unchecked; `status()` says why for
+    /readyz and /healthz.
+    """
+
+    def __init__(self, guard: Any, *, reason: str | None = None) -> None:
+        self._lock = threading.Lock()
+        self._guard: Any = None
+        self._reason: str | None = None
+        self._rules = 0
+        self._set(guard, reason)
+        self.version = 1
+        self.rules_fingerprint: Any = None  # the rule versions this guard was built from, if known
+        self.seed_path: Any = None  # the rule pack to seed an empty database from, when built from the database
+
+    def _set(self, guard: Any, reason: str | None) -> None:
+        from assist.compliance.guard.engine import unavailable_reason
+
+        problem = reason or unavailable_reason(guard)
+        rules = getattr(guard, "rules", None)
+        self._guard, self._reason = (None, problem) if problem else (guard, None)
+        self._rules = len(rules) if rules is not None and guard is not None else 0
+
+    @property
+    def ready(self) -> bool:
+        """True when a guard with rules is in force."""
+        return self._guard is not None
+
+    def get(self) -> Any:
+        """The current guard.
+
+        Raises:
+            GuardUnavailableError: No guard, or one without rules, is in force (the message says why).
+        """
+        guard = self._guard
+        if guard is None:
+            raise GuardUnavailableError(f"compliance check unavailable: {self._reason}")
+        return guard
+
+    def swap(self, new_guard: Any) -> Any:
+        """Put `new_guard` in force; returns the previous one (None if there was none).
+
+        A guard without rules is taken, but leaves the holder unavailable: `get()` raises until rules come.
+        """
+        if new_guard is None:
+            raise ValueError("cannot swap in None as the guard")
+        with self._lock:
+            old = self._guard
+            self._set(new_guard, None)
+            self.version += 1
+        logger.info("guard swapped", extra={"guard_version": self.version, "guard_ready": self.ready})
+        return old
+
+    def fail(self, reason: str) -> None:
+        """Mark the guard unavailable (e.g. its rules could not be loaded at start): `get()` raises."""
+        with self._lock:
+            self._guard, self._reason, self._rules = None, reason, 0
+        logger.error("compliance guard unavailable", extra={"reason": reason})
+
+    def status(self) -> dict[str, Any]:
+        """``{"ready", "rules", "reason"}``: what /readyz and /healthz report about the guard."""
+        return {"ready": self.ready, "rules": self._rules, "reason": self._reason}
