@@ -32,11 +32,11 @@ def _load_guard(settings: Settings, db_engine: Any, holder: Any) -> None:
     """
     from sqlmodel import Session
 
-    from assist.compliance import rules_store
+    from assist.compliance.swap import load_guard_into
 
     holder.seed_path = settings.rules_path
     with Session(db_engine) as session:
-        rules_store.load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
+        load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
 
 
 @dataclass
@@ -131,7 +131,7 @@ def sync_with_database(knowledge: Any, guard_holder: Any, db_engine: Any) -> dic
     """
     from sqlmodel import Session
 
-    from assist.compliance import rules_store
+    from assist.compliance.swap import refresh_if_stale
 
     changed = {"index": False, "rules": False}
     try:
@@ -142,7 +142,7 @@ def sync_with_database(knowledge: Any, guard_holder: Any, db_engine: Any) -> dic
         # not a guard handed in by a tool: one built from the database, or one that failed to load from it
         if getattr(guard_holder, "rules_fingerprint", None) is not None or getattr(guard_holder, "seed_path", None):
             with Session(db_engine) as session:
-                changed["rules"] = rules_store.refresh_if_stale(session=session, holder=guard_holder)
+                changed["rules"] = refresh_if_stale(session=session, holder=guard_holder)
     except Exception:
         logger.exception("rules refresh failed; the guard in force keeps checking")
     if any(changed.values()):

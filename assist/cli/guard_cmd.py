@@ -44,14 +44,14 @@ def guard_in_force(rules: Path | None = None) -> Any:
 
     from sqlmodel import Session
 
-    from assist.compliance import rules_store
     from assist.compliance.holder import GuardHolder
+    from assist.compliance.swap import load_guard_into
     from assist.db import make_engine
 
     settings = get_settings()
     holder = GuardHolder(None, reason="the rules are loading")
     with Session(make_engine(settings)) as session:
-        rules_store.load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
+        load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
     return holder.get()
 
 
