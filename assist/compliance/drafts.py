@@ -1,7 +1,7 @@
 """Draft testing (POST /v1/rules/test): what a draft rule would newly block and stop blocking, before it is saved.
 
 The draft and the rules in force are both run over the guard's labelled statements
-(``tests/data/guard_cases.jsonl``, read and scored by :mod:`assist.compliance.guard.evaluate`, as
+(``kb_docs/guard/cases.jsonl``, read and scored by :mod:`assist.compliance.guard.evaluate`, as
 ``assist eval guard`` does) and over the most recent guard events. Nothing is stored.
 """
 
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The labelled statements a draft rule is tried on: the repository's, or the copy a wheel carries.
-DEFAULT_CASES_PATH = shipped_path("tests/data/guard_cases.jsonl", bundled="guard_cases.jsonl")
+# The labelled statements a draft rule is tried on: the checkout's, or the copy a wheel carries (with kb_docs/).
+DEFAULT_CASES_PATH = shipped_path("kb_docs/guard/cases.jsonl")
 
 
 @dataclass

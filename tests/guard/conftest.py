@@ -10,7 +10,7 @@ from assist.compliance.guard import Guard
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "kb_docs" / "rules"
-CASES = ROOT / "tests" / "data" / "guard_cases.jsonl"
+CASES = ROOT / "kb_docs" / "guard" / "cases.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "guard_cases_holdout.jsonl"
 
 
