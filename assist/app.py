@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from fastapi import Depends, FastAPI, Request
@@ -20,10 +20,13 @@ from assist.config import Settings, get_settings
 from assist.errors import AssistError, AuthError, RateLimitedError
 from assist.security.web import strict_query
 
+if TYPE_CHECKING:
+    from assist.compliance.holder import GuardHolder
+
 logger = logging.getLogger(__name__)
 
 
-def _load_guard(settings: Settings, db_engine: Any, holder: Any) -> None:
+def _load_guard(settings: Settings, db_engine: Any, holder: GuardHolder) -> None:
     """Put the guard from the rules in the database (seeded from the rule packs on first start) into `holder`,
     with the fingerprint of the rule versions it was built from (later syncs rebuild only when that changes).
 
@@ -45,7 +48,7 @@ class Services:
 
     settings: Settings
     db_engine: Any
-    guard_holder: Any
+    guard_holder: GuardHolder
     knowledge: Any
     metrics: Any
     call_engine: Any
@@ -123,7 +126,7 @@ def limit_native_threads() -> int:
     return n
 
 
-def sync_with_database(knowledge: Any, guard_holder: Any, db_engine: Any) -> dict[str, bool]:
+def sync_with_database(knowledge: Any, guard_holder: GuardHolder, db_engine: Any) -> dict[str, bool]:
     """Follow changes another process made (an `assist ingest`, a rule edited through another worker).
 
     Returns which parts were refreshed. Each part fails on its own: a bad rebuild is logged and the
@@ -140,7 +143,7 @@ def sync_with_database(knowledge: Any, guard_holder: Any, db_engine: Any) -> dic
         logger.exception("index sync failed; the index in force keeps serving")
     try:
         # not a guard handed in by a tool: one built from the database, or one that failed to load from it
-        if getattr(guard_holder, "rules_fingerprint", None) is not None or getattr(guard_holder, "seed_path", None):
+        if guard_holder.rules_fingerprint is not None or guard_holder.seed_path is not None:
             with Session(db_engine) as session:
                 changed["rules"] = refresh_if_stale(session=session, holder=guard_holder)
     except Exception:

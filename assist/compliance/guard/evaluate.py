@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from assist.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from assist.compliance.guard.engine import Guard
+    from assist.protocols import Guard
 
 logger = logging.getLogger(__name__)
 
