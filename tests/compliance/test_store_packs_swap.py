@@ -13,7 +13,7 @@ from assist.db import make_engine
 from assist.errors import ConflictError, NotFoundError, RulePackError
 from assist.models.audit import AuditEntry
 from assist.models.guard import RuleRecord
-from tests.workflows.conftest import RULE_PACK
+from tests.compliance.conftest import RULE_PACK
 
 
 @pytest.fixture
