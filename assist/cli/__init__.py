@@ -24,7 +24,7 @@ def _register() -> None:
 def main() -> None:
     """Console-script entry point."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    from assist.redact import install_log_redaction
+    from assist.privacy import install_log_redaction
 
     install_log_redaction()  # no card number, ID or passcode ever reaches a log line
     _register()

@@ -26,7 +26,7 @@ def serve(
     """Serve the API, the WebSocket and the side panel (OpenAPI docs at /docs)."""
     import uvicorn
 
-    from assist.redact import install_log_redaction
+    from assist.privacy import install_log_redaction
 
     config = uvicorn.Config("assist.app:create_app", factory=True, host=host, port=port, log_level=log_level)
     # uvicorn's own loggers do not propagate to the root: redact their lines too (the WebSocket's
