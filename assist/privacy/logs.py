@@ -1,5 +1,6 @@
 """Log lines without personal data or API keys: the :class:`RedactingFilter`, URLs percent-decoded before they
-are redacted, and caps on the length of a message and of a traceback."""
+are redacted, and caps on the length of a message and of a traceback. The filter redacts a record's ``extra``
+fields too (:func:`record_extras`), so every formatter (text or JSON, assist/logs.py) prints clean values."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ _CUT_MARGIN = 512
 _URL_TOKEN = re.compile(r"[^\s\"'<>]+")
 _PLUS_BETWEEN_DIGITS = re.compile(r"(?<=\d)\+(?=\d)")
 _URL_SAFE = "/?&=:;,+@[]!$'()*~#"  # kept as they are when a redacted URL is encoded again
+# The attributes every LogRecord has; anything else on a record came from ``extra={...}``.
+_RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_EXTRA_DEPTH = 4  # nested lists and dicts in an extra are redacted this deep; deeper ones are replaced whole
 
 
 def _redact_url_token(m: re.Match[str]) -> str:
@@ -58,12 +62,35 @@ def _scrub_log(text: str, limit: int = LOG_MAX_CHARS, *, keep_end: bool = False)
     return _scrub(text[: limit + _CUT_MARGIN])[:-_CUT_MARGIN][:limit] + "…" + marker
 
 
+def record_extras(record: logging.LogRecord) -> dict[str, object]:
+    """The fields ``extra={...}`` put on ``record`` (call_id, turn, timings, ...), by name."""
+    return {k: v for k, v in record.__dict__.items() if k not in _RECORD_FIELDS and not k.startswith("_")}
+
+
+def _scrub_value(value: object, depth: int = 0) -> object:
+    """An extra's value with every string in it redacted; numbers, booleans and None stay as they are, other
+    objects become their redacted ``str()`` (what a formatter would print), containers are walked."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return _scrub_log(value)
+    if depth < _EXTRA_DEPTH and isinstance(value, dict):
+        return {
+            _scrub_value(k, depth + 1) if isinstance(k, str) else k: _scrub_value(v, depth + 1)
+            for k, v in value.items()
+        }
+    if depth < _EXTRA_DEPTH and isinstance(value, list | tuple | set | frozenset):
+        return [_scrub_value(v, depth + 1) for v in value]
+    return _scrub_log(str(value))
+
+
 class RedactingFilter(logging.Filter):
     """A logging filter that redacts every record's formatted message (attach it to handlers).
 
-    Personal data (see :func:`redact`) and API keys are removed from the message, its arguments and any
-    traceback. URLs are percent-decoded first. A message over :data:`LOG_MAX_CHARS` characters is cut, with a
-    marker, before it is redacted: no log line can make the filter work for long.
+    Personal data (see :func:`redact`) and API keys are removed from the message, its arguments, the
+    ``extra`` fields (strings in lists and dicts included) and any traceback. URLs are percent-decoded first.
+    A message over :data:`LOG_MAX_CHARS` characters is cut, with a marker, before it is redacted: no log line
+    can make the filter work for long.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -73,6 +100,13 @@ class RedactingFilter(logging.Filter):
             record.exc_text = _scrub_log(record.exc_text, TRACEBACK_MAX_CHARS, keep_end=True)
         if record.stack_info:
             record.stack_info = _scrub_log(record.stack_info, TRACEBACK_MAX_CHARS, keep_end=True)
+        for name, value in record_extras(record).items():
+            setattr(record, name, _scrub_value(value))
+        return self._redact_message(record)
+
+    @staticmethod
+    def _redact_message(record: logging.LogRecord) -> bool:
+        """The message and its arguments redacted in place (the arguments' shape kept where it can be)."""
         try:
             message = record.getMessage()
         except Exception:  # a malformed record: leave it to the logging machinery to report

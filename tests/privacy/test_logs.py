@@ -144,3 +144,23 @@ def test_log_filter_redacts_messages_and_arguments() -> None:
     out = stream.getvalue()
     assert "123456" not in out and "4111" not in out and "li.si@example.com" not in out
     assert "[OTP]" in out and "[CARD]" in out and "[EMAIL]" in out
+
+
+def test_log_filter_redacts_the_extra_fields() -> None:
+    class Note:
+        def __str__(self) -> str:
+            return "customer li.si@example.com"
+
+    record = logging.LogRecord("assist.test", logging.INFO, __file__, 1, "turn", None, None)
+    extras = {
+        "call_id": "c-1",
+        "turn": 3,
+        "utterance": "验证码是123456",
+        "context": ["卡号4111 1111 1111 1111", {"said": "my name is John Smith", "ms": 1.5}],
+        "note": Note(),
+    }
+    record.__dict__.update(extras)
+    assert install_log_redaction(logging.getLogger("test.redact.extras")).filter(record)
+    assert (record.call_id, record.turn, record.utterance) == ("c-1", 3, "验证码是[OTP]")
+    assert record.context == ["卡号[CARD]", {"said": "my name is [NAME]", "ms": 1.5}]
+    assert record.note == "customer [EMAIL]"
