@@ -54,15 +54,16 @@ QueryEngine = Literal["onnx", "int8", "reference"]
 DEFAULT_QUERY_ENGINE: QueryEngine = "int8"
 E5DocumentPrefix = Literal["passage", "query"]
 LogFormat = Literal["text", "json"]
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LOG_LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
-def check_log_level(level: str) -> str:
+def check_log_level(level: str) -> LogLevel:
     """A logging level name, in any case (``info``, ``WARNING``), as the upper-case name logging knows."""
-    name = level.strip().upper()
-    if name not in LOG_LEVELS:
-        raise ValueError(f"unknown log level {level!r}: use one of {', '.join(n.lower() for n in LOG_LEVELS)}")
-    return name
+    for name in LOG_LEVELS:
+        if level.strip().upper() == name:
+            return name
+    raise ValueError(f"unknown log level {level!r}: use one of {', '.join(n.lower() for n in LOG_LEVELS)}")
 
 
 class Settings(BaseSettings):
@@ -166,7 +167,7 @@ class Settings(BaseSettings):
 
     # Logs (assist/logs.py), on stderr. The level: debug, info, warning, error or critical (the global CLI
     # option --log-level wins); unset means info under `assist serve`, warning for the other commands.
-    log_level: str | None = None
+    log_level: LogLevel | None = None
     # "text" (one line per record, extras as key=value) or "json" (one JSON object per line)
     log_format: LogFormat = "text"
 
@@ -207,10 +208,10 @@ class Settings(BaseSettings):
     def _check_origins(cls, v: list[str]) -> list[str]:
         return [check_origin(o) for o in v]
 
-    @field_validator("log_level")
+    @field_validator("log_level", mode="before")
     @classmethod
-    def _check_log_level(cls, v: str | None) -> str | None:
-        return None if v is None else check_log_level(v)
+    def _check_log_level(cls, v: object) -> object:
+        return check_log_level(v) if isinstance(v, str) else v
 
     @field_validator("fusion_weights")
     @classmethod

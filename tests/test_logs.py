@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,11 @@ def test_configuring_again_replaces_the_handler(capsys: pytest.CaptureFixture[st
 def test_a_wrong_level_is_refused_with_the_value() -> None:
     with pytest.raises(ValueError, match="unknown log level 'loud'"):
         configure_logging("loud")
+
+
+def test_an_extra_json_cannot_encode_as_is_still_gives_one_json_line(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("info", "json")
+    counts = {("en", "bm25"): 3, 7: "li.si@example.com"}
+    logging.getLogger("assist.test").info("fusion", extra={"counts": counts, "path": Path("/data/index")})
+    [entry] = _json_lines(capsys)
+    assert entry["counts"] == {"('en', 'bm25')": 3, "7": "[EMAIL]"} and entry["path"] == "/data/index"

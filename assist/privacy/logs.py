@@ -67,6 +67,12 @@ def record_extras(record: logging.LogRecord) -> dict[str, object]:
     return {k: v for k, v in record.__dict__.items() if k not in _RECORD_FIELDS and not k.startswith("_")}
 
 
+def _scrub_key(key: object) -> object:
+    """A dict key of an extra: numbers, booleans and None as they are, anything else as redacted text (JSON
+    takes no other keys)."""
+    return key if key is None or isinstance(key, bool | int | float) else _scrub_log(str(key))
+
+
 def _scrub_value(value: object, depth: int = 0) -> object:
     """An extra's value with every string in it redacted; numbers, booleans and None stay as they are, other
     objects become their redacted ``str()`` (what a formatter would print), containers are walked."""
@@ -75,10 +81,7 @@ def _scrub_value(value: object, depth: int = 0) -> object:
     if isinstance(value, str):
         return _scrub_log(value)
     if depth < _EXTRA_DEPTH and isinstance(value, dict):
-        return {
-            _scrub_value(k, depth + 1) if isinstance(k, str) else k: _scrub_value(v, depth + 1)
-            for k, v in value.items()
-        }
+        return {_scrub_key(k): _scrub_value(v, depth + 1) for k, v in value.items()}
     if depth < _EXTRA_DEPTH and isinstance(value, list | tuple | set | frozenset):
         return [_scrub_value(v, depth + 1) for v in value]
     return _scrub_log(str(value))
