@@ -53,6 +53,17 @@ def check_origin(origin: str) -> str:
 QueryEngine = Literal["onnx", "int8", "reference"]
 DEFAULT_QUERY_ENGINE: QueryEngine = "int8"
 E5DocumentPrefix = Literal["passage", "query"]
+LogFormat = Literal["text", "json"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LOG_LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def check_log_level(level: str) -> LogLevel:
+    """A logging level name, in any case (``info``, ``WARNING``), as the upper-case name logging knows."""
+    for name in LOG_LEVELS:
+        if level.strip().upper() == name:
+            return name
+    raise ValueError(f"unknown log level {level!r}: use one of {', '.join(n.lower() for n in LOG_LEVELS)}")
 
 
 class Settings(BaseSettings):
@@ -154,6 +165,12 @@ class Settings(BaseSettings):
     max_csv_field_chars: int = 65_536
     max_html_depth: int = 256
 
+    # Logs (assist/logs.py), on stderr. The level: debug, info, warning, error or critical (the global CLI
+    # option --log-level wins); unset means info under `assist serve`, warning for the other commands.
+    log_level: LogLevel | None = None
+    # "text" (one line per record, extras as key=value) or "json" (one JSON object per line)
+    log_format: LogFormat = "text"
+
     @field_validator("embedders", mode="before")
     @classmethod
     def _split_embedders(cls, v: object) -> object:
@@ -190,6 +207,11 @@ class Settings(BaseSettings):
     @classmethod
     def _check_origins(cls, v: list[str]) -> list[str]:
         return [check_origin(o) for o in v]
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _check_log_level(cls, v: object) -> object:
+        return check_log_level(v) if isinstance(v, str) else v
 
     @field_validator("fusion_weights")
     @classmethod

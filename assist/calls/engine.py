@@ -51,8 +51,8 @@ from assist.models.calls import (
 from assist.models.common import new_id, utcnow
 from assist.models.guard import GuardEvent
 from assist.models.keys import ApiKey, CallAccess, Role
+from assist.privacy import redact
 from assist.protocols import Retriever, SearchResult
-from assist.redact import redact
 from assist.text import detect_language, normalize, tokenize
 
 logger = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class CallEngine:
         playbooks: topics and steps.
         llm: the optional chat-model composer.
         next_steps_for: a document's declared next-step ids (KnowledgeBase.next_steps_for).
-        redactor: the redaction function (assist.redact.redact by default).
+        redactor: the redaction function (assist.privacy.redact by default).
         metrics: where counters go.
     """
 

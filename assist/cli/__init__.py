@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import sys
+from typing import Annotated
 
 import typer
 
@@ -16,6 +16,37 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(keys_app, name="keys")
 
 
+def level_option(value: str | None) -> str | None:
+    from assist.config import check_log_level
+
+    try:
+        return None if value is None else check_log_level(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            help="debug, info, warning, error or critical (default: ASSIST_LOG_LEVEL, else info for serve and "
+            "warning for the other commands).",
+            callback=level_option,
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Agent-assist for financial contact centers."""
+    from assist.config import get_settings
+    from assist.logs import configure_logging
+
+    settings = get_settings()
+    default = "INFO" if ctx.invoked_subcommand == "serve" else "WARNING"
+    configure_logging(log_level or settings.log_level or default, settings.log_format)
+
+
 def _register() -> None:
     # Imported for their side effect: each module adds its commands to the apps above.
     from assist.cli import calls_cmd, guard_cmd, kb_cmd, retention_cmd  # noqa: F401
@@ -23,10 +54,6 @@ def _register() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    from assist.redact import install_log_redaction
-
-    install_log_redaction()  # no card number, ID or passcode ever reaches a log line
     _register()
     from pydantic import ValidationError
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from assist.cli import app, keys_app
+from assist.cli import app, keys_app, level_option
 from assist.errors import AssistError
 from assist.models.keys import Role
 
@@ -21,18 +21,22 @@ logger = logging.getLogger(__name__)
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[
+        str | None,
+        typer.Option(help="Same as the global --log-level (kept for old scripts).", hidden=True, callback=level_option),
+    ] = None,
 ) -> None:
     """Serve the API, the WebSocket and the side panel (OpenAPI docs at /docs)."""
     import uvicorn
 
-    from assist.redact import install_log_redaction
+    if log_level is not None:  # the global option (or ASSIST_LOG_LEVEL) configured logging already
+        from assist.config import get_settings
+        from assist.logs import configure_logging
 
-    config = uvicorn.Config("assist.app:create_app", factory=True, host=host, port=port, log_level=log_level)
-    # uvicorn's own loggers do not propagate to the root: redact their lines too (the WebSocket's
-    # ?token= key, and any personal data in a logged path)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        install_log_redaction(logging.getLogger(name))
+        configure_logging(log_level, get_settings().log_format)
+    # No logging configuration of uvicorn's own: its error and access logs propagate to the root handler
+    # of assist/logs.py (redacted: the WebSocket's ?token= key, personal data in a logged path; same format).
+    config = uvicorn.Config("assist.app:create_app", factory=True, host=host, port=port, log_config=None)
     uvicorn.Server(config).run()
 
 

@@ -1,4 +1,4 @@
-"""Personal data is redacted (assist.redact) before a turn, a suggestion query or a guard event is stored."""
+"""Personal data is redacted (assist.privacy) before a turn, a suggestion query or a guard event is stored."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_nothing_personal_is_stored(make_app) -> None:
 def test_api_keys_never_reach_a_log_line() -> None:
     import logging
 
-    from assist.redact import RedactingFilter
+    from assist.privacy import RedactingFilter
 
     key = "ak_agent_Q2xhc3NpZmllZF9rZXlfMTIzNDU2Nzg5"
     # what uvicorn logs for a WebSocket: the path with its query string
@@ -72,7 +72,7 @@ def test_uvicorn_access_lines_are_redacted_and_still_formatted() -> None:
 
     from uvicorn.logging import AccessFormatter
 
-    from assist.redact import install_log_redaction
+    from assist.privacy import install_log_redaction
 
     key = "ak_agent_Q2xhc3NpZmllZF9rZXlfMTIzNDU2Nzg5"
     stream = io.StringIO()

@@ -188,7 +188,7 @@ class FakeKnowledge:
 
 
 def fake_redact(text: str) -> str:
-    """Stand-in redaction: masks long digit runs (real tests use assist.redact when present)."""
+    """Stand-in redaction: masks long digit runs (real tests use assist.privacy.redact when present)."""
     import re
 
     return re.sub(r"\d{12,19}", "[CARD]", text)

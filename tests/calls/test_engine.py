@@ -10,7 +10,7 @@ from assist.calls.engine import CallEngine
 from assist.db import make_engine
 from assist.errors import ConflictError, InvalidInputError, NotFoundError
 from assist.models.calls import Suggestion, Turn
-from assist.redact import redact
+from assist.privacy import redact
 
 
 def top_doc(result) -> str:

@@ -15,7 +15,7 @@ Behaviour worth knowing:
 - **Speakers.** ``agent``, ``suggestion`` (the product's own answers) and ``document`` (ingestion) are
   judged alike. ``customer`` is always ``allow`` with no matches: customers ask about guarantees and repeat
   what they heard; that is not the firm's word. Codes a customer reads out are a job for
-  :func:`assist.redact.redact`.
+  :func:`assist.privacy.redact`.
 - **Agent questions.** A question is judged like a statement ("这款产品保本吗？" from the agent blocks),
   except when the trigger is about the customer's wish or words: 您是想要/您希望/您在意/您刚才问/是否/有没有,
   "are you looking for", "would you prefer", "you mentioned". A claim in the next clause still counts.

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assist.redact import RedactingFilter, luhn_ok, redact
+from assist.privacy import RedactingFilter, luhn_ok, redact
 
 BUDGET_S = 5.0  # seconds; the linear code takes well under 0.5 s for every input below
 
@@ -268,7 +268,7 @@ def test_no_card_number_survives_in_a_run_of_digit_groups(text: str) -> None:
 @PROPERTY
 @given(st.lists(st.text(alphabet="0123456789", min_size=1, max_size=6), min_size=1, max_size=30))
 def test_the_same_card_numbers_are_found_as_before(groups: list[str]) -> None:
-    from assist.redact import _luhn_windows  # the linear search, against the old one on small runs
+    from assist.privacy.cards import _luhn_windows  # the linear search, against the old one on small runs
 
     assert _luhn_windows(groups) == _old_windows(groups)
 

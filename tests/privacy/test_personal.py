@@ -1,4 +1,5 @@
-"""redact(): IBANs, dates of birth, names and addresses, in Simplified, Traditional and English (issue #14).
+"""assist.privacy.personal: e-mails, IDs, phones; IBANs, dates of birth, names and addresses, in Simplified,
+Traditional and English (issue #14).
 
 Each hit keeps the words around the value; each near-miss is text a contact center hears every day and must
 stay as it is (it is what the assist reads to find an answer).
@@ -7,10 +8,38 @@ stay as it is (it is what the assist reads to find an answer).
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from assist.redact import iban_ok, redact
+from assist.privacy import iban_ok, prc_id_ok, redact
+
+from .conftest import ID_WITH_X, VALID_ID
+
+
+def test_prc_id_checksum() -> None:
+    assert prc_id_ok(VALID_ID) and prc_id_ok(ID_WITH_X.lower())
+    bad = VALID_ID[:-1] + ("0" if VALID_ID[-1] != "0" else "1")
+    assert not prc_id_ok(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "raw", "token"),
+    [
+        ("手机138.1234.5678", "138.1234.5678", "[PHONE]"),
+        (f"身份证号{VALID_ID}", VALID_ID, "[ID]"),
+        (f"ID number {ID_WITH_X}.", ID_WITH_X, "[ID]"),
+        ("手机13812345678", "13812345678", "[PHONE]"),
+        ("call me on +86 138 1234 5678", "138 1234 5678", "[PHONE]"),
+        ("電話 +852 2123 4567", "2123 4567", "[PHONE]"),
+        ("UK office +44 20 7946 0958", "7946 0958", "[PHONE]"),
+        ("reach me at (415) 555-0132", "555-0132", "[PHONE]"),
+        ("座机010-12345678", "12345678", "[PHONE]"),
+        ("mail zhang.san+bank@example.com.cn now", "zhang.san+bank@example.com.cn", "[EMAIL]"),
+    ],
+)
+def test_ids_phones_and_emails_are_replaced(text: str, raw: str, token: str) -> None:
+    out = redact(text)
+    assert raw not in out
+    assert token in out
+
 
 IBAN_HITS = [
     ("my IBAN is GB82 WEST 1234 5698 7654 32, thanks", "my IBAN is [IBAN], thanks"),
@@ -204,32 +233,7 @@ def test_what_is_not_a_stated_address_stays(text: str) -> None:
     assert redact(text) == text
 
 
-def test_a_whole_turn_keeps_its_words_around_the_values() -> None:
-    text = "我叫王芳，出生日期是1985年5月3日，住在北京市朝阳区建国路88号，手机13812345678，卡号6222 0200 1234 5678"
-    assert redact(text) == "我叫[NAME]，出生日期是[DOB]，住在[ADDRESS]，手机[PHONE]，卡号[CARD]"
-
-
 @pytest.mark.parametrize("text", [t for t, _ in IBAN_HITS + DOB_HITS + NAME_HITS + ADDRESS_HITS])
 def test_redacting_twice_changes_nothing(text: str) -> None:
-    once = redact(text)
-    assert redact(once) == once
-
-
-# triggers, values and separators of every kind, thrown together ("a@b.com" is followed by a space: an e-mail
-# glued to the next word's letters is a longer e-mail to the pattern, and the part left after it can read as a
-# new one on a second pass). The same draws on every run: a random search of 300,000 such texts still finds a
-# few (3) that a second pass changes, where a capped value (an address over 60 characters) ends inside a number.
-PIECES = [
-    "我叫", "我是", "本人", "姓", "王", "芳", "陈", "大文", "，", "。", " ", "住在", "地址是", "北京市", "88号",
-    "my name is", "John", "Smith", "I live at", "12", "Baker Street", ",", ".", "and", "my address is", "DOB",
-    "date of birth is", "3 May 1985", "1985年5月3日", "出生", "卡号", "4111", "1111", "-", "四", "一", "幺", "one",
-    "four", "double", "oh", "code is", "验证码是", "GB82", "WEST", "1234", "5698", "7654", "32", "13812345678",
-    "+86", "a@b.com ", "[", "]", "I'm", "this is", "speaking", "生日", "係", "account number", "CVV", "password is",
-]  # fmt: skip
-
-
-@settings(max_examples=500, deadline=None, database=None, derandomize=True)
-@given(st.lists(st.sampled_from(PIECES), max_size=25).flatmap(lambda ps: st.sampled_from([" ".join(ps), "".join(ps)])))
-def test_redacting_mixed_text_twice_changes_nothing(text: str) -> None:
     once = redact(text)
     assert redact(once) == once

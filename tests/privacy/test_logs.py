@@ -1,4 +1,5 @@
-"""The log filter: URLs decoded before redaction, long lines cut, tracebacks redacted (issue #14)."""
+"""assist.privacy.logs: the log filter: messages and arguments redacted, URLs decoded before redaction, long lines
+cut, tracebacks redacted (issue #14)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from uvicorn.logging import AccessFormatter
 
-from assist.redact import LOG_MAX_CHARS, install_log_redaction
+from assist.privacy import LOG_MAX_CHARS, install_log_redaction, redact
 
 ACCESS = '%s - "%s %s HTTP/%s" %d'  # what uvicorn's access logger is called with
 
@@ -118,3 +119,48 @@ def test_personal_data_in_a_traceback_is_redacted() -> None:
     out = stream.getvalue()
     assert "Traceback (most recent call last)" in out and "ValueError: bad card number [CARD]" in out
     assert "4111" not in out and "li.si@example.com" not in out
+
+
+def test_no_raw_value_reaches_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("assist.test")
+    with caplog.at_level(logging.INFO):
+        logger.info("turn: %s", redact("我的卡号是4111 1111 1111 1111，验证码是123456"))
+    assert "4111" not in caplog.text and "123456" not in caplog.text
+
+
+def test_log_filter_redacts_messages_and_arguments() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger("assist_redact_test")
+    root.propagate = False
+    handler = logging.StreamHandler(stream)
+    root.addHandler(handler)
+    try:
+        install_log_redaction(root)
+        logging.getLogger("assist_redact_test.child").warning(
+            "customer said %s, email %s", "验证码是123456 卡号4111 1111 1111 1111", "li.si@example.com"
+        )
+    finally:
+        root.removeHandler(handler)
+    out = stream.getvalue()
+    assert "123456" not in out and "4111" not in out and "li.si@example.com" not in out
+    assert "[OTP]" in out and "[CARD]" in out and "[EMAIL]" in out
+
+
+def test_log_filter_redacts_the_extra_fields() -> None:
+    class Note:
+        def __str__(self) -> str:
+            return "customer li.si@example.com"
+
+    record = logging.LogRecord("assist.test", logging.INFO, __file__, 1, "turn", None, None)
+    extras = {
+        "call_id": "c-1",
+        "turn": 3,
+        "utterance": "验证码是123456",
+        "context": ["卡号4111 1111 1111 1111", {"said": "my name is John Smith", "ms": 1.5}],
+        "note": Note(),
+    }
+    record.__dict__.update(extras)
+    assert install_log_redaction(logging.getLogger("test.redact.extras")).filter(record)
+    assert (record.call_id, record.turn, record.utterance) == ("c-1", 3, "验证码是[OTP]")
+    assert record.context == ["卡号[CARD]", {"said": "my name is [NAME]", "ms": 1.5}]
+    assert record.note == "customer [EMAIL]"
