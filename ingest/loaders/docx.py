@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
 from assist.errors import LoadError
 from ingest.limits import ParseBudget, check_archive
 from ingest.loaders.lines import clean_line, table_row
 from ingest.loaders.types import Block, Parsed
+
+if TYPE_CHECKING:  # python-docx is imported when a DOCX is parsed, not when ingest is
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
 
 
 def parse(raw: bytes, source: str, budget: ParseBudget) -> Parsed:
@@ -50,7 +54,7 @@ def _load_docx(raw: bytes, source: str, budget: ParseBudget) -> tuple[list[Block
 _DOCX_HEADING = re.compile(r"^(?:heading|标题|標題)\s*(\d)$", re.I)
 
 
-def _docx_paragraph(paragraph: Any) -> Block | None:
+def _docx_paragraph(paragraph: Paragraph) -> Block | None:
     text = "\n".join(clean_line(x) for x in paragraph.text.split("\n")).strip()
     if not text:
         return None
@@ -63,7 +67,7 @@ def _docx_paragraph(paragraph: Any) -> Block | None:
     return Block("paragraph", text)
 
 
-def _docx_table(table: Any, budget: ParseBudget) -> list[Block]:
+def _docx_table(table: Table, budget: ParseBudget) -> list[Block]:
     """A Word table, one block a row; the first row is the header when more rows follow it."""
     rows: list[list[str]] = []
     for row in table.rows:
