@@ -10,6 +10,7 @@ import typer
 
 from assist.cli import app, eval_app
 from assist.errors import AssistError
+from ingest.loaders.registry import help_text as formats_help
 
 
 def _open_kb(guard: Any = None):  # type: ignore[no-untyped-def]
@@ -41,7 +42,7 @@ def _cli_actor():  # type: ignore[no-untyped-def]
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (md, txt, html, pdf, docx, csv FAQ).")],
+    paths: Annotated[list[Path], typer.Argument(help=f"Files or folders ({formats_help()}).")],
 ) -> None:
     """Ingest documents into the knowledge base, with a progress bar and a summary."""
     from tqdm import tqdm

@@ -38,7 +38,7 @@ from assist.knowledge.ingest_jobs import WORKER_ID
 from assist.models.audit import AuditEntryPublic
 from assist.models.documents import Document, DocumentPublic, DocumentStatus, IngestJob, IngestJobPublic
 from assist.models.keys import ApiKey, Role
-from ingest.loaders import DocumentLoader
+from ingest.loaders.registry import REGISTRY, unsupported_reason
 from ingest.pipeline import Actor
 
 logger = logging.getLogger(__name__)
@@ -124,12 +124,10 @@ def _read_upload(request: Request, file: UploadFile, settings: Any) -> bytes:
 
 
 def _check_type(filename: str) -> None:
+    """Refuse a file type the loaders do not read (`ingest.loaders.registry`, the one list of them)."""
     suffix = PurePath(filename).suffix.lower()
-    if suffix not in DocumentLoader.SUPPORTED:
-        shown = f"'{suffix}'" if suffix else "(no extension)"
-        raise UnsupportedTypeError(
-            filename, f"unsupported file type {shown} (supported: {', '.join(DocumentLoader.SUPPORTED)})"
-        )
+    if suffix not in REGISTRY:
+        raise UnsupportedTypeError(filename, unsupported_reason(suffix))
 
 
 def _engine(session: Session) -> Engine:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from assist.cli import _register, app
+from ingest.loaders import SUPPORTED
+from ingest.loaders.registry import help_text
 from tests.factories import write
 from tests.utils import bombs
 
@@ -52,6 +55,17 @@ def test_ingest_reports_bad_files_and_exits_non_zero(tmp_path: Path) -> None:
     assert "1 new" in r.stdout and "2 failed" in r.stdout
     assert "empty.txt: empty file" in r.output and "scan.pdf" in r.output
     assert "Traceback" not in r.output
+
+
+def test_ingest_help_and_errors_name_the_registered_formats(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["ingest", "--help"])
+    assert r.exit_code == 0
+    assert f"Files or folders ({help_text()})." in " ".join(re.sub(r"[│╭╮╰╯─]", " ", r.output).split())
+    write(tmp_path / "kb" / "card.md", DOC)
+    (tmp_path / "kb" / "deck.pptx").write_bytes(b"PK\x03\x04 slides")
+    r = runner.invoke(app, ["ingest", str(tmp_path / "kb")])
+    assert r.exit_code == 1
+    assert f"failed: deck.pptx: unsupported file type '.pptx' (supported: {', '.join(SUPPORTED)})" in r.output
 
 
 def test_ingest_refuses_a_bomb_with_the_limit_and_ingests_the_rest(tmp_path: Path, _isolated_data_dir: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from assist.compliance.guard.engine import Match, Verdict
-from assist.errors import NotFoundError
+from assist.errors import GuardUnavailableError, NotFoundError
 from assist.models import ChunkVector, Document, DocumentStatus
 from assist.text import TOKENIZER_VERSION, tokenize
 from ingest.embedders import HashEmbedder
@@ -190,6 +190,24 @@ class _BlockingGuard:
 
     def completed_disclosures(self, said: Iterable[str]) -> list[str]:
         return []
+
+
+class _RulelessGuard(_BlockingGuard):
+    rules = ()  # a guard whose rule set is empty would allow everything
+
+
+def test_a_guard_without_rules_publishes_nothing(tmp_path: Path, _isolated_data_dir: Path) -> None:
+    kb = make_kb(_isolated_data_dir, guard=_RulelessGuard())
+    with pytest.raises(GuardUnavailableError) as err:
+        kb.ingest_upload(data=CARD_V1.encode(), filename="fees.md")
+    assert str(err.value) == (
+        "compliance check unavailable: the compliance guard has no rules in force; nothing is published unchecked"
+    )
+    item = kb.ingest_paths([write(tmp_path / "fees.md", CARD_V1)]).items[0]
+    assert item.outcome == "failed" and "no rules in force" in (item.error or "")
+    with Session(kb.engine) as s:
+        assert s.exec(select(Document)).all() == []
+    assert texts(kb, "补卡费") == []
 
 
 def test_a_document_with_a_blocking_claim_waits_for_review(tmp_path: Path, _isolated_data_dir: Path) -> None:

@@ -3,12 +3,15 @@ and background jobs. Search never serves stale text, and a failed upload stores 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlmodel import Session, func, select
 
 from assist.models.audit import AuditEntry
 from assist.models.documents import Chunk, Document, IngestJob
 from assist.routes import documents as documents_routes
+from ingest.loaders import SUPPORTED
 from tests.utils import bombs
 
 V1 = "# 信用卡年费\n\n金卡年费每年三百元，刷卡满六次免次年年费。\n"
@@ -267,3 +270,19 @@ def test_a_job_cut_off_by_a_restart_reports_failure_instead_of_hanging(client, h
         got = client.get(f"/v1/documents/jobs/{job.id}", headers=headers["editor"]).json()
         assert got["status"] == "failed" and got["error_status"] == 503 and "upload it again" in got["error"]
     assert client.get(f"/v1/documents/jobs/{elsewhere.id}", headers=headers["editor"]).json()["status"] == "running"
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["in-request", "background"])
+def test_the_upload_route_and_the_registry_agree_on_the_supported_types(client, headers, monkeypatch, background):
+    """Small uploads are typed by the loader, large ones by the route before a job starts: both use the registry."""
+    if background:
+        monkeypatch.setattr(documents_routes, "BACKGROUND_BYTES", 10)
+    for suffix in SUPPORTED:
+        r = upload(client, headers["editor"], f"probe{suffix}", b"# Probe\n\nNot necessarily a valid file.\n")
+        assert r.status_code != 415, (suffix, r.text)
+    for name in ("deck.pptx", "sheet.xlsx", "old.doc", "data.json", "README"):
+        r = upload(client, headers["editor"], name, b"# Probe\n\ntext\n")
+        assert r.status_code == 415, (name, r.text)
+        suffix = Path(name).suffix
+        shown = f"'{suffix}'" if suffix else "(no extension)"
+        assert r.json()["detail"] == f"{name}: unsupported file type {shown} (supported: {', '.join(SUPPORTED)})"
