@@ -41,6 +41,7 @@ CLOSE_FORBIDDEN = 4403  # a role that may not stream, or access to the call with
 CLOSE_UNKNOWN_CALL = 4404  # no such call, or one this key may not know of
 CLOSE_RATE_LIMITED = 4429  # too many failed authentications from this address, or requests with this key
 CLOSE_INTERNAL = 1011  # the key could not be re-checked: fail closed
+CLOSE_NOT_READY = 1013  # the app is still starting (no engine or security yet)
 
 CallHubDep = Annotated[CallHub, Depends(get_call_hub)]
 
@@ -275,7 +276,7 @@ async def stream(websocket: WebSocket, call_id: str) -> None:
     engine = getattr(state, "call_engine", None)
     security: Security | None = getattr(state, "security", None)
     if engine is None or security is None:
-        await websocket.close(code=1013, reason="service not ready")
+        await websocket.close(code=CLOSE_NOT_READY, reason="service not ready")
         return
     credential = key_from_socket(websocket)
     try:
