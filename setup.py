@@ -7,10 +7,9 @@ rules and let every claim through. This step copies into the wheel:
 
 - ``kb_docs/`` (the default rule pack ``rules/``, the ``playbooks/``, ``userdict.txt``, the recorded sample
   ``calls/`` and the sample documents, so that ``assist ingest`` of the sample works from a wheel; not
-  ``tools/``, a maintainer's script) as ``assist/_bundled/kb_docs/``;
-- ``prompts/`` as ``assist/_bundled/prompts/``;
-- ``tests/data/guard_cases.jsonl`` (the labelled statements a draft rule is tried on) as
-  ``assist/_bundled/guard_cases.jsonl``.
+  ``tools/``, a maintainer's script; with ``guard/cases.jsonl``, the labelled statements a draft rule is tried on)
+  as ``assist/_bundled/kb_docs/``;
+- ``prompts/`` as ``assist/_bundled/prompts/``.
 
 ``assist.config.shipped_path`` finds the checkout's own folders in a source tree or an editable install (where
 this step does not run), and the bundled copies in an installed wheel. MANIFEST.in puts the same files in the
@@ -31,7 +30,6 @@ BUNDLED = "assist/_bundled"
 SHIPPED: tuple[tuple[str, str, set[str]], ...] = (
     ("kb_docs", "kb_docs", {"tools", "__pycache__", ".DS_Store"}),
     ("prompts", "prompts", {"__pycache__", ".DS_Store"}),
-    ("tests/data/guard_cases.jsonl", "guard_cases.jsonl", set()),
 )
 
 

@@ -7,7 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from fastapi import Depends, FastAPI, Request
@@ -20,10 +20,13 @@ from assist.config import Settings, get_settings
 from assist.errors import AssistError, AuthError, RateLimitedError
 from assist.security.web import strict_query
 
+if TYPE_CHECKING:
+    from assist.compliance.holder import GuardHolder
+
 logger = logging.getLogger(__name__)
 
 
-def _load_guard(settings: Settings, db_engine: Any, holder: Any) -> None:
+def _load_guard(settings: Settings, db_engine: Any, holder: GuardHolder) -> None:
     """Put the guard from the rules in the database (seeded from the rule packs on first start) into `holder`,
     with the fingerprint of the rule versions it was built from (later syncs rebuild only when that changes).
 
@@ -32,11 +35,11 @@ def _load_guard(settings: Settings, db_engine: Any, holder: Any) -> None:
     """
     from sqlmodel import Session
 
-    from assist.compliance import rules_store
+    from assist.compliance.swap import load_guard_into
 
     holder.seed_path = settings.rules_path
     with Session(db_engine) as session:
-        rules_store.load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
+        load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
 
 
 @dataclass
@@ -45,7 +48,7 @@ class Services:
 
     settings: Settings
     db_engine: Any
-    guard_holder: Any
+    guard_holder: GuardHolder
     knowledge: Any
     metrics: Any
     call_engine: Any
@@ -123,7 +126,7 @@ def limit_native_threads() -> int:
     return n
 
 
-def sync_with_database(knowledge: Any, guard_holder: Any, db_engine: Any) -> dict[str, bool]:
+def sync_with_database(knowledge: Any, guard_holder: GuardHolder, db_engine: Any) -> dict[str, bool]:
     """Follow changes another process made (an `assist ingest`, a rule edited through another worker).
 
     Returns which parts were refreshed. Each part fails on its own: a bad rebuild is logged and the
@@ -131,7 +134,7 @@ def sync_with_database(knowledge: Any, guard_holder: Any, db_engine: Any) -> dic
     """
     from sqlmodel import Session
 
-    from assist.compliance import rules_store
+    from assist.compliance.swap import refresh_if_stale
 
     changed = {"index": False, "rules": False}
     try:
@@ -140,9 +143,9 @@ def sync_with_database(knowledge: Any, guard_holder: Any, db_engine: Any) -> dic
         logger.exception("index sync failed; the index in force keeps serving")
     try:
         # not a guard handed in by a tool: one built from the database, or one that failed to load from it
-        if getattr(guard_holder, "rules_fingerprint", None) is not None or getattr(guard_holder, "seed_path", None):
+        if guard_holder.rules_fingerprint is not None or guard_holder.seed_path is not None:
             with Session(db_engine) as session:
-                changed["rules"] = rules_store.refresh_if_stale(session=session, holder=guard_holder)
+                changed["rules"] = refresh_if_stale(session=session, holder=guard_holder)
     except Exception:
         logger.exception("rules refresh failed; the guard in force keeps checking")
     if any(changed.values()):

@@ -18,7 +18,7 @@ from assist.compliance.holder import GuardHolder
 from assist.config import Settings
 from assist.errors import AssistError, AuthError, ForbiddenError, NotFoundError
 from assist.models.keys import ApiKey, CallAccess, Role
-from assist.protocols import Retriever
+from assist.protocols import Guard, Retriever
 from assist.security.keys import lookup_key
 
 if TYPE_CHECKING:
@@ -68,8 +68,8 @@ def get_guard_holder(conn: HTTPConnection) -> GuardHolder:
     return _state(conn, "guard_holder")  # type: ignore[no-any-return]
 
 
-def get_guard(conn: HTTPConnection) -> Any:
-    """The guard in force right now (assist.compliance.guard.Guard)."""
+def get_guard(conn: HTTPConnection) -> Guard:
+    """The guard in force right now (assist.compliance.guard.Guard); 503 when none with rules is in force."""
     return get_guard_holder(conn).get()
 
 
@@ -119,7 +119,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 KnowledgeDep = Annotated[Any, Depends(get_knowledge)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
-GuardDep = Annotated[Any, Depends(get_guard)]
+GuardDep = Annotated[Guard, Depends(get_guard)]
 GuardHolderDep = Annotated[GuardHolder, Depends(get_guard_holder)]
 CallEngineDep = Annotated["CallEngine", Depends(get_call_engine)]
 

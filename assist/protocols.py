@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:  # the guard's own value types; importing them at run time would load the guard package
+    from assist.compliance.guard.engine import Verdict
+    from assist.compliance.guard.rules import Rule
 
 
 @runtime_checkable
@@ -79,4 +84,31 @@ class Retriever(Protocol):
 
     def retrieve(self, query: str, *, k: int = 5, filters: SearchFilter | None = None) -> list[SearchResult]:
         """Top-k passages, best first."""
+        ...
+
+
+@runtime_checkable
+class Guard(Protocol):
+    """Checks text against the compliance rules in force (:class:`assist.compliance.guard.Guard`, or a fake).
+
+    Every part of the service that checks text (live turns, suggestions, ingestion, the guard routes and CLI)
+    takes this, and reads the real :class:`~assist.compliance.guard.engine.Verdict` and
+    :class:`~assist.compliance.guard.engine.Match` it returns.
+    """
+
+    @property
+    def rules(self) -> Sequence[Rule]:
+        """The enabled rules; a guard with none checks nothing and is treated as unavailable (fail closed)."""
+        ...
+
+    def check(self, text: str, speaker: str = "agent") -> Verdict:
+        """The verdict (block, warn or allow) and the matches for one text said by ``speaker``."""
+        ...
+
+    def find_disclosures(self, text: str) -> list[str]:
+        """The required-disclosure parts ``text`` says (``"<disclosure>.<part>"``), and whole disclosures said."""
+        ...
+
+    def completed_disclosures(self, said: Iterable[str]) -> list[str]:
+        """The disclosures whose every part is among ``said`` (part ids gathered over several turns)."""
         ...

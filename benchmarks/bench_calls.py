@@ -16,7 +16,7 @@ Usage:
     .venv/bin/python -m benchmarks.bench_calls \
         --corpus ../shared/data/retrieval/banking77_en/corpus.jsonl [--data /tmp/assist-bench-calls]
         [--single-turns 200] [--calls 50] [--interval 2] [--duration 120] [--port 8765] [--json out.json]
-        [--arrivals spread|as-connected] [--seed 7] [--workers 1]
+        [--arrivals spread|as-connected] [--seed 7] [--workers 1] [--rate-limits on|off|both]
 """
 
 from __future__ import annotations
@@ -144,7 +144,8 @@ def build_data_dir(data: Path, corpus: Path, target_chunks: int) -> dict[str, An
     return info
 
 
-def make_key(data: Path) -> str:
+def make_keys(data: Path, n: int) -> list[str]:
+    """n agent keys: one per call, as in a contact center where every agent has a key of their own."""
     os.environ["ASSIST_DATA_DIR"] = str(data)
     from sqlmodel import Session
 
@@ -155,14 +156,14 @@ def make_key(data: Path) -> str:
 
     get_settings.cache_clear()
     with Session(make_engine(get_settings())) as s:
-        _, key = create_key(s, role=Role.agent, name="bench")
-    return key
+        return [create_key(s, role=Role.agent, name=f"bench-{i}")[1] for i in range(n)]
 
 
 # ---------------------------------------------------------------------------------------- server
-def start_server(data: Path, port: int, log: Path, workers: int = 1) -> subprocess.Popen[bytes]:
-    # one key drives every call: the per-key rate limits (docs/security.md) would throttle the load itself
-    env = {**os.environ, "ASSIST_DATA_DIR": str(data), "ASSIST_RATE_LIMITS": "false"}
+def start_server(
+    data: Path, port: int, log: Path, workers: int = 1, rate_limits: bool = True
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "ASSIST_DATA_DIR": str(data), "ASSIST_RATE_LIMITS": str(rate_limits).lower()}
     cmd = [
         sys.executable,
         "-m",
@@ -274,7 +275,7 @@ class CallClient:
 
 async def run_calls(
     base: str,
-    key: str,
+    keys: list[str],
     *,
     n: int,
     turns: int | None,
@@ -291,7 +292,7 @@ async def run_calls(
     call waits its phase, is set up, and starts its schedule when its own setup is done. Set-ups that
     finish together under load pull the calls' phases together, and the turns then arrive in bursts.
     """
-    clients = [CallClient(base, key, offset=i, interim_ms=interim_ms) for i in range(n)]
+    clients = [CallClient(base, keys[i % len(keys)], offset=i, interim_ms=interim_ms) for i in range(n)]
     phases = [random.uniform(0, interval) if n > 1 else 0.0 for _ in clients]
 
     async def setup(c: CallClient, delay: float = 0.0) -> bool:
@@ -405,26 +406,47 @@ def main() -> None:
         help="spread: set up every call, then start the clock (phases stay uniform); "
         "as-connected: each call starts its schedule when its own setup is done (bursts)",
     )
+    ap.add_argument(
+        "--rate-limits",
+        choices=("on", "off", "both"),
+        default="on",
+        help="serve with the rate limits of docs/security.md on (the default deployment), off, or both "
+        "one after the other in this run (side by side); every call uses its own agent key",
+    )
     ap.add_argument("--seed", type=int, default=7, help="random seed of the calls' phases")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args()
     if not args.corpus.is_file():
         sys.exit(f"corpus not found: {args.corpus}")
-    random.seed(args.seed)
     info = build_data_dir(args.data, args.corpus, args.chunks)
     print(json.dumps({"index": info}))
-    key = make_key(args.data)
-    base = f"http://127.0.0.1:{args.port}"
-    proc = start_server(args.data, args.port, args.data / "server.log", args.workers)
+    keys = make_keys(args.data, max(args.calls, 1))
     results: dict[str, Any] = {"index": info}
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.rate_limits]
+    for limits in modes:
+        random.seed(args.seed)  # the same phases for each mode, so the runs differ only in the limits
+        label = f"rate limits {'on' if limits else 'off'}"
+        results[label] = run_mode(args, keys, limits)
+        print(json.dumps({label: results[label]}, ensure_ascii=False))
+    if args.json:
+        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2))
+
+
+def run_mode(args: argparse.Namespace, keys: list[str], limits: bool) -> dict[str, Any]:
+    """One server (rate limits on or off), the warm-up, one call, then the concurrent calls."""
+    base = f"http://127.0.0.1:{args.port}"
+    log = args.data / f"server-limits-{'on' if limits else 'off'}.log"
+    proc = start_server(args.data, args.port, log, args.workers, rate_limits=limits)
+    results: dict[str, Any] = {}
     try:
         results["startup_seconds"] = round(wait_ready(base, proc), 1)
         # warm the path once (first-call costs are not what the agent sees mid-shift)
-        asyncio.run(run_calls(base, key, n=1, turns=len(QUESTIONS), duration=None, interval=0.0, timeout=args.timeout))
+        warm = run_calls(base, keys[:1], n=1, turns=len(QUESTIONS), duration=None, interval=0.0, timeout=args.timeout)
+        asyncio.run(warm)
         single = asyncio.run(
             run_calls(
                 base,
-                key,
+                keys[:1],
                 n=1,
                 turns=args.single_turns,
                 duration=None,
@@ -439,7 +461,7 @@ def main() -> None:
             many = asyncio.run(
                 run_calls(
                     base,
-                    key,
+                    keys,
                     n=args.calls,
                     turns=None,
                     duration=args.duration,
@@ -458,8 +480,7 @@ def main() -> None:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-    if args.json:
-        args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    return results
 
 
 if __name__ == "__main__":

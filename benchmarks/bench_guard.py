@@ -1,7 +1,7 @@
 """Benchmark the compliance guard against a naive substring filter, then time it.
 
 Usage:
-    .venv/bin/python benchmarks/bench_guard.py [--cases tests/data/guard_cases.jsonl]
+    .venv/bin/python benchmarks/bench_guard.py [--cases kb_docs/guard/cases.jsonl]
         [--holdout tests/data/guard_cases_holdout.jsonl] [--rules kb_docs/rules] [--extra 1000] [--passes 20]
 
 Accuracy: every case runs through the guard and through a naive filter (every phrase of the pack,
@@ -184,7 +184,7 @@ def _semantic_sweep(guard: Guard, paths: list[Path]) -> dict[str, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cases", type=Path, default=ROOT / "tests" / "data" / "guard_cases.jsonl")
+    ap.add_argument("--cases", type=Path, default=ROOT / "kb_docs" / "guard" / "cases.jsonl")
     ap.add_argument("--holdout", type=Path, default=ROOT / "tests" / "data" / "guard_cases_holdout.jsonl")
     ap.add_argument("--rules", type=Path, default=ROOT / "kb_docs" / "rules")
     ap.add_argument("--extra", type=int, default=1000, help="generated phrases added for the speed run")

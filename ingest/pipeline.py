@@ -16,18 +16,18 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from assist import audit
-from assist.compliance.guard.engine import unavailable_reason
 from assist.db import session_scope
 from assist.errors import AssistError, GuardUnavailableError, InvalidInputError, LoadError, NotFoundError
 from assist.models import Chunk, ChunkVector, Document, DocumentStatus
 from assist.models.keys import ApiKey
+from assist.protocols import Guard
 from assist.text import detect_language, tokenize
 from ingest.chunking import ChunkDraft, Chunker
 from ingest.indexes import ChunkMeta, IndexedChunk, KnowledgeIndex
@@ -46,12 +46,6 @@ class Actor:
 
     key: ApiKey | None = None
     name: str | None = None
-
-
-class GuardLike(Protocol):
-    """The part of the compliance guard the pipeline uses."""
-
-    def check(self, text: str, speaker: str = "agent") -> Any: ...
 
 
 @dataclass
@@ -170,7 +164,7 @@ class IngestPipeline:
         embedders: list[Any],
         loader: DocumentLoader | None = None,
         chunker: Chunker | None = None,
-        guard: GuardLike | Callable[[], GuardLike | None] | None = None,
+        guard: Guard | Callable[[], Guard | None] | None = None,
     ) -> None:
         if not embedders:
             raise ValueError("the pipeline needs at least one embedder")
@@ -182,7 +176,7 @@ class IngestPipeline:
         self._guard = guard
 
     @property
-    def guard(self) -> GuardLike | None:
+    def guard(self) -> Guard | None:
         g = self._guard
         if g is not None and not hasattr(g, "check") and callable(g):
             return g()
@@ -277,14 +271,23 @@ class IngestPipeline:
         guard = self.guard  # a provider raises GuardUnavailableError when the guard cannot check
         if guard is None:
             return DocumentStatus.published, []
-        reason = unavailable_reason(guard)
-        if reason is not None:
-            raise GuardUnavailableError(f"compliance check unavailable: {reason}; nothing is published unchecked")
+        if not guard.rules:
+            raise GuardUnavailableError(
+                "compliance check unavailable: the compliance guard has no rules in force; "
+                "nothing is published unchecked"
+            )
         verdict = guard.check(text, speaker="document")
-        flags = []
-        for m in verdict.matches:
-            d = m if isinstance(m, dict) else m.to_dict() if hasattr(m, "to_dict") else dict(vars(m))
-            flags.append({k: d.get(k) for k in ("rule_id", "category", "severity", "start", "end", "text")})
+        flags: list[dict[str, Any]] = [
+            {
+                "rule_id": m.rule_id,
+                "category": m.category,
+                "severity": m.severity,
+                "start": m.start,
+                "end": m.end,
+                "text": m.text,
+            }
+            for m in verdict.matches
+        ]
         status = DocumentStatus.needs_review if verdict.action == "block" else DocumentStatus.published
         return status, flags
 

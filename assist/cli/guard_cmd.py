@@ -11,30 +11,34 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from assist.cli import eval_app, guard_app
 from assist.errors import AssistError, GuardUnavailableError
 
+if TYPE_CHECKING:
+    from assist.compliance.guard.engine import Verdict
+    from assist.protocols import Guard
+
 logger = logging.getLogger(__name__)
 
 
-def guard_in_force(rules: Path | None = None) -> Any:
+def guard_in_force(rules: Path | None = None) -> Guard:
     """The guard the CLI checks with: the rules in force in the database (seeded from the rule pack on first
     use, as the server does), or the pack at `rules` when given. Fails closed.
 
     Raises:
         GuardUnavailableError: The rules cannot be loaded, or none is in force (the message says why).
     """
-    from assist.compliance.guard import Guard
+    from assist.compliance.guard.engine import Guard as RuleGuard
     from assist.compliance.guard.engine import unavailable_reason
     from assist.config import get_settings
 
     if rules is not None:
         try:
-            guard = Guard.from_path(rules)
+            guard = RuleGuard.from_path(rules)
         except AssistError as exc:
             raise GuardUnavailableError(f"compliance check unavailable: {exc}") from exc
         reason = unavailable_reason(guard)
@@ -44,18 +48,18 @@ def guard_in_force(rules: Path | None = None) -> Any:
 
     from sqlmodel import Session
 
-    from assist.compliance import rules_store
     from assist.compliance.holder import GuardHolder
+    from assist.compliance.swap import load_guard_into
     from assist.db import make_engine
 
     settings = get_settings()
     holder = GuardHolder(None, reason="the rules are loading")
     with Session(make_engine(settings)) as session:
-        rules_store.load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
+        load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
     return holder.get()
 
 
-def load_guard_or_exit(rules: Path | None = None) -> Any:
+def load_guard_or_exit(rules: Path | None = None) -> Guard:
     """:func:`guard_in_force`, or the reason on stderr and exit code 2."""
     try:
         return guard_in_force(rules)
@@ -64,7 +68,7 @@ def load_guard_or_exit(rules: Path | None = None) -> Any:
         raise typer.Exit(2) from exc
 
 
-def _readable(verdict: Any, text: str) -> str:
+def _readable(verdict: Verdict, text: str) -> str:
     head = {"block": "BLOCK", "warn": "WARN ", "allow": "allow"}[verdict.action]
     lines = [f"{head}  {text}"]
     for m in verdict.matches:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from assist.errors import GuardUnavailableError
+from assist.protocols import Guard
 
 logger = logging.getLogger(__name__)
 
@@ -26,30 +28,30 @@ class GuardHolder:
     /readyz and /healthz.
     """
 
-    def __init__(self, guard: Any, *, reason: str | None = None) -> None:
+    def __init__(self, guard: Guard | None, *, reason: str | None = None) -> None:
         self._lock = threading.Lock()
-        self._guard: Any = None
+        self._guard: Guard | None = None
         self._reason: str | None = None
         self._rules = 0
         self._set(guard, reason)
         self.version = 1
-        self.rules_fingerprint: Any = None  # the rule versions this guard was built from, if known
-        self.seed_path: Any = None  # the rule pack to seed an empty database from, when built from the database
+        # the newest rule and disclosure row ids this guard was built from (assist.compliance.swap), if known
+        self.rules_fingerprint: tuple[int, int] | None = None
+        self.seed_path: Path | None = None  # the rule pack to seed an empty database from, when built from the database
 
-    def _set(self, guard: Any, reason: str | None) -> None:
+    def _set(self, guard: Guard | None, reason: str | None) -> None:
         from assist.compliance.guard.engine import unavailable_reason
 
         problem = reason or unavailable_reason(guard)
-        rules = getattr(guard, "rules", None)
         self._guard, self._reason = (None, problem) if problem else (guard, None)
-        self._rules = len(rules) if rules is not None and guard is not None else 0
+        self._rules = len(guard.rules) if guard is not None else 0
 
     @property
     def ready(self) -> bool:
         """True when a guard with rules is in force."""
         return self._guard is not None
 
-    def get(self) -> Any:
+    def get(self) -> Guard:
         """The current guard.
 
         Raises:
@@ -60,7 +62,7 @@ class GuardHolder:
             raise GuardUnavailableError(f"compliance check unavailable: {self._reason}")
         return guard
 
-    def swap(self, new_guard: Any) -> Any:
+    def swap(self, new_guard: Guard) -> Guard | None:
         """Put `new_guard` in force; returns the previous one (None if there was none).
 
         A guard without rules is taken, but leaves the holder unavailable: `get()` raises until rules come.

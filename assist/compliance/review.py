@@ -1,7 +1,7 @@
 """The compliance review queue: guard events listed with filters, reviewed, counted per rule and exported.
 
 A reviewer marks an event `confirmed` or `false_positive`. A false positive can add the offending phrase as
-an exception to the rule in the same step; that creates a new rule version (see assist.compliance.rules_store), and
+an exception to the rule in the same step; that creates a new rule version (see assist.compliance.store), and
 the caller swaps the running guard.
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy import String, cast, func
 from sqlmodel import Session, col, select
 
 from assist import audit
-from assist.compliance import rules_store
+from assist.compliance import store
 from assist.errors import InvalidInputError, NotFoundError
 from assist.models.calls import Feedback, Suggestion
 from assist.models.common import utcnow
@@ -190,7 +190,7 @@ def review_event(
     session.add(event)
     outcome = ReviewOutcome(event=event)
     if phrase and target_rule:
-        outcome.rule = rules_store.add_exception(
+        outcome.rule = store.add_exception(
             session=session,
             rule_id=target_rule,
             phrase=phrase,

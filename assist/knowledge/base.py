@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from assist.config import Settings
 from assist.knowledge.retrieval import HybridRetriever
 from assist.models import Chunk, Document, DocumentStatus
+from assist.protocols import Guard
 from ingest.chunking import Chunker
 from ingest.embedders import build_embedders, vector_space
 from ingest.indexes import KnowledgeIndex, fingerprint
@@ -33,7 +34,7 @@ class KnowledgeBase:
         engine: Engine,
         *,
         embedders: list[Any] | None = None,
-        guard: Any = None,
+        guard: Guard | Callable[[], Guard] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -94,13 +95,13 @@ class KnowledgeBase:
             guard=self._guard_provider,
         )
 
-    def _guard_provider(self) -> Any:
+    def _guard_provider(self) -> Guard | None:
         g = self._guard
         if g is not None and not hasattr(g, "check") and callable(g):
             return g()
-        return g
+        return g  # type: ignore[return-value]  # a guard, told from a provider by its check()
 
-    def set_guard(self, guard: Any | Callable[[], Any]) -> None:
+    def set_guard(self, guard: Guard | Callable[[], Guard]) -> None:
         """The guard (or a callable returning the current guard) used to scan documents."""
         self._guard = guard
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from assist.compliance import review, rules_store
+from assist.compliance import packs, review
 from assist.compliance.review import parse_bound
 from assist.deps import CurrentKey, SessionDep, SettingsDep, require_roles
 from assist.models.guard import EventStatus, GuardEventPublic, RulePublic
@@ -187,7 +187,7 @@ def review_event(
 ) -> EventReviewResult:
     """Confirm an event or mark it a false positive, optionally adding the phrase as a rule exception."""
     if body.add_exception:
-        rules_store.ensure_seeded(session=session, rules_path=settings.rules_path)
+        packs.ensure_seeded(session=session, rules_path=settings.rules_path)
     outcome = review.review_event(
         session=session,
         event_id=event_id,

@@ -19,6 +19,4 @@ def check(body: GuardCheckIn, guard: GuardDep, settings: SettingsDep, _key: Curr
             f"text is {len(body.text)} characters, over the limit of {settings.max_utterance_chars}"
         )
     verdict = guard.check(body.text, speaker=body.speaker)
-    data = verdict.to_dict() if hasattr(verdict, "to_dict") else {"action": verdict.action, "matches": []}
-    data.setdefault("advice", getattr(verdict, "advice", None))
-    return VerdictPublic.model_validate(data)
+    return VerdictPublic.model_validate(verdict.to_dict())

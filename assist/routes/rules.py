@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from assist.compliance import rules_store
+from assist.compliance import drafts, packs, store, swap
 from assist.deps import CurrentKey, SessionDep, SettingsDep, get_guard_holder, require_roles
 from assist.errors import InvalidInputError
 from assist.models.guard import RulePublic
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1/rules", tags=["rules"], dependencies=[Depends(req
 MAX_PACK_BYTES = 2_000_000
 
 
-# A YAML rule pack as rules_store.parse_pack reads it: a mapping with a `rules` list (and `disclosures`),
+# A YAML rule pack as packs.parse_pack reads it: a mapping with a `rules` list (and `disclosures`),
 # or a bare list of rules. Each rule is then checked by the guard (a 422 names what is wrong).
 PACK_SCHEMA: dict[str, Any] = {
     "anyOf": [
@@ -46,7 +46,7 @@ class RuleBody(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: str = Field(min_length=1, max_length=rules_store.MAX_RULE_ID_CHARS)
+    id: str = Field(min_length=1, max_length=store.MAX_RULE_ID_CHARS)
 
 
 class RuleDetail(BaseModel):
@@ -60,13 +60,13 @@ class RuleDetail(BaseModel):
 class DraftTest(BaseModel):
     """A draft to try before publishing: a new or changed rule, or the removal of one."""
 
-    # rules_store.try_draft needs one of the two; the document says so (anyOf), the store gives the reason.
+    # drafts.try_draft needs one of the two; the document says so (anyOf), try_draft gives the reason.
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"anyOf": [{"required": ["rule"]}, {"required": ["delete_rule_id"]}]}
     )
 
     rule: RuleBody | None = None
-    delete_rule_id: str | None = Field(None, max_length=rules_store.MAX_RULE_ID_CHARS)
+    delete_rule_id: str | None = Field(None, max_length=store.MAX_RULE_ID_CHARS)
     events_limit: int = Field(500, ge=0, le=10_000)
 
 
@@ -111,11 +111,11 @@ def _public(rec: Any) -> RulePublic:
 
 def swap_guard(request: Request, session: Session) -> None:
     """Rebuild the guard from the committed rules and swap it into the running app."""
-    rules_store.rebuild_guard(session=session, holder=get_guard_holder(request))
+    swap.rebuild_guard(session=session, holder=get_guard_holder(request))
 
 
 def _seeded(session: SessionDep, settings: SettingsDep) -> None:
-    rules_store.ensure_seeded(session=session, rules_path=settings.rules_path)
+    packs.ensure_seeded(session=session, rules_path=settings.rules_path)
 
 
 Seeded = Depends(_seeded)
@@ -138,13 +138,13 @@ async def _raw_body(request: Request) -> bytes:
 @router.get("", response_model=list[RulePublic], dependencies=[Seeded])
 def list_rules(session: SessionDep, include_deleted: bool = Query(False)) -> list[RulePublic]:
     """The rules in force (newest version of each), optionally with deleted ones."""
-    return [_public(r) for r in rules_store.latest_records(session=session, include_deleted=include_deleted)]
+    return [_public(r) for r in store.latest_records(session=session, include_deleted=include_deleted)]
 
 
 @router.post("", response_model=RulePublic, status_code=201, dependencies=[Seeded])
 def create_rule(body: RuleBody, request: Request, session: SessionDep, key: CurrentKey) -> RulePublic:
     """Add a rule; the running guard uses it from the next turn of every call."""
-    rec = rules_store.create_rule(session=session, body=body.model_dump(), actor=key)
+    rec = store.create_rule(session=session, body=body.model_dump(), actor=key)
     session.commit()
     swap_guard(request, session)
     return _public(rec)
@@ -156,7 +156,7 @@ def create_rule(body: RuleBody, request: Request, session: SessionDep, key: Curr
 def export_rules(session: SessionDep) -> Response:
     """The rules and disclosures in force, as a YAML rule pack."""
     return Response(
-        content=rules_store.export_pack(session=session).encode("utf-8"),
+        content=packs.export_pack(session=session).encode("utf-8"),
         media_type="application/yaml; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="rules.yaml"'},
     )
@@ -184,7 +184,7 @@ def import_rules(
         raise InvalidInputError(f"body: the rule pack is not UTF-8 ({exc.reason})") from exc
     if not text.strip():
         raise InvalidInputError("body: the rule pack is empty")
-    result = rules_store.import_pack(session=session, text=text, actor=key, prune=prune)
+    result = packs.import_pack(session=session, text=text, actor=key, prune=prune)
     session.commit()
     if result.created or result.updated or result.deleted or result.disclosures_changed:
         swap_guard(request, session)
@@ -194,7 +194,7 @@ def import_rules(
 @router.post("/test", response_model=DraftReportPublic, dependencies=[Seeded])
 def test_rule(body: DraftTest, session: SessionDep) -> DraftReportPublic:
     """Try a draft on labelled statements and recent events: what it would newly block or stop blocking."""
-    report = rules_store.try_draft(
+    report = drafts.try_draft(
         session=session,
         rule=body.rule.model_dump() if body.rule else None,
         delete_rule_id=body.delete_rule_id,
@@ -206,7 +206,7 @@ def test_rule(body: DraftTest, session: SessionDep) -> DraftReportPublic:
 @router.get("/{rule_id}", response_model=RuleDetail, dependencies=[Seeded])
 def get_rule(rule_id: str, session: SessionDep) -> RuleDetail:
     """A rule with every version, newest first."""
-    versions = rules_store.get_versions(session=session, rule_id=rule_id)
+    versions = store.get_versions(session=session, rule_id=rule_id)
     return RuleDetail(rule_id=rule_id, current=_public(versions[0]), versions=[_public(v) for v in versions])
 
 
@@ -219,7 +219,7 @@ def update_rule(
     changes: dict[str, Any] = Body(..., description="fields to change; null removes a field"),
 ) -> RulePublic:
     """Change a rule: a new version; the previous one stays readable."""
-    rec = rules_store.update_rule(session=session, rule_id=rule_id, changes=changes, actor=key)
+    rec = store.update_rule(session=session, rule_id=rule_id, changes=changes, actor=key)
     session.commit()
     swap_guard(request, session)
     return _public(rec)
@@ -228,7 +228,7 @@ def update_rule(
 @router.delete("/{rule_id}", response_model=RulePublic, dependencies=[Seeded])
 def delete_rule(rule_id: str, request: Request, session: SessionDep, key: CurrentKey) -> RulePublic:
     """Stop applying a rule: a deletion version; its history stays readable."""
-    rec = rules_store.delete_rule(session=session, rule_id=rule_id, actor=key)
+    rec = store.delete_rule(session=session, rule_id=rule_id, actor=key)
     session.commit()
     swap_guard(request, session)
     return _public(rec)

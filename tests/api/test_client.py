@@ -173,7 +173,8 @@ def test_replay_url_plays_a_call_through_the_client(live: Live) -> None:
 def test_the_call_benchmark_drives_its_calls_through_the_client(live: Live) -> None:
     from benchmarks.bench_calls import run_calls
 
-    clients = asyncio.run(run_calls(live.url, live.key(), n=2, turns=2, duration=None, interval=0.0, timeout=30.0))
+    keys = [live.key(), live.key()]  # one agent key per call, as the benchmark runs them
+    clients = asyncio.run(run_calls(live.url, keys, n=2, turns=2, duration=None, interval=0.0, timeout=30.0))
     assert [c.failed for c in clients] == ["", ""]
     assert [c.sent for c in clients] == [2, 2]
     assert [c.suggested + c.other for c in clients] == [2, 2] and sum(c.errors + c.lost for c in clients) == 0

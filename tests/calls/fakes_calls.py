@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from types import SimpleNamespace
-from typing import Any
 
+from assist.compliance.guard.engine import Match, Verdict
+from assist.compliance.guard.rules import Rule
 from assist.protocols import SearchFilter, SearchResult
 from assist.text import normalize, tokenize
+from tests.utils.guard_fakes import fake_rule
 
 
 @dataclass
@@ -124,6 +126,7 @@ FORBIDDEN = {
     "保證回報": "guaranteed_return",
 }
 WARNED = {"最好": "superlative", "best product": "superlative"}
+ADVICE = "不得承诺收益 / never promise returns"
 
 
 class FakeGuard:
@@ -133,37 +136,38 @@ class FakeGuard:
         self.block = {normalize(k): v for k, v in {**FORBIDDEN, **(extra_block or {})}.items()}
         self.warn = {normalize(k): v for k, v in WARNED.items()}
         self.checked: list[tuple[str, str]] = []
+        found = [(cat, "block") for cat in self.block.values()] + [(cat, "warn") for cat in self.warn.values()]
+        self._rules = [fake_rule(f"no_{cat}", cat, severity, ADVICE) for cat, severity in dict(found).items()]
 
-    def check(self, text: str, speaker: str = "agent") -> Any:
+    @property
+    def rules(self) -> list[Rule]:
+        return self._rules
+
+    def check(self, text: str, speaker: str = "agent") -> Verdict:
         self.checked.append((text, speaker))
         if speaker == "customer":
-            return SimpleNamespace(
-                action="allow", matches=[], advice="", to_dict=lambda: {"action": "allow", "matches": []}
-            )
+            return Verdict("allow", speaker=speaker)
         norm = normalize(text)
         for table, action in ((self.block, "block"), (self.warn, "warn")):
             for phrase, cat in table.items():
                 i = norm.find(phrase)
                 if i >= 0:
-                    m = {
-                        "rule_id": f"no_{cat}",
-                        "category": cat,
-                        "severity": action,
-                        "start": i,
-                        "end": i + len(phrase),
-                        "text": text[i : i + len(phrase)],
-                    }
-                    return SimpleNamespace(
-                        action=action,
-                        matches=[SimpleNamespace(**m)],
-                        advice="不得承诺收益 / never promise returns",
-                        to_dict=lambda m=m, a=action: {"action": a, "matches": [m], "advice": "never promise returns"},
+                    m = Match(
+                        rule_id=f"no_{cat}",
+                        category=cat,
+                        severity=action,
+                        start=i,
+                        end=i + len(phrase),
+                        text=text[i : i + len(phrase)],
+                        advice=ADVICE,
                     )
-        return SimpleNamespace(
-            action="allow", matches=[], advice="", to_dict=lambda: {"action": "allow", "matches": []}
-        )
+                    return Verdict(action, (m,), ADVICE, speaker)
+        return Verdict("allow", speaker=speaker)
 
     def find_disclosures(self, text: str) -> list[str]:
+        return []
+
+    def completed_disclosures(self, said: Iterable[str]) -> list[str]:
         return []
 
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
 from assist.cli import _register, app
-from assist.compliance import rules_store
+from assist.compliance import packs, store
 from assist.config import get_settings
 from assist.db import make_engine
 from assist.models.documents import Document
@@ -58,8 +58,8 @@ def _documents() -> int:
 def _add_house_rule() -> None:
     settings = get_settings()
     with Session(make_engine(settings)) as s:
-        rules_store.ensure_seeded(session=s, rules_path=settings.rules_path)
-        rules_store.create_rule(session=s, body=dict(HOUSE_RULE), actor=None)
+        packs.ensure_seeded(session=s, rules_path=settings.rules_path)
+        store.create_rule(session=s, body=dict(HOUSE_RULE), actor=None)
         s.commit()
 
 

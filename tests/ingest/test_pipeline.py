@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlmodel import Session, select
 
+from assist.compliance.guard.engine import Match, Verdict
 from assist.errors import NotFoundError
 from assist.models import ChunkVector, Document, DocumentStatus
 from assist.text import TOKENIZER_VERSION, tokenize
 from ingest.embedders import HashEmbedder
 from tests.factories import make_kb, write
+from tests.utils.guard_fakes import fake_rule
 
 CARD_V1 = """---
 source: card-fees
@@ -173,26 +175,21 @@ def test_a_batch_goes_on_past_bad_files_and_reports_them(tmp_path: Path, _isolat
     assert "empty.md" in errors and "blob.bin" in errors
 
 
-@dataclass
-class _Verdict:
-    action: str
-    matches: list[dict] = field(default_factory=list)  # type: ignore[type-arg]
-
-
 class _BlockingGuard:
-    def check(self, text: str, speaker: str = "agent") -> _Verdict:
+    rules = (fake_rule("guaranteed_return", "guarantee"),)
+
+    def check(self, text: str, speaker: str = "agent") -> Verdict:
         if "稳赚不赔" in text:
             i = text.index("稳赚不赔")
-            m = {
-                "rule_id": "guaranteed_return",
-                "category": "guarantee",
-                "severity": "block",
-                "start": i,
-                "end": i + 4,
-                "text": "稳赚不赔",
-            }
-            return _Verdict("block", [m])
-        return _Verdict("allow")
+            m = Match("guaranteed_return", "guarantee", "block", i, i + 4, "稳赚不赔")
+            return Verdict("block", (m,), speaker=speaker)
+        return Verdict("allow", speaker=speaker)
+
+    def find_disclosures(self, text: str) -> list[str]:
+        return []
+
+    def completed_disclosures(self, said: Iterable[str]) -> list[str]:
+        return []
 
 
 def test_a_document_with_a_blocking_claim_waits_for_review(tmp_path: Path, _isolated_data_dir: Path) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
 from assist import audit
-from assist.compliance import review, rules_store
+from assist.compliance import packs, review, store, swap
 from assist.config import Settings
 from assist.db import make_engine
 from assist.models.guard import GuardEvent
@@ -54,8 +54,8 @@ def test_review_filters_and_rules_in_postgres(session, rules_dir):
     session.commit()
     assert [e.text for e in review.list_events(session=session, rule_id="no_risk")] == ["a"]
     assert review.stats(session=session).events == 2
-    assert rules_store.ensure_seeded(session=session, rules_path=rules_dir) == 2
-    rules_store.add_exception(session=session, rule_id="guaranteed_return", phrase="保本理财", actor=None)
+    assert packs.ensure_seeded(session=session, rules_path=rules_dir) == 2
+    store.add_exception(session=session, rule_id="guaranteed_return", phrase="保本理财", actor=None)
     session.commit()
-    assert rules_store.current_versions(session=session) == {"guaranteed_return": 2, "no_risk": 1}
-    assert rules_store.build_guard(session=session).check("我们的保本理财卖完了", "agent").action == "allow"
+    assert store.current_versions(session=session) == {"guaranteed_return": 2, "no_risk": 1}
+    assert swap.build_guard(session=session).check("我们的保本理财卖完了", "agent").action == "allow"

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from assist.app import sync_with_database
-from assist.compliance import rules_store
+from assist.compliance import store
 from tests.factories import make_kb, write
 
 
@@ -34,7 +34,7 @@ def test_a_rule_deleted_by_another_worker_stops_blocking_after_sync(client: Test
     st: Any = client.app.state  # type: ignore[attr-defined]
     assert st.guard_holder.get().check("这款产品保本", "agent").action == "block"
     with Session(st.db_engine) as session:  # another worker serving DELETE /v1/rules/guaranteed_return
-        rules_store.delete_rule(session=session, rule_id="guaranteed_return", actor=None)
+        store.delete_rule(session=session, rule_id="guaranteed_return", actor=None)
         session.commit()
     assert _sync(client)["rules"] is True
     assert st.guard_holder.get().check("这款产品保本", "agent").action == "allow"

@@ -8,13 +8,16 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assist.compliance.guard.clauses import BOUNDARY, CANCEL, NEG, POSTCANCEL, POSTNEG, judge, select_scope_words
 from assist.compliance.guard.matcher import Matcher
 from assist.compliance.guard.normalize import normalize_for_match
 from assist.compliance.guard.rules import Disclosure, Rule, RulePack, load_rule_pack
 from assist.errors import InvalidInputError, RulePackError
+
+if TYPE_CHECKING:
+    from assist.protocols import Guard as GuardProtocol
 
 logger = logging.getLogger(__name__)
 
@@ -322,15 +325,14 @@ class Guard:
         return any(eff in (NEG, CANCEL, POSTNEG, POSTCANCEL) for _, _, eff in hits.scope)
 
 
-def unavailable_reason(guard: Any) -> str | None:
+def unavailable_reason(guard: GuardProtocol | None) -> str | None:
     """Why ``guard`` cannot be trusted to check anything (None when it can): it is missing, or no rule is in force.
 
     A guard with no rules would allow everything; callers treat it as no guard at all (fail closed).
     """
     if guard is None:
         return "no compliance guard is loaded"
-    rules = getattr(guard, "rules", None)
-    if rules is not None and len(rules) == 0:
+    if not guard.rules:
         return "the compliance guard has no rules in force"
     return None
 

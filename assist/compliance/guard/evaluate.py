@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assist.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from assist.protocols import Guard
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +40,11 @@ def read_cases(path: Path) -> list[dict[str, Any]]:
     return cases
 
 
+def case_speaker(case: dict[str, Any]) -> str:
+    """Who says a case's text (``agent`` when the case does not say)."""
+    return str(case.get("speaker") or "agent")
+
+
 def score(cases: Iterable[dict[str, Any]], decide: Callable[[str, str], str]) -> dict[str, Any]:
     """Recall of ``block`` cases and false-positive rate on ``allow`` cases, overall and per language/kind.
 
@@ -47,6 +55,11 @@ def score(cases: Iterable[dict[str, Any]], decide: Callable[[str, str], str]) ->
     Returns:
         ``{"n", "recall", "false_positive_rate", "tp", "fn", "fp", "tn", "by_lang", "by_kind", "misses"}``.
     """
+    return score_outcomes((case, decide(case["text"], case_speaker(case))) for case in cases)
+
+
+def score_outcomes(outcomes: Iterable[tuple[dict[str, Any], str]]) -> dict[str, Any]:
+    """:func:`score` of cases already decided: ``(case, action)`` pairs."""
     groups: dict[str, dict[str, dict[str, int]]] = {
         "lang": defaultdict(lambda: defaultdict(int)),
         "kind": defaultdict(lambda: defaultdict(int)),
@@ -54,10 +67,8 @@ def score(cases: Iterable[dict[str, Any]], decide: Callable[[str, str], str]) ->
     totals: dict[str, int] = defaultdict(int)
     misses: list[dict[str, Any]] = []
     n = 0
-    for case in cases:
+    for case, action in outcomes:
         n += 1
-        speaker = case.get("speaker") or "agent"
-        action = decide(case["text"], speaker)
         got_block = action == "block"
         if case["expect"] == "block":
             key = "tp" if got_block else "fn"
@@ -70,22 +81,13 @@ def score(cases: Iterable[dict[str, Any]], decide: Callable[[str, str], str]) ->
             misses.append(
                 {
                     "text": case["text"],
-                    "speaker": speaker,
+                    "speaker": case_speaker(case),
                     "expect": case["expect"],
                     "got": action,
                     "lang": case.get("lang"),
                     "kind": case.get("kind"),
                 }
             )
-
-    def rates(c: dict[str, int]) -> dict[str, Any]:
-        pos, neg = c["tp"] + c["fn"], c["fp"] + c["tn"]
-        return {
-            "n": pos + neg,
-            "recall": round(c["tp"] / pos, 4) if pos else None,
-            "false_positive_rate": round(c["fp"] / neg, 4) if neg else None,
-        }
-
     return {
         **rates(totals),
         "n": n,
@@ -96,6 +98,17 @@ def score(cases: Iterable[dict[str, Any]], decide: Callable[[str, str], str]) ->
     }
 
 
-def evaluate_cases(path: Path, guard: Any) -> dict[str, Any]:
+def rates(counts: Mapping[str, int]) -> dict[str, Any]:
+    """``{"n", "recall", "false_positive_rate"}`` of tp/fn/fp/tn counts (None where there is nothing to rate)."""
+    tp, fn, fp, tn = (counts.get(k, 0) for k in ("tp", "fn", "fp", "tn"))
+    pos, neg = tp + fn, fp + tn
+    return {
+        "n": pos + neg,
+        "recall": round(tp / pos, 4) if pos else None,
+        "false_positive_rate": round(fp / neg, 4) if neg else None,
+    }
+
+
+def evaluate_cases(path: Path, guard: Guard) -> dict[str, Any]:
     """Run every case of ``path`` through ``guard.check`` and score it (see :func:`score`)."""
     return score(read_cases(path), lambda text, speaker: guard.check(text, speaker).action)
