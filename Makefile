@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export ASSIST_DATA_DIR ?= ./data
 
-.PHONY: help setup run ingest test test-fast test-api lint bench clean
+.PHONY: help setup run ingest test test-fast test-api lint schemas bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ lint: setup  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy assist ingest api.py
+
+schemas: setup  ## write docs/schemas/ws-messages.json from the WebSocket message models
+	$(BIN)/python -m assist.calls.messages docs/schemas/ws-messages.json
 
 bench: setup  ## run the benchmarks (needs ../shared/data); figures go to docs/benchmarks.md by hand
 	$(BIN)/python -m benchmarks.run_all

@@ -27,6 +27,18 @@ class InvalidInputError(AssistError):
     status_code = 422
 
 
+class InvalidMessageError(InvalidInputError):
+    """A WebSocket message that is not JSON, not an object, of an unknown `type`, or with bad fields.
+
+    On a call's socket it becomes an `error` message and the socket stays open. `message_type` is the
+    message's `type` when that was known (its fields were the problem), else None.
+    """
+
+    def __init__(self, detail: str, *, message_type: str | None = None) -> None:
+        super().__init__(detail)
+        self.message_type = message_type
+
+
 class LoadError(AssistError):
     """A file that cannot be loaded: empty, corrupt, binary or of an unsupported type."""
 

@@ -34,6 +34,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from assist.calls.messages import AckMessage, ChecklistMessage, ErrorMessage
+from assist.client import AsyncAssistClient, AsyncCallStream
+from assist.models.calls import SuggestionMessage
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "data" / "retrieval" / "banking77_en" / "corpus.jsonl"
 
@@ -201,8 +205,8 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout_s: float = 600.
 class CallClient:
     """One call over one WebSocket: sends customer turns, waits for each turn's answer."""
 
-    def __init__(self, base: str, ws_base: str, key: str, offset: int, interim_ms: float = 0.0) -> None:
-        self.base, self.ws_base, self.key, self.offset = base, ws_base, key, offset
+    def __init__(self, base: str, key: str, offset: int, interim_ms: float = 0.0) -> None:
+        self.base, self.key, self.offset = base, key, offset
         self.interim_ms = interim_ms  # > 0: send the turn as interim ASR text this long before the final
         self.latencies: list[float] = []
         self.timings: list[dict[str, float]] = []
@@ -212,24 +216,23 @@ class CallClient:
         self.errors = 0
         self.lost = 0
         self.failed = ""  # why the call could not run at all
-        self.ws: Any = None
+        self.api: AsyncAssistClient | None = None
+        self.stream: AsyncCallStream | None = None
         self.sent_at: list[float] = []  # when each final turn was sent (perf_counter)
 
     async def open(self) -> None:
         """Create the call and open its socket (call setup; not part of any latency)."""
-        import httpx
-        from websockets.asyncio.client import connect
-
-        headers = {"Authorization": f"Bearer {self.key}"}
-        async with httpx.AsyncClient(base_url=self.base, headers=headers, timeout=60.0) as http:
-            call_id = (await http.post("/v1/calls")).json()["call_id"]
-        self.ws = await connect(f"{self.ws_base}/v1/calls/{call_id}/stream?token={self.key}", max_size=2**22)
+        self.api = AsyncAssistClient(self.base, self.key, timeout=60.0)
+        call_id = await self.api.create_call()
+        self.stream = await self.api.connect(call_id, max_size=2**22)
 
     async def run(
         self, *, start_at: float, turns: int | None, duration: float | None, interval: float, timeout: float
     ) -> None:
         """Send a turn at start_at, start_at + interval, ... (a fixed schedule), each after the last's answer."""
-        ws = self.ws
+        stream = self.stream
+        if stream is None:
+            raise RuntimeError("open() the call first")
         next_at = start_at
         i = 0
         while turns is None or i < turns:  # bounded by turns or duration
@@ -238,25 +241,24 @@ class CallClient:
                 break
             q = QUESTIONS[(self.offset + i) % len(QUESTIONS)]
             if self.interim_ms > 0:  # ASR-style: the last hypothesis, unpunctuated, then the final
-                interim = q.rstrip("？?。.!！")
-                await ws.send(json.dumps({"type": "utterance", "speaker": "customer", "text": interim, "final": False}))
+                await stream.send_utterance("customer", q.rstrip("？?。.!！"), final=False)
                 await asyncio.sleep(self.interim_ms / 1000)
             tick = time.perf_counter()
-            await ws.send(json.dumps({"type": "utterance", "speaker": "customer", "text": q, "final": True}))
+            await stream.send_utterance("customer", q)
             self.sent += 1
             self.sent_at.append(tick)
             try:
                 while True:
-                    msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=timeout))
-                    if msg["type"] == "suggestion":
+                    msg = await stream.receive(timeout)
+                    if isinstance(msg, SuggestionMessage):
                         self.latencies.append((time.perf_counter() - tick) * 1000)
-                        self.timings.append(msg.get("timings") or {})
+                        self.timings.append(msg.timings)
                         self.suggested += 1
                         break
-                    if msg["type"] in ("ack", "checklist"):
+                    if isinstance(msg, AckMessage | ChecklistMessage):
                         self.other += 1
                         break
-                    if msg["type"] == "error":
+                    if isinstance(msg, ErrorMessage):
                         self.errors += 1
                         break
             except TimeoutError:
@@ -265,8 +267,10 @@ class CallClient:
             next_at += interval
 
     async def close(self) -> None:
-        if self.ws is not None:
-            await self.ws.close()
+        if self.stream is not None:
+            await self.stream.close()
+        if self.api is not None:
+            await self.api.aclose()
 
 
 async def run_calls(
@@ -288,8 +292,7 @@ async def run_calls(
     call waits its phase, is set up, and starts its schedule when its own setup is done. Set-ups that
     finish together under load pull the calls' phases together, and the turns then arrive in bursts.
     """
-    ws_base = base.replace("http://", "ws://")
-    clients = [CallClient(base, ws_base, keys[i % len(keys)], offset=i, interim_ms=interim_ms) for i in range(n)]
+    clients = [CallClient(base, keys[i % len(keys)], offset=i, interim_ms=interim_ms) for i in range(n)]
     phases = [random.uniform(0, interval) if n > 1 else 0.0 for _ in clients]
 
     async def setup(c: CallClient, delay: float = 0.0) -> bool:

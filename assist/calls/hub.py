@@ -15,7 +15,8 @@ import asyncio
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+
+from assist.calls.messages import ServerMessage
 
 logger = logging.getLogger(__name__)
 
@@ -25,10 +26,10 @@ class Subscriber:
     """One socket's inbox; filled from any thread, drained by the socket's own task."""
 
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+    queue: asyncio.Queue[ServerMessage] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
     dropped: int = 0
 
-    def offer(self, message: dict[str, Any]) -> None:
+    def offer(self, message: ServerMessage) -> None:
         """Runs on the subscriber's loop: enqueue, or count a drop when a stalled socket's inbox is full."""
         try:
             self.queue.put_nowait(message)
@@ -60,7 +61,7 @@ class CallHub:
         if sub.dropped:
             logger.warning("a slow socket missed messages", extra={"call_id": call_id, "dropped": sub.dropped})
 
-    def publish(self, call_id: str, messages: list[dict[str, Any]], *, exclude: Subscriber | None = None) -> int:
+    def publish(self, call_id: str, messages: list[ServerMessage], *, exclude: Subscriber | None = None) -> int:
         """Deliver `messages`, in order, to every subscriber of the call but `exclude`; returns how many."""
         with self._lock:
             targets = [s for s in self._subs.get(call_id, ()) if s is not exclude]

@@ -100,22 +100,15 @@ def _replay_local(turns: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], di
 
 
 def _replay_remote(turns: list[dict[str, Any]], url: str, key: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    import httpx
+    from assist.client import AssistClient
 
-    headers = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=30.0) as http:
-        r = http.post("/v1/calls")
-        if r.status_code != 201:
-            raise AssistError(f"POST /v1/calls: HTTP {r.status_code}: {r.text[:200]}")
-        call_id = r.json()["call_id"]
-        results = []
-        for t in turns:
-            r = http.post(f"/v1/calls/{call_id}/utterances", json=t)
-            if r.status_code != 200:
-                raise AssistError(f"POST utterances: HTTP {r.status_code}: {r.text[:200]}")
-            results.append(r.json())
-        r = http.post(f"/v1/calls/{call_id}/end")
-        return results, r.json()
+    with AssistClient(url, key) as api:
+        call_id = api.create_call()
+        results = [
+            api.post_utterance(call_id, t["speaker"], t["text"], final=t["final"]).model_dump(mode="json")
+            for t in turns
+        ]
+        return results, api.end_call(call_id).model_dump(mode="json")
 
 
 @app.command()
@@ -134,15 +127,19 @@ def replay(
     if url and not key:
         typer.echo("error: --url needs --key (an agent key)", err=True)
         raise typer.Exit(2)
+    failures: tuple[type[Exception], ...] = (AssistError, OSError)
     try:
         if url:
+            from assist.client import ClientError  # only here: the client's imports stay out of other commands
+
+            failures = (*failures, ClientError)  # the server refused, or could not be reached
             results, summary = _replay_remote(turns, url, key or "")
         else:
             results, summary = _replay_local(turns)
-    except (AssistError, OSError) as exc:
+    except failures as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
-    except Exception as exc:  # httpx connection errors and the like: a message, not a traceback
+    except Exception as exc:  # anything else: a message, not a traceback
         typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(1) from exc
     if as_json:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
+import pydantic
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -92,3 +93,23 @@ class DisclosureRecord(SQLModel, table=True):
     items: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     author: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# --- API shapes (not tables); plain pydantic: the verdict keeps any extra field the guard adds ------------
+
+
+class GuardCheckIn(pydantic.BaseModel):
+    """POST /v1/guard/check."""
+
+    text: str = pydantic.Field(min_length=1)
+    speaker: Literal["agent", "customer", "suggestion"] = "agent"
+
+
+class VerdictPublic(pydantic.BaseModel):
+    """The guard's verdict, as in `assist guard check`."""
+
+    model_config = pydantic.ConfigDict(extra="allow")
+
+    action: Literal["block", "warn", "allow"]
+    matches: list[dict[str, Any]] = pydantic.Field(default_factory=list)
+    advice: str | None = None

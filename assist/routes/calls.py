@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -12,13 +11,22 @@ from typing import Annotated, Any
 import anyio
 from anyio import CancelScope
 from fastapi import APIRouter, Depends, WebSocket
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from assist.calls.hub import CallHub, Subscriber
+from assist.calls.messages import (
+    AckMessage,
+    ErrorMessage,
+    PingMessage,
+    PongMessage,
+    ServerMessage,
+    encode,
+    parse_client_message,
+    turn_messages,
+)
 from assist.deps import AgentKey, CallActor, CallEngineDep, CallReader, SecurityDep, get_call_hub, key_from_socket
-from assist.errors import AssistError, AuthError, NotFoundError, RateLimitedError
+from assist.errors import AssistError, AuthError, InvalidMessageError, NotFoundError, RateLimitedError
 from assist.models.calls import CallCreated, CallPublic, CallSummary, TurnResult, UtteranceIn
 from assist.models.keys import ApiKey, CallAccess, Role
 from assist.security.gate import Security, TokenBucket
@@ -33,26 +41,9 @@ CLOSE_FORBIDDEN = 4403  # a role that may not stream, or access to the call with
 CLOSE_UNKNOWN_CALL = 4404  # no such call, or one this key may not know of
 CLOSE_RATE_LIMITED = 4429  # too many failed authentications from this address, or requests with this key
 CLOSE_INTERNAL = 1011  # the key could not be re-checked: fail closed
+CLOSE_NOT_READY = 1013  # the app is still starting (no engine or security yet)
 
 CallHubDep = Annotated[CallHub, Depends(get_call_hub)]
-
-
-def turn_messages(call_id: str, result: TurnResult) -> list[dict[str, Any]]:
-    """What every socket watching the call is sent for a turn: alerts first, then the suggestion or,
-    when only the checklist changed, a `checklist` message. Empty for an interim or quiet turn."""
-    out: list[dict[str, Any]] = [a.model_dump(mode="json") for a in result.alerts]
-    if result.suggestion is not None:
-        out.append(result.suggestion.model_dump(mode="json"))
-    elif result.turn is not None and result.checklist_changed:
-        out.append(
-            {
-                "type": "checklist",
-                "call_id": call_id,
-                "turn": result.turn,
-                "next_steps": [s.model_dump() for s in result.next_steps],
-            }
-        )
-    return out
 
 
 @router.post("", response_model=CallCreated, status_code=201)
@@ -69,7 +60,7 @@ def post_utterance(
     """One turn without a socket (e.g. from the ASR connector): returns that turn's suggestion, alerts and
     checklist, and pushes them to every panel streaming the call."""
     result = engine.handle_turn(call_id, speaker=body.speaker, text=body.text, final=body.final)
-    hub.publish(call_id, turn_messages(call_id, result))
+    hub.publish(call_id, turn_messages(result))
     return result
 
 
@@ -85,10 +76,6 @@ def get_call(call_id: str, engine: CallEngineDep, _key: CallReader) -> CallPubli
     return engine.get_call(call_id)
 
 
-def _validation_detail(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())) or 'message'}: {e.get('msg')}" for e in exc.errors())
-
-
 class _Socket:
     """A watched socket: one send at a time, from the turn handler, the hub's forwarder and the key watch."""
 
@@ -97,14 +84,14 @@ class _Socket:
         self._lock = asyncio.Lock()
         self.closed = False
 
-    async def send(self, payload: dict[str, Any]) -> None:
+    async def send(self, message: ServerMessage) -> None:
         async with self._lock:
             if self.closed:
                 return
-            await self.ws.send_text(json.dumps(payload, ensure_ascii=False, default=str))
+            await self.ws.send_text(encode(message))
 
-    async def error(self, detail: str, **extra: Any) -> None:
-        await self.send({"type": "error", "detail": detail, **extra})
+    async def error(self, detail: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        await self.send(ErrorMessage(detail=detail, status=status, retry_after=retry_after))
 
     async def close(self, code: int, reason: str) -> None:
         """Close once, with a code and reason (later sends are dropped)."""
@@ -193,35 +180,26 @@ async def watch_key(
 
 
 async def _turn(
-    sock: _Socket, engine: Any, hub: CallHub, sub: Subscriber, call_id: str, raw: str, *, can_act: bool = True
+    sock: _Socket, engine: Any, hub: CallHub, sub: Subscriber, call_id: str, raw: str | bytes, *, can_act: bool = True
 ) -> None:
     """Handle one client message; every problem becomes an `error` message, the socket stays open."""
     try:
-        msg = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        await sock.error(f"malformed JSON: {exc.msg} at position {exc.pos}")
+        msg = parse_client_message(raw)
+    except InvalidMessageError as exc:
+        if exc.message_type == "utterance" and not can_act:  # who may not add turns is told so first
+            await sock.error(f"this key may listen to call {call_id!r} but not add turns to it")
+        else:
+            await sock.error(str(exc))
         return
-    if not isinstance(msg, dict):
-        await sock.error("a message must be a JSON object with a 'type'")
-        return
-    kind = msg.get("type")
-    if kind == "ping":
-        await sock.send({"type": "pong"})
-        return
-    if kind != "utterance":
-        await sock.error(f"unknown message type {kind!r}: expected 'utterance'")
+    if isinstance(msg, PingMessage):
+        await sock.send(PongMessage())
         return
     if not can_act:
         await sock.error(f"this key may listen to call {call_id!r} but not add turns to it")
         return
     try:
-        u = UtteranceIn.model_validate({k: v for k, v in msg.items() if k != "type"})
-    except ValidationError as exc:
-        await sock.error(_validation_detail(exc))
-        return
-    try:
         result: TurnResult = await run_in_threadpool(
-            engine.handle_turn, call_id, speaker=u.speaker, text=u.text, final=u.final
+            engine.handle_turn, call_id, speaker=msg.speaker, text=msg.text, final=msg.final
         )
     except AssistError as exc:
         await sock.error(str(exc))
@@ -230,13 +208,13 @@ async def _turn(
         logger.exception("turn failed", extra={"call_id": call_id})
         await sock.error("internal error while handling this turn; the call continues")
         return
-    messages = turn_messages(call_id, result)
+    messages = turn_messages(result)
     hub.publish(call_id, messages, exclude=sub)  # the other panels watching this call
     for m in messages:  # alerts first: the agent must see them at once
         await sock.send(m)
     if result.turn is not None and not messages:
         # every final turn gets an answer, so a client can tell a quiet turn from a lost one
-        await sock.send({"type": "ack", "call_id": call_id, "turn": result.turn})
+        await sock.send(AckMessage(call_id=call_id, turn=result.turn))
 
 
 async def _forward(sock: _Socket, sub: Subscriber) -> None:
@@ -279,12 +257,8 @@ async def _read(
                 )
                 continue
         raw = message.get("text")
-        if raw is None and message.get("bytes") is not None:
-            try:
-                raw = message["bytes"].decode("utf-8")
-            except UnicodeDecodeError:
-                await sock.error("binary messages must be UTF-8 JSON")
-                continue
+        if raw is None:
+            raw = message.get("bytes")  # a binary frame: UTF-8 JSON too
         await _turn(sock, engine, hub, sub, call_id, raw or "", can_act=watch.access >= CallAccess.act)
 
 
@@ -302,7 +276,7 @@ async def stream(websocket: WebSocket, call_id: str) -> None:
     engine = getattr(state, "call_engine", None)
     security: Security | None = getattr(state, "security", None)
     if engine is None or security is None:
-        await websocket.close(code=1013, reason="service not ready")
+        await websocket.close(code=CLOSE_NOT_READY, reason="service not ready")
         return
     credential = key_from_socket(websocket)
     try:

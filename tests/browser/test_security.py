@@ -7,49 +7,36 @@ compliance tests prove that the pages (and the panel's WebSocket, the editor's u
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect
 
+from assist.calls.messages import PongMessage
+from assist.client import ApiError, AssistClient
 from tests.browser.conftest import enter_key
 from tests.browser.server import LiveServer
 
 
-def _ws_url(server: LiveServer, call_id: str, key: str) -> str:
-    return f"{server.base_url.replace('http://', 'ws://')}/v1/calls/{call_id}/stream?token={key}"
-
-
-def _start_call(server: LiveServer) -> str:
-    with server.api("agent") as api:
-        r = api.post("/v1/calls")
-        assert r.status_code == 201, r.text
-        return str(r.json()["call_id"])
-
-
-def _ping(url: str, origin: str | None) -> dict[str, Any]:
+def _ping(server: LiveServer, origin: str | None) -> PongMessage:
     # the sync client: Playwright's sync API keeps an event loop running on this thread
-    kwargs: dict[str, Any] = {"origin": origin} if origin else {}
-    with connect(url, open_timeout=10, **kwargs) as ws:
-        ws.send('{"type": "ping"}')
-        return dict(json.loads(ws.recv(timeout=10)))
+    with AssistClient(server.base_url, server.keys["agent"], timeout=10) as api:
+        call_id = api.create_call()
+        with api.stream(call_id, origin=origin) as stream:
+            return stream.ping(timeout=10)
 
 
 def test_a_foreign_origin_websocket_handshake_gets_403(live_server: LiveServer) -> None:
-    url = _ws_url(live_server, _start_call(live_server), live_server.keys["agent"])
-    with pytest.raises(InvalidStatus) as refused:
-        _ping(url, "http://evil.example")
-    assert refused.value.response.status_code == 403
+    with pytest.raises(ApiError) as refused:
+        _ping(live_server, "http://evil.example")
+    assert refused.value.status_code == 403 and refused.value.close_code is None  # refused at the handshake
 
 
 @pytest.mark.parametrize("origin", ["same", None], ids=["same-origin page", "no Origin (CLI, ASR connector)"])
 def test_a_same_origin_or_originless_websocket_is_served(live_server: LiveServer, origin: str | None) -> None:
-    url = _ws_url(live_server, _start_call(live_server), live_server.keys["agent"])
-    assert _ping(url, live_server.base_url if origin == "same" else None) == {"type": "pong"}
+    pong = _ping(live_server, live_server.base_url if origin == "same" else None)
+    assert isinstance(pong, PongMessage)
 
 
 @pytest.mark.parametrize("path", ["/panel", "/editor", "/compliance", "/docs", "/v1/guard/check"])
