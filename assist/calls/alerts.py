@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from assist.calls.metrics import elapsed_ms
 from assist.calls.state import CallState
-from assist.compliance.guard.engine import Verdict
+from assist.compliance.guard.engine import Match, Verdict
 from assist.models.calls import ComplianceAlert
 from assist.models.guard import GuardEvent
 
@@ -23,12 +23,29 @@ logger = logging.getLogger(__name__)
 ALERT_ACTIONS = ("block", "warn")
 
 
-def _match_dict(m: Any, redact: Callable[[str], str]) -> dict[str, Any]:
+class CallGuard(Protocol):
+    """What a live call needs of the guard in force (assist.compliance.guard.engine.Guard)."""
+
+    def check(self, text: str, speaker: str = "agent") -> Verdict:
+        """The verdict on `text`, said by `speaker` (agent, customer or suggestion)."""
+        ...
+
+    def find_disclosures(self, text: str) -> list[str]:
+        """The disclosure parts (qualified ids) said in `text`."""
+        ...
+
+    def completed_disclosures(self, said: Iterable[str]) -> list[str]:
+        """The disclosures whose every part is among `said`."""
+        ...
+
+
+def _match_dict(m: Match | dict[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
+    """A guard match as stored and shown (its text redacted)."""
     if isinstance(m, dict):
         d = dict(m)
-    elif hasattr(m, "to_dict"):
-        d = dict(m.to_dict())
-    else:
+    elif isinstance(m, Match):
+        d = m.to_dict()
+    else:  # a match of another shape (a stand-in guard): the contract's fields
         d = {k: getattr(m, k, None) for k in ("rule_id", "category", "severity", "start", "end", "text")}
     if isinstance(d.get("text"), str):
         d["text"] = redact(d["text"])
@@ -59,7 +76,7 @@ def withheld_alert(state: CallState, *, turn: int, reason: str | None) -> Compli
 
 
 def alert_for(
-    state: CallState, *, turn: int, speaker: str, clean: str, verdict: Any, redact: Callable[[str], str]
+    state: CallState, *, turn: int, speaker: str, clean: str, verdict: Verdict, redact: Callable[[str], str]
 ) -> tuple[ComplianceAlert, GuardEvent]:
     """The alert shown for a verdict and the guard event that goes to the review queue.
 
@@ -71,11 +88,11 @@ def alert_for(
         verdict: the guard's verdict.
         redact: the redaction function (for the matched texts).
     """
-    matches = [_match_dict(m, redact) for m in getattr(verdict, "matches", [])]
+    matches = [_match_dict(m, redact) for m in verdict.matches]
     rule_ids = list(dict.fromkeys(str(m.get("rule_id")) for m in matches if m.get("rule_id")))
     categories = list(dict.fromkeys(str(m.get("category")) for m in matches if m.get("category")))
     versions = {str(m["rule_id"]): int(m["version"]) for m in matches if m.get("rule_id") and m.get("version")}
-    advice = str(getattr(verdict, "advice", "") or "")
+    advice = str(verdict.advice or "")
     event = GuardEvent(
         kind="utterance" if speaker != "suggestion" else "suggestion",
         call_id=state.call_id,
@@ -135,7 +152,7 @@ class AgentTurnCheck:
         self.redact = redact
 
     def run(
-        self, *, guard: Any, unavailable: str | None, state: CallState, turn: int, raw: str, clean: str
+        self, *, guard: CallGuard | None, unavailable: str | None, state: CallState, turn: int, raw: str, clean: str
     ) -> AgentCheck:
         """Check `raw` (what the agent said) and note the disclosure parts said in it.
 
@@ -161,14 +178,12 @@ class AgentTurnCheck:
         return AgentCheck(alert, event, self._disclosures_said(state, guard, raw), timings)
 
     @staticmethod
-    def _disclosures_said(state: CallState, guard: Any, raw: str) -> set[str]:
+    def _disclosures_said(state: CallState, guard: CallGuard | None, raw: str) -> set[str]:
         """Disclosure parts said so far in the call (the guard's qualified ids) and the disclosures complete."""
-        finder = getattr(guard, "find_disclosures", None)
-        if not callable(finder):
+        if guard is None:
             return set()
         seen = state.parts_seen.setdefault("_disclosure_parts", [])
-        for part in finder(raw):
+        for part in guard.find_disclosures(raw):
             if part not in seen:
                 seen.append(part)
-        completed = getattr(guard, "completed_disclosures", None)
-        return set(seen) | set(completed(seen) if callable(completed) else [])
+        return set(seen) | set(guard.completed_disclosures(seen))

@@ -12,9 +12,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from assist.calls.alerts import alert_for
+from assist.calls.alerts import CallGuard, alert_for
 from assist.calls.compose import Composition, ExtractiveComposer, no_answer_text
 from assist.calls.context import ContextQuery
 from assist.calls.llm import LLMComposer, LLMUnavailableError
@@ -87,7 +86,7 @@ class AnswerStage:
     def run(
         self,
         *,
-        guard: Any,
+        guard: CallGuard,
         state: CallState,
         turn: int,
         query: ContextQuery,
@@ -140,7 +139,7 @@ class AnswerStage:
 
     def _check(
         self,
-        guard: Any,
+        guard: CallGuard,
         state: CallState,
         *,
         turn: int,

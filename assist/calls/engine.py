@@ -13,11 +13,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from assist.calls.alerts import AgentTurnCheck, withheld_alert
+from assist.calls.alerts import AgentTurnCheck, CallGuard, withheld_alert
 from assist.calls.answer import AnswerStage
 from assist.calls.compose import ExtractiveComposer
 from assist.calls.context import ContextQueryBuilder
@@ -76,7 +75,7 @@ class CallEngine:
     Args:
         settings: limits, thresholds, top_k and the context window.
         db_engine: where calls, turns, suggestions and guard events are stored.
-        retriever: the Retriever, or a function returning the current one (the KB may swap indexes).
+        retriever: a function returning the retriever in force (the KB may swap indexes), asked every turn.
         guard: a function returning the guard in force (GuardHolder.get), fetched afresh every turn.
         playbooks: topics and steps.
         llm: the optional chat-model composer.
@@ -94,8 +93,8 @@ class CallEngine:
         *,
         settings: Settings,
         db_engine: Engine,
-        retriever: Retriever | Callable[[], Retriever],
-        guard: Callable[[], Any],
+        retriever: Callable[[], Retriever],
+        guard: Callable[[], CallGuard],
         playbooks: Playbooks | None = None,
         llm: LLMComposer | None = None,
         next_steps_for: Callable[[str], list[str]] | None = None,
@@ -106,8 +105,8 @@ class CallEngine:
         max_cached_calls: int = 5000,
         max_parallel_retrievals: int | None = None,
     ) -> None:
-        if retriever is None:
-            raise ValueError("CallEngine needs a retriever")
+        if not callable(retriever):
+            raise ValueError(f"CallEngine needs a function returning the retriever, got {retriever!r}")
         if not callable(guard):
             raise ValueError("CallEngine needs a guard: agent turns and answers are always checked")
         if max_cached_calls < 1:
@@ -220,7 +219,7 @@ class CallEngine:
                 self.store.evict(call_id)  # the in-memory state may be half-updated: reload it next time
                 raise
 
-    def _guard_or_reason(self) -> tuple[Any, str | None]:
+    def _guard_or_reason(self) -> tuple[CallGuard | None, str | None]:
         """The guard in force, or None and why it is unavailable (the turn then fails closed)."""
         try:
             return self._guard(), None
@@ -239,7 +238,7 @@ class CallEngine:
             self._customer_turn(turn, guard, unavailable)
         return self._finish(turn)
 
-    def _agent_turn(self, turn: _Turn, guard: Any, unavailable: str | None) -> None:
+    def _agent_turn(self, turn: _Turn, guard: CallGuard | None, unavailable: str | None) -> None:
         """Guard → alert and guard event (their steps join the checklist) → tick what the agent did."""
         state = turn.state
         check = self.agent_check.run(
@@ -252,7 +251,7 @@ class CallEngine:
             self.playbooks.activate(state, self.playbooks.steps_for(categories=check.event.categories))
         self.playbooks.tick(state, turn.clean, disclosures=check.disclosures)
 
-    def _customer_turn(self, turn: _Turn, guard: Any, unavailable: str | None) -> None:
+    def _customer_turn(self, turn: _Turn, guard: CallGuard | None, unavailable: str | None) -> None:
         """Language and topics → trigger → a suggestion (or, with no guard, the alert that it is withheld)."""
         state, clean = turn.state, turn.clean
         lang = detect_language(clean)
@@ -266,13 +265,13 @@ class CallEngine:
         decision = self.trigger.run(text=clean, speaker="customer", final=True)
         if decision.suggest and decision.reason == "long enough" and not topics:
             decision = TriggerDecision(False, "a statement naming no topic")
-        if decision.suggest and guard is None:  # never show the product's own words unchecked
-            turn.alerts.append(withheld_alert(state, turn=turn.number, reason=unavailable))
-        elif decision.suggest:
+        if decision.suggest and guard is not None:
             self._suggest(turn, guard, explicit=decision.reason != "long enough")
+        elif decision.suggest:  # no guard: never show the product's own words unchecked
+            turn.alerts.append(withheld_alert(state, turn=turn.number, reason=unavailable))
         state.remember_customer(clean, keep=max(self.settings.context_turns, 1))
 
-    def _suggest(self, turn: _Turn, guard: Any, *, explicit: bool) -> None:
+    def _suggest(self, turn: _Turn, guard: CallGuard, *, explicit: bool) -> None:
         """Retrieve → rank → answer (checked) → next steps; no suggestion when nothing new is relevant."""
         state, timings = turn.state, turn.timings
         cq = self.context.run(text=turn.clean, state=state)

@@ -15,14 +15,28 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from assist.calls.metrics import elapsed_ms
 from assist.protocols import Retriever, SearchResult
 from assist.text import normalize
 
+if TYPE_CHECKING:
+    from assist.knowledge.retrieval import RetrievalTimings
+
 logger = logging.getLogger(__name__)
 
 _NOT_WORD = re.compile(r"[\W_]+")
+
+
+@runtime_checkable
+class TimedRetriever(Retriever, Protocol):
+    """A retriever that reports how its last retrieval's time split (HybridRetriever)."""
+
+    @property
+    def last_timings(self) -> RetrievalTimings:
+        """Milliseconds of the calling thread's last retrieval: `embed_ms` and `search_ms`."""
+        ...
 
 
 def prefetch_key(query: str) -> str:
@@ -56,7 +70,7 @@ class RetrieveStage:
     """Retrieves a turn's passages, at most `max_parallel` at a time, with prefetch by interim turns.
 
     Args:
-        retriever: the Retriever, or a function returning the current one (the KB may swap indexes).
+        retriever: a function returning the retriever in force (the KB may swap indexes), asked every retrieval.
         top_k: passages the answer may cite.
         depth: passages fetched for the re-ranking (at least top_k are).
         max_parallel: retrievals at once (default: one per core).
@@ -66,14 +80,14 @@ class RetrieveStage:
     def __init__(
         self,
         *,
-        retriever: Retriever | Callable[[], Retriever],
+        retriever: Callable[[], Retriever],
         top_k: int,
         depth: int = 20,
         max_parallel: int | None = None,
         max_prefetches: int = 5000,
     ) -> None:
-        if retriever is None:
-            raise ValueError("RetrieveStage needs a retriever")
+        if not callable(retriever):
+            raise ValueError(f"RetrieveStage needs a function returning the retriever, got {retriever!r}")
         parallel = max_parallel or max(1, os.cpu_count() or 1)
         if parallel < 1:
             raise ValueError(f"max_parallel_retrievals must be positive, got {max_parallel}")
@@ -90,8 +104,7 @@ class RetrieveStage:
     @property
     def retriever(self) -> Retriever:
         """The retriever in force."""
-        r = self._retriever
-        return r if hasattr(r, "retrieve") else r()  # type: ignore[operator,return-value]
+        return self._retriever()
 
     def run(self, *, call_id: str, query: str) -> Retrieval:
         """The passages for `query`: the call's prefetch when it was for the same query, else a retrieval."""
@@ -122,8 +135,8 @@ class RetrieveStage:
             timings["queue"] = elapsed_ms(t)
             results = retriever.retrieve(query, k=self.k)
         timings["retrieve"] = elapsed_ms(t)
-        last = getattr(retriever, "last_timings", None)  # HybridRetriever: embed and search split
-        if last is not None and hasattr(last, "embed_ms"):
+        if isinstance(retriever, TimedRetriever):  # HybridRetriever: embed and search split
+            last = retriever.last_timings
             timings["embed"] = round(float(last.embed_ms), 3)
             timings["search"] = round(float(last.search_ms), 3)
         return Retrieval(results, timings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -164,6 +165,9 @@ class FakeGuard:
         )
 
     def find_disclosures(self, text: str) -> list[str]:
+        return []
+
+    def completed_disclosures(self, said: Iterable[str]) -> list[str]:
         return []
 
 
