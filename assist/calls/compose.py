@@ -155,6 +155,10 @@ def _open_quote(text: str) -> bool:
     )
 
 
+# a candidate sentence: (score, passage rank, position in the passage, sentence, query terms it holds)
+_Candidate = tuple[float, int, int, str, int]
+
+
 @dataclass
 class Composition:
     """An answer and where each sentence came from."""
@@ -231,11 +235,30 @@ class ExtractiveComposer:
         """
         if not results:
             return Composition(answer=no_answer_text(language), source="none")
-        exclude = exclude or set()
         q_tokens = self.expand(_tokens(query))
         f_tokens = self.expand(_tokens(focus)) if focus else frozenset()
         passages = self.passages(results)
-        candidates: list[tuple[float, int, int, str, int]] = []
+        candidates = self._candidates(passages, q_tokens, f_tokens, language=language, exclude=exclude or set())
+        if not candidates:
+            return Composition(answer=no_answer_text(language), source="none")
+        # one policy, one answer: when the top passage's document has a sentence on the question's terms,
+        # the answer comes from that document only (two branches' fee tables must not mix)
+        top_doc = passages[0].document_id
+        if any(c[4] > 0 and passages[c[1]].document_id == top_doc for c in candidates):
+            candidates = [c for c in candidates if passages[c[1]].document_id == top_doc]
+        return self._assemble(self._choose(candidates), passages, language)
+
+    def _candidates(
+        self,
+        passages: list[SearchResult],
+        q_tokens: frozenset[str],
+        f_tokens: frozenset[str],
+        *,
+        language: str,
+        exclude: set[str],
+    ) -> list[_Candidate]:
+        """Every sentence of `passages` with its score: (score, passage rank, position, sentence, terms held)."""
+        candidates: list[_Candidate] = []
         for rank, res in enumerate(passages):
             src = script_of(res)
             heading = _tokens(res.section) if res.section else frozenset()
@@ -256,15 +279,12 @@ class ExtractiveComposer:
                 if not res.section:
                     score -= PREAMBLE_PENALTY
                 candidates.append((score, rank, pos, sent, hits + f_hits))
-        if not candidates:
-            return Composition(answer=no_answer_text(language), source="none")
-        # one policy, one answer: when the top passage's document has a sentence on the question's terms,
-        # the answer comes from that document only (two branches' fee tables must not mix)
-        top_doc = passages[0].document_id
-        if any(c[4] > 0 and passages[c[1]].document_id == top_doc for c in candidates):
-            candidates = [c for c in candidates if passages[c[1]].document_id == top_doc]
-        candidates.sort(key=lambda c: -c[0])
-        chosen: list[tuple[float, int, int, str, int]] = []
+        return candidates
+
+    def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
+        """The best sentence, then the next best that share a query term and fit; in passage order."""
+        candidates = sorted(candidates, key=lambda c: -c[0])
+        chosen: list[_Candidate] = []
         length = 0
         for cand in candidates:
             if len(chosen) >= self.max_sentences:
@@ -275,6 +295,11 @@ class ExtractiveComposer:
             chosen.append(cand)
             length += len(cand[3])
         chosen.sort(key=lambda c: (c[1], c[2]))
+        return chosen
+
+    @staticmethod
+    def _assemble(chosen: list[_Candidate], passages: list[SearchResult], language: str) -> Composition:
+        """The answer of the chosen sentences, in the customer's script, each marked with its citation."""
         chosen = [
             (c[0], c[1], c[2], in_script(c[3], source=script_of(passages[c[1]]), target=language), c[4]) for c in chosen
         ]

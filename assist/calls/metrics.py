@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 
 LATENCY_BUCKETS_MS = (5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 150.0, 250.0, 500.0, 1000.0, 2500.0)
+
+
+def elapsed_ms(t0: float) -> float:
+    """Milliseconds since `t0` (a `time.perf_counter()` reading), to the microsecond: a turn's timings."""
+    return round((time.perf_counter() - t0) * 1000, 3)
 
 
 class Metrics:

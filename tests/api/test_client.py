@@ -167,7 +167,7 @@ def test_replay_url_plays_a_call_through_the_client(live: Live) -> None:
     assert any(a["action"] == "block" for t in turns for a in t["result"]["alerts"])
     assert summary["status"] == "ended"
     r = CliRunner().invoke(app, ["replay", str(call), "--url", live.url, "--key", "ak_agent_wrong"])
-    assert r.exit_code == 1 and r.output.startswith("error: POST /v1/calls: HTTP 401")
+    assert r.exit_code == 1 and "error: POST /v1/calls: HTTP 401" in r.output  # the server, in this process, logs too
 
 
 def test_the_call_benchmark_drives_its_calls_through_the_client(live: Live) -> None:

@@ -157,8 +157,8 @@ def test_a_call_with_no_recorded_owner_is_for_compliance_and_admin_only(client, 
         s.execute(update(Call).where(Call.id == call_id).values(agent_key_id=None))
         s.commit()
     app = client.app
-    app.state.call_engine._owners.clear()
-    app.state.call_engine._states.clear()
+    app.state.call_engine.store._owners.clear()
+    app.state.call_engine.store._states.clear()
     assert client.get(f"/v1/calls/{call_id}", headers=bearer(alice)).status_code == 404
     assert client.get(f"/v1/calls/{call_id}", headers=bearer(keys["compliance"])).status_code == 200
     assert client.get(f"/v1/calls/{call_id}", headers=bearer(keys["admin"])).status_code == 200

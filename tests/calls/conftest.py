@@ -39,7 +39,7 @@ def make_call_engine(settings: Settings, playbooks: Playbooks, fake_guard: FakeG
         return CallEngine(
             settings=kw.pop("settings", settings),  # type: ignore[arg-type]
             db_engine=db,
-            retriever=knowledge.retriever,
+            retriever=lambda: knowledge.retriever,
             guard=kw.pop("guard", lambda: fake_guard),  # type: ignore[arg-type]
             playbooks=playbooks,
             next_steps_for=knowledge.next_steps_for,

@@ -61,7 +61,7 @@ def _engine(env: dict[str, Any]) -> CallEngine:
     return CallEngine(
         settings=s,
         db_engine=env["db"],
-        retriever=env["kb"].retriever,
+        retriever=lambda: env["kb"].retriever,
         guard=lambda: env["guard"],
         playbooks=Playbooks(s.playbooks_path),
         next_steps_for=env["kb"].next_steps_for,

@@ -1,0 +1,150 @@
+"""Which retrieved passages answer the turn, and in what order: the relevance gate and the re-ranking.
+
+The retriever's fused score is min-max normalised per query (the best candidate is always near 1), so it
+cannot tell "nothing relevant" apart: the gate looks at raw evidence instead. The passages that pass are
+re-ranked for the call: the topic in play, the documents in play, the turn's own words and the customer's script.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from assist.calls.compose import own_content, script_of
+from assist.calls.context import ContextQuery
+from assist.protocols import SearchResult
+from assist.text import detect_language, normalize, tokenize
+
+logger = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=50_000)
+def _tokens(text: str) -> frozenset[str]:
+    """BM25 tokens of a passage or query, cached: the same passages come back turn after turn."""
+    return frozenset(tokenize(text))
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The relevant passages of a turn, best first.
+
+    Attributes:
+        results: the passages to compose from, each with `relevance` and `rank` added to its scores.
+        repeat_only: the one relevant passage was the top passage of the call's last suggestion (it is
+            never shown twice in a row), so nothing is left.
+    """
+
+    results: list[SearchResult]
+    repeat_only: bool = False
+
+
+class Ranker:
+    """The relevance gate and the re-ranking of a turn's passages.
+
+    Args:
+        min_score: a passage with a lower relevance (see `relevance`) is not answered from.
+        margin: passages more than this behind the best, after re-ranking, are not composed from.
+        topic_terms: the topic keywords a text names (Playbooks.topic_terms); None: no topic boost.
+    """
+
+    def __init__(
+        self, *, min_score: float, margin: float = 0.25, topic_terms: Callable[[str], list[str]] | None = None
+    ) -> None:
+        if margin < 0:
+            raise ValueError(f"margin must not be negative, got {margin}")
+        self.min_score = min_score
+        self.margin = margin
+        self.topic_terms = topic_terms or (lambda _text: [])
+
+    def relevance(self, query: str, result: SearchResult, *, focus: str | None = None) -> float:
+        """How well a passage answers: the best of query-term coverage and the dense models' similarity.
+
+        For an elliptical turn the coverage of the turn's own words (`focus`) counts too: "那补卡要钱吗?" is
+        about 补卡 whatever came before.
+        """
+        p = _tokens(f"{result.section} {result.text or result.snippet}")
+        coverage = 0.0
+        for text in (query, focus):
+            q = _tokens(text) if text else frozenset()
+            if q:  # a long question is answered by a passage holding a few of its terms, not all
+                coverage = max(coverage, min(1.0, len(q & p) / min(len(q), 4)))
+        raw = result.scores or {}
+        dense = 0.0
+        if "minilm" in raw and detect_language(query) == "en":
+            dense = max(dense, float(raw["minilm"]))
+        if "e5" in raw:  # e5 similarities sit high: 0.75 is unrelated, 0.9 is close
+            dense = max(dense, (float(raw["e5"]) - 0.75) * 4.0)
+        return max(coverage, dense)
+
+    def run(
+        self, *, query: ContextQuery, results: list[SearchResult], language: str, last_top_chunk: str | None = None
+    ) -> Ranking:
+        """The relevant passages of `results`, re-ranked; without `last_top_chunk` at the top.
+
+        Args:
+            query: the turn's context query.
+            results: the retrieved passages, best first.
+            language: the customer's language (zh-Hans, zh-Hant, en, mixed).
+            last_top_chunk: the chunk id of the call's last suggestion's top passage.
+        """
+        ranked = self.rank(query, results, language)
+        if ranked and ranked[0].chunk_id == last_top_chunk:
+            ranked = ranked[1:]
+            if not ranked:
+                return Ranking([], repeat_only=True)
+        return Ranking(ranked)
+
+    def rank(self, cq: ContextQuery, results: list[SearchResult], language: str) -> list[SearchResult]:
+        """Relevant passages, re-ranked.
+
+        On top of the retriever's fused score: passages that name the topic in play (playbook keywords),
+        passages of documents already in play and passages holding the turn's own words (elliptical
+        turns: "那补卡要钱吗?" wants the 补卡 section), and passages in the customer's script.
+        """
+        focus = _tokens(cq.turn_text) if cq.elliptical else frozenset()
+        topic_terms = self.topic_terms(cq.query)
+        ranked: list[tuple[float, int, SearchResult]] = []
+        for i, r in enumerate(results):
+            rel = self.relevance(cq.query, r, focus=cq.turn_text if cq.elliptical else None)
+            if rel < self.min_score:
+                continue
+            score = self._score(float(r.score), cq, r, language, topic_terms, focus)
+            extra = {"relevance": round(rel, 4), "rank": round(score, 4)}
+            ranked.append((score, i, replace(r, scores={**(r.scores or {}), **extra})))
+        ranked.sort(key=lambda x: (-x[0], x[1]))
+        if not ranked:
+            return []
+        # passages far behind the best one only dilute the answer
+        floor = ranked[0][0] - self.margin
+        return [r for score, _, r in ranked if score >= floor]
+
+    @staticmethod
+    def _score(
+        score: float, cq: ContextQuery, r: SearchResult, language: str, topic_terms: list[str], focus: frozenset[str]
+    ) -> float:
+        """A passage's fused `score` with what the call adds to it (or takes from it), in this order."""
+        if topic_terms:
+            # a passage that only points to another procedure ("raise a dispute (see ...)") is not on
+            # the topic itself; a document whose title names the topic is the policy on it
+            own = normalize(f"{r.section} {own_content(r.text or r.snippet)}")
+            if any(t in own for t in topic_terms):
+                score += 0.1
+            if any(t in normalize(r.title) for t in topic_terms):
+                score += 0.08
+        if not r.section:  # a document's preamble (scope, purpose) rarely answers the question itself
+            score -= 0.08
+        if cq.elliptical and r.document_id in cq.prefer_documents:
+            score += 0.1
+        if focus:
+            p = _tokens(f"{r.section} {r.text or r.snippet}")
+            score += 0.4 * len(focus & p) / len(focus)
+        src = script_of(r)
+        if language.startswith("zh") and src == language:
+            score += 0.05
+        elif language.startswith("zh") and src.startswith("zh"):
+            score += 0.03
+        elif language == "en" and src == "en":
+            score += 0.05
+        return score
