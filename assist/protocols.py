@@ -39,11 +39,23 @@ class Embedder(Protocol):
 
 @dataclass(frozen=True)
 class SearchFilter:
-    """What a search may return, beyond 'published and in force today'."""
+    """What a search may return, beyond 'published and in force today'.
+
+    Retrievers apply it while they search, before the top-k is cut, so a filter that excludes most
+    passages still returns k of the others. Unset fields do not filter.
+
+    Attributes:
+        product: Only passages of documents about this product.
+        language: Only passages in this language; a primary tag matches its subtags ("zh" matches
+            "zh-Hans" and "zh-Hant-HK"), a full tag matches itself only.
+        document_id: Only passages of this document.
+        on: The day the documents must be in force on (default: today).
+    """
 
     product: str | None = None
     language: str | None = None
-    on: date | None = None  # the day the documents must be effective on (default: today)
+    on: date | None = None
+    document_id: str | None = None
 
 
 @dataclass

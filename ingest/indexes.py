@@ -12,16 +12,20 @@ import logging
 import math
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
+from assist.protocols import SearchFilter
 from assist.text import TOKENIZER_VERSION
 
 logger = logging.getLogger(__name__)
+
+# Distinct (filters, day) selections kept per index; past it they are all dropped and made again.
+MAX_CACHED_SELECTIONS = 256
 
 
 @dataclass
@@ -48,6 +52,33 @@ class ChunkMeta:
         if self.effective_from and iso < self.effective_from:
             return False
         return not (self.effective_to and iso > self.effective_to)
+
+
+class ChunkSelection:
+    """The chunks a filtered search may return: their ids (sorted), a membership test, a FAISS selector."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = np.sort(np.asarray(ids, dtype=np.int64))
+        self._selector: object | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        """A boolean mask: which of `ids` are selected."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(self.ids) == 0:
+            return np.zeros(len(ids), dtype=bool)
+        pos = np.searchsorted(self.ids, ids).clip(max=len(self.ids) - 1)
+        return np.asarray(self.ids[pos] == ids)
+
+    def selector(self) -> object:
+        """A FAISS IDSelector over the ids (built once; FAISS only reads it while searching)."""
+        if self._selector is None:
+            import faiss
+
+            self._selector = faiss.IDSelectorBatch(self.ids)  # type: ignore[call-arg]
+        return self._selector
 
 
 class FaissIndex:
@@ -77,10 +108,24 @@ class FaissIndex:
         if arr.size:
             self._index.remove_ids(arr)  # type: ignore[arg-type]  # the SWIG wrapper takes an id array too
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search(self, query: np.ndarray, k: int, *, within: ChunkSelection | None = None) -> list[tuple[int, float]]:
+        """The k nearest chunks (inner product), best first; with `within`, the k nearest of those chunks.
+
+        The selection is applied inside the FAISS scan, so a filter that excludes most chunks still
+        gives k results when k chunks pass it.
+        """
         if len(self) == 0:
             return []
-        scores, ids = self._index.search(np.ascontiguousarray(query[None, :], dtype=np.float32), min(k, len(self)))
+        q = np.ascontiguousarray(query[None, :], dtype=np.float32)
+        if within is None:
+            scores, ids = self._index.search(q, min(k, len(self)))
+        elif len(within) == 0:
+            return []
+        else:
+            import faiss
+
+            n = min(k, len(self), len(within))
+            scores, ids = self._index.search(q, n, params=faiss.SearchParameters(sel=within.selector()))  # type: ignore[call-arg]
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 
     def vectors_for(self, ids: Sequence[int]) -> np.ndarray:
@@ -229,6 +274,51 @@ class IndexedChunk:
     vectors: dict[str, np.ndarray]
 
 
+def language_matches(language: str, wanted: str) -> bool:
+    """True when a chunk in `language` passes a filter on `wanted`: the same tag, or one of its subtags."""
+    return language == wanted or language.startswith(wanted + "-")
+
+
+class _Column:
+    """One filterable field of the chunk table: its distinct values and, per chunk, which one it has."""
+
+    def __init__(self, values: list[str]) -> None:
+        self.distinct, self.which = np.unique(np.asarray(values, dtype=object), return_inverse=True)
+
+    def mask(self, keep: Callable[[str], bool]) -> np.ndarray:
+        """Per chunk, whether its value passes `keep` (called once per distinct value)."""
+        passing = np.fromiter((keep(v) for v in self.distinct), dtype=bool, count=len(self.distinct))
+        return passing[self.which]
+
+
+class _FilterColumns:
+    """The chunk table laid out for filtering: ids in ascending order and the fields a SearchFilter names."""
+
+    def __init__(self, chunks: dict[int, ChunkMeta]) -> None:
+        metas = [chunks[i] for i in sorted(chunks)]
+        self.ids = np.fromiter((m.chunk_id for m in metas), dtype=np.int64, count=len(metas))
+        self.product = _Column([m.product or "" for m in metas])
+        self.language = _Column([m.language for m in metas])
+        self.document = _Column([m.document_id for m in metas])
+        # few chunks carry dates: judged one by one, with ChunkMeta.effective_on's own rule
+        self.dated = [(pos, m) for pos, m in enumerate(metas) if m.effective_from or m.effective_to]
+
+    def select(self, filters: SearchFilter, day: date) -> ChunkSelection | None:
+        """The chunks that pass, or None when every chunk does (the search then needs no selection)."""
+        keep = np.ones(len(self.ids), dtype=bool)
+        if filters.product:
+            keep &= self.product.mask(lambda v: v == filters.product)
+        if filters.language:
+            wanted = filters.language
+            keep &= self.language.mask(lambda v: language_matches(v, wanted))
+        if filters.document_id:
+            keep &= self.document.mask(lambda v: v == filters.document_id)
+        for pos, meta in self.dated:
+            if not meta.effective_on(day):
+                keep[pos] = False
+        return None if keep.all() else ChunkSelection(self.ids[keep])
+
+
 def _spaces(dims: dict[str, int], spaces: dict[str, str] | None) -> dict[str, str]:
     """Each dense index's vector space: the one given, else the embedder's name."""
     return {name: (spaces or {}).get(name, name) for name in dims}
@@ -245,9 +335,33 @@ class KnowledgeIndex:
         self.bm25 = BM25Index()
         self.dense: dict[str, FaissIndex] = {name: FaissIndex(d) for name, d in dims.items()}
         self.spaces = _spaces(dims, spaces)
+        self._reset_selections()
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def _reset_selections(self) -> None:
+        """Forget the filter columns and the selections made from them (the chunk table changed)."""
+        self._columns: _FilterColumns | None = None
+        self._selections: dict[tuple[str | None, str | None, str | None, date], ChunkSelection | None] = {}
+
+    def select(self, filters: SearchFilter, day: date) -> ChunkSelection | None:
+        """The chunks a search under `filters` may return on `day`, or None when that is every chunk.
+
+        Each selection is kept until the chunks change: a live call repeats the same filters (or
+        none) on every turn.
+        """
+        key = (filters.product, filters.language, filters.document_id, day)
+        with self.lock:
+            if key in self._selections:
+                return self._selections[key]
+            if self._columns is None:
+                self._columns = _FilterColumns(self.chunks)
+            selection = self._columns.select(filters, day)
+            if len(self._selections) >= MAX_CACHED_SELECTIONS:
+                self._selections.clear()
+            self._selections[key] = selection
+            return selection
 
     def replace(self, *, remove: Iterable[int] = (), add: Sequence[IndexedChunk] = ()) -> None:
         """Remove some chunks and add others in one step, as seen by readers."""
@@ -258,6 +372,7 @@ class KnowledgeIndex:
                 idx.remove(remove)
             for i in remove:
                 del self.chunks[i]
+            self._reset_selections()
             if add:
                 ids = [c.meta.chunk_id for c in add]
                 for name, idx in self.dense.items():
@@ -317,6 +432,7 @@ class KnowledgeIndex:
             obj.bm25 = BM25Index.from_json(payload["bm25"])
             obj.dense = {name: FaissIndex.load(directory / f"{name}.faiss") for name in dims}
             obj.spaces = expect_spaces
+            obj._reset_selections()
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:
             logger.warning("index files unreadable (%s); rebuilding", type(exc).__name__)
             return None

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from assist.config import Settings
 from assist.db import make_engine
 from assist.knowledge.base import KnowledgeBase
+from assist.knowledge.retrieval import HybridRetriever
+from assist.text import tokenize
 from ingest.embedders import HashEmbedder
+from ingest.indexes import ChunkMeta, IndexedChunk, KnowledgeIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 KB_DOCS = ROOT / "kb_docs"
@@ -29,3 +33,42 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))
     return path
+
+
+class Passage(NamedTuple):
+    """One chunk of a hand-made index (see hash_retriever)."""
+
+    document_id: str
+    text: str
+    language: str
+    product: str | None = None
+    effective_to: str | None = None
+
+
+def hash_retriever(passages: Sequence[Passage]) -> HybridRetriever:
+    """A hybrid retriever over these passages, hash-embedded; chunk ids are 0, 1, ... in order."""
+    emb = HashEmbedder()
+    index = KnowledgeIndex({emb.name: emb.dim})
+    vectors = emb.embed_documents([p.text for p in passages])
+    index.replace(
+        add=[
+            IndexedChunk(
+                meta=ChunkMeta(
+                    chunk_id=i,
+                    document_id=p.document_id,
+                    title=p.document_id.replace("-", " "),
+                    section="",
+                    version=1,
+                    text=p.text,
+                    language=p.language,
+                    source=f"{p.document_id}.md",
+                    product=p.product,
+                    effective_to=p.effective_to,
+                ),
+                tokens=tokenize(p.text),
+                vectors={emb.name: vectors[i]},
+            )
+            for i, p in enumerate(passages)
+        ]
+    )
+    return HybridRetriever(index, [emb])

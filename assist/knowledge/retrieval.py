@@ -23,7 +23,7 @@ import numpy as np
 from assist.config import check_fusion_weights
 from assist.protocols import SearchFilter, SearchResult
 from assist.text import detect_language, tokenize
-from ingest.indexes import ChunkMeta, KnowledgeIndex
+from ingest.indexes import ChunkMeta, ChunkSelection, KnowledgeIndex
 
 logger = logging.getLogger(__name__)
 
@@ -151,8 +151,24 @@ class HybridRetriever:
         futures = {n: pool.submit(self.embedders[n].embed_query, query) for n in names}
         return {n: f.result() for n, f in futures.items()}
 
-    def candidates_for(self, query: str, weights: dict[str, float]) -> tuple[list[int], dict[str, np.ndarray]]:
-        """Every method's candidates, and each method's exact raw score for all of them."""
+    def candidates_for(
+        self,
+        query: str,
+        weights: dict[str, float],
+        *,
+        within: ChunkSelection | None = None,
+        depth: int | None = None,
+    ) -> tuple[list[int], dict[str, np.ndarray]]:
+        """Every method's candidates, and each method's exact raw score for all of them.
+
+        Args:
+            query: The query.
+            weights: The methods to run (their names; the weights themselves are for fusion).
+            within: Only these chunks may be candidates: BM25 drops the others before its top is cut,
+                and the dense indexes search among these only.
+            depth: How many candidates each method contributes (default: the retriever's `candidates`).
+        """
+        depth = depth or self.candidates
         t0 = time.perf_counter()
         qvecs = self.embed_query(query, [n for n in weights if n != "bm25"])
         t1 = time.perf_counter()
@@ -162,10 +178,13 @@ class HybridRetriever:
             bm25_ids, bm25_scores = np.zeros(0, np.int64), np.zeros(0, np.float64)
             if "bm25" in weights:
                 bm25_ids, bm25_scores = self.index.bm25.score_arrays(tokenize(query))
-                best = np.lexsort((bm25_ids, -bm25_scores))[: self.candidates]  # ties: lower chunk id first
+                if within is not None:
+                    keep = within.contains(bm25_ids)
+                    bm25_ids, bm25_scores = bm25_ids[keep], bm25_scores[keep]
+                best = np.lexsort((bm25_ids, -bm25_scores))[:depth]  # ties: lower chunk id first
                 cand.update(bm25_ids[best].tolist())
             for name, q in qvecs.items():
-                cand.update(cid for cid, _ in self.index.dense[name].search(q, self.candidates))
+                cand.update(cid for cid, _ in self.index.dense[name].search(q, depth, within=within))
             ids = sorted(cand)
             if ids:
                 if "bm25" in weights:
@@ -217,10 +236,18 @@ class HybridRetriever:
                     bonus[i] = DOCUMENT_EVIDENCE * outside
         return bonus
 
-    def score(self, query: str, *, limit: int) -> list[ScoredChunk]:
-        """Fused scores of the best `limit` chunks (no filtering)."""
+    def score(self, query: str, *, limit: int, filters: SearchFilter | None = None) -> list[ScoredChunk]:
+        """Fused scores of the best `limit` chunks, best first.
+
+        Without `filters` every indexed chunk competes (the evaluation's setting). With them, only the
+        chunks that pass (in force on `filters.on`, default today) are candidates and are fused, so the
+        top `limit` are all chunks the filter allows.
+        """
         weights = self.weights_for(query)
-        ids, per_method = self.candidates_for(query, weights)
+        within = None
+        if filters is not None:
+            within = self.index.select(filters, filters.on or date.today())
+        ids, per_method = self.candidates_for(query, weights, within=within, depth=max(self.candidates, limit))
         if not ids:
             return []
         fused = self.fuse(per_method, weights, len(ids))
@@ -229,19 +256,19 @@ class HybridRetriever:
         return [ScoredChunk(ids[i], float(fused[i]), {m: float(per_method[m][i]) for m in per_method}) for i in order]
 
     def retrieve(self, query: str, *, k: int = 5, filters: SearchFilter | None = None) -> list[SearchResult]:
-        """Top-k passages from published documents in force today (or on filters.on), best first."""
+        """Top-k passages from published documents in force today (or on filters.on), best first.
+
+        The filter is applied while searching (see :meth:`score`), never to a top list already cut.
+        """
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
         if not query.strip():
             return []
-        filters = filters or SearchFilter()
-        day = filters.on or date.today()
         results: list[SearchResult] = []
-        for sc in self.score(query, limit=max(self.candidates, 4 * k)):
+        for sc in self.score(query, limit=k, filters=filters or SearchFilter()):
             meta = self.index.chunks.get(sc.chunk_id)
-            if meta is None or not _passes(meta, filters, day):
-                continue
-            results.append(_to_result(meta, sc))
-            if len(results) == k:
-                break
+            if meta is not None:
+                results.append(_to_result(meta, sc))
         return results
 
 
@@ -251,14 +278,6 @@ def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndar
         return np.zeros(len(wanted), np.float64)
     pos = np.searchsorted(keys, wanted).clip(max=len(keys) - 1)
     return np.where(keys[pos] == wanted, values[pos], 0.0)
-
-
-def _passes(meta: ChunkMeta, filters: SearchFilter, day: date) -> bool:
-    if not meta.effective_on(day):
-        return False
-    if filters.product and meta.product != filters.product:
-        return False
-    return not (filters.language and meta.language != filters.language)
 
 
 def make_snippet(text: str, limit: int = 180) -> str:

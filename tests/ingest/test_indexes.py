@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 import pytest
 
-from ingest.indexes import BM25Index, FaissIndex
+from assist.protocols import SearchFilter
+from ingest.indexes import BM25Index, ChunkMeta, ChunkSelection, FaissIndex, IndexedChunk, KnowledgeIndex
 
 DOCS = {
     10: "lost card freeze card now".split(),
@@ -58,3 +60,37 @@ def test_faiss_returns_stored_vectors_by_chunk_id() -> None:
     idx.remove([3])
     assert idx.ids() == {7, 42}
     assert idx.search(vecs[2], 1)[0][0] == 42
+
+
+def test_faiss_search_within_a_selection_returns_k_of_the_selected_chunks() -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(100, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    idx = FaissIndex(8)
+    idx.add(list(range(100)), vectors)
+    query = vectors[0]
+    wanted = ChunkSelection(np.arange(90, 100))  # the ten chunks farthest down the id list
+    hits = idx.search(query, 3, within=wanted)
+    assert len(hits) == 3 and all(90 <= cid < 100 for cid, _ in hits)
+    exact = sorted(range(90, 100), key=lambda i: -float(vectors[i] @ query))[:3]
+    assert [cid for cid, _ in hits] == exact
+    assert idx.search(query, 3, within=ChunkSelection(np.zeros(0, dtype=np.int64))) == []
+    assert list(wanted.contains(np.array([5, 90, 99, 100]))) == [False, True, True, False]
+
+
+def _chunk(cid: int, language: str) -> IndexedChunk:
+    meta = ChunkMeta(chunk_id=cid, document_id=f"d{cid}", title="t", section="", version=1, text="x", language=language)
+    return IndexedChunk(meta=meta, tokens=["x"], vectors={"v": np.eye(4, dtype=np.float32)[cid % 4]})
+
+
+def test_a_kept_selection_follows_the_chunks_as_they_change() -> None:
+    index = KnowledgeIndex({"v": 4})
+    index.replace(add=[_chunk(1, "en"), _chunk(2, "zh-Hans")])
+    english = SearchFilter(language="en")
+    today = date(2026, 1, 1)
+    assert list(index.select(english, today).ids) == [1]  # type: ignore[union-attr]
+    assert index.select(SearchFilter(), today) is None  # every chunk passes: no selection needed
+    index.replace(remove=[1], add=[_chunk(3, "en")])
+    assert list(index.select(english, today).ids) == [3]  # type: ignore[union-attr]
+    index.replace(add=[_chunk(4, "en-GB")])
+    assert list(index.select(english, today).ids) == [3, 4]  # type: ignore[union-attr]
