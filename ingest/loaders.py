@@ -1376,7 +1376,7 @@ def _docx_table(table: Any, budget: ParseBudget) -> list[Block]:
 # --------------------------------------------------------------------------------------------------
 # Walking folders
 
-_SKIP_DIRS = {"rules", "playbooks", "calls", "tools"}
+_SKIP_DIRS = {"rules", "playbooks", "calls", "tools", "tickets", "qa"}  # config, not documents
 _SKIP_SUFFIXES = {".yaml", ".yml", ".jsonl", ".py"}
 _SKIP_NAMES = {"readme.md", "userdict.txt", "thumbs.db", "desktop.ini"}
 
