@@ -58,7 +58,7 @@ _CURRENCY = {
 }  # fmt: skip
 _CNY_IF_SIMPLIFIED = {"块钱", "块", "元", "圆"}
 _CANTONESE = re.compile("[咗嘅唔係喺啲冇佢哋嚟咁]")
-_TRADITIONAL_ONLY = re.compile("[塊錢圓幣號點時張這個萬兩們麼說還過費額貨賬帳卡戶]")
+_TRADITIONAL_ONLY = re.compile("[塊錢圓幣號點時張這個萬兩們麼說還過費額貨賬帳戶]")
 
 
 def _currency_of(token: str, text: str) -> str | None:

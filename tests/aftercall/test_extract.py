@@ -38,6 +38,7 @@ def test_english_number_words(text: str, value: int) -> None:
     ("text", "amount", "currency"),
     [
         ("我昨天在京东消费了三百块", ["300"], ["CNY"]),
+        ("我的信用卡被刷了三百块", ["300"], ["CNY"]),  # 卡 is written the same in both scripts
         ("我張卡尋日喺百老匯碌咗兩千五百蚊", ["2500"], ["HKD"]),
         ("被扣了兩千五百元", ["2500"], []),  # 元 in Traditional text: Hong Kong or Taiwan? the agent asks
         ("I was charged two hundred and fifty dollars", ["250"], []),  # which dollars: the agent asks
