@@ -230,7 +230,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
         settings: defaults to get_settings() at start-up.
         **overrides: ready-made objects used instead of building them in the lifespan.
     """
-    from assist.routes import audit, calls, documents, events, guard, health, rules, suggestions
+    from assist.routes import audit, calls, documents, events, gaps, guard, health, qa, rules, suggestions, tickets
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -266,7 +266,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
 
     security.install(app)
     # -- end of security
-    for module in (health, calls, suggestions, guard, documents, rules, events, audit):
+    for module in (health, calls, suggestions, guard, documents, rules, events, audit, tickets, qa, gaps):
         app.include_router(module.router)
     try:
         from assist.routes import pages

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -171,6 +171,21 @@ class Settings(BaseSettings):
     # "text" (one line per record, extras as key=value) or "json" (one JSON object per line)
     log_format: LogFormat = "text"
 
+    # After the call (assist/aftercall/, issue #19)
+    tickets_dir: Path | None = None  # ticket templates; default <kb_dir>/tickets
+    qa_rubric: Path | None = None  # the QA rubric; default <kb_dir>/qa/rubric.yaml
+    # Submitted tickets are POSTed here as JSON (http or https), retried, every attempt recorded; unset: off.
+    ticket_webhook_url: str | None = None
+    ticket_webhook_attempts: int = 3
+    ticket_webhook_timeout_s: float = 5.0
+    ticket_webhook_backoff_s: float = 0.5  # doubled after each failed attempt
+    # A repeat contact on the same topic within this many days marks the earlier call not resolved.
+    fcr_window_days: int = 7
+    # Key of the HMAC-SHA256 that turns a customer reference into what is stored; at least 16 characters.
+    # Unset: a random key is made once and kept in <data_dir>/customer_ref.key (keep it with the database:
+    # a new key stops linking new calls to old ones).
+    customer_ref_salt: SecretStr | None = None
+
     @field_validator("embedders", mode="before")
     @classmethod
     def _split_embedders(cls, v: object) -> object:
@@ -245,6 +260,21 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _check_aftercall(self) -> Settings:
+        url = self.ticket_webhook_url
+        if url is not None and not re.match(r"^https?://[^\s/?#]+", url, re.IGNORECASE):
+            raise ValueError(f"ticket_webhook_url must be an http(s) URL, got {url!r}")
+        if not 1 <= self.ticket_webhook_attempts <= 10:
+            raise ValueError(f"ticket_webhook_attempts must be between 1 and 10, got {self.ticket_webhook_attempts}")
+        if self.ticket_webhook_timeout_s <= 0 or self.ticket_webhook_backoff_s < 0:
+            raise ValueError("ticket_webhook_timeout_s must be positive and ticket_webhook_backoff_s at least 0")
+        if not 1 <= self.fcr_window_days <= 365:
+            raise ValueError(f"fcr_window_days must be between 1 and 365, got {self.fcr_window_days}")
+        if self.customer_ref_salt is not None and len(self.customer_ref_salt.get_secret_value()) < 16:
+            raise ValueError("customer_ref_salt must be at least 16 characters")
+        return self
+
+    @model_validator(mode="after")
     def _check_ingest_limits(self) -> Settings:
         from ingest.limits import IngestLimits
 
@@ -267,6 +297,14 @@ class Settings(BaseSettings):
     @property
     def playbooks_path(self) -> Path:
         return self.playbooks_dir or self.kb_dir / "playbooks"
+
+    @property
+    def tickets_path(self) -> Path:
+        return self.tickets_dir or self.kb_dir / "tickets"
+
+    @property
+    def qa_rubric_path(self) -> Path:
+        return self.qa_rubric or self.kb_dir / "qa" / "rubric.yaml"
 
 
 @lru_cache

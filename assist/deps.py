@@ -22,6 +22,7 @@ from assist.protocols import Guard, Retriever
 from assist.security.keys import lookup_key
 
 if TYPE_CHECKING:
+    from assist.aftercall.service import AfterCall
     from assist.calls.engine import CallEngine
     from assist.calls.hub import CallHub
     from assist.security.gate import Security
@@ -83,6 +84,13 @@ def get_call_hub(conn: HTTPConnection) -> CallHub:
     return _state(conn, "call_hub")  # type: ignore[no-any-return]
 
 
+def get_aftercall(conn: HTTPConnection) -> AfterCall:
+    """Ticket templates, QA rubric and webhook sender (assist.aftercall.service), loaded on first use."""
+    from assist.aftercall.service import aftercall_of
+
+    return aftercall_of(conn.app.state, _state(conn, "settings"))
+
+
 def key_from_socket(conn: HTTPConnection) -> str | None:
     """The key of a WebSocket handshake: `Authorization: Bearer <key>`, else `?token=<key>` (browsers cannot
     set headers on a WebSocket), else None. HTTP routes take the header only (assist/security/gate.py)."""
@@ -122,6 +130,7 @@ RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 GuardDep = Annotated[Guard, Depends(get_guard)]
 GuardHolderDep = Annotated[GuardHolder, Depends(get_guard_holder)]
 CallEngineDep = Annotated["CallEngine", Depends(get_call_engine)]
+AfterCallDep = Annotated["AfterCall", Depends(get_aftercall)]
 
 
 def current_key(conn: HTTPConnection, session: SessionDep) -> ApiKey:
@@ -160,6 +169,7 @@ AgentOrComplianceKey = Annotated[ApiKey, Depends(require_roles(Role.agent, Role.
 EditorKey = Annotated[ApiKey, Depends(require_roles(Role.editor))]
 ComplianceKey = Annotated[ApiKey, Depends(require_roles(Role.compliance))]
 AdminKey = Annotated[ApiKey, Depends(require_roles(Role.admin))]
+EditorOrComplianceKey = Annotated[ApiKey, Depends(require_roles(Role.editor, Role.compliance))]
 
 
 def get_security(conn: HTTPConnection) -> Security:

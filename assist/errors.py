@@ -118,3 +118,25 @@ class GuardUnavailableError(AssistError):
     """The compliance guard has no rules in force or could not load them: nothing may pass unchecked."""
 
     status_code = 503
+
+
+class TemplateError(AssistError):
+    """A ticket template or QA rubric file that fails validation; the message names the file and the value."""
+
+    status_code = 422
+
+
+class MissingFieldsError(AssistError):
+    """A ticket submitted without its required fields; the message names them."""
+
+    status_code = 422
+
+    def __init__(self, template: str, missing: list[str]) -> None:
+        super().__init__(f"ticket {template!r} is missing required fields: {', '.join(missing)}")
+        self.template, self.missing = template, missing
+
+
+class NotEndedError(AssistError):
+    """A call that has not ended yet, for what only an ended call has (its scorecard)."""
+
+    status_code = 409

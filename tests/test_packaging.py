@@ -104,7 +104,8 @@ def test_the_installed_package_finds_its_own_rules_playbooks_prompts_and_pages(i
         "import json, assist; from assist.config import get_settings; from assist.routes.pages import STATIC_DIR;"
         "from assist.compliance.drafts import DEFAULT_CASES_PATH; s = get_settings();"
         "print(json.dumps([assist.__file__, str(s.rules_path), str(s.playbooks_path), str(s.prompts_dir),"
-        "str(s.kb_dir / 'userdict.txt'), str(STATIC_DIR / 'panel.html'), str(DEFAULT_CASES_PATH)]))"
+        "str(s.kb_dir / 'userdict.txt'), str(STATIC_DIR / 'panel.html'), str(DEFAULT_CASES_PATH),"
+        "str(s.tickets_path / 'card_dispute.yaml'), str(s.qa_rubric_path)]))"
     )
     p = _run([str(py), "-c", code], env=env, cwd=installed["cwd"])
     assert p.returncode == 0, p.stderr[-2000:]

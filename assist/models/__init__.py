@@ -1,5 +1,6 @@
 """SQLModel families, one module per entity. Importing this package registers every table."""
 
+from assist.models.aftercall import CallContact, Scorecard, ScoreOverride, Ticket, TicketDelivery
 from assist.models.audit import AuditEntry
 from assist.models.calls import Call, Feedback, Suggestion, Turn
 from assist.models.documents import Chunk, ChunkVector, Document, DocumentPublic, DocumentStatus
@@ -10,6 +11,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Call",
+    "CallContact",
     "Chunk",
     "ChunkVector",
     "Document",
@@ -20,6 +22,10 @@ __all__ = [
     "KeyGrant",
     "Role",
     "RuleRecord",
+    "ScoreOverride",
+    "Scorecard",
     "Suggestion",
+    "Ticket",
+    "TicketDelivery",
     "Turn",
 ]

@@ -69,6 +69,12 @@ class Feedback(SQLModel, table=True):
 # --- API shapes (not tables) -------------------------------------------------------------------
 
 
+class CallStart(SQLModel):
+    """POST /v1/calls (optional body): the customer reference is hashed before it is stored."""
+
+    customer_ref: str | None = Field(default=None, min_length=1, max_length=200)
+
+
 class CallCreated(SQLModel):
     """The answer to POST /v1/calls."""
 

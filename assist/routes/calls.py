@@ -25,9 +25,19 @@ from assist.calls.messages import (
     parse_client_message,
     turn_messages,
 )
-from assist.deps import AgentKey, CallActor, CallEngineDep, CallReader, SecurityDep, get_call_hub, key_from_socket
+from assist.deps import (
+    AgentKey,
+    CallActor,
+    CallEngineDep,
+    CallReader,
+    SecurityDep,
+    SessionDep,
+    SettingsDep,
+    get_call_hub,
+    key_from_socket,
+)
 from assist.errors import AssistError, AuthError, InvalidMessageError, NotFoundError, RateLimitedError
-from assist.models.calls import CallCreated, CallPublic, CallSummary, TurnResult, UtteranceIn
+from assist.models.calls import CallCreated, CallPublic, CallStart, CallSummary, TurnResult, UtteranceIn
 from assist.models.keys import ApiKey, CallAccess, Role
 from assist.security.gate import Security, TokenBucket
 from assist.security.keys import hash_key
@@ -47,10 +57,24 @@ CallHubDep = Annotated[CallHub, Depends(get_call_hub)]
 
 
 @router.post("", response_model=CallCreated, status_code=201)
-def start_call(engine: CallEngineDep, key: AgentKey, security: SecurityDep) -> CallCreated:
-    """Open a call; stream its turns to /v1/calls/{call_id}/stream or post them to /utterances."""
+def start_call(
+    engine: CallEngineDep,
+    key: AgentKey,
+    security: SecurityDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: CallStart | None = None,
+) -> CallCreated:
+    """Open a call; stream its turns to /v1/calls/{call_id}/stream or post them to /utterances.
+    An optional `customer_ref` is stored only as a keyed hash, to link repeat contacts."""
+    from assist.aftercall.fcr import hash_customer_ref, record_customer
+
     security.count_call_start(key)  # 429 past ASSIST_CALLS_PER_MINUTE
-    return CallCreated(call_id=engine.start_call(agent=key))
+    customer = hash_customer_ref(body.customer_ref, settings) if body and body.customer_ref is not None else None
+    call_id = engine.start_call(agent=key)
+    if customer is not None:
+        record_customer(session, call_id=call_id, customer_hash=customer, agent_key_id=key.id)
+    return CallCreated(call_id=call_id)
 
 
 @router.post("/{call_id}/utterances", response_model=TurnResult)

@@ -51,6 +51,20 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/guard/events/{}/review"): C,
     ("GET", "/v1/guard/stats"): C,
     ("GET", "/v1/audit"): C,
+    # after the call (issue #19): agents see their own tickets and scorecards, compliance every one
+    ("GET", "/v1/calls/{}/ticket"): AC,
+    ("POST", "/v1/tickets"): A,
+    ("GET", "/v1/tickets"): AC,
+    ("GET", "/v1/tickets/export"): AC,
+    ("GET", "/v1/tickets/{}"): AC,
+    ("PATCH", "/v1/tickets/{}"): AC,
+    ("GET", "/v1/tickets/{}/deliveries"): AC,
+    ("GET", "/v1/calls/{}/scorecard"): AC,
+    ("POST", "/v1/calls/{}/scorecard/overrides"): C,
+    ("GET", "/v1/qa/scorecards"): AC,
+    ("GET", "/v1/qa/summary"): C,
+    ("GET", "/v1/qa/export"): C,
+    ("GET", "/v1/knowledge/gaps"): EC,
 }
 PUBLIC = ("/healthz", "/metrics")
 # /v1 routes that deliberately need no key: the sample calls of the side panel's demo mode (public

@@ -1,0 +1,351 @@
+"""Values a ticket needs, from one turn, in Simplified and Traditional Chinese (Cantonese included) and English.
+
+`extract_turn(text, turn=n, ref_date=d)` returns `Value`s of these kinds, each with the turn it came from:
+
+- ``amount`` ("300", "2500", "1200.50") and ``currency`` (ISO code: CNY, HKD, TWD, USD; only when said or
+  unambiguous: 块 in Simplified text is CNY, 蚊 is HKD, a bare 元 in Traditional text or "dollars" is left
+  for the agent to ask);
+- ``date`` (ISO, relative forms resolved against `ref_date`: 昨天, 尋日, yesterday, 上周五, last Friday) and
+  ``time`` ("15:30", or a part of the day: morning, noon, afternoon, evening, night);
+- ``card_last4``: only ever the last four digits, whether the turn holds a whole card number or "尾号1234";
+- ``merchant``, ``channel`` (app, online, phone, branch, atm, email, sms, address, wechat) and ``product_name``.
+
+All patterns are bounded (no nested unbounded repetition): linear in the length of the turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from assist.aftercall.numbers import ZH_DIGITS, NumberMention, find_numbers, fold_width, parse_chinese
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("amount", "currency", "date", "time", "card_last4", "merchant", "channel", "product_name")
+
+
+@dataclass(frozen=True)
+class Value:
+    """One extracted value and where it came from (`text` never holds more than a card's last four digits)."""
+
+    kind: str
+    value: str
+    turn: int
+    start: int
+    end: int
+    text: str
+
+
+# -- amounts and currencies -------------------------------------------------------------------------------
+_PREFIX = re.compile(
+    r"(?i)(?P<c>hk\$|nt\$|us\$|rmb|hkd|twd|ntd|usd|cny|人民币|人民幣|港币|港幣|港元|新台币|新台幣|台币|台幣|美元|美金|¥|￥|\$)\s{0,2}$"
+)
+_UNIT = re.compile(
+    r"(?i)^\s{0,2}(?:多|几|幾|來|来)?\s{0,1}(?P<c>块钱|塊錢|块|塊|元|圆|圓|蚊|港元|港币|港幣|美元|美金|人民币|人民幣|"
+    r"新台币|新台幣|台币|台幣|hong kong dollars|hk dollars|us dollars|dollars|dollar|bucks|yuan|"
+    r"rmb|hkd|usd|twd|ntd|cny)"
+    r"(?![a-z])"
+)
+_CURRENCY = {
+    "hk$": "HKD", "hkd": "HKD", "港币": "HKD", "港幣": "HKD", "港元": "HKD", "蚊": "HKD", "hong kong dollars": "HKD",
+    "hk dollars": "HKD", "nt$": "TWD", "twd": "TWD", "ntd": "TWD", "新台币": "TWD", "新台幣": "TWD", "台币": "TWD",
+    "台幣": "TWD", "us$": "USD", "usd": "USD", "美元": "USD", "美金": "USD", "us dollars": "USD", "rmb": "CNY",
+    "cny": "CNY", "人民币": "CNY", "人民幣": "CNY", "¥": "CNY", "￥": "CNY", "yuan": "CNY",
+}  # fmt: skip
+_CNY_IF_SIMPLIFIED = {"块钱", "块", "元", "圆"}
+_CANTONESE = re.compile("[咗嘅唔係喺啲冇佢哋嚟咁]")
+_TRADITIONAL_ONLY = re.compile("[塊錢圓幣號點時張這個萬兩們麼說還過費額貨賬帳戶]")
+
+
+def _currency_of(token: str, text: str) -> str | None:
+    t = token.lower()
+    if t in _CURRENCY:
+        return _CURRENCY[t]
+    if t in _CNY_IF_SIMPLIFIED and not _TRADITIONAL_ONLY.search(text) and not _CANTONESE.search(text):
+        return "CNY"
+    if t in {"元", "塊", "塊錢"} and _CANTONESE.search(text):
+        return "HKD"
+    return None  # "$", "dollars", 元 in Taiwan or Hong Kong text: the agent asks
+
+
+def _amount(text: str, n: NumberMention, turn: int) -> list[Value]:
+    before = _PREFIX.search(text[max(0, n.start - 8) : n.start])
+    after = _UNIT.match(text[n.end : n.end + 24])
+    if before is None and after is None:
+        return []
+    amount = n.value.normalize()
+    value = format(amount.quantize(Decimal(1)) if amount == amount.to_integral() else amount, "f")
+    start = n.start - (len(before.group(0)) if before else 0)
+    end = n.end + (after.end() if after else 0)
+    out = [Value("amount", value, turn, start, end, text[start:end])]
+    token = (before or after).group("c")  # type: ignore[union-attr]
+    currency = _currency_of(token, text)
+    if currency:
+        out.append(Value("currency", currency, turn, start, end, token))
+    return out
+
+
+# -- dates ----------------------------------------------------------------------------------------------------
+_ZH_NUM = "[0-9一二三四五六七八九十]{1,3}"
+_ZH_DATE = re.compile(
+    rf"(?:(?P<y>[0-9]{{4}})\s?年\s?)?(?P<m>{_ZH_NUM})\s?月\s?(?P<d>{_ZH_NUM})\s?(?:日|号|號)?(?![0-9])"
+)
+_ISO_DATE = re.compile(r"(?<![0-9])(?P<y>20[0-9]{2})[-/.](?P<m>[0-9]{1,2})[-/.](?P<d>[0-9]{1,2})(?![0-9])")
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9,
+    "oct": 10, "nov": 11, "dec": 12, "january": 1, "february": 2, "march": 3, "april": 4, "june": 6, "july": 7,
+    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+}  # fmt: skip
+_MON = "(?P<mon>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY_WORDS = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|" + (
+    "fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth"
+)
+_EN_DAY = rf"(?:(?P<dd>[0-9]{{1,2}})(?:st|nd|rd|th)?|(?:the\s)?(?:twenty[\s-]|thirty[\s-])?(?P<dw>{_DAY_WORDS}))"
+_EN_DATE_DM = re.compile(rf"(?i)(?<![a-z0-9]){_EN_DAY}\s(?:of\s)?{_MON}(?![a-z])")
+_EN_DATE_MD = re.compile(rf"(?i)(?<![a-z]){_MON}\s(?:the\s)?{_EN_DAY}(?![a-z0-9])")
+
+_RELATIVE = re.compile(
+    r"(?i)(?P<w>大前天|前天|前日|昨天|昨日|尋日|寻日|琴日|噚日|今天|今日|今朝|the day before yesterday|yesterday|today|"
+    r"this morning|this afternoon|tonight)"
+)
+_RELATIVE_DAYS = {
+    "大前天": -3, "前天": -2, "前日": -2, "昨天": -1, "昨日": -1, "尋日": -1, "寻日": -1, "琴日": -1, "噚日": -1,
+    "今天": 0, "今日": 0, "今朝": 0, "the day before yesterday": -2, "yesterday": -1, "today": 0,
+    "this morning": 0, "this afternoon": 0, "tonight": 0,
+}  # fmt: skip
+_DAYS_AGO = re.compile(r"(?i)(?P<n>[0-9一二三四五六七八九十两兩]{1,3})\s?(?:天前|日前|days? ago)")
+_WEEKDAY = re.compile(
+    r"(?i)(?P<last>上个|上個|上)?(?:星期|礼拜|禮拜|周|週)(?P<zh>[一二三四五六日天])|"
+    r"(?P<last2>last\s)?(?P<en>monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+)
+_ZH_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
+_EN_WEEKDAY = {d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday"))}
+_EN_WEEKDAY["sunday"] = 6
+
+
+def _small(s: str) -> int | None:
+    if s.isdigit():
+        return int(s)
+    parsed = parse_chinese(s)
+    return int(parsed[0]) if parsed else None
+
+
+def _make_date(y: int, m: int, d: int, ref: date) -> date | None:
+    try:
+        out = date(y, m, d)
+    except ValueError:
+        return None
+    return out
+
+
+def _absolute_dates(text: str, turn: int, ref: date) -> list[Value]:
+    out: list[Value] = []
+    for rx in (_ISO_DATE, _ZH_DATE):
+        for m in rx.finditer(text):
+            month, day = _small(m.group("m")), _small(m.group("d"))
+            if not month or not day:
+                continue
+            year = int(m.group("y")) if m.group("y") else ref.year
+            found = _make_date(year, month, day, ref)
+            if found and not m.group("y") and found > ref:
+                found = _make_date(year - 1, month, day, ref)  # "3月5日" said in January: last year's
+            if found:
+                out.append(Value("date", found.isoformat(), turn, m.start(), m.end(), m.group(0)))
+    for rx in (_EN_DATE_DM, _EN_DATE_MD):
+        for m in rx.finditer(text):
+            day = _en_day(m)
+            month = _MONTHS[m.group("mon").lower()]
+            found = _make_date(ref.year, month, day, ref) if day else None
+            if found and day and found > ref:
+                found = _make_date(ref.year - 1, month, day, ref)
+            if found:
+                out.append(Value("date", found.isoformat(), turn, m.start(), m.end(), m.group(0)))
+    return out
+
+
+def _en_day(m: re.Match[str]) -> int | None:
+    if m.group("dd"):
+        return int(m.group("dd"))
+    from assist.aftercall.numbers import EN_ORDINALS
+
+    word = m.group("dw").lower()
+    base = EN_ORDINALS.get(word)
+    prefix = m.group(0).lower()
+    tens = 20 if "twenty" in prefix else 30 if "thirty" in prefix else 0
+    return (base or 0) + tens if base else None
+
+
+def _relative_dates(text: str, turn: int, ref: date) -> list[Value]:
+    out: list[Value] = []
+    for m in _RELATIVE.finditer(text):
+        found = ref + timedelta(days=_RELATIVE_DAYS[m.group("w").lower()])
+        out.append(Value("date", found.isoformat(), turn, m.start(), m.end(), m.group(0)))
+    for m in _DAYS_AGO.finditer(text):
+        n = _small(m.group("n").replace("两", "二").replace("兩", "二"))
+        if n:
+            out.append(Value("date", (ref - timedelta(days=n)).isoformat(), turn, m.start(), m.end(), m.group(0)))
+    for m in _WEEKDAY.finditer(text):
+        wd = _ZH_WEEKDAY[m.group("zh")] if m.group("zh") else _EN_WEEKDAY[m.group("en").lower()]
+        if m.group("last"):  # 上周五: that day of the week before this one
+            back = ref.weekday() - wd + 7
+        elif m.group("last2"):  # last Friday: the latest Friday before today
+            back = (ref.weekday() - wd) % 7 or 7
+        else:  # 星期五, on Friday: the latest Friday, today included
+            back = (ref.weekday() - wd) % 7
+        found = ref - timedelta(days=back)
+        out.append(Value("date", found.isoformat(), turn, m.start(), m.end(), m.group(0)))
+    return out
+
+
+# -- times ------------------------------------------------------------------------------------------------------
+_PARTS = {
+    "上午": "morning", "早上": "morning", "早晨": "morning", "朝早": "morning", "this morning": "morning",
+    "morning": "morning", "中午": "noon", "晏昼": "noon", "晏晝": "noon", "noon": "noon", "lunchtime": "noon",
+    "下午": "afternoon", "晏晡": "afternoon", "afternoon": "afternoon", "晚上": "evening", "夜晚": "evening",
+    "夜晚黑": "evening", "傍晚": "evening", "evening": "evening", "tonight": "evening", "凌晨": "night",
+    "半夜": "night", "深夜": "night", "night": "night",
+}  # fmt: skip
+_PART = re.compile("(?i)(?<![a-z])(" + "|".join(sorted(_PARTS, key=len, reverse=True)) + ")(?![a-z])")
+_ZH_CLOCK = re.compile(
+    r"(?P<pod>上午|下午|晚上|早上|凌晨|中午|夜晚)?\s?(?P<h>[0-9]{1,2}|[一二三四五六七八九十两兩]{1,3})\s?(?:点|點|时|時)"
+    r"(?:\s?(?P<half>半)|\s?(?P<min>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?分?)?"
+)
+_EN_CLOCK = re.compile(
+    r"(?i)(?<![0-9:])(?P<h>[0-9]{1,2})(?::(?P<min>[0-9]{2}))?\s?(?P<ampm>a\.?m\.?|p\.?m\.?|o'clock)?(?![0-9a-z])"
+)
+
+
+def _times(text: str, turn: int) -> list[Value]:
+    out: list[Value] = []
+    for m in _ZH_CLOCK.finditer(text):
+        h = _small(m.group("h").replace("两", "二").replace("兩", "二"))
+        if h is None or h > 24:
+            continue
+        minute = 30 if m.group("half") else (_small(m.group("min")) or 0) if m.group("min") else 0
+        if m.group("pod") in ("下午", "晚上", "夜晚") and h < 12:
+            h += 12
+        if minute < 60:
+            out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
+    for m in _EN_CLOCK.finditer(text):
+        if not (m.group("min") or m.group("ampm")):
+            continue
+        h, minute = int(m.group("h")), int(m.group("min") or 0)
+        ampm = (m.group("ampm") or "").lower()
+        if ampm.startswith("p") and h < 12:
+            h += 12
+        if ampm.startswith("a") and h == 12:
+            h = 0
+        if h < 24 and minute < 60:
+            out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
+    if not out:
+        for m in _PART.finditer(text):
+            out.append(Value("time", _PARTS[m.group(1).lower()], turn, m.start(), m.end(), m.group(0)))
+    return out
+
+
+# -- cards, merchants, channels, products -------------------------------------------------------------------
+_FULL_CARD = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+_LAST4_CUE = re.compile(
+    r"(?i)(?:尾号|尾號|尾数|尾數|后四位|後四位|末四位|ending in|ends in|ending with|ends with|last (?:four|4) digits?"
+    r"(?: are| is| of)?)[^0-9零〇一二三四五六七八九幺两兩a-z]{0,6}"
+    r"(?P<d>[0-9]{4}(?![0-9])|[零〇一二三四五六七八九幺两兩]{4}|(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)[\s,-]{1,2}){3}"
+    r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine))"
+)
+_EN_DIGIT = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6"}
+_EN_DIGIT.update({"seven": "7", "eight": "8", "nine": "9"})
+
+
+def _cards(text: str, turn: int) -> list[Value]:
+    out: list[Value] = []
+    for m in _FULL_CARD.finditer(text):
+        digits = re.sub(r"[^0-9]", "", m.group(0))
+        out.append(Value("card_last4", digits[-4:], turn, m.start(), m.end(), "…" + digits[-4:]))
+    for m in _LAST4_CUE.finditer(text):
+        raw = m.group("d")
+        if raw.isdigit():
+            digits = raw
+        elif raw[0] in ZH_DIGITS:
+            digits = "".join(str(ZH_DIGITS[c]) for c in raw)
+        else:
+            digits = "".join(_EN_DIGIT[w.lower()] for w in re.findall(r"[A-Za-z]{2,5}", raw))
+        out.append(Value("card_last4", digits, turn, m.start("d"), m.end("d"), "…" + digits))
+    return out
+
+
+_STOP = "，。,.!?！？、；;：:\\s的了我你他她在是"
+_ZH_MERCHANT = re.compile(
+    rf"(?:在|喺|於|于)(?P<m>[^{_STOP}0-9]{{2,12}}?)(?:网站|網站|商城|店|超市)?(?:消费|消費|刷了|刷卡|碌咗|碌卡|买|買|购物|購物|付款|支付|"
+    r"扣了|扣款|簽帳|签账|簽賬|网购|網購|下单|下單)"
+)
+_ZH_MERCHANT_NAMED = re.compile(rf"(?:商户|商戶|商家)(?:是|叫|名|名称|名稱|係)?[:：]?\s?(?P<m>[^{_STOP}0-9]{{2,16}})")
+_EN_MERCHANT = re.compile(
+    r"(?:\b(?:at|from|to|by|merchant(?: is| was| called)?)\s)(?P<m>[A-Z0-9][A-Za-z0-9&'.-]{1,30}"
+    r"(?:\s[A-Z][A-Za-z0-9&'.-]{1,30}){0,3})"
+)
+_NOT_MERCHANT = {"i", "the", "my", "our", "this", "that", "your", "harbor", "harbour", "it", "a", "me"}
+_CHANNELS = {
+    "手机银行": "app", "手機銀行": "app", "app": "app", "mobile app": "app", "mobile banking": "app",
+    "网银": "online", "網銀": "online", "网上银行": "online", "網上銀行": "online", "网上": "online", "網上": "online",
+    "online banking": "online", "online": "online", "电话": "phone", "電話": "phone", "热线": "phone",
+    "熱線": "phone", "phone": "phone", "hotline": "phone", "网点": "branch", "網點": "branch", "分行": "branch",
+    "柜台": "branch", "櫃檯": "branch", "櫃台": "branch", "branch": "branch", "counter": "branch", "atm": "atm",
+    "柜员机": "atm", "櫃員機": "atm", "提款机": "atm", "提款機": "atm", "邮箱": "email", "郵箱": "email",
+    "电邮": "email", "電郵": "email", "电子邮件": "email", "email": "email", "e-mail": "email", "短信": "sms",
+    "短訊": "sms", "sms": "sms", "text message": "sms", "地址": "address", "address": "address", "微信": "wechat",
+    "wechat": "wechat",
+}  # fmt: skip
+_CHANNEL_ALT = "|".join(sorted(map(re.escape, _CHANNELS), key=len, reverse=True))
+_CHANNEL = re.compile("(?i)(?<![a-z])(" + _CHANNEL_ALT + ")(?![a-z])")
+_PRODUCT_QUOTED = re.compile(r"[「《“\"](?P<p>[^」》”\"]{2,30})[」》”\"]")
+_PRODUCT_ZH = re.compile(
+    rf"(?P<p>[^{_STOP}这這那个個款只隻买買些种種什么麼咗嘅「」《》“”]{{2,10}}?(?:理财|理財|基金|债券|債券|保险计划|保險計劃|年金))"
+)
+_PRODUCT_EN = re.compile(r"(?P<p>(?:[A-Z][A-Za-z0-9-]{1,20}\s){1,4}(?:Fund|Bond|Plan|Note|Notes|Portfolio|Annuity))")
+
+
+def _named(text: str, turn: int) -> list[Value]:
+    out: list[Value] = []
+    for rx in (_ZH_MERCHANT, _ZH_MERCHANT_NAMED, _EN_MERCHANT):
+        for m in rx.finditer(text):
+            name = m.group("m").strip(" .'")
+            low = name.lower()
+            if low in _NOT_MERCHANT or low in _CHANNELS or name.isdigit() or _EN_CLOCK.fullmatch(name):
+                continue
+            out.append(Value("merchant", name, turn, m.start("m"), m.end("m"), name))
+    for m in _CHANNEL.finditer(text):
+        out.append(Value("channel", _CHANNELS[m.group(1).lower()], turn, m.start(), m.end(), m.group(0)))
+    for rx in (_PRODUCT_QUOTED, _PRODUCT_ZH, _PRODUCT_EN):
+        for m in rx.finditer(text):
+            name = m.group("p").strip()
+            out.append(Value("product_name", name, turn, m.start("p"), m.end("p"), name))
+    return out
+
+
+def extract_turn(text: str, *, turn: int, ref_date: date) -> list[Value]:
+    """Every value in one turn, in order of position (amounts, dates, times, cards, names, channels)."""
+    folded = fold_width(text)
+    values: list[Value] = []
+    card_spans = [(m.start(), m.end()) for m in _FULL_CARD.finditer(folded)]
+    for n in find_numbers(folded):
+        if any(s <= n.start < e for s, e in card_spans):
+            continue
+        values += _amount(folded, n, turn)
+    values += _absolute_dates(folded, turn, ref_date)
+    values += _relative_dates(folded, turn, ref_date)
+    values += _times(folded, turn)
+    values += _cards(folded, turn)
+    values += _named(folded, turn)
+    values.sort(key=lambda v: (v.start, v.kind))
+    return values
+
+
+def extract_turns(turns: list[tuple[int, str]], *, ref_date: date) -> list[Value]:
+    """Values of several (turn number, text) pairs, in turn order."""
+    out: list[Value] = []
+    for number, text in turns:
+        out += extract_turn(text, turn=number, ref_date=ref_date)
+    return out

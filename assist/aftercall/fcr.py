@@ -1,0 +1,133 @@
+"""First-contact resolution: a call may carry a customer reference, stored only as a keyed hash; a repeat
+contact on the same topic within ASSIST_FCR_WINDOW_DAYS marks the earlier call not resolved.
+
+Topics are the call's own (the live engine records them on the call). The link is made when the later call
+is scored or summarised (`link_repeat_contacts`), so a call's topics are known by then.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from assist.config import Settings
+from assist.errors import InvalidInputError
+from assist.models.aftercall import CallContact
+from assist.models.calls import Call
+
+logger = logging.getLogger(__name__)
+
+MAX_REF_CHARS = 200
+KEY_FILE = "customer_ref.key"
+
+
+def _key(settings: Settings) -> bytes:
+    if settings.customer_ref_salt is not None:
+        return settings.customer_ref_salt.get_secret_value().encode()
+    path = Path(settings.data_dir) / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(path, "x", encoding="ascii") as fh:  # first writer wins; others read its key
+                fh.write(secrets.token_hex(32))
+            path.chmod(0o600)
+        except FileExistsError:
+            pass
+    return path.read_text(encoding="ascii").strip().encode()
+
+
+def hash_customer_ref(ref: str, settings: Settings) -> str:
+    """HMAC-SHA256 of the normalised reference (trimmed, case-folded) under the configured key.
+
+    Raises:
+        InvalidInputError: an empty or over-long reference.
+    """
+    norm = " ".join(ref.split()).casefold()
+    if not norm or len(norm) > MAX_REF_CHARS:
+        raise InvalidInputError(f"customer_ref must be 1 to {MAX_REF_CHARS} characters")
+    return hmac.new(_key(settings), norm.encode(), hashlib.sha256).hexdigest()
+
+
+def record_customer(session: Session, *, call_id: str, customer_hash: str, agent_key_id: str | None) -> None:
+    """Store the call's hashed customer reference (`hash_customer_ref`; the reference itself never is)."""
+    session.add(CallContact(call_id=call_id, customer_hash=customer_hash, agent_key_id=agent_key_id))
+    session.commit()
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def link_repeat_contacts(session: Session, *, call_id: str, window_days: int) -> list[str]:
+    """Mark earlier calls of the same customer on a topic this call shares, within the window, not resolved.
+
+    Returns the ids of the calls marked (empty when the call has no customer reference).
+    """
+    contact = session.get(CallContact, call_id)
+    call = session.get(Call, call_id)
+    if contact is None or call is None or not call.topics:
+        return []
+    since = _aware(contact.created_at) - timedelta(days=window_days)
+    earlier = session.exec(
+        select(CallContact, Call)
+        .join(Call, col(Call.id) == col(CallContact.call_id))
+        .where(CallContact.customer_hash == contact.customer_hash, CallContact.call_id != call_id)
+    ).all()
+    marked = []
+    for prev, prev_call in earlier:
+        when = _aware(prev.created_at)
+        if not since <= when < _aware(contact.created_at) or not set(prev_call.topics) & set(call.topics):
+            continue
+        if prev.resolved or prev.repeat_call_id is None:
+            prev.resolved, prev.repeat_call_id = False, call_id
+            session.add(prev)
+            marked.append(prev.call_id)
+    if marked:
+        session.commit()
+        logger.info("repeat contact", extra={"call_id": call_id, "marked": len(marked)})
+    return marked
+
+
+def week_of(dt: datetime) -> str:
+    """ISO week, e.g. 2024-W11."""
+    year, week, _ = dt.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def fcr_summary(
+    session: Session, *, group: str, date_from: datetime | None = None, date_to: datetime | None = None
+) -> list[dict[str, Any]]:
+    """First-contact resolution of calls with a customer reference, per group (agent, topic or team) and
+    ISO week: `{"group", "week", "calls", "resolved", "fcr"}`, fcr = resolved / calls."""
+    stmt = select(CallContact, Call).join(Call, col(Call.id) == col(CallContact.call_id))
+    if date_from:
+        stmt = stmt.where(col(CallContact.created_at) >= date_from)
+    if date_to:
+        stmt = stmt.where(col(CallContact.created_at) < date_to)
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for contact, call in session.exec(stmt).all():
+        keys = _group_keys(group, call)
+        for k in keys:
+            c = counts[(k, week_of(_aware(contact.created_at)))]
+            c[0] += 1
+            c[1] += int(contact.resolved)
+    return [
+        {"group": g, "week": w, "calls": n, "resolved": r, "fcr": round(r / n, 4)}
+        for (g, w), (n, r) in sorted(counts.items())
+    ]
+
+
+def _group_keys(group: str, call: Call) -> list[str]:
+    if group == "agent":
+        return [call.agent_name or "(unknown)"]
+    if group == "topic":
+        return list(call.topics) or ["(none)"]
+    return ["all"]  # team: keys carry no team yet, so every call is in one

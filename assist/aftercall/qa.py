@@ -1,0 +1,299 @@
+"""QA scorecards: an ended call checked against the rubric (``kb_docs/qa/rubric.yaml``).
+
+Each criterion gives a verdict (passed, failed, or None when it does not apply to the call) with the turns
+it rests on and a reason. score = 100 × passed weight / applicable weight; a failed critical criterion
+zeroes it. Everything is deterministic phrase matching on the stored (redacted) turns, the call's guard
+alerts, its topics and its tickets: scoring a call takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from assist.aftercall.templates import LANGUAGES
+from assist.aftercall.tickets import CallTurn
+from assist.errors import TemplateError
+from assist.models.aftercall import Verdict
+from assist.text import normalize
+
+logger = logging.getLogger(__name__)
+
+CriterionType = Literal[
+    "identity_before_details", "disclosures", "forbidden_claims", "ticket", "greeting", "closing", "escalation"
+]
+
+
+class Phrases:
+    """Phrases matched after normalisation; ASCII ones on word boundaries (linear: escaped literals only)."""
+
+    def __init__(self, phrases: list[str]) -> None:
+        self.literal: list[str] = []
+        self.words: list[re.Pattern[str]] = []
+        for p in phrases:
+            norm = normalize(str(p)).strip()
+            if not norm:
+                continue
+            if norm.isascii():
+                body = re.escape(norm).replace(r"\ ", r"\s+")
+                self.words.append(re.compile(r"(?<![a-z0-9])" + body + r"(?![a-z0-9])"))
+            else:
+                self.literal.append(norm)
+
+    def hit(self, text: str) -> bool:
+        """Whether the text holds any phrase."""
+        norm = normalize(text)
+        return any(p in norm for p in self.literal) or any(rx.search(norm) for rx in self.words)
+
+
+class DisclosurePart(BaseModel):
+    """One part of a disclosure, said when any of its phrases is."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    phrases: list[str] = Field(min_length=1)
+
+
+class Disclosure(BaseModel):
+    """A disclosure the topics require."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    topics: list[str] = Field(min_length=1)
+    label: dict[str, str] = Field(default_factory=dict)
+    parts: list[DisclosurePart] = Field(min_length=1)
+
+
+class Criterion(BaseModel):
+    """One rubric criterion: its type decides which of the options below it reads."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    type: CriterionType
+    label: dict[str, str]
+    weight: float = Field(default=1.0, gt=0, le=100)
+    critical: bool = False
+    phrases: list[str] = Field(default_factory=list)
+    step: str | None = None
+    details: list[str] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    disclosures: list[Disclosure] = Field(default_factory=list)
+    min_share: float = Field(default=1.0, gt=0, le=1)
+    within_turns: int = Field(default=2, ge=1, le=50)
+    asks: int = Field(default=2, ge=1, le=10)
+    ask_phrases: list[str] = Field(default_factory=list)
+
+    @field_validator("label")
+    @classmethod
+    def _labels(cls, v: dict[str, str]) -> dict[str, str]:
+        missing = [lang for lang in LANGUAGES if not v.get(lang)]
+        if missing:
+            raise ValueError(f"label needs {', '.join(LANGUAGES)}; missing {', '.join(missing)}")
+        return v
+
+
+class Rubric(BaseModel):
+    """The rubric file, validated."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    version: int = Field(default=1, ge=1)
+    label: dict[str, str] = Field(default_factory=dict)
+    correction_within_turns: int = Field(default=2, ge=1, le=20)
+    criteria: list[Criterion] = Field(min_length=1)
+
+    def criterion(self, criterion_id: str) -> Criterion | None:
+        """The criterion with this id."""
+        return next((c for c in self.criteria if c.id == criterion_id), None)
+
+
+def load_rubric(path: Path) -> Rubric:
+    """The rubric at `path`.
+
+    Raises:
+        TemplateError: unreadable, or invalid (the message names the file and each bad value).
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        rubric = Rubric.model_validate(data)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise TemplateError(f"{path.name}: cannot read the rubric: {exc}") from exc
+    except ValidationError as exc:
+        why = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'rubric'}: {e['msg']}" for e in exc.errors())
+        raise TemplateError(f"{path.name}: {why}") from exc
+    ids = [c.id for c in rubric.criteria]
+    if len(set(ids)) != len(ids):
+        raise TemplateError(f"{path.name}: criterion ids must be unique")
+    return rubric
+
+
+@dataclass
+class CallFacts:
+    """What a scorecard is computed from."""
+
+    turns: list[CallTurn]
+    topics: set[str]
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # {"turn", "speaker", "action"}
+    ticket_submitted: bool = False
+    language: str = "en"
+    verify_phrases: list[str] = field(default_factory=list)  # the playbook step's own
+    topics_in: Callable[[str], list[str]] = lambda _t: []
+
+    def agent(self) -> list[CallTurn]:
+        return [t for t in self.turns if t.speaker == "agent"]
+
+    def customer(self) -> list[CallTurn]:
+        return [t for t in self.turns if t.speaker == "customer"]
+
+
+def _verdict(c: Criterion, facts: CallFacts, passed: bool | None, turns: list[int], reason: str) -> Verdict:
+    return Verdict(
+        id=c.id,
+        label=c.label.get(facts.language) or c.label["en"],
+        passed=passed,
+        critical=c.critical,
+        weight=c.weight,
+        turns=sorted(set(turns)),
+        reason=reason,
+    )
+
+
+def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
+    verify, details = Phrases([*f.verify_phrases, *c.phrases]), Phrases(c.details)
+    first_detail = next((t for t in f.agent() if details.hit(t.text)), None)
+    if first_detail is None:
+        return _verdict(c, f, None, [], "no account or card details were discussed")
+    verified = next((t for t in f.agent() if verify.hit(t.text)), None)
+    if verified is not None and verified.turn <= first_detail.turn:
+        return _verdict(c, f, True, [verified.turn, first_detail.turn], f"verified at turn {verified.turn}")
+    why = "never verified" if verified is None else f"verified only at turn {verified.turn}"
+    return _verdict(c, f, False, [first_detail.turn], f"details at turn {first_detail.turn}, {why}")
+
+
+def _disclosures(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
+    due = [d for d in c.disclosures if set(d.topics) & f.topics]
+    if not due:
+        return _verdict(c, f, None, [], "no topic of the call requires a disclosure")
+    turns: list[int] = []
+    reasons, ok = [], True
+    for d in due:
+        said = 0
+        for part in d.parts:
+            hit = next((t for t in f.agent() if Phrases(part.phrases).hit(t.text)), None)
+            if hit is not None:
+                said += 1
+                turns.append(hit.turn)
+        share = said / len(d.parts)
+        ok = ok and share >= c.min_share
+        reasons.append(f"{d.id}: {said}/{len(d.parts)} parts said ({share:.0%})")
+    return _verdict(c, f, ok, turns, "; ".join(reasons))
+
+
+def _forbidden(c: Criterion, f: CallFacts, r: Rubric) -> Verdict:
+    blocked = sorted({int(a["turn"]) for a in f.alerts if a.get("speaker") == "agent" and a.get("action") == "block"})
+    if not blocked:
+        return _verdict(c, f, True, [], "no forbidden claim")
+    fix = Phrases(c.phrases)
+    turns, uncorrected = list(blocked), []
+    for turn in blocked:
+        window = [t for t in f.agent() if turn < t.turn <= turn + r.correction_within_turns]
+        corrected = next((t for t in window if fix.hit(t.text)), None)
+        if corrected is None:
+            uncorrected.append(turn)
+        else:
+            turns.append(corrected.turn)
+    if uncorrected:
+        where = ", ".join(map(str, uncorrected))
+        return _verdict(
+            c,
+            f,
+            False,
+            turns,
+            f"forbidden claim at turn {where} not corrected within {r.correction_within_turns} turns",
+        )
+    return _verdict(c, f, True, turns, f"{len(blocked)} forbidden claim(s), each corrected")
+
+
+def _ticket(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
+    needs = set(c.topics) & f.topics
+    if not needs:
+        return _verdict(c, f, None, [], "no topic of the call needs a ticket")
+    raised = [t.turn for t in f.customer() if set(f.topics_in(t.text)) & needs][:3]
+    if f.ticket_submitted:
+        return _verdict(c, f, True, raised, "ticket submitted")
+    return _verdict(c, f, False, raised, f"no ticket submitted for {', '.join(sorted(needs))}")
+
+
+def _greeting(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
+    first = f.agent()[: c.within_turns]
+    hit = next((t for t in first if Phrases(c.phrases).hit(t.text)), None)
+    if not first:
+        return _verdict(c, f, None, [], "the agent said nothing")
+    if hit:
+        return _verdict(c, f, True, [hit.turn], "greeted")
+    return _verdict(c, f, False, [t.turn for t in first], "no greeting in the agent's first turns")
+
+
+def _closing(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
+    last = f.agent()[-c.within_turns :]
+    hit = next((t for t in reversed(last) if Phrases(c.phrases).hit(t.text)), None)
+    if not last:
+        return _verdict(c, f, None, [], "the agent said nothing")
+    if hit:
+        return _verdict(c, f, True, [hit.turn], "closed properly")
+    return _verdict(c, f, False, [t.turn for t in last], "no closing in the agent's last turns")
+
+
+def _escalation(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
+    asks = [t.turn for t in f.customer() if Phrases(c.ask_phrases).hit(t.text)]
+    if len(asks) < c.asks:
+        return _verdict(c, f, None, asks, f"the customer asked {len(asks)} time(s)")
+    offer = next((t for t in f.agent() if t.turn > asks[0] and Phrases(c.phrases).hit(t.text)), None)
+    if offer is not None:
+        return _verdict(c, f, True, [*asks[: c.asks], offer.turn], f"offered at turn {offer.turn}")
+    return _verdict(c, f, False, asks, f"asked {len(asks)} times, escalation never offered")
+
+
+CHECKS: dict[str, Callable[[Criterion, CallFacts, Rubric], Verdict]] = {
+    "identity_before_details": _identity,
+    "disclosures": _disclosures,
+    "forbidden_claims": _forbidden,
+    "ticket": _ticket,
+    "greeting": _greeting,
+    "closing": _closing,
+    "escalation": _escalation,
+}
+
+
+def score_of(verdicts: list[Verdict]) -> float:
+    """100 × passed weight / applicable weight; 0 when a critical criterion failed; 100 when none applies."""
+    if any(v.critical and v.passed is False for v in verdicts):
+        return 0.0
+    applicable = [v for v in verdicts if v.passed is not None]
+    total = sum(v.weight for v in applicable)
+    return round(100.0 * sum(v.weight for v in applicable if v.passed) / total, 1) if total else 100.0
+
+
+def score_call(rubric: Rubric, facts: CallFacts) -> tuple[float, list[Verdict]]:
+    """The call's score and each criterion's verdict."""
+    verdicts = [CHECKS[c.type](c, facts, rubric) for c in rubric.criteria]
+    return score_of(verdicts), verdicts
+
+
+def apply_overrides(verdicts: list[Verdict], overrides: dict[str, tuple[bool | None, str]]) -> list[Verdict]:
+    """The verdicts with reviewers' overrides (criterion → (passed, note)) in place of the automatic ones."""
+    out = []
+    for v in verdicts:
+        if v.id in overrides:
+            passed, note = overrides[v.id]
+            v = v.model_copy(update={"auto_passed": v.passed, "passed": passed, "override_note": note})
+        out.append(v)
+    return out

@@ -1,0 +1,72 @@
+"""What the after-call routes share, built once per app on first use: the ticket templates, the QA rubric,
+the playbooks (topics of a turn) and the webhook sender."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import cached_property
+from typing import Any
+
+from assist.aftercall.templates import TemplateSet, load_templates
+from assist.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class AfterCall:
+    """Templates, rubric, playbooks and webhook sender of one app (each loaded once, when first needed)."""
+
+    def __init__(self, settings: Settings, *, sender: Any = None) -> None:
+        self.settings = settings
+        self._sender = sender
+
+    @cached_property
+    def templates(self) -> TemplateSet:
+        """The ticket templates (ASSIST_TICKETS_DIR, default kb_docs/tickets)."""
+        return load_templates(self.settings.tickets_path)
+
+    @cached_property
+    def rubric(self) -> Any:
+        """The QA rubric (assist.aftercall.qa.Rubric)."""
+        from assist.aftercall.qa import load_rubric
+
+        return load_rubric(self.settings.qa_rubric_path)
+
+    @cached_property
+    def playbooks(self) -> Any:
+        """The playbooks (topics and steps), as the live engine reads them."""
+        from assist.calls.playbooks import Playbooks
+
+        return Playbooks(self.settings.playbooks_path)
+
+    @property
+    def sender(self) -> Any:
+        """The webhook sender, or None when ASSIST_TICKET_WEBHOOK_URL is unset."""
+        if self._sender is None and self.settings.ticket_webhook_url:
+            from assist.aftercall.tickets import WebhookSender
+
+            self._sender = WebhookSender(
+                self.settings.ticket_webhook_url,
+                attempts=self.settings.ticket_webhook_attempts,
+                timeout_s=self.settings.ticket_webhook_timeout_s,
+                backoff_s=self.settings.ticket_webhook_backoff_s,
+            )
+        return self._sender
+
+    @sender.setter
+    def sender(self, value: Any) -> None:
+        self._sender = value
+
+
+_LOCK = threading.Lock()
+
+
+def aftercall_of(state: Any, settings: Settings) -> AfterCall:
+    """The app's AfterCall (made on first use and kept on `app.state.aftercall`)."""
+    with _LOCK:
+        svc = getattr(state, "aftercall", None)
+        if svc is None:
+            svc = AfterCall(settings)
+            state.aftercall = svc
+        return svc  # type: ignore[no-any-return]

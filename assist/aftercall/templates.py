@@ -1,0 +1,164 @@
+"""Ticket templates (``kb_docs/tickets/*.yaml``): typed fields, which are required, labels in three scripts,
+and what calls for each template (playbook topics, checklist steps, document tags, customer phrases).
+
+`load_templates(folder)` validates every file and raises `TemplateError` naming the file and the bad value.
+`TemplateSet.select(...)` picks the template a call needs: the highest `priority` among those called for.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from assist.errors import TemplateError
+from assist.text import normalize
+
+logger = logging.getLogger(__name__)
+
+LANGUAGES = ("zh-Hans", "zh-Hant", "en")
+FieldType = Literal["amount", "currency", "date", "time", "merchant", "card_last4", "product_name", "channel", "text"]
+
+
+def _check_labels(v: dict[str, str]) -> dict[str, str]:
+    missing = [lang for lang in LANGUAGES if not str(v.get(lang, "")).strip()]
+    if missing:
+        raise ValueError(f"label needs {', '.join(LANGUAGES)}; missing {', '.join(missing)}")
+    return v
+
+
+class TemplateField(BaseModel):
+    """One field of a ticket: its type (what the extractor looks for), whether it is required, its labels."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    type: FieldType
+    required: bool = False
+    extract: bool = True  # False: never filled from the conversation (e.g. a new address, redacted anyway)
+    label: dict[str, str]
+
+    _labels = field_validator("label")(_check_labels)
+
+
+class CallsFor(BaseModel):
+    """What makes a call need the template; any one of these is enough (topics_all: all of them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topics: list[str] = Field(default_factory=list)
+    topics_all: list[str] = Field(default_factory=list)
+    steps: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    phrases: list[str] = Field(default_factory=list)
+
+
+class TicketTemplate(BaseModel):
+    """A ticket template as loaded and validated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    version: int = Field(default=1, ge=1)
+    label: dict[str, str]
+    priority: int = 0
+    calls_for: CallsFor
+    fields: list[TemplateField] = Field(min_length=1)
+
+    _labels = field_validator("label")(_check_labels)
+
+    @model_validator(mode="after")
+    def _unique_fields(self) -> TicketTemplate:
+        names = [f.name for f in self.fields]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"field names must be unique; repeated: {', '.join(dupes)}")
+        cf = self.calls_for
+        if not (cf.topics or cf.topics_all or cf.steps or cf.tags or cf.phrases):
+            raise ValueError("calls_for names nothing: give topics, topics_all, steps, tags or phrases")
+        return self
+
+    def field(self, name: str) -> TemplateField | None:
+        """The field called `name`, if the template has one."""
+        return next((f for f in self.fields if f.name == name), None)
+
+    def label_in(self, language: str) -> str:
+        """The template's label in `language` (en when the language is not one of the three)."""
+        return self.label.get(language) or self.label["en"]
+
+    def called_for(self, *, topics: set[str], steps: set[str], tags: set[str], customer_text: str) -> bool:
+        """Whether a call with these topics, checklist steps, cited tags and customer words needs it."""
+        cf = self.calls_for
+        if topics & set(cf.topics) or steps & set(cf.steps) or tags & set(cf.tags):
+            return True
+        if cf.topics_all and set(cf.topics_all) <= topics:
+            return True
+        norm = normalize(customer_text)
+        return any(normalize(p) in norm for p in cf.phrases)
+
+
+class TemplateSet:
+    """The templates of one folder, by id."""
+
+    def __init__(self, templates: dict[str, TicketTemplate]) -> None:
+        self.templates = templates
+
+    def get(self, template_id: str) -> TicketTemplate | None:
+        """The template with this id, if any."""
+        return self.templates.get(template_id)
+
+    def select(
+        self, *, topics: set[str], steps: set[str], tags: set[str] | None = None, customer_text: str = ""
+    ) -> TicketTemplate | None:
+        """The template the call needs (highest priority first, then id), or None when none is called for."""
+        ranked = sorted(self.templates.values(), key=lambda t: (-t.priority, t.id))
+        for t in ranked:
+            if t.called_for(topics=topics, steps=steps, tags=tags or set(), customer_text=customer_text):
+                return t
+        return None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors():
+        where = ".".join(str(p) for p in e.get("loc", ())) or "template"
+        parts.append(f"{where}: {e.get('msg')}")
+    return "; ".join(parts)
+
+
+def load_template(path: Path) -> TicketTemplate:
+    """One template file, validated.
+
+    Raises:
+        TemplateError: the file is not YAML, not a mapping, or fails validation (the message names the file
+            and each bad value).
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise TemplateError(f"{path.name}: cannot read the template: {exc}") from exc
+    if not isinstance(data, dict):
+        raise TemplateError(f"{path.name}: a template is a mapping with id, label, calls_for and fields")
+    try:
+        template = TicketTemplate.model_validate(data)
+    except ValidationError as exc:
+        raise TemplateError(f"{path.name}: {_describe(exc)}") from exc
+    if template.id != path.stem:
+        raise TemplateError(f"{path.name}: id {template.id!r} must match the file name {path.stem!r}")
+    return template
+
+
+def load_templates(folder: Path) -> TemplateSet:
+    """Every ``*.yaml`` template of `folder` (a missing folder gives an empty set, with a warning)."""
+    if not folder.is_dir():
+        logger.warning("ticket templates folder not found", extra={"path": str(folder)})
+        return TemplateSet({})
+    templates = {}
+    for path in sorted(folder.glob("*.y*ml")):
+        t = load_template(path)
+        templates[t.id] = t
+    return TemplateSet(templates)
