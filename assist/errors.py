@@ -106,3 +106,21 @@ class GuardUnavailableError(AssistError):
     """The compliance guard has no rules in force or could not load them: nothing may pass unchecked."""
 
     status_code = 503
+
+
+class ClaimModelError(AssistError):
+    """The guard's claim model cannot be used; the deterministic layers keep checking without it."""
+
+    status_code = 503
+
+
+class ModelFileMissing(ClaimModelError):
+    """No claim model file at the configured path."""
+
+
+class ModelFileCorrupt(ClaimModelError):
+    """The file is not a claim model, is truncated, or its arrays do not match their recorded hashes."""
+
+
+class EncoderMismatch(ClaimModelError):
+    """The model file was trained on another encoder's vectors (id or dimension differ)."""

@@ -1,0 +1,47 @@
+"""The guard with its claim model attached: deterministic layers, the model's reading, and their combination.
+
+``Guard.check`` calls :func:`check_with_model` when a :class:`~assist.compliance.guard.model.ClaimLayer` is
+attached (``guard.attach_claim_layer``); the caller has already ruled out customers and empty texts, so a
+customer's words never reach the model. If the model fails at run time, the deterministic layers' matches
+stand (logged as an error): the guard never allows what its rules would have stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from assist.compliance.guard.combine import Suppressed, combine
+
+logger = logging.getLogger(__name__)
+
+
+def deterministic_trace(guard: Any, text: str) -> tuple[list[Any], list[Suppressed]]:
+    """The deterministic layers' matches and what they judged away (negated, hedged, excepted, terms of art)."""
+    raw: list[tuple[int, int, int, str]] = []
+    matches = guard._deterministic(text, raw)
+    rules = guard._rules
+    return matches, [Suppressed(rules[r].id, rules[r].category, a, b, why) for a, b, r, why in raw]
+
+
+def category_advice(guard: Any) -> dict[str, str]:
+    """Advice per category for the model's matches: the first rule's of that category that has advice."""
+    out: dict[str, str] = {}
+    for rule in guard._rules:
+        if rule.advice and rule.category not in out:
+            out[rule.category] = rule.advice
+    return out
+
+
+def check_with_model(guard: Any, text: str) -> list[Any]:
+    """The combined guard's matches for an agent's, a suggestion's or a document's text."""
+    matches, suppressed = deterministic_trace(guard, text)
+    try:
+        reading = guard.claim_layer.run(text)
+    except Exception:  # any failure of the model: the deterministic verdict stands, never a silent allow
+        logger.exception("claim model failed on a text; the deterministic layers' verdict stands")
+        return matches
+    advice = getattr(guard, "_category_advice", None)
+    if advice is None:
+        advice = guard._category_advice = category_advice(guard)
+    return combine(reading, text, matches, suppressed, advice=advice)
