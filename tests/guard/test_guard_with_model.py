@@ -14,6 +14,15 @@ from assist.compliance.guard.model_text import prepare
 from tests.guard.claim_fakes import FakeEncoder, train_fake
 
 RULES = Path(__file__).resolve().parents[2] / "kb_docs" / "rules"
+HOUSE_RULE = {
+    "id": "house_bonus_promise",
+    "category": "house_bonus",
+    "severity": "block",
+    "languages": ["en"],
+    "phrases": ["house bonus"],
+    "advice": "Do not promise the house bonus.",
+    "source": "test",
+}
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +109,40 @@ def test_matches_carry_their_layer(rules_guard: Guard) -> None:
         assert m.to_dict()["layer"] == m.layer
 
 
-def test_real_layer_with_fake_encoder_end_to_end(tmp_path: Path, rules_guard: Guard, model: ClaimModel) -> None:
+def test_real_layer_with_fake_encoder_end_to_end(tmp_path: Path, model: ClaimModel) -> None:
     model.save(tmp_path / "m.npz")
-    g = _guard(rules_guard, ClaimLayer(tmp_path / "m.npz", encoder=FakeEncoder()))
+    g = Guard.from_rules([HOUSE_RULE], check_examples=False)  # no rule about guaranteed returns
+    g.attach_claim_layer(ClaimLayer(tmp_path / "m.npz", encoder=FakeEncoder()))
     verdict = g.check("您好，Guaranteed returns for you")
     assert verdict.action in ("block", "warn")
     assert any(m.layer == "model" and m.neighbours for m in verdict.matches)
+
+
+def test_the_holder_keeps_the_model_on_every_guard_swapped_in(rules_guard: Guard, model: ClaimModel) -> None:
+    from assist.compliance.holder import GuardHolder
+
+    layer = StubLayer(model, {"You need to decide today": ("pressure", 0.97)})
+    holder = GuardHolder(Guard(rules_guard.pack, check_examples=False))
+    holder.set_claim_layer(layer, status={"ready": True, "reason": None})
+    assert holder.get().check("You need to decide today").action == "block"
+    holder.swap(Guard(rules_guard.pack, check_examples=False))  # compliance staff changed the rules
+    assert holder.get().check("You need to decide today").action == "block"
+    assert holder.status()["model"] == {"ready": True, "reason": None}
+
+
+def test_a_bare_claim_is_never_vetoed(rules_guard: Guard, model: ClaimModel) -> None:
+    g = _guard(rules_guard, StubLayer(model))  # the model reads everything as `none`
+    assert g.check("稳赚不赔").action == "block"  # no context: nothing makes it a mention
+    assert g.check("有人向您索要验证码的，一律是诈骗").action == "allow"
+
+
+def test_a_rule_of_a_category_the_model_does_not_know_is_never_vetoed(model: ClaimModel) -> None:
+    g = Guard.from_rules([HOUSE_RULE], check_examples=False)
+    g.attach_claim_layer(StubLayer(model))
+    assert g.check("You will get the house bonus if you sign up, as our staff tell everyone.").action == "block"
+
+
+def test_no_duplicate_model_match_where_a_rule_already_fired(rules_guard: Guard, model: ClaimModel) -> None:
+    text = "这款产品保本保息"
+    g = _guard(rules_guard, StubLayer(model, {text: ("guaranteed_return", 0.99)}))
+    assert [m.layer for m in g.check(text).matches] == ["phrase"]

@@ -126,10 +126,6 @@ def _lagrangian(tp: np.ndarray, fp: np.ndarray, allowed: np.ndarray, budget: flo
 CombinedHook = Callable[[str, Sequence[tuple[int, int]], np.ndarray], tuple[str, np.ndarray]]
 
 
-#: per-clause mask of where the model may add a match)``: the combination rule seen from calibration.
-CombinedHook = Callable[[str, Sequence[tuple[int, int]], np.ndarray], tuple[str, np.ndarray]]
-
-
 def calibrate_items(
     items: Sequence[Any],
     oof: Sequence[np.ndarray],
@@ -203,7 +199,7 @@ def calibration_hook(guard: Any, policy: Any, categories: Sequence[str]) -> Comb
             cache[text] = deterministic_trace(guard, text)
         matches, suppressed = cache[text]
         return (
-            deterministic_action(matches, spans, probs, policy, text),
+            deterministic_action(matches, spans, probs, policy, text, categories),
             model_allowed(suppressed, spans, probs, categories, policy),
         )
 

@@ -61,6 +61,8 @@ class Policy:
         veto_below: A rule's block is vetoed when the claim evidence around it is below this (0 = never).
         veto_action: What a vetoed block becomes: ``allow`` (dropped) or ``warn`` (demoted).
         veto_spares_contrast: Never veto a trigger in a clause that opens with a contrast word.
+        veto_spares_bare: Never veto a trigger that is nearly its whole clause ("稳赚不赔。"): with no context
+            around it the model cannot tell a mention, and a bare claim is a claim.
         veto_min_clauses: Veto only in utterances of at least this many clauses.
         model_max_action: The most the model alone may do (``block`` or ``warn``).
     """
@@ -72,6 +74,7 @@ class Policy:
     veto_below: float = 0.1
     veto_action: str = "allow"
     veto_spares_contrast: bool = True
+    veto_spares_bare: bool = True
     veto_min_clauses: int = 1
     model_max_action: str = "block"
 
@@ -132,19 +135,43 @@ def model_allowed(
     return allowed
 
 
+def _bare(m: Any, spans: Sequence[tuple[int, int]], own: list[int], text: str) -> bool:
+    """True when the trigger is nearly all of its clause (at most 2 other letters or digits)."""
+    if not own:
+        return False
+    a, b = min(spans[i][0] for i in own), max(spans[i][1] for i in own)
+    rest = text[a : m.start] + text[m.end : b]
+    return sum(ch.isalnum() for ch in rest) <= 2
+
+
+def _spared(m: Any, spans: Sequence[tuple[int, int]], own: list[int], policy: Policy, text: str, known: Any) -> bool:
+    if m.severity != "block" or m.category not in known:
+        return True  # only a block is vetoed, and only in a category the model was trained on
+    if policy.veto_spares_contrast and any(_CONTRAST_START.match(text, spans[i][0]) for i in own):
+        return True
+    return policy.veto_spares_bare and _bare(m, spans, own, text)
+
+
 def veto_evidence(
-    matches: Sequence[Any], spans: Sequence[tuple[int, int]], probs: np.ndarray, policy: Policy, text: str
+    matches: Sequence[Any],
+    spans: Sequence[tuple[int, int]],
+    probs: np.ndarray,
+    policy: Policy,
+    text: str,
+    categories: Sequence[str] = (),
 ) -> list[float | None]:
-    """Per deterministic match: the model's claim evidence when it vetoes that block, else None."""
+    """Per deterministic match: the model's claim evidence when it vetoes that block, else None.
+
+    A rule of a category the model does not know (``categories``: the model's) is never vetoed.
+    """
     if policy.veto_below <= 0 or not len(spans) or len(spans) < policy.veto_min_clauses:
         return [None] * len(matches)
+    known = frozenset(categories[1:])
     evidence = 1.0 - probs[:, 0]
     out: list[float | None] = []
     for m in matches:
         own = _overlapping(m.start, m.end, spans)
-        if m.severity != "block" or (
-            policy.veto_spares_contrast and any(_CONTRAST_START.match(text, spans[i][0]) for i in own)
-        ):
+        if _spared(m, spans, own, policy, text, known):
             out.append(None)
             continue
         score = float(evidence[own or list(range(len(spans)))].max())
@@ -153,11 +180,16 @@ def veto_evidence(
 
 
 def deterministic_action(
-    matches: Sequence[Any], spans: Sequence[tuple[int, int]], probs: np.ndarray, policy: Policy, text: str
+    matches: Sequence[Any],
+    spans: Sequence[tuple[int, int]],
+    probs: np.ndarray,
+    policy: Policy,
+    text: str,
+    categories: Sequence[str] = (),
 ) -> str:
     """The deterministic layers' action after the model's veto (used by calibration)."""
     best = "allow"
-    for m, v in zip(matches, veto_evidence(matches, spans, probs, policy, text), strict=True):
+    for m, v in zip(matches, veto_evidence(matches, spans, probs, policy, text, categories), strict=True):
         sev = m.severity if v is None else policy.veto_action
         if _RANK[sev] > _RANK[best]:
             best = sev
@@ -201,7 +233,8 @@ def combine(
     model, policy = reading.model, reading.policy
     spans, probs = reading.spans, reading.probabilities
     out: list[Any] = []
-    for m, v in zip(matches, veto_evidence(matches, spans, probs, policy, text), strict=True):
+    vetoes = veto_evidence(matches, spans, probs, policy, text, model.categories)
+    for m, v in zip(matches, vetoes, strict=True):
         if v is None:
             out.append(m)
         elif policy.veto_action == "warn":
@@ -213,9 +246,9 @@ def combine(
         if not allowed[i]:
             continue
         k, p, action = model_action(model, probs[i], policy)
-        if action is None:
-            continue
         cat = model.categories[k]
+        if action is None or _covered(out, a, b, cat, action):
+            continue
         neighbours = model.neighbours(reading.clause_vectors[i])
         out.append(
             Match(
@@ -233,6 +266,18 @@ def combine(
             )
         )
     return out
+
+
+def _covered(standing: Sequence[Any], a: int, b: int, category: str, action: str) -> bool:
+    """True when a standing rule match of the same category and at least this severity is in the clause."""
+    return any(
+        m.layer != "model"
+        and m.category == category
+        and m.start < b
+        and a < m.end
+        and _RANK[m.severity] >= _RANK[action]
+        for m in standing
+    )
 
 
 def _fields(m: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,7 +189,7 @@ class ContextualE5:
         x = _dequantize_q4(self._word[ids]).reshape(len(ids), -1) + self._pos[: len(ids)] + self._type0
         return _layer_norm(x, self._ln[0], self._ln[1], self._eps)
 
-    def encode(self, text: str, spans: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> EncodedUtterance:
+    def encode(self, text: str, spans: Sequence[tuple[int, int]]) -> EncodedUtterance:
         """One run over ``text``; the utterance vector and one contextual vector per span.
 
         A text longer than one 512-token window keeps its last tokens out (the guard judges turns, which

@@ -45,3 +45,29 @@ def check_with_model(guard: Any, text: str) -> list[Any]:
     if advice is None:
         advice = guard._category_advice = category_advice(guard)
     return combine(reading, text, matches, suppressed, advice=advice)
+
+
+def claim_layer_from_settings(settings: Any, *, warm: bool = True) -> tuple[Any, dict[str, Any] | None]:
+    """The claim layer the settings ask for, loaded and checked now (at start-up), and its status.
+
+    Returns:
+        ``(layer, status)``: ``(None, None)`` when the model is switched off (``ASSIST_GUARD_MODEL=false``);
+        ``(None, {"ready": False, "reason": ...})`` when the file is missing, corrupt or made for another
+        encoder (logged as an error: the rules go on checking alone); else the layer and its info.
+    """
+    from assist.compliance.guard.encoding import pin_blas_threads
+    from assist.compliance.guard.model import ClaimLayer
+    from assist.errors import ClaimModelError
+
+    if not settings.guard_model:
+        return None, None
+    path = settings.claim_model_path
+    layer = ClaimLayer(path)
+    try:
+        layer.warm_up() if warm else layer.load()
+    except ClaimModelError as exc:
+        logger.error("claim model unavailable; the guard checks with its rules only", extra={"reason": str(exc)})
+        return None, {"ready": False, "reason": f"claim model unavailable: {exc}", "path": str(path)}
+    pin_blas_threads(1)
+    info = layer.info()
+    return layer, {"ready": True, "reason": None, "path": info["path"], "version": info.get("version")}
