@@ -57,6 +57,9 @@ def train_model(
     target_block: Annotated[
         float, typer.Option("--target-block", min=0.0, max=0.5, help="Calibration budget: FPR(block), out-of-fold.")
     ] = 0.04,
+    veto_below: Annotated[
+        float, typer.Option("--veto-below", min=0.0, max=0.9, help="Veto a rule's block below this claim evidence.")
+    ] = 0.1,
     target_flag: Annotated[
         float, typer.Option("--target-flag", min=0.0, max=0.5, help="Calibration budget: FPR(block or warn).")
     ] = 0.09,
@@ -77,7 +80,12 @@ def train_model(
         from assist.compliance.guard.training import TrainConfig
 
         config = TrainConfig(target_block_fpr=target_block, target_flag_fpr=max(target_flag, target_block))
-        code = _train_and_install(guard, settings, corpus, out, force=force, use_reviews=reviews, config=config)
+        from assist.compliance.guard.combine import Policy
+
+        policy = Policy(veto_below=veto_below)
+        code = _train_and_install(
+            guard, settings, corpus, out, force=force, use_reviews=reviews, config=config, policy=policy
+        )
     except AssistError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -86,7 +94,7 @@ def train_model(
 
 
 def _train_and_install(
-    guard: Any, settings: Any, corpus: Path, out: Path, *, force: bool, use_reviews: bool, config: Any
+    guard: Any, settings: Any, corpus: Path, out: Path, *, force: bool, use_reviews: bool, config: Any, policy: Any
 ) -> int:
     from sqlmodel import Session
 
@@ -104,7 +112,7 @@ def _train_and_install(
         decisions = review_decisions(session) if use_reviews else []
         typer.echo(f"training on {len(train_rows)} statements, {len(decisions)} review decisions ...")
         negatives = kb_sentences(settings.kb_dir)
-        model, report = train_candidate(guard, train_rows, negatives, decisions, shared_encoder(), config)
+        model, report = train_candidate(guard, train_rows, negatives, decisions, shared_encoder(), config, policy)
         candidate = out.with_name(out.name + ".candidate")
         model.save(candidate)
         try:
@@ -112,13 +120,19 @@ def _train_and_install(
             old_layer, old_reason = _layer_or_none(out)
             new = evaluate_layers(guard, new_layer, val_rows)["overall"]
             old = evaluate_layers(guard, old_layer, val_rows)["overall"] if old_layer is not None else None
+            own_new, own_old = _own_cases(guard, new_layer), _own_cases(guard, old_layer)
             typer.echo(f"validation ({len(val_rows)} statements of {corpus.name}, split val):")
             typer.echo(_row("rules alone", new["rules"]))
             typer.echo(_row("in force: combined", old["combined"] if old else None))
             typer.echo(_row("candidate: combined", new["combined"]))
             if old_reason:
                 typer.echo(f"  (no usable model in force: {old_reason})")
+            if own_new is not None:
+                typer.echo("own labelled cases (tests/data/guard_cases.jsonl):")
+                typer.echo(_row("in force: combined", own_old))
+                typer.echo(_row("candidate: combined", own_new))
             reasons = worse_than(new["combined"], old["combined"] if old else None)
+            reasons += [f"own cases: {r}" for r in worse_than(own_new or {}, own_old)] if own_new else []
             if reasons and not force:
                 typer.echo("error: the candidate is worse than the model in force: " + "; ".join(reasons), err=True)
                 typer.echo("       nothing installed (--force installs it anyway)", err=True)
@@ -131,6 +145,16 @@ def _train_and_install(
     typer.echo(f"installed {out} (version {model.meta['version']}, sha256 {digest[:12]}, {report.seconds:.0f} s)")
     typer.echo("restart the server (or wait for its next start) to put it in force")
     return 0
+
+
+def _own_cases(guard: Any, layer: Any) -> dict[str, Any] | None:
+    """Combined figures on the project's own labelled cases (the set a draft rule is tried on), if shipped."""
+    from assist.compliance.guard.layer_eval import evaluate_layers, read_rows
+    from assist.compliance.rules_store import DEFAULT_CASES_PATH
+
+    if layer is None or not Path(DEFAULT_CASES_PATH).is_file():
+        return None
+    return dict(evaluate_layers(guard, layer, read_rows(Path(DEFAULT_CASES_PATH)))["overall"]["combined"])
 
 
 def print_layered(report: dict[str, Any]) -> None:

@@ -22,6 +22,16 @@ from tests.guard.claim_fakes import NEGATIVES, POSITIVES, FakeEncoder
 _register()
 runner = CliRunner()
 RULES = Path(__file__).resolve().parents[2] / "kb_docs" / "rules"
+#: A pack that knows none of the fake corpus's claims, so that the model alone decides the comparison.
+OTHER_RULES = """rules:
+  - id: house_bonus_promise
+    category: house_bonus
+    severity: block
+    languages: [en]
+    phrases: [house bonus]
+    advice: Do not promise the house bonus.
+    source: test
+"""
 
 
 def _corpus(path: Path, *, flip_train: bool = False) -> Path:
@@ -71,12 +81,14 @@ def test_train_learns_from_reviews_installs_and_audits(fake_training: Path) -> N
 
 def test_a_worse_model_is_refused_unless_forced(fake_training: Path) -> None:
     tmp = fake_training
-    assert _train(tmp, _corpus(tmp / "good.jsonl"), "--no-reviews").exit_code == 0
+    (tmp / "rules.yaml").write_text(OTHER_RULES, encoding="utf-8")
+    rules = ("--rules", str(tmp / "rules.yaml"), "--no-reviews")
+    assert _train(tmp, _corpus(tmp / "good.jsonl"), *rules).exit_code == 0
     before = (tmp / "m.npz").read_bytes()
-    result = _train(tmp, _corpus(tmp / "bad.jsonl", flip_train=True), "--no-reviews")
-    assert result.exit_code == 1 and "worse than the model in force" in result.output
+    result = _train(tmp, _corpus(tmp / "bad.jsonl", flip_train=True), *rules)
+    assert result.exit_code == 1 and "worse than the model in force" in result.output, result.output
     assert (tmp / "m.npz").read_bytes() == before
-    assert _train(tmp, _corpus(tmp / "bad.jsonl", flip_train=True), "--no-reviews", "--force").exit_code == 0
+    assert _train(tmp, _corpus(tmp / "bad.jsonl", flip_train=True), *rules, "--force").exit_code == 0
     assert (tmp / "m.npz").read_bytes() != before
 
 

@@ -12,6 +12,8 @@ rule's block when it is confident the statement is a mention (a warning, law tex
 3. block > warn > allow as before. A customer's words never reach the model.
 
 The policy is stored in the model file's header, so a retrained model carries its own operating point.
+``veto_below`` 0.3 trades recall on the project's own cases for fewer false blocks on third-party text
+(docs/benchmarks.md measures both); the shipped model uses 0.1.
 The measurements behind each switch are in docs/benchmarks.md (and the research report of issue #16).
 """
 
@@ -61,7 +63,7 @@ class Policy:
         veto_below: A rule's block is vetoed when the claim evidence around it is below this (0 = never).
         veto_action: What a vetoed block becomes: ``allow`` (dropped) or ``warn`` (demoted).
         veto_spares_contrast: Never veto a trigger in a clause that opens with a contrast word.
-        veto_spares_bare: Never veto a trigger that is nearly its whole clause ("稳赚不赔。"): with no context
+        veto_spares_bare: Never veto a trigger that is nearly the whole text ("稳赚不赔。"): with no context
             around it the model cannot tell a mention, and a bare claim is a claim.
         veto_min_clauses: Veto only in utterances of at least this many clauses.
         model_max_action: The most the model alone may do (``block`` or ``warn``).
@@ -135,13 +137,9 @@ def model_allowed(
     return allowed
 
 
-def _bare(m: Any, spans: Sequence[tuple[int, int]], own: list[int], text: str) -> bool:
-    """True when the trigger is nearly all of its clause (at most 2 other letters or digits)."""
-    if not own:
-        return False
-    a, b = min(spans[i][0] for i in own), max(spans[i][1] for i in own)
-    rest = text[a : m.start] + text[m.end : b]
-    return sum(ch.isalnum() for ch in rest) <= 2
+def _bare(m: Any, text: str) -> bool:
+    """True when the trigger is nearly the whole text (at most 2 other letters or digits): "稳赚不赔。"."""
+    return sum(ch.isalnum() for ch in text[: m.start] + text[m.end :]) <= 2
 
 
 def _spared(m: Any, spans: Sequence[tuple[int, int]], own: list[int], policy: Policy, text: str, known: Any) -> bool:
@@ -149,7 +147,7 @@ def _spared(m: Any, spans: Sequence[tuple[int, int]], own: list[int], policy: Po
         return True  # only a block is vetoed, and only in a category the model was trained on
     if policy.veto_spares_contrast and any(_CONTRAST_START.match(text, spans[i][0]) for i in own):
         return True
-    return policy.veto_spares_bare and _bare(m, spans, own, text)
+    return policy.veto_spares_bare and _bare(m, text)
 
 
 def veto_evidence(

@@ -74,6 +74,7 @@ def train_candidate(
     reviews: Sequence[Any],
     encoder: Any,
     config: Any = None,
+    policy: Any = None,
 ) -> tuple[Any, Any]:
     """Train and calibrate a model for ``guard``'s rules; its header carries the version and the policy."""
     from assist.compliance.guard.calibration import calibration_hook
@@ -81,7 +82,7 @@ def train_candidate(
     from assist.compliance.guard.model import CATEGORIES
     from assist.compliance.guard.training import corpus_hash, train
 
-    policy = Policy()
+    policy = policy or Policy()
     rh, ch = rules_hash(guard), corpus_hash(rows)
     version = f"{rh[:8]}-{ch[:8]}-r{len(reviews)}"
     meta = {
