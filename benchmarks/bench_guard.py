@@ -245,6 +245,13 @@ def _layers(rules: Path, model_path: Path, sets: list[tuple[str, Path, str | Non
     return out
 
 
+def _layers_main(args: argparse.Namespace) -> None:
+    sets = [("corpus_val", ROOT / "kb_docs" / "guard" / "claims.jsonl", "val"), ("own_cases", args.cases, None)]
+    if args.dev is not None:
+        sets.insert(0, ("dev", args.dev, None))
+    print(json.dumps(_layers(args.rules, args.model, sets, args.layer_passes), ensure_ascii=False, indent=2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", type=Path, default=ROOT / "tests" / "data" / "guard_cases.jsonl")
@@ -273,10 +280,7 @@ def main() -> None:
     ap.add_argument("--layer-passes", type=int, default=3)
     args = ap.parse_args()
     if args.layers:
-        sets = [("corpus_val", ROOT / "kb_docs" / "guard" / "claims.jsonl", "val"), ("own_cases", args.cases, None)]
-        if args.dev is not None:
-            sets.insert(0, ("dev", args.dev, None))
-        print(json.dumps(_layers(args.rules, args.model, sets, args.layer_passes), ensure_ascii=False, indent=2))
+        _layers_main(args)
         return
 
     if hasattr(os, "sched_setaffinity") and not args.no_pin:

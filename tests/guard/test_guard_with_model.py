@@ -72,6 +72,7 @@ def test_model_catches_a_claim_no_rule_was_written_for(rules_guard: Guard, model
     (m,) = verdict.matches
     assert (m.layer, m.category, m.score, m.text) == ("model", "pressure", 0.97, "You need to decide today")
     assert m.to_dict()["layer"] == "model" and m.to_dict()["score"] == 0.97
+    assert verdict.advice  # no rule covers pressure: the model's match still says what to do instead
 
 
 def test_model_vetoes_a_rule_block_on_a_warning(rules_guard: Guard, model: ClaimModel) -> None:

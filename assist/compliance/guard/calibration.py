@@ -79,7 +79,6 @@ def calibrate(
         if float(((scores >= t) & free & ~pos).sum()) <= budget:
             g = t
             break
-    # per-category: maximise TP - lam * FP, binary search lam for the budget
     tp = np.zeros((n_categories, len(grid_arr)))
     fp = np.zeros((n_categories, len(grid_arr)))
     for k in range(1, n_categories):

@@ -24,11 +24,18 @@ def deterministic_trace(guard: Any, text: str) -> tuple[list[Any], list[Suppress
     return matches, [Suppressed(rules[r].id, rules[r].category, a, b, why) for a, b, r, why in raw]
 
 
+#: Advice for the model's matches in categories the rule pack has no rule for (issue #16 added them).
+FALLBACK_ADVICE = {
+    "pressure": "Give the customer time to decide: no invented deadlines, scarcity or threats.",
+    "social_proof": "Describe the product's features and risks; other people's purchases are no assurance.",
+}
+
+
 def category_advice(guard: Any) -> dict[str, str]:
     """Advice per category for the model's matches: the first rule's of that category that has advice."""
-    out: dict[str, str] = {}
+    out: dict[str, str] = dict(FALLBACK_ADVICE)
     for rule in guard._rules:
-        if rule.advice and rule.category not in out:
+        if rule.advice and (rule.category not in out or out[rule.category] == FALLBACK_ADVICE.get(rule.category)):
             out[rule.category] = rule.advice
     return out
 
