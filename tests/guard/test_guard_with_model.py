@@ -147,3 +147,10 @@ def test_no_duplicate_model_match_where_a_rule_already_fired(rules_guard: Guard,
     text = "这款产品保本保息"
     g = _guard(rules_guard, StubLayer(model, {text: ("guaranteed_return", 0.99)}))
     assert [m.layer for m in g.check(text).matches] == ["phrase"]
+
+
+def test_a_document_keeps_every_rule_block(rules_guard: Guard, model: ClaimModel) -> None:
+    draft = (Path(__file__).resolve().parents[2] / "kb_docs" / "drafts" / "marketing_draft_flagged.md").read_text()
+    g = _guard(rules_guard, StubLayer(model))  # the model reads every clause as `none`, as it did this draft
+    assert g.check(draft, speaker="document").action == "block"
+    assert g.check("有人向您索要验证码的，一律是诈骗", speaker="agent").action == "allow"

@@ -211,6 +211,7 @@ def combine(
     suppressed: Sequence[Suppressed],
     *,
     advice: dict[str, str] | None = None,
+    veto: bool = True,
 ) -> list[Any]:
     """The combined guard's matches for one text.
 
@@ -221,6 +222,9 @@ def combine(
         suppressed: The triggers the deterministic layers judged negated/hedged/excepted, and the terms of
             art they saw (see :class:`Suppressed`).
         advice: Advice per category for the model's matches (the first rule's of that category).
+        veto: Let the model veto a rule's block. Off for documents: a passage of a draft mixes claims with
+            editors' and compliance notes, and read in that company a claim looks like a mention (the sample
+            marketing draft's "本产品保本保收益" scores 0.001 there), so a document keeps every rule's block.
 
     Returns:
         The matches that stand: deterministic ones not vetoed, plus the model's, each model match with
@@ -231,7 +235,7 @@ def combine(
     model, policy = reading.model, reading.policy
     spans, probs = reading.spans, reading.probabilities
     out: list[Any] = []
-    vetoes = veto_evidence(matches, spans, probs, policy, text, model.categories)
+    vetoes = veto_evidence(matches, spans, probs, policy, text, model.categories) if veto else [None] * len(matches)
     for m, v in zip(matches, vetoes, strict=True):
         if v is None:
             out.append(m)

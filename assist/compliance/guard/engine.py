@@ -202,7 +202,7 @@ class Guard:
         if self._claims is not None:
             from assist.compliance.guard.layered import check_with_model
 
-            return _verdict(check_with_model(self, text), speaker)
+            return _verdict(check_with_model(self, text, speaker), speaker)
         matches = self._deterministic(text)
         if self._semantic is not None and not any(m.severity == "block" for m in matches):
             matches.extend(self._semantic.check(text, matches))

@@ -83,7 +83,7 @@ def actions(guard: Any, layer: Any, text: str, speaker: str) -> dict[str, str]:
         return dict.fromkeys(LAYERS, "allow")
     matches, suppressed = deterministic_trace(guard, text)
     reading = layer.run(text)
-    both = combine(reading, text, matches, suppressed, advice=category_advice(guard))
+    both = combine(reading, text, matches, suppressed, advice=category_advice(guard), veto=speaker != "document")
     top = max((m.severity for m in matches), key=_RANK.__getitem__, default="allow")
     return {
         "rules": top,

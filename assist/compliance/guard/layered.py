@@ -40,8 +40,9 @@ def category_advice(guard: Any) -> dict[str, str]:
     return out
 
 
-def check_with_model(guard: Any, text: str) -> list[Any]:
-    """The combined guard's matches for an agent's, a suggestion's or a document's text."""
+def check_with_model(guard: Any, text: str, speaker: str = "agent") -> list[Any]:
+    """The combined guard's matches for an agent's, a suggestion's or a document's text (a document's rule
+    blocks are never vetoed: see :func:`~assist.compliance.guard.combine.combine`)."""
     matches, suppressed = deterministic_trace(guard, text)
     try:
         reading = guard.claim_layer.run(text)
@@ -51,7 +52,7 @@ def check_with_model(guard: Any, text: str) -> list[Any]:
     advice = getattr(guard, "_category_advice", None)
     if advice is None:
         advice = guard._category_advice = category_advice(guard)
-    return combine(reading, text, matches, suppressed, advice=advice)
+    return combine(reading, text, matches, suppressed, advice=advice, veto=speaker != "document")
 
 
 def claim_layer_from_settings(settings: Any, *, warm: bool = True) -> tuple[Any, dict[str, Any] | None]:
