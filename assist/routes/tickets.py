@@ -106,7 +106,7 @@ def submit_ticket(
 
 
 def _default_redact():  # type: ignore[no-untyped-def]
-    from assist.redact import redact
+    from assist.privacy import redact
 
     return redact
 
