@@ -12,7 +12,7 @@ from assist.compliance.guard.model import CATEGORIES, ClaimLayer, ClaimModel
 from assist.compliance.guard.model_text import clean_for_model, prepare, split_clauses
 from assist.compliance.guard.training import ReviewDecision
 from assist.errors import EncoderMismatch, ModelFileCorrupt, ModelFileMissing
-from tests.guard.claim_fakes import FakeEncoder, train_fake
+from tests.compliance.guard.claim_fakes import FakeEncoder, train_fake
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_calibrate_respects_the_budget_and_what_the_rules_spent() -> None:
 def test_the_shipped_model_and_corpus_are_not_ingested_as_documents() -> None:
     from assist.knowledge.base import document_paths
 
-    kb = Path(__file__).resolve().parents[2] / "kb_docs"
+    kb = Path(__file__).resolve().parents[3] / "kb_docs"
     assert (kb / "guard" / "claim_model.npz").is_file()
     found = {f.relative_to(kb).as_posix() for f, _ in document_paths([kb])}
     assert found and not any(p.startswith("guard/") for p in found)

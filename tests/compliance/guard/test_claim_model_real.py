@@ -9,7 +9,7 @@ import pytest
 from assist.compliance.guard import Guard
 from assist.compliance.guard.model import ClaimLayer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

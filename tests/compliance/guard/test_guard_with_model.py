@@ -11,9 +11,9 @@ from assist.compliance.guard import Guard
 from assist.compliance.guard.combine import Policy
 from assist.compliance.guard.model import ClaimLayer, ClaimModel, ClaimReading
 from assist.compliance.guard.model_text import prepare
-from tests.guard.claim_fakes import FakeEncoder, train_fake
+from tests.compliance.guard.claim_fakes import FakeEncoder, train_fake
 
-RULES = Path(__file__).resolve().parents[2] / "kb_docs" / "rules"
+RULES = Path(__file__).resolve().parents[3] / "kb_docs" / "rules"
 HOUSE_RULE = {
     "id": "house_bonus_promise",
     "category": "house_bonus",
@@ -150,7 +150,7 @@ def test_no_duplicate_model_match_where_a_rule_already_fired(rules_guard: Guard,
 
 
 def test_a_document_keeps_every_rule_block(rules_guard: Guard, model: ClaimModel) -> None:
-    draft = (Path(__file__).resolve().parents[2] / "kb_docs" / "drafts" / "marketing_draft_flagged.md").read_text()
+    draft = (Path(__file__).resolve().parents[3] / "kb_docs" / "drafts" / "marketing_draft_flagged.md").read_text()
     g = _guard(rules_guard, StubLayer(model))  # the model reads every clause as `none`, as it did this draft
     assert g.check(draft, speaker="document").action == "block"
     assert g.check("有人向您索要验证码的，一律是诈骗", speaker="agent").action == "allow"

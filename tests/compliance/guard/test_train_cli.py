@@ -17,11 +17,11 @@ from assist.config import get_settings
 from assist.db import make_engine
 from assist.models.audit import AuditEntry
 from assist.models.guard import GuardEvent
-from tests.guard.claim_fakes import NEGATIVES, POSITIVES, FakeEncoder
+from tests.compliance.guard.claim_fakes import NEGATIVES, POSITIVES, FakeEncoder
 
 _register()
 runner = CliRunner()
-RULES = Path(__file__).resolve().parents[2] / "kb_docs" / "rules"
+RULES = Path(__file__).resolve().parents[3] / "kb_docs" / "rules"
 #: A pack that knows none of the fake corpus's claims, so that the model alone decides the comparison.
 OTHER_RULES = """rules:
   - id: house_bonus_promise
