@@ -29,11 +29,20 @@ class GuardStatus(BaseModel):
     reason: str | None = None
 
 
+class TurnModelStatus(BaseModel):
+    """Whether the turn-understanding model runs (else the live call uses its keywords only), and why not."""
+
+    ready: bool
+    reason: str | None = None
+    data_hash: str | None = None
+
+
 class HealthStatus(BaseModel):
     """The answer of /healthz."""
 
     status: str
     guard: GuardStatus
+    turn_model: TurnModelStatus | None = None
 
 
 class Check(BaseModel):
@@ -86,7 +95,15 @@ def _indexes(request: Request) -> Check:
 def healthz(request: Request) -> HealthStatus:
     """Liveness: 200 while the process runs; `guard` says whether compliance checks can run."""
     status = "ok" if getattr(request.app.state, "ready", False) else "starting"
-    return HealthStatus(status=status, guard=GuardStatus(**_guard_status(request)))
+    return HealthStatus(status=status, guard=GuardStatus(**_guard_status(request)), turn_model=_turn_model(request))
+
+
+def _turn_model(request: Request) -> TurnModelStatus | None:
+    understanding = getattr(getattr(request.app.state, "call_engine", None), "understanding", None)
+    st = getattr(understanding, "status", None)
+    if st is None:
+        return None
+    return TurnModelStatus(ready=bool(st.ready), reason=st.reason, data_hash=st.data_hash)
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
