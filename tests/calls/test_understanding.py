@@ -327,6 +327,10 @@ def test_the_shipped_model_reads_natural_turns_with_the_real_encoder() -> None:
     assert not u.customer("ok hang on a sec", topic="card_loss", filler=False).reading.need
     follow = u.customer("那要多久？", topic="card_loss", filler=False).reading
     assert follow.need and follow.topic == "card_loss"
-    assert u.agent("Thank you, that all matches, you're through security.", already=[])[0] == ["verify_identity"]
+    # a pinned phrase ticks when the done heads agree; the same words as a promise or a question do not
+    assert u.agent("Thank you, your identity has been verified.", already=[])[0] == ["verify_identity"]
+    assert (
+        u.agent("Once your identity has been verified I can help, can I have your date of birth?", already=[])[0] == []
+    )
     assert u.agent("I'll freeze it once you're verified", already=[])[0] == []
     assert u.agent("我先帮您核实一下身份", already=[])[0] == []

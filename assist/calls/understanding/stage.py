@@ -86,7 +86,10 @@ class Understanding:
         if e5 is None:
             logger.warning("turn-understanding model not loaded: it needs the e5 embedder (ASSIST_EMBEDDERS)")
             return cls.off("the e5 embedder is not configured (ASSIST_EMBEDDERS); keywords only")
-        return cls.load(Path(settings.turn_model_file), e5.embed_query)
+        loaded = cls.load(Path(settings.turn_model_file), e5.embed_query)
+        if loaded.model is not None:
+            loaded.model = _with_current_playbook(loaded.model, Path(settings.playbooks_path))
+        return loaded
 
     @property
     def ready(self) -> bool:
@@ -158,3 +161,15 @@ def single_part_disclosures(guard: Any) -> set[str]:
         if parts is not None and len(parts) == 1:
             out.add(str(d.id))
     return out
+
+
+def _with_current_playbook(model: TurnUnderstanding, directory: Path) -> TurnUnderstanding:
+    """The model with the playbooks' keywords and `done_when` pins as edited now (no retraining needed); the
+    trained ones when the playbooks name a topic or step the model does not know (retrain for those)."""
+    from assist.calls.understanding.examples import playbook_from
+
+    try:
+        return model.with_playbook(playbook_from(directory))
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        logger.warning("turn-understanding model keeps the phrases it was trained with: %s", exc)
+        return model

@@ -222,16 +222,7 @@ def train_model(
     need_head, topic_head, n_customer = _customer_heads(needs, tx, playbook, topic_ids)
     step_head, done_head, text_head, n_agent = _agent_heads(steps, tx, playbook, step_ids)
     probes = np.stack([tx.vec(t) for t in PROBE_TEXTS])
-    meta = {
-        "format": FORMAT,
-        "encoder_id": ENCODER_ID,
-        "dims": int(probes.shape[1]),
-        "cues": {"need": list(NEED_CUES), "step": list(STEP_CUES)},
-        "normalizer": norm_name,
-        "data_hash": examples_hash(needs, steps, val_needs, val_steps, playbook),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "config": asdict(cfg),
-    }
+    meta = _meta(int(probes.shape[1]), norm_name, examples_hash(needs, steps, val_needs, val_steps, playbook), cfg)
     model = TurnUnderstanding(
         need_head=need_head,
         topic_head=topic_head,
@@ -255,6 +246,20 @@ def train_model(
     )
     logger.info("turn-understanding trained in %.1f s (data %s)", report.seconds, report.data_hash)
     return model, report
+
+
+def _meta(dims: int, normalizer: str, data_hash: str, cfg: TrainConfig) -> dict[str, Any]:
+    """The model file's record of what the model was trained on."""
+    return {
+        "format": FORMAT,
+        "encoder_id": ENCODER_ID,
+        "dims": dims,
+        "cues": {"need": list(NEED_CUES), "step": list(STEP_CUES)},
+        "normalizer": normalizer,
+        "data_hash": data_hash,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "config": asdict(cfg),
+    }
 
 
 # ------------------------------------------------------------------------------------------------ calibration
