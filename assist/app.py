@@ -60,8 +60,8 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
     Args:
         settings: the configuration.
         ingest_if_empty: ingest settings.kb_dir first when the database holds no document.
-        **overrides: ready-made knowledge, guard, chat_model, redactor or db_engine; a guard handed in runs
-            without the claim model unless ``claim_model=True``.
+        **overrides: ready-made knowledge, guard, chat_model, redactor, db_engine or understanding; a guard
+            handed in runs without the claim model unless ``claim_model=True``.
     """
     from assist.calls.engine import CallEngine
     from assist.calls.llm import LLMComposer
@@ -96,6 +96,11 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
         logger.info("empty knowledge base: ingesting", extra={"path": str(settings.kb_dir)})
         knowledge.ingest_paths([settings.kb_dir])
     metrics = Metrics()
+    understanding = overrides.get("understanding")
+    if understanding is None:  # loaded once, with the e5 query encoder retrieval uses (keywords if it cannot)
+        from assist.calls.understanding import Understanding
+
+        understanding = Understanding.from_settings(settings, getattr(knowledge, "embedders", None) or [])
     engine = CallEngine(
         settings=settings,
         db_engine=db_engine,
@@ -107,6 +112,7 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
         redactor=overrides.get("redactor"),
         metrics=metrics,
         max_parallel_retrievals=settings.max_parallel_retrievals,
+        understanding=understanding,
     )
     engine.warm_up()
     return Services(settings, db_engine, holder, knowledge, metrics, engine)

@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     max_utterance_chars: int = 2000
     context_turns: int = 3
     min_answer_score: float = 0.35
+    # The turn-understanding model (need, topic and step heads over the e5 query vector; issue #17): "on"
+    # loads turn_understanding.npz from the playbooks folder (or ASSIST_TURN_MODEL_PATH) at start-up; "off",
+    # or a file that cannot load, leaves the keyword path alone (/healthz says which).
+    turn_model: Literal["on", "off"] = "on"
+    turn_model_path: Path | None = None
 
     # Optional chat model (OpenAI-compatible); unset means extractive answers only
     llm_base_url: str | None = None
@@ -305,6 +310,10 @@ class Settings(BaseSettings):
     @property
     def playbooks_path(self) -> Path:
         return self.playbooks_dir or self.kb_dir / "playbooks"
+
+    @property
+    def turn_model_file(self) -> Path:
+        return self.turn_model_path or self.playbooks_path / "turn_understanding.npz"
 
     @property
     def tickets_path(self) -> Path:

@@ -39,11 +39,20 @@ class GuardStatus(BaseModel):
     model: ModelStatus | None = None
 
 
+class TurnModelStatus(BaseModel):
+    """Whether the turn-understanding model runs (else the live call uses its keywords only), and why not."""
+
+    ready: bool
+    reason: str | None = None
+    data_hash: str | None = None
+
+
 class HealthStatus(BaseModel):
     """The answer of /healthz."""
 
     status: str
     guard: GuardStatus
+    turn_model: TurnModelStatus | None = None
 
 
 class Check(BaseModel):
@@ -100,7 +109,15 @@ def healthz(request: Request) -> HealthStatus:
     status = "ok" if getattr(request.app.state, "ready", False) else "starting"
     if status == "ok" and guard.get("model") is not None and not guard["model"].get("ready"):
         status = "degraded"  # the claim model could not load: only the phrase and regex layers check
-    return HealthStatus(status=status, guard=GuardStatus(**guard))
+    return HealthStatus(status=status, guard=GuardStatus(**guard), turn_model=_turn_model(request))
+
+
+def _turn_model(request: Request) -> TurnModelStatus | None:
+    understanding = getattr(getattr(request.app.state, "call_engine", None), "understanding", None)
+    st = getattr(understanding, "status", None)
+    if st is None:
+        return None
+    return TurnModelStatus(ready=bool(st.ready), reason=st.reason, data_hash=st.data_hash)
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
