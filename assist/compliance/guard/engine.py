@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SPEAKERS = ("agent", "customer", "suggestion", "document")
+SPEAKERS = ("agent", "customer", "suggestion", "document", "passage")
 _ACTION_RANK = {"allow": 0, "warn": 1, "block": 2}
 _CLAUSE_CHARS = frozenset(",!?;:。、.\n\r\t")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•·+]|\d{1,2}[.)、]|[（(]?\d{1,2}[)）]|[a-zA-Z][.)])\s+")
@@ -187,11 +187,13 @@ class Guard:
 
         A customer's words never produce a block or a warn: customers ask about guarantees, repeat what
         they heard and read out codes; none of that is the firm's word (codes are a redaction matter).
-        ``suggestion`` and ``document`` are judged like the agent.
+        ``suggestion`` and ``document`` are judged like the agent. ``passage`` is text quoted verbatim from an
+        approved document (an extractive suggestion): the phrase and regex layers check it, the claim model
+        does not run again, because it read the whole document, in context, when the document was ingested.
 
         Args:
             text: The text to check.
-            speaker: ``agent``, ``customer``, ``suggestion`` or ``document``.
+            speaker: ``agent``, ``customer``, ``suggestion``, ``document`` or ``passage``.
 
         Raises:
             InvalidInputError: Unknown speaker or a non-string text.
@@ -202,7 +204,7 @@ class Guard:
             raise InvalidInputError(f"text must be a string, got {type(text).__name__}")
         if speaker == "customer" or not text:
             return Verdict("allow", (), "", speaker)
-        if self._claims is not None:
+        if self._claims is not None and speaker != "passage":
             from assist.compliance.guard.layered import check_with_model
 
             return _verdict(check_with_model(self, text, speaker), speaker)

@@ -154,3 +154,13 @@ def test_a_document_keeps_every_rule_block(rules_guard: Guard, model: ClaimModel
     g = _guard(rules_guard, StubLayer(model))  # the model reads every clause as `none`, as it did this draft
     assert g.check(draft, speaker="document").action == "block"
     assert g.check("有人向您索要验证码的，一律是诈骗", speaker="agent").action == "allow"
+
+
+def test_a_quoted_passage_is_checked_by_the_rules_without_the_model(rules_guard: Guard, model: ClaimModel) -> None:
+    # an extractive suggestion quotes approved documents verbatim: the model read them at ingest
+    layer = StubLayer(model, {"You need to decide today": ("pressure", 0.97)})
+    g = _guard(rules_guard, layer)
+    assert g.check("You need to decide today", speaker="passage").action == "allow"
+    assert g.check("这款产品保本保息", speaker="passage").action == "block"  # the rules still run
+    assert layer.texts == []
+    assert g.check("You need to decide today", speaker="suggestion").action == "block"  # a chat model's words
