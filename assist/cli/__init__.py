@@ -49,7 +49,7 @@ def _global_options(
 
 def _register() -> None:
     # Imported for their side effect: each module adds its commands to the apps above.
-    from assist.cli import calls_cmd, guard_cmd, kb_cmd, retention_cmd  # noqa: F401
+    from assist.cli import calls_cmd, db_cmd, guard_cmd, kb_cmd, retention_cmd  # noqa: F401
 
 
 def main() -> None:
