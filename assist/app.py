@@ -36,9 +36,12 @@ def _load_guard(settings: Settings, db_engine: Any, holder: GuardHolder) -> None
     from sqlmodel import Session
 
     from assist.compliance.swap import load_guard_into
+    from assist.db import database_lock
 
     holder.seed_path = settings.rules_path
-    with Session(db_engine) as session:
+    # Seeding fills an empty database once: servers starting together on a new database take turns (the
+    # second finds the rules stored), instead of both writing the disclosures and one failing.
+    with database_lock(db_engine, "seed"), Session(db_engine) as session:
         load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
 
 
