@@ -36,9 +36,12 @@ def _load_guard(settings: Settings, db_engine: Any, holder: GuardHolder) -> None
     from sqlmodel import Session
 
     from assist.compliance.swap import load_guard_into
+    from assist.db import database_lock
 
     holder.seed_path = settings.rules_path
-    with Session(db_engine) as session:
+    # Seeding fills an empty database once: servers starting together on a new database take turns (the
+    # second finds the rules stored), instead of both writing the disclosures and one failing.
+    with database_lock(db_engine, "seed"), Session(db_engine) as session:
         load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
 
 
@@ -161,6 +164,12 @@ def sync_with_database(knowledge: Any, guard_holder: GuardHolder, db_engine: Any
                 changed["rules"] = refresh_if_stale(session=session, holder=guard_holder)
     except Exception:
         logger.exception("rules refresh failed; the guard in force keeps checking")
+    try:  # background uploads whose server died (its lease expired): done or failed, by whichever server sees it
+        from assist.knowledge.ingest_jobs import settle_expired
+
+        settle_expired(db_engine)
+    except Exception:
+        logger.exception("could not settle ingest jobs with an expired lease")
     if any(changed.values()):
         logger.info("followed changes from the database", extra=changed)
     return changed

@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     # 50 calls and the routes' request-scoped sessions (QueuePool timeouts after 30 s).
     db_pool_size: int = 20
     db_max_overflow: int = 80
+    # A POST with an Idempotency-Key keeps its answer this long (a retry within it gets the same answer).
+    idempotency_ttl_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # A request with a key still being answered is taken over by a retry after this long (its server died).
+    idempotency_pending_s: float = Field(default=120.0, gt=0)
+    # A background ingest job's lease in the database: renewed while it runs; once expired, any server
+    # settles the job (done if its version was stored, else failed).
+    ingest_lease_s: float = Field(default=60.0, ge=5)
     # The sample knowledge base with the default rule pack (rules/), playbooks/ and userdict.txt
     kb_dir: Path = Field(default_factory=lambda: shipped_path("kb_docs"))
     rules_dir: Path | None = None

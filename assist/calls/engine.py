@@ -233,7 +233,7 @@ class CallEngine:
             return None, str(exc)
 
     def _final_turn(self, state: CallState, *, speaker: str, raw: str, clean: str, t0: float) -> TurnResult:
-        state.turn_count += 1
+        self.store.next_turn(state)  # the database assigns the number (unique per call, across servers)
         self.metrics.turn(speaker)
         guard, unavailable = self._guard_or_reason()
         turn = _Turn(state, state.turn_count, speaker, raw, clean, t0, before=self.playbooks.checklist(state))

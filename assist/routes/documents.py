@@ -253,11 +253,16 @@ def upload_document(
     if len(data) > BACKGROUND_BYTES:
         _check_type(filename)  # refuse an unsupported type now, not after the editor starts polling
         job = IngestJob(
-            filename=filename, size_bytes=len(data), replaces=replaces, created_by=key.name, worker=WORKER_ID
+            filename=filename,
+            size_bytes=len(data),
+            replaces=replaces,
+            created_by=key.name,
+            worker=WORKER_ID,
+            lease_until=ingest_jobs.lease_until(settings.ingest_lease_s),
         )
         session.add(job)
         session.commit()
-        ingest_jobs.started(job.id)
+        ingest_jobs.started(job.id, engine=_engine(session), lease_s=settings.ingest_lease_s)
         background.add_task(
             _run_job,
             engine=_engine(session),
