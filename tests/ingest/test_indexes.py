@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ingest.indexes import BM25Index, FaissIndex
+from ingest.indexes import BM25Index, ChunkMeta, FaissIndex, IndexedChunk, KnowledgeIndex
 
 DOCS = {
     10: "lost card freeze card now".split(),
@@ -58,3 +60,22 @@ def test_faiss_returns_stored_vectors_by_chunk_id() -> None:
     idx.remove([3])
     assert idx.ids() == {7, 42}
     assert idx.search(vecs[2], 1)[0][0] == 42
+
+
+def test_an_index_saved_for_another_vector_space_is_not_loaded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Vectors of the reference engine ("e5") are never served beside the ONNX engine's ("e5-onnx")."""
+    idx = KnowledgeIndex({"e5": 4}, {"e5": "e5"})
+    vec = np.array([1.0, 0.0, 0.0, 0.0], np.float32)
+    meta = ChunkMeta(chunk_id=1, document_id="d", title="t", section="", version=1, text="x", language="en")
+    idx.replace(add=[IndexedChunk(meta=meta, tokens=["x"], vectors={"e5": vec})])
+    idx.save(tmp_path)
+    same = KnowledgeIndex.load(tmp_path, expect_fingerprint=idx.fingerprint(), dims={"e5": 4}, spaces={"e5": "e5"})
+    assert same is not None and len(same) == 1
+    with caplog.at_level(logging.WARNING, logger="ingest.indexes"):
+        other = KnowledgeIndex.load(
+            tmp_path, expect_fingerprint=idx.fingerprint(), dims={"e5": 4}, spaces={"e5": "e5-onnx"}
+        )
+    assert other is None  # the caller rebuilds from the database's vectors of the expected space
+    assert any("other vector spaces" in r.getMessage() for r in caplog.records)
