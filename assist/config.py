@@ -52,6 +52,13 @@ def check_origin(origin: str) -> str:
 # as the reference on ONNX Runtime (same vectors); "reference" the packages' own engines, as for documents.
 QueryEngine = Literal["onnx", "int8", "reference"]
 DEFAULT_QUERY_ENGINE: QueryEngine = "int8"
+# How documents are embedded: "onnx" in padded batches on ONNX Runtime on every core (the default, several
+# times faster; vectors within cosine 0.99 of the reference), "reference" the packages' own engines. Each
+# engine's vectors are a vector space of their own: switching re-embeds the documents once, never mixes them.
+DocumentEngine = Literal["onnx", "reference"]
+# "reference" by default: on 2 cores the batched ONNX path measured only 1.22x faster end to end
+# (docs/benchmarks.md), and switching an existing data directory re-embeds every chunk on start.
+DEFAULT_DOCUMENT_ENGINE: DocumentEngine = "reference"
 E5DocumentPrefix = Literal["passage", "query"]
 LogFormat = Literal["text", "json"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -100,6 +107,8 @@ class Settings(BaseSettings):
     embed_batch_size: int = 32
     # How a query is embedded (QueryEngine above); docs/benchmarks.md compares the three side by side.
     query_engine: QueryEngine = DEFAULT_QUERY_ENGINE
+    # How documents are embedded (DocumentEngine above); `bench_ingest --engines` compares the two.
+    document_engine: DocumentEngine = DEFAULT_DOCUMENT_ENGINE
     # How e5 embeds the documents. "passage" (the default) for policies and answers, which a question is
     # asked of; "query" for a knowledge base whose items are the same kind of text as the questions (a
     # bank of customer utterances or FAQ questions): e5's model card's setting for symmetric tasks.
