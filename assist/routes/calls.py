@@ -403,6 +403,6 @@ async def stream(websocket: WebSocket, call_id: str) -> None:
         if websocket.application_state == WebSocketState.CONNECTED:
             try:
                 await websocket.close()
-            except RuntimeError:
+            except (RuntimeError, WebSocketDisconnect):  # the client went first: nothing left to close
                 pass
         logger.info("stream closed", extra={"call_id": call_id})
