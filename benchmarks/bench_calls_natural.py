@@ -105,7 +105,9 @@ def _judge_customer(turn: dict[str, Any], s: Any, counts: Counter[str], misses: 
     counts["right_document"] += right
     if turn.get("facts"):
         counts["fact_n"] += 1
-        carried = any(_norm(f) in _norm(answer) for f in turn["facts"])
+        # a fact is a string, or a list of its acceptable forms ("20 元" / "二十元"); any one carried counts
+        forms = [f if isinstance(f, list) else [f] for f in turn["facts"]]
+        carried = any(_norm(alt) in _norm(answer) for alts in forms for alt in alts)
         counts["fact"] += carried
     if not citations:
         misses.append(f"{where} no suggestion: {turn['text'][:80]}")
