@@ -55,6 +55,7 @@ class Services:
     knowledge: Any
     metrics: Any
     call_engine: Any
+    aftercall: Any = None  # assist.aftercall.service.AfterCall: templates, rubric, playbooks, webhook
 
 
 def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overrides: Any) -> Services:
@@ -118,7 +119,14 @@ def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overr
         understanding=understanding,
     )
     engine.warm_up()
-    return Services(settings, db_engine, holder, knowledge, metrics, engine)
+    from assist.aftercall.hooks import EndOfCallScoring
+    from assist.aftercall.service import AfterCall
+
+    aftercall = AfterCall(settings)  # every ended call is scored (issue #19), off the end-of-call response
+    engine.on_call_ended = EndOfCallScoring(
+        db_engine=db_engine, aftercall=aftercall, fcr_window_days=settings.fcr_window_days
+    )
+    return Services(settings, db_engine, holder, knowledge, metrics, engine, aftercall)
 
 
 def limit_native_threads() -> int:
@@ -200,6 +208,7 @@ def _build_state(app: FastAPI, settings: Settings, overrides: dict[str, Any]) ->
     app.state.knowledge = svc.knowledge
     app.state.metrics = svc.metrics
     app.state.call_engine = svc.call_engine
+    app.state.aftercall = svc.aftercall
     app.state.call_hub = CallHub()
     from assist.security.gate import Security
 
@@ -269,6 +278,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
             finally:
                 tg.cancel_scope.cancel()
                 app.state.ready = False
+                scoring = getattr(getattr(app.state, "call_engine", None), "on_call_ended", None)
+                if scoring is not None and hasattr(scoring, "close"):
+                    await anyio.to_thread.run_sync(scoring.close)  # the queued scorecards are stored
                 if "db_engine" not in overrides:
                     app.state.db_engine.dispose()
 

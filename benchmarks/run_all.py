@@ -1,6 +1,6 @@
 """`make bench`: every benchmark in turn, each printing JSON lines; copy the figures to docs/benchmarks.md.
 
-.venv/bin/python -m benchmarks.run_all [--only guard,retrieval,fusion,ingest,calls,answers]
+.venv/bin/python -m benchmarks.run_all [--only guard,retrieval,fusion,ingest,calls,answers,aftercall]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ BENCHES = {
     "ingest": ["benchmarks.bench_ingest"],
     "calls": ["benchmarks.bench_calls"],
     "answers": ["benchmarks.bench_answers"],
+    "aftercall": ["benchmarks.bench_aftercall"],
 }
 
 

@@ -84,6 +84,23 @@ def ensure_scorecard(
     return row
 
 
+def rescore(session: Session, *, call_id: str, rubric: Rubric, playbooks: Any) -> Scorecard | None:
+    """Compute a stored scorecard again (a ticket was submitted after the call ended, when it was scored
+    already); reviewers' overrides are kept apart and still apply. None when the call has no scorecard yet.
+    """
+    row = session.get(Scorecard, call_id)
+    if row is None:
+        return None
+    _call, facts = facts_of(session, call_id=call_id, playbooks=playbooks)
+    row.score, verdicts = score_call(rubric, facts)
+    row.criteria = [v.model_dump() for v in verdicts]
+    row.rubric, row.rubric_version = rubric.id, rubric.version
+    session.add(row)
+    session.commit()
+    logger.info("call scored again", extra={"call_id": call_id, "score": row.score})
+    return row
+
+
 def _overrides(session: Session, call_id: str) -> dict[str, tuple[bool | None, str]]:
     rows = session.exec(select(ScoreOverride).where(ScoreOverride.call_id == call_id).order_by(col(ScoreOverride.id)))
     return {o.criterion: (o.passed, o.note) for o in rows}  # the latest per criterion wins

@@ -140,6 +140,8 @@ class CallEngine:
         self.next_steps = NextStepsStage(
             playbooks=self.playbooks, steps=DocumentSteps(next_steps_for, max_documents=max_cached_calls)
         )
+        # called with the call id once a call has ended (the app sets assist.aftercall.hooks.EndOfCallScoring)
+        self.on_call_ended: Callable[[str], None] | None = None
 
     def warm_up(self) -> None:
         """Load the tokenizer dictionary so that the first turn is not slow."""
@@ -183,7 +185,9 @@ class CallEngine:
         with self.store.lock(call_id):
             summary = self.store.end_call(call_id)
             self.retrieval.forget(call_id)
-            return summary
+        if self.on_call_ended is not None:
+            self.on_call_ended(call_id)  # must not raise or block: EndOfCallScoring queues the work
+        return summary
 
     # -- turns --------------------------------------------------------------------------------
     def validate(self, *, speaker: str, text: str) -> str:

@@ -141,7 +141,26 @@ def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(request: Request) -> PlainTextResponse:
-    """Counters of turns, suggestions and alerts, and the suggestion latency histogram (Prometheus text)."""
+    """Counters of turns, suggestions and alerts, the suggestion latency histogram and first-contact
+    resolution per topic (Prometheus text)."""
     m = getattr(request.app.state, "metrics", None)
     body = m.render() if m is not None else ""
+    body += _fcr_metrics(request)
     return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+def _fcr_metrics(request: Request) -> str:
+    """First-contact resolution per topic (issue #19), from the database; nothing when it cannot be read."""
+    db_engine = getattr(request.app.state, "db_engine", None)
+    if db_engine is None:
+        return ""
+    from sqlmodel import Session
+
+    from assist.aftercall.fcr import render_fcr_metrics
+
+    try:
+        with Session(db_engine) as session:
+            return render_fcr_metrics(session)
+    except Exception:  # /metrics keeps serving the live counters
+        logger.exception("first-contact resolution metrics unavailable")
+        return ""

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
 from assist.aftercall import tickets as svc
+from assist.aftercall.scorecards import rescore
 from assist.deps import (
     AfterCallDep,
     AgentKey,
@@ -99,6 +100,8 @@ def submit_ticket(
         draft = None  # an unknown template is refused by submit_ticket, with its own message
     redact = getattr(engine, "redact", None) or _default_redact()
     ticket = svc.submit_ticket(session, body=body, templates=after.templates, key=key, redact=redact, draft=draft)
+    # submitted after the call ended (and was scored): its "ticket submitted" verdict is computed again
+    rescore(session, call_id=body.call_id, rubric=after.rubric, playbooks=after.playbooks)
     sender = after.sender
     if sender is not None:
         background.add_task(_deliver, session.get_bind(), ticket.id, sender)

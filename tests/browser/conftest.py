@@ -36,9 +36,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright's sync API."""
+    """Debian's Chromium, headless, driven by Playwright's sync API.
+
+    Per module, not per session: while Playwright's sync API is open, an event loop runs in the main thread,
+    and every later test that calls asyncio.run (the LangChain async suites, the guard's async streams)
+    failed with "cannot be called from a running event loop" when the whole suite ran in one session."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

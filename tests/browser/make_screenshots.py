@@ -158,11 +158,71 @@ def _compliance(browser: Any, server: LiveServer, out: Path) -> None:
     context.close()
 
 
+def _ended_call(server: LiveServer, turns: list[tuple[str, str]]) -> str:
+    with server.api("agent") as client:
+        call_id = str(client.post("/v1/calls").json()["call_id"])
+        for speaker, text in turns:
+            client.post(f"/v1/calls/{call_id}/utterances", json={"speaker": speaker, "text": text})
+        client.post(f"/v1/calls/{call_id}/end")
+        client.get(f"/v1/calls/{call_id}/scorecard")
+    return call_id
+
+
+def _aftercall(browser: Any, server: LiveServer, out: Path) -> None:
+    """The panel's ticket form mid-call, the compliance page's QA part, the editor's gaps tab (issue #19)."""
+    context = browser.new_context(viewport=PANEL, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{server.base_url}/panel")
+    _key(page, server.keys["agent"])
+    _say(page, "customer", "我的信用卡有一笔不认识的交易，我要争议这笔交易")
+    _wait(page.locator("#ticket-form"))
+    _say(page, "customer", "昨天下午在京东扣了三百块")
+    _wait(page.locator('.ticket-field[data-field="amount"] button.turn-link'))
+    page.locator("#ticket").scroll_into_view_if_needed()
+    page.screenshot(path=str(out / "panel_ticket.png"), full_page=True)
+    context.close()
+
+    _ended_call(
+        server,
+        [("agent", "您好，海港银行，请问有什么可以帮您？"), ("customer", "你们的理财产品收益怎么样？"),
+         ("agent", "理财非存款、产品有风险、投资须谨慎。"), ("agent", "请问还有其他可以帮您的吗？再见。")],
+    )  # fmt: skip
+    bad = _ended_call(
+        server,
+        [("agent", "Hello."), ("customer", "Is the fund a good investment?"),
+         ("agent", "这款理财产品是保本的，您放心买。"), ("customer", "ok")],
+    )  # fmt: skip
+    context = browser.new_context(viewport=DESK, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{server.base_url}/compliance#qa")
+    _key(page, server.keys["compliance"])
+    if _wait(page.locator(f'#qa-cards tr[data-call-id="{bad}"] button')):
+        page.locator(f'#qa-cards tr[data-call-id="{bad}"] button').click()
+        _wait(page.locator("#qa-criteria"))
+    page.screenshot(path=str(out / "compliance_qa.png"), full_page=True)
+    context.close()
+
+    with server.api("agent") as client:
+        call_id = client.post("/v1/calls").json()["call_id"]
+        for q in ("How do I open a gold savings account for my pet?", "Can my dog have a gold savings account?"):
+            r = client.post(f"/v1/calls/{call_id}/utterances", json={"speaker": "customer", "text": q}).json()
+            if r.get("suggestion"):
+                client.post(f"/v1/suggestions/{r['suggestion']['id']}/feedback", json={"rating": "wrong"})
+    context = browser.new_context(viewport=DESK, locale="en-US")
+    page = context.new_page()
+    page.goto(f"{server.base_url}/editor#gaps")
+    _key(page, server.keys["editor"])
+    _wait(page.locator("article.gap").first)
+    page.screenshot(path=str(out / "editor_gaps.png"))
+    context.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Start a server, drive each page and write the PNGs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--embedders", default="hash", help="ASSIST_EMBEDDERS for the server (default: hash)")
+    parser.add_argument("--only", default="panel,editor,compliance,aftercall", help="which pages (comma-separated)")
     args = parser.parse_args(argv)
     missing = browser_missing()
     if missing:
@@ -175,14 +235,20 @@ def main(argv: list[str] | None = None) -> int:
         tempfile.TemporaryDirectory() as tmp,
         running_server(Path(tmp) / "data", embedders=args.embedders, startup_s=600) as server,
     ):
+        only = set(args.only.split(","))
         _seed_events(server)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
             try:
-                _panel(browser, server, args.out, "en", "panel", "zh_card_loss_and_wealth")
-                _panel(browser, server, args.out, "zh-Hans", "panel_zh", "en_zh_hant_mortgage_and_card")
-                _editor(browser, server, args.out)
-                _compliance(browser, server, args.out)
+                if "panel" in only:
+                    _panel(browser, server, args.out, "en", "panel", "zh_card_loss_and_wealth")
+                    _panel(browser, server, args.out, "zh-Hans", "panel_zh", "en_zh_hant_mortgage_and_card")
+                if "editor" in only:
+                    _editor(browser, server, args.out)
+                if "compliance" in only:
+                    _compliance(browser, server, args.out)
+                if "aftercall" in only:
+                    _aftercall(browser, server, args.out)
             finally:
                 browser.close()
     for png in sorted(args.out.glob("*.png")):

@@ -4,6 +4,7 @@ import {
   allowed, announce, api, appendAll, clear, content, contentLang, detailText, fmtDate, getKey, h, onLangChange, startPage,
   statusBadge, t, toast,
 } from "./common.js";
+import { loadQa, renderQa } from "./qa.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -17,7 +18,7 @@ const state = {
 
 // ------------------------------------------------------------------ tabs (WAI-ARIA tabs pattern)
 
-const TAB_LOADERS = { queue: loadQueue, rules: loadRules, figures: loadFigures };
+const TAB_LOADERS = { queue: loadQueue, rules: loadRules, figures: loadFigures, qa: loadQa };
 
 function selectTab(name, focus = false) {
   for (const tab of document.querySelectorAll('[role="tab"]')) {
@@ -573,6 +574,7 @@ async function main() {
     renderRules();
     if (state.rule) renderRuleEditor();
     if (state.stats) renderFigures();
+    renderQa();
   });
   const who = await startPage();
   state.role = who.role;

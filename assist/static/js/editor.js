@@ -4,6 +4,7 @@ import {
   allowed, announce, api, appendAll, clear, content, detailText, fmtDate, h, onLangChange, openModal, startPage,
   statusBadge, t, toast,
 } from "./common.js";
+import { renderGaps, wireEditorTabs } from "./gaps.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { role: "unknown", docs: [], file: null, canEdit: false };
@@ -297,6 +298,7 @@ async function main() {
   onLangChange(() => {
     renderDocs();
     if (state.file) setFile(state.file);
+    renderGaps();
   });
   const who = await startPage();
   state.role = who.role;
@@ -306,8 +308,10 @@ async function main() {
     const f = $("forbidden");
     f.hidden = false;
     f.textContent = t("role.forbidden", { role: t(`role.${who.role}`), need: `${t("role.editor")} / ${t("role.compliance")}` });
+    $("editor-tabs").hidden = true;
     return;
   }
+  wireEditorTabs({ canUpload: state.canEdit });
   await loadDocs();
 }
 

@@ -4,6 +4,7 @@ import {
   allowed, announce, api, appendAll, applyLabels, clear, content, contentLang, detailText, getKey, h, keyRefused,
   onLangChange, openModal, startPage, t, toast,
 } from "./common.js";
+import { initTicket, refreshTicket, resetTicket } from "./ticket.js";
 
 const CALL_STORE = "assist.call";
 const params = new URLSearchParams(location.search);
@@ -373,7 +374,10 @@ function confirmTurn(n) {
 }
 
 function handleMessage(msg) {
-  if (["ack", "checklist", "suggestion", "compliance_alert"].includes(msg.type)) confirmTurn(msg.turn);
+  if (["ack", "checklist", "suggestion", "compliance_alert"].includes(msg.type)) {
+    confirmTurn(msg.turn);
+    refreshTicket(state.callId); // the ticket draft, filled from the turns so far
+  }
   switch (msg.type) {
     case "suggestion":
       state.suggestion = msg;
@@ -527,6 +531,7 @@ async function restore(pageLoad = false) {
   }
   renderSuggestion();
   renderAlerts();
+  refreshTicket(state.callId);
 }
 
 function forgetCall() {
@@ -544,6 +549,7 @@ function resetCallView() {
   state.everOpened = false;
   state.outbox = [];
   $("summary").hidden = true;
+  resetTicket(null);
   renderTranscript();
   renderSuggestion();
   renderChecklist();
@@ -572,6 +578,7 @@ async function newCall() {
     throw err;
   }
   state.callId = data.call_id || data.id;
+  resetTicket(state.callId);
   sessionStorage.setItem(CALL_STORE, state.callId);
   connect();
   await waitOpen();
@@ -749,7 +756,17 @@ function wire() {
   };
 }
 
+/** Bring turn `n` of the transcript into view and mark it (a ticket value came from it). */
+function showTurn(n) {
+  const li = document.querySelector(`#transcript li[data-turn="${n}"]`);
+  if (!li) return;
+  document.querySelectorAll("#transcript li.source").forEach((x) => x.classList.remove("source"));
+  li.classList.add("source");
+  li.scrollIntoView({ block: "nearest" });
+}
+
 async function main() {
+  initTicket({ onTurn: showTurn });
   renderTranscript();
   renderSuggestion();
   renderChecklist();
