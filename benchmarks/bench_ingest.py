@@ -19,10 +19,9 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from assist.config import Settings
-from assist.db import make_engine
-from assist.knowledge.base import KnowledgeBase
 from assist.knowledge.evaluation import read_jsonl
 from assist.models import Chunk, Document
+from assist.services import Overrides, build_services
 from benchmarks.common import set_paths
 from ingest.embedders import build_embedder
 from ingest.pipeline import embed_text
@@ -42,12 +41,15 @@ def main() -> None:
         (src / f"{it.id}.md").write_text(f"# Answer {it.id}\n\n{it.text}\n", encoding="utf-8")
     settings = Settings(data_dir=tmp / "data", embedders=["minilm", "e5"])
     embedders = [build_embedder("minilm"), build_embedder("e5")]
-    kb = KnowledgeBase(settings, make_engine(settings), embedders=embedders)
-    kb.warm_up()
+    # a throw-away corpus: published unscanned, every core for the batch (as `assist ingest` embeds)
+    services = build_services(
+        settings, overrides=Overrides(embedders=embedders), scan_documents=False, limit_threads=False
+    )
+    kb = services.knowledge
     t0 = time.perf_counter()
     report = kb.ingest_paths([src])
     pipeline_s = time.perf_counter() - t0
-    with Session(kb.engine) as s:
+    with Session(services.db_engine) as s:
         rows = s.exec(select(Document.title, Chunk.section, Chunk.text).join(Chunk)).all()
     texts = [embed_text(t, sec, x) for t, sec, x in rows]
     raw = {}

@@ -23,6 +23,7 @@ from typing import Any, get_args
 import numpy as np
 
 from assist.config import DEFAULT_QUERY_ENGINE, QueryEngine, Settings
+from assist.protocols import Embedder
 from assist.text import normalize
 from ingest.onnx_encoders import BertQueryEncoder, E5QueryEncoder, UnsupportedModel
 
@@ -55,8 +56,15 @@ class HashEmbedder:
         return "hash"
 
     @property
+    def vector_space(self) -> str:
+        return self.name
+
+    @property
     def dim(self) -> int:
         return self._dim
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
 
     def _one(self, text: str) -> np.ndarray:
         v = np.zeros(self._dim, dtype=np.float32)
@@ -103,6 +111,10 @@ class SentenceTransformerEmbedder:
 
     @property
     def name(self) -> str:
+        return self._name
+
+    @property
+    def vector_space(self) -> str:
         return self._name
 
     def warm_up(self) -> None:
@@ -233,15 +245,14 @@ def _check_engine(query_engine: str) -> None:
         raise ValueError(f"unknown query engine {query_engine!r}: use one of {', '.join(QUERY_ENGINES)}")
 
 
-def vector_space(embedder: Any) -> str:
-    """What an embedder's document vectors are, for storing and reusing them: its `vector_space`, else its
-    name."""
-    return str(getattr(embedder, "vector_space", embedder.name))
+def vector_space(embedder: Embedder) -> str:
+    """What an embedder's document vectors are, for storing and reusing them (`Embedder.vector_space`)."""
+    return embedder.vector_space
 
 
 def build_embedder(
     spec: str, *, batch_size: int = 32, query_engine: str = DEFAULT_QUERY_ENGINE, e5_document_prefix: str = "passage"
-) -> Any:
+) -> Embedder:
     """An embedder from its settings name: minilm, e5, hash or st:/path/to/model."""
     if spec == "hash":
         return HashEmbedder()
@@ -259,7 +270,7 @@ def build_embedder(
     raise ValueError(f"unknown embedder {spec!r}: use minilm, e5, hash or st:/path/to/model")
 
 
-def build_embedders(settings: Settings) -> list[Any]:
+def build_embedders(settings: Settings) -> list[Embedder]:
     """The embedders named in settings, in order."""
     return [
         build_embedder(

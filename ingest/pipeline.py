@@ -27,7 +27,7 @@ from assist.db import session_scope
 from assist.errors import AssistError, GuardUnavailableError, InvalidInputError, LoadError, NotFoundError
 from assist.models import Chunk, ChunkVector, Document, DocumentStatus
 from assist.models.keys import ApiKey
-from assist.protocols import Guard
+from assist.protocols import Embedder, Guard, GuardProvider
 from assist.text import detect_language, tokenize
 from ingest.chunking import ChunkDraft, Chunker
 from ingest.indexes import ChunkMeta, IndexedChunk, KnowledgeIndex
@@ -161,10 +161,10 @@ class IngestPipeline:
         *,
         engine: Engine,
         index: KnowledgeIndex,
-        embedders: list[Any],
+        embedders: list[Embedder],
         loader: DocumentLoader | None = None,
         chunker: Chunker | None = None,
-        guard: Guard | Callable[[], Guard | None] | None = None,
+        guard: GuardProvider | None = None,
     ) -> None:
         if not embedders:
             raise ValueError("the pipeline needs at least one embedder")
@@ -177,10 +177,9 @@ class IngestPipeline:
 
     @property
     def guard(self) -> Guard | None:
-        g = self._guard
-        if g is not None and not hasattr(g, "check") and callable(g):
-            return g()
-        return g  # type: ignore[return-value]
+        """The guard in force now (the provider raises GuardUnavailableError when none can check); None for
+        a pipeline built without a provider, which publishes unscanned."""
+        return self._guard.get() if self._guard is not None else None
 
     # -- entry points -------------------------------------------------------------------------
     def ingest_files(

