@@ -14,17 +14,7 @@ from assist.protocols import Guard
 from assist.text import tokenize
 from ingest.embedders import HashEmbedder
 from ingest.indexes import ChunkMeta, IndexedChunk, KnowledgeIndex
-
-
-class FixedGuard:
-    """A guard provider that always hands out the same guard, as it is (the app's is a GuardHolder)."""
-
-    def __init__(self, guard: Guard) -> None:
-        self.guard = guard
-
-    def get(self) -> Guard:
-        return self.guard
-
+from tests.fakes import FixedGuard
 
 ROOT = Path(__file__).resolve().parents[1]
 KB_DOCS = ROOT / "kb_docs"
