@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import anyio
@@ -115,16 +115,8 @@ def add_exception_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=500, content={"detail": "internal server error"})
 
 
-def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
-    """Build the app. `overrides` (knowledge, guard, chat_model, redactor, db_engine) are for tests and tools.
-
-    Args:
-        settings: defaults to get_settings() at start-up.
-        **overrides: ready-made objects used instead of building them in the lifespan (the fields of
-            assist.services.Overrides; an unknown name is a TypeError now, not at start-up).
-    """
-    parts = Overrides(**overrides)
-    from assist.routes import audit, calls, documents, events, gaps, guard, health, qa, rules, suggestions, tickets
+def _lifespan(settings: Settings | None, parts: Overrides) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Build the services once at start (in a thread), follow other processes' changes while serving."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -144,11 +136,24 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
                 if parts.db_engine is None:
                     app.state.db_engine.dispose()
 
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
+    """Build the app. `overrides` (knowledge, guard, chat_model, redactor, db_engine) are for tests and tools.
+
+    Args:
+        settings: defaults to get_settings() at start-up.
+        **overrides: ready-made objects used instead of building them in the lifespan (the fields of
+            assist.services.Overrides; an unknown name is a TypeError now, not at start-up).
+    """
+    from assist.routes import audit, calls, documents, events, gaps, guard, health, qa, rules, suggestions, tickets
+
     app = FastAPI(
         title="Agent assist",
         summary="Cited answers, next steps and compliance alerts for financial contact centers, during the call.",
         version="0.1.0",
-        lifespan=lifespan,
+        lifespan=_lifespan(settings, Overrides(**overrides)),
         docs_url=None,  # /docs is served from local files by assist.routes.pages (no CDN); no ReDoc
         redoc_url=None,
         dependencies=[Depends(strict_query)],  # unknown or repeated query parameters: 422 (assist/security/web.py)

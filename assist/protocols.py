@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # the guard's own value types; importing them at run time wou
     from assist.compliance.guard.engine import Verdict
     from assist.compliance.guard.rules import Rule
     from assist.models.documents import Document
-    from ingest.pipeline import Actor, IngestItem, IngestReport, InTransaction
+    from ingest.records import Actor, IngestItem, IngestReport, InTransaction
 
 
 @runtime_checkable

@@ -24,7 +24,7 @@ from assist.models import Chunk, Document
 from assist.services import Overrides, build_services
 from benchmarks.common import set_paths
 from ingest.embedders import build_embedder
-from ingest.pipeline import embed_text
+from ingest.records import embed_text
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from ingest.loaders.registry import help_text as formats_help
 
 if TYPE_CHECKING:
     from assist.services import Services
-    from ingest.pipeline import Actor
+    from ingest.records import Actor
 
 
 def _services(*, scan_documents: bool) -> Services:
@@ -38,7 +38,7 @@ def _sample_hint(missing: list[str]) -> str:
 
 def _cli_actor() -> Actor:
     from assist.audit import cli_actor_name
-    from ingest.pipeline import Actor
+    from ingest.records import Actor
 
     return Actor(name=cli_actor_name())
 

@@ -20,7 +20,8 @@ from ingest.embedders import build_embedders, vector_space
 from ingest.indexes import KnowledgeIndex, fingerprint
 from ingest.limits import IngestLimits
 from ingest.loaders import DocumentLoader, iter_document_paths
-from ingest.pipeline import Actor, IngestItem, IngestPipeline, IngestReport, InTransaction
+from ingest.pipeline import IngestPipeline
+from ingest.records import Actor, IngestItem, IngestReport, InTransaction
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from assist.knowledge import ingest_jobs
 from assist.models.documents import Document, DocumentStatus, IngestJob
 from assist.models.keys import ApiKey
 from assist.protocols import Knowledge
-from ingest.pipeline import Actor, IngestItem, IngestReport
+from ingest.records import Actor, IngestItem, IngestReport
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from assist.models.audit import AuditEntryPublic
 from assist.models.documents import Document, DocumentPublic, DocumentStatus, IngestJobPublic
 from assist.models.keys import Role
 from ingest.loaders.registry import REGISTRY, unsupported_reason
-from ingest.pipeline import Actor, IngestItem
+from ingest.records import Actor, IngestItem
 
 logger = logging.getLogger(__name__)
 

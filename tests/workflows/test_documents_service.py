@@ -15,7 +15,7 @@ from assist.cli import _register, app
 from assist.knowledge.documents import Upload
 from assist.models.audit import AuditEntry
 from assist.models.documents import Document
-from ingest.pipeline import Actor
+from ingest.records import Actor
 from tests.factories import write
 
 runner = CliRunner()
