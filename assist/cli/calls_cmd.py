@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from assist.cli import app, keys_app, level_option
 from assist.errors import AssistError
 from assist.models.keys import Role
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +162,7 @@ def replay(
 
 
 # -- keys -----------------------------------------------------------------------------------------
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> Session:
     from sqlmodel import Session
 
     from assist.config import get_settings
