@@ -101,7 +101,7 @@ def build_services(
 
     parts = overrides or Overrides()
     db_engine = parts.db_engine if parts.db_engine is not None else make_engine(settings)
-    holder = _guard_holder(settings, db_engine, parts.guard, load=scan_documents)
+    holder = build_guard_holder(settings, db_engine, guard=parts.guard, load=scan_documents)
     knowledge = parts.knowledge
     if knowledge is None:
         from assist.knowledge.base import KnowledgeBase
@@ -119,9 +119,12 @@ def build_services(
     return Services(settings, db_engine, holder, knowledge, documents, Metrics(), parts)
 
 
-def _guard_holder(settings: Settings, db_engine: Engine, guard: Guard | None, *, load: bool) -> GuardHolder:
+def build_guard_holder(
+    settings: Settings, db_engine: Engine, *, guard: Guard | None = None, load: bool = True
+) -> GuardHolder:
     """The holder of the guard in force: `guard` when given, else the rules in the database (seeded from the
-    rule packs on first start), with the fingerprint of the rule versions it was built from.
+    rule packs on first start), with the fingerprint of the rule versions it was built from. `load=False`
+    leaves it unavailable (a tool that checks nothing).
 
     When the rules cannot be loaded, or none is in force, the holder is left unavailable with the reason: the
     server starts but is not ready (/readyz 503), and nothing passes unchecked. The sync loop tries again.
@@ -193,4 +196,4 @@ def _no_documents(db_engine: Engine) -> bool:
         return session.exec(select(Document.id).limit(1)).first() is None
 
 
-__all__ = ["Overrides", "Services", "build_services", "limit_native_threads"]
+__all__ = ["Overrides", "Services", "build_guard_holder", "build_services", "limit_native_threads"]

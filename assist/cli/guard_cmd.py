@@ -46,17 +46,11 @@ def guard_in_force(rules: Path | None = None) -> Guard:
             raise GuardUnavailableError(f"compliance check unavailable: {reason} (in {rules})")
         return guard
 
-    from sqlmodel import Session
-
-    from assist.compliance.holder import GuardHolder
-    from assist.compliance.swap import load_guard_into
     from assist.db import make_engine
+    from assist.services import build_guard_holder
 
     settings = get_settings()
-    holder = GuardHolder(None, reason="the rules are loading")
-    with Session(make_engine(settings)) as session:
-        load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
-    return holder.get()
+    return build_guard_holder(settings, make_engine(settings)).get()
 
 
 def load_guard_or_exit(rules: Path | None = None) -> Guard:
