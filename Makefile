@@ -25,6 +25,8 @@ setup: $(STAMP)  ## create .venv and install (fast when nothing changed)
 
 run: setup  ## set up, ingest kb_docs/ if the data dir is empty, and serve
 	@if [ ! -f "$(ASSIST_DATA_DIR)/assist.db" ]; then $(BIN)/assist ingest kb_docs; fi
+	@# the schema migrations (a data dir of an older release is upgraded in place); serve runs them too
+	$(BIN)/assist db upgrade
 	@# a local demo key, so a newcomer can open the pages at once (delete the file and revoke it in production)
 	@if [ ! -s "$(ASSIST_DATA_DIR)/demo-key.txt" ]; then \
 	  $(BIN)/assist keys create --role admin --name demo | tail -n 1 > "$(ASSIST_DATA_DIR)/demo-key.txt"; fi

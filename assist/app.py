@@ -47,6 +47,12 @@ def sync_with_database(knowledge: Knowledge, guard_holder: GuardHolder, db_engin
                 changed["rules"] = refresh_if_stale(session=session, holder=guard_holder)
     except Exception:
         logger.exception("rules refresh failed; the guard in force keeps checking")
+    try:  # background uploads whose server died (its lease expired): done or failed, by whichever server sees it
+        from assist.knowledge.ingest_jobs import settle_expired
+
+        settle_expired(db_engine)
+    except Exception:
+        logger.exception("could not settle ingest jobs with an expired lease")
     if any(changed.values()):
         logger.info("followed changes from the database", extra=changed)
     return changed

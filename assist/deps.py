@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from assist.aftercall.service import AfterCall
     from assist.calls.engine import CallEngine
     from assist.calls.hub import CallHub
+    from assist.idempotency import IdempotencyStore
     from assist.knowledge.documents import DocumentService
     from assist.security.gate import Security
 
@@ -90,6 +91,22 @@ def get_call_hub(conn: HTTPConnection) -> CallHub:
     return _state(conn, "call_hub")  # type: ignore[no-any-return]
 
 
+def get_idempotency(conn: HTTPConnection) -> IdempotencyStore:
+    """The records of requests sent with an Idempotency-Key (made on first use, kept on app.state)."""
+    from assist.idempotency import IdempotencyStore
+
+    store = getattr(conn.app.state, "idempotency", None)
+    if store is None:
+        settings: Settings = _state(conn, "settings")
+        store = IdempotencyStore(
+            _state(conn, "db_engine"),
+            ttl_hours=settings.idempotency_ttl_hours,
+            pending_s=settings.idempotency_pending_s,
+        )
+        conn.app.state.idempotency = store
+    return store
+
+
 def get_aftercall(conn: HTTPConnection) -> AfterCall:
     """Ticket templates, QA rubric and webhook sender (assist.aftercall.service), loaded on first use."""
     from assist.aftercall.service import aftercall_of
@@ -137,6 +154,7 @@ RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 GuardDep = Annotated[Guard, Depends(get_guard)]
 GuardHolderDep = Annotated[GuardHolder, Depends(get_guard_holder)]
 CallEngineDep = Annotated["CallEngine", Depends(get_call_engine)]
+IdempotencyDep = Annotated["IdempotencyStore", Depends(get_idempotency)]
 AfterCallDep = Annotated["AfterCall", Depends(get_aftercall)]
 
 

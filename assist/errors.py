@@ -140,3 +140,21 @@ class NotEndedError(AssistError):
     """A call that has not ended yet, for what only an ended call has (its scorecard)."""
 
     status_code = 409
+
+
+class ClaimModelError(AssistError):
+    """The guard's claim model cannot be used; the deterministic layers keep checking without it."""
+
+    status_code = 503
+
+
+class ModelFileMissing(ClaimModelError):
+    """No claim model file at the configured path."""
+
+
+class ModelFileCorrupt(ClaimModelError):
+    """The file is not a claim model, is truncated, or its arrays do not match their recorded hashes."""
+
+
+class EncoderMismatch(ClaimModelError):
+    """The model file was trained on another encoder's vectors (id or dimension differ)."""

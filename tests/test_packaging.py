@@ -116,6 +116,18 @@ def test_the_installed_package_finds_its_own_rules_playbooks_prompts_and_pages(i
     assert list(Path(paths[0]).glob("*.yaml")) and list(Path(paths[2]).glob("*.md"))
 
 
+def test_installed_db_upgrade_uses_the_migrations_in_the_wheel(installed, env, tmp_path) -> None:
+    assist = str(installed["venv"] / "bin" / "assist")
+    env = env | {"ASSIST_DATA_DIR": str(tmp_path / "fresh")}
+    p = _run([assist, "db", "upgrade", "--json"], env=env, cwd=installed["cwd"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert json.loads(p.stdout)["how"] == "created"
+    p = _run([assist, "db", "current"], env=env, cwd=installed["cwd"])
+    assert p.returncode == 0, p.stderr[-2000:]
+    current, latest = (part.split(": ")[1] for part in p.stdout.strip().split("; "))
+    assert current == latest != "none"
+
+
 def test_installed_guard_check_blocks_a_guaranteed_return(installed, env) -> None:
     assist = str(installed["venv"] / "bin" / "assist")
     lines = "".join(
@@ -179,6 +191,7 @@ def test_installed_server_is_ready_and_its_guard_blocks(installed, env) -> None:
                     time.sleep(0.5)  # not listening yet
             assert status == 200, f"{status} {body} {log.read_text()[-2000:]}"
             assert json.loads(body)["guard"]["rules"] >= 1
+            assert json.loads(body)["guard"]["model"]["ready"] is True, body  # the claim model ships in the wheel
             status, body = _http("POST", url + "/v1/guard/check", key=key, body={"text": "这款产品保本保收益"})
             assert status == 200 and json.loads(body)["action"] == "block", body
             status, body = _http("GET", url + "/static/js/panel.js")

@@ -131,12 +131,14 @@ class AgentCheck:
         event: the guard event of that alert, for the review queue (kind "unchecked" when no guard ran).
         disclosures: the disclosure parts said so far in the call and the disclosures complete.
         timings: milliseconds: `guard`.
+        said: the disclosure parts (and whole disclosures) said in this very turn.
     """
 
     alert: ComplianceAlert | None = None
     event: GuardEvent | None = None
     disclosures: set[str] = field(default_factory=set)
     timings: dict[str, float] = field(default_factory=dict)
+    said: set[str] = field(default_factory=set)
 
 
 class AgentTurnCheck:
@@ -175,15 +177,16 @@ class AgentTurnCheck:
             )
             if guard is None:  # in the review queue as a turn nobody checked, not as a rule's match
                 event.kind = "unchecked"
-        return AgentCheck(alert, event, self._disclosures_said(state, guard, raw), timings)
+        said = set(guard.find_disclosures(raw)) if guard is not None else set()
+        return AgentCheck(alert, event, self._disclosures_said(state, guard, said), timings, said)
 
     @staticmethod
-    def _disclosures_said(state: CallState, guard: CallGuard | None, raw: str) -> set[str]:
+    def _disclosures_said(state: CallState, guard: CallGuard | None, said: set[str]) -> set[str]:
         """Disclosure parts said so far in the call (the guard's qualified ids) and the disclosures complete."""
         if guard is None:
             return set()
         seen = state.parts_seen.setdefault("_disclosure_parts", [])
-        for part in guard.find_disclosures(raw):
+        for part in sorted(said):
             if part not in seen:
                 seen.append(part)
         return set(seen) | set(guard.completed_disclosures(seen))

@@ -150,7 +150,10 @@ class AnswerStage:
         note: str | None,
     ) -> tuple[Composition, str | None, list[GuardEvent]]:
         """Guard the answer; a blocked LLM answer becomes the extractive one, blocked sentences are dropped."""
-        verdict = guard.check(comp.answer, speaker="suggestion")
+        # an extractive answer quotes approved documents verbatim: the rules check it every turn, the claim
+        # model read those documents at ingest; a chat model's words get every layer
+        speaker = "passage" if comp.source == "extractive" else "suggestion"
+        verdict = guard.check(comp.answer, speaker=speaker)
         if verdict.action != "block":
             return comp, note, []
         _, event = alert_for(
@@ -166,7 +169,7 @@ class AnswerStage:
         else:
             note = f"sentences {reason}"
         # drop any extractive sentence that is itself blocked (approved passages should not be)
-        excluded = {s["text"] for s in comp.sentences if guard.check(s["text"], speaker="suggestion").action == "block"}
+        excluded = {s["text"] for s in comp.sentences if guard.check(s["text"], speaker="passage").action == "block"}
         if excluded:
             source = comp.source
             comp = self.composer.run(

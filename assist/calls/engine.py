@@ -14,12 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlalchemy.engine import Engine
 
 from assist.calls.alerts import AgentTurnCheck, CallGuard, withheld_alert
 from assist.calls.answer import AnswerStage
 from assist.calls.compose import ExtractiveComposer
-from assist.calls.context import ContextQueryBuilder
+from assist.calls.context import ContextQueryBuilder, clean_turn
 from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
@@ -29,6 +30,7 @@ from assist.calls.retrieve import RetrieveStage
 from assist.calls.state import CallState
 from assist.calls.store import CallStore, message_of
 from assist.calls.trigger import NeedTrigger, TriggerDecision
+from assist.calls.understanding.stage import VECTOR, Understanding, disclosures_to_tick, single_part_disclosures
 from assist.config import Settings
 from assist.errors import ConflictError, GuardUnavailableError, InvalidInputError
 from assist.models.calls import (
@@ -83,7 +85,9 @@ class CallEngine:
         redactor: the redaction function (assist.privacy.redact by default).
         metrics: where counters go.
         composer: the extractive composer (default: one expanding terms with the playbooks' synonyms).
-        trigger: decides which customer turns warrant a suggestion.
+        trigger: decides which customer turns warrant a suggestion (the keyword path, and its filler check).
+        understanding: the turn-understanding model (need, topic, steps by meaning; one vector per turn),
+            or none: keywords only.
         max_cached_calls: call states, owners, prefetches and documents' steps kept in memory.
         max_parallel_retrievals: retrievals at once (default: one per core).
     """
@@ -102,6 +106,7 @@ class CallEngine:
         metrics: Metrics | None = None,
         composer: ExtractiveComposer | None = None,
         trigger: NeedTrigger | None = None,
+        understanding: Understanding | None = None,
         max_cached_calls: int = 5000,
         max_parallel_retrievals: int | None = None,
     ) -> None:
@@ -118,6 +123,7 @@ class CallEngine:
         self.redact = redactor or redact
         self.metrics = metrics or Metrics()
         self.trigger = trigger or NeedTrigger()
+        self.understanding = understanding or Understanding.off("not configured")
         self.context = ContextQueryBuilder(has_topic=self.playbooks.has_topic, topics_in=self.playbooks.topics_in)
         self.retrieval = RetrieveStage(
             retriever=retriever,
@@ -227,7 +233,7 @@ class CallEngine:
             return None, str(exc)
 
     def _final_turn(self, state: CallState, *, speaker: str, raw: str, clean: str, t0: float) -> TurnResult:
-        state.turn_count += 1
+        self.store.next_turn(state)  # the database assigns the number (unique per call, across servers)
         self.metrics.turn(speaker)
         guard, unavailable = self._guard_or_reason()
         turn = _Turn(state, state.turn_count, speaker, raw, clean, t0, before=self.playbooks.checklist(state))
@@ -249,7 +255,30 @@ class CallEngine:
             turn.alerts.append(check.alert)
             turn.events.append(check.event)
             self.playbooks.activate(state, self.playbooks.steps_for(categories=check.event.categories))
+        if self.understanding.ready:
+            try:
+                self._tick_by_meaning(turn, check.disclosures, check.said, guard)
+                return
+            except Exception:  # the keyword path still ticks what it can
+                logger.exception("turn understanding failed on an agent turn", extra={"call_id": state.call_id})
         self.playbooks.tick(state, turn.clean, disclosures=check.disclosures)
+
+    def _tick_by_meaning(self, turn: _Turn, disclosures: set[str], said: set[str], guard: CallGuard | None) -> None:
+        """Steps the model (with the editors' pins and its veto) shows done, then the deterministic multi-part
+        paths: `done_when_all` across turns and disclosures of several parts; a one-phrase disclosure only on
+        the turn that says it, unless the done heads veto it."""
+        state, t = turn.state, time.perf_counter()
+        already = [sid for sid, e in state.steps.items() if e.get("done")]
+        found, vec = self.understanding.agent(turn.clean, already=already)
+        for sid in found:
+            self.playbooks.mark_done(state, sid)
+        single = single_part_disclosures(guard)
+        confirmed = bool(single & {p.split(".", 1)[0] for p in said}) and self.understanding.confirms_done(
+            vec, turn.clean
+        )
+        allowed = disclosures_to_tick(disclosures, said_now=said, single_part=single, confirmed=confirmed)
+        self.playbooks.tick(state, turn.clean, disclosures=allowed, pins=False)
+        turn.timings["understand"] = elapsed_ms(t)
 
     def _customer_turn(self, turn: _Turn, guard: CallGuard | None, unavailable: str | None) -> None:
         """Language and topics → trigger → a suggestion (or, with no guard, the alert that it is withheld)."""
@@ -257,6 +286,14 @@ class CallEngine:
         lang = detect_language(clean)
         if lang != "mixed" or state.language is None:  # a mixed turn keeps the call's language
             state.language = lang
+        if self.understanding.ready:
+            try:
+                need, vector = self._read_customer(turn)
+            except Exception:  # the keyword path below still serves the turn
+                logger.exception("turn understanding failed on a customer turn", extra={"call_id": state.call_id})
+            else:
+                self._after_trigger(turn, guard, unavailable, suggest=need, explicit=True, vector=vector)
+                return
         topics = self.playbooks.topics_in(clean)
         for t_id in topics:
             if t_id not in state.topics:
@@ -265,18 +302,55 @@ class CallEngine:
         decision = self.trigger.run(text=clean, speaker="customer", final=True)
         if decision.suggest and decision.reason == "long enough" and not topics:
             decision = TriggerDecision(False, "a statement naming no topic")
-        if decision.suggest and guard is not None:
-            self._suggest(turn, guard, explicit=decision.reason != "long enough")
-        elif decision.suggest:  # no guard: never show the product's own words unchecked
-            turn.alerts.append(withheld_alert(state, turn=turn.number, reason=unavailable))
-        state.remember_customer(clean, keep=max(self.settings.context_turns, 1))
+        self._after_trigger(
+            turn, guard, unavailable, suggest=decision.suggest, explicit=decision.reason != "long enough"
+        )
 
-    def _suggest(self, turn: _Turn, guard: CallGuard, *, explicit: bool) -> None:
-        """Retrieve → rank → answer (checked) → next steps; no suggestion when nothing new is relevant."""
+    def _read_customer(self, turn: _Turn) -> tuple[bool, np.ndarray | None]:
+        """Need and topic by meaning (one vector, shared with retrieval); the call's topic persists across
+        elliptical turns and its steps join the checklist when it changes."""
+        state, t = turn.state, time.perf_counter()
+        read = self.understanding.customer(turn.clean, topic=state.topic, filler=self.trigger.is_filler(turn.clean))
+        reading = read.reading
+        if reading.topic is not None and reading.topic != state.topic:
+            state.topic = reading.topic
+            if reading.topic not in state.topics:
+                state.topics.append(reading.topic)
+            steps = self.playbooks.steps_for(topics=[reading.topic]) or [
+                (sid, f"topic:{reading.topic}") for sid in self.understanding.topic_steps(reading.topic)
+            ]
+            self.playbooks.activate(state, steps)
+        turn.timings["understand"] = elapsed_ms(t)
+        return reading.need, read.vector
+
+    def _after_trigger(
+        self,
+        turn: _Turn,
+        guard: CallGuard | None,
+        unavailable: str | None,
+        *,
+        suggest: bool,
+        explicit: bool,
+        vector: np.ndarray | None = None,
+    ) -> None:
+        """A suggestion when the trigger asked for one (or the alert that it is withheld); remember the turn."""
+        state = turn.state
+        if suggest and guard is not None:
+            self._suggest(turn, guard, explicit=explicit, vector=vector)
+        elif suggest:  # no guard: never show the product's own words unchecked
+            turn.alerts.append(withheld_alert(state, turn=turn.number, reason=unavailable))
+        state.remember_customer(turn.clean, keep=max(self.settings.context_turns, 1))
+
+    def _suggest(self, turn: _Turn, guard: CallGuard, *, explicit: bool, vector: np.ndarray | None = None) -> None:
+        """Retrieve → rank → answer (checked) → next steps; no suggestion when nothing new is relevant.
+
+        `vector`: the turn's e5 vector; retrieval reuses it when the query is the turn itself (not elliptical).
+        """
         state, timings = turn.state, turn.timings
         cq = self.context.run(text=turn.clean, state=state)
         language = state.language or detect_language(turn.clean)
-        retrieval = self.retrieval.run(call_id=state.call_id, query=cq.query)
+        shared = {VECTOR: vector} if vector is not None and cq.query == clean_turn(turn.clean) else None
+        retrieval = self.retrieval.run(call_id=state.call_id, query=cq.query, vectors=shared)
         timings.update(retrieval.timings)
         t = time.perf_counter()
         ranking = self.ranker.run(

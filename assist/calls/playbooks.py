@@ -215,8 +215,16 @@ class Playbooks:
             if via not in entry["via"]:
                 entry["via"].append(via)
 
-    def tick(self, state: CallState, agent_text: str, *, disclosures: Iterable[str] = ()) -> list[str]:
-        """Tick the steps the agent's turn shows done; returns the ids newly done."""
+    def tick(
+        self, state: CallState, agent_text: str, *, disclosures: Iterable[str] = (), pins: bool = True
+    ) -> list[str]:
+        """Tick the steps the agent's turn shows done; returns the ids newly done.
+
+        Args:
+            disclosures: the guard's disclosure parts said so far and the disclosures complete.
+            pins: match the `done_when` phrases here (False: the turn-understanding model holds them as pins,
+                subject to its veto); `done_when_all` and disclosures are always matched here.
+        """
         norm = normalize(agent_text)
         found = set(disclosures)
         newly: list[str] = []
@@ -224,7 +232,7 @@ class Playbooks:
             entry = state.steps.get(spec.id)
             if entry is not None and entry.get("done"):
                 continue
-            done = bool(_hits(norm, spec.done_when))
+            done = pins and bool(_hits(norm, spec.done_when))
             parts_needed = [p for p, _ in spec.done_when_all] + [f"disclosure:{d}" for d in spec.disclosures]
             if parts_needed and not done:
                 seen = set(state.parts_seen.get(spec.id, []))
@@ -236,10 +244,15 @@ class Playbooks:
                 if spec.disclosures and all(f"disclosure:{d}" in seen for d in spec.disclosures):
                     done = True
             if done:
-                entry = state.steps.setdefault(spec.id, {"done": False, "via": ["agent"]})
-                entry["done"] = True
+                self.mark_done(state, spec.id)
                 newly.append(spec.id)
         return newly
+
+    @staticmethod
+    def mark_done(state: CallState, step_id: str) -> None:
+        """Tick a step (added to the checklist, "via agent", when it was not on it)."""
+        entry = state.steps.setdefault(step_id, {"done": False, "via": ["agent"]})
+        entry["done"] = True
 
     def checklist(self, state: CallState) -> list[NextStep]:
         """The call's checklist in the call's language: pending and done steps, in playbook order."""

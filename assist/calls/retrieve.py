@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+import numpy as np
+
 from assist.calls.metrics import elapsed_ms
 from assist.protocols import Retriever, SearchResult
 from assist.text import normalize
@@ -106,12 +108,16 @@ class RetrieveStage:
         """The retriever in force."""
         return self._retriever()
 
-    def run(self, *, call_id: str, query: str) -> Retrieval:
-        """The passages for `query`: the call's prefetch when it was for the same query, else a retrieval."""
+    def run(self, *, call_id: str, query: str, vectors: dict[str, np.ndarray] | None = None) -> Retrieval:
+        """The passages for `query`: the call's prefetch when it was for the same query, else a retrieval.
+
+        `vectors`: the query's vectors already computed, by embedder name (the turn's e5 vector when the query
+        is the turn itself); used by a retriever that accepts them (`accepts_vectors`), else ignored.
+        """
         pre = self._prefetch.pop(call_id, None)
         if pre is not None and pre[0] == prefetch_key(query):
             return Retrieval(pre[1], {"retrieve": 0.0, "prefetched": 1.0})
-        return self._retrieve(query)
+        return self._retrieve(query, vectors)
 
     def prefetch(self, *, call_id: str, query: str) -> None:
         """Retrieve ahead for an interim turn; the call's final turn picks it up (one per call)."""
@@ -127,13 +133,17 @@ class RetrieveStage:
         """Prefetches waiting for their final turn."""
         return len(self._prefetch)
 
-    def _retrieve(self, query: str) -> Retrieval:
+    def _retrieve(self, query: str, vectors: dict[str, np.ndarray] | None = None) -> Retrieval:
         timings: dict[str, float] = {}
         t = time.perf_counter()
         retriever = self.retriever
         with self._slots:
             timings["queue"] = elapsed_ms(t)
-            results = retriever.retrieve(query, k=self.k)
+            if vectors and getattr(retriever, "accepts_vectors", False) is True:
+                results = retriever.retrieve(query, k=self.k, vectors=vectors)  # type: ignore[call-arg]
+                timings["shared_vector"] = 1.0
+            else:
+                results = retriever.retrieve(query, k=self.k)
         timings["retrieve"] = elapsed_ms(t)
         if isinstance(retriever, TimedRetriever):  # HybridRetriever: embed and search split
             last = retriever.last_timings

@@ -23,6 +23,7 @@ class CallState:
         last_top_chunk: the chunk id of the last suggestion's top passage (never shown twice in a row).
         steps: the checklist, in order: step id → {"done": bool, "via": [...]} (why it is there).
         parts_seen: for steps ticked by several phrases (e.g. a disclosure in three parts): the parts read.
+        topic: the call's topic as the turn-understanding model reads it (persists across elliptical turns).
         owner_key_id: the key that started the call; loaded from `Call.agent_key_id` (never from the JSON).
     """
 
@@ -36,6 +37,7 @@ class CallState:
     last_need: str | None = None
     recent_turns: list[dict[str, Any]] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
+    topic: str | None = None
     docs_in_play: list[str] = field(default_factory=list)
     documents_cited: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_top_chunk: str | None = None

@@ -18,7 +18,7 @@ from sqlalchemy.engine import CursorResult, Engine
 from sqlmodel import Session, col, select
 
 from assist.calls.state import CallState
-from assist.errors import InvalidInputError, NotFoundError
+from assist.errors import ConflictError, InvalidInputError, NotFoundError
 from assist.models.calls import (
     Call,
     CallPublic,
@@ -245,6 +245,47 @@ class CallStore:
             session.commit()
         return self.cache(state)
 
+    def next_turn(self, state: CallState) -> int:
+        """Take the call's next turn number from its row in the database, and make `state` current.
+
+        One UPDATE of the call's row (``turn_count = turn_count + 1`` while it is active) assigns the number:
+        the database serialises it, so servers sharing a call never hand out one number twice, and numbers
+        follow the order the turns arrived in. When the number shows that turns were stored elsewhere since
+        `state` was cached (on another server), `state` is reloaded from the row first. The turn's row,
+        written by `persist`, is unique on (call_id, turn).
+
+        Raises:
+            NotFoundError: unknown call.
+            ConflictError: the call has ended (on any server).
+        """
+        call_id = state.call_id
+        with self._write_lock, Session(self.db_engine, expire_on_commit=False) as session:
+            changed = session.execute(
+                update(Call)
+                .where(col(Call.id) == call_id, col(Call.status) == "active")
+                .values(turn_count=col(Call.turn_count) + 1)
+            )
+            row = session.get(Call, call_id)  # in the same transaction: the row is ours until the commit
+            if row is None:
+                session.rollback()
+                raise NotFoundError("call", call_id)
+            if cast("CursorResult[Any]", changed).rowcount == 0:
+                session.rollback()
+                self.evict(call_id)
+                state.status = row.status
+                raise ConflictError(f"call {call_id!r} has ended")
+            number = row.turn_count
+            if number != state.turn_count + 1:  # turns were taken elsewhere: the cached state is stale
+                fresh = CallState.from_json(call_id, row.state)
+                for name in CallState.__dataclass_fields__:
+                    if name not in ("call_id", "owner_key_id"):
+                        setattr(state, name, getattr(fresh, name))
+                state.status, state.agent_name = row.status, row.agent_name
+                logger.info("call state reloaded: turns were taken elsewhere", extra={"call_id": call_id})
+            session.commit()
+        state.turn_count = number
+        return number
+
     def persist(
         self,
         state: CallState,
@@ -268,8 +309,7 @@ class CallStore:
             changed = session.execute(
                 update(Call)
                 .where(col(Call.id) == state.call_id)
-                .values(
-                    turn_count=state.turn_count,
+                .values(  # not turn_count: next_turn keeps it, and another server may be a turn ahead
                     topics=list(state.topics),
                     checklist=[s.model_dump() for s in checklist],
                     state=state.to_json(),

@@ -49,7 +49,15 @@ def _global_options(
 
 def _register() -> None:
     # Imported for their side effect: each module adds its commands to the apps above.
-    from assist.cli import calls_cmd, guard_cmd, kb_cmd, retention_cmd  # noqa: F401
+    from assist.cli import (  # noqa: F401
+        calls_cmd,
+        db_cmd,
+        guard_cmd,
+        guard_model_cmd,
+        kb_cmd,
+        playbooks_cmd,
+        retention_cmd,
+    )
 
 
 def main() -> None:

@@ -40,6 +40,9 @@ def serve(
         configure_logging(log_level, get_settings().log_format)
     # No logging configuration of uvicorn's own: its error and access logs propagate to the root handler
     # of assist/logs.py (redacted: the WebSocket's ?token= key, personal data in a logged path; same format).
+    from assist.cli.db_cmd import run_upgrade
+
+    run_upgrade()  # the migrations first, once, under the database's lock (several replicas may start at once)
     config = uvicorn.Config("assist.app:create_app", factory=True, host=host, port=port, log_config=None)
     uvicorn.Server(config).run()
 

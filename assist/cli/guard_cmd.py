@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def guard_in_force(rules: Path | None = None) -> Guard:
+def guard_in_force(rules: Path | None = None, *, with_model: bool = True) -> Guard:
     """The guard the CLI checks with: the rules in force in the database (seeded from the rule pack on first
     use, as the server does), or the pack at `rules` when given. Fails closed.
 
@@ -38,7 +38,7 @@ def guard_in_force(rules: Path | None = None) -> Guard:
 
     if rules is not None:
         try:
-            guard = RuleGuard.from_path(rules)
+            guard = _with_claim_model(RuleGuard.from_path(rules), with_model)
         except AssistError as exc:
             raise GuardUnavailableError(f"compliance check unavailable: {exc}") from exc
         reason = unavailable_reason(guard)
@@ -50,13 +50,30 @@ def guard_in_force(rules: Path | None = None) -> Guard:
     from assist.services import build_guard_holder
 
     settings = get_settings()
-    return build_guard_holder(settings, make_engine(settings)).get()
+    # the claim model is attached here, not by the holder: unwarmed, with a warning when it cannot load
+    holder = build_guard_holder(settings, make_engine(settings), claim_model=False)
+    return _with_claim_model(holder.get(), with_model)
 
 
-def load_guard_or_exit(rules: Path | None = None) -> Guard:
+def _with_claim_model(guard: Guard, with_model: bool) -> Guard:
+    """Attach the claim model the settings ask for; if it cannot load, say so and check with the rules."""
+    from assist.compliance.guard.layered import claim_layer_from_settings
+    from assist.config import get_settings
+
+    if with_model:
+        layer, status = claim_layer_from_settings(get_settings(), warm=False)
+        if status is not None and not status["ready"]:
+            typer.echo(f"warning: {status['reason']}; checking with the rules only", err=True)
+        attach = getattr(guard, "attach_claim_layer", None)  # the compiled guard; a test double has none
+        if attach is not None:
+            attach(layer)
+    return guard
+
+
+def load_guard_or_exit(rules: Path | None = None, *, with_model: bool = True) -> Guard:
     """:func:`guard_in_force`, or the reason on stderr and exit code 2."""
     try:
-        return guard_in_force(rules)
+        return guard_in_force(rules, with_model=with_model)
     except AssistError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -110,15 +127,25 @@ def check(
 
 @eval_app.command("guard")
 def eval_guard(
-    cases: Annotated[Path, typer.Option("--cases", help='JSON lines {"text", "speaker", "expect"}.')],
+    cases: Annotated[
+        Path | None, typer.Option("--cases", help='JSON lines {"text", "speaker", "expect"}: rules only.')
+    ] = None,
     rules: Annotated[
         Path | None,
         typer.Option("--rules", help="Rule file or folder (default: the rules in force in the database)."),
     ] = None,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Labelled JSON lines for rules/model/both (default: corpus val).")
+    ] = None,
+    split: Annotated[str | None, typer.Option("--split", help="Rows of this split only (corpus: val).")] = None,
 ) -> None:
-    """Recall of forbidden claims, false-positive rate and the misses, as one JSON object."""
+    """Recall and false-positive rates as one JSON object: with --cases the rules in force; otherwise the
+    rules, the claim model and both, per language and per kind, on --data (default: the corpus val split)."""
     from assist.compliance.guard.evaluate import evaluate_cases
 
+    if cases is None:
+        _eval_layers(rules, data, split)
+        return
     if not cases.is_file():
         typer.echo(f"error: no such cases file: {cases}", err=True)
         raise typer.Exit(2)
@@ -129,3 +156,25 @@ def eval_guard(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+
+
+def _eval_layers(rules: Path | None, data: Path | None, split: str | None) -> None:
+    from assist.cli.guard_model_cmd import layered_report, print_layered
+    from assist.config import get_settings
+
+    settings = get_settings()
+    if data is None:
+        data, split = settings.kb_dir / "guard" / "claims.jsonl", split or "val"
+    if not data.is_file():
+        typer.echo(f"error: no such data file: {data}", err=True)
+        raise typer.Exit(2)
+    guard = load_guard_or_exit(rules)
+    layer = getattr(guard, "claim_layer", None)  # the compiled guard carries the model it runs
+    if layer is None:
+        typer.echo("error: the claim model is not available (see the warning above or ASSIST_GUARD_MODEL)", err=True)
+        raise typer.Exit(2)
+    try:
+        print_layered(layered_report(guard, layer, data, split))
+    except AssistError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc

@@ -50,7 +50,7 @@ def ingest(
     """Ingest documents into the knowledge base, with a progress bar and a summary."""
     from tqdm import tqdm
 
-    from ingest.loaders import iter_document_paths
+    from assist.knowledge.base import document_paths
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
@@ -61,7 +61,7 @@ def ingest(
     try:
         services = _services(scan_documents=True)
         services.guard_holder.get()  # fail closed before reading a file: the reason, exit code 2
-        total = len(iter_document_paths(paths))
+        total = len(document_paths(list(paths)))
         with tqdm(total=total, unit="doc", desc="ingest", file=sys.stderr) as bar:
             report = services.documents.ingest_paths(paths, progress=lambda item: bar.update(1), actor=_cli_actor())
     except AssistError as exc:

@@ -30,6 +30,8 @@ class GuardHolder:
 
     def __init__(self, guard: Guard | None, *, reason: str | None = None) -> None:
         self._lock = threading.Lock()
+        self._claims: Any = None  # the claim model layer every guard in force runs (None: rules only)
+        self._claims_status: dict[str, Any] | None = None  # None: no model configured
         self._guard: Guard | None = None
         self._reason: str | None = None
         self._rules = 0
@@ -45,6 +47,16 @@ class GuardHolder:
         problem = reason or unavailable_reason(guard)
         self._guard, self._reason = (None, problem) if problem else (guard, None)
         self._rules = len(guard.rules) if guard is not None else 0
+        if self._claims_status is not None and self._guard is not None and hasattr(self._guard, "attach_claim_layer"):
+            self._guard.attach_claim_layer(self._claims)  # a rules change keeps the model in force
+
+    def set_claim_layer(self, layer: Any, *, status: dict[str, Any]) -> None:
+        """Run ``layer`` (the claim model) with every guard put in force; ``None`` with a status naming the
+        reason when the model could not be loaded (the rules go on checking alone: /healthz says degraded)."""
+        with self._lock:
+            self._claims, self._claims_status = layer, dict(status)
+            if self._guard is not None and hasattr(self._guard, "attach_claim_layer"):
+                self._guard.attach_claim_layer(layer)
 
     @property
     def ready(self) -> bool:
@@ -83,5 +95,8 @@ class GuardHolder:
         logger.error("compliance guard unavailable", extra={"reason": reason})
 
     def status(self) -> dict[str, Any]:
-        """``{"ready", "rules", "reason"}``: what /readyz and /healthz report about the guard."""
-        return {"ready": self.ready, "rules": self._rules, "reason": self._reason}
+        """``{"ready", "rules", "reason", "model"}``: what /readyz and /healthz report about the guard.
+
+        ``model`` is None when no claim model is configured, else ``{"ready", "reason", ...}``.
+        """
+        return {"ready": self.ready, "rules": self._rules, "reason": self._reason, "model": self._claims_status}

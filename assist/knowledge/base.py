@@ -176,7 +176,7 @@ class KnowledgeBase:
         Each stored version is audited as `actor` (the CLI passes `cli:<user>`; default `system`).
         """
         report = IngestReport()
-        pairs = iter_document_paths([Path(p) for p in paths])
+        pairs = document_paths([Path(p) for p in paths])
         with self._write_lock:
             for item in self.pipeline.ingest_files(pairs, batch_chunks=self.settings.embed_batch_size * 2, actor=actor):
                 report.items.append(item)
@@ -249,3 +249,18 @@ class KnowledgeBase:
             if doc is None:
                 return []
             return [s["id"] if isinstance(s, dict) else str(s) for s in (doc.next_steps or [])]
+
+
+#: Folders of the knowledge base that hold the guard's data, not documents: the labelled corpus and the
+#: claim model file (kb_docs/guard/). ingest.loaders skips rules/, playbooks/, calls/ and tools/ itself.
+NOT_DOCUMENT_DIRS = frozenset({"guard"})
+
+
+def document_paths(paths: list[Path]) -> list[tuple[Path, Path]]:
+    """:func:`ingest.loaders.iter_document_paths`, without the guard's data folder (kb_docs/guard/) in a walk."""
+    pairs = iter_document_paths(paths)
+    return [
+        (f, base)
+        for f, base in pairs
+        if f.parent == base or not any(part.lower() in NOT_DOCUMENT_DIRS for part in f.relative_to(base).parts[:-1])
+    ]

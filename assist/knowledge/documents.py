@@ -59,9 +59,18 @@ def upload_result(item: IngestItem) -> dict[str, Any]:
 class DocumentService:
     """Upload, retire and review documents; each writes its own audit entries, as `actor`."""
 
-    def __init__(self, *, knowledge: Knowledge, engine: Engine) -> None:
+    def __init__(self, *, knowledge: Knowledge, engine: Engine, lease_s: float = ingest_jobs.DEFAULT_LEASE_S) -> None:
+        """Serve the documents of `knowledge`.
+
+        Args:
+            knowledge: The knowledge base that stores and indexes the versions.
+            engine: The database.
+            lease_s: How long a background job's lease lasts unless renewed (ASSIST_INGEST_LEASE_S); another
+                server settles a job whose lease expired.
+        """
         self.knowledge = knowledge
         self.engine = engine
+        self.lease_s = lease_s
 
     # -- uploads ------------------------------------------------------------------------------
     @staticmethod
@@ -94,18 +103,20 @@ class DocumentService:
         return self.knowledge.ingest_paths(paths, progress=progress, actor=actor)
 
     def queue(self, upload: Upload, *, key: ApiKey) -> IngestJob:
-        """Record a background job for `upload`, owned by this process; run it with `run_job`."""
+        """Record a background job for `upload`, owned by this process under a lease it keeps renewing while
+        the job runs; run it with `run_job`."""
         job = IngestJob(
             filename=upload.filename,
             size_bytes=len(upload.data),
             replaces=upload.replaces,
             created_by=key.name,
             worker=ingest_jobs.WORKER_ID,
+            lease_until=ingest_jobs.lease_until(self.lease_s),
         )
         with Session(self.engine, expire_on_commit=False) as session:
             session.add(job)
             session.commit()
-        ingest_jobs.started(job.id)
+        ingest_jobs.started(job.id, engine=self.engine, lease_s=self.lease_s)
         return job
 
     def run_job(self, job_id: str, upload: Upload, *, key_id: str | None) -> None:

@@ -2,8 +2,11 @@
 
 A job's outcome is written in the transaction that stores its document (see `IngestPipeline`), so a
 crash leaves either the document, its audit entry and a finished job, or none of them and a job that
-is still `queued`/`running`. Such a job is settled when its process is found gone (`is_cut_off`): on
-start (`recover`) and when the editor polls it.
+is still `queued`/`running`. The process running a job holds a lease on it in the database
+(`IngestJob.worker` and `lease_until`, renewed every third of ASSIST_INGEST_LEASE_S while it runs). A job
+whose lease has passed, on whatever host it ran, is settled by any server (`is_cut_off`, `settle`): on start
+(`recover`), on each database sync (`settle_expired`) and when the editor polls it. It becomes done if its
+version was stored, else failed ("upload it again"): the upload's bytes lived only in the dead process.
 
 Older versions wrote the job and the audit entry after the document, in a second transaction; a crash
 in between left a published document without an audit entry, and a job that then said "failed … upload
@@ -18,8 +21,12 @@ import logging
 import os
 import socket
 import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -32,17 +39,69 @@ from assist.models.keys import ApiKey
 
 logger = logging.getLogger(__name__)
 
-# The process that runs a job, as stored in IngestJob.worker.
-WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+# The process that runs a job, as stored in IngestJob.worker: host, pid and a nonce (a pid is reused, e.g. pid 1
+# in every container).
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 INTERRUPTED = "interrupted by a server restart before it was stored; upload it again"
+DEFAULT_LEASE_S = 60.0
 _active_jobs: set[str] = set()
 _active_lock = threading.Lock()
+_renewer: _LeaseRenewer | None = None
 
 
-def started(job_id: str) -> None:
-    """Mark a job as running in this process (until `ended`)."""
+def lease_until(lease_s: float = DEFAULT_LEASE_S) -> datetime:
+    """The end of a lease taken (or renewed) now."""
+    return utcnow() + timedelta(seconds=lease_s)
+
+
+def renew_leases(engine: Engine, lease_s: float = DEFAULT_LEASE_S) -> int:
+    """Extend the leases of the jobs this process runs; returns how many rows were renewed."""
+    with _active_lock:
+        ids = sorted(_active_jobs)
+    if not ids:
+        return 0
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(IngestJob)
+            .where(
+                col(IngestJob.id).in_(ids),
+                col(IngestJob.worker) == WORKER_ID,
+                col(IngestJob.status).in_(("queued", "running")),
+            )
+            .values(lease_until=lease_until(lease_s))
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+class _LeaseRenewer(threading.Thread):
+    """Renews this process's leases every third of the lease, while it runs jobs; then stops."""
+
+    def __init__(self, engine: Engine, lease_s: float) -> None:
+        super().__init__(name="ingest-lease-renewer", daemon=True)
+        self.engine, self.lease_s = engine, lease_s
+
+    def run(self) -> None:
+        global _renewer
+        while True:
+            time.sleep(self.lease_s / 3)
+            with _active_lock:
+                if not _active_jobs:
+                    _renewer = None
+                    return
+            try:
+                renew_leases(self.engine, self.lease_s)
+            except Exception:  # the database may be briefly away: the lease has two more chances
+                logger.exception("could not renew ingest job leases")
+
+
+def started(job_id: str, *, engine: Engine | None = None, lease_s: float = DEFAULT_LEASE_S) -> None:
+    """Mark a job as running in this process (until `ended`); with `engine`, keep renewing its lease."""
+    global _renewer
     with _active_lock:
         _active_jobs.add(job_id)
+        if engine is not None and _renewer is None:
+            _renewer = _LeaseRenewer(engine, lease_s)
+            _renewer.start()
 
 
 def ended(job_id: str) -> None:
@@ -51,14 +110,22 @@ def ended(job_id: str) -> None:
         _active_jobs.discard(job_id)
 
 
-def is_cut_off(job: IngestJob) -> bool:
-    """True when the process that owned this unfinished job is gone (or is us, and no longer runs it)."""
+def is_cut_off(job: IngestJob, *, now: datetime | None = None) -> bool:
+    """True when the process that owned this unfinished job is gone, or has let its lease expire.
+
+    Our own job: cut off when this process no longer runs it. Another process's job: when its lease (renewed
+    while it runs) has passed, whatever host it ran on. A job of release 0.1 (no lease): by its "<host>:<pid>",
+    on this host only.
+    """
     if job.worker == WORKER_ID:
         with _active_lock:
             return job.id not in _active_jobs
+    if job.lease_until is not None:
+        until = job.lease_until if job.lease_until.tzinfo else job.lease_until.replace(tzinfo=UTC)
+        return until < (now or utcnow())
     host, _, pid = (job.worker or "").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
-        return False  # another machine's job: it cannot be checked from here
+        return False  # another machine's job of an older release: it cannot be checked from here
     try:
         os.kill(int(pid), 0)
     except (ProcessLookupError, OverflowError):
@@ -198,6 +265,35 @@ def settle_if_cut_off(engine: Engine, job_id: str) -> None:
             settle(session, job)
 
 
+def settle_expired(engine: Engine) -> int:
+    """Settle the unfinished jobs whose lease has expired (their server died); run periodically by every server.
+
+    Returns how many were settled. Serialized with the other repairs across processes, so two servers never
+    settle one job twice.
+    """
+    now = utcnow()
+    settled = 0
+    with session_scope(engine) as session:
+        expired = session.exec(
+            select(IngestJob).where(
+                col(IngestJob.status).in_(("queued", "running")),
+                col(IngestJob.lease_until).is_not(None),
+                col(IngestJob.lease_until) < now,
+            )
+        ).all()
+        if not expired:
+            return 0
+        audit.serialize_repairs(session)
+        for job in expired:
+            session.refresh(job)  # as it is now that this transaction is the only one repairing
+            if job.status in ("queued", "running") and is_cut_off(job, now=now):
+                settle(session, job)
+                settled += 1
+    if settled:
+        logger.warning("ingest jobs with an expired lease settled", extra={"jobs": settled})
+    return settled
+
+
 def recover(engine: Engine) -> dict[str, int]:
     """Repair what a crash (or older code) left inconsistent; run on start. Returns what was repaired.
 
@@ -238,8 +334,11 @@ __all__ = [
     "fail",
     "finish",
     "is_cut_off",
+    "lease_until",
     "recover",
+    "renew_leases",
     "settle",
+    "settle_expired",
     "settle_if_cut_off",
     "started",
     "upload_result",

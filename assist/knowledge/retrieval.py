@@ -98,6 +98,8 @@ class RetrievalTimings:
 class HybridRetriever:
     """Language-aware fusion of BM25 and one or more dense indexes; implements `Retriever`."""
 
+    accepts_vectors = True  # retrieve(..., vectors=...) reuses query vectors computed already
+
     def __init__(
         self,
         index: KnowledgeIndex,
@@ -139,12 +141,19 @@ class HybridRetriever:
             w.update(dense)
         return {k: v for k, v in w.items() if v > 0}
 
-    def embed_query(self, query: str, names: list[str]) -> dict[str, np.ndarray]:
+    def embed_query(
+        self, query: str, names: list[str], *, vectors: dict[str, np.ndarray] | None = None
+    ) -> dict[str, np.ndarray]:
         """The query's vector from each named embedder; two or more run at the same time.
 
         An English query needs both models by default: one after the other they took the sum of their
-        times, side by side the longer of the two (docs/benchmarks.md).
+        times, side by side the longer of the two (docs/benchmarks.md). `vectors` holds vectors of this very
+        query computed already (the live call's turn vector): those embedders are not run again.
         """
+        given = {n: np.asarray(v, np.float32) for n, v in (vectors or {}).items() if n in names}
+        if given:
+            rest = [n for n in names if n not in given]
+            return {**given, **(self.embed_query(query, rest) if rest else {})}
         if len(names) < 2:
             return {n: self.embedders[n].embed_query(query) for n in names}
         pool = _encoder_pool()
@@ -158,6 +167,7 @@ class HybridRetriever:
         *,
         within: ChunkSelection | None = None,
         depth: int | None = None,
+        vectors: dict[str, np.ndarray] | None = None,
     ) -> tuple[list[int], dict[str, np.ndarray]]:
         """Every method's candidates, and each method's exact raw score for all of them.
 
@@ -167,10 +177,11 @@ class HybridRetriever:
             within: Only these chunks may be candidates: BM25 drops the others before its top is cut,
                 and the dense indexes search among these only.
             depth: How many candidates each method contributes (default: the retriever's `candidates`).
+            vectors: Query vectors already computed, by embedder name (see :meth:`embed_query`).
         """
         depth = depth or self.candidates
         t0 = time.perf_counter()
-        qvecs = self.embed_query(query, [n for n in weights if n != "bm25"])
+        qvecs = self.embed_query(query, [n for n in weights if n != "bm25"], vectors=vectors)
         t1 = time.perf_counter()
         per_method: dict[str, np.ndarray] = {}
         with self.index.lock:
@@ -236,7 +247,14 @@ class HybridRetriever:
                     bonus[i] = DOCUMENT_EVIDENCE * outside
         return bonus
 
-    def score(self, query: str, *, limit: int, filters: SearchFilter | None = None) -> list[ScoredChunk]:
+    def score(
+        self,
+        query: str,
+        *,
+        limit: int,
+        filters: SearchFilter | None = None,
+        vectors: dict[str, np.ndarray] | None = None,
+    ) -> list[ScoredChunk]:
         """Fused scores of the best `limit` chunks, best first.
 
         Without `filters` every indexed chunk competes (the evaluation's setting). With them, only the
@@ -247,7 +265,9 @@ class HybridRetriever:
         within = None
         if filters is not None:
             within = self.index.select(filters, filters.on or date.today())
-        ids, per_method = self.candidates_for(query, weights, within=within, depth=max(self.candidates, limit))
+        ids, per_method = self.candidates_for(
+            query, weights, within=within, depth=max(self.candidates, limit), vectors=vectors
+        )
         if not ids:
             return []
         fused = self.fuse(per_method, weights, len(ids))
@@ -255,17 +275,25 @@ class HybridRetriever:
         order = np.argsort(-fused, kind="stable")[:limit]
         return [ScoredChunk(ids[i], float(fused[i]), {m: float(per_method[m][i]) for m in per_method}) for i in order]
 
-    def retrieve(self, query: str, *, k: int = 5, filters: SearchFilter | None = None) -> list[SearchResult]:
+    def retrieve(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        filters: SearchFilter | None = None,
+        vectors: dict[str, np.ndarray] | None = None,
+    ) -> list[SearchResult]:
         """Top-k passages from published documents in force today (or on filters.on), best first.
 
         The filter is applied while searching (see :meth:`score`), never to a top list already cut.
+        `vectors`: the query's vectors already computed, by embedder name (e.g. {"e5": the live turn's}).
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         if not query.strip():
             return []
         results: list[SearchResult] = []
-        for sc in self.score(query, limit=k, filters=filters or SearchFilter()):
+        for sc in self.score(query, limit=k, filters=filters or SearchFilter(), vectors=vectors):
             meta = self.index.chunks.get(sc.chunk_id)
             if meta is not None:
                 results.append(_to_result(meta, sc))

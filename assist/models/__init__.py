@@ -5,6 +5,7 @@ from assist.models.audit import AuditEntry
 from assist.models.calls import Call, Feedback, Suggestion, Turn
 from assist.models.documents import Chunk, ChunkVector, Document, DocumentPublic, DocumentStatus
 from assist.models.guard import GuardEvent, RuleRecord
+from assist.models.idempotency import IdempotencyRecord
 from assist.models.keys import ApiKey, KeyGrant, Role
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "DocumentStatus",
     "Feedback",
     "GuardEvent",
+    "IdempotencyRecord",
     "KeyGrant",
     "Role",
     "RuleRecord",

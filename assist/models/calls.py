@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
 from assist.models.common import new_id, utcnow
@@ -27,7 +27,10 @@ class Call(SQLModel, table=True):
 
 
 class Turn(SQLModel, table=True):
-    """One final utterance, redacted before it is stored."""
+    """One final utterance, redacted before it is stored. Its number is unique within the call: it is taken
+    from the call's row (`CallStore.next_turn`), so servers sharing a database never hand out one twice."""
+
+    __table_args__ = (Index("uq_turn_call_id_turn", "call_id", "turn", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     call_id: str = Field(foreign_key="call.id", index=True)

@@ -98,7 +98,9 @@ class IngestJob(SQLModel, table=True):
     size_bytes: int = 0
     replaces: str | None = None
     created_by: str | None = None
-    worker: str | None = None  # "<host>:<pid>" of the process running it, to spot jobs a restart cut off
+    worker: str | None = None  # "<host>:<pid>:<nonce>" of the process running it (the lease's owner)
+    # The owner renews this while the job runs; once it has passed, any server settles the job.
+    lease_until: datetime | None = None
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     error: str | None = None
     error_status: int | None = None  # the HTTP status the same failure gets on a direct upload

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import anyio
 from anyio import CancelScope
-from fastapi import APIRouter, Depends, WebSocket
+from fastapi import APIRouter, Depends, Header, Request, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
@@ -30,6 +30,7 @@ from assist.deps import (
     CallActor,
     CallEngineDep,
     CallReader,
+    IdempotencyDep,
     SecurityDep,
     SessionDep,
     SettingsDep,
@@ -37,6 +38,7 @@ from assist.deps import (
     key_from_socket,
 )
 from assist.errors import AssistError, AuthError, InvalidMessageError, NotFoundError, RateLimitedError
+from assist.idempotency import HEADER, fingerprint
 from assist.models.calls import CallCreated, CallPublic, CallStart, CallSummary, TurnResult, UtteranceIn
 from assist.models.keys import ApiKey, CallAccess, Role
 from assist.security.gate import Security, TokenBucket
@@ -56,35 +58,77 @@ CLOSE_NOT_READY = 1013  # the app is still starting (no engine or security yet)
 CallHubDep = Annotated[CallHub, Depends(get_call_hub)]
 
 
-@router.post("", response_model=CallCreated, status_code=201)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        description="Makes a retry safe: the same key and body get the first answer (header Idempotent-Replayed) "
+        "instead of running again; the same key with another body gets 409. Kept ASSIST_IDEMPOTENCY_TTL_HOURS.",
+        max_length=255,
+    ),
+]
+_IDEMPOTENCY_409: dict[int | str, dict[str, Any]] = {
+    409: {"description": "the Idempotency-Key was used with another request, or is still running"}
+}
+
+
+@router.post("", response_model=CallCreated, status_code=201, responses=_IDEMPOTENCY_409)
 def start_call(
+    request: Request,
     engine: CallEngineDep,
     key: AgentKey,
     security: SecurityDep,
     session: SessionDep,
     settings: SettingsDep,
+    idempotency: IdempotencyDep,
     body: CallStart | None = None,
-) -> CallCreated:
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """Open a call; stream its turns to /v1/calls/{call_id}/stream or post them to /utterances.
     An optional `customer_ref` is stored only as a keyed hash, to link repeat contacts."""
     from assist.aftercall.fcr import hash_customer_ref, record_customer
 
     security.count_call_start(key)  # 429 past ASSIST_CALLS_PER_MINUTE
     customer = hash_customer_ref(body.customer_ref, settings) if body and body.customer_ref is not None else None
-    call_id = engine.start_call(agent=key)
-    if customer is not None:
-        record_customer(session, call_id=call_id, customer_hash=customer, agent_key_id=key.id)
-    return CallCreated(call_id=call_id)
+
+    def start() -> CallCreated:
+        call_id = engine.start_call(agent=key)
+        if customer is not None:
+            record_customer(session, call_id=call_id, customer_hash=customer, agent_key_id=key.id)
+        return CallCreated(call_id=call_id)
+
+    return idempotency.run(
+        owner=key.id,
+        key=idempotency_key,
+        fingerprint=fingerprint("POST", request.url.path, body.model_dump(mode="json") if body else {}),
+        status_code=201,
+        call=start,
+    )
 
 
-@router.post("/{call_id}/utterances", response_model=TurnResult)
+@router.post("/{call_id}/utterances", response_model=TurnResult, responses=_IDEMPOTENCY_409)
 def post_utterance(
-    call_id: str, body: UtteranceIn, engine: CallEngineDep, hub: CallHubDep, _key: CallActor
-) -> TurnResult:
+    request: Request,
+    call_id: str,
+    body: UtteranceIn,
+    engine: CallEngineDep,
+    hub: CallHubDep,
+    key: CallActor,
+    idempotency: IdempotencyDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
     """One turn without a socket (e.g. from the ASR connector): returns that turn's suggestion, alerts and
-    checklist, and pushes them to every panel streaming the call."""
-    result = engine.handle_turn(call_id, speaker=body.speaker, text=body.text, final=body.final)
-    hub.publish(call_id, turn_messages(result))
+    checklist, and pushes them to every panel streaming the call. With an `Idempotency-Key`, a retry returns the
+    first answer and never adds a second turn."""
+    result = idempotency.run(
+        owner=key.id,
+        key=idempotency_key,
+        fingerprint=fingerprint("POST", request.url.path, body.model_dump(mode="json")),
+        status_code=200,
+        call=lambda: engine.handle_turn(call_id, speaker=body.speaker, text=body.text, final=body.final),
+    )
+    if isinstance(result, TurnResult):  # not a replay: the panels have not seen this turn yet
+        hub.publish(call_id, turn_messages(result))
     return result
 
 
@@ -360,6 +404,6 @@ async def stream(websocket: WebSocket, call_id: str) -> None:
         if websocket.application_state == WebSocketState.CONNECTED:
             try:
                 await websocket.close()
-            except RuntimeError:
+            except (RuntimeError, WebSocketDisconnect):  # the client went first: nothing left to close
                 pass
         logger.info("stream closed", extra={"call_id": call_id})

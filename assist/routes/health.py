@@ -21,12 +21,30 @@ logger = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 
+class ModelStatus(BaseModel):
+    """The guard's claim model: in force, or why not (the rules then check alone)."""
+
+    ready: bool
+    reason: str | None = None
+    path: str | None = None
+    version: str | None = None
+
+
 class GuardStatus(BaseModel):
     """Whether the compliance guard can check: rules in force, and why not when it cannot."""
 
     ready: bool
     rules: int
     reason: str | None = None
+    model: ModelStatus | None = None
+
+
+class TurnModelStatus(BaseModel):
+    """Whether the turn-understanding model runs (else the live call uses its keywords only), and why not."""
+
+    ready: bool
+    reason: str | None = None
+    data_hash: str | None = None
 
 
 class HealthStatus(BaseModel):
@@ -34,6 +52,7 @@ class HealthStatus(BaseModel):
 
     status: str
     guard: GuardStatus
+    turn_model: TurnModelStatus | None = None
 
 
 class Check(BaseModel):
@@ -84,9 +103,21 @@ def _indexes(request: Request) -> Check:
 
 @router.get("/healthz", response_model=HealthStatus)
 def healthz(request: Request) -> HealthStatus:
-    """Liveness: 200 while the process runs; `guard` says whether compliance checks can run."""
+    """Liveness: 200 while the process runs; `guard` says whether compliance checks can run ("degraded": the
+    claim model is not in force, the rules check alone)."""
+    guard = _guard_status(request)
     status = "ok" if getattr(request.app.state, "ready", False) else "starting"
-    return HealthStatus(status=status, guard=GuardStatus(**_guard_status(request)))
+    if status == "ok" and guard.get("model") is not None and not guard["model"].get("ready"):
+        status = "degraded"  # the claim model could not load: only the phrase and regex layers check
+    return HealthStatus(status=status, guard=GuardStatus(**guard), turn_model=_turn_model(request))
+
+
+def _turn_model(request: Request) -> TurnModelStatus | None:
+    understanding = getattr(getattr(request.app.state, "call_engine", None), "understanding", None)
+    st = getattr(understanding, "status", None)
+    if st is None:
+        return None
+    return TurnModelStatus(ready=bool(st.ready), reason=st.reason, data_hash=st.data_hash)
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})

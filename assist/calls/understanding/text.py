@@ -1,0 +1,130 @@
+"""Text cues for the turn-understanding heads: normalisation, question/promise/completion marks, clauses and
+the editors' phrases (topic keywords, `done_when` pins) matched the way the playbooks match them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from assist.text import normalize as _product_normalize
+
+Normalizer = Callable[[str], str]
+NORMALIZER_NAME = "assist.text.normalize"
+
+
+def default_normalizer() -> tuple[Normalizer, str]:
+    """The engine's normaliser (NFKC, Traditional → Simplified, lower case) and the name recorded in a model."""
+    return _product_normalize, NORMALIZER_NAME
+
+
+# Patterns run on normalised text (Simplified, lower case; Cantonese folds too: 係 → 系, 緊 → 紧).
+_QUESTION = re.compile(
+    r"[?？]|吗|呢\s*$|咩|吧\s*$|是否|要不要|要唔要|使唔使|使不使|系咪|系唔系|是不是|可不可以|可唔可以|能不能|"
+    r"有没有|有冇|对吗|对不对|好吗|好不好|啱唔啱|点样|怎么|几时|多少|几多|边个|哪|什么|乜嘢|"
+    r"^(?:do|does|did|shall|should|would|could|can|is|are|was|were|have|has|may|will|what|when|where|how|"
+    r"which|who|why)\b|\b(?:shall i|would you like|do you want|can you|could you|is that|right)\s*$"
+)
+_REQUEST = re.compile(
+    r"请问|请您|请报|请说|请提供|麻烦您|麻烦你|报一下|说一下|讲一下|讲下|告诉我|提供一下|话我知|念一下|"
+    r"\bcan i have\b|\bcould i have\b|\bmay i have\b|\bcould you\b|\bcan you\b|\bwhat's your\b|\bwhat is your\b|"
+    r"\bi'll need\b|\bi need your\b|\bjust need\b"
+)
+_FUTURE = re.compile(
+    r"会|将|马上|稍后|待会|等会|一会|之后|以后|然后|先.{0,12}再|等.{0,12}(?:再|就)|准备|打算|阵间|等阵|即将|"
+    r"我先|先帮|先跟|先给|先核|先把|先确认|先同|帮您看看|帮你看看|给您查|帮您查|查一下|"
+    r"\bwill\b|'ll\b|\bgoing to\b|\babout to\b|\bonce\b|\bafter\b|\bbefore\b|\bfirst\b|\bnext\b|\blater\b|"
+    r"\blet me\b|\bi need to\b|\bwe need to\b|\bi'd need\b|\bas soon as\b|\bcan\b"
+)
+_NEGATION = re.compile(
+    r"没|不|未|无法|冇|唔|别|尚未|失败|"
+    r"\bnot\b|n't\b|\bunable\b|\bcannot\b|\bno\b|\bnever\b|\bfailed\b|\bunsuccessful|\bunfortunately\b|\bafraid\b"
+)
+_PROGRESS = re.compile(
+    r"正在|在帮|在给|在为|在处理|紧|稍等|等一下|等等|请稍候|处理中|进行中|"
+    r"\bbear with\b|\bloading\b|\bone moment\b|\bhold on\b|\bin progress\b|\bprocessing\b|\bpulling\b|"
+    r"\b(?:i'm|i am|we're|we are) (?:just )?\w+ing\b|\bjust \w+ing\b"
+)
+_COMPLETION = re.compile(
+    r"已|好了|完成|完毕|咗|搞掂|办好|成功|通过|无误|一致|对上|对得上|符合|生效|受理|登记了|申请了|冻结了|挂失了|"
+    r"\S了(?:\s|$|，|。)|"
+    r"\bdone\b|\bhas been\b|\bhave been\b|'ve\b|'s been\b|\bis now\b|\ball set\b|\bcomplete|\bconfirmed\b|"
+    r"\bpassed\b|\bverified\b|\bsorted\b|\bregistered\b|\blogged\b|\blodged\b|\bordered\b|\brequested\b|"
+    r"\bsubmitted\b|\bblocked\b|\bfrozen\b|\bmatch(?:es|ed)\b|\bchecks out\b|\bon its way\b|\bgone through\b"
+)
+# Clauses: punctuation, or the spaces an ASR transcript puts between Chinese phrases, or ". " in English.
+_CLAUSE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+|\s+(?=[\u4e00-\u9fff])|\.\s+")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+NEED_CUES = ("question", "short", "long")
+STEP_CUES = (
+    "question",
+    "request",
+    "future",
+    "negation",
+    "in_progress",
+    "completion",
+    "asks_at_end",  # the last clause asks or requests ("…you're verified. Last four of the card?")
+    "clean_completion",  # a clause with a completion mark and no question, promise or negation
+    "completion_first",  # the first clause carries the completion mark
+    "many_clauses",  # more than two clauses
+)
+
+
+def need_cues(norm: str) -> np.ndarray:
+    """Cues of a customer turn: a question marker, short (≤ 4 Han characters + words), long (> 30 Han or
+    > 20 words)."""
+    han, words = len(_HAN.findall(norm)), len(_WORD.findall(norm))
+    return np.array([bool(_QUESTION.search(norm)), han + words <= 4, han > 30 or words > 20], dtype=np.float32)
+
+
+def clauses(norm: str) -> list[str]:
+    """The clauses of a normalised turn (never empty)."""
+    parts = [p.strip() for p in _CLAUSE.split(norm) if p and p.strip()]
+    return parts or [norm]
+
+
+def step_cues(norm: str) -> np.ndarray:
+    """Cues of an agent turn (`STEP_CUES`), on the whole turn and per clause."""
+    cl = clauses(norm)
+    last = cl[-1]
+    return np.array(
+        [
+            bool(_QUESTION.search(norm)),
+            bool(_REQUEST.search(norm)),
+            bool(_FUTURE.search(norm)),
+            bool(_NEGATION.search(norm)),
+            bool(_PROGRESS.search(norm)),
+            bool(_COMPLETION.search(norm)),
+            bool(_QUESTION.search(last) or _REQUEST.search(last)),
+            any(
+                _COMPLETION.search(c) and not (_QUESTION.search(c) or _FUTURE.search(c) or _NEGATION.search(c))
+                for c in cl
+            ),
+            bool(_COMPLETION.search(cl[0])),
+            len(cl) > 2,
+        ],
+        dtype=np.float32,
+    )
+
+
+def compile_phrases(phrases: Iterable[str], normalize: Normalizer) -> list[tuple[str, re.Pattern[str] | None]]:
+    """Phrases matched the way the playbooks match them: substring for Chinese, word boundaries for ASCII."""
+    out: list[tuple[str, re.Pattern[str] | None]] = []
+    for p in phrases:
+        norm = normalize(str(p)).strip()
+        if not norm:
+            continue
+        if norm.isascii():
+            body = re.escape(norm).replace(r"\ ", r"\s+")
+            out.append((norm, re.compile(r"(?<![a-z0-9])" + body + r"(?![a-z0-9])")))
+        else:
+            out.append((norm, None))
+    return out
+
+
+def hit(norm: str, compiled: list[tuple[str, re.Pattern[str] | None]]) -> bool:
+    """True when the normalised text contains one of the compiled phrases."""
+    return any((rx.search(norm) if rx else p in norm) for p, rx in compiled)

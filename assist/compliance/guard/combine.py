@@ -1,0 +1,287 @@
+"""How the claim model's reading combines with the deterministic layers (issue #16).
+
+The rules decide wherever they found their vocabulary, the model covers the rest, and the model may veto a
+rule's block when it is confident the statement is a mention (a warning, law text, a disclosure):
+
+1. A deterministic ``block`` is vetoed (dropped) when the model's claim evidence (1 - p(none)) in the
+   clause(s) around the trigger is below ``veto_below`` - unless that clause opens with a contrast word
+   (但/但是/可是/不过/然而/but/however/...): "虽然不保本，但是稳赚不赔" is the classic evasion.
+2. A clause whose best category reaches its warn/block threshold adds a model match, unless the rules
+   found a trigger anywhere in the utterance and judged it negated/hedged/excepted, or a rule's
+   exception phrase (a term of art) of the same category is in the clause.
+3. block > warn > allow as before. A customer's words never reach the model.
+
+The policy is stored in the model file's header, so a retrained model carries its own operating point.
+``veto_below`` 0.3 trades recall on the project's own cases for fewer false blocks on third-party text
+(docs/benchmarks.md measures both); the shipped model uses 0.1.
+The measurements behind each switch are in docs/benchmarks.md (and the research report of issue #16).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+_CONTRAST_START = re.compile(
+    r"(?:但是|可是|不過|不过|然而|但|but\b|however\b|although\b|though\b|whereas\b|yet\b)", re.IGNORECASE
+)
+_RANK = {"allow": 0, "warn": 1, "block": 2}
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """A rule trigger the deterministic layers found but did not fire, and why.
+
+    ``reason`` is ``exception`` (a term of art in its clause), ``negated_or_hedged``, ``negated_lead_in``
+    (a list item under a negated lead-in line) or ``term_of_art`` (an exception phrase seen anywhere).
+    """
+
+    rule_id: str
+    category: str
+    start: int
+    end: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the two layers combine; the defaults are the rule measured in issue #16.
+
+    Attributes:
+        model_adds: Let model matches raise a warn/block.
+        suppress: Where a suppressed rule trigger silences the model: ``none``, ``clause`` or ``utterance``.
+        suppress_any_category: A suppressed trigger of any category silences the model (else its own only).
+        terms_of_art: Where a rule's exception phrase silences the model: ``none``, ``clause``,
+            ``utterance``, or ``clause_same`` / ``utterance_same`` (only a model match of the rule's category).
+        veto_below: A rule's block is vetoed when the claim evidence around it is below this (0 = never).
+        veto_action: What a vetoed block becomes: ``allow`` (dropped) or ``warn`` (demoted).
+        veto_spares_contrast: Never veto a trigger in a clause that opens with a contrast word.
+        veto_spares_bare: Never veto a trigger that is nearly the whole text ("稳赚不赔。"): with no context
+            around it the model cannot tell a mention, and a bare claim is a claim.
+        veto_min_clauses: Veto only in utterances of at least this many clauses.
+        model_max_action: The most the model alone may do (``block`` or ``warn``).
+    """
+
+    model_adds: bool = True
+    suppress: str = "utterance"
+    suppress_any_category: bool = True
+    terms_of_art: str = "clause_same"
+    veto_below: float = 0.1
+    veto_action: str = "allow"
+    veto_spares_contrast: bool = True
+    veto_spares_bare: bool = True
+    veto_min_clauses: int = 1
+    model_max_action: str = "block"
+
+    def __post_init__(self) -> None:
+        if self.suppress not in ("none", "clause", "utterance"):
+            raise ValueError(f"policy.suppress must be none, clause or utterance, got {self.suppress!r}")
+        if self.terms_of_art.removesuffix("_same") not in ("none", "clause", "utterance"):
+            raise ValueError(f"policy.terms_of_art: unknown value {self.terms_of_art!r}")
+        if self.veto_action not in ("allow", "warn") or self.model_max_action not in ("block", "warn"):
+            raise ValueError(f"policy: bad veto_action {self.veto_action!r} or model_max_action")
+        if not 0.0 <= self.veto_below < 1.0:
+            raise ValueError(f"policy.veto_below must be in [0, 1), got {self.veto_below}")
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any] | None) -> Policy:
+        """The policy recorded in a model file's header (unknown keys are ignored; defaults fill the rest)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in dict(meta or {}).items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (stored in the model file's header)."""
+        return asdict(self)
+
+
+def _overlapping(a: int, b: int, spans: Sequence[tuple[int, int]]) -> list[int]:
+    return [i for i, (x, y) in enumerate(spans) if a < y and x < b]
+
+
+def _term_of_art_silences(s: Suppressed, a: int, b: int, cat: str, policy: Policy) -> bool:
+    same = policy.terms_of_art.endswith("_same")
+    scope = policy.terms_of_art.removesuffix("_same")
+    near = scope == "utterance" or (scope == "clause" and a < s.end and s.start < b)
+    return near and (not same or s.category == cat)
+
+
+def model_allowed(
+    suppressed: Sequence[Suppressed],
+    spans: Sequence[tuple[int, int]],
+    probs: np.ndarray,
+    categories: Sequence[str],
+    policy: Policy,
+) -> np.ndarray:
+    """Per clause: may the model add a match there (the suppression half of the rule)?"""
+    allowed = np.full(len(spans), policy.model_adds, bool)
+    if not policy.model_adds:
+        return allowed
+    for i, (a, b) in enumerate(spans):
+        cat = categories[int(np.argmax(probs[i, 1:])) + 1]
+        for s in suppressed:
+            if s.reason == "term_of_art":
+                silenced = _term_of_art_silences(s, a, b, cat, policy)
+            else:
+                near = policy.suppress == "utterance" or (policy.suppress == "clause" and a < s.end and s.start < b)
+                silenced = near and (policy.suppress_any_category or s.category == cat)
+            if silenced:
+                allowed[i] = False
+                break
+    return allowed
+
+
+def _bare(m: Any, text: str) -> bool:
+    """True when the trigger is nearly the whole text (at most 2 other letters or digits): "稳赚不赔。"."""
+    return sum(ch.isalnum() for ch in text[: m.start] + text[m.end :]) <= 2
+
+
+def _spared(m: Any, spans: Sequence[tuple[int, int]], own: list[int], policy: Policy, text: str, known: Any) -> bool:
+    if m.severity != "block" or m.category not in known:
+        return True  # only a block is vetoed, and only in a category the model was trained on
+    if policy.veto_spares_contrast and any(_CONTRAST_START.match(text, spans[i][0]) for i in own):
+        return True
+    return policy.veto_spares_bare and _bare(m, text)
+
+
+def veto_evidence(
+    matches: Sequence[Any],
+    spans: Sequence[tuple[int, int]],
+    probs: np.ndarray,
+    policy: Policy,
+    text: str,
+    categories: Sequence[str] = (),
+) -> list[float | None]:
+    """Per deterministic match: the model's claim evidence when it vetoes that block, else None.
+
+    A rule of a category the model does not know (``categories``: the model's) is never vetoed.
+    """
+    if policy.veto_below <= 0 or not len(spans) or len(spans) < policy.veto_min_clauses:
+        return [None] * len(matches)
+    known = frozenset(categories[1:])
+    evidence = 1.0 - probs[:, 0]
+    out: list[float | None] = []
+    for m in matches:
+        own = _overlapping(m.start, m.end, spans)
+        if _spared(m, spans, own, policy, text, known):
+            out.append(None)
+            continue
+        score = float(evidence[own or list(range(len(spans)))].max())
+        out.append(score if score < policy.veto_below else None)
+    return out
+
+
+def deterministic_action(
+    matches: Sequence[Any],
+    spans: Sequence[tuple[int, int]],
+    probs: np.ndarray,
+    policy: Policy,
+    text: str,
+    categories: Sequence[str] = (),
+) -> str:
+    """The deterministic layers' action after the model's veto (used by calibration)."""
+    best = "allow"
+    for m, v in zip(matches, veto_evidence(matches, spans, probs, policy, text, categories), strict=True):
+        sev = m.severity if v is None else policy.veto_action
+        if _RANK[sev] > _RANK[best]:
+            best = sev
+    return best
+
+
+def model_action(model: Any, probs_row: np.ndarray, policy: Policy) -> tuple[int, float, str | None]:
+    """``(category index, probability, block|warn|None)`` of one clause under the model's thresholds."""
+    k = int(np.argmax(probs_row[1:])) + 1
+    p = float(probs_row[k])
+    action = "block" if p >= model.block[k] else "warn" if p >= model.warn[k] else None
+    if action == "block" and policy.model_max_action == "warn":
+        action = "warn"
+    return k, p, action
+
+
+# long function: the rules' verdict and the model's joined case by case, in the order the policy states
+def combine(
+    reading: Any,
+    text: str,
+    matches: Sequence[Any],
+    suppressed: Sequence[Suppressed],
+    *,
+    advice: dict[str, str] | None = None,
+    veto: bool = True,
+) -> list[Any]:
+    """The combined guard's matches for one text.
+
+    Args:
+        reading: The claim layer's :class:`~assist.compliance.guard.model.ClaimReading` of ``text``.
+        text: The text judged.
+        matches: The deterministic layers' matches (``Match``; ``layer`` phrase or regex).
+        suppressed: The triggers the deterministic layers judged negated/hedged/excepted, and the terms of
+            art they saw (see :class:`Suppressed`).
+        advice: Advice per category for the model's matches (the first rule's of that category).
+        veto: Let the model veto a rule's block. Off for documents: a passage of a draft mixes claims with
+            editors' and compliance notes, and read in that company a claim looks like a mention (the sample
+            marketing draft's "本产品保本保收益" scores 0.001 there), so a document keeps every rule's block.
+
+    Returns:
+        The matches that stand: deterministic ones not vetoed, plus the model's, each model match with
+        ``layer="model"``, its score and its nearest labelled examples.
+    """
+    from assist.compliance.guard.engine import Match
+
+    model, policy = reading.model, reading.policy
+    spans, probs = reading.spans, reading.probabilities
+    out: list[Any] = []
+    vetoes = veto_evidence(matches, spans, probs, policy, text, model.categories) if veto else [None] * len(matches)
+    for m, v in zip(matches, vetoes, strict=True):
+        if v is None:
+            out.append(m)
+        elif policy.veto_action == "warn":
+            out.append(Match(**{**_fields(m), "severity": "warn", "score": round(v, 4)}))
+        else:
+            logger.info("model vetoed a block", extra={"rule_id": m.rule_id, "claim_evidence": round(v, 4)})
+    allowed = model_allowed(suppressed, spans, probs, model.categories, policy)
+    for i, (a, b) in enumerate(spans):
+        if not allowed[i]:
+            continue
+        k, p, action = model_action(model, probs[i], policy)
+        cat = model.categories[k]
+        if action is None or _covered(out, a, b, cat, action):
+            continue
+        neighbours = model.neighbours(reading.clause_vectors[i])
+        out.append(
+            Match(
+                f"model.{cat}",
+                cat,
+                action,
+                a,
+                b,
+                text[a:b],
+                (advice or {}).get(cat, ""),
+                int(model.meta.get("model_version", 1)),
+                layer="model",
+                score=round(p, 4),
+                neighbours=tuple(neighbours),
+            )
+        )
+    return out
+
+
+def _covered(standing: Sequence[Any], a: int, b: int, category: str, action: str) -> bool:
+    """True when a standing rule match of the same category and at least this severity is in the clause."""
+    return any(
+        m.layer != "model"
+        and m.category == category
+        and m.start < b
+        and a < m.end
+        and _RANK[m.severity] >= _RANK[action]
+        for m in standing
+    )
+
+
+def _fields(m: Any) -> dict[str, Any]:
+    return {f.name: getattr(m, f.name) for f in fields(m)}

@@ -1,0 +1,166 @@
+"""The guard with its claim model attached: combination, use vs mention, customers, failures (no weights)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assist.compliance.guard import Guard
+from assist.compliance.guard.combine import Policy
+from assist.compliance.guard.model import ClaimLayer, ClaimModel, ClaimReading
+from assist.compliance.guard.model_text import prepare
+from tests.compliance.guard.claim_fakes import FakeEncoder, train_fake
+
+RULES = Path(__file__).resolve().parents[3] / "kb_docs" / "rules"
+HOUSE_RULE = {
+    "id": "house_bonus_promise",
+    "category": "house_bonus",
+    "severity": "block",
+    "languages": ["en"],
+    "phrases": ["house bonus"],
+    "advice": "Do not promise the house bonus.",
+    "source": "test",
+}
+
+
+@pytest.fixture(scope="module")
+def model() -> ClaimModel:
+    return train_fake()
+
+
+@pytest.fixture(scope="module")
+def rules_guard() -> Guard:
+    return Guard.from_path(RULES)
+
+
+class StubLayer:
+    """A claim layer whose reading is fixed per clause: ``claims`` maps clause text to a category."""
+
+    def __init__(self, model: ClaimModel, claims: dict[str, tuple[str, float]] | None = None, fail: bool = False):
+        self.model, self.claims, self.fail, self.texts = model, claims or {}, fail, []
+
+    def run(self, text: str) -> ClaimReading:
+        self.texts.append(text)
+        if self.fail:
+            raise RuntimeError("onnx runtime exploded")
+        prep = prepare(text)
+        probs = np.zeros((len(prep.spans), len(self.model.categories)))
+        probs[:, 0] = 1.0
+        for i, (a, b) in enumerate(prep.original_spans):
+            if text[a:b] in self.claims:
+                cat, p = self.claims[text[a:b]]
+                probs[i] = (1 - p) / (len(probs[i]) - 1)
+                probs[i, self.model.categories.index(cat)] = p
+        vecs = np.zeros((len(prep.spans), self.model.dim), np.float32)
+        return ClaimReading(self.model, Policy(), prep.original_spans, probs, vecs)
+
+
+def _guard(rules_guard: Guard, layer: object) -> Guard:
+    g = Guard(rules_guard.pack, check_examples=False)
+    g.attach_claim_layer(layer)
+    return g
+
+
+def test_model_catches_a_claim_no_rule_was_written_for(rules_guard: Guard, model: ClaimModel) -> None:
+    text = "You need to decide today, the allocation is almost gone."
+    assert rules_guard.check(text).action == "allow"
+    g = _guard(rules_guard, StubLayer(model, {"You need to decide today": ("pressure", 0.97)}))
+    verdict = g.check(text)
+    assert verdict.action == "block"
+    (m,) = verdict.matches
+    assert (m.layer, m.category, m.score, m.text) == ("model", "pressure", 0.97, "You need to decide today")
+    assert m.to_dict()["layer"] == "model" and m.to_dict()["score"] == 0.97
+    assert verdict.advice  # no rule covers pressure: the model's match still says what to do instead
+
+
+def test_model_vetoes_a_rule_block_on_a_warning(rules_guard: Guard, model: ClaimModel) -> None:
+    text = "有人向您索要验证码的，一律是诈骗"
+    assert rules_guard.check(text).action == "block"  # the rules see 索要验证码 and nothing else
+    assert _guard(rules_guard, StubLayer(model)).check(text).action == "allow"
+
+
+def test_contrast_clause_is_never_vetoed(rules_guard: Guard, model: ClaimModel) -> None:
+    verdict = _guard(rules_guard, StubLayer(model)).check("虽然不保本，但是稳赚不赔。")
+    assert verdict.action == "block" and verdict.matches[0].layer == "phrase"
+
+
+def test_rules_negation_silences_the_model(rules_guard: Guard, model: ClaimModel) -> None:
+    text = "这款理财产品不保本"
+    g = _guard(rules_guard, StubLayer(model, {text: ("guaranteed_return", 0.99)}))
+    assert g.check(text).action == "allow"  # the rules read 不保本 as negated: the model may not add it back
+
+
+def test_a_customer_never_reaches_the_model(rules_guard: Guard, model: ClaimModel) -> None:
+    layer = StubLayer(model, {"稳赚不赔": ("guaranteed_return", 0.99)})
+    assert _guard(rules_guard, layer).check("稳赚不赔", speaker="customer").action == "allow"
+    assert layer.texts == []
+
+
+def test_model_failure_keeps_the_rules_verdict(rules_guard: Guard, model: ClaimModel) -> None:
+    g = _guard(rules_guard, StubLayer(model, fail=True))
+    assert g.check("这款产品保本保息").action == "block"
+    assert g.check("Thanks for calling").action == "allow"
+
+
+def test_matches_carry_their_layer(rules_guard: Guard) -> None:
+    for m in rules_guard.check("这款产品保本保息，稳赚不赔").matches:
+        assert m.layer in ("phrase", "regex")
+        assert m.to_dict()["layer"] == m.layer
+
+
+def test_real_layer_with_fake_encoder_end_to_end(tmp_path: Path, model: ClaimModel) -> None:
+    model.save(tmp_path / "m.npz")
+    g = Guard.from_rules([HOUSE_RULE], check_examples=False)  # no rule about guaranteed returns
+    g.attach_claim_layer(ClaimLayer(tmp_path / "m.npz", encoder=FakeEncoder()))
+    verdict = g.check("您好，Guaranteed returns for you")
+    assert verdict.action in ("block", "warn")
+    assert any(m.layer == "model" and m.neighbours for m in verdict.matches)
+
+
+def test_the_holder_keeps_the_model_on_every_guard_swapped_in(rules_guard: Guard, model: ClaimModel) -> None:
+    from assist.compliance.holder import GuardHolder
+
+    layer = StubLayer(model, {"You need to decide today": ("pressure", 0.97)})
+    holder = GuardHolder(Guard(rules_guard.pack, check_examples=False))
+    holder.set_claim_layer(layer, status={"ready": True, "reason": None})
+    assert holder.get().check("You need to decide today").action == "block"
+    holder.swap(Guard(rules_guard.pack, check_examples=False))  # compliance staff changed the rules
+    assert holder.get().check("You need to decide today").action == "block"
+    assert holder.status()["model"] == {"ready": True, "reason": None}
+
+
+def test_a_bare_claim_is_never_vetoed(rules_guard: Guard, model: ClaimModel) -> None:
+    g = _guard(rules_guard, StubLayer(model))  # the model reads everything as `none`
+    assert g.check("稳赚不赔").action == "block"  # no context: nothing makes it a mention
+    assert g.check("有人向您索要验证码的，一律是诈骗").action == "allow"
+
+
+def test_a_rule_of_a_category_the_model_does_not_know_is_never_vetoed(model: ClaimModel) -> None:
+    g = Guard.from_rules([HOUSE_RULE], check_examples=False)
+    g.attach_claim_layer(StubLayer(model))
+    assert g.check("You will get the house bonus if you sign up, as our staff tell everyone.").action == "block"
+
+
+def test_no_duplicate_model_match_where_a_rule_already_fired(rules_guard: Guard, model: ClaimModel) -> None:
+    text = "这款产品保本保息"
+    g = _guard(rules_guard, StubLayer(model, {text: ("guaranteed_return", 0.99)}))
+    assert [m.layer for m in g.check(text).matches] == ["phrase"]
+
+
+def test_a_document_keeps_every_rule_block(rules_guard: Guard, model: ClaimModel) -> None:
+    draft = (Path(__file__).resolve().parents[3] / "kb_docs" / "drafts" / "marketing_draft_flagged.md").read_text()
+    g = _guard(rules_guard, StubLayer(model))  # the model reads every clause as `none`, as it did this draft
+    assert g.check(draft, speaker="document").action == "block"
+    assert g.check("有人向您索要验证码的，一律是诈骗", speaker="agent").action == "allow"
+
+
+def test_a_quoted_passage_is_checked_by_the_rules_without_the_model(rules_guard: Guard, model: ClaimModel) -> None:
+    # an extractive suggestion quotes approved documents verbatim: the model read them at ingest
+    layer = StubLayer(model, {"You need to decide today": ("pressure", 0.97)})
+    g = _guard(rules_guard, layer)
+    assert g.check("You need to decide today", speaker="passage").action == "allow"
+    assert g.check("这款产品保本保息", speaker="passage").action == "block"  # the rules still run
+    assert layer.texts == []
+    assert g.check("You need to decide today", speaker="suggestion").action == "block"  # a chat model's words
