@@ -18,7 +18,7 @@ from assist.compliance.holder import GuardHolder
 from assist.config import Settings
 from assist.errors import AssistError, AuthError, ForbiddenError, NotFoundError
 from assist.models.keys import ApiKey, CallAccess, Role
-from assist.protocols import Guard, Retriever
+from assist.protocols import Guard, Knowledge, Retriever
 from assist.security.keys import lookup_key
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from assist.calls.engine import CallEngine
     from assist.calls.hub import CallHub
     from assist.idempotency import IdempotencyStore
+    from assist.knowledge.documents import DocumentService
     from assist.security.gate import Security
 
 logger = logging.getLogger(__name__)
@@ -55,14 +56,19 @@ def get_session(conn: HTTPConnection) -> Iterator[Session]:
         yield session
 
 
-def get_knowledge(conn: HTTPConnection) -> Any:
+def get_knowledge(conn: HTTPConnection) -> Knowledge:
     """The knowledge base (assist.knowledge.base.KnowledgeBase)."""
-    return _state(conn, "knowledge")
+    return _state(conn, "knowledge")  # type: ignore[no-any-return]
+
+
+def get_documents(conn: HTTPConnection) -> DocumentService:
+    """The document service: upload, background jobs, retire, review (assist.knowledge.documents)."""
+    return _state(conn, "documents")  # type: ignore[no-any-return]
 
 
 def get_retriever(conn: HTTPConnection) -> Retriever:
     """The knowledge base's retriever."""
-    return _state(conn, "knowledge").retriever  # type: ignore[no-any-return]
+    return get_knowledge(conn).retriever
 
 
 def get_guard_holder(conn: HTTPConnection) -> GuardHolder:
@@ -98,7 +104,7 @@ def get_idempotency(conn: HTTPConnection) -> IdempotencyStore:
             pending_s=settings.idempotency_pending_s,
         )
         conn.app.state.idempotency = store
-    return store  # type: ignore[no-any-return]
+    return store
 
 
 def get_aftercall(conn: HTTPConnection) -> AfterCall:
@@ -142,7 +148,8 @@ def authenticate(conn: HTTPConnection, session: Session) -> ApiKey:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-KnowledgeDep = Annotated[Any, Depends(get_knowledge)]
+KnowledgeDep = Annotated[Knowledge, Depends(get_knowledge)]
+DocumentsDep = Annotated["DocumentService", Depends(get_documents)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
 GuardDep = Annotated[Guard, Depends(get_guard)]
 GuardHolderDep = Annotated[GuardHolder, Depends(get_guard_holder)]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 if TYPE_CHECKING:  # the guard's own value types; importing them at run time would load the guard package
     from assist.compliance.guard.engine import Verdict
     from assist.compliance.guard.rules import Rule
+    from assist.models.documents import Document
+    from ingest.records import Actor, IngestItem, IngestReport, InTransaction
 
 
 @runtime_checkable
@@ -26,6 +29,16 @@ class Embedder(Protocol):
     @property
     def dim(self) -> int:
         """Vector dimension."""
+        ...
+
+    @property
+    def vector_space(self) -> str:
+        """What its document vectors are, for storing and reusing them (usually its name; e5 with the
+        "query: " prefix on documents is another space)."""
+        ...
+
+    def warm_up(self) -> None:
+        """Load the model now (once); a no-op for an embedder with nothing to load."""
         ...
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
@@ -123,4 +136,81 @@ class Guard(Protocol):
 
     def completed_disclosures(self, said: Iterable[str]) -> list[str]:
         """The disclosures whose every part is among ``said`` (part ids gathered over several turns)."""
+        ...
+
+
+class GuardProvider(Protocol):
+    """Hands out the guard in force on each use (:class:`assist.compliance.holder.GuardHolder`).
+
+    Whatever scans text later than it is built (the ingest pipeline, the knowledge base) takes a provider,
+    never a guard, so a rule change reaches it without a rebuild.
+    """
+
+    def get(self) -> Guard:
+        """The guard in force.
+
+        Raises:
+            GuardUnavailableError: none with rules is in force (nothing is checked with no rules).
+        """
+        ...
+
+
+class Knowledge(Protocol):
+    """The knowledge base as the server uses it (:class:`assist.knowledge.base.KnowledgeBase`, or a fake)."""
+
+    @property
+    def retriever(self) -> Retriever:
+        """The retriever over the index in force."""
+        ...
+
+    @property
+    def embedders(self) -> Sequence[Embedder]:
+        """The embedders the documents are indexed with, in order."""
+        ...
+
+    def warm_up(self) -> None:
+        """Load the models and the indexes (repairing what a crash left)."""
+        ...
+
+    def sync(self) -> bool:
+        """Catch up with changes another process made; True if the index changed."""
+        ...
+
+    def next_steps_for(self, document_id: str) -> list[str]:
+        """The next-step ids a document declares."""
+        ...
+
+    def ingest_paths(
+        self,
+        paths: Iterable[Path],
+        *,
+        progress: Callable[[IngestItem], None] | None = None,
+        actor: Actor | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders, each stored version audited as `actor`."""
+        ...
+
+    def ingest_upload(
+        self,
+        *,
+        data: bytes,
+        filename: str,
+        meta: dict[str, Any] | None = None,
+        replaces: str | None = None,
+        actor: Actor | None = None,
+        in_transaction: InTransaction | None = None,
+    ) -> IngestItem:
+        """Ingest one upload, audited as `actor`."""
+        ...
+
+    def retire(self, *, document_id: str, actor: Actor | None = None) -> Document:
+        """Stop serving a version (audited)."""
+        ...
+
+    def publish(self, *, document_id: str, note: str | None = None, actor: Actor | None = None) -> Document:
+        """Serve a version approved after review (audited)."""
+        ...
+
+    def send_back(self, *, document_id: str, note: str | None = None, actor: Actor | None = None) -> Document:
+        """Keep a flagged version out of service with the reviewer's note (audited)."""
         ...

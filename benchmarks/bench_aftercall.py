@@ -152,8 +152,8 @@ def judge_ticket(expected: dict[str, Any] | None, draft: Any, types: dict[str, s
 
 def build(data_dir: Path, embedders: list[str]) -> Any:
     """The services as `assist serve` builds them, on an index of kb_docs/ (ingested when the dir is empty)."""
-    from assist.app import build_services
     from assist.config import Settings
+    from assist.services import build_services
 
     settings = Settings(data_dir=data_dir, embedders=embedders)
     return build_services(settings, ingest_if_empty=True)

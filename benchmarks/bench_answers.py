@@ -45,8 +45,8 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
 
 def build_engine(data_dir: Path, embedders: list[str]) -> Any:
     """The call engine as `assist serve` builds it, on an index of kb_docs/ (ingested when the dir is empty)."""
-    from assist.app import build_services
     from assist.config import Settings
+    from assist.services import build_services
 
     settings = Settings(data_dir=data_dir, embedders=embedders)
     return build_services(settings, ingest_if_empty=True).call_engine

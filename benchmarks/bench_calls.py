@@ -92,19 +92,18 @@ def build_data_dir(data: Path, corpus: Path, target_chunks: int) -> dict[str, An
     from sqlmodel import Session, func, select
 
     from assist.config import get_settings
-    from assist.db import make_engine
-    from assist.knowledge.base import KnowledgeBase
     from assist.models.documents import Chunk
+    from assist.services import build_services
 
     get_settings.cache_clear()
     settings = get_settings()
-    engine = make_engine(settings)
     marker = data / "BENCH_READY.json"
     if marker.exists():
         return json.loads(marker.read_text())
     t0 = time.perf_counter()
-    kb = KnowledgeBase(settings, engine)
-    kb.warm_up()
+    # filler passages are not the bank's documents: published unscanned, as before; every core for the batch
+    services = build_services(settings, scan_documents=False, limit_threads=False)
+    kb, engine = services.knowledge, services.db_engine
     kb.ingest_paths([settings.kb_dir])
     with Session(engine) as s:
         have = int(s.exec(select(func.count()).select_from(Chunk)).one())

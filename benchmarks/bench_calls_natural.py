@@ -49,8 +49,8 @@ def group_of(call: dict[str, Any]) -> str:
 
 def build_engine(data_dir: Path, embedders: list[str], turn_model: str) -> Any:
     """The call engine as `assist serve` builds it (ingesting kb_docs/ when the data dir is empty)."""
-    from assist.app import build_services
     from assist.config import Settings
+    from assist.services import build_services
 
     settings = Settings(data_dir=data_dir, embedders=embedders, turn_model=turn_model)  # type: ignore[arg-type]
     return build_services(settings, ingest_if_empty=True).call_engine

@@ -25,13 +25,12 @@ from typing import Any
 from sqlmodel import Session, select
 
 from assist.config import Settings
-from assist.db import make_engine
-from assist.knowledge.base import KnowledgeBase
 from assist.knowledge.evaluation import read_jsonl
 from assist.models import Chunk, Document
+from assist.services import Overrides, build_services
 from benchmarks.common import set_paths
 from ingest.embedders import DOCUMENT_ENGINES, build_embedder
-from ingest.pipeline import embed_text
+from ingest.records import embed_text
 
 
 def run_engine(engine: str, src: Path, data_dir: Path, *, raw_encode: bool = True) -> dict[str, Any]:
@@ -39,12 +38,15 @@ def run_engine(engine: str, src: Path, data_dir: Path, *, raw_encode: bool = Tru
     chunk texts again with each model alone."""
     settings = Settings(data_dir=data_dir, embedders=["minilm", "e5"], document_engine=engine)  # type: ignore[arg-type]
     embedders = [build_embedder(name, document_engine=engine) for name in settings.embedders]
-    kb = KnowledgeBase(settings, make_engine(settings), embedders=embedders)
-    kb.warm_up()
+    # a throw-away corpus: published unscanned, every core for the batch (as `assist ingest` embeds)
+    services = build_services(
+        settings, overrides=Overrides(embedders=embedders), scan_documents=False, limit_threads=False
+    )
+    kb = services.knowledge
     t0 = time.perf_counter()
     report = kb.ingest_paths([src])
     pipeline_s = time.perf_counter() - t0
-    with Session(kb.engine) as s:
+    with Session(services.db_engine) as s:
         rows = s.exec(select(Document.title, Chunk.section, Chunk.text).join(Chunk)).all()
     texts = [embed_text(t, sec, x) for t, sec, x in rows]
     result: dict[str, Any] = {

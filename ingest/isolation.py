@@ -84,7 +84,7 @@ else:
 
 def _library_process_class() -> type[process.BaseProcess]:
     if forkserver is None:
-        return multiprocessing.get_context("spawn").Process  # type: ignore[attr-defined, no-any-return]
+        return multiprocessing.get_context("spawn").Process
     forkserver.set_forkserver_preload(_PRELOAD)  # takes effect if the fork server is not running yet
     return _LibraryProcess
 
@@ -188,7 +188,7 @@ def _limit_memory(extra_bytes: int) -> None:
 
 def _describe(exc: AssistError) -> tuple[str, str, str, str | None]:
     if isinstance(exc, LoadError):
-        return type(exc).__name__, exc.source, exc.reason, getattr(exc, "limit", None)
+        return type(exc).__name__, exc.source, exc.reason, exc.limit if isinstance(exc, LimitExceededError) else None
     return "AssistError", "", str(exc), None
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import date
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,79 +23,17 @@ from sqlmodel import Session, col, select
 
 from assist import audit
 from assist.db import session_scope
-from assist.errors import AssistError, GuardUnavailableError, InvalidInputError, LoadError, NotFoundError
+from assist.errors import AssistError, GuardUnavailableError, LoadError, NotFoundError
 from assist.models import Chunk, ChunkVector, Document, DocumentStatus
-from assist.models.keys import ApiKey
-from assist.protocols import Guard
+from assist.protocols import Embedder, Guard, GuardProvider
 from assist.text import detect_language, tokenize
 from ingest.chunking import ChunkDraft, Chunker
-from ingest.indexes import ChunkMeta, IndexedChunk, KnowledgeIndex
+from ingest.indexes import IndexedChunk, KnowledgeIndex
 from ingest.limits import refusal
 from ingest.loaders import DocumentLoader, LoadedDocument
+from ingest.records import Actor, IngestItem, InTransaction, as_date, chunk_meta, embed_text
 
 logger = logging.getLogger(__name__)
-
-# Called inside the transaction that records an ingest's outcome, with its session and the outcome.
-InTransaction = Callable[[Session, "IngestItem"], None]
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who an ingest or a status change is audited as: an API key, or a name (`cli:<user>`, `system`)."""
-
-    key: ApiKey | None = None
-    name: str | None = None
-
-
-@dataclass
-class IngestItem:
-    """The outcome for one file or upload."""
-
-    source: str
-    outcome: str  # new | updated | unchanged | failed
-    document_id: str | None = None
-    family_id: str | None = None
-    version: int | None = None
-    status: str | None = None
-    chunks: int = 0
-    flags: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
-    title: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class IngestReport:
-    """The outcome of a batch."""
-
-    items: list[IngestItem] = field(default_factory=list)
-
-    def count(self, outcome: str) -> int:
-        return sum(1 for i in self.items if i.outcome == outcome)
-
-    @property
-    def chunks(self) -> int:
-        return sum(i.chunks for i in self.items if i.outcome in ("new", "updated"))
-
-    @property
-    def failures(self) -> list[IngestItem]:
-        return [i for i in self.items if i.outcome == "failed"]
-
-    @property
-    def flagged(self) -> list[IngestItem]:
-        return [i for i in self.items if i.flags and i.outcome in ("new", "updated")]
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "new": self.count("new"),
-            "updated": self.count("updated"),
-            "unchanged": self.count("unchanged"),
-            "failed": self.count("failed"),
-            "chunks": self.chunks,
-            "flagged": len(self.flagged),
-        }
 
 
 @dataclass
@@ -116,43 +53,6 @@ class _Prepared:
         return str(self.doc.meta.get("title") or self.doc.title)
 
 
-def embed_text(title: str, section: str, text: str) -> str:
-    """What is embedded and tokenised for a chunk: its heading context, then its text."""
-    head = " > ".join(p for p in (title, section) if p and p not in text[:80])
-    return f"{head}\n{text}" if head else text
-
-
-def chunk_meta(doc: Document, chunk: Chunk) -> ChunkMeta:
-    """The index's view of a stored chunk."""
-    assert chunk.id is not None
-    return ChunkMeta(
-        chunk_id=chunk.id,
-        document_id=doc.id,
-        title=doc.title,
-        section=chunk.section,
-        version=doc.version,
-        text=chunk.text,
-        language=chunk.language,
-        source=doc.source,
-        page=chunk.page,
-        product=doc.product,
-        tags=list(doc.tags or []),
-        effective_from=doc.effective_from.isoformat() if doc.effective_from else None,
-        effective_to=doc.effective_to.isoformat() if doc.effective_to else None,
-    )
-
-
-def _as_date(value: Any) -> date | None:
-    if value in (None, "", "null"):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InvalidInputError(f"bad date {value!r}: use YYYY-MM-DD") from exc
-
-
 class IngestPipeline:
     """Turns files or uploads into stored, indexed document versions."""
 
@@ -161,10 +61,10 @@ class IngestPipeline:
         *,
         engine: Engine,
         index: KnowledgeIndex,
-        embedders: list[Any],
+        embedders: list[Embedder],
         loader: DocumentLoader | None = None,
         chunker: Chunker | None = None,
-        guard: Guard | Callable[[], Guard | None] | None = None,
+        guard: GuardProvider | None = None,
     ) -> None:
         if not embedders:
             raise ValueError("the pipeline needs at least one embedder")
@@ -177,10 +77,9 @@ class IngestPipeline:
 
     @property
     def guard(self) -> Guard | None:
-        g = self._guard
-        if g is not None and not hasattr(g, "check") and callable(g):
-            return g()
-        return g  # type: ignore[return-value]
+        """The guard in force now (the provider raises GuardUnavailableError when none can check); None for
+        a pipeline built without a provider, which publishes unscanned."""
+        return self._guard.get() if self._guard is not None else None
 
     # -- entry points -------------------------------------------------------------------------
     def ingest_files(
@@ -374,32 +273,10 @@ class IngestPipeline:
         in_transaction: InTransaction | None = None,
     ) -> IngestItem:
         """Store one document version with its audit entry in one transaction, then swap it into the indexes."""
-        doc, meta, drafts, previous, status = p.doc, p.doc.meta, p.drafts, p.previous, p.status
-        language = str(meta.get("language") or detect_language(doc.text))
-        tags = meta.get("tags") or []
-        if isinstance(tags, str):
-            tags = [t.strip() for t in tags.split(",") if t.strip()]
-        steps = meta.get("next_steps") or []
+        doc, drafts, previous, status = p.doc, p.drafts, p.previous, p.status
         with session_scope(self.engine) as session:
-            document = Document(
-                title=str(meta.get("title") or doc.title),
-                source=previous.source if previous else doc.source,
-                language=language,
-                product=meta.get("product"),
-                effective_from=_as_date(meta.get("effective_from")),
-                effective_to=_as_date(meta.get("effective_to")),
-                family_id="",
-                version=(previous.version + 1) if previous else 1,
-                status=status,
-                content_hash=p.content_hash,
-                file_type=doc.file_type,
-                tags=[str(t) for t in tags],
-                meta={k: v for k, v in meta.items() if isinstance(v, str | int | float | bool | list)},
-                flags=p.flags,
-                next_steps=[{"id": s} if isinstance(s, str) else s for s in steps],
-                chunk_count=len(drafts),
-            )
-            document.family_id = previous.family_id if previous else document.id
+            document = _document_row(p)
+            language = document.language
             session.add(document)
             session.flush()  # the document row must exist before its chunks reference it
             chunks = [
@@ -559,3 +436,32 @@ class IngestPipeline:
                 chunks = list(session.exec(select(Chunk).where(Chunk.document_id == document.id)))
                 fresh.replace(add=self._indexed(session, document, chunks))
         return fresh
+
+
+def _document_row(p: _Prepared) -> Document:
+    """The row of a new version: its metadata, the next in its family (or the first of a new one)."""
+    doc, meta, previous = p.doc, p.doc.meta, p.previous
+    tags = meta.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",") if t.strip()]
+    steps = meta.get("next_steps") or []
+    document = Document(
+        title=str(meta.get("title") or doc.title),
+        source=previous.source if previous else doc.source,
+        language=str(meta.get("language") or detect_language(doc.text)),
+        product=meta.get("product"),
+        effective_from=as_date(meta.get("effective_from")),
+        effective_to=as_date(meta.get("effective_to")),
+        family_id="",
+        version=(previous.version + 1) if previous else 1,
+        status=p.status,
+        content_hash=p.content_hash,
+        file_type=doc.file_type,
+        tags=[str(t) for t in tags],
+        meta={k: v for k, v in meta.items() if isinstance(v, str | int | float | bool | list)},
+        flags=p.flags,
+        next_steps=[{"id": s} if isinstance(s, str) else s for s in steps],
+        chunk_count=len(p.drafts),
+    )
+    document.family_id = previous.family_id if previous else document.id
+    return document

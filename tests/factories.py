@@ -10,20 +10,24 @@ from assist.config import Settings
 from assist.db import make_engine
 from assist.knowledge.base import KnowledgeBase
 from assist.knowledge.retrieval import HybridRetriever
+from assist.protocols import Guard
 from assist.text import tokenize
 from ingest.embedders import HashEmbedder
 from ingest.indexes import ChunkMeta, IndexedChunk, KnowledgeIndex
+from tests.fakes import FixedGuard
 
 ROOT = Path(__file__).resolve().parents[1]
 KB_DOCS = ROOT / "kb_docs"
 
 
 def make_kb(
-    data_dir: Path, *, guard: Any = None, embedders: list[Any] | None = None, database_url: str | None = None
+    data_dir: Path, *, guard: Guard | None = None, embedders: list[Any] | None = None, database_url: str | None = None
 ) -> KnowledgeBase:
-    """A knowledge base on `data_dir`, hash-embedded unless embedders are given."""
+    """A knowledge base on `data_dir`, hash-embedded unless embedders are given; it scans with `guard` (as
+    given: a guard without rules is not turned away first) or, without one, publishes unscanned."""
     settings = Settings(data_dir=data_dir, embedders=["hash"], database_url=database_url)
-    kb = KnowledgeBase(settings, make_engine(settings), embedders=embedders or [HashEmbedder()], guard=guard)
+    provider = FixedGuard(guard) if guard is not None else None
+    kb = KnowledgeBase(settings, make_engine(settings), embedders=embedders or [HashEmbedder()], guard=provider)
     kb.warm_up()
     return kb
 

@@ -51,17 +51,15 @@ def _together(n: int, fn) -> list[BaseException]:  # type: ignore[no-untyped-def
 
 
 def test_servers_starting_together_on_a_new_database_migrate_and_seed_once(settings: Settings) -> None:
-    from assist.app import _load_guard
-    from assist.compliance.holder import GuardHolder
     from assist.models.guard import DisclosureRecord, RuleRecord
+    from assist.services import build_guard_holder
 
-    holders = [GuardHolder(None, reason="loading") for _ in range(3)]
     engines: list = []
 
     def start() -> None:
         engine = make_engine(settings)
         engines.append(engine)
-        _load_guard(settings, engine, holders[len(engines) - 1])
+        build_guard_holder(settings, engine, claim_model=False)
 
     assert _together(3, start) == []
     with Session(engines[0]) as s:
@@ -73,13 +71,9 @@ def test_servers_starting_together_on_a_new_database_migrate_and_seed_once(setti
 
 
 def test_turns_on_two_engines_share_one_sequence_on_postgres(settings: Settings) -> None:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent / "calls"))
-    from fakes_calls import FakeGuard, FakeKnowledge, fake_redact
-
     from assist.calls.engine import CallEngine
     from assist.calls.playbooks import Playbooks
+    from tests.fakes import FakeGuard, FakeKnowledge, fake_redact
 
     def server() -> CallEngine:
         knowledge = FakeKnowledge()

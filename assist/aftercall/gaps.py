@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from assist.models.calls import Feedback, Suggestion
 from assist.models.documents import Document, DocumentStatus
-from assist.protocols import Embedder
+from assist.protocols import Embedder, Knowledge
 
 logger = logging.getLogger(__name__)
 
@@ -123,15 +123,15 @@ def gap_report(groups: list[list[GapItem]], *, topics_in: Any = None) -> dict[st
     return {"groups": out, "total": sum(len(g) for g in groups), "upload": "/v1/documents"}
 
 
-def pick_embedder(knowledge: Any) -> Embedder:
+def pick_embedder(knowledge: Knowledge) -> Embedder:
     """The knowledge base's multilingual embedder (e5) if it has one, else its first; the hash embedder when
-    it has none (an app assembled for tests)."""
-    embedders = list(getattr(knowledge, "embedders", []) or [])
+    it has none."""
+    embedders = list(knowledge.embedders)
     for e in embedders:
         if e.name == "e5":
-            return e  # type: ignore[no-any-return]
+            return e
     if embedders:
-        return embedders[0]  # type: ignore[no-any-return]
+        return embedders[0]
     from ingest.embedders import HashEmbedder
 
     return HashEmbedder()

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from assist.cli import app, keys_app, level_option
 from assist.errors import AssistError
 from assist.models.keys import Role
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +96,8 @@ def render_turn(n: int, turn: dict[str, Any], result: dict[str, Any]) -> list[st
 
 
 def _replay_local(turns: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from assist.app import build_services
     from assist.config import get_settings
+    from assist.services import build_services
 
     svc = build_services(get_settings(), ingest_if_empty=True)
     engine = svc.call_engine
@@ -161,7 +165,7 @@ def replay(
 
 
 # -- keys -----------------------------------------------------------------------------------------
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> Session:
     from sqlmodel import Session
 
     from assist.config import get_settings

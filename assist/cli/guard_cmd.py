@@ -46,16 +46,12 @@ def guard_in_force(rules: Path | None = None, *, with_model: bool = True) -> Gua
             raise GuardUnavailableError(f"compliance check unavailable: {reason} (in {rules})")
         return guard
 
-    from sqlmodel import Session
-
-    from assist.compliance.holder import GuardHolder
-    from assist.compliance.swap import load_guard_into
     from assist.db import make_engine
+    from assist.services import build_guard_holder
 
     settings = get_settings()
-    holder = GuardHolder(None, reason="the rules are loading")
-    with Session(make_engine(settings)) as session:
-        load_guard_into(session=session, holder=holder, rules_path=settings.rules_path)
+    # the claim model is attached here, not by the holder: unwarmed, with a warning when it cannot load
+    holder = build_guard_holder(settings, make_engine(settings), claim_model=False)
     return _with_claim_model(holder.get(), with_model)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,15 +13,17 @@ from assist.cli import app, eval_app
 from assist.errors import AssistError
 from ingest.loaders.registry import help_text as formats_help
 
+if TYPE_CHECKING:
+    from assist.services import Services
+    from ingest.records import Actor
 
-def _open_kb(guard: Any = None):  # type: ignore[no-untyped-def]
+
+def _services(*, scan_documents: bool) -> Services:
+    """The services, built the way the server builds them (assist.services.build_services)."""
     from assist.config import get_settings
-    from assist.db import make_engine
-    from assist.knowledge.base import KnowledgeBase
+    from assist.services import build_services
 
-    settings = get_settings()
-    engine = make_engine(settings)
-    return KnowledgeBase(settings, engine, guard=guard)
+    return build_services(get_settings(), scan_documents=scan_documents, limit_threads=False)
 
 
 def _sample_hint(missing: list[str]) -> str:
@@ -33,9 +36,9 @@ def _sample_hint(missing: list[str]) -> str:
     return ""
 
 
-def _cli_actor():  # type: ignore[no-untyped-def]
+def _cli_actor() -> Actor:
     from assist.audit import cli_actor_name
-    from ingest.pipeline import Actor
+    from ingest.records import Actor
 
     return Actor(name=cli_actor_name())
 
@@ -47,7 +50,6 @@ def ingest(
     """Ingest documents into the knowledge base, with a progress bar and a summary."""
     from tqdm import tqdm
 
-    from assist.cli.guard_cmd import load_guard_or_exit
     from assist.knowledge.base import document_paths
 
     missing = [str(p) for p in paths if not p.exists()]
@@ -56,13 +58,12 @@ def ingest(
         raise typer.Exit(2)
     # Documents are scanned with the rules in force in the database (what compliance staff edit), never
     # with none: without a guard nothing is ingested at all.
-    guard = load_guard_or_exit()
     try:
-        kb = _open_kb(guard)
-        kb.warm_up()
+        services = _services(scan_documents=True)
+        services.guard_holder.get()  # fail closed before reading a file: the reason, exit code 2
         total = len(document_paths(list(paths)))
-        with tqdm(total=total, unit="doc", desc="ingest", file=__import__("sys").stderr) as bar:
-            report = kb.ingest_paths(paths, progress=lambda item: bar.update(1), actor=_cli_actor())
+        with tqdm(total=total, unit="doc", desc="ingest", file=sys.stderr) as bar:
+            report = services.documents.ingest_paths(paths, progress=lambda item: bar.update(1), actor=_cli_actor())
     except AssistError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -97,7 +98,7 @@ def search(
     if k < 1:
         typer.echo(f"error: -k must be at least 1, got {k}", err=True)
         raise typer.Exit(2)
-    kb = _open_kb()
+    kb = _services(scan_documents=False).knowledge
     results = kb.retriever.retrieve(query, k=k, filters=SearchFilter(product=product, language=language))
     if as_json:
         typer.echo(json.dumps([r.citation() for r in results], ensure_ascii=False, indent=1))

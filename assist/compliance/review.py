@@ -144,6 +144,33 @@ class ReviewOutcome:
     rule: RuleRecord | None = None
 
 
+def _exception_target(
+    event: GuardEvent, decision: str, add_exception: str | None, rule_id: str | None
+) -> tuple[str | None, str | None]:
+    """The exception phrase a review adds and the rule it goes to (both None when it adds none).
+
+    Raises:
+        InvalidInputError: an empty or over-long phrase, an exception on a confirmed event, or a rule that is
+            not the event's (or none named when the event matched several).
+    """
+    phrase = add_exception.strip() if add_exception else None
+    if add_exception is not None and not phrase:
+        raise InvalidInputError("add_exception: the phrase is empty")
+    if not phrase:
+        return None, None
+    if decision != EventStatus.false_positive:
+        raise InvalidInputError("add_exception: only a false_positive review can add an exception")
+    if len(phrase) > MAX_EXCEPTION_CHARS:
+        raise InvalidInputError(f"add_exception: the phrase is over {MAX_EXCEPTION_CHARS} characters")
+    if rule_id is not None:
+        if rule_id not in event.rule_ids:
+            raise InvalidInputError(f"rule_id: {rule_id!r} is not one of this event's rules {event.rule_ids}")
+        return phrase, rule_id
+    if len(event.rule_ids) == 1:
+        return phrase, event.rule_ids[0]
+    raise InvalidInputError(f"rule_id: the event matched {event.rule_ids}; say which rule gets the exception")
+
+
 def review_event(
     *,
     session: Session,
@@ -164,24 +191,7 @@ def review_event(
     if decision not in (EventStatus.confirmed, EventStatus.false_positive):
         raise InvalidInputError(f"decision must be 'confirmed' or 'false_positive', got {decision!r}")
     event = get_event(session=session, event_id=event_id)
-    phrase = add_exception.strip() if add_exception else None
-    if add_exception is not None and not phrase:
-        raise InvalidInputError("add_exception: the phrase is empty")
-    if phrase and decision != EventStatus.false_positive:
-        raise InvalidInputError("add_exception: only a false_positive review can add an exception")
-    if phrase and len(phrase) > MAX_EXCEPTION_CHARS:
-        raise InvalidInputError(f"add_exception: the phrase is over {MAX_EXCEPTION_CHARS} characters")
-    target_rule: str | None = None
-    if phrase:
-        if rule_id is not None:
-            if rule_id not in event.rule_ids:
-                raise InvalidInputError(f"rule_id: {rule_id!r} is not one of this event's rules {event.rule_ids}")
-            target_rule = rule_id
-        elif len(event.rule_ids) == 1:
-            target_rule = event.rule_ids[0]
-        else:
-            raise InvalidInputError(f"rule_id: the event matched {event.rule_ids}; say which rule gets the exception")
-
+    phrase, target_rule = _exception_target(event, decision, add_exception, rule_id)
     before = {"status": event.status, "reviewer": event.reviewer}
     event.status = decision
     event.review_note = note

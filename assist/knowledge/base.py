@@ -14,13 +14,14 @@ from sqlmodel import Session, col, select
 from assist.config import Settings
 from assist.knowledge.retrieval import HybridRetriever
 from assist.models import Chunk, Document, DocumentStatus
-from assist.protocols import Guard
+from assist.protocols import Embedder, GuardProvider
 from ingest.chunking import Chunker
 from ingest.embedders import build_embedders, vector_space
 from ingest.indexes import KnowledgeIndex, fingerprint
 from ingest.limits import IngestLimits
 from ingest.loaders import DocumentLoader, iter_document_paths
-from ingest.pipeline import Actor, IngestItem, IngestPipeline, IngestReport, InTransaction
+from ingest.pipeline import IngestPipeline
+from ingest.records import Actor, IngestItem, IngestReport, InTransaction
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +34,21 @@ class KnowledgeBase:
         settings: Settings,
         engine: Engine,
         *,
-        embedders: list[Any] | None = None,
-        guard: Guard | Callable[[], Guard] | None = None,
+        embedders: list[Embedder] | None = None,
+        guard: GuardProvider | None = None,
     ) -> None:
+        """Open the knowledge base of the settings' data directory (nothing loads before `warm_up`).
+
+        Args:
+            settings: The configuration (data directory, chunking, limits).
+            engine: The database.
+            embedders: The embedders to index with (default: those of the settings).
+            guard: What hands out the guard that scans each document (the app's GuardHolder); None for a
+                throw-away index that publishes unscanned (benchmark corpora, tests).
+        """
         self.settings = settings
         self.engine = engine
-        self.embedders = embedders if embedders is not None else build_embedders(settings)
+        self.embedders: list[Embedder] = embedders if embedders is not None else build_embedders(settings)
         if not self.embedders:
             raise ValueError("at least one embedder is required (ASSIST_EMBEDDERS)")
         self._guard = guard
@@ -64,8 +74,7 @@ class KnowledgeBase:
             return
         self.recover()
         for e in self.embedders:
-            if hasattr(e, "warm_up"):
-                e.warm_up()
+            e.warm_up()
         dims = {e.name: int(e.dim) for e in self.embedders}
         spaces = {e.name: vector_space(e) for e in self.embedders}
         expected = fingerprint(self._served_ids())
@@ -92,18 +101,8 @@ class KnowledgeBase:
                 max_chars=self.settings.chunk_max_chars,
                 overlap_sentences=self.settings.chunk_overlap_sentences,
             ),
-            guard=self._guard_provider,
+            guard=self._guard,
         )
-
-    def _guard_provider(self) -> Guard | None:
-        g = self._guard
-        if g is not None and not hasattr(g, "check") and callable(g):
-            return g()
-        return g  # type: ignore[return-value]  # a guard, told from a provider by its check()
-
-    def set_guard(self, guard: Guard | Callable[[], Guard]) -> None:
-        """The guard (or a callable returning the current guard) used to scan documents."""
-        self._guard = guard
 
     def _set_index(self, index: KnowledgeIndex) -> None:
         self._index = index

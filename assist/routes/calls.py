@@ -330,6 +330,7 @@ async def _read(
         await _turn(sock, engine, hub, sub, call_id, raw or "", can_act=watch.access >= CallAccess.act)
 
 
+# long function: the socket's life in order (accept, authenticate, check access, subscribe, read, close)
 @router.websocket("/{call_id}/stream")
 async def stream(websocket: WebSocket, call_id: str) -> None:
     """Live turns in; suggestions, compliance alerts, checklist updates, acks and errors out.

@@ -1,13 +1,14 @@
 """Routes for the document lifecycle: upload (a new document or a new version), list, detail, retire, and
 compliance review of flagged versions.
 
-Small uploads are ingested in the request and answer 201. Large ones (over `BACKGROUND_BYTES`) are stored
+Small uploads are ingested in the request and answer 201. Large ones (over
+`assist.knowledge.documents.BACKGROUND_BYTES`) are stored
 as a job and ingested after the response; the upload answers 202 with the job, which the editor polls at
 `GET /v1/documents/jobs/{job_id}`. Either way the index changes in one step, and a failed upload stores
 nothing but the job's error. A document over an ingest limit (`ingest.limits`) is refused with 413.
 
-The document, its audit entry and the job's outcome commit in one transaction (`IngestPipeline`); so do
-a status change and its audit entry. Jobs a restart cut off are settled by `assist.knowledge.ingest_jobs`.
+The routes are thin: uploading, background jobs, retiring and reviewing are the document service's
+(`assist.knowledge.documents.DocumentService`, which the CLI uses too), and so are the audit entries.
 """
 
 from __future__ import annotations
@@ -20,26 +21,18 @@ from typing import Any, Literal
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from assist import audit
-from assist.deps import CurrentKey, GuardDep, KnowledgeDep, SessionDep, SettingsDep, require_roles
-from assist.errors import (
-    AssistError,
-    ConflictError,
-    InvalidInputError,
-    NotFoundError,
-    TooLargeError,
-    UnsupportedTypeError,
-)
-from assist.knowledge import ingest_jobs
-from assist.knowledge.ingest_jobs import WORKER_ID
+from assist.config import Settings
+from assist.deps import CurrentKey, DocumentsDep, GuardDep, SessionDep, SettingsDep, require_roles
+from assist.errors import InvalidInputError, NotFoundError, TooLargeError, UnsupportedTypeError
+from assist.knowledge.documents import Upload, upload_result
 from assist.models.audit import AuditEntryPublic
-from assist.models.documents import Document, DocumentPublic, DocumentStatus, IngestJob, IngestJobPublic
-from assist.models.keys import ApiKey, Role
+from assist.models.documents import Document, DocumentPublic, DocumentStatus, IngestJobPublic
+from assist.models.keys import Role
 from ingest.loaders.registry import REGISTRY, unsupported_reason
-from ingest.pipeline import Actor
+from ingest.records import Actor, IngestItem
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +42,6 @@ EditorOnly = [Depends(require_roles(Role.editor))]
 EditorOrCompliance = [Depends(require_roles(Role.editor, Role.compliance))]
 ComplianceOnly = [Depends(require_roles(Role.compliance))]
 
-# Uploads above this size are ingested in the background (202 + a job to poll); smaller ones answer 201.
-BACKGROUND_BYTES = 1_000_000
 _READ_BLOCK = 1 << 16
 
 
@@ -96,7 +87,7 @@ class DocumentReview(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-def _limit_bytes(settings: Any) -> int:
+def _limit_bytes(settings: Settings) -> int:
     return int(settings.max_upload_mb * 1024 * 1024)
 
 
@@ -105,7 +96,7 @@ def _too_large(size: int | None, limit: int, mb: float) -> TooLargeError:
     return TooLargeError(f"file too large: {got} exceeds the limit of {mb:g} MB ({limit} bytes)")
 
 
-def _read_upload(request: Request, file: UploadFile, settings: Any) -> bytes:
+def _read_upload(request: Request, file: UploadFile, settings: Settings) -> bytes:
     """The uploaded bytes, refusing more than the configured limit with a 413 that names it."""
     limit = _limit_bytes(settings)
     declared = request.headers.get("content-length")
@@ -130,84 +121,8 @@ def _check_type(filename: str) -> None:
         raise UnsupportedTypeError(filename, unsupported_reason(suffix))
 
 
-def _engine(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
-
-
-def _result(item: Any) -> UploadResult:
-    return UploadResult(
-        id=item.document_id,
-        family_id=item.family_id,
-        version=item.version,
-        status=item.status,
-        chunks=item.chunks,
-        flags=item.flags or [],
-        outcome=item.outcome,
-        title=item.title,
-        source=item.source,
-    )
-
-
-def _run_job(
-    *,
-    engine: Engine,
-    knowledge: Any,
-    job_id: str,
-    data: bytes,
-    filename: str,
-    meta: dict[str, Any],
-    replaces: str | None,
-    key_id: str | None,
-) -> None:
-    """Ingest a large upload after the response; the job row records the outcome or the error."""
-    try:
-        _ingest_job(
-            engine=engine,
-            knowledge=knowledge,
-            job_id=job_id,
-            data=data,
-            filename=filename,
-            meta=meta,
-            replaces=replaces,
-            key_id=key_id,
-        )
-    finally:
-        ingest_jobs.ended(job_id)
-
-
-def _ingest_job(
-    *,
-    engine: Engine,
-    knowledge: Any,
-    job_id: str,
-    data: bytes,
-    filename: str,
-    meta: dict[str, Any],
-    replaces: str | None,
-    key_id: str | None,
-) -> None:
-    with Session(engine, expire_on_commit=False) as session:
-        job = session.get(IngestJob, job_id)
-        if job is None:
-            return
-        job.status = "running"
-        session.add(job)
-        session.commit()
-        key = session.get(ApiKey, key_id) if key_id else None
-
-    def done(tx: Session, item: Any) -> None:  # in the transaction that stores the document
-        ingest_jobs.finish(tx, job_id=job_id, result=_result(item).model_dump(mode="json"))
-
-    try:
-        knowledge.ingest_upload(
-            data=data, filename=filename, meta=meta, replaces=replaces, actor=Actor(key=key), in_transaction=done
-        )
-    except AssistError as exc:
-        ingest_jobs.fail(engine, job_id=job_id, error=str(exc), status=exc.status_code)
-    except Exception as exc:  # a job must always end; the editor sees the failure, not a hang
-        logger.exception("background ingest failed", extra={"job_id": job_id})
-        ingest_jobs.fail(engine, job_id=job_id, error=f"internal error: {type(exc).__name__}", status=500)
+def _result(item: IngestItem) -> UploadResult:
+    return UploadResult.model_validate(upload_result(item))
 
 
 @router.post(
@@ -220,9 +135,8 @@ def _ingest_job(
 def upload_document(
     request: Request,
     background: BackgroundTasks,
-    session: SessionDep,
     settings: SettingsDep,
-    knowledge: KnowledgeDep,
+    documents: DocumentsDep,
     key: CurrentKey,
     _guard: GuardDep,  # fail closed: no upload is taken while the guard cannot scan it (503 with the reason)
     file: UploadFile = File(...),
@@ -239,8 +153,7 @@ def upload_document(
         raise InvalidInputError(f"effective_to: {effective_to} is before effective_from {effective_from}")
     data = _read_upload(request, file, settings)
     filename = (file.filename or "upload").replace("\\", "/").rsplit("/", 1)[-1] or "upload"
-    if replaces and session.get(Document, replaces) is None:
-        raise NotFoundError("document", replaces)
+    documents.check_replaces(replaces)
     meta: dict[str, Any] = {
         "title": title,
         "product": product,
@@ -250,46 +163,20 @@ def upload_document(
         "tags": [t.strip() for t in tags.split(",") if t.strip()] if tags else None,
     }
     meta = {k: v for k, v in meta.items() if v not in (None, "", [])}
-    if len(data) > BACKGROUND_BYTES:
+    upload = Upload(data=data, filename=filename, meta=meta, replaces=replaces)
+    if documents.in_background(upload):
         _check_type(filename)  # refuse an unsupported type now, not after the editor starts polling
-        job = IngestJob(
-            filename=filename,
-            size_bytes=len(data),
-            replaces=replaces,
-            created_by=key.name,
-            worker=WORKER_ID,
-            lease_until=ingest_jobs.lease_until(settings.ingest_lease_s),
-        )
-        session.add(job)
-        session.commit()
-        ingest_jobs.started(job.id, engine=_engine(session), lease_s=settings.ingest_lease_s)
-        background.add_task(
-            _run_job,
-            engine=_engine(session),
-            knowledge=knowledge,
-            job_id=job.id,
-            data=data,
-            filename=filename,
-            meta=meta,
-            replaces=replaces,
-            key_id=key.id,
-        )
+        job = documents.queue(upload, key=key)
+        background.add_task(documents.run_job, job.id, upload, key_id=key.id)
         body = IngestJobPublic.model_validate(job, from_attributes=True).model_dump(mode="json")
         return JSONResponse(status_code=202, content=body, headers={"Location": f"/v1/documents/jobs/{job.id}"})
-    item = knowledge.ingest_upload(data=data, filename=filename, meta=meta, replaces=replaces, actor=Actor(key=key))
-    return _result(item)
+    return _result(documents.upload(upload, actor=Actor(key=key)))
 
 
 @router.get("/jobs/{job_id}", response_model=IngestJobPublic, dependencies=EditorOrCompliance)
-def get_job(job_id: str, session: SessionDep) -> IngestJobPublic:
+def get_job(job_id: str, documents: DocumentsDep) -> IngestJobPublic:
     """The status of a background upload: queued, running, done (with the result) or failed (with why)."""
-    job = session.get(IngestJob, job_id)
-    if job is None:
-        raise NotFoundError("upload job", job_id)
-    if job.status in ("queued", "running") and ingest_jobs.is_cut_off(job):
-        ingest_jobs.settle_if_cut_off(_engine(session), job_id)
-        session.refresh(job)
-    return IngestJobPublic.model_validate(job, from_attributes=True)
+    return IngestJobPublic.model_validate(documents.job(job_id), from_attributes=True)
 
 
 @router.get("", response_model=list[DocumentPublic], dependencies=EditorOrCompliance)
@@ -357,27 +244,16 @@ def get_document(document_id: str, session: SessionDep) -> DocumentDetail:
 
 
 @router.post("/{document_id}/retire", response_model=DocumentDetail, dependencies=EditorOnly)
-def retire_document(document_id: str, session: SessionDep, knowledge: KnowledgeDep, key: CurrentKey) -> DocumentDetail:
+def retire_document(document_id: str, session: SessionDep, documents: DocumentsDep, key: CurrentKey) -> DocumentDetail:
     """Stop serving a document version; its history stays."""
-    doc = _get(session, document_id)
-    if doc.status == DocumentStatus.retired:
-        raise ConflictError(f"document {document_id!r} is already retired")
-    knowledge.retire(document_id=document_id, actor=Actor(key=key))
-    session.refresh(doc)
-    return _detail(session, doc)
+    documents.retire(document_id, actor=Actor(key=key))
+    return _detail(session, _get(session, document_id))
 
 
 @router.post("/{document_id}/review", response_model=DocumentDetail, dependencies=ComplianceOnly)
 def review_document(
-    document_id: str, body: DocumentReview, session: SessionDep, knowledge: KnowledgeDep, key: CurrentKey
+    document_id: str, body: DocumentReview, session: SessionDep, documents: DocumentsDep, key: CurrentKey
 ) -> DocumentDetail:
     """Approve a flagged version (it is served from now on) or send it back to the editor with a note."""
-    doc = _get(session, document_id)
-    if doc.status != DocumentStatus.needs_review:
-        raise ConflictError(f"document {document_id!r} is {doc.status.value}, not waiting for review")
-    if body.decision == "approve":
-        knowledge.publish(document_id=document_id, note=body.note, actor=Actor(key=key))
-    else:
-        knowledge.send_back(document_id=document_id, note=body.note or "sent back by compliance", actor=Actor(key=key))
-    session.refresh(doc)
-    return _detail(session, doc)
+    documents.review(document_id, decision=body.decision, note=body.note, actor=Actor(key=key))
+    return _detail(session, _get(session, document_id))

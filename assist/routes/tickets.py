@@ -98,7 +98,7 @@ def submit_ticket(
         )
     except NotFoundError:
         draft = None  # an unknown template is refused by submit_ticket, with its own message
-    redact = getattr(engine, "redact", None) or _default_redact()
+    redact = engine.redact  # the call engine's redaction: the same as its stored turns
     ticket = svc.submit_ticket(session, body=body, templates=after.templates, key=key, redact=redact, draft=draft)
     # submitted after the call ended (and was scored): its "ticket submitted" verdict is computed again
     rescore(session, call_id=body.call_id, rubric=after.rubric, playbooks=after.playbooks)
@@ -106,12 +106,6 @@ def submit_ticket(
     if sender is not None:
         background.add_task(_deliver, session.get_bind(), ticket.id, sender)
     return TicketPublic.model_validate(ticket, from_attributes=True)
-
-
-def _default_redact():  # type: ignore[no-untyped-def]
-    from assist.privacy import redact
-
-    return redact
 
 
 @router.get("/v1/tickets", response_model=list[TicketPublic])

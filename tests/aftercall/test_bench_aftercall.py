@@ -4,18 +4,13 @@ by its type, and a replay through the engine reports tickets, QA agreement and t
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TESTS / "calls"))
-
-from fakes_calls import FakeGuard, FakeKnowledge, fake_redact  # noqa: E402
-
-from assist.models.aftercall import FieldDraft, TicketDraft  # noqa: E402
-from benchmarks import bench_aftercall as bench  # noqa: E402
+from assist.models.aftercall import FieldDraft, TicketDraft
+from benchmarks import bench_aftercall as bench
+from tests.fakes import FakeGuard, FakeKnowledge, fake_redact
 
 DISPUTE = {
     "id": "t-1",
@@ -73,12 +68,11 @@ def test_fields_are_judged_by_type_and_a_wrong_template_gets_no_field_right() ->
 
 
 def test_a_labelled_call_replayed_through_the_engine(tmp_path: Path) -> None:
-    from assist.app import build_services
     from assist.config import Settings
+    from assist.services import Overrides, build_services
 
-    svc = build_services(
-        Settings(data_dir=tmp_path), knowledge=FakeKnowledge(), guard=FakeGuard(), redactor=fake_redact
-    )
+    overrides = Overrides(knowledge=FakeKnowledge(), guard=FakeGuard(), redactor=fake_redact)
+    svc = build_services(Settings(data_dir=tmp_path), overrides=overrides)
     result = bench.replay(svc, DISPUTE)
     assert result["ticket"]["template"] == "card_dispute"
     got = {f["field"]: f["got"] for f in result["ticket"]["fields"]}

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "calls"))
-
-from api_helpers import bearer, new_key  # noqa: E402
-from fakes_calls import FakeGuard, FakeKnowledge, fake_redact  # noqa: E402
-
-from assist.app import create_app  # noqa: E402
-from assist.models.keys import Role  # noqa: E402
+from assist.app import create_app
+from assist.models.keys import Role
+from tests.fakes import FakeGuard, FakeKnowledge, fake_redact
+from tests.utils.api import bearer, new_key
 
 
 @pytest.fixture

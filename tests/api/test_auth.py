@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from api_helpers import bearer, new_key
 from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from assist.models.keys import ApiKey, Role
 from assist.security.keys import create_key, lookup_key, revoke_key
+from tests.utils.api import bearer, new_key
 
 
 def test_only_the_hash_is_stored(client) -> None:

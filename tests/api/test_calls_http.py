@@ -114,9 +114,8 @@ def test_interim_text_is_not_stored_and_gets_no_suggestion(client, agent, call_i
 
 
 def test_an_unexpected_error_is_a_500_without_a_traceback(make_app, monkeypatch) -> None:
-    from api_helpers import new_key
-
     from assist.models.keys import Role
+    from tests.utils.api import new_key
 
     app = make_app()
     with TestClient(app, raise_server_exceptions=False) as c:

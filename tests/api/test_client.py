@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from api_helpers import new_key
 from fastapi import FastAPI
 
 from assist.calls.messages import AckMessage, ChecklistMessage, ErrorMessage, PongMessage
 from assist.client import ApiError, AssistClient, AsyncAssistClient, ClientError, stream_url
 from assist.models.calls import ComplianceAlert, SuggestionMessage
 from assist.models.keys import Role
+from tests.utils.api import new_key
 
 LOST_CARD = "我的信用卡丢了怎么办"
 CLAIM = "这个理财产品保本，稳赚不赔"

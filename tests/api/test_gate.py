@@ -12,10 +12,10 @@ from typing import Any
 
 import anyio
 import pytest
-from api_helpers import bearer, new_key
 from fastapi.testclient import TestClient
 
 from assist.models.keys import Role
+from tests.utils.api import bearer, new_key
 
 CHUNK = 64 * 1024
 MB = 1024 * 1024

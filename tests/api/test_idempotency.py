@@ -74,9 +74,8 @@ def test_a_retried_call_start_returns_the_same_call(client, agent) -> None:
 
 
 def test_keys_of_different_clients_never_meet(client, keys, call_id, agent) -> None:
-    from api_helpers import bearer, new_key
-
     from assist.models.keys import Role
+    from tests.utils.api import bearer, new_key
 
     other = bearer(new_key(client.app, Role.admin))
     assert say(client, agent, call_id, "hello", key="shared").status_code == 200

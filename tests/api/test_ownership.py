@@ -8,7 +8,6 @@ turns, end, rate suggestions) on another key's calls.
 from __future__ import annotations
 
 import pytest
-from api_helpers import bearer, new_key
 from sqlalchemy import update
 from sqlmodel import Session, select
 from starlette.websockets import WebSocketDisconnect
@@ -16,6 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 from assist.models.calls import Call
 from assist.models.keys import Role
 from assist.security.keys import grant_access, lookup_key, remove_grant
+from tests.utils.api import bearer, new_key
 
 NEED = {"speaker": "customer", "text": "我的信用卡丢了怎么办"}
 FEE = {"speaker": "customer", "text": "补卡要收费吗"}

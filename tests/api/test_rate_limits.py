@@ -9,12 +9,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from api_helpers import bearer, new_key
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from assist.config import Settings, get_settings
 from assist.models.keys import Role
+from tests.utils.api import bearer, new_key
 
 
 class FakeClock:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from api_helpers import bearer, new_key
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from assist.models.calls import Suggestion, Turn
 from assist.models.guard import GuardEvent
 from assist.models.keys import Role
+from tests.utils.api import bearer, new_key
 
 SECRETS = ("4111 1111 1111 1111", "4111111111111111", "11010519491231002X", "13812345678", "834211")
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from api_helpers import bearer, new_key
 from fastapi.testclient import TestClient
 
 from assist.models.keys import Role
+from tests.utils.api import bearer, new_key
 
 
 def test_call_survives_an_app_restart(make_app) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 import anyio
 import pytest
-from api_helpers import bearer, new_key
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 from starlette.websockets import WebSocketDisconnect
@@ -21,6 +20,7 @@ from assist.models.calls import Turn
 from assist.models.keys import CallAccess, Role
 from assist.routes.calls import KeyWatch, watch_key
 from assist.security.keys import grant_access, hash_key, lookup_key, remove_grant, revoke_key
+from tests.utils.api import bearer, new_key
 
 NEED = {"type": "utterance", "speaker": "customer", "text": "我的信用卡丢了怎么办"}
 

@@ -128,7 +128,7 @@ def test_every_final_turn_is_answered_and_interim_text_is_not(client, keys, call
 
 
 def test_a_swapped_guard_applies_from_the_next_turn(client, keys, call_id) -> None:
-    from fakes_calls import FakeGuard
+    from tests.fakes import FakeGuard
 
     with client.websocket_connect(url(call_id, keys["agent"])) as ws:
         ws.send_json({"type": "utterance", "speaker": "agent", "text": "这个利率锁定三年"})

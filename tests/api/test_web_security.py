@@ -73,9 +73,8 @@ def test_same_origin_or_no_origin_streams(
 def test_allowed_origins_setting_replaces_the_same_origin_default(
     make_app: Callable[..., FastAPI], tmp_path: Any
 ) -> None:
-    from api_helpers import new_key
-
     from assist.models.keys import Role
+    from tests.utils.api import new_key
 
     settings = Settings(data_dir=tmp_path / "d", embedders=["hash"], allowed_origins="https://panel.bank.example")
     with TestClient(make_app(settings=settings)) as c:

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fakes_calls import FakeGuard, FakeKnowledge, FakeRetriever, fake_redact
 
 from assist.calls.engine import CallEngine
 from assist.calls.playbooks import Playbooks
 from assist.config import Settings, get_settings
 from assist.db import make_engine
+from tests.fakes import FakeGuard, FakeKnowledge, FakeRetriever, fake_redact
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from fakes_calls import FakeRetriever
 
 from assist.calls.compose import NO_ANSWER, ExtractiveComposer, split_sentences, to_traditional
 from assist.calls.playbooks import Playbooks
 from assist.errors import InvalidInputError
 from assist.protocols import SearchResult
 from assist.text import to_simplified
+from tests.fakes import FakeRetriever
 
 
 def test_each_sentence_comes_from_its_citation() -> None:

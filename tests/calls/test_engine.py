@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from fakes_calls import FakeKnowledge, FakeRetriever
 from sqlmodel import Session, select
 
 from assist.calls.engine import CallEngine
@@ -11,6 +10,7 @@ from assist.db import make_engine
 from assist.errors import ConflictError, InvalidInputError, NotFoundError
 from assist.models.calls import Suggestion, Turn
 from assist.privacy import redact
+from tests.fakes import FakeKnowledge, FakeRetriever
 
 
 def top_doc(result) -> str:
@@ -106,7 +106,7 @@ def test_bad_input(make_call_engine) -> None:
 
 
 def test_rule_changes_apply_from_the_next_turn(make_call_engine, fake_guard) -> None:
-    from fakes_calls import FakeGuard
+    from tests.fakes import FakeGuard
 
     current = {"guard": fake_guard}
     e = make_call_engine(guard=lambda: current["guard"])

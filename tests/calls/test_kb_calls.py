@@ -34,13 +34,14 @@ def _needs() -> None:
 def _build(tmp: Path, embedders: list[str]) -> dict[str, Any]:
     _needs()
     from assist.compliance.guard import Guard
+    from assist.compliance.holder import GuardHolder
     from assist.db import make_engine
     from assist.knowledge.base import KnowledgeBase
 
     settings = Settings(data_dir=tmp, embedders=embedders)
     db = make_engine(settings)
     guard = Guard.from_path(settings.rules_path)
-    kb = KnowledgeBase(settings, db, guard=guard)
+    kb = KnowledgeBase(settings, db, guard=GuardHolder(guard))
     kb.warm_up()
     kb.ingest_paths([settings.kb_dir])
     return {"settings": settings, "db": db, "kb": kb, "guard": guard}

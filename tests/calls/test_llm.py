@@ -83,7 +83,7 @@ def test_model_error_falls_back_to_extractive(make_call_engine) -> None:
 
 
 def test_messages_use_the_templates() -> None:
-    from fakes_calls import FakeRetriever
+    from tests.fakes import FakeRetriever
 
     c = composer(FakeListChatModel(responses=["x"]))
     msgs = c.messages(

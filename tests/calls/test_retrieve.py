@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from fakes_calls import FakeRetriever
 
 from assist.calls.retrieve import RetrieveStage
 from assist.knowledge.retrieval import RetrievalTimings
 from assist.protocols import SearchFilter, SearchResult
+from tests.fakes import FakeRetriever
 
 
 class _TimedRetriever(FakeRetriever):

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fakes_calls import FakeGuard, FakeKnowledge, FakeRetriever
 
 from assist.calls.understanding import ModelFileError, TurnReading, TurnUnderstanding, Understanding
 from assist.calls.understanding.model import Playbook
 from assist.calls.understanding.stage import CustomerRead, ModelStatus, disclosures_to_tick
 from assist.calls.understanding.train import NeedExample, StepExample, TrainConfig, train_model
 from ingest.embedders import HashEmbedder
+from tests.fakes import FakeGuard, FakeKnowledge, FakeRetriever
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "kb_docs" / "playbooks" / "turn_understanding.npz"

@@ -16,7 +16,7 @@ from assist.models import ChunkVector, Document, DocumentStatus
 from assist.text import TOKENIZER_VERSION, tokenize
 from ingest.embedders import HashEmbedder
 from tests.factories import make_kb, write
-from tests.utils.guard_fakes import fake_rule
+from tests.fakes import fake_rule
 
 CARD_V1 = """---
 source: card-fees

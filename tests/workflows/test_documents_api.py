@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, func, select
 
+from assist.knowledge import documents as documents_service
+from assist.knowledge import ingest_jobs
 from assist.models.audit import AuditEntry
 from assist.models.documents import Chunk, Document, IngestJob
-from assist.routes import documents as documents_routes
 from ingest.loaders import SUPPORTED
 from tests.utils import bombs
 
@@ -211,7 +212,7 @@ def test_a_decompression_bomb_upload_is_413_naming_the_limit_and_stores_nothing(
 
 
 def test_a_limit_refusal_in_a_background_job_is_its_error_and_stores_nothing(client, headers, monkeypatch):
-    monkeypatch.setattr(documents_routes, "BACKGROUND_BYTES", 10)
+    monkeypatch.setattr(documents_service, "BACKGROUND_BYTES", 10)
     before = counts(client)
     r = upload(client, headers["editor"], "statement.pdf", bombs.many_page_pdf(600))
     assert r.status_code == 202, r.text
@@ -236,7 +237,7 @@ def test_bad_metadata_is_422_with_the_field(client, headers):
 
 
 def test_large_upload_runs_in_the_background_with_a_pollable_job(client, headers, monkeypatch):
-    monkeypatch.setattr(documents_routes, "BACKGROUND_BYTES", 10)
+    monkeypatch.setattr(documents_service, "BACKGROUND_BYTES", 10)
     r = upload(client, headers["editor"], "card_fees.md", V1)
     assert r.status_code == 202, r.text
     job = r.json()
@@ -261,7 +262,7 @@ def test_large_upload_runs_in_the_background_with_a_pollable_job(client, headers
 def test_a_job_cut_off_by_a_restart_reports_failure_instead_of_hanging(client, headers, db):
     import socket
 
-    gone = IngestJob(filename="big.pdf", status="running", worker=documents_routes.WORKER_ID)
+    gone = IngestJob(filename="big.pdf", status="running", worker=ingest_jobs.WORKER_ID)
     dead = IngestJob(filename="big2.pdf", status="queued", worker=f"{socket.gethostname()}:999999999")
     elsewhere = IngestJob(filename="big3.pdf", status="running", worker="other-host:1")
     db.add_all([gone, dead, elsewhere])
@@ -276,7 +277,7 @@ def test_a_job_cut_off_by_a_restart_reports_failure_instead_of_hanging(client, h
 def test_the_upload_route_and_the_registry_agree_on_the_supported_types(client, headers, monkeypatch, background):
     """Small uploads are typed by the loader, large ones by the route before a job starts: both use the registry."""
     if background:
-        monkeypatch.setattr(documents_routes, "BACKGROUND_BYTES", 10)
+        monkeypatch.setattr(documents_service, "BACKGROUND_BYTES", 10)
     for suffix in SUPPORTED:
         r = upload(client, headers["editor"], f"probe{suffix}", b"# Probe\n\nNot necessarily a valid file.\n")
         assert r.status_code != 415, (suffix, r.text)

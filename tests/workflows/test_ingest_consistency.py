@@ -12,11 +12,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from assist import audit
+from assist.knowledge import documents as documents_service
 from assist.knowledge import ingest_jobs
+from assist.knowledge.documents import Upload
 from assist.models.audit import AuditEntry
 from assist.models.common import utcnow
 from assist.models.documents import Document, DocumentStatus, IngestJob
-from assist.routes import documents as documents_routes
 from ingest.indexes import KnowledgeIndex
 
 V1 = "# 信用卡年费\n\n金卡年费每年三百元，刷卡满六次免次年年费。\n"
@@ -73,16 +74,7 @@ def run_job_in_this_process(client, filename: str, text: str, key_id: str | None
         s.add(job)
         s.commit()
     ingest_jobs.started(job.id)
-    documents_routes._run_job(
-        engine=engine,
-        knowledge=client.app.state.knowledge,
-        job_id=job.id,
-        data=text.encode(),
-        filename=filename,
-        meta={},
-        replaces=None,
-        key_id=key_id,
-    )
+    client.app.state.documents.run_job(job.id, Upload(data=text.encode(), filename=filename), key_id=key_id)
     return job.id
 
 
@@ -134,7 +126,7 @@ def test_process_death_inside_the_transaction_stores_nothing_and_the_job_says_so
 
 
 def test_a_failure_after_the_commit_of_a_background_upload_keeps_the_job_done(client, headers, monkeypatch):
-    monkeypatch.setattr(documents_routes, "BACKGROUND_BYTES", 10)
+    monkeypatch.setattr(documents_service, "BACKGROUND_BYTES", 10)
     original = KnowledgeIndex.replace
 
     def fail_once(self, **kw):  # type: ignore[no-untyped-def]

@@ -204,6 +204,7 @@ def model_action(model: Any, probs_row: np.ndarray, policy: Policy) -> tuple[int
     return k, p, action
 
 
+# long function: the rules' verdict and the model's joined case by case, in the order the policy states
 def combine(
     reading: Any,
     text: str,

@@ -164,6 +164,7 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
+# long function: one linear scan with its two predicates; split, its indices would pass between parts
 def _join_spelled_out(tokens: list[_Token]) -> list[_Token]:
     """Join spelled-out words: ``G u a r``, ``r-i-s-k f-r-e-e``, ``零、风、险``.
 

@@ -228,6 +228,7 @@ def _check_phrases(phrases: Iterable[str], rule_id: str, key: str, origin: str) 
             raise RulePackError(f"rule {rule_id!r} in {origin}: {key} entry {p!r} is empty after normalisation")
 
 
+# long function: one check per field of a rule, in the order of the YAML; split, they would scatter
 def parse_rule(raw: Mapping[str, Any], origin: str = "<rules>") -> Rule:
     """Validate one YAML-shaped rule.
 

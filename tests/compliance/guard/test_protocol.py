@@ -6,7 +6,7 @@ from assist.compliance.guard.engine import Guard as RuleGuard
 from assist.compliance.guard.engine import Match, Verdict, unavailable_reason
 from assist.compliance.holder import GuardHolder
 from assist.protocols import Guard
-from tests.calls.fakes_calls import FakeGuard
+from tests.fakes import FakeGuard
 
 
 def test_the_compiled_guard_and_the_fake_satisfy_the_protocol_with_real_verdicts(guard: RuleGuard) -> None:

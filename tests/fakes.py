@@ -1,15 +1,63 @@
-"""Small fakes for the live-call tests: a keyword retriever, a phrase guard, passages in three scripts."""
+"""The test fakes, in one place: a keyword retriever over passages in three scripts, a phrase guard that
+returns real Verdicts, a knowledge base, a guard provider, redaction, the fake embedder and chat model.
+
+Import them as `from tests.fakes import ...`; the tests never edit the import path.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assist.compliance.guard.engine import Match, Verdict
 from assist.compliance.guard.rules import Rule
-from assist.protocols import SearchFilter, SearchResult
+from assist.protocols import Embedder, Guard, SearchFilter, SearchResult
 from assist.text import normalize, tokenize
-from tests.utils.guard_fakes import fake_rule
+from ingest.embedders import HashEmbedder
+
+
+def fake_rule(rule_id: str, category: str, severity: str = "block", advice: str = "") -> Rule:
+    """A rule a fake guard reports as in force (it matches nothing itself: the fake decides)."""
+    return Rule(
+        id=rule_id,
+        category=category,
+        severity=severity,
+        languages=("zh", "en"),
+        phrases=(),
+        regexes=(),
+        exceptions=(),
+        exception_regexes=(),
+        positive=(),
+        negative=(),
+        advice=advice,
+        source="test",
+    )
+
+
+def fake_embedder(dim: int = 256) -> HashEmbedder:
+    """The fake embedder: signed hashing of character n-grams (deterministic, no model)."""
+    return HashEmbedder(dim)
+
+
+def fake_chat_model(*responses: str) -> FakeListChatModel:
+    """LangChain's fake chat model, answering `responses` in turn (streamed one character at a time)."""
+    return FakeListChatModel(responses=list(responses))
+
+
+class FixedGuard:
+    """A guard provider that always hands out the same guard, as it is (the app's is a GuardHolder, which
+    turns a guard without rules away first)."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+
+    def get(self) -> Guard:
+        return self.guard
 
 
 @dataclass
@@ -172,13 +220,29 @@ class FakeGuard:
 
 
 class FakeKnowledge:
-    """Stands in for KnowledgeBase: a retriever and the documents' declared next steps."""
+    """Stands in for KnowledgeBase (assist.protocols.Knowledge): a retriever and the documents' declared next
+    steps; it stores no documents (the write methods raise)."""
 
     def __init__(self, retriever: FakeRetriever | None = None) -> None:
         self.retriever = retriever or FakeRetriever()
+        self.embedders: list[Embedder] = [HashEmbedder()]
 
     def warm_up(self) -> None:
         pass
+
+    def sync(self) -> bool:
+        return False
+
+    def _stores_nothing(self, *_args: Any, **_kwargs: Any) -> NoReturn:
+        raise NotImplementedError("FakeKnowledge stores no documents: use tests.factories.make_kb")
+
+    def ingest_paths(self, paths: Iterable[Path], **kw: Any) -> NoReturn:
+        self._stores_nothing()
+
+    ingest_upload: Callable[..., NoReturn] = _stores_nothing
+    retire: Callable[..., NoReturn] = _stores_nothing
+    publish: Callable[..., NoReturn] = _stores_nothing
+    send_back: Callable[..., NoReturn] = _stores_nothing
 
     def next_steps_for(self, document_id: str) -> list[str]:
         return {
@@ -189,6 +253,4 @@ class FakeKnowledge:
 
 def fake_redact(text: str) -> str:
     """Stand-in redaction: masks long digit runs (real tests use assist.privacy.redact when present)."""
-    import re
-
     return re.sub(r"\d{12,19}", "[CARD]", text)

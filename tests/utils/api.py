@@ -1,4 +1,4 @@
-"""Helpers shared by the API tests (a uniquely named module: `conftest` names clash across folders)."""
+"""Helpers shared by the API tests: a fresh key of a role, its Authorization header."""
 
 from __future__ import annotations
 
