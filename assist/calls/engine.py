@@ -26,11 +26,12 @@ from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
 from assist.calls.playbooks import Playbooks
 from assist.calls.rank import Ranker
+from assist.calls.reading import CustomerReader, StepTicker
 from assist.calls.retrieve import RetrieveStage
 from assist.calls.state import CallState
 from assist.calls.store import CallStore, message_of
-from assist.calls.trigger import NeedTrigger, TriggerDecision
-from assist.calls.understanding.stage import VECTOR, Understanding, disclosures_to_tick, single_part_disclosures
+from assist.calls.trigger import NeedTrigger
+from assist.calls.understanding.stage import VECTOR, Understanding
 from assist.config import Settings
 from assist.errors import ConflictError, GuardUnavailableError, InvalidInputError
 from assist.models.calls import (
@@ -124,6 +125,8 @@ class CallEngine:
         self.metrics = metrics or Metrics()
         self.trigger = trigger or NeedTrigger()
         self.understanding = understanding or Understanding.off("not configured")
+        self.reader = CustomerReader(understanding=self.understanding, playbooks=self.playbooks, trigger=self.trigger)
+        self.ticker = StepTicker(understanding=self.understanding, playbooks=self.playbooks)
         self.context = ContextQueryBuilder(has_topic=self.playbooks.has_topic, topics_in=self.playbooks.topics_in)
         self.retrieval = RetrieveStage(
             retriever=retriever,
@@ -259,30 +262,9 @@ class CallEngine:
             turn.alerts.append(check.alert)
             turn.events.append(check.event)
             self.playbooks.activate(state, self.playbooks.steps_for(categories=check.event.categories))
-        if self.understanding.ready:
-            try:
-                self._tick_by_meaning(turn, check.disclosures, check.said, guard)
-                return
-            except Exception:  # the keyword path still ticks what it can
-                logger.exception("turn understanding failed on an agent turn", extra={"call_id": state.call_id})
-        self.playbooks.tick(state, turn.clean, disclosures=check.disclosures)
-
-    def _tick_by_meaning(self, turn: _Turn, disclosures: set[str], said: set[str], guard: CallGuard | None) -> None:
-        """Steps the model (with the editors' pins and its veto) shows done, then the deterministic multi-part
-        paths: `done_when_all` across turns and disclosures of several parts; a one-phrase disclosure only on
-        the turn that says it, unless the done heads veto it."""
-        state, t = turn.state, time.perf_counter()
-        already = [sid for sid, e in state.steps.items() if e.get("done")]
-        found, vec = self.understanding.agent(turn.clean, already=already)
-        for sid in found:
-            self.playbooks.mark_done(state, sid)
-        single = single_part_disclosures(guard)
-        confirmed = bool(single & {p.split(".", 1)[0] for p in said}) and self.understanding.confirms_done(
-            vec, turn.clean
+        self.ticker.run(
+            state, turn.clean, disclosures=check.disclosures, said=check.said, guard=guard, timings=turn.timings
         )
-        allowed = disclosures_to_tick(disclosures, said_now=said, single_part=single, confirmed=confirmed)
-        self.playbooks.tick(state, turn.clean, disclosures=allowed, pins=False)
-        turn.timings["understand"] = elapsed_ms(t)
 
     def _customer_turn(self, turn: _Turn, guard: CallGuard | None, unavailable: str | None) -> None:
         """Language and topics → trigger → a suggestion (or, with no guard, the alert that it is withheld)."""
@@ -290,42 +272,8 @@ class CallEngine:
         lang = detect_language(clean)
         if lang != "mixed" or state.language is None:  # a mixed turn keeps the call's language
             state.language = lang
-        if self.understanding.ready:
-            try:
-                need, vector = self._read_customer(turn)
-            except Exception:  # the keyword path below still serves the turn
-                logger.exception("turn understanding failed on a customer turn", extra={"call_id": state.call_id})
-            else:
-                self._after_trigger(turn, guard, unavailable, suggest=need, explicit=True, vector=vector)
-                return
-        topics = self.playbooks.topics_in(clean)
-        for t_id in topics:
-            if t_id not in state.topics:
-                state.topics.append(t_id)
-        self.playbooks.activate(state, self.playbooks.steps_for(topics=topics))
-        decision = self.trigger.run(text=clean, speaker="customer", final=True)
-        if decision.suggest and decision.reason == "long enough" and not topics:
-            decision = TriggerDecision(False, "a statement naming no topic")
-        self._after_trigger(
-            turn, guard, unavailable, suggest=decision.suggest, explicit=decision.reason != "long enough"
-        )
-
-    def _read_customer(self, turn: _Turn) -> tuple[bool, np.ndarray | None]:
-        """Need and topic by meaning (one vector, shared with retrieval); the call's topic persists across
-        elliptical turns and its steps join the checklist when it changes."""
-        state, t = turn.state, time.perf_counter()
-        read = self.understanding.customer(turn.clean, topic=state.topic, filler=self.trigger.is_filler(turn.clean))
-        reading = read.reading
-        if reading.topic is not None and reading.topic != state.topic:
-            state.topic = reading.topic
-            if reading.topic not in state.topics:
-                state.topics.append(reading.topic)
-            steps = self.playbooks.steps_for(topics=[reading.topic]) or [
-                (sid, f"topic:{reading.topic}") for sid in self.understanding.topic_steps(reading.topic)
-            ]
-            self.playbooks.activate(state, steps)
-        turn.timings["understand"] = elapsed_ms(t)
-        return reading.need, read.vector
+        read = self.reader.run(state, clean, turn.timings)
+        self._after_trigger(turn, guard, unavailable, suggest=read.suggest, explicit=read.explicit, vector=read.vector)
 
     def _after_trigger(
         self,
