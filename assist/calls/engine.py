@@ -27,6 +27,7 @@ from assist.calls.next_steps import DocumentSteps, NextStepsStage
 from assist.calls.playbooks import Playbooks
 from assist.calls.rank import Ranker
 from assist.calls.reading import CustomerReader, StepTicker
+from assist.calls.replay import Replay, stored_messages
 from assist.calls.retrieve import RetrieveStage
 from assist.calls.state import CallState
 from assist.calls.store import CallStore, message_of
@@ -171,6 +172,10 @@ class CallEngine:
     def get_call(self, call_id: str) -> CallPublic:
         """The redacted transcript, suggestions, checklist and alerts of a call."""
         return self.store.get_call(call_id)
+
+    def stored_since(self, call_id: str, *, after: int) -> Replay:
+        """The stored alerts and suggestions of the turns after `after`, and the checklist (a resuming socket)."""
+        return stored_messages(self.db_engine, call_id, after=after)
 
     def feedback(self, suggestion_id: str, *, rating: str, comment: str | None) -> FeedbackPublic:
         """Record an agent's rating of a suggestion."""
