@@ -162,6 +162,9 @@ def _lifespan(settings: Settings | None, parts: Overrides) -> Callable[[FastAPI]
                 tg.cancel_scope.cancel()
                 app.state.ready = False
                 await anyio.to_thread.run_sync(app.state.call_hub.close)
+                store = getattr(getattr(app.state, "call_engine", None), "store", None)
+                if store is not None:
+                    store.dispose()  # the turn locks' connections (PostgreSQL)
                 scoring = getattr(getattr(app.state, "call_engine", None), "on_call_ended", None)
                 if scoring is not None and hasattr(scoring, "close"):
                     await anyio.to_thread.run_sync(scoring.close)  # the queued scorecards are stored

@@ -248,3 +248,60 @@ def test_a_document_uploaded_then_retired_on_a_follows_on_b_at_once(replicas: Re
     call_id = b.post("/v1/calls", headers=agent).json()["call_id"]
     after = _post(b, agent, call_id, "customer", "保管箱年费多少钱")["suggestion"]
     assert after is None or r.json()["id"] not in [c["document_id"] for c in after["citations"]]
+
+
+def _engines(tmp_path: Path) -> tuple[Any, Any]:
+    from assist.calls.engine import CallEngine
+    from assist.calls.playbooks import Playbooks
+    from assist.db import make_engine
+    from tests.fakes import FakeGuard, FakeKnowledge, fake_redact
+
+    assert URL
+    engine = create_engine(URL)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    engine.dispose()
+    settings = Settings(database_url=URL, data_dir=tmp_path)
+
+    def server() -> CallEngine:
+        knowledge = FakeKnowledge()
+        return CallEngine(
+            settings=settings,
+            db_engine=make_engine(settings),
+            retriever=lambda: knowledge.retriever,
+            guard=lambda: FakeGuard(),
+            playbooks=Playbooks(ROOT / "kb_docs" / "playbooks"),
+            redactor=fake_redact,
+        )
+
+    return server(), server()
+
+
+def test_concurrent_turns_on_two_engines_keep_every_turns_state(tmp_path: Path) -> None:
+    """Each turn starts from the state the call's previous turn stored, on whichever replica: nothing is
+    overwritten (the context keeps the last six turns, in order, whatever engine took each)."""
+    from sqlmodel import Session
+
+    from assist.models.calls import Call
+
+    a, b = _engines(tmp_path)
+    call_id = a.start_call()
+    counter = iter(range(1000))
+    lock = threading.Lock()
+
+    def post() -> None:
+        for _ in range(8):
+            with lock:
+                n = next(counter)
+            (a if n % 2 else b).handle_turn(call_id, speaker="agent", text=f"第{n}句")
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(t.turn for t in a.get_call(call_id).turns) == list(range(1, 33))
+    with Session(a.db_engine) as session:
+        row = session.get(Call, call_id)
+        assert row is not None
+        assert [t["turn"] for t in row.state["recent_turns"]] == list(range(27, 33))

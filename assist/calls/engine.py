@@ -231,7 +231,8 @@ class CallEngine:
                     self.retrieval.prefetch(call_id=call_id, query=query)
                 return TurnResult(call_id=call_id, turn=None, next_steps=self.playbooks.checklist(state))
             try:
-                return self._final_turn(state, speaker=speaker, raw=text, clean=clean, t0=t0)
+                with self.store.across_replicas(call_id):  # the call's turns, one at a time on every replica
+                    return self._final_turn(state, speaker=speaker, raw=text, clean=clean, t0=t0)
             except Exception:
                 self.metrics.error()
                 self.store.evict(call_id)  # the in-memory state may be half-updated: reload it next time
