@@ -5,7 +5,9 @@ Two real uvicorn servers (A and B, own data directories) on one PostgreSQL datab
 upload a new document (then time until B cites it), retire it (time until B no longer cites it), add a rule
 with a new phrase (time until B blocks it). B is polled over HTTP: a new call and one customer turn whose
 suggestion's citations are read, or `POST /v1/guard/check`. Times run from A's answer (the change is
-committed) to the first poll of B that shows it.
+committed) to the first poll of B that shows it. Before each change the round waits a random pause in
+[0, --sync-interval) (seeded, the same for both pairs), so that a change does not always fall at the same
+moment of the periodic sync (the fallback, and the only path before the fan-out).
 
 `--baseline-root` starts a second pair of servers from another checkout (e.g. /work/main, the code before
 the fan-out) on a second database, and runs the same rounds against it, alternating, in the same run.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -106,8 +109,8 @@ def _until(check: Any, deadline_s: float) -> float:
 
 
 # long function: one round's three changes in order, each with its poll of B
-def one_round(pair: Pair, i: int, deadline_s: float) -> dict[str, float]:
-    """Upload, retire and a rule through A; seconds until B shows each."""
+def one_round(pair: Pair, i: int, deadline_s: float, pauses: list[float]) -> dict[str, float]:
+    """Upload, retire and a rule through A, each after its pause; seconds until B shows each."""
     a = httpx.Client(base_url=f"http://127.0.0.1:{pair.ports[0]}", headers={"Authorization": f"Bearer {pair.key}"})
     b = httpx.Client(base_url=f"http://127.0.0.1:{pair.ports[1]}", headers={"Authorization": f"Bearer {pair.key}"})
     word = f"星辰{i}号保管箱"
@@ -119,10 +122,12 @@ def one_round(pair: Pair, i: int, deadline_s: float) -> dict[str, float]:
         s = r.json().get("suggestion") or {}
         return document_id in [c["document_id"] for c in s.get("citations", [])]
 
+    time.sleep(pauses[0])
     r = a.post("/v1/documents", files={"file": (f"box{i}-{time.time_ns()}.md", text.encode())})
     r.raise_for_status()
     doc = r.json()["id"]
     upload_s = _until(lambda: cited(doc), deadline_s)
+    time.sleep(pauses[1])
     a.post(f"/v1/documents/{doc}/retire").raise_for_status()
     retire_s = _until(lambda: not cited(doc), deadline_s)
     phrase = f"包赚{i}倍"
@@ -135,6 +140,7 @@ def one_round(pair: Pair, i: int, deadline_s: float) -> dict[str, float]:
         "advice": "不预测收益。",
         "source": "bench",
     }
+    time.sleep(pauses[2])
     a.post("/v1/rules", json=rule).raise_for_status()
     check = {"text": f"这个产品{phrase}", "speaker": "agent"}
     rule_s = _until(lambda: b.post("/v1/guard/check", json=check).json()["action"] == "block", deadline_s)
@@ -166,6 +172,7 @@ def main() -> None:
     ap.add_argument("--sync-interval", type=float, default=10.0, help="ASSIST_SYNC_INTERVAL_S (the fallback)")
     ap.add_argument("--embedders", default="hash")
     ap.add_argument("--deadline", type=float, default=30.0, help="seconds before a change counts as not seen")
+    ap.add_argument("--seed", type=int, default=7, help="the pauses before the changes")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     env = {
@@ -186,9 +193,11 @@ def main() -> None:
     try:
         for p in pairs:
             p.start()
-        for i in range(args.rounds):  # alternate the pairs, round by round
+        rng = random.Random(args.seed)
+        for i in range(args.rounds):  # alternate the pairs, round by round, with the same pauses
+            pauses = [rng.uniform(0, args.sync_interval) for _ in range(3)]
             for p in pairs:
-                rows[p.name].append(one_round(p, i, args.deadline))
+                rows[p.name].append(one_round(p, i, args.deadline, pauses))
                 print(p.name, i, rows[p.name][-1], file=sys.stderr, flush=True)  # noqa: T201
     finally:
         for p in pairs:
@@ -197,6 +206,7 @@ def main() -> None:
         "rounds": args.rounds,
         "sync_interval_s": args.sync_interval,
         "embedders": args.embedders,
+        "seed": args.seed,
         **{p.name: {"root": str(p.root), **_summary(rows[p.name]), "raw": rows[p.name]} for p in pairs},
     }
     text = json.dumps(report, indent=2)
