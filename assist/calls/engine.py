@@ -27,7 +27,7 @@ from assist.calls.next_steps import DocumentSteps, NextStepsStage
 from assist.calls.playbooks import Playbooks
 from assist.calls.rank import Ranker
 from assist.calls.reading import CustomerReader, StepTicker
-from assist.calls.replay import Replay, stored_messages
+from assist.calls.replay import Replay, last_turn, stored_messages
 from assist.calls.retrieve import RetrieveStage
 from assist.calls.state import CallState
 from assist.calls.store import CallStore, message_of
@@ -176,6 +176,10 @@ class CallEngine:
     def stored_since(self, call_id: str, *, after: int) -> Replay:
         """The stored alerts and suggestions of the turns after `after`, and the checklist (a resuming socket)."""
         return stored_messages(self.db_engine, call_id, after=after)
+
+    def last_turn(self, call_id: str) -> int:
+        """The number of the call's last turn, as stored (every replica's turns counted)."""
+        return last_turn(self.db_engine, call_id)
 
     def feedback(self, suggestion_id: str, *, rating: str, comment: str | None) -> FeedbackPublic:
         """Record an agent's rating of a suggestion."""

@@ -83,6 +83,9 @@ class Hub(Protocol):
     def subscribe(self, call_id: str) -> Subscriber:
         """Register the calling socket (call from its event loop)."""
 
+    def sequence_from(self, call_id: str, turn: int) -> None:
+        """The last turn of the call stored before the socket subscribed (see `Sequencer.start`)."""
+
     def unsubscribe(self, call_id: str, sub: Subscriber) -> None:
         """Forget a socket."""
 
@@ -178,6 +181,12 @@ class Sequencer:
         with self._lock:
             return min((h.deadline for held in self._held.values() for h in held.values()), default=None)
 
+    def start(self, call_id: str, turn: int) -> None:
+        """Order the call's turns after `turn` (the last one stored when a socket subscribed), unless turns
+        of the call pass through already: so the first turns a new socket gets are in order too."""
+        with self._lock:
+            self._last.setdefault(call_id, turn)
+
     def forget(self, call_id: str) -> None:
         """Drop a call's order (its last socket here went away)."""
         with self._lock:
@@ -214,6 +223,10 @@ class CallHub:
         with self._lock:
             self._subs.setdefault(call_id, set()).add(sub)
         return sub
+
+    def sequence_from(self, call_id: str, turn: int) -> None:
+        """The last turn of the call stored before the socket subscribed (see `Sequencer.start`)."""
+        self.sequencer.start(call_id, turn)
 
     def unsubscribe(self, call_id: str, sub: Subscriber) -> None:
         """Forget a socket (and the call's order when it was the last one here)."""

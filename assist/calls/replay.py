@@ -72,3 +72,16 @@ def stored_messages(
     if checklist and last > after and current and not ends_with_suggestion:
         out.append(ChecklistMessage(call_id=call_id, turn=last, next_steps=current))
     return Replay(messages=out, last_turn=max(last, after))
+
+
+def last_turn(db_engine: Engine, call_id: str) -> int:
+    """The number of the call's last turn (0 before the first).
+
+    Raises:
+        NotFoundError: unknown call.
+    """
+    with Session(db_engine) as session:
+        row = session.get(Call, call_id)
+        if row is None:
+            raise NotFoundError("call", call_id)
+        return int(row.turn_count)

@@ -421,6 +421,7 @@ async def stream(websocket: WebSocket, call_id: str) -> None:
     try:
         if after is not None:
             await _resume(sock, engine, sub, call_id, after)
+        hub.sequence_from(call_id, sub.through or await run_in_threadpool(engine.last_turn, call_id))
         async with anyio.create_task_group() as tg:
             tg.start_soon(_forward, sock, sub)
             tg.start_soon(watch_key, sock, watch, tg.cancel_scope)

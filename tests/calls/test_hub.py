@@ -108,3 +108,15 @@ def test_a_notice_too_large_for_postgres_becomes_a_pointer() -> None:
     assert len(big.encode("utf-8")) <= MAX_PAYLOAD
     data = json.loads(big)
     assert "m" not in data and data["r"] == ["compliance_alert", "checklist"] and data["n"] == 3
+
+
+def test_a_new_socket_gets_its_first_turns_in_order_too() -> None:
+    got, seq, _ = _recorder()
+    seq.start("c", 4)  # turns 1-4 were stored before the socket subscribed
+    seq.push("c", 6, [_alert(6)], None)  # turn 5 is still on its way from another replica
+    assert got == []
+    seq.push("c", 5, [_alert(5)], None)
+    assert got == [5, 6]
+    seq.start("c", 1)  # a second socket on the call: the order in force stays
+    seq.push("c", 7, [_alert(7)], None)
+    assert got == [5, 6, 7]
