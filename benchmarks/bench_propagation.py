@@ -130,7 +130,7 @@ def one_round(pair: Pair, i: int, deadline_s: float, pauses: list[float]) -> dic
     time.sleep(pauses[1])
     a.post(f"/v1/documents/{doc}/retire").raise_for_status()
     retire_s = _until(lambda: not cited(doc), deadline_s)
-    phrase = f"包赚{i}倍"
+    phrase = f"蓝鲸{i}号必涨计划"  # matched by no rule of kb_docs/rules (checked below)
     rule = {
         "id": f"bench_rule_{i}_{time.time_ns()}",
         "category": "performance_prediction",
@@ -140,9 +140,11 @@ def one_round(pair: Pair, i: int, deadline_s: float, pauses: list[float]) -> dic
         "advice": "不预测收益。",
         "source": "bench",
     }
+    check = {"text": f"这个产品{phrase}", "speaker": "agent"}
+    if b.post("/v1/guard/check", json=check).json()["action"] == "block":
+        raise RuntimeError(f"{phrase!r} is blocked before its rule exists: the rule step would measure nothing")
     time.sleep(pauses[2])
     a.post("/v1/rules", json=rule).raise_for_status()
-    check = {"text": f"这个产品{phrase}", "speaker": "agent"}
     rule_s = _until(lambda: b.post("/v1/guard/check", json=check).json()["action"] == "block", deadline_s)
     a.close()
     b.close()
