@@ -250,6 +250,19 @@ def test_a_document_uploaded_then_retired_on_a_follows_on_b_at_once(replicas: Re
     assert after is None or r.json()["id"] not in [c["document_id"] for c in after["citations"]]
 
 
+def test_a_document_ingested_from_the_command_line_is_served_at_once(replicas: Replicas, tmp_path: Path) -> None:
+    from assist.services import build_services
+
+    b = replicas.b
+    kb = b.app.state.knowledge  # type: ignore[attr-defined]
+    settings = b.app.state.settings.model_copy(update={"data_dir": tmp_path / "cli"})  # type: ignore[attr-defined]
+    cli = build_services(settings, limit_threads=False)  # what `assist ingest` builds
+    doc = write(tmp_path / "new" / "fx.md", "# 购汇\n\n购汇额度为每人每年五万美元。\n")
+    assert cli.documents.ingest_paths([doc], actor=None).summary()["failed"] == 0
+    _wait(lambda: any("五万美元" in h.text for h in kb.retriever.retrieve("购汇额度", k=3)), what="the CLI's document")
+    cli.db_engine.dispose()
+
+
 def _engines(tmp_path: Path) -> tuple[Any, Any]:
     from assist.calls.engine import CallEngine
     from assist.calls.playbooks import Playbooks

@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy.engine import Engine, make_url
 
-from assist.calls.hub import CHANGES, CallHub, Hub
+from assist.calls.hub import CHANGES, CallHub, Hub, Subscriber
 from assist.calls.messages import ServerMessage
 from assist.calls.replay import stored_messages
 
@@ -53,6 +53,28 @@ def turn_payload(origin: str, call_id: str, turn: int | None, messages: list[Ser
     if len(full.encode("utf-8")) <= MAX_PAYLOAD or turn is None:
         return full
     return json.dumps({**body, "r": [m.type for m in messages]})
+
+
+def change_payload(origin: str, what: str) -> str:
+    """A change's notice."""
+    if what not in CHANGES:
+        raise ValueError(f"unknown change {what!r}: expected one of {CHANGES}")
+    return json.dumps({"v": 1, "o": origin, "k": "change", "what": what, "t": time.time()})
+
+
+def announce_once(db_engine: Engine, what: str) -> None:
+    """Announce a change from a process without a hub (the command line): every server follows at once.
+    Nothing to do on SQLite (its one server follows at its next periodic sync). A failure is logged only."""
+    if db_engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import text
+
+    try:
+        with db_engine.connect() as conn:
+            conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": change_payload("cli", what)})
+            conn.commit()
+    except Exception:
+        logger.exception("could not announce a change; the servers follow at their next sync", extra={"what": what})
 
 
 class PostgresHub(CallHub):
@@ -102,7 +124,7 @@ class PostgresHub(CallHub):
 
     # -- out ----------------------------------------------------------------------------------
     def publish(
-        self, call_id: str, messages: list[ServerMessage], *, turn: int | None = None, exclude: Any = None
+        self, call_id: str, messages: list[ServerMessage], *, turn: int | None = None, exclude: Subscriber | None = None
     ) -> int:
         """Deliver here at once (through the sequencer), and notify the other replicas."""
         n = super().publish(call_id, messages, turn=turn, exclude=exclude)
@@ -112,9 +134,7 @@ class PostgresHub(CallHub):
 
     def announce(self, what: str) -> None:
         """Tell the other replicas that the rules or the knowledge base changed."""
-        if what not in CHANGES:
-            raise ValueError(f"unknown change {what!r}: expected one of {CHANGES}")
-        self._outbox.put(json.dumps({"v": 1, "o": self.origin, "k": "change", "what": what, "t": time.time()}))
+        self._outbox.put(change_payload(self.origin, what))
 
     def _publish_loop(self) -> None:
         import psycopg
