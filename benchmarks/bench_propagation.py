@@ -130,7 +130,7 @@ def one_round(pair: Pair, i: int, deadline_s: float, pauses: list[float]) -> dic
     time.sleep(pauses[1])
     a.post(f"/v1/documents/{doc}/retire").raise_for_status()
     retire_s = _until(lambda: not cited(doc), deadline_s)
-    phrase = f"蓝鲸{i}号必涨计划"  # matched by no rule of kb_docs/rules (checked below)
+    phrase = f"紫藤{i}号暗语"  # matched by no rule of kb_docs/rules (checked below)
     rule = {
         "id": f"bench_rule_{i}_{time.time_ns()}",
         "category": "performance_prediction",
