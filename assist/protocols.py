@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 if TYPE_CHECKING:  # the guard's own value types; importing them at run time would load the guard package
-    from assist.compliance.guard.model import ClaimLayer
     from assist.compliance.guard.engine import Verdict
+    from assist.compliance.guard.model import ClaimLayer
     from assist.compliance.guard.rules import Rule
     from assist.models.documents import Document
     from ingest.records import Actor, IngestItem, IngestReport, InTransaction

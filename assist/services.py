@@ -214,7 +214,9 @@ def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall, EndOf
     )
     engine.warm_up()
     aftercall = AfterCall(settings)  # every ended call is scored (issue #19), off the end-of-call response
-    scoring = EndOfCallScoring(db_engine=services.db_engine, aftercall=aftercall, fcr_window_days=settings.fcr_window_days)
+    scoring = EndOfCallScoring(
+        db_engine=services.db_engine, aftercall=aftercall, fcr_window_days=settings.fcr_window_days
+    )
     engine.on_call_ended = scoring
     return engine, aftercall, scoring
 

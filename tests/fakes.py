@@ -14,8 +14,8 @@ from typing import Any, NoReturn
 
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from assist.compliance.guard.model import ClaimLayer
 from assist.compliance.guard.engine import Match, Verdict
+from assist.compliance.guard.model import ClaimLayer
 from assist.compliance.guard.rules import Rule
 from assist.protocols import Embedder, Guard, SearchFilter, SearchResult
 from assist.text import normalize, tokenize
