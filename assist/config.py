@@ -60,6 +60,10 @@ DocumentEngine = Literal["onnx", "reference"]
 # (docs/benchmarks.md), and switching an existing data directory re-embeds every chunk on start.
 DEFAULT_DOCUMENT_ENGINE: DocumentEngine = "reference"
 E5DocumentPrefix = Literal["passage", "query"]
+# Dense indexes switch from exact search to HNSW at this many vectors (docs/benchmarks.md, "Dense search at
+# 100,000 chunks": where exact search stops fitting a live turn's budget on two cores under load).
+DEFAULT_ANN_MIN_VECTORS = 20_000
+DEFAULT_ANN_EF_SEARCH = 64  # hit@1 equal to exact search from 32 up at 100,000 vectors; 64 for a margin
 LogFormat = Literal["text", "json"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LOG_LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -114,6 +118,11 @@ class Settings(BaseSettings):
     # bank of customer utterances or FAQ questions): e5's model card's setting for symmetric tasks.
     # Changing it re-embeds the documents once (both sets of vectors are kept).
     e5_document_prefix: E5DocumentPrefix = "passage"
+    # Dense search (ingest/ann.py): exact up to this many vectors per index, HNSW from it up (back to exact
+    # below half of it); 0 keeps every index exact. efSearch: HNSW's candidate list per query (16-1024;
+    # below 32 it starts to cost hit@1, docs/benchmarks.md).
+    ann_min_vectors: int = Field(default=DEFAULT_ANN_MIN_VECTORS, ge=0)
+    ann_ef_search: int = Field(default=DEFAULT_ANN_EF_SEARCH, ge=16, le=1024)
 
     # Chunking
     chunk_max_chars: int = 480

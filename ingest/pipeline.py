@@ -429,7 +429,9 @@ class IngestPipeline:
 
     def rebuild(self) -> KnowledgeIndex:
         """A fresh index built from the database's published chunks (stored vectors reused)."""
-        fresh = KnowledgeIndex({n: idx.dim for n, idx in self.index.dense.items()}, self.index.spaces)
+        fresh = KnowledgeIndex(
+            {n: idx.dim for n, idx in self.index.dense.items()}, self.index.spaces, ann=self.index.ann
+        )
         with session_scope(self.engine) as session:
             docs = list(session.exec(select(Document).where(Document.status == DocumentStatus.published)))
             for document in docs:
