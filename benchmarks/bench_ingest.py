@@ -9,7 +9,7 @@ models. The raw rate embeds exactly the stored chunk texts with the same batch s
 
 `--engines` runs the same documents through each document engine (ASSIST_DOCUMENT_ENGINE) in turn, each
 into its own data dir, in one process, and reports each engine's figures and the pipeline speed-up of the
-first engine over the last. Without it, the settings' engine (default onnx) is measured alone.
+first engine over the last. Without it, the settings' engine (default int8) is measured alone.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import numpy as np
 
 from assist.protocols import SearchFilter
 from assist.text import TOKENIZER_VERSION
+from ingest.ann import AnnConfig, ExactStore, HnswStore, as_ids, build_exact, build_graph, hnsw_path
 
 logger = logging.getLogger(__name__)
 
@@ -82,18 +83,34 @@ class ChunkSelection:
 
 
 class FaissIndex:
-    """Inner product over L2-normalised vectors, with 64-bit ids equal to chunk ids."""
+    """Inner product over L2-normalised vectors, by chunk id: exact search, or HNSW from
+    `AnnConfig.min_vectors` vectors up (`ingest.ann`), switching as the index grows and shrinks."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, ann: AnnConfig | None = None) -> None:
         if dim <= 0:
             raise ValueError(f"index dimension must be positive, got {dim}")
-        import faiss
-
         self.dim = dim
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self.ann = ann or AnnConfig()
+        self._store: ExactStore | HnswStore = ExactStore(dim)
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        return len(self._store)
+
+    @property
+    def kind(self) -> str:
+        """ "exact" or "hnsw"."""
+        return self._store.kind
+
+    def _settle(self) -> None:
+        """Switch to HNSW, back to exact, or compact the graph, as the number of vectors now asks."""
+        store = self._store
+        if isinstance(store, ExactStore):
+            if self.ann.wants_graph(len(store)):
+                self._store = build_graph(self.dim, self.ann, *store.contents())
+        elif self.ann.wants_exact(len(store)):
+            self._store = build_exact(self.dim, *store.contents())
+        elif store.needs_compaction():
+            self._store = build_graph(self.dim, self.ann, *store.contents())
 
     def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         if len(ids) == 0:
@@ -101,59 +118,71 @@ class FaissIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape != (len(ids), self.dim):
             raise ValueError(f"expected vectors of shape ({len(ids)}, {self.dim}), got {vectors.shape}")
-        self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+        self._store.add(as_ids(ids), vectors)
+        self._settle()
 
     def remove(self, ids: Iterable[int]) -> None:
-        arr = np.asarray(list(ids), dtype=np.int64)
+        arr = as_ids(ids)
         if arr.size:
-            self._index.remove_ids(arr)  # type: ignore[arg-type]  # the SWIG wrapper takes an id array too
+            self._store.remove(arr)
+            self._settle()
 
     def search(self, query: np.ndarray, k: int, *, within: ChunkSelection | None = None) -> list[tuple[int, float]]:
         """The k nearest chunks (inner product), best first; with `within`, the k nearest of those chunks.
 
-        The selection is applied inside the FAISS scan, so a filter that excludes most chunks still
+        The selection is applied inside the FAISS search, so a filter that excludes most chunks still
         gives k results when k chunks pass it.
         """
-        if len(self) == 0:
+        if len(self) == 0 or (within is not None and len(within) == 0):
             return []
         q = np.ascontiguousarray(query[None, :], dtype=np.float32)
-        if within is None:
-            scores, ids = self._index.search(q, min(k, len(self)))
-        elif len(within) == 0:
-            return []
-        else:
-            import faiss
-
-            n = min(k, len(self), len(within))
-            scores, ids = self._index.search(q, n, params=faiss.SearchParameters(sel=within.selector()))  # type: ignore[call-arg]
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+        return self._store.search(q, k, within)
 
     def vectors_for(self, ids: Sequence[int]) -> np.ndarray:
         """The stored vectors of these ids (for exact scoring of fusion candidates)."""
         if len(ids) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
+        return self._store.vectors_for(as_ids(ids))
 
     def ids(self) -> set[int]:
-        import faiss
-
-        return set(faiss.vector_to_array(self._index.id_map).tolist())
+        return set(self._store.ids().tolist())
 
     def save(self, path: Path) -> None:
+        """Write the index to `path` (exact), or to `path` with the suffix `.hnsw` (the graph and its slots)."""
         import faiss
 
-        tmp = path.with_suffix(".tmp")
-        faiss.write_index(self._index, str(tmp))
-        tmp.replace(path)
+        store = self._store
+        if isinstance(store, ExactStore):
+            tmp = path.with_suffix(".tmp")
+            faiss.write_index(store.index, str(tmp))
+            tmp.replace(path)
+            return
+        target = hnsw_path(path)
+        tmp = target.with_suffix(".tmp")
+        with tmp.open("wb") as f:
+            np.savez(f, index=faiss.serialize_index(store.index), slots=store.slots)
+        tmp.replace(target)
 
     @classmethod
-    def load(cls, path: Path) -> FaissIndex:
+    def load(cls, path: Path, *, ann: AnnConfig | None = None, kind: str = "exact") -> FaissIndex:
+        """The index `save` wrote as `kind`; switched at once if `ann` asks for the other kind."""
         import faiss
 
-        raw = faiss.read_index(str(path))
         obj = cls.__new__(cls)
-        obj.dim = raw.d
-        obj._index = raw  # type: ignore[assignment]  # read_index returns the IndexIDMap2 we wrote
+        obj.ann = ann or AnnConfig()
+        if kind == "hnsw":
+            with np.load(hnsw_path(path), allow_pickle=False) as data:
+                raw, slots = data["index"], data["slots"]
+            index = faiss.deserialize_index(raw)
+            obj.dim = int(index.d)
+            obj._store = HnswStore(obj.dim, obj.ann, index=index, slots=slots)  # deserialize_index gives the subclass
+        elif kind == "exact":
+            index = faiss.read_index(str(path))
+            obj.dim = int(index.d)
+            obj._store = ExactStore(obj.dim, index)
+        else:
+            raise ValueError(f"unknown index kind {kind!r}")
+        obj._settle()
         return obj
 
 
@@ -327,13 +356,17 @@ def _spaces(dims: dict[str, int], spaces: dict[str, str] | None) -> dict[str, st
 class KnowledgeIndex:
     """The chunk table, the BM25 index and the FAISS indexes, changed together under one lock."""
 
-    def __init__(self, dims: dict[str, int], spaces: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, dims: dict[str, int], spaces: dict[str, str] | None = None, *, ann: AnnConfig | None = None
+    ) -> None:
         """`dims`: each dense index's dimension, by embedder name. `spaces`: what each one's vectors are
-        (an embedder's `vector_space`, by default its name); files made for other spaces are rebuilt."""
+        (an embedder's `vector_space`, by default its name); files made for other spaces are rebuilt.
+        `ann`: when the dense indexes switch from exact search to HNSW (default `AnnConfig()`)."""
         self.lock = threading.RLock()
         self.chunks: dict[int, ChunkMeta] = {}
         self.bm25 = BM25Index()
-        self.dense: dict[str, FaissIndex] = {name: FaissIndex(d) for name, d in dims.items()}
+        self.ann = ann or AnnConfig()
+        self.dense: dict[str, FaissIndex] = {name: FaissIndex(d, self.ann) for name, d in dims.items()}
         self.spaces = _spaces(dims, spaces)
         self._reset_selections()
 
@@ -397,6 +430,7 @@ class KnowledgeIndex:
             manifest = {
                 "fingerprint": self.fingerprint(),
                 "dims": {n: i.dim for n, i in self.dense.items()},
+                "kinds": {n: i.kind for n, i in self.dense.items()},  # exact (<name>.faiss) or hnsw (<name>.hnsw)
                 "spaces": self.spaces,
                 "count": len(self.chunks),
                 "tokenizer": TOKENIZER_VERSION,
@@ -408,7 +442,13 @@ class KnowledgeIndex:
 
     @classmethod
     def load(
-        cls, directory: Path, *, expect_fingerprint: str, dims: dict[str, int], spaces: dict[str, str] | None = None
+        cls,
+        directory: Path,
+        *,
+        expect_fingerprint: str,
+        dims: dict[str, int],
+        spaces: dict[str, str] | None = None,
+        ann: AnnConfig | None = None,
     ) -> KnowledgeIndex | None:
         """The persisted index, or None when any file is missing or does not match the database."""
         expect_spaces = _spaces(dims, spaces)
@@ -437,7 +477,12 @@ class KnowledgeIndex:
             obj.lock = threading.RLock()
             obj.chunks = {c["chunk_id"]: ChunkMeta(**c) for c in payload["chunks"]}
             obj.bm25 = BM25Index.from_json(payload["bm25"])
-            obj.dense = {name: FaissIndex.load(directory / f"{name}.faiss") for name in dims}
+            obj.ann = ann or AnnConfig()
+            kinds = manifest.get("kinds", {})
+            obj.dense = {
+                name: FaissIndex.load(directory / f"{name}.faiss", ann=obj.ann, kind=kinds.get(name, "exact"))
+                for name in dims
+            }
             obj.spaces = expect_spaces
             obj._reset_selections()
         except (OSError, ValueError, KeyError, RuntimeError, TypeError) as exc:

