@@ -393,6 +393,7 @@ def _list_item_start(a: int, cs: int, triggers: Iterable[tuple[int, int, int]], 
         return pe
     return cs
 
+
 def _after_negated_colon(s: str, clause_start: int, words: list[Any]) -> bool:
     """True when the clause follows a lead-in that ends with a negator and a colon.
 

@@ -163,4 +163,5 @@ def test_a_quoted_passage_is_checked_by_the_rules_without_the_model(rules_guard:
     assert g.check("Honestly I'd sort it this afternoon", speaker="passage").action == "allow"
     assert g.check("这款产品保本保息", speaker="passage").action == "block"  # the rules still run
     assert layer.texts == []
-    assert g.check("Honestly I'd sort it this afternoon", speaker="suggestion").action == "block"  # a chat model's words
+    # a chat model's words get every layer
+    assert g.check("Honestly I'd sort it this afternoon", speaker="suggestion").action == "block"
