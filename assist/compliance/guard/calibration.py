@@ -199,7 +199,7 @@ def calibration_hook(guard: Any, policy: Any, categories: Sequence[str]) -> Comb
         matches, suppressed = cache[text]
         return (
             deterministic_action(matches, spans, probs, policy, text, categories),
-            model_allowed(suppressed, spans, probs, categories, policy),
+            model_allowed(suppressed, spans, probs, categories, policy, text),
         )
 
     return hook

@@ -50,13 +50,15 @@ _ZH_CANCEL = (
     "想找 您需要 你需要 希望 是否 有没有 是不是 能不能 会不会 您说的 "
     "您提到的 你说的 你提到的 您问的 你问的 您刚才问 所谓 号称 声称 宣称 "
     "有人说 网上说 听说 警惕 谨防 小心 提防 当心 防范 在意 看重 偏好 "
-    "追求 您要求 假设 理论上"
+    "追求 您要求 假设 理论上 有人跟您说 有人跟你说 有人对您说 有人对你说 有人告诉您 有人告诉你 有人向您 "
+    "有人向你 如果有人 骗子说 骗子会说 骗子常说 诈骗分子"
 )
 _EN_CANCEL = (
     "may|might|could|possibly|perhaps|maybe|whether|you mentioned|you asked|you said|asked about|ask about|"
     "asking about|so-called|so called|claims|claiming|promising|beware|be careful|be wary|watch out|scam|scams|"
     "fraudster|fraudsters|looking for|you want|do you want|you prefer|would you prefer|prefer|do you need|"
-    "you need|interested in|are you after|heard|hypothetically|in theory|theoretically"
+    "you need|interested in|are you after|heard|hypothetically|in theory|theoretically|if anyone|if someone|"
+    "if somebody|anyone who|anybody who|someone who"
 )
 _ZH_BOUNDARY = "但 但是 可是 不过 然而 却 也 而且 并且 同时 只是 虽然 尽管"
 _EN_BOUNDARY = (

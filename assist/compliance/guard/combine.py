@@ -33,6 +33,16 @@ _CONTRAST_START = re.compile(
     r"(?:但是|可是|不過|不过|然而|但|but\b|however\b|although\b|though\b|whereas\b|yet\b)", re.IGNORECASE
 )
 _RANK = {"allow": 0, "warn": 1, "block": 2}
+#: Hedges that take back a claim about returns, risk, performance or approval ("Stocks may go up"); 不可能 /
+#: 没可能 are negators of a claim (不可能亏), not hedges.
+_HEDGE = re.compile(
+    r"(?<![不没沒])可能|也许|也許|或许|或許|说不定|說不定|未必|不一定|\b(?:may|might|could|possibly|perhaps|maybe)\b",
+    re.IGNORECASE,
+)
+#: The categories a hedge takes back; a hedged threat or request ("your account may be frozen") still is one.
+HEDGEABLE = frozenset(
+    ("guaranteed_return", "no_risk", "performance_prediction", "deposit_like", "superlative", "loan_approval")
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,8 @@ class Policy:
             around it the model cannot tell a mention, and a bare claim is a claim.
         veto_min_clauses: Veto only in utterances of at least this many clauses.
         model_max_action: The most the model alone may do (``block`` or ``warn``).
+        hedges_silence: A hedge in the clause (may, might, 可能, 也许, ...) keeps the model from adding a match
+            of a :data:`HEDGEABLE` category there, as a hedge cancels a rule's trigger.
     """
 
     model_adds: bool = True
@@ -79,6 +91,7 @@ class Policy:
     veto_spares_bare: bool = True
     veto_min_clauses: int = 1
     model_max_action: str = "block"
+    hedges_silence: bool = True
 
     def __post_init__(self) -> None:
         if self.suppress not in ("none", "clause", "utterance"):
@@ -118,13 +131,20 @@ def model_allowed(
     probs: np.ndarray,
     categories: Sequence[str],
     policy: Policy,
+    text: str | None = None,
 ) -> np.ndarray:
-    """Per clause: may the model add a match there (the suppression half of the rule)?"""
+    """Per clause: may the model add a match there (the suppression half of the rule)?
+
+    With ``text``, a hedge in a clause silences the model there for the hedgeable categories.
+    """
     allowed = np.full(len(spans), policy.model_adds, bool)
     if not policy.model_adds:
         return allowed
     for i, (a, b) in enumerate(spans):
         cat = categories[int(np.argmax(probs[i, 1:])) + 1]
+        if text is not None and policy.hedges_silence and cat in HEDGEABLE and _HEDGE.search(text, a, b):
+            allowed[i] = False
+            continue
         for s in suppressed:
             if s.reason == "term_of_art":
                 silenced = _term_of_art_silences(s, a, b, cat, policy)
@@ -244,7 +264,7 @@ def combine(
             out.append(Match(**{**_fields(m), "severity": "warn", "score": round(v, 4)}))
         else:
             logger.info("model vetoed a block", extra={"rule_id": m.rule_id, "claim_evidence": round(v, 4)})
-    allowed = model_allowed(suppressed, spans, probs, model.categories, policy)
+    allowed = model_allowed(suppressed, spans, probs, model.categories, policy, text)
     for i, (a, b) in enumerate(spans):
         if not allowed[i]:
             continue

@@ -235,10 +235,11 @@ class Guard:
         kept: dict[int, list[tuple[int, int]]] = {}
         for a, b, ridx in sorted(hits.triggers, key=lambda t: (t[0], -(t[1] - t[0]))):
             cs, ce = _clause(a, b, bounds_start, bounds_end, len(s))
+            js = _list_item_start(a, cs, hits.triggers, words)
             why = None
             if any(er == ridx and ea >= cs and eb <= ce for ea, eb, er in hits.exceptions):
                 why = "exception"
-            elif not judge(a, b, cs, ce, words) or _after_negated_colon(s, cs, words):
+            elif not judge(a, b, js, ce, words) or _after_negated_colon(s, cs, words):
                 why = "negated_or_hedged"
             elif "\n" in text and self._lead_in_negates(text, nt.starts[a]):
                 why = "negated_lead_in"
@@ -400,6 +401,20 @@ def unavailable_reason(guard: GuardProtocol | None) -> str | None:
     if not guard.rules:
         return "the compliance guard has no rules in force"
     return None
+
+
+def _list_item_start(a: int, cs: int, triggers: Iterable[tuple[int, int, int]], words: Sequence[Any]) -> int:
+    """Where the scope of the trigger at ``a`` starts: its clause's start, or - when a negator stands between
+    an earlier trigger of the clause and this one - the end of that earlier trigger.
+
+    A negated list repeats its negator ("不保本不保息": two claims, each negated once), so a negator that
+    belongs to the item before must not be counted again; a list under one negator ("不能承诺保本保收益")
+    has no negator between its items and keeps the whole clause.
+    """
+    pe = max((e for x, e, _ in triggers if cs <= x and e <= a), default=-1)
+    if pe >= 0 and any(w.effect == NEG and pe <= w.start < a for w in words):
+        return pe
+    return cs
 
 
 def _after_negated_colon(s: str, clause_start: int, words: list[Any]) -> bool:

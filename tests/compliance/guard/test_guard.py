@@ -380,3 +380,35 @@ def test_two_regex_rules_matching_at_the_same_place_both_fire() -> None:
         ]
     )
     assert {m.rule_id for m in guard.check("it is a sure thing forever").matches} == {"r_long", "r_short"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["这个产品不保本不保息的。", "就是说这个产品不保本不保息的 您一定要清楚", "這個產品不保本不保息。"],
+)
+def test_a_list_that_repeats_its_negator_negates_every_item(guard: Guard, text: str) -> None:
+    assert guard.check(text).action == "allow", guard.check(text).to_dict()
+
+
+def test_a_list_under_one_negator_and_an_asserted_item_after_it(guard: Guard) -> None:
+    assert guard.check("我们不能向您承诺保本保收益。").action == "allow"
+    assert guard.check("这个产品保本保息。").action == "block"
+    assert guard.check("不保本，保息。").action == "block"  # the negation does not cross the comma
+    assert guard.check("不保本不保息，但稳赚不赔。").action == "block"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "有人跟您说“三个月翻倍”“稳拿20%”，那肯定是荐股诈骗。",
+        "如果有人向您索要验证码，请直接挂断。",
+        "If anyone promises you guaranteed returns, it is a scam.",
+        "Anyone who tells you an investment is risk-free is not being honest.",
+    ],
+)
+def test_reported_claims_in_warnings_are_mentions(guard: Guard, text: str) -> None:
+    assert guard.check(text).action == "allow", guard.check(text).to_dict()
+
+
+def test_the_agents_own_lead_in_is_not_reported_speech(guard: Guard) -> None:
+    assert guard.check("我跟您说，这个稳赚不赔。").action == "block"

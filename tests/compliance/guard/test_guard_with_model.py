@@ -64,19 +64,19 @@ def _guard(rules_guard: Guard, layer: object) -> Guard:
 
 
 def test_model_catches_a_claim_no_rule_was_written_for(rules_guard: Guard, model: ClaimModel) -> None:
-    text = "You need to decide today, the allocation is almost gone."
+    text = "Honestly I'd sort it this afternoon, the allocation is almost gone."
     assert rules_guard.check(text).action == "allow"
-    g = _guard(rules_guard, StubLayer(model, {"You need to decide today": ("pressure", 0.97)}))
+    g = _guard(rules_guard, StubLayer(model, {"Honestly I'd sort it this afternoon": ("pressure", 0.97)}))
     verdict = g.check(text)
     assert verdict.action == "block"
     (m,) = verdict.matches
-    assert (m.layer, m.category, m.score, m.text) == ("model", "pressure", 0.97, "You need to decide today")
+    assert (m.layer, m.category, m.score, m.text) == ("model", "pressure", 0.97, "Honestly I'd sort it this afternoon")
     assert m.to_dict()["layer"] == "model" and m.to_dict()["score"] == 0.97
     assert verdict.advice  # no rule covers pressure: the model's match still says what to do instead
 
 
 def test_model_vetoes_a_rule_block_on_a_warning(rules_guard: Guard, model: ClaimModel) -> None:
-    text = "有人向您索要验证码的，一律是诈骗"
+    text = "凡是索要验证码的，一律是诈骗"
     assert rules_guard.check(text).action == "block"  # the rules see 索要验证码 and nothing else
     assert _guard(rules_guard, StubLayer(model)).check(text).action == "allow"
 
@@ -122,19 +122,19 @@ def test_real_layer_with_fake_encoder_end_to_end(tmp_path: Path, model: ClaimMod
 def test_the_holder_keeps_the_model_on_every_guard_swapped_in(rules_guard: Guard, model: ClaimModel) -> None:
     from assist.compliance.holder import GuardHolder
 
-    layer = StubLayer(model, {"You need to decide today": ("pressure", 0.97)})
+    layer = StubLayer(model, {"Honestly I'd sort it this afternoon": ("pressure", 0.97)})
     holder = GuardHolder(Guard(rules_guard.pack, check_examples=False))
     holder.set_claim_layer(layer, status={"ready": True, "reason": None})
-    assert holder.get().check("You need to decide today").action == "block"
+    assert holder.get().check("Honestly I'd sort it this afternoon").action == "block"
     holder.swap(Guard(rules_guard.pack, check_examples=False))  # compliance staff changed the rules
-    assert holder.get().check("You need to decide today").action == "block"
+    assert holder.get().check("Honestly I'd sort it this afternoon").action == "block"
     assert holder.status()["model"] == {"ready": True, "reason": None}
 
 
 def test_a_bare_claim_is_never_vetoed(rules_guard: Guard, model: ClaimModel) -> None:
     g = _guard(rules_guard, StubLayer(model))  # the model reads everything as `none`
     assert g.check("稳赚不赔").action == "block"  # no context: nothing makes it a mention
-    assert g.check("有人向您索要验证码的，一律是诈骗").action == "allow"
+    assert g.check("凡是索要验证码的，一律是诈骗").action == "allow"
 
 
 def test_a_rule_of_a_category_the_model_does_not_know_is_never_vetoed(model: ClaimModel) -> None:
@@ -153,14 +153,15 @@ def test_a_document_keeps_every_rule_block(rules_guard: Guard, model: ClaimModel
     draft = (Path(__file__).resolve().parents[3] / "kb_docs" / "drafts" / "marketing_draft_flagged.md").read_text()
     g = _guard(rules_guard, StubLayer(model))  # the model reads every clause as `none`, as it did this draft
     assert g.check(draft, speaker="document").action == "block"
-    assert g.check("有人向您索要验证码的，一律是诈骗", speaker="agent").action == "allow"
+    assert g.check("凡是索要验证码的，一律是诈骗", speaker="agent").action == "allow"
 
 
 def test_a_quoted_passage_is_checked_by_the_rules_without_the_model(rules_guard: Guard, model: ClaimModel) -> None:
     # an extractive suggestion quotes approved documents verbatim: the model read them at ingest
-    layer = StubLayer(model, {"You need to decide today": ("pressure", 0.97)})
+    layer = StubLayer(model, {"Honestly I'd sort it this afternoon": ("pressure", 0.97)})
     g = _guard(rules_guard, layer)
-    assert g.check("You need to decide today", speaker="passage").action == "allow"
+    assert g.check("Honestly I'd sort it this afternoon", speaker="passage").action == "allow"
     assert g.check("这款产品保本保息", speaker="passage").action == "block"  # the rules still run
     assert layer.texts == []
-    assert g.check("You need to decide today", speaker="suggestion").action == "block"  # a chat model's words
+    # a chat model's words get every layer
+    assert g.check("Honestly I'd sort it this afternoon", speaker="suggestion").action == "block"
