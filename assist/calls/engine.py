@@ -70,6 +70,7 @@ class _Turn:
     events: list[GuardEvent] = field(default_factory=list)
     suggestion: Suggestion | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    store_s: float = 0.0  # seconds in the store so far (the turn's number), for the stage histogram
 
 
 class CallEngine:
@@ -240,10 +241,13 @@ class CallEngine:
             return None, str(exc)
 
     def _final_turn(self, state: CallState, *, speaker: str, raw: str, clean: str, t0: float) -> TurnResult:
+        t = time.perf_counter()
         self.store.next_turn(state)  # the database assigns the number (unique per call, across servers)
+        numbered_s = time.perf_counter() - t
         self.metrics.turn(speaker)
         guard, unavailable = self._guard_or_reason()
         turn = _Turn(state, state.turn_count, speaker, raw, clean, t0, before=self.playbooks.checklist(state))
+        turn.store_s = numbered_s
         state.remember_turn(turn.number, speaker, clean)
         if speaker == "agent":
             self._agent_turn(turn, guard, unavailable)
@@ -254,17 +258,19 @@ class CallEngine:
     def _agent_turn(self, turn: _Turn, guard: CallGuard | None, unavailable: str | None) -> None:
         """Guard → alert and guard event (their steps join the checklist) → tick what the agent did."""
         state = turn.state
-        check = self.agent_check.run(
-            guard=guard, unavailable=unavailable, state=state, turn=turn.number, raw=turn.raw, clean=turn.clean
-        )
+        with self.metrics.stage("alerts"):
+            check = self.agent_check.run(
+                guard=guard, unavailable=unavailable, state=state, turn=turn.number, raw=turn.raw, clean=turn.clean
+            )
         turn.timings.update(check.timings)
         if check.alert is not None and check.event is not None:
             turn.alerts.append(check.alert)
             turn.events.append(check.event)
             self.playbooks.activate(state, self.playbooks.steps_for(categories=check.event.categories))
-        self.ticker.run(
-            state, turn.clean, disclosures=check.disclosures, said=check.said, guard=guard, timings=turn.timings
-        )
+        with self.metrics.stage("reading"):
+            self.ticker.run(
+                state, turn.clean, disclosures=check.disclosures, said=check.said, guard=guard, timings=turn.timings
+            )
 
     def _customer_turn(self, turn: _Turn, guard: CallGuard | None, unavailable: str | None) -> None:
         """Language and topics → trigger → a suggestion (or, with no guard, the alert that it is withheld)."""
@@ -272,7 +278,8 @@ class CallEngine:
         lang = detect_language(clean)
         if lang != "mixed" or state.language is None:  # a mixed turn keeps the call's language
             state.language = lang
-        read = self.reader.run(state, clean, turn.timings)
+        with self.metrics.stage("reading"):
+            read = self.reader.run(state, clean, turn.timings)
         self._after_trigger(turn, guard, unavailable, suggest=read.suggest, explicit=read.explicit, vector=read.vector)
 
     def _after_trigger(
@@ -302,12 +309,14 @@ class CallEngine:
         cq = self.context.run(text=turn.clean, state=state)
         language = state.language or detect_language(turn.clean)
         shared = {VECTOR: vector} if vector is not None and cq.query == clean_turn(turn.clean) else None
-        retrieval = self.retrieval.run(call_id=state.call_id, query=cq.query, vectors=shared)
+        with self.metrics.stage("retrieve"):
+            retrieval = self.retrieval.run(call_id=state.call_id, query=cq.query, vectors=shared)
         timings.update(retrieval.timings)
         t = time.perf_counter()
-        ranking = self.ranker.run(
-            query=cq, results=retrieval.results, language=language, last_top_chunk=state.last_top_chunk
-        )
+        with self.metrics.stage("rank"):
+            ranking = self.ranker.run(
+                query=cq, results=retrieval.results, language=language, last_top_chunk=state.last_top_chunk
+            )
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only:
             logger.info("same passage as last time; no suggestion", extra={"call_id": state.call_id})
@@ -315,19 +324,21 @@ class CallEngine:
         if not ranking.results and not explicit:
             logger.debug("statement with nothing relevant; no suggestion", extra={"call_id": state.call_id})
             return
-        answer = self.answer.run(
-            guard=guard, state=state, turn=turn.number, query=cq, results=ranking.results, language=language
-        )
+        with self.metrics.stage("answer"):
+            answer = self.answer.run(
+                guard=guard, state=state, turn=turn.number, query=cq, results=ranking.results, language=language
+            )
         timings.update(answer.timings)
         comp = answer.composition
         t = time.perf_counter()
-        if comp.citations:
-            state.last_top_chunk = str(comp.citations[0]["chunk_id"])
-            if not cq.elliptical and explicit:
-                # a new need: it becomes the anchor of the next elliptical turns, with its documents
-                state.last_need = turn.clean
-                state.docs_in_play = []
-            self.next_steps.run(state=state, results=comp.results)
+        with self.metrics.stage("next_steps"):
+            if comp.citations:
+                state.last_top_chunk = str(comp.citations[0]["chunk_id"])
+                if not cq.elliptical and explicit:
+                    # a new need: it becomes the anchor of the next elliptical turns, with its documents
+                    state.last_need = turn.clean
+                    state.docs_in_play = []
+                self.next_steps.run(state=state, results=comp.results)
         timings["next_steps"] = elapsed_ms(t)
         state.suggestion_count += 1
         turn.events += answer.events
@@ -351,6 +362,7 @@ class CallEngine:
             checklist=checklist,
         )
         turn.timings["persist"] = elapsed_ms(t)
+        self.metrics.stage_took("store", turn.store_s + time.perf_counter() - t)
         for a, e in zip(turn.alerts, [e for e in turn.events if e.kind in ("utterance", "unchecked")], strict=False):
             a.event_id = e.id
         message: SuggestionMessage | None = None
@@ -361,6 +373,7 @@ class CallEngine:
             self.metrics.suggestion(suggestion.source, message.latency_ms)
         for a in turn.alerts:
             self.metrics.alert(a.action)
+        self.metrics.turn_done(turn.speaker, time.perf_counter() - turn.t0)
         return TurnResult(
             call_id=state.call_id,
             turn=turn.number,
