@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -56,8 +57,15 @@ LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5
 # prometheus-client chooses in-process or file-backed values when it is first imported; the variable may have
 # been set after that: choose again, before any metric exists. The values of this process stay where they
 # were put now, so a scrape reads the directory known now (MODE_DIR), not one set later.
-values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 MODE_DIR = multiprocess_dir()
+if MODE_DIR is not None and not (MODE_DIR.is_dir() and os.access(MODE_DIR, os.W_OK | os.X_OK)):
+    # Only `assist serve` prepares the directory; another command (an ingest, a replay) run with the variable
+    # set but no usable directory keeps its figures to itself rather than fail.
+    logger.warning(
+        "%s=%s is not a directory this process can write: its metrics stay in the process", MULTIPROC_ENV, MODE_DIR
+    )
+    MODE_DIR = None
+values.ValueClass = values.get_value_class() if MODE_DIR is not None else values.MutexValue  # type: ignore[no-untyped-call]
 # `_created` series exist in one-process mode only: leave them out, so both modes expose the same names.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 

@@ -160,3 +160,14 @@ def test_serve_with_workers_shares_one_metrics_directory(served, tmp_path: Path,
     assert call["workers"] == 3 and call["factory"] is True and call["target"] == "assist.cli.calls_cmd:worker_app"
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(data / "metrics")  # the workers inherit it
     assert not stale.exists()
+
+
+def test_a_command_with_the_variable_set_but_no_directory_keeps_its_metrics_to_itself(tmp_path: Path) -> None:
+    missing = tmp_path / "never-made"
+    code = "import sys; from assist.observability import metrics as m; m.TURNS.labels(speaker='agent').inc(); "
+    code += "sys.stdout.write(m.render()[0].decode())"
+    done = subprocess.run([sys.executable, "-c", code], env=_env(missing), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr  # no traceback: an ingest or a replay still runs
+    assert "is not a directory this process can write" in done.stderr
+    assert value(parse(done.stdout), "assist_turns_total", speaker="agent") == 1
+    assert not missing.exists()
