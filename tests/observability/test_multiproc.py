@@ -133,8 +133,9 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: calls.append({"workers": 1}))
     monkeypatch.setattr(uvicorn, "run", lambda target, **kw: calls.append({"target": target, **kw}))
     monkeypatch.setenv("ASSIST_EMBEDDERS", "hash")
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    monkeypatch.delenv("prometheus_multiproc_dir", raising=False)
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir", "ASSIST_LOG_LEVEL"):
+        monkeypatch.setenv(name, "")  # remembered as it was, so what serve sets for its workers is undone
+        monkeypatch.delenv(name)
     get_settings.cache_clear()
     return calls
 
