@@ -201,6 +201,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> FastAPI:
 
     security.install(app)
     # -- end of security
+    from assist.observability.http import install_metrics
+
+    install_metrics(app)  # counts every request, those the key check refuses too (assist/observability/http.py)
     for module in (health, calls, suggestions, guard, documents, rules, events, audit, tickets, qa, gaps):
         app.include_router(module.router)
     try:

@@ -136,32 +136,34 @@ def _group_keys(group: str, call: Call) -> list[str]:
 METRICS_WINDOW_DAYS = 30
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def render_fcr_metrics(session: Session, *, days: int = METRICS_WINDOW_DAYS, now: datetime | None = None) -> str:
+def fcr_metric_families(session: Session, *, days: int = METRICS_WINDOW_DAYS, now: datetime | None = None) -> list[Any]:
     """First-contact resolution per topic of the calls with a customer reference started in the last `days`
-    days, in the Prometheus text format (gauges: calls, resolved and their ratio)."""
+    days, as Prometheus gauge families: ``assist_fcr_calls``, ``assist_fcr_resolved`` and their ratio
+    ``assist_fcr_ratio`` (a topic with no call has no ratio). Read from the database at scrape time."""
+    from prometheus_client.core import GaugeMetricFamily
+
     since = (now or datetime.now(UTC)) - timedelta(days=days)
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for row in fcr_summary(session, group="topic", date_from=since):
         per[row["group"]][0] += row["calls"]
         per[row["group"]][1] += row["resolved"]
     window = f"started in the last {days} days"
-    lines = [
-        f"# HELP assist_fcr_calls Calls with a customer reference {window}, by topic.",
-        "# TYPE assist_fcr_calls gauge",
-    ]
-    lines += [f'assist_fcr_calls{{topic="{_label(t)}"}} {n}' for t, (n, _r) in sorted(per.items())]
-    lines += [
-        f"# HELP assist_fcr_resolved Of those, calls with no repeat contact on their topic {window}, by topic.",
-        "# TYPE assist_fcr_resolved gauge",
-    ]
-    lines += [f'assist_fcr_resolved{{topic="{_label(t)}"}} {r}' for t, (_n, r) in sorted(per.items())]
-    lines += [
-        f"# HELP assist_fcr_ratio First-contact resolution (resolved / calls) of calls {window}, by topic.",
-        "# TYPE assist_fcr_ratio gauge",
-    ]
-    lines += [f'assist_fcr_ratio{{topic="{_label(t)}"}} {r / n:.4f}' for t, (n, r) in sorted(per.items()) if n]
-    return "\n".join(lines) + "\n"
+    calls = GaugeMetricFamily(
+        "assist_fcr_calls", f"Calls with a customer reference {window}, by topic.", labels=["topic"]
+    )
+    resolved = GaugeMetricFamily(
+        "assist_fcr_resolved",
+        f"Of those, calls with no repeat contact on their topic {window}, by topic.",
+        labels=["topic"],
+    )
+    ratio = GaugeMetricFamily(
+        "assist_fcr_ratio",
+        f"First-contact resolution (resolved / calls) of calls {window}, by topic.",
+        labels=["topic"],
+    )
+    for topic, (n, r) in sorted(per.items()):
+        calls.add_metric([topic], n)
+        resolved.add_metric([topic], r)
+        if n:
+            ratio.add_metric([topic], round(r / n, 4))
+    return [calls, resolved, ratio]

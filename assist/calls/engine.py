@@ -106,6 +106,7 @@ class CallEngine:
             next_steps_for=next_steps_for,
             max_cached_calls=max_cached_calls,
             max_parallel_retrievals=max_parallel_retrievals,
+            metrics=self.metrics,
         )
         self.agent_check = AgentTurnCheck(redact=self.redact)
         self.store = CallStore(db_engine=db_engine, redact=self.redact, max_cached_calls=max_cached_calls)
@@ -214,10 +215,13 @@ class CallEngine:
             return None, str(exc)
 
     def _final_turn(self, state: CallState, *, speaker: str, raw: str, clean: str, t0: float) -> TurnResult:
+        t = time.perf_counter()
         self.store.next_turn(state)  # the database assigns the number (unique per call, across servers)
+        numbered_s = time.perf_counter() - t
         self.metrics.turn(speaker)
         guard, unavailable = self._guard_or_reason()
         turn = Turn(state, state.turn_count, speaker, raw, clean, t0, before=self.playbooks.checklist(state))
+        turn.store_s = numbered_s
         state.remember_turn(turn.number, speaker, clean)
         if speaker == "agent":
             self._agent_turn(turn, guard, unavailable)
@@ -228,17 +232,19 @@ class CallEngine:
     def _agent_turn(self, turn: Turn, guard: CallGuard | None, unavailable: str | None) -> None:
         """Guard → alert and guard event (their steps join the checklist) → tick what the agent did."""
         state = turn.state
-        check = self.agent_check.run(
-            guard=guard, unavailable=unavailable, state=state, turn=turn.number, raw=turn.raw, clean=turn.clean
-        )
+        with self.metrics.stage("alerts"):
+            check = self.agent_check.run(
+                guard=guard, unavailable=unavailable, state=state, turn=turn.number, raw=turn.raw, clean=turn.clean
+            )
         turn.timings.update(check.timings)
         if check.alert is not None and check.event is not None:
             turn.alerts.append(check.alert)
             turn.events.append(check.event)
             self.playbooks.activate(state, self.playbooks.steps_for(categories=check.event.categories))
-        self.ticker.run(
-            state, turn.clean, disclosures=check.disclosures, said=check.said, guard=guard, timings=turn.timings
-        )
+        with self.metrics.stage("reading"):
+            self.ticker.run(
+                state, turn.clean, disclosures=check.disclosures, said=check.said, guard=guard, timings=turn.timings
+            )
 
     def _customer_turn(self, turn: Turn, guard: CallGuard | None, unavailable: str | None) -> None:
         """Language and topics → trigger → a suggestion (or, with no guard, the alert that it is withheld)."""
@@ -246,7 +252,8 @@ class CallEngine:
         lang = detect_language(clean)
         if lang != "mixed" or state.language is None:  # a mixed turn keeps the call's language
             state.language = lang
-        read = self.reader.run(state, clean, turn.timings)
+        with self.metrics.stage("reading"):
+            read = self.reader.run(state, clean, turn.timings)
         if read.suggest and guard is not None:
             got = self.suggester.run(
                 state,
@@ -279,9 +286,11 @@ class CallEngine:
             checklist=checklist,
         )
         turn.timings["persist"] = elapsed_ms(t)
+        self.metrics.stage_took("store", turn.store_s + time.perf_counter() - t)
         result = turn.result(checklist)
         if result.suggestion is not None:
             self.metrics.suggestion(result.suggestion.source, result.suggestion.latency_ms)
         for a in turn.alerts:
             self.metrics.alert(a.action)
+        self.metrics.turn_done(turn.speaker, time.perf_counter() - turn.t0)
         return result

@@ -18,7 +18,7 @@ from assist.calls.answer import AnswerStage
 from assist.calls.compose import ExtractiveComposer
 from assist.calls.context import ContextQueryBuilder, clean_turn
 from assist.calls.llm import LLMComposer
-from assist.calls.metrics import elapsed_ms
+from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
 from assist.calls.playbooks import Playbooks
 from assist.calls.rank import Ranker
@@ -55,6 +55,7 @@ class SuggestStage:
         next_steps_for: a document's declared next-step ids.
         max_cached_calls: prefetches and documents' steps kept in memory.
         max_parallel_retrievals: retrievals at once (default: one per core).
+        metrics: where each stage's duration goes.
     """
 
     def __init__(
@@ -69,7 +70,9 @@ class SuggestStage:
         next_steps_for: Callable[[str], list[str]] | None,
         max_cached_calls: int,
         max_parallel_retrievals: int | None,
+        metrics: Metrics,
     ) -> None:
+        self.metrics = metrics
         self.context = ContextQueryBuilder(has_topic=playbooks.has_topic, topics_in=playbooks.topics_in)
         self.retrieval = RetrieveStage(
             retriever=retriever,
@@ -112,12 +115,14 @@ class SuggestStage:
         cq = self.context.run(text=clean, state=state)
         language = state.language or detect_language(clean)
         shared = {VECTOR: vector} if vector is not None and cq.query == clean_turn(clean) else None
-        retrieval = self.retrieval.run(call_id=state.call_id, query=cq.query, vectors=shared)
+        with self.metrics.stage("retrieve"):
+            retrieval = self.retrieval.run(call_id=state.call_id, query=cq.query, vectors=shared)
         timings.update(retrieval.timings)
         t = time.perf_counter()
-        ranking = self.ranker.run(
-            query=cq, results=retrieval.results, language=language, last_top_chunk=state.last_top_chunk
-        )
+        with self.metrics.stage("rank"):
+            ranking = self.ranker.run(
+                query=cq, results=retrieval.results, language=language, last_top_chunk=state.last_top_chunk
+            )
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only:
             logger.info("same passage as last time; no suggestion", extra={"call_id": state.call_id})
@@ -125,19 +130,21 @@ class SuggestStage:
         if not ranking.results and not explicit:
             logger.debug("statement with nothing relevant; no suggestion", extra={"call_id": state.call_id})
             return Suggested(None, [])
-        answer = self.answer.run(
-            guard=guard, state=state, turn=turn, query=cq, results=ranking.results, language=language
-        )
+        with self.metrics.stage("answer"):
+            answer = self.answer.run(
+                guard=guard, state=state, turn=turn, query=cq, results=ranking.results, language=language
+            )
         timings.update(answer.timings)
         comp = answer.composition
         t = time.perf_counter()
-        if comp.citations:
-            state.last_top_chunk = str(comp.citations[0]["chunk_id"])
-            if not cq.elliptical and explicit:
-                # a new need: it becomes the anchor of the next elliptical turns, with its documents
-                state.last_need = clean
-                state.docs_in_play = []
-            self.next_steps.run(state=state, results=comp.results)
+        with self.metrics.stage("next_steps"):
+            if comp.citations:
+                state.last_top_chunk = str(comp.citations[0]["chunk_id"])
+                if not cq.elliptical and explicit:
+                    # a new need: it becomes the anchor of the next elliptical turns, with its documents
+                    state.last_need = clean
+                    state.docs_in_play = []
+                self.next_steps.run(state=state, results=comp.results)
         timings["next_steps"] = elapsed_ms(t)
         state.suggestion_count += 1
         suggestion = answer.suggestion(call_id=state.call_id, turn=turn, query=cq.query, language=language)

@@ -26,6 +26,7 @@ class Turn:
     events: list[GuardEvent] = field(default_factory=list)
     suggestion: Suggestion | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    store_s: float = 0.0  # seconds in the store so far (the turn's number), for the stage histogram
 
     def result(self, checklist: list[NextStep]) -> TurnResult:
         """The turn's result: its alerts linked to their stored guard events, the suggestion as sent on the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,6 +26,14 @@ logger = logging.getLogger(__name__)
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port; their metrics are aggregated through PROMETHEUS_MULTIPROC_DIR "
+            "(default <ASSIST_DATA_DIR>/metrics when above 1).",
+        ),
+    ] = 1,
     log_level: Annotated[
         str | None,
         typer.Option(help="Same as the global --log-level (kept for old scripts).", hidden=True, callback=level_option),
@@ -42,9 +51,48 @@ def serve(
     # of assist/logs.py (redacted: the WebSocket's ?token= key, personal data in a logged path; same format).
     from assist.cli.db_cmd import run_upgrade
 
+    _prepare_metrics(workers)  # before anything counts: the migrations may already check text with the guard
     run_upgrade()  # the migrations first, once, under the database's lock (several replicas may start at once)
-    config = uvicorn.Config("assist.app:create_app", factory=True, host=host, port=port, log_config=None)
-    uvicorn.Server(config).run()
+    if workers == 1:
+        config = uvicorn.Config("assist.app:create_app", factory=True, host=host, port=port, log_config=None)
+        uvicorn.Server(config).run()
+        return
+    # Each worker is a new interpreter: it configures logging as this process did, then builds the app.
+    os.environ["ASSIST_LOG_LEVEL"] = logging.getLevelName(logging.getLogger().level)
+    uvicorn.run("assist.cli.calls_cmd:worker_app", factory=True, host=host, port=port, workers=workers, log_config=None)
+
+
+def _prepare_metrics(workers: int) -> None:
+    """Make the shared metrics directory ready before any server process starts (assist/observability/).
+
+    With several workers and no PROMETHEUS_MULTIPROC_DIR, ``<ASSIST_DATA_DIR>/metrics`` is used, so that one
+    scrape shows every worker. A directory that cannot be used stops the start with its reason.
+    """
+    from assist.config import get_settings
+    from assist.observability.multiproc import MULTIPROC_ENV, multiprocess_dir, prepare_multiprocess_dir
+
+    path = multiprocess_dir()
+    if path is None and workers > 1:
+        path = Path(get_settings().data_dir) / "metrics"
+        os.environ[MULTIPROC_ENV] = str(path)
+    if path is None:
+        return
+    try:
+        prepare_multiprocess_dir(path)
+    except ValueError as exc:
+        typer.echo(f"error: {exc} (set {MULTIPROC_ENV} to a directory this user can write)", err=True)
+        raise typer.Exit(2) from exc
+
+
+def worker_app() -> Any:
+    """The app of one `assist serve --workers N` process, with logging configured as the parent's."""
+    from assist.app import create_app
+    from assist.config import get_settings
+    from assist.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level or "INFO", settings.log_format)
+    return create_app()
 
 
 # -- replay ---------------------------------------------------------------------------------------

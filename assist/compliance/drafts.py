@@ -19,6 +19,7 @@ from assist.compliance.store import check_rule_id, compile_guard, current_disclo
 from assist.config import shipped_path
 from assist.errors import InvalidInputError
 from assist.models.guard import GuardEvent
+from assist.observability.metrics import verdicts_not_counted
 
 if TYPE_CHECKING:
     from assist.compliance.guard.engine import Guard, Verdict
@@ -124,7 +125,8 @@ def try_draft(
     labelled_before: list[tuple[dict[str, Any], str]] = []
     labelled_after: list[tuple[dict[str, Any], str]] = []
     for s in statements:
-        v0, v1 = now_guard.check(s.text, s.speaker), draft_guard.check(s.text, s.speaker)
+        with verdicts_not_counted():  # a rehearsal, not verdicts on anyone's words
+            v0, v1 = now_guard.check(s.text, s.speaker), draft_guard.check(s.text, s.speaker)
         if s.case is not None:
             labelled_before.append((s.case, v0.action))
             labelled_after.append((s.case, v1.action))

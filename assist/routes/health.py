@@ -2,9 +2,12 @@
 
 - ``/healthz`` is liveness: 200 while the process runs (a restart would not help a server that is only
   waiting for its rules), with the guard's status in the body so a dashboard sees a guard without rules.
-- ``/readyz`` is readiness: 200 only when the database answers, the indexes are loaded and the guard has
-  rules in force; else 503 naming what is missing. A load balancer sends no traffic to a server whose guard
-  could not load: the guard never fails open.
+- ``/readyz`` is readiness: 200 only when the database answers, the indexes are loaded, the guard has
+  rules in force and, when ASSIST_GUARD_MODEL is on, its claim model loaded; else 503 naming what is missing.
+  A load balancer sends no traffic to a server whose guard could not load: the guard never fails open, and a
+  replica whose model did not load would judge agents' words with less than the others.
+- ``/metrics`` is Prometheus text (assist/observability/metrics.py): every process of the host in one scrape
+  when PROMETHEUS_MULTIPROC_DIR is set, plus what the database and the loaded indexes hold at scrape time.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 logger = logging.getLogger(__name__)
@@ -101,6 +104,21 @@ def _indexes(request: Request) -> Check:
     return Check(ok=True)
 
 
+def _guard(request: Request, guard: dict[str, Any]) -> Check:
+    """The guard: rules in force and, when the settings ask for it (ASSIST_GUARD_MODEL), its claim model."""
+    if not guard["ready"]:
+        return Check(ok=False, detail=guard.get("reason"))
+    settings = getattr(request.app.state, "settings", None)
+    if settings is None or not getattr(settings, "guard_model", False):
+        return Check(ok=True)
+    model = guard.get("model")
+    if model is None:
+        return Check(ok=False, detail="ASSIST_GUARD_MODEL is on but no claim model is attached to the guard")
+    if not model.get("ready"):
+        return Check(ok=False, detail=str(model.get("reason") or "the claim model is not loaded"))
+    return Check(ok=True)
+
+
 @router.get("/healthz", response_model=HealthStatus)
 def healthz(request: Request) -> HealthStatus:
     """Liveness: 200 while the process runs; `guard` says whether compliance checks can run ("degraded": the
@@ -122,12 +140,13 @@ def _turn_model(request: Request) -> TurnModelStatus | None:
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 def readyz(request: Request) -> JSONResponse:
-    """Readiness: 200 when the database answers, the indexes are loaded and the guard has its rules; else 503."""
+    """Readiness: 200 when the database answers, the indexes are loaded and the guard has its rules (and its
+    claim model when ASSIST_GUARD_MODEL is on); else 503 naming what is not ready."""
     guard = _guard_status(request)
     checks = {
         "database": _database(request),
         "indexes": _indexes(request),
-        "guard": Check(ok=bool(guard["ready"]), detail=guard.get("reason")),
+        "guard": _guard(request, guard),
     }
     missing = [f"{name}: {c.detail}" for name, c in checks.items() if not c.ok]
     body = Readiness(
@@ -140,27 +159,17 @@ def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(request: Request) -> PlainTextResponse:
-    """Counters of turns, suggestions and alerts, the suggestion latency histogram and first-contact
-    resolution per topic (Prometheus text)."""
-    m = getattr(request.app.state, "metrics", None)
-    body = m.render() if m is not None else ""
-    body += _fcr_metrics(request)
-    return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: calls, turns, suggestions and alerts, turn and per-stage latency, guard verdicts,
+    HTTP requests, open sockets, notify lag, index size and first-contact resolution per topic."""
+    from assist.observability.collect import ServiceCollector
+    from assist.observability.metrics import render
 
-
-def _fcr_metrics(request: Request) -> str:
-    """First-contact resolution per topic (issue #19), from the database; nothing when it cannot be read."""
-    db_engine = getattr(request.app.state, "db_engine", None)
-    if db_engine is None:
-        return ""
-    from sqlmodel import Session
-
-    from assist.aftercall.fcr import render_fcr_metrics
-
-    try:
-        with Session(db_engine) as session:
-            return render_fcr_metrics(session)
-    except Exception:  # /metrics keeps serving the live counters
-        logger.exception("first-contact resolution metrics unavailable")
-        return ""
+    state = request.app.state
+    ready = getattr(state, "ready", False)  # before the lifespan has built them, the parts are not there
+    extra = ServiceCollector(
+        db_engine=getattr(state, "db_engine", None) if ready else None,
+        knowledge=getattr(state, "knowledge", None) if ready else None,
+    )
+    body, content_type = render(extra)
+    return Response(body, media_type=content_type)

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from assist.aftercall.hooks import EndOfCallScoring
 from assist.models.aftercall import Scorecard
+from tests.utils.metrics import parse, value
 
 COMPLAINT = [("agent", "您好，海港银行"), ("customer", "我要投诉，你们的服务太差了，昨天在网点等了两个小时")]
 
@@ -117,7 +118,8 @@ def test_metrics_show_first_contact_resolution_per_topic(
     play(loss, end=True)  # no customer reference: not counted
     assert _scoring(client).drain(timeout_s=30)
     text = client.get("/metrics").text
-    assert 'assist_fcr_calls{topic="card_loss"} 2' in text
-    assert 'assist_fcr_resolved{topic="card_loss"} 1' in text
-    assert 'assist_fcr_ratio{topic="card_loss"} 0.5000' in text
+    samples = parse(text)
+    assert value(samples, "assist_fcr_calls", topic="card_loss") == 2
+    assert value(samples, "assist_fcr_resolved", topic="card_loss") == 1
+    assert value(samples, "assist_fcr_ratio", topic="card_loss") == 0.5
     assert "# TYPE assist_fcr_ratio gauge" in text

@@ -15,6 +15,7 @@ from assist.compliance.guard.matcher import Matcher
 from assist.compliance.guard.normalize import normalize_for_match
 from assist.compliance.guard.rules import Disclosure, Rule, RulePack, load_rule_pack
 from assist.errors import InvalidInputError, RulePackError
+from assist.observability.metrics import count_verdict
 
 if TYPE_CHECKING:
     from assist.compliance.guard.combine import Suppressed
@@ -117,6 +118,17 @@ def _verdict(matches: list[Match], speaker: str) -> Verdict:
     return Verdict(top.severity, tuple(matches), top.advice, speaker)
 
 
+def deciding_layer(verdict: Verdict) -> str:
+    """The layer of the match that set the verdict's action (the first of the most severe), or ``none``."""
+    return next((m.layer for m in verdict.matches if m.severity == verdict.action), "none")
+
+
+def _counted(verdict: Verdict) -> Verdict:
+    """Count the verdict (assist_guard_verdicts_total by action, layer and speaker) and return it."""
+    count_verdict(verdict.action, deciding_layer(verdict), verdict.speaker)
+    return verdict
+
+
 class Guard:
     """The compliance guard over a validated rule pack.
 
@@ -206,15 +218,15 @@ class Guard:
         if not isinstance(text, str):
             raise InvalidInputError(f"text must be a string, got {type(text).__name__}")
         if speaker == "customer" or not text:
-            return Verdict("allow", (), "", speaker)
+            return _counted(Verdict("allow", (), "", speaker))
         if self._claims is not None and speaker != "passage":
             from assist.compliance.guard.layered import check_with_model
 
-            return _verdict(check_with_model(self, text, speaker), speaker)
+            return _counted(_verdict(check_with_model(self, text, speaker), speaker))
         matches = self._deterministic(text)
         if self._semantic is not None and not any(m.severity == "block" for m in matches):
             matches.extend(self._semantic.check(text, matches))
-        return _verdict(matches, speaker)
+        return _counted(_verdict(matches, speaker))
 
     def check_many(self, texts: Iterable[str], speaker: str = "agent") -> list[Verdict]:
         """:meth:`check` for several texts."""
