@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from assist.compliance.guard import Guard
+from assist.models.keys import Role
 from assist.observability.metrics import observe_notify_lag
+from tests.utils.api import bearer, new_key
 from tests.utils.metrics import parse, value
 
 RULES = Path(__file__).resolve().parents[2] / "kb_docs" / "rules"
@@ -60,9 +62,6 @@ def test_every_series_parses_and_follows_the_naming_rules(client, agent, call_id
 
 def test_guard_verdicts_are_counted_by_action_layer_and_speaker(make_app) -> None:
     with TestClient(make_app(guard=Guard.from_path(RULES))) as client:
-        from assist.models.keys import Role
-        from tests.utils.api import bearer, new_key
-
         hdrs = bearer(new_key(client.app, Role.agent))  # type: ignore[arg-type]
         before = parse(client.get("/metrics").text)
         for text in ("这款理财保本保息", "这款理财保本保息", "您好，请问有什么可以帮您"):
