@@ -29,7 +29,7 @@ from assist.calls.rank import Ranker
 from assist.calls.reading import CustomerReader, StepTicker
 from assist.calls.retrieve import RetrieveStage
 from assist.calls.state import CallState
-from assist.calls.store import CallStore, message_of
+from assist.calls.store import CallStore, TurnNumberTaken, message_of
 from assist.calls.trigger import NeedTrigger
 from assist.calls.understanding.stage import VECTOR, Understanding
 from assist.config import Settings
@@ -51,6 +51,8 @@ from assist.protocols import Retriever
 from assist.text import detect_language
 
 logger = logging.getLogger(__name__)
+# how many times a turn runs when other servers keep storing turns of its call first (TurnNumberTaken)
+TURN_ATTEMPTS = 20
 
 SPEAKERS = ("customer", "agent")
 
@@ -225,12 +227,22 @@ class CallEngine:
                     query = self.context.run(text=clean, state=state).query
                     self.retrieval.prefetch(call_id=call_id, query=query)
                 return TurnResult(call_id=call_id, turn=None, next_steps=self.playbooks.checklist(state))
-            try:
-                return self._final_turn(state, speaker=speaker, raw=text, clean=clean, t0=t0)
-            except Exception:
-                self.metrics.error()
-                self.store.evict(call_id)  # the in-memory state may be half-updated: reload it next time
-                raise
+            for attempt in range(1, TURN_ATTEMPTS + 1):
+                try:
+                    return self._final_turn(state, speaker=speaker, raw=text, clean=clean, t0=t0)
+                except TurnNumberTaken:
+                    # another server stored a turn of this call first: nothing of ours was stored; run it again
+                    # on the call as it now is
+                    self.store.evict(call_id)
+                    if attempt == TURN_ATTEMPTS:
+                        self.metrics.error()
+                        raise
+                    state = self.store.load(call_id)
+                except Exception:
+                    self.metrics.error()
+                    self.store.evict(call_id)  # the in-memory state may be half-updated: reload it next time
+                    raise
+            raise AssertionError("unreachable")  # the loop returns or raises
 
     def _guard_or_reason(self) -> tuple[CallGuard | None, str | None]:
         """The guard in force, or None and why it is unavailable (the turn then fails closed)."""
