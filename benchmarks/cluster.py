@@ -132,6 +132,7 @@ class Replica:
     data_dir: Path
     env: dict[str, str]
     proc: subprocess.Popen[bytes] | None = None
+    cpus: str | None = None  # taskset's CPU list, e.g. "0": the replica runs on those cores only
 
     @property
     def url(self) -> str:
@@ -149,6 +150,8 @@ class Replica:
         """Start `assist serve` (migrations first, under the database's lock, then the server)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         cmd = [*assist_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        if self.cpus is not None:
+            cmd = ["taskset", "-c", self.cpus, *cmd]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -192,12 +195,15 @@ class LocalCluster:
         database_url: the one PostgreSQL database every replica uses.
         replicas: how many `assist serve` processes.
         env: extra environment of every replica (e.g. ASSIST_EMBEDDERS=hash).
+        cpus: taskset's CPU list for every replica (None: any core).
     """
 
     work: Path
     database_url: str
     replicas_n: int = 2
     env: dict[str, str] = field(default_factory=dict)
+    cpus: str | None = None
+    ready_timeout_s: float = 300.0
     replicas: list[Replica] = field(default_factory=list)
     lb_port: int = 0
     nginx: subprocess.Popen[bytes] | None = None
@@ -206,9 +212,9 @@ class LocalCluster:
         if self.replicas_n < 1:
             raise ValueError(f"replicas must be at least 1, got {self.replicas_n}")
         base = {k: v for k, v in os.environ.items() if not k.startswith("ASSIST_")}
-        base.update(PYTHONUNBUFFERED="1", ASSIST_DATABASE_URL=self.database_url, **self.env)
+        base.update({"PYTHONUNBUFFERED": "1", **self.env, "ASSIST_DATABASE_URL": self.database_url})
         self.replicas = [
-            Replica(f"replica{i}", free_port(), self.work / f"replica{i}" / "data", {**base})
+            Replica(f"replica{i}", free_port(), self.work / f"replica{i}" / "data", {**base}, cpus=self.cpus)
             for i in range(self.replicas_n)
         ]
         for r in self.replicas:
@@ -298,7 +304,7 @@ class LocalCluster:
 
     def __enter__(self) -> LocalCluster:
         try:
-            self.start()
+            self.start(self.ready_timeout_s)
         except BaseException:
             self.close()
             raise
