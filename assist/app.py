@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assist.calls.hub import CallHub
+from assist.calls.pg_hub import hub_for
 from assist.compliance.holder import GuardHolder
 from assist.config import Settings, get_settings
 from assist.errors import AssistError, AuthError, RateLimitedError
@@ -58,6 +58,24 @@ def sync_with_database(knowledge: Knowledge, guard_holder: GuardHolder, db_engin
     return changed
 
 
+def follow_change(app: FastAPI, what: str) -> None:
+    """A change another replica announced on the hub: follow that part now (the periodic sync stays as the
+    fallback for a missed notice). "knowledge": the index catches up incrementally; "rules": the guard reloads."""
+    from sqlmodel import Session
+
+    from assist.compliance.swap import refresh_if_stale
+
+    state = app.state
+    if what == "knowledge":
+        state.knowledge.sync()
+    elif what == "rules":
+        holder: GuardHolder = state.guard_holder
+        if holder.rules_fingerprint is not None or holder.seed_path is not None:
+            with Session(state.db_engine) as session:
+                refresh_if_stale(session=session, holder=holder)
+    logger.info("followed a change announced by another replica", extra={"what": what})
+
+
 async def _sync_loop(app: FastAPI, interval_s: float) -> None:
     while True:
         await anyio.sleep(interval_s)
@@ -77,7 +95,11 @@ def _build_state(app: FastAPI, settings: Settings, overrides: Overrides) -> None
     app.state.metrics = svc.metrics
     app.state.call_engine = svc.call_engine  # built now, at start, not on the first call
     app.state.aftercall = svc.aftercall
-    app.state.call_hub = CallHub()
+    # the fan-out: in this process on SQLite; LISTEN/NOTIFY across the replicas on PostgreSQL
+    hub = app.state.call_hub = hub_for(svc.db_engine)
+    hub.on_change = lambda what: follow_change(app, what)
+    if hasattr(svc.knowledge, "on_change"):  # a KnowledgeBase (not a test's fake): announce its changes
+        svc.knowledge.on_change = lambda: hub.announce("knowledge")
     from assist.security.gate import Security
 
     app.state.security = Security(svc.settings, svc.db_engine)
@@ -128,6 +150,7 @@ def _lifespan(settings: Settings | None, parts: Overrides) -> Callable[[FastAPI]
         app.state.ready = False
         s = settings or get_settings()
         await anyio.to_thread.run_sync(_build_state, app, s, parts)
+        app.state.call_hub.start()
         app.state.ready = True
         logger.info("ready")
         async with anyio.create_task_group() as tg:
@@ -138,6 +161,10 @@ def _lifespan(settings: Settings | None, parts: Overrides) -> Callable[[FastAPI]
             finally:
                 tg.cancel_scope.cancel()
                 app.state.ready = False
+                await anyio.to_thread.run_sync(app.state.call_hub.close)
+                store = getattr(getattr(app.state, "call_engine", None), "store", None)
+                if store is not None:
+                    store.dispose()  # the turn locks' connections (PostgreSQL)
                 scoring = getattr(getattr(app.state, "call_engine", None), "on_call_ended", None)
                 if scoring is not None and hasattr(scoring, "close"):
                     await anyio.to_thread.run_sync(scoring.close)  # the queued scorecards are stored

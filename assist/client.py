@@ -98,12 +98,19 @@ class StreamClosed(ClientError):
 
 
 # --- shared helpers ----------------------------------------------------------------------------
-def stream_url(base_url: str, call_id: str, key: str) -> str:
-    """The WebSocket URL of a call: ws(s)://host/v1/calls/{call_id}/stream?token=<key>."""
+def stream_url(base_url: str, call_id: str, key: str, *, after: int | None = None) -> str:
+    """The WebSocket URL of a call: ws(s)://host/v1/calls/{call_id}/stream?token=<key>[&after=<turn>]."""
     parts = urlsplit(base_url)
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     path = f"{parts.path.rstrip('/')}/v1/calls/{quote(call_id, safe='')}/stream"
-    return urlunsplit((scheme, parts.netloc, path, f"token={quote(key, safe='')}", ""))
+    query = f"token={quote(key, safe='')}" + (f"&after={int(after)}" if after is not None else "")
+    return urlunsplit((scheme, parts.netloc, path, query, ""))
+
+
+def _last_turn(last: int, message: ServerMessage) -> int:
+    """The last turn a socket has seen, after `message` (a resume's `through` counts too)."""
+    turn = getattr(message, "through" if message.type == "resumed" else "turn", None)
+    return max(last, turn) if isinstance(turn, int) else last
 
 
 def _origin(origin: str | None) -> Origin | None:
@@ -178,9 +185,10 @@ def _parse(raw: str | bytes) -> ServerMessage:
 class CallStream:
     """A call's WebSocket: send turns, receive typed messages. Iterating yields messages until it closes."""
 
-    def __init__(self, ws: SyncConnection, call_id: str) -> None:
+    def __init__(self, ws: SyncConnection, call_id: str, *, after: int = 0) -> None:
         self.ws, self.call_id = ws, call_id
         self._pending: deque[ServerMessage] = deque()  # received while waiting for a pong
+        self.last_turn = after  # the last turn seen: where `AssistClient.resume` picks up
 
     def send(self, message: ClientMessage) -> None:
         """Send one message (an UtteranceMessage or a PingMessage)."""
@@ -201,7 +209,9 @@ class CallStream:
             raw = self.ws.recv(timeout=timeout)
         except ConnectionClosed as exc:
             raise _closed(exc, self.call_id) from exc
-        return _parse(raw)
+        message = _parse(raw)
+        self.last_turn = _last_turn(self.last_turn, message)
+        return message
 
     def say(self, speaker: Speaker, text: str, *, timeout: float | None = 30.0) -> list[ServerMessage]:
         """Send a final turn and return what answered it: any alerts, then a suggestion, checklist, ack or error.
@@ -286,25 +296,33 @@ class AssistClient:
         """The guard's verdict on one text."""
         return self._request("POST", "/v1/guard/check", VerdictPublic, json={"text": text, "speaker": speaker})
 
-    def connect(self, call_id: str, *, max_size: int | None = 2**20, origin: str | None = None) -> CallStream:
+    def connect(
+        self, call_id: str, *, max_size: int | None = 2**20, origin: str | None = None, after: int | None = None
+    ) -> CallStream:
         """Open the call's socket (close it when done); ApiError at once for a bad key or an unknown call.
 
         `origin` sends an Origin header, as a browser page would (the server refuses foreign origins).
+        `after`: resume after that turn: the stored results of later turns come first, then `resumed`.
         """
         try:
-            url = stream_url(self.base_url, call_id, self.key)
+            url = stream_url(self.base_url, call_id, self.key, after=after)
             # entered here, exited by CallStream.close(): websockets >= 17.1 warns about a connection that
             # is used without entering it (its __exit__ is close())
             ws = sync_connect(url, open_timeout=self.timeout, max_size=max_size, origin=_origin(origin)).__enter__()
         except (WebSocketException, OSError, TimeoutError) as exc:
             raise _refused(exc, call_id) from exc
-        stream = CallStream(ws, call_id)
+        stream = CallStream(ws, call_id, after=after or 0)
         try:
             stream.ping(self.timeout)  # the server closes a refused socket right after accepting it
         except BaseException:
             stream.close()
             raise
         return stream
+
+    def resume(self, stream: CallStream, *, origin: str | None = None) -> CallStream:
+        """A new socket that picks up, gap-free, after the last turn `stream` saw (closed, e.g. its server died)."""
+        stream.close()  # a no-op when it is closed already
+        return self.connect(stream.call_id, origin=origin, after=stream.last_turn)
 
     @contextmanager
     def stream(self, call_id: str, *, max_size: int | None = 2**20, origin: str | None = None) -> Iterator[CallStream]:
@@ -330,9 +348,10 @@ class AssistClient:
 class AsyncCallStream:
     """CallStream for asyncio: the same methods, awaited; `async for` yields messages until it closes."""
 
-    def __init__(self, ws: AsyncConnection, call_id: str) -> None:
+    def __init__(self, ws: AsyncConnection, call_id: str, *, after: int = 0) -> None:
         self.ws, self.call_id = ws, call_id
         self._pending: deque[ServerMessage] = deque()
+        self.last_turn = after  # the last turn seen: where `AsyncAssistClient.resume` picks up
 
     async def send(self, message: ClientMessage) -> None:
         """Send one message (an UtteranceMessage or a PingMessage)."""
@@ -354,7 +373,9 @@ class AsyncCallStream:
                 raw = await self.ws.recv()
         except ConnectionClosed as exc:
             raise _closed(exc, self.call_id) from exc
-        return _parse(raw)
+        message = _parse(raw)
+        self.last_turn = _last_turn(self.last_turn, message)
+        return message
 
     async def say(self, speaker: Speaker, text: str, *, timeout: float | None = 30.0) -> list[ServerMessage]:
         """Send a final turn and return what answered it (as CallStream.say)."""
@@ -433,24 +454,29 @@ class AsyncAssistClient:
         return await self._request("POST", "/v1/guard/check", VerdictPublic, json={"text": text, "speaker": speaker})
 
     async def connect(
-        self, call_id: str, *, max_size: int | None = 2**20, origin: str | None = None
+        self, call_id: str, *, max_size: int | None = 2**20, origin: str | None = None, after: int | None = None
     ) -> AsyncCallStream:
         """Open the call's socket (close it when done); ApiError at once for a bad key or an unknown call.
 
-        `origin` sends an Origin header, as a browser page would (the server refuses foreign origins).
+        `origin` sends an Origin header, as a browser page would; `after` resumes (as AssistClient.connect).
         """
-        url = stream_url(self.base_url, call_id, self.key)
+        url = stream_url(self.base_url, call_id, self.key, after=after)
         try:
             ws = await async_connect(url, open_timeout=self.timeout, max_size=max_size, origin=_origin(origin))
         except (WebSocketException, OSError, TimeoutError) as exc:
             raise _refused(exc, call_id) from exc
-        stream = AsyncCallStream(ws, call_id)
+        stream = AsyncCallStream(ws, call_id, after=after or 0)
         try:
             await stream.ping(self.timeout)  # the server closes a refused socket right after accepting it
         except BaseException:
             await stream.close()
             raise
         return stream
+
+    async def resume(self, stream: AsyncCallStream, *, origin: str | None = None) -> AsyncCallStream:
+        """As AssistClient.resume: a new socket that picks up after the last turn `stream` saw."""
+        await stream.close()  # a no-op when it is closed already
+        return await self.connect(stream.call_id, origin=origin, after=stream.last_turn)
 
     @asynccontextmanager
     async def stream(

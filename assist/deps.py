@@ -24,7 +24,7 @@ from assist.security.keys import lookup_key
 if TYPE_CHECKING:
     from assist.aftercall.service import AfterCall
     from assist.calls.engine import CallEngine
-    from assist.calls.hub import CallHub
+    from assist.calls.hub import Hub
     from assist.idempotency import IdempotencyStore
     from assist.knowledge.documents import DocumentService
     from assist.security.gate import Security
@@ -86,7 +86,7 @@ def get_call_engine(conn: HTTPConnection) -> CallEngine:
     return _state(conn, "call_engine")  # type: ignore[no-any-return]
 
 
-def get_call_hub(conn: HTTPConnection) -> CallHub:
+def get_call_hub(conn: HTTPConnection) -> Hub:
     """Who is watching which call (the WebSocket fan-out)."""
     return _state(conn, "call_hub")  # type: ignore[no-any-return]
 

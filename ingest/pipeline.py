@@ -437,6 +437,21 @@ class IngestPipeline:
                 fresh.replace(add=self._indexed(session, document, chunks))
         return fresh
 
+    def indexed_chunks(self, chunk_ids: list[int]) -> list[IndexedChunk]:
+        """The given chunks, ready for `KnowledgeIndex.replace` (stored vectors reused; missing ones embedded
+        and stored): how another replica's index follows one document's change without a rebuild."""
+        out: list[IndexedChunk] = []
+        with session_scope(self.engine) as session:
+            chunks = list(session.exec(select(Chunk).where(col(Chunk.id).in_(chunk_ids))))
+            by_doc: dict[str, list[Chunk]] = {}
+            for c in chunks:
+                by_doc.setdefault(c.document_id, []).append(c)
+            for document_id, doc_chunks in by_doc.items():
+                document = session.get(Document, document_id)
+                if document is not None:
+                    out += self._indexed(session, document, sorted(doc_chunks, key=lambda c: c.position))
+        return out
+
 
 def _document_row(p: _Prepared) -> Document:
     """The row of a new version: its metadata, the next in its family (or the first of a new one)."""

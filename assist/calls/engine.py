@@ -27,6 +27,7 @@ from assist.calls.next_steps import DocumentSteps, NextStepsStage
 from assist.calls.playbooks import Playbooks
 from assist.calls.rank import Ranker
 from assist.calls.reading import CustomerReader, StepTicker
+from assist.calls.replay import Replay, last_turn, stored_messages
 from assist.calls.retrieve import RetrieveStage
 from assist.calls.state import CallState
 from assist.calls.store import CallStore, TurnNumberTaken, message_of
@@ -174,6 +175,14 @@ class CallEngine:
         """The redacted transcript, suggestions, checklist and alerts of a call."""
         return self.store.get_call(call_id)
 
+    def stored_since(self, call_id: str, *, after: int) -> Replay:
+        """The stored alerts and suggestions of the turns after `after`, and the checklist (a resuming socket)."""
+        return stored_messages(self.db_engine, call_id, after=after)
+
+    def last_turn(self, call_id: str) -> int:
+        """The number of the call's last turn, as stored (every replica's turns counted)."""
+        return last_turn(self.db_engine, call_id)
+
     def feedback(self, suggestion_id: str, *, rating: str, comment: str | None) -> FeedbackPublic:
         """Record an agent's rating of a suggestion."""
         return self.store.feedback(suggestion_id, rating=rating, comment=comment)
@@ -229,10 +238,12 @@ class CallEngine:
                 return TurnResult(call_id=call_id, turn=None, next_steps=self.playbooks.checklist(state))
             for attempt in range(1, TURN_ATTEMPTS + 1):
                 try:
-                    return self._final_turn(state, speaker=speaker, raw=text, clean=clean, t0=t0)
+                    with self.store.across_replicas(call_id):  # the call's turns, one at a time on every replica
+                        return self._final_turn(state, speaker=speaker, raw=text, clean=clean, t0=t0)
                 except TurnNumberTaken:
-                    # another server stored a turn of this call first: nothing of ours was stored; run it again
-                    # on the call as it now is
+                    # another server stored a turn of this call first (SQLite files shared by two processes, or
+                    # a replica that lost its turn lock): nothing of ours was stored; run it again on the call as
+                    # it now is
                     self.store.evict(call_id)
                     if attempt == TURN_ATTEMPTS:
                         self.metrics.error()

@@ -3,7 +3,8 @@
 Every message is a JSON object whose `type` names it (docs/asyncapi.yaml, docs/schemas/ws-messages.json):
 
 - client to server (`ClientMessage`): `utterance`, `ping`;
-- server to client (`ServerMessage`): `suggestion`, `compliance_alert`, `checklist`, `ack`, `pong`, `error`.
+- server to client (`ServerMessage`): `suggestion`, `compliance_alert`, `checklist`, `ack`, `pong`, `error`,
+  `resumed`.
 
 The server builds and parses messages only through these models; `assist.client` parses them with the
 same models. `SuggestionMessage`, `ComplianceAlert` and `NextStep` live in assist/models/calls.py because
@@ -62,6 +63,16 @@ class AckMessage(BaseModel):
     turn: int
 
 
+class ResumedMessage(BaseModel):
+    """Sent once to a socket opened with `?after=N`, after the stored alerts and suggestions of the turns
+    after N (and the current checklist): the replay is complete up to `through`; live turns follow."""
+
+    type: Literal["resumed"] = "resumed"
+    call_id: str
+    after: int
+    through: int
+
+
 class PongMessage(BaseModel):
     """The answer to `ping`."""
 
@@ -92,7 +103,7 @@ class ErrorMessage(BaseModel):
 
 
 ServerMessage = Annotated[
-    SuggestionMessage | ComplianceAlert | ChecklistMessage | AckMessage | PongMessage | ErrorMessage,
+    SuggestionMessage | ComplianceAlert | ChecklistMessage | AckMessage | PongMessage | ErrorMessage | ResumedMessage,
     Field(discriminator="type"),
 ]
 

@@ -6,14 +6,16 @@ lives only while a thread holds or waits for it. Asking about a call, known or n
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import CursorResult, Engine
 from sqlmodel import Session, col, select
 
@@ -66,6 +68,15 @@ class CallLock:
 
     def __exit__(self, *_exc: object) -> None:
         self._lock.release()
+
+
+#: the first key of the two-key advisory locks that serialise a call's turns across replicas (PostgreSQL)
+TURN_LOCK_CLASS = 0x7A55  # "assist" turn locks; the second key is a 32-bit hash of the call id
+
+
+def turn_lock_key(call_id: str) -> int:
+    """The second key of a call's turn lock: a signed 32-bit hash of its id."""
+    return int.from_bytes(hashlib.blake2b(call_id.encode("utf-8"), digest_size=4).digest(), "big", signed=True)
 
 
 def message_of(s: Suggestion, checklist: list[NextStep]) -> SuggestionMessage:
@@ -127,6 +138,41 @@ class CallStore:
         self._owners: OrderedDict[str, str | None] = OrderedDict()
         self._locks: weakref.WeakValueDictionary[str, CallLock] = weakref.WeakValueDictionary()
         self._locks_guard = threading.Lock()
+        self._lock_engine: Engine | None = None
+
+    # -- across replicas ----------------------------------------------------------------------
+    @contextmanager
+    def across_replicas(self, call_id: str) -> Iterator[None]:
+        """Hold the call's turn lock across every server on the database, for one final turn.
+
+        PostgreSQL: a transaction-level advisory lock, on a connection of a pool of its own (a turn holds it
+        while it takes database connections of the main pool, so sharing one pool could starve). So a turn
+        on one replica starts after the call's previous turn on any other replica is stored, and reads the
+        state it left (next_turn reloads it): two replicas never overwrite each other's checklist or
+        context. SQLite (one process): nothing to do beyond `lock(call_id)`.
+        """
+        if self.db_engine.dialect.name != "postgresql":
+            yield
+            return
+        if self._lock_engine is None:
+            with self._locks_guard:
+                if self._lock_engine is None:
+                    pool = self.db_engine.pool
+                    size = getattr(pool, "size", lambda: 5)()
+                    self._lock_engine = create_engine(self.db_engine.url, pool_size=size, pool_pre_ping=True)
+        with self._lock_engine.connect() as conn:
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:c, :k)"), {"c": TURN_LOCK_CLASS, "k": turn_lock_key(call_id)}
+            )
+            try:
+                yield
+            finally:
+                conn.rollback()  # ends the transaction: the lock goes with it
+
+    def dispose(self) -> None:
+        """Close the turn locks' connections."""
+        if self._lock_engine is not None:
+            self._lock_engine.dispose()
 
     # -- memory -------------------------------------------------------------------------------
     def lock(self, call_id: str) -> CallLock:

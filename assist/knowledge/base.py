@@ -56,6 +56,9 @@ class KnowledgeBase:
         self._retriever: HybridRetriever | None = None
         self._pipeline: IngestPipeline | None = None
         self._write_lock = threading.Lock()
+        # called after each change this process made to the served documents (the app announces it to the
+        # other replicas: assist.calls.hub.Hub.announce("knowledge")); must not raise or block
+        self.on_change: Callable[[], None] | None = None
 
     # -- loading ------------------------------------------------------------------------------
     def _served_ids(self) -> set[int]:
@@ -153,15 +156,32 @@ class KnowledgeBase:
             return {}
 
     def sync(self) -> bool:
-        """Catch up with changes another process made to the database; True if the index changed."""
-        expected = fingerprint(self._served_ids())
-        if expected == self.index.fingerprint():
-            return False
+        """Catch up with changes another process made to the database; True if the index changed.
+
+        Incremental: the chunks served in the database and those in the index are compared by id; the
+        chunks of retired or superseded versions are removed and those of new ones added (their stored
+        vectors reused), in one `KnowledgeIndex.replace`. Other documents' vectors and postings stay as they are.
+        """
+        index = self.index
         with self._write_lock:
-            fresh = self.pipeline.rebuild()
-            self._set_index(fresh)
-            fresh.save(self.settings.index_dir)
+            served = self._served_ids()
+            have = set(index.chunks)
+            if served == have:
+                return False
+            gone, new = have - served, served - have
+            add = self.pipeline.indexed_chunks(sorted(new)) if new else []
+            index.replace(remove=sorted(gone), add=add)
+            self._save_after_commit()
+        logger.info("index followed the database", extra={"removed": len(gone), "added": len(add)})
         return True
+
+    def _changed(self) -> None:
+        """Tell `on_change` (the other replicas) that the served documents changed."""
+        if self.on_change is not None:
+            try:
+                self.on_change()
+            except Exception:
+                logger.exception("could not announce a knowledge change; the others follow at their next sync")
 
     # -- writing ------------------------------------------------------------------------------
     def ingest_paths(
@@ -183,6 +203,7 @@ class KnowledgeBase:
                 if progress:
                     progress(item)
             self._save_after_commit()
+        self._changed()
         return report
 
     def ingest_upload(
@@ -203,6 +224,8 @@ class KnowledgeBase:
             )
             if item.outcome != "unchanged":
                 self._save_after_commit()
+        if item.outcome != "unchanged":
+            self._changed()
         return item
 
     def retire(self, *, document_id: str, actor: Actor | None = None) -> Document:
@@ -212,6 +235,7 @@ class KnowledgeBase:
                 document_id=document_id, status=DocumentStatus.retired, action="document.retire", actor=actor
             )
             self._save_after_commit()
+        self._changed()
         return doc
 
     def publish(self, *, document_id: str, note: str | None = None, actor: Actor | None = None) -> Document:
@@ -226,6 +250,7 @@ class KnowledgeBase:
                 actor=actor,
             )
             self._save_after_commit()
+        self._changed()
         return doc
 
     def send_back(self, *, document_id: str, note: str | None = None, actor: Actor | None = None) -> Document:
@@ -239,6 +264,7 @@ class KnowledgeBase:
                 actor=actor,
             )
             self._save_after_commit()
+        self._changed()
         return doc
 
     # -- reading ------------------------------------------------------------------------------

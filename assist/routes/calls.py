@@ -14,12 +14,13 @@ from fastapi import APIRouter, Depends, Header, Request, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from assist.calls.hub import CallHub, Subscriber
+from assist.calls.hub import Hub, Subscriber
 from assist.calls.messages import (
     AckMessage,
     ErrorMessage,
     PingMessage,
     PongMessage,
+    ResumedMessage,
     ServerMessage,
     encode,
     parse_client_message,
@@ -54,8 +55,9 @@ CLOSE_UNKNOWN_CALL = 4404  # no such call, or one this key may not know of
 CLOSE_RATE_LIMITED = 4429  # too many failed authentications from this address, or requests with this key
 CLOSE_INTERNAL = 1011  # the key could not be re-checked: fail closed
 CLOSE_NOT_READY = 1013  # the app is still starting (no engine or security yet)
+CLOSE_BAD_REQUEST = 4400  # a query parameter the stream cannot take (`after` that is not a whole number >= 0)
 
-CallHubDep = Annotated[CallHub, Depends(get_call_hub)]
+CallHubDep = Annotated[Hub, Depends(get_call_hub)]
 
 
 IdempotencyKey = Annotated[
@@ -128,7 +130,7 @@ def post_utterance(
         call=lambda: engine.handle_turn(call_id, speaker=body.speaker, text=body.text, final=body.final),
     )
     if isinstance(result, TurnResult):  # not a replay: the panels have not seen this turn yet
-        hub.publish(call_id, turn_messages(result))
+        hub.publish(call_id, turn_messages(result), turn=result.turn)
     return result
 
 
@@ -248,7 +250,7 @@ async def watch_key(
 
 
 async def _turn(
-    sock: _Socket, engine: Any, hub: CallHub, sub: Subscriber, call_id: str, raw: str | bytes, *, can_act: bool = True
+    sock: _Socket, engine: Any, hub: Hub, sub: Subscriber, call_id: str, raw: str | bytes, *, can_act: bool = True
 ) -> None:
     """Handle one client message; every problem becomes an `error` message, the socket stays open."""
     try:
@@ -277,7 +279,7 @@ async def _turn(
         await sock.error("internal error while handling this turn; the call continues")
         return
     messages = turn_messages(result)
-    hub.publish(call_id, messages, exclude=sub)  # the other panels watching this call
+    hub.publish(call_id, messages, turn=result.turn, exclude=sub)  # the other panels, here and on other replicas
     for m in messages:  # alerts first: the agent must see them at once
         await sock.send(m)
     if result.turn is not None and not messages:
@@ -285,11 +287,40 @@ async def _turn(
         await sock.send(AckMessage(call_id=call_id, turn=result.turn))
 
 
+def resume_point(raw: str | None) -> int | None:
+    """The stream's `?after=N` (the last turn the panel has), or None for a socket that starts live.
+
+    Raises:
+        ValueError: with the reason, when it is not a whole number >= 0.
+    """
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValueError(f"after must be the last turn number the panel has (a whole number >= 0), got {raw!r}")
+    return int(raw)
+
+
+async def _resume(sock: _Socket, engine: Any, sub: Subscriber, call_id: str, after: int) -> None:
+    """Send what the turns after `after` produced (stored, whichever replica handled them), then `resumed`.
+
+    The socket is subscribed before the database is read, so a turn stored meanwhile arrives live; the live
+    copies of turns the replay covered are skipped (`Subscriber.through`).
+    """
+    replay = await run_in_threadpool(engine.stored_since, call_id, after=after)
+    sub.through = replay.last_turn
+    for m in replay.messages:
+        await sock.send(m)
+    await sock.send(ResumedMessage(call_id=call_id, after=after, through=replay.last_turn))
+    logger.info("stream resumed", extra={"call_id": call_id, "after": after, "through": replay.last_turn})
+
+
 async def _forward(sock: _Socket, sub: Subscriber) -> None:
     """Send this socket what turns from elsewhere (HTTP, another socket) produced for its call."""
     try:
         while True:
-            await sock.send(await sub.queue.get())
+            message = await sub.queue.get()
+            if sub.wants(message):  # not a turn the resume's replay sent already
+                await sock.send(message)
     except (WebSocketDisconnect, RuntimeError, OSError):  # the socket is going away; the reader ends it
         return
 
@@ -299,7 +330,7 @@ async def _read(
     sock: _Socket,
     *,
     engine: Any,
-    hub: CallHub,
+    hub: Hub,
     sub: Subscriber,
     call_id: str,
     watch: KeyWatch,
@@ -338,7 +369,9 @@ async def stream(websocket: WebSocket, call_id: str) -> None:
     Every final turn gets, after any `compliance_alert`s, exactly one of: a `suggestion`, a `checklist`
     (when the turn changed it) or an `ack` (when it did not, and nothing else was sent). Alerts,
     suggestions and checklist updates of turns sent by anyone else on the call (the ASR connector over
-    HTTP, another socket) arrive as well; acks, pongs and errors go only to the sender.
+    HTTP, another socket, on this replica or any other) arrive as well, in turn order; acks, pongs and
+    errors go only to the sender. `?after=N` resumes: first the stored results of the turns after N, then a
+    `resumed` message, then live turns (a panel whose replica went away reconnects anywhere without a gap).
     """
     await websocket.accept()
     state = websocket.app.state
@@ -366,6 +399,11 @@ async def stream(websocket: WebSocket, call_id: str) -> None:
     if access < CallAccess.listen:  # unknown, or not this key's to know of: the same answer
         await websocket.close(code=CLOSE_UNKNOWN_CALL, reason=f"call {call_id!r} not found"[:120])
         return
+    try:
+        after = resume_point(websocket.query_params.get("after"))
+    except ValueError as exc:
+        await websocket.close(code=CLOSE_BAD_REQUEST, reason=str(exc)[:120])
+        return
     owner = await run_in_threadpool(engine.owner_of, call_id)
     watch = KeyWatch(
         security=security,
@@ -377,10 +415,13 @@ async def stream(websocket: WebSocket, call_id: str) -> None:
         from_grant=not (Role(key.role) == Role.admin or owner == key.id),
     )
     logger.info("stream opened", extra={"call_id": call_id, "key_id": key.id, "access": access.name})
-    hub: CallHub = state.call_hub
+    hub: Hub = state.call_hub
     sock = _Socket(websocket)
     sub = hub.subscribe(call_id)
     try:
+        if after is not None:
+            await _resume(sock, engine, sub, call_id, after)
+        hub.sequence_from(call_id, sub.through or await run_in_threadpool(engine.last_turn, call_id))
         async with anyio.create_task_group() as tg:
             tg.start_soon(_forward, sock, sub)
             tg.start_soon(watch_key, sock, watch, tg.cancel_scope)

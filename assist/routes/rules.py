@@ -110,8 +110,11 @@ def _public(rec: Any) -> RulePublic:
 
 
 def swap_guard(request: Request, session: Session) -> None:
-    """Rebuild the guard from the committed rules and swap it into the running app."""
+    """Rebuild the guard from the committed rules, swap it into the running app, and tell the other replicas."""
     swap.rebuild_guard(session=session, holder=get_guard_holder(request))
+    hub = getattr(request.app.state, "call_hub", None)
+    if hub is not None:
+        hub.announce("rules")
 
 
 def _seeded(session: SessionDep, settings: SettingsDep) -> None:

@@ -110,6 +110,26 @@ def test_the_socket_yields_typed_messages(live: Live) -> None:
             assert isinstance(panel.ping(), PongMessage)
 
 
+def test_resume_picks_up_after_the_last_turn_the_socket_saw(live: Live) -> None:
+    with AssistClient(live.url, live.key()) as api:
+        call_id = api.create_call()
+        panel = api.connect(call_id)
+        api.post_utterance(call_id, "customer", LOST_CARD)
+        assert panel.receive(timeout=10).type == "suggestion" and panel.last_turn == 1
+        panel.close()  # its server went away; meanwhile the connector goes on posting elsewhere
+        api.post_utterance(call_id, "agent", CLAIM)
+        posted = api.post_utterance(call_id, "customer", "补卡要收费吗")
+        with api.resume(panel) as again:
+            got = [again.receive(timeout=10) for _ in range(3)]
+            assert [m.type for m in got] == ["compliance_alert", "suggestion", "resumed"]
+            assert posted.suggestion is not None and got[1].id == posted.suggestion.id  # type: ignore[union-attr]
+            assert again.last_turn == 3
+
+
+def test_stream_url_carries_a_resume_point() -> None:
+    assert stream_url("http://h", "c", "k", after=7) == "ws://h/v1/calls/c/stream?token=k&after=7"
+
+
 @pytest.mark.parametrize(
     ("key", "call", "status", "code"),
     [("ak_agent_wrong", "own", 401, 4401), ("agent", "no-such-call", 404, 4404), ("editor", "own", 403, 4403)],

@@ -31,7 +31,7 @@ def test_the_schema_names_every_message_of_the_contract() -> None:
     client = defs["ClientMessage"]["discriminator"]["mapping"]
     server = defs["ServerMessage"]["discriminator"]["mapping"]
     assert sorted(client) == ["ping", "utterance"]
-    assert sorted(server) == ["ack", "checklist", "compliance_alert", "error", "pong", "suggestion"]
+    assert sorted(server) == ["ack", "checklist", "compliance_alert", "error", "pong", "resumed", "suggestion"]
     for ref in [*client.values(), *server.values()]:
         model = defs[ref.rsplit("/", 1)[-1]]
         assert model["required"][0] == "type" and "type" in model["properties"]
