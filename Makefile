@@ -39,8 +39,8 @@ ingest: setup  ## (re)ingest kb_docs/
 test: setup  ## run the whole test suite (real models included)
 	$(BIN)/pytest
 
-test-fast: setup  ## unit tests only (fake embedder), no real models, browser or schemathesis run
-	$(BIN)/pytest -m "not slow and not browser and not postgres and not schemathesis"
+test-fast: setup  ## unit tests only (fake embedder), no real models, browser, cluster or schemathesis run
+	$(BIN)/pytest -m "not slow and not browser and not postgres and not cluster and not schemathesis"
 
 test-api: setup  ## schemathesis: every API operation against the OpenAPI document (SCHEMATHESIS_EXAMPLES=20)
 	$(BIN)/pytest -m schemathesis

@@ -17,6 +17,8 @@ Usage:
         --corpus ../shared/data/retrieval/banking77_en/corpus.jsonl [--data /tmp/assist-bench-calls]
         [--single-turns 200] [--calls 50] [--interval 2] [--duration 120] [--port 8765] [--json out.json]
         [--arrivals spread|as-connected] [--seed 7] [--workers 1] [--rate-limits on|off|both] [--rounds 1]
+    through nginx to replicas on PostgreSQL (benchmarks/bench_calls_cluster.py):
+        [--replicas 2 --database-url postgresql+psycopg://...] [--calls-sweep 25,50,100 --cpus 0 --target-ms 150]
 """
 
 from __future__ import annotations
@@ -421,9 +423,14 @@ def main() -> None:
     )
     ap.add_argument("--seed", type=int, default=7, help="random seed of the calls' phases")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    cluster_arguments(ap)
     args = ap.parse_args()
     if not args.corpus.is_file():
         sys.exit(f"corpus not found: {args.corpus}")
+    if args.replicas or args.calls_sweep:  # through nginx to replicas on PostgreSQL: bench_calls_cluster.py
+        from benchmarks.bench_calls_cluster import main as cluster_main
+
+        return cluster_main(args)
     info = build_data_dir(args.data, args.corpus, args.chunks)
     print(json.dumps({"index": info}))
     keys = make_keys(args.data, max(args.calls, 1))
@@ -438,6 +445,15 @@ def main() -> None:
         print(json.dumps({label: results[label]}, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2))
+
+
+def cluster_arguments(ap: argparse.ArgumentParser) -> None:
+    """--replicas, --database-url, --calls-sweep, --cpus, --target-ms: see benchmarks/bench_calls_cluster.py."""
+    ap.add_argument("--replicas", type=int, default=0, help="N: 1 replica beside N behind nginx, on PostgreSQL")
+    ap.add_argument("--database-url", default=os.environ.get("ASSIST_BENCH_DATABASE_URL"), help="PostgreSQL")
+    ap.add_argument("--calls-sweep", default="", help="e.g. 25,50,100: one replica at each number of calls")
+    ap.add_argument("--cpus", default=None, help="taskset CPU list for the replicas, e.g. 0 (one core)")
+    ap.add_argument("--target-ms", type=float, default=150.0, help="the p95 target of the sweep")
 
 
 def run_mode(args: argparse.Namespace, keys: list[str], limits: bool) -> dict[str, Any]:

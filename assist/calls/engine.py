@@ -23,7 +23,7 @@ from assist.calls.playbooks import Playbooks
 from assist.calls.reading import CustomerReader, StepTicker
 from assist.calls.replay import Replay, last_turn, stored_messages
 from assist.calls.state import CallState
-from assist.calls.store import CallStore
+from assist.calls.store import CallStore, TurnNumberTaken
 from assist.calls.suggest import SuggestStage
 from assist.calls.trigger import NeedTrigger
 from assist.calls.turn import Turn
@@ -37,6 +37,8 @@ from assist.protocols import Retriever
 from assist.text import detect_language
 
 logger = logging.getLogger(__name__)
+# how many times a turn runs when other servers keep storing turns of its call first (TurnNumberTaken)
+TURN_ATTEMPTS = 20
 
 SPEAKERS = ("customer", "agent")
 
@@ -199,13 +201,24 @@ class CallEngine:
                 if self.trigger.run(text=clean, speaker=speaker, final=True).suggest:
                     self.suggester.prefetch(state, clean)
                 return TurnResult(call_id=call_id, turn=None, next_steps=self.playbooks.checklist(state))
-            try:
-                with self.store.across_replicas(call_id):  # the call's turns, one at a time on every replica
-                    return self._final_turn(state, speaker=speaker, raw=text, clean=clean, t0=t0)
-            except Exception:
-                self.metrics.error()
-                self.store.evict(call_id)  # the in-memory state may be half-updated: reload it next time
-                raise
+            for attempt in range(1, TURN_ATTEMPTS + 1):
+                try:
+                    with self.store.across_replicas(call_id):  # the call's turns, one at a time on every replica
+                        return self._final_turn(state, speaker=speaker, raw=text, clean=clean, t0=t0)
+                except TurnNumberTaken:
+                    # another server stored a turn of this call first (SQLite files shared by two processes, or
+                    # a replica that lost its turn lock): nothing of ours was stored; run it again on the call as
+                    # it now is
+                    self.store.evict(call_id)
+                    if attempt == TURN_ATTEMPTS:
+                        self.metrics.error()
+                        raise
+                    state = self.store.load(call_id)
+                except Exception:
+                    self.metrics.error()
+                    self.store.evict(call_id)  # the in-memory state may be half-updated: reload it next time
+                    raise
+            raise AssertionError("unreachable")  # the loop returns or raises
 
     def _guard_or_reason(self) -> tuple[CallGuard | None, str | None]:
         """The guard in force, or None and why it is unavailable (the turn then fails closed)."""

@@ -43,6 +43,16 @@ logger = logging.getLogger(__name__)
 RATINGS = ("used", "helpful", "wrong")
 
 
+class TurnNumberTaken(ConflictError):
+    """Another server stored a turn of the call with this number first; the engine runs the turn again.
+
+    Internal to the live call (CallEngine retries it); a ConflictError (409) only if it keeps happening.
+    """
+
+    def __init__(self, call_id: str, turn: int) -> None:
+        super().__init__(f"call {call_id!r}: turn {turn} was stored by another server at the same moment; retry")
+
+
 class CallLock:
     """One call's lock. The store's map holds it weakly: it lives while a thread holds or waits for it, and
     goes when the last one lets go, so asking about a call (known or not) leaves nothing behind."""
@@ -292,43 +302,36 @@ class CallStore:
         return self.cache(state)
 
     def next_turn(self, state: CallState) -> int:
-        """Take the call's next turn number from its row in the database, and make `state` current.
+        """The number the call's next turn will take, read from its row in the database; makes `state` current.
 
-        One UPDATE of the call's row (``turn_count = turn_count + 1`` while it is active) assigns the number:
-        the database serialises it, so servers sharing a call never hand out one number twice, and numbers
-        follow the order the turns arrived in. When the number shows that turns were stored elsewhere since
-        `state` was cached (on another server), `state` is reloaded from the row first. The turn's row,
-        written by `persist`, is unique on (call_id, turn).
+        Nothing is written here: `persist` takes the number, in the transaction that stores the turn, only if
+        it is still free (``turn_count = number`` where ``turn_count = number - 1``). A server that dies while
+        it works on a turn therefore leaves no gap in the call's numbers, and of two servers that read the same
+        number for one call, the second to store is told to run its turn again (`TurnNumberTaken`). When the
+        row shows that turns were stored elsewhere since `state` was cached (on another server), `state` is
+        reloaded from the row first.
 
         Raises:
             NotFoundError: unknown call.
             ConflictError: the call has ended (on any server).
         """
         call_id = state.call_id
-        with self._write_lock, Session(self.db_engine, expire_on_commit=False) as session:
-            changed = session.execute(
-                update(Call)
-                .where(col(Call.id) == call_id, col(Call.status) == "active")
-                .values(turn_count=col(Call.turn_count) + 1)
-            )
-            row = session.get(Call, call_id)  # in the same transaction: the row is ours until the commit
+        with Session(self.db_engine, expire_on_commit=False) as session:
+            row = session.get(Call, call_id)
             if row is None:
-                session.rollback()
                 raise NotFoundError("call", call_id)
-            if cast("CursorResult[Any]", changed).rowcount == 0:
-                session.rollback()
+            if row.status != "active":
                 self.evict(call_id)
                 state.status = row.status
                 raise ConflictError(f"call {call_id!r} has ended")
-            number = row.turn_count
-            if number != state.turn_count + 1:  # turns were taken elsewhere: the cached state is stale
+            if row.turn_count != state.turn_count:  # turns were stored elsewhere: the cached state is stale
                 fresh = CallState.from_json(call_id, row.state)
                 for name in CallState.__dataclass_fields__:
                     if name not in ("call_id", "owner_key_id"):
                         setattr(state, name, getattr(fresh, name))
                 state.status, state.agent_name = row.status, row.agent_name
                 logger.info("call state reloaded: turns were taken elsewhere", extra={"call_id": call_id})
-            session.commit()
+            number = row.turn_count + 1
         state.turn_count = number
         return number
 
@@ -347,15 +350,19 @@ class CallStore:
 
         Raises:
             NotFoundError: the call's row is gone.
+            ConflictError: the call ended (on another server) while the turn ran.
+            TurnNumberTaken: another server stored a turn of this call with the number first: run it again.
         """
         # One writer at a time inside the process: SQLite allows one anyway, and its busy handler backs off
         # with sleeps of up to 100 ms, which under 50 calls made this the slowest stage (p95 73 ms).
         with self._write_lock, Session(self.db_engine, expire_on_commit=False) as session:
             # One UPDATE, not a load of the row and a save: this runs after every turn of every call.
+            # the turn takes its number only if it is still free and the call still active, with the turn's row
             changed = session.execute(
                 update(Call)
-                .where(col(Call.id) == state.call_id)
-                .values(  # not turn_count: next_turn keeps it, and another server may be a turn ahead
+                .where(col(Call.id) == state.call_id, col(Call.turn_count) == turn - 1, col(Call.status) == "active")
+                .values(
+                    turn_count=turn,
                     topics=list(state.topics),
                     checklist=[s.model_dump() for s in checklist],
                     state=state.to_json(),
@@ -363,7 +370,12 @@ class CallStore:
             )
             if cast("CursorResult[Any]", changed).rowcount == 0:  # an UPDATE's result carries its row count
                 session.rollback()
-                raise NotFoundError("call", state.call_id)
+                row = session.get(Call, state.call_id)
+                if row is None:
+                    raise NotFoundError("call", state.call_id)
+                if row.status != "active":
+                    raise ConflictError(f"call {state.call_id!r} has ended")
+                raise TurnNumberTaken(state.call_id, turn)
             session.add(Turn(call_id=state.call_id, turn=turn, speaker=speaker, text=clean, created_at=utcnow()))
             if suggestion is not None:
                 session.add(suggestion)

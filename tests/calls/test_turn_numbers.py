@@ -83,3 +83,42 @@ def test_the_database_refuses_one_number_twice_in_a_call(make_call_engine: Calla
     with Session(engine.db_engine) as s, pytest.raises(IntegrityError):
         s.add(Turn(call_id=call_id, turn=1, speaker="agent", text="again"))
         s.commit()
+
+
+def test_a_turn_that_dies_half_way_leaves_no_gap_in_the_numbers(make_call_engine, fake_guard) -> None:
+    """A server that fails (or is killed) after reading the number but before storing the turn takes nothing:
+    the retry, on any server, gets that number (release 0.2 left a gap: the number was taken first)."""
+    calls = {"n": 0}
+
+    def guard():  # the guard of the first agent turn fails half way through the turn
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the server died here")
+        return fake_guard
+
+    engine = make_call_engine(guard=guard)
+    call_id = engine.start_call()
+    with pytest.raises(RuntimeError):
+        engine.handle_turn(call_id, speaker="agent", text="first try")
+    assert engine.handle_turn(call_id, speaker="agent", text="first try").turn == 1
+    assert engine.handle_turn(call_id, speaker="agent", text="second").turn == 2
+    assert _turns(engine, call_id) == [(1, "first try"), (2, "second")]
+
+
+def test_a_turn_whose_number_another_server_stored_meanwhile_runs_again_with_the_next(
+    settings: Settings, make_call_engine: Callable[..., CallEngine], fake_guard
+) -> None:
+    """Two servers read the same next number for one call; the one that stores second runs its turn again."""
+    b = make_call_engine(db_engine=make_engine(settings))
+    interleaved: list[int | None] = []
+
+    def guard_of_a():  # while a works on its turn, b stores one of the same call
+        if not interleaved:
+            interleaved.append(b.handle_turn(call_id, speaker="customer", text="on b meanwhile").turn)
+        return fake_guard
+
+    a = make_call_engine(db_engine=make_engine(settings), guard=guard_of_a)
+    call_id = a.start_call()
+    assert a.handle_turn(call_id, speaker="agent", text="on a").turn == 2
+    assert interleaved == [1]
+    assert _turns(a, call_id) == [(1, "on b meanwhile"), (2, "on a")]
