@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from assist.calls.messages import ChecklistMessage, ServerMessage
 from assist.calls.store import alert_of, message_of
 from assist.errors import NotFoundError
-from assist.models.calls import Call, NextStep, Suggestion
+from assist.models.calls import Call, NextStep, Suggestion, Turn
 from assist.models.guard import GuardEvent
 
 logger = logging.getLogger(__name__)
@@ -75,13 +76,9 @@ def stored_messages(
 
 
 def last_turn(db_engine: Engine, call_id: str) -> int:
-    """The number of the call's last turn (0 before the first).
-
-    Raises:
-        NotFoundError: unknown call.
+    """The number of the call's last stored turn (0 before the first). A turn that has taken its number but
+    is not stored yet (still running, on this replica or another) is not counted: it is still to come.
     """
     with Session(db_engine) as session:
-        row = session.get(Call, call_id)
-        if row is None:
-            raise NotFoundError("call", call_id)
-        return int(row.turn_count)
+        stored = session.exec(select(func.max(Turn.turn)).where(Turn.call_id == call_id)).one()
+    return int(stored or 0)
