@@ -33,7 +33,7 @@ class Replay:
 def stored_messages(
     db_engine: Engine, call_id: str, *, after: int, through: int | None = None, checklist: bool = True
 ) -> Replay:
-    """The alerts and suggestions of the call's turns `after` < turn <= `through` (default: all), in turn
+    """The alerts and suggestions of the call's stored turns `after` < turn <= `through` (default: all), in turn
     order (alerts first within a turn), then the current checklist when the last of them is not a suggestion.
 
     A checklist update of an earlier turn is not stored on its own: the current checklist stands for them.
@@ -46,7 +46,9 @@ def stored_messages(
         row = session.get(Call, call_id)
         if row is None:
             raise NotFoundError("call", call_id)
-        last = row.turn_count if through is None else min(through, row.turn_count)
+        # the last turn stored, not the last number taken: a turn still running comes live, after the replay
+        stored = int(session.exec(select(func.max(Turn.turn)).where(Turn.call_id == call_id)).one() or 0)
+        last = stored if through is None else min(through, stored)
         events = session.exec(
             select(GuardEvent)
             .where(

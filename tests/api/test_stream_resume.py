@@ -91,3 +91,15 @@ def test_a_retried_post_reaches_the_panels_once_even_if_the_first_was_never_push
         while (m := panel.receive_json())["type"] != "pong":
             got.append(m)
         assert [(m["type"], m["id"]) for m in got] == [("suggestion", first.json()["suggestion"]["id"])]  # once
+
+
+def test_a_turn_still_running_is_not_counted_as_replayed(client, keys, call_id) -> None:
+    """A turn that has its number but is not stored yet (running on another replica) comes live after the
+    replay: `through` counts stored turns only, so the socket does not skip it."""
+    key = keys["agent"]
+    _post(client, key, call_id, "customer", "我的信用卡丢了怎么办")
+    engine = client.app.state.call_engine
+    engine.store.next_turn(engine.store.load(call_id))  # turn 2 taken elsewhere, still running
+    with client.websocket_connect(_url(call_id, key, after=0)) as ws:
+        assert ws.receive_json()["type"] == "suggestion"
+        assert ws.receive_json() == {"type": "resumed", "call_id": call_id, "after": 0, "through": 1}
