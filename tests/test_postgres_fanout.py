@@ -288,9 +288,11 @@ def test_a_document_ingested_from_the_command_line_is_served_at_once(replicas: R
     settings = b.app.state.settings.model_copy(update={"data_dir": tmp_path / "cli"})  # type: ignore[attr-defined]
     cli = build_services(settings, limit_threads=False)  # what `assist ingest` builds
     doc = write(tmp_path / "new" / "fx.md", "# 购汇\n\n购汇额度为每人每年五万美元。\n")
-    assert cli.documents.ingest_paths([doc], actor=None).summary()["failed"] == 0
+    try:
+        assert cli.documents.ingest_paths([doc], actor=None).summary()["failed"] == 0
+    finally:
+        cli.db_engine.dispose()
     _wait(lambda: any("五万美元" in h.text for h in kb.retriever.retrieve("购汇额度", k=3)), what="the CLI's document")
-    cli.db_engine.dispose()
 
 
 def _engines(tmp_path: Path) -> tuple[Any, Any]:
@@ -320,14 +322,23 @@ def _engines(tmp_path: Path) -> tuple[Any, Any]:
     return server(), server()
 
 
-def test_concurrent_turns_on_two_engines_keep_every_turns_state(tmp_path: Path) -> None:
+@pytest.fixture
+def engines(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    a, b = _engines(tmp_path)
+    yield a, b
+    for e in (a, b):
+        e.store.dispose()
+        e.db_engine.dispose()
+
+
+def test_concurrent_turns_on_two_engines_keep_every_turns_state(engines: tuple[Any, Any]) -> None:
     """Each turn starts from the state the call's previous turn stored, on whichever replica: nothing is
     overwritten (the context keeps the last six turns, in order, whatever engine took each)."""
     from sqlmodel import Session
 
     from assist.models.calls import Call
 
-    a, b = _engines(tmp_path)
+    a, b = engines
     call_id = a.start_call()
     counter = iter(range(1000))
     lock = threading.Lock()
