@@ -18,6 +18,7 @@ from assist.calls.pg_hub import hub_for
 from assist.compliance.holder import GuardHolder
 from assist.config import Settings, get_settings
 from assist.errors import AssistError, AuthError, RateLimitedError
+from assist.observability.metrics import observe_notify_lag
 from assist.protocols import Knowledge
 from assist.security.web import strict_query
 from assist.services import Overrides, Services, build_services
@@ -98,8 +99,8 @@ def _build_state(app: FastAPI, settings: Settings, overrides: Overrides) -> None
     # the fan-out: in this process on SQLite; LISTEN/NOTIFY across the replicas on PostgreSQL
     hub = app.state.call_hub = hub_for(svc.db_engine)
     hub.on_change = lambda what: follow_change(app, what)
-    if hasattr(svc.knowledge, "on_change"):  # a KnowledgeBase (not a test's fake): announce its changes
-        svc.knowledge.on_change = lambda: hub.announce("knowledge")
+    hub.on_notify_lag = observe_notify_lag
+    svc.knowledge.on_change = lambda: hub.announce("knowledge")  # announce its changes to the other replicas
     from assist.security.gate import Security
 
     app.state.security = Security(svc.settings, svc.db_engine)

@@ -187,6 +187,9 @@ class GuardProvider(Protocol):
 class Knowledge(Protocol):
     """The knowledge base as the server uses it (:class:`assist.knowledge.base.KnowledgeBase`, or a fake)."""
 
+    #: called after the served documents changed (the app sets it to announce the change to the other replicas)
+    on_change: Callable[[], None] | None
+
     @property
     def retriever(self) -> Retriever:
         """The retriever over the index in force."""

@@ -141,10 +141,10 @@ def build_services(
     if ingest_if_empty and _no_documents(db_engine):
         logger.info("empty knowledge base: ingesting", extra={"path": str(settings.kb_dir)})
         knowledge.ingest_paths([settings.kb_dir])
-    if hasattr(knowledge, "on_change"):  # the servers follow a change made here at once (the app sets its hub)
-        from assist.calls.pg_hub import announce_once
+    from assist.calls.pg_hub import announce_once
 
-        knowledge.on_change = lambda: announce_once(db_engine, "knowledge")
+    # the servers follow a change made here at once (the app replaces this with its hub's announce)
+    knowledge.on_change = lambda: announce_once(db_engine, "knowledge")
     documents = DocumentService(knowledge=knowledge, engine=db_engine, lease_s=settings.ingest_lease_s)
     return Services(settings, db_engine, holder, knowledge, documents, Metrics(), parts)
 

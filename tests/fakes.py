@@ -236,6 +236,7 @@ class FakeKnowledge:
     def __init__(self, retriever: FakeRetriever | None = None) -> None:
         self.retriever = retriever or FakeRetriever()
         self.embedders: list[Embedder] = [HashEmbedder()]
+        self.on_change: Callable[[], None] | None = None
 
     def warm_up(self) -> None:
         pass
