@@ -20,13 +20,13 @@ from sqlalchemy.engine import Engine
 from assist.calls.alerts import AgentTurnCheck, CallGuard, withheld_alert
 from assist.calls.answer import AnswerStage
 from assist.calls.compose import ExtractiveComposer
-from assist.calls.context import ContextQueryBuilder, clean_turn
+from assist.calls.context import ContextQuery, ContextQueryBuilder, clean_turn
 from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
 from assist.calls.playbooks import Playbooks
-from assist.calls.rank import Ranker
-from assist.calls.reading import CustomerReader, StepTicker
+from assist.calls.rank import Ranker, Ranking
+from assist.calls.reading import CustomerReader, CustomerReading, StepTicker
 from assist.calls.retrieve import RetrieveStage
 from assist.calls.state import CallState
 from assist.calls.store import CallStore, message_of
@@ -47,7 +47,7 @@ from assist.models.calls import (
 from assist.models.guard import GuardEvent
 from assist.models.keys import ApiKey, CallAccess
 from assist.privacy import redact
-from assist.protocols import Retriever
+from assist.protocols import Retriever, SearchResult
 from assist.text import detect_language
 
 logger = logging.getLogger(__name__)
@@ -135,6 +135,11 @@ class CallEngine:
             max_prefetches=max_cached_calls,
         )
         self.ranker = Ranker(min_score=settings.min_answer_score, topic_terms=self.playbooks.topic_terms)
+        # a need the model read is answered from weaker evidence than a keyword-triggered turn
+        self.need_ranker = Ranker(
+            min_score=min(settings.need_min_answer_score, settings.min_answer_score),
+            topic_terms=self.playbooks.topic_terms,
+        )
         self.answer = AnswerStage(
             composer=composer or ExtractiveComposer(expand=self.playbooks.expand), llm=llm, redact=self.redact
         )
@@ -221,7 +226,7 @@ class CallEngine:
                 raise ConflictError(f"call {call_id!r} has ended")
             clean = self.redact(text)
             if not final:
-                if self.trigger.run(text=clean, speaker=speaker, final=True).suggest:
+                if speaker == "customer" and self.reader.wants_answer(state, clean).suggest:
                     query = self.context.run(text=clean, state=state).query
                     self.retrieval.prefetch(call_id=call_id, query=query)
                 return TurnResult(call_id=call_id, turn=None, next_steps=self.playbooks.checklist(state))
@@ -273,30 +278,27 @@ class CallEngine:
         if lang != "mixed" or state.language is None:  # a mixed turn keeps the call's language
             state.language = lang
         read = self.reader.run(state, clean, turn.timings)
-        self._after_trigger(turn, guard, unavailable, suggest=read.suggest, explicit=read.explicit, vector=read.vector)
+        self._after_trigger(turn, guard, unavailable, read)
 
     def _after_trigger(
-        self,
-        turn: _Turn,
-        guard: CallGuard | None,
-        unavailable: str | None,
-        *,
-        suggest: bool,
-        explicit: bool,
-        vector: np.ndarray | None = None,
+        self, turn: _Turn, guard: CallGuard | None, unavailable: str | None, read: CustomerReading
     ) -> None:
         """A suggestion when the trigger asked for one (or the alert that it is withheld); remember the turn."""
         state = turn.state
-        if suggest and guard is not None:
-            self._suggest(turn, guard, explicit=explicit, vector=vector)
-        elif suggest:  # no guard: never show the product's own words unchecked
+        if read.suggest and guard is not None:
+            self._suggest(turn, guard, explicit=read.explicit, vector=read.vector, meant=read.by_meaning)
+        elif read.suggest:  # no guard: never show the product's own words unchecked
             turn.alerts.append(withheld_alert(state, turn=turn.number, reason=unavailable))
         state.remember_customer(turn.clean, keep=max(self.settings.context_turns, 1))
 
-    def _suggest(self, turn: _Turn, guard: CallGuard, *, explicit: bool, vector: np.ndarray | None = None) -> None:
+    def _suggest(
+        self, turn: _Turn, guard: CallGuard, *, explicit: bool, vector: np.ndarray | None = None, meant: bool = False
+    ) -> None:
         """Retrieve → rank → answer (checked) → next steps; no suggestion when nothing new is relevant.
 
         `vector`: the turn's e5 vector; retrieval reuses it when the query is the turn itself (not elliptical).
+        `meant`: the model read the need by meaning; it is answered from the passage shown last, or from the
+        passages the relevance gate finds weak (`settings.need_min_answer_score`), rather than not at all.
         """
         state, timings = turn.state, turn.timings
         cq = self.context.run(text=turn.clean, state=state)
@@ -308,6 +310,8 @@ class CallEngine:
         ranking = self.ranker.run(
             query=cq, results=retrieval.results, language=language, last_top_chunk=state.last_top_chunk
         )
+        if meant and (ranking.repeat_only or not ranking.results):
+            ranking = self._need_ranking(cq, retrieval.results, language, repeat=ranking.repeat_only)
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only:
             logger.info("same passage as last time; no suggestion", extra={"call_id": state.call_id})
@@ -332,6 +336,14 @@ class CallEngine:
         state.suggestion_count += 1
         turn.events += answer.events
         turn.suggestion = answer.suggestion(call_id=state.call_id, turn=turn.number, query=cq.query, language=language)
+
+    def _need_ranking(self, cq: ContextQuery, results: list[SearchResult], language: str, *, repeat: bool) -> Ranking:
+        """The passages for a need the model read when the usual ranking left none: the passage shown last
+        again (a new question about it), or, when the gate found nothing relevant enough, the passages that
+        pass the lower gate for needs."""
+        if repeat:
+            return self.ranker.run(query=cq, results=results, language=language, last_top_chunk=None)
+        return self.need_ranker.run(query=cq, results=results, language=language, last_top_chunk=None)
 
     def _finish(self, turn: _Turn) -> TurnResult:
         """Persist the turn, link its alerts to their events, count, and build its result."""
