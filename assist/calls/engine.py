@@ -267,8 +267,15 @@ class CallEngine:
             turn.alerts.append(check.alert)
             turn.events.append(check.event)
             self.playbooks.activate(state, self.playbooks.steps_for(categories=check.event.categories))
+        blocked = check.alert is not None and check.alert.action == "block"
         self.ticker.run(
-            state, turn.clean, disclosures=check.disclosures, said=check.said, guard=guard, timings=turn.timings
+            state,
+            turn.clean,
+            disclosures=check.disclosures,
+            said=check.said,
+            guard=guard,
+            timings=turn.timings,
+            blocked=blocked,
         )
 
     def _customer_turn(self, turn: _Turn, guard: CallGuard | None, unavailable: str | None) -> None:

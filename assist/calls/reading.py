@@ -122,10 +122,21 @@ class StepTicker:
         said: set[str],
         guard: CallGuard | None,
         timings: dict[str, float],
+        blocked: bool = False,
     ) -> None:
-        """Tick the steps `clean` completes (disclosures: the guard's, read so far; said: parts said now)."""
+        """Tick the steps `clean` completes (disclosures: the guard's, read so far; said: parts said now).
+
+        `blocked`: the guard blocked the turn. A line that breaks the rules completes no step by meaning
+        ("this fund only ever goes up, you have nothing to worry about" is no risk disclosure); the
+        guard's own disclosure parts still count, as they are the words actually read.
+        """
         if self.understanding.ready:
             try:
+                if blocked:  # multi-part disclosures only: a one-phrase one needs the done heads' word
+                    single = single_part_disclosures(guard)
+                    allowed = disclosures_to_tick(disclosures, said_now=said, single_part=single, confirmed=False)
+                    self.playbooks.tick(state, clean, disclosures=allowed, pins=False)
+                    return
                 self._by_meaning(state, clean, disclosures, said, guard, timings)
                 return
             except Exception:  # the keyword path still ticks what it can

@@ -86,3 +86,16 @@ def test_an_out_of_range_lower_gate_is_refused_at_start_up(monkeypatch) -> None:
     monkeypatch.setenv("ASSIST_NEED_MIN_ANSWER_SCORE", "1.5")
     with pytest.raises(ValidationError, match="need_min_answer_score"):
         Settings()
+
+
+def test_a_line_the_guard_blocks_ticks_no_step_even_when_it_reads_as_done(make_call_engine) -> None:
+    claim = "这款理财保本，风险我都跟您讲过了"  # "保本" is blocked; the model reads a disclosure as done
+    fine = "风险提示我已经给您念完了"
+    stub = StubUnderstanding({}, {claim: ["read_risk_disclosure"], fine: ["read_risk_disclosure"]})
+    engine = make_call_engine(understanding=stub)
+    call = engine.start_call()
+    r = engine.handle_turn(call, speaker="agent", text=claim)
+    assert [a.action for a in r.alerts] == ["block"]
+    assert not any(s.done for s in r.next_steps)
+    r = engine.handle_turn(call, speaker="agent", text=fine)
+    assert [s.id for s in r.next_steps if s.done] == ["read_risk_disclosure"]
