@@ -81,6 +81,7 @@ class TrainConfig:
     step_floor: float = 0.8
     second_step: float = 0.9  # a second step in one turn needs this score
     pin_min_done: float = 0.35  # a done_when phrase ticks its step when P(done) is at least this
+    composite_turns: int = 2  # two-clause agent turns built per step example (examples.composite_turns)
 
 
 @dataclass
