@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     # or a file that cannot load, leaves the keyword path alone (/healthz says which).
     turn_model: Literal["on", "off"] = "on"
     turn_model_path: Path | None = None
+    # A need the turn model reads (by meaning) whose passages all fall under min_answer_score is answered
+    # from those down to this relevance, rather than not at all (keyword-triggered turns keep the usual gate).
+    need_min_answer_score: float = Field(default=0.2, ge=0.0, le=1.0)
 
     # Optional chat model (OpenAI-compatible); unset means extractive answers only
     llm_base_url: str | None = None

@@ -198,7 +198,7 @@ class CallEngine:
                 raise ConflictError(f"call {call_id!r} has ended")
             clean = self.redact(text)
             if not final:
-                if self.trigger.run(text=clean, speaker=speaker, final=True).suggest:
+                if speaker == "customer" and self.reader.wants_answer(state, clean).suggest:
                     self.suggester.prefetch(state, clean)
                 return TurnResult(call_id=call_id, turn=None, next_steps=self.playbooks.checklist(state))
             for attempt in range(1, TURN_ATTEMPTS + 1):
@@ -254,9 +254,16 @@ class CallEngine:
             turn.alerts.append(check.alert)
             turn.events.append(check.event)
             self.playbooks.activate(state, self.playbooks.steps_for(categories=check.event.categories))
+        blocked = check.alert is not None and check.alert.action == "block"
         with self.metrics.stage("reading"):
             self.ticker.run(
-                state, turn.clean, disclosures=check.disclosures, said=check.said, guard=guard, timings=turn.timings
+                state,
+                turn.clean,
+                disclosures=check.disclosures,
+                said=check.said,
+                guard=guard,
+                timings=turn.timings,
+                blocked=blocked,
             )
 
     def _customer_turn(self, turn: Turn, guard: CallGuard | None, unavailable: str | None) -> None:
@@ -276,6 +283,7 @@ class CallEngine:
                 explicit=read.explicit,
                 timings=turn.timings,
                 vector=read.vector,
+                meant=read.by_meaning,
             )
             turn.suggestion, turn.events = got.suggestion, turn.events + got.events
         elif read.suggest:  # no guard: never show the product's own words unchecked

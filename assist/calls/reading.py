@@ -25,11 +25,16 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class CustomerReading:
-    """Whether a customer's turn gets a suggestion, whether it asked for one outright, and its e5 vector."""
+    """Whether a customer's turn gets a suggestion, whether it asked for one outright, and its e5 vector.
+
+    `by_meaning`: the model read the need (not the keyword fallback). Such a need is answered even when its
+    best passage is the one shown last, or only weakly relevant: the model, not a proxy, decided it is a need.
+    """
 
     suggest: bool
     explicit: bool
     vector: np.ndarray | None = None
+    by_meaning: bool = False
 
 
 class CustomerReader:
@@ -67,7 +72,19 @@ class CustomerReader:
             ]
             self.playbooks.activate(state, steps)
         timings["understand"] = elapsed_ms(t)
-        return CustomerReading(reading.need, True, read.vector)
+        return CustomerReading(reading.need, True, read.vector, by_meaning=True)
+
+    def wants_answer(self, state: CallState, clean: str) -> CustomerReading:
+        """Whether an interim (partial ASR) customer turn carries a need, read as a final turn would be (by
+        meaning when the model runs, else by keywords); the call's state is not changed."""
+        if self.understanding.ready:
+            try:
+                read = self.understanding.customer(clean, topic=state.topic, filler=self.trigger.is_filler(clean))
+                return CustomerReading(read.reading.need, True, read.vector, by_meaning=True)
+            except Exception:  # the keyword path below still decides
+                logger.exception("turn understanding failed on an interim turn", extra={"call_id": state.call_id})
+        decision = self.trigger.run(text=clean, speaker="customer", final=True)
+        return CustomerReading(decision.suggest, decision.reason != "long enough")
 
     def _by_keywords(self, state: CallState, clean: str) -> CustomerReading:
         topics = self.playbooks.topics_in(clean)
@@ -105,10 +122,21 @@ class StepTicker:
         said: set[str],
         guard: CallGuard | None,
         timings: dict[str, float],
+        blocked: bool = False,
     ) -> None:
-        """Tick the steps `clean` completes (disclosures: the guard's, read so far; said: parts said now)."""
+        """Tick the steps `clean` completes (disclosures: the guard's, read so far; said: parts said now).
+
+        `blocked`: the guard blocked the turn. A line that breaks the rules completes no step by meaning
+        ("this fund only ever goes up, you have nothing to worry about" is no risk disclosure); the
+        guard's own disclosure parts still count, as they are the words actually read.
+        """
         if self.understanding.ready:
             try:
+                if blocked:  # multi-part disclosures only: a one-phrase one needs the done heads' word
+                    single = single_part_disclosures(guard)
+                    allowed = disclosures_to_tick(disclosures, said_now=said, single_part=single, confirmed=False)
+                    self.playbooks.tick(state, clean, disclosures=allowed, pins=False)
+                    return
                 self._by_meaning(state, clean, disclosures, said, guard, timings)
                 return
             except Exception:  # the keyword path still ticks what it can

@@ -16,19 +16,19 @@ import numpy as np
 from assist.calls.alerts import CallGuard
 from assist.calls.answer import AnswerStage
 from assist.calls.compose import ExtractiveComposer
-from assist.calls.context import ContextQueryBuilder, clean_turn
+from assist.calls.context import ContextQuery, ContextQueryBuilder, clean_turn
 from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
 from assist.calls.playbooks import Playbooks
-from assist.calls.rank import Ranker
+from assist.calls.rank import Ranker, Ranking
 from assist.calls.retrieve import RetrieveStage
 from assist.calls.state import CallState
 from assist.calls.understanding.stage import VECTOR
 from assist.config import Settings
 from assist.models.calls import Suggestion
 from assist.models.guard import GuardEvent
-from assist.protocols import Retriever
+from assist.protocols import Retriever, SearchResult
 from assist.text import detect_language
 
 logger = logging.getLogger(__name__)
@@ -81,6 +81,10 @@ class SuggestStage:
             max_prefetches=max_cached_calls,
         )
         self.ranker = Ranker(min_score=settings.min_answer_score, topic_terms=playbooks.topic_terms)
+        # a need the model read is answered from weaker evidence than a keyword-triggered turn
+        self.need_ranker = Ranker(
+            min_score=min(settings.need_min_answer_score, settings.min_answer_score), topic_terms=playbooks.topic_terms
+        )
         self.answer = AnswerStage(composer=composer, llm=llm, redact=redact)
         self.next_steps = NextStepsStage(
             playbooks=playbooks, steps=DocumentSteps(next_steps_for, max_documents=max_cached_calls)
@@ -105,12 +109,15 @@ class SuggestStage:
         explicit: bool,
         timings: dict[str, float],
         vector: np.ndarray | None = None,
+        meant: bool = False,
     ) -> Suggested:
         """Retrieve → rank → answer (checked) → next steps; no suggestion when nothing new is relevant.
 
         Args:
             explicit: the customer asked outright (a statement with nothing relevant gets nothing).
             vector: the turn's e5 vector; retrieval reuses it when the query is the turn itself (not elliptical).
+            meant: the model read the need by meaning; it is answered from the passage shown last, or from the
+                passages the relevance gate finds weak (`settings.need_min_answer_score`), rather than not at all.
         """
         cq = self.context.run(text=clean, state=state)
         language = state.language or detect_language(clean)
@@ -123,6 +130,8 @@ class SuggestStage:
             ranking = self.ranker.run(
                 query=cq, results=retrieval.results, language=language, last_top_chunk=state.last_top_chunk
             )
+            if meant and (ranking.repeat_only or not ranking.results):
+                ranking = self._need_ranking(cq, retrieval.results, language, repeat=ranking.repeat_only)
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only:
             logger.info("same passage as last time; no suggestion", extra={"call_id": state.call_id})
@@ -149,3 +158,11 @@ class SuggestStage:
         state.suggestion_count += 1
         suggestion = answer.suggestion(call_id=state.call_id, turn=turn, query=cq.query, language=language)
         return Suggested(suggestion, list(answer.events))
+
+    def _need_ranking(self, cq: ContextQuery, results: list[SearchResult], language: str, *, repeat: bool) -> Ranking:
+        """The passages for a need the model read when the usual ranking left none: the passage shown last
+        again (a new question about it), or, when the gate found nothing relevant enough, the passages that
+        pass the lower gate for needs."""
+        if repeat:
+            return self.ranker.run(query=cq, results=results, language=language, last_top_chunk=None)
+        return self.need_ranker.run(query=cq, results=results, language=language, last_top_chunk=None)

