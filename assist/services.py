@@ -25,6 +25,7 @@ from assist.protocols import Embedder, Guard, Knowledge
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from assist.aftercall.meaning import CallMeaning
     from assist.aftercall.service import AfterCall
     from assist.calls.engine import CallEngine
     from assist.calls.metrics import Metrics
@@ -182,6 +183,7 @@ def build_guard_holder(
 
 def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall]:
     from assist.aftercall.hooks import EndOfCallScoring
+    from assist.aftercall.meaning import CallMeaning
     from assist.aftercall.service import AfterCall
     from assist.calls.engine import CallEngine
     from assist.calls.llm import LLMComposer
@@ -192,6 +194,7 @@ def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall]:
     understanding = services.overrides.understanding
     if understanding is None:  # loaded once, with the e5 query encoder retrieval uses (keywords if it cannot)
         understanding = Understanding.from_settings(settings, knowledge.embedders)
+    meaning = _turn_meaning(understanding)
     engine = CallEngine(
         settings=settings,
         db_engine=services.db_engine,
@@ -206,11 +209,23 @@ def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall]:
         understanding=understanding,
     )
     engine.warm_up()
-    aftercall = AfterCall(settings)  # every ended call is scored (issue #19), off the end-of-call response
+    aftercall = AfterCall(settings, meaning=meaning)  # every ended call is scored (issue #19), off the end-of-call response
     engine.on_call_ended = EndOfCallScoring(
         db_engine=services.db_engine, aftercall=aftercall, fcr_window_days=settings.fcr_window_days
     )
     return engine, aftercall
+
+
+def _turn_meaning(understanding: Understanding) -> CallMeaning | None:
+    """The turn vectors the after-call reads (#19): the turn model's encoder wrapped in a bounded cache, so
+    the ticket draft and the scorecard reuse the vectors the live turns computed. None without the model."""
+    from assist.aftercall.meaning import CallMeaning, VectorCache
+
+    if not getattr(understanding, "ready", False) or understanding.encoder is None:
+        return None
+    cache = VectorCache(understanding.encoder)
+    understanding.encoder = cache
+    return CallMeaning(vectors=cache, model=understanding.model)
 
 
 def limit_native_threads() -> int:

@@ -178,7 +178,13 @@ def _draft(session: Any, svc: Any, call_id: str) -> Any:
 
     after = svc.aftercall
     try:
-        return draft_for_call(session, call_id=call_id, templates=after.templates, topics_in=after.playbooks.topics_in)
+        return draft_for_call(
+            session,
+            call_id=call_id,
+            templates=after.templates,
+            topics_in=after.playbooks.topics_in,
+            chooser=after.chooser,
+        )
     except NotFoundError:
         return None
 

@@ -8,6 +8,9 @@ import threading
 from functools import cached_property
 from typing import Any
 
+from assist.aftercall.choice import TemplateChooser
+from assist.aftercall.meaning import CallMeaning
+from assist.aftercall.qa_meaning import TurnJudge
 from assist.aftercall.templates import TemplateSet, load_templates
 from assist.config import Settings
 
@@ -15,11 +18,28 @@ logger = logging.getLogger(__name__)
 
 
 class AfterCall:
-    """Templates, rubric, playbooks and webhook sender of one app (each loaded once, when first needed)."""
+    """Templates, rubric, playbooks and webhook sender of one app (each loaded once, when first needed).
 
-    def __init__(self, settings: Settings, *, sender: Any = None) -> None:
+    Args:
+        settings: the app's settings.
+        sender: the webhook sender (default: made from ASSIST_TICKET_WEBHOOK_URL when set).
+        meaning: the live engine's turn vectors and turn model (None: the keyword rules alone).
+    """
+
+    def __init__(self, settings: Settings, *, sender: Any = None, meaning: CallMeaning | None = None) -> None:
         self.settings = settings
         self._sender = sender
+        self.meaning = meaning
+
+    @cached_property
+    def chooser(self) -> TemplateChooser:
+        """Which template a call needs (by meaning when `meaning` is set, else by the rules)."""
+        return TemplateChooser(self.templates, self.meaning)
+
+    @cached_property
+    def judge(self) -> TurnJudge | None:
+        """Agent turns read by meaning against the rubric's examples (None without `meaning`)."""
+        return TurnJudge(self.meaning) if self.meaning is not None else None
 
     @cached_property
     def templates(self) -> TemplateSet:

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from assist.aftercall.choice import TemplateChooser
 from assist.aftercall.extract import Value, extract_turns
 from assist.aftercall.templates import TemplateField, TemplateSet, TicketTemplate
 from assist.audit import record
@@ -74,9 +75,13 @@ def _pick(values: list[Value], kind: str, speakers: dict[int, str]) -> Value | N
     return chosen[0] if chosen else None
 
 
-def _text_value(turns: list[CallTurn], on_topic: Callable[[str], bool]) -> tuple[str, int] | None:
+def _text_value(
+    turns: list[CallTurn], on_topic: Callable[[str], bool], anchor: int | None = None
+) -> tuple[str, int] | None:
     said = [t for t in turns if t.speaker == "customer" and len(t.text.strip()) >= 4]
-    chosen = next((t for t in said if on_topic(t.text)), said[0] if said else None)
+    chosen = next((t for t in said if t.turn == anchor), None) or next(
+        (t for t in said if on_topic(t.text)), said[0] if said else None
+    )
     return (chosen.text, chosen.turn) if chosen else None
 
 
@@ -96,8 +101,11 @@ def fill_draft(
     ref_date: date,
     language: str,
     on_topic: Callable[[str], bool] = lambda _t: False,
+    anchor: int | None = None,
 ) -> TicketDraft:
-    """The template with the values the conversation holds so far, each with the turn it came from."""
+    """The template with the values the conversation holds so far, each with the turn it came from.
+
+    `anchor`: the customer turn the template was chosen on (a free-text field starts from it)."""
     values = extract_turns([(t.turn, t.text) for t in turns], ref_date=ref_date)
     speakers = {t.turn: t.speaker for t in turns}
     amount = _pick(values, "amount", speakers)
@@ -105,7 +113,7 @@ def fill_draft(
     for f in template.fields:
         found: tuple[str, int] | None = None
         if f.extract and f.type == "text":
-            found = _text_value(turns, on_topic)
+            found = _text_value(turns, on_topic, anchor)
         elif f.extract:
             if f.type == "amount":
                 v = amount
@@ -184,26 +192,33 @@ def draft_for_call(
     topics_in: Callable[[str], list[str]],
     template_id: str | None = None,
     language: str | None = None,
+    chooser: TemplateChooser | None = None,
 ) -> TicketDraft:
     """The ticket draft the call calls for (or `template_id`'s), filled from its turns so far.
+
+    `chooser` picks the template by meaning and the rules (assist/aftercall/choice.py); without one, by the
+    rules alone.
 
     Raises:
         NotFoundError: unknown call, unknown template, or no template called for (404, as the contract says).
     """
     call, turns = call_turns(session, call_id)
+    anchor: int | None = None
     if template_id:
         template = templates.get(template_id)
         if template is None:
             raise NotFoundError("ticket template", template_id)
     else:
-        template = templates.select(
+        choice = (chooser or TemplateChooser(templates)).choose(
             topics=set(call.topics),
             steps={str(s.get("id")) for s in call.checklist},
             tags=cited_tags(session, call_id),
-            customer_text=" ".join(t.text for t in turns if t.speaker == "customer"),
+            customer=[(t.turn, t.text) for t in turns if t.speaker == "customer"],
         )
-        if template is None:
+        if choice.template is None:
             raise NotFoundError("ticket template for call", call_id)
+        template = choice.template
+        anchor = choice.turns[0] if choice.turns else None
     wanted = set(template.calls_for.topics) | set(template.calls_for.topics_all)
     return fill_draft(
         template,
@@ -212,6 +227,7 @@ def draft_for_call(
         ref_date=call.created_at.date(),
         language=language or call_language(turns),
         on_topic=lambda text: bool(wanted & set(topics_in(text))),
+        anchor=anchor,
     )
 
 
