@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assist.aftercall.meaning import CallMeaning, ExampleGroups
@@ -27,6 +28,7 @@ NO_TICKET = "_no_ticket"
 EVIDENCE_BONUS = 0.02  # what the keyword rules add to a template's closeness (cosines of e5 spread little)
 MIN_MARGIN = 0.03  # without the rules' evidence, the margin over the no-ticket examples needed
 MIN_NEED = 0.5  # a customer turn counts when the need head gives it at least this
+TIE_BAND = 0.02  # templates the rules call for within this of the closest: the editors' priority decides
 
 
 @dataclass(frozen=True)
@@ -46,11 +48,19 @@ class TemplateChooser:
     Args:
         templates: the templates (with their examples and the no-ticket examples).
         meaning: the call's vectors and the turn model, or None (rules only).
+        topics_in: the playbook topics whose keywords a text holds (keyword evidence besides the call's
+            topics, which the turn model sets one need at a time).
     """
 
-    def __init__(self, templates: TemplateSet, meaning: CallMeaning | None = None) -> None:
+    def __init__(
+        self,
+        templates: TemplateSet,
+        meaning: CallMeaning | None = None,
+        topics_in: Callable[[str], list[str]] = lambda _t: [],
+    ) -> None:
         self.templates = templates
         self.meaning = meaning
+        self.topics_in = topics_in
         self._groups: ExampleGroups | None = None
         self._lock = threading.Lock()
 
@@ -78,6 +88,7 @@ class TemplateChooser:
     ) -> TemplateChoice:
         """The template the call needs, from its topics, checklist steps, cited tags and customer turns."""
         said = " ".join(text for _, text in customer)
+        topics = topics | set(self.topics_in(said))
         evidence = {
             t.id
             for t in self.templates.templates.values()
@@ -102,6 +113,9 @@ class TemplateChooser:
             return TemplateChoice(self.by_rules(evidence), evidence=frozenset(evidence))
         priority = {t.id: t.priority for t in self.templates.templates.values()}
         top = max(scores, key=lambda n: (scores[n], priority.get(n, 0)))
+        near = [n for n in scores if n in evidence and scores[n] >= scores[top] - TIE_BAND]
+        if top in evidence and near:  # a near tie between templates the rules call for: the more specific
+            top = max(near, key=lambda n: (priority.get(n, 0), scores[n]))
         offered = top in evidence or scores[top] - none >= MIN_MARGIN
         template = self.templates.get(top) if offered else None
         rounded = {k: round(v, 4) for k, v in scores.items()} | {NO_TICKET: round(none, 4)}

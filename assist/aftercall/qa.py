@@ -92,7 +92,9 @@ class Criterion(BaseModel):
     # by meaning (qa_meaning.py): example groups of agent turns, and how close a turn must be to count
     examples: dict[str, list[str]] = Field(default_factory=dict)
     min_similarity: float = Field(default=0.86, gt=0, le=1)
+    min_margin: float = Field(default=0.02, ge=0, le=1)  # over the runner-up group
     not_for_templates: list[str] = Field(default_factory=list)  # disclosures: not due on these tickets' calls
+    categories: list[str] = Field(default_factory=list)  # forbidden claims: the guard categories that count
 
     @field_validator("label")
     @classmethod
@@ -146,7 +148,7 @@ class CallFacts:
 
     turns: list[CallTurn]
     topics: set[str]
-    alerts: list[dict[str, Any]] = field(default_factory=list)  # {"turn", "speaker", "action"}
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # {"turn", "speaker", "action", "categories"}
     ticket_submitted: bool = False
     language: str = "en"
     verify_phrases: list[str] = field(default_factory=list)  # the playbook step's own
@@ -189,13 +191,21 @@ def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
 
     verified = next((t for t in f.agent() if verifies(t)), None)
     before = [t for t in f.agent() if verified is None or t.turn < verified.turn]
-    first_detail = next((t for t in before if details.hit(t.text) or f.reads(c, t, "details")), None)
+    first_detail = next((t for t in before if _discloses(c, f, details, t)), None)
     if first_detail is not None:
         why = "never verified" if verified is None else f"verified only at turn {verified.turn}"
         return _verdict(c, f, False, [first_detail.turn], f"details at turn {first_detail.turn}, {why}")
     if verified is None:
         return _verdict(c, f, None, [], "no account or card details were discussed")
     return _verdict(c, f, True, [verified.turn], f"verified at turn {verified.turn}, before any detail")
+
+
+def _discloses(c: Criterion, f: CallFacts, details: Phrases, t: CallTurn) -> bool:
+    """A detail phrase in a turn that is not a verification question ("City of your statement address?"),
+    or a turn read as disclosing details by meaning."""
+    if f.reads(c, t, "details"):
+        return True
+    return details.hit(t.text) and (f.judge is None or f.judge.nearest(c, t.text) != "asking")
 
 
 def _disclosures(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
@@ -220,7 +230,16 @@ def _disclosures(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
 
 
 def _forbidden(c: Criterion, f: CallFacts, r: Rubric) -> Verdict:
-    blocked = sorted({int(a["turn"]) for a in f.alerts if a.get("speaker") == "agent" and a.get("action") == "block"})
+    counts = set(c.categories)
+    blocked = sorted(
+        {
+            int(a["turn"])
+            for a in f.alerts
+            if a.get("speaker") == "agent"
+            and a.get("action") == "block"
+            and (not counts or counts & set(a.get("categories") or []))
+        }
+    )
     if not blocked:
         return _verdict(c, f, True, [], "no forbidden claim")
     fix = Phrases(c.phrases)

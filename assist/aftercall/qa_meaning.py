@@ -2,7 +2,8 @@
 written from the rubric's point of view) through the vector the live engine computed for the turn, and the
 turn model's step heads (e.g. `verify_identity` done).
 
-A turn belongs to the group it is closest to, when it is at least the criterion's `min_similarity` close;
+A turn belongs to the group it is closest to, when it is at least the criterion's `min_similarity` close and
+beats the runner-up group by `min_margin`;
 groups that say what the act is *not* (asking for ID is not verifying) keep the others honest. Without
 vectors (no turn model) nothing is read here and the phrase rules decide alone.
 """
@@ -24,6 +25,7 @@ class HasExamples(Protocol):
     id: str
     examples: dict[str, list[str]]
     min_similarity: float
+    min_margin: float
 
 
 class TurnJudge:
@@ -54,7 +56,15 @@ class TurnJudge:
         if vec is None:
             return None
         best = closest(self._of(criterion).scores(vec))
-        return best.group if best.score >= criterion.min_similarity else None
+        close = best.score >= criterion.min_similarity and best.margin >= criterion.min_margin
+        return best.group if close else None
+
+    def nearest(self, criterion: HasExamples, text: str) -> str | None:
+        """The example group the agent turn is nearest to, however close (None: no examples or vector)."""
+        if not criterion.examples:
+            return None
+        vec = self.meaning.agent_vector(text)
+        return None if vec is None else closest(self._of(criterion).scores(vec)).group
 
     def steps_done(self, text: str) -> list[str]:
         """The steps the turn model reads as done in the agent turn."""

@@ -46,7 +46,11 @@ def facts_of(
         customer=[(t.turn, t.text) for t in turns if t.speaker == "customer"],
     )
     events = session.exec(select(GuardEvent).where(GuardEvent.call_id == call_id)).all()
-    alerts = [{"turn": e.turn or 0, "speaker": e.speaker, "action": e.action} for e in events if e.kind == "utterance"]
+    alerts = [
+        {"turn": e.turn or 0, "speaker": e.speaker, "action": e.action, "categories": list(e.categories or [])}
+        for e in events
+        if e.kind == "utterance"
+    ]
     has_ticket = session.exec(select(Ticket.id).where(Ticket.call_id == call_id).limit(1)).first() is not None
     step = getattr(playbooks, "steps", {}).get("verify_identity")
     verify = [p for p, _ in getattr(step, "done_when", [])]

@@ -34,7 +34,7 @@ class AfterCall:
     @cached_property
     def chooser(self) -> TemplateChooser:
         """Which template a call needs (by meaning when `meaning` is set, else by the rules)."""
-        return TemplateChooser(self.templates, self.meaning)
+        return TemplateChooser(self.templates, self.meaning, topics_in=self.playbooks.topics_in)
 
     @cached_property
     def judge(self) -> TurnJudge | None:
