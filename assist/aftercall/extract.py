@@ -106,6 +106,10 @@ _DAY_WORDS = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|e
 )
 _EN_DAY = rf"(?:(?P<dd>[0-9]{{1,2}})(?:st|nd|rd|th)?|(?:the\s)?(?:twenty[\s-]|thirty[\s-])?(?P<dw>{_DAY_WORDS}))"
 _EN_DATE_DM = re.compile(rf"(?i)(?<![a-z0-9]){_EN_DAY}\s(?:of\s)?{_MON}(?![a-z])")
+_THIS_OR_LAST_YEAR = re.compile("[今去]年")
+_EN_YEAR_AFTER = re.compile(
+    r"(?i),?\s{0,2}(?:19[0-9]{2}|(?:nineteen\s)?(?:fifty|sixty|seventy|eighty|ninety)(?:[\s-][a-z]{3,5})?)(?![0-9])"
+)
 _EN_DATE_MD = re.compile(rf"(?i)(?<![a-z]){_MON}\s(?:the\s)?{_EN_DAY}(?![a-z0-9])")
 
 _RELATIVE = re.compile(
@@ -149,7 +153,10 @@ def _absolute_dates(text: str, turn: int, ref: date) -> list[Value]:
             month, day = _small(m.group("m")), _small(m.group("d"))
             if not month or not day:
                 continue
-            year = int(m.group("y")) if m.group("y") else ref.year
+            before = text[max(0, m.start() - 3) : m.start()]
+            if not m.group("y") and "年" in before and not _THIS_OR_LAST_YEAR.search(before):
+                continue  # 八三年四月二十五號, 民國八十二年五月九號: a year said in words (a birth date), not an event
+            year = int(m.group("y")) if m.group("y") else ref.year - ("去年" in before)
             found = _make_date(year, month, day, ref)
             if found and not m.group("y") and found > ref:
                 found = _make_date(year - 1, month, day, ref)  # "3月5日" said in January: last year's
@@ -159,6 +166,8 @@ def _absolute_dates(text: str, turn: int, ref: date) -> list[Value]:
         for m in rx.finditer(text):
             day = _en_day(m)
             month = _MONTHS[m.group("mon").lower()]
+            if _EN_YEAR_AFTER.match(text, m.end()):
+                continue  # "14 July 1987", "ninth of September, eighty-eight": a birth date, not an event
             found = _make_date(ref.year, month, day, ref) if day else None
             if found and day and found > ref:
                 found = _make_date(ref.year - 1, month, day, ref)
