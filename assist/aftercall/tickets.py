@@ -23,7 +23,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from assist.aftercall.choice import TemplateChooser
-from assist.aftercall.extract import Value, extract_turns
+from assist.aftercall.extract import ASKS_LAST4, Value, bare_last4, extract_turns
 from assist.aftercall.templates import TemplateField, TemplateSet, TicketTemplate
 from assist.audit import record
 from assist.errors import ForbiddenError, InvalidInputError, MissingFieldsError, NotFoundError
@@ -68,11 +68,31 @@ class CallTurn:
     text: str
 
 
+_CALL_DAY = {"today", "今天", "今日"}  # an agent's "today" is the call's own day ("anything else today?")
+
+
 def _pick(values: list[Value], kind: str, speakers: dict[int, str]) -> Value | None:
+    """The first value of a kind the customer said, else the agent's. A clock time beats a part of the day
+    ("昨天晚上" then "九點十五分"); an agent's "today" is not an event's date."""
     of_kind = [v for v in values if v.kind == kind]
+    if kind == "date":
+        of_kind = [v for v in of_kind if not (speakers.get(v.turn) == "agent" and v.text.lower() in _CALL_DAY)]
+    if kind == "time":
+        of_kind = [v for v in of_kind if ":" in v.value] or of_kind
     customer = [v for v in of_kind if speakers.get(v.turn) == "customer"]
     chosen = customer or of_kind
     return chosen[0] if chosen else None
+
+
+def _answers(turns: list[CallTurn]) -> list[Value]:
+    """Card last four digits said alone, right after the agent asked for them ("nine nine two zero")."""
+    out: list[Value] = []
+    for before, t in zip(turns, turns[1:], strict=False):
+        if t.speaker == "customer" and before.speaker == "agent" and ASKS_LAST4.search(before.text):
+            digits = bare_last4(t.text)
+            if digits:
+                out.append(Value("card_last4", digits, t.turn, 0, len(t.text), "…" + digits))
+    return out
 
 
 def _text_value(
@@ -107,6 +127,7 @@ def fill_draft(
 
     `anchor`: the customer turn the template was chosen on (a free-text field starts from it)."""
     values = extract_turns([(t.turn, t.text) for t in turns], ref_date=ref_date)
+    values = sorted(values + _answers(turns), key=lambda v: (v.turn, v.start))
     speakers = {t.turn: t.speaker for t in turns}
     amount = _pick(values, "amount", speakers)
     fields: list[FieldDraft] = []

@@ -18,7 +18,7 @@ CALLS = ROOT / "kb_docs" / "calls"
 EXPECTED: dict[str, tuple[str | None, dict[str, str], set[str]]] = {
     "zh_complaint_app_fee.jsonl": (
         "complaint",
-        {"channel": "app", "amount": "25", "currency": "CNY", "date": "2026-12-04", "time": "afternoon"},
+        {"channel": "app", "amount": "25", "currency": "CNY", "date": "2026-12-04", "time": "15:10"},
         set(),
     ),
     "en_card_dispute.jsonl": (
@@ -41,7 +41,7 @@ EXPECTED: dict[str, tuple[str | None, dict[str, str], set[str]]] = {
     "en_wealth_sale_missed_disclosure.jsonl": (None, {}, {"disclosures_read"}),
     "zh_hant_hk_card_dispute.jsonl": (
         "card_dispute",
-        {"card_last4": "3916", "amount": "2500", "currency": "HKD", "date": "2026-12-04", "time": "noon"},
+        {"card_last4": "3916", "amount": "2500", "currency": "HKD", "date": "2026-12-04", "time": "afternoon"},
         set(),
     ),
     # the first two samples end on the agent's correction (no closing) and never register the lost card
