@@ -3,9 +3,10 @@
 Each template carries examples of what a customer says when it is the one to fill, and the template folder
 has examples of calls that need none (enquiries, sales, advice). Every customer turn that carries a need
 (the turn model's need head) is compared with each group of examples through the e5 vector the live engine
-already computed for it; a template's closeness is that of its closest turn. The keyword rules (playbook
-topics, checklist steps, cited document tags, customer phrases: `TicketTemplate.called_for`) add a small
-bonus. The closest template is offered when the rules call for it or when it beats the no-ticket examples
+already computed for it; a template's closeness is that of its closest turn, each later need turn giving up a little (`PRIMACY`:
+callers say first why they call). The keyword rules (playbook
+topics, checklist steps, cited document tags, customer phrases: `TicketTemplate.evidence`) add a small bonus,
+larger for stronger evidence (all of several topics > a topic or phrase > a step or a cited tag). The closest template is offered when the rules call for it or when it beats the no-ticket examples
 by a clear margin; otherwise no template is offered.
 
 Without vectors (no turn model) the rules decide alone: the highest priority among the templates they call
@@ -25,10 +26,10 @@ from assist.aftercall.templates import TemplateSet, TicketTemplate
 logger = logging.getLogger(__name__)
 
 NO_TICKET = "_no_ticket"
-EVIDENCE_BONUS = 0.02  # what the keyword rules add to a template's closeness (cosines of e5 spread little)
+EVIDENCE_BONUS = 0.01  # per degree of the rules' evidence (TicketTemplate.evidence: 1-3); e5 cosines spread little
 MIN_MARGIN = 0.03  # without the rules' evidence, the margin over the no-ticket examples needed
 MIN_NEED = 0.5  # a customer turn counts when the need head gives it at least this
-TIE_BAND = 0.02  # templates the rules call for within this of the closest: the editors' priority decides
+PRIMACY = 0.01  # what each later need turn gives up: a caller says first why they call, follow-ups drift
 
 
 @dataclass(frozen=True)
@@ -89,33 +90,33 @@ class TemplateChooser:
         """The template the call needs, from its topics, checklist steps, cited tags and customer turns."""
         said = " ".join(text for _, text in customer)
         topics = topics | set(self.topics_in(said))
-        evidence = {
-            t.id
+        strength = {
+            t.id: t.evidence(topics=topics, steps=steps, tags=tags, customer_text=said)
             for t in self.templates.templates.values()
-            if t.called_for(topics=topics, steps=steps, tags=tags, customer_text=said)
         }
+        evidence = {tid for tid, n in strength.items() if n}
         groups = self.groups()
         if groups is None or self.meaning is None:
             return TemplateChoice(self.by_rules(evidence), evidence=frozenset(evidence))
         best: dict[str, tuple[float, int]] = {}
+        needs = 0
         for number, text in customer:
             vec = self.meaning.customer_vector(text)
             if vec is None or self.meaning.need(vec, text) < MIN_NEED:
                 continue
             for name, score in groups.scores(vec).items():
+                score -= PRIMACY * needs
                 if name not in best or score > best[name][0]:
                     best[name] = (score, number)
+            needs += 1
         if not best:
             return TemplateChoice(self.by_rules(evidence), evidence=frozenset(evidence))
-        scores = {name: s + (EVIDENCE_BONUS if name in evidence else 0.0) for name, (s, _) in best.items()}
+        scores = {name: s + EVIDENCE_BONUS * strength.get(name, 0) for name, (s, _) in best.items()}
         none = scores.pop(NO_TICKET, float("-inf"))
         if not scores:
             return TemplateChoice(self.by_rules(evidence), evidence=frozenset(evidence))
         priority = {t.id: t.priority for t in self.templates.templates.values()}
         top = max(scores, key=lambda n: (scores[n], priority.get(n, 0)))
-        near = [n for n in scores if n in evidence and scores[n] >= scores[top] - TIE_BAND]
-        if top in evidence and near:  # a near tie between templates the rules call for: the more specific
-            top = max(near, key=lambda n: (priority.get(n, 0), scores[n]))
         offered = top in evidence or scores[top] - none >= MIN_MARGIN
         template = self.templates.get(top) if offered else None
         rounded = {k: round(v, 4) for k, v in scores.items()} | {NO_TICKET: round(none, 4)}

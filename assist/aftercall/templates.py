@@ -93,13 +93,18 @@ class TicketTemplate(BaseModel):
 
     def called_for(self, *, topics: set[str], steps: set[str], tags: set[str], customer_text: str) -> bool:
         """Whether a call with these topics, checklist steps, cited tags and customer words needs it."""
+        return self.evidence(topics=topics, steps=steps, tags=tags, customer_text=customer_text) > 0
+
+    def evidence(self, *, topics: set[str], steps: set[str], tags: set[str], customer_text: str) -> int:
+        """How strongly the rules call for it: 3 all of `topics_all`, 2 a topic or a customer phrase, 1 only a
+        checklist step or a cited document's tag (the documents retrieval happened to cite), 0 nothing."""
         cf = self.calls_for
-        if topics & set(cf.topics) or steps & set(cf.steps) or tags & set(cf.tags):
-            return True
         if cf.topics_all and set(cf.topics_all) <= topics:
-            return True
+            return 3
         norm = normalize(customer_text)
-        return any(normalize(p) in norm for p in cf.phrases)
+        if topics & set(cf.topics) or any(normalize(p) in norm for p in cf.phrases):
+            return 2
+        return 1 if steps & set(cf.steps) or tags & set(cf.tags) else 0
 
 
 class TemplateSet:
