@@ -343,7 +343,7 @@ _ZH_MERCHANT = re.compile(
     r"扣了|扣款|簽帳|签账|簽賬|网购|網購|下单|下單)"
 )
 _ZH_MERCHANT_NAMED = re.compile(
-    rf"(?:商户|商戶|商家)(?:名称|名稱|名字|名)?(?:是|叫|係|为|為)?[:：]?\s?(?P<m>[^{_STOP}0-9]{{2,16}})"
+    rf"(?:商户|商戶|商家|收款人|收款方)(?:名称|名稱|名字|名)?(?:是|叫|係|为|為)?[:：]?\s?(?P<m>[^{_STOP}0-9]{{2,16}})"
 )
 # a card statement's descriptor (APPLE.COM/BILL, AMZN*MKTP): capitals with a dot, slash or star in them
 _DESCRIPTOR = re.compile(r"(?<![A-Za-z0-9])(?P<m>[A-Z][A-Z0-9]{1,15}[.*/][A-Z0-9.*/ -]{1,24}[A-Z0-9])(?![A-Za-z0-9])")

@@ -1,5 +1,9 @@
-"""Every sample call of kb_docs/calls/ replayed through the API (issue #19): the ticket a person would fill,
-and a scorecard that fails the calls it should (the wealth sale whose disclosure misses a part scores 0)."""
+"""The sample calls of kb_docs/calls/ replayed (issue #19): the ticket a person would fill, and a scorecard
+that fails the calls it should (the wealth sale whose disclosure misses a part scores 0).
+
+Here through the API with the fakes, the after-call reading by meaning through the fake encoder (hashed
+character n-grams) in place of e5: the five calls of one matter each. `test_sample_calls_real.py` (slow)
+replays all of them with the real models, as `assist serve` runs."""
 
 from __future__ import annotations
 
@@ -35,7 +39,14 @@ EXPECTED: dict[str, tuple[str | None, dict[str, str], set[str]]] = {
     ),
     "zh_fraud_report.jsonl": (
         "fraud_report",
-        {"card_last4": "7702", "amount": "8000", "currency": "CNY", "date": "2026-12-05", "channel": "phone"},
+        {
+            "card_last4": "7702",
+            "amount": "8000",
+            "currency": "CNY",
+            "date": "2026-12-05",
+            "channel": "phone",
+            "merchant": "王强",
+        },
         set(),
     ),
     "en_wealth_sale_missed_disclosure.jsonl": (None, {}, {"disclosures_read"}),
@@ -44,9 +55,11 @@ EXPECTED: dict[str, tuple[str | None, dict[str, str], set[str]]] = {
         {"card_last4": "3916", "amount": "2500", "currency": "HKD", "date": "2026-12-04", "time": "afternoon"},
         set(),
     ),
-    # the first two samples end on the agent's correction (no closing) and never register the lost card
-    "zh_card_loss_and_wealth.jsonl": ("lost_stolen_card", {}, {"closing", "ticket_submitted"}),
-    "en_zh_hant_mortgage_and_card.jsonl": ("lost_stolen_card", {}, {"closing", "ticket_submitted"}),
+}
+# the first two samples (two matters each) end on the agent's correction, with no closing
+OLDER: dict[str, tuple[str | None, dict[str, str], set[str]]] = {
+    "zh_card_loss_and_wealth.jsonl": ("lost_stolen_card", {}, {"closing"}),
+    "en_zh_hant_mortgage_and_card.jsonl": ("lost_stolen_card", {"card_last4": "4321"}, {"closing"}),
 }
 
 
@@ -85,7 +98,7 @@ def _read_by_meaning(client: TestClient) -> None:
 
 
 def test_every_sample_call_is_expected() -> None:
-    assert {p.name for p in CALLS.glob("*.jsonl")} == set(EXPECTED)
+    assert {p.name for p in CALLS.glob("*.jsonl")} == set(EXPECTED) | set(OLDER)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
