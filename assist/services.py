@@ -183,7 +183,6 @@ def build_guard_holder(
 
 def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall]:
     from assist.aftercall.hooks import EndOfCallScoring
-    from assist.aftercall.meaning import CallMeaning
     from assist.aftercall.service import AfterCall
     from assist.calls.engine import CallEngine
     from assist.calls.llm import LLMComposer
@@ -209,7 +208,12 @@ def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall]:
         understanding=understanding,
     )
     engine.warm_up()
-    aftercall = AfterCall(settings, meaning=meaning)  # every ended call is scored (issue #19), off the end-of-call response
+    # every ended call is scored (issue #19), off the end-of-call response
+    aftercall = AfterCall(settings, meaning=meaning)
+    if settings.ticket_live_extraction:  # ticket values extracted once per turn, as it arrives (#19)
+        from assist.aftercall.live import LiveTicketValues
+
+        aftercall.live = engine.on_turn = LiveTicketValues()
     engine.on_call_ended = EndOfCallScoring(
         db_engine=services.db_engine, aftercall=aftercall, fcr_window_days=settings.fcr_window_days
     )

@@ -184,6 +184,7 @@ def _draft(session: Any, svc: Any, call_id: str) -> Any:
             templates=after.templates,
             topics_in=after.playbooks.topics_in,
             chooser=after.chooser,
+            live=after.live,
         )
     except NotFoundError:
         return None

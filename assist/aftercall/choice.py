@@ -3,11 +3,12 @@
 Each template carries examples of what a customer says when it is the one to fill, and the template folder
 has examples of calls that need none (enquiries, sales, advice). Every customer turn that carries a need
 (the turn model's need head) is compared with each group of examples through the e5 vector the live engine
-already computed for it; a template's closeness is that of its closest turn, each later need turn giving up a little (`PRIMACY`:
-callers say first why they call). The keyword rules (playbook
-topics, checklist steps, cited document tags, customer phrases: `TicketTemplate.evidence`) add a small bonus,
-larger for stronger evidence (all of several topics > a topic or phrase > a step or a cited tag). The closest template is offered when the rules call for it or when it beats the no-ticket examples
-by a clear margin; otherwise no template is offered.
+already computed for it; a template's closeness is that of its closest turn, each later need turn giving up
+a little (`PRIMACY`: callers say first why they call). The keyword rules (playbook topics, checklist steps,
+cited document tags, customer phrases: `TicketTemplate.evidence`) add a small bonus, larger for stronger
+evidence (all of several topics > a topic or phrase > a step or a cited tag). The closest template is
+offered when the rules call for it or when it beats the no-ticket examples by a clear margin; otherwise no
+template is offered.
 
 Without vectors (no turn model) the rules decide alone: the highest priority among the templates they call
 for, as before.

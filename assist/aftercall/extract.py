@@ -53,7 +53,8 @@ _UNIT = re.compile(
 _CURRENCY = {
     "hk$": "HKD", "hkd": "HKD", "港币": "HKD", "港幣": "HKD", "港元": "HKD", "蚊": "HKD", "hong kong dollars": "HKD",
     "hk dollars": "HKD", "nt$": "TWD", "twd": "TWD", "ntd": "TWD", "新台币": "TWD", "新台幣": "TWD", "台币": "TWD",
-    "台幣": "TWD", "新臺幣": "TWD", "臺幣": "TWD", "us$": "USD", "usd": "USD", "美元": "USD", "美金": "USD", "us dollars": "USD", "rmb": "CNY",
+    "台幣": "TWD", "新臺幣": "TWD", "臺幣": "TWD", "us$": "USD", "usd": "USD", "美元": "USD", "美金": "USD",
+    "us dollars": "USD", "rmb": "CNY",
     "cny": "CNY", "人民币": "CNY", "人民幣": "CNY", "¥": "CNY", "￥": "CNY", "yuan": "CNY",
 }  # fmt: skip
 _CNY_IF_SIMPLIFIED = {"块钱", "块", "元", "圆"}
@@ -121,7 +122,9 @@ _RELATIVE_DAYS = {
     "今天": 0, "今日": 0, "今朝": 0, "the day before yesterday": -2, "yesterday": -1, "today": 0,
     "this morning": 0, "this afternoon": 0, "tonight": 0,
 }  # fmt: skip
-_NEXT_MONTH = re.compile(r"(?:下个月|下個月|next month on the|next month)\s?(?P<d>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?(?:号|號|日)?")
+_NEXT_MONTH = re.compile(
+    r"(?:下个月|下個月|next month on the|next month)\s?(?P<d>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?(?:号|號|日)?"
+)
 _DAYS_AGO = re.compile(r"(?i)(?P<n>[0-9一二三四五六七八九十两兩]{1,3})\s?(?:天前|日前|days? ago)")
 _WEEKDAY = re.compile(
     r"(?i)(?P<last>上个|上個|上)?(?:星期|礼拜|禮拜|周|週)(?P<zh>[一二三四五六日天])|"
@@ -296,7 +299,8 @@ def _times(text: str, turn: int) -> list[Value]:
 # -- cards, merchants, channels, products -------------------------------------------------------------------
 _FULL_CARD = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
 _LAST4_CUE = re.compile(
-    r"(?i)(?:尾号|尾號|尾数|尾數|后四位|後四位|末四位|末四码|末四碼|后四码|後四碼|尾四码|尾四碼|ending in|ends in|ending with|"
+    r"(?i)(?:尾号|尾號|尾数|尾數|后四位|後四位|末四位|末四码|末四碼|后四码|後四碼|尾四码|尾四碼|"
+    r"ending in|ends in|ending with|"
     r"ends with|card ending|last (?:four|4) digits?"
     r"(?: are| is| of)?)[^0-9零〇一二三四五六七八九幺两兩a-z]{0,6}"
     r"(?P<d>[0-9]{4}(?![0-9])|[零〇一二三四五六七八九幺两兩](?:\s?[零〇一二三四五六七八九幺两兩]){3}|(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)[\s,-]{1,2}){3}"
@@ -307,7 +311,10 @@ _EN_DIGIT.update({"seven": "7", "eight": "8", "nine": "9"})
 
 
 ASKS_LAST4 = re.compile(r"(?i)last (?:four|4)|尾号|尾號|后四位|後四位|末四|尾四|卡号后|卡號後")
-_SPOKEN_DIGIT = re.compile(r"(?i)[0-9]|[零〇一二三四五六七八九幺两兩]|(?<![a-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z])")
+_SPOKEN_DIGIT = re.compile(
+    r"(?i)[0-9]|[零〇一二三四五六七八九幺两兩]|(?<![a-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z])"
+)
+_ANSWER_NOISE = re.compile(r"(?i)[\s,.，。]|是|係|就|嗯|呃|(?<![a-z])(?:um|uh|it's|it is)(?![a-z])")
 
 
 def bare_last4(text: str) -> str | None:
@@ -315,7 +322,7 @@ def bare_last4(text: str) -> str | None:
     after the agent asked for a card's last four digits; None when the turn holds more or fewer digits."""
     folded = fold_width(text)
     found = _SPOKEN_DIGIT.findall(folded)
-    if len(found) != 4 or len(_SPOKEN_DIGIT.sub("", folded).strip(" ,.，。是係就嗯呃um uh")) > 12:
+    if len(found) != 4 or len(_ANSWER_NOISE.sub("", _SPOKEN_DIGIT.sub("", folded))) > 6:
         return None
     return "".join(d if d.isdigit() else str(ZH_DIGITS[d]) if d in ZH_DIGITS else _EN_DIGIT[d.lower()] for d in found)
 

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from assist.aftercall.choice import TemplateChooser
 from assist.aftercall.fcr import fcr_summary, link_repeat_contacts, week_of
 from assist.aftercall.qa import CallFacts, Rubric, apply_overrides, score_call, score_of
-from assist.aftercall.choice import TemplateChooser
 from assist.aftercall.qa_meaning import TurnJudge
 from assist.aftercall.templates import TemplateSet
 from assist.aftercall.tickets import call_language, call_turns, cited_tags

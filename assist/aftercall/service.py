@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from assist.aftercall.choice import TemplateChooser
+from assist.aftercall.live import LiveTicketValues
 from assist.aftercall.meaning import CallMeaning
 from assist.aftercall.qa_meaning import TurnJudge
 from assist.aftercall.templates import TemplateSet, load_templates
@@ -30,6 +31,7 @@ class AfterCall:
         self.settings = settings
         self._sender = sender
         self.meaning = meaning
+        self.live: LiveTicketValues | None = None  # ticket values the live path extracted (set by the app)
 
     @cached_property
     def chooser(self) -> TemplateChooser:

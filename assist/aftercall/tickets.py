@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from assist.aftercall.choice import TemplateChooser
 from assist.aftercall.extract import ASKS_LAST4, Value, bare_last4, extract_turns
+from assist.aftercall.live import LiveTicketValues
 from assist.aftercall.templates import TemplateField, TemplateSet, TicketTemplate
 from assist.audit import record
 from assist.errors import ForbiddenError, InvalidInputError, MissingFieldsError, NotFoundError
@@ -122,11 +123,14 @@ def fill_draft(
     language: str,
     on_topic: Callable[[str], bool] = lambda _t: False,
     anchor: int | None = None,
+    values: list[Value] | None = None,
 ) -> TicketDraft:
     """The template with the values the conversation holds so far, each with the turn it came from.
 
-    `anchor`: the customer turn the template was chosen on (a free-text field starts from it)."""
-    values = extract_turns([(t.turn, t.text) for t in turns], ref_date=ref_date)
+    `anchor`: the customer turn the template was chosen on (a free-text field starts from it); `values`: the
+    turns' values when the live path extracted them already (assist/aftercall/live.py)."""
+    if values is None:
+        values = extract_turns([(t.turn, t.text) for t in turns], ref_date=ref_date)
     values = sorted(values + _answers(turns), key=lambda v: (v.turn, v.start))
     speakers = {t.turn: t.speaker for t in turns}
     amount = _pick(values, "amount", speakers)
@@ -214,11 +218,12 @@ def draft_for_call(
     template_id: str | None = None,
     language: str | None = None,
     chooser: TemplateChooser | None = None,
+    live: LiveTicketValues | None = None,
 ) -> TicketDraft:
     """The ticket draft the call calls for (or `template_id`'s), filled from its turns so far.
 
     `chooser` picks the template by meaning and the rules (assist/aftercall/choice.py); without one, by the
-    rules alone.
+    rules alone. `live`: the values the live path extracted (read instead of extracting again).
 
     Raises:
         NotFoundError: unknown call, unknown template, or no template called for (404, as the contract says).
@@ -249,6 +254,7 @@ def draft_for_call(
         language=language or call_language(turns),
         on_topic=lambda text: bool(wanted & set(topics_in(text))),
         anchor=anchor,
+        values=live.values(call_id, turns=[t.turn for t in turns], ref_date=call.created_at.date()) if live else None,
     )
 
 

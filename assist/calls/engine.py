@@ -145,6 +145,9 @@ class CallEngine:
         )
         # called with the call id once a call has ended (the app sets assist.aftercall.hooks.EndOfCallScoring)
         self.on_call_ended: Callable[[str], None] | None = None
+        # called with (call id, turn, speaker, redacted text) on every final turn, timed as "ticket" (the app
+        # sets assist.aftercall.live.LiveTicketValues: ticket values extracted once per turn; must not raise)
+        self.on_turn: Callable[[str, int, str, str], None] | None = None
 
     def warm_up(self) -> None:
         """Load the tokenizer dictionary so that the first turn is not slow."""
@@ -249,6 +252,10 @@ class CallEngine:
             self._agent_turn(turn, guard, unavailable)
         else:
             self._customer_turn(turn, guard, unavailable)
+        if self.on_turn is not None:
+            t = time.perf_counter()
+            self.on_turn(state.call_id, turn.number, speaker, clean)
+            turn.timings["ticket"] = elapsed_ms(t)
         return self._finish(turn)
 
     def _agent_turn(self, turn: _Turn, guard: CallGuard | None, unavailable: str | None) -> None:

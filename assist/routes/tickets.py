@@ -63,6 +63,7 @@ def ticket_draft(
         template_id=template,
         language=lang,
         chooser=after.chooser,
+        live=after.live,
     )
 
 

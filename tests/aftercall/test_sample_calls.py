@@ -110,7 +110,9 @@ def test_replaying_a_sample_call(
     call_id = play([])
     _on(client, call_id, "2026-12-05")
     for speaker, text in _turns(CALLS / name):
-        r = client.post(f"/v1/calls/{call_id}/utterances", headers=keys["agent"], json={"speaker": speaker, "text": text})
+        r = client.post(
+            f"/v1/calls/{call_id}/utterances", headers=keys["agent"], json={"speaker": speaker, "text": text}
+        )
         assert r.status_code == 200, r.text
     r = client.get(f"/v1/calls/{call_id}/ticket", headers=keys["agent"])
     if template is None:
