@@ -42,6 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CALLS = ROOT / "benchmarks" / "data" / "aftercall_calls.jsonl"
 TEXT_TYPES = {"text"}
+SUBMIT = "labelled"  # --submit: "never" replays the calls as recorded, with no ticket submitted in the panel
 SPEAKERS = {"customer", "agent"}
 
 
@@ -238,7 +239,7 @@ def replay(svc: Any, row: dict[str, Any]) -> dict[str, Any]:
         template = svc.aftercall.templates.get(expected["template"])
         types = {f.name: f.type for f in template.fields} if template is not None else {}
     ticket = judge_ticket(expected, draft, types)
-    submit = row.get("ticket_submitted", expected is not None)
+    submit = row.get("ticket_submitted", expected is not None) and SUBMIT != "never"
     if submit and expected is not None:
         with Session(db) as session:
             _submit(session, call_id, expected, svc)
@@ -321,12 +322,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=None, help="data dir (default: a new temp dir)")
     ap.add_argument("--json", type=Path, default=None, help="also write the report and every call's result here")
     ap.add_argument("--show-misses", action="store_true", help="print every wrong field and QA verdict")
+    ap.add_argument(
+        "--submit",
+        choices=("labelled", "never"),
+        default="labelled",
+        help="labelled: the agent submits the labelled ticket in the panel (the default); never: no ticket is "
+        "submitted, so 'ticket submitted' rests on what the agent says, as the labels do",
+    )
     args = ap.parse_args(argv)
+    global SUBMIT
+    SUBMIT = args.submit
     rows = read_calls(args.calls)
     data_dir = args.data or Path(tempfile.mkdtemp(prefix="assist-bench-aftercall-"))
     svc = build(data_dir, [e.strip() for e in args.embedders.split(",") if e.strip()])
     results = [replay(svc, row) for row in rows]
-    report = {"bench": "aftercall", "calls_file": str(args.calls), "embedders": args.embedders, **summarise(results)}
+    report = {
+        "bench": "aftercall",
+        "calls_file": str(args.calls),
+        "embedders": args.embedders,
+        "submit": args.submit,
+        **summarise(results),
+    }
     print(json.dumps(report, ensure_ascii=False, indent=2))  # noqa: T201 - a command-line tool's output
     if args.show_misses:
         for r in results:
