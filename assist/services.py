@@ -210,6 +210,7 @@ def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall]:
     engine.warm_up()
     # every ended call is scored (issue #19), off the end-of-call response
     aftercall = AfterCall(settings, meaning=meaning)
+    aftercall.warm_up()  # the examples embedded once, at start-up (by meaning only: nothing to do without)
     if settings.ticket_live_extraction:  # ticket values extracted once per turn, as it arrives (#19)
         from assist.aftercall.live import LiveTicketValues
 

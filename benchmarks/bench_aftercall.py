@@ -210,6 +210,16 @@ def replay(svc: Any, row: dict[str, Any]) -> dict[str, Any]:
     from assist.aftercall.tickets import CallTurn, fill_draft
 
     engine, db = svc.call_engine, svc.db_engine
+    live_ms: list[float] = []
+    hook = engine.on_turn
+    if hook is not None:  # the live path's ticket extraction, timed per turn (CallEngine.on_turn)
+
+        def timed(*args: Any) -> None:
+            t0 = time.perf_counter()
+            hook(*args)
+            live_ms.append((time.perf_counter() - t0) * 1000)
+
+        engine.on_turn = timed
     call_id = engine.start_call()
     if row.get("call_date"):
         _set_call_date(db, call_id, str(row["call_date"]))
@@ -243,6 +253,7 @@ def replay(svc: Any, row: dict[str, Any]) -> dict[str, Any]:
     if submit and expected is not None:
         with Session(db) as session:
             _submit(session, call_id, expected, svc)
+    engine.on_turn = hook
     t0 = time.perf_counter()
     engine.end_call(call_id)
     end_ms = (time.perf_counter() - t0) * 1000
@@ -262,6 +273,7 @@ def replay(svc: Any, row: dict[str, Any]) -> dict[str, Any]:
         "score": card.score,
         "draft_ms": draft_ms,
         "extract_ms": extract_ms,
+        "live_ms": live_ms,
         "turn_ms": turn_ms,
         "end_ms": end_ms,
         "score_ms": scoring.last_ms,
@@ -308,6 +320,7 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
         "timings_ms": {
             "draft_per_turn": timing([x for r in results for x in r["draft_ms"]]),
             "extract_per_turn": timing([x for r in results for x in r["extract_ms"]]),
+            "live_extraction_per_turn": timing([x for r in results for x in r.get("live_ms", [])]),
             "engine_turn": timing([x for r in results for x in r["turn_ms"]]),
             "end_of_call_response": timing([r["end_ms"] for r in results]),
             "scoring_after_end": timing([r["score_ms"] for r in results if r["score_ms"] is not None]),

@@ -48,6 +48,10 @@ class TurnJudge:
                 self._groups[criterion.id] = found
             return found
 
+    def warm_up(self, criterion: HasExamples) -> None:
+        """Embed the criterion's examples now."""
+        self._of(criterion).warm_up()
+
     def group(self, criterion: HasExamples, text: str) -> str | None:
         """The example group the agent turn is closest to (None: none is close enough, or no examples)."""
         if not criterion.examples:

@@ -14,6 +14,7 @@ from assist.aftercall.meaning import CallMeaning
 from assist.aftercall.qa_meaning import TurnJudge
 from assist.aftercall.templates import TemplateSet, load_templates
 from assist.config import Settings
+from assist.errors import TemplateError
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,23 @@ class AfterCall:
         self._sender = sender
         self.meaning = meaning
         self.live: LiveTicketValues | None = None  # ticket values the live path extracted (set by the app)
+
+    def warm_up(self) -> None:
+        """Embed the templates' and the rubric's examples now (start-up), not on the first call's draft or
+        scorecard; nothing to do without `meaning`."""
+        if self.meaning is None or self.judge is None:
+            return
+        groups = self.chooser.groups()
+        if groups is not None:
+            groups.warm_up()
+        try:
+            rubric = self.rubric
+        except TemplateError:  # logged here; scoring reports it with the file's name when a call ends
+            logger.exception("QA rubric not loaded at start-up")
+            return
+        for criterion in rubric.criteria:
+            if criterion.examples:
+                self.judge.warm_up(criterion)
 
     @cached_property
     def chooser(self) -> TemplateChooser:
