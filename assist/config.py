@@ -217,6 +217,9 @@ class Settings(BaseSettings):
     ticket_webhook_attempts: int = 3
     ticket_webhook_timeout_s: float = 5.0
     ticket_webhook_backoff_s: float = 0.5  # doubled after each failed attempt
+    # Extract ticket values (amounts, dates, cards...) from each turn as it arrives, once, on the live path;
+    # the panel's ticket draft then reads them instead of reading every turn again. off: the draft extracts.
+    ticket_live_extraction: bool = True
     # A repeat contact on the same topic within this many days marks the earlier call not resolved.
     fcr_window_days: int = 7
     # Key of the HMAC-SHA256 that turns a customer reference into what is stored; at least 16 characters.

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from assist.aftercall.hooks import EndOfCallScoring
+    from assist.aftercall.meaning import CallMeaning
     from assist.aftercall.service import AfterCall
     from assist.calls.engine import CallEngine
     from assist.calls.metrics import Metrics
@@ -203,6 +204,7 @@ def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall, EndOf
     understanding = services.overrides.understanding
     if understanding is None:  # loaded once, with the e5 query encoder retrieval uses (keywords if it cannot)
         understanding = Understanding.from_settings(settings, knowledge.embedders)
+    meaning = _turn_meaning(understanding)
     engine = CallEngine(
         settings=settings,
         db_engine=services.db_engine,
@@ -217,12 +219,30 @@ def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall, EndOf
         understanding=understanding,
     )
     engine.warm_up()
-    aftercall = AfterCall(settings)  # every ended call is scored (issue #19), off the end-of-call response
+    # every ended call is scored (issue #19), off the end-of-call response
+    aftercall = AfterCall(settings, meaning=meaning)
+    aftercall.warm_up()  # the examples embedded once, at start-up (by meaning only: nothing to do without)
+    if settings.ticket_live_extraction:  # ticket values extracted once per turn, as it arrives (#19)
+        from assist.aftercall.live import LiveTicketValues
+
+        aftercall.live = engine.on_turn = LiveTicketValues()
     scoring = EndOfCallScoring(
         db_engine=services.db_engine, aftercall=aftercall, fcr_window_days=settings.fcr_window_days
     )
     engine.on_call_ended = scoring
     return engine, aftercall, scoring
+
+
+def _turn_meaning(understanding: Understanding) -> CallMeaning | None:
+    """The turn vectors the after-call reads (#19): the turn model's encoder wrapped in a bounded cache, so
+    the ticket draft and the scorecard reuse the vectors the live turns computed. None without the model."""
+    from assist.aftercall.meaning import CallMeaning, VectorCache
+
+    if not understanding.ready or understanding.encoder is None:
+        return None
+    cache = VectorCache(understanding.encoder)
+    understanding.encoder = cache
+    return CallMeaning(vectors=cache, model=understanding.model)
 
 
 def limit_native_threads() -> int:

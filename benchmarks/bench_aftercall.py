@@ -42,6 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CALLS = ROOT / "benchmarks" / "data" / "aftercall_calls.jsonl"
 TEXT_TYPES = {"text"}
+SUBMIT = "labelled"  # --submit: "never" replays the calls as recorded, with no ticket submitted in the panel
 SPEAKERS = {"customer", "agent"}
 
 
@@ -178,7 +179,14 @@ def _draft(session: Any, svc: Any, call_id: str) -> Any:
 
     after = svc.aftercall
     try:
-        return draft_for_call(session, call_id=call_id, templates=after.templates, topics_in=after.playbooks.topics_in)
+        return draft_for_call(
+            session,
+            call_id=call_id,
+            templates=after.templates,
+            topics_in=after.playbooks.topics_in,
+            chooser=after.chooser,
+            live=after.live,
+        )
     except NotFoundError:
         return None
 
@@ -202,6 +210,16 @@ def replay(svc: Any, row: dict[str, Any]) -> dict[str, Any]:
     from assist.aftercall.tickets import CallTurn, fill_draft
 
     engine, db = svc.call_engine, svc.db_engine
+    live_ms: list[float] = []
+    hook = engine.on_turn
+    if hook is not None:  # the live path's ticket extraction, timed per turn (CallEngine.on_turn)
+
+        def timed(*args: Any) -> None:
+            t0 = time.perf_counter()
+            hook(*args)
+            live_ms.append((time.perf_counter() - t0) * 1000)
+
+        engine.on_turn = timed
     call_id = engine.start_call()
     if row.get("call_date"):
         _set_call_date(db, call_id, str(row["call_date"]))
@@ -231,10 +249,11 @@ def replay(svc: Any, row: dict[str, Any]) -> dict[str, Any]:
         template = svc.aftercall.templates.get(expected["template"])
         types = {f.name: f.type for f in template.fields} if template is not None else {}
     ticket = judge_ticket(expected, draft, types)
-    submit = row.get("ticket_submitted", expected is not None)
+    submit = row.get("ticket_submitted", expected is not None) and SUBMIT != "never"
     if submit and expected is not None:
         with Session(db) as session:
             _submit(session, call_id, expected, svc)
+    engine.on_turn = hook
     t0 = time.perf_counter()
     engine.end_call(call_id)
     end_ms = (time.perf_counter() - t0) * 1000
@@ -254,6 +273,7 @@ def replay(svc: Any, row: dict[str, Any]) -> dict[str, Any]:
         "score": card.score,
         "draft_ms": draft_ms,
         "extract_ms": extract_ms,
+        "live_ms": live_ms,
         "turn_ms": turn_ms,
         "end_ms": end_ms,
         "score_ms": scoring.last_ms,
@@ -300,6 +320,7 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
         "timings_ms": {
             "draft_per_turn": timing([x for r in results for x in r["draft_ms"]]),
             "extract_per_turn": timing([x for r in results for x in r["extract_ms"]]),
+            "live_extraction_per_turn": timing([x for r in results for x in r.get("live_ms", [])]),
             "engine_turn": timing([x for r in results for x in r["turn_ms"]]),
             "end_of_call_response": timing([r["end_ms"] for r in results]),
             "scoring_after_end": timing([r["score_ms"] for r in results if r["score_ms"] is not None]),
@@ -314,12 +335,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=None, help="data dir (default: a new temp dir)")
     ap.add_argument("--json", type=Path, default=None, help="also write the report and every call's result here")
     ap.add_argument("--show-misses", action="store_true", help="print every wrong field and QA verdict")
+    ap.add_argument(
+        "--submit",
+        choices=("labelled", "never"),
+        default="labelled",
+        help="labelled: the agent submits the labelled ticket in the panel (the default); never: no ticket is "
+        "submitted, so 'ticket submitted' rests on what the agent says, as the labels do",
+    )
     args = ap.parse_args(argv)
+    global SUBMIT
+    SUBMIT = args.submit
     rows = read_calls(args.calls)
     data_dir = args.data or Path(tempfile.mkdtemp(prefix="assist-bench-aftercall-"))
     svc = build(data_dir, [e.strip() for e in args.embedders.split(",") if e.strip()])
     results = [replay(svc, row) for row in rows]
-    report = {"bench": "aftercall", "calls_file": str(args.calls), "embedders": args.embedders, **summarise(results)}
+    report = {
+        "bench": "aftercall",
+        "calls_file": str(args.calls),
+        "embedders": args.embedders,
+        "submit": args.submit,
+        **summarise(results),
+    }
     print(json.dumps(report, ensure_ascii=False, indent=2))  # noqa: T201 - a command-line tool's output
     if args.show_misses:
         for r in results:

@@ -17,6 +17,7 @@ Usage:
         --corpus ../shared/data/retrieval/banking77_en/corpus.jsonl [--data /tmp/assist-bench-calls]
         [--single-turns 200] [--calls 50] [--interval 2] [--duration 120] [--port 8765] [--json out.json]
         [--arrivals spread|as-connected] [--seed 7] [--workers 1] [--rate-limits on|off|both] [--rounds 1]
+        [--ticket-extraction on|off|both]
     through nginx to replicas on PostgreSQL (benchmarks/bench_calls_cluster.py):
         [--replicas 2 --database-url postgresql+psycopg://...] [--calls-sweep 25,50,100 --cpus 0 --target-ms 150]
 """
@@ -162,9 +163,14 @@ def make_keys(data: Path, n: int) -> list[str]:
 
 # ---------------------------------------------------------------------------------------- server
 def start_server(
-    data: Path, port: int, log: Path, workers: int = 1, rate_limits: bool = True
+    data: Path, port: int, log: Path, workers: int = 1, rate_limits: bool = True, ticket_extraction: bool = True
 ) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ASSIST_DATA_DIR": str(data), "ASSIST_RATE_LIMITS": str(rate_limits).lower()}
+    env = {
+        **os.environ,
+        "ASSIST_DATA_DIR": str(data),
+        "ASSIST_RATE_LIMITS": str(rate_limits).lower(),
+        "ASSIST_TICKET_LIVE_EXTRACTION": str(ticket_extraction).lower(),
+    }
     cmd = [
         sys.executable,
         "-m",
@@ -421,6 +427,14 @@ def main() -> None:
         help="repeat the modes this many times, alternating (on, off, on, off, ...), so that a change in the "
         "machine's load during the run falls on both sides",
     )
+    ap.add_argument(
+        "--ticket-extraction",
+        choices=("on", "off", "both"),
+        default="on",
+        help="extract ticket values on the live path (issue #19; the default deployment), off, or both one after "
+        "the other in this run (side by side; with --rounds, alternating); rate limits as --rate-limits says "
+        "(with both here, --rate-limits must be on or off)",
+    )
     ap.add_argument("--seed", type=int, default=7, help="random seed of the calls' phases")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     cluster_arguments(ap)
@@ -435,13 +449,23 @@ def main() -> None:
     print(json.dumps({"index": info}))
     keys = make_keys(args.data, max(args.calls, 1))
     results: dict[str, Any] = {"index": info}
-    modes = {"on": [True], "off": [False], "both": [True, False]}[args.rate_limits] * args.rounds
-    for i, limits in enumerate(modes):
-        random.seed(args.seed)  # the same phases for each mode, so the runs differ only in the limits
+    if args.ticket_extraction == "both" and args.rate_limits == "both":
+        sys.exit("--ticket-extraction both needs --rate-limits on or off")
+    if args.ticket_extraction == "both":
+        limits_on = args.rate_limits == "on"
+        modes = [(limits_on, True), (limits_on, False)] * args.rounds
+    else:
+        extraction = args.ticket_extraction == "on"
+        modes = [(lim, extraction) for lim in {"on": [True], "off": [False], "both": [True, False]}[args.rate_limits]]
+        modes *= args.rounds
+    for i, (limits, extraction) in enumerate(modes):
+        random.seed(args.seed)  # the same phases for each mode, so the runs differ only in the mode
         label = f"rate limits {'on' if limits else 'off'}"
+        if args.ticket_extraction == "both":
+            label = f"ticket extraction {'on' if extraction else 'off'}"
         if args.rounds > 1:
             label += f", round {i // (len(modes) // args.rounds) + 1}"
-        results[label] = run_mode(args, keys, limits)
+        results[label] = run_mode(args, keys, limits, extraction)
         print(json.dumps({label: results[label]}, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2))
@@ -456,11 +480,11 @@ def cluster_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--target-ms", type=float, default=150.0, help="the p95 target of the sweep")
 
 
-def run_mode(args: argparse.Namespace, keys: list[str], limits: bool) -> dict[str, Any]:
-    """One server (rate limits on or off), the warm-up, one call, then the concurrent calls."""
+def run_mode(args: argparse.Namespace, keys: list[str], limits: bool, extraction: bool = True) -> dict[str, Any]:
+    """One server (rate limits, ticket extraction on or off), the warm-up, one call, then the concurrent calls."""
     base = f"http://127.0.0.1:{args.port}"
-    log = args.data / f"server-limits-{'on' if limits else 'off'}.log"
-    proc = start_server(args.data, args.port, log, args.workers, rate_limits=limits)
+    log = args.data / f"server-limits-{'on' if limits else 'off'}-tickets-{'on' if extraction else 'off'}.log"
+    proc = start_server(args.data, args.port, log, args.workers, rate_limits=limits, ticket_extraction=extraction)
     results: dict[str, Any] = {}
     try:
         results["startup_seconds"] = round(wait_ready(base, proc), 1)

@@ -42,18 +42,19 @@ class Value:
 
 # -- amounts and currencies -------------------------------------------------------------------------------
 _PREFIX = re.compile(
-    r"(?i)(?P<c>hk\$|nt\$|us\$|rmb|hkd|twd|ntd|usd|cny|人民币|人民幣|港币|港幣|港元|新台币|新台幣|台币|台幣|美元|美金|¥|￥|\$)\s{0,2}$"
+    r"(?i)(?P<c>hk\$|nt\$|us\$|rmb|hkd|twd|ntd|usd|cny|人民币|人民幣|港币|港幣|港元|新台币|新台幣|新臺幣|台币|台幣|臺幣|美元|美金|¥|￥|\$)\s{0,2}$"
 )
 _UNIT = re.compile(
     r"(?i)^\s{0,2}(?:多|几|幾|來|来)?\s{0,1}(?P<c>块钱|塊錢|块|塊|元|圆|圓|蚊|港元|港币|港幣|美元|美金|人民币|人民幣|"
-    r"新台币|新台幣|台币|台幣|hong kong dollars|hk dollars|us dollars|dollars|dollar|bucks|yuan|"
+    r"新台币|新台幣|新臺幣|台币|台幣|臺幣|hong kong dollars|hk dollars|us dollars|dollars|dollar|bucks|yuan|"
     r"rmb|hkd|usd|twd|ntd|cny)"
     r"(?![a-z])"
 )
 _CURRENCY = {
     "hk$": "HKD", "hkd": "HKD", "港币": "HKD", "港幣": "HKD", "港元": "HKD", "蚊": "HKD", "hong kong dollars": "HKD",
     "hk dollars": "HKD", "nt$": "TWD", "twd": "TWD", "ntd": "TWD", "新台币": "TWD", "新台幣": "TWD", "台币": "TWD",
-    "台幣": "TWD", "us$": "USD", "usd": "USD", "美元": "USD", "美金": "USD", "us dollars": "USD", "rmb": "CNY",
+    "台幣": "TWD", "新臺幣": "TWD", "臺幣": "TWD", "us$": "USD", "usd": "USD", "美元": "USD", "美金": "USD",
+    "us dollars": "USD", "rmb": "CNY",
     "cny": "CNY", "人民币": "CNY", "人民幣": "CNY", "¥": "CNY", "￥": "CNY", "yuan": "CNY",
 }  # fmt: skip
 _CNY_IF_SIMPLIFIED = {"块钱", "块", "元", "圆"}
@@ -106,6 +107,10 @@ _DAY_WORDS = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|e
 )
 _EN_DAY = rf"(?:(?P<dd>[0-9]{{1,2}})(?:st|nd|rd|th)?|(?:the\s)?(?:twenty[\s-]|thirty[\s-])?(?P<dw>{_DAY_WORDS}))"
 _EN_DATE_DM = re.compile(rf"(?i)(?<![a-z0-9]){_EN_DAY}\s(?:of\s)?{_MON}(?![a-z])")
+_THIS_OR_LAST_YEAR = re.compile("[今去]年")
+_EN_YEAR_AFTER = re.compile(
+    r"(?i),?\s{0,2}(?:19[0-9]{2}|(?:nineteen\s)?(?:fifty|sixty|seventy|eighty|ninety)(?:[\s-][a-z]{3,5})?)(?![0-9])"
+)
 _EN_DATE_MD = re.compile(rf"(?i)(?<![a-z]){_MON}\s(?:the\s)?{_EN_DAY}(?![a-z0-9])")
 
 _RELATIVE = re.compile(
@@ -117,6 +122,9 @@ _RELATIVE_DAYS = {
     "今天": 0, "今日": 0, "今朝": 0, "the day before yesterday": -2, "yesterday": -1, "today": 0,
     "this morning": 0, "this afternoon": 0, "tonight": 0,
 }  # fmt: skip
+_NEXT_MONTH = re.compile(
+    r"(?:下个月|下個月|next month on the|next month)\s?(?P<d>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?(?:号|號|日)?"
+)
 _DAYS_AGO = re.compile(r"(?i)(?P<n>[0-9一二三四五六七八九十两兩]{1,3})\s?(?:天前|日前|days? ago)")
 _WEEKDAY = re.compile(
     r"(?i)(?P<last>上个|上個|上)?(?:星期|礼拜|禮拜|周|週)(?P<zh>[一二三四五六日天])|"
@@ -149,7 +157,10 @@ def _absolute_dates(text: str, turn: int, ref: date) -> list[Value]:
             month, day = _small(m.group("m")), _small(m.group("d"))
             if not month or not day:
                 continue
-            year = int(m.group("y")) if m.group("y") else ref.year
+            before = text[max(0, m.start() - 3) : m.start()]
+            if not m.group("y") and "年" in before and not _THIS_OR_LAST_YEAR.search(before):
+                continue  # 八三年四月二十五號, 民國八十二年五月九號: a year said in words (a birth date), not an event
+            year = int(m.group("y")) if m.group("y") else ref.year - ("去年" in before)
             found = _make_date(year, month, day, ref)
             if found and not m.group("y") and found > ref:
                 found = _make_date(year - 1, month, day, ref)  # "3月5日" said in January: last year's
@@ -159,6 +170,8 @@ def _absolute_dates(text: str, turn: int, ref: date) -> list[Value]:
         for m in rx.finditer(text):
             day = _en_day(m)
             month = _MONTHS[m.group("mon").lower()]
+            if _EN_YEAR_AFTER.match(text, m.end()):
+                continue  # "14 July 1987", "ninth of September, eighty-eight": a birth date, not an event
             found = _make_date(ref.year, month, day, ref) if day else None
             if found and day and found > ref:
                 found = _make_date(ref.year - 1, month, day, ref)
@@ -184,6 +197,12 @@ def _relative_dates(text: str, turn: int, ref: date) -> list[Value]:
     for m in _RELATIVE.finditer(text):
         found = ref + timedelta(days=_RELATIVE_DAYS[m.group("w").lower()])
         out.append(Value("date", found.isoformat(), turn, m.start(), m.end(), m.group(0)))
+    for m in _NEXT_MONTH.finditer(text):
+        day = _small(m.group("d"))
+        month_after = (ref.replace(day=1) + timedelta(days=32)).replace(day=1)
+        found_next = _make_date(month_after.year, month_after.month, day, ref) if day else None
+        if found_next:
+            out.append(Value("date", found_next.isoformat(), turn, m.start(), m.end(), m.group(0)))
     for m in _DAYS_AGO.finditer(text):
         n = _small(m.group("n").replace("两", "二").replace("兩", "二"))
         if n:
@@ -204,7 +223,7 @@ def _relative_dates(text: str, turn: int, ref: date) -> list[Value]:
 # -- times ------------------------------------------------------------------------------------------------------
 _PARTS = {
     "上午": "morning", "早上": "morning", "早晨": "morning", "朝早": "morning", "this morning": "morning",
-    "morning": "morning", "中午": "noon", "晏昼": "noon", "晏晝": "noon", "noon": "noon", "lunchtime": "noon",
+    "morning": "morning", "中午": "noon", "晏昼": "afternoon", "晏晝": "afternoon", "noon": "noon", "lunchtime": "noon",
     "下午": "afternoon", "晏晡": "afternoon", "afternoon": "afternoon", "晚上": "evening", "夜晚": "evening",
     "夜晚黑": "evening", "傍晚": "evening", "evening": "evening", "tonight": "evening", "凌晨": "night",
     "半夜": "night", "深夜": "night", "night": "night",
@@ -212,15 +231,45 @@ _PARTS = {
 _PART = re.compile("(?i)(?<![a-z])(" + "|".join(sorted(_PARTS, key=len, reverse=True)) + ")(?![a-z])")
 _ZH_CLOCK = re.compile(
     r"(?P<pod>上午|下午|晚上|早上|凌晨|中午|夜晚)?\s?(?P<h>[0-9]{1,2}|[一二三四五六七八九十两兩]{1,3})\s?(?:点|點|时|時)"
-    r"(?:\s?(?P<half>半)|\s?(?P<min>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?分?)?"
+    r"(?:\s?(?P<half>半)|\s?(?P<min>[0-9]{1,2}|[零一二三四五六七八九十]{1,3})\s?分?)?"
 )
 _EN_CLOCK = re.compile(
     r"(?i)(?<![0-9:])(?P<h>[0-9]{1,2})(?::(?P<min>[0-9]{2}))?\s?(?P<ampm>a\.?m\.?|p\.?m\.?|o'clock)?(?![0-9a-z])"
 )
 
 
-def _times(text: str, turn: int) -> list[Value]:
+_HOUR_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+_MINUTE_WORDS = {"o'clock": 0, "fifteen": 15, "thirty": 30, "forty-five": 45, "forty five": 45, "ten": 10}
+_MINUTE_WORDS.update({"five": 5, "twenty": 20, "twenty-five": 25, "forty": 40, "fifty": 50, "half": 30})
+_EN_WORD_CLOCK = re.compile(
+    r"(?i)(?<![a-z])(?:around|about|at|by)\s(?:about\s|around\s)?(?P<h>"
+    + "|".join(_HOUR_WORDS)
+    + r")(?:\s(?P<min>"
+    + "|".join(sorted(map(re.escape, _MINUTE_WORDS), key=len, reverse=True))
+    + r"))?(?:\s?(?P<ampm>a\.?m\.?|p\.?m\.?))?(?![a-z-])"
+)
+_LATE = re.compile(r"(?i)(?<![a-z])(?:night|evening|tonight|p\.?m\.?)(?![a-z])|晚上|夜晚|夜晚黑")
+
+
+def _word_clocks(text: str, turn: int) -> list[Value]:
+    """Clock times said in English words: "around eleven thirty" (with night in the turn: 23:30), "at
+    about nine twenty this morning", "around nine pm"."""
     out: list[Value] = []
+    for m in _EN_WORD_CLOCK.finditer(text):
+        h = _HOUR_WORDS.index(m.group("h").lower()) + 1
+        minute = _MINUTE_WORDS.get((m.group("min") or "o'clock").lower(), 0)
+        ampm = (m.group("ampm") or "").lower()
+        if h < 12 and (ampm.startswith("p") or (not ampm and _LATE.search(text))):
+            h += 12
+        if h == 12 and ampm.startswith("a"):
+            h = 0
+        if m.group("min") or ampm:
+            out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
+    return out
+
+
+def _times(text: str, turn: int) -> list[Value]:
+    out: list[Value] = _word_clocks(text, turn)
     for m in _ZH_CLOCK.finditer(text):
         h = _small(m.group("h").replace("两", "二").replace("兩", "二"))
         if h is None or h > 24:
@@ -250,13 +299,32 @@ def _times(text: str, turn: int) -> list[Value]:
 # -- cards, merchants, channels, products -------------------------------------------------------------------
 _FULL_CARD = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
 _LAST4_CUE = re.compile(
-    r"(?i)(?:尾号|尾號|尾数|尾數|后四位|後四位|末四位|ending in|ends in|ending with|ends with|last (?:four|4) digits?"
+    r"(?i)(?:尾号|尾號|尾数|尾數|后四位|後四位|末四位|末四码|末四碼|后四码|後四碼|尾四码|尾四碼|"
+    r"ending in|ends in|ending with|"
+    r"ends with|card ending|last (?:four|4) digits?"
     r"(?: are| is| of)?)[^0-9零〇一二三四五六七八九幺两兩a-z]{0,6}"
-    r"(?P<d>[0-9]{4}(?![0-9])|[零〇一二三四五六七八九幺两兩]{4}|(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)[\s,-]{1,2}){3}"
+    r"(?P<d>[0-9]{4}(?![0-9])|[零〇一二三四五六七八九幺两兩](?:\s?[零〇一二三四五六七八九幺两兩]){3}|(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)[\s,-]{1,2}){3}"
     r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine))"
 )
 _EN_DIGIT = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6"}
 _EN_DIGIT.update({"seven": "7", "eight": "8", "nine": "9"})
+
+
+ASKS_LAST4 = re.compile(r"(?i)last (?:four|4)|尾号|尾號|后四位|後四位|末四|尾四|卡号后|卡號後")
+_SPOKEN_DIGIT = re.compile(
+    r"(?i)[0-9]|[零〇一二三四五六七八九幺两兩]|(?<![a-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z])"
+)
+_ANSWER_NOISE = re.compile(r"(?i)[\s,.，。]|是|係|就|嗯|呃|(?<![a-z])(?:um|uh|it's|it is)(?![a-z])")
+
+
+def bare_last4(text: str) -> str | None:
+    """The four digits of an answer made of nothing else ("four oh seven one", "一 五 八 八", "6209"), said
+    after the agent asked for a card's last four digits; None when the turn holds more or fewer digits."""
+    folded = fold_width(text)
+    found = _SPOKEN_DIGIT.findall(folded)
+    if len(found) != 4 or len(_ANSWER_NOISE.sub("", _SPOKEN_DIGIT.sub("", folded))) > 6:
+        return None
+    return "".join(d if d.isdigit() else str(ZH_DIGITS[d]) if d in ZH_DIGITS else _EN_DIGIT[d.lower()] for d in found)
 
 
 def _cards(text: str, turn: int) -> list[Value]:
@@ -269,7 +337,7 @@ def _cards(text: str, turn: int) -> list[Value]:
         if raw.isdigit():
             digits = raw
         elif raw[0] in ZH_DIGITS:
-            digits = "".join(str(ZH_DIGITS[c]) for c in raw)
+            digits = "".join(str(ZH_DIGITS[c]) for c in raw if c in ZH_DIGITS)
         else:
             digits = "".join(_EN_DIGIT[w.lower()] for w in re.findall(r"[A-Za-z]{2,5}", raw))
         out.append(Value("card_last4", digits, turn, m.start("d"), m.end("d"), "…" + digits))
@@ -281,7 +349,11 @@ _ZH_MERCHANT = re.compile(
     rf"(?:在|喺|於|于)(?P<m>[^{_STOP}0-9]{{2,12}}?)(?:网站|網站|商城|店|超市)?(?:消费|消費|刷了|刷卡|碌咗|碌卡|买|買|购物|購物|付款|支付|"
     r"扣了|扣款|簽帳|签账|簽賬|网购|網購|下单|下單)"
 )
-_ZH_MERCHANT_NAMED = re.compile(rf"(?:商户|商戶|商家)(?:是|叫|名|名称|名稱|係)?[:：]?\s?(?P<m>[^{_STOP}0-9]{{2,16}})")
+_ZH_MERCHANT_NAMED = re.compile(
+    rf"(?:商户|商戶|商家|收款人|收款方)(?:名称|名稱|名字|名)?(?:是|叫|係|为|為)?[:：]?\s?(?P<m>[^{_STOP}0-9]{{2,16}})"
+)
+# a card statement's descriptor (APPLE.COM/BILL, AMZN*MKTP): capitals with a dot, slash or star in them
+_DESCRIPTOR = re.compile(r"(?<![A-Za-z0-9])(?P<m>[A-Z][A-Z0-9]{1,15}[.*/][A-Z0-9.*/ -]{1,24}[A-Z0-9])(?![A-Za-z0-9])")
 _EN_MERCHANT = re.compile(
     r"(?:\b(?:at|from|to|by|merchant(?: is| was| called)?)\s)(?P<m>[A-Z0-9][A-Za-z0-9&'.-]{1,30}"
     r"(?:\s[A-Z][A-Za-z0-9&'.-]{1,30}){0,3})"
@@ -295,7 +367,7 @@ _CHANNELS = {
     "柜台": "branch", "櫃檯": "branch", "櫃台": "branch", "branch": "branch", "counter": "branch", "atm": "atm",
     "柜员机": "atm", "櫃員機": "atm", "提款机": "atm", "提款機": "atm", "邮箱": "email", "郵箱": "email",
     "电邮": "email", "電郵": "email", "电子邮件": "email", "email": "email", "e-mail": "email", "短信": "sms",
-    "短訊": "sms", "sms": "sms", "text message": "sms", "地址": "address", "address": "address", "微信": "wechat",
+    "短訊": "sms", "sms": "sms", "text message": "sms", "微信": "wechat",
     "wechat": "wechat",
 }  # fmt: skip
 _CHANNEL_ALT = "|".join(sorted(map(re.escape, _CHANNELS), key=len, reverse=True))
@@ -309,7 +381,7 @@ _PRODUCT_EN = re.compile(r"(?P<p>(?:[A-Z][A-Za-z0-9-]{1,20}\s){1,4}(?:Fund|Bond|
 
 def _named(text: str, turn: int) -> list[Value]:
     out: list[Value] = []
-    for rx in (_ZH_MERCHANT, _ZH_MERCHANT_NAMED, _EN_MERCHANT):
+    for rx in (_DESCRIPTOR, _ZH_MERCHANT, _ZH_MERCHANT_NAMED, _EN_MERCHANT):
         for m in rx.finditer(text):
             name = m.group("m").strip(" .'")
             low = name.lower()

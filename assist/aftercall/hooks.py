@@ -74,6 +74,8 @@ class EndOfCallScoring:
                     rubric=self.aftercall.rubric,
                     playbooks=self.aftercall.playbooks,
                     fcr_window_days=self.fcr_window_days,
+                    chooser=self.aftercall.chooser,
+                    judge=self.aftercall.judge,
                 )
         except Exception:
             self.failed += 1

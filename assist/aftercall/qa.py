@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from assist.aftercall.qa_meaning import TurnJudge
 from assist.aftercall.templates import LANGUAGES
 from assist.aftercall.tickets import CallTurn
 from assist.errors import TemplateError
@@ -88,6 +89,12 @@ class Criterion(BaseModel):
     within_turns: int = Field(default=2, ge=1, le=50)
     asks: int = Field(default=2, ge=1, le=10)
     ask_phrases: list[str] = Field(default_factory=list)
+    # by meaning (qa_meaning.py): example groups of agent turns, and how close a turn must be to count
+    examples: dict[str, list[str]] = Field(default_factory=dict)
+    min_similarity: float = Field(default=0.86, gt=0, le=1)
+    min_margin: float = Field(default=0.02, ge=0, le=1)  # over the runner-up group
+    not_for_templates: list[str] = Field(default_factory=list)  # disclosures: not due on these tickets' calls
+    categories: list[str] = Field(default_factory=list)  # forbidden claims: the guard categories that count
 
     @field_validator("label")
     @classmethod
@@ -141,11 +148,17 @@ class CallFacts:
 
     turns: list[CallTurn]
     topics: set[str]
-    alerts: list[dict[str, Any]] = field(default_factory=list)  # {"turn", "speaker", "action"}
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # {"turn", "speaker", "action", "categories"}
     ticket_submitted: bool = False
     language: str = "en"
     verify_phrases: list[str] = field(default_factory=list)  # the playbook step's own
     topics_in: Callable[[str], list[str]] = lambda _t: []
+    template: str | None = None  # the ticket template the call needs (None: none)
+    judge: TurnJudge | None = None  # reads agent turns by meaning (None: phrases only)
+
+    def reads(self, c: Criterion, t: CallTurn, group: str) -> bool:
+        """Whether the judge reads the agent turn as the criterion's example group `group`."""
+        return self.judge is not None and self.judge.group(c, t.text) == group
 
     def agent(self) -> list[CallTurn]:
         return [t for t in self.turns if t.speaker == "agent"]
@@ -167,19 +180,38 @@ def _verdict(c: Criterion, facts: CallFacts, passed: bool | None, turns: list[in
 
 
 def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
+    """Verified (phrases, the turn model's verify_identity step, or by meaning) before the first detail
+    (phrases or by meaning); a call verified with no detail before it passes; neither: does not apply."""
     verify, details = Phrases([*f.verify_phrases, *c.phrases]), Phrases(c.details)
-    first_detail = next((t for t in f.agent() if details.hit(t.text)), None)
-    if first_detail is None:
+
+    def verifies(t: CallTurn) -> bool:
+        if verify.hit(t.text) or f.reads(c, t, "verified"):
+            return True
+        return f.judge is not None and "verify_identity" in f.judge.steps_done(t.text)
+
+    verified = next((t for t in f.agent() if verifies(t)), None)
+    before = [t for t in f.agent() if verified is None or t.turn < verified.turn]
+    first_detail = next((t for t in before if _discloses(c, f, details, t)), None)
+    if first_detail is not None:
+        why = "never verified" if verified is None else f"verified only at turn {verified.turn}"
+        return _verdict(c, f, False, [first_detail.turn], f"details at turn {first_detail.turn}, {why}")
+    if verified is None:
         return _verdict(c, f, None, [], "no account or card details were discussed")
-    verified = next((t for t in f.agent() if verify.hit(t.text)), None)
-    if verified is not None and verified.turn <= first_detail.turn:
-        return _verdict(c, f, True, [verified.turn, first_detail.turn], f"verified at turn {verified.turn}")
-    why = "never verified" if verified is None else f"verified only at turn {verified.turn}"
-    return _verdict(c, f, False, [first_detail.turn], f"details at turn {first_detail.turn}, {why}")
+    return _verdict(c, f, True, [verified.turn], f"verified at turn {verified.turn}, before any detail")
+
+
+def _discloses(c: Criterion, f: CallFacts, details: Phrases, t: CallTurn) -> bool:
+    """A detail phrase in a turn that is not a verification question ("City of your statement address?"),
+    or a turn read as disclosing details by meaning."""
+    if f.reads(c, t, "details"):
+        return True
+    return details.hit(t.text) and (f.judge is None or f.judge.nearest(c, t.text) != "asking")
 
 
 def _disclosures(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     due = [d for d in c.disclosures if set(d.topics) & f.topics]
+    if due and f.template is not None and f.template in c.not_for_templates:
+        return _verdict(c, f, None, [], f"a {f.template} call: a complaint, not a sale")
     if not due:
         return _verdict(c, f, None, [], "no topic of the call requires a disclosure")
     turns: list[int] = []
@@ -198,7 +230,16 @@ def _disclosures(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
 
 
 def _forbidden(c: Criterion, f: CallFacts, r: Rubric) -> Verdict:
-    blocked = sorted({int(a["turn"]) for a in f.alerts if a.get("speaker") == "agent" and a.get("action") == "block"})
+    counts = set(c.categories)
+    blocked = sorted(
+        {
+            int(a["turn"])
+            for a in f.alerts
+            if a.get("speaker") == "agent"
+            and a.get("action") == "block"
+            and (not counts or counts & set(a.get("categories") or []))
+        }
+    )
     if not blocked:
         return _verdict(c, f, True, [], "no forbidden claim")
     fix = Phrases(c.phrases)
@@ -223,13 +264,20 @@ def _forbidden(c: Criterion, f: CallFacts, r: Rubric) -> Verdict:
 
 
 def _ticket(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
+    """Needed when a ticket topic is raised or a template is chosen for the call; passed when a ticket was
+    submitted, or the agent says the case was registered (phrases or by meaning)."""
     needs = set(c.topics) & f.topics
-    if not needs:
+    if not needs and f.template is None:
         return _verdict(c, f, None, [], "no topic of the call needs a ticket")
+    what = ", ".join(sorted(needs)) or str(f.template)
     raised = [t.turn for t in f.customer() if set(f.topics_in(t.text)) & needs][:3]
     if f.ticket_submitted:
         return _verdict(c, f, True, raised, "ticket submitted")
-    return _verdict(c, f, False, raised, f"no ticket submitted for {', '.join(sorted(needs))}")
+    said = Phrases(c.phrases)
+    logged = next((t for t in f.agent() if said.hit(t.text) or f.reads(c, t, "logged")), None)
+    if logged is not None:
+        return _verdict(c, f, True, [*raised, logged.turn], f"the agent registered the case at turn {logged.turn}")
+    return _verdict(c, f, False, raised, f"no ticket submitted for {what}")
 
 
 def _greeting(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:

@@ -11,9 +11,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from assist.aftercall.choice import TemplateChooser
 from assist.aftercall.fcr import fcr_summary, link_repeat_contacts, week_of
 from assist.aftercall.qa import CallFacts, Rubric, apply_overrides, score_call, score_of
-from assist.aftercall.tickets import call_language, call_turns
+from assist.aftercall.qa_meaning import TurnJudge
+from assist.aftercall.templates import TemplateSet
+from assist.aftercall.tickets import call_language, call_turns, cited_tags
 from assist.audit import record
 from assist.errors import InvalidInputError, NotEndedError, NotFoundError
 from assist.models.aftercall import Scorecard, ScorecardPublic, ScoreOverride, ScoreOverrideCreate, Ticket, Verdict
@@ -22,12 +25,32 @@ from assist.models.keys import ApiKey
 
 logger = logging.getLogger(__name__)
 
+NO_TEMPLATES = TemplateSet({})  # no chooser given: the rubric's ticket topics alone say a ticket is needed
 
-def facts_of(session: Session, *, call_id: str, playbooks: Any) -> tuple[Any, CallFacts]:
-    """The call and what its scorecard is computed from."""
+
+def facts_of(
+    session: Session,
+    *,
+    call_id: str,
+    playbooks: Any,
+    chooser: TemplateChooser | None = None,
+    judge: TurnJudge | None = None,
+) -> tuple[Any, CallFacts]:
+    """The call and what its scorecard is computed from (`chooser`: the template the call needs, by meaning
+    and the rules; `judge`: agent turns read by meaning; either None: the rules alone)."""
     call, turns = call_turns(session, call_id)
+    choice = (chooser or TemplateChooser(NO_TEMPLATES)).choose(
+        topics=set(call.topics),
+        steps={str(s.get("id")) for s in call.checklist},
+        tags=cited_tags(session, call_id),
+        customer=[(t.turn, t.text) for t in turns if t.speaker == "customer"],
+    )
     events = session.exec(select(GuardEvent).where(GuardEvent.call_id == call_id)).all()
-    alerts = [{"turn": e.turn or 0, "speaker": e.speaker, "action": e.action} for e in events if e.kind == "utterance"]
+    alerts = [
+        {"turn": e.turn or 0, "speaker": e.speaker, "action": e.action, "categories": list(e.categories or [])}
+        for e in events
+        if e.kind == "utterance"
+    ]
     has_ticket = session.exec(select(Ticket.id).where(Ticket.call_id == call_id).limit(1)).first() is not None
     step = getattr(playbooks, "steps", {}).get("verify_identity")
     verify = [p for p, _ in getattr(step, "done_when", [])]
@@ -39,12 +62,21 @@ def facts_of(session: Session, *, call_id: str, playbooks: Any) -> tuple[Any, Ca
         language=call_language(turns),
         verify_phrases=verify,
         topics_in=getattr(playbooks, "topics_in", lambda _t: []),
+        template=choice.template.id if choice.template is not None else None,
+        judge=judge,
     )
     return call, facts
 
 
 def ensure_scorecard(
-    session: Session, *, call_id: str, rubric: Rubric, playbooks: Any, fcr_window_days: int = 7
+    session: Session,
+    *,
+    call_id: str,
+    rubric: Rubric,
+    playbooks: Any,
+    fcr_window_days: int = 7,
+    chooser: TemplateChooser | None = None,
+    judge: TurnJudge | None = None,
 ) -> Scorecard:
     """The call's stored scorecard, computed and stored the first time (the call must have ended).
 
@@ -55,7 +87,7 @@ def ensure_scorecard(
     row = session.get(Scorecard, call_id)
     if row is not None:
         return row
-    call, facts = facts_of(session, call_id=call_id, playbooks=playbooks)
+    call, facts = facts_of(session, call_id=call_id, playbooks=playbooks, chooser=chooser, judge=judge)
     if call.status != "ended":
         raise NotEndedError(f"call {call_id!r} has not ended: it is scored after it ends")
     score, verdicts = score_call(rubric, facts)
@@ -84,14 +116,22 @@ def ensure_scorecard(
     return row
 
 
-def rescore(session: Session, *, call_id: str, rubric: Rubric, playbooks: Any) -> Scorecard | None:
+def rescore(
+    session: Session,
+    *,
+    call_id: str,
+    rubric: Rubric,
+    playbooks: Any,
+    chooser: TemplateChooser | None = None,
+    judge: TurnJudge | None = None,
+) -> Scorecard | None:
     """Compute a stored scorecard again (a ticket was submitted after the call ended, when it was scored
     already); reviewers' overrides are kept apart and still apply. None when the call has no scorecard yet.
     """
     row = session.get(Scorecard, call_id)
     if row is None:
         return None
-    _call, facts = facts_of(session, call_id=call_id, playbooks=playbooks)
+    _call, facts = facts_of(session, call_id=call_id, playbooks=playbooks, chooser=chooser, judge=judge)
     row.score, verdicts = score_call(rubric, facts)
     row.criteria = [v.model_dump() for v in verdicts]
     row.rubric, row.rubric_version = rubric.id, rubric.version

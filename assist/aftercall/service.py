@@ -8,18 +8,58 @@ import threading
 from functools import cached_property
 from typing import Any
 
+from assist.aftercall.choice import TemplateChooser
+from assist.aftercall.live import LiveTicketValues
+from assist.aftercall.meaning import CallMeaning
+from assist.aftercall.qa_meaning import TurnJudge
 from assist.aftercall.templates import TemplateSet, load_templates
 from assist.config import Settings
+from assist.errors import TemplateError
 
 logger = logging.getLogger(__name__)
 
 
 class AfterCall:
-    """Templates, rubric, playbooks and webhook sender of one app (each loaded once, when first needed)."""
+    """Templates, rubric, playbooks and webhook sender of one app (each loaded once, when first needed).
 
-    def __init__(self, settings: Settings, *, sender: Any = None) -> None:
+    Args:
+        settings: the app's settings.
+        sender: the webhook sender (default: made from ASSIST_TICKET_WEBHOOK_URL when set).
+        meaning: the live engine's turn vectors and turn model (None: the keyword rules alone).
+    """
+
+    def __init__(self, settings: Settings, *, sender: Any = None, meaning: CallMeaning | None = None) -> None:
         self.settings = settings
         self._sender = sender
+        self.meaning = meaning
+        self.live: LiveTicketValues | None = None  # ticket values the live path extracted (set by the app)
+
+    def warm_up(self) -> None:
+        """Embed the templates' and the rubric's examples now (start-up), not on the first call's draft or
+        scorecard; nothing to do without `meaning`."""
+        if self.meaning is None or self.judge is None:
+            return
+        groups = self.chooser.groups()
+        if groups is not None:
+            groups.warm_up()
+        try:
+            rubric = self.rubric
+        except TemplateError:  # logged here; scoring reports it with the file's name when a call ends
+            logger.exception("QA rubric not loaded at start-up")
+            return
+        for criterion in rubric.criteria:
+            if criterion.examples:
+                self.judge.warm_up(criterion)
+
+    @cached_property
+    def chooser(self) -> TemplateChooser:
+        """Which template a call needs (by meaning when `meaning` is set, else by the rules)."""
+        return TemplateChooser(self.templates, self.meaning, topics_in=self.playbooks.topics_in)
+
+    @cached_property
+    def judge(self) -> TurnJudge | None:
+        """Agent turns read by meaning against the rubric's examples (None without `meaning`)."""
+        return TurnJudge(self.meaning) if self.meaning is not None else None
 
     @cached_property
     def templates(self) -> TemplateSet:

@@ -65,6 +65,9 @@ class TicketTemplate(BaseModel):
     label: dict[str, str]
     priority: int = 0
     calls_for: CallsFor
+    # what a customer says when this template is the one to fill: the template choice compares the call's
+    # turns with these by meaning (assist/aftercall/choice.py)
+    examples: list[str] = Field(default_factory=list, max_length=200)
     fields: list[TemplateField] = Field(min_length=1)
 
     _labels = field_validator("label")(_check_labels)
@@ -90,20 +93,26 @@ class TicketTemplate(BaseModel):
 
     def called_for(self, *, topics: set[str], steps: set[str], tags: set[str], customer_text: str) -> bool:
         """Whether a call with these topics, checklist steps, cited tags and customer words needs it."""
+        return self.evidence(topics=topics, steps=steps, tags=tags, customer_text=customer_text) > 0
+
+    def evidence(self, *, topics: set[str], steps: set[str], tags: set[str], customer_text: str) -> int:
+        """How strongly the rules call for it: 3 all of `topics_all`, 2 a topic or a customer phrase, 1 only a
+        checklist step or a cited document's tag (the documents retrieval happened to cite), 0 nothing."""
         cf = self.calls_for
-        if topics & set(cf.topics) or steps & set(cf.steps) or tags & set(cf.tags):
-            return True
         if cf.topics_all and set(cf.topics_all) <= topics:
-            return True
+            return 3
         norm = normalize(customer_text)
-        return any(normalize(p) in norm for p in cf.phrases)
+        if topics & set(cf.topics) or any(normalize(p) in norm for p in cf.phrases):
+            return 2
+        return 1 if steps & set(cf.steps) or tags & set(cf.tags) else 0
 
 
 class TemplateSet:
     """The templates of one folder, by id."""
 
-    def __init__(self, templates: dict[str, TicketTemplate]) -> None:
+    def __init__(self, templates: dict[str, TicketTemplate], no_ticket: list[str] | None = None) -> None:
         self.templates = templates
+        self.no_ticket = list(no_ticket or [])  # what customers say on calls that need no ticket
 
     def get(self, template_id: str) -> TicketTemplate | None:
         """The template with this id, if any."""
@@ -152,8 +161,30 @@ def load_template(path: Path) -> TicketTemplate:
     return template
 
 
+NO_TICKET_FILE = Path("no_ticket") / "examples.yaml"
+
+
+def load_no_ticket(path: Path) -> list[str]:
+    """The examples of calls that need no ticket (``no_ticket/examples.yaml``: ``examples: [texts]``).
+
+    Raises:
+        TemplateError: the file is unreadable or not a mapping with a list of texts.
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise TemplateError(f"{path.name}: cannot read the no-ticket examples: {exc}") from exc
+    examples = data.get("examples") if isinstance(data, dict) else None
+    if not isinstance(examples, list) or not all(isinstance(e, str) and e.strip() for e in examples):
+        raise TemplateError(f"{path.name}: expected a mapping with 'examples', a list of non-empty texts")
+    return [e.strip() for e in examples]
+
+
 def load_templates(folder: Path) -> TemplateSet:
-    """Every ``*.yaml`` template of `folder` (a missing folder gives an empty set, with a warning)."""
+    """Every ``*.yaml`` template of `folder` and its no-ticket examples (a missing folder gives an empty set,
+    with a warning)."""
     if not folder.is_dir():
         logger.warning("ticket templates folder not found", extra={"path": str(folder)})
         return TemplateSet({})
@@ -161,4 +192,5 @@ def load_templates(folder: Path) -> TemplateSet:
     for path in sorted(folder.glob("*.y*ml")):
         t = load_template(path)
         templates[t.id] = t
-    return TemplateSet(templates)
+    none_path = folder / NO_TICKET_FILE
+    return TemplateSet(templates, load_no_ticket(none_path) if none_path.is_file() else [])

@@ -22,7 +22,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from assist.aftercall.extract import Value, extract_turns
+from assist.aftercall.choice import TemplateChooser
+from assist.aftercall.extract import ASKS_LAST4, Value, bare_last4, extract_turns
+from assist.aftercall.live import LiveTicketValues
 from assist.aftercall.templates import TemplateField, TemplateSet, TicketTemplate
 from assist.audit import record
 from assist.errors import ForbiddenError, InvalidInputError, MissingFieldsError, NotFoundError
@@ -67,16 +69,40 @@ class CallTurn:
     text: str
 
 
+_CALL_DAY = {"today", "今天", "今日"}  # an agent's "today" is the call's own day ("anything else today?")
+
+
 def _pick(values: list[Value], kind: str, speakers: dict[int, str]) -> Value | None:
+    """The first value of a kind the customer said, else the agent's. A clock time beats a part of the day
+    ("昨天晚上" then "九點十五分"); an agent's "today" is not an event's date."""
     of_kind = [v for v in values if v.kind == kind]
+    if kind == "date":
+        of_kind = [v for v in of_kind if not (speakers.get(v.turn) == "agent" and v.text.lower() in _CALL_DAY)]
+    if kind == "time":
+        of_kind = [v for v in of_kind if ":" in v.value] or of_kind
     customer = [v for v in of_kind if speakers.get(v.turn) == "customer"]
     chosen = customer or of_kind
     return chosen[0] if chosen else None
 
 
-def _text_value(turns: list[CallTurn], on_topic: Callable[[str], bool]) -> tuple[str, int] | None:
+def _answers(turns: list[CallTurn]) -> list[Value]:
+    """Card last four digits said alone, right after the agent asked for them ("nine nine two zero")."""
+    out: list[Value] = []
+    for before, t in zip(turns, turns[1:], strict=False):
+        if t.speaker == "customer" and before.speaker == "agent" and ASKS_LAST4.search(before.text):
+            digits = bare_last4(t.text)
+            if digits:
+                out.append(Value("card_last4", digits, t.turn, 0, len(t.text), "…" + digits))
+    return out
+
+
+def _text_value(
+    turns: list[CallTurn], on_topic: Callable[[str], bool], anchor: int | None = None
+) -> tuple[str, int] | None:
     said = [t for t in turns if t.speaker == "customer" and len(t.text.strip()) >= 4]
-    chosen = next((t for t in said if on_topic(t.text)), said[0] if said else None)
+    chosen = next((t for t in said if t.turn == anchor), None) or next(
+        (t for t in said if on_topic(t.text)), said[0] if said else None
+    )
     return (chosen.text, chosen.turn) if chosen else None
 
 
@@ -96,16 +122,23 @@ def fill_draft(
     ref_date: date,
     language: str,
     on_topic: Callable[[str], bool] = lambda _t: False,
+    anchor: int | None = None,
+    values: list[Value] | None = None,
 ) -> TicketDraft:
-    """The template with the values the conversation holds so far, each with the turn it came from."""
-    values = extract_turns([(t.turn, t.text) for t in turns], ref_date=ref_date)
+    """The template with the values the conversation holds so far, each with the turn it came from.
+
+    `anchor`: the customer turn the template was chosen on (a free-text field starts from it); `values`: the
+    turns' values when the live path extracted them already (assist/aftercall/live.py)."""
+    if values is None:
+        values = extract_turns([(t.turn, t.text) for t in turns], ref_date=ref_date)
+    values = sorted(values + _answers(turns), key=lambda v: (v.turn, v.start))
     speakers = {t.turn: t.speaker for t in turns}
     amount = _pick(values, "amount", speakers)
     fields: list[FieldDraft] = []
     for f in template.fields:
         found: tuple[str, int] | None = None
         if f.extract and f.type == "text":
-            found = _text_value(turns, on_topic)
+            found = _text_value(turns, on_topic, anchor)
         elif f.extract:
             if f.type == "amount":
                 v = amount
@@ -184,26 +217,34 @@ def draft_for_call(
     topics_in: Callable[[str], list[str]],
     template_id: str | None = None,
     language: str | None = None,
+    chooser: TemplateChooser | None = None,
+    live: LiveTicketValues | None = None,
 ) -> TicketDraft:
     """The ticket draft the call calls for (or `template_id`'s), filled from its turns so far.
+
+    `chooser` picks the template by meaning and the rules (assist/aftercall/choice.py); without one, by the
+    rules alone. `live`: the values the live path extracted (read instead of extracting again).
 
     Raises:
         NotFoundError: unknown call, unknown template, or no template called for (404, as the contract says).
     """
     call, turns = call_turns(session, call_id)
+    anchor: int | None = None
     if template_id:
         template = templates.get(template_id)
         if template is None:
             raise NotFoundError("ticket template", template_id)
     else:
-        template = templates.select(
+        choice = (chooser or TemplateChooser(templates)).choose(
             topics=set(call.topics),
             steps={str(s.get("id")) for s in call.checklist},
             tags=cited_tags(session, call_id),
-            customer_text=" ".join(t.text for t in turns if t.speaker == "customer"),
+            customer=[(t.turn, t.text) for t in turns if t.speaker == "customer"],
         )
-        if template is None:
+        if choice.template is None:
             raise NotFoundError("ticket template for call", call_id)
+        template = choice.template
+        anchor = choice.turns[0] if choice.turns else None
     wanted = set(template.calls_for.topics) | set(template.calls_for.topics_all)
     return fill_draft(
         template,
@@ -212,6 +253,8 @@ def draft_for_call(
         ref_date=call.created_at.date(),
         language=language or call_language(turns),
         on_topic=lambda text: bool(wanted & set(topics_in(text))),
+        anchor=anchor,
+        values=live.values(call_id, turns=[t.turn for t in turns], ref_date=call.created_at.date()) if live else None,
     )
 
 

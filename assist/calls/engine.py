@@ -114,6 +114,9 @@ class CallEngine:
         self.store = CallStore(db_engine=db_engine, redact=self.redact, max_cached_calls=max_cached_calls)
         # called with the call id once a call has ended (the app sets assist.aftercall.hooks.EndOfCallScoring)
         self.on_call_ended: Callable[[str], None] | None = None
+        # called with (call id, turn, speaker, redacted text) on every final turn, timed as "ticket" (the app
+        # sets assist.aftercall.live.LiveTicketValues: ticket values extracted once per turn; must not raise)
+        self.on_turn: Callable[[str, int, str, str], None] | None = None
 
     def warm_up(self) -> None:
         """Load the tokenizer dictionary so that the first turn is not slow."""
@@ -240,6 +243,10 @@ class CallEngine:
             self._agent_turn(turn, guard, unavailable)
         else:
             self._customer_turn(turn, guard, unavailable)
+        if self.on_turn is not None:
+            t = time.perf_counter()
+            self.on_turn(state.call_id, turn.number, speaker, clean)
+            turn.timings["ticket"] = elapsed_ms(t)
         return self._finish(turn)
 
     def _agent_turn(self, turn: Turn, guard: CallGuard | None, unavailable: str | None) -> None:

@@ -39,6 +39,8 @@ def get_scorecard(
         rubric=after.rubric,
         playbooks=after.playbooks,
         fcr_window_days=settings.fcr_window_days,
+        chooser=after.chooser,
+        judge=after.judge,
     )
     return svc.public(session, card)
 
@@ -61,6 +63,8 @@ def override_criterion(
         rubric=after.rubric,
         playbooks=after.playbooks,
         fcr_window_days=settings.fcr_window_days,
+        chooser=after.chooser,
+        judge=after.judge,
     )
     svc.add_override(session, card=card, body=body, key=key)
     return svc.public(session, card)

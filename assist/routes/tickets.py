@@ -62,6 +62,8 @@ def ticket_draft(
         topics_in=after.playbooks.topics_in,
         template_id=template,
         language=lang,
+        chooser=after.chooser,
+        live=after.live,
     )
 
 
@@ -101,7 +103,14 @@ def submit_ticket(
     redact = engine.redact  # the call engine's redaction: the same as its stored turns
     ticket = svc.submit_ticket(session, body=body, templates=after.templates, key=key, redact=redact, draft=draft)
     # submitted after the call ended (and was scored): its "ticket submitted" verdict is computed again
-    rescore(session, call_id=body.call_id, rubric=after.rubric, playbooks=after.playbooks)
+    rescore(
+        session,
+        call_id=body.call_id,
+        rubric=after.rubric,
+        playbooks=after.playbooks,
+        chooser=after.chooser,
+        judge=after.judge,
+    )
     sender = after.sender
     if sender is not None:
         background.add_task(_deliver, session.get_bind(), ticket.id, sender)
