@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     # or a file that cannot load, leaves the keyword path alone (/healthz says which).
     turn_model: Literal["on", "off"] = "on"
     turn_model_path: Path | None = None
+    # Answer sentences chosen by meaning too (issue #17): each candidate sentence's e5 passage vector against
+    # the turn's vector, cached (answer_sentence_cache sentences); answer_sentence_warm sentences of the
+    # knowledge base are embedded ahead on a background thread at start-up (0: only as they come up).
+    answer_by_meaning: bool = True
+    answer_sentence_cache: int = Field(default=50_000, ge=1)
+    answer_sentence_warm: int = Field(default=5_000, ge=0)
 
     # Optional chat model (OpenAI-compatible); unset means extractive answers only
     llm_base_url: str | None = None

@@ -20,14 +20,16 @@ from sqlalchemy.engine import Engine
 from assist.calls.alerts import AgentTurnCheck, CallGuard, withheld_alert
 from assist.calls.answer import AnswerStage
 from assist.calls.compose import ExtractiveComposer
-from assist.calls.context import ContextQueryBuilder, clean_turn
+from assist.calls.context import ContextQueryBuilder
 from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
 from assist.calls.playbooks import Playbooks
 from assist.calls.rank import Ranker
 from assist.calls.reading import CustomerReader, StepTicker
+from assist.calls.region import caller_region
 from assist.calls.retrieve import RetrieveStage
+from assist.calls.sentences import SentenceVectors
 from assist.calls.state import CallState
 from assist.calls.store import CallStore, message_of
 from assist.calls.trigger import NeedTrigger
@@ -89,6 +91,7 @@ class CallEngine:
         trigger: decides which customer turns warrant a suggestion (the keyword path, and its filler check).
         understanding: the turn-understanding model (need, topic, steps by meaning; one vector per turn),
             or none: keywords only.
+        sentence_vectors: the cache of answer-sentence vectors the default composer scores meaning with.
         max_cached_calls: call states, owners, prefetches and documents' steps kept in memory.
         max_parallel_retrievals: retrievals at once (default: one per core).
     """
@@ -108,6 +111,7 @@ class CallEngine:
         composer: ExtractiveComposer | None = None,
         trigger: NeedTrigger | None = None,
         understanding: Understanding | None = None,
+        sentence_vectors: SentenceVectors | None = None,
         max_cached_calls: int = 5000,
         max_parallel_retrievals: int | None = None,
     ) -> None:
@@ -136,7 +140,9 @@ class CallEngine:
         )
         self.ranker = Ranker(min_score=settings.min_answer_score, topic_terms=self.playbooks.topic_terms)
         self.answer = AnswerStage(
-            composer=composer or ExtractiveComposer(expand=self.playbooks.expand), llm=llm, redact=self.redact
+            composer=composer or ExtractiveComposer(expand=self.playbooks.expand, sentence_vectors=sentence_vectors),
+            llm=llm,
+            redact=self.redact,
         )
         self.agent_check = AgentTurnCheck(redact=self.redact)
         self.store = CallStore(db_engine=db_engine, redact=self.redact, max_cached_calls=max_cached_calls)
@@ -245,6 +251,7 @@ class CallEngine:
         guard, unavailable = self._guard_or_reason()
         turn = _Turn(state, state.turn_count, speaker, raw, clean, t0, before=self.playbooks.checklist(state))
         state.remember_turn(turn.number, speaker, clean)
+        state.region = caller_region(clean) or state.region  # either speaker may show it; it sticks
         if speaker == "agent":
             self._agent_turn(turn, guard, unavailable)
         else:
@@ -301,12 +308,18 @@ class CallEngine:
         state, timings = turn.state, turn.timings
         cq = self.context.run(text=turn.clean, state=state)
         language = state.language or detect_language(turn.clean)
-        shared = {VECTOR: vector} if vector is not None and cq.query == clean_turn(turn.clean) else None
+        # the turn's vector is of clean_turn(turn): the query's dense side when the query is the turn itself
+        # (its BM25 side reads the turn in written form, see ContextQueryBuilder)
+        shared = {VECTOR: vector} if vector is not None and not cq.elliptical else None
         retrieval = self.retrieval.run(call_id=state.call_id, query=cq.query, vectors=shared)
         timings.update(retrieval.timings)
         t = time.perf_counter()
         ranking = self.ranker.run(
-            query=cq, results=retrieval.results, language=language, last_top_chunk=state.last_top_chunk
+            query=cq,
+            results=retrieval.results,
+            language=language,
+            last_top_chunk=state.last_top_chunk,
+            region=state.region,
         )
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only:
@@ -316,7 +329,13 @@ class CallEngine:
             logger.debug("statement with nothing relevant; no suggestion", extra={"call_id": state.call_id})
             return
         answer = self.answer.run(
-            guard=guard, state=state, turn=turn.number, query=cq, results=ranking.results, language=language
+            guard=guard,
+            state=state,
+            turn=turn.number,
+            query=cq,
+            results=ranking.results,
+            language=language,
+            vector=vector,
         )
         timings.update(answer.timings)
         comp = answer.composition
