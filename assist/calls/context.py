@@ -142,4 +142,6 @@ class ContextQueryBuilder:
                 elliptical=True,
                 prefer_documents=list(state.docs_in_play[-1:]),  # the document that answered the need
             )
-        return ContextQuery(query=text, turn_text=text)
+        # a call mostly stays with the policy that answered it: a turn that does not lean on the last need still
+        # prefers that document a little (the ranker weighs it below an elliptical turn's preference)
+        return ContextQuery(query=text, turn_text=text, prefer_documents=list(state.docs_in_play[-1:]))

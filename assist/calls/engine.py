@@ -55,6 +55,7 @@ from assist.text import detect_language
 logger = logging.getLogger(__name__)
 
 SPEAKERS = ("customer", "agent")
+REGIONAL_DEPTH = 50  # passages retrieved for a regional caller (the retriever scores 50 candidates a method anyway)
 
 
 @dataclass
@@ -311,7 +312,9 @@ class CallEngine:
         # the turn's vector is of clean_turn(turn): the query's dense side when the query is the turn itself
         # (its BM25 side reads the turn in written form, see ContextQueryBuilder)
         shared = {VECTOR: vector} if vector is not None and not cq.elliptical else None
-        retrieval = self.retrieval.run(call_id=state.call_id, query=cq.query, vectors=shared)
+        # a Hong Kong or Taiwan caller's branch policy may be in another script than the question: look deeper
+        deep = REGIONAL_DEPTH if state.region in ("HK", "TW") else None
+        retrieval = self.retrieval.run(call_id=state.call_id, query=cq.query, vectors=shared, k=deep)
         timings.update(retrieval.timings)
         t = time.perf_counter()
         ranking = self.ranker.run(

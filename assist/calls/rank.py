@@ -20,8 +20,9 @@ from assist.text import detect_language, normalize, tokenize
 
 logger = logging.getLogger(__name__)
 
-REGION_BONUS = 0.25  # a document written for the caller's region (Hong Kong, Taiwan)
-REGION_PENALTY = 0.3  # another region's document on a product the caller's region has its own policy for
+REGION_BONUS = 0.3  # a document written for the caller's region (Hong Kong, Taiwan)
+REGION_PENALTY = 0.6  # another region's document on a product the caller's region has its own policy for
+IN_PLAY_BONUS = 0.08  # the document that answered the call so far, for a turn that does not lean on it
 TOPICAL_DEPTH = 3  # the products of the best few retrieved passages are what the question is about
 
 
@@ -125,10 +126,12 @@ class Ranker:
         ranked: list[tuple[float, int, SearchResult]] = []
         for i, r in enumerate(results):
             rel = self.relevance(cq.query, r, focus=cq.turn_text if cq.elliptical else None)
-            if rel < self.min_score:
+            adjust = region_adjustment(r, region, regional, topical)
+            # the caller's branch's own policy on the product asked about passes the gate: an English question
+            # shares no words with a Traditional Chinese policy, and the dense models understate it
+            if rel < self.min_score and adjust <= 0:
                 continue
             score = self._score(float(r.score), cq, r, language, topic_terms, focus)
-            adjust = region_adjustment(r, region, regional, topical)
             score += REGION_BONUS * adjust if adjust > 0 else REGION_PENALTY * adjust
             extra = {"relevance": round(rel, 4), "rank": round(score, 4)}
             ranked.append((score, i, replace(r, scores={**(r.scores or {}), **extra})))
@@ -154,8 +157,8 @@ class Ranker:
                 score += 0.08
         if not r.section:  # a document's preamble (scope, purpose) rarely answers the question itself
             score -= 0.08
-        if cq.elliptical and r.document_id in cq.prefer_documents:
-            score += 0.1
+        if r.document_id in cq.prefer_documents:
+            score += 0.1 if cq.elliptical else IN_PLAY_BONUS
         if focus:
             p = _tokens(f"{r.section} {r.text or r.snippet}")
             score += 0.4 * len(focus & p) / len(focus)

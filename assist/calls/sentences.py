@@ -81,7 +81,7 @@ def holds(sentence: str, kinds: Iterable[str]) -> set[str]:
     return {k for k in kinds if _HOLDS[k].search(norm)}
 
 
-def fact_bonus(sentence: str, kinds: set[str]) -> float:
+def fact_bonus(sentence: str, kinds: Iterable[str]) -> float:
     """How much the sentence's facts are worth to a question asking for `kinds`."""
     return max((FACT_WEIGHT[k] for k in holds(sentence, kinds)), default=0.0)
 

@@ -73,7 +73,9 @@ def test_the_sentence_holding_the_fact_asked_is_preferred() -> None:
         "Customers may prepay part or all of the loan at any time by giving notice in writing. "
         "Within the first 3 years a fee of 1% of the amount applies.",
     )
-    comp = ExtractiveComposer(max_sentences=1).run(query="What does it cost to prepay?", results=[passage], language="en")
+    comp = ExtractiveComposer(max_sentences=1).run(
+        query="What does it cost to prepay?", results=[passage], language="en"
+    )
     assert "1%" in comp.answer
 
 

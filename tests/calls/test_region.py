@@ -25,9 +25,10 @@ def _doc(doc: str, product: str, tags: list[str], score: float, text: str, langu
     )
 
 
-MAINLAND = _doc("cn-card", "credit_card", ["card_loss", "region_mainland"], 1.0, "补卡费：首次免费，之后每次 ¥20。", "zh-Hans")
+CN, CARD = "zh-Hans", "credit_card"
+MAINLAND = _doc("cn-card", CARD, ["card_loss", "region_mainland"], 1.0, "补卡费：首次免费，之后每次 ¥20。", CN)
 HK = _doc("hk-card", "credit_card", ["card_loss", "region_hk"], 0.85, "補領卡費用：每年首次免費，其後每次 HK$50。")
-MAINLAND_FEES = _doc("cn-fees", "credit_card", ["annual_fee", "region_mainland"], 0.95, "补卡另收加急费 ¥30。", "zh-Hans")
+MAINLAND_FEES = _doc("cn-fees", CARD, ["annual_fee", "region_mainland"], 0.95, "补卡另收加急费 ¥30。", CN)
 EN_CARD = _doc("en-card", "credit_card", ["card_loss", "region_mainland"], 0.92, "Replacement card: RMB 20.", "en")
 HK_DEPOSIT = _doc("hk-deposit", "deposit", ["deposit", "region_hk"], 0.9, "存款保障上限為 HK$800,000，補卡無關。")
 TW_FRAUD = _doc("tw-fraud", "fraud", ["fraud", "region_tw"], 0.8, "遇到詐騙請撥 165，補卡另行辦理。")
@@ -74,3 +75,14 @@ def test_the_region_sticks_for_the_rest_of_the_call(make_call_engine) -> None:
     engine.store.evict(cid)  # from the database, not memory
     assert engine.store.load(cid).region == "HK"
     assert CallState.from_json("x", {"region": "TW"}).region == "TW"
+
+
+def test_the_branch_policy_passes_the_relevance_gate_for_an_english_question() -> None:
+    cq = ContextQuery(query="how much is a new card", turn_text="how much is a new card")
+    en = _doc("en-card", CARD, ["card_loss", "region_mainland"], 1.0, "A new card costs RMB 20.", "en")
+    en2 = _doc("en-card-2", CARD, ["card_loss", "region_mainland"], 0.9, "The new card arrives in 7 days.", "en")
+    ranker = Ranker(min_score=0.35)
+    plain = ranker.run(query=cq, results=[en, en2, HK], language="en")
+    assert "hk-card" not in [r.document_id for r in plain.results]  # no shared word, no dense score
+    regional = ranker.run(query=cq, results=[en, en2, HK], language="en", region="HK")
+    assert regional.results[0].document_id == "hk-card"
