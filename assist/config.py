@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     answer_by_meaning: bool = True
     answer_sentence_cache: int = Field(default=50_000, ge=1)
     answer_sentence_warm: int = Field(default=5_000, ge=0)
+    # Sentences one turn may embed itself (the rest score by shared words on that turn and are embedded in the
+    # background): bounds what choosing by meaning adds to a turn with passages not seen before.
+    answer_sentence_max_new: int = Field(default=6, ge=0)
 
     # Optional chat model (OpenAI-compatible); unset means extractive answers only
     llm_base_url: str | None = None

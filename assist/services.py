@@ -223,9 +223,10 @@ def _sentence_vectors(settings: Settings, knowledge: Knowledge) -> SentenceVecto
     e5 = next((e for e in knowledge.embedders if e.name == "e5"), None)
     if not settings.answer_by_meaning or e5 is None:
         return None
-    vectors = SentenceVectors(e5.embed_documents, max_entries=settings.answer_sentence_cache)
-    if settings.answer_sentence_warm:
-        warm_in_background(vectors, knowledge, limit=settings.answer_sentence_warm)
+    vectors = SentenceVectors(
+        e5.embed_documents, max_entries=settings.answer_sentence_cache, max_new=settings.answer_sentence_max_new
+    )
+    warm_in_background(vectors, knowledge, limit=settings.answer_sentence_warm)
     return vectors
 
 

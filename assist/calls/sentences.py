@@ -125,13 +125,19 @@ class SentenceVectors:
     Args:
         encode: texts → one row per text (the e5 embedder's `embed_documents`).
         max_entries: sentences kept.
+        max_new: sentences a turn may embed (the latency budget); the others are queued for `warm_pending`
+            and score by shared words on this turn.
     """
 
-    def __init__(self, encode: BatchEncoder, *, max_entries: int = 50_000) -> None:
+    def __init__(self, encode: BatchEncoder, *, max_entries: int = 50_000, max_new: int | None = None) -> None:
         if not callable(encode):
             raise ValueError(f"SentenceVectors needs a batch encoder, got {encode!r}")
         if max_entries < 1:
             raise ValueError(f"max_entries must be positive, got {max_entries}")
+        if max_new is not None and max_new < 0:
+            raise ValueError(f"max_new must not be negative, got {max_new}")
+        self.max_new = max_new
+        self.pending: OrderedDict[str, None] = OrderedDict()  # sentences a turn left for later
         self._encode = encode
         self.max_entries = max_entries
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -142,21 +148,35 @@ class SentenceVectors:
         return len(self._cache)
 
     def get(self, sentences: Sequence[str]) -> np.ndarray:
-        """One unit row per sentence; the ones not cached are embedded in one batch."""
+        """One unit row per sentence; the ones not cached are embedded in one batch (at most `max_new`: the
+        rest get a row of NaN now and are queued in `pending` for the background)."""
         with self._lock:
             missing = list(dict.fromkeys(s for s in sentences if s not in self._cache))
-        if missing:
-            self._add(missing)
+        now = missing if self.max_new is None else missing[: self.max_new]
+        if now:
+            self._add(now)
         with self._lock:
+            for s in missing[len(now) :]:
+                self.pending[s] = None
+            while len(self.pending) > self.max_entries:
+                self.pending.popitem(last=False)
             rows = []
+            dim = next(iter(self._cache.values())).shape[0] if self._cache else 0
             for s in sentences:
                 vec = self._cache.get(s)
-                if vec is None:  # evicted meanwhile by another thread's batch: embed it again
-                    vec = self._embed([s])[0]
+                if vec is None:  # left for later (or evicted meanwhile by another thread's batch)
+                    vec = np.full(dim, np.nan, np.float32)
                 else:
                     self._cache.move_to_end(s)
                 rows.append(vec)
-        return np.vstack(rows) if rows else np.zeros((0, 0), np.float32)
+        return np.vstack(rows) if rows and dim else np.zeros((len(rows), 0), np.float32)
+
+    def warm_pending(self) -> int:
+        """Embed the sentences turns left for later; returns how many."""
+        with self._lock:
+            todo = list(self.pending)
+            self.pending.clear()
+        return self.warm(todo)
 
     def warm(self, sentences: Iterable[str], *, batch: int = 32, stop: threading.Event | None = None) -> int:
         """Embed `sentences` ahead (until the cache is full or `stop` is set); returns how many were added."""
@@ -209,12 +229,14 @@ def similarities(
     except Exception:  # the answer is still composed from shared words
         logger.exception("sentence vectors failed; the answer is chosen by shared words")
         return [0.0] * len(sentences)
+    if rows.shape[1] == 0:  # nothing embedded yet: every sentence left for later
+        return [0.0] * len(sentences)
     if rows.shape[1] != q.shape[0]:
         logger.warning(
             "sentence vectors and the turn's vector differ in size", extra={"sizes": [rows.shape[1], q.shape[0]]}
         )
         return [0.0] * len(sentences)
-    return [float(x) for x in rows @ (q / norm)]
+    return [0.0 if np.isnan(x) else float(x) for x in rows @ (q / norm)]
 
 
 def knowledge_sentences(knowledge: Any) -> Iterator[str]:
@@ -227,8 +249,12 @@ def knowledge_sentences(knowledge: Any) -> Iterator[str]:
         yield from split_sentences(chunks[cid].text)
 
 
-def warm_in_background(vectors: SentenceVectors, knowledge: Any, *, limit: int) -> threading.Thread:
-    """Embed up to `limit` of the knowledge base's sentences ahead, on a daemon thread."""
+def warm_in_background(
+    vectors: SentenceVectors, knowledge: Any, *, limit: int, every_s: float = 0.5, stop: threading.Event | None = None
+) -> threading.Thread:
+    """On a daemon thread: embed up to `limit` of the knowledge base's sentences ahead, then, every `every_s`,
+    the sentences turns left for later (`SentenceVectors.pending`) until `stop` is set."""
+    stop = stop or threading.Event()
 
     def run() -> None:
         try:
@@ -236,6 +262,11 @@ def warm_in_background(vectors: SentenceVectors, knowledge: Any, *, limit: int) 
             logger.info("answer sentences embedded ahead", extra={"sentences": added})
         except Exception:  # the cache fills as sentences come up instead
             logger.exception("embedding answer sentences ahead failed")
+        while not stop.wait(every_s):
+            try:
+                vectors.warm_pending()
+            except Exception:  # tried again with the next turns' leftovers
+                logger.exception("embedding pending answer sentences failed")
 
     thread = threading.Thread(target=run, name="sentence-warm", daemon=True)
     thread.start()

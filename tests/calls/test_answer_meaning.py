@@ -141,3 +141,37 @@ def test_the_chat_model_reads_the_chosen_sentences_first() -> None:
     )
     passages = str(msgs[1].content).split("Approved passages:")[1]
     assert passages.index(chosen) < passages.index("The new card has a new number")
+
+
+def test_a_turn_embeds_at_most_its_budget_and_leaves_the_rest_for_the_background() -> None:
+    encoder = _TableEncoder({})
+    vectors = SentenceVectors(encoder, max_new=2)
+    rows = vectors.get(["a", "b", "c", "d"])
+    assert vectors.embedded == 2 and np.isnan(rows[2:]).all() and not np.isnan(rows[:2]).any()
+    assert list(vectors.pending) == ["c", "d"]
+    assert vectors.warm_pending() == 2 and not vectors.pending
+    assert not np.isnan(vectors.get(["c", "d"])).any() and vectors.embedded == 4
+
+
+def test_sentences_left_for_later_score_by_shared_words_only() -> None:
+    encoder = _TableEncoder({RISK: np.array([1.0, 0.0, 0.0], np.float32)})
+    passage = _passage("fund-guide", "Bond funds", f"{REDEMPTION} {RISK}")
+    composer = ExtractiveComposer(max_sentences=1, sentence_vectors=SentenceVectors(encoder, max_new=0))
+    comp = composer.run(query="Can it go down?", results=[passage], language="en", vector=np.ones(3, np.float32))
+    assert RISK not in comp.answer and encoder.calls == 0  # nothing embedded on the turn itself
+
+
+def test_the_knowledge_base_is_warmed_in_the_background_until_stopped() -> None:
+    import threading
+    from types import SimpleNamespace
+
+    from assist.calls.sentences import warm_in_background
+
+    chunk = SimpleNamespace(text="The first replacement is free. After that RMB 20 per card.")
+    knowledge = SimpleNamespace(retriever=SimpleNamespace(index=SimpleNamespace(chunks={1: chunk})))
+    vectors = SentenceVectors(_TableEncoder({}))
+    stop = threading.Event()
+    thread = warm_in_background(vectors, knowledge, limit=10, every_s=0.01, stop=stop)
+    stop.set()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and len(vectors) == 2
