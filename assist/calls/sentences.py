@@ -142,6 +142,9 @@ class SentenceVectors:
         self.max_entries = max_entries
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        # held while the encoder runs: the background waits its turn, a live turn never does (if the model is
+        # busy, the turn's new sentences are left for later)
+        self._model = threading.Lock()
         self.embedded = 0  # sentences embedded so far (for benchmarks and tests)
 
     def __len__(self) -> int:
@@ -153,8 +156,8 @@ class SentenceVectors:
         with self._lock:
             missing = list(dict.fromkeys(s for s in sentences if s not in self._cache))
         now = missing if self.max_new is None else missing[: self.max_new]
-        if now:
-            self._add(now)
+        if now and not self._add(now, wait=False):
+            now = []
         with self._lock:
             for s in missing[len(now) :]:
                 self.pending[s] = None
@@ -178,7 +181,7 @@ class SentenceVectors:
             self.pending.clear()
         return self.warm(todo)
 
-    def warm(self, sentences: Iterable[str], *, batch: int = 32, stop: threading.Event | None = None) -> int:
+    def warm(self, sentences: Iterable[str], *, batch: int = 8, stop: threading.Event | None = None) -> int:
         """Embed `sentences` ahead (until the cache is full or `stop` is set); returns how many were added."""
         added = 0
         chunk: list[str] = []
@@ -204,14 +207,21 @@ class SentenceVectors:
         self.embedded += len(texts)
         return vecs / np.where(norms > 0, norms, 1.0)
 
-    def _add(self, texts: list[str]) -> None:
-        vecs = self._embed(texts)
+    def _add(self, texts: list[str], *, wait: bool = True) -> bool:
+        """Embed and cache `texts`; False (nothing done) when `wait` is False and the encoder is busy."""
+        if not self._model.acquire(blocking=wait):
+            return False
+        try:
+            vecs = self._embed(texts)
+        finally:
+            self._model.release()
         with self._lock:
             for s, v in zip(texts, vecs, strict=True):
                 self._cache[s] = v
                 self._cache.move_to_end(s)
             while len(self._cache) > self.max_entries:
                 self._cache.popitem(last=False)
+        return True
 
 
 def similarities(

@@ -175,3 +175,12 @@ def test_the_knowledge_base_is_warmed_in_the_background_until_stopped() -> None:
     stop.set()
     thread.join(timeout=10)
     assert not thread.is_alive() and len(vectors) == 2
+
+
+def test_a_turn_never_waits_for_the_encoder_the_background_is_using() -> None:
+    encoder = _TableEncoder({})
+    vectors = SentenceVectors(encoder)
+    with vectors._model:  # the background is embedding a batch
+        rows = vectors.get(["a", "b"])
+    assert encoder.calls == 0 and rows.shape == (2, 0)  # nothing cached yet: no vector for either
+    assert list(vectors.pending) == ["a", "b"]
