@@ -155,6 +155,15 @@ class Settings(BaseSettings):
     # A need the turn model reads (by meaning) whose passages all fall under min_answer_score is answered
     # from those down to this relevance, rather than not at all (keyword-triggered turns keep the usual gate).
     need_min_answer_score: float = Field(default=0.2, ge=0.0, le=1.0)
+    # Answer sentences chosen by meaning too (issue #17): each candidate sentence's e5 passage vector against
+    # the turn's vector, cached (answer_sentence_cache sentences); answer_sentence_warm sentences of the
+    # knowledge base are embedded ahead on a background thread at start-up (0: only as they come up).
+    answer_by_meaning: bool = True
+    answer_sentence_cache: int = Field(default=50_000, ge=1)
+    answer_sentence_warm: int = Field(default=5_000, ge=0)
+    # Sentences one turn may embed itself (the rest score by shared words on that turn and are embedded in the
+    # background): bounds what choosing by meaning adds to a turn with passages not seen before.
+    answer_sentence_max_new: int = Field(default=6, ge=0)
 
     # Optional chat model (OpenAI-compatible); unset means extractive answers only
     llm_base_url: str | None = None

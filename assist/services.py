@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from assist.aftercall.service import AfterCall
     from assist.calls.engine import CallEngine
     from assist.calls.metrics import Metrics
+    from assist.calls.sentences import SentenceVectors
     from assist.calls.understanding import Understanding
 
 logger = logging.getLogger(__name__)
@@ -217,6 +218,7 @@ def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall, EndOf
         metrics=services.metrics,
         max_parallel_retrievals=settings.max_parallel_retrievals,
         understanding=understanding,
+        sentence_vectors=_sentence_vectors(settings, knowledge),
     )
     engine.warm_up()
     # every ended call is scored (issue #19), off the end-of-call response
@@ -243,6 +245,21 @@ def _turn_meaning(understanding: Understanding) -> CallMeaning | None:
     cache = VectorCache(understanding.encoder)
     understanding.encoder = cache
     return CallMeaning(vectors=cache, model=understanding.model)
+
+
+def _sentence_vectors(settings: Settings, knowledge: Knowledge) -> SentenceVectors | None:
+    """The answer-sentence vectors (the e5 embedder's passages), warmed on a background thread; None when
+    answers are chosen by shared words only (ASSIST_ANSWER_BY_MEANING=false, or no e5 embedder)."""
+    from assist.calls.sentences import SentenceVectors, warm_in_background  # noqa: F811 - the runtime import
+
+    e5 = next((e for e in knowledge.embedders if e.name == "e5"), None)
+    if not settings.answer_by_meaning or e5 is None:
+        return None
+    vectors = SentenceVectors(
+        e5.embed_documents, max_entries=settings.answer_sentence_cache, max_new=settings.answer_sentence_max_new
+    )
+    warm_in_background(vectors, knowledge, limit=settings.answer_sentence_warm)
+    return vectors
 
 
 def limit_native_threads() -> int:

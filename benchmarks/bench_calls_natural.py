@@ -56,6 +56,18 @@ def build_engine(data_dir: Path, embedders: list[str], turn_model: str) -> Any:
     return build_services(settings, ingest_if_empty=True).call_engine
 
 
+def warm_sentences(engine: Any) -> int:
+    """Embed the knowledge base's answer sentences now (the server's background thread does it at start)."""
+    from types import SimpleNamespace
+
+    from assist.calls.sentences import knowledge_sentences
+
+    vectors = engine.answer.composer.sentence_vectors
+    if vectors is None:
+        return 0
+    return int(vectors.warm(knowledge_sentences(SimpleNamespace(retriever=engine.retrieval.retriever))))
+
+
 def _done(result: Any) -> set[str]:
     return {s.id for s in result.next_steps if s.done}
 
@@ -169,6 +181,11 @@ def main() -> None:
     ap.add_argument("--modes", default="keywords,model", help="keywords (ASSIST_TURN_MODEL=off), model, or both")
     ap.add_argument("--json", type=Path, help="write the figures and the misses here")
     ap.add_argument("--show-misses", action="store_true")
+    ap.add_argument(
+        "--warm-sentences",
+        action="store_true",
+        help="embed every answer sentence of the knowledge base before replaying (a server that has been up a while)",
+    )
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     calls = [json.loads(line) for line in args.calls.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -179,6 +196,8 @@ def main() -> None:
             engine = build_engine(args.data or Path(tmp), args.embedders.split(","), "on" if mode == "model" else "off")
             if mode == "model" and not engine.understanding.ready:
                 raise SystemExit(f"the model did not load: {engine.understanding.status.reason}")
+            if args.warm_sentences:
+                warm_sentences(engine)
             results[mode], all_misses[mode] = run_mode(engine, calls)
     print(
         json.dumps({"calls": str(args.calls), "n_calls": len(calls), "figures": results}, ensure_ascii=False, indent=2)

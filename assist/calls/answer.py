@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from assist.calls.alerts import CallGuard, alert_for
 from assist.calls.compose import Composition, ExtractiveComposer, no_answer_text
 from assist.calls.context import ContextQuery
@@ -92,6 +94,7 @@ class AnswerStage:
         query: ContextQuery,
         results: list[SearchResult],
         language: str,
+        vector: np.ndarray | None = None,
     ) -> Answer:
         """Compose from `results` (relevant, best first) and check the answer with `guard`.
 
@@ -102,14 +105,23 @@ class AnswerStage:
             query: the turn's context query.
             results: the ranked passages; empty means nothing relevant.
             language: the customer's language.
+            vector: the turn's e5 query vector (the answer's sentences are then chosen by meaning too).
         """
         timings: dict[str, float] = {}
-        comp, note = self._compose(state, query, results, language, timings)
+        comp, note = self._compose(state, query, results, language, timings, vector)
         t = time.perf_counter()
         events: list[GuardEvent] = []
         if comp.source != "none":
             comp, note, events = self._check(
-                guard, state, turn=turn, cq=query, comp=comp, results=results, language=language, note=note
+                guard,
+                state,
+                turn=turn,
+                cq=query,
+                comp=comp,
+                results=results,
+                language=language,
+                note=note,
+                vector=vector,
             )
         timings["guard"] = elapsed_ms(t)
         if comp.source == "none":
@@ -117,25 +129,40 @@ class AnswerStage:
         return Answer(comp, note, events, timings)
 
     def _compose(
-        self, state: CallState, cq: ContextQuery, results: list[SearchResult], language: str, timings: dict[str, float]
+        self,
+        state: CallState,
+        cq: ContextQuery,
+        results: list[SearchResult],
+        language: str,
+        timings: dict[str, float],
+        vector: np.ndarray | None,
     ) -> tuple[Composition, str | None]:
         top = self.composer.passages(results)
-        t = time.perf_counter()
+        t0 = time.perf_counter()
+        extractive = self.composer.run(
+            query=cq.query, results=top, language=language, focus=cq.turn_text, vector=vector
+        )
+        timings["compose"] = elapsed_ms(t0)
         if self.llm is not None and top:
+            t = time.perf_counter()
             try:
+                # the model reads the sentences the extractive ranking chose first in each passage
                 comp = self.llm.run(
-                    question=cq.turn_text, context=state.recent_customer, results=top, language=language
+                    question=cq.turn_text,
+                    context=state.recent_customer,
+                    results=top,
+                    language=language,
+                    key_sentences=[s["text"] for s in extractive.sentences],
                 )
-                timings["compose"] = elapsed_ms(t)
+                timings["llm"] = elapsed_ms(t)
+                timings["compose"] = elapsed_ms(t0)
                 return comp, None
             except LLMUnavailableError as exc:
                 logger.warning("chat model unavailable; extractive answer", extra={"reason": str(exc)})
-                comp = self.composer.run(query=cq.query, results=top, language=language, focus=cq.turn_text)
-                timings["compose"] = elapsed_ms(t)
-                return comp, str(exc)
-        comp = self.composer.run(query=cq.query, results=top, language=language, focus=cq.turn_text)
-        timings["compose"] = elapsed_ms(t)
-        return comp, None
+                timings["llm"] = elapsed_ms(t)
+                timings["compose"] = elapsed_ms(t0)
+                return extractive, str(exc)
+        return extractive, None
 
     def _check(
         self,
@@ -148,6 +175,7 @@ class AnswerStage:
         results: list[SearchResult],
         language: str,
         note: str | None,
+        vector: np.ndarray | None = None,
     ) -> tuple[Composition, str | None, list[GuardEvent]]:
         """Guard the answer; a blocked LLM answer becomes the extractive one, blocked sentences are dropped."""
         # an extractive answer quotes approved documents verbatim: the rules check it every turn, the claim
@@ -164,7 +192,7 @@ class AnswerStage:
         top = self.composer.passages(results)
         if comp.source == "llm":
             note = f"chat-model answer {reason}"
-            comp = self.composer.run(query=cq.query, results=top, language=language, focus=cq.turn_text)
+            comp = self.composer.run(query=cq.query, results=top, language=language, focus=cq.turn_text, vector=vector)
             comp.source = "llm_blocked_fallback"
         else:
             note = f"sentences {reason}"
@@ -173,7 +201,7 @@ class AnswerStage:
         if excluded:
             source = comp.source
             comp = self.composer.run(
-                query=cq.query, results=top, language=language, focus=cq.turn_text, exclude=excluded
+                query=cq.query, results=top, language=language, focus=cq.turn_text, exclude=excluded, vector=vector
             )
             comp.source = source if comp.sentences else "none"
         return comp, note, [event]

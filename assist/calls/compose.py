@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
+from assist.calls.sentences import Part, SentenceVectors, asks_for, fact_bonus, holds, question_parts, similarities
 from assist.protocols import SearchResult
 from assist.text import detect_language, to_simplified, tokenize
 
@@ -30,6 +33,10 @@ _QUOTED_NAME = re.compile(r"《[^》]*》|「[^」]*」|“[^”]*”|\"[^\"]*\"
 REFERRAL_PENALTY = 0.75  # below one matched term: the answer is in the document pointed to, not here
 PREAMBLE_PENALTY = 0.5  # a document's untitled opening (scope, purpose) rarely answers the question
 HEADING_WEIGHT = 0.5  # per question term in a passage's heading but not in the sentence: it is on that subject
+FACT_WEIGHT = 1.5  # times fact_bonus: the sentence states the kind of fact asked (a period, a fee, a number)
+SEMANTIC_WEIGHT = 8.0  # per unit of e5 similarity to the turn above SEMANTIC_BASE
+SEMANTIC_BASE = 0.80  # e5 similarities sit high: below this a sentence is not on the question
+SEMANTIC_STRONG = 0.86  # a sentence this close to the turn is on the question even without a shared word
 
 NO_ANSWER = {
     "zh-Hans": "知识库中没有找到与此问题相关的已审批内容，请勿自行承诺，可转交专人或稍后回复客户。",
@@ -155,8 +162,34 @@ def _open_quote(text: str) -> bool:
     )
 
 
-# a candidate sentence: (score, passage rank, position in the passage, sentence, query terms it holds)
+# a candidate sentence: (score, passage rank, position in the passage, sentence, evidence it is on the question:
+# query terms it holds, +1 when it states the kind of fact asked, +1 when its meaning is close to the turn's)
 _Candidate = tuple[float, int, int, str, int]
+
+
+def _answers(sentence: str, part: Part) -> bool:
+    """True when `sentence` answers `part`: it states the kind of fact the part asks for, or (a part that asks
+    for no kind of fact) it holds the part's words."""
+    if part.kinds:
+        return bool(holds(sentence, part.kinds))
+    return bool(_tokens(sentence) & part.tokens)
+
+
+@dataclass
+class Question:
+    """What the answer's sentences are scored against, besides the query's words.
+
+    Attributes:
+        text: the customer's own words this turn (else the query).
+        vector: the turn's e5 query vector, or None.
+    """
+
+    text: str
+    vector: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.kinds = frozenset(asks_for(self.text))
+        self.parts = question_parts(self.text)
 
 
 @dataclass
@@ -171,12 +204,15 @@ class Composition:
 
 
 class ExtractiveComposer:
-    """Picks the sentences of the top passages that share most with the query.
+    """Picks the sentences of the top passages that answer the question: shared words, meaning (with
+    `sentence_vectors` and the turn's vector), the kind of fact asked for, and every part of the question.
 
     Args:
         max_passages: passages considered.
         max_sentences: sentences in the answer.
         max_chars: soft length limit of the answer.
+        expand: synonyms of the query's terms.
+        sentence_vectors: the cache of sentence vectors (None: shared words and facts only).
     """
 
     def __init__(
@@ -186,12 +222,14 @@ class ExtractiveComposer:
         max_sentences: int = 3,
         max_chars: int = 280,
         expand: Callable[[frozenset[str]], frozenset[str]] | None = None,
+        sentence_vectors: SentenceVectors | None = None,
     ) -> None:
         if max_passages < 1 or max_sentences < 1 or max_chars < 20:
             raise ValueError(
                 f"bad composer limits: passages={max_passages}, sentences={max_sentences}, chars={max_chars}"
             )
         self.expand = expand or (lambda tokens: tokens)
+        self.sentence_vectors = sentence_vectors
         self.max_passages = max_passages
         self.max_sentences = max_sentences
         self.max_chars = max_chars
@@ -223,6 +261,7 @@ class ExtractiveComposer:
         language: str,
         focus: str | None = None,
         exclude: set[str] | None = None,
+        vector: np.ndarray | None = None,
     ) -> Composition:
         """Compose from `results` (already filtered to relevant ones, best first).
 
@@ -232,13 +271,17 @@ class ExtractiveComposer:
             language: the customer's language (zh-Hans, zh-Hant, en, mixed).
             focus: the customer's own words this turn (weighted above the context part of the query).
             exclude: sentences (as composed) to leave out, e.g. ones the guard blocked.
+            vector: the turn's e5 query vector (sentences are then also scored by meaning).
         """
         if not results:
             return Composition(answer=no_answer_text(language), source="none")
         q_tokens = self.expand(_tokens(query))
         f_tokens = self.expand(_tokens(focus)) if focus else frozenset()
         passages = self.passages(results)
-        candidates = self._candidates(passages, q_tokens, f_tokens, language=language, exclude=exclude or set())
+        asked = Question(focus or query, vector)
+        candidates = self._candidates(
+            passages, q_tokens, f_tokens, language=language, exclude=exclude or set(), asked=asked
+        )
         if not candidates:
             return Composition(answer=no_answer_text(language), source="none")
         # one policy, one answer: when the top passage's document has a sentence on the question's terms,
@@ -246,7 +289,7 @@ class ExtractiveComposer:
         top_doc = passages[0].document_id
         if any(c[4] > 0 and passages[c[1]].document_id == top_doc for c in candidates):
             candidates = [c for c in candidates if passages[c[1]].document_id == top_doc]
-        return self._assemble(self._choose(candidates), passages, language)
+        return self._assemble(self._choose(candidates, asked.parts), passages, language)
 
     def _candidates(
         self,
@@ -256,41 +299,57 @@ class ExtractiveComposer:
         *,
         language: str,
         exclude: set[str],
+        asked: Question,
     ) -> list[_Candidate]:
-        """Every sentence of `passages` with its score: (score, passage rank, position, sentence, terms held)."""
-        candidates: list[_Candidate] = []
+        """Every sentence of `passages` with its score: (score, passage rank, position, sentence, evidence)."""
+        pool: list[tuple[int, int, str, str, bool]] = []  # rank, position, sentence, what it says itself, referral
         for rank, res in enumerate(passages):
             src = script_of(res)
-            heading = _tokens(res.section) if res.section else frozenset()
             for pos, sent in enumerate(split_sentences(res.text or res.snippet)):
                 # script conversion is slow (OpenCC in pure Python): only for exclusions and the chosen few
                 if exclude and in_script(sent, source=src, target=language) in exclude:
                     continue
                 referral = is_referral(sent)
                 # the words of the name pointed to are not what the sentence says itself
-                said = _QUOTED_NAME.sub(" ", sent) if referral else sent
-                hits, prior = self._score(said, q_tokens)
-                f_hits = self._score(said, f_tokens)[0] if f_tokens else 0
-                score = hits + 2.0 * f_hits + prior - 0.15 * rank  # prefer the better passages on ties
-                if heading:
-                    score += HEADING_WEIGHT * len((heading & (q_tokens | f_tokens)) - _tokens(said))
-                if referral:
-                    score -= REFERRAL_PENALTY
-                if not res.section:
-                    score -= PREAMBLE_PENALTY
-                candidates.append((score, rank, pos, sent, hits + f_hits))
+                pool.append((rank, pos, sent, _QUOTED_NAME.sub(" ", sent) if referral else sent, referral))
+        sims = similarities(asked.vector, [p[2] for p in pool], self.sentence_vectors)
+        candidates: list[_Candidate] = []
+        for (rank, pos, sent, said, referral), sim in zip(pool, sims, strict=True):
+            res = passages[rank]
+            hits, prior = self._score(said, q_tokens)
+            f_hits = self._score(said, f_tokens)[0] if f_tokens else 0
+            score = hits + 2.0 * f_hits + prior - 0.15 * rank  # prefer the better passages on ties
+            heading = _tokens(res.section) if res.section else frozenset()
+            if heading:
+                score += HEADING_WEIGHT * len((heading & (q_tokens | f_tokens)) - _tokens(said))
+            fact = fact_bonus(said, asked.kinds) if asked.kinds else 0.0
+            score += FACT_WEIGHT * fact + SEMANTIC_WEIGHT * max(0.0, sim - SEMANTIC_BASE)
+            if referral:
+                score -= REFERRAL_PENALTY
+            if not res.section:
+                score -= PREAMBLE_PENALTY
+            evidence = hits + f_hits + (fact > 0) + (sim >= SEMANTIC_STRONG)
+            candidates.append((score, rank, pos, sent, evidence))
         return candidates
 
-    def _choose(self, candidates: list[_Candidate]) -> list[_Candidate]:
-        """The best sentence, then the next best that share a query term and fit; in passage order."""
+    def _choose(self, candidates: list[_Candidate], parts: list[Part] | None = None) -> list[_Candidate]:
+        """The best sentence; then, for a question of several parts, the best sentence on each part not yet
+        answered; then the next best on the question that fit. In passage order."""
         candidates = sorted(candidates, key=lambda c: -c[0])
-        chosen: list[_Candidate] = []
-        length = 0
+        chosen: list[_Candidate] = candidates[:1]
+        length = sum(len(c[3]) for c in chosen)
+        for part in parts if parts and len(parts) > 1 else []:
+            if len(chosen) >= self.max_sentences or any(_answers(c[3], part) for c in chosen):
+                continue
+            best = next((c for c in candidates if c not in chosen and c[4] > 0 and _answers(c[3], part)), None)
+            if best is not None and length + len(best[3]) <= self.max_chars:
+                chosen.append(best)
+                length += len(best[3])
         for cand in candidates:
             if len(chosen) >= self.max_sentences:
                 break
-            # the best sentence always goes in; the others must share a query term and fit
-            if chosen and (cand[4] == 0 or length + len(cand[3]) > self.max_chars):
+            # the others must be on the question and fit
+            if cand in chosen or cand[4] == 0 or length + len(cand[3]) > self.max_chars:
                 continue
             chosen.append(cand)
             length += len(cand[3])

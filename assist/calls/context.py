@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from assist.calls.asr import normalize_asr
 from assist.calls.state import CallState
 from assist.text import normalize
 
@@ -123,18 +124,24 @@ class ContextQueryBuilder:
         return bool(own and before and not own & before)
 
     def run(self, *, text: str, state: CallState) -> ContextQuery:
-        """The query for `text` given the call so far (the state is not modified)."""
-        text = clean_turn(text)
+        """The query for `text` given the call so far (the state is not modified).
+
+        The query and the turn's words are in written form (`normalize_asr`: no fillers or stutters,
+        Cantonese and code-switched words rewritten); the stored transcript is not touched.
+        """
+        text = normalize_asr(clean_turn(text))
         if (
             state.last_need
-            and state.last_need != text
+            and normalize_asr(clean_turn(state.last_need)) != text
             and self.is_elliptical(text)
             and not self.switches_topic(text, state.last_need)
         ):
             return ContextQuery(
-                query=f"{clean_turn(state.last_need)} {text}",
+                query=f"{normalize_asr(clean_turn(state.last_need))} {text}",
                 turn_text=text,
                 elliptical=True,
                 prefer_documents=list(state.docs_in_play[-1:]),  # the document that answered the need
             )
-        return ContextQuery(query=text, turn_text=text)
+        # a call mostly stays with the policy that answered it: a turn that does not lean on the last need still
+        # prefers that document a little (the ranker weighs it below an elliptical turn's preference)
+        return ContextQuery(query=text, turn_text=text, prefer_documents=list(state.docs_in_play[-1:]))

@@ -21,7 +21,9 @@ from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.playbooks import Playbooks
 from assist.calls.reading import CustomerReader, StepTicker
+from assist.calls.region import caller_region
 from assist.calls.replay import Replay, last_turn, stored_messages
+from assist.calls.sentences import SentenceVectors
 from assist.calls.state import CallState
 from assist.calls.store import CallStore, TurnNumberTaken
 from assist.calls.suggest import SuggestStage
@@ -60,6 +62,7 @@ class CallEngine:
         trigger: decides which customer turns warrant a suggestion (the keyword path, and its filler check).
         understanding: the turn-understanding model (need, topic, steps by meaning; one vector per turn),
             or none: keywords only.
+        sentence_vectors: the cache of answer-sentence vectors the default composer scores meaning with.
         max_cached_calls: call states, owners, prefetches and documents' steps kept in memory.
         max_parallel_retrievals: retrievals at once (default: one per core).
     """
@@ -79,6 +82,7 @@ class CallEngine:
         composer: ExtractiveComposer | None = None,
         trigger: NeedTrigger | None = None,
         understanding: Understanding | None = None,
+        sentence_vectors: SentenceVectors | None = None,
         max_cached_calls: int = 5000,
         max_parallel_retrievals: int | None = None,
     ) -> None:
@@ -102,7 +106,7 @@ class CallEngine:
             settings=settings,
             playbooks=self.playbooks,
             retriever=retriever,
-            composer=composer or ExtractiveComposer(expand=self.playbooks.expand),
+            composer=composer or ExtractiveComposer(expand=self.playbooks.expand, sentence_vectors=sentence_vectors),
             llm=llm,
             redact=self.redact,
             next_steps_for=next_steps_for,
@@ -239,6 +243,7 @@ class CallEngine:
         turn = Turn(state, state.turn_count, speaker, raw, clean, t0, before=self.playbooks.checklist(state))
         turn.store_s = numbered_s
         state.remember_turn(turn.number, speaker, clean)
+        state.region = caller_region(clean) or state.region  # either speaker may show it; it sticks
         if speaker == "agent":
             self._agent_turn(turn, guard, unavailable)
         else:

@@ -17,6 +17,7 @@ from assist.calls.prompts import PromptLibrary
 from assist.config import Settings
 from assist.errors import AssistError
 from assist.protocols import SearchResult
+from assist.text import to_simplified
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,15 @@ LANGUAGE_NAMES = {
     "en": "English",
     "mixed": "the customer's language (English with Traditional Chinese terms)",
 }
+
+
+def _key_first(sentences: list[str], key: list[str] | None) -> list[str]:
+    """`sentences` with those in `key` (compared in Simplified, as the composer may have converted them) first."""
+    if not key:
+        return sentences
+    wanted = {to_simplified(k) for k in key}
+    first = [s for s in sentences if to_simplified(s) in wanted]
+    return first + [s for s in sentences if s not in first]
 
 
 class LLMUnavailableError(AssistError):
@@ -89,12 +99,25 @@ class LLMComposer:
             timeout_ms=settings.llm_timeout_ms,
         )
 
-    def messages(self, *, question: str, context: list[str], results: list[SearchResult], language: str) -> list[Any]:
-        """The chat messages for one answer."""
+    def messages(
+        self,
+        *,
+        question: str,
+        context: list[str],
+        results: list[SearchResult],
+        language: str,
+        key_sentences: list[str] | None = None,
+    ) -> list[Any]:
+        """The chat messages for one answer.
+
+        `key_sentences`: the sentences the extractive ranking chose (by meaning, the fact asked and every part
+        of the question); each passage lists those first, the rest after.
+        """
         from langchain_core.messages import HumanMessage, SystemMessage
 
         passages = "\n".join(
-            f"[{i}] ({r.title} — {r.section}) {' '.join(split_sentences(r.text or r.snippet))}"
+            f"[{i}] ({r.title} — {r.section}) "
+            + " ".join(_key_first(split_sentences(r.text or r.snippet), key_sentences))
             for i, r in enumerate(results, 1)
         )
         lang_name = LANGUAGE_NAMES.get(language, "English")
@@ -112,15 +135,25 @@ class LLMComposer:
         )
         return [SystemMessage(content=system), HumanMessage(content=human)]
 
-    def run(self, *, question: str, context: list[str], results: list[SearchResult], language: str) -> Composition:
-        """The model's answer, citing the passages it was given.
+    def run(
+        self,
+        *,
+        question: str,
+        context: list[str],
+        results: list[SearchResult],
+        language: str,
+        key_sentences: list[str] | None = None,
+    ) -> Composition:
+        """The model's answer, citing the passages it was given (`key_sentences` first in each).
 
         Raises:
             LLMUnavailableError: timeout, error or an empty reply.
         """
         if not results:
             return Composition(answer=no_answer_text(language), source="none")
-        msgs = self.messages(question=question, context=context, results=results, language=language)
+        msgs = self.messages(
+            question=question, context=context, results=results, language=language, key_sentences=key_sentences
+        )
         future = self._pool.submit(self.chat_model.invoke, msgs)
         try:
             reply = future.result(timeout=self.timeout_ms / 1000.0)

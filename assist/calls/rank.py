@@ -14,10 +14,16 @@ from functools import lru_cache
 
 from assist.calls.compose import own_content, script_of
 from assist.calls.context import ContextQuery
+from assist.calls.region import region_adjustment, regional_products
 from assist.protocols import SearchResult
 from assist.text import detect_language, normalize, tokenize
 
 logger = logging.getLogger(__name__)
+
+REGION_BONUS = 0.3  # a document written for the caller's region (Hong Kong, Taiwan)
+REGION_PENALTY = 0.6  # another region's document on a product the caller's region has its own policy for
+IN_PLAY_BONUS = 0.08  # the document that answered the call so far, for a turn that does not lean on it
+TOPICAL_DEPTH = 3  # the products of the best few retrieved passages are what the question is about
 
 
 @lru_cache(maxsize=50_000)
@@ -79,7 +85,13 @@ class Ranker:
         return max(coverage, dense)
 
     def run(
-        self, *, query: ContextQuery, results: list[SearchResult], language: str, last_top_chunk: str | None = None
+        self,
+        *,
+        query: ContextQuery,
+        results: list[SearchResult],
+        language: str,
+        last_top_chunk: str | None = None,
+        region: str | None = None,
     ) -> Ranking:
         """The relevant passages of `results`, re-ranked; without `last_top_chunk` at the top.
 
@@ -88,29 +100,39 @@ class Ranker:
             results: the retrieved passages, best first.
             language: the customer's language (zh-Hans, zh-Hant, en, mixed).
             last_top_chunk: the chunk id of the call's last suggestion's top passage.
+            region: the caller's region (HK, TW; None: mainland or unknown).
         """
-        ranked = self.rank(query, results, language)
+        ranked = self.rank(query, results, language, region=region)
         if ranked and ranked[0].chunk_id == last_top_chunk:
             ranked = ranked[1:]
             if not ranked:
                 return Ranking([], repeat_only=True)
         return Ranking(ranked)
 
-    def rank(self, cq: ContextQuery, results: list[SearchResult], language: str) -> list[SearchResult]:
+    def rank(
+        self, cq: ContextQuery, results: list[SearchResult], language: str, *, region: str | None = None
+    ) -> list[SearchResult]:
         """Relevant passages, re-ranked.
 
         On top of the retriever's fused score: passages that name the topic in play (playbook keywords),
         passages of documents already in play and passages holding the turn's own words (elliptical
-        turns: "那补卡要钱吗?" wants the 补卡 section), and passages in the customer's script.
+        turns: "那补卡要钱吗?" wants the 补卡 section), passages in the customer's script, and the policy
+        of the caller's region where one exists (see assist.calls.region).
         """
         focus = _tokens(cq.turn_text) if cq.elliptical else frozenset()
         topic_terms = self.topic_terms(cq.query)
+        regional = regional_products(results, region) if region else frozenset()
+        topical = frozenset(r.product or "" for r in results[:TOPICAL_DEPTH])
         ranked: list[tuple[float, int, SearchResult]] = []
         for i, r in enumerate(results):
             rel = self.relevance(cq.query, r, focus=cq.turn_text if cq.elliptical else None)
-            if rel < self.min_score:
+            adjust = region_adjustment(r, region, regional, topical)
+            # the caller's branch's own policy on the product asked about passes the gate: an English question
+            # shares no words with a Traditional Chinese policy, and the dense models understate it
+            if rel < self.min_score and adjust <= 0:
                 continue
             score = self._score(float(r.score), cq, r, language, topic_terms, focus)
+            score += REGION_BONUS * adjust if adjust > 0 else REGION_PENALTY * adjust
             extra = {"relevance": round(rel, 4), "rank": round(score, 4)}
             ranked.append((score, i, replace(r, scores={**(r.scores or {}), **extra})))
         ranked.sort(key=lambda x: (-x[0], x[1]))
@@ -135,8 +157,8 @@ class Ranker:
                 score += 0.08
         if not r.section:  # a document's preamble (scope, purpose) rarely answers the question itself
             score -= 0.08
-        if cq.elliptical and r.document_id in cq.prefer_documents:
-            score += 0.1
+        if r.document_id in cq.prefer_documents:
+            score += 0.1 if cq.elliptical else IN_PLAY_BONUS
         if focus:
             p = _tokens(f"{r.section} {r.text or r.snippet}")
             score += 0.4 * len(focus & p) / len(focus)

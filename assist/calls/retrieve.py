@@ -108,16 +108,20 @@ class RetrieveStage:
         """The retriever in force."""
         return self._retriever()
 
-    def run(self, *, call_id: str, query: str, vectors: dict[str, np.ndarray] | None = None) -> Retrieval:
+    def run(
+        self, *, call_id: str, query: str, vectors: dict[str, np.ndarray] | None = None, k: int | None = None
+    ) -> Retrieval:
         """The passages for `query`: the call's prefetch when it was for the same query, else a retrieval.
 
         `vectors`: the query's vectors already computed, by embedder name (the turn's e5 vector when the query
         is the turn itself); used by a retriever that accepts them (`accepts_vectors`), else ignored.
+        `k`: passages wanted when more than usual (a regional caller: the branch's policy in another script
+        may rank low on words); a prefetch serves only the usual depth.
         """
         pre = self._prefetch.pop(call_id, None)
-        if pre is not None and pre[0] == prefetch_key(query):
+        if pre is not None and pre[0] == prefetch_key(query) and (k is None or k <= self.k):
             return Retrieval(pre[1], {"retrieve": 0.0, "prefetched": 1.0})
-        return self._retrieve(query, vectors)
+        return self._retrieve(query, vectors, k=k)
 
     def prefetch(self, *, call_id: str, query: str) -> None:
         """Retrieve ahead for an interim turn; the call's final turn picks it up (one per call)."""
@@ -133,17 +137,18 @@ class RetrieveStage:
         """Prefetches waiting for their final turn."""
         return len(self._prefetch)
 
-    def _retrieve(self, query: str, vectors: dict[str, np.ndarray] | None = None) -> Retrieval:
+    def _retrieve(self, query: str, vectors: dict[str, np.ndarray] | None = None, k: int | None = None) -> Retrieval:
         timings: dict[str, float] = {}
+        k = max(k or self.k, self.k)
         t = time.perf_counter()
         retriever = self.retriever
         with self._slots:
             timings["queue"] = elapsed_ms(t)
             if vectors and isinstance(retriever, VectorRetriever) and retriever.accepts_vectors:
-                results = retriever.retrieve(query, k=self.k, vectors=vectors)
+                results = retriever.retrieve(query, k=k, vectors=vectors)
                 timings["shared_vector"] = 1.0
             else:
-                results = retriever.retrieve(query, k=self.k)
+                results = retriever.retrieve(query, k=k)
         timings["retrieve"] = elapsed_ms(t)
         if isinstance(retriever, TimedRetriever):  # HybridRetriever: embed and search split
             last = retriever.last_timings

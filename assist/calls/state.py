@@ -24,6 +24,7 @@ class CallState:
         steps: the checklist, in order: step id → {"done": bool, "via": [...]} (why it is there).
         parts_seen: for steps ticked by several phrases (e.g. a disclosure in three parts): the parts read.
         topic: the call's topic as the turn-understanding model reads it (persists across elliptical turns).
+        region: the caller's region as the call has shown it (HK, TW; None: no cue, served as mainland).
         owner_key_id: the key that started the call; loaded from `Call.agent_key_id` (never from the JSON).
     """
 
@@ -44,6 +45,7 @@ class CallState:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
     parts_seen: dict[str, list[str]] = field(default_factory=dict)
     suggestion_count: int = 0
+    region: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON stored in Call.state. Shallow: it is serialised in the same write, before the next turn

@@ -16,7 +16,7 @@ import numpy as np
 from assist.calls.alerts import CallGuard
 from assist.calls.answer import AnswerStage
 from assist.calls.compose import ExtractiveComposer
-from assist.calls.context import ContextQuery, ContextQueryBuilder, clean_turn
+from assist.calls.context import ContextQuery, ContextQueryBuilder
 from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
@@ -32,6 +32,8 @@ from assist.protocols import Retriever, SearchResult
 from assist.text import detect_language
 
 logger = logging.getLogger(__name__)
+
+REGIONAL_DEPTH = 50  # passages retrieved for a regional caller (the retriever scores 50 candidates a method anyway)
 
 
 @dataclass
@@ -121,17 +123,27 @@ class SuggestStage:
         """
         cq = self.context.run(text=clean, state=state)
         language = state.language or detect_language(clean)
-        shared = {VECTOR: vector} if vector is not None and cq.query == clean_turn(clean) else None
+        # the turn's vector is of clean_turn(turn): the query's dense side when the query is the turn itself
+        # (its BM25 side reads the turn in written form, see ContextQueryBuilder)
+        shared = {VECTOR: vector} if vector is not None and not cq.elliptical else None
+        # a Hong Kong or Taiwan caller's branch policy may be in another script than the question: look deeper
+        deep = REGIONAL_DEPTH if state.region in ("HK", "TW") else None
         with self.metrics.stage("retrieve"):
-            retrieval = self.retrieval.run(call_id=state.call_id, query=cq.query, vectors=shared)
+            retrieval = self.retrieval.run(call_id=state.call_id, query=cq.query, vectors=shared, k=deep)
         timings.update(retrieval.timings)
         t = time.perf_counter()
         with self.metrics.stage("rank"):
             ranking = self.ranker.run(
-                query=cq, results=retrieval.results, language=language, last_top_chunk=state.last_top_chunk
+                query=cq,
+                results=retrieval.results,
+                language=language,
+                last_top_chunk=state.last_top_chunk,
+                region=state.region,
             )
             if meant and (ranking.repeat_only or not ranking.results):
-                ranking = self._need_ranking(cq, retrieval.results, language, repeat=ranking.repeat_only)
+                ranking = self._need_ranking(
+                    cq, retrieval.results, language, repeat=ranking.repeat_only, region=state.region
+                )
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only:
             logger.info("same passage as last time; no suggestion", extra={"call_id": state.call_id})
@@ -141,7 +153,13 @@ class SuggestStage:
             return Suggested(None, [])
         with self.metrics.stage("answer"):
             answer = self.answer.run(
-                guard=guard, state=state, turn=turn, query=cq, results=ranking.results, language=language
+                guard=guard,
+                state=state,
+                turn=turn,
+                query=cq,
+                results=ranking.results,
+                language=language,
+                vector=vector,
             )
         timings.update(answer.timings)
         comp = answer.composition
@@ -159,10 +177,12 @@ class SuggestStage:
         suggestion = answer.suggestion(call_id=state.call_id, turn=turn, query=cq.query, language=language)
         return Suggested(suggestion, list(answer.events))
 
-    def _need_ranking(self, cq: ContextQuery, results: list[SearchResult], language: str, *, repeat: bool) -> Ranking:
+    def _need_ranking(
+        self, cq: ContextQuery, results: list[SearchResult], language: str, *, repeat: bool, region: str | None
+    ) -> Ranking:
         """The passages for a need the model read when the usual ranking left none: the passage shown last
         again (a new question about it), or, when the gate found nothing relevant enough, the passages that
         pass the lower gate for needs."""
         if repeat:
-            return self.ranker.run(query=cq, results=results, language=language, last_top_chunk=None)
-        return self.need_ranker.run(query=cq, results=results, language=language, last_top_chunk=None)
+            return self.ranker.run(query=cq, results=results, language=language, last_top_chunk=None, region=region)
+        return self.need_ranker.run(query=cq, results=results, language=language, last_top_chunk=None, region=region)

@@ -42,3 +42,22 @@ def test_a_pronoun_does_not_tie_a_new_topic_to_the_previous_need() -> None:
     assert b.run(text="那这个理财风险高吗", state=state).elliptical
     state = CallState(call_id="c", last_need="我的信用卡丢了怎么办")
     assert b.run(text="那这个要钱吗", state=state).query == "我的信用卡丢了怎么办 那这个要钱吗"
+
+
+def test_a_turn_of_its_own_still_prefers_the_document_in_play_a_little() -> None:
+    from assist.calls.context import ContextQuery
+    from assist.calls.rank import Ranker
+    from assist.protocols import SearchResult
+
+    state = CallState("c", last_need="我的信用卡丢了怎么办", docs_in_play=["card-loss"])
+    q = ContextQueryBuilder().run(text="七天啊太慢了，能不能快点寄给我，我下礼拜要出差去外地", state=state)
+    assert not q.elliptical and q.prefer_documents == ["card-loss"]
+
+    def passage(doc: str, score: float) -> SearchResult:
+        return SearchResult(doc, doc, "寄送", 1, doc, score, "加急寄出", "加急寄出", language="zh-Hans")
+
+    cq = ContextQuery(query="能不能快点寄给我", turn_text="能不能快点寄给我", prefer_documents=["card-loss"])
+    ranked = Ranker(min_score=0.0).run(
+        query=cq, results=[passage("loan", 1.0), passage("card-loss", 0.95)], language="zh-Hans"
+    )
+    assert ranked.results[0].document_id == "card-loss"

@@ -1,0 +1,88 @@
+"""The caller's region (mainland, Hong Kong, Taiwan) and the documents written for it.
+
+Fees, limits and deposit-protection amounts differ between the branches, so a Hong Kong or Taiwan caller
+must get the Hong Kong or Taiwan policy where one exists, not the mainland one converted to Traditional
+script. A document says which regions it is written for with tags in its front matter (`region_mainland`,
+`region_hk`, `region_tw`; none: any region). The caller's region comes from what is said in the call, by
+either speaker: currencies (HK$, 港幣, NT$, 新台幣), places, ID-card wording (HKID, 身份證 / 身分證) and
+Cantonese particles (咗 唔 嘅 喺 冇 …). It sticks once heard: later turns rarely repeat it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from assist.protocols import SearchResult
+
+logger = logging.getLogger(__name__)
+
+REGIONS = ("mainland", "HK", "TW")
+REGION_TAGS = {"region_mainland": "mainland", "region_hk": "HK", "region_tw": "TW"}
+
+# Strong cues: one is enough. Matched on the raw text (case-insensitive for the Latin ones).
+_HK_STRONG = re.compile(
+    r"HK\$|HKD|\bHKID\b|港幣|港币|港元|香港|\bHong\s*Kong\b|\bMTR\b|港鐵|八達通|\bOctopus\b|\bFPS\b|轉數快"
+    r"|旺角|銅鑼灣|尖沙咀|中環|灣仔|沙田|觀塘|九龍|新界|\bWan\s*Chai\b|\bMong\s*Kok\b|\bKowloon\b"
+    r"|\bCauseway\s*Bay\b|\bTsim\s*Sha\s*Tsui\b|\bCentral\b(?=\s+(?:branch|station|MTR))|18222|蚊",
+    re.IGNORECASE,
+)
+_TW_STRONG = re.compile(
+    r"NT\$|\bNTD\b|新台幣|新臺幣|台幣|臺幣|台灣|臺灣|\bTaiwan\b|\bTaipei\b|台北|臺北|台中|臺中|高雄|桃園|新竹|台南|臺南"
+    r"|\b165\b|理專|民國|身分證|後六碼|末四碼|末三碼|悠遊卡|超商|郵局|捷運",
+    re.IGNORECASE,
+)
+# Cantonese particles and words: two in a turn make it a Hong Kong call (one could be written Chinese).
+_CANTONESE = re.compile(
+    r"咗|唔|嘅|喺|冇|睇|俾|嘢|啲|佢|咩|乜|嚟|噉|㗎|囉|啱|點解|幾多|而家|攞|搵|琴日|頭先|(?<![關联聯])係"
+)
+
+
+def caller_region(text: str) -> str | None:
+    """The region a turn points to (HK or TW), or None when it says nothing about it.
+
+    Mainland is never concluded from a turn: it is the default of a call without cues.
+    """
+    hk = len(_HK_STRONG.findall(text))
+    tw = len(_TW_STRONG.findall(text))
+    if hk == tw == 0 and len(_CANTONESE.findall(text)) >= 2:
+        return "HK"
+    if hk > tw:
+        return "HK"
+    if tw > hk:
+        return "TW"
+    return None
+
+
+def document_regions(tags: Iterable[str]) -> frozenset[str]:
+    """The regions a document is written for, from its tags (empty: any region)."""
+    return frozenset(REGION_TAGS[t] for t in tags if t in REGION_TAGS)
+
+
+def regional_products(results: Iterable[SearchResult], region: str) -> frozenset[str]:
+    """The products among `results` that have a document written for `region`."""
+    return frozenset(r.product or "" for r in results if region in document_regions(r.tags))
+
+
+def region_adjustment(
+    result: SearchResult, region: str | None, regional: frozenset[str], topical: frozenset[str] | None = None
+) -> int:
+    """+1 for a document written for the caller's region (not shared with the mainland), -1 for one written
+    only for other regions when the caller's region has its own document on the same product among the
+    candidates, else 0.
+
+    `topical`: the products the question is about (e.g. those of the best few candidates); a regional
+    document on another product gets no bonus (a Hong Kong caller asking about transfers is not answered
+    from the Hong Kong card policy). Mainland callers (and calls with no cue) are left alone: the mainland
+    policy is what they get anyway.
+    """
+    if region not in ("HK", "TW"):
+        return 0
+    regions = document_regions(result.tags)
+    product = result.product or ""
+    if region in regions:  # a branch's own policy outranks one shared with the mainland
+        return 1 if "mainland" not in regions and (topical is None or product in topical) else 0
+    if regions and product in regional:
+        return -1
+    return 0

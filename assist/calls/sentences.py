@@ -1,0 +1,283 @@
+"""What an answer's sentences are scored on besides shared words: meaning, the kind of fact asked, the parts.
+
+- Meaning: each candidate sentence's e5 passage vector against the turn's e5 query vector (the one vector the
+  turn already has). Sentence vectors are cached (`SentenceVectors`): a passage's sentences are embedded
+  once, in one batch, the first time the passage is composed from, and filled ahead for the whole
+  knowledge base by `warm` (a background thread at start-up).
+- The fact asked for: "how long" wants a period, "is there a charge" a fee, "up to how much" a number,
+  "can I" a yes or no. A sentence that holds that kind of fact is preferred.
+- Parts: "How long until the new one arrives, and is there a charge?" asks two things; each part should be
+  answered by a sentence of its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from assist.text import normalize, tokenize
+
+logger = logging.getLogger(__name__)
+
+# -- the kind of fact a question asks for, and whether a sentence holds one (matched on normalize()d text) --
+_ASKS: dict[str, re.Pattern[str]] = {
+    "period": re.compile(
+        r"多久|多长时间|多长|几天|几个工作日|几个月|几年|什么时候|何时|多快|几时|几耐|期限|时效|有效期|寄到|到账|到帐"
+        r"|how long|how soon|how quickly|how many (?:days|weeks|months|years|hours)|when (?:will|do|does|can|is)"
+        r"|by when|deadline|time limit|arrive|turnaround"
+    ),
+    "money": re.compile(
+        r"多少钱|要钱|交钱|收钱|给钱|收费|收不收|费用|手续费|费吗|免费|罚|违约金|年费|几钱|几多钱"
+        r"|charge|fee|cost|how much (?:is|does|will|would|do)|free|pay (?:for|anything)|price|penalt"
+    ),
+    "amount": re.compile(
+        r"多少|上限|最高|最多|限额|额度|保障|赔|几多|limit|maximum|max\b|how much|how many|up to|cap\b|covered"
+    ),
+    "rate": re.compile(r"利率|利息|收益|回报|rate|interest|return|yield"),
+}
+_HOLDS: dict[str, re.Pattern[str]] = {
+    "period": re.compile(
+        r"\d+\s*(?:个|個)?\s*(?:工作日|自然日|日历日|日|天|小时|分钟|个月|月|年|周|星期)|t\s*\+\s*\d"
+        r"|\d+\s*(?:business|working|calendar)?\s*(?:days?|hours?|minutes?|weeks?|months?|years?)\b"
+        r"|即时|立即|实时|当天|当日|immediately|same day|right away|instantly|within"
+    ),
+    "money": re.compile(
+        r"[¥￥$]|rmb|hk\$|nt\$|\d\s*(?:元|块|港元|万元)|\d+(?:\.\d+)?\s*%|免费|免收|不收|豁免|waive|free|no charge"
+        r"|\bfee\b|收取"
+    ),
+    "amount": re.compile(r"\d"),
+    "rate": re.compile(r"\d+(?:\.\d+)?\s*%|厘"),
+}
+FACT_WEIGHT = {"period": 1.0, "money": 1.0, "amount": 0.5, "rate": 0.8}
+
+# -- the parts of a question --
+_PART_SPLIT = re.compile(
+    r"[？?；;。!！]+|[，,]\s*(?:and|also|plus)\b|[，,]?\s*(?:还有|另外|以及|而且|并且)|\band\s+(?=is|are|do|does|can|will|how|what|when|if)\b",
+    re.IGNORECASE,
+)
+_HAN_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
+
+
+def asks_for(question: str) -> set[str]:
+    """The kinds of fact a question (or one part of it) asks for: period, money, amount, rate."""
+    norm = normalize(question)
+    kinds = {k for k, pat in _ASKS.items() if pat.search(norm)}
+    if "money" in kinds:
+        kinds.discard("amount")  # "多少钱" asks for a fee, not any number
+    return kinds
+
+
+def holds(sentence: str, kinds: Iterable[str]) -> set[str]:
+    """The kinds among `kinds` whose fact the sentence states (a period, a fee, a number, a rate)."""
+    norm = normalize(sentence)
+    return {k for k in kinds if _HOLDS[k].search(norm)}
+
+
+def fact_bonus(sentence: str, kinds: Iterable[str]) -> float:
+    """How much the sentence's facts are worth to a question asking for `kinds`."""
+    return max((FACT_WEIGHT[k] for k in holds(sentence, kinds)), default=0.0)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a question: its words (BM25 tokens) and the kinds of fact it asks for."""
+
+    text: str
+    tokens: frozenset[str]
+    kinds: frozenset[str]
+
+
+def question_parts(question: str) -> list[Part]:
+    """The parts of a question that asks several things ("多久能到？要不要钱？"); one part otherwise.
+
+    ASR text has no punctuation: a space between Chinese words splits too, and parts that ask for nothing
+    of their own (no fact kind, fewer than two words) join the part before them.
+    """
+    pieces = [p.strip() for p in _PART_SPLIT.split(_HAN_GAP.sub("，", question)) if p and p.strip()]
+    pieces = [q for p in pieces for q in p.split("，")] if len(pieces) <= 1 else pieces
+    parts: list[Part] = []
+    for piece in pieces:
+        toks = frozenset(tokenize(piece))
+        kinds = frozenset(asks_for(piece))
+        if parts and not kinds and len(toks) < 2:
+            prev = parts[-1]
+            parts[-1] = Part(f"{prev.text} {piece}", prev.tokens | toks, prev.kinds)
+        elif toks or kinds:
+            parts.append(Part(piece, toks, kinds))
+    return parts or [Part(question, frozenset(tokenize(question)), frozenset(asks_for(question)))]
+
+
+# -- sentence vectors --
+BatchEncoder = Callable[[list[str]], np.ndarray]
+
+
+class SentenceVectors:
+    """Unit e5 passage vectors of answer sentences, cached by text (a bounded LRU; thread-safe).
+
+    Args:
+        encode: texts → one row per text (the e5 embedder's `embed_documents`).
+        max_entries: sentences kept.
+        max_new: sentences a turn may embed (the latency budget); the others are queued for `warm_pending`
+            and score by shared words on this turn.
+    """
+
+    def __init__(self, encode: BatchEncoder, *, max_entries: int = 50_000, max_new: int | None = None) -> None:
+        if not callable(encode):
+            raise ValueError(f"SentenceVectors needs a batch encoder, got {encode!r}")
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be positive, got {max_entries}")
+        if max_new is not None and max_new < 0:
+            raise ValueError(f"max_new must not be negative, got {max_new}")
+        self.max_new = max_new
+        self.pending: OrderedDict[str, None] = OrderedDict()  # sentences a turn left for later
+        self._encode = encode
+        self.max_entries = max_entries
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        # held while the encoder runs: the background waits its turn, a live turn never does (if the model is
+        # busy, the turn's new sentences are left for later)
+        self._model = threading.Lock()
+        self.embedded = 0  # sentences embedded so far (for benchmarks and tests)
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def get(self, sentences: Sequence[str]) -> np.ndarray:
+        """One unit row per sentence; the ones not cached are embedded in one batch (at most `max_new`: the
+        rest get a row of NaN now and are queued in `pending` for the background)."""
+        with self._lock:
+            missing = list(dict.fromkeys(s for s in sentences if s not in self._cache))
+        now = missing if self.max_new is None else missing[: self.max_new]
+        if now and not self._add(now, wait=False):
+            now = []
+        with self._lock:
+            for s in missing[len(now) :]:
+                self.pending[s] = None
+            while len(self.pending) > self.max_entries:
+                self.pending.popitem(last=False)
+            rows = []
+            dim = next(iter(self._cache.values())).shape[0] if self._cache else 0
+            for s in sentences:
+                vec = self._cache.get(s)
+                if vec is None:  # left for later (or evicted meanwhile by another thread's batch)
+                    vec = np.full(dim, np.nan, np.float32)
+                else:
+                    self._cache.move_to_end(s)
+                rows.append(vec)
+        return np.vstack(rows) if rows and dim else np.zeros((len(rows), 0), np.float32)
+
+    def warm_pending(self) -> int:
+        """Embed the sentences turns left for later; returns how many."""
+        with self._lock:
+            todo = list(self.pending)
+            self.pending.clear()
+        return self.warm(todo)
+
+    def warm(self, sentences: Iterable[str], *, batch: int = 8, stop: threading.Event | None = None) -> int:
+        """Embed `sentences` ahead (until the cache is full or `stop` is set); returns how many were added."""
+        added = 0
+        chunk: list[str] = []
+        for s in sentences:
+            if stop is not None and stop.is_set():
+                break
+            if len(self._cache) + added >= self.max_entries:
+                break
+            if s not in self._cache and s not in chunk:
+                chunk.append(s)
+            if len(chunk) >= batch:
+                self._add(chunk)
+                added += len(chunk)
+                chunk = []
+        if chunk and not (stop is not None and stop.is_set()):
+            self._add(chunk)
+            added += len(chunk)
+        return added
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        vecs = np.asarray(self._encode(texts), np.float32).reshape(len(texts), -1)
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        self.embedded += len(texts)
+        return vecs / np.where(norms > 0, norms, 1.0)
+
+    def _add(self, texts: list[str], *, wait: bool = True) -> bool:
+        """Embed and cache `texts`; False (nothing done) when `wait` is False and the encoder is busy."""
+        if not self._model.acquire(blocking=wait):
+            return False
+        try:
+            vecs = self._embed(texts)
+        finally:
+            self._model.release()
+        with self._lock:
+            for s, v in zip(texts, vecs, strict=True):
+                self._cache[s] = v
+                self._cache.move_to_end(s)
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
+        return True
+
+
+def similarities(
+    query_vector: np.ndarray | None, sentences: Sequence[str], vectors: SentenceVectors | None
+) -> list[float]:
+    """Cosine of each sentence with the turn's vector; zeros without a vector or a cache (or on failure)."""
+    if query_vector is None or vectors is None or not sentences:
+        return [0.0] * len(sentences)
+    q = np.asarray(query_vector, np.float32).ravel()
+    norm = float(np.linalg.norm(q))
+    if norm == 0:
+        return [0.0] * len(sentences)
+    try:
+        rows = vectors.get(sentences)
+    except Exception:  # the answer is still composed from shared words
+        logger.exception("sentence vectors failed; the answer is chosen by shared words")
+        return [0.0] * len(sentences)
+    if rows.shape[1] == 0:  # nothing embedded yet: every sentence left for later
+        return [0.0] * len(sentences)
+    if rows.shape[1] != q.shape[0]:
+        logger.warning(
+            "sentence vectors and the turn's vector differ in size", extra={"sizes": [rows.shape[1], q.shape[0]]}
+        )
+        return [0.0] * len(sentences)
+    return [0.0 if np.isnan(x) else float(x) for x in rows @ (q / norm)]
+
+
+def knowledge_sentences(knowledge: Any) -> Iterator[str]:
+    """The sentences of every chunk in the knowledge base's index, in chunk order (as the composer splits)."""
+    from assist.calls.compose import split_sentences
+
+    index = getattr(getattr(knowledge, "retriever", None), "index", None)
+    chunks = dict(getattr(index, "chunks", None) or {})
+    for cid in sorted(chunks):
+        yield from split_sentences(chunks[cid].text)
+
+
+def warm_in_background(
+    vectors: SentenceVectors, knowledge: Any, *, limit: int, every_s: float = 0.5, stop: threading.Event | None = None
+) -> threading.Thread:
+    """On a daemon thread: embed up to `limit` of the knowledge base's sentences ahead, then, every `every_s`,
+    the sentences turns left for later (`SentenceVectors.pending`) until `stop` is set."""
+    stop = stop or threading.Event()
+
+    def run() -> None:
+        try:
+            added = vectors.warm(itertools.islice(knowledge_sentences(knowledge), limit))
+            logger.info("answer sentences embedded ahead", extra={"sentences": added})
+        except Exception:  # the cache fills as sentences come up instead
+            logger.exception("embedding answer sentences ahead failed")
+        while not stop.wait(every_s):
+            try:
+                vectors.warm_pending()
+            except Exception:  # tried again with the next turns' leftovers
+                logger.exception("embedding pending answer sentences failed")
+
+    thread = threading.Thread(target=run, name="sentence-warm", daemon=True)
+    thread.start()
+    return thread
