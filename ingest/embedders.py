@@ -24,6 +24,7 @@ import hashlib
 import logging
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, get_args
 
@@ -377,3 +378,16 @@ def build_embedders(settings: Settings) -> list[Embedder]:
         )
         for s in settings.embedders
     ]
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def embed_pool() -> ThreadPoolExecutor:
+    """The threads the embedders of a batch run on (native code releases the GIL), made on first use."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="embed-documents")
+        return _POOL

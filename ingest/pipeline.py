@@ -12,9 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from assist.models import Chunk, ChunkVector, Document, DocumentStatus
 from assist.protocols import Embedder, Guard, GuardProvider
 from assist.text import detect_language, tokenize
 from ingest.chunking import ChunkDraft, Chunker
+from ingest.embedders import embed_pool
 from ingest.indexes import IndexedChunk, KnowledgeIndex
 from ingest.limits import refusal
 from ingest.loaders import DocumentLoader, LoadedDocument
@@ -199,7 +198,7 @@ class IngestPipeline:
         two cores, docs/benchmarks.md)."""
         if len(self.embedders) < 2 or not texts or document_threads() < 2:  # `assist serve` leaves a core to calls
             return {e.name: np.asarray(e.embed_documents(texts), dtype=np.float32) for e in self.embedders}
-        futures = {e.name: _embed_pool().submit(e.embed_documents, texts) for e in self.embedders}
+        futures = {e.name: embed_pool().submit(e.embed_documents, texts) for e in self.embedders}
         return {name: np.asarray(f.result(), dtype=np.float32) for name, f in futures.items()}
 
     def _prepare(
@@ -462,19 +461,6 @@ class IngestPipeline:
                 if document is not None:
                     out += self._indexed(session, document, sorted(doc_chunks, key=lambda c: c.position))
         return out
-
-
-_POOL: ThreadPoolExecutor | None = None
-_POOL_LOCK = threading.Lock()
-
-
-def _embed_pool() -> ThreadPoolExecutor:
-    """The threads the embedders of a batch run on (native code releases the GIL), made on first use."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="embed-documents")
-        return _POOL
 
 
 def _document_row(p: _Prepared) -> Document:
