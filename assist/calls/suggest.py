@@ -15,7 +15,7 @@ import numpy as np
 
 from assist.calls.alerts import CallGuard
 from assist.calls.answer import AnswerStage
-from assist.calls.compose import ExtractiveComposer
+from assist.calls.compose import Composition, ExtractiveComposer
 from assist.calls.context import ContextQuery, ContextQueryBuilder
 from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
@@ -133,17 +133,7 @@ class SuggestStage:
         timings.update(retrieval.timings)
         t = time.perf_counter()
         with self.metrics.stage("rank"):
-            ranking = self.ranker.run(
-                query=cq,
-                results=retrieval.results,
-                language=language,
-                last_top_chunk=state.last_top_chunk,
-                region=state.region,
-            )
-            if meant and (ranking.repeat_only or not ranking.results):
-                ranking = self._need_ranking(
-                    cq, retrieval.results, language, repeat=ranking.repeat_only, region=state.region
-                )
+            ranking = self._rank(state, cq, retrieval.results, language, meant=meant)
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only:
             logger.info("same passage as last time; no suggestion", extra={"call_id": state.call_id})
@@ -162,20 +152,35 @@ class SuggestStage:
                 vector=vector,
             )
         timings.update(answer.timings)
-        comp = answer.composition
         t = time.perf_counter()
         with self.metrics.stage("next_steps"):
-            if comp.citations:
-                state.last_top_chunk = str(comp.citations[0]["chunk_id"])
-                if not cq.elliptical and explicit:
-                    # a new need: it becomes the anchor of the next elliptical turns, with its documents
-                    state.last_need = clean
-                    state.docs_in_play = []
-                self.next_steps.run(state=state, results=comp.results)
+            self._follow_up(state, answer.composition, cq, clean, explicit=explicit)
         timings["next_steps"] = elapsed_ms(t)
         state.suggestion_count += 1
         suggestion = answer.suggestion(call_id=state.call_id, turn=turn, query=cq.query, language=language)
         return Suggested(suggestion, list(answer.events))
+
+    def _rank(
+        self, state: CallState, cq: ContextQuery, results: list[SearchResult], language: str, *, meant: bool
+    ) -> Ranking:
+        """The relevance gate and re-rank; a need read by meaning falls back to :meth:`_need_ranking`."""
+        ranking = self.ranker.run(
+            query=cq, results=results, language=language, last_top_chunk=state.last_top_chunk, region=state.region
+        )
+        if meant and (ranking.repeat_only or not ranking.results):
+            ranking = self._need_ranking(cq, results, language, repeat=ranking.repeat_only, region=state.region)
+        return ranking
+
+    def _follow_up(self, state: CallState, comp: Composition, cq: ContextQuery, clean: str, *, explicit: bool) -> None:
+        """What a cited answer changes in the call: the passage shown last, the anchor of the next elliptical
+        turns (a new need, with its documents), and the documents' next steps."""
+        if not comp.citations:
+            return
+        state.last_top_chunk = str(comp.citations[0]["chunk_id"])
+        if not cq.elliptical and explicit:
+            state.last_need = clean
+            state.docs_in_play = []
+        self.next_steps.run(state=state, results=comp.results)
 
     def _need_ranking(
         self, cq: ContextQuery, results: list[SearchResult], language: str, *, repeat: bool, region: str | None
