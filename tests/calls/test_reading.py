@@ -67,9 +67,9 @@ def test_interim_turns_are_read_by_meaning_like_final_ones(make_call_engine) -> 
     engine = make_call_engine(understanding=stub, knowledge=_only("c1", "c2"))
     call = engine.start_call()
     engine.handle_turn(call, speaker="customer", text=spent, final=False)
-    assert engine.retrieval.pending() == 0
+    assert engine.suggester.retrieval.pending() == 0
     engine.handle_turn(call, speaker="customer", text=gone, final=False)
-    assert engine.retrieval.pending() == 1
+    assert engine.suggester.retrieval.pending() == 1
     # an interim turn changes nothing the final one decides: no topic, no turn
     state = engine.store.load(call)
     assert state.topic is None and state.turn_count == 0
@@ -79,7 +79,7 @@ def test_interim_agent_turns_prefetch_nothing(make_call_engine) -> None:
     engine = make_call_engine(understanding=StubUnderstanding({LOST: (True, "card_loss")}, {}))
     call = engine.start_call()
     engine.handle_turn(call, speaker="agent", text=LOST, final=False)
-    assert engine.retrieval.pending() == 0
+    assert engine.suggester.retrieval.pending() == 0
 
 
 def test_an_out_of_range_lower_gate_is_refused_at_start_up(monkeypatch) -> None:
