@@ -20,7 +20,7 @@ from assist.config import Settings, get_settings
 from assist.errors import AssistError, AuthError, RateLimitedError
 from assist.protocols import Knowledge
 from assist.security.web import strict_query
-from assist.services import Overrides, build_services
+from assist.services import Overrides, Services, build_services
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +148,7 @@ def _lifespan(settings: Settings | None, parts: Overrides) -> Callable[[FastAPI]
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ready = False
+        app.state.services = None
         s = settings or get_settings()
         await anyio.to_thread.run_sync(_build_state, app, s, parts)
         app.state.call_hub.start()
@@ -165,9 +166,9 @@ def _lifespan(settings: Settings | None, parts: Overrides) -> Callable[[FastAPI]
                 store = getattr(getattr(app.state, "call_engine", None), "store", None)
                 if store is not None:
                     store.dispose()  # the turn locks' connections (PostgreSQL)
-                scoring = getattr(getattr(app.state, "call_engine", None), "on_call_ended", None)
-                if scoring is not None and hasattr(scoring, "close"):
-                    await anyio.to_thread.run_sync(scoring.close)  # the queued scorecards are stored
+                services: Services | None = app.state.services
+                if services is not None:
+                    await anyio.to_thread.run_sync(services.close)  # the queued scorecards are stored
                 if parts.db_engine is None:
                     app.state.db_engine.dispose()
 

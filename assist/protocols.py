@@ -12,6 +12,7 @@ import numpy as np
 
 if TYPE_CHECKING:  # the guard's own value types; importing them at run time would load the guard package
     from assist.compliance.guard.engine import Verdict
+    from assist.compliance.guard.model import ClaimLayer
     from assist.compliance.guard.rules import Rule
     from assist.models.documents import Document
     from ingest.records import Actor, IngestItem, IngestReport, InTransaction
@@ -113,6 +114,25 @@ class Retriever(Protocol):
 
 
 @runtime_checkable
+class VectorRetriever(Retriever, Protocol):
+    """A retriever that can reuse query vectors the turn has already computed (the live call's one e5 vector
+    per turn, shared with the understanding stage): :class:`assist.knowledge.retrieval.HybridRetriever`."""
+
+    accepts_vectors: bool
+
+    def retrieve(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        filters: SearchFilter | None = None,
+        vectors: dict[str, np.ndarray] | None = None,
+    ) -> list[SearchResult]:
+        """Top-k passages, best first; ``vectors`` (embedder name -> query vector) skip embedding the query."""
+        ...
+
+
+@runtime_checkable
 class Guard(Protocol):
     """Checks text against the compliance rules in force (:class:`assist.compliance.guard.Guard`, or a fake).
 
@@ -136,6 +156,15 @@ class Guard(Protocol):
 
     def completed_disclosures(self, said: Iterable[str]) -> list[str]:
         """The disclosures whose every part is among ``said`` (part ids gathered over several turns)."""
+        ...
+
+    @property
+    def claim_layer(self) -> ClaimLayer | None:
+        """The claim model this guard runs beside its deterministic layers (None: those layers only)."""
+        ...
+
+    def attach_claim_layer(self, layer: ClaimLayer | None) -> None:
+        """Run ``layer`` (the claim model) with the deterministic layers; ``None`` detaches it."""
         ...
 
 

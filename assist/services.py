@@ -25,6 +25,7 @@ from assist.protocols import Embedder, Guard, Knowledge
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
+    from assist.aftercall.hooks import EndOfCallScoring
     from assist.aftercall.service import AfterCall
     from assist.calls.engine import CallEngine
     from assist.calls.metrics import Metrics
@@ -74,6 +75,7 @@ class Services:
     overrides: Overrides = field(default_factory=Overrides)
     _call_engine: CallEngine | None = field(default=None, init=False, repr=False)
     _aftercall: AfterCall | None = field(default=None, init=False, repr=False)
+    _scoring: EndOfCallScoring | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
@@ -81,8 +83,13 @@ class Services:
         """The live-call engine, built and warmed up on first use (with the end-of-call scoring hook)."""
         with self._lock:
             if self._call_engine is None:
-                self._call_engine, self._aftercall = _build_call_engine(self)
+                self._call_engine, self._aftercall, self._scoring = _build_call_engine(self)
             return self._call_engine
+
+    def close(self) -> None:
+        """Store the scorecards still queued by the end-of-call hook (a no-op when no call engine was built)."""
+        if self._scoring is not None:
+            self._scoring.close()
 
     @property
     def aftercall(self) -> AfterCall:
@@ -184,7 +191,7 @@ def build_guard_holder(
     return holder
 
 
-def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall]:
+def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall, EndOfCallScoring]:
     from assist.aftercall.hooks import EndOfCallScoring
     from assist.aftercall.service import AfterCall
     from assist.calls.engine import CallEngine
@@ -211,10 +218,11 @@ def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall]:
     )
     engine.warm_up()
     aftercall = AfterCall(settings)  # every ended call is scored (issue #19), off the end-of-call response
-    engine.on_call_ended = EndOfCallScoring(
+    scoring = EndOfCallScoring(
         db_engine=services.db_engine, aftercall=aftercall, fcr_window_days=settings.fcr_window_days
     )
-    return engine, aftercall
+    engine.on_call_ended = scoring
+    return engine, aftercall, scoring
 
 
 def limit_native_threads() -> int:

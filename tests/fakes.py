@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from assist.compliance.guard.engine import Match, Verdict
+from assist.compliance.guard.model import ClaimLayer
 from assist.compliance.guard.rules import Rule
 from assist.protocols import Embedder, Guard, SearchFilter, SearchResult
 from assist.text import normalize, tokenize
@@ -186,6 +187,7 @@ class FakeGuard:
         self.checked: list[tuple[str, str]] = []
         found = [(cat, "block") for cat in self.block.values()] + [(cat, "warn") for cat in self.warn.values()]
         self._rules = [fake_rule(f"no_{cat}", cat, severity, ADVICE) for cat, severity in dict(found).items()]
+        self._claims: ClaimLayer | None = None
 
     @property
     def rules(self) -> list[Rule]:
@@ -217,6 +219,14 @@ class FakeGuard:
 
     def completed_disclosures(self, said: Iterable[str]) -> list[str]:
         return []
+
+    @property
+    def claim_layer(self) -> ClaimLayer | None:
+        return self._claims
+
+    def attach_claim_layer(self, layer: ClaimLayer | None) -> None:
+        """Kept, never run: the fake judges by its phrase tables alone."""
+        self._claims = layer
 
 
 class FakeKnowledge:

@@ -105,13 +105,18 @@ def _expected(result: dict[str, Any]) -> list[tuple[str, int]]:
     return out
 
 
-def _drain(ws: Any) -> list[tuple[str, int]]:
+def _drain_messages(ws: Any) -> list[dict[str, Any]]:
     """Every message up to the pong of a ping sent now."""
     ws.send_json({"type": "ping"})
     got = []
     while (m := ws.receive_json())["type"] != "pong":
-        got.append((m["type"], m["turn"]))
+        got.append(m)
     return got
+
+
+def _drain(ws: Any) -> list[tuple[str, int]]:
+    """As _drain_messages, as (type, turn)."""
+    return [(m["type"], m["turn"]) for m in _drain_messages(ws)]
 
 
 def _until(ws: Any, n: int, *, what: str) -> list[tuple[str, int]]:
@@ -140,6 +145,31 @@ def test_a_socket_on_a_gets_every_turn_posted_to_b_in_order_and_once(replicas: R
         assert [t for t, _ in expected] == ["suggestion", "compliance_alert", "checklist", "checklist"]
         got = _until(panel, len(expected), what="the turns posted to B")
         assert got == expected
+
+
+def test_a_notice_too_large_for_notify_is_read_back_from_the_database(
+    replicas: Replicas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assist.calls import pg_hub
+
+    monkeypatch.setattr(pg_hub, "MAX_PAYLOAD", 10)  # every notice with messages becomes a pointer
+    a, b, agent = replicas.a, replicas.b, replicas.keys["agent"]
+    call_id = a.post("/v1/calls", headers=agent).json()["call_id"]
+    with a.websocket_connect(f"/v1/calls/{call_id}/stream?token={replicas.agent_key}") as panel:
+        first = _post(b, agent, call_id, "customer", LOST_CARD)
+        second = _post(b, agent, call_id, "agent", CLAIM)
+        expected = _expected(first) + _expected(second)
+        got: list[dict[str, Any]] = []
+
+        def arrived() -> bool:
+            got.extend(_drain_messages(panel))
+            return len(got) >= len(expected)
+
+        _wait(arrived, what="the turns, read back from the database")
+        assert [(m["type"], m["turn"]) for m in got] == expected
+        assert got[0]["id"] == first["suggestion"]["id"] and got[0]["answer"] == first["suggestion"]["answer"]
+        assert got[1]["event_id"] == second["alerts"][0]["event_id"]
+        assert got[2]["next_steps"] == second["next_steps"]
 
 
 def test_turns_posted_concurrently_to_both_arrive_in_turn_order(replicas: Replicas) -> None:
@@ -258,9 +288,11 @@ def test_a_document_ingested_from_the_command_line_is_served_at_once(replicas: R
     settings = b.app.state.settings.model_copy(update={"data_dir": tmp_path / "cli"})  # type: ignore[attr-defined]
     cli = build_services(settings, limit_threads=False)  # what `assist ingest` builds
     doc = write(tmp_path / "new" / "fx.md", "# 购汇\n\n购汇额度为每人每年五万美元。\n")
-    assert cli.documents.ingest_paths([doc], actor=None).summary()["failed"] == 0
+    try:
+        assert cli.documents.ingest_paths([doc], actor=None).summary()["failed"] == 0
+    finally:
+        cli.db_engine.dispose()
     _wait(lambda: any("五万美元" in h.text for h in kb.retriever.retrieve("购汇额度", k=3)), what="the CLI's document")
-    cli.db_engine.dispose()
 
 
 def _engines(tmp_path: Path) -> tuple[Any, Any]:
@@ -290,14 +322,23 @@ def _engines(tmp_path: Path) -> tuple[Any, Any]:
     return server(), server()
 
 
-def test_concurrent_turns_on_two_engines_keep_every_turns_state(tmp_path: Path) -> None:
+@pytest.fixture
+def engines(tmp_path: Path) -> Iterator[tuple[Any, Any]]:
+    a, b = _engines(tmp_path)
+    yield a, b
+    for e in (a, b):
+        e.store.dispose()
+        e.db_engine.dispose()
+
+
+def test_concurrent_turns_on_two_engines_keep_every_turns_state(engines: tuple[Any, Any]) -> None:
     """Each turn starts from the state the call's previous turn stored, on whichever replica: nothing is
     overwritten (the context keeps the last six turns, in order, whatever engine took each)."""
     from sqlmodel import Session
 
     from assist.models.calls import Call
 
-    a, b = _engines(tmp_path)
+    a, b = engines
     call_id = a.start_call()
     counter = iter(range(1000))
     lock = threading.Lock()

@@ -41,12 +41,7 @@ class CallGuard(Protocol):
 
 def _match_dict(m: Match | dict[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
     """A guard match as stored and shown (its text redacted)."""
-    if isinstance(m, dict):
-        d = dict(m)
-    elif isinstance(m, Match):
-        d = m.to_dict()
-    else:  # a match of another shape (a stand-in guard): the contract's fields
-        d = {k: getattr(m, k, None) for k in ("rule_id", "category", "severity", "start", "end", "text")}
+    d = dict(m) if isinstance(m, dict) else m.to_dict()
     if isinstance(d.get("text"), str):
         d["text"] = redact(d["text"])
     return d

@@ -1,9 +1,9 @@
 """The live-call engine: one turn in → alerts, a suggestion and the checklist out; state in the database.
 
-Per final customer turn: trigger → context query → retrieval (retrieve.py) → relevance gate and re-rank
-(rank.py) → compose and guard (answer.py: chat model when configured, else extractive; speaker
-"suggestion") → next steps (next_steps.py). Per agent turn: guard (alerts.py, speaker "agent") → alert +
-guard event → tick the checklist. Call states, locks and the database are in store.py.
+Per final customer turn: need and topic (reading.py) → the suggestion stages (suggest.py: context query →
+retrieval → relevance gate and re-rank → compose and guard, speaker "suggestion" → next steps). Per agent
+turn: guard (alerts.py, speaker "agent") → alert + guard event → tick the checklist (reading.py). Call
+states, locks and the database are in store.py; a turn's own data and result in turn.py.
 Every transcript line and guard-event text is redacted before it is stored or logged.
 """
 
@@ -12,40 +12,25 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-import numpy as np
 from sqlalchemy.engine import Engine
 
 from assist.calls.alerts import AgentTurnCheck, CallGuard, withheld_alert
-from assist.calls.answer import AnswerStage
 from assist.calls.compose import ExtractiveComposer
-from assist.calls.context import ContextQueryBuilder, clean_turn
 from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
-from assist.calls.next_steps import DocumentSteps, NextStepsStage
 from assist.calls.playbooks import Playbooks
-from assist.calls.rank import Ranker
 from assist.calls.reading import CustomerReader, StepTicker
 from assist.calls.replay import Replay, last_turn, stored_messages
-from assist.calls.retrieve import RetrieveStage
 from assist.calls.state import CallState
-from assist.calls.store import CallStore, TurnNumberTaken, message_of
+from assist.calls.store import CallStore, TurnNumberTaken
+from assist.calls.suggest import SuggestStage
 from assist.calls.trigger import NeedTrigger
-from assist.calls.understanding.stage import VECTOR, Understanding
+from assist.calls.turn import Turn
+from assist.calls.understanding.stage import Understanding
 from assist.config import Settings
 from assist.errors import ConflictError, GuardUnavailableError, InvalidInputError
-from assist.models.calls import (
-    CallPublic,
-    CallSummary,
-    ComplianceAlert,
-    FeedbackPublic,
-    NextStep,
-    Suggestion,
-    SuggestionMessage,
-    TurnResult,
-)
-from assist.models.guard import GuardEvent
+from assist.models.calls import CallPublic, CallSummary, FeedbackPublic, TurnResult
 from assist.models.keys import ApiKey, CallAccess
 from assist.privacy import redact
 from assist.protocols import Retriever
@@ -56,23 +41,6 @@ logger = logging.getLogger(__name__)
 TURN_ATTEMPTS = 20
 
 SPEAKERS = ("customer", "agent")
-
-
-@dataclass
-class _Turn:
-    """One final turn on its way through the stages: what came in, and what goes out."""
-
-    state: CallState
-    number: int
-    speaker: str
-    raw: str  # as said (the guard sees it unredacted)
-    clean: str  # redacted (what is stored)
-    t0: float  # when it arrived (perf_counter)
-    before: list[NextStep]  # the checklist before the turn
-    alerts: list[ComplianceAlert] = field(default_factory=list)
-    events: list[GuardEvent] = field(default_factory=list)
-    suggestion: Suggestion | None = None
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 class CallEngine:
@@ -130,28 +98,25 @@ class CallEngine:
         self.understanding = understanding or Understanding.off("not configured")
         self.reader = CustomerReader(understanding=self.understanding, playbooks=self.playbooks, trigger=self.trigger)
         self.ticker = StepTicker(understanding=self.understanding, playbooks=self.playbooks)
-        self.context = ContextQueryBuilder(has_topic=self.playbooks.has_topic, topics_in=self.playbooks.topics_in)
-        self.retrieval = RetrieveStage(
+        self.suggester = SuggestStage(
+            settings=settings,
+            playbooks=self.playbooks,
             retriever=retriever,
-            top_k=settings.top_k,
-            max_parallel=max_parallel_retrievals,
-            max_prefetches=max_cached_calls,
-        )
-        self.ranker = Ranker(min_score=settings.min_answer_score, topic_terms=self.playbooks.topic_terms)
-        self.answer = AnswerStage(
-            composer=composer or ExtractiveComposer(expand=self.playbooks.expand), llm=llm, redact=self.redact
+            composer=composer or ExtractiveComposer(expand=self.playbooks.expand),
+            llm=llm,
+            redact=self.redact,
+            next_steps_for=next_steps_for,
+            max_cached_calls=max_cached_calls,
+            max_parallel_retrievals=max_parallel_retrievals,
         )
         self.agent_check = AgentTurnCheck(redact=self.redact)
         self.store = CallStore(db_engine=db_engine, redact=self.redact, max_cached_calls=max_cached_calls)
-        self.next_steps = NextStepsStage(
-            playbooks=self.playbooks, steps=DocumentSteps(next_steps_for, max_documents=max_cached_calls)
-        )
         # called with the call id once a call has ended (the app sets assist.aftercall.hooks.EndOfCallScoring)
         self.on_call_ended: Callable[[str], None] | None = None
 
     def warm_up(self) -> None:
         """Load the tokenizer dictionary so that the first turn is not slow."""
-        self.answer.composer.warm_up()
+        self.suggester.answer.composer.warm_up()
         self.trigger.run(text="预热", speaker="customer", final=True)
 
     # -- calls, as stored (store.py) ----------------------------------------------------------
@@ -198,7 +163,7 @@ class CallEngine:
         """Close the call (idempotent) and return the after-call summary."""
         with self.store.lock(call_id):
             summary = self.store.end_call(call_id)
-            self.retrieval.forget(call_id)
+            self.suggester.forget(call_id)
         if self.on_call_ended is not None:
             self.on_call_ended(call_id)  # must not raise or block: EndOfCallScoring queues the work
         return summary
@@ -233,8 +198,7 @@ class CallEngine:
             clean = self.redact(text)
             if not final:
                 if self.trigger.run(text=clean, speaker=speaker, final=True).suggest:
-                    query = self.context.run(text=clean, state=state).query
-                    self.retrieval.prefetch(call_id=call_id, query=query)
+                    self.suggester.prefetch(state, clean)
                 return TurnResult(call_id=call_id, turn=None, next_steps=self.playbooks.checklist(state))
             for attempt in range(1, TURN_ATTEMPTS + 1):
                 try:
@@ -266,7 +230,7 @@ class CallEngine:
         self.store.next_turn(state)  # the database assigns the number (unique per call, across servers)
         self.metrics.turn(speaker)
         guard, unavailable = self._guard_or_reason()
-        turn = _Turn(state, state.turn_count, speaker, raw, clean, t0, before=self.playbooks.checklist(state))
+        turn = Turn(state, state.turn_count, speaker, raw, clean, t0, before=self.playbooks.checklist(state))
         state.remember_turn(turn.number, speaker, clean)
         if speaker == "agent":
             self._agent_turn(turn, guard, unavailable)
@@ -274,7 +238,7 @@ class CallEngine:
             self._customer_turn(turn, guard, unavailable)
         return self._finish(turn)
 
-    def _agent_turn(self, turn: _Turn, guard: CallGuard | None, unavailable: str | None) -> None:
+    def _agent_turn(self, turn: Turn, guard: CallGuard | None, unavailable: str | None) -> None:
         """Guard → alert and guard event (their steps join the checklist) → tick what the agent did."""
         state = turn.state
         check = self.agent_check.run(
@@ -289,106 +253,48 @@ class CallEngine:
             state, turn.clean, disclosures=check.disclosures, said=check.said, guard=guard, timings=turn.timings
         )
 
-    def _customer_turn(self, turn: _Turn, guard: CallGuard | None, unavailable: str | None) -> None:
+    def _customer_turn(self, turn: Turn, guard: CallGuard | None, unavailable: str | None) -> None:
         """Language and topics → trigger → a suggestion (or, with no guard, the alert that it is withheld)."""
         state, clean = turn.state, turn.clean
         lang = detect_language(clean)
         if lang != "mixed" or state.language is None:  # a mixed turn keeps the call's language
             state.language = lang
         read = self.reader.run(state, clean, turn.timings)
-        self._after_trigger(turn, guard, unavailable, suggest=read.suggest, explicit=read.explicit, vector=read.vector)
-
-    def _after_trigger(
-        self,
-        turn: _Turn,
-        guard: CallGuard | None,
-        unavailable: str | None,
-        *,
-        suggest: bool,
-        explicit: bool,
-        vector: np.ndarray | None = None,
-    ) -> None:
-        """A suggestion when the trigger asked for one (or the alert that it is withheld); remember the turn."""
-        state = turn.state
-        if suggest and guard is not None:
-            self._suggest(turn, guard, explicit=explicit, vector=vector)
-        elif suggest:  # no guard: never show the product's own words unchecked
+        if read.suggest and guard is not None:
+            got = self.suggester.run(
+                state,
+                turn=turn.number,
+                clean=clean,
+                guard=guard,
+                explicit=read.explicit,
+                timings=turn.timings,
+                vector=read.vector,
+            )
+            turn.suggestion, turn.events = got.suggestion, turn.events + got.events
+        elif read.suggest:  # no guard: never show the product's own words unchecked
             turn.alerts.append(withheld_alert(state, turn=turn.number, reason=unavailable))
-        state.remember_customer(turn.clean, keep=max(self.settings.context_turns, 1))
+        state.remember_customer(clean, keep=max(self.settings.context_turns, 1))
 
-    def _suggest(self, turn: _Turn, guard: CallGuard, *, explicit: bool, vector: np.ndarray | None = None) -> None:
-        """Retrieve → rank → answer (checked) → next steps; no suggestion when nothing new is relevant.
-
-        `vector`: the turn's e5 vector; retrieval reuses it when the query is the turn itself (not elliptical).
-        """
-        state, timings = turn.state, turn.timings
-        cq = self.context.run(text=turn.clean, state=state)
-        language = state.language or detect_language(turn.clean)
-        shared = {VECTOR: vector} if vector is not None and cq.query == clean_turn(turn.clean) else None
-        retrieval = self.retrieval.run(call_id=state.call_id, query=cq.query, vectors=shared)
-        timings.update(retrieval.timings)
-        t = time.perf_counter()
-        ranking = self.ranker.run(
-            query=cq, results=retrieval.results, language=language, last_top_chunk=state.last_top_chunk
-        )
-        timings["rank"] = elapsed_ms(t)
-        if ranking.repeat_only:
-            logger.info("same passage as last time; no suggestion", extra={"call_id": state.call_id})
-            return
-        if not ranking.results and not explicit:
-            logger.debug("statement with nothing relevant; no suggestion", extra={"call_id": state.call_id})
-            return
-        answer = self.answer.run(
-            guard=guard, state=state, turn=turn.number, query=cq, results=ranking.results, language=language
-        )
-        timings.update(answer.timings)
-        comp = answer.composition
-        t = time.perf_counter()
-        if comp.citations:
-            state.last_top_chunk = str(comp.citations[0]["chunk_id"])
-            if not cq.elliptical and explicit:
-                # a new need: it becomes the anchor of the next elliptical turns, with its documents
-                state.last_need = turn.clean
-                state.docs_in_play = []
-            self.next_steps.run(state=state, results=comp.results)
-        timings["next_steps"] = elapsed_ms(t)
-        state.suggestion_count += 1
-        turn.events += answer.events
-        turn.suggestion = answer.suggestion(call_id=state.call_id, turn=turn.number, query=cq.query, language=language)
-
-    def _finish(self, turn: _Turn) -> TurnResult:
-        """Persist the turn, link its alerts to their events, count, and build its result."""
-        state, suggestion = turn.state, turn.suggestion
-        checklist = self.playbooks.checklist(state)
-        if suggestion is not None:
-            suggestion.next_steps = [s.model_dump() for s in checklist]
-            suggestion.latency_ms = elapsed_ms(turn.t0)
+    def _finish(self, turn: Turn) -> TurnResult:
+        """Persist the turn with its checklist, count, and build its result."""
+        checklist = self.playbooks.checklist(turn.state)
+        if turn.suggestion is not None:
+            turn.suggestion.next_steps = [s.model_dump() for s in checklist]
+            turn.suggestion.latency_ms = elapsed_ms(turn.t0)
         t = time.perf_counter()
         self.store.persist(
-            state,
+            turn.state,
             turn=turn.number,
             speaker=turn.speaker,
             clean=turn.clean,
-            suggestion=suggestion,
+            suggestion=turn.suggestion,
             events=turn.events,
             checklist=checklist,
         )
         turn.timings["persist"] = elapsed_ms(t)
-        for a, e in zip(turn.alerts, [e for e in turn.events if e.kind in ("utterance", "unchecked")], strict=False):
-            a.event_id = e.id
-        message: SuggestionMessage | None = None
-        if suggestion is not None:
-            suggestion.timings = turn.timings
-            message = message_of(suggestion, checklist)
-            message.latency_ms = elapsed_ms(turn.t0)
-            self.metrics.suggestion(suggestion.source, message.latency_ms)
+        result = turn.result(checklist)
+        if result.suggestion is not None:
+            self.metrics.suggestion(result.suggestion.source, result.suggestion.latency_ms)
         for a in turn.alerts:
             self.metrics.alert(a.action)
-        return TurnResult(
-            call_id=state.call_id,
-            turn=turn.number,
-            suggestion=message,
-            alerts=turn.alerts,
-            next_steps=checklist,
-            checklist_changed=[s.model_dump() for s in turn.before] != [s.model_dump() for s in checklist],
-        )
+        return result

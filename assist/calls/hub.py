@@ -14,7 +14,8 @@ Two hubs share the `Hub` protocol:
 Order: every final turn is published, even one with nothing to show, with its number (assigned by the
 database, unique per call). The `Sequencer` hands a call's turns on in number order: a turn that arrives
 before the one it follows is held until that one arrives, or for `gap_s` at most (a turn that failed after
-taking its number is never published).
+taking its number is never published). A second copy of a turn handed on already is dropped, so a replica
+may publish a turn again (a retried POST replayed from the idempotency record) without a socket seeing it twice.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from typing import Protocol, runtime_checkable
 from assist.calls.messages import ServerMessage
 
 logger = logging.getLogger(__name__)
+
+#: how many skipped turn numbers a call remembers (a very late turn among them is still handed on, once)
+MAX_SKIPPED = 64
 
 #: What a change announcement names: the rules (the guard reloads them) or the knowledge base (the index
 #: catches up incrementally).
@@ -130,6 +134,7 @@ class Sequencer:
         self.deliver, self.gap_s, self.clock = deliver, gap_s, clock or time.monotonic
         self._last: dict[str, int] = {}
         self._held: dict[str, dict[int, _Held]] = {}
+        self._skipped: dict[str, set[int]] = {}  # turns gone past (their gap expired): still welcome, once
         self._lock = threading.Lock()
 
     def push(self, call_id: str, turn: int | None, messages: list[ServerMessage], exclude: Subscriber | None) -> None:
@@ -137,13 +142,18 @@ class Sequencer:
         ready: list[tuple[list[ServerMessage], Subscriber | None]] = []
         with self._lock:
             last = self._last.get(call_id)
-            if turn is None or last is None or turn <= last + 1:
-                if turn is not None and (last is None or turn > last):
+            if turn is not None and last is not None and turn <= last:
+                if turn not in self._skipped.get(call_id, ()):
+                    return  # a second copy of a turn handed on already (a retried POST replayed elsewhere)
+                self._skipped[call_id].discard(turn)
+                ready.append((messages, exclude))  # late, past its gap: handed on rather than lost
+            elif turn is None or last is None or turn == last + 1:
+                if turn is not None:
                     self._last[call_id] = turn
                 ready.append((messages, exclude))
                 ready += self._release(call_id)
             else:
-                self._held.setdefault(call_id, {})[turn] = _Held(messages, exclude, self.clock() + self.gap_s)
+                self._held.setdefault(call_id, {}).setdefault(turn, _Held(messages, exclude, self.clock() + self.gap_s))
         for msgs, exc in ready:
             if msgs:
                 self.deliver(call_id, msgs, exc)
@@ -160,6 +170,10 @@ class Sequencer:
             h = held.pop(nxt)
             if nxt > last + 1:
                 logger.info("turns never published; going on without them", extra={"call_id": call_id, "turn": nxt})
+                skipped = self._skipped.setdefault(call_id, set())
+                skipped.update(range(last + 1, nxt))
+                for old in sorted(skipped)[:-MAX_SKIPPED]:
+                    skipped.discard(old)
             self._last[call_id] = max(nxt, last)
             out.append((h.messages, h.exclude))
         if not held:
@@ -192,6 +206,7 @@ class Sequencer:
         with self._lock:
             self._last.pop(call_id, None)
             self._held.pop(call_id, None)
+            self._skipped.pop(call_id, None)
 
 
 class CallHub:

@@ -113,7 +113,7 @@ class PostgresHub(CallHub):
             self._threads.append(t)
 
     def close(self) -> None:
-        """Stop both threads (the publisher sends what is queued first)."""
+        """Stop the threads (the publisher sends what is queued first)."""
         super().close()
         self._stop.set()
         self._outbox.put(None)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from assist.calls.messages import ChecklistMessage, ServerMessage
 from assist.calls.store import alert_of, message_of
 from assist.errors import NotFoundError
-from assist.models.calls import Call, NextStep, Suggestion
+from assist.models.calls import Call, NextStep, Suggestion, Turn
 from assist.models.guard import GuardEvent
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class Replay:
 def stored_messages(
     db_engine: Engine, call_id: str, *, after: int, through: int | None = None, checklist: bool = True
 ) -> Replay:
-    """The alerts and suggestions of the call's turns `after` < turn <= `through` (default: all), in turn
+    """The alerts and suggestions of the call's stored turns `after` < turn <= `through` (default: all), in turn
     order (alerts first within a turn), then the current checklist when the last of them is not a suggestion.
 
     A checklist update of an earlier turn is not stored on its own: the current checklist stands for them.
@@ -45,7 +46,9 @@ def stored_messages(
         row = session.get(Call, call_id)
         if row is None:
             raise NotFoundError("call", call_id)
-        last = row.turn_count if through is None else min(through, row.turn_count)
+        # the last turn stored, not the last number taken: a turn still running comes live, after the replay
+        stored = int(session.exec(select(func.max(Turn.turn)).where(Turn.call_id == call_id)).one() or 0)
+        last = stored if through is None else min(through, stored)
         events = session.exec(
             select(GuardEvent)
             .where(
@@ -75,13 +78,9 @@ def stored_messages(
 
 
 def last_turn(db_engine: Engine, call_id: str) -> int:
-    """The number of the call's last turn (0 before the first).
-
-    Raises:
-        NotFoundError: unknown call.
+    """The number of the call's last stored turn (0 before the first). A turn that has taken its number but
+    is not stored yet (still running, on this replica or another) is not counted: it is still to come.
     """
     with Session(db_engine) as session:
-        row = session.get(Call, call_id)
-        if row is None:
-            raise NotFoundError("call", call_id)
-        return int(row.turn_count)
+        stored = session.exec(select(func.max(Turn.turn)).where(Turn.call_id == call_id)).one()
+    return int(stored or 0)

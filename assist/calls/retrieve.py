@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 
 from assist.calls.metrics import elapsed_ms
-from assist.protocols import Retriever, SearchResult
+from assist.protocols import Retriever, SearchResult, VectorRetriever
 from assist.text import normalize
 
 if TYPE_CHECKING:
@@ -139,8 +139,8 @@ class RetrieveStage:
         retriever = self.retriever
         with self._slots:
             timings["queue"] = elapsed_ms(t)
-            if vectors and getattr(retriever, "accepts_vectors", False) is True:
-                results = retriever.retrieve(query, k=self.k, vectors=vectors)  # type: ignore[call-arg]
+            if vectors and isinstance(retriever, VectorRetriever) and retriever.accepts_vectors:
+                results = retriever.retrieve(query, k=self.k, vectors=vectors)
                 timings["shared_vector"] = 1.0
             else:
                 results = retriever.retrieve(query, k=self.k)

@@ -164,7 +164,10 @@ class CallStore:
                 if self._lock_engine is None:
                     pool = self.db_engine.pool
                     size = getattr(pool, "size", lambda: 5)()
-                    self._lock_engine = create_engine(self.db_engine.url, pool_size=size, pool_pre_ping=True)
+                    # bounded: at most the main pool's size of turns hold a lock at once; more wait for one
+                    self._lock_engine = create_engine(
+                        self.db_engine.url, pool_size=size, max_overflow=0, pool_pre_ping=True
+                    )
         with self._lock_engine.connect() as conn:
             conn.execute(
                 text("SELECT pg_advisory_xact_lock(:c, :k)"), {"c": TURN_LOCK_CLASS, "k": turn_lock_key(call_id)}

@@ -64,9 +64,7 @@ def _with_claim_model(guard: Guard, with_model: bool) -> Guard:
         layer, status = claim_layer_from_settings(get_settings(), warm=False)
         if status is not None and not status["ready"]:
             typer.echo(f"warning: {status['reason']}; checking with the rules only", err=True)
-        attach = getattr(guard, "attach_claim_layer", None)  # the compiled guard; a test double has none
-        if attach is not None:
-            attach(layer)
+        guard.attach_claim_layer(layer)
     return guard
 
 
@@ -169,7 +167,7 @@ def _eval_layers(rules: Path | None, data: Path | None, split: str | None) -> No
         typer.echo(f"error: no such data file: {data}", err=True)
         raise typer.Exit(2)
     guard = load_guard_or_exit(rules)
-    layer = getattr(guard, "claim_layer", None)  # the compiled guard carries the model it runs
+    layer = guard.claim_layer  # the model the guard runs (None: switched off or failed to load)
     if layer is None:
         typer.echo("error: the claim model is not available (see the warning above or ASSIST_GUARD_MODEL)", err=True)
         raise typer.Exit(2)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assist.errors import GuardUnavailableError
 from assist.protocols import Guard
+
+if TYPE_CHECKING:
+    from assist.compliance.guard.model import ClaimLayer
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +33,7 @@ class GuardHolder:
 
     def __init__(self, guard: Guard | None, *, reason: str | None = None) -> None:
         self._lock = threading.Lock()
-        self._claims: Any = None  # the claim model layer every guard in force runs (None: rules only)
+        self._claims: ClaimLayer | None = None  # the claim model layer every guard in force runs (None: rules only)
         self._claims_status: dict[str, Any] | None = None  # None: no model configured
         self._guard: Guard | None = None
         self._reason: str | None = None
@@ -47,15 +50,15 @@ class GuardHolder:
         problem = reason or unavailable_reason(guard)
         self._guard, self._reason = (None, problem) if problem else (guard, None)
         self._rules = len(guard.rules) if guard is not None else 0
-        if self._claims_status is not None and self._guard is not None and hasattr(self._guard, "attach_claim_layer"):
+        if self._claims_status is not None and self._guard is not None:
             self._guard.attach_claim_layer(self._claims)  # a rules change keeps the model in force
 
-    def set_claim_layer(self, layer: Any, *, status: dict[str, Any]) -> None:
+    def set_claim_layer(self, layer: ClaimLayer | None, *, status: dict[str, Any]) -> None:
         """Run ``layer`` (the claim model) with every guard put in force; ``None`` with a status naming the
         reason when the model could not be loaded (the rules go on checking alone: /healthz says degraded)."""
         with self._lock:
             self._claims, self._claims_status = layer, dict(status)
-            if self._guard is not None and hasattr(self._guard, "attach_claim_layer"):
+            if self._guard is not None:
                 self._guard.attach_claim_layer(layer)
 
     @property

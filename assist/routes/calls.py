@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import anyio
 from anyio import CancelScope
 from fastapi import APIRouter, Depends, Header, Request, WebSocket
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
@@ -129,8 +130,13 @@ def post_utterance(
         status_code=200,
         call=lambda: engine.handle_turn(call_id, speaker=body.speaker, text=body.text, final=body.final),
     )
-    if isinstance(result, TurnResult):  # not a replay: the panels have not seen this turn yet
+    if isinstance(result, TurnResult):
         hub.publish(call_id, turn_messages(result), turn=result.turn)
+    elif isinstance(result, JSONResponse) and result.status_code == 200:
+        # a replay: published again, in case the replica that ran the turn died before it published; the
+        # hubs drop a turn they handed on already, so no socket sees it twice
+        replayed = TurnResult.model_validate_json(bytes(result.body))
+        hub.publish(call_id, turn_messages(replayed), turn=replayed.turn)
     return result
 
 

@@ -65,3 +65,41 @@ def test_a_bad_resume_point_closes_with_the_reason(client, keys, call_id, bad) -
             ws.receive_json()
     assert exc.value.code == 4400
     assert "after must be" in exc.value.reason
+
+
+def test_a_retried_post_reaches_the_panels_once_even_if_the_first_was_never_pushed(
+    client, keys, call_id, monkeypatch
+) -> None:
+    """The replica that ran the turn died between storing it and pushing it: the connector's retry (same
+    Idempotency-Key, on any replica) replays the answer and pushes it; a second retry pushes nothing new."""
+    key = keys["agent"]
+    hub = client.app.state.call_hub
+    headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": "turn-1"}
+    body = {"speaker": "customer", "text": "我的信用卡丢了怎么办"}
+    with client.websocket_connect(_url(call_id, key)) as panel:
+        panel.send_json({"type": "ping"})
+        assert panel.receive_json() == {"type": "pong"}  # subscribed
+        with monkeypatch.context() as m:
+            m.setattr(hub, "publish", lambda *a, **k: 0)  # the first answer is never pushed
+            first = client.post(f"/v1/calls/{call_id}/utterances", headers=headers, json=body)
+        assert first.status_code == 200
+        for _ in range(2):
+            again = client.post(f"/v1/calls/{call_id}/utterances", headers=headers, json=body)
+            assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+        panel.send_json({"type": "ping"})
+        got = []
+        while (m := panel.receive_json())["type"] != "pong":
+            got.append(m)
+        assert [(m["type"], m["id"]) for m in got] == [("suggestion", first.json()["suggestion"]["id"])]  # once
+
+
+def test_a_turn_still_running_is_not_counted_as_replayed(client, keys, call_id) -> None:
+    """A turn that has its number but is not stored yet (running on another replica) comes live after the
+    replay: `through` counts stored turns only, so the socket does not skip it."""
+    key = keys["agent"]
+    _post(client, key, call_id, "customer", "我的信用卡丢了怎么办")
+    engine = client.app.state.call_engine
+    engine.store.next_turn(engine.store.load(call_id))  # turn 2 taken elsewhere, still running
+    with client.websocket_connect(_url(call_id, key, after=0)) as ws:
+        assert ws.receive_json()["type"] == "suggestion"
+        assert ws.receive_json() == {"type": "resumed", "call_id": call_id, "after": 0, "through": 1}

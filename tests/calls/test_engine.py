@@ -151,7 +151,7 @@ def test_asking_about_unknown_calls_leaves_nothing_behind(make_call_engine) -> N
         else:
             assert not e.exists(cid)
     assert len(e.store._locks) == 0
-    assert len(e.store._states) == 0 and len(e.store._owners) == 0 and e.retrieval.pending() == 0
+    assert len(e.store._states) == 0 and len(e.store._owners) == 0 and e.suggester.retrieval.pending() == 0
 
 
 def test_per_call_maps_stay_bounded_and_ended_calls_let_go(make_call_engine) -> None:
@@ -160,10 +160,10 @@ def test_per_call_maps_stay_bounded_and_ended_calls_let_go(make_call_engine) -> 
     for cid in ids:
         e.handle_turn(cid, speaker="customer", text="我的信用卡丢了", final=False)  # a prefetch each
     assert len(e.store._locks) == 0  # a call's lock lives only while a turn holds it
-    assert len(e.store._states) <= 50 and len(e.store._owners) <= 50 and e.retrieval.pending() <= 50
-    pending = e.retrieval.pending()
+    assert len(e.store._states) <= 50 and len(e.store._owners) <= 50 and e.suggester.retrieval.pending() <= 50
+    pending = e.suggester.retrieval.pending()
     e.end_call(ids[-1])
-    assert ids[-1] not in e.store._states and e.retrieval.pending() == pending - 1  # its prefetch went too
+    assert ids[-1] not in e.store._states and e.suggester.retrieval.pending() == pending - 1  # its prefetch went too
     # the call still reads back from the database after it left memory
     assert e.get_call(ids[0]).id == ids[0]
 

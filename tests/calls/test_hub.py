@@ -60,6 +60,19 @@ def test_a_turn_that_never_comes_holds_the_next_one_only_until_the_gap_expires()
     assert got == [1, 3, 4] and seq.next_deadline() is None
     seq.push("c", 2, [_alert(2)], None)  # very late: delivered rather than lost
     assert got == [1, 3, 4, 2]
+    seq.push("c", 2, [_alert(2)], None)  # but only once
+    assert got == [1, 3, 4, 2]
+
+
+def test_a_turn_published_twice_is_handed_on_once() -> None:
+    got, seq, _ = _recorder()
+    seq.push("c", 1, [_alert(1)], None)
+    seq.push("c", 2, [_alert(2)], None)
+    seq.push("c", 1, [_alert(1)], None)  # replayed by another replica for a retried POST
+    seq.push("c", 4, [_alert(4)], None)
+    seq.push("c", 4, [_alert(4)], None)  # held, twice
+    seq.push("c", 3, [_alert(3)], None)
+    assert got == [1, 2, 3, 4]
 
 
 def test_calls_are_ordered_independently() -> None:

@@ -17,6 +17,8 @@ from assist.compliance.guard.rules import Disclosure, Rule, RulePack, load_rule_
 from assist.errors import InvalidInputError, RulePackError
 
 if TYPE_CHECKING:
+    from assist.compliance.guard.combine import Suppressed
+    from assist.compliance.guard.model import ClaimLayer
     from assist.protocols import Guard as GuardProtocol
 
 logger = logging.getLogger(__name__)
@@ -134,7 +136,8 @@ class Guard:
         self._rules = [r for r in pack.rules if r.enabled]
         self._matcher = Matcher(self._rules, list(pack.disclosures))
         self._semantic: Any = None
-        self._claims: Any = None  # the claim model layer (assist.compliance.guard.model.ClaimLayer), if attached
+        self._claims: ClaimLayer | None = None  # the claim model layer, if attached
+        self._advice: dict[str, str] | None = None  # advice per category for the model's matches (built once)
         self._phrases = [frozenset(normalize_for_match(p).text for p in r.phrases) for r in self._rules]
         logger.info("guard ready: %d rules, %s", len(self._rules), self._matcher.stats())
         if check_examples:
@@ -347,15 +350,35 @@ class Guard:
 
         self._semantic = SemanticLayer(self._rules, embedder, threshold=threshold, skip_clause=self._has_scope)
 
-    def attach_claim_layer(self, layer: Any) -> None:
+    def attach_claim_layer(self, layer: ClaimLayer | None) -> None:
         """Run the claim model with the deterministic layers (``None`` detaches it); see
         :mod:`assist.compliance.guard.combine` for how their matches combine."""
         self._claims = layer
 
     @property
-    def claim_layer(self) -> Any:
+    def claim_layer(self) -> ClaimLayer | None:
         """The attached claim model layer, or None (deterministic layers only)."""
         return self._claims
+
+    def trace(self, text: str) -> tuple[list[Match], list[Suppressed]]:
+        """The deterministic layers' matches, and what they judged away (negated, hedged, excepted, terms of
+        art): the claim model's combination needs both (:mod:`assist.compliance.guard.combine`)."""
+        from assist.compliance.guard.combine import Suppressed
+
+        raw: list[tuple[int, int, int, str]] = []
+        matches = self._deterministic(text, raw)
+        rules = self._rules
+        return matches, [Suppressed(rules[r].id, rules[r].category, a, b, why) for a, b, r, why in raw]
+
+    @property
+    def category_advice(self) -> dict[str, str]:
+        """Advice per category for the model's matches: the first rule's of that category that has advice,
+        else :data:`~assist.compliance.guard.layered.FALLBACK_ADVICE` (built once per guard)."""
+        if self._advice is None:
+            from assist.compliance.guard.layered import advice_from_rules
+
+            self._advice = advice_from_rules(self._rules)
+        return self._advice
 
     def disable_semantic(self) -> None:
         """Back to the deterministic layers only."""

@@ -9,19 +9,21 @@ stand (logged as an error): the guard never allows what its rules would have sto
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from assist.compliance.guard.combine import Suppressed, combine
+
+if TYPE_CHECKING:
+    from assist.compliance.guard.engine import Guard, Match
+    from assist.compliance.guard.rules import Rule
 
 logger = logging.getLogger(__name__)
 
 
-def deterministic_trace(guard: Any, text: str) -> tuple[list[Any], list[Suppressed]]:
+def deterministic_trace(guard: Guard, text: str) -> tuple[list[Match], list[Suppressed]]:
     """The deterministic layers' matches and what they judged away (negated, hedged, excepted, terms of art)."""
-    raw: list[tuple[int, int, int, str]] = []
-    matches = guard._deterministic(text, raw)
-    rules = guard._rules
-    return matches, [Suppressed(rules[r].id, rules[r].category, a, b, why) for a, b, r, why in raw]
+    return guard.trace(text)
 
 
 #: Advice for the model's matches in categories the rule pack has no rule for (issue #16 added them).
@@ -31,28 +33,33 @@ FALLBACK_ADVICE = {
 }
 
 
-def category_advice(guard: Any) -> dict[str, str]:
+def advice_from_rules(rules: Iterable[Rule]) -> dict[str, str]:
     """Advice per category for the model's matches: the first rule's of that category that has advice."""
     out: dict[str, str] = dict(FALLBACK_ADVICE)
-    for rule in guard._rules:
+    for rule in rules:
         if rule.advice and (rule.category not in out or out[rule.category] == FALLBACK_ADVICE.get(rule.category)):
             out[rule.category] = rule.advice
     return out
 
 
-def check_with_model(guard: Any, text: str, speaker: str = "agent") -> list[Any]:
+def category_advice(guard: Guard) -> dict[str, str]:
+    """Advice per category for the model's matches in ``guard`` (cached by the guard)."""
+    return guard.category_advice
+
+
+def check_with_model(guard: Guard, text: str, speaker: str = "agent") -> list[Match]:
     """The combined guard's matches for an agent's, a suggestion's or a document's text (a document's rule
     blocks are never vetoed: see :func:`~assist.compliance.guard.combine.combine`)."""
-    matches, suppressed = deterministic_trace(guard, text)
+    matches, suppressed = guard.trace(text)
+    layer = guard.claim_layer
+    if layer is None:
+        return matches
     try:
-        reading = guard.claim_layer.run(text)
+        reading = layer.run(text)
     except Exception:  # any failure of the model: the deterministic verdict stands, never a silent allow
         logger.exception("claim model failed on a text; the deterministic layers' verdict stands")
         return matches
-    advice = getattr(guard, "_category_advice", None)
-    if advice is None:
-        advice = guard._category_advice = category_advice(guard)
-    return combine(reading, text, matches, suppressed, advice=advice, veto=speaker != "document")
+    return combine(reading, text, matches, suppressed, advice=guard.category_advice, veto=speaker != "document")
 
 
 def claim_layer_from_settings(settings: Any, *, warm: bool = True) -> tuple[Any, dict[str, Any] | None]:
