@@ -95,6 +95,31 @@ def main_conf(work: Path, site: Path) -> str:
     )
 
 
+def listens(pid: int, port: int) -> bool:
+    """True when process `pid` holds the listening TCP socket on `port` (Linux /proc; True where it cannot tell).
+
+    A free port is picked before the replica binds it, which it does only once its start-up is done; on a
+    machine where other programs pick free ports too, something else may answer there meanwhile.
+    """
+    try:
+        tables = Path("/proc/net/tcp").read_text() + Path("/proc/net/tcp6").read_text()
+        entries = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return True
+    fds = []
+    for entry in entries:
+        try:
+            fds.append(os.readlink(entry))
+        except OSError:  # closed meanwhile
+            continue
+    inodes = {
+        f"socket:[{cols[9]}]"
+        for line in tables.splitlines()[1:]
+        if len(cols := line.split()) > 9 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port
+    }
+    return any(fd in inodes for fd in fds)
+
+
 def wait_until(predicate, *, timeout_s: float, what: str, every_s: float = 0.2) -> None:  # type: ignore[no-untyped-def]
     """Poll `predicate` until it is true; TimeoutError naming `what` after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
@@ -165,7 +190,7 @@ class Replica:
             if not self.alive():
                 tail = self.log.read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"replica {self.name} exited ({self.proc and self.proc.returncode}):\n{tail}")
-            return answers(f"{self.url}/readyz")
+            return answers(f"{self.url}/readyz") and self.proc is not None and listens(self.proc.pid, self.port)
 
         wait_until(ready, timeout_s=timeout_s, what=f"{self.name} ready")
 

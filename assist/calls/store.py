@@ -6,6 +6,7 @@ lives only while a thread holds or waits for it. Asking about a call, known or n
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -132,7 +133,11 @@ class CallStore:
         self.db_engine = db_engine
         self.redact = redact
         self.max_cached_calls = max_cached_calls
-        self._write_lock = threading.Lock()
+        # SQLite only: one writer at a time inside the process (see persist). PostgreSQL takes concurrent
+        # writers, and a process-wide lock there queued every call's turn behind the others' commits.
+        self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if db_engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
         self._states: OrderedDict[str, CallState] = OrderedDict()
         self._states_guard = threading.Lock()
         self._owners: OrderedDict[str, str | None] = OrderedDict()
@@ -356,8 +361,9 @@ class CallStore:
             ConflictError: the call ended (on another server) while the turn ran.
             TurnNumberTaken: another server stored a turn of this call with the number first: run it again.
         """
-        # One writer at a time inside the process: SQLite allows one anyway, and its busy handler backs off
-        # with sleeps of up to 100 ms, which under 50 calls made this the slowest stage (p95 73 ms).
+        # On SQLite, one writer at a time inside the process: SQLite allows one anyway, and its busy handler backs
+        # off with sleeps of up to 100 ms, which under 50 calls made this the slowest stage (p95 73 ms). Not on
+        # PostgreSQL (bench_calls --replicas: persist p95 4.7 s at 30 calls with the lock, on a loaded machine).
         with self._write_lock, Session(self.db_engine, expire_on_commit=False) as session:
             # One UPDATE, not a load of the row and a save: this runs after every turn of every call.
             # the turn takes its number only if it is still free and the call still active, with the turn's row

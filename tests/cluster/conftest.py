@@ -28,8 +28,12 @@ REPLICAS = 3
 CALLS = 20
 
 # the replicas' settings: the cheap embedder; retries after a replica's death take its unanswered requests over
-# after 3 s (not the default 2 minutes); rate limits off (20 agents posting as fast as they are answered)
+# after 3 s (not the default 2 minutes); rate limits off (20 agents posting as fast as they are answered); small
+# connection pools: three replicas (each a pool, a turn-lock pool and two fan-out connections) must fit in a
+# shared test server's max_connections (100), beside other users of it
 REPLICA_ENV = {
+    "ASSIST_DB_POOL_SIZE": "4",
+    "ASSIST_DB_MAX_OVERFLOW": "6",
     "ASSIST_EMBEDDERS": "hash",
     "ASSIST_GUARD_MODEL": "false",
     "ASSIST_RATE_LIMITS": "false",

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from assist.calls.messages import ChecklistMessage, turn_messages
+from assist.calls.messages import ChecklistMessage, ResumedMessage, turn_messages
 from assist.client import ApiError, AsyncAssistClient, AsyncCallStream, ClientError
 from assist.models.calls import ComplianceAlert, SuggestionMessage, TurnResult
 
@@ -71,6 +71,9 @@ class CallRun:
     answers: list[TurnResult] = field(default_factory=list)  # in the order posted
     answered_at: list[float] = field(default_factory=list)  # wall clock of each answer
     received: list[tuple[str, int]] = field(default_factory=list)  # the panel's (type, turn), in order
+    # a resumed socket's replay: (after, through) of each, and the checklist it stood for the missed turns with
+    windows: list[tuple[int, int]] = field(default_factory=list)
+    snapshots: list[tuple[int, int]] = field(default_factory=list)  # (turn of the checklist, window's through)
     retries: int = 0
     reconnects: int = 0
     resumed: int = 0  # reconnects that asked to resume after a turn
@@ -79,8 +82,18 @@ class CallRun:
     error: str = ""
 
     def expected(self) -> list[tuple[str, int]]:
-        """What the panel should show: each turn's messages, turn after turn."""
-        return [t for r in self.answers for m in turn_messages(r) if (t := shown(m)) is not None]
+        """What the panel should show: each turn's messages, turn after turn.
+
+        A resumed socket is sent the stored alerts and suggestions of the turns it missed and then the current
+        checklist once, in place of each missed turn's checklist-only update (those are not stored: the fan-out
+        design, assist/calls/replay.py); so those updates are not expected inside a replay window.
+        """
+        return [
+            t
+            for r in self.answers
+            for m in turn_messages(r)
+            if (t := shown(m)) is not None and not (t[0] == "checklist" and any(a < t[1] <= b for a, b in self.windows))
+        ]
 
 
 @dataclass
@@ -153,6 +166,7 @@ async def open_panel(api: AsyncAssistClient, run: CallRun, after: int | None) ->
 async def panel(api: AsyncAssistClient, run: CallRun, stream: AsyncCallStream) -> None:
     """The side panel: keeps what it is shown; reconnects when its socket breaks; stops once it has it all."""
     quiet_since: float | None = None
+    replaying = False  # between a resume and its `resumed` message
     while True:
         try:
             message = await stream.receive(timeout=1.0)
@@ -167,10 +181,18 @@ async def panel(api: AsyncAssistClient, run: CallRun, stream: AsyncCallStream) -
         except ClientError:  # the replica behind the socket died
             run.reconnects += 1
             last = max((t for _, t in run.received), default=0)
+            resumes = run.resumed
             stream = await open_panel(api, run, after=last)
+            replaying = run.resumed > resumes
             continue
         quiet_since = None
-        if (item := shown(message)) is not None:
+        if isinstance(message, ResumedMessage):
+            run.windows.append((message.after, message.through))
+            replaying = False
+            run.snapshots = [(t, message.through) if b < 0 else (t, b) for t, b in run.snapshots]
+        elif replaying and isinstance(message, ChecklistMessage):
+            run.snapshots.append((message.turn, -1))  # the current checklist, standing for the missed updates
+        elif (item := shown(message)) is not None:
             run.received.append(item)
     await stream.close()
 

@@ -107,6 +107,8 @@ def test_the_calls_carried_on_on_the_survivors(cluster: tuple[LocalCluster, Keys
 
 def test_every_panel_got_every_message_in_order(run: Run) -> None:
     for c in run.calls:
+        # a replay's checklist is the one as of the last turn the replay covers
+        assert all(turn == through for turn, through in c.snapshots), f"call {c.index}: {c.snapshots}"
         expected = c.expected()
         assert expected, f"call {c.index}: nothing to show"
         assert c.received == expected, (
