@@ -71,9 +71,7 @@ def corpus_chunks(
 
 
 def chunk(cid: int, text: str, language: str, tokens: list[str], vectors: dict[str, np.ndarray]) -> IndexedChunk:
-    meta = ChunkMeta(
-        chunk_id=cid, document_id=f"d{cid}", title="", section="", version=1, text=text, language=language
-    )
+    meta = ChunkMeta(chunk_id=cid, document_id=f"d{cid}", title="", section="", version=1, text=text, language=language)
     return IndexedChunk(meta=meta, tokens=tokens, vectors=vectors)
 
 
