@@ -14,8 +14,9 @@ Documents go through `ingest.onnx_encoders` too with `document_engine="onnx"` (t
 padded batches on ONNX Runtime. "onnx" keeps the reference's arithmetic (cosine ≥ 0.9998); "int8" runs e5's
 linear layers on 8-bit integers (faster, cosine 0.9898-0.998 to the reference: outside the 0.99 bound on
 some texts, so opt-in) and keeps MiniLM exact. The engines' document vectors are kept apart: an
-embedder's `vector_space` names what its vectors are ("e5-int8", "e5-onnx", "minilm-onnx", "e5"), the database stores each chunk's vectors per
-space and an index is rebuilt (re-embedding once) when the space changes, so one index never holds two kinds.
+embedder's `vector_space` names what its vectors are ("e5-int8", "e5-onnx", "minilm-onnx", "e5"), the database
+stores each chunk's vectors per space and an index is rebuilt (re-embedding once) when the space changes, so
+one index never holds two kinds.
 """
 
 from __future__ import annotations
