@@ -1,6 +1,7 @@
 """Dense search at 100,000 chunks: FAISS exact (flat) search against HNSW, query latency and hit@1.
 
     .venv/bin/python -m benchmarks.bench_ann [--data DIR] [--size 100000] [--queries 1000] [--model minilm]
+    .venv/bin/python -m benchmarks.bench_ann --flat-sizes 5000,10000,20000,50000,100000   # exact search alone
 
 The corpus is synthetic, built from banking77_en (read at run time from ../shared/data, never copied into
 the repo): its 10,003 labelled utterances are embedded with the real model, then filled up to `--size`
@@ -72,6 +73,9 @@ def main() -> None:
     ap.add_argument("--m", type=int, default=32, help="HNSW links per node")
     ap.add_argument("--ef-construction", type=int, default=80)
     ap.add_argument("--ef-search", default="16,32,64,128")
+    ap.add_argument(
+        "--flat-sizes", default=None, help="e.g. 5000,10000,20000,50000: exact search alone at each size, then stop"
+    )
     args = ap.parse_args()
     faiss.omp_set_num_threads(1)
     corpus_p, queries_p = set_paths("banking77_en", args.data)
@@ -83,6 +87,16 @@ def main() -> None:
     ids = np.arange(len(vectors), dtype=np.int64)
     labels = {i: c.label for i, c in enumerate(corpus)}
     q_labels = [q.label for q in qs]
+    if args.flat_sizes:  # where exact search stops fitting a turn: the switch-over size (ASSIST_ANN_MIN_VECTORS)
+        sizes = []
+        for n in (int(x) for x in args.flat_sizes.split(",")):
+            small = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
+            small.add_with_ids(vectors[:n], ids[:n])
+            row = measure(f"flat {n}", small, queries, q_labels, labels)
+            del row["top_ids"], row["hit_at_1"]
+            sizes.append(row)
+        print(json.dumps({"model": args.model, "load_average": round(os.getloadavg()[0], 2), "rows": sizes}))
+        return
     flat = faiss.IndexIDMap2(faiss.IndexFlatIP(vectors.shape[1]))
     flat.add_with_ids(vectors, ids)
     rows = [measure("flat", flat, queries, q_labels, labels)]
