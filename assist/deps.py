@@ -212,7 +212,7 @@ def require_call_access(engine: CallEngine, call_id: str, key: ApiKey, need: Cal
         NotFoundError: the call does not exist, or the key may not know that it does (no access at all).
         ForbiddenError: the key may see the call but not do this (e.g. a supervisor posting a turn).
     """
-    have = engine.access(call_id, key)
+    have = engine.store.access(call_id, key)
     if have == CallAccess.none:
         raise NotFoundError("call", call_id)
     if have < need:

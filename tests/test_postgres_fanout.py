@@ -354,7 +354,7 @@ def test_concurrent_turns_on_two_engines_keep_every_turns_state(engines: tuple[A
         t.start()
     for t in threads:
         t.join()
-    assert sorted(t.turn for t in a.get_call(call_id).turns) == list(range(1, 33))
+    assert sorted(t.turn for t in a.store.get_call(call_id).turns) == list(range(1, 33))
     with Session(a.db_engine) as session:
         row = session.get(Call, call_id)
         assert row is not None

@@ -98,7 +98,7 @@ def test_turns_on_two_engines_share_one_sequence_on_postgres(settings: Settings)
             (a if n % 2 else b).handle_turn(call_id, speaker="agent", text=f"t{n}")
 
     assert _together(4, post) == []
-    assert sorted(t.turn for t in a.get_call(call_id).turns) == list(range(1, 33))
+    assert sorted(t.turn for t in a.store.get_call(call_id).turns) == list(range(1, 33))
     b.end_call(call_id)
     from assist.errors import ConflictError
 

@@ -22,18 +22,17 @@ from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.playbooks import Playbooks
 from assist.calls.reading import CustomerReader, StepTicker
 from assist.calls.region import caller_region
-from assist.calls.replay import Replay, last_turn, stored_messages
 from assist.calls.sentences import SentenceVectors
 from assist.calls.state import CallState
 from assist.calls.store import CallStore, TurnNumberTaken
 from assist.calls.suggest import SuggestStage
 from assist.calls.trigger import NeedTrigger
-from assist.calls.turn import Turn
+from assist.calls.turn import Turn, validate_turn
 from assist.calls.understanding.stage import Understanding
 from assist.config import Settings
-from assist.errors import ConflictError, GuardUnavailableError, InvalidInputError
-from assist.models.calls import CallPublic, CallSummary, FeedbackPublic, TurnResult
-from assist.models.keys import ApiKey, CallAccess
+from assist.errors import ConflictError, GuardUnavailableError
+from assist.models.calls import CallSummary, TurnResult
+from assist.models.keys import ApiKey
 from assist.privacy import redact
 from assist.protocols import Retriever
 from assist.text import detect_language
@@ -41,8 +40,6 @@ from assist.text import detect_language
 logger = logging.getLogger(__name__)
 # how many times a turn runs when other servers keep storing turns of its call first (TurnNumberTaken)
 TURN_ATTEMPTS = 20
-
-SPEAKERS = ("customer", "agent")
 
 
 class CallEngine:
@@ -127,39 +124,7 @@ class CallEngine:
         self.suggester.answer.composer.warm_up()
         self.trigger.run(text="预热", speaker="customer", final=True)
 
-    # -- calls, as stored (store.py) ----------------------------------------------------------
-    def exists(self, call_id: str) -> bool:
-        """True when the call is known (in memory or in the database)."""
-        return self.store.exists(call_id)
-
-    def owner_of(self, call_id: str) -> str | None:
-        """The id of the key that started the call (None for none recorded); NotFoundError when unknown."""
-        return self.store.owner_of(call_id)
-
-    def access(self, call_id: str, key: ApiKey) -> CallAccess:
-        """What `key` may do with the call; NotFoundError when unknown."""
-        return self.store.access(call_id, key)
-
-    def call_of_suggestion(self, suggestion_id: str) -> str:
-        """The call a suggestion was shown on; NotFoundError when unknown."""
-        return self.store.call_of_suggestion(suggestion_id)
-
-    def get_call(self, call_id: str) -> CallPublic:
-        """The redacted transcript, suggestions, checklist and alerts of a call."""
-        return self.store.get_call(call_id)
-
-    def stored_since(self, call_id: str, *, after: int) -> Replay:
-        """The stored alerts and suggestions of the turns after `after`, and the checklist (a resuming socket)."""
-        return stored_messages(self.db_engine, call_id, after=after)
-
-    def last_turn(self, call_id: str) -> int:
-        """The number of the call's last turn, as stored (every replica's turns counted)."""
-        return last_turn(self.db_engine, call_id)
-
-    def feedback(self, suggestion_id: str, *, rating: str, comment: str | None) -> FeedbackPublic:
-        """Record an agent's rating of a suggestion."""
-        return self.store.feedback(suggestion_id, rating=rating, comment=comment)
-
+    # -- calls (reads, feedback and access are the store's: engine.store) ----------------------
     def start_call(self, *, agent: ApiKey | None = None) -> str:
         """Open a call; returns its id."""
         call_id = self.store.create(agent=agent).call_id
@@ -177,18 +142,6 @@ class CallEngine:
         return summary
 
     # -- turns --------------------------------------------------------------------------------
-    def validate(self, *, speaker: str, text: str) -> str:
-        """The stripped text, or InvalidInputError with the reason."""
-        if speaker not in SPEAKERS:
-            raise InvalidInputError(f"speaker must be 'customer' or 'agent', got {speaker!r}")
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidInputError("text must not be empty")
-        if len(text) > self.settings.max_utterance_chars:
-            raise InvalidInputError(
-                f"text is {len(text)} characters, over the limit of {self.settings.max_utterance_chars}"
-            )
-        return text.strip()
-
     def handle_turn(self, call_id: str, *, speaker: str, text: str, final: bool = True) -> TurnResult:
         """Process one utterance.
 
@@ -198,7 +151,7 @@ class CallEngine:
             ConflictError: the call has ended.
         """
         t0 = time.perf_counter()
-        text = self.validate(speaker=speaker, text=text)
+        text = validate_turn(speaker=speaker, text=text, max_chars=self.settings.max_utterance_chars)
         with self.store.lock(call_id):
             state = self.store.load(call_id)
             if state.status != "active":

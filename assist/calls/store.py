@@ -14,7 +14,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import CursorResult, Engine
@@ -38,6 +38,9 @@ from assist.models.calls import (
 from assist.models.common import new_id, utcnow
 from assist.models.guard import GuardEvent
 from assist.models.keys import ApiKey, CallAccess, Role
+
+if TYPE_CHECKING:
+    from assist.calls.replay import Replay
 
 logger = logging.getLogger(__name__)
 
@@ -425,6 +428,18 @@ class CallStore:
             session.exec(select(GuardEvent).where(GuardEvent.call_id == call_id).order_by(col(GuardEvent.id)))
         )
         return row, turns, sugg, events
+
+    def stored_since(self, call_id: str, *, after: int) -> Replay:
+        """The stored alerts and suggestions of the turns after `after`, and the checklist (a resuming socket)."""
+        from assist.calls.replay import stored_messages
+
+        return stored_messages(self.db_engine, call_id, after=after)
+
+    def last_turn(self, call_id: str) -> int:
+        """The number of the call's last turn, as stored (every replica's turns counted)."""
+        from assist.calls.replay import last_turn
+
+        return last_turn(self.db_engine, call_id)
 
     def get_call(self, call_id: str) -> CallPublic:
         """The redacted transcript, suggestions, checklist and alerts of a call.

@@ -7,8 +7,22 @@ from dataclasses import dataclass, field
 from assist.calls.metrics import elapsed_ms
 from assist.calls.state import CallState
 from assist.calls.store import message_of
+from assist.errors import InvalidInputError
 from assist.models.calls import ComplianceAlert, NextStep, Suggestion, TurnResult
 from assist.models.guard import GuardEvent
+
+SPEAKERS = ("customer", "agent")
+
+
+def validate_turn(*, speaker: str, text: str, max_chars: int) -> str:
+    """The stripped text, or InvalidInputError with the reason."""
+    if speaker not in SPEAKERS:
+        raise InvalidInputError(f"speaker must be 'customer' or 'agent', got {speaker!r}")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInputError("text must not be empty")
+    if len(text) > max_chars:
+        raise InvalidInputError(f"text is {len(text)} characters, over the limit of {max_chars}")
+    return text.strip()
 
 
 @dataclass

@@ -149,7 +149,7 @@ def end_call(call_id: str, engine: CallEngineDep, _key: CallActor) -> CallSummar
 @router.get("/{call_id}", response_model=CallPublic)
 def get_call(call_id: str, engine: CallEngineDep, _key: CallReader) -> CallPublic:
     """The redacted transcript, suggestions, checklist and alerts of a call."""
-    return engine.get_call(call_id)
+    return engine.store.get_call(call_id)
 
 
 class _Socket:
@@ -233,7 +233,7 @@ class KeyWatch:
             return CLOSE_BAD_KEY, "API key revoked"
         if self.from_grant:
             try:
-                self.access = await run_in_threadpool(self.engine.access, self.call_id, self.key)
+                self.access = await run_in_threadpool(self.engine.store.access, self.call_id, self.key)
             except NotFoundError:
                 self.access = CallAccess.none
             if self.access < CallAccess.listen:
@@ -312,7 +312,7 @@ async def _resume(sock: _Socket, engine: Any, sub: Subscriber, call_id: str, aft
     The socket is subscribed before the database is read, so a turn stored meanwhile arrives live; the live
     copies of turns the replay covered are skipped (`Subscriber.through`).
     """
-    replay = await run_in_threadpool(engine.stored_since, call_id, after=after)
+    replay = await run_in_threadpool(engine.store.stored_since, call_id, after=after)
     sub.through = replay.last_turn
     for m in replay.messages:
         await sock.send(m)
@@ -399,7 +399,7 @@ async def stream(websocket: WebSocket, call_id: str) -> None:
         await websocket.close(code=CLOSE_FORBIDDEN, reason=f"role {key.role!r} may not stream calls")
         return
     try:
-        access = await run_in_threadpool(engine.access, call_id, key)
+        access = await run_in_threadpool(engine.store.access, call_id, key)
     except NotFoundError:
         access = CallAccess.none
     if access < CallAccess.listen:  # unknown, or not this key's to know of: the same answer
@@ -410,7 +410,7 @@ async def stream(websocket: WebSocket, call_id: str) -> None:
     except ValueError as exc:
         await websocket.close(code=CLOSE_BAD_REQUEST, reason=str(exc)[:120])
         return
-    owner = await run_in_threadpool(engine.owner_of, call_id)
+    owner = await run_in_threadpool(engine.store.owner_of, call_id)
     watch = KeyWatch(
         security=security,
         engine=engine,
@@ -427,7 +427,7 @@ async def stream(websocket: WebSocket, call_id: str) -> None:
     try:
         if after is not None:
             await _resume(sock, engine, sub, call_id, after)
-        hub.sequence_from(call_id, sub.through or await run_in_threadpool(engine.last_turn, call_id))
+        hub.sequence_from(call_id, sub.through or await run_in_threadpool(engine.store.last_turn, call_id))
         async with anyio.create_task_group() as tg:
             tg.start_soon(_forward, sock, sub)
             tg.start_soon(watch_key, sock, watch, tg.cancel_scope)

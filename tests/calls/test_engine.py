@@ -149,7 +149,7 @@ def test_asking_about_unknown_calls_leaves_nothing_behind(make_call_engine) -> N
             with pytest.raises(NotFoundError):
                 e.end_call(cid)
         else:
-            assert not e.exists(cid)
+            assert not e.store.exists(cid)
     assert len(e.store._locks) == 0
     assert len(e.store._states) == 0 and len(e.store._owners) == 0 and e.suggester.retrieval.pending() == 0
 
@@ -165,7 +165,7 @@ def test_per_call_maps_stay_bounded_and_ended_calls_let_go(make_call_engine) -> 
     e.end_call(ids[-1])
     assert ids[-1] not in e.store._states and e.suggester.retrieval.pending() == pending - 1  # its prefetch went too
     # the call still reads back from the database after it left memory
-    assert e.get_call(ids[0]).id == ids[0]
+    assert e.store.get_call(ids[0]).id == ids[0]
 
 
 def test_turns_of_one_call_are_still_serialised(make_call_engine) -> None:
@@ -187,4 +187,4 @@ def test_turns_of_one_call_are_still_serialised(make_call_engine) -> None:
     for t in threads:
         t.join()
     assert not errors
-    assert [t.turn for t in e.get_call(cid).turns] == list(range(1, 21))  # no number given twice
+    assert [t.turn for t in e.store.get_call(cid).turns] == list(range(1, 21))  # no number given twice

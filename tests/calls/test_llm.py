@@ -43,7 +43,7 @@ def test_hallucinated_guaranteed_return_is_blocked_and_replaced(make_call_engine
     with Session(e.db_engine) as session:
         ev = session.exec(select(GuardEvent).where(GuardEvent.kind == "suggestion")).one()
         assert "guaranteed return" in ev.text and ev.action == "block" and ev.call_id == cid
-    got = e.get_call(cid).suggestions[0]
+    got = e.store.get_call(cid).suggestions[0]
     assert got.source == "llm_blocked_fallback" and got.replaced_reason == s.replaced_reason
 
 

@@ -37,7 +37,7 @@ def test_turns_alternating_between_two_servers_are_numbered_once_each_in_order(t
         results.append(server.handle_turn(call_id, speaker="agent", text=f"turn {i}").turn)
     assert results == [1, 2, 3, 4, 5, 6]  # release 0.1: 1, 1, 2, 2, 3, 3 (each server counted on its own)
     assert _turns(a, call_id) == [(n, f"turn {n - 1}") for n in range(1, 7)]
-    assert [t.turn for t in b.get_call(call_id).turns] == [1, 2, 3, 4, 5, 6]
+    assert [t.turn for t in b.store.get_call(call_id).turns] == [1, 2, 3, 4, 5, 6]
 
 
 def test_a_server_refuses_a_turn_on_a_call_another_server_ended(two_servers) -> None:
