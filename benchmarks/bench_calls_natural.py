@@ -62,10 +62,10 @@ def warm_sentences(engine: Any) -> int:
 
     from assist.calls.sentences import knowledge_sentences
 
-    vectors = engine.answer.composer.sentence_vectors
+    vectors = engine.suggester.answer.composer.sentence_vectors
     if vectors is None:
         return 0
-    return int(vectors.warm(knowledge_sentences(SimpleNamespace(retriever=engine.retrieval.retriever))))
+    return int(vectors.warm(knowledge_sentences(SimpleNamespace(retriever=engine.suggester.retrieval.retriever))))
 
 
 def _done(result: Any) -> set[str]:
