@@ -187,12 +187,15 @@ def main() -> None:
         help="embed every answer sentence of the knowledge base before replaying (a server that has been up a while)",
     )
     args = ap.parse_args()
+    modes = ["keywords", "model"] if args.modes == "both" else args.modes.split(",")
+    if not modes or set(modes) - {"keywords", "model"}:
+        raise SystemExit(f"--modes: keywords, model, keywords,model or both; got {args.modes!r}")
     sys.path.insert(0, str(ROOT))
     calls = [json.loads(line) for line in args.calls.read_text(encoding="utf-8").splitlines() if line.strip()]
     results: dict[str, Any] = {}
     all_misses: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory(prefix="assist-bench-natural-") as tmp:
-        for mode in args.modes.split(","):
+        for mode in modes:
             engine = build_engine(args.data or Path(tmp), args.embedders.split(","), "on" if mode == "model" else "off")
             if mode == "model" and not engine.understanding.ready:
                 raise SystemExit(f"the model did not load: {engine.understanding.status.reason}")
