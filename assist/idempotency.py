@@ -7,7 +7,10 @@ one request its owner, on any server), and the answer after. A retry then gets:
 - 409, when the first request is still running (retry shortly), or the key came with a different request
   (method, path or body): a key names one request;
 - a fresh run, when the first request failed (its record is dropped) or its server died while it ran (its
-  record is taken over once older than ``ASSIST_IDEMPOTENCY_PENDING_S``).
+  record is taken over once older than ``ASSIST_IDEMPOTENCY_PENDING_S``);
+- the turn the first request stored, when its server died after storing the turn but before answering: the
+  transaction that stores a turn also marks the key ``stored`` (:func:`mark_stored`), so a retry never runs the
+  turn a second time (:class:`StoredTurn`; the route answers from the database).
 
 Records are kept ``ASSIST_IDEMPOTENCY_TTL_HOURS``; older ones are deleted (at most once a minute per process).
 """
@@ -20,6 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +45,9 @@ HEADER = "Idempotency-Key"
 MAX_KEY_CHARS = 255
 PURGE_EVERY_S = 60.0
 
+#: the key the request running in this context claimed (owner, key), for :func:`mark_stored`
+_CLAIM: ContextVar[tuple[str, str] | None] = ContextVar("idempotency_claim", default=None)
+
 
 @dataclass(frozen=True)
 class Replay:
@@ -48,6 +55,32 @@ class Replay:
 
     status_code: int
     body: Any
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    """The first request stored its turn, and its server died before it answered: answer from the database."""
+
+    call_id: str
+    turn: int
+
+
+def mark_stored(session: Session, *, call_id: str, turn: int) -> None:
+    """Inside the transaction that stores a turn: mark the running request's key as having stored it, so that
+    a retry after this server's death gets that turn back instead of running it again (no-op without a key)."""
+    claim = _CLAIM.get()
+    if claim is None:
+        return
+    owner, key = claim
+    session.execute(
+        update(IdempotencyRecord)
+        .where(
+            col(IdempotencyRecord.owner) == owner,
+            col(IdempotencyRecord.key) == key,
+            col(IdempotencyRecord.status) == "pending",
+        )
+        .values(status="stored", response={"call_id": call_id, "turn": turn})
+    )
 
 
 def _aware(moment: datetime) -> datetime:
@@ -105,7 +138,7 @@ class IdempotencyStore:
         except Exception:  # retention is housekeeping: never fail a request over it
             logger.exception("could not delete expired idempotency records")
 
-    def begin(self, *, owner: str, key: str, fingerprint: str) -> Replay | None:
+    def begin(self, *, owner: str, key: str, fingerprint: str) -> Replay | StoredTurn | None:
         """Claim `key` for this request (None: run it), or the first request's answer to replay.
 
         Raises:
@@ -150,6 +183,8 @@ class IdempotencyStore:
                     )
                 if row.status == "done" and row.status_code is not None:
                     return Replay(row.status_code, row.response)
+                if row.status == "stored":  # its turn is stored: never run it twice, whether its server lives or not
+                    return StoredTurn(str(row.response["call_id"]), int(row.response["turn"]))
                 raise ConflictError(f"the request with {HEADER} {key!r} is still being answered; retry shortly")
         raise ConflictError(f"the request with {HEADER} {key!r} is being retried concurrently; retry shortly")
 
@@ -192,13 +227,19 @@ class IdempotencyStore:
             return call()
         check_key(key)
         replay = self.begin(owner=owner, key=key, fingerprint=fingerprint)
+        if isinstance(replay, StoredTurn):
+            logger.info("idempotent replay of a stored turn", extra={"call_id": replay.call_id, "turn": replay.turn})
+            return replay
         if replay is not None:
             logger.info("idempotent replay", extra={"status": replay.status_code})
             return JSONResponse(replay.body, status_code=replay.status_code, headers={"Idempotent-Replayed": "true"})
+        token = _CLAIM.set((owner, key))
         try:
             result = call()
         except BaseException:
             self.abandon(owner=owner, key=key)
             raise
+        finally:
+            _CLAIM.reset(token)
         self.complete(owner=owner, key=key, status_code=status_code, body=jsonable_encoder(result))
         return result

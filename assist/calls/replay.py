@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from assist.calls.messages import ChecklistMessage, ServerMessage
 from assist.calls.store import alert_of, message_of
 from assist.errors import NotFoundError
-from assist.models.calls import Call, NextStep, Suggestion, Turn
+from assist.models.calls import Call, ComplianceAlert, NextStep, Suggestion, SuggestionMessage, Turn, TurnResult
 from assist.models.guard import GuardEvent
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,21 @@ class Replay:
 
     messages: list[ServerMessage]
     last_turn: int
+
+
+def stored_turn_result(db_engine: Engine, call_id: str, turn: int) -> TurnResult:
+    """A stored turn's result, rebuilt from the database (a retried POST whose first run stored the turn and
+    died before answering)."""
+    messages = stored_messages(db_engine, call_id, after=turn - 1, through=turn).messages
+    suggestion = next((m for m in messages if isinstance(m, SuggestionMessage)), None)
+    checklist = next((m for m in messages if isinstance(m, ChecklistMessage)), None)
+    return TurnResult(
+        call_id=call_id,
+        turn=turn,
+        suggestion=suggestion,
+        alerts=[m for m in messages if isinstance(m, ComplianceAlert)],
+        next_steps=checklist.next_steps if checklist else (suggestion.next_steps if suggestion else []),
+    )
 
 
 def stored_messages(

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from assist.calls.state import CallState
 from assist.errors import ConflictError, InvalidInputError, NotFoundError
+from assist.idempotency import mark_stored
 from assist.models.calls import (
     Call,
     CallPublic,
@@ -393,6 +394,7 @@ class CallStore:
                 session.add(suggestion)
             for e in events:
                 session.add(e)
+            mark_stored(session, call_id=state.call_id, turn=turn)  # a retry of this request gets this turn
             session.commit()
 
     def feedback(self, suggestion_id: str, *, rating: str, comment: str | None) -> FeedbackPublic:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import anyio
 from anyio import CancelScope
 from fastapi import APIRouter, Depends, Header, Request, WebSocket
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -27,6 +28,7 @@ from assist.calls.messages import (
     parse_client_message,
     turn_messages,
 )
+from assist.calls.replay import stored_turn_result
 from assist.deps import (
     AgentKey,
     CallActor,
@@ -40,7 +42,7 @@ from assist.deps import (
     key_from_socket,
 )
 from assist.errors import AssistError, AuthError, InvalidMessageError, NotFoundError, RateLimitedError
-from assist.idempotency import HEADER, fingerprint
+from assist.idempotency import HEADER, StoredTurn, fingerprint
 from assist.models.calls import CallCreated, CallPublic, CallStart, CallSummary, TurnResult, UtteranceIn
 from assist.models.keys import ApiKey, CallAccess, Role
 from assist.security.gate import Security, TokenBucket
@@ -130,6 +132,10 @@ def post_utterance(
         status_code=200,
         call=lambda: engine.handle_turn(call_id, speaker=body.speaker, text=body.text, final=body.final),
     )
+    if isinstance(result, StoredTurn):  # its first run stored the turn, and its server died before answering
+        result = stored_turn_result(engine.db_engine, result.call_id, result.turn)
+        hub.publish(call_id, turn_messages(result), turn=result.turn)  # the hubs drop a turn handed on already
+        return JSONResponse(jsonable_encoder(result), headers={"Idempotent-Replayed": "true"})
     if isinstance(result, TurnResult):
         hub.publish(call_id, turn_messages(result), turn=result.turn)
     elif isinstance(result, JSONResponse) and result.status_code == 200:

@@ -115,3 +115,31 @@ def test_answers_are_kept_for_the_retention_only(client) -> None:
     assert store.purge(now=utcnow() + timedelta(minutes=30)) == 0
     assert store.purge(now=utcnow() + timedelta(hours=2)) == 2
     assert store.begin(owner="k", key="old", fingerprint="other") is None  # gone: the key is free again
+
+
+def test_a_turn_stored_by_a_server_that_died_before_answering_is_not_stored_again(client, agent, call_id) -> None:
+    """The server stored the turn (its record marked in the same transaction) and died before it answered:
+    the connector's retry, an hour later or at once, gets that turn back and never a second copy."""
+    app = client.app
+    body = {"speaker": "customer", "text": "我的信用卡丢了怎么办？", "final": True}
+    fp = fingerprint("POST", f"/v1/calls/{call_id}/utterances", body)
+    with Session(app.state.db_engine) as s:  # type: ignore[attr-defined]
+        owner = s.get(Call, call_id).agent_key_id  # type: ignore[union-attr]
+    store = IdempotencyStore(app.state.db_engine)  # type: ignore[attr-defined]
+
+    class Died(Exception):
+        pass
+
+    def run_and_die() -> None:
+        app.state.call_engine.handle_turn(call_id, speaker="customer", text=body["text"])  # type: ignore[attr-defined]
+        raise Died  # after the turn was stored, before the answer was recorded
+
+    with pytest.raises(Died):
+        # the claim as the route makes it, minus the clean-up a dying process never runs
+        store.abandon = lambda **_: None  # type: ignore[method-assign]
+        store.run(owner=owner, key="k-stored", fingerprint=fp, status_code=200, call=run_and_die)
+    retry = say(client, agent, call_id, body["text"], key="k-stored")
+    assert retry.status_code == 200 and retry.json()["turn"] == 1
+    assert retry.headers.get("Idempotent-Replayed") == "true"
+    assert retry.json()["suggestion"] is not None  # the stored suggestion, rebuilt from the database
+    assert [n for n, _ in turns(client, call_id)] == [1]

@@ -84,10 +84,10 @@ def test_demo_replays_a_sample_call_from_kb_docs(page: Any, live_server: LiveSer
     """Demo mode replays kb_docs/calls/*.jsonl against the engine: suggestions, alerts, steps done."""
     from playwright.sync_api import expect
 
-    samples = sorted((ROOT / "kb_docs" / "calls").glob("*.jsonl"))
-    if not samples:
-        pytest.skip("no sample call in kb_docs/calls/")
-    name = samples[0].stem
+    # the mixed-script sample: a forbidden agent line, steps carried out, zh-Hant and English turns
+    sample = ROOT / "kb_docs" / "calls" / "en_zh_hant_mortgage_and_card.jsonl"
+    samples = [sample]
+    name = sample.stem
     _open_panel(page, live_server)
     expect(page.locator(f'#demo-select option[value="{name}"]')).to_have_count(1)
     page.locator("#demo-select").select_option(name)
