@@ -79,6 +79,8 @@ class TrainConfig:
         knn_k: Neighbours that vote.
         knn_tau: Temperature of the vote's similarity weights.
         simplify: Fold Traditional characters to Simplified before encoding (the model file says so).
+        calibrate_negatives: The negatives the budgets are rates over: ``all`` corpus negatives, or only
+            ``third_party`` ones (taken from public pages: the text the guard is judged on).
     """
 
     features: str = "cu"
@@ -100,6 +102,7 @@ class TrainConfig:
     knn_k: int = 10
     knn_tau: float = 0.05
     simplify: bool = False
+    calibrate_negatives: str = "all"
 
 
 @dataclass
@@ -415,7 +418,7 @@ def train(
 def _config_meta(cfg: TrainConfig) -> dict[str, Any]:
     """The settings for the header: the fourth round's switches only when set (older files unchanged)."""
     default = TrainConfig()
-    new = ("knn_alpha", "knn_k", "knn_tau", "simplify")
+    new = ("knn_alpha", "knn_k", "knn_tau", "simplify", "calibrate_negatives")
     return {
         key: v
         for key, v in asdict(cfg).items()

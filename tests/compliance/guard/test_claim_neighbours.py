@@ -11,6 +11,7 @@ import pytest
 from assist.compliance.guard.model import CATEGORIES, ClaimLayer, ClaimModel
 from assist.compliance.guard.neighbours import blend_vote, neighbour_vote
 from assist.compliance.guard.training import TrainConfig, train
+from assist.errors import InvalidInputError
 from tests.compliance.guard.claim_fakes import FAST, FakeEncoded, FakeEncoder, rows
 
 K = len(CATEGORIES)
@@ -107,3 +108,49 @@ def test_training_with_the_switches_writes_them_and_reads_folded_text() -> None:
     assert any(not np.allclose(a, b) for a, b in zip(report.oof_probabilities, plain.oof_probabilities, strict=True))
     # An older file (no switches in its header) still reads text as it is and uses the head alone.
     assert not _flat_model({}).simplify and _flat_model({}).knn_alpha == 0.0
+
+
+def test_the_budget_can_be_a_rate_over_third_party_negatives_only() -> None:
+    from assist.compliance.guard.calibration import budget_rows
+
+    class It:
+        def __init__(self, group: str) -> None:
+            self.group = group
+
+    items = [It("https://a.example/1"), It("w-12"), It("https://b.example/2"), It("w-13")]
+    pos = np.array([True, True, False, False])
+    assert budget_rows(items, pos, "all").all()
+    # Every claim stays in; of the negatives only the one from a public page counts.
+    assert budget_rows(items, pos, "third_party").tolist() == [True, True, True, False]
+    with pytest.raises(InvalidInputError, match="calibrate_negatives"):
+        budget_rows(items, pos, "written")
+    with pytest.raises(InvalidInputError, match="no negative"):
+        budget_rows(items[:2] + items[3:], np.array([True, True, False]), "third_party")
+
+
+def test_calibrating_on_third_party_negatives_loosens_thresholds_the_written_ones_held_tight() -> None:
+    from types import SimpleNamespace
+
+    from assist.compliance.guard.calibration import calibrate_items
+
+    def item(label: int, group: str) -> SimpleNamespace:
+        return SimpleNamespace(kind="corpus", label=label, group=group, text="x", spans=((0, 1),))
+
+    def probs(p: float) -> np.ndarray:
+        row = np.full((1, K), (1 - p) / (K - 1))
+        row[0, GR] = p
+        return row
+
+    # Claims score 0.5-0.8; the written near-misses score 0.7, the third-party negatives 0.2.
+    items = [item(GR, f"w-{i}") for i in range(10)]
+    items += [item(0, f"w-{10 + i}") for i in range(10)]
+    items += [item(0, f"https://x.example/{i}") for i in range(10)]
+    oof = [probs(0.5 + 0.03 * i) for i in range(10)] + [probs(0.7)] * 10 + [probs(0.2)] * 10
+    cfg = TrainConfig(**{**FAST.__dict__, "target_block_fpr": 0.05, "target_flag_fpr": 0.1})
+    _, warn_all, figs_all = calibrate_items(items, oof, cfg, K)
+    cfg3 = TrainConfig(**{**cfg.__dict__, "calibrate_negatives": "third_party"})
+    _, warn_3, figs_3 = calibrate_items(items, oof, cfg3, K)
+    assert warn_3[GR] < warn_all[GR]
+    assert figs_3["recall_flag"] > figs_all["recall_flag"]
+    # The written near-misses pay for it: that is the trade this switch makes.
+    assert figs_3["fpr_flag"] > figs_all["fpr_flag"]
