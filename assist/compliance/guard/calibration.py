@@ -178,26 +178,20 @@ def calibrate_items(
     grid, slack = config.threshold_grid, config.per_category_slack
     # Which statements the budget is a rate over: every claim, and the negatives of the chosen kind.
     sel = budget_rows([items[i] for i in idx], pos, getattr(config, "calibrate_negatives", "all"))
-    block = calibrate(
-        cats[sel],
-        scores[sel],
-        pos[sel],
-        n_categories=n_classes,
-        target_fpr=config.target_block_fpr,
-        grid=grid,
-        slack=slack,
-        already=None if det_block is None else det_block[sel],
-    )
-    warn = calibrate(
-        cats[sel],
-        scores[sel],
-        pos[sel],
-        n_categories=n_classes,
-        target_fpr=config.target_flag_fpr,
-        grid=grid,
-        slack=slack,
-        already=None if det_flag is None else det_flag[sel],
-    )
+    def fit(target: float, already: np.ndarray | None) -> np.ndarray:
+        return calibrate(
+            cats[sel],
+            scores[sel],
+            pos[sel],
+            n_categories=n_classes,
+            target_fpr=target,
+            grid=grid,
+            slack=slack,
+            already=None if already is None else already[sel],
+        )
+
+    block = fit(config.target_block_fpr, det_block)
+    warn = fit(config.target_flag_fpr, det_flag)
     warn = np.minimum(warn, block)
     fb = (scores >= block[cats]) | (det_block if det_block is not None else False)
     fw = (scores >= warn[cats]) | (det_flag if det_flag is not None else False)
