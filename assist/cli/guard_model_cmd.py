@@ -94,7 +94,8 @@ def train_model(
             calibrate_negatives=calibrate_negatives or default.calibrate_negatives,
         )
         if config.calibrate_negatives not in ("all", "third_party"):
-            typer.echo(f"error: --calibrate-negatives must be all or third_party, got {calibrate_negatives!r}", err=True)
+            pool = calibrate_negatives
+            typer.echo(f"error: --calibrate-negatives must be all or third_party, got {pool!r}", err=True)
             raise typer.Exit(2)
         from assist.compliance.guard.combine import Policy
 

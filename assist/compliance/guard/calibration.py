@@ -144,7 +144,8 @@ def budget_rows(items: Sequence[Any], positive: np.ndarray, pool: str) -> np.nda
     third = np.array([str(getattr(it, "group", "")).startswith("http") for it in items], bool)
     if not (third & ~pos).any():
         raise InvalidInputError("calibrate_negatives=third_party, but no negative statement has a source address")
-    return pos | third
+    keep: np.ndarray = pos | third
+    return keep
 
 
 #: ``(text, clause spans, clause probabilities) -> (deterministic action after the model's veto,
@@ -178,6 +179,7 @@ def calibrate_items(
     grid, slack = config.threshold_grid, config.per_category_slack
     # Which statements the budget is a rate over: every claim, and the negatives of the chosen kind.
     sel = budget_rows([items[i] for i in idx], pos, getattr(config, "calibrate_negatives", "all"))
+
     def fit(target: float, already: np.ndarray | None) -> np.ndarray:
         return calibrate(
             cats[sel],

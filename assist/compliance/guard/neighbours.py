@@ -60,7 +60,8 @@ def neighbour_vote(
     for j in range(kk):
         np.add.at(out, (rows, np.asarray(labels)[top[:, j]]), w[:, j])
     total = out.sum(1, keepdims=True)
-    return np.divide(out, total, out=np.zeros_like(out), where=total > 0)
+    result: np.ndarray = np.divide(out, total, out=np.zeros_like(out), where=total > 0)
+    return result
 
 
 def blend_vote(probs: np.ndarray, vote: np.ndarray, alpha: float) -> np.ndarray:
