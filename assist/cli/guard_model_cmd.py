@@ -64,7 +64,7 @@ def train_model(
         float, typer.Option("--target-flag", min=0.0, max=0.5, help="Calibration budget: FPR(block or warn).")
     ] = 0.09,
     simplify: Annotated[
-        bool | None, typer.Option("--simplify/--no-simplify", help="Read Traditional as Simplified (default: yes).")
+        bool | None, typer.Option("--simplify/--no-simplify", help="Fold Traditional to Simplified (default: no).")
     ] = None,
     calibrate_negatives: Annotated[
         str | None,
