@@ -63,6 +63,13 @@ def train_model(
     target_flag: Annotated[
         float, typer.Option("--target-flag", min=0.0, max=0.5, help="Calibration budget: FPR(block or warn).")
     ] = 0.09,
+    simplify: Annotated[
+        bool | None, typer.Option("--simplify/--no-simplify", help="Fold Traditional to Simplified (default: no).")
+    ] = None,
+    calibrate_negatives: Annotated[
+        str | None,
+        typer.Option("--calibrate-negatives", help="Budgets are rates over 'all' or 'third_party' negatives."),
+    ] = None,
 ) -> None:
     """Train the claim model (corpus train split + document sentences + review decisions), compare it on the
     validation split with the model in force, and install it unless it is worse."""
@@ -79,7 +86,17 @@ def train_model(
     try:
         from assist.compliance.guard.training import TrainConfig
 
-        config = TrainConfig(target_block_fpr=target_block, target_flag_fpr=max(target_flag, target_block))
+        default = TrainConfig()
+        config = TrainConfig(
+            target_block_fpr=target_block,
+            target_flag_fpr=max(target_flag, target_block),
+            simplify=default.simplify if simplify is None else simplify,
+            calibrate_negatives=calibrate_negatives or default.calibrate_negatives,
+        )
+        if config.calibrate_negatives not in ("all", "third_party"):
+            pool = calibrate_negatives
+            typer.echo(f"error: --calibrate-negatives must be all or third_party, got {pool!r}", err=True)
+            raise typer.Exit(2)
         from assist.compliance.guard.combine import Policy
 
         policy = Policy(veto_below=veto_below)

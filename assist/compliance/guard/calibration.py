@@ -120,6 +120,34 @@ def _lagrangian(tp: np.ndarray, fp: np.ndarray, allowed: np.ndarray, budget: flo
     return best
 
 
+#: What :func:`budget_rows` accepts: every negative, or only those taken from third-party public text.
+NEGATIVE_POOLS = ("all", "third_party")
+
+
+def budget_rows(items: Sequence[Any], positive: np.ndarray, pool: str) -> np.ndarray:
+    """Which corpus statements the false-positive budget counts: all claims plus the negatives of ``pool``.
+
+    ``third_party`` keeps the negatives whose source is a public page (their group is its address), so
+    the budget is a rate over the kind of text the guard is judged on, not over the project's own
+    written near-misses.
+
+    Raises:
+        InvalidInputError: An unknown pool, or a pool with no negative in it.
+    """
+    from assist.errors import InvalidInputError
+
+    if pool not in NEGATIVE_POOLS:
+        raise InvalidInputError(f"calibrate_negatives must be one of {', '.join(NEGATIVE_POOLS)}, got {pool!r}")
+    pos = np.asarray(positive, bool)
+    if pool == "all":
+        return np.ones(len(pos), bool)
+    third = np.array([str(getattr(it, "group", "")).startswith("http") for it in items], bool)
+    if not (third & ~pos).any():
+        raise InvalidInputError("calibrate_negatives=third_party, but no negative statement has a source address")
+    keep: np.ndarray = pos | third
+    return keep
+
+
 #: ``(text, clause spans, clause probabilities) -> (deterministic action after the model's veto,
 #: per-clause mask of where the model may add a match)``: the combination rule seen from calibration.
 CombinedHook = Callable[[str, Sequence[tuple[int, int]], np.ndarray], tuple[str, np.ndarray]]
@@ -149,26 +177,23 @@ def calibrate_items(
         allowed = [np.asarray(m, bool) for _, m in got]
     cats, scores = statement_scores(probs, allowed)
     grid, slack = config.threshold_grid, config.per_category_slack
-    block = calibrate(
-        cats,
-        scores,
-        pos,
-        n_categories=n_classes,
-        target_fpr=config.target_block_fpr,
-        grid=grid,
-        slack=slack,
-        already=det_block,
-    )
-    warn = calibrate(
-        cats,
-        scores,
-        pos,
-        n_categories=n_classes,
-        target_fpr=config.target_flag_fpr,
-        grid=grid,
-        slack=slack,
-        already=det_flag,
-    )
+    # Which statements the budget is a rate over: every claim, and the negatives of the chosen kind.
+    sel = budget_rows([items[i] for i in idx], pos, getattr(config, "calibrate_negatives", "all"))
+
+    def fit(target: float, already: np.ndarray | None) -> np.ndarray:
+        return calibrate(
+            cats[sel],
+            scores[sel],
+            pos[sel],
+            n_categories=n_classes,
+            target_fpr=target,
+            grid=grid,
+            slack=slack,
+            already=None if already is None else already[sel],
+        )
+
+    block = fit(config.target_block_fpr, det_block)
+    warn = fit(config.target_flag_fpr, det_flag)
     warn = np.minimum(warn, block)
     fb = (scores >= block[cats]) | (det_block if det_block is not None else False)
     fw = (scores >= warn[cats]) | (det_flag if det_flag is not None else False)

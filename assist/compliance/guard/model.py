@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assist.compliance.guard.model_text import Prepared, prepare
+from assist.compliance.guard.neighbours import blend_vote, model_input, neighbour_vote
 from assist.errors import ClaimModelError, EncoderMismatch, ModelFileCorrupt
 
 logger = logging.getLogger(__name__)
@@ -161,12 +162,32 @@ class ClaimModel:
         self.encoder_id = str(self.meta.get("encoder_id", ""))
         dim = self.meta.get("dim")
         self.dim = int(dim) if dim is not None else int(self.example_vectors.shape[1])
+        knn = self.meta.get("knn") or {}
+        self.knn_alpha = float(knn.get("alpha", 0.0))
+        self.knn_k = int(knn.get("k", 10))
+        self.knn_tau = float(knn.get("tau", 0.05))
+        if not (0.0 <= self.knn_alpha <= 1.0) or self.knn_k < 1 or self.knn_tau <= 0:
+            raise ValueError(f"bad neighbour vote settings {knn!r}: alpha in [0, 1], k >= 1, tau > 0")
+        #: Traditional → Simplified before encoding (``simplify`` in the header).
+        self.simplify = bool(self.meta.get("simplify", False))
 
     # ---- scoring -----------------------------------------------------------------------------------
     def clause_probabilities(self, utterance: np.ndarray, clauses: np.ndarray) -> np.ndarray:
         """``(n_clauses, n_categories)`` probabilities (rows sum to 1) from encoder vectors."""
-        x = features_of(self.features, np.asarray(utterance, np.float32), np.asarray(clauses, np.float32))
-        return softmax(x @ self.weights + self.bias)
+        clauses = np.asarray(clauses, np.float32)
+        x = features_of(self.features, np.asarray(utterance, np.float32), clauses)
+        probs = softmax(x @ self.weights + self.bias)
+        if self.knn_alpha > 0:
+            vote = neighbour_vote(
+                clauses,
+                self.example_vectors,
+                self.example_categories,
+                k=self.knn_k,
+                tau=self.knn_tau,
+                n_classes=len(self.categories),
+            )
+            probs = blend_vote(probs, vote, self.knn_alpha)
+        return probs
 
     def neighbours(self, vector: np.ndarray, k: int | None = None) -> tuple[Neighbour, ...]:
         """The ``k`` labelled examples most similar to ``vector`` (cosine)."""
@@ -213,7 +234,7 @@ class ClaimModel:
             enc_id = getattr(encoder, "encoder_id", None)
             if enc_id is not None and self.encoder_id and enc_id != self.encoder_id:
                 raise EncoderMismatch(f"model trained on {self.encoder_id!r}, encoder is {enc_id!r}")
-            encoded = encoder.encode(prep.clean, prep.spans)
+            encoded = encoder.encode(model_input(prep.clean, self.simplify), prep.spans)
         utt = np.asarray(encoded.utterance, np.float32)
         clause_vecs = np.asarray(encoded.clauses, np.float32)
         probs = self.clause_probabilities(utt, clause_vecs)
@@ -398,7 +419,7 @@ class ClaimLayer:
             prep = prepare(text[s0:s1])
             if not prep.spans:
                 continue
-            enc = self.encoder.encode(prep.clean, prep.spans)
+            enc = self.encoder.encode(model_input(prep.clean, model.simplify), prep.spans)
             clause_vecs = np.asarray(enc.clauses, np.float32)
             probs.append(model.clause_probabilities(np.asarray(enc.utterance, np.float32), clause_vecs))
             vecs.append(clause_vecs)
@@ -424,4 +445,7 @@ __all__ = [
     "Encoder",
     "Neighbour",
     "Prepared",
+    "blend_vote",
+    "model_input",
+    "neighbour_vote",
 ]

@@ -23,6 +23,7 @@ import numpy as np
 from assist.compliance.guard.calibration import CombinedHook, calibrate_items
 from assist.compliance.guard.model import CATEGORIES, NONE, ClaimModel, Encoder, features_of, softmax
 from assist.compliance.guard.model_text import prepare
+from assist.compliance.guard.neighbours import blend_vote, model_input, neighbour_vote
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,12 @@ class TrainConfig:
         neighbours: Labelled examples returned with each match.
         max_iter: L-BFGS iterations.
         seed: Seed (fold assignment is by hashing, so the seed only names the run).
+        knn_alpha: Weight of the nearest labelled examples' vote blended into the head (0 = head only).
+        knn_k: Neighbours that vote.
+        knn_tau: Temperature of the vote's similarity weights.
+        simplify: Fold Traditional characters to Simplified before encoding (the model file says so).
+        calibrate_negatives: The negatives the budgets are rates over: ``all`` corpus negatives, or only
+            ``third_party`` ones (taken from public pages: the text the guard is judged on).
     """
 
     features: str = "cu"
@@ -91,6 +98,11 @@ class TrainConfig:
     neighbours: int = 3
     max_iter: int = 400
     seed: int = 0
+    knn_alpha: float = 0.0
+    knn_k: int = 10
+    knn_tau: float = 0.05
+    simplify: bool = False
+    calibrate_negatives: str = "all"
 
 
 @dataclass
@@ -289,7 +301,7 @@ def encode_items(
 
     def add(text: str, label: int, weight: float, group: str, kind: str) -> None:
         prep = prepare(text)
-        enc = encoder.encode(prep.clean, prep.spans)
+        enc = encoder.encode(model_input(prep.clean, config.simplify), prep.spans)
         items.append(
             _Item(
                 text,
@@ -324,11 +336,21 @@ def out_of_fold(items: Sequence[_Item], config: TrainConfig, n_classes: int) -> 
     """Clause probabilities of every statement from a head that did not see its fold (grouped folds)."""
     folds = np.array([_fold_of(it.group, config.folds) for it in items])
     oof: list[np.ndarray] = [np.zeros((0, n_classes))] * len(items)
+    ex = [i for i, it in enumerate(items) if it.kind in ("corpus", "review")]
+    ex_vecs = np.stack([items[i].utterance for i in ex]).astype(np.float16).astype(np.float32) if ex else None
+    ex_labels = np.array([items[i].label for i in ex], np.int64)
     for f in range(config.folds):
         wm, b = _fit_head([it for it, ff in zip(items, folds, strict=True) if ff != f], config, n_classes)
         for i in np.nonzero(folds == f)[0].tolist():
             it = items[i]
-            oof[i] = softmax(features_of(config.features, it.utterance, it.clauses) @ wm + b)
+            p = softmax(features_of(config.features, it.utterance, it.clauses) @ wm + b)
+            if config.knn_alpha > 0 and ex_vecs is not None:
+                mask = (folds[ex] != f)[None, :]
+                vote = neighbour_vote(
+                    it.clauses, ex_vecs, ex_labels, k=config.knn_k, tau=config.knn_tau, n_classes=n_classes, mask=mask
+                )
+                p = blend_vote(p, vote, config.knn_alpha)
+            oof[i] = p
     return oof
 
 
@@ -393,6 +415,17 @@ def train(
     return model, report
 
 
+def _config_meta(cfg: TrainConfig) -> dict[str, Any]:
+    """The settings for the header: the fourth round's switches only when set (older files unchanged)."""
+    default = TrainConfig()
+    new = ("knn_alpha", "knn_k", "knn_tau", "simplify", "calibrate_negatives")
+    return {
+        key: v
+        for key, v in asdict(cfg).items()
+        if key != "threshold_grid" and not (key in new and v == getattr(default, key))
+    }
+
+
 def _package(
     items: Sequence[_Item],
     wm: np.ndarray,
@@ -431,8 +464,11 @@ def _package(
             "n_extra_negatives": len(extra_negatives),
             "n_reviews": len(review_decisions),
             "neighbours": cfg.neighbours,
-            "config": {key: v for key, v in asdict(cfg).items() if key != "threshold_grid"},
+            "config": _config_meta(cfg),
             "calibrated_for": figures["calibrated_for"],
+            # The switches are written only when on, so a head-only file is byte-identical to before.
+            **({"knn": {"alpha": cfg.knn_alpha, "k": cfg.knn_k, "tau": cfg.knn_tau}} if cfg.knn_alpha > 0 else {}),
+            **({"simplify": True} if cfg.simplify else {}),
             **dict(extra_meta or {}),
         },
     )

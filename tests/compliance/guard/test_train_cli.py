@@ -110,3 +110,17 @@ def test_eval_guard_reports_each_layer_per_language(fake_training: Path, monkeyp
 def test_train_refuses_a_missing_corpus(fake_training: Path) -> None:
     result = _train(fake_training, fake_training / "nope.jsonl")
     assert result.exit_code == 2 and "no such corpus" in result.output
+
+
+def test_train_switches_simplify_and_bad_negative_pool(fake_training: Path) -> None:
+    tmp = fake_training
+    corpus = _corpus(tmp / "c.jsonl")
+    bad = _train(tmp, corpus, "--calibrate-negatives", "written", "--no-reviews")
+    assert bad.exit_code == 2 and "must be all or third_party" in bad.output
+    # The fake corpus has no third-party negative: the pool is refused with a reason, not a traceback.
+    none = _train(tmp, corpus, "--calibrate-negatives", "third_party", "--no-reviews")
+    assert none.exit_code == 2 and "no negative statement has a source address" in none.output
+    ok = _train(tmp, corpus, "--simplify", "--calibrate-negatives", "all", "--no-reviews")
+    assert ok.exit_code == 0, ok.output
+    model = ClaimModel.load(tmp / "m.npz")
+    assert model.simplify and model.meta["config"]["simplify"] is True

@@ -1,0 +1,289 @@
+"""Guard claim model, fourth round (issue #16): grouped out-of-fold diagnosis and candidate settings.
+
+Usage (repository root)::
+
+    ASSIST_DATA_DIR=/tmp/g4/data OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/guard_oof.py NAME \
+        [simp=1] [calib=1] [knn_alpha=0.3 knn_k=10 knn_tau=0.05] [TrainConfig field=value ...]
+
+Out-of-fold predictions on the corpus's train split (5 folds by source page: no page on both sides), with
+thresholds calibrated as ``assist guard train`` does (the combined guard, the default rule pack); then a
+head trained on the whole train split scored on the val split and the own cases. ``simp=1`` folds
+Traditional to Simplified before encoding, ``calib=1`` makes the budgets rates over third-party negatives
+only, ``knn_alpha`` blends the nearest labelled examples' vote. The combined action is the calibration's
+view of the guard (rules' flags after the veto, model flags where allowed); ``assist eval guard`` gives the
+product's figures. Writes ``/tmp/g4/NAME.json`` (figures per language, category, kind, register, source
+type, and the misses); encodings are cached in ``/tmp/g4/enc_cache.pkl``. Never reads the held-out set.
+"""
+
+import json
+import pickle
+import re
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from assist.cli.guard_cmd import load_guard_or_exit
+from assist.compliance.guard.calibration import calibrate, calibration_hook, statement_scores
+from assist.compliance.guard.combine import Policy
+from assist.compliance.guard.encoding import pin_blas_threads, shared_encoder
+from assist.compliance.guard.layer_eval import read_rows
+from assist.compliance.guard.model import CATEGORIES, features_of, softmax
+from assist.compliance.guard.retrain import kb_sentences
+from assist.compliance.guard.training import TrainConfig, _fit_head, _fold_of, encode_items
+from assist.config import get_settings
+from assist.text import to_simplified
+
+pin_blas_threads(1)
+OUT = Path("/tmp/g4")
+CACHE = OUT / "enc_cache.pkl"
+
+
+class Cached:
+    def __init__(self, inner, simp=False):
+        self.inner, self.simp = inner, simp
+        self.d = pickle.loads(CACHE.read_bytes()) if CACHE.is_file() else {}
+        self.new = 0
+
+    def __getattr__(self, k):
+        return getattr(self.inner, k)
+
+    def encode(self, text, spans):
+        if self.simp:
+            text = to_simplified(text)
+        key = (text, tuple(map(tuple, spans)))
+        if key not in self.d:
+            self.d[key] = self.inner.encode(text, spans)
+            self.new += 1
+        return self.d[key]
+
+    def save(self):
+        if self.new:
+            CACHE.write_bytes(pickle.dumps(self.d))
+
+
+def register(r):
+    k, note, cat = r.get("kind", ""), (r.get("note") or "").lower(), r.get("category")
+    if r.get("speaker") == "customer":
+        return "customer"
+    if cat == "none":
+        if k in ("warning", "police_warning", "scam_education", "consumer_warning", "investor_education"):
+            return "warning"
+        if k in ("law_text", "regulator_description"):
+            return "law_text"
+        if k in ("negation", "negation_list"):
+            return "negation"
+        return "other_neg:" + ("tp" if r["id"].startswith("tp") else "w")
+    if not r["id"].startswith("tp"):
+        return "agent_speech(written)"
+    if re.search(r"\bad\b|advert|asa|slogan|headline|广告|廣告|banner|billboard|promotion", note):
+        return "advertising"
+    if re.search(r"scam|fraud|诈骗|詐騙|骗|騙|impersonat|caller|police|公安", note):
+        return "scam_script"
+    return "agent_speech(tp)"
+
+
+def knn_probs(qv, refs, ref_lab, k_, tau, n_cls, mask=None):
+    sims = qv @ refs.T
+    if mask is not None:
+        sims = np.where(mask, sims, -np.inf)
+    kk = min(k_, sims.shape[1])
+    top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
+    s = np.take_along_axis(sims, top, 1)
+    w = np.exp((s - s.max(1, keepdims=True)) / tau)
+    w[~np.isfinite(s)] = 0
+    out = np.zeros((len(qv), n_cls))
+    for j in range(kk):
+        np.add.at(out, (np.arange(len(qv)), ref_lab[top[:, j]]), w[:, j])
+    return out / np.maximum(out.sum(1, keepdims=True), 1e-12)
+
+
+def main() -> None:  # long function: one experiment, read top to bottom
+    name = sys.argv[1]
+    kw, opts = {}, {"calib": 0, "simp": 0, "knn_alpha": 0.0, "knn_k": 10, "knn_tau": 0.05}
+    for a in sys.argv[2:]:
+        k, v = a.split("=")
+        if k in opts:
+            opts[k] = type(opts[k])(float(v)) if k not in ("simp", "calib") else int(v)
+        else:
+            kw[k] = type(getattr(TrainConfig(), k))(v)
+    cfg = TrainConfig(**kw)
+    settings = get_settings()
+    guard = load_guard_or_exit(Path("kb_docs/rules"), with_model=False)
+    corpus = Path("kb_docs/guard/claims.jsonl")
+    rows_tr, rows_val = read_rows(corpus, split="train"), read_rows(corpus, split="val")
+    enc = Cached(shared_encoder(), simp=bool(opts["simp"]))
+    t0 = time.time()
+    K = len(CATEGORIES)
+    items = encode_items(rows_tr, kb_sentences(settings.kb_dir), [], encoder=enc, config=cfg)
+    val_items = encode_items([r for r in rows_val if r.get("speaker") != "customer"], [], [], encoder=enc, config=cfg)
+    enc.save()
+    print("encoded", round(time.time() - t0), "s", flush=True)
+    folds = np.array([_fold_of(it.group, cfg.folds) for it in items])
+    ref_idx = np.array([i for i, it in enumerate(items) if it.kind == "corpus"])
+    refs = np.stack([items[i].utterance for i in ref_idx]).astype(np.float32)
+    ref_lab = np.array([items[i].label for i in ref_idx])
+    ref_fold = folds[ref_idx]
+    a, kk, tau = opts["knn_alpha"], int(opts["knn_k"]), opts["knn_tau"]
+    oof = [None] * len(items)
+    for f in range(cfg.folds):
+        wm, b = _fit_head([it for it, ff in zip(items, folds, strict=True) if ff != f], cfg, K)
+        for i in np.nonzero(folds == f)[0].tolist():
+            it = items[i]
+            p = softmax(features_of(cfg.features, it.utterance, it.clauses) @ wm + b)
+            if a:
+                pk = knn_probs(it.clauses, refs, ref_lab, kk, tau, K, mask=(ref_fold != f)[None, :])
+                p = (1 - a) * p + a * pk
+            oof[i] = p
+    print("oof", round(time.time() - t0), "s", flush=True)
+    hook = calibration_hook(guard, Policy(), CATEGORIES)
+
+    def decide(its, probs, block=None, warn=None):
+        got = [hook(it.text, it.spans, p) for it, p in zip(its, probs, strict=True)]
+        det_b = np.array([g[0] == "block" for g in got])
+        det_f = np.array([g[0] in ("block", "warn") for g in got])
+        allowed = [np.asarray(m, bool) for _, m in got]
+        cats, scores = statement_scores(probs, allowed)
+        return det_b, det_f, cats, scores
+
+    cidx = [i for i, it in enumerate(items) if it.kind == "corpus"]
+    cit = [items[i] for i in cidx]
+    cpr = [oof[i] for i in cidx]
+    pos = np.array([it.label > 0 for it in cit])
+    det_b, det_f, cats, scores = decide(cit, cpr)
+    sel = np.ones(len(cit), bool)
+    if opts["calib"]:
+        tp = np.array([it.group.startswith("http") for it in cit])
+        sel = pos | tp
+    block = calibrate(
+        cats[sel],
+        scores[sel],
+        pos[sel],
+        n_categories=K,
+        target_fpr=cfg.target_block_fpr,
+        grid=cfg.threshold_grid,
+        slack=cfg.per_category_slack,
+        already=det_b[sel],
+    )
+    warn = calibrate(
+        cats[sel],
+        scores[sel],
+        pos[sel],
+        n_categories=K,
+        target_fpr=cfg.target_flag_fpr,
+        grid=cfg.threshold_grid,
+        slack=cfg.per_category_slack,
+        already=det_f[sel],
+    )
+    warn = np.minimum(warn, block)
+    fb = (scores >= block[cats]) | det_b
+    fw = (scores >= warn[cats]) | det_f
+    crow = [r for r in rows_tr if r.get("speaker") != "customer"]
+    assert len(crow) == len(cit)
+    res = {"opts": opts, "cfg": kw, "oof": report(crow, pos, fb, fw)}
+    # val
+    wm, b = _fit_head(items, cfg, K)
+    vpr = []
+    for it in val_items:
+        p = softmax(features_of(cfg.features, it.utterance, it.clauses) @ wm + b)
+        if a:
+            p = (1 - a) * p + a * knn_probs(it.clauses, refs, ref_lab, kk, tau, K)
+        vpr.append(p)
+    vdb, vdf, vc, vs = decide(val_items, vpr)
+    vpos = np.array([it.label > 0 for it in val_items])
+    vrow = [r for r in rows_val if r.get("speaker") != "customer"]
+    vfb = (vs >= block[vc]) | vdb
+    vfw = (vs >= warn[vc]) | vdf
+    # customers count as allowed (never flagged) in the product's val figures: add them
+    ncust = sum(r.get("speaker") == "customer" for r in rows_val)
+    res["val"] = report(vrow, vpos, vfb, vfw, ncust)
+    # own cases (the rule pack's labelled statements)
+    crows = read_rows(Path("kb_docs/guard/cases.jsonl"))
+    crows = [
+        dict(
+            r, category=("guaranteed_return" if r.get("expect", r.get("label")) == "block" else "none"), id=f"case-{i}"
+        )
+        for i, r in enumerate(crows)
+    ]
+    arows = [r for r in crows if r.get("speaker") != "customer"]
+    own_items = encode_items(arows, [], [], encoder=enc, config=cfg)
+    opr = []
+    for it in own_items:
+        p = softmax(features_of(cfg.features, it.utterance, it.clauses) @ wm + b)
+        if a:
+            p = (1 - a) * p + a * knn_probs(it.clauses, refs, ref_lab, kk, tau, K)
+        opr.append(p)
+    odb, odf, oc, os_ = decide(own_items, opr)
+    opos = np.array([it.label > 0 for it in own_items])
+    res["own"] = report(
+        arows,
+        opos,
+        (os_ >= block[oc]) | odb,
+        (os_ >= warn[oc]) | odf,
+        sum(r.get("speaker") == "customer" for r in crows),
+    )
+    res["thresholds"] = {"block": block.tolist(), "warn": warn.tolist()}
+    res["seconds"] = round(time.time() - t0)
+    (OUT / f"{name}.json").write_text(json.dumps(res, ensure_ascii=False, indent=1, default=str))
+    o, v = res["oof"]["overall"], res["val"]["overall"]
+    print(name, opts, kw, "\n OOF", o, "\n VAL", v, "\n OWN", res["own"]["overall"])
+    print(
+        " by src",
+        {
+            p: {g: (x["recall"], x["fpr_block"], x["fpr_flag"]) for g, x in res[p]["by_src"].items()}
+            for p in ("oof", "val")
+        },
+    )
+    for key in ("lang",):
+        print(" OOF by", key, {g: (x["recall"], x["fpr_flag"]) for g, x in res["oof"]["by_" + key].items()})
+        print(" VAL by", key, {g: (x["recall"], x["fpr_flag"]) for g, x in res["val"]["by_" + key].items()})
+
+
+def report(rows, pos, fb, fw, extra_neg=0):
+    def fig(idx):
+        idx = np.asarray(idx, int)
+        p, n = idx[pos[idx]], idx[~pos[idx]]
+        nn = len(n) + extra_neg if extra_neg else len(n)
+
+        def r(m: np.ndarray, s: np.ndarray) -> float:
+            return round(float(m[s].sum()) / max(1, len(s)), 3)
+
+        return {
+            "recall": r(fw, p),
+            "recall_block": r(fb, p),
+            "fpr_block": round(float(fb[n].sum()) / max(1, nn), 3),
+            "fpr_flag": round(float(fw[n].sum()) / max(1, nn), 3),
+            "claims": len(p),
+            "allowed": nn,
+        }
+
+    out = {"overall": fig(range(len(rows)))}
+    extra_neg = 0  # the breakdowns count agents' statements only
+    for key, fn in (
+        ("lang", lambda r: r.get("lang")),
+        ("category", lambda r: r.get("category")),
+        ("neg_of", lambda r: r.get("neg_of") if r.get("category") == "none" else None),
+        ("kind", lambda r: r.get("kind")),
+        ("register", register),
+        ("src", lambda r: "tp" if r["id"].startswith("tp") else "w"),
+        ("lang_src", lambda r: r.get("lang") + ("/tp" if r["id"].startswith("tp") else "/w")),
+    ):
+        g = defaultdict(list)
+        for i, r in enumerate(rows):
+            v = fn(r)
+            if v:
+                g[str(v)].append(i)
+        out["by_" + key] = {k: fig(ix) for k, ix in sorted(g.items())}
+    out["misses"] = [(r["id"], r["lang"], r["category"], r["text"]) for i, r in enumerate(rows) if pos[i] and not fw[i]]
+    out["false_flags"] = [
+        (r["id"], r["lang"], r.get("kind"), "B" if fb[i] else "W", r["text"])
+        for i, r in enumerate(rows)
+        if not pos[i] and fw[i]
+    ]
+    return out
+
+
+if __name__ == "__main__":
+    main()
