@@ -70,7 +70,8 @@ class ExampleMemory:
             raise ValueError(f"memory: k must be ≥ 1 and temperature > 0, got k={k}, temperature={temperature}")
         if len(labels) and (labels.max() >= len(steps) or labels.min() < NOT_DONE):
             raise ValueError("memory: a label is outside the step list")
-        self.vecs = np.ascontiguousarray(vecs, np.float16)
+        self.vecs = np.ascontiguousarray(vecs, np.float16)  # as stored in the model file
+        self._vecs32 = self.vecs.astype(np.float32)  # as read on a turn (no conversion per turn)
         self.labels = np.asarray(labels, np.int16)
         self.steps = list(steps)
         self.texts = list(texts)
@@ -87,7 +88,7 @@ class ExampleMemory:
             return StepEvidence(scores, [])
         v = np.asarray(vec, np.float32).reshape(-1)
         v = v / (np.linalg.norm(v) + 1e-12)
-        sims = self.vecs.astype(np.float32) @ v
+        sims = self._vecs32 @ v
         top = np.argpartition(-sims, self.k - 1)[: self.k]
         top = top[np.argsort(-sims[top])]
         w = np.exp((sims[top] - sims[top[0]]) / self.temperature)
