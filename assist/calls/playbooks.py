@@ -249,10 +249,14 @@ class Playbooks:
         return newly
 
     @staticmethod
-    def mark_done(state: CallState, step_id: str) -> None:
-        """Tick a step (added to the checklist, "via agent", when it was not on it)."""
+    def mark_done(state: CallState, step_id: str, *, why: str | None = None) -> None:
+        """Tick a step (added to the checklist, "via agent", when it was not on it), remembering the turn that
+        completed it and, when the model ticked it, why (the nearest training example)."""
         entry = state.steps.setdefault(step_id, {"done": False, "via": ["agent"]})
         entry["done"] = True
+        entry.setdefault("done_at_turn", state.turn_count)
+        if why:
+            entry["why"] = why
 
     def checklist(self, state: CallState) -> list[NextStep]:
         """The call's checklist in the call's language: pending and done steps, in playbook order."""

@@ -156,7 +156,7 @@ class StepTicker:
         already = [sid for sid, e in state.steps.items() if e.get("done")]
         found, vec = self.understanding.agent(clean, already=already)
         for sid in found:
-            self.playbooks.mark_done(state, sid)
+            self.playbooks.mark_done(state, sid, why=self.understanding.explain(vec, sid))
         single = single_part_disclosures(guard)
         confirmed = bool(single & {p.split(".", 1)[0] for p in said}) and self.understanding.confirms_done(vec, clean)
         allowed = disclosures_to_tick(disclosures, said_now=said, single_part=single, confirmed=confirmed)

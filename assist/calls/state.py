@@ -21,7 +21,8 @@ class CallState:
             context stored with a guard event.
         docs_in_play: ids of the documents cited so far, most recent last.
         last_top_chunk: the chunk id of the last suggestion's top passage (never shown twice in a row).
-        steps: the checklist, in order: step id → {"done": bool, "via": [...]} (why it is there).
+        steps: the checklist, in order: step id → {"done": bool, "via": [...]} (why it is there); a ticked
+            step also holds "done_at_turn" and, when the turn model ticked it, "why" (its nearest example).
         parts_seen: for steps ticked by several phrases (e.g. a disclosure in three parts): the parts read.
         topic: the call's topic as the turn-understanding model reads it (persists across elliptical turns).
         region: the caller's region as the call has shown it (HK, TW; None: no cue, served as mainland).

@@ -2,7 +2,8 @@
 
 Modules: `text` (cues and phrases), `heads` (the linear and n-gram heads and their numpy trainers), `model`
 (`TurnUnderstanding`: inference), `modelfile` (the .npz format, checks), `train` (training and calibration),
-`examples` (the editors' examples, split and augmentation), `stage` (what the live-call engine uses).
+`examples` (the editors' examples, split and augmentation), `stage` (what the live-call engine uses), `memory`
+(the nearest training turns: why a step is ticked).
 """
 
 from assist.calls.understanding.model import ModelFileError, Playbook, TurnReading, TurnUnderstanding

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from assist.calls.understanding.heads import LinearHead, TextHead
+from assist.calls.understanding.memory import ExampleMemory, StepEvidence
 from assist.calls.understanding.text import (
     Normalizer,
     compile_phrases,
@@ -96,7 +97,9 @@ class TurnUnderstanding:
         meta: dict[str, Any],
         probes: np.ndarray,
         normalize: Normalizer | None = None,
+        memory: ExampleMemory | None = None,
     ) -> None:
+        self.memory = memory
         self.need_head = need_head
         self.topic_head = topic_head
         self.step_head = step_head
@@ -137,6 +140,7 @@ class TurnUnderstanding:
             meta=self.meta,
             probes=self.probes,
             normalize=self._normalize,
+            memory=self.memory,
         )
 
     # -- inputs --------------------------------------------------------------------------------------
@@ -193,12 +197,24 @@ class TurnUnderstanding:
         p_vec = float(self.done_head.proba(x)[self.done_head.index("done")])
         return 0.5 * (p_vec + self.done_text_head.proba(norm))
 
+    def step_evidence(self, vec: np.ndarray) -> StepEvidence | None:
+        """The nearest training examples' vote per step (None: the model keeps no examples)."""
+        return None if self.memory is None else self.memory.evidence(self._vec(vec))
+
     def step_scores(self, vec: np.ndarray, text: str) -> tuple[dict[str, float], float, set[str]]:
-        """(P(step s | the turn is about a step) × P(done) per step, P(done), steps whose phrase is said)."""
+        """(score per step, P(done), steps whose phrase is said).
+
+        A step's score is P(step s | the turn is about a step) × P(done) from the heads, blended with the
+        nearest examples' vote for "s is done" (weight `knn_weight`; 0 or no memory: the heads alone).
+        """
         norm = self._normalize(text)
         p_id = self.step_head.proba(self._vec(vec))
         p_done = self.done_probability(vec, text)
         scores = {s: float(p_id[i]) * p_done for i, s in enumerate(self.step_ids)}
+        weight = float(self.thresholds.get("knn_weight", 0.0))
+        evidence = self.step_evidence(vec) if weight > 0 else None
+        if evidence is not None:
+            scores = {s: (1 - weight) * sc + weight * evidence.scores.get(s, 0.0) for s, sc in scores.items()}
         pinned = {s for s in self.step_ids if hit(norm, self._step_pins[s])}
         return scores, p_done, pinned
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from assist.calls.understanding.heads import LinearHead, TextHead
+from assist.calls.understanding.memory import ExampleMemory
 from assist.calls.understanding.model import (
     ENCODER_ID,
     FORMAT,
@@ -47,6 +48,12 @@ def save_model(model: TurnUnderstanding, path: Path | str) -> None:
     arrays["done_text.W"] = model.done_text_head.W.astype(np.float32)
     arrays["done_text.b"] = np.array([model.done_text_head.b], np.float32)
     meta = dict(model.meta)
+    meta.pop("memory", None)
+    if model.memory is not None:
+        arrays["memory.vecs"] = model.memory.vecs
+        arrays["memory.labels"] = model.memory.labels
+        mem = model.memory
+        meta["memory"] = {"steps": mem.steps, "texts": mem.texts, "k": mem.k, "temperature": mem.temperature}
     meta["classes"] = {name: getattr(model, f"{name}_head").classes for name in LINEAR}
     meta["thresholds"] = model.thresholds
     meta["playbook"] = asdict(model.playbook)
@@ -116,10 +123,9 @@ def load_model(
             for name in LINEAR
         }
         text_head = TextHead(W=data["done_text.W"], b=float(data["done_text.b"][0]))
-        playbook = Playbook(**meta["playbook"])
-        thresholds = meta["thresholds"]
-        probes = data["probes"]
-    except (KeyError, TypeError, IndexError) as exc:
+        playbook, thresholds, probes = Playbook(**meta["playbook"]), meta["thresholds"], data["probes"]
+        memory = _memory(data, meta)
+    except (KeyError, TypeError, IndexError, ValueError) as exc:
         raise ModelFileError(f"{path}: incomplete model ({exc})") from exc
     for name, head in heads.items():
         if head.W.shape != (head.mu.shape[0], len(head.classes)):
@@ -139,9 +145,25 @@ def load_model(
         meta=meta,
         probes=probes,
         normalize=normalize,
+        memory=memory,
     )
     logger.info("turn-understanding model %s loaded (data %s)", path, meta.get("data_hash"))
     return model
+
+
+def _memory(data: dict[str, np.ndarray], meta: dict[str, Any]) -> ExampleMemory | None:
+    """The nearest-examples memory of a model file (None for a file written without one)."""
+    spec = meta.get("memory")
+    if spec is None:
+        return None
+    return ExampleMemory(
+        vecs=data["memory.vecs"],
+        labels=data["memory.labels"],
+        steps=list(spec["steps"]),
+        texts=list(spec["texts"]),
+        k=int(spec["k"]),
+        temperature=float(spec["temperature"]),
+    )
 
 
 def check_encoder(encoder: Encoder, probes: np.ndarray, *, where: str = "model") -> None:

@@ -129,6 +129,14 @@ class Understanding:
         found = model.steps_done(vec, clean, eligible=None, already=already)
         return [s for s, _ in found], vec
 
+    def explain(self, vec: np.ndarray, step: str) -> str | None:
+        """Why the model reads `step` as done: the nearest training example showing it done, with its cosine
+        (None when the model keeps no examples or none of the nearest shows that step)."""
+        if self.model is None:
+            return None
+        evidence = self.model.step_evidence(vec)
+        return None if evidence is None else evidence.reason(step)
+
     def confirms_done(self, vec: np.ndarray, clean: str) -> bool:
         """The done heads' veto for a one-phrase disclosure: True unless they say nothing was done."""
         model, _ = self._need_model()

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from assist.calls.understanding.heads import LinearHead, fit_softmax, fit_text_logistic
+from assist.calls.understanding.memory import ExampleMemory
 from assist.calls.understanding.model import ENCODER_ID, FORMAT, NONE, PROBE_TEXTS, Encoder, Playbook, TurnUnderstanding
 from assist.calls.understanding.text import (
     NEED_CUES,
@@ -83,6 +84,11 @@ class TrainConfig:
     second_step: float = 0.9  # a second step in one turn needs this score
     pin_min_done: float = 0.35  # a done_when phrase ticks its step when P(done) is at least this
     composite_turns: int = 2  # two-clause agent turns built per step example (examples.composite_turns)
+    # Nearest examples (memory.py): the share of a step's score that comes from the k nearest training turns'
+    # vote (0: the heads alone). Chosen on the validation split (docs/benchmarks.md, issue 17 third pass).
+    knn_weight: float = 0.0
+    knn_k: int = 8
+    knn_temperature: float = 0.02
 
 
 @dataclass
@@ -158,14 +164,19 @@ def _customer_heads(
 
 def _agent_heads(
     steps: Sequence[StepExample], tx: _Texts, playbook: Playbook, step_ids: list[str]
-) -> tuple[LinearHead, LinearHead, Any, dict[str, int]]:
-    """The step-identity head over the vector, the done head over [vector, cues] and the n-gram done head."""
+) -> tuple[LinearHead, LinearHead, Any, ExampleMemory, dict[str, int]]:
+    """The step-identity head over the vector, the done head over [vector, cues], the n-gram done head and
+    the memory of the examples as written (not their augmented forms)."""
     cfg = tx.cfg
     s_rows = []
+    kept: list[tuple[np.ndarray, str | None, bool, str]] = []
     for se in steps:
         for text, w in tx.forms(se.text, se.lang):
             norm = tx.normalize(text)
             s_rows.append((tx.vec(text), step_cues(norm), se.step, se.done, w, norm))
+            if text == se.text and not se.kind.endswith("+clause"):  # the editors' own turns, as written
+                kept.append((s_rows[-1][0], se.step, se.done, se.text))
+    memory = ExampleMemory.build(kept, step_ids, k=cfg.knn_k, temperature=cfg.knn_temperature)
     id_rows = [(r[0], step_ids.index(r[2]), r[4]) for r in s_rows if r[2]]
     if cfg.phrase_examples:
         for s, phrases in playbook.step_phrases.items():
@@ -191,7 +202,8 @@ def _agent_heads(
     text_head = fit_text_logistic(
         [r[5] for r in s_rows], done_y, weights=done_w, buckets=cfg.text_buckets, l2=cfg.text_l2
     )
-    return step_head, done_head, text_head, {"step_id_rows": len(id_rows), "done_rows": len(s_rows)}
+    counts = {"step_id_rows": len(id_rows), "done_rows": len(s_rows), "memory_rows": len(memory)}
+    return step_head, done_head, text_head, memory, counts
 
 
 def train_model(
@@ -222,7 +234,7 @@ def train_model(
     topic_ids = sorted({e.topic for e in [*needs, *val_needs] if e.topic} | set(playbook.topic_keywords))
     step_ids = sorted({e.step for e in [*steps, *val_steps] if e.step} | set(playbook.step_phrases))
     need_head, topic_head, n_customer = _customer_heads(needs, tx, playbook, topic_ids)
-    step_head, done_head, text_head, n_agent = _agent_heads(steps, tx, playbook, step_ids)
+    step_head, done_head, text_head, memory, n_agent = _agent_heads(steps, tx, playbook, step_ids)
     probes = np.stack([tx.vec(t) for t in PROBE_TEXTS])
     meta = _meta(int(probes.shape[1]), norm_name, examples_hash(needs, steps, val_needs, val_steps, playbook), cfg)
     model = TurnUnderstanding(
@@ -231,11 +243,12 @@ def train_model(
         step_head=step_head,
         done_head=done_head,
         done_text_head=text_head,
-        thresholds={"need": 0.5, "topic_switch": 1.0, "step": {"default": 1.0}, "step_floor": cfg.step_floor},
+        thresholds={"need": 0.5, "topic_switch": 1.0, "step": {"default": 1.0}, "knn_weight": cfg.knn_weight},
         playbook=playbook,
         meta=meta,
         probes=probes,
         normalize=normalize,
+        memory=memory,
     )
     model.thresholds, val = calibrate(model, val_needs, val_steps, tx.vec, cfg)
     report = TrainReport(
@@ -350,6 +363,7 @@ def calibrate(
         "step_floor": cfg.step_floor,
         "second_step": cfg.second_step,
         "pin_min_done": cfg.pin_min_done,
+        "knn_weight": cfg.knn_weight,
     }
     return thresholds, {"need": need_val, "topic": topic_val, "steps": step_val}
 
