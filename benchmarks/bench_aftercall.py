@@ -328,6 +328,35 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _profile_scoring(svc: Any) -> Any:
+    """Wrap the scoring hook's `score` in one cProfile.Profile, kept over every call."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+    scoring = svc.call_engine.on_call_ended
+    inner = scoring.score
+
+    def profiled(call_id: str) -> None:
+        profiler.enable()
+        try:
+            inner(call_id)
+        finally:
+            profiler.disable()
+
+    scoring.score = profiled
+    return profiler
+
+
+def _write_profile(profiler: Any, path: Path) -> None:
+    import io
+    import pstats
+
+    profiler.dump_stats(str(path))
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    print(out.getvalue(), file=sys.stderr)  # noqa: T201 - a command-line tool's output
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--calls", type=Path, default=DEFAULT_CALLS)
@@ -342,13 +371,23 @@ def main(argv: list[str] | None = None) -> int:
         help="labelled: the agent submits the labelled ticket in the panel (the default); never: no ticket is "
         "submitted, so 'ticket submitted' rests on what the agent says, as the labels do",
     )
+    ap.add_argument(
+        "--profile-scoring",
+        type=Path,
+        default=None,
+        help="run the end-of-call scoring under cProfile and write its statistics here (pstats; the 25 most "
+        "costly functions are printed to stderr); the scoring times then include the profiler's overhead",
+    )
     args = ap.parse_args(argv)
     global SUBMIT
     SUBMIT = args.submit
     rows = read_calls(args.calls)
     data_dir = args.data or Path(tempfile.mkdtemp(prefix="assist-bench-aftercall-"))
     svc = build(data_dir, [e.strip() for e in args.embedders.split(",") if e.strip()])
+    profiler = _profile_scoring(svc) if args.profile_scoring else None
     results = [replay(svc, row) for row in rows]
+    if profiler is not None:
+        _write_profile(profiler, args.profile_scoring)
     report = {
         "bench": "aftercall",
         "calls_file": str(args.calls),
