@@ -6,8 +6,8 @@ computes a scorecard that is not stored yet (a restart dropped the queue, or the
 `ensure_scorecard` keeps one scorecard per call whichever comes first.
 
 While the call goes on, `turn_said` (called by the engine after each final turn, through `TurnHooks`) queues
-the reading of each agent turn by meaning on the same thread: its vector when the live engine did not compute
-one (a line the guard blocked) and the steps the turn model reads in it. Scoring after the end then reads
+the reading by meaning of each agent turn the live engine did not embed (a line the guard blocked) on the
+same thread: its vector and the steps the turn model reads in it. Scoring after the end then reads
 what is ready instead of running the model (issue #19: scoring adds at most 50 ms after the call ends).
 """
 
@@ -66,8 +66,11 @@ class EndOfCallScoring:
         future.add_done_callback(self._done)
 
     def turn_said(self, call_id: str, turn: int, speaker: str, clean: str) -> None:
-        """Queue the reading of an agent turn by meaning (the engine's `on_turn`; never raises, never waits)."""
-        if speaker != "agent" or self._pool is None or getattr(self.aftercall, "meaning", None) is None:
+        """Queue the reading of an agent turn the live engine did not embed (a line the guard blocked) by
+        meaning (the engine's `on_turn`; never raises, never waits). A turn with a live vector is left alone:
+        scoring reads it from the cache, and nothing runs beside the next turns."""
+        meaning = getattr(self.aftercall, "meaning", None)
+        if speaker != "agent" or self._pool is None or meaning is None or meaning.vectors.cached(clean) is not None:
             return
         try:
             future = self._pool.submit(self._prepare, call_id, turn, clean)

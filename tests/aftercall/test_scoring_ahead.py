@@ -62,8 +62,28 @@ def test_an_agent_turn_is_read_during_the_call_not_after_it_ends() -> None:
         assert judge.group(SimpleNamespace(id="c", examples={"ok": ["thanks, you are verified"]},
                                            min_similarity=-1.0, min_margin=0.0), line) == "ok"  # fmt: skip
         assert (len(embedded), model.calls) == (before, steps_before)
+        # a turn the live engine embedded is not read again beside the next turns
+        judge.meaning.vectors("thank you, one moment")
+        reads = model.calls
+        scoring.turn_said("call-1", 5, "agent", "thank you, one moment")
+        assert scoring.drain(timeout_s=30) and model.calls == reads
     finally:
         scoring.close()
+
+
+def test_the_need_head_reads_a_customer_text_once() -> None:
+    class NeedModel:
+        calls = 0
+
+        def need(self, vec: Any, text: str) -> tuple[float, float]:
+            NeedModel.calls += 1
+            return 0.2, 0.8
+
+    meaning = CallMeaning(vectors=VectorCache(fake_embedder(64).embed_query), model=NeedModel())
+    vec = meaning.customer_vector("my card was charged twice")
+    assert vec is not None
+    assert meaning.need(vec, "my card was charged twice") == meaning.need(vec, "my card was charged twice") == 0.8
+    assert NeedModel.calls == 1
 
 
 def test_steps_kept_per_text_stay_bounded() -> None:
