@@ -50,13 +50,12 @@ class Phrases:
 
     def hit(self, text: str) -> bool:
         """Whether the text holds any phrase."""
-        norm = _normalized(text)
+        norm = normalize(text)
         return any(p in norm for p in self.literal) or any(rx.search(norm) for rx in self.words)
 
 
 # A call is scored criterion by criterion over the same turns: each list of phrases is compiled once (not per
-# turn and call, which was most of the phrase matching's cost), and each turn normalised once.
-_normalized = lru_cache(maxsize=4096)(normalize)
+# turn and call, which was most of the phrase matching's cost; normalize() keeps the turns' own).
 
 
 def phrases(items: Iterable[str]) -> Phrases:

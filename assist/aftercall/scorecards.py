@@ -44,6 +44,7 @@ def facts_of(
         steps={str(s.get("id")) for s in call.checklist},
         tags=cited_tags(session, call_id),
         customer=[(t.turn, t.text) for t in turns if t.speaker == "customer"],
+        agent=[(t.turn, t.text) for t in turns if t.speaker == "agent"],
     )
     events = session.exec(select(GuardEvent).where(GuardEvent.call_id == call_id)).all()
     alerts = [
