@@ -232,10 +232,6 @@ def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall, EndOf
         db_engine=services.db_engine, aftercall=aftercall, fcr_window_days=settings.fcr_window_days
     )
     engine.on_call_ended = scoring
-    if meaning is not None:  # agent turns read by meaning during the call, on the scoring thread (#19)
-        from assist.aftercall.hooks import TurnHooks
-
-        engine.on_turn = TurnHooks(engine.on_turn, scoring.turn_said)
     return engine, aftercall, scoring
 
 

@@ -4,11 +4,6 @@ The app hands an :class:`EndOfCallScoring` to the engine (`CallEngine.on_call_en
 background thread, so the end-of-call response does not wait for it; `GET /v1/calls/{id}/scorecard` still
 computes a scorecard that is not stored yet (a restart dropped the queue, or the request came first), and
 `ensure_scorecard` keeps one scorecard per call whichever comes first.
-
-While the call goes on, `turn_said` (called by the engine after each final turn, through `TurnHooks`) queues
-the reading by meaning of each agent turn the live engine did not embed (a line the guard blocked) on the
-same thread: its vector and the steps the turn model reads in it. Scoring after the end then reads
-what is ready instead of running the model (issue #19: scoring adds at most 50 ms after the call ends).
 """
 
 from __future__ import annotations
@@ -16,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -65,29 +59,6 @@ class EndOfCallScoring:
             self._pending.add(future)
         future.add_done_callback(self._done)
 
-    def turn_said(self, call_id: str, turn: int, speaker: str, clean: str) -> None:
-        """Queue the reading of an agent turn the live engine did not embed (a line the guard blocked) by
-        meaning (the engine's `on_turn`; never raises, never waits). A turn with a live vector is left alone:
-        scoring reads it from the cache, and nothing runs beside the next turns."""
-        meaning = getattr(self.aftercall, "meaning", None)
-        if speaker != "agent" or self._pool is None or meaning is None or meaning.vectors.cached(clean) is not None:
-            return
-        try:
-            future = self._pool.submit(self._prepare, call_id, turn, clean)
-        except RuntimeError:  # shut down: the turn is read when the call is scored
-            return
-        with self._guard:
-            self._pending.add(future)
-        future.add_done_callback(self._done)
-
-    def _prepare(self, call_id: str, turn: int, clean: str) -> None:
-        try:
-            judge = self.aftercall.judge
-            if judge is not None:
-                judge.prepare(clean, self.aftercall.rubric.criteria)
-        except Exception:  # scoring reads the turn itself then
-            logger.exception("reading an agent turn ahead of scoring failed", extra={"call_id": call_id, "turn": turn})
-
     def _done(self, future: Future[None]) -> None:
         with self._guard:
             self._pending.discard(future)
@@ -126,14 +97,3 @@ class EndOfCallScoring:
         """Finish the queued scorings and stop the thread."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-
-
-class TurnHooks:
-    """Several `CallEngine.on_turn` hooks as one, called in order (each must not raise or wait)."""
-
-    def __init__(self, *hooks: Callable[[str, int, str, str], None] | None) -> None:
-        self.hooks = [h for h in hooks if h is not None]
-
-    def __call__(self, call_id: str, turn: int, speaker: str, clean: str) -> None:
-        for hook in self.hooks:
-            hook(call_id, turn, speaker, clean)

@@ -171,9 +171,22 @@ class CallFacts:
     template: str | None = None  # the ticket template the call needs (None: none)
     judge: TurnJudge | None = None  # reads agent turns by meaning (None: phrases only)
 
+    def judge_for(self, t: CallTurn) -> TurnJudge | None:
+        """The judge for this turn: None on an agent line the guard blocked, which, as on the live path
+        (assist/calls/reading.py), counts for nothing by meaning; its phrases still count. (The live engine
+        computes no vector for such a line, so reading it here would run the model after the call ended.)"""
+        if self.judge is None or t.speaker != "agent":
+            return self.judge
+        blocked = any(
+            a.get("speaker") == "agent" and a.get("action") == "block" and int(a.get("turn") or 0) == t.turn
+            for a in self.alerts
+        )
+        return None if blocked else self.judge
+
     def reads(self, c: Criterion, t: CallTurn, group: str) -> bool:
         """Whether the judge reads the agent turn as the criterion's example group `group`."""
-        return self.judge is not None and self.judge.group(c, t.text) == group
+        judge = self.judge_for(t)
+        return judge is not None and judge.group(c, t.text) == group
 
     def agent(self) -> list[CallTurn]:
         return [t for t in self.turns if t.speaker == "agent"]
@@ -202,7 +215,8 @@ def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     def verifies(t: CallTurn) -> bool:
         if verify.hit(t.text) or f.reads(c, t, "verified"):
             return True
-        return f.judge is not None and "verify_identity" in f.judge.steps_done(t.text)
+        judge = f.judge_for(t)
+        return judge is not None and "verify_identity" in judge.steps_done(t.text)
 
     verified = next((t for t in f.agent() if verifies(t)), None)
     before = [t for t in f.agent() if verified is None or t.turn < verified.turn]
@@ -220,7 +234,8 @@ def _discloses(c: Criterion, f: CallFacts, details: Phrases, t: CallTurn) -> boo
     or a turn read as disclosing details by meaning."""
     if f.reads(c, t, "details"):
         return True
-    return details.hit(t.text) and (f.judge is None or f.judge.nearest(c, t.text) != "asking")
+    judge = f.judge_for(t)
+    return details.hit(t.text) and (judge is None or judge.nearest(c, t.text) != "asking")
 
 
 def _disclosures(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
 from typing import Protocol
 
 from assist.aftercall.meaning import CallMeaning, ExampleGroups, closest
@@ -34,8 +33,7 @@ class TurnJudge:
     """Reads agent turns against criteria's examples (one set of embedded examples per criterion, kept).
 
     What a turn's text reads as does not change, so the steps the turn model reads in it are kept per text
-    (bounded): `prepare` reads an agent turn while the call goes on (off the live path: the scoring thread),
-    and scoring the ended call finds the vector and the steps ready.
+    (bounded): the draft and a rescoring after a ticket read them once.
 
     Args:
         meaning: the call's vectors and the turn model.
@@ -98,13 +96,3 @@ class TurnJudge:
             while len(self._steps) > self.max_texts:
                 self._steps.popitem(last=False)
         return steps
-
-    def prepare(self, text: str, criteria: Iterable[HasExamples] = ()) -> None:
-        """Read an agent turn now, as scoring will: its vector (embedded once, when the live engine did not:
-        a line the guard blocked), the steps done, and the criteria's example groups embedded."""
-        if self.meaning.agent_vector(text) is None:
-            return
-        self.steps_done(text)
-        for criterion in criteria:
-            if criterion.examples:
-                self.warm_up(criterion)
