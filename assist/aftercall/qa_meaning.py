@@ -33,7 +33,7 @@ class TurnJudge:
     """Reads agent turns against criteria's examples (one set of embedded examples per criterion, kept).
 
     What a turn's text reads as does not change, so the steps the turn model reads in it are kept per text
-    (bounded): the draft and a rescoring after a ticket read them once.
+    (bounded): a call scored again (a ticket submitted after the end) does not run the heads again.
 
     Args:
         meaning: the call's vectors and the turn model.
