@@ -18,7 +18,8 @@ and after every turn computes the ticket draft, as the panel's ``GET /v1/calls/{
 - QA: agreement of each automatic criterion verdict with the label (per criterion and overall);
 - cost: the draft's time after each turn (p50, p95: the database reads and the extraction, as the route
   computes it; and the extraction alone on turns in memory), the end-of-call response time, and the time
-  to score the ended call (done off the response, on the scoring thread).
+  to score the ended call (done off the response, on the scoring thread), and the time from the end-of-call
+  request to the scorecard stored (the response, whatever the scoring thread still had queued, the scoring).
 
 Usage:
     .venv/bin/python -m benchmarks.bench_aftercall [--calls benchmarks/data/aftercall_calls.jsonl]
@@ -259,6 +260,7 @@ def replay(svc: Any, row: dict[str, Any]) -> dict[str, Any]:
     end_ms = (time.perf_counter() - t0) * 1000
     scoring = engine.on_call_ended
     scoring.drain()
+    stored_ms = (time.perf_counter() - t0) * 1000  # from the end of the call to its scorecard stored
     with Session(db) as session:
         card = public(session, get_card(session, call_id))
     verdicts = {v.id: v.passed for v in card.criteria}
@@ -277,6 +279,7 @@ def replay(svc: Any, row: dict[str, Any]) -> dict[str, Any]:
         "turn_ms": turn_ms,
         "end_ms": end_ms,
         "score_ms": scoring.last_ms,
+        "stored_ms": stored_ms,
     }
 
 
@@ -324,8 +327,39 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
             "engine_turn": timing([x for r in results for x in r["turn_ms"]]),
             "end_of_call_response": timing([r["end_ms"] for r in results]),
             "scoring_after_end": timing([r["score_ms"] for r in results if r["score_ms"] is not None]),
+            # the end-of-call request, anything still queued on the scoring thread, and the scoring itself
+            "end_to_scorecard_stored": timing([r["stored_ms"] for r in results if "stored_ms" in r]),
         },
     }
+
+
+def _profile_scoring(svc: Any) -> Any:
+    """Wrap the scoring hook's `score` in one cProfile.Profile, kept over every call."""
+    import cProfile
+
+    profiler = cProfile.Profile()
+    scoring = svc.call_engine.on_call_ended
+    inner = scoring.score
+
+    def profiled(call_id: str) -> None:
+        profiler.enable()
+        try:
+            inner(call_id)
+        finally:
+            profiler.disable()
+
+    scoring.score = profiled
+    return profiler
+
+
+def _write_profile(profiler: Any, path: Path) -> None:
+    import io
+    import pstats
+
+    profiler.dump_stats(str(path))
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    print(out.getvalue(), file=sys.stderr)  # noqa: T201 - a command-line tool's output
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -342,13 +376,23 @@ def main(argv: list[str] | None = None) -> int:
         help="labelled: the agent submits the labelled ticket in the panel (the default); never: no ticket is "
         "submitted, so 'ticket submitted' rests on what the agent says, as the labels do",
     )
+    ap.add_argument(
+        "--profile-scoring",
+        type=Path,
+        default=None,
+        help="run the end-of-call scoring under cProfile and write its statistics here (pstats; the 25 most "
+        "costly functions are printed to stderr); the scoring times then include the profiler's overhead",
+    )
     args = ap.parse_args(argv)
     global SUBMIT
     SUBMIT = args.submit
     rows = read_calls(args.calls)
     data_dir = args.data or Path(tempfile.mkdtemp(prefix="assist-bench-aftercall-"))
     svc = build(data_dir, [e.strip() for e in args.embedders.split(",") if e.strip()])
+    profiler = _profile_scoring(svc) if args.profile_scoring else None
     results = [replay(svc, row) for row in rows]
+    if profiler is not None:
+        _write_profile(profiler, args.profile_scoring)
     report = {
         "bench": "aftercall",
         "calls_file": str(args.calls),

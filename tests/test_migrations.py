@@ -10,6 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect
 from sqlmodel import Session, SQLModel, col, select
 from typer.testing import CliRunner
 
@@ -17,6 +18,7 @@ from assist.cli import _register, app
 from assist.config import Settings
 from assist.db import alembic_config, current_revision, head_revision, make_engine, upgrade
 from assist.models import ApiKey, AuditEntry, Call, Turn
+from assist.models.aftercall import Scorecard
 from assist.models.documents import IngestJob
 
 OLD_SCHEMA = Path(__file__).parent / "data" / "schema_0_1_sqlite.sql"
@@ -134,3 +136,36 @@ def test_an_older_data_dir_without_the_aftercall_tables_gets_them(tmp_path: Path
         tables = set(conn.dialect.get_table_names(conn))
         diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert missing in tables and diffs == []
+
+
+def test_a_database_of_the_previous_release_gets_teams_with_nothing_lost(tmp_path: Path) -> None:
+    """A data dir at revision 0002 (the release before agents' teams), with keys, a call and its scorecard,
+    upgraded to the head: every row is kept, and their team is unknown (NULL) until an admin sets one."""
+    _old_release_db(tmp_path)
+    engine = make_engine(Settings(data_dir=tmp_path), migrate=False)
+    upgrade(engine, "0002")
+    with engine.begin() as conn:
+        cols = {c["name"] for c in inspect(conn).get_columns("apikey")}
+        assert "team" not in cols  # really the previous schema
+        conn.exec_driver_sql(
+            "INSERT INTO scorecard (call_id, rubric, rubric_version, score, criteria, agent_key_id, agent_name, "
+            "topics, call_started_at, created_at) VALUES ('c1', 'r', 1, 80.0, '[]', 'k1', 'a', '[\"card_loss\"]', "
+            "'2025-01-01 10:00:00.000000', '2025-01-01 10:05:00.000000')"
+        )
+    assert upgrade(engine)["how"] == "migrated"
+    with engine.connect() as conn:
+        assert current_revision(conn) == head_revision()
+        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
+    assert diffs == []
+    with Session(engine) as s:
+        key, call, card = s.get(ApiKey, "k1"), s.get(Call, "c1"), s.get(Scorecard, "c1")
+        assert key is not None and key.name == "a" and key.team is None
+        assert call is not None and call.turn_count == 4 and call.team is None
+        assert card is not None and card.score == 80.0 and card.topics == ["card_loss"] and card.team is None
+        assert len(s.exec(select(Turn).where(Turn.call_id == "c1")).all()) == 4
+        key.team = "Cards North"  # the new column is usable at once
+        s.add(key)
+        s.commit()
+    with engine.connect() as conn:
+        audit = conn.exec_driver_sql("SELECT action FROM auditentry WHERE action = 'key.team'").fetchall()
+    assert len(audit) == 1

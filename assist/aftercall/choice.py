@@ -86,13 +86,21 @@ class TemplateChooser:
         return ranked[0] if ranked else None
 
     def choose(
-        self, *, topics: set[str], steps: set[str], tags: set[str], customer: list[tuple[int, str]]
+        self,
+        *,
+        topics: set[str],
+        steps: set[str],
+        tags: set[str],
+        customer: list[tuple[int, str]],
+        agent: list[tuple[int, str]] | None = None,
     ) -> TemplateChoice:
-        """The template the call needs, from its topics, checklist steps, cited tags and customer turns."""
+        """The template the call needs, from its topics, checklist steps, cited tags, customer turns and the
+        agent's turns (an agent naming the kind of ticket they register)."""
         said = " ".join(text for _, text in customer)
+        by_agent = " ".join(text for _, text in agent or [])
         topics = topics | set(self.topics_in(said))
         strength = {
-            t.id: t.evidence(topics=topics, steps=steps, tags=tags, customer_text=said)
+            t.id: t.evidence(topics=topics, steps=steps, tags=tags, customer_text=said, agent_text=by_agent)
             for t in self.templates.templates.values()
         }
         evidence = {tid for tid, n in strength.items() if n}

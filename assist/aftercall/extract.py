@@ -114,13 +114,17 @@ _EN_YEAR_AFTER = re.compile(
 _EN_DATE_MD = re.compile(rf"(?i)(?<![a-z]){_MON}\s(?:the\s)?{_EN_DAY}(?![a-z0-9])")
 
 _RELATIVE = re.compile(
-    r"(?i)(?P<w>大前天|前天|前日|昨天|昨日|尋日|寻日|琴日|噚日|今天|今日|今朝|the day before yesterday|yesterday|today|"
-    r"this morning|this afternoon|tonight)"
+    r"(?i)(?P<w>大前天|前天|前日|前晚|昨天|昨日|昨晚|昨夜|尋日|寻日|琴日|噚日|尋晚|寻晚|琴晚|噚晚|今天|今日|今朝|今早|今晚|"
+    r"the day before yesterday|yesterday|today|this morning|this afternoon|this evening|tonight|"
+    r"last night|last evening)"
 )
 _RELATIVE_DAYS = {
     "大前天": -3, "前天": -2, "前日": -2, "昨天": -1, "昨日": -1, "尋日": -1, "寻日": -1, "琴日": -1, "噚日": -1,
     "今天": 0, "今日": 0, "今朝": 0, "the day before yesterday": -2, "yesterday": -1, "today": 0,
     "this morning": 0, "this afternoon": 0, "tonight": 0,
+    # the evening or night before, and this morning or evening (Cantonese 琴晚 / 尋晚: last night)
+    "前晚": -2, "昨晚": -1, "昨夜": -1, "尋晚": -1, "寻晚": -1, "琴晚": -1, "噚晚": -1, "今早": 0, "今晚": 0,
+    "this evening": 0, "last night": -1, "last evening": -1,
 }  # fmt: skip
 _NEXT_MONTH = re.compile(
     r"(?:下个月|下個月|next month on the|next month)\s?(?P<d>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?(?:号|號|日)?"
@@ -230,9 +234,10 @@ _PARTS = {
 }  # fmt: skip
 _PART = re.compile("(?i)(?<![a-z])(" + "|".join(sorted(_PARTS, key=len, reverse=True)) + ")(?![a-z])")
 _ZH_CLOCK = re.compile(
-    r"(?P<pod>上午|下午|晚上|早上|凌晨|中午|夜晚)?\s?(?P<h>[0-9]{1,2}|[一二三四五六七八九十两兩]{1,3})\s?(?:点|點|时|時)"
+    r"(?P<pod>上午|下午|晚上|早上|凌晨|中午|夜晚|昨晚|今晚|前晚|琴晚|尋晚|寻晚|噚晚)?\s?(?P<h>[0-9]{1,2}|[一二三四五六七八九十两兩]{1,3})\s?(?:点|點|时|時)"
     r"(?:\s?(?P<half>半)|\s?(?P<min>[0-9]{1,2}|[零一二三四五六七八九十]{1,3})\s?分?)?"
 )
+_PM_PARTS = frozenset(("下午", "晚上", "夜晚", "昨晚", "今晚", "前晚", "琴晚", "尋晚", "寻晚", "噚晚"))
 _EN_CLOCK = re.compile(
     r"(?i)(?<![0-9:])(?P<h>[0-9]{1,2})(?::(?P<min>[0-9]{2}))?\s?(?P<ampm>a\.?m\.?|p\.?m\.?|o'clock)?(?![0-9a-z])"
 )
@@ -275,7 +280,7 @@ def _times(text: str, turn: int) -> list[Value]:
         if h is None or h > 24:
             continue
         minute = 30 if m.group("half") else (_small(m.group("min")) or 0) if m.group("min") else 0
-        if m.group("pod") in ("下午", "晚上", "夜晚") and h < 12:
+        if m.group("pod") in _PM_PARTS and h < 12:
             h += 12
         if minute < 60:
             out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))

@@ -114,8 +114,7 @@ def fcr_summary(
         stmt = stmt.where(col(CallContact.created_at) < date_to)
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for contact, call in session.exec(stmt).all():
-        keys = _group_keys(group, call)
-        for k in keys:
+        for k in group_keys(group, agent=call.agent_name, team=call.team, topics=call.topics):
             c = counts[(k, week_of(_aware(contact.created_at)))]
             c[0] += 1
             c[1] += int(contact.resolved)
@@ -125,45 +124,58 @@ def fcr_summary(
     ]
 
 
-def _group_keys(group: str, call: Call) -> list[str]:
+NO_TEAM = "(no team)"
+
+
+def group_keys(group: str, *, agent: str | None, team: str | None, topics: list[str]) -> list[str]:
+    """The groups a call counts in: its agent, its team (the agent key's when the call started) or each of
+    its topics; calls with none in one placeholder group."""
     if group == "agent":
-        return [call.agent_name or "(unknown)"]
+        return [agent or "(unknown)"]
     if group == "topic":
-        return list(call.topics) or ["(none)"]
-    return ["all"]  # team: keys carry no team yet, so every call is in one
+        return list(topics) or ["(none)"]
+    return [team or NO_TEAM]
 
 
 METRICS_WINDOW_DAYS = 30
 
 
 def fcr_metric_families(session: Session, *, days: int = METRICS_WINDOW_DAYS, now: datetime | None = None) -> list[Any]:
-    """First-contact resolution per topic of the calls with a customer reference started in the last `days`
-    days, as Prometheus gauge families: ``assist_fcr_calls``, ``assist_fcr_resolved`` and their ratio
-    ``assist_fcr_ratio`` (a topic with no call has no ratio). Read from the database at scrape time."""
+    """First-contact resolution of the calls with a customer reference started in the last `days` days, as
+    Prometheus gauge families: per topic ``assist_fcr_calls``, ``assist_fcr_resolved`` and their ratio
+    ``assist_fcr_ratio`` (a topic with no call has no ratio); per team the same as ``assist_fcr_team_calls``,
+    ``assist_fcr_team_resolved``, ``assist_fcr_team_ratio``. Read from the database at scrape time."""
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    return [
+        *_families(session, group="topic", since=since, days=days, prefix="assist_fcr"),
+        *_families(session, group="team", since=since, days=days, prefix="assist_fcr_team"),
+    ]
+
+
+def _families(session: Session, *, group: str, since: datetime, days: int, prefix: str) -> list[Any]:
     from prometheus_client.core import GaugeMetricFamily
 
-    since = (now or datetime.now(UTC)) - timedelta(days=days)
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for row in fcr_summary(session, group="topic", date_from=since):
+    for row in fcr_summary(session, group=group, date_from=since):
         per[row["group"]][0] += row["calls"]
         per[row["group"]][1] += row["resolved"]
     window = f"started in the last {days} days"
     calls = GaugeMetricFamily(
-        "assist_fcr_calls", f"Calls with a customer reference {window}, by topic.", labels=["topic"]
+        f"{prefix}_calls", f"Calls with a customer reference {window}, by {group}.", labels=[group]
     )
     resolved = GaugeMetricFamily(
-        "assist_fcr_resolved",
-        f"Of those, calls with no repeat contact on their topic {window}, by topic.",
-        labels=["topic"],
+        f"{prefix}_resolved",
+        f"Of those, calls with no repeat contact on their topic {window}, by {group}.",
+        labels=[group],
     )
     ratio = GaugeMetricFamily(
-        "assist_fcr_ratio",
-        f"First-contact resolution (resolved / calls) of calls {window}, by topic.",
-        labels=["topic"],
+        f"{prefix}_ratio",
+        f"First-contact resolution (resolved / calls) of calls {window}, by {group}.",
+        labels=[group],
     )
-    for topic, (n, r) in sorted(per.items()):
-        calls.add_metric([topic], n)
-        resolved.add_metric([topic], r)
+    for key, (n, r) in sorted(per.items()):
+        calls.add_metric([key], n)
+        resolved.add_metric([key], r)
         if n:
-            ratio.add_metric([topic], round(r / n, 4))
+            ratio.add_metric([key], round(r / n, 4))
     return [calls, resolved, ratio]

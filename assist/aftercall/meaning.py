@@ -153,6 +153,10 @@ class CallMeaning:
         self.vectors = vectors
         self.model = model
         self._filler = NeedTrigger().is_filler
+        # the need head's answer per customer text: read when the panel asks for the draft after a turn,
+        # so the template chooser at the end of the call finds it (bounded like the vectors)
+        self._needs: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
 
     def customer_vector(self, text: str) -> np.ndarray | None:
         """A customer turn's vector (None for a filler: the engine embeds none)."""
@@ -170,10 +174,19 @@ class CallMeaning:
         """P(the customer turn carries a need): the turn model's need head (1.0 without a model)."""
         if self.model is None:
             return 1.0
+        with self._lock:
+            found = self._needs.get(text)
+        if found is not None:
+            return found
         try:
-            return float(self.model.need(vec, text)[1])
+            p = float(self.model.need(vec, text)[1])
         except ValueError:  # a vector of another size: not the model's encoder
             return 1.0
+        with self._lock:
+            self._needs[text] = p
+            while len(self._needs) > self.vectors.max_items:
+                self._needs.popitem(last=False)
+        return p
 
     def steps_done(self, vec: np.ndarray, text: str) -> list[str]:
         """The checklist steps the turn model reads as done in an agent turn (empty without a model)."""

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -51,6 +52,20 @@ class Phrases:
         """Whether the text holds any phrase."""
         norm = normalize(text)
         return any(p in norm for p in self.literal) or any(rx.search(norm) for rx in self.words)
+
+
+# A call is scored criterion by criterion over the same turns: each list of phrases is compiled once (not per
+# turn and call, which was most of the phrase matching's cost; normalize() keeps the turns' own).
+
+
+def phrases(items: Iterable[str]) -> Phrases:
+    """The compiled `Phrases` of these phrases (compiled once per distinct list, then kept)."""
+    return _compiled(tuple(str(p) for p in items))
+
+
+@lru_cache(maxsize=512)
+def _compiled(items: tuple[str, ...]) -> Phrases:
+    return Phrases(list(items))
 
 
 class DisclosurePart(BaseModel):
@@ -156,9 +171,22 @@ class CallFacts:
     template: str | None = None  # the ticket template the call needs (None: none)
     judge: TurnJudge | None = None  # reads agent turns by meaning (None: phrases only)
 
+    def judge_for(self, t: CallTurn) -> TurnJudge | None:
+        """The judge for this turn: None on an agent line the guard blocked, which, as on the live path
+        (assist/calls/reading.py), counts for nothing by meaning; its phrases still count. (The live engine
+        computes no vector for such a line, so reading it here would run the model after the call ended.)"""
+        if self.judge is None or t.speaker != "agent":
+            return self.judge
+        blocked = any(
+            a.get("speaker") == "agent" and a.get("action") == "block" and int(a.get("turn") or 0) == t.turn
+            for a in self.alerts
+        )
+        return None if blocked else self.judge
+
     def reads(self, c: Criterion, t: CallTurn, group: str) -> bool:
         """Whether the judge reads the agent turn as the criterion's example group `group`."""
-        return self.judge is not None and self.judge.group(c, t.text) == group
+        judge = self.judge_for(t)
+        return judge is not None and judge.group(c, t.text) == group
 
     def agent(self) -> list[CallTurn]:
         return [t for t in self.turns if t.speaker == "agent"]
@@ -182,12 +210,13 @@ def _verdict(c: Criterion, facts: CallFacts, passed: bool | None, turns: list[in
 def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     """Verified (phrases, the turn model's verify_identity step, or by meaning) before the first detail
     (phrases or by meaning); a call verified with no detail before it passes; neither: does not apply."""
-    verify, details = Phrases([*f.verify_phrases, *c.phrases]), Phrases(c.details)
+    verify, details = phrases([*f.verify_phrases, *c.phrases]), phrases(c.details)
 
     def verifies(t: CallTurn) -> bool:
         if verify.hit(t.text) or f.reads(c, t, "verified"):
             return True
-        return f.judge is not None and "verify_identity" in f.judge.steps_done(t.text)
+        judge = f.judge_for(t)
+        return judge is not None and "verify_identity" in judge.steps_done(t.text)
 
     verified = next((t for t in f.agent() if verifies(t)), None)
     before = [t for t in f.agent() if verified is None or t.turn < verified.turn]
@@ -205,7 +234,8 @@ def _discloses(c: Criterion, f: CallFacts, details: Phrases, t: CallTurn) -> boo
     or a turn read as disclosing details by meaning."""
     if f.reads(c, t, "details"):
         return True
-    return details.hit(t.text) and (f.judge is None or f.judge.nearest(c, t.text) != "asking")
+    judge = f.judge_for(t)
+    return details.hit(t.text) and (judge is None or judge.nearest(c, t.text) != "asking")
 
 
 def _disclosures(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
@@ -219,7 +249,7 @@ def _disclosures(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     for d in due:
         said = 0
         for part in d.parts:
-            hit = next((t for t in f.agent() if Phrases(part.phrases).hit(t.text)), None)
+            hit = next((t for t in f.agent() if phrases(part.phrases).hit(t.text)), None)
             if hit is not None:
                 said += 1
                 turns.append(hit.turn)
@@ -242,7 +272,7 @@ def _forbidden(c: Criterion, f: CallFacts, r: Rubric) -> Verdict:
     )
     if not blocked:
         return _verdict(c, f, True, [], "no forbidden claim")
-    fix = Phrases(c.phrases)
+    fix = phrases(c.phrases)
     turns, uncorrected = list(blocked), []
     for turn in blocked:
         window = [t for t in f.agent() if turn < t.turn <= turn + r.correction_within_turns]
@@ -273,7 +303,7 @@ def _ticket(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     raised = [t.turn for t in f.customer() if set(f.topics_in(t.text)) & needs][:3]
     if f.ticket_submitted:
         return _verdict(c, f, True, raised, "ticket submitted")
-    said = Phrases(c.phrases)
+    said = phrases(c.phrases)
     logged = next((t for t in f.agent() if said.hit(t.text) or f.reads(c, t, "logged")), None)
     if logged is not None:
         return _verdict(c, f, True, [*raised, logged.turn], f"the agent registered the case at turn {logged.turn}")
@@ -282,7 +312,7 @@ def _ticket(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
 
 def _greeting(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     first = f.agent()[: c.within_turns]
-    hit = next((t for t in first if Phrases(c.phrases).hit(t.text)), None)
+    hit = next((t for t in first if phrases(c.phrases).hit(t.text)), None)
     if not first:
         return _verdict(c, f, None, [], "the agent said nothing")
     if hit:
@@ -292,7 +322,7 @@ def _greeting(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
 
 def _closing(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     last = f.agent()[-c.within_turns :]
-    hit = next((t for t in reversed(last) if Phrases(c.phrases).hit(t.text)), None)
+    hit = next((t for t in reversed(last) if phrases(c.phrases).hit(t.text)), None)
     if not last:
         return _verdict(c, f, None, [], "the agent said nothing")
     if hit:
@@ -301,10 +331,10 @@ def _closing(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
 
 
 def _escalation(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
-    asks = [t.turn for t in f.customer() if Phrases(c.ask_phrases).hit(t.text)]
+    asks = [t.turn for t in f.customer() if phrases(c.ask_phrases).hit(t.text)]
     if len(asks) < c.asks:
         return _verdict(c, f, None, asks, f"the customer asked {len(asks)} time(s)")
-    offer = next((t for t in f.agent() if t.turn > asks[0] and Phrases(c.phrases).hit(t.text)), None)
+    offer = next((t for t in f.agent() if t.turn > asks[0] and phrases(c.phrases).hit(t.text)), None)
     if offer is not None:
         return _verdict(c, f, True, [*asks[: c.asks], offer.turn], f"offered at turn {offer.turn}")
     return _verdict(c, f, False, asks, f"asked {len(asks)} times, escalation never offered")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from typing import Protocol
 
 from assist.aftercall.meaning import CallMeaning, ExampleGroups, closest
@@ -31,13 +32,21 @@ class HasExamples(Protocol):
 class TurnJudge:
     """Reads agent turns against criteria's examples (one set of embedded examples per criterion, kept).
 
+    What a turn's text reads as does not change, so the steps the turn model reads in it are kept per text
+    (bounded): a call scored again (a ticket submitted after the end) does not run the heads again.
+
     Args:
         meaning: the call's vectors and the turn model.
+        max_texts: agent turns whose steps are kept (the least recently used go first).
     """
 
-    def __init__(self, meaning: CallMeaning) -> None:
+    def __init__(self, meaning: CallMeaning, *, max_texts: int = 4096) -> None:
+        if max_texts < 1:
+            raise ValueError(f"max_texts must be positive, got {max_texts}")
         self.meaning = meaning
+        self.max_texts = max_texts
         self._groups: dict[str, ExampleGroups] = {}
+        self._steps: OrderedDict[str, list[str]] = OrderedDict()
         self._lock = threading.Lock()
 
     def _of(self, criterion: HasExamples) -> ExampleGroups:
@@ -71,6 +80,19 @@ class TurnJudge:
         return None if vec is None else closest(self._of(criterion).scores(vec)).group
 
     def steps_done(self, text: str) -> list[str]:
-        """The steps the turn model reads as done in the agent turn."""
+        """The steps the turn model reads as done in the agent turn (kept per text)."""
+        with self._lock:
+            found = self._steps.get(text)
+            if found is not None:
+                self._steps.move_to_end(text)
+                return list(found)
         vec = self.meaning.agent_vector(text)
-        return [] if vec is None else self.meaning.steps_done(vec, text)
+        if vec is None:
+            return []
+        steps = self.meaning.steps_done(vec, text)
+        with self._lock:
+            self._steps[text] = list(steps)
+            self._steps.move_to_end(text)
+            while len(self._steps) > self.max_texts:
+                self._steps.popitem(last=False)
+        return steps

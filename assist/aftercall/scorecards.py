@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from assist.aftercall.choice import TemplateChooser
-from assist.aftercall.fcr import fcr_summary, link_repeat_contacts, week_of
+from assist.aftercall.fcr import fcr_summary, group_keys, link_repeat_contacts, week_of
 from assist.aftercall.qa import CallFacts, Rubric, apply_overrides, score_call, score_of
 from assist.aftercall.qa_meaning import TurnJudge
 from assist.aftercall.templates import TemplateSet
@@ -44,6 +44,7 @@ def facts_of(
         steps={str(s.get("id")) for s in call.checklist},
         tags=cited_tags(session, call_id),
         customer=[(t.turn, t.text) for t in turns if t.speaker == "customer"],
+        agent=[(t.turn, t.text) for t in turns if t.speaker == "agent"],
     )
     events = session.exec(select(GuardEvent).where(GuardEvent.call_id == call_id)).all()
     alerts = [
@@ -99,6 +100,7 @@ def ensure_scorecard(
         criteria=[v.model_dump() for v in verdicts],
         agent_key_id=call.agent_key_id,
         agent_name=call.agent_name,
+        team=call.team,
         topics=list(call.topics),
         call_started_at=call.created_at,
     )
@@ -157,6 +159,7 @@ def public(session: Session, card: Scorecard) -> ScorecardPublic:
         rubric=card.rubric,
         rubric_version=card.rubric_version,
         agent_name=card.agent_name,
+        team=card.team,
         topics=list(card.topics),
         criteria=verdicts,
         created_at=card.created_at,
@@ -226,8 +229,7 @@ def summary(session: Session, *, group: str, date_from: datetime | None, date_to
     for card in session.exec(stmt):
         score = public(session, card).score
         when = week_of(_aware(card.call_started_at or card.created_at))
-        keys = [card.agent_name or "(unknown)"] if group == "agent" else (card.topics or ["(none)"])
-        for k in keys if group != "team" else ["all"]:
+        for k in group_keys(group, agent=card.agent_name, team=card.team, topics=card.topics):
             buckets[(k, when)].append(score)
     rows = [
         {"group": g, "week": w, "calls": len(s), "average_score": round(sum(s) / len(s), 1), "lowest": min(s)}

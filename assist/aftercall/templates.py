@@ -53,6 +53,9 @@ class CallsFor(BaseModel):
     steps: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     phrases: list[str] = Field(default_factory=list)
+    # what an agent says when registering this very kind of ticket (its name: 投诉单, "dispute case"): the
+    # agent's own word for the case is as strong as all of `topics_all`
+    agent_phrases: list[str] = Field(default_factory=list)
 
 
 class TicketTemplate(BaseModel):
@@ -79,7 +82,7 @@ class TicketTemplate(BaseModel):
         if dupes:
             raise ValueError(f"field names must be unique; repeated: {', '.join(dupes)}")
         cf = self.calls_for
-        if not (cf.topics or cf.topics_all or cf.steps or cf.tags or cf.phrases):
+        if not (cf.topics or cf.topics_all or cf.steps or cf.tags or cf.phrases or cf.agent_phrases):
             raise ValueError("calls_for names nothing: give topics, topics_all, steps, tags or phrases")
         return self
 
@@ -95,12 +98,19 @@ class TicketTemplate(BaseModel):
         """Whether a call with these topics, checklist steps, cited tags and customer words needs it."""
         return self.evidence(topics=topics, steps=steps, tags=tags, customer_text=customer_text) > 0
 
-    def evidence(self, *, topics: set[str], steps: set[str], tags: set[str], customer_text: str) -> int:
-        """How strongly the rules call for it: 3 all of `topics_all`, 2 a topic or a customer phrase, 1 only a
-        checklist step or a cited document's tag (the documents retrieval happened to cite), 0 nothing."""
+    def evidence(
+        self, *, topics: set[str], steps: set[str], tags: set[str], customer_text: str, agent_text: str = ""
+    ) -> int:
+        """How strongly the rules call for it: 3 all of `topics_all` or the agent naming this kind of ticket,
+        2 a topic or a customer phrase, 1 only a checklist step or a cited document's tag (the documents
+        retrieval happened to cite), 0 nothing."""
         cf = self.calls_for
         if cf.topics_all and set(cf.topics_all) <= topics:
             return 3
+        if cf.agent_phrases and agent_text:
+            said = normalize(agent_text)
+            if any(normalize(p) in said for p in cf.agent_phrases):
+                return 3
         norm = normalize(customer_text)
         if topics & set(cf.topics) or any(normalize(p) in norm for p in cf.phrases):
             return 2

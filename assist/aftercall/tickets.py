@@ -74,13 +74,16 @@ _CALL_DAY = {"today", "今天", "今日"}  # an agent's "today" is the call's ow
 
 def _pick(values: list[Value], kind: str, speakers: dict[int, str]) -> Value | None:
     """The first value of a kind the customer said, else the agent's. A clock time beats a part of the day
-    ("昨天晚上" then "九點十五分"); an agent's "today" is not an event's date."""
+    ("昨天晚上" then "九點十五分"); an agent's "today" is not an event's date; the channel is where the
+    customer says it happened (an agent's "SMS confirmation" or "phone number" is not)."""
     of_kind = [v for v in values if v.kind == kind]
     if kind == "date":
         of_kind = [v for v in of_kind if not (speakers.get(v.turn) == "agent" and v.text.lower() in _CALL_DAY)]
     if kind == "time":
         of_kind = [v for v in of_kind if ":" in v.value] or of_kind
     customer = [v for v in of_kind if speakers.get(v.turn) == "customer"]
+    if kind == "channel":
+        return customer[0] if customer else None
     chosen = customer or of_kind
     return chosen[0] if chosen else None
 
@@ -240,6 +243,7 @@ def draft_for_call(
             steps={str(s.get("id")) for s in call.checklist},
             tags=cited_tags(session, call_id),
             customer=[(t.turn, t.text) for t in turns if t.speaker == "customer"],
+            agent=[(t.turn, t.text) for t in turns if t.speaker == "agent"],
         )
         if choice.template is None:
             raise NotFoundError("ticket template for call", call_id)

@@ -307,6 +307,7 @@ class CallStore:
                     id=call_id,
                     agent_key_id=agent.id if agent else None,
                     agent_name=state.agent_name,
+                    team=agent.team if agent else None,
                     state=state.to_json(),
                 )
             )

@@ -226,6 +226,9 @@ def _session() -> Session:
 def keys_create(
     role: Annotated[str, typer.Option(help="agent, editor, compliance or admin.")],
     name: Annotated[str, typer.Option(help="Who or what uses the key (shown in audit and guard events).")],
+    team: Annotated[
+        str | None, typer.Option(help="The agent's team: QA scores and first-contact resolution per team.")
+    ] = None,
 ) -> None:
     """Create a key and print it once (the last line of the output is the key)."""
     from assist.security.keys import create_key
@@ -235,25 +238,50 @@ def keys_create(
         raise typer.Exit(2)
     try:
         with _session() as session:
-            row, key = create_key(session, role=Role(role), name=name)
+            row, key = create_key(session, role=Role(role), name=name, team=team)
     except AssistError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    typer.echo(f"# key {row.id} ({row.role}, {row.name}); shown once, store it now:", err=True)
+    who = f"{row.role}, {row.name}" + (f", team {row.team}" if row.team else "")
+    typer.echo(f"# key {row.id} ({who}); shown once, store it now:", err=True)
     typer.echo(key)
 
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """List keys (id, role, name, prefix, created, revoked); never the keys themselves."""
+    """List keys (id, role, name, team, prefix, created, revoked); never the keys themselves."""
     from assist.security.keys import list_keys
 
     with _session() as session:
         rows = list_keys(session)
-    typer.echo(f"{'id':<18}{'role':<12}{'name':<24}{'prefix':<18}{'created':<22}status")
+    typer.echo(f"{'id':<18}{'role':<12}{'name':<24}{'team':<18}{'prefix':<18}{'created':<22}status")
     for r in rows:
         status = f"revoked {r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "active"
-        typer.echo(f"{r.id:<18}{r.role:<12}{r.name[:22]:<24}{r.prefix:<18}{r.created_at:%Y-%m-%d %H:%M:%S}  {status}")
+        team = (r.team or "-")[:16]
+        typer.echo(
+            f"{r.id:<18}{r.role:<12}{r.name[:22]:<24}{team:<18}{r.prefix:<18}{r.created_at:%Y-%m-%d %H:%M:%S}  {status}"
+        )
+
+
+@keys_app.command("team")
+def keys_team(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from `assist keys list`).")],
+    team: Annotated[str | None, typer.Argument(help="The team; leave out with --none to clear it.")] = None,
+    none: Annotated[bool, typer.Option("--none", help="Take the key out of any team.")] = False,
+) -> None:
+    """Put a key's agent in a team (audited); calls started before keep their team."""
+    from assist.security.keys import set_team
+
+    if (team is None) == (not none):
+        typer.echo("error: give a team, or --none to clear it (not both)", err=True)
+        raise typer.Exit(2)
+    try:
+        with _session() as session:
+            row = set_team(session, key_id=key_id, team=team)
+    except AssistError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{row.id} ({row.role}, {row.name}): team {row.team or '-'}")
 
 
 @keys_app.command("revoke")

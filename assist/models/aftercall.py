@@ -143,6 +143,7 @@ class Scorecard(SQLModel, table=True):
     criteria: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))
     agent_key_id: str | None = Field(default=None, index=True)
     agent_name: str | None = None
+    team: str | None = None  # the call's team (kept here: a scorecard outlives its call)
     topics: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     call_started_at: datetime | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow)
@@ -157,6 +158,7 @@ class ScorecardPublic(SQLModel):
     rubric: str
     rubric_version: int
     agent_name: str | None
+    team: str | None = None
     topics: list[str]
     criteria: list[Verdict]
     created_at: datetime

@@ -131,11 +131,17 @@ def _insert_entry(conn: Any, *, action: str, key: ApiKey, before: Any, after: An
 
 @event.listens_for(ApiKey, "after_insert")
 def _key_created(_mapper: Any, conn: Any, key: ApiKey) -> None:
-    _insert_entry(conn, action="key.create", key=key, before=None, after=_key_ids(key))
+    after = {**_key_ids(key), "team": key.team} if key.team else _key_ids(key)
+    _insert_entry(conn, action="key.create", key=key, before=None, after=after)
 
 
 @event.listens_for(ApiKey, "after_update")
 def _key_changed(_mapper: Any, conn: Any, key: ApiKey) -> None:
+    team = sa_inspect(key).attrs.team.history
+    if team.has_changes():
+        old = team.deleted[0] if team.deleted else None
+        before, after = {**_key_ids(key), "team": old}, {**_key_ids(key), "team": key.team}
+        _insert_entry(conn, action="key.team", key=key, before=before, after=after)
     hist = sa_inspect(key).attrs.revoked_at.history
     if hist.has_changes() and key.revoked_at is not None:
         _insert_entry(

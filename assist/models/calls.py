@@ -17,6 +17,7 @@ class Call(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     agent_key_id: str | None = None
     agent_name: str | None = None
+    team: str | None = None  # the agent key's team when the call started
     status: str = "active"  # active | ended
     topics: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     checklist: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON))

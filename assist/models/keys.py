@@ -24,6 +24,7 @@ class ApiKeyBase(SQLModel):
 
     name: str
     role: Role
+    team: str | None = None  # the agent's team (QA and first-contact resolution are grouped by it)
 
 
 class ApiKey(ApiKeyBase, table=True):

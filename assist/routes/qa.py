@@ -123,7 +123,9 @@ def export_scorecards(
     """Scorecards as CSV: one row per call and criterion (overrides applied)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["call_id", "agent", "score", "auto_score", "criterion", "passed", "critical", "turns", "reason"])
+    writer.writerow(
+        ["call_id", "agent", "score", "auto_score", "criterion", "passed", "critical", "turns", "reason", "team"]
+    )
     for card in _cards(session, key, date_from, date_to, limit):
         pub = svc.public(session, card)
         for v in pub.criteria:
@@ -140,6 +142,7 @@ def export_scorecards(
                     v.critical,
                     turns,
                     v.reason,
+                    pub.team or "",
                 ]
             )
     headers = {"Content-Disposition": 'attachment; filename="scorecards.csv"'}

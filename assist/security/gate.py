@@ -160,12 +160,14 @@ class KeySnapshot:
     key_hash: str
     prefix: str
     created_at: datetime
+    team: str | None = None  # the agent's team: stored with each call the key starts
 
     def to_api_key(self) -> ApiKey:
         return ApiKey(
             id=self.id,
             name=self.name,
             role=self.role,
+            team=self.team,
             key_hash=self.key_hash,
             prefix=self.prefix,
             created_at=self.created_at,
@@ -208,7 +210,7 @@ class KeyStore:
             row = session.exec(select(ApiKey).where(ApiKey.key_hash == key_hash)).first()
             snap = None
             if row is not None and row.revoked_at is None:
-                snap = KeySnapshot(row.id, row.name, Role(row.role), row.key_hash, row.prefix, row.created_at)
+                snap = KeySnapshot(row.id, row.name, Role(row.role), row.key_hash, row.prefix, row.created_at, row.team)
         with self._lock:
             if snap is None:
                 self._cache.pop(key_hash, None)

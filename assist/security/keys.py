@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import unicodedata
 
 from sqlmodel import Session, col, select
 
@@ -31,21 +32,42 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_key(session: Session, *, role: Role, name: str) -> tuple[ApiKey, str]:
-    """Create a key for `role`; returns the stored row and the plaintext key (shown once, never stored).
+MAX_TEAM_CHARS = 64
+
+
+def clean_team(team: str | None) -> str | None:
+    """A team name as stored: trimmed, inner spaces collapsed (None: no team).
 
     Raises:
-        InvalidInputError: the name is empty or the role is unknown.
+        InvalidInputError: a blank or over-long team, or one with control characters.
+    """
+    if team is None:
+        return None
+    if any(unicodedata.category(ch) == "Cc" for ch in team):
+        raise InvalidInputError(f"team {team!r} contains control characters")
+    cleaned = " ".join(team.split())
+    if not cleaned or len(cleaned) > MAX_TEAM_CHARS:
+        raise InvalidInputError(f"team must be 1 to {MAX_TEAM_CHARS} characters, got {team!r}")
+    return cleaned
+
+
+def create_key(session: Session, *, role: Role, name: str, team: str | None = None) -> tuple[ApiKey, str]:
+    """Create a key for `role` (an agent's `team` groups its calls on the QA page); returns the stored row
+    and the plaintext key (shown once, never stored).
+
+    Raises:
+        InvalidInputError: the name is empty, the role is unknown or the team is not a valid name.
     """
     name = name.strip()
     if not name:
         raise InvalidInputError("key name must not be empty")
+    team = clean_team(team)
     try:
         role = Role(role)
     except ValueError as exc:
         raise InvalidInputError(f"unknown role {role!r}: use {', '.join(r.value for r in Role)}") from exc
     plaintext = f"{KEY_PREFIX}_{role.value}_{secrets.token_urlsafe(24)}"
-    row = ApiKey(name=name, role=role, key_hash=hash_key(plaintext), prefix=plaintext[: len(role.value) + 7])
+    row = ApiKey(name=name, role=role, team=team, key_hash=hash_key(plaintext), prefix=plaintext[: len(role.value) + 7])
     session.add(row)
     session.commit()
     session.refresh(row)
@@ -83,6 +105,27 @@ def revoke_key(session: Session, *, key_id: str) -> ApiKey:
         session.commit()
         session.refresh(row)
         logger.info("api key revoked", extra={"key_id": key_id})
+    return row
+
+
+def set_team(session: Session, *, key_id: str, team: str | None) -> ApiKey:
+    """Put a key's agent in `team` (None: no team); audited as ``key.team``. Calls started before keep the
+    team they were started with.
+
+    Raises:
+        NotFoundError: no key has this id.
+        InvalidInputError: the team is not a valid name.
+    """
+    team = clean_team(team)
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise NotFoundError("api key", key_id)
+    if row.team != team:
+        row.team = team
+        session.add(row)
+        session.commit()
+        session.refresh(row)
+        logger.info("api key team changed", extra={"key_id": key_id})
     return row
 
 

@@ -70,6 +70,11 @@ def test_amounts_and_currencies(text: str, amount: list[str], currency: list[str
         ("三天前", "2024-03-17", None),
         ("2024-02-29 那笔", "2024-02-29", None),
         ("12月24日", "2023-12-24", None),  # a day later in the year than the call: last year's
+        ("I tried last night and it failed", "2024-03-19", "night"),
+        ("昨晚十点被扣了三百块", "2024-03-19", "22:00"),
+        ("琴晚八點半有人打電話嚟", "2024-03-19", "20:30"),
+        ("前晚在商场刷的", "2024-03-18", None),
+        ("今晚七点", "2024-03-20", "19:00"),
     ],
 )
 def test_dates_and_times(text: str, day: str, time: str | None) -> None:
@@ -124,3 +129,24 @@ def test_long_hostile_input_is_linear() -> None:
     t0 = time.perf_counter()
     extract_turn(text, turn=1, ref_date=REF)
     assert time.perf_counter() - t0 < 5.0  # about 0.1 s; a quadratic pattern would take minutes
+
+
+def test_the_channel_is_where_the_customer_says_it_happened() -> None:
+    from pathlib import Path
+
+    from assist.aftercall.templates import load_templates
+    from assist.aftercall.tickets import CallTurn, fill_draft
+
+    template = load_templates(Path(__file__).resolve().parents[2] / "kb_docs" / "tickets").get("lost_stolen_card")
+    assert template is not None and template.field("channel") is not None
+    turns = [
+        CallTurn(1, "customer", "my wallet was stolen last night"),
+        CallTurn(2, "agent", "Done, you will get an SMS confirmation and we can call your phone number on file."),
+    ]
+
+    def channel(said: list[CallTurn]) -> str | None:
+        draft = fill_draft(template, said, call_id="c", ref_date=date(2024, 3, 20), language="en")
+        return next(f.value for f in draft.fields if f.name == "channel")
+
+    assert channel(turns) is None  # the agent's follow-up channels are not where it happened
+    assert channel([*turns, CallTurn(3, "customer", "it was at the ATM on the corner")]) == "atm"

@@ -84,3 +84,25 @@ def test_ticket_and_qa_folders_are_not_ingested_as_documents(tmp_path: Path) -> 
         (tmp_path / sub / "notes.md").write_text("# not a policy\n", encoding="utf-8")
     (tmp_path / "policy.md").write_text("# a policy\n", encoding="utf-8")
     assert [p.name for p, _ in iter_document_paths([tmp_path])] == ["policy.md"]
+
+
+@pytest.mark.parametrize(
+    ("agent", "expected"),
+    [
+        ("我这边帮您开一张申诉单，单号稍后短信发您", "complaint"),
+        ("I've logged a complaint for you, reference to follow", "complaint"),
+        ("已為您登記爭議單，請留意短信", "card_dispute"),
+        ("I've opened a fraud case on the card", "fraud_report"),
+        ("请问还有其他可以帮您的吗？", None),
+    ],
+)
+def test_the_agent_naming_the_kind_of_ticket_calls_for_it(agent: str, expected: str | None) -> None:
+    from assist.aftercall.choice import TemplateChooser
+
+    chooser = TemplateChooser(load_templates(TICKETS))
+    customer = [(2, "the machine did not give me the money")]
+    choice = chooser.choose(topics=set(), steps=set(), tags=set(), customer=customer, agent=[(5, agent)])
+    assert (choice.template.id if choice.template else None) == expected
+    # the same words from the customer are not the agent registering a ticket
+    said = chooser.choose(topics=set(), steps=set(), tags=set(), customer=[*customer, (6, agent)])
+    assert said.template is None

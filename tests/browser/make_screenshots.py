@@ -197,6 +197,8 @@ def _aftercall(browser: Any, server: LiveServer, out: Path) -> None:
     page.goto(f"{server.base_url}/compliance#qa")
     _key(page, server.keys["compliance"])
     if _wait(page.locator(f'#qa-cards tr[data-call-id="{bad}"] button')):
+        page.locator("#qa-group").select_option("team")  # scores and first-contact resolution per team
+        _wait(page.locator("#qa-summary tbody tr", has_text="Cards North"))
         page.locator(f'#qa-cards tr[data-call-id="{bad}"] button').click()
         _wait(page.locator("#qa-criteria"))
     page.screenshot(path=str(out / "compliance_qa.png"), full_page=True)

@@ -92,8 +92,12 @@ def ingest_kb(data_dir: Path, embedders: str = "hash") -> None:
         raise RuntimeError(f"assist ingest kb_docs failed ({done.returncode}):\n{done.stderr[-3000:]}")
 
 
+AGENT_TEAM = "Cards North"
+
+
 def create_keys(data_dir: Path) -> dict[str, str]:
-    """One key per role, made by the project's own key code (the same as `assist keys create`)."""
+    """One key per role, made by the project's own key code (the same as `assist keys create`); the agent
+    is in team `AGENT_TEAM`."""
     from sqlmodel import Session
 
     from assist.config import Settings
@@ -106,7 +110,8 @@ def create_keys(data_dir: Path) -> dict[str, str]:
     try:
         with Session(engine) as session:
             for role in ROLES:
-                _row, raw = create_key(session, role=Role(role), name=f"browser-{role}")
+                team = AGENT_TEAM if role == "agent" else None
+                _row, raw = create_key(session, role=Role(role), name=f"browser-{role}", team=team)
                 keys[role] = raw
             session.commit()
     finally:

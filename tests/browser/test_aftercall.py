@@ -140,6 +140,23 @@ def test_compliance_sees_scores_worst_first_and_overrides_a_criterion_beside_the
     assert verdict["passed"] is True and verdict["auto_passed"] is False
 
 
+def test_the_quality_tab_groups_scores_by_team(page: Any, live_server: LiveServer) -> None:
+    from playwright.sync_api import expect
+
+    from tests.browser.server import AGENT_TEAM
+
+    call_id = _ended_call(live_server, [("agent", "Hello, Harbor Bank."), ("customer", "My card is lost.")])
+    page.goto(f"{live_server.base_url}/compliance#qa")
+    enter_key(page, live_server.keys["compliance"])
+    row = page.locator(f'#qa-cards tr[data-call-id="{call_id}"]')
+    expect(row).to_contain_text(AGENT_TEAM)  # the team the agent's key is in, beside the agent
+    expect(page.locator('#panel-qa th[data-i18n="qa.team"]')).to_have_text("Team")
+    page.locator("#qa-group").select_option("team")
+    scores = page.locator("#qa-summary table").first
+    expect(scores.locator("th").first).to_have_text("team")
+    expect(scores.locator("tbody tr", has_text=AGENT_TEAM)).to_have_count(1)
+
+
 def test_the_editor_gaps_tab_lists_questions_to_answer_and_links_to_upload(page: Any, live_server: LiveServer) -> None:
     from playwright.sync_api import expect
 

@@ -84,7 +84,7 @@ function scoreClass(score) {
 function renderCards() {
   const body = clear($("qa-cards"));
   if (!qa.cards.length) {
-    body.append(h("tr", {}, h("td", { colspan: 5, class: "empty" }, t("qa.none"))));
+    body.append(h("tr", {}, h("td", { colspan: 6, class: "empty" }, t("qa.none"))));
     return;
   }
   for (const c of qa.cards) {
@@ -92,6 +92,7 @@ function renderCards() {
     body.append(h("tr", { dataset: { callId: c.call_id }, class: qa.open === c.call_id ? "selected" : "" },
       h("td", {}, h("span", { class: `score ${scoreClass(c.score)}` }, String(c.score))),
       h("td", {}, content(c.agent_name || "—")),
+      h("td", {}, content(c.team || "—")),
       h("td", {}, (c.topics || []).join(" · ") || "—"),
       h("td", {}, String(failed)),
       h("td", {}, h("button", { type: "button", class: "btn", onclick: () => openCall(c.call_id),
