@@ -57,8 +57,7 @@ class _Prepared:
 
     def row(self) -> Document:
         """The new version's row."""
-        kw = {"previous": self.previous, "status": self.status, "content_hash": self.content_hash}
-        return document_row(self.doc, flags=self.flags, chunks=len(self.drafts), **kw)
+        return document_row(self.doc, self.previous, self.status, self.content_hash, self.flags, len(self.drafts))
 
 
 @dataclass

@@ -123,7 +123,6 @@ __all__ = ["Actor", "InTransaction", "IngestItem", "IngestReport", "as_date", "c
 
 def document_row(
     doc: LoadedDocument,
-    *,
     previous: Document | None,
     status: DocumentStatus,
     content_hash: str,
