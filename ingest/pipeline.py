@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from ingest.indexes import IndexedChunk, KnowledgeIndex
 from ingest.limits import refusal
 from ingest.loaders import DocumentLoader, LoadedDocument
 from ingest.onnx_batching import document_threads
-from ingest.records import Actor, IngestItem, InTransaction, as_date, chunk_meta, embed_text
+from ingest.records import Actor, IngestItem, InTransaction, chunk_meta, document_row, embed_text
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,18 @@ class _Prepared:
     @property
     def title(self) -> str:
         return str(self.doc.meta.get("title") or self.doc.title)
+
+    def row(self) -> Document:
+        """The new version's row."""
+        return document_row(self.doc, self.previous, self.status, self.content_hash, self.flags, len(self.drafts))
+
+
+@dataclass
+class _Embedding:
+    """A batch of prepared documents and the vectors of their chunks, being computed."""
+
+    batch: list[_Prepared]
+    vectors: Future[dict[str, np.ndarray]]
 
 
 class IngestPipeline:
@@ -89,34 +102,46 @@ class IngestPipeline:
     ) -> Iterator[IngestItem]:
         """Ingest files from disk, embedding the chunks of several documents per model call.
 
-        Failures are reported in their item, never raised; the batch goes on. Each stored version is
-        audited as `actor` (default: `system`).
+        A batch's vectors are computed in the background while the next documents are parsed and prepared
+        and the previous batch is stored: the models never wait on a parse or a commit. Failures are reported
+        in their item, never raised. Each stored version is audited as `actor` (default: `system`).
         """
         actor = actor or Actor()
         pending: list[_Prepared] = []
-        for path, base_dir in files:
-            source = str(path.relative_to(base_dir)) if base_dir else path.name
-            try:
-                doc = self.loader.run(path, base_dir=base_dir)  # checks the size before reading
-                data = path.read_bytes()
-                if any(p.doc.source == doc.source for p in pending):
-                    yield from self._flush(pending, actor)  # a later version needs the earlier one stored first
-                prepared = self._prepare(doc, content_hash=self._hash(data, doc.meta))
-            except AssistError as exc:
-                logger.warning("ingest failed", extra={"source": source, "reason": str(exc)})
-                yield IngestItem(source=source, outcome="failed", error=str(exc))
-                continue
-            except OSError as exc:
-                yield IngestItem(source=source, outcome="failed", error=f"{source}: cannot read ({exc.strerror})")
-                continue
-            if isinstance(prepared, IngestItem):
-                self._settle_unchanged(prepared, actor=actor)
-                yield prepared
-                continue
-            pending.append(prepared)
-            if sum(len(p.drafts) for p in pending) >= batch_chunks:
-                yield from self._flush(pending, actor)
-        yield from self._flush(pending, actor)
+        inflight: _Embedding | None = None
+        driver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-embed")
+        try:
+            for path, base_dir in files:
+                source = str(path.relative_to(base_dir)) if base_dir else path.name
+                try:
+                    doc = self.loader.run(path, base_dir=base_dir)  # checks the size before reading
+                    data = path.read_bytes()
+                    if any(p.doc.source == doc.source for p in [*pending, *(inflight.batch if inflight else [])]):
+                        # a later version needs the earlier one stored first
+                        yield from self._finish(inflight, actor)
+                        inflight = None
+                        yield from self._finish(self._start(pending, driver), actor)
+                    prepared = self._prepare(doc, content_hash=self._hash(data, doc.meta))
+                except AssistError as exc:
+                    logger.warning("ingest failed", extra={"source": source, "reason": str(exc)})
+                    yield IngestItem(source=source, outcome="failed", error=str(exc))
+                    continue
+                except OSError as exc:
+                    yield IngestItem(source=source, outcome="failed", error=f"{source}: cannot read ({exc.strerror})")
+                    continue
+                if isinstance(prepared, IngestItem):
+                    self._settle_unchanged(prepared, actor=actor)
+                    yield prepared
+                    continue
+                pending.append(prepared)
+                if sum(len(p.drafts) for p in pending) >= batch_chunks:
+                    started = self._start(pending, driver)  # embeds while the previous batch is stored
+                    yield from self._finish(inflight, actor)
+                    inflight = started
+            yield from self._finish(inflight, actor)
+            yield from self._finish(self._start(pending, driver), actor)
+        finally:
+            driver.shutdown(wait=False)
 
     def ingest_file(self, path: Path, *, base_dir: Path | None = None) -> IngestItem:
         """Ingest one file from disk; failures are reported in the item, never raised."""
@@ -259,15 +284,26 @@ class IngestPipeline:
             if in_transaction is not None:
                 in_transaction(session, item)
 
-    def _flush(self, pending: list[_Prepared], actor: Actor) -> Iterator[IngestItem]:
-        """Embed the pending documents' chunks together, then store and index each document."""
+    def _start(self, pending: list[_Prepared], driver: ThreadPoolExecutor) -> _Embedding | None:
+        """Start embedding the pending documents' chunks together (on `driver`); empties `pending`."""
         if not pending:
-            return
+            return None
         batch = list(pending)
         pending.clear()
-        vectors = self._embed([embed_text(p.title, d.section, d.text) for p in batch for d in p.drafts])
+        texts = [embed_text(p.title, d.section, d.text) for p in batch for d in p.drafts]
+        if document_threads() < 2:  # `assist serve`: the models run in the caller's thread, one at a time
+            done: Future[dict[str, np.ndarray]] = Future()
+            done.set_result(self._embed(texts))
+            return _Embedding(batch, done)
+        return _Embedding(batch, driver.submit(self._embed, texts))
+
+    def _finish(self, started: _Embedding | None, actor: Actor) -> Iterator[IngestItem]:
+        """Wait for a batch's vectors, then store and index each of its documents."""
+        if started is None:
+            return
+        vectors = started.vectors.result()
         offset = 0
-        for p in batch:
+        for p in started.batch:
             n = len(p.drafts)
             yield self._commit(p, {name: mat[offset : offset + n] for name, mat in vectors.items()}, actor=actor)
             offset += n
@@ -283,7 +319,7 @@ class IngestPipeline:
         """Store one document version with its audit entry in one transaction, then swap it into the indexes."""
         doc, drafts, previous, status = p.doc, p.drafts, p.previous, p.status
         with session_scope(self.engine) as session:
-            document = _document_row(p)
+            document = p.row()
             language = document.language
             session.add(document)
             session.flush()  # the document row must exist before its chunks reference it
@@ -461,32 +497,3 @@ class IngestPipeline:
                 if document is not None:
                     out += self._indexed(session, document, sorted(doc_chunks, key=lambda c: c.position))
         return out
-
-
-def _document_row(p: _Prepared) -> Document:
-    """The row of a new version: its metadata, the next in its family (or the first of a new one)."""
-    doc, meta, previous = p.doc, p.doc.meta, p.previous
-    tags = meta.get("tags") or []
-    if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",") if t.strip()]
-    steps = meta.get("next_steps") or []
-    document = Document(
-        title=str(meta.get("title") or doc.title),
-        source=previous.source if previous else doc.source,
-        language=str(meta.get("language") or detect_language(doc.text)),
-        product=meta.get("product"),
-        effective_from=as_date(meta.get("effective_from")),
-        effective_to=as_date(meta.get("effective_to")),
-        family_id="",
-        version=(previous.version + 1) if previous else 1,
-        status=p.status,
-        content_hash=p.content_hash,
-        file_type=doc.file_type,
-        tags=[str(t) for t in tags],
-        meta={k: v for k, v in meta.items() if isinstance(v, str | int | float | bool | list)},
-        flags=p.flags,
-        next_steps=[{"id": s} if isinstance(s, str) else s for s in steps],
-        chunk_count=len(p.drafts),
-    )
-    document.family_id = previous.family_id if previous else document.id
-    return document

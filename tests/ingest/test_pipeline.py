@@ -297,3 +297,41 @@ def test_the_server_embeds_one_model_at_a_time(
     kb = make_kb(_isolated_data_dir, embedders=[Recording("a"), Recording("b")])
     kb.ingest_paths([write(tmp_path / "card.md", CARD_V1)])
     assert seen and all(name == threading.current_thread().name for name in seen)
+
+
+def test_a_batch_is_embedded_while_the_next_document_is_parsed(
+    tmp_path: Path, _isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`assist ingest`: the models do not wait for the parse (in a child process) of the next file, nor for
+    the previous batch's commit; every document is still stored, in order, once."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    next_parsed, armed = threading.Event(), threading.Event()
+    waited: list[bool] = []
+
+    class Waiting(HashEmbedder):
+        def embed_documents(self, texts: list[str]) -> np.ndarray:
+            if armed.is_set() and not waited:  # the first batch: only done once the second file is being parsed
+                waited.append(next_parsed.wait(timeout=20))
+            return super().embed_documents(texts)
+
+    kb = make_kb(_isolated_data_dir, embedders=[Waiting()])
+    armed.set()
+    run = kb.pipeline.loader.run
+
+    def loading(path: Path, **kw: object) -> object:
+        if path.name == "b.md":
+            next_parsed.set()
+        return run(path, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kb.pipeline.loader, "run", loading)
+    files = [write(tmp_path / f"{name}.md", CARD_V1.replace("card-fees", name)) for name in ("a", "b", "c")]
+    items = list(kb.pipeline.ingest_files([(f, tmp_path) for f in [*files, files[0]]], batch_chunks=1))
+    assert waited == [True]
+    assert sorted((i.source, i.outcome) for i in items) == [
+        ("a", "new"),
+        ("a", "unchanged"),
+        ("b", "new"),
+        ("c", "new"),
+    ]
+    with Session(kb.pipeline.engine) as s:
+        assert sorted(d.source for d in s.exec(select(Document))) == ["a", "b", "c"]
