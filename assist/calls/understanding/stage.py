@@ -185,12 +185,12 @@ class ClauseEncoder(Protocol):
 def _clause_encoder() -> ClauseEncoder | None:
     """The process's contextual e5 encoder (the guard's claim model shares it), or None when it cannot run
     (agent turns then embed their clauses one by one)."""
-    from assist.compliance.guard.encoding import EncoderUnavailable, shared_encoder
+    from assist.compliance.guard import encoding
 
-    encoder = shared_encoder()
     try:
+        encoder = encoding.shared_encoder()
         encoder.warm_up()
-    except EncoderUnavailable as exc:
+    except Exception as exc:  # the ticker still works, one encode per clause
         logger.warning("agent turns embed their clauses one by one: %s", exc)
         return None
     return encoder
