@@ -23,7 +23,7 @@ from assist.calls.understanding.text import tick_clauses
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "turn_understanding.npz"
-CLAUSES_PER_TURN = 3  # an agent turn's clauses read on their own as well as whole (each one more e5 run)
+CLAUSES_PER_TURN = 3  # an agent turn's clauses scored on their own as well as whole (pooled from its one e5 run)
 VECTOR = "e5"  # the dense index whose query vector a customer turn's vector is
 
 
