@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,6 +143,11 @@ class TurnUnderstanding:
             memory=self.memory,
         )
 
+    @property
+    def normalize(self) -> Normalizer:
+        """The text normaliser the heads and pins read with."""
+        return self._normalize
+
     # -- inputs --------------------------------------------------------------------------------------
     def _vec(self, vec: np.ndarray) -> np.ndarray:
         v = np.asarray(vec, np.float32).reshape(-1)
@@ -219,12 +224,25 @@ class TurnUnderstanding:
         return scores, p_done, pinned
 
     def steps_done(
-        self, vec: np.ndarray, text: str, *, eligible: Iterable[str] | None = None, already: Iterable[str] = ()
+        self,
+        vec: np.ndarray,
+        text: str,
+        *,
+        eligible: Iterable[str] | None = None,
+        already: Iterable[str] = (),
+        clauses: Sequence[tuple[np.ndarray, str]] = (),
     ) -> list[tuple[str, float]]:
         """The steps this agent turn shows done, best first: at most one, or two when the second is clearly
-        done too (or both are pinned). `eligible`: the steps on the call's checklist (None: every step);
-        `already`: steps ticked before (never ticked again)."""
+        done too, both are pinned, or each is read done in a clause of its own. `eligible`: the steps on the
+        call's checklist (None: every step); `already`: steps ticked before (never ticked again); `clauses`:
+        (vector, text) of the turn's clauses that may tick (see `text.tick_clauses`), each step scored as the
+        best of the whole turn and those clauses."""
         scores, p_done, pinned = self.step_scores(vec, text)
+        source = dict.fromkeys(scores, -1)  # where a step's score comes from: -1 the whole turn, else a clause
+        for i, (cvec, ctext) in enumerate(clauses):
+            for s, sc in self.step_scores(cvec, ctext)[0].items():
+                if sc > scores[s]:
+                    scores[s], source[s] = sc, i
         allowed = set(self.step_ids if eligible is None else eligible) - set(already)
         th = self.thresholds["step"]
         out: list[tuple[str, float]] = []
@@ -235,8 +253,11 @@ class TurnUnderstanding:
             by_pin = s in pinned and p_done >= self.thresholds["pin_min_done"]
             if by_model or by_pin:
                 out.append((s, sc))
-        if len(out) > 1 and out[1][1] < self.thresholds["second_step"] and not {out[0][0], out[1][0]} <= pinned:
-            out = out[:1]
+        if len(out) > 1:
+            (first, _), (second, sc2) = out[0], out[1]
+            own_clause = source[second] >= 0 and source[second] != source[first]
+            if sc2 < self.thresholds["second_step"] and not {first, second} <= pinned and not own_clause:
+                out = out[:1]
         return out[:2]
 
     def step_done(

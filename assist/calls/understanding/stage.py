@@ -9,19 +9,21 @@ its keyword path.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from assist.calls.context import clean_turn
 from assist.calls.understanding.model import Encoder, ModelFileError, TurnReading, TurnUnderstanding
+from assist.calls.understanding.text import tick_clauses
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "turn_understanding.npz"
+CLAUSES_PER_TURN = 3  # an agent turn's clauses scored on their own as well as whole (pooled from its one e5 run)
 VECTOR = "e5"  # the dense index whose query vector a customer turn's vector is
 
 
@@ -50,14 +52,24 @@ class Understanding:
         model: the loaded model (None: not ready).
         encoder: text → the e5 query vector (the retriever's own e5 encoder).
         status: what /healthz reports.
+        clause_encoder: the same e5 encoder with token states (`ContextualE5`, shared with the guard's claim
+            model): one run gives an agent turn's vector and its clauses' (None: each clause is embedded).
     """
 
-    def __init__(self, model: TurnUnderstanding | None, encoder: Encoder | None, status: ModelStatus) -> None:
+    def __init__(
+        self,
+        model: TurnUnderstanding | None,
+        encoder: Encoder | None,
+        status: ModelStatus,
+        *,
+        clause_encoder: ClauseEncoder | None = None,
+    ) -> None:
         if model is not None and encoder is None:
             raise ValueError("a turn-understanding model needs the encoder its vectors come from")
         self.model = model
         self.encoder = encoder
         self.status = status
+        self.clause_encoder = clause_encoder
 
     @classmethod
     def off(cls, reason: str) -> Understanding:
@@ -89,6 +101,7 @@ class Understanding:
         loaded = cls.load(Path(settings.turn_model_file), e5.embed_query)
         if loaded.model is not None:
             loaded.model = _with_current_playbook(loaded.model, Path(settings.playbooks_path))
+            loaded.clause_encoder = _clause_encoder()
         return loaded
 
     @property
@@ -123,10 +136,28 @@ class Understanding:
         return list(model.playbook.topic_steps.get(topic, []))
 
     def agent(self, clean: str, *, already: Iterable[str]) -> tuple[list[str], np.ndarray]:
-        """The steps a redacted agent turn shows done (model and pins, at most two), and its vector."""
+        """The steps a redacted agent turn shows done (model and pins, at most two), and its vector.
+
+        The turn is read whole and, when it has several clauses, per clause as well (at most three that
+        neither ask, request, promise, negate nor say the work is under way): a turn that completes two
+        steps, or completes one and then asks a question, is not judged by its mix alone. With the clause
+        encoder, one e5 run gives the turn's vector (the same as the query encoder's) and each clause's as
+        read in the turn; without it, each clause is embedded on its own (one more run per clause)."""
         model, _ = self._need_model()
-        vec = self.embed(clean)
-        found = model.steps_done(vec, clean, eligible=None, already=already)
+        parts = tick_clauses(clean, model.normalize, limit=CLAUSES_PER_TURN)
+        if parts and self.clause_encoder is not None:  # one run: the turn's vector and its clauses' in context
+            spans, start = [], 0
+            for p in parts:
+                a = clean.index(p, start)
+                spans.append((a, a + len(p)))
+                start = a + len(p)
+            encoded = self.clause_encoder.encode(clean, spans)
+            vec = np.asarray(encoded.utterance, np.float32)
+            clauses = [(np.asarray(v, np.float32), p) for v, p in zip(encoded.clauses, parts, strict=True)]
+        else:
+            vec = self.embed(clean)
+            clauses = [(self.embed(p), p) for p in parts]
+        found = model.steps_done(vec, clean, eligible=None, already=already, clauses=clauses)
         return [s for s, _ in found], vec
 
     def explain(self, vec: np.ndarray, step: str) -> str | None:
@@ -141,6 +172,28 @@ class Understanding:
         """The done heads' veto for a one-phrase disclosure: True unless they say nothing was done."""
         model, _ = self._need_model()
         return model.done_probability(vec, clean) >= float(model.thresholds["pin_min_done"])
+
+
+class ClauseEncoder(Protocol):
+    """The e5 query encoder with token states (`assist.compliance.guard.encoding.ContextualE5`)."""
+
+    def encode(self, text: str, spans: Sequence[tuple[int, int]]) -> Any:
+        """An object with `utterance` (dims,) and `clauses` (len(spans), dims), L2-normalised."""
+        ...
+
+
+def _clause_encoder() -> ClauseEncoder | None:
+    """The process's contextual e5 encoder (the guard's claim model shares it), or None when it cannot run
+    (agent turns then embed their clauses one by one)."""
+    from assist.compliance.guard import encoding
+
+    try:
+        encoder = encoding.shared_encoder()
+        encoder.warm_up()
+    except Exception as exc:  # the ticker still works, one encode per clause
+        logger.warning("agent turns embed their clauses one by one: %s", exc)
+        return None
+    return encoder
 
 
 def disclosures_to_tick(found: set[str], *, said_now: set[str], single_part: set[str], confirmed: bool) -> set[str]:

@@ -110,6 +110,23 @@ def step_cues(norm: str) -> np.ndarray:
     )
 
 
+def tick_clauses(text: str, normalize: Normalizer, *, limit: int = 3) -> list[str]:
+    """The clauses of an agent turn that may tick a step on their own: none for a turn of one clause (the
+    whole turn is read anyway), else the first `limit` clauses (in the turn's own words) that neither ask,
+    request, promise, negate nor say the work is under way ("核对无误，请问卡号后四位是？" → ["核对无误"];
+    "I'll freeze it once you're verified" → [])."""
+    parts = [p.strip() for p in _CLAUSE.split(text) if p and p.strip()]
+    parts = [p for p in parts if sum(ch.isalnum() for ch in p) >= 2]
+    if len(parts) < 2:
+        return []
+    out = []
+    for part in parts:
+        norm = normalize(part)
+        if not any(rx.search(norm) for rx in (_QUESTION, _REQUEST, _FUTURE, _NEGATION, _PROGRESS)):
+            out.append(part)
+    return out[:limit]
+
+
 def compile_phrases(phrases: Iterable[str], normalize: Normalizer) -> list[tuple[str, re.Pattern[str] | None]]:
     """Phrases matched the way the playbooks match them: substring for Chinese, word boundaries for ASCII."""
     out: list[tuple[str, re.Pattern[str] | None]] = []
