@@ -161,3 +161,15 @@ def test_an_english_question_is_answered_from_the_branch_policy_ranked_first() -
     comp = ExtractiveComposer().run(query="so can I cancel", results=[hk, other], language="en")
     assert comp.citations[0]["title"] == "hk-insurance"
     assert "21" in comp.answer and "cancel a card" not in comp.answer
+
+
+def test_a_call_stays_with_the_policy_in_play_unless_another_is_clearly_better() -> None:
+    dispute = _passage("dispute", "还款", "争议期间该笔款项暂不计息，其余欠款须按时还款。", score=0.92)
+    loan = _passage("loan", "提前还款", "提前还款须提前 30 天预约。", product="loan", score=1.0)
+    cq = ContextQuery(query="那这四千多块我是不是还得先还上", turn_text="那这四千多块我是不是还得先还上",
+                      prefer_documents=["dispute"])  # fmt: skip
+    ranked = Ranker(min_score=0.0, margin=1.0).run(query=cq, results=[loan, dispute], language="zh-Hans").results
+    assert ranked[0].document_id == "dispute"  # the card-dispute call goes on with its policy
+    far = replace(dispute, score=0.7)
+    ranked = Ranker(min_score=0.0, margin=1.0).run(query=cq, results=[loan, far], language="zh-Hans").results
+    assert ranked[0].document_id == "loan"  # a clearly better passage of another policy still takes over
