@@ -89,8 +89,12 @@ class _Index:
         self.dense = {"e5": _Dense({m.chunk_id: v for m, v in chunks})}
 
 
-def _meta(cid: int, doc: str, section: str, tags: list[str], product: str = "insurance", **kw: str) -> ChunkMeta:
-    return ChunkMeta(cid, doc, doc, section, 1, f"{section}。", "zh-Hant", product=product, tags=tags, **kw)
+def _meta(
+    cid: int, doc: str, section: str, tags: list[str], product: str = "insurance", effective_to: str | None = None
+) -> ChunkMeta:
+    return ChunkMeta(
+        cid, doc, doc, section, 1, f"{section}。", "zh-Hant", product=product, tags=tags, effective_to=effective_to
+    )
 
 
 def _unit(*xs: float) -> np.ndarray:
