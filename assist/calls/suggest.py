@@ -135,9 +135,7 @@ class SuggestStage:
         timings.update(retrieval.timings)
         t = time.perf_counter()
         with self.metrics.stage("rank"):
-            # the caller's branch policy on the products in question, when the turn's words could not find it
-            index = getattr(self.retrieval.retriever, "index", None)
-            results = self.regional.run(retrieval.results, region=state.region, vector=vector, index=index)
+            results = self._with_branch_policy(state, retrieval.results, vector)
             ranking = self._rank(state, cq, results, language, meant=meant)
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only:
@@ -164,6 +162,13 @@ class SuggestStage:
         state.suggestion_count += 1
         suggestion = answer.suggestion(call_id=state.call_id, turn=turn, query=cq.query, language=language)
         return Suggested(suggestion, list(answer.events))
+
+    def _with_branch_policy(
+        self, state: CallState, results: list[SearchResult], vector: np.ndarray | None
+    ) -> list[SearchResult]:
+        """`results` with the caller's branch policy on the product in question, when the words could not find it."""
+        index = getattr(self.retrieval.retriever, "index", None)
+        return self.regional.run(results, region=state.region, vector=vector, index=index)
 
     def _rank(
         self, state: CallState, cq: ContextQuery, results: list[SearchResult], language: str, *, meant: bool
