@@ -79,6 +79,11 @@ def script_of(result: SearchResult) -> str:
     return detect_language(result.text or result.snippet)
 
 
+def _other_tongue(source: str, language: str) -> bool:
+    """True when a passage in `source` is in another language than a question in `language` (en vs Chinese)."""
+    return (language == "en" and source.startswith("zh")) or (language.startswith("zh") and source == "en")
+
+
 def in_script(text: str, *, source: str, target: str) -> str:
     """Render a Chinese sentence in the customer's script (character conversion; English is untouched)."""
     if not _HAN.search(text) or source == target:
@@ -209,6 +214,8 @@ class ExtractiveComposer:
 
     Args:
         max_passages: passages considered.
+        max_sections: other passages of the top passage's document considered as well (its other sections:
+            the passage that ranks first is often the document's summary or steps, the fact is a section away).
         max_sentences: sentences in the answer.
         max_chars: soft length limit of the answer.
         expand: synonyms of the query's terms.
@@ -219,18 +226,21 @@ class ExtractiveComposer:
         self,
         *,
         max_passages: int = 3,
+        max_sections: int = 4,
         max_sentences: int = 3,
         max_chars: int = 280,
         expand: Callable[[frozenset[str]], frozenset[str]] | None = None,
         sentence_vectors: SentenceVectors | None = None,
     ) -> None:
-        if max_passages < 1 or max_sentences < 1 or max_chars < 20:
+        if max_passages < 1 or max_sentences < 1 or max_chars < 20 or max_sections < 0:
             raise ValueError(
-                f"bad composer limits: passages={max_passages}, sentences={max_sentences}, chars={max_chars}"
+                f"bad composer limits: passages={max_passages}, sections={max_sections}, "
+                f"sentences={max_sentences}, chars={max_chars}"
             )
         self.expand = expand or (lambda tokens: tokens)
         self.sentence_vectors = sentence_vectors
         self.max_passages = max_passages
+        self.max_sections = max_sections
         self.max_sentences = max_sentences
         self.max_chars = max_chars
 
@@ -240,10 +250,15 @@ class ExtractiveComposer:
 
     def passages(self, results: list[SearchResult]) -> list[SearchResult]:
         """The passages an answer is drawn from: the best `max_passages`, where a document's untitled opening
-        (its scope line) gives way to the next passage when the same document's sections are among `results`."""
+        (its scope line) gives way to the next passage when the same document's sections are among `results`;
+        then up to `max_sections` further passages of the top passage's document (its other sections)."""
         sectioned = {r.document_id for r in results if r.section}
         kept = [r for r in results if r.section or r.document_id not in sectioned]
-        return kept[: self.max_passages]
+        top = kept[: self.max_passages]
+        if not top:
+            return top
+        doc = top[0].document_id
+        return top + [r for r in kept[self.max_passages :] if r.document_id == doc][: self.max_sections]
 
     @staticmethod
     def _score(sentence: str, query_tokens: frozenset[str]) -> tuple[int, float]:
@@ -285,11 +300,17 @@ class ExtractiveComposer:
         if not candidates:
             return Composition(answer=no_answer_text(language), source="none")
         # one policy, one answer: when the top passage's document has a sentence on the question's terms,
-        # the answer comes from that document only (two branches' fee tables must not mix)
+        # the answer comes from that document only (two branches' fee tables must not mix). A top document in
+        # another language than the question (a Hong Kong caller's branch policy, asked in English) cannot
+        # share its words: the ranking chose it, and it is answered from alone too.
         top_doc = passages[0].document_id
-        if any(c[4] > 0 and passages[c[1]].document_id == top_doc for c in candidates):
+        if _other_tongue(script_of(passages[0]), language) or any(
+            c[4] > 0 and passages[c[1]].document_id == top_doc for c in candidates
+        ):
             candidates = [c for c in candidates if passages[c[1]].document_id == top_doc]
-        return self._assemble(self._choose(candidates, asked.parts), passages, language)
+        return self._assemble(
+            self._choose(candidates, asked.parts, sections_from=self.max_passages), passages, language
+        )
 
     def _candidates(
         self,
@@ -318,7 +339,8 @@ class ExtractiveComposer:
             res = passages[rank]
             hits, prior = self._score(said, q_tokens)
             f_hits = self._score(said, f_tokens)[0] if f_tokens else 0
-            score = hits + 2.0 * f_hits + prior - 0.15 * rank  # prefer the better passages on ties
+            # prefer the better passages on ties (the top document's further sections all rank after them)
+            score = hits + 2.0 * f_hits + prior - 0.15 * min(rank, self.max_passages + 1)
             heading = _tokens(res.section) if res.section else frozenset()
             if heading:
                 score += HEADING_WEIGHT * len((heading & (q_tokens | f_tokens)) - _tokens(said))
@@ -332,11 +354,21 @@ class ExtractiveComposer:
             candidates.append((score, rank, pos, sent, evidence))
         return candidates
 
-    def _choose(self, candidates: list[_Candidate], parts: list[Part] | None = None) -> list[_Candidate]:
+    def _choose(
+        self, candidates: list[_Candidate], parts: list[Part] | None = None, *, sections_from: int | None = None
+    ) -> list[_Candidate]:
         """The best sentence; then, for a question of several parts, the best sentence on each part not yet
-        answered; then the next best on the question that fit. In passage order."""
+        answered; then the next best on the question that fit. In passage order.
+
+        `sections_from`: passages from this rank on are the top document's further sections (see `passages`):
+        they give the best sentence or a part's, but not the filling, unless the best sentence came from them.
+        """
         candidates = sorted(candidates, key=lambda c: -c[0])
         chosen: list[_Candidate] = candidates[:1]
+        if sections_from is not None and chosen and chosen[0][1] < sections_from:
+            fill = [c for c in candidates if c[1] < sections_from]
+        else:
+            fill = candidates
         length = sum(len(c[3]) for c in chosen)
         for part in parts if parts and len(parts) > 1 else []:
             if len(chosen) >= self.max_sentences or any(_answers(c[3], part) for c in chosen):
@@ -345,7 +377,7 @@ class ExtractiveComposer:
             if best is not None and length + len(best[3]) <= self.max_chars:
                 chosen.append(best)
                 length += len(best[3])
-        for cand in candidates:
+        for cand in fill:
             if len(chosen) >= self.max_sentences:
                 break
             # the others must be on the question and fit

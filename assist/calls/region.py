@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+import numpy as np
 
 from assist.protocols import SearchResult
 
@@ -86,3 +91,105 @@ def region_adjustment(
     if regions and product in regional:
         return -1
     return 0
+
+
+class RegionalPolicies:
+    """The caller's branch's own policy on the products a turn is about, found by meaning when retrieval missed it.
+
+    An English question ("can I cancel") shares no words with a Hong Kong policy written in Traditional Chinese,
+    and the English models cannot read it, so for a Hong Kong or Taiwan caller that policy may not be retrieved
+    at all. For each product among the best few passages that has a document written for the caller's region
+    but none of its passages retrieved, the passage of that document closest in meaning to the turn (its
+    stored e5 vector against the turn's e5 vector: one matrix product over a few chunks) is added to the
+    candidates when it is about as close as the best retrieved passage; the ranker then weighs it as it
+    weighs any regional policy (`region_adjustment`).
+
+    Args:
+        depth: the best passages whose products the turn is taken to be about.
+        margin: how far below the best retrieved passage's similarity the regional passage may be (a question
+            and a passage in two languages score a little lower than in one).
+        embedder: the name of the dense index the turn's vector belongs to.
+    """
+
+    def __init__(self, *, depth: int = 1, margin: float = 0.06, embedder: str = "e5") -> None:
+        if depth < 1:
+            raise ValueError(f"depth must be positive, got {depth}")
+        if margin < 0:
+            raise ValueError(f"margin must not be negative, got {margin}")
+        self.depth = depth
+        self.margin = margin
+        self.embedder = embedder
+        self._lock = threading.Lock()
+        self._key: tuple[int, int] | None = None
+        self._by_region: dict[tuple[str, str], list[int]] = {}  # (region, product) -> chunk ids
+
+    def _chunks_for(self, index: Any, region: str, product: str) -> list[int]:
+        """Chunk ids of documents written for `region` (not shared with the mainland) on `product`."""
+        chunks = index.chunks
+        key = (id(index), len(chunks))
+        with self._lock:
+            if key != self._key:  # the index changed: rebuilt once, then a dictionary lookup per turn
+                by: dict[tuple[str, str], list[int]] = {}
+                for cid, meta in list(chunks.items()):
+                    regions = document_regions(meta.tags)
+                    if "mainland" in regions:  # shared with the mainland: retrieved like any other policy
+                        continue
+                    for r in regions:
+                        by.setdefault((r, meta.product or ""), []).append(cid)
+                self._by_region, self._key = by, key
+            return self._by_region.get((region, product), [])
+
+    def run(
+        self, results: list[SearchResult], *, region: str | None, vector: np.ndarray | None, index: Any
+    ) -> list[SearchResult]:
+        """`results` with the caller's regional policy on the topical products added (best passage by meaning)."""
+        if region not in ("HK", "TW") or vector is None or not results or index is None:
+            return results
+        dense = getattr(index, "dense", {}).get(self.embedder)
+        if dense is None or not hasattr(index, "chunks"):
+            return results
+        have_docs = {r.document_id for r in results}
+        floor = max((float(r.scores.get(self.embedder, 0.0)) for r in results), default=0.0) - self.margin
+        q = np.asarray(vector, np.float32).ravel()
+        added: list[SearchResult] = []
+        today = date.today()
+        for product in dict.fromkeys(r.product or "" for r in results[: self.depth]):
+            ids = [
+                cid
+                for cid in self._chunks_for(index, region, product)
+                if cid in index.chunks and index.chunks[cid].effective_on(today)
+            ]
+            if not ids or any(index.chunks[cid].document_id in have_docs for cid in ids):
+                continue
+            sims = dense.vectors_for(ids) @ q
+            best = int(np.argmax(sims))
+            if float(sims[best]) < floor:  # not about what the turn is about
+                continue
+            meta = index.chunks[ids[best]]
+            score = float(results[min(3, len(results)) - 1].score)  # among the best few, not above them
+            added.append(_result(meta, score, float(sims[best]), self.embedder))
+        if added:
+            logger.debug("regional policy added by meaning", extra={"region": region, "added": len(added)})
+        return results + added
+
+
+def _result(meta: Any, score: float, similarity: float, embedder: str) -> SearchResult:
+    """A search result for an index chunk found by meaning alone."""
+    text = str(meta.text)
+    snippet = " ".join(text.split())
+    return SearchResult(
+        document_id=meta.document_id,
+        title=meta.title,
+        section=meta.section,
+        version=meta.version,
+        chunk_id=str(meta.chunk_id),
+        score=score,
+        snippet=snippet if len(snippet) <= 180 else snippet[:179].rstrip() + "…",
+        text=text,
+        language=meta.language,
+        source=meta.source,
+        page=meta.page,
+        product=meta.product,
+        tags=list(meta.tags),
+        scores={embedder: similarity},
+    )

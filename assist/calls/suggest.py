@@ -21,7 +21,8 @@ from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
 from assist.calls.playbooks import Playbooks
-from assist.calls.rank import Ranker, Ranking
+from assist.calls.rank import Ranker, Ranking, with_sections
+from assist.calls.region import RegionalPolicies
 from assist.calls.retrieve import RetrieveStage
 from assist.calls.state import CallState
 from assist.calls.understanding.stage import VECTOR
@@ -87,6 +88,7 @@ class SuggestStage:
         self.need_ranker = Ranker(
             min_score=min(settings.need_min_answer_score, settings.min_answer_score), topic_terms=playbooks.topic_terms
         )
+        self.regional = RegionalPolicies()
         self.answer = AnswerStage(composer=composer, llm=llm, redact=redact)
         self.next_steps = NextStepsStage(
             playbooks=playbooks, steps=DocumentSteps(next_steps_for, max_documents=max_cached_calls)
@@ -133,7 +135,8 @@ class SuggestStage:
         timings.update(retrieval.timings)
         t = time.perf_counter()
         with self.metrics.stage("rank"):
-            ranking = self._rank(state, cq, retrieval.results, language, meant=meant)
+            results = self._with_branch_policy(state, retrieval.results, vector)
+            ranking = self._rank(state, cq, results, language, meant=meant)
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only:
             logger.info("same passage as last time; no suggestion", extra={"call_id": state.call_id})
@@ -147,7 +150,7 @@ class SuggestStage:
                 state=state,
                 turn=turn,
                 query=cq,
-                results=ranking.results,
+                results=with_sections(ranking.results, results),
                 language=language,
                 vector=vector,
             )
@@ -159,6 +162,13 @@ class SuggestStage:
         state.suggestion_count += 1
         suggestion = answer.suggestion(call_id=state.call_id, turn=turn, query=cq.query, language=language)
         return Suggested(suggestion, list(answer.events))
+
+    def _with_branch_policy(
+        self, state: CallState, results: list[SearchResult], vector: np.ndarray | None
+    ) -> list[SearchResult]:
+        """`results` with the caller's branch policy on the product in question, when the words could not find it."""
+        index = getattr(self.retrieval.retriever, "index", None)
+        return self.regional.run(results, region=state.region, vector=vector, index=index)
 
     def _rank(
         self, state: CallState, cq: ContextQuery, results: list[SearchResult], language: str, *, meant: bool

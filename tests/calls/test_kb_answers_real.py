@@ -92,3 +92,15 @@ def test_an_asr_two_part_question_gets_the_period_and_the_fee(kb: dict[str, Any]
     answer = to_simplified(s.answer)
     assert s.citations[0]["title"] == "信用卡挂失、冻结与补卡", s.citations
     assert "工作日" in answer and ("¥20" in answer or "免费" in answer), answer
+
+
+def test_an_english_caller_in_hong_kong_who_changes_their_mind_gets_the_hong_kong_cooling_off(
+    kb: dict[str, Any],
+) -> None:
+    # the Hong Kong policy is in Traditional Chinese: the English words and models do not retrieve it
+    s = _ask(
+        _engine(kb),
+        "hi, I signed up for a life plan at your Mong Kok branch last Tuesday",
+        "honestly I've changed my mind about that insurance policy, can I cancel it and get my money back",
+    )
+    assert s.citations[0]["title"] == "人壽保險冷靜期及退保須知（香港分行）", s.citations
