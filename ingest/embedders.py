@@ -207,6 +207,10 @@ class SentenceTransformerEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self._docs is not None:
             return self._docs.encode_batch(texts)
+        return self._reference(texts)
+
+    def _reference(self, texts: list[str]) -> np.ndarray:
+        """sentence-transformers' own vectors of `texts` (the model is loaded)."""
         out = self._model.encode(
             texts,
             batch_size=self._batch,
@@ -220,7 +224,8 @@ class SentenceTransformerEmbedder:
         self.warm_up()
         if self._fast is not None:
             return self._fast.encode(text)
-        vec: np.ndarray = self.embed_documents([text])[0]
+        # query_engine="reference": sentence-transformers' arithmetic, whatever engine embeds the documents
+        vec: np.ndarray = self._reference([text])[0]
         return vec
 
 
