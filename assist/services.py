@@ -79,6 +79,8 @@ class Services:
     _aftercall: AfterCall | None = field(default=None, init=False, repr=False)
     _scoring: EndOfCallScoring | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _background: list[threading.Thread] = field(default_factory=list, init=False, repr=False)
 
     @property
     def call_engine(self) -> CallEngine:
@@ -89,7 +91,11 @@ class Services:
             return self._call_engine
 
     def close(self) -> None:
-        """Store the scorecards still queued by the end-of-call hook (a no-op when no call engine was built)."""
+        """Store the scorecards still queued by the end-of-call hook, and stop the background model work
+        (answer sentences embedded ahead): a model run cut off by the interpreter's exit aborts the process."""
+        self._stop.set()
+        for thread in self._background:
+            thread.join(timeout=10)
         if self._scoring is not None:
             self._scoring.close()
 
@@ -218,7 +224,7 @@ def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall, EndOf
         metrics=services.metrics,
         max_parallel_retrievals=settings.max_parallel_retrievals,
         understanding=understanding,
-        sentence_vectors=_sentence_vectors(settings, knowledge),
+        sentence_vectors=_sentence_vectors(services, knowledge),
     )
     engine.warm_up()
     # every ended call is scored (issue #19), off the end-of-call response
@@ -247,18 +253,20 @@ def _turn_meaning(understanding: Understanding) -> CallMeaning | None:
     return CallMeaning(vectors=cache, model=understanding.model)
 
 
-def _sentence_vectors(settings: Settings, knowledge: Knowledge) -> SentenceVectors | None:
+def _sentence_vectors(services: Services, knowledge: Knowledge) -> SentenceVectors | None:
     """The answer-sentence vectors (the e5 embedder's passages), warmed on a background thread; None when
     answers are chosen by shared words only (ASSIST_ANSWER_BY_MEANING=false, or no e5 embedder)."""
     from assist.calls.sentences import SentenceVectors, warm_in_background  # noqa: F811 - the runtime import
 
+    settings = services.settings
     e5 = next((e for e in knowledge.embedders if e.name == "e5"), None)
     if not settings.answer_by_meaning or e5 is None:
         return None
     vectors = SentenceVectors(
         e5.embed_documents, max_entries=settings.answer_sentence_cache, max_new=settings.answer_sentence_max_new
     )
-    warm_in_background(vectors, knowledge, limit=settings.answer_sentence_warm)
+    thread = warm_in_background(vectors, knowledge, limit=settings.answer_sentence_warm, stop=services._stop)
+    services._background.append(thread)
     return vectors
 
 

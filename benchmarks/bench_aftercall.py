@@ -390,7 +390,10 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = args.data or Path(tempfile.mkdtemp(prefix="assist-bench-aftercall-"))
     svc = build(data_dir, [e.strip() for e in args.embedders.split(",") if e.strip()])
     profiler = _profile_scoring(svc) if args.profile_scoring else None
-    results = [replay(svc, row) for row in rows]
+    try:
+        results = [replay(svc, row) for row in rows]
+    finally:
+        svc.close()  # as the server's shutdown does: stops the background model work before the exit
     if profiler is not None:
         _write_profile(profiler, args.profile_scoring)
     report = {

@@ -263,12 +263,13 @@ def warm_in_background(
     vectors: SentenceVectors, knowledge: Any, *, limit: int, every_s: float = 0.5, stop: threading.Event | None = None
 ) -> threading.Thread:
     """On a daemon thread: embed up to `limit` of the knowledge base's sentences ahead, then, every `every_s`,
-    the sentences turns left for later (`SentenceVectors.pending`) until `stop` is set."""
+    the sentences turns left for later (`SentenceVectors.pending`) until `stop` is set. Set `stop` and join the
+    thread before the process exits: a model run cut off by the interpreter's exit aborts the process."""
     stop = stop or threading.Event()
 
     def run() -> None:
         try:
-            added = vectors.warm(itertools.islice(knowledge_sentences(knowledge), limit))
+            added = vectors.warm(itertools.islice(knowledge_sentences(knowledge), limit), stop=stop)
             logger.info("answer sentences embedded ahead", extra={"sentences": added})
         except Exception:  # the cache fills as sentences come up instead
             logger.exception("embedding answer sentences ahead failed")

@@ -184,3 +184,28 @@ def test_a_turn_never_waits_for_the_encoder_the_background_is_using() -> None:
         rows = vectors.get(["a", "b"])
     assert encoder.calls == 0 and rows.shape == (2, 0)  # nothing cached yet: no vector for either
     assert list(vectors.pending) == ["a", "b"]
+
+
+def test_closing_the_services_stops_the_answer_sentences_warmed_in_the_background(tmp_path: Path) -> None:
+    # a model run still going on that thread when the interpreter exits aborts the process ("terminate
+    # called without an active exception", exit 134): the server's shutdown must stop it first
+    import threading
+
+    from assist.config import Settings
+    from assist.services import Overrides, build_services
+    from ingest.embedders import HashEmbedder
+    from tests.fakes import FakeGuard, FakeKnowledge, fake_redact
+
+    class E5Named(HashEmbedder):
+        @property
+        def name(self) -> str:
+            return "e5"
+
+    knowledge = FakeKnowledge()
+    knowledge.embedders = [E5Named()]
+    overrides = Overrides(knowledge=knowledge, guard=FakeGuard(), redactor=fake_redact)
+    svc = build_services(Settings(data_dir=tmp_path), overrides=overrides)
+    svc.call_engine  # noqa: B018 - builds the engine and starts the warming
+    assert any(t.name == "sentence-warm" and t.is_alive() for t in threading.enumerate())
+    svc.close()
+    assert not any(t.name == "sentence-warm" and t.is_alive() for t in threading.enumerate())
