@@ -205,7 +205,9 @@ def test_closing_the_services_stops_the_answer_sentences_warmed_in_the_backgroun
     knowledge.embedders = [E5Named()]
     overrides = Overrides(knowledge=knowledge, guard=FakeGuard(), redactor=fake_redact)
     svc = build_services(Settings(data_dir=tmp_path), overrides=overrides)
+    before = set(threading.enumerate())  # other tests' services may have left their own warming running
     svc.call_engine  # noqa: B018 - builds the engine and starts the warming
-    assert any(t.name == "sentence-warm" and t.is_alive() for t in threading.enumerate())
+    ours = [t for t in threading.enumerate() if t.name == "sentence-warm" and t not in before]
+    assert ours and all(t.is_alive() for t in ours)
     svc.close()
-    assert not any(t.name == "sentence-warm" and t.is_alive() for t in threading.enumerate())
+    assert not any(t.is_alive() for t in ours)
