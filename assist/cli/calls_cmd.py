@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -55,11 +56,28 @@ def serve(
     run_upgrade()  # the migrations first, once, under the database's lock (several replicas may start at once)
     if workers == 1:
         config = uvicorn.Config("assist.app:create_app", factory=True, host=host, port=port, log_config=None)
-        uvicorn.Server(config).run()
-        return
+        server = uvicorn.Server(config)
+        try:
+            server.run()
+        except KeyboardInterrupt:  # uvicorn raises the Ctrl-C it caught again, after the clean shutdown
+            _leave(130)
+        _leave(0 if server.started else 3)  # 3: uvicorn's code for a start that failed
     # Each worker is a new interpreter: it configures logging as this process did, then builds the app.
     os.environ["ASSIST_LOG_LEVEL"] = logging.getLevelName(logging.getLogger().level)
     uvicorn.run("assist.cli.calls_cmd:worker_app", factory=True, host=host, port=port, workers=workers, log_config=None)
+
+
+def _leave(code: int) -> None:
+    """End the server process once the lifespan's shutdown has stored and closed everything.
+
+    The exit skips the native libraries' exit-time destructors: one of them (a model runtime's thread pool)
+    aborted the process after a clean shutdown ("terminate called without an active exception", exit 134),
+    so a Ctrl-C of `make run` or a `docker stop` looked like a crash.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _prepare_metrics(workers: int) -> None:

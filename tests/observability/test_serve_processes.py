@@ -1,5 +1,6 @@
 """Real `assist serve` processes on one host: a scrape of either shows the calls of both (one shared metrics
-directory), and `--workers 2` runs both workers in the shared directory. Fast hash embedder, no claim model."""
+directory), and `--workers 2` runs both workers in the shared directory (fast hash embedder, no claim model);
+and a Ctrl-C ends a server with the real models cleanly (exit 130, no abort)."""
 
 from __future__ import annotations
 
@@ -130,3 +131,40 @@ def test_serve_with_two_workers_writes_one_directory(tmp_path: Path) -> None:
 
 def _writers(directory: Path) -> set[str]:
     return {m["pid"] for f in directory.iterdir() if (m := re.match(r".+_(?P<pid>\d+)\.db$", f.name))}
+
+
+def test_a_ctrl_c_ends_the_server_cleanly_without_an_abort(tmp_path: Path) -> None:
+    # the default (real) embedders load the native model runtimes whose exit-time destructors aborted a
+    # cleanly shut down server ("terminate called without an active exception", exit 134 instead of 130)
+    import signal
+
+    key = _agent_key(tmp_path)
+    env = _env(tmp_path, None)
+    del env["ASSIST_EMBEDDERS"], env["ASSIST_GUARD_MODEL"]  # as served: real embedders and the claim model
+    kb = Path(__file__).resolve().parents[2] / "kb_docs"
+    subprocess.run([*_assist(), "ingest", str(kb)], env=env, capture_output=True, timeout=900, check=True)
+    port = _free_port()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [*_assist(), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)  # polling a subprocess's readiness
+        assert proc.poll() is None, log_path.read_text()[-3000:]
+        _calls(f"http://127.0.0.1:{port}", key, 1)  # the models have run
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    log_text = log_path.read_text()
+    assert "Application shutdown complete" in log_text
+    assert "terminate called" not in log_text and code == 130, (code, log_text[-2000:])
