@@ -61,7 +61,9 @@ def serve(
             server.run()
         except KeyboardInterrupt:  # uvicorn raises the Ctrl-C it caught again, after the clean shutdown
             _leave(130)
-        _leave(0 if server.started else 3)  # 3: uvicorn's code for a start that failed
+        if server.started:  # a start that failed returns as it always did (uvicorn has said why)
+            _leave(0)
+        return
     # Each worker is a new interpreter: it configures logging as this process did, then builds the app.
     os.environ["ASSIST_LOG_LEVEL"] = logging.getLevelName(logging.getLogger().level)
     uvicorn.run("assist.cli.calls_cmd:worker_app", factory=True, host=host, port=port, workers=workers, log_config=None)
