@@ -135,7 +135,7 @@ def _writers(directory: Path) -> set[str]:
 
 def test_a_ctrl_c_ends_the_server_cleanly_without_an_abort(tmp_path: Path) -> None:
     # the default (real) embedders load the native model runtimes whose exit-time destructors aborted a
-    # cleanly shut down server ("terminate called without an active exception", exit 134 instead of 130)
+    # cleanly shut down server ("terminate called without an active exception", killed by SIGABRT)
     import signal
 
     key = _agent_key(tmp_path)
@@ -167,4 +167,6 @@ def test_a_ctrl_c_ends_the_server_cleanly_without_an_abort(tmp_path: Path) -> No
             proc.kill()
     log_text = log_path.read_text()
     assert "Application shutdown complete" in log_text
-    assert "terminate called" not in log_text and code == 130, (code, log_text[-2000:])
+    # 130: uvicorn raised the Ctrl-C again after its shutdown; 0: SIGINT was ignored where the test runs (a
+    # background job), so uvicorn's own handler took it and there was nothing to raise again. Never -6 / 134.
+    assert "terminate called" not in log_text and code in (0, 130), (code, log_text[-2000:])
