@@ -57,6 +57,22 @@ def _agent_key(data: Path) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+def _wait_ready(proc: subprocess.Popen[bytes], base: str, log_path: Path) -> None:
+    """Until /readyz answers 200; the server's log in the error when it exits or never gets ready."""
+    deadline = time.monotonic() + STARTUP_S
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"assist serve exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"assist serve did not become ready:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.25)  # polling a subprocess's readiness
+
+
 @contextmanager
 def serving(data: Path, metrics: Path | None, *extra: str) -> Iterator[str]:
     """`assist serve` on a free port until the block ends; yields its base URL once /readyz answers 200."""
@@ -71,18 +87,7 @@ def serving(data: Path, metrics: Path | None, *extra: str) -> Iterator[str]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"assist serve exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"assist serve did not become ready:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.25)  # polling a subprocess's readiness
+        _wait_ready(proc, base, log_path)
         yield base
     finally:
         proc.terminate()
@@ -150,14 +155,7 @@ def test_a_ctrl_c_ends_the_server_cleanly_without_an_abort(tmp_path: Path) -> No
             [*_assist(), "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + STARTUP_S
-        while proc.poll() is None and time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)  # polling a subprocess's readiness
+        _wait_ready(proc, f"http://127.0.0.1:{port}", log_path)
         assert proc.poll() is None, log_path.read_text()[-3000:]
         _calls(f"http://127.0.0.1:{port}", key, 1)  # the models have run
         proc.send_signal(signal.SIGINT)
