@@ -75,14 +75,27 @@ class Ranker:
         min_score: a passage with a lower relevance (see `relevance`) is not answered from.
         margin: passages more than this behind the best, after re-ranking, are not composed from.
         topic_terms: the topic keywords a text names (Playbooks.topic_terms); None: no topic boost.
+        in_play_score: a passage of the document in play (the query's `prefer_documents`) passes the gate from
+            this relevance on (None: it meets `min_score` like any other). A follow-up in the customer's own
+            words ("那要提前多久约？", "and how long for the money") shares few words with the policy that
+            answered the call so far, yet is mostly still about it; it then competes in the re-ranking with
+            its in-play bonus, where a clearly better passage of another policy still wins.
     """
 
     def __init__(
-        self, *, min_score: float, margin: float = 0.25, topic_terms: Callable[[str], list[str]] | None = None
+        self,
+        *,
+        min_score: float,
+        margin: float = 0.25,
+        topic_terms: Callable[[str], list[str]] | None = None,
+        in_play_score: float | None = None,
     ) -> None:
         if margin < 0:
             raise ValueError(f"margin must not be negative, got {margin}")
+        if in_play_score is not None and not 0.0 <= in_play_score <= 1.0:
+            raise ValueError(f"in_play_score must be between 0 and 1, got {in_play_score}")
         self.min_score = min_score
+        self.in_play_score = in_play_score
         self.margin = margin
         self.topic_terms = topic_terms or (lambda _text: [])
 
@@ -151,7 +164,7 @@ class Ranker:
             adjust = region_adjustment(r, region, regional, topical)
             # the caller's branch's own policy on the product asked about passes the gate: an English question
             # shares no words with a Traditional Chinese policy, and the dense models understate it
-            if rel < self.min_score and adjust <= 0:
+            if rel < self.min_score and adjust <= 0 and not self._passes_in_play(cq, r, rel):
                 continue
             score = self._score(float(r.score), cq, r, language, topic_terms, focus)
             score += REGION_BONUS * adjust if adjust > 0 else REGION_PENALTY * adjust
@@ -163,6 +176,10 @@ class Ranker:
         # passages far behind the best one only dilute the answer
         floor = ranked[0][0] - self.margin
         return [r for score, _, r in ranked if score >= floor]
+
+    def _passes_in_play(self, cq: ContextQuery, r: SearchResult, rel: float) -> bool:
+        """True for a passage of the document in play whose relevance reaches `in_play_score`."""
+        return self.in_play_score is not None and r.document_id in cq.prefer_documents and rel >= self.in_play_score
 
     @staticmethod
     def _score(
