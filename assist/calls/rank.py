@@ -8,6 +8,7 @@ re-ranked for the call: the topic in play, the documents in play, the turn's own
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -27,6 +28,11 @@ REGION_PENALTY = 0.6  # another region's document on a product the caller's regi
 # so a passage of another policy must be clearly better to take over.
 IN_PLAY_BONUS = 0.18
 ELLIPTICAL_IN_PLAY_BONUS = 0.22  # the same, for an elliptical turn (it leans on that answer)
+# A document's next-steps section ("坐席下一步", "Next steps for the agent") lists the agent's workflow
+# (verify_identity → freeze_card …) in words shared by many questions (挂失, 冻结, 报警, card); it feeds the
+# checklist and answers no question itself, so it gives way to a passage that does (another policy's too).
+NEXT_STEPS_PENALTY = 0.12
+_NEXT_STEPS_HEADING = re.compile(r"下一步|後續步驟|后续步骤|next\s+steps?\b", re.IGNORECASE)
 TOPICAL_DEPTH = 3  # the products of the best few retrieved passages are what the question is about
 SECTIONS = 4  # further passages of the top document handed to the answer (see with_sections)
 
@@ -35,6 +41,12 @@ SECTIONS = 4  # further passages of the top document handed to the answer (see w
 def _tokens(text: str) -> frozenset[str]:
     """BM25 tokens of a passage or query, cached: the same passages come back turn after turn."""
     return frozenset(tokenize(text))
+
+
+def is_next_steps(section: str) -> bool:
+    """True for a document's next-steps section (its heading: "坐席下一步", "七、坐席下一步", "Next steps for the
+    agent"); the last part of a nested heading counts."""
+    return bool(_NEXT_STEPS_HEADING.search(section.rsplit(">", 1)[-1]))
 
 
 def with_sections(
@@ -196,6 +208,8 @@ class Ranker:
                 score += 0.08
         if not r.section:  # a document's preamble (scope, purpose) rarely answers the question itself
             score -= 0.08
+        elif is_next_steps(r.section):
+            score -= NEXT_STEPS_PENALTY
         if r.document_id in cq.prefer_documents:
             score += ELLIPTICAL_IN_PLAY_BONUS if cq.elliptical else IN_PLAY_BONUS
         if focus:
