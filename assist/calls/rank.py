@@ -43,6 +43,7 @@ def _tokens(text: str) -> frozenset[str]:
     return frozenset(tokenize(text))
 
 
+@lru_cache(maxsize=4096)
 def is_next_steps(section: str) -> bool:
     """True for a document's next-steps section (its heading: "坐席下一步", "七、坐席下一步", "Next steps for the
     agent"); the last part of a nested heading counts."""
