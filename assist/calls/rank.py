@@ -8,6 +8,7 @@ re-ranked for the call: the topic in play, the documents in play, the turn's own
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -27,6 +28,11 @@ REGION_PENALTY = 0.6  # another region's document on a product the caller's regi
 # so a passage of another policy must be clearly better to take over.
 IN_PLAY_BONUS = 0.18
 ELLIPTICAL_IN_PLAY_BONUS = 0.22  # the same, for an elliptical turn (it leans on that answer)
+# A document's next-steps section ("坐席下一步", "Next steps for the agent") lists the agent's workflow
+# (verify_identity → freeze_card …) in words shared by many questions (挂失, 冻结, 报警, card); it feeds the
+# checklist and answers no question itself, so it gives way to a passage that does (another policy's too).
+NEXT_STEPS_PENALTY = 0.12
+_NEXT_STEPS_HEADING = re.compile(r"下一步|後續步驟|后续步骤|next\s+steps?\b", re.IGNORECASE)
 TOPICAL_DEPTH = 3  # the products of the best few retrieved passages are what the question is about
 SECTIONS = 4  # further passages of the top document handed to the answer (see with_sections)
 
@@ -35,6 +41,13 @@ SECTIONS = 4  # further passages of the top document handed to the answer (see w
 def _tokens(text: str) -> frozenset[str]:
     """BM25 tokens of a passage or query, cached: the same passages come back turn after turn."""
     return frozenset(tokenize(text))
+
+
+@lru_cache(maxsize=4096)
+def is_next_steps(section: str) -> bool:
+    """True for a document's next-steps section (its heading: "坐席下一步", "七、坐席下一步", "Next steps for the
+    agent"); the last part of a nested heading counts."""
+    return bool(_NEXT_STEPS_HEADING.search(section.rsplit(">", 1)[-1]))
 
 
 def with_sections(
@@ -75,14 +88,27 @@ class Ranker:
         min_score: a passage with a lower relevance (see `relevance`) is not answered from.
         margin: passages more than this behind the best, after re-ranking, are not composed from.
         topic_terms: the topic keywords a text names (Playbooks.topic_terms); None: no topic boost.
+        in_play_score: a passage of the document in play (the query's `prefer_documents`) passes the gate from
+            this relevance on (None: it meets `min_score` like any other). A follow-up in the customer's own
+            words ("那要提前多久约？", "and how long for the money") shares few words with the policy that
+            answered the call so far, yet is mostly still about it; it then competes in the re-ranking with
+            its in-play bonus, where a clearly better passage of another policy still wins.
     """
 
     def __init__(
-        self, *, min_score: float, margin: float = 0.25, topic_terms: Callable[[str], list[str]] | None = None
+        self,
+        *,
+        min_score: float,
+        margin: float = 0.25,
+        topic_terms: Callable[[str], list[str]] | None = None,
+        in_play_score: float | None = None,
     ) -> None:
         if margin < 0:
             raise ValueError(f"margin must not be negative, got {margin}")
+        if in_play_score is not None and not 0.0 <= in_play_score <= 1.0:
+            raise ValueError(f"in_play_score must be between 0 and 1, got {in_play_score}")
         self.min_score = min_score
+        self.in_play_score = in_play_score
         self.margin = margin
         self.topic_terms = topic_terms or (lambda _text: [])
 
@@ -151,7 +177,7 @@ class Ranker:
             adjust = region_adjustment(r, region, regional, topical)
             # the caller's branch's own policy on the product asked about passes the gate: an English question
             # shares no words with a Traditional Chinese policy, and the dense models understate it
-            if rel < self.min_score and adjust <= 0:
+            if rel < self.min_score and adjust <= 0 and not self._passes_in_play(cq, r, rel):
                 continue
             score = self._score(float(r.score), cq, r, language, topic_terms, focus)
             score += REGION_BONUS * adjust if adjust > 0 else REGION_PENALTY * adjust
@@ -163,6 +189,10 @@ class Ranker:
         # passages far behind the best one only dilute the answer
         floor = ranked[0][0] - self.margin
         return [r for score, _, r in ranked if score >= floor]
+
+    def _passes_in_play(self, cq: ContextQuery, r: SearchResult, rel: float) -> bool:
+        """True for a passage of the document in play whose relevance reaches `in_play_score`."""
+        return self.in_play_score is not None and r.document_id in cq.prefer_documents and rel >= self.in_play_score
 
     @staticmethod
     def _score(
@@ -179,6 +209,8 @@ class Ranker:
                 score += 0.08
         if not r.section:  # a document's preamble (scope, purpose) rarely answers the question itself
             score -= 0.08
+        elif is_next_steps(r.section):
+            score -= NEXT_STEPS_PENALTY
         if r.document_id in cq.prefer_documents:
             score += ELLIPTICAL_IN_PLAY_BONUS if cq.elliptical else IN_PLAY_BONUS
         if focus:

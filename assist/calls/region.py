@@ -73,9 +73,10 @@ def regional_products(results: Iterable[SearchResult], region: str) -> frozenset
 def region_adjustment(
     result: SearchResult, region: str | None, regional: frozenset[str], topical: frozenset[str] | None = None
 ) -> int:
-    """+1 for a document written for the caller's region (not shared with the mainland), -1 for one written
-    only for other regions when the caller's region has its own document on the same product among the
-    candidates, else 0.
+    """+1 for a document written for the caller's region (not shared with the mainland); -1 for another
+    branch's own policy (a Taiwan caller is not answered from the Hong Kong card policy, whose fees and
+    hotline are Hong Kong's) and for one written only for other regions when the caller's region has its own
+    document on the same product among the candidates; else 0.
 
     `topical`: the products the question is about (e.g. those of the best few candidates); a regional
     document on another product gets no bonus (a Hong Kong caller asking about transfers is not answered
@@ -88,6 +89,8 @@ def region_adjustment(
     product = result.product or ""
     if region in regions:  # a branch's own policy outranks one shared with the mainland
         return 1 if "mainland" not in regions and (topical is None or product in topical) else 0
+    if regions and "mainland" not in regions:  # another branch's own policy: its fees and hotlines are not theirs
+        return -1
     if regions and product in regional:
         return -1
     return 0

@@ -83,11 +83,11 @@ class SuggestStage:
             max_parallel=max_parallel_retrievals,
             max_prefetches=max_cached_calls,
         )
-        self.ranker = Ranker(min_score=settings.min_answer_score, topic_terms=playbooks.topic_terms)
+        # the policy in play passes the gate from the lower score for needs: a follow-up is mostly about it
+        weak = min(settings.need_min_answer_score, settings.min_answer_score)
+        self.ranker = Ranker(min_score=settings.min_answer_score, topic_terms=playbooks.topic_terms, in_play_score=weak)
         # a need the model read is answered from weaker evidence than a keyword-triggered turn
-        self.need_ranker = Ranker(
-            min_score=min(settings.need_min_answer_score, settings.min_answer_score), topic_terms=playbooks.topic_terms
-        )
+        self.need_ranker = Ranker(min_score=weak, topic_terms=playbooks.topic_terms, in_play_score=weak)
         self.regional = RegionalPolicies()
         self.answer = AnswerStage(composer=composer, llm=llm, redact=redact)
         self.next_steps = NextStepsStage(

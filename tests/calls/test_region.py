@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from assist.calls.context import ContextQuery
 from assist.calls.rank import Ranker
 from assist.calls.region import caller_region, document_regions
@@ -86,3 +88,15 @@ def test_the_branch_policy_passes_the_relevance_gate_for_an_english_question() -
     assert "hk-card" not in [r.document_id for r in plain.results]  # no shared word, no dense score
     regional = ranker.run(query=cq, results=[en, en2, HK], language="en", region="HK")
     assert regional.results[0].document_id == "hk-card"
+
+
+def test_another_branchs_own_policy_is_not_the_callers() -> None:
+    # a Taiwan caller, no Taiwan card policy: the shared (mainland) policy, not the Hong Kong one with its HK$ fees
+    hk_first = replace(HK, score=1.0)
+    assert _rank("TW", [hk_first, replace(MAINLAND, score=0.9)])[0] == "cn-card"
+    assert _rank("TW", [hk_first, replace(EN_CARD, score=0.9)])[0] == "en-card"
+    # a Hong Kong caller is not answered from the Taiwan anti-fraud guide (its hotline is Taiwan's 165)
+    en_scam = _doc("en-scam", "fraud", ["fraud"], 0.9, "Call the police and the bank at once.", "en")
+    assert _rank("HK", [replace(TW_FRAUD, score=1.0), en_scam])[0] == "en-scam"
+    # a mainland or unknown caller is left to the retriever's order
+    assert _rank(None, [hk_first, replace(MAINLAND, score=0.9)])[0] == "hk-card"
