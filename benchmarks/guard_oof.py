@@ -16,6 +16,7 @@ type, and the misses); encodings are cached in ``/tmp/g4/enc_cache.pkl``. Never 
 """
 
 import json
+import os
 import pickle
 import re
 import sys
@@ -26,7 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from assist.cli.guard_cmd import load_guard_or_exit
-from assist.compliance.guard.calibration import calibrate, calibration_hook, statement_scores
+from assist.compliance.guard.calibration import (
+    calibrate,
+    calibration_hook,
+    cap_ordinary,
+    ordinary_scores,
+    statement_scores,
+)
 from assist.compliance.guard.combine import Policy
 from assist.compliance.guard.encoding import pin_blas_threads, shared_encoder
 from assist.compliance.guard.layer_eval import read_rows
@@ -37,7 +44,7 @@ from assist.config import get_settings
 from assist.text import to_simplified
 
 pin_blas_threads(1)
-OUT = Path("/tmp/g4")
+OUT = Path(os.environ.get("GUARD_OOF_DIR", "/tmp/g4"))
 CACHE = OUT / "enc_cache.pkl"
 
 
@@ -178,6 +185,9 @@ def main() -> None:  # long function: one experiment, read top to bottom
         already=det_f[sel],
     )
     warn = np.minimum(warn, block)
+    if cfg.ordinary_flag_fpr < 1.0:  # the second budget, over ordinary talk (as assist guard train does)
+        oc, os_ = ordinary_scores(items, oof)
+        block, warn = cap_ordinary(block, warn, oc, os_, cfg.ordinary_flag_fpr, cfg.threshold_grid)
     fb = (scores >= block[cats]) | det_b
     fw = (scores >= warn[cats]) | det_f
     crow = [r for r in rows_tr if r.get("speaker") != "customer"]
@@ -224,11 +234,19 @@ def main() -> None:  # long function: one experiment, read top to bottom
         (os_ >= warn[oc]) | odf,
         sum(r.get("speaker") == "customer" for r in crows),
     )
+    # the ordinary-speech check (kb_docs/guard/service_speech.jsonl: written service talk, never trained on)
+    srows = [dict(r, category="none", id=r["id"]) for r in read_rows(Path("kb_docs/guard/service_speech.jsonl"))]
+    svc_items = encode_items(srows, [], [], encoder=enc, config=cfg)
+    spr = [softmax(features_of(cfg.features, it.utterance, it.clauses) @ wm + b) for it in svc_items]
+    sdb, sdf, sc, ss = decide(svc_items, spr)
+    res["service"] = report(srows, np.zeros(len(srows), bool), (ss >= block[sc]) | sdb, (ss >= warn[sc]) | sdf)
+    enc.save()
     res["thresholds"] = {"block": block.tolist(), "warn": warn.tolist()}
     res["seconds"] = round(time.time() - t0)
     (OUT / f"{name}.json").write_text(json.dumps(res, ensure_ascii=False, indent=1, default=str))
     o, v = res["oof"]["overall"], res["val"]["overall"]
     print(name, opts, kw, "\n OOF", o, "\n VAL", v, "\n OWN", res["own"]["overall"])
+    print(" SERVICE", res["service"]["overall"], [t for *_, t in res["service"]["false_flags"]][:8])
     print(
         " by src",
         {

@@ -195,6 +195,10 @@ def calibrate_items(
     block = fit(config.target_block_fpr, det_block)
     warn = fit(config.target_flag_fpr, det_flag)
     warn = np.minimum(warn, block)
+    ordinary_budget = float(getattr(config, "ordinary_flag_fpr", 1.0))
+    if ordinary_budget < 1.0:
+        oc, os_ = ordinary_scores(items, oof)
+        block, warn = cap_ordinary(block, warn, oc, os_, ordinary_budget, grid)
     fb = (scores >= block[cats]) | (det_block if det_block is not None else False)
     fw = (scores >= warn[cats]) | (det_flag if det_flag is not None else False)
     figures = {
@@ -209,6 +213,42 @@ def calibrate_items(
         ec, es = statement_scores([oof[i] for i in extra])
         figures["extra_negatives_flagged"] = round(float((es >= warn[ec]).mean()), 4)
     return block, warn, figures
+
+
+#: Corpus kinds that are ordinary talk: the second budget's pool.
+ORDINARY_KINDS = ("ordinary",)
+
+
+def ordinary_scores(items: Sequence[Any], oof: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Best category and score, out of fold, of the corpus's ordinary talk (kind ``ordinary``: everyday agent
+    lines that are near no claim, unlike the ``service`` near-misses)."""
+    idx = [
+        i
+        for i, it in enumerate(items)
+        if it.kind == "corpus" and it.label == 0 and getattr(it, "tag", "") in ORDINARY_KINDS
+    ]
+    return statement_scores([oof[i] for i in idx])
+
+
+def cap_ordinary(
+    block: np.ndarray, warn: np.ndarray, cats: np.ndarray, scores: np.ndarray, budget: float, grid: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raise the thresholds of the categories that flag ordinary talk until at most ``budget`` of it is flagged.
+
+    One grid step at a time, the category flagging the most ordinary statements first; a block threshold
+    never sits below its warn threshold. A category past the grid's top flags nothing.
+    """
+    block, warn = block.copy(), warn.copy()
+    steps = np.asarray(sorted(grid), np.float64)
+    limit = budget * max(1, len(scores))
+    while True:
+        flagged = scores >= warn[cats]
+        if float(flagged.sum()) <= limit:
+            return block, warn
+        k = int(np.bincount(cats[flagged]).argmax())
+        higher = steps[steps > warn[k] + 1e-9]
+        warn[k] = float(higher[0]) if len(higher) else np.inf
+        block[k] = max(block[k], warn[k])
 
 
 def calibration_hook(guard: Any, policy: Any, categories: Sequence[str]) -> CombinedHook:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from assist.compliance.guard.calibration import CombinedHook, calibrate_items
+from assist.compliance.guard.calibration import ORDINARY_KINDS, CombinedHook, calibrate_items
 from assist.compliance.guard.model import CATEGORIES, NONE, ClaimModel, Encoder, features_of, softmax
 from assist.compliance.guard.model_text import prepare
 from assist.compliance.guard.neighbours import blend_vote, model_input, neighbour_vote
@@ -81,6 +81,9 @@ class TrainConfig:
         simplify: Fold Traditional characters to Simplified before encoding (the model file says so).
         calibrate_negatives: The negatives the budgets are rates over: ``all`` corpus negatives, or only
             ``third_party`` ones (taken from public pages: the text the guard is judged on).
+        ordinary_flag_fpr: A second budget, over ordinary talk (the corpus's ``ordinary`` lines): the warn
+            and block thresholds of the categories that flag it are raised until at most this share of it is flagged out of fold (1.0 = off).
+        ordinary_weight: Training weight of the corpus's ordinary-talk negatives (kind ``ordinary``).
     """
 
     features: str = "cu"
@@ -103,6 +106,8 @@ class TrainConfig:
     knn_tau: float = 0.05
     simplify: bool = False
     calibrate_negatives: str = "all"
+    ordinary_flag_fpr: float = 1.0
+    ordinary_weight: float = 1.0
 
 
 @dataclass
@@ -232,6 +237,7 @@ class _Item:
     spans: tuple[tuple[int, int], ...]
     utterance: np.ndarray
     clauses: np.ndarray
+    tag: str = ""  # the corpus row's kind (``service``, ``warning``, ...)
 
 
 def corpus_hash(rows: Iterable[Mapping[str, Any]]) -> str:
@@ -299,7 +305,7 @@ def encode_items(
     ci = {c: i for i, c in enumerate(categories)}
     items: list[_Item] = []
 
-    def add(text: str, label: int, weight: float, group: str, kind: str) -> None:
+    def add(text: str, label: int, weight: float, group: str, kind: str, tag: str = "") -> None:
         prep = prepare(text)
         enc = encoder.encode(model_input(prep.clean, config.simplify), prep.spans)
         items.append(
@@ -312,6 +318,7 @@ def encode_items(
                 prep.original_spans,
                 np.asarray(enc.utterance, np.float32),
                 np.asarray(enc.clauses, np.float32),
+                tag,
             )
         )
 
@@ -321,7 +328,10 @@ def encode_items(
         cat = r.get("category", NONE)
         if cat not in ci:
             raise ValueError(f"unknown category {cat!r} in {r.get('id') or r.get('text')!r}")
-        add(str(r["text"]), 0 if r.get("speaker") == "customer" else ci[cat], 1.0, _group_of(r), "corpus")
+        label = 0 if r.get("speaker") == "customer" else ci[cat]
+        tag = str(r.get("kind") or "")
+        weight = config.ordinary_weight if label == 0 and tag in ORDINARY_KINDS else 1.0
+        add(str(r["text"]), label, weight, _group_of(r), "corpus", tag)
     for t in extra_negatives:
         add(t, 0, config.extra_negative_weight, "extra:" + t, "extra")
     for d in review_decisions:
@@ -418,7 +428,7 @@ def train(
 def _config_meta(cfg: TrainConfig) -> dict[str, Any]:
     """The settings for the header: the fourth round's switches only when set (older files unchanged)."""
     default = TrainConfig()
-    new = ("knn_alpha", "knn_k", "knn_tau", "simplify", "calibrate_negatives")
+    new = ("knn_alpha", "knn_k", "knn_tau", "simplify", "calibrate_negatives", "ordinary_flag_fpr", "ordinary_weight")
     return {
         key: v
         for key, v in asdict(cfg).items()
