@@ -28,6 +28,7 @@ import numpy as np
 
 from assist.cli.guard_cmd import load_guard_or_exit
 from assist.compliance.guard.calibration import (
+    ORDINARY_KINDS,
     calibrate,
     calibration_hook,
     cap_ordinary,
@@ -109,7 +110,7 @@ def knn_probs(qv, refs, ref_lab, k_, tau, n_cls, mask=None):
 
 def main() -> None:  # long function: one experiment, read top to bottom
     name = sys.argv[1]
-    kw, opts = {}, {"calib": 0, "simp": 0, "knn_alpha": 0.0, "knn_k": 10, "knn_tau": 0.05}
+    kw, opts = {}, {"calib": 0, "simp": 0, "knn_alpha": 0.0, "knn_k": 10, "knn_tau": 0.05, "ordveto": 99.0}
     for a in sys.argv[2:]:
         k, v = a.split("=")
         if k in opts:
@@ -134,6 +135,23 @@ def main() -> None:  # long function: one experiment, read top to bottom
     ref_lab = np.array([items[i].label for i in ref_idx])
     ref_fold = folds[ref_idx]
     a, kk, tau = opts["knn_alpha"], int(opts["knn_k"]), opts["knn_tau"]
+    ref_ord = np.array([items[i].label == 0 and items[i].tag == "ordinary" for i in ref_idx])
+    ref_pos = ref_lab > 0
+
+    def veto(it, p, fold=None):
+        """ordveto=m: the model flags nothing in an utterance nearer (by m) to ordinary talk than to any claim."""
+        if opts["ordveto"] > 9:
+            return p
+        sims = refs @ it.utterance
+        ok = np.ones(len(refs), bool) if fold is None else ref_fold != fold
+        so = sims[ok & ref_ord].max(initial=-1.0)
+        sp = sims[ok & ref_pos].max(initial=-1.0)
+        if so - sp >= opts["ordveto"]:
+            q = np.zeros_like(p)
+            q[:, 0] = 1.0
+            return q
+        return p
+
     oof = [None] * len(items)
     for f in range(cfg.folds):
         wm, b = _fit_head([it for it, ff in zip(items, folds, strict=True) if ff != f], cfg, K)
@@ -143,7 +161,7 @@ def main() -> None:  # long function: one experiment, read top to bottom
             if a:
                 pk = knn_probs(it.clauses, refs, ref_lab, kk, tau, K, mask=(ref_fold != f)[None, :])
                 p = (1 - a) * p + a * pk
-            oof[i] = p
+            oof[i] = veto(it, p, f)
     print("oof", round(time.time() - t0), "s", flush=True)
     hook = calibration_hook(guard, Policy(), CATEGORIES)
 
@@ -164,6 +182,7 @@ def main() -> None:  # long function: one experiment, read top to bottom
     if opts["calib"]:
         tp = np.array([it.group.startswith("http") for it in cit])
         sel = pos | tp
+    sel &= np.array([not (it.label == 0 and it.tag in ORDINARY_KINDS) for it in cit])  # as budget_rows does
     block = calibrate(
         cats[sel],
         scores[sel],
@@ -200,7 +219,7 @@ def main() -> None:  # long function: one experiment, read top to bottom
         p = softmax(features_of(cfg.features, it.utterance, it.clauses) @ wm + b)
         if a:
             p = (1 - a) * p + a * knn_probs(it.clauses, refs, ref_lab, kk, tau, K)
-        vpr.append(p)
+        vpr.append(veto(it, p))
     vdb, vdf, vc, vs = decide(val_items, vpr)
     vpos = np.array([it.label > 0 for it in val_items])
     vrow = [r for r in rows_val if r.get("speaker") != "customer"]
@@ -224,7 +243,7 @@ def main() -> None:  # long function: one experiment, read top to bottom
         p = softmax(features_of(cfg.features, it.utterance, it.clauses) @ wm + b)
         if a:
             p = (1 - a) * p + a * knn_probs(it.clauses, refs, ref_lab, kk, tau, K)
-        opr.append(p)
+        opr.append(veto(it, p))
     odb, odf, oc, os_ = decide(own_items, opr)
     opos = np.array([it.label > 0 for it in own_items])
     res["own"] = report(
@@ -237,7 +256,7 @@ def main() -> None:  # long function: one experiment, read top to bottom
     # the ordinary-speech check (kb_docs/guard/service_speech.jsonl: written service talk, never trained on)
     srows = [dict(r, category="none", id=r["id"]) for r in read_rows(Path("kb_docs/guard/service_speech.jsonl"))]
     svc_items = encode_items(srows, [], [], encoder=enc, config=cfg)
-    spr = [softmax(features_of(cfg.features, it.utterance, it.clauses) @ wm + b) for it in svc_items]
+    spr = [veto(it, softmax(features_of(cfg.features, it.utterance, it.clauses) @ wm + b)) for it in svc_items]
     sdb, sdf, sc, ss = decide(svc_items, spr)
     res["service"] = report(srows, np.zeros(len(srows), bool), (ss >= block[sc]) | sdb, (ss >= warn[sc]) | sdf)
     enc.save()

@@ -77,6 +77,12 @@ def train_model(
     ordinary_weight: Annotated[
         float | None, typer.Option("--ordinary-weight", min=0.0, help="Training weight of the service lines.")
     ] = None,
+    ordinary_veto: Annotated[
+        float | None,
+        typer.Option(
+            "--ordinary-veto", min=-0.5, max=0.5, help="Silence the model nearer ordinary talk than claims (margin)."
+        ),
+    ] = None,
     service_speech: Annotated[
         Path | None,
         typer.Option("--service-speech", help="Ordinary service lines the candidate may not flag (default: shipped)."),
@@ -111,6 +117,7 @@ def train_model(
             calibrate_negatives=calibrate_negatives or default.calibrate_negatives,
             ordinary_flag_fpr=default.ordinary_flag_fpr if ordinary_flag is None else ordinary_flag,
             ordinary_weight=default.ordinary_weight if ordinary_weight is None else ordinary_weight,
+            ordinary_veto=default.ordinary_veto if ordinary_veto is None else ordinary_veto,
         )
         if config.calibrate_negatives not in ("all", "third_party"):
             pool = calibrate_negatives
@@ -215,9 +222,8 @@ def _service_speech(guard: Any, new_layer: Any, old_layer: Any, path: Path) -> l
     rows = read_rows(path)
     if not rows:
         raise typer.BadParameter(f"no rows in {path}")
-    typer.echo(
-        f"ordinary service speech ({len(rows)} lines of {path.name}; at most {SERVICE_MAX_FLAG_SHARE} flagged, none blocked):"
-    )
+    limit = f"at most {SERVICE_MAX_FLAG_SHARE} flagged, none blocked"
+    typer.echo(f"ordinary service speech ({len(rows)} lines of {path.name}; {limit}):")
     for name, layer in (("in force", old_layer), ("candidate", new_layer)):
         if layer is None:
             continue

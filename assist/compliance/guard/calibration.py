@@ -120,6 +120,9 @@ def _lagrangian(tp: np.ndarray, fp: np.ndarray, allowed: np.ndarray, budget: flo
     return best
 
 
+#: Corpus kinds that are ordinary talk: the second budget's pool, never in the first budget's.
+ORDINARY_KINDS = ("ordinary",)
+
 #: What :func:`budget_rows` accepts: every negative, or only those taken from third-party public text.
 NEGATIVE_POOLS = ("all", "third_party")
 
@@ -129,7 +132,8 @@ def budget_rows(items: Sequence[Any], positive: np.ndarray, pool: str) -> np.nda
 
     ``third_party`` keeps the negatives whose source is a public page (their group is its address), so
     the budget is a rate over the kind of text the guard is judged on, not over the project's own
-    written near-misses.
+    written near-misses. Ordinary talk (kind ``ordinary``) is never in the pool: it is easy, so it would
+    loosen every threshold, and it has a budget of its own (``ordinary_flag_fpr``).
 
     Raises:
         InvalidInputError: An unknown pool, or a pool with no negative in it.
@@ -139,12 +143,14 @@ def budget_rows(items: Sequence[Any], positive: np.ndarray, pool: str) -> np.nda
     if pool not in NEGATIVE_POOLS:
         raise InvalidInputError(f"calibrate_negatives must be one of {', '.join(NEGATIVE_POOLS)}, got {pool!r}")
     pos = np.asarray(positive, bool)
+    # Ordinary talk has its own budget and check; as easy negatives it would loosen every threshold.
+    ordinary = np.array([getattr(it, "tag", "") in ORDINARY_KINDS for it in items], bool) & ~pos
     if pool == "all":
-        return np.ones(len(pos), bool)
+        return ~ordinary
     third = np.array([str(getattr(it, "group", "")).startswith("http") for it in items], bool)
     if not (third & ~pos).any():
         raise InvalidInputError("calibrate_negatives=third_party, but no negative statement has a source address")
-    keep: np.ndarray = pos | third
+    keep: np.ndarray = (pos | third) & ~ordinary
     return keep
 
 
@@ -213,10 +219,6 @@ def calibrate_items(
         ec, es = statement_scores([oof[i] for i in extra])
         figures["extra_negatives_flagged"] = round(float((es >= warn[ec]).mean()), 4)
     return block, warn, figures
-
-
-#: Corpus kinds that are ordinary talk: the second budget's pool.
-ORDINARY_KINDS = ("ordinary",)
 
 
 def ordinary_scores(items: Sequence[Any], oof: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

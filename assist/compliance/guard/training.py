@@ -23,7 +23,7 @@ import numpy as np
 from assist.compliance.guard.calibration import ORDINARY_KINDS, CombinedHook, calibrate_items
 from assist.compliance.guard.model import CATEGORIES, NONE, ClaimModel, Encoder, features_of, softmax
 from assist.compliance.guard.model_text import prepare
-from assist.compliance.guard.neighbours import blend_vote, model_input, neighbour_vote
+from assist.compliance.guard.neighbours import blend_vote, model_input, neighbour_vote, ordinary_veto
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +81,9 @@ class TrainConfig:
         simplify: Fold Traditional characters to Simplified before encoding (the model file says so).
         calibrate_negatives: The negatives the budgets are rates over: ``all`` corpus negatives, or only
             ``third_party`` ones (taken from public pages: the text the guard is judged on).
-        ordinary_flag_fpr: A second budget, over ordinary talk (the corpus's ``ordinary`` lines): the warn
-            and block thresholds of the categories that flag it are raised until at most this share of it is flagged out of fold (1.0 = off).
-        ordinary_weight: Training weight of the corpus's ordinary-talk negatives (kind ``ordinary``).
+        ordinary_flag_fpr: A budget over ordinary talk (kind ``ordinary``): thresholds that flag more of it
+            out of fold are raised (1.0 = off). ``ordinary_weight``: the training weight of those lines.
+        ordinary_veto: Margin of ``neighbours.ordinary_veto`` (None = off), applied out of fold too.
     """
 
     features: str = "cu"
@@ -108,6 +108,7 @@ class TrainConfig:
     calibrate_negatives: str = "all"
     ordinary_flag_fpr: float = 1.0
     ordinary_weight: float = 1.0
+    ordinary_veto: float | None = None
 
 
 @dataclass
@@ -349,6 +350,7 @@ def out_of_fold(items: Sequence[_Item], config: TrainConfig, n_classes: int) -> 
     ex = [i for i, it in enumerate(items) if it.kind in ("corpus", "review")]
     ex_vecs = np.stack([items[i].utterance for i in ex]).astype(np.float16).astype(np.float32) if ex else None
     ex_labels = np.array([items[i].label for i in ex], np.int64)
+    ex_ordinary = np.array([items[i].label == 0 and items[i].tag in ORDINARY_KINDS for i in ex], bool)
     for f in range(config.folds):
         wm, b = _fit_head([it for it, ff in zip(items, folds, strict=True) if ff != f], config, n_classes)
         for i in np.nonzero(folds == f)[0].tolist():
@@ -360,7 +362,10 @@ def out_of_fold(items: Sequence[_Item], config: TrainConfig, n_classes: int) -> 
                     it.clauses, ex_vecs, ex_labels, k=config.knn_k, tau=config.knn_tau, n_classes=n_classes, mask=mask
                 )
                 p = blend_vote(p, vote, config.knn_alpha)
-            oof[i] = p
+            out = folds[ex] != f
+            oof[i] = ordinary_veto(
+                p, it.utterance, ex_vecs, ex_ordinary & out, (ex_labels > 0) & out, config.ordinary_veto
+            )
     return oof
 
 
@@ -428,12 +433,19 @@ def train(
 def _config_meta(cfg: TrainConfig) -> dict[str, Any]:
     """The settings for the header: the fourth round's switches only when set (older files unchanged)."""
     default = TrainConfig()
-    new = ("knn_alpha", "knn_k", "knn_tau", "simplify", "calibrate_negatives", "ordinary_flag_fpr", "ordinary_weight")
+    new = ("knn_alpha", "knn_k", "knn_tau", "simplify", "calibrate_negatives")
+    new += ("ordinary_flag_fpr", "ordinary_weight", "ordinary_veto")
     return {
         key: v
         for key, v in asdict(cfg).items()
         if key != "threshold_grid" and not (key in new and v == getattr(default, key))
     }
+
+
+def _veto_meta(examples: Sequence[_Item], margin: float) -> dict[str, Any]:
+    """The ordinary-talk veto for the header: its margin and which labelled examples are ordinary talk."""
+    ordinary = [j for j, it in enumerate(examples) if it.label == 0 and it.tag in ORDINARY_KINDS]
+    return {"margin": margin, "examples": ordinary}
 
 
 def _package(
@@ -479,6 +491,7 @@ def _package(
             # The switches are written only when on, so a head-only file is byte-identical to before.
             **({"knn": {"alpha": cfg.knn_alpha, "k": cfg.knn_k, "tau": cfg.knn_tau}} if cfg.knn_alpha > 0 else {}),
             **({"simplify": True} if cfg.simplify else {}),
+            **({"ordinary_veto": _veto_meta(ex, cfg.ordinary_veto)} if cfg.ordinary_veto is not None else {}),
             **dict(extra_meta or {}),
         },
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -71,3 +72,40 @@ def test_the_ordinary_budget_raises_only_the_categories_that_flag_service_talk()
     # a budget already met changes nothing
     same_block, same_warn = cap_ordinary(block, warn, cats, scores, 0.5, grid)
     assert (same_warn == warn).all() and (same_block == block).all()
+
+
+def _veto_model(margin: float | None, tmp: Path) -> Any:
+    from assist.compliance.guard.model import ClaimModel
+    from assist.compliance.guard.training import train
+    from tests.compliance.guard.claim_fakes import FAST, FakeEncoder, rows
+
+    ordinary = [
+        {"text": t, "speaker": "agent", "category": "none", "kind": "ordinary", "id": f"w-o-{i}"}
+        for i, t in enumerate(["请您稍等一下", "您好欢迎致电"] * 4)
+    ]
+    config = FAST.__class__(**{**FAST.__dict__, "ordinary_veto": margin})
+    model, _ = train(rows() + ordinary, [], [], encoder=FakeEncoder(), config=config)
+    tmp.mkdir()
+    model.save(tmp / "m.npz")
+    return ClaimModel.load(tmp / "m.npz")
+
+
+def test_the_ordinary_veto_silences_the_model_on_ordinary_talk_only(tmp_path: Path) -> None:
+    import numpy as np
+
+    from tests.compliance.guard.claim_fakes import FakeEncoder
+
+    vetoed, plain = _veto_model(0.0, tmp_path / "veto"), _veto_model(None, tmp_path / "plain")
+    assert vetoed.meta["ordinary_veto"]["margin"] == 0.0 and vetoed.meta["ordinary_veto"]["examples"]
+    assert "ordinary_veto" not in plain.meta and "ordinary_veto" not in plain.meta["config"]
+    enc = FakeEncoder().encode("请您稍等一下", [(0, 6)])
+    silenced = vetoed.clause_probabilities(enc.utterance, enc.clauses)
+    assert silenced[0, 0] == 1.0 and not silenced[0, 1:].any()
+    assert plain.clause_probabilities(enc.utterance, enc.clauses)[0, 1:].any()
+    claim = FakeEncoder().encode("这款产品保本保息", [(0, 8)])  # nearer to a claim: the veto does not apply
+    np.testing.assert_allclose(
+        vetoed.clause_probabilities(claim.utterance, claim.clauses)[0, 0],
+        plain.clause_probabilities(claim.utterance, claim.clauses)[0, 0],
+        atol=0.2,
+    )
+    assert vetoed.predict("这款产品保本保息", encoder=FakeEncoder())

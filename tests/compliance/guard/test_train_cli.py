@@ -167,9 +167,11 @@ def test_train_refuses_a_missing_service_speech_file(fake_training: Path) -> Non
 
 def test_train_switches_the_ordinary_talk_budget_and_weight(fake_training: Path) -> None:
     tmp = fake_training
-    ok = _train(tmp, _corpus(tmp / "c.jsonl"), "--ordinary-flag", "0.02", "--ordinary-weight", "3", "--no-reviews")
+    args = ("--ordinary-flag", "0.02", "--ordinary-weight", "3", "--ordinary-veto", "0.01", "--no-reviews")
+    ok = _train(tmp, _corpus(tmp / "c.jsonl"), *args)
     assert ok.exit_code == 0, ok.output
-    config = ClaimModel.load(tmp / "m.npz").meta["config"]
-    assert config["ordinary_flag_fpr"] == 0.02 and config["ordinary_weight"] == 3.0
+    meta = ClaimModel.load(tmp / "m.npz").meta
+    assert meta["config"]["ordinary_flag_fpr"] == 0.02 and meta["config"]["ordinary_weight"] == 3.0
+    assert meta["ordinary_veto"] == {"margin": 0.01, "examples": []}  # the fake corpus has no ordinary line
     bad = _train(tmp, _corpus(tmp / "c.jsonl"), "--ordinary-flag", "2")
     assert bad.exit_code == 2
