@@ -201,6 +201,8 @@ def _train_and_install(  # long function: train, compare, check, install, one tr
                     typer.echo("error: the candidate flags ordinary service speech: " + "; ".join(ordinary), err=True)
                 typer.echo("       nothing installed (--force installs it anyway)", err=True)
                 return 1
+            for why in reasons + ordinary:
+                typer.echo(f"warning: installed with --force although {why}", err=True)
             model.meta["validation"] = new["combined"]
             before = old_layer.info() if old_layer is not None else None
             digest = install(model, out, session=session, before=before, figures=new["combined"])

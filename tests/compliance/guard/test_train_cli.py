@@ -147,6 +147,7 @@ def test_a_model_that_flags_ordinary_service_speech_is_refused(fake_training: Pa
     assert not (tmp / "m.npz").exists()
     forced = _train(tmp, _corpus(tmp / "bad.jsonl", flip_train=True), *args, "--force")
     assert forced.exit_code == 0 and (tmp / "m.npz").exists()
+    assert "installed with --force although it blocks" in forced.output
 
 
 def test_a_model_quiet_on_ordinary_service_speech_is_installed(fake_training: Path) -> None:
