@@ -9,7 +9,10 @@ Out-of-fold predictions on the corpus's train split (5 folds by source page: no 
 thresholds calibrated as ``assist guard train`` does (the combined guard, the default rule pack); then a
 head trained on the whole train split scored on the val split and the own cases. ``simp=1`` folds
 Traditional to Simplified before encoding, ``calib=1`` makes the budgets rates over third-party negatives
-only, ``knn_alpha`` blends the nearest labelled examples' vote. The combined action is the calibration's
+only, ``knn_alpha`` blends the nearest labelled examples' vote, ``ordveto=M`` applies the ordinary-talk veto
+with margin M (as ``TrainConfig.ordinary_veto``; round 5); ``ordinary_weight=`` and ``ordinary_flag_fpr=`` are
+TrainConfig fields. ``GUARD_OOF_DIR`` (default ``/tmp/g4``) holds the outputs and the encoding cache; the
+ordinary-speech check (``kb_docs/guard/service_speech.jsonl``) is scored too. The combined action is the calibration's
 view of the guard (rules' flags after the veto, model flags where allowed); ``assist eval guard`` gives the
 product's figures. Writes ``/tmp/g4/NAME.json`` (figures per language, category, kind, register, source
 type, and the misses); encodings are cached in ``/tmp/g4/enc_cache.pkl``. Never reads the held-out set.
