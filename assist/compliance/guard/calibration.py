@@ -144,9 +144,10 @@ def budget_rows(items: Sequence[Any], positive: np.ndarray, pool: str) -> np.nda
         raise InvalidInputError(f"calibrate_negatives must be one of {', '.join(NEGATIVE_POOLS)}, got {pool!r}")
     pos = np.asarray(positive, bool)
     # Ordinary talk has its own budget and check; as easy negatives it would loosen every threshold.
-    ordinary = np.array([getattr(it, "tag", "") in ORDINARY_KINDS for it in items], bool) & ~pos
+    ordinary: np.ndarray = np.array([getattr(it, "tag", "") in ORDINARY_KINDS for it in items], bool) & ~pos
     if pool == "all":
-        return ~ordinary
+        everything_else: np.ndarray = ~ordinary
+        return everything_else
     third = np.array([str(getattr(it, "group", "")).startswith("http") for it in items], bool)
     if not (third & ~pos).any():
         raise InvalidInputError("calibrate_negatives=third_party, but no negative statement has a source address")

@@ -433,7 +433,7 @@ def train(
 def _config_meta(cfg: TrainConfig) -> dict[str, Any]:
     """The settings for the header: the fourth round's switches only when set (older files unchanged)."""
     default = TrainConfig()
-    new = ("knn_alpha", "knn_k", "knn_tau", "simplify", "calibrate_negatives")
+    new: tuple[str, ...] = ("knn_alpha", "knn_k", "knn_tau", "simplify", "calibrate_negatives")
     new += ("ordinary_flag_fpr", "ordinary_weight", "ordinary_veto")
     return {
         key: v
