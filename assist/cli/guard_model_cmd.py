@@ -47,6 +47,7 @@ def _row(name: str, f: dict[str, Any] | None) -> str:
     )
 
 
+# long function: most of it is the command's option declarations
 @guard_app.command("train")
 def train_model(
     out: Annotated[Path | None, typer.Option("--out", help="Model file (default: the one in force).")] = None,
@@ -144,7 +145,8 @@ def train_model(
         raise typer.Exit(code)
 
 
-def _train_and_install(  # long function: train, compare, check, install, one transaction
+# long function: train, compare, check, install, in one database session
+def _train_and_install(
     guard: Any,
     settings: Any,
     corpus: Path,
