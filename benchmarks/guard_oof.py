@@ -9,13 +9,17 @@ Out-of-fold predictions on the corpus's train split (5 folds by source page: no 
 thresholds calibrated as ``assist guard train`` does (the combined guard, the default rule pack); then a
 head trained on the whole train split scored on the val split and the own cases. ``simp=1`` folds
 Traditional to Simplified before encoding, ``calib=1`` makes the budgets rates over third-party negatives
-only, ``knn_alpha`` blends the nearest labelled examples' vote. The combined action is the calibration's
+only, ``knn_alpha`` blends the nearest labelled examples' vote, ``ordveto=M`` applies the ordinary-talk veto
+with margin M (as ``TrainConfig.ordinary_veto``; round 5); ``ordinary_weight=`` and ``ordinary_flag_fpr=`` are
+TrainConfig fields. ``GUARD_OOF_DIR`` (default ``/tmp/g4``) holds the outputs and the encoding cache; the
+ordinary-speech check (``kb_docs/guard/service_speech.jsonl``) is scored too. The combined action is the calibration's
 view of the guard (rules' flags after the veto, model flags where allowed); ``assist eval guard`` gives the
 product's figures. Writes ``/tmp/g4/NAME.json`` (figures per language, category, kind, register, source
 type, and the misses); encodings are cached in ``/tmp/g4/enc_cache.pkl``. Never reads the held-out set.
 """
 
 import json
+import os
 import pickle
 import re
 import sys
@@ -26,7 +30,14 @@ from pathlib import Path
 import numpy as np
 
 from assist.cli.guard_cmd import load_guard_or_exit
-from assist.compliance.guard.calibration import calibrate, calibration_hook, statement_scores
+from assist.compliance.guard.calibration import (
+    ORDINARY_KINDS,
+    calibrate,
+    calibration_hook,
+    cap_ordinary,
+    ordinary_scores,
+    statement_scores,
+)
 from assist.compliance.guard.combine import Policy
 from assist.compliance.guard.encoding import pin_blas_threads, shared_encoder
 from assist.compliance.guard.layer_eval import read_rows
@@ -37,7 +48,7 @@ from assist.config import get_settings
 from assist.text import to_simplified
 
 pin_blas_threads(1)
-OUT = Path("/tmp/g4")
+OUT = Path(os.environ.get("GUARD_OOF_DIR", "/tmp/g4"))
 CACHE = OUT / "enc_cache.pkl"
 
 
@@ -102,7 +113,7 @@ def knn_probs(qv, refs, ref_lab, k_, tau, n_cls, mask=None):
 
 def main() -> None:  # long function: one experiment, read top to bottom
     name = sys.argv[1]
-    kw, opts = {}, {"calib": 0, "simp": 0, "knn_alpha": 0.0, "knn_k": 10, "knn_tau": 0.05}
+    kw, opts = {}, {"calib": 0, "simp": 0, "knn_alpha": 0.0, "knn_k": 10, "knn_tau": 0.05, "ordveto": 99.0}
     for a in sys.argv[2:]:
         k, v = a.split("=")
         if k in opts:
@@ -127,6 +138,23 @@ def main() -> None:  # long function: one experiment, read top to bottom
     ref_lab = np.array([items[i].label for i in ref_idx])
     ref_fold = folds[ref_idx]
     a, kk, tau = opts["knn_alpha"], int(opts["knn_k"]), opts["knn_tau"]
+    ref_ord = np.array([items[i].label == 0 and items[i].tag == "ordinary" for i in ref_idx])
+    ref_pos = ref_lab > 0
+
+    def veto(it, p, fold=None):
+        """ordveto=m: the model flags nothing in an utterance nearer (by m) to ordinary talk than to any claim."""
+        if opts["ordveto"] > 9:
+            return p
+        sims = refs @ it.utterance
+        ok = np.ones(len(refs), bool) if fold is None else ref_fold != fold
+        so = sims[ok & ref_ord].max(initial=-1.0)
+        sp = sims[ok & ref_pos].max(initial=-1.0)
+        if so - sp >= opts["ordveto"]:
+            q = np.zeros_like(p)
+            q[:, 0] = 1.0
+            return q
+        return p
+
     oof = [None] * len(items)
     for f in range(cfg.folds):
         wm, b = _fit_head([it for it, ff in zip(items, folds, strict=True) if ff != f], cfg, K)
@@ -136,7 +164,7 @@ def main() -> None:  # long function: one experiment, read top to bottom
             if a:
                 pk = knn_probs(it.clauses, refs, ref_lab, kk, tau, K, mask=(ref_fold != f)[None, :])
                 p = (1 - a) * p + a * pk
-            oof[i] = p
+            oof[i] = veto(it, p, f)
     print("oof", round(time.time() - t0), "s", flush=True)
     hook = calibration_hook(guard, Policy(), CATEGORIES)
 
@@ -157,6 +185,7 @@ def main() -> None:  # long function: one experiment, read top to bottom
     if opts["calib"]:
         tp = np.array([it.group.startswith("http") for it in cit])
         sel = pos | tp
+    sel &= np.array([not (it.label == 0 and it.tag in ORDINARY_KINDS) for it in cit])  # as budget_rows does
     block = calibrate(
         cats[sel],
         scores[sel],
@@ -178,6 +207,9 @@ def main() -> None:  # long function: one experiment, read top to bottom
         already=det_f[sel],
     )
     warn = np.minimum(warn, block)
+    if cfg.ordinary_flag_fpr < 1.0:  # the second budget, over ordinary talk (as assist guard train does)
+        oc, os_ = ordinary_scores(items, oof)
+        block, warn = cap_ordinary(block, warn, oc, os_, cfg.ordinary_flag_fpr, cfg.threshold_grid)
     fb = (scores >= block[cats]) | det_b
     fw = (scores >= warn[cats]) | det_f
     crow = [r for r in rows_tr if r.get("speaker") != "customer"]
@@ -190,7 +222,7 @@ def main() -> None:  # long function: one experiment, read top to bottom
         p = softmax(features_of(cfg.features, it.utterance, it.clauses) @ wm + b)
         if a:
             p = (1 - a) * p + a * knn_probs(it.clauses, refs, ref_lab, kk, tau, K)
-        vpr.append(p)
+        vpr.append(veto(it, p))
     vdb, vdf, vc, vs = decide(val_items, vpr)
     vpos = np.array([it.label > 0 for it in val_items])
     vrow = [r for r in rows_val if r.get("speaker") != "customer"]
@@ -214,7 +246,7 @@ def main() -> None:  # long function: one experiment, read top to bottom
         p = softmax(features_of(cfg.features, it.utterance, it.clauses) @ wm + b)
         if a:
             p = (1 - a) * p + a * knn_probs(it.clauses, refs, ref_lab, kk, tau, K)
-        opr.append(p)
+        opr.append(veto(it, p))
     odb, odf, oc, os_ = decide(own_items, opr)
     opos = np.array([it.label > 0 for it in own_items])
     res["own"] = report(
@@ -224,11 +256,19 @@ def main() -> None:  # long function: one experiment, read top to bottom
         (os_ >= warn[oc]) | odf,
         sum(r.get("speaker") == "customer" for r in crows),
     )
+    # the ordinary-speech check (kb_docs/guard/service_speech.jsonl: written service talk, never trained on)
+    srows = [dict(r, category="none", id=r["id"]) for r in read_rows(Path("kb_docs/guard/service_speech.jsonl"))]
+    svc_items = encode_items(srows, [], [], encoder=enc, config=cfg)
+    spr = [veto(it, softmax(features_of(cfg.features, it.utterance, it.clauses) @ wm + b)) for it in svc_items]
+    sdb, sdf, sc, ss = decide(svc_items, spr)
+    res["service"] = report(srows, np.zeros(len(srows), bool), (ss >= block[sc]) | sdb, (ss >= warn[sc]) | sdf)
+    enc.save()
     res["thresholds"] = {"block": block.tolist(), "warn": warn.tolist()}
     res["seconds"] = round(time.time() - t0)
     (OUT / f"{name}.json").write_text(json.dumps(res, ensure_ascii=False, indent=1, default=str))
     o, v = res["oof"]["overall"], res["val"]["overall"]
     print(name, opts, kw, "\n OOF", o, "\n VAL", v, "\n OWN", res["own"]["overall"])
+    print(" SERVICE", res["service"]["overall"], [t for *_, t in res["service"]["false_flags"]][:8])
     print(
         " by src",
         {

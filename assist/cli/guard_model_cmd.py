@@ -47,6 +47,7 @@ def _row(name: str, f: dict[str, Any] | None) -> str:
     )
 
 
+# long function: most of it is the command's option declarations
 @guard_app.command("train")
 def train_model(
     out: Annotated[Path | None, typer.Option("--out", help="Model file (default: the one in force).")] = None,
@@ -70,6 +71,23 @@ def train_model(
         str | None,
         typer.Option("--calibrate-negatives", help="Budgets are rates over 'all' or 'third_party' negatives."),
     ] = None,
+    ordinary_flag: Annotated[
+        float | None,
+        typer.Option("--ordinary-flag", min=0.0, max=1.0, help="Budget over the corpus's service lines (1 = off)."),
+    ] = None,
+    ordinary_weight: Annotated[
+        float | None, typer.Option("--ordinary-weight", min=0.0, help="Training weight of the service lines.")
+    ] = None,
+    ordinary_veto: Annotated[
+        float | None,
+        typer.Option(
+            "--ordinary-veto", min=-0.5, max=0.5, help="Silence the model nearer ordinary talk than claims (margin)."
+        ),
+    ] = None,
+    service_speech: Annotated[
+        Path | None,
+        typer.Option("--service-speech", help="Ordinary service lines the candidate may not flag (default: shipped)."),
+    ] = None,
 ) -> None:
     """Train the claim model (corpus train split + document sentences + review decisions), compare it on the
     validation split with the model in force, and install it unless it is worse."""
@@ -82,6 +100,12 @@ def train_model(
     if not corpus.is_file():
         typer.echo(f"error: no such corpus: {corpus}", err=True)
         raise typer.Exit(2)
+    if service_speech is not None and not service_speech.is_file():
+        typer.echo(f"error: no such ordinary-speech file: {service_speech}", err=True)
+        raise typer.Exit(2)
+    from assist.compliance.guard import retrain
+
+    service_speech = service_speech or retrain.service_speech_path(settings.kb_dir)
     guard = load_guard_or_exit(rules, with_model=False)
     try:
         from assist.compliance.guard.training import TrainConfig
@@ -92,6 +116,9 @@ def train_model(
             target_flag_fpr=max(target_flag, target_block),
             simplify=default.simplify if simplify is None else simplify,
             calibrate_negatives=calibrate_negatives or default.calibrate_negatives,
+            ordinary_flag_fpr=default.ordinary_flag_fpr if ordinary_flag is None else ordinary_flag,
+            ordinary_weight=default.ordinary_weight if ordinary_weight is None else ordinary_weight,
+            ordinary_veto=default.ordinary_veto if ordinary_veto is None else ordinary_veto,
         )
         if config.calibrate_negatives not in ("all", "third_party"):
             pool = calibrate_negatives
@@ -101,7 +128,15 @@ def train_model(
 
         policy = Policy(veto_below=veto_below)
         code = _train_and_install(
-            guard, settings, corpus, out, force=force, use_reviews=reviews, config=config, policy=policy
+            guard,
+            settings,
+            corpus,
+            out,
+            force=force,
+            use_reviews=reviews,
+            config=config,
+            policy=policy,
+            service=service_speech,
         )
     except AssistError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -110,8 +145,18 @@ def train_model(
         raise typer.Exit(code)
 
 
+# long function: train, compare, check, install, in one database session
 def _train_and_install(
-    guard: Any, settings: Any, corpus: Path, out: Path, *, force: bool, use_reviews: bool, config: Any, policy: Any
+    guard: Any,
+    settings: Any,
+    corpus: Path,
+    out: Path,
+    *,
+    force: bool,
+    use_reviews: bool,
+    config: Any,
+    policy: Any,
+    service: Path,
 ) -> int:
     from sqlmodel import Session
 
@@ -150,10 +195,16 @@ def _train_and_install(
                 typer.echo(_row("candidate: combined", own_new))
             reasons = worse_than(new["combined"], old["combined"] if old else None)
             reasons += [f"own cases: {r}" for r in worse_than(own_new or {}, own_old)] if own_new else []
-            if reasons and not force:
-                typer.echo("error: the candidate is worse than the model in force: " + "; ".join(reasons), err=True)
+            ordinary = _service_speech(guard, new_layer, old_layer, service)
+            if (reasons or ordinary) and not force:
+                if reasons:
+                    typer.echo("error: the candidate is worse than the model in force: " + "; ".join(reasons), err=True)
+                if ordinary:
+                    typer.echo("error: the candidate flags ordinary service speech: " + "; ".join(ordinary), err=True)
                 typer.echo("       nothing installed (--force installs it anyway)", err=True)
                 return 1
+            for why in reasons + ordinary:
+                typer.echo(f"warning: installed with --force although {why}", err=True)
             model.meta["validation"] = new["combined"]
             before = old_layer.info() if old_layer is not None else None
             digest = install(model, out, session=session, before=before, figures=new["combined"])
@@ -162,6 +213,31 @@ def _train_and_install(
     typer.echo(f"installed {out} (version {model.meta['version']}, sha256 {digest[:12]}, {report.seconds:.0f} s)")
     typer.echo("restart the server (or wait for its next start) to put it in force")
     return 0
+
+
+def _service_speech(guard: Any, new_layer: Any, old_layer: Any, path: Path) -> list[str]:
+    """Print what both models do on the ordinary service lines of ``path``; why the candidate fails, if it does."""
+    from assist.compliance.guard.layer_eval import read_rows
+    from assist.compliance.guard.retrain import SERVICE_MAX_FLAG_SHARE, service_speech_check, service_speech_reasons
+
+    if not path.is_file():
+        typer.echo(f"ordinary service speech: no check ({path} not found)")
+        return []
+    rows = read_rows(path)
+    if not rows:
+        raise typer.BadParameter(f"no rows in {path}")
+    limit = f"at most {SERVICE_MAX_FLAG_SHARE} flagged, none blocked"
+    typer.echo(f"ordinary service speech ({len(rows)} lines of {path.name}; {limit}):")
+    for name, layer in (("in force", old_layer), ("candidate", new_layer)):
+        if layer is None:
+            continue
+        check = service_speech_check(guard, layer, rows)
+        typer.echo(f"  {name + ':':<22} flags {check['flagged']} ({check['share']}), blocks {check['blocked']}")
+        if name == "candidate":
+            for action, text in check["examples"][:10]:
+                typer.echo(f"    {action}: {text}")
+            return service_speech_reasons(check)
+    return []
 
 
 def _own_cases(guard: Any, layer: Any) -> dict[str, Any] | None:

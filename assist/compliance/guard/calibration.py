@@ -120,6 +120,9 @@ def _lagrangian(tp: np.ndarray, fp: np.ndarray, allowed: np.ndarray, budget: flo
     return best
 
 
+#: Corpus kinds that are ordinary talk: the second budget's pool, never in the first budget's.
+ORDINARY_KINDS = ("ordinary",)
+
 #: What :func:`budget_rows` accepts: every negative, or only those taken from third-party public text.
 NEGATIVE_POOLS = ("all", "third_party")
 
@@ -129,7 +132,8 @@ def budget_rows(items: Sequence[Any], positive: np.ndarray, pool: str) -> np.nda
 
     ``third_party`` keeps the negatives whose source is a public page (their group is its address), so
     the budget is a rate over the kind of text the guard is judged on, not over the project's own
-    written near-misses.
+    written near-misses. Ordinary talk (kind ``ordinary``) is never in the pool: it is easy, so it would
+    loosen every threshold, and it has a budget of its own (``ordinary_flag_fpr``).
 
     Raises:
         InvalidInputError: An unknown pool, or a pool with no negative in it.
@@ -139,12 +143,15 @@ def budget_rows(items: Sequence[Any], positive: np.ndarray, pool: str) -> np.nda
     if pool not in NEGATIVE_POOLS:
         raise InvalidInputError(f"calibrate_negatives must be one of {', '.join(NEGATIVE_POOLS)}, got {pool!r}")
     pos = np.asarray(positive, bool)
+    # Ordinary talk has its own budget and check; as easy negatives it would loosen every threshold.
+    ordinary: np.ndarray = np.array([getattr(it, "tag", "") in ORDINARY_KINDS for it in items], bool) & ~pos
     if pool == "all":
-        return np.ones(len(pos), bool)
+        everything_else: np.ndarray = ~ordinary
+        return everything_else
     third = np.array([str(getattr(it, "group", "")).startswith("http") for it in items], bool)
     if not (third & ~pos).any():
         raise InvalidInputError("calibrate_negatives=third_party, but no negative statement has a source address")
-    keep: np.ndarray = pos | third
+    keep: np.ndarray = (pos | third) & ~ordinary
     return keep
 
 
@@ -195,6 +202,10 @@ def calibrate_items(
     block = fit(config.target_block_fpr, det_block)
     warn = fit(config.target_flag_fpr, det_flag)
     warn = np.minimum(warn, block)
+    ordinary_budget = float(getattr(config, "ordinary_flag_fpr", 1.0))
+    if ordinary_budget < 1.0:
+        oc, os_ = ordinary_scores(items, oof)
+        block, warn = cap_ordinary(block, warn, oc, os_, ordinary_budget, grid)
     fb = (scores >= block[cats]) | (det_block if det_block is not None else False)
     fw = (scores >= warn[cats]) | (det_flag if det_flag is not None else False)
     figures = {
@@ -209,6 +220,38 @@ def calibrate_items(
         ec, es = statement_scores([oof[i] for i in extra])
         figures["extra_negatives_flagged"] = round(float((es >= warn[ec]).mean()), 4)
     return block, warn, figures
+
+
+def ordinary_scores(items: Sequence[Any], oof: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Best category and score, out of fold, of the corpus's ordinary talk (kind ``ordinary``: everyday agent
+    lines that are near no claim, unlike the ``service`` near-misses)."""
+    idx = [
+        i
+        for i, it in enumerate(items)
+        if it.kind == "corpus" and it.label == 0 and getattr(it, "tag", "") in ORDINARY_KINDS
+    ]
+    return statement_scores([oof[i] for i in idx])
+
+
+def cap_ordinary(
+    block: np.ndarray, warn: np.ndarray, cats: np.ndarray, scores: np.ndarray, budget: float, grid: Sequence[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raise the thresholds of the categories that flag ordinary talk until at most ``budget`` of it is flagged.
+
+    One grid step at a time, the category flagging the most ordinary statements first; a block threshold
+    never sits below its warn threshold. A category past the grid's top flags nothing.
+    """
+    block, warn = block.copy(), warn.copy()
+    steps = np.asarray(sorted(grid), np.float64)
+    limit = budget * max(1, len(scores))
+    while True:
+        flagged = scores >= warn[cats]
+        if float(flagged.sum()) <= limit:
+            return block, warn
+        k = int(np.bincount(cats[flagged]).argmax())
+        higher = steps[steps > warn[k] + 1e-9]
+        warn[k] = float(higher[0]) if len(higher) else np.inf
+        block[k] = max(block[k], warn[k])
 
 
 def calibration_hook(guard: Any, policy: Any, categories: Sequence[str]) -> CombinedHook:

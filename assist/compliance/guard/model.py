@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assist.compliance.guard.model_text import Prepared, prepare
-from assist.compliance.guard.neighbours import blend_vote, model_input, neighbour_vote
+from assist.compliance.guard.neighbours import blend_vote, model_input, neighbour_vote, ordinary_veto
 from assist.errors import ClaimModelError, EncoderMismatch, ModelFileCorrupt
 
 logger = logging.getLogger(__name__)
@@ -170,6 +170,10 @@ class ClaimModel:
             raise ValueError(f"bad neighbour vote settings {knn!r}: alpha in [0, 1], k >= 1, tau > 0")
         #: Traditional → Simplified before encoding (``simplify`` in the header).
         self.simplify = bool(self.meta.get("simplify", False))
+        veto = self.meta.get("ordinary_veto") or {}
+        self.veto_margin: float | None = float(veto["margin"]) if "margin" in veto else None
+        self.ordinary_examples = np.zeros(len(self.example_texts), bool)
+        self.ordinary_examples[np.asarray(veto.get("examples", []), np.int64)] = True
 
     # ---- scoring -----------------------------------------------------------------------------------
     def clause_probabilities(self, utterance: np.ndarray, clauses: np.ndarray) -> np.ndarray:
@@ -187,7 +191,8 @@ class ClaimModel:
                 n_classes=len(self.categories),
             )
             probs = blend_vote(probs, vote, self.knn_alpha)
-        return probs
+        positive = self.example_categories > 0
+        return ordinary_veto(probs, utterance, self.example_vectors, self.ordinary_examples, positive, self.veto_margin)
 
     def neighbours(self, vector: np.ndarray, k: int | None = None) -> tuple[Neighbour, ...]:
         """The ``k`` labelled examples most similar to ``vector`` (cosine)."""

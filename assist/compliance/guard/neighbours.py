@@ -80,3 +80,38 @@ def model_input(text: str, simplify: bool) -> str:
     from assist.text import to_simplified
 
     return to_simplified(text)
+
+
+def nearer_ordinary(
+    utterance: np.ndarray, vectors: np.ndarray, ordinary: np.ndarray, positive: np.ndarray, margin: float
+) -> bool:
+    """True when ``utterance`` is nearer (by at least ``margin``) to a labelled piece of ordinary talk than to
+    any labelled claim: the model then flags nothing in it (the ordinary-talk veto).
+
+    Args:
+        utterance: ``(dim,)`` L2-normalised vector.
+        vectors: ``(n, dim)`` labelled examples.
+        ordinary: ``(n,)`` which examples are ordinary talk.
+        positive: ``(n,)`` which examples are claims.
+        margin: How much nearer; negative = veto even when a claim is slightly nearer.
+    """
+    if not ordinary.any() or not positive.any():
+        return False
+    sims = vectors @ np.asarray(utterance, np.float32)
+    return bool(float(sims[ordinary].max()) - float(sims[positive].max()) >= margin)
+
+
+def ordinary_veto(
+    probs: np.ndarray,
+    utterance: np.ndarray,
+    vectors: np.ndarray | None,
+    ordinary: np.ndarray,
+    positive: np.ndarray,
+    margin: float | None,
+) -> np.ndarray:
+    """``probs`` with every clause put to ``none`` when :func:`nearer_ordinary` holds (unchanged otherwise)."""
+    if margin is None or vectors is None or not nearer_ordinary(utterance, vectors, ordinary, positive, margin):
+        return probs
+    out = np.zeros_like(probs)
+    out[:, 0] = 1.0
+    return out

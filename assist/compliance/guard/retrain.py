@@ -26,6 +26,9 @@ KB_DIRS = ("en", "zh", "zh_hant", "faq")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=[.?!])\s+|\n")
 #: How much worse a candidate may be on validation before it is refused (rates, absolute).
 TOLERANCE = {"recall": 0.01, "fpr_block": 0.01, "fpr_flag": 0.02}
+#: The largest share of ordinary service lines (``kb_docs/guard/service_speech.jsonl``) a candidate may flag
+#: (block or warn); it may block none. An alert on a greeting teaches agents to ignore alerts.
+SERVICE_MAX_FLAG_SHARE = 0.02
 
 
 def kb_sentences(kb_dir: Path, dirs: Sequence[str] = KB_DIRS) -> list[str]:
@@ -105,6 +108,44 @@ def worse_than(new: Mapping[str, Any], old: Mapping[str, Any] | None) -> list[st
     for key in ("fpr_block", "fpr_flag"):
         if (new[key] or 0) > (old[key] or 0) + TOLERANCE[key]:
             reasons.append(f"{key} {new[key]} > {old[key]}")
+    return reasons
+
+
+def service_speech_path(kb_dir: Path) -> Path:
+    """The shipped ordinary-speech lines: written agent talk, never training data."""
+    return kb_dir / "guard" / "service_speech.jsonl"
+
+
+def service_speech_check(guard: Any, layer: Any, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What the combined guard (``guard``'s rules with ``layer``) does on ordinary service lines.
+
+    Returns:
+        ``lines``, ``flagged`` (blocked or warned), ``blocked``, ``share`` (flagged / lines) and ``examples``:
+        the flagged lines as ``(action, text)``.
+    """
+    from assist.compliance.guard.layer_eval import actions
+
+    acts = [actions(guard, layer, str(r["text"]), str(r.get("speaker") or "agent"))["combined"] for r in rows]
+    flagged = [(a, str(r["text"])) for r, a in zip(rows, acts, strict=True) if a != "allow"]
+    return {
+        "lines": len(rows),
+        "flagged": len(flagged),
+        "blocked": sum(a == "block" for a, _ in flagged),
+        "share": round(len(flagged) / len(rows), 3) if rows else 0.0,
+        "examples": flagged,
+    }
+
+
+def service_speech_reasons(check: Mapping[str, Any]) -> list[str]:
+    """Why a candidate fails the ordinary-speech check ([] when it passes)."""
+    reasons = []
+    if check["blocked"]:
+        reasons.append(f"it blocks {check['blocked']} of {check['lines']} ordinary service lines")
+    if check["share"] > SERVICE_MAX_FLAG_SHARE:
+        reasons.append(
+            f"it flags {check['flagged']} of {check['lines']} ordinary service lines "
+            f"({check['share']} > {SERVICE_MAX_FLAG_SHARE})"
+        )
     return reasons
 
 

@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from assist.compliance.guard.calibration import CombinedHook, calibrate_items
+from assist.compliance.guard.calibration import ORDINARY_KINDS, CombinedHook, calibrate_items
 from assist.compliance.guard.model import CATEGORIES, NONE, ClaimModel, Encoder, features_of, softmax
 from assist.compliance.guard.model_text import prepare
-from assist.compliance.guard.neighbours import blend_vote, model_input, neighbour_vote
+from assist.compliance.guard.neighbours import blend_vote, model_input, neighbour_vote, ordinary_veto
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,9 @@ class TrainConfig:
         simplify: Fold Traditional characters to Simplified before encoding (the model file says so).
         calibrate_negatives: The negatives the budgets are rates over: ``all`` corpus negatives, or only
             ``third_party`` ones (taken from public pages: the text the guard is judged on).
+        ordinary_flag_fpr: A budget over ordinary talk (kind ``ordinary``): thresholds that flag more of it
+            out of fold are raised (1.0 = off). ``ordinary_weight``: the training weight of those lines.
+        ordinary_veto: Margin of ``neighbours.ordinary_veto`` (None = off), applied out of fold too.
     """
 
     features: str = "cu"
@@ -103,6 +106,9 @@ class TrainConfig:
     knn_tau: float = 0.05
     simplify: bool = False
     calibrate_negatives: str = "all"
+    ordinary_flag_fpr: float = 1.0
+    ordinary_weight: float = 1.0
+    ordinary_veto: float | None = None
 
 
 @dataclass
@@ -232,6 +238,7 @@ class _Item:
     spans: tuple[tuple[int, int], ...]
     utterance: np.ndarray
     clauses: np.ndarray
+    tag: str = ""  # the corpus row's kind (``service``, ``warning``, ...)
 
 
 def corpus_hash(rows: Iterable[Mapping[str, Any]]) -> str:
@@ -299,7 +306,7 @@ def encode_items(
     ci = {c: i for i, c in enumerate(categories)}
     items: list[_Item] = []
 
-    def add(text: str, label: int, weight: float, group: str, kind: str) -> None:
+    def add(text: str, label: int, weight: float, group: str, kind: str, tag: str = "") -> None:
         prep = prepare(text)
         enc = encoder.encode(model_input(prep.clean, config.simplify), prep.spans)
         items.append(
@@ -312,6 +319,7 @@ def encode_items(
                 prep.original_spans,
                 np.asarray(enc.utterance, np.float32),
                 np.asarray(enc.clauses, np.float32),
+                tag,
             )
         )
 
@@ -321,7 +329,10 @@ def encode_items(
         cat = r.get("category", NONE)
         if cat not in ci:
             raise ValueError(f"unknown category {cat!r} in {r.get('id') or r.get('text')!r}")
-        add(str(r["text"]), 0 if r.get("speaker") == "customer" else ci[cat], 1.0, _group_of(r), "corpus")
+        label = 0 if r.get("speaker") == "customer" else ci[cat]
+        tag = str(r.get("kind") or "")
+        weight = config.ordinary_weight if label == 0 and tag in ORDINARY_KINDS else 1.0
+        add(str(r["text"]), label, weight, _group_of(r), "corpus", tag)
     for t in extra_negatives:
         add(t, 0, config.extra_negative_weight, "extra:" + t, "extra")
     for d in review_decisions:
@@ -339,6 +350,7 @@ def out_of_fold(items: Sequence[_Item], config: TrainConfig, n_classes: int) -> 
     ex = [i for i, it in enumerate(items) if it.kind in ("corpus", "review")]
     ex_vecs = np.stack([items[i].utterance for i in ex]).astype(np.float16).astype(np.float32) if ex else None
     ex_labels = np.array([items[i].label for i in ex], np.int64)
+    ex_ordinary = np.array([items[i].label == 0 and items[i].tag in ORDINARY_KINDS for i in ex], bool)
     for f in range(config.folds):
         wm, b = _fit_head([it for it, ff in zip(items, folds, strict=True) if ff != f], config, n_classes)
         for i in np.nonzero(folds == f)[0].tolist():
@@ -350,7 +362,10 @@ def out_of_fold(items: Sequence[_Item], config: TrainConfig, n_classes: int) -> 
                     it.clauses, ex_vecs, ex_labels, k=config.knn_k, tau=config.knn_tau, n_classes=n_classes, mask=mask
                 )
                 p = blend_vote(p, vote, config.knn_alpha)
-            oof[i] = p
+            out = folds[ex] != f
+            oof[i] = ordinary_veto(
+                p, it.utterance, ex_vecs, ex_ordinary & out, (ex_labels > 0) & out, config.ordinary_veto
+            )
     return oof
 
 
@@ -418,12 +433,19 @@ def train(
 def _config_meta(cfg: TrainConfig) -> dict[str, Any]:
     """The settings for the header: the fourth round's switches only when set (older files unchanged)."""
     default = TrainConfig()
-    new = ("knn_alpha", "knn_k", "knn_tau", "simplify", "calibrate_negatives")
+    new: tuple[str, ...] = ("knn_alpha", "knn_k", "knn_tau", "simplify", "calibrate_negatives")
+    new += ("ordinary_flag_fpr", "ordinary_weight", "ordinary_veto")
     return {
         key: v
         for key, v in asdict(cfg).items()
         if key != "threshold_grid" and not (key in new and v == getattr(default, key))
     }
+
+
+def _veto_meta(examples: Sequence[_Item], margin: float) -> dict[str, Any]:
+    """The ordinary-talk veto for the header: its margin and which labelled examples are ordinary talk."""
+    ordinary = [j for j, it in enumerate(examples) if it.label == 0 and it.tag in ORDINARY_KINDS]
+    return {"margin": margin, "examples": ordinary}
 
 
 def _package(
@@ -469,6 +491,7 @@ def _package(
             # The switches are written only when on, so a head-only file is byte-identical to before.
             **({"knn": {"alpha": cfg.knn_alpha, "k": cfg.knn_k, "tau": cfg.knn_tau}} if cfg.knn_alpha > 0 else {}),
             **({"simplify": True} if cfg.simplify else {}),
+            **({"ordinary_veto": _veto_meta(ex, cfg.ordinary_veto)} if cfg.ordinary_veto is not None else {}),
             **dict(extra_meta or {}),
         },
     )

@@ -36,3 +36,26 @@ def test_shipped_model_judges_meaning_not_wording(combined: Guard) -> None:
     assert combined.check("Thanks for calling, how can I help you today?").action == "allow"
     assert combined.check("虽然不保本，但是稳赚不赔。").action == "block"
     assert combined.check("稳赚不赔，今天就定下来吧", speaker="customer").action == "allow"
+
+
+#: Third-party-style lines written for this test (round 5): none is from the dev set, the spent sets or
+#: the corpus. (text, flagged?) for the combined guard with the shipped model; written before it was run on them.
+THIRD_PARTY_STYLE = [
+    ("Only three places are left at this rate, so I'd sign today before they're gone.", True),
+    ("您的贷款已经审批通过了，先转一笔两千元的保证金过来，我们马上放款。", True),
+    ("我們這檔基金每年保證有八趴，完全不會虧。", True),
+    pytest.param(
+        "Your account will be frozen tonight unless you move the balance to the account I give you.",
+        True,
+        marks=pytest.mark.xfail(strict=True, reason="a threat with a 'safe account' transfer: a known miss (round 5)"),
+    ),
+    ("If a caller says your loan is approved but wants a fee first, hang up: that is a scam.", False),
+    ("任何要求您先交保证金才能放款的，都是诈骗。", False),
+    ("本基金過往績效不代表未來表現，投資人可能損失本金。", False),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("text", "flagged"), THIRD_PARTY_STYLE)
+def test_shipped_model_on_third_party_style_lines(combined: Guard, text: str, flagged: bool) -> None:
+    assert (combined.check(text).action != "allow") is flagged

@@ -51,6 +51,8 @@ def fake_training(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     shared = FakeEncoder()
     monkeypatch.setattr(encoding, "shared_encoder", lambda: shared)
     monkeypatch.setattr(retrain, "kb_sentences", lambda kb_dir: ["营业时间是九点到五点"])
+    # The shipped ordinary-speech lines are for the real encoder; the tests that want the check pass a file.
+    monkeypatch.setattr(retrain, "service_speech_path", lambda kb_dir: tmp_path / "no-service.jsonl")
     get_settings.cache_clear()
     return tmp_path
 
@@ -124,3 +126,53 @@ def test_train_switches_simplify_and_bad_negative_pool(fake_training: Path) -> N
     assert ok.exit_code == 0, ok.output
     model = ClaimModel.load(tmp / "m.npz")
     assert model.simplify and model.meta["config"]["simplify"] is True
+
+
+def _service(path: Path, texts: list[str]) -> Path:
+    rows = [{"text": t, "speaker": "agent", "expect": "allow", "lang": "x", "kind": "service"} for t in texts]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_model_that_flags_ordinary_service_speech_is_refused(fake_training: Path) -> None:
+    tmp = fake_training
+    (tmp / "rules.yaml").write_text(OTHER_RULES, encoding="utf-8")
+    service = _service(tmp / "service.jsonl", NEGATIVES)
+    args = ("--rules", str(tmp / "rules.yaml"), "--no-reviews", "--service-speech", str(service))
+    # No model in force, so nothing to be worse than: only the ordinary-speech check can refuse it.
+    result = _train(tmp, _corpus(tmp / "bad.jsonl", flip_train=True), *args)
+    assert result.exit_code == 1, result.output
+    assert "flags ordinary service speech" in result.output and "ordinary service lines" in result.output
+    assert "Thanks for calling today" in result.output  # the flagged lines are listed
+    assert not (tmp / "m.npz").exists()
+    forced = _train(tmp, _corpus(tmp / "bad.jsonl", flip_train=True), *args, "--force")
+    assert forced.exit_code == 0 and (tmp / "m.npz").exists()
+    assert "installed with --force although it blocks" in forced.output
+
+
+def test_a_model_quiet_on_ordinary_service_speech_is_installed(fake_training: Path) -> None:
+    tmp = fake_training
+    (tmp / "rules.yaml").write_text(OTHER_RULES, encoding="utf-8")
+    service = _service(tmp / "service.jsonl", NEGATIVES)
+    args = ("--rules", str(tmp / "rules.yaml"), "--no-reviews", "--service-speech", str(service))
+    result = _train(tmp, _corpus(tmp / "good.jsonl"), *args)
+    assert result.exit_code == 0, result.output
+    assert f"ordinary service speech ({len(NEGATIVES)} lines of service.jsonl" in result.output
+    assert "candidate:" in result.output and "flags 0 (0.0), blocks 0" in result.output
+
+
+def test_train_refuses_a_missing_service_speech_file(fake_training: Path) -> None:
+    result = _train(fake_training, _corpus(fake_training / "c.jsonl"), "--service-speech", "/nope/s.jsonl")
+    assert result.exit_code == 2 and "no such ordinary-speech file" in result.output
+
+
+def test_train_switches_the_ordinary_talk_budget_and_weight(fake_training: Path) -> None:
+    tmp = fake_training
+    args = ("--ordinary-flag", "0.02", "--ordinary-weight", "3", "--ordinary-veto", "0.01", "--no-reviews")
+    ok = _train(tmp, _corpus(tmp / "c.jsonl"), *args)
+    assert ok.exit_code == 0, ok.output
+    meta = ClaimModel.load(tmp / "m.npz").meta
+    assert meta["config"]["ordinary_flag_fpr"] == 0.02 and meta["config"]["ordinary_weight"] == 3.0
+    assert meta["ordinary_veto"] == {"margin": 0.01, "examples": []}  # the fake corpus has no ordinary line
+    bad = _train(tmp, _corpus(tmp / "c.jsonl"), "--ordinary-flag", "2")
+    assert bad.exit_code == 2
