@@ -46,8 +46,9 @@ def test_the_rules_alone_flag_none_of_them() -> None:
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="the model in force (round 2) flags 33 of the 192 lines and blocks 8; no retrained candidate passed "
-    "every check in round 5 (docs/benchmarks.md, 'Fifth round'): remove this mark with the first model that does",
+    reason="the model in force (round 5, installed with --force by the lead's decision) flags 5 of the 192 lines "
+    "(0.026) and blocks 1; round 2's flagged 33 and blocked 8 (docs/benchmarks.md, 'Fifth round'): remove this "
+    "mark with the first model that passes every check",
 )
 def test_the_shipped_model_passes_the_ordinary_speech_check() -> None:
     guard = Guard.from_path(ROOT / "kb_docs" / "rules")
@@ -57,6 +58,17 @@ def test_the_shipped_model_passes_the_ordinary_speech_check() -> None:
     assert check["blocked"] == 0, check["examples"]
     assert check["share"] <= SERVICE_MAX_FLAG_SHARE, check["examples"]
     assert service_speech_reasons(check) == []
+
+
+@pytest.mark.slow
+def test_the_shipped_model_leaves_ordinary_service_speech_nearly_always_alone() -> None:
+    """An agent greets, verifies and holds in every call: at most one such line in twenty may raise an alert."""
+    guard = Guard.from_path(ROOT / "kb_docs" / "rules")
+    layer = ClaimLayer(ROOT / "kb_docs" / "guard" / "claim_model.npz")
+    layer.warm_up()
+    check = service_speech_check(guard, layer, read_rows(SERVICE))
+    assert check["share"] <= 0.05, check["examples"]
+    assert check["blocked"] <= 2, check["examples"]
 
 
 def test_the_ordinary_budget_raises_only_the_categories_that_flag_service_talk() -> None:
