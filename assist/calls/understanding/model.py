@@ -30,7 +30,10 @@ from assist.calls.understanding.text import (
     compile_phrases,
     default_normalizer,
     hit,
+    is_one_clause,
     need_cues,
+    said_plainly,
+    says_done,
     step_cues,
 )
 
@@ -44,6 +47,12 @@ PROBE_TEXTS = ("我的信用卡丢了，怎么挂失？", "I'd like to pay off m
 PROBE_MIN_COSINE = 0.98  # the int8 and 4-bit e5 engines agree at ≥ 0.995; another model is far below
 
 Encoder = Callable[[str], "np.ndarray | None"]
+# The precise fast path of a tick (`TurnUnderstanding.said_done`): a clause that says it is finished in so many
+# words (已/了/咗/完成/done/has been/verified...) and that the step head is this sure is about one step ticks that
+# step from this score up, under the floor and the step's own threshold. Models trained before it get these.
+FAST_PATH = {"fast_step_id": 0.9, "fast_floor": 0.55}
+# P(need) a customer's reply to the agent's question needs when it asks nothing itself (`TurnUnderstanding.need`).
+ANSWER_NEED = 0.9
 
 
 class ModelFileError(ValueError):
@@ -160,11 +169,20 @@ class TurnUnderstanding:
         return np.array([hit(norm, self._topic_kw[t]) for t in self.topic_ids], dtype=np.float32)
 
     # -- need ----------------------------------------------------------------------------------------
-    def need(self, vec: np.ndarray, text: str) -> tuple[bool, float]:
-        """(does this customer turn carry a need, P(need))."""
-        x = np.concatenate([self._vec(vec), need_cues(self._normalize(text))])
+    def need(self, vec: np.ndarray, text: str, *, answering: bool = False) -> tuple[bool, float]:
+        """(does this customer turn carry a need, P(need)).
+
+        `answering`: the agent's last turn asked the customer something. A reply with no question of its own
+        ("上个月五号 三百多", "it was last Friday, about forty pounds", "琴晚 八點幾") is most often
+        the answer, not a new need: it needs P(need) ≥ `answer_need` (a question in the reply is read as usual).
+        """
+        cues = need_cues(self._normalize(text))
+        x = np.concatenate([self._vec(vec), cues])
         p = float(self.need_head.proba(x)[self.need_head.index("need")])
-        return p >= self.thresholds["need"], p
+        threshold = float(self.thresholds["need"])
+        if answering and not cues[0]:
+            threshold = max(threshold, float(self.thresholds.get("answer_need", ANSWER_NEED)))
+        return p >= threshold, p
 
     # -- topics --------------------------------------------------------------------------------------
     def topics(self, vec: np.ndarray, text: str, *, floor: float = 0.05) -> list[tuple[str, float]]:
@@ -245,12 +263,18 @@ class TurnUnderstanding:
                     scores[s], source[s] = sc, i
         allowed = set(self.step_ids if eligible is None else eligible) - set(already)
         th = self.thresholds["step"]
+        fast = self.said_done(vec, text, clauses)
         out: list[tuple[str, float]] = []
         for s, sc in sorted(scores.items(), key=lambda t: -t[1]):
             if s not in allowed:
                 continue
             by_model = sc >= max(th.get(s, th["default"]), self.thresholds["step_floor"])
+            if not by_model and s in fast:
+                by_model, source[s] = True, fast[s]
+            # a pin said only in a clause that negates, asks, promises or sets a condition is no completion
+            # ("没有 24 小时冷静期", "要先做风险承受能力评估"): it ticks only where the heads read the step done too
             by_pin = s in pinned and p_done >= self.thresholds["pin_min_done"]
+            by_pin = by_pin and (by_model or said_plainly(text, self._normalize, self._step_pins[s]))
             if by_model or by_pin:
                 out.append((s, sc))
         if len(out) > 1:
@@ -259,6 +283,32 @@ class TurnUnderstanding:
             if sc2 < self.thresholds["second_step"] and not {first, second} <= pinned and not own_clause:
                 out = out[:1]
         return out[:2]
+
+    def said_done(self, vec: np.ndarray, text: str, clauses: Sequence[tuple[np.ndarray, str]] = ()) -> dict[str, int]:
+        """The steps a clause says are finished in so many words: step → where (-1 the whole turn, else the
+        clause's index). The precise fast path of a tick, for the short confirmations the done heads read as
+        "less done" ("身份核对完成。", "that's all confirmed", "張卡已經凍結咗").
+
+        A clause counts when it carries a completion mark and neither asks, requests, promises, sets a
+        condition, negates nor says the work is under way (`text.says_done`); the clauses are those that may
+        tick (`clauses`), or the whole turn when it is one clause. Its step is the step head's, when it is sure
+        (P ≥ `fast_step_id`), and the step's score there must reach `fast_floor`."""
+        sure = float(self.thresholds.get("fast_step_id", FAST_PATH["fast_step_id"]))
+        floor = float(self.thresholds.get("fast_floor", FAST_PATH["fast_floor"]))
+        readings = [(i, cvec, ctext) for i, (cvec, ctext) in enumerate(clauses)]
+        if not readings and is_one_clause(text):
+            readings = [(-1, vec, text)]
+        out: dict[str, int] = {}
+        for i, cvec, ctext in readings:
+            if not says_done(self._normalize(ctext), asks=ctext.rstrip().endswith(("?", "？"))):
+                continue
+            p_id = self.step_head.proba(self._vec(cvec))
+            best = int(np.argmax(p_id))
+            step = self.step_ids[best]
+            if p_id[best] >= sure and step not in out:
+                if self.step_scores(cvec, ctext)[0][step] >= floor:
+                    out[step] = i
+        return out
 
     def step_done(
         self, vec: np.ndarray, text: str, *, eligible: Iterable[str] | None = None, already: Iterable[str] = ()
@@ -277,12 +327,14 @@ class TurnUnderstanding:
         previous_topic: str | None = None,
         eligible: Iterable[str] | None = None,
         already: Iterable[str] = (),
+        answering: bool = False,
     ) -> TurnReading:
         """Every head of a turn from its one vector: need and topic for a customer (only a need turn may set
-        or change the topic; keep `topic` in the call state), steps for an agent."""
+        or change the topic; keep `topic` in the call state; `answering`: the agent's last turn asked
+        something, see `need`), steps for an agent."""
         t0 = time.perf_counter()
         if speaker == "customer":
-            need, p = self.need(vec, text)
+            need, p = self.need(vec, text, answering=answering)
             topic, score, switched = previous_topic, 0.0, False
             ranked: list[tuple[str, float]] = []
             if need:
