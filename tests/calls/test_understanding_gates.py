@@ -10,6 +10,8 @@ three scripts (none is taken from the labelled calls).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -245,3 +247,30 @@ def test_a_closing_thanks_is_social(model: TurnUnderstanding, tmp_path, text: st
 )
 def test_thanks_beside_a_question_or_a_request_is_not_a_closing(text: str) -> None:
     assert not NeedTrigger().is_closing(text)
+
+
+class _Clauses:
+    """A clause encoder (one run, vectors per span) whose vectors come from a table of texts."""
+
+    def __init__(self, table: dict[str, np.ndarray]) -> None:
+        self.table = table
+
+    def encode(self, text: str, spans: list[tuple[int, int]]) -> SimpleNamespace:
+        return SimpleNamespace(utterance=OTHER, clauses=[self.table.get(text[a:b], OTHER) for a, b in spans])
+
+
+@pytest.mark.parametrize(
+    ("question", "about", "ticked"),
+    [
+        ("卡要不要也一起挂失？", FREEZE, []),  # the same step is still open
+        ("還有其他要幫手嗎？", OTHER, ["freeze_card"]),
+        ("anything else I can do for you?", OTHER, ["freeze_card"]),
+    ],
+)
+def test_a_finished_clause_does_not_tick_when_the_turn_asks_about_the_same_step(
+    model: TurnUnderstanding, question: str, about: np.ndarray, ticked: list[str]
+) -> None:
+    done = "网银已经停用了"
+    encoder = _Clauses({done: FREEZE, question.rstrip("？?"): about})
+    understanding = Understanding(model, lambda _t: OTHER, ModelStatus(ready=True), clause_encoder=encoder)
+    assert understanding.agent(f"好，{done}，{question}", already=[])[0] == ticked

@@ -51,6 +51,9 @@ Encoder = Callable[[str], "np.ndarray | None"]
 # words (已/了/咗/完成/done/has been/verified...) and that the step head is this sure is about one step ticks that
 # step from this score up, under the floor and the step's own threshold. Models trained before it get these.
 FAST_PATH = {"fast_step_id": 0.9, "fast_floor": 0.55}
+# A clause finished by the fast path does not tick when the same turn asks about that step (P(step) of the
+# question clause ≥ this): "网银已经停用了，卡要不要也一起挂失？" has not finished freezing the cards.
+ASKED_SAME_STEP = 0.8
 # P(need) a customer's reply to the agent's question needs when it asks nothing itself (`TurnUnderstanding.need`).
 ANSWER_NEED = 0.9
 
@@ -249,12 +252,14 @@ class TurnUnderstanding:
         eligible: Iterable[str] | None = None,
         already: Iterable[str] = (),
         clauses: Sequence[tuple[np.ndarray, str]] = (),
+        asked: Sequence[tuple[np.ndarray, str]] = (),
     ) -> list[tuple[str, float]]:
         """The steps this agent turn shows done, best first: at most one, or two when the second is clearly
         done too, both are pinned, or each is read done in a clause of its own. `eligible`: the steps on the
         call's checklist (None: every step); `already`: steps ticked before (never ticked again); `clauses`:
         (vector, text) of the turn's clauses that may tick (see `text.tick_clauses`), each step scored as the
-        best of the whole turn and those clauses."""
+        best of the whole turn and those clauses; `asked`: (vector, text) of its clauses that ask (see
+        `said_done`)."""
         scores, p_done, pinned = self.step_scores(vec, text)
         source = dict.fromkeys(scores, -1)  # where a step's score comes from: -1 the whole turn, else a clause
         for i, (cvec, ctext) in enumerate(clauses):
@@ -263,7 +268,7 @@ class TurnUnderstanding:
                     scores[s], source[s] = sc, i
         allowed = set(self.step_ids if eligible is None else eligible) - set(already)
         th = self.thresholds["step"]
-        fast = self.said_done(vec, text, clauses)
+        fast = self.said_done(vec, text, clauses, asked)
         out: list[tuple[str, float]] = []
         for s, sc in sorted(scores.items(), key=lambda t: -t[1]):
             if s not in allowed:
@@ -284,7 +289,13 @@ class TurnUnderstanding:
                 out = out[:1]
         return out[:2]
 
-    def said_done(self, vec: np.ndarray, text: str, clauses: Sequence[tuple[np.ndarray, str]] = ()) -> dict[str, int]:
+    def said_done(
+        self,
+        vec: np.ndarray,
+        text: str,
+        clauses: Sequence[tuple[np.ndarray, str]] = (),
+        asked: Sequence[tuple[np.ndarray, str]] = (),
+    ) -> dict[str, int]:
         """The steps a clause says are finished in so many words: step → where (-1 the whole turn, else the
         clause's index). The precise fast path of a tick, for the short confirmations the done heads read as
         "less done" ("身份核对完成。", "that's all confirmed", "張卡已經凍結咗").
@@ -292,7 +303,9 @@ class TurnUnderstanding:
         A clause counts when it carries a completion mark and neither asks, requests, promises, sets a
         condition, negates nor says the work is under way (`text.says_done`); the clauses are those that may
         tick (`clauses`), or the whole turn when it is one clause. Its step is the step head's, when it is sure
-        (P ≥ `fast_step_id`), and the step's score there must reach `fast_floor`."""
+        (P ≥ `fast_step_id`), and the step's score there must reach `fast_floor`. `asked`: (vector, text) of
+        the turn's clauses that ask something (`text.question_clauses`); a step one of them is about
+        (P ≥ `ASKED_SAME_STEP`) is still open and does not take the fast path."""
         sure = float(self.thresholds.get("fast_step_id", FAST_PATH["fast_step_id"]))
         floor = float(self.thresholds.get("fast_floor", FAST_PATH["fast_floor"]))
         readings = [(i, cvec, ctext) for i, (cvec, ctext) in enumerate(clauses)]
@@ -308,6 +321,10 @@ class TurnUnderstanding:
             if p_id[best] >= sure and step not in out:
                 if self.step_scores(cvec, ctext)[0][step] >= floor:
                     out[step] = i
+        for qvec in (q for q, _ in asked):
+            if out:
+                p_q = self.step_head.proba(self._vec(qvec))
+                out = {s: i for s, i in out.items() if p_q[self.step_ids.index(s)] < ASKED_SAME_STEP}
         return out
 
     def step_done(

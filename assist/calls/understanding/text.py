@@ -134,11 +134,21 @@ def tick_clauses(text: str, normalize: Normalizer, *, limit: int = 3) -> list[st
     whole turn is read anyway), else the first `limit` clauses (in the turn's own words) that neither ask
     (a question word, or a question mark after it), request, promise, set a condition, negate nor say the work
     is under way ("核对无误，请问卡号后四位是？" → ["核对无误"]; "I'll freeze it once you're verified" → [];
-    "多谢，你撳一撳确认係你本人打嚟？" → [])."""
+    "我send咗個通知俾你，你撳一撳確認？" → ["我send咗個通知俾你"])."""
     parts = _parts(text)
     if len(parts) < 2:
         return []
     return [part for part, asks in parts if not asks and not _not_done(normalize(part))][:limit]
+
+
+def question_clauses(text: str, normalize: Normalizer) -> list[str]:
+    """The clauses of a turn of several clauses that ask the customer something (a question word, or a
+    question mark after it), in the turn's own words: "提款卡也要一起挂失吗？" asks about a step that a
+    clause before it may seem to have finished."""
+    parts = _parts(text)
+    if len(parts) < 2:
+        return []
+    return [part for part, asks in parts if asks or _QUESTION.search(normalize(part))]
 
 
 def _parts(text: str) -> list[tuple[str, bool]]:
