@@ -10,6 +10,7 @@ three scripts (none is taken from the labelled calls).
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -252,11 +253,11 @@ def test_thanks_beside_a_question_or_a_request_is_not_a_closing(text: str) -> No
 class _Clauses:
     """A clause encoder (one run, vectors per span) whose vectors come from a table of texts."""
 
-    def __init__(self, table: dict[str, np.ndarray]) -> None:
-        self.table = table
+    def __init__(self, table: dict[str, np.ndarray], utterance: np.ndarray = OTHER) -> None:
+        self.table, self.utterance = table, utterance
 
     def encode(self, text: str, spans: list[tuple[int, int]]) -> SimpleNamespace:
-        return SimpleNamespace(utterance=OTHER, clauses=[self.table.get(text[a:b], OTHER) for a, b in spans])
+        return SimpleNamespace(utterance=self.utterance, clauses=[self.table.get(text[a:b], OTHER) for a, b in spans])
 
 
 @pytest.mark.parametrize(
@@ -274,3 +275,35 @@ def test_a_finished_clause_does_not_tick_when_the_turn_asks_about_the_same_step(
     encoder = _Clauses({done: FREEZE, question.rstrip("？?"): about})
     understanding = Understanding(model, lambda _t: OTHER, ModelStatus(ready=True), clause_encoder=encoder)
     assert understanding.agent(f"好，{done}，{question}", already=[])[0] == ticked
+
+
+@pytest.mark.parametrize(
+    ("text", "ticked"),
+    [
+        ("补卡要收二十块，普通的七个工作日寄出，您要哪种？", []),  # the step is still being decided
+        ("補卡收二十蚊，你揀平郵定速遞？", []),
+        ("新卡已经申请好了，七个工作日寄出，您要哪种？", ["reissue_card"]),  # a clause says it is finished
+    ],
+)
+def test_a_turn_read_done_only_as_a_whole_does_not_tick_while_it_asks_about_that_step(
+    model: TurnUnderstanding, text: str, ticked: list[str]
+) -> None:
+    reissue = np.array([0.0, 0.0, 0.0, 1.0], np.float32)  # P(reissue_card) ≈ 0.99 with the head below
+    step_w = np.zeros((DIMS, 4), np.float32)
+    for i in range(4):
+        step_w[i, i] = 6.0
+    lenient = TurnUnderstanding(
+        need_head=model.need_head,
+        topic_head=model.topic_head,
+        step_head=_head([*STEPS, "reissue_card"], DIMS, [0.0] * 4, step_w),
+        done_head=model.done_head,
+        done_text_head=model.done_text_head,
+        thresholds={**model.thresholds, "step": {"default": 0.7}, "step_floor": 0.7},  # the whole turn ticks
+        playbook=model.playbook,
+        meta=model.meta,
+        probes=model.probes,
+    )
+    parts = [p for p in re.split(r"[，？]", text) if p]
+    encoder = _Clauses(dict.fromkeys(parts, reissue), utterance=reissue)
+    understanding = Understanding(lenient, lambda _t: reissue, ModelStatus(ready=True), clause_encoder=encoder)
+    assert understanding.agent(text, already=[])[0] == ticked

@@ -274,6 +274,8 @@ class TurnUnderstanding:
             if s not in allowed:
                 continue
             by_model = sc >= max(th.get(s, th["default"]), self.thresholds["step_floor"])
+            if by_model and source[s] == -1 and self._still_open(s, clauses, asked):
+                by_model = False  # read done only as a whole, while the turn asks about it
             if not by_model and s in fast:
                 by_model, source[s] = True, fast[s]
             # a pin said only in a clause that negates, asks, promises or sets a condition is no completion
@@ -288,6 +290,20 @@ class TurnUnderstanding:
             if sc2 < self.thresholds["second_step"] and not {first, second} <= pinned and not own_clause:
                 out = out[:1]
         return out[:2]
+
+    def _still_open(
+        self, step: str, clauses: Sequence[tuple[np.ndarray, str]], asked: Sequence[tuple[np.ndarray, str]]
+    ) -> bool:
+        """True when one of the turn's questions is about `step` (P ≥ `ASKED_SAME_STEP`) and none of its
+        clauses says that step finished ("这次补卡收20元，普通的7个工作日寄出，您要哪种？")."""
+        i = self.step_ids.index(step)
+        if not any(self.step_head.proba(self._vec(q))[i] >= ASKED_SAME_STEP for q, _ in asked):
+            return False
+        for cvec, ctext in clauses:
+            p = self.step_head.proba(self._vec(cvec))
+            if int(np.argmax(p)) == i and says_done(self._normalize(ctext)):
+                return False
+        return True
 
     def said_done(
         self,
