@@ -226,6 +226,9 @@ def test_the_reader_knows_when_the_agent_asked(model: TurnUnderstanding, tmp_pat
         "好，我遲啲自己去分行，唔該晒",
         "那我再研究看看，謝謝喔",
         "alright I'll leave it for now, thanks",
+        "嗯，我再考虑考虑吧",  # a deferral, no thanks
+        "等我同屋企人傾過先，遲啲再算",
+        "I'd rather sleep on it",
     ],
 )
 def test_a_closing_thanks_is_social(model: TurnUnderstanding, tmp_path, text: str) -> None:
@@ -244,6 +247,8 @@ def test_a_closing_thanks_is_social(model: TurnUnderstanding, tmp_path, text: st
         "好的謝謝，那手續費怎麼算",
         "thanks, can you also block my other card",
         "platinum is like two thousand a year isn't it no thanks",
+        "我再考虑一下，提前取出来利息怎么算",
+        "I'll think it over, but can you send me the form",
     ],
 )
 def test_thanks_beside_a_question_or_a_request_is_not_a_closing(text: str) -> None:
