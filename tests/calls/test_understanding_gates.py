@@ -288,6 +288,9 @@ def test_a_finished_clause_does_not_tick_when_the_turn_asks_about_the_same_step(
         ("补卡要收二十块，普通的七个工作日寄出，您要哪种？", []),  # the step is still being decided
         ("補卡收二十蚊，你揀平郵定速遞？", []),
         ("新卡已经申请好了，七个工作日寄出，您要哪种？", ["reissue_card"]),  # a clause says it is finished
+        ("补卡要收二十块，我会帮您申请新卡", []),  # a promise about the same step
+        ("I'll order the replacement now, it comes in a week", []),
+        ("新卡已经申请好了，我会短信通知您", ["reissue_card"]),
     ],
 )
 def test_a_turn_read_done_only_as_a_whole_does_not_tick_while_it_asks_about_that_step(
@@ -308,7 +311,7 @@ def test_a_turn_read_done_only_as_a_whole_does_not_tick_while_it_asks_about_that
         meta=model.meta,
         probes=model.probes,
     )
-    parts = [p for p in re.split(r"[，？]", text) if p]
+    parts = [p.strip() for p in re.split(r"[，？,]", text) if p.strip()]
     encoder = _Clauses(dict.fromkeys(parts, reissue), utterance=reissue)
     understanding = Understanding(lenient, lambda _t: reissue, ModelStatus(ready=True), clause_encoder=encoder)
     assert understanding.agent(text, already=[])[0] == ticked

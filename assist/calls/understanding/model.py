@@ -27,11 +27,13 @@ from assist.calls.understanding.heads import LinearHead, TextHead
 from assist.calls.understanding.memory import ExampleMemory, StepEvidence
 from assist.calls.understanding.text import (
     Normalizer,
+    asks,
     compile_phrases,
     default_normalizer,
     hit,
     is_one_clause,
     need_cues,
+    promises,
     said_plainly,
     says_done,
     step_cues,
@@ -258,8 +260,9 @@ class TurnUnderstanding:
         done too, both are pinned, or each is read done in a clause of its own. `eligible`: the steps on the
         call's checklist (None: every step); `already`: steps ticked before (never ticked again); `clauses`:
         (vector, text) of the turn's clauses that may tick (see `text.tick_clauses`), each step scored as the
-        best of the whole turn and those clauses; `asked`: (vector, text) of its clauses that ask (see
-        `said_done`)."""
+        best of the whole turn and those clauses; `asked`: (vector, text) of the turn's other clauses (see
+        `text.other_clauses`; a question keeps a trailing question mark), which tell whether a step read done is
+        still open (`said_done`, `_still_open`)."""
         scores, p_done, pinned = self.step_scores(vec, text)
         source = dict.fromkeys(scores, -1)  # where a step's score comes from: -1 the whole turn, else a clause
         for i, (cvec, ctext) in enumerate(clauses):
@@ -294,12 +297,15 @@ class TurnUnderstanding:
     def _still_open(
         self, step: str, clauses: Sequence[tuple[np.ndarray, str]], asked: Sequence[tuple[np.ndarray, str]]
     ) -> bool:
-        """True when one of the turn's questions is about `step` (P ≥ `ASKED_SAME_STEP`) and none of its
-        clauses says that step finished ("这次补卡收20元，普通的7个工作日寄出，您要哪种？")."""
+        """True when one of the turn's questions or promises is about `step` (P ≥ `ASKED_SAME_STEP`) and none
+        of its clauses says that step finished ("这次补卡收20元，普通的7个工作日寄出，您要哪种？", "…但我会
+        开个诈骗个案，记下收款账户"): the turn talks about the step, it does not report it done."""
         i = self.step_ids.index(step)
-        if not any(self.step_head.proba(self._vec(q))[i] >= ASKED_SAME_STEP for q, _ in asked):
+        open_ = [q for q, t in asked if asks(t, self._normalize) or promises(t, self._normalize)]
+        if not any(self.step_head.proba(self._vec(q))[i] >= ASKED_SAME_STEP for q in open_):
             return False
-        for cvec, ctext in clauses:
+        # a clause of four characters or more: the ASR split leaves fragments ("咗個" of "我啱啱 send 咗個 push")
+        for cvec, ctext in [(v, t) for v, t in [*clauses, *asked] if sum(ch.isalnum() for ch in t) >= 4]:
             p = self.step_head.proba(self._vec(cvec))
             if int(np.argmax(p)) == i and says_done(self._normalize(ctext)):
                 return False
@@ -337,7 +343,7 @@ class TurnUnderstanding:
             if p_id[best] >= sure and step not in out:
                 if self.step_scores(cvec, ctext)[0][step] >= floor:
                     out[step] = i
-        for qvec in (q for q, _ in asked):
+        for qvec in (q for q, t in asked if asks(t, self._normalize)):
             if out:
                 p_q = self.step_head.proba(self._vec(qvec))
                 out = {s: i for s, i in out.items() if p_q[self.step_ids.index(s)] < ASKED_SAME_STEP}

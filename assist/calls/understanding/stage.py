@@ -18,7 +18,7 @@ import numpy as np
 
 from assist.calls.context import clean_turn
 from assist.calls.understanding.model import Encoder, ModelFileError, TurnReading, TurnUnderstanding
-from assist.calls.understanding.text import question_clauses, tick_clauses
+from assist.calls.understanding.text import other_clauses, tick_clauses
 
 logger = logging.getLogger(__name__)
 
@@ -148,16 +148,18 @@ class Understanding:
         read in the turn; without it, each clause is embedded on its own (one more run per clause)."""
         model, _ = self._need_model()
         parts = tick_clauses(clean, model.normalize, limit=CLAUSES_PER_TURN)
-        asking = question_clauses(clean, model.normalize)
+        others = other_clauses(clean, model.normalize, limit=CLAUSES_PER_TURN)
         asked: list[tuple[np.ndarray, str]] = []
         if parts and self.clause_encoder is not None:  # one run: the turn's vector and its clauses' in context
-            spans = _spans(clean, parts) + _spans(clean, asking)
+            spans = _spans(clean, parts) + _spans(clean, [p for p, _ in others])
             encoded = self.clause_encoder.encode(clean, spans)
             vec = np.asarray(encoded.utterance, np.float32)
             vecs = [np.asarray(v, np.float32) for v in encoded.clauses]
             clauses = list(zip(vecs[: len(parts)], parts, strict=True))
-            asked = list(zip(vecs[len(parts) :], asking, strict=True))
-        else:  # without the encoder, the question clauses are not read (each would cost one more e5 run)
+            # the other clauses (questions keep their mark): do they leave a step read done open?
+            texts = [p + "？" if q else p for p, q in others]
+            asked = list(zip(vecs[len(parts) :], texts, strict=True))
+        else:  # without the encoder, the other clauses are not read (each would cost one more e5 run)
             vec = self.embed(clean)
             clauses = [(self.embed(p), p) for p in parts]
         found = model.steps_done(vec, clean, eligible=None, already=already, clauses=clauses, asked=asked)

@@ -66,6 +66,11 @@ _DONE_ASPECT = re.compile(
 # Not yet done: a condition or a prerequisite ("要先做评估", "if you'd like"), a closing "please" (a request).
 _PENDING = re.compile(r"要先|需要先|得先|须先|必须先|如果|假如|\bif\b|\bplease\s*$")
 _PLEASE = re.compile(r"\bplease\s*$")
+# The agent promises to do something (first person, not yet): "我会开个案", "我而家即刻凍結", "I'll log it".
+_PROMISE = re.compile(
+    r"(?:我|我们|我哋)(?:会|将|马上|稍后|待会|等会|先|再|就会|准备|打算|即刻|而家即刻|现在就|这就)|"
+    r"\b(?:i'll|i will|we'll|we will|i'm going to|we're going to|let me)\b"
+)
 # History: what was done before this call, not by this turn ("上个月已经挂失过", "it was blocked back in March").
 _HISTORY = re.compile(
     r"之前|以前|上次|上个月|去年|前年|当时|那时|(?<![通超经])过(?![期来去])|"
@@ -141,14 +146,25 @@ def tick_clauses(text: str, normalize: Normalizer, *, limit: int = 3) -> list[st
     return [part for part, asks in parts if not asks and not _not_done(normalize(part))][:limit]
 
 
-def question_clauses(text: str, normalize: Normalizer) -> list[str]:
-    """The clauses of a turn of several clauses that ask the customer something (a question word, or a
-    question mark after it), in the turn's own words: "提款卡也要一起挂失吗？" asks about a step that a
-    clause before it may seem to have finished."""
+def other_clauses(text: str, normalize: Normalizer, *, limit: int = 3) -> list[tuple[str, bool]]:
+    """The clauses of a turn of several clauses that `tick_clauses` leaves out (it keeps the first `limit`
+    that may tick), in the turn's own words, each with whether a question mark ends it: the questions, promises
+    and further completions that tell whether a step read done is still open."""
     parts = _parts(text)
     if len(parts) < 2:
         return []
-    return [part for part, asks in parts if asks or _QUESTION.search(normalize(part))]
+    ticking = set(tick_clauses(text, normalize, limit=limit))
+    return [(part, asks) for part, asks in parts if part not in ticking]
+
+
+def asks(text: str, normalize: Normalizer) -> bool:
+    """A clause that asks: a question mark ends it, or a question word."""
+    return text.rstrip().endswith(("?", "？")) or bool(_QUESTION.search(normalize(text)))
+
+
+def promises(text: str, normalize: Normalizer) -> bool:
+    """A clause in which the agent promises to do something ("我会开个案", "我而家即刻凍結", "I'll log it")."""
+    return bool(_PROMISE.search(normalize(text)))
 
 
 def _parts(text: str) -> list[tuple[str, bool]]:
