@@ -315,3 +315,28 @@ def test_a_turn_read_done_only_as_a_whole_does_not_tick_while_it_asks_about_that
     encoder = _Clauses(dict.fromkeys(parts, reissue), utterance=reissue)
     understanding = Understanding(lenient, lambda _t: reissue, ModelStatus(ready=True), clause_encoder=encoder)
     assert understanding.agent(text, already=[])[0] == ticked
+
+
+def test_in_a_call_the_checklist_ticks_a_plain_completion_and_not_a_negated_pin(make_call_engine, model) -> None:
+    def encoder(text: str) -> np.ndarray:  # the turn and each of its clauses
+        return FREEZE if "冻结" in text else COOLING if "冷靜期" in text else OTHER
+
+    understanding = Understanding(model, encoder, ModelStatus(ready=True))
+    engine = make_call_engine(understanding=understanding)
+    call = engine.start_call()
+    result = engine.handle_turn(call, speaker="agent", text="呢隻基金冇冷靜期㗎")
+    assert not any(s.done for s in result.next_steps)
+    result = engine.handle_turn(call, speaker="agent", text="好的，张卡已经冻结咗")
+    assert [s.id for s in result.next_steps if s.done] == ["freeze_card"]
+
+
+def test_in_a_call_a_reply_to_the_agents_question_gets_no_suggestion(make_call_engine, model) -> None:
+    reply = "信用卡丢了那天 上个月五号 超市 三百多"  # names a passage's words, asks nothing
+    understanding = Understanding(model, lambda _t: OTHER, ModelStatus(ready=True))
+    engine = make_call_engine(understanding=understanding)
+    call = engine.start_call()
+    engine.handle_turn(call, speaker="agent", text="请问您最近一笔消费是哪天、多少钱？")
+    assert engine.handle_turn(call, speaker="customer", text=reply).suggestion is None
+    other = engine.start_call()
+    engine.handle_turn(other, speaker="agent", text="好的，我帮您看一下。")
+    assert engine.handle_turn(other, speaker="customer", text=reply).suggestion is not None
