@@ -109,6 +109,8 @@ def _judge_customer(turn: dict[str, Any], s: Any, counts: Counter[str], misses: 
     if not turn.get("need"):
         counts["social_n"] += 1
         counts["social_suggested"] += bool(citations)
+        if citations:
+            misses.append(f"{where} social turn got a suggestion: {turn['text'][:80]}")
         return
     counts["need_n"] += 1
     counts["need_suggested"] += bool(citations)

@@ -19,6 +19,7 @@ from assist.calls.playbooks import Playbooks
 from assist.calls.state import CallState
 from assist.calls.trigger import NeedTrigger, TriggerDecision
 from assist.calls.understanding.stage import Understanding, disclosures_to_tick, single_part_disclosures
+from assist.calls.understanding.text import asks_or_requests
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,9 @@ class CustomerReader:
 
     def _by_meaning(self, state: CallState, clean: str, timings: dict[str, float]) -> CustomerReading:
         t = time.perf_counter()
-        read = self.understanding.customer(clean, topic=state.topic, filler=self.trigger.is_filler(clean))
+        read = self.understanding.customer(
+            clean, topic=state.topic, filler=self._social(clean), answering=agent_asked(state, final=True)
+        )
         reading = read.reading
         if reading.topic is not None and reading.topic != state.topic:
             state.topic = reading.topic
@@ -79,12 +82,22 @@ class CustomerReader:
         meaning when the model runs, else by keywords); the call's state is not changed."""
         if self.understanding.ready:
             try:
-                read = self.understanding.customer(clean, topic=state.topic, filler=self.trigger.is_filler(clean))
+                read = self.understanding.customer(
+                    clean,
+                    topic=state.topic,
+                    filler=self._social(clean),
+                    answering=agent_asked(state, final=False),
+                )
                 return CustomerReading(read.reading.need, True, read.vector, by_meaning=True)
             except Exception:  # the keyword path below still decides
                 logger.exception("turn understanding failed on an interim turn", extra={"call_id": state.call_id})
         decision = self.trigger.run(text=clean, speaker="customer", final=True)
         return CustomerReading(decision.suggest, decision.reason != "long enough")
+
+    def _social(self, clean: str) -> bool:
+        """The model's fast path to "social": a filler, or a closing that thanks and asks for nothing (the
+        keyword path keeps its own trigger rules, so that the two can be compared)."""
+        return self.trigger.is_filler(clean) or self.trigger.is_closing(clean)
 
     def _by_keywords(self, state: CallState, clean: str) -> CustomerReading:
         topics = self.playbooks.topics_in(clean)
@@ -96,6 +109,16 @@ class CustomerReader:
         if decision.suggest and decision.reason == "long enough" and not topics:
             decision = TriggerDecision(False, "a statement naming no topic")
         return CustomerReading(decision.suggest, decision.reason != "long enough")
+
+
+def agent_asked(state: CallState, *, final: bool) -> bool:
+    """True when the turn before this customer turn is the agent asking or requesting something ("最近一笔交易
+    是哪天？", "date of birth please"). A final turn is already the last of `state.recent_turns`; an interim one
+    is not yet in it."""
+    turns = state.recent_turns[:-1] if final else state.recent_turns
+    if not turns or turns[-1].get("speaker") != "agent":
+        return False
+    return asks_or_requests(str(turns[-1].get("text") or ""))
 
 
 class StepTicker:

@@ -62,6 +62,27 @@ _QUESTION_EN = frozenset(
 )
 
 
+# A closing: the customer thanks the agent, or puts the decision off, and asks for nothing more
+# ("好的 那我回去再考虑 谢谢", "ok I'll sort it out myself, thanks", "let me sleep on it"). Thanks or a deferral
+# with a question or a request in the same turn is still a need.
+_THANKS = re.compile(r"谢|唔该|多谢|\bthanks?\b|\bthank you\b|\bcheers\b|\bta\b")
+_DEFERS = re.compile(
+    r"再想想|想一想|想一下|再考虑|考虑一下|考虑考虑|商量|讨论|再谂|谂下|谂谂|改天|下次再|回头再|过两天|迟啲|再研究|"
+    r"\bthink (?:it|about it)\b|\bthink it over\b|\bsleep on it\b|\bmull\b|\bget back to you\b|"
+    r"\btalk (?:it )?(?:over|through)\b"
+)
+_ASKS_ZH = re.compile(
+    r"吗|么|呢|咩|怎|如何|什么|啥|咋|乜|多少|多久|多长|多快|何时|几|哪|边度|为什么|点解|能不能|可不可以|可唔可以|是不是|系唔系|系咪|有没有|有冇|"
+    r"会不会|会唔会|要不要|使唔使|我想(?!想)|想要|想问|想办|我要|帮我|帮忙|麻烦你|麻烦您|请帮|唔该帮|请问"
+)
+_ASKS_EN = re.compile(
+    r"^(?:how|what|why|when|where|which|who|can|could|would|should|do|does|did|is|are|will|may)\b|"
+    r"\b(?:isn't|aren't|don't|doesn't|didn't|won't|can't)\s+(?:it|they|there|i|you|we)\b|"
+    r"\b(?:is|are)\s+(?:it|they|there)\s*$|"
+    r"\b(?:can you|could you|would you|please|i want|i need|i'd like|i would like|how|what|why|when|where|which)\b"
+)
+
+
 @dataclass(frozen=True)
 class TriggerDecision:
     """Whether a turn warrants a suggestion, and why (for logs and tests)."""
@@ -94,6 +115,16 @@ class NeedTrigger:
         if joined in _FILLER_PHRASES or "".join(words) in DEFAULT_FILLERS:
             return True
         return all(w in DEFAULT_FILLERS for w in words) or joined in DEFAULT_FILLERS
+
+    def is_closing(self, text: str) -> bool:
+        """True for a turn that thanks the agent or puts the decision off, and neither asks nor requests
+        anything ("行，那我回去跟家里商量商量，谢谢啊", "好，我遲啲自己去分行，唔該晒", "let me sleep on it"):
+        the exchange is closing, not a new need. Thanks or a deferral beside a question or a request is not."""
+        norm = normalize(text)
+        if "?" in norm or "？" in text or not (_THANKS.search(norm) or _DEFERS.search(norm)):
+            return False
+        clauses = [c.strip() for c in re.split(r"[,.!;:，。！；：…]+", norm) if c.strip()]
+        return not _ASKS_ZH.search(norm) and not any(_ASKS_EN.search(c) for c in clauses or [norm])
 
     def run(self, *, text: str, speaker: str, final: bool) -> TriggerDecision:
         """Decide for one turn."""

@@ -170,7 +170,7 @@ class StubUnderstanding(Understanding):
     def ready(self) -> bool:
         return True
 
-    def customer(self, clean: str, *, topic: str | None, filler: bool) -> CustomerRead:
+    def customer(self, clean: str, *, topic: str | None, filler: bool, answering: bool = False) -> CustomerRead:
         need, new_topic = self.needs.get(clean, (False, None))
         vec = fake_encoder(clean)
         self.vectors[clean] = vec

@@ -137,7 +137,9 @@ def test_with_the_clause_encoder_a_turn_is_one_run_for_itself_and_its_clauses(
     text = "that all matches, you're verified. I've frozen the card, what's the last four digits of the card?"
     result = engine.handle_turn(call, speaker="agent", text=text)
     assert sorted(s.id for s in result.next_steps if s.done) == ["freeze_card", "verify_identity"]
-    assert one_run.runs == [(text, ["that all matches", "you're verified", "I've frozen the card"])]
+    # the clauses that may tick, then the one that asks (read in the same run: does it ask about a step just done?)
+    clauses = ["that all matches", "you're verified", "I've frozen the card", "what's the last four digits of the card"]
+    assert one_run.runs == [(text, clauses)]
     assert per_text == []  # no second encode of the turn or of its clauses
 
 

@@ -27,10 +27,15 @@ from assist.calls.understanding.heads import LinearHead, TextHead
 from assist.calls.understanding.memory import ExampleMemory, StepEvidence
 from assist.calls.understanding.text import (
     Normalizer,
+    asks,
     compile_phrases,
     default_normalizer,
     hit,
+    is_one_clause,
     need_cues,
+    promises,
+    said_plainly,
+    says_done,
     step_cues,
 )
 
@@ -44,6 +49,15 @@ PROBE_TEXTS = ("我的信用卡丢了，怎么挂失？", "I'd like to pay off m
 PROBE_MIN_COSINE = 0.98  # the int8 and 4-bit e5 engines agree at ≥ 0.995; another model is far below
 
 Encoder = Callable[[str], "np.ndarray | None"]
+# The precise fast path of a tick (`TurnUnderstanding.said_done`): a clause that says it is finished in so many
+# words (已/了/咗/完成/done/has been/verified...) and that the step head is this sure is about one step ticks that
+# step from this score up, under the floor and the step's own threshold. Models trained before it get these.
+FAST_PATH = {"fast_step_id": 0.9, "fast_floor": 0.55}
+# A clause finished by the fast path does not tick when the same turn asks about that step (P(step) of the
+# question clause ≥ this): "网银已经停用了，卡要不要也一起挂失？" has not finished freezing the cards.
+ASKED_SAME_STEP = 0.8
+# P(need) a customer's reply to the agent's question needs when it asks nothing itself (`TurnUnderstanding.need`).
+ANSWER_NEED = 0.9
 
 
 class ModelFileError(ValueError):
@@ -160,11 +174,20 @@ class TurnUnderstanding:
         return np.array([hit(norm, self._topic_kw[t]) for t in self.topic_ids], dtype=np.float32)
 
     # -- need ----------------------------------------------------------------------------------------
-    def need(self, vec: np.ndarray, text: str) -> tuple[bool, float]:
-        """(does this customer turn carry a need, P(need))."""
-        x = np.concatenate([self._vec(vec), need_cues(self._normalize(text))])
+    def need(self, vec: np.ndarray, text: str, *, answering: bool = False) -> tuple[bool, float]:
+        """(does this customer turn carry a need, P(need)).
+
+        `answering`: the agent's last turn asked the customer something. A reply with no question of its own
+        ("上个月五号 三百多", "it was last Friday, about forty pounds", "琴晚 八點幾") is most often
+        the answer, not a new need: it needs P(need) ≥ `answer_need` (a question in the reply is read as usual).
+        """
+        cues = need_cues(self._normalize(text))
+        x = np.concatenate([self._vec(vec), cues])
         p = float(self.need_head.proba(x)[self.need_head.index("need")])
-        return p >= self.thresholds["need"], p
+        threshold = float(self.thresholds["need"])
+        if answering and not cues[0]:
+            threshold = max(threshold, float(self.thresholds.get("answer_need", ANSWER_NEED)))
+        return p >= threshold, p
 
     # -- topics --------------------------------------------------------------------------------------
     def topics(self, vec: np.ndarray, text: str, *, floor: float = 0.05) -> list[tuple[str, float]]:
@@ -231,12 +254,15 @@ class TurnUnderstanding:
         eligible: Iterable[str] | None = None,
         already: Iterable[str] = (),
         clauses: Sequence[tuple[np.ndarray, str]] = (),
+        asked: Sequence[tuple[np.ndarray, str]] = (),
     ) -> list[tuple[str, float]]:
         """The steps this agent turn shows done, best first: at most one, or two when the second is clearly
         done too, both are pinned, or each is read done in a clause of its own. `eligible`: the steps on the
         call's checklist (None: every step); `already`: steps ticked before (never ticked again); `clauses`:
         (vector, text) of the turn's clauses that may tick (see `text.tick_clauses`), each step scored as the
-        best of the whole turn and those clauses."""
+        best of the whole turn and those clauses; `asked`: (vector, text) of the turn's other clauses (see
+        `text.other_clauses`; a question keeps a trailing question mark), which tell whether a step read done is
+        still open (`said_done`, `_still_open`)."""
         scores, p_done, pinned = self.step_scores(vec, text)
         source = dict.fromkeys(scores, -1)  # where a step's score comes from: -1 the whole turn, else a clause
         for i, (cvec, ctext) in enumerate(clauses):
@@ -245,12 +271,20 @@ class TurnUnderstanding:
                     scores[s], source[s] = sc, i
         allowed = set(self.step_ids if eligible is None else eligible) - set(already)
         th = self.thresholds["step"]
+        fast = self.said_done(vec, text, clauses, asked)
         out: list[tuple[str, float]] = []
         for s, sc in sorted(scores.items(), key=lambda t: -t[1]):
             if s not in allowed:
                 continue
             by_model = sc >= max(th.get(s, th["default"]), self.thresholds["step_floor"])
+            if by_model and source[s] == -1 and self._still_open(s, clauses, asked):
+                by_model = False  # read done only as a whole, while the turn asks about it
+            if not by_model and s in fast:
+                by_model, source[s] = True, fast[s]
+            # a pin said only in a clause that negates, asks, promises or sets a condition is no completion
+            # ("没有 24 小时冷静期", "要先做风险承受能力评估"): it ticks only where the heads read the step done too
             by_pin = s in pinned and p_done >= self.thresholds["pin_min_done"]
+            by_pin = by_pin and (by_model or said_plainly(text, self._normalize, self._step_pins[s]))
             if by_model or by_pin:
                 out.append((s, sc))
         if len(out) > 1:
@@ -259,6 +293,61 @@ class TurnUnderstanding:
             if sc2 < self.thresholds["second_step"] and not {first, second} <= pinned and not own_clause:
                 out = out[:1]
         return out[:2]
+
+    def _still_open(
+        self, step: str, clauses: Sequence[tuple[np.ndarray, str]], asked: Sequence[tuple[np.ndarray, str]]
+    ) -> bool:
+        """True when one of the turn's questions or promises is about `step` (P ≥ `ASKED_SAME_STEP`) and none
+        of its clauses says that step finished ("这次补卡收20元，普通的7个工作日寄出，您要哪种？", "…但我会
+        开个诈骗个案，记下收款账户"): the turn talks about the step, it does not report it done."""
+        i = self.step_ids.index(step)
+        open_ = [q for q, t in asked if asks(t, self._normalize) or promises(t, self._normalize)]
+        if not any(self.step_head.proba(self._vec(q))[i] >= ASKED_SAME_STEP for q in open_):
+            return False
+        # a clause of four characters or more: the ASR split leaves fragments ("咗個" of "我啱啱 send 咗個 push")
+        for cvec, ctext in [(v, t) for v, t in [*clauses, *asked] if sum(ch.isalnum() for ch in t) >= 4]:
+            p = self.step_head.proba(self._vec(cvec))
+            if int(np.argmax(p)) == i and says_done(self._normalize(ctext)):
+                return False
+        return True
+
+    def said_done(
+        self,
+        vec: np.ndarray,
+        text: str,
+        clauses: Sequence[tuple[np.ndarray, str]] = (),
+        asked: Sequence[tuple[np.ndarray, str]] = (),
+    ) -> dict[str, int]:
+        """The steps a clause says are finished in so many words: step → where (-1 the whole turn, else the
+        clause's index). The precise fast path of a tick, for the short confirmations the done heads read as
+        "less done" ("身份核对完成。", "that's all confirmed", "張卡已經凍結咗").
+
+        A clause counts when it carries a completion mark and neither asks, requests, promises, sets a
+        condition, negates nor says the work is under way (`text.says_done`); the clauses are those that may
+        tick (`clauses`), or the whole turn when it is one clause. Its step is the step head's, when it is sure
+        (P ≥ `fast_step_id`), and the step's score there must reach `fast_floor`. `asked`: (vector, text) of
+        the turn's clauses that ask something (`text.question_clauses`); a step one of them is about
+        (P ≥ `ASKED_SAME_STEP`) is still open and does not take the fast path."""
+        sure = float(self.thresholds.get("fast_step_id", FAST_PATH["fast_step_id"]))
+        floor = float(self.thresholds.get("fast_floor", FAST_PATH["fast_floor"]))
+        readings = [(i, cvec, ctext) for i, (cvec, ctext) in enumerate(clauses)]
+        if not readings and is_one_clause(text):
+            readings = [(-1, vec, text)]
+        out: dict[str, int] = {}
+        for i, cvec, ctext in readings:
+            if not says_done(self._normalize(ctext), asks=ctext.rstrip().endswith(("?", "？"))):
+                continue
+            p_id = self.step_head.proba(self._vec(cvec))
+            best = int(np.argmax(p_id))
+            step = self.step_ids[best]
+            if p_id[best] >= sure and step not in out:
+                if self.step_scores(cvec, ctext)[0][step] >= floor:
+                    out[step] = i
+        for qvec in (q for q, t in asked if asks(t, self._normalize)):
+            if out:
+                p_q = self.step_head.proba(self._vec(qvec))
+                out = {s: i for s, i in out.items() if p_q[self.step_ids.index(s)] < ASKED_SAME_STEP}
+        return out
 
     def step_done(
         self, vec: np.ndarray, text: str, *, eligible: Iterable[str] | None = None, already: Iterable[str] = ()
@@ -277,12 +366,14 @@ class TurnUnderstanding:
         previous_topic: str | None = None,
         eligible: Iterable[str] | None = None,
         already: Iterable[str] = (),
+        answering: bool = False,
     ) -> TurnReading:
         """Every head of a turn from its one vector: need and topic for a customer (only a need turn may set
-        or change the topic; keep `topic` in the call state), steps for an agent."""
+        or change the topic; keep `topic` in the call state; `answering`: the agent's last turn asked
+        something, see `need`), steps for an agent."""
         t0 = time.perf_counter()
         if speaker == "customer":
-            need, p = self.need(vec, text)
+            need, p = self.need(vec, text, answering=answering)
             topic, score, switched = previous_topic, 0.0, False
             ranked: list[tuple[str, float]] = []
             if need:

@@ -18,7 +18,7 @@ import numpy as np
 
 from assist.calls.context import clean_turn
 from assist.calls.understanding.model import Encoder, ModelFileError, TurnReading, TurnUnderstanding
-from assist.calls.understanding.text import tick_clauses
+from assist.calls.understanding.text import other_clauses, tick_clauses
 
 logger = logging.getLogger(__name__)
 
@@ -122,13 +122,16 @@ class Understanding:
             raise ValueError("the encoder gave no vector for the turn")
         return np.asarray(vec, np.float32)
 
-    def customer(self, clean: str, *, topic: str | None, filler: bool) -> CustomerRead:
-        """Need and topic of a redacted customer turn; `filler` turns are social and embed nothing."""
+    def customer(self, clean: str, *, topic: str | None, filler: bool, answering: bool = False) -> CustomerRead:
+        """Need and topic of a redacted customer turn; `filler` turns are social and embed nothing;
+        `answering`: the agent's last turn asked the customer something (a reply that asks nothing itself
+        needs a surer need reading)."""
         model, _ = self._need_model()
         if filler:
             return CustomerRead(TurnReading("customer", topic=topic), None)
         vec = self.embed(clean_turn(clean))
-        return CustomerRead(model.understand(vec, clean, speaker="customer", previous_topic=topic), vec)
+        reading = model.understand(vec, clean, speaker="customer", previous_topic=topic, answering=answering)
+        return CustomerRead(reading, vec)
 
     def topic_steps(self, topic: str) -> list[str]:
         """The steps of a topic the model knows (also topics the playbooks lack, e.g. identity)."""
@@ -145,19 +148,21 @@ class Understanding:
         read in the turn; without it, each clause is embedded on its own (one more run per clause)."""
         model, _ = self._need_model()
         parts = tick_clauses(clean, model.normalize, limit=CLAUSES_PER_TURN)
+        others = other_clauses(clean, model.normalize, limit=CLAUSES_PER_TURN)
+        asked: list[tuple[np.ndarray, str]] = []
         if parts and self.clause_encoder is not None:  # one run: the turn's vector and its clauses' in context
-            spans, start = [], 0
-            for p in parts:
-                a = clean.index(p, start)
-                spans.append((a, a + len(p)))
-                start = a + len(p)
+            spans = _spans(clean, parts) + _spans(clean, [p for p, _ in others])
             encoded = self.clause_encoder.encode(clean, spans)
             vec = np.asarray(encoded.utterance, np.float32)
-            clauses = [(np.asarray(v, np.float32), p) for v, p in zip(encoded.clauses, parts, strict=True)]
-        else:
+            vecs = [np.asarray(v, np.float32) for v in encoded.clauses]
+            clauses = list(zip(vecs[: len(parts)], parts, strict=True))
+            # the other clauses (questions keep their mark): do they leave a step read done open?
+            texts = [p + "？" if q else p for p, q in others]
+            asked = list(zip(vecs[len(parts) :], texts, strict=True))
+        else:  # without the encoder, the other clauses are not read (each would cost one more e5 run)
             vec = self.embed(clean)
             clauses = [(self.embed(p), p) for p in parts]
-        found = model.steps_done(vec, clean, eligible=None, already=already, clauses=clauses)
+        found = model.steps_done(vec, clean, eligible=None, already=already, clauses=clauses, asked=asked)
         return [s for s, _ in found], vec
 
     def explain(self, vec: np.ndarray, step: str) -> str | None:
@@ -172,6 +177,16 @@ class Understanding:
         """The done heads' veto for a one-phrase disclosure: True unless they say nothing was done."""
         model, _ = self._need_model()
         return model.done_probability(vec, clean) >= float(model.thresholds["pin_min_done"])
+
+
+def _spans(text: str, parts: Sequence[str]) -> list[tuple[int, int]]:
+    """(start, end) of each part in `text`, parts in the text's order."""
+    spans, start = [], 0
+    for p in parts:
+        a = text.index(p, start)
+        spans.append((a, a + len(p)))
+        start = a + len(p)
+    return spans
 
 
 class ClauseEncoder(Protocol):

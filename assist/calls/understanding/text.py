@@ -53,8 +53,32 @@ _COMPLETION = re.compile(
     r"\bpassed\b|\bverified\b|\bsorted\b|\bregistered\b|\blogged\b|\blodged\b|\bordered\b|\brequested\b|"
     r"\bsubmitted\b|\bblocked\b|\bfrozen\b|\bmatch(?:es|ed)\b|\bchecks out\b|\bon its way\b|\bgone through\b"
 )
+# Gates of the ticker (not features of the heads: the heads were trained on the cues above, so those stay as they
+# are). A completion said in perfective aspect or as a result, precisely: Cantonese 咗 but not 為咗 ("in order to")
+# nor 咗嘅 ("the registered phone", an attribute); "registered" but not "your registered mobile".
+_DONE_ASPECT = re.compile(
+    r"已|好了|完成|完毕|搞掂|办好|成功|通过|无误|对上|对得上|一致|生效|受理|(?<!为)咗(?!嘅)|"
+    r"\bdone\b|\bhas been\b|\bhave been\b|'ve\b|\bis now\b|\bare now\b|\ball set\b|\bcompleted?\b|\bconfirmed\b|"
+    r"\bpassed\b|\bverified\b|\bblocked\b|\bfrozen\b|\bcancell?ed\b|\bordered\b|\blogged\b|\blodged\b|"
+    r"\bregistered\b(?!\s+(?:mobile|number|phone|address|e-?mail|contact|details))|\bsubmitted\b|\bmatch(?:es|ed)?\b|"
+    r"\bthrough security\b"
+)
+# Not yet done: a condition or a prerequisite ("要先做评估", "if you'd like"), a closing "please" (a request).
+_PENDING = re.compile(r"要先|需要先|得先|须先|必须先|如果|假如|\bif\b|\bplease\s*$")
+_PLEASE = re.compile(r"\bplease\s*$")
+# The agent promises to do something (first person, not yet): "我会开个案", "我而家即刻凍結", "I'll log it".
+_PROMISE = re.compile(
+    r"(?:我|我们|我哋)(?:会|将|马上|稍后|待会|等会|先|再|就会|准备|打算|即刻|而家即刻|现在就|这就)|"
+    r"\b(?:i'll|i will|we'll|we will|i'm going to|we're going to|let me)\b"
+)
+# History: what was done before this call, not by this turn ("上个月已经挂失过", "it was blocked back in March").
+_HISTORY = re.compile(
+    r"之前|以前|上次|上个月|去年|前年|当时|那时|(?<![通超经])过(?![期来去])|"
+    r"\bago\b|\bback in\b|\blast (?:year|month|week|time)\b|\bpreviously\b|\bsince\b"
+)
 # Clauses: punctuation, or the spaces an ASR transcript puts between Chinese phrases, or ". " in English.
 _CLAUSE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+|\s+(?=[\u4e00-\u9fff])|\.\s+")
+_SCOPE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])|\.\s+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -112,19 +136,95 @@ def step_cues(norm: str) -> np.ndarray:
 
 def tick_clauses(text: str, normalize: Normalizer, *, limit: int = 3) -> list[str]:
     """The clauses of an agent turn that may tick a step on their own: none for a turn of one clause (the
-    whole turn is read anyway), else the first `limit` clauses (in the turn's own words) that neither ask,
-    request, promise, negate nor say the work is under way ("核对无误，请问卡号后四位是？" → ["核对无误"];
-    "I'll freeze it once you're verified" → [])."""
-    parts = [p.strip() for p in _CLAUSE.split(text) if p and p.strip()]
-    parts = [p for p in parts if sum(ch.isalnum() for ch in p) >= 2]
+    whole turn is read anyway), else the first `limit` clauses (in the turn's own words) that neither ask
+    (a question word, or a question mark after it), request, promise, set a condition, negate nor say the work
+    is under way ("核对无误，请问卡号后四位是？" → ["核对无误"]; "I'll freeze it once you're verified" → [];
+    "我send咗個通知俾你，你撳一撳確認？" → ["我send咗個通知俾你"])."""
+    parts = _parts(text)
     if len(parts) < 2:
         return []
-    out = []
-    for part in parts:
+    return [part for part, asks in parts if not asks and not _not_done(normalize(part))][:limit]
+
+
+def other_clauses(text: str, normalize: Normalizer, *, limit: int = 3) -> list[tuple[str, bool]]:
+    """The clauses of a turn of several clauses that `tick_clauses` leaves out (it keeps the first `limit`
+    that may tick), in the turn's own words, each with whether a question mark ends it: the questions, promises
+    and further completions that tell whether a step read done is still open."""
+    parts = _parts(text)
+    if len(parts) < 2:
+        return []
+    ticking = set(tick_clauses(text, normalize, limit=limit))
+    return [(part, asks) for part, asks in parts if part not in ticking]
+
+
+def asks(text: str, normalize: Normalizer) -> bool:
+    """A clause that asks: a question mark ends it, or a question word."""
+    return text.rstrip().endswith(("?", "？")) or bool(_QUESTION.search(normalize(text)))
+
+
+def promises(text: str, normalize: Normalizer) -> bool:
+    """A clause in which the agent promises to do something ("我会开个案", "我而家即刻凍結", "I'll log it")."""
+    return bool(_PROMISE.search(normalize(text)))
+
+
+def _parts(text: str) -> list[tuple[str, bool]]:
+    """The clauses of a turn in its own words, each with whether a question mark ends it."""
+    out, start = [], 0
+    for m in _CLAUSE.finditer(text):
+        out.append((text[start : m.start()].strip(), "?" in m.group() or "？" in m.group()))
+        start = m.end()
+    out.append((text[start:].strip(), False))
+    return [(p, asks) for p, asks in out if sum(ch.isalnum() for ch in p) >= 2]
+
+
+def _not_done(norm: str) -> bool:
+    """The clause asks, requests, promises, sets a condition, negates or says the work is under way."""
+    return any(rx.search(norm) for rx in (_QUESTION, _REQUEST, _FUTURE, _NEGATION, _PROGRESS, _PENDING))
+
+
+def is_one_clause(text: str) -> bool:
+    """True when the turn has at most one clause (`tick_clauses` gives none: the whole turn is the clause)."""
+    return len(_parts(text)) < 2
+
+
+def says_done(norm: str, *, asks: bool = False) -> bool:
+    """A precise completion: the normalised clause says something is finished (已, 了, 咗, 完成, 通过, done,
+    has been, I've, verified, blocked...) and neither asks (`asks`: a question mark ends it), requests,
+    promises, sets a condition, negates, says the work is under way nor tells of an earlier time ("上次已经
+    补过", "blocked back in March"). "身份核对完成" and "the card is now
+    blocked" say done; "我先帮您核实一下", "I'll freeze it once you're verified" and "您要冻结吗" do not."""
+    return bool(_DONE_ASPECT.search(norm)) and not asks and not _not_done(norm) and not _HISTORY.search(norm)
+
+
+def said_plainly(text: str, normalize: Normalizer, phrases: list[tuple[str, re.Pattern[str] | None]]) -> bool:
+    """True when one of `phrases` (compiled) is said in a clause that neither asks, requests, promises, sets a
+    condition, negates nor says the work is under way: "没有 24 小时冷静期" or "要先做风险承受能力评估" say the
+    phrase but not that the step is done. Clauses here are cut at punctuation and at ASR spaces between Chinese
+    phrases only (a space next to digits or Latin words stays inside the clause: "没有 24 小时冷静期")."""
+    for part, asks in _scope_parts(text):
         norm = normalize(part)
-        if not any(rx.search(norm) for rx in (_QUESTION, _REQUEST, _FUTURE, _NEGATION, _PROGRESS)):
-            out.append(part)
-    return out[:limit]
+        if hit(norm, phrases) and not asks and not _not_done(norm):
+            return True
+    return False
+
+
+def asks_or_requests(text: str, normalize: Normalizer = _product_normalize) -> bool:
+    """True when one of the last two clauses of a turn asks (a question mark or word) or requests
+    ("请问您贵姓，证件号后六位是多少？", "date of birth please", "麻烦说一下出生日期")."""
+    for part, asks in _scope_parts(text)[-2:]:
+        norm = normalize(part)
+        if asks or _QUESTION.search(norm) or _REQUEST.search(norm) or _PLEASE.search(norm):
+            return True
+    return False
+
+
+def _scope_parts(text: str) -> list[tuple[str, bool]]:
+    out, start = [], 0
+    for m in _SCOPE.finditer(text):
+        out.append((text[start : m.start()].strip(), "?" in m.group() or "？" in m.group()))
+        start = m.end()
+    out.append((text[start:].strip(), False))
+    return [(p, asks) for p, asks in out if p]
 
 
 def compile_phrases(phrases: Iterable[str], normalize: Normalizer) -> list[tuple[str, re.Pattern[str] | None]]:
