@@ -68,6 +68,18 @@ def _compiled(items: tuple[str, ...]) -> Phrases:
     return Phrases(list(items))
 
 
+def compile_phrases(rubric: Rubric, verify_phrases: list[str]) -> int:
+    """Compile every phrase list the rubric's checks read, now (start-up), not when the first call is scored;
+    returns how many lists. `verify_phrases`: the playbook step's own, read with the identity criterion's."""
+    lists: list[list[str]] = []
+    for c in rubric.criteria:
+        lists += [[*verify_phrases, *c.phrases], c.phrases, c.details, c.ask_phrases]
+        lists += [part.phrases for d in c.disclosures for part in d.parts]
+    for items in lists:
+        phrases(items)
+    return len(lists)
+
+
 class DisclosurePart(BaseModel):
     """One part of a disclosure, said when any of its phrases is."""
 
@@ -170,6 +182,9 @@ class CallFacts:
     topics_in: Callable[[str], list[str]] = lambda _t: []
     template: str | None = None  # the ticket template the call needs (None: none)
     judge: TurnJudge | None = None  # reads agent turns by meaning (None: phrases only)
+    # the live engine's own reading of the steps (Call.state): the turn that completed each step, for the
+    # steps it ticked; None when the call holds no such reading (the turn model's heads then read the turns)
+    live_steps: dict[str, int] | None = None
 
     def judge_for(self, t: CallTurn) -> TurnJudge | None:
         """The judge for this turn: None on an agent line the guard blocked, which, as on the live path
@@ -182,6 +197,15 @@ class CallFacts:
             for a in self.alerts
         )
         return None if blocked else self.judge
+
+    def step_done(self, step: str, t: CallTurn) -> bool:
+        """Whether the agent turn completed the step as the turn model reads it: the live engine's reading
+        when the call holds one (the checklist the agent saw; nothing to run after the end), else the
+        judge's step heads."""
+        if self.live_steps is not None:
+            return self.live_steps.get(step) == t.turn
+        judge = self.judge_for(t)
+        return judge is not None and step in judge.steps_done(t.text)
 
     def reads(self, c: Criterion, t: CallTurn, group: str) -> bool:
         """Whether the judge reads the agent turn as the criterion's example group `group`."""
@@ -213,10 +237,7 @@ def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     verify, details = phrases([*f.verify_phrases, *c.phrases]), phrases(c.details)
 
     def verifies(t: CallTurn) -> bool:
-        if verify.hit(t.text) or f.reads(c, t, "verified"):
-            return True
-        judge = f.judge_for(t)
-        return judge is not None and "verify_identity" in judge.steps_done(t.text)
+        return verify.hit(t.text) or f.reads(c, t, "verified") or f.step_done("verify_identity", t)
 
     verified = next((t for t in f.agent() if verifies(t)), None)
     before = [t for t in f.agent() if verified is None or t.turn < verified.turn]
