@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from assist.aftercall.channels import CHANNEL as _CHANNEL
+from assist.aftercall.channels import CHANNELS as _CHANNELS
 from assist.aftercall.numbers import ZH_DIGITS, NumberMention, find_numbers, fold_width, parse_chinese
 
 logger = logging.getLogger(__name__)
@@ -73,13 +75,18 @@ def _currency_of(token: str, text: str) -> str | None:
     return None  # "$", "dollars", 元 in Taiwan or Hong Kong text: the agent asks
 
 
+def amount_value(number: Decimal) -> str:
+    """An amount as a plain decimal string ("300", "1200.5")."""
+    amount = number.normalize()
+    return format(amount.quantize(Decimal(1)) if amount == amount.to_integral() else amount, "f")
+
+
 def _amount(text: str, n: NumberMention, turn: int) -> list[Value]:
     before = _PREFIX.search(text[max(0, n.start - 8) : n.start])
     after = _UNIT.match(text[n.end : n.end + 24])
     if before is None and after is None:
         return []
-    amount = n.value.normalize()
-    value = format(amount.quantize(Decimal(1)) if amount == amount.to_integral() else amount, "f")
+    value = amount_value(n.value)
     start = n.start - (len(before.group(0)) if before else 0)
     end = n.end + (after.end() if after else 0)
     out = [Value("amount", value, turn, start, end, text[start:end])]
@@ -131,8 +138,10 @@ _NEXT_MONTH = re.compile(
 )
 _DAYS_AGO = re.compile(r"(?i)(?P<n>[0-9一二三四五六七八九十两兩]{1,3})\s?(?:天前|日前|days? ago)")
 _WEEKDAY = re.compile(
-    r"(?i)(?P<last>上个|上個|上)?(?:星期|礼拜|禮拜|周|週)(?P<zh>[一二三四五六日天])|"
-    r"(?P<last2>last\s)?(?P<en>monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+    r"(?i)(?:(?P<last>上个|上個|上)|(?P<next>下个|下個|下)|(?P<this>这个|這個|呢個|呢个|这|這|本))?"
+    r"(?:星期|礼拜|禮拜|周|週)(?P<zh>[一二三四五六日天])|"
+    r"(?:(?P<last2>last\s)|(?P<next2>next\s|this\scoming\s|coming\s)|(?P<this2>this\s))?"
+    r"(?P<en>monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 )
 _ZH_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 _EN_WEEKDAY = {d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday"))}
@@ -217,6 +226,12 @@ def _relative_dates(text: str, turn: int, ref: date) -> list[Value]:
             back = ref.weekday() - wd + 7
         elif m.group("last2"):  # last Friday: the latest Friday before today
             back = (ref.weekday() - wd) % 7 or 7
+        elif m.group("next"):  # 下礼拜一: that day of next week
+            back = ref.weekday() - wd - 7
+        elif m.group("next2"):  # next / this coming Monday: the first Monday after today
+            back = -((wd - ref.weekday()) % 7 or 7)
+        elif m.group("this") or m.group("this2"):  # 这周五, this Friday: that day of this week
+            back = ref.weekday() - wd
         else:  # 星期五, on Friday: the latest Friday, today included
             back = (ref.weekday() - wd) % 7
         found = ref - timedelta(days=back)
@@ -235,7 +250,12 @@ _PARTS = {
 _PART = re.compile("(?i)(?<![a-z])(" + "|".join(sorted(_PARTS, key=len, reverse=True)) + ")(?![a-z])")
 _ZH_CLOCK = re.compile(
     r"(?P<pod>上午|下午|晚上|早上|凌晨|中午|夜晚|昨晚|今晚|前晚|琴晚|尋晚|寻晚|噚晚)?\s?(?P<h>[0-9]{1,2}|[一二三四五六七八九十两兩]{1,3})\s?(?:点|點|时|時)"
-    r"(?:\s?(?P<half>半)|\s?(?P<min>[0-9]{1,2}|[零一二三四五六七八九十]{1,3})\s?分?)?"
+    r"(?:\s?(?P<half>半)|\s?(?P<quarter>[一三])\s?(?:刻|骨)|\s?(?P<min>[0-9]{1,2}|[零一二三四五六七八九十]{1,3})\s?分?)?"
+)
+# 差一刻四点, 差五分三點: that many minutes before the hour
+_ZH_CLOCK_TO = re.compile(
+    r"(?P<pod>上午|下午|晚上|早上|凌晨|中午|夜晚)?\s?差\s?(?:(?P<quarter>一)\s?刻|(?P<min>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?分)"
+    r"\s?(?P<h>[0-9]{1,2}|[一二三四五六七八九十两兩]{1,3})\s?(?:点|點)"
 )
 _PM_PARTS = frozenset(("下午", "晚上", "夜晚", "昨晚", "今晚", "前晚", "琴晚", "尋晚", "寻晚", "噚晚"))
 _EN_CLOCK = re.compile(
@@ -254,6 +274,40 @@ _EN_WORD_CLOCK = re.compile(
     + r"))?(?:\s?(?P<ampm>a\.?m\.?|p\.?m\.?))?(?![a-z-])"
 )
 _LATE = re.compile(r"(?i)(?<![a-z])(?:night|evening|tonight|p\.?m\.?)(?![a-z])|晚上|夜晚|夜晚黑")
+# the part of the day said right after a clock time ("quarter past three in the afternoon")
+_PART_AFTER = re.compile(
+    r"(?i)^[\s,]{0,2}(?:(?P<pm>in the afternoon|in the evening|at night|last night|tonight|this evening|"
+    r"yesterday evening|p\.?m\.?)|(?P<am>in the morning|this morning|a\.?m\.?))(?![a-z])"
+)
+_QUARTERS = {"quarter": 15, "half": 30, "five": 5, "ten": 10, "twenty": 20, "twenty-five": 25, "twenty five": 25}
+_EN_PAST_TO = re.compile(
+    r"(?i)(?<![a-z-])(?:a\s)?(?P<q>twenty[\s-]five|quarter|half|twenty|ten|five)\s(?P<rel>past|after|to)\s"
+    r"(?P<h>" + "|".join(_HOUR_WORDS) + r"|[0-9]{1,2})(?![a-z0-9])"
+)
+
+
+def _pm(text: str, end: int, h: int) -> int:
+    """The hour on a 24-hour clock: afternoon, evening or night said right after the time, else in the
+    turn (night, evening, pm), moves 1-11 to the afternoon."""
+    after = _PART_AFTER.match(text[end : end + 24])
+    if after is not None:
+        return h + 12 if after.group("pm") and h < 12 else h
+    return h + 12 if h < 12 and _LATE.search(text) else h
+
+
+def _past_to(text: str, turn: int) -> list[Value]:
+    """ "quarter past three (in the afternoon)", "half past ten last night", "twenty to eleven"."""
+    out: list[Value] = []
+    for m in _EN_PAST_TO.finditer(text):
+        raw = m.group("h").lower()
+        h = int(raw) if raw.isdigit() else _HOUR_WORDS.index(raw) + 1
+        q = _QUARTERS[m.group("q").lower().replace("-", " ")]
+        if not 1 <= h <= 12 or (q == 30 and m.group("rel").lower() == "to"):
+            continue
+        h, minute = (h, q) if m.group("rel").lower() != "to" else (h - 1 or 12, 60 - q)
+        h = _pm(text, m.end(), h)
+        out.append(Value("time", f"{h % 24:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
+    return out
 
 
 def _word_clocks(text: str, turn: int) -> list[Value]:
@@ -264,8 +318,10 @@ def _word_clocks(text: str, turn: int) -> list[Value]:
         h = _HOUR_WORDS.index(m.group("h").lower()) + 1
         minute = _MINUTE_WORDS.get((m.group("min") or "o'clock").lower(), 0)
         ampm = (m.group("ampm") or "").lower()
-        if h < 12 and (ampm.startswith("p") or (not ampm and _LATE.search(text))):
+        if h < 12 and ampm.startswith("p"):
             h += 12
+        elif not ampm:
+            h = _pm(text, m.end(), h)
         if h == 12 and ampm.startswith("a"):
             h = 0
         if m.group("min") or ampm:
@@ -274,12 +330,25 @@ def _word_clocks(text: str, turn: int) -> list[Value]:
 
 
 def _times(text: str, turn: int) -> list[Value]:
-    out: list[Value] = _word_clocks(text, turn)
+    out: list[Value] = _word_clocks(text, turn) + _past_to(text, turn)
+    for m in _ZH_CLOCK_TO.finditer(text):
+        h = _small(m.group("h").replace("两", "二").replace("兩", "二"))
+        before = 15 if m.group("quarter") else _small(m.group("min") or "") or 0
+        if h is None or not 1 <= h <= 24 or not 0 < before < 60:
+            continue
+        h = h - 1 + (12 if m.group("pod") in _PM_PARTS and h <= 12 else 0)
+        out.append(Value("time", f"{h:02d}:{60 - before:02d}", turn, m.start(), m.end(), m.group(0)))
+    taken = [(v.start, v.end) for v in out]
     for m in _ZH_CLOCK.finditer(text):
         h = _small(m.group("h").replace("两", "二").replace("兩", "二"))
-        if h is None or h > 24:
+        if h is None or h > 24 or any(a <= m.start() < b for a, b in taken):
             continue
-        minute = 30 if m.group("half") else (_small(m.group("min")) or 0) if m.group("min") else 0
+        if m.group("half"):
+            minute = 30
+        elif m.group("quarter"):  # 三点一刻 15, 三點三刻 45
+            minute = 15 if m.group("quarter") == "一" else 45
+        else:
+            minute = (_small(m.group("min")) or 0) if m.group("min") else 0
         if m.group("pod") in _PM_PARTS and h < 12:
             h += 12
         if minute < 60:
@@ -350,33 +419,27 @@ def _cards(text: str, turn: int) -> list[Value]:
 
 
 _STOP = "，。,.!?！？、；;：:\\s的了我你他她在是"
+# 在那个鲜丰生活超市买东西, 喺 GoodBuy 好買網買咗: a demonstrative or filler before the name is not part of it
+_DEMONSTRATIVE = (
+    "(?:那个|那個|这个|這個|那家|这家|這家|那间|那間|嗰间|嗰間|嗰個|嗰个|呢间|呢間|一家|一间|一間|一个|一個|呃|嗯)"
+)
 _ZH_MERCHANT = re.compile(
-    rf"(?:在|喺|於|于)(?P<m>[^{_STOP}0-9]{{2,12}}?)(?:网站|網站|商城|店|超市)?(?:消费|消費|刷了|刷卡|碌咗|碌卡|买|買|购物|購物|付款|支付|"
+    rf"(?:在|喺|於|于)\s?{_DEMONSTRATIVE}?\s?(?P<m>[^{_STOP}0-9](?:[^{_STOP}0-9]| (?=[^{_STOP}0-9])){{1,15}}"
+    r"(?:网站|網站|商城|店|超市|网|網)?)\s?(?:消费|消費|刷了|刷卡|碌咗|碌卡|买|買|购物|購物|付款|支付|"
     r"扣了|扣款|簽帳|签账|簽賬|网购|網購|下单|下單)"
 )
+_QUESTION = re.compile(r"什么|什麼|吗|嗎|谁|誰|哪|咩|边个|邊個|[?？]")
 _ZH_MERCHANT_NAMED = re.compile(
     rf"(?:商户|商戶|商家|收款人|收款方)(?:名称|名稱|名字|名)?(?:是|叫|係|为|為)?[:：]?\s?(?P<m>[^{_STOP}0-9]{{2,16}})"
 )
 # a card statement's descriptor (APPLE.COM/BILL, AMZN*MKTP): capitals with a dot, slash or star in them
 _DESCRIPTOR = re.compile(r"(?<![A-Za-z0-9])(?P<m>[A-Z][A-Z0-9]{1,15}[.*/][A-Z0-9.*/ -]{1,24}[A-Z0-9])(?![A-Za-z0-9])")
 _EN_MERCHANT = re.compile(
-    r"(?:\b(?:at|from|to|by|merchant(?: is| was| called)?)\s)(?P<m>[A-Z0-9][A-Za-z0-9&'.-]{1,30}"
+    r"(?:\b(?:at|from|to|by|merchant(?: is| was| called)?)\s)(?:(?:that|this|the|some)\s)?"
+    r"(?P<m>[A-Z0-9][A-Za-z0-9&'.-]{1,30}"
     r"(?:\s[A-Z][A-Za-z0-9&'.-]{1,30}){0,3})"
 )
 _NOT_MERCHANT = {"i", "the", "my", "our", "this", "that", "your", "harbor", "harbour", "it", "a", "me"}
-_CHANNELS = {
-    "手机银行": "app", "手機銀行": "app", "app": "app", "mobile app": "app", "mobile banking": "app",
-    "网银": "online", "網銀": "online", "网上银行": "online", "網上銀行": "online", "网上": "online", "網上": "online",
-    "online banking": "online", "online": "online", "电话": "phone", "電話": "phone", "热线": "phone",
-    "熱線": "phone", "phone": "phone", "hotline": "phone", "网点": "branch", "網點": "branch", "分行": "branch",
-    "柜台": "branch", "櫃檯": "branch", "櫃台": "branch", "branch": "branch", "counter": "branch", "atm": "atm",
-    "柜员机": "atm", "櫃員機": "atm", "提款机": "atm", "提款機": "atm", "邮箱": "email", "郵箱": "email",
-    "电邮": "email", "電郵": "email", "电子邮件": "email", "email": "email", "e-mail": "email", "短信": "sms",
-    "短訊": "sms", "sms": "sms", "text message": "sms", "微信": "wechat",
-    "wechat": "wechat",
-}  # fmt: skip
-_CHANNEL_ALT = "|".join(sorted(map(re.escape, _CHANNELS), key=len, reverse=True))
-_CHANNEL = re.compile("(?i)(?<![a-z])(" + _CHANNEL_ALT + ")(?![a-z])")
 _PRODUCT_QUOTED = re.compile(r"[「《“\"](?P<p>[^」》”\"]{2,30})[」》”\"]")
 _PRODUCT_ZH = re.compile(
     rf"(?P<p>[^{_STOP}这這那个個款只隻买買些种種什么麼咗嘅「」《》“”]{{2,10}}?(?:理财|理財|基金|债券|債券|保险计划|保險計劃|年金))"
@@ -389,9 +452,13 @@ def _named(text: str, turn: int) -> list[Value]:
     for rx in (_DESCRIPTOR, _ZH_MERCHANT, _ZH_MERCHANT_NAMED, _EN_MERCHANT):
         for m in rx.finditer(text):
             name = m.group("m").strip(" .'")
+            if rx is _ZH_MERCHANT and len(name) > 2:
+                name = name.rstrip("上里裡度")  # 在淘宝上买: the place, not 上
             low = name.lower()
             if low in _NOT_MERCHANT or low in _CHANNELS or name.isdigit() or _EN_CLOCK.fullmatch(name):
                 continue
+            if _QUESTION.search(name):
+                continue  # 收款人您还记得叫什么吗: the agent's question, not a name
             out.append(Value("merchant", name, turn, m.start("m"), m.end("m"), name))
     for m in _CHANNEL.finditer(text):
         out.append(Value("channel", _CHANNELS[m.group(1).lower()], turn, m.start(), m.end(), m.group(0)))

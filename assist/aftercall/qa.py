@@ -73,7 +73,8 @@ def compile_phrases(rubric: Rubric, verify_phrases: list[str]) -> int:
     returns how many lists. `verify_phrases`: the playbook step's own, read with the identity criterion's."""
     lists: list[list[str]] = []
     for c in rubric.criteria:
-        lists += [[*verify_phrases, *c.phrases], c.phrases, c.details, c.ask_phrases]
+        lists += [[*verify_phrases, *c.phrases], c.phrases, c.details, c.ask_phrases, c.ask_nouns, c.ask_verbs]
+        lists += [c.offer_not]
         lists += [part.phrases for d in c.disclosures for part in d.parts]
     for items in lists:
         phrases(items)
@@ -116,6 +117,10 @@ class Criterion(BaseModel):
     within_turns: int = Field(default=2, ge=1, le=50)
     asks: int = Field(default=2, ge=1, le=10)
     ask_phrases: list[str] = Field(default_factory=list)
+    ask_nouns: list[str] = Field(default_factory=list)  # someone senior: an ask with one of ask_verbs
+    ask_verbs: list[str] = Field(default_factory=list)
+    ask_except: list[str] = Field(default_factory=list)  # nouns that name someone else ("客户经理")
+    offer_not: list[str] = Field(default_factory=list)  # an offer's clause with one of these is a refusal
     # by meaning (qa_meaning.py): example groups of agent turns, and how close a turn must be to count
     examples: dict[str, list[str]] = Field(default_factory=dict)
     min_similarity: float = Field(default=0.86, gt=0, le=1)
@@ -250,13 +255,28 @@ def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     return _verdict(c, f, True, [verified.turn], f"verified at turn {verified.turn}, before any detail")
 
 
+_SENTENCE = re.compile(r"[^。.!！?？]+[。.!！?？]*")
+# a value read out (digits, a redacted address or number) or the agent saying what the account shows
+_SHOWS = re.compile(r"(?i)[0-9]|\[(?:ADDRESS|PHONE|EMAIL|DOB|CARD|ID)\b|i can see|i see|看到|睇到|显示|顯示|查到")
+
+
 def _discloses(c: Criterion, f: CallFacts, details: Phrases, t: CallTurn) -> bool:
-    """A detail phrase in a turn that is not a verification question ("City of your statement address?"),
-    or a turn read as disclosing details by meaning."""
+    """A turn read as disclosing details by meaning, or a detail phrase in a sentence that reads a value
+    out ("你登记嘅地址係[ADDRESS]，係咪呢个？") or is no question asking for it ("City of your statement
+    address?"), in a turn not read as asking."""
     if f.reads(c, t, "details"):
         return True
-    judge = f.judge_for(t)
-    return details.hit(t.text) and (judge is None or judge.nearest(c, t.text) != "asking")
+    for sentence in _SENTENCE.findall(t.text):
+        if not details.hit(sentence):
+            continue
+        if _SHOWS.search(sentence):
+            return True
+        if sentence.rstrip().endswith(("?", "？")):
+            continue
+        judge = f.judge_for(t)
+        if judge is None or judge.nearest(c, t.text) != "asking":
+            return True
+    return False
 
 
 def _disclosures(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
@@ -351,11 +371,31 @@ def _closing(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     return _verdict(c, f, False, [t.turn for t in last], "no closing in the agent's last turns")
 
 
+def _asks(c: Criterion, text: str) -> bool:
+    """The customer asks for someone senior: an ask phrase, or a senior noun (not one of `ask_except`) in
+    a turn with an ask verb."""
+    if phrases(c.ask_phrases).hit(text):
+        return True
+    rest = normalize(text)
+    for other in c.ask_except:
+        rest = rest.replace(normalize(other), " ")
+    return phrases(c.ask_nouns).hit(rest) and phrases(c.ask_verbs).hit(rest)
+
+
+_CLAUSE = re.compile(r"[^，,。.!！?？;；…]+")
+
+
+def _offers(c: Criterion, text: str) -> bool:
+    """An offer phrase in a clause that does not refuse ("There isn't anyone I can put you through to")."""
+    offer, refusal = phrases(c.phrases), phrases(c.offer_not)
+    return any(offer.hit(part) and not refusal.hit(part) for part in _CLAUSE.findall(text))
+
+
 def _escalation(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
-    asks = [t.turn for t in f.customer() if phrases(c.ask_phrases).hit(t.text)]
+    asks = [t.turn for t in f.customer() if _asks(c, t.text)]
     if len(asks) < c.asks:
         return _verdict(c, f, None, asks, f"the customer asked {len(asks)} time(s)")
-    offer = next((t for t in f.agent() if t.turn > asks[0] and phrases(c.phrases).hit(t.text)), None)
+    offer = next((t for t in f.agent() if t.turn > asks[0] and _offers(c, t.text)), None)
     if offer is not None:
         return _verdict(c, f, True, [*asks[: c.asks], offer.turn], f"offered at turn {offer.turn}")
     return _verdict(c, f, False, asks, f"asked {len(asks)} times, escalation never offered")
