@@ -242,7 +242,11 @@ def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     verify, details = phrases([*f.verify_phrases, *c.phrases]), phrases(c.details)
 
     def verifies(t: CallTurn) -> bool:
-        return verify.hit(t.text) or f.reads(c, t, "verified") or f.step_done("verify_identity", t)
+        if verify.hit(t.text) or f.step_done("verify_identity", t):
+            return True
+        # by meaning, not a turn that reads a detail out ("你登记嘅地址係[ADDRESS]，係咪？" reads close to
+        # a confirmation of the caller's details, but it is a disclosure)
+        return f.reads(c, t, "verified") and not _reads_out(details, t.text)
 
     verified = next((t for t in f.agent() if verifies(t)), None)
     before = [t for t in f.agent() if verified is None or t.turn < verified.turn]
@@ -258,6 +262,11 @@ def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
 _SENTENCE = re.compile(r"[^。.!！?？]+[。.!！?？]*")
 # a value read out (digits, a redacted address or number) or the agent saying what the account shows
 _SHOWS = re.compile(r"(?i)[0-9]|\[(?:ADDRESS|PHONE|EMAIL|DOB|CARD|ID)\b|i can see|i see|看到|睇到|显示|顯示|查到")
+
+
+def _reads_out(details: Phrases, text: str) -> bool:
+    """A sentence with a detail phrase that reads a value out (digits, a redacted value, "I can see")."""
+    return any(details.hit(s) and _SHOWS.search(s) for s in _SENTENCE.findall(text))
 
 
 def _discloses(c: Criterion, f: CallFacts, details: Phrases, t: CallTurn) -> bool:
@@ -279,8 +288,15 @@ def _discloses(c: Criterion, f: CallFacts, details: Phrases, t: CallTurn) -> boo
     return False
 
 
+def _begun(d: Disclosure, f: CallFacts) -> bool:
+    """The agent read at least two parts of a disclosure of several: the product it is for was discussed,
+    whatever the call's topics say (a wealth product offered on a call about deposits)."""
+    said = sum(any(phrases(p.phrases).hit(t.text) for t in f.agent()) for p in d.parts)
+    return len(d.parts) > 1 and said >= 2
+
+
 def _disclosures(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
-    due = [d for d in c.disclosures if set(d.topics) & f.topics]
+    due = [d for d in c.disclosures if set(d.topics) & f.topics or _begun(d, f)]
     if due and f.template is not None and f.template in c.not_for_templates:
         return _verdict(c, f, None, [], f"a {f.template} call: a complaint, not a sale")
     if not due:

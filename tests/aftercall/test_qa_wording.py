@@ -97,3 +97,39 @@ def test_asking_for_a_detail_is_no_disclosure_reading_it_back_is() -> None:
 )  # fmt: skip
 def test_greetings(first: str, greeted: bool) -> None:
     assert _verdict("greeting", [("agent", first), ("customer", "hi"), ("agent", "ok")]).passed is greeted
+
+
+@pytest.mark.parametrize(
+    ("said", "passed"),
+    [
+        (["理财产品不是存款，产品有风险", "投资须谨慎，您再考虑一下"], True),
+        (["This fund is not a deposit and it carries risk.", "It pays about 3 percent."], False),
+        (["呢個唔係存款，有風險嘅", "你想唔想買"], False),
+        (["转账有风险，请注意", "好的"], None),  # one phrase in passing: no wealth product was discussed
+    ],
+)
+def test_a_disclosure_the_agent_began_to_read_is_due_whatever_the_topics(said: list[str], passed: bool | None) -> None:
+    turns = [("agent", "您好"), ("customer", "我有笔定期到期了"), ("agent", said[0]), ("customer", "嗯"),
+             ("agent", said[1])]  # fmt: skip
+    facts = CallFacts(turns=[CallTurn(i, s, t) for i, (s, t) in enumerate(turns, 1)], topics={"deposit"})
+    verdicts = {v.id: v for v in score_call(RUBRIC, facts)[1]}
+    assert verdicts["disclosures_read"].passed is passed
+
+
+def test_a_turn_reading_a_detail_out_is_no_verification_by_meaning() -> None:
+    class Judge:  # what the e5 examples would say: the read-back sounds like a confirmation
+        def group(self, _c: Any, text: str) -> str | None:
+            return "verified" if "[ADDRESS]" in text or "核實咗" in text else None
+
+        def nearest(self, c: Any, text: str) -> str | None:
+            return self.group(c, text)
+
+        def steps_done(self, _text: str) -> list[str]:
+            return []
+
+    read_back = "好，我睇到你登記嘅地址係[ADDRESS]，啱唔啱？"
+    turns = [("agent", "早晨"), ("customer", "我搬咗屋"), ("agent", read_back), ("customer", "啱"),
+             ("agent", "好，核實咗")]  # fmt: skip
+    said = [CallTurn(i, s, t) for i, (s, t) in enumerate(turns, 1)]
+    v = {v.id: v for v in score_call(RUBRIC, CallFacts(turns=said, topics=set(), judge=Judge()))[1]}  # type: ignore[arg-type]
+    assert v["identity_before_details"].passed is False and v["identity_before_details"].turns == [3]
