@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol
 
-from assist.aftercall.extract import Value, amount_value
-from assist.aftercall.numbers import ZH_DIGITS, find_numbers, fold_width
+from assist.aftercall.extract import amount_value
+from assist.aftercall.numbers import ZH_DIGITS, Value, find_numbers, fold_width
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,11 @@ _FIX = re.compile(
     r"(?i)(?:不对|不對|唔係|唔啱|不是|说错|說錯|讲错|講錯|记错|記錯|搞错|搞錯|更正|应该是|應該是|應該係|应该系|其实是|其實是|其實係|"
     r"sorry|i mean|actually|no wait|correction|make that)[\s,，。!！]{0,3}(?:不对|不對|是|係|系|it's|it was)?\s{0,2}$"
 )
-_COUNTER = re.compile(r"^\s?(?:次|笔|筆|个|個|天|日|号|號|点|點|分|年|月|位|张|張|times|days|%|percent)")
+_COUNTER = re.compile(
+    r"(?i)^\s?(?:次|笔|筆|个|個|天|日|号|號|点|點|分|年|月|位|张|張|钟|鐘|小时|小時|:|："
+    r"|times|days?|weeks?|months?|years?|hours?|minutes?|mins?|cards?|%|percent|pm|am|p\.m|a\.m|o'clock|"
+    r"st\b|nd\b|rd\b|th\b)"
+)
 _SIMPLIFIED_ONLY = re.compile("[块钱币号点时张这个万两们么说还过费额货账户]")
 _TRADITIONAL = re.compile("[塊錢幣號點時張這個萬兩們麼說還過費額貨賬帳戶咗嘅唔係喺啲冇佢哋嚟咁]")
 
@@ -134,6 +138,9 @@ _NOT_NAME = re.compile(
     r"好像|应该|應該|记得|記得|不知道|唔知|忘了|忘记|忘記|什么|什麼|明细|明細|他说|佢話|那个|嗰个|嗰個"
 )
 _PARTICLES = "吧啊呀嘛呢啦喔哦囉咯吗嗎喎"
+_GENERIC = frozenset(
+    ("个人", "個人", "公司", "对方", "對方", "骗子", "騙子", "一个人", "一個人", "不清楚", "I", "It", "The", "A")
+)
 _PLACEHOLDER = re.compile(r"\[[A-Z_]{2,12}\]")
 
 
@@ -151,12 +158,15 @@ def payee_answers(turns: Sequence[SaidTurn]) -> list[Value]:
 
 
 def _name_in(text: str) -> str | None:
-    for cue in [*_NAME_CUE.finditer(text), None]:
+    cues: list[re.Match[str] | None] = list(_NAME_CUE.finditer(text))
+    for cue in cues or [None]:  # a name after a cue word; the answer as a whole only when it has none
         rest = text[cue.end() :] if cue is not None else text
         rest = rest.lstrip(" ：:,，")
         m = _NAME_EN.match(rest) or _NAME_ZH.match(rest)
         if m is None or _PLACEHOLDER.match(rest) or _NOT_NAME.search(m.group(0)):
             continue
+        if m.group(0).rstrip(_PARTICLES) in _GENERIC:
+            continue  # 是个人, "a company": no name
         name = m.group(0).rstrip(_PARTICLES)
         if len(name) < 2:
             continue

@@ -17,29 +17,18 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from assist.aftercall.channels import CHANNEL as _CHANNEL
 from assist.aftercall.channels import CHANNELS as _CHANNELS
-from assist.aftercall.numbers import ZH_DIGITS, NumberMention, find_numbers, fold_width, parse_chinese
+from assist.aftercall.clocks import EN_CLOCK as _EN_CLOCK
+from assist.aftercall.clocks import times as _times
+from assist.aftercall.numbers import ZH_DIGITS, NumberMention, Value, find_numbers, fold_width, small_int
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("amount", "currency", "date", "time", "card_last4", "merchant", "channel", "product_name")
-
-
-@dataclass(frozen=True)
-class Value:
-    """One extracted value and where it came from (`text` never holds more than a card's last four digits)."""
-
-    kind: str
-    value: str
-    turn: int
-    start: int
-    end: int
-    text: str
 
 
 # -- amounts and currencies -------------------------------------------------------------------------------
@@ -48,7 +37,8 @@ _PREFIX = re.compile(
 )
 _UNIT = re.compile(
     r"(?i)^\s{0,2}(?:多|几|幾|來|来)?\s{0,1}(?P<c>块钱|塊錢|块|塊|元|圆|圓|蚊|港元|港币|港幣|美元|美金|人民币|人民幣|"
-    r"新台币|新台幣|新臺幣|台币|台幣|臺幣|hong kong dollars|hk dollars|us dollars|dollars|dollar|bucks|yuan|"
+    r"新台币|新台幣|新臺幣|台币|台幣|臺幣|港紙|港纸|hong kong dollars|hk dollars|us dollars|nt dollars|"
+    r"taiwan dollars|dollars|dollar|bucks|yuan|kuai|"
     r"rmb|hkd|usd|twd|ntd|cny)"
     r"(?![a-z])"
 )
@@ -56,7 +46,8 @@ _CURRENCY = {
     "hk$": "HKD", "hkd": "HKD", "港币": "HKD", "港幣": "HKD", "港元": "HKD", "蚊": "HKD", "hong kong dollars": "HKD",
     "hk dollars": "HKD", "nt$": "TWD", "twd": "TWD", "ntd": "TWD", "新台币": "TWD", "新台幣": "TWD", "台币": "TWD",
     "台幣": "TWD", "新臺幣": "TWD", "臺幣": "TWD", "us$": "USD", "usd": "USD", "美元": "USD", "美金": "USD",
-    "us dollars": "USD", "rmb": "CNY",
+    "us dollars": "USD", "rmb": "CNY", "港紙": "HKD", "港纸": "HKD", "nt dollars": "TWD", "taiwan dollars": "TWD",
+    "kuai": "CNY",
     "cny": "CNY", "人民币": "CNY", "人民幣": "CNY", "¥": "CNY", "￥": "CNY", "yuan": "CNY",
 }  # fmt: skip
 _CNY_IF_SIMPLIFIED = {"块钱", "块", "元", "圆"}
@@ -136,6 +127,13 @@ _RELATIVE_DAYS = {
 _NEXT_MONTH = re.compile(
     r"(?:下个月|下個月|next month on the|next month)\s?(?P<d>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?(?:号|號|日)?"
 )
+# a day of the month said alone (5号, 二十八號) or of last or this month; not 月 before it (3月5号 is a date
+# of its own) nor a street before it (唐德街九號), nor a line, floor, room or counter after it (二号线, 5號樓)
+_LAST_MONTH = frozenset(("上个月", "上個月"))
+_MONTH_DAY = re.compile(
+    r"(?<![0-9一二三四五六七八九十月年街道路巷弄里邨村])(?P<rel>上个月|上個月|这个月|這個月|本月)?\s?"
+    r"(?P<d>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?(?:号|號)(?![线線楼樓房室门門座台柜櫃码碼窗风風])"
+)
 _DAYS_AGO = re.compile(r"(?i)(?P<n>[0-9一二三四五六七八九十两兩]{1,3})\s?(?:天前|日前|days? ago)")
 _WEEKDAY = re.compile(
     r"(?i)(?:(?P<last>上个|上個|上)|(?P<next>下个|下個|下)|(?P<this>这个|這個|呢個|呢个|这|這|本))?"
@@ -148,11 +146,7 @@ _EN_WEEKDAY = {d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "th
 _EN_WEEKDAY["sunday"] = 6
 
 
-def _small(s: str) -> int | None:
-    if s.isdigit():
-        return int(s)
-    parsed = parse_chinese(s)
-    return int(parsed[0]) if parsed else None
+_small = small_int
 
 
 def _make_date(y: int, m: int, d: int, ref: date) -> date | None:
@@ -216,6 +210,15 @@ def _relative_dates(text: str, turn: int, ref: date) -> list[Value]:
         found_next = _make_date(month_after.year, month_after.month, day, ref) if day else None
         if found_next:
             out.append(Value("date", found_next.isoformat(), turn, m.start(), m.end(), m.group(0)))
+    for m in _MONTH_DAY.finditer(text):  # 上个月五号, 5号那天: a day of last or this month
+        day = _small(m.group("d"))
+        month_of = ref.replace(day=1) if m.group("rel") not in _LAST_MONTH else (ref.replace(day=1) - timedelta(days=1))
+        found_day = _make_date(month_of.year, month_of.month, day, ref) if day else None
+        if found_day and found_day > ref and not m.group("rel"):  # the 25th said on the 3rd: last month's
+            last = ref.replace(day=1) - timedelta(days=1)
+            found_day = _make_date(last.year, last.month, day, ref) if day else None
+        if found_day and found_day <= ref:
+            out.append(Value("date", found_day.isoformat(), turn, m.start(), m.end(), m.group(0)))
     for m in _DAYS_AGO.finditer(text):
         n = _small(m.group("n").replace("两", "二").replace("兩", "二"))
         if n:
@@ -236,137 +239,6 @@ def _relative_dates(text: str, turn: int, ref: date) -> list[Value]:
             back = (ref.weekday() - wd) % 7
         found = ref - timedelta(days=back)
         out.append(Value("date", found.isoformat(), turn, m.start(), m.end(), m.group(0)))
-    return out
-
-
-# -- times ------------------------------------------------------------------------------------------------------
-_PARTS = {
-    "上午": "morning", "早上": "morning", "早晨": "morning", "朝早": "morning", "this morning": "morning",
-    "morning": "morning", "中午": "noon", "晏昼": "afternoon", "晏晝": "afternoon", "noon": "noon", "lunchtime": "noon",
-    "下午": "afternoon", "晏晡": "afternoon", "afternoon": "afternoon", "晚上": "evening", "夜晚": "evening",
-    "夜晚黑": "evening", "傍晚": "evening", "evening": "evening", "tonight": "evening", "凌晨": "night",
-    "半夜": "night", "深夜": "night", "night": "night",
-}  # fmt: skip
-_PART = re.compile("(?i)(?<![a-z])(" + "|".join(sorted(_PARTS, key=len, reverse=True)) + ")(?![a-z])")
-_ZH_CLOCK = re.compile(
-    r"(?P<pod>上午|下午|晚上|早上|凌晨|中午|夜晚|昨晚|今晚|前晚|琴晚|尋晚|寻晚|噚晚)?\s?(?P<h>[0-9]{1,2}|[一二三四五六七八九十两兩]{1,3})\s?(?:点|點|时|時)"
-    r"(?:\s?(?P<half>半)|\s?(?P<quarter>[一三])\s?(?:刻|骨)|\s?(?P<min>[0-9]{1,2}|[零一二三四五六七八九十]{1,3})\s?分?)?"
-)
-# 差一刻四点, 差五分三點: that many minutes before the hour
-_ZH_CLOCK_TO = re.compile(
-    r"(?P<pod>上午|下午|晚上|早上|凌晨|中午|夜晚)?\s?差\s?(?:(?P<quarter>一)\s?刻|(?P<min>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?分)"
-    r"\s?(?P<h>[0-9]{1,2}|[一二三四五六七八九十两兩]{1,3})\s?(?:点|點)"
-)
-_PM_PARTS = frozenset(("下午", "晚上", "夜晚", "昨晚", "今晚", "前晚", "琴晚", "尋晚", "寻晚", "噚晚"))
-_EN_CLOCK = re.compile(
-    r"(?i)(?<![0-9:])(?P<h>[0-9]{1,2})(?::(?P<min>[0-9]{2}))?\s?(?P<ampm>a\.?m\.?|p\.?m\.?|o'clock)?(?![0-9a-z])"
-)
-
-
-_HOUR_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
-_MINUTE_WORDS = {"o'clock": 0, "fifteen": 15, "thirty": 30, "forty-five": 45, "forty five": 45, "ten": 10}
-_MINUTE_WORDS.update({"five": 5, "twenty": 20, "twenty-five": 25, "forty": 40, "fifty": 50, "half": 30})
-_EN_WORD_CLOCK = re.compile(
-    r"(?i)(?<![a-z])(?:around|about|at|by)\s(?:about\s|around\s)?(?P<h>"
-    + "|".join(_HOUR_WORDS)
-    + r")(?:\s(?P<min>"
-    + "|".join(sorted(map(re.escape, _MINUTE_WORDS), key=len, reverse=True))
-    + r"))?(?:\s?(?P<ampm>a\.?m\.?|p\.?m\.?))?(?![a-z-])"
-)
-_LATE = re.compile(r"(?i)(?<![a-z])(?:night|evening|tonight|p\.?m\.?)(?![a-z])|晚上|夜晚|夜晚黑")
-# the part of the day said right after a clock time ("quarter past three in the afternoon")
-_PART_AFTER = re.compile(
-    r"(?i)^[\s,]{0,2}(?:(?P<pm>in the afternoon|in the evening|at night|last night|tonight|this evening|"
-    r"yesterday evening|p\.?m\.?)|(?P<am>in the morning|this morning|a\.?m\.?))(?![a-z])"
-)
-_QUARTERS = {"quarter": 15, "half": 30, "five": 5, "ten": 10, "twenty": 20, "twenty-five": 25, "twenty five": 25}
-_EN_PAST_TO = re.compile(
-    r"(?i)(?<![a-z-])(?:a\s)?(?P<q>twenty[\s-]five|quarter|half|twenty|ten|five)\s(?P<rel>past|after|to)\s"
-    r"(?P<h>" + "|".join(_HOUR_WORDS) + r"|[0-9]{1,2})(?![a-z0-9])"
-)
-
-
-def _pm(text: str, end: int, h: int) -> int:
-    """The hour on a 24-hour clock: afternoon, evening or night said right after the time, else in the
-    turn (night, evening, pm), moves 1-11 to the afternoon."""
-    after = _PART_AFTER.match(text[end : end + 24])
-    if after is not None:
-        return h + 12 if after.group("pm") and h < 12 else h
-    return h + 12 if h < 12 and _LATE.search(text) else h
-
-
-def _past_to(text: str, turn: int) -> list[Value]:
-    """ "quarter past three (in the afternoon)", "half past ten last night", "twenty to eleven"."""
-    out: list[Value] = []
-    for m in _EN_PAST_TO.finditer(text):
-        raw = m.group("h").lower()
-        h = int(raw) if raw.isdigit() else _HOUR_WORDS.index(raw) + 1
-        q = _QUARTERS[m.group("q").lower().replace("-", " ")]
-        if not 1 <= h <= 12 or (q == 30 and m.group("rel").lower() == "to"):
-            continue
-        h, minute = (h, q) if m.group("rel").lower() != "to" else (h - 1 or 12, 60 - q)
-        h = _pm(text, m.end(), h)
-        out.append(Value("time", f"{h % 24:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
-    return out
-
-
-def _word_clocks(text: str, turn: int) -> list[Value]:
-    """Clock times said in English words: "around eleven thirty" (with night in the turn: 23:30), "at
-    about nine twenty this morning", "around nine pm"."""
-    out: list[Value] = []
-    for m in _EN_WORD_CLOCK.finditer(text):
-        h = _HOUR_WORDS.index(m.group("h").lower()) + 1
-        minute = _MINUTE_WORDS.get((m.group("min") or "o'clock").lower(), 0)
-        ampm = (m.group("ampm") or "").lower()
-        if h < 12 and ampm.startswith("p"):
-            h += 12
-        elif not ampm:
-            h = _pm(text, m.end(), h)
-        if h == 12 and ampm.startswith("a"):
-            h = 0
-        if m.group("min") or ampm:
-            out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
-    return out
-
-
-def _times(text: str, turn: int) -> list[Value]:
-    out: list[Value] = _word_clocks(text, turn) + _past_to(text, turn)
-    for m in _ZH_CLOCK_TO.finditer(text):
-        h = _small(m.group("h").replace("两", "二").replace("兩", "二"))
-        before = 15 if m.group("quarter") else _small(m.group("min") or "") or 0
-        if h is None or not 1 <= h <= 24 or not 0 < before < 60:
-            continue
-        h = h - 1 + (12 if m.group("pod") in _PM_PARTS and h <= 12 else 0)
-        out.append(Value("time", f"{h:02d}:{60 - before:02d}", turn, m.start(), m.end(), m.group(0)))
-    taken = [(v.start, v.end) for v in out]
-    for m in _ZH_CLOCK.finditer(text):
-        h = _small(m.group("h").replace("两", "二").replace("兩", "二"))
-        if h is None or h > 24 or any(a <= m.start() < b for a, b in taken):
-            continue
-        if m.group("half"):
-            minute = 30
-        elif m.group("quarter"):  # 三点一刻 15, 三點三刻 45
-            minute = 15 if m.group("quarter") == "一" else 45
-        else:
-            minute = (_small(m.group("min")) or 0) if m.group("min") else 0
-        if m.group("pod") in _PM_PARTS and h < 12:
-            h += 12
-        if minute < 60:
-            out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
-    for m in _EN_CLOCK.finditer(text):
-        if not (m.group("min") or m.group("ampm")):
-            continue
-        h, minute = int(m.group("h")), int(m.group("min") or 0)
-        ampm = (m.group("ampm") or "").lower()
-        if ampm.startswith("p") and h < 12:
-            h += 12
-        if ampm.startswith("a") and h == 12:
-            h = 0
-        if h < 24 and minute < 60:
-            out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
-    if not out:
-        for m in _PART.finditer(text):
-            out.append(Value("time", _PARTS[m.group(1).lower()], turn, m.start(), m.end(), m.group(0)))
     return out
 
 
@@ -428,7 +300,8 @@ _ZH_MERCHANT = re.compile(
     r"(?:网站|網站|商城|店|超市|网|網)?)\s?(?:消费|消費|刷了|刷卡|碌咗|碌卡|买|買|购物|購物|付款|支付|"
     r"扣了|扣款|簽帳|签账|簽賬|网购|網購|下单|下單)"
 )
-_QUESTION = re.compile(r"什么|什麼|吗|嗎|谁|誰|哪|咩|边个|邊個|[?？]")
+_QUESTION = re.compile(r"什么|什麼|吗|嗎|谁|誰|哪|咩|边个|邊個|还是|還是|定係|[?？]")
+_CLAUSE_REST = re.compile(r"[^，。,.!！;；]{0,16}")
 _ZH_MERCHANT_NAMED = re.compile(
     rf"(?:商户|商戶|商家|收款人|收款方)(?:名称|名稱|名字|名)?(?:是|叫|係|为|為)?[:：]?\s?(?P<m>[^{_STOP}0-9]{{2,16}})"
 )
@@ -457,8 +330,9 @@ def _named(text: str, turn: int) -> list[Value]:
             low = name.lower()
             if low in _NOT_MERCHANT or low in _CHANNELS or name.isdigit() or _EN_CLOCK.fullmatch(name):
                 continue
-            if _QUESTION.search(name):
-                continue  # 收款人您还记得叫什么吗: the agent's question, not a name
+            rest = _CLAUSE_REST.match(text, m.end("m"))
+            if _QUESTION.search(name) or (rx is not _EN_MERCHANT and rest and _QUESTION.search(rest.group(0))):
+                continue  # 收款人您还记得叫什么吗, 收款人是个人还是公司？: the agent's question, not a name
             out.append(Value("merchant", name, turn, m.start("m"), m.end("m"), name))
     for m in _CHANNEL.finditer(text):
         out.append(Value("channel", _CHANNELS[m.group(1).lower()], turn, m.start(), m.end(), m.group(0)))

@@ -24,8 +24,9 @@ from sqlmodel import Session, col, select
 
 from assist.aftercall.choice import TemplateChooser
 from assist.aftercall.cues import contact_values, corrected, cued_amounts, identity_answers, payee_answers
-from assist.aftercall.extract import ASKS_LAST4, Value, bare_last4, extract_turns
+from assist.aftercall.extract import ASKS_LAST4, bare_last4, extract_turns
 from assist.aftercall.live import LiveTicketValues
+from assist.aftercall.numbers import Value
 from assist.aftercall.templates import TemplateField, TemplateSet, TicketTemplate
 from assist.audit import record
 from assist.errors import ForbiddenError, InvalidInputError, MissingFieldsError, NotFoundError

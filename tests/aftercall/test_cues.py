@@ -140,3 +140,49 @@ def test_values_said_to_pass_the_identity_check_are_not_the_events(asked: str, a
              ("customer", event)]  # fmt: skip
     values = _draft("complaint", turns)
     assert values["date"] == "2025-06-11" and values["amount"] == "200"
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("上个月五号在网上买的", "2025-05-05"),
+        ("就係28號嗰日", "2025-05-28"),  # the 28th said on the 12th: last month's
+        ("本月三號扣的款", "2025-06-03"),
+        ("坐地铁二号线的时候", None),  # a line, not a day
+        ("八號風球嗰陣", None),
+        ("搬去沙田 大圍道十二號", None),  # a street number
+    ],
+)
+def test_a_day_of_the_month_said_alone(text: str, day: str | None) -> None:
+    assert _values(text, "date") == ([day] if day else [])
+
+
+@pytest.mark.parametrize(
+    ("text", "time"),
+    [("下午3:15左右", "15:15"), ("at 2:30 in the afternoon", "14:30"), ("at 9:15 this morning", "09:15"),
+     ("晚上8:40吧", "20:40")],
+)  # fmt: skip
+def test_a_digit_clock_with_the_part_of_the_day_beside_it(text: str, time: str) -> None:
+    assert _values(text, "time")[:1] == [time]
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [("買咗十二萬港紙", "120000", "HKD"), ("it was three hundred kuai", "300", "CNY"),
+     ("about 500 NT dollars", "500", "TWD")],
+)  # fmt: skip
+def test_currencies_said_colloquially(text: str, amount: str, currency: str) -> None:
+    assert _values(text, "amount") == [amount] and _values(text, "currency") == [currency]
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["actually it was around 10 pm", "sorry, the 15th", "转了两次", "it took 20 minutes", "I lost 3 cards"],
+)
+def test_numbers_that_are_no_amount(said: str) -> None:
+    assert _draft("complaint", [("agent", "Hello"), ("customer", said)])["amount"] is None
+
+
+def test_a_payee_answer_that_names_no_one() -> None:
+    turns = [("customer", "我被骗了"), ("agent", "收款人是个人还是公司？"), ("customer", "是个人")]
+    assert _draft("fraud_report", turns)["merchant"] is None
