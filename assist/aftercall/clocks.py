@@ -126,8 +126,9 @@ def times(text: str, turn: int) -> list[Value]:
         if minute < 60:
             out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
     for m in EN_CLOCK.finditer(text):
-        if not (m.group("min") or m.group("ampm")):
-            continue
+        after = _PART_AFTER.match(text[m.end() : m.end() + 24])
+        if not (m.group("min") or m.group("ampm") or (after is not None and 1 <= int(m.group("h")) <= 12)):
+            continue  # "4 in the afternoon", "10 at night" are clock times; a bare 4 is not
         h, minute = int(m.group("h")), int(m.group("min") or 0)
         ampm = (m.group("ampm") or "").lower()
         if ampm.startswith("p") and h < 12:
@@ -136,7 +137,6 @@ def times(text: str, turn: int) -> list[Value]:
             h = 0
         if not ampm and h < 12:  # 下午3:15, "at 2:30 in the afternoon": the part of the day said beside it
             late = _PM_BEFORE.search(text[max(0, m.start() - 4) : m.start()])
-            after = _PART_AFTER.match(text[m.end() : m.end() + 24])
             h += 12 if late or (after is not None and after.group("pm")) else 0
         if h < 24 and minute < 60:
             out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))

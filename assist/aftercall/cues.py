@@ -26,6 +26,7 @@ from typing import Protocol
 
 from assist.aftercall.extract import amount_value
 from assist.aftercall.numbers import ZH_DIGITS, Value, find_numbers, fold_width
+from assist.text import has_traditional
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +85,8 @@ _COUNTER = re.compile(
     r"|times|days?|weeks?|months?|years?|hours?|minutes?|mins?|cards?|%|percent|pm|am|p\.m|a\.m|o'clock|"
     r"st\b|nd\b|rd\b|th\b)"
 )
-_SIMPLIFIED_ONLY = re.compile("[块钱币号点时张这个万两们么说还过费额货账户]")
-_TRADITIONAL = re.compile("[塊錢幣號點時張這個萬兩們麼說還過費額貨賬帳戶咗嘅唔係喺啲冇佢哋嚟咁]")
+_CJK = re.compile("[\u4e00-\u9fff]")
+_CANTONESE = re.compile("[咗嘅唔係喺啲冇佢哋嚟咁蚊]")
 
 
 def cued_amounts(text: str, *, turn: int) -> list[Value]:
@@ -103,7 +104,7 @@ def cued_amounts(text: str, *, turn: int) -> list[Value]:
             continue
         value = amount_value(n.value)
         out.append(Value(kind, value, turn, n.start, n.end, folded[n.start : n.end]))
-        if _SIMPLIFIED_ONLY.search(folded) and not _TRADITIONAL.search(folded):
+        if _CJK.search(folded) and not has_traditional(folded) and not _CANTONESE.search(folded):
             out.append(Value("currency", "CNY", turn, n.start, n.end, folded[n.start : n.end]))
     return out
 
@@ -131,7 +132,9 @@ _ASKS_PAYEE = re.compile(
     r"(?i)收款人|收款方|收款帳戶|收款账户|户名|戶名|商户名|商戶名|商家名|商户叫|商戶叫|对方叫|對方叫|"
     r"payee|merchant(?:'s)? name|name of the (?:merchant|shop|company|payee)|who did you (?:pay|send|transfer)"
 )
-_NAME_CUE = re.compile(r"(?i)(?:叫做|叫|写着|寫著|写住|寫住|写|寫|是|係|called|named|it's|it was|to)\s?")
+_NAME_CUE = re.compile(
+    r"(?i)(?:叫做|叫|写着|寫著|写住|寫住|写|寫|是|係|(?<![a-z])(?:called|named|it's|was|is|to)(?![a-z]))\s?"
+)
 _NAME_ZH = re.compile(r"[\u4e00-\u9fff]{2,4}")
 _NAME_EN = re.compile(r"[A-Z][A-Za-z0-9&'.-]{1,30}(?:\s[A-Z][A-Za-z0-9&'.-]{1,30}){0,3}")
 _NOT_NAME = re.compile(

@@ -305,6 +305,11 @@ _CLAUSE_REST = re.compile(r"[^，。,.!！;；]{0,16}")
 _ZH_MERCHANT_NAMED = re.compile(
     rf"(?:商户|商戶|商家|收款人|收款方)(?:名称|名稱|名字|名)?(?:是|叫|係|为|為)?[:：]?\s?(?P<m>[^{_STOP}0-9]{{2,16}})"
 )
+# 一个叫优购商城的网站, 一間叫 Fresh Mart 嘅舖頭: the name after 叫, before the kind of place
+_ZH_MERCHANT_CALLED = re.compile(
+    rf"(?:叫做|名叫|叫)\s?(?P<m>[^{_STOP}0-9](?:[^{_STOP}0-9]| (?=[^{_STOP}0-9])){{1,15}}?)\s?(?:的|嘅)\s?"
+    r"(?:网站|網站|商城|商店|商户|商戶|店|舖頭|铺头|公司|平台|app|APP|網店|网店)"
+)
 # a card statement's descriptor (APPLE.COM/BILL, AMZN*MKTP): capitals with a dot, slash or star in them
 _DESCRIPTOR = re.compile(r"(?<![A-Za-z0-9])(?P<m>[A-Z][A-Z0-9]{1,15}[.*/][A-Z0-9.*/ -]{1,24}[A-Z0-9])(?![A-Za-z0-9])")
 _EN_MERCHANT = re.compile(
@@ -322,7 +327,7 @@ _PRODUCT_EN = re.compile(r"(?P<p>(?:[A-Z][A-Za-z0-9-]{1,20}\s){1,4}(?:Fund|Bond|
 
 def _named(text: str, turn: int) -> list[Value]:
     out: list[Value] = []
-    for rx in (_DESCRIPTOR, _ZH_MERCHANT, _ZH_MERCHANT_NAMED, _EN_MERCHANT):
+    for rx in (_DESCRIPTOR, _ZH_MERCHANT, _ZH_MERCHANT_NAMED, _ZH_MERCHANT_CALLED, _EN_MERCHANT):
         for m in rx.finditer(text):
             name = m.group("m").strip(" .'")
             if rx is _ZH_MERCHANT and len(name) > 2:

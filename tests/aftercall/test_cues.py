@@ -186,3 +186,31 @@ def test_numbers_that_are_no_amount(said: str) -> None:
 def test_a_payee_answer_that_names_no_one() -> None:
     turns = [("customer", "我被骗了"), ("agent", "收款人是个人还是公司？"), ("customer", "是个人")]
     assert _draft("fraud_report", turns)["merchant"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "merchant"),
+    [("在一个叫优购商城的网站扣了一千二", "优购商城"), ("喺一間叫 Fresh Mart 嘅舖頭碌咗卡", "Fresh Mart")],
+)
+def test_a_merchant_named_with_what_it_is(text: str, merchant: str) -> None:
+    assert merchant in _values(text, "merchant")
+
+
+@pytest.mark.parametrize(
+    ("text", "time"),
+    [("around 4 in the afternoon", "16:00"), ("about 10 at night", "22:00"), ("at 9 in the morning", "09:00")],
+)
+def test_a_bare_hour_with_its_part_of_the_day(text: str, time: str) -> None:
+    assert _values(text, "time")[:1] == [time]
+
+
+def test_a_payee_named_after_was() -> None:
+    turns = [("customer", "I sent money to a scammer"), ("agent", "Who did you send it to?"),
+             ("customer", "the account name was Lee Ka Wai")]  # fmt: skip
+    assert _draft("fraud_report", turns)["merchant"] == "Lee Ka Wai"
+
+
+def test_a_corrected_amount_in_simplified_text_is_in_yuan() -> None:
+    turns = [("agent", "您好"), ("customer", "骗子让我转了三千八 呃 不对 是三千六")]
+    values = _draft("fraud_report", turns)
+    assert values["amount"] == "3600" and values["currency"] == "CNY"
