@@ -214,3 +214,15 @@ def test_a_corrected_amount_in_simplified_text_is_in_yuan() -> None:
     turns = [("agent", "您好"), ("customer", "骗子让我转了三千八 呃 不对 是三千六")]
     values = _draft("fraud_report", turns)
     assert values["amount"] == "3600" and values["currency"] == "CNY"
+
+
+def test_long_hostile_turns_stay_linear() -> None:
+    """The cue patterns are bounded: 20,000-character turns of merchants' cues, names, contacts and digits."""
+    import time
+
+    hostile = ("在那个 叫" * 800) + ("a.b" * 1000) + ("@x" * 500) + ("一 二 " * 1000) + ("sorry I mean 5" * 200)
+    turns = [("customer", hostile), ("agent", "新号码是多少？收款人叫什么？最近一笔交易？"), ("customer", hostile)]
+    t0 = time.perf_counter()
+    _draft("fraud_report", turns)
+    _draft("contact_change", turns)
+    assert time.perf_counter() - t0 < 10.0  # well under a second; a quadratic pattern would take minutes
