@@ -250,7 +250,7 @@ def _turn_meaning(understanding: Understanding) -> CallMeaning | None:
         return None
     cache = VectorCache(understanding.encoder)
     understanding.encoder = cache
-    if understanding.clause_encoder is not None:  # agent turns of several clauses: their vectors kept too
+    if getattr(understanding, "clause_encoder", None) is not None:  # agent turns read with clauses: kept too
         understanding.clause_encoder = SharingClauseEncoder(understanding.clause_encoder, cache)
     return CallMeaning(vectors=cache, model=understanding.model)
 
