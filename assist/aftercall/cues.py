@@ -58,6 +58,25 @@ _SAYS_VERIFIED = re.compile(
 )
 
 
+_THANKS = re.compile(r"(?i)谢谢|謝謝|多谢|多謝|唔该|唔該|感谢|感謝|(?<![a-z])(?:thank you|thanks|cheers)(?![a-z])")
+
+
+def asks_identity(text: str) -> bool:
+    """Whether an agent turn asks for an identity detail (date of birth, ID digits, the last transaction…)."""
+    return _ASKS_IDENTITY.search(text) is not None
+
+
+def thanks_for_proof(turns: Sequence[SaidTurn]) -> set[int]:
+    """Agent turns that thank the caller for their answer to an identity question and ask for no more
+    ("Thank you Ms Lau. So that plan…", "谢谢王先生，请问…"): the check is done, said without the word."""
+    answers = identity_answers(turns)
+    return {
+        t.turn
+        for before, t in zip(turns, turns[1:], strict=False)
+        if t.speaker == "agent" and before.turn in answers and _THANKS.search(t.text) and not asks_identity(t.text)
+    }
+
+
 def identity_answers(turns: Sequence[SaidTurn]) -> set[int]:
     """The customer turns that answer the agent's identity question (the turn right after it)."""
     out: set[int] = set()

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from assist.aftercall.cues import thanks_for_proof
 from assist.aftercall.qa_meaning import TurnJudge
 from assist.aftercall.templates import LANGUAGES
 from assist.aftercall.tickets import CallTurn
@@ -237,12 +238,14 @@ def _verdict(c: Criterion, facts: CallFacts, passed: bool | None, turns: list[in
 
 
 def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
-    """Verified (phrases, the turn model's verify_identity step, or by meaning) before the first detail
-    (phrases or by meaning); a call verified with no detail before it passes; neither: does not apply."""
+    """Verified (phrases, the turn model's verify_identity step, the agent thanking the caller for the last
+    identity answer and asking no more, or by meaning) before the first detail (phrases or by meaning); a call
+    verified with no detail before it passes; neither: does not apply."""
     verify, details = phrases([*f.verify_phrases, *c.phrases]), phrases(c.details)
+    thanked = thanks_for_proof(f.turns)
 
     def verifies(t: CallTurn) -> bool:
-        if verify.hit(t.text) or f.step_done("verify_identity", t):
+        if verify.hit(t.text) or f.step_done("verify_identity", t) or t.turn in thanked:
             return True
         # by meaning, not a turn that reads a detail out ("你登记嘅地址係[ADDRESS]，係咪？" reads close to
         # a confirmation of the caller's details, but it is a disclosure)

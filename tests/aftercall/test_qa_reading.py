@@ -71,7 +71,7 @@ def test_details_read_by_meaning_before_verification_fail_identity() -> None:
 
 
 def test_the_turn_models_verify_step_counts_as_verification() -> None:
-    said = "Thanks, that's all matching, let's go on."
+    said = "Right, that's all matching, let's go on."
     turns = [*GOOD[:4], ("agent", said)]
     assert _verdicts(_facts(turns))["identity_before_details"].passed is None
     judged = _facts(turns, judge=StubJudge({}, {said: ["verify_identity"]}))

@@ -133,3 +133,21 @@ def test_a_turn_reading_a_detail_out_is_no_verification_by_meaning() -> None:
     said = [CallTurn(i, s, t) for i, (s, t) in enumerate(turns, 1)]
     v = {v.id: v for v in score_call(RUBRIC, CallFacts(turns=said, topics=set(), judge=Judge()))[1]}  # type: ignore[arg-type]
     assert v["identity_before_details"].passed is False and v["identity_before_details"].turns == [3]
+
+
+@pytest.mark.parametrize(
+    ("ask", "answer", "thanks"),
+    [
+        ("请问您的出生日期？", "一九八五年七月三号", "谢谢陈先生，您是想了解哪款产品？"),
+        ("麻煩講埋你嘅出世日期", "八八年十月一號", "多謝何小姐，你想問邊隻計劃？"),
+        ("And your date of birth, please?", "fifth of May, eighty-two", "Thank you Mr Diaz. So the plan I mentioned…"),
+    ],
+)
+def test_thanking_the_caller_for_the_last_identity_answer_is_verification(ask: str, answer: str, thanks: str) -> None:
+    detail = "I can see your balance is 3,200 dollars"
+    turns = [("agent", "Hello"), ("customer", "hi"), ("agent", ask), ("customer", answer), ("agent", thanks),
+             ("customer", "ok"), ("agent", detail)]  # fmt: skip
+    v = _verdict("identity_before_details", turns)
+    assert v.passed is True and v.turns == [5]
+    asks_more = [*turns[:4], ("agent", "Thanks. And the city of your statement address?"), *turns[5:]]
+    assert _verdict("identity_before_details", asks_more).passed is False  # a further question: not done yet
