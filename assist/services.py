@@ -244,12 +244,14 @@ def _build_call_engine(services: Services) -> tuple[CallEngine, AfterCall, EndOf
 def _turn_meaning(understanding: Understanding) -> CallMeaning | None:
     """The turn vectors the after-call reads (#19): the turn model's encoder wrapped in a bounded cache, so
     the ticket draft and the scorecard reuse the vectors the live turns computed. None without the model."""
-    from assist.aftercall.meaning import CallMeaning, VectorCache
+    from assist.aftercall.meaning import CallMeaning, SharingClauseEncoder, VectorCache
 
     if not understanding.ready or understanding.encoder is None:
         return None
     cache = VectorCache(understanding.encoder)
     understanding.encoder = cache
+    if getattr(understanding, "clause_encoder", None) is not None:  # agent turns read with clauses: kept too
+        understanding.clause_encoder = SharingClauseEncoder(understanding.clause_encoder, cache)
     return CallMeaning(vectors=cache, model=understanding.model)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -31,6 +32,7 @@ EVIDENCE_BONUS = 0.01  # per degree of the rules' evidence (TicketTemplate.evide
 MIN_MARGIN = 0.03  # without the rules' evidence, the margin over the no-ticket examples needed
 MIN_NEED = 0.5  # a customer turn counts when the need head gives it at least this
 PRIMACY = 0.01  # what each later need turn gives up: a caller says first why they call, follow-ups drift
+MAX_KEPT = 256  # choices kept by their inputs (a draft per turn of the calls going on, then the scoring)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ class TemplateChooser:
         self.topics_in = topics_in
         self._groups: ExampleGroups | None = None
         self._lock = threading.Lock()
+        # the last choices, by their inputs: the panel asks for the draft after every turn, so when the call
+        # ends and is scored, the choice on the same turns was made already (bounded: oldest go first)
+        self._made: OrderedDict[tuple[object, ...], TemplateChoice] = OrderedDict()
 
     def groups(self) -> ExampleGroups | None:
         """The example groups (embedded on first use), or None without vectors or examples."""
@@ -95,7 +100,30 @@ class TemplateChooser:
         agent: list[tuple[int, str]] | None = None,
     ) -> TemplateChoice:
         """The template the call needs, from its topics, checklist steps, cited tags, customer turns and the
-        agent's turns (an agent naming the kind of ticket they register)."""
+        agent's turns (an agent naming the kind of ticket they register); the same inputs give the choice
+        made before."""
+        key = (frozenset(topics), frozenset(steps), frozenset(tags), tuple(customer), tuple(agent or ()))
+        with self._lock:
+            made = self._made.get(key)
+            if made is not None:
+                self._made.move_to_end(key)
+                return made
+        made = self._choose(topics=topics, steps=steps, tags=tags, customer=customer, agent=agent)
+        with self._lock:
+            self._made[key] = made
+            while len(self._made) > MAX_KEPT:
+                self._made.popitem(last=False)
+        return made
+
+    def _choose(
+        self,
+        *,
+        topics: set[str],
+        steps: set[str],
+        tags: set[str],
+        customer: list[tuple[int, str]],
+        agent: list[tuple[int, str]] | None,
+    ) -> TemplateChoice:
         said = " ".join(text for _, text in customer)
         by_agent = " ".join(text for _, text in agent or [])
         topics = topics | set(self.topics_in(said))

@@ -17,27 +17,18 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from assist.aftercall.numbers import ZH_DIGITS, NumberMention, find_numbers, fold_width, parse_chinese
+from assist.aftercall.channels import CHANNEL as _CHANNEL
+from assist.aftercall.channels import CHANNELS as _CHANNELS
+from assist.aftercall.clocks import EN_CLOCK as _EN_CLOCK
+from assist.aftercall.clocks import times as _times
+from assist.aftercall.numbers import ZH_DIGITS, NumberMention, Value, find_numbers, fold_width, small_int
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("amount", "currency", "date", "time", "card_last4", "merchant", "channel", "product_name")
-
-
-@dataclass(frozen=True)
-class Value:
-    """One extracted value and where it came from (`text` never holds more than a card's last four digits)."""
-
-    kind: str
-    value: str
-    turn: int
-    start: int
-    end: int
-    text: str
 
 
 # -- amounts and currencies -------------------------------------------------------------------------------
@@ -46,7 +37,8 @@ _PREFIX = re.compile(
 )
 _UNIT = re.compile(
     r"(?i)^\s{0,2}(?:多|几|幾|來|来)?\s{0,1}(?P<c>块钱|塊錢|块|塊|元|圆|圓|蚊|港元|港币|港幣|美元|美金|人民币|人民幣|"
-    r"新台币|新台幣|新臺幣|台币|台幣|臺幣|hong kong dollars|hk dollars|us dollars|dollars|dollar|bucks|yuan|"
+    r"新台币|新台幣|新臺幣|台币|台幣|臺幣|港紙|港纸|hong kong dollars|hk dollars|us dollars|nt dollars|"
+    r"taiwan dollars|dollars|dollar|bucks|yuan|kuai|"
     r"rmb|hkd|usd|twd|ntd|cny)"
     r"(?![a-z])"
 )
@@ -54,7 +46,8 @@ _CURRENCY = {
     "hk$": "HKD", "hkd": "HKD", "港币": "HKD", "港幣": "HKD", "港元": "HKD", "蚊": "HKD", "hong kong dollars": "HKD",
     "hk dollars": "HKD", "nt$": "TWD", "twd": "TWD", "ntd": "TWD", "新台币": "TWD", "新台幣": "TWD", "台币": "TWD",
     "台幣": "TWD", "新臺幣": "TWD", "臺幣": "TWD", "us$": "USD", "usd": "USD", "美元": "USD", "美金": "USD",
-    "us dollars": "USD", "rmb": "CNY",
+    "us dollars": "USD", "rmb": "CNY", "港紙": "HKD", "港纸": "HKD", "nt dollars": "TWD", "taiwan dollars": "TWD",
+    "kuai": "CNY",
     "cny": "CNY", "人民币": "CNY", "人民幣": "CNY", "¥": "CNY", "￥": "CNY", "yuan": "CNY",
 }  # fmt: skip
 _CNY_IF_SIMPLIFIED = {"块钱", "块", "元", "圆"}
@@ -73,13 +66,18 @@ def _currency_of(token: str, text: str) -> str | None:
     return None  # "$", "dollars", 元 in Taiwan or Hong Kong text: the agent asks
 
 
+def amount_value(number: Decimal) -> str:
+    """An amount as a plain decimal string ("300", "1200.5")."""
+    amount = number.normalize()
+    return format(amount.quantize(Decimal(1)) if amount == amount.to_integral() else amount, "f")
+
+
 def _amount(text: str, n: NumberMention, turn: int) -> list[Value]:
     before = _PREFIX.search(text[max(0, n.start - 8) : n.start])
     after = _UNIT.match(text[n.end : n.end + 24])
     if before is None and after is None:
         return []
-    amount = n.value.normalize()
-    value = format(amount.quantize(Decimal(1)) if amount == amount.to_integral() else amount, "f")
+    value = amount_value(n.value)
     start = n.start - (len(before.group(0)) if before else 0)
     end = n.end + (after.end() if after else 0)
     out = [Value("amount", value, turn, start, end, text[start:end])]
@@ -129,21 +127,26 @@ _RELATIVE_DAYS = {
 _NEXT_MONTH = re.compile(
     r"(?:下个月|下個月|next month on the|next month)\s?(?P<d>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?(?:号|號|日)?"
 )
+# a day of the month said alone (5号, 二十八號) or of last or this month; not 月 before it (3月5号 is a date
+# of its own) nor a street before it (唐德街九號), nor a line, floor, room or counter after it (二号线, 5號樓)
+_LAST_MONTH = frozenset(("上个月", "上個月"))
+_MONTH_DAY = re.compile(
+    r"(?<![0-9一二三四五六七八九十月年街道路巷弄里邨村])(?P<rel>上个月|上個月|这个月|這個月|本月)?\s?"
+    r"(?P<d>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?(?:号|號)(?![线線楼樓房室门門座台柜櫃码碼窗风風])"
+)
 _DAYS_AGO = re.compile(r"(?i)(?P<n>[0-9一二三四五六七八九十两兩]{1,3})\s?(?:天前|日前|days? ago)")
 _WEEKDAY = re.compile(
-    r"(?i)(?P<last>上个|上個|上)?(?:星期|礼拜|禮拜|周|週)(?P<zh>[一二三四五六日天])|"
-    r"(?P<last2>last\s)?(?P<en>monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+    r"(?i)(?:(?P<last>上个|上個|上)|(?P<next>下个|下個|下)|(?P<this>这个|這個|呢個|呢个|这|這|本))?"
+    r"(?:星期|礼拜|禮拜|周|週)(?P<zh>[一二三四五六日天])|"
+    r"(?:(?P<last2>last\s)|(?P<next2>next\s|this\scoming\s|coming\s)|(?P<this2>this\s))?"
+    r"(?P<en>monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 )
 _ZH_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 _EN_WEEKDAY = {d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday"))}
 _EN_WEEKDAY["sunday"] = 6
 
 
-def _small(s: str) -> int | None:
-    if s.isdigit():
-        return int(s)
-    parsed = parse_chinese(s)
-    return int(parsed[0]) if parsed else None
+_small = small_int
 
 
 def _make_date(y: int, m: int, d: int, ref: date) -> date | None:
@@ -207,6 +210,15 @@ def _relative_dates(text: str, turn: int, ref: date) -> list[Value]:
         found_next = _make_date(month_after.year, month_after.month, day, ref) if day else None
         if found_next:
             out.append(Value("date", found_next.isoformat(), turn, m.start(), m.end(), m.group(0)))
+    for m in _MONTH_DAY.finditer(text):  # 上个月五号, 5号那天: a day of last or this month
+        day = _small(m.group("d"))
+        month_of = ref.replace(day=1) if m.group("rel") not in _LAST_MONTH else (ref.replace(day=1) - timedelta(days=1))
+        found_day = _make_date(month_of.year, month_of.month, day, ref) if day else None
+        if found_day and found_day > ref and not m.group("rel"):  # the 25th said on the 3rd: last month's
+            last = ref.replace(day=1) - timedelta(days=1)
+            found_day = _make_date(last.year, last.month, day, ref) if day else None
+        if found_day and found_day <= ref:
+            out.append(Value("date", found_day.isoformat(), turn, m.start(), m.end(), m.group(0)))
     for m in _DAYS_AGO.finditer(text):
         n = _small(m.group("n").replace("两", "二").replace("兩", "二"))
         if n:
@@ -217,87 +229,16 @@ def _relative_dates(text: str, turn: int, ref: date) -> list[Value]:
             back = ref.weekday() - wd + 7
         elif m.group("last2"):  # last Friday: the latest Friday before today
             back = (ref.weekday() - wd) % 7 or 7
+        elif m.group("next"):  # 下礼拜一: that day of next week
+            back = ref.weekday() - wd - 7
+        elif m.group("next2"):  # next / this coming Monday: the first Monday after today
+            back = -((wd - ref.weekday()) % 7 or 7)
+        elif m.group("this") or m.group("this2"):  # 这周五, this Friday: that day of this week
+            back = ref.weekday() - wd
         else:  # 星期五, on Friday: the latest Friday, today included
             back = (ref.weekday() - wd) % 7
         found = ref - timedelta(days=back)
         out.append(Value("date", found.isoformat(), turn, m.start(), m.end(), m.group(0)))
-    return out
-
-
-# -- times ------------------------------------------------------------------------------------------------------
-_PARTS = {
-    "上午": "morning", "早上": "morning", "早晨": "morning", "朝早": "morning", "this morning": "morning",
-    "morning": "morning", "中午": "noon", "晏昼": "afternoon", "晏晝": "afternoon", "noon": "noon", "lunchtime": "noon",
-    "下午": "afternoon", "晏晡": "afternoon", "afternoon": "afternoon", "晚上": "evening", "夜晚": "evening",
-    "夜晚黑": "evening", "傍晚": "evening", "evening": "evening", "tonight": "evening", "凌晨": "night",
-    "半夜": "night", "深夜": "night", "night": "night",
-}  # fmt: skip
-_PART = re.compile("(?i)(?<![a-z])(" + "|".join(sorted(_PARTS, key=len, reverse=True)) + ")(?![a-z])")
-_ZH_CLOCK = re.compile(
-    r"(?P<pod>上午|下午|晚上|早上|凌晨|中午|夜晚|昨晚|今晚|前晚|琴晚|尋晚|寻晚|噚晚)?\s?(?P<h>[0-9]{1,2}|[一二三四五六七八九十两兩]{1,3})\s?(?:点|點|时|時)"
-    r"(?:\s?(?P<half>半)|\s?(?P<min>[0-9]{1,2}|[零一二三四五六七八九十]{1,3})\s?分?)?"
-)
-_PM_PARTS = frozenset(("下午", "晚上", "夜晚", "昨晚", "今晚", "前晚", "琴晚", "尋晚", "寻晚", "噚晚"))
-_EN_CLOCK = re.compile(
-    r"(?i)(?<![0-9:])(?P<h>[0-9]{1,2})(?::(?P<min>[0-9]{2}))?\s?(?P<ampm>a\.?m\.?|p\.?m\.?|o'clock)?(?![0-9a-z])"
-)
-
-
-_HOUR_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
-_MINUTE_WORDS = {"o'clock": 0, "fifteen": 15, "thirty": 30, "forty-five": 45, "forty five": 45, "ten": 10}
-_MINUTE_WORDS.update({"five": 5, "twenty": 20, "twenty-five": 25, "forty": 40, "fifty": 50, "half": 30})
-_EN_WORD_CLOCK = re.compile(
-    r"(?i)(?<![a-z])(?:around|about|at|by)\s(?:about\s|around\s)?(?P<h>"
-    + "|".join(_HOUR_WORDS)
-    + r")(?:\s(?P<min>"
-    + "|".join(sorted(map(re.escape, _MINUTE_WORDS), key=len, reverse=True))
-    + r"))?(?:\s?(?P<ampm>a\.?m\.?|p\.?m\.?))?(?![a-z-])"
-)
-_LATE = re.compile(r"(?i)(?<![a-z])(?:night|evening|tonight|p\.?m\.?)(?![a-z])|晚上|夜晚|夜晚黑")
-
-
-def _word_clocks(text: str, turn: int) -> list[Value]:
-    """Clock times said in English words: "around eleven thirty" (with night in the turn: 23:30), "at
-    about nine twenty this morning", "around nine pm"."""
-    out: list[Value] = []
-    for m in _EN_WORD_CLOCK.finditer(text):
-        h = _HOUR_WORDS.index(m.group("h").lower()) + 1
-        minute = _MINUTE_WORDS.get((m.group("min") or "o'clock").lower(), 0)
-        ampm = (m.group("ampm") or "").lower()
-        if h < 12 and (ampm.startswith("p") or (not ampm and _LATE.search(text))):
-            h += 12
-        if h == 12 and ampm.startswith("a"):
-            h = 0
-        if m.group("min") or ampm:
-            out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
-    return out
-
-
-def _times(text: str, turn: int) -> list[Value]:
-    out: list[Value] = _word_clocks(text, turn)
-    for m in _ZH_CLOCK.finditer(text):
-        h = _small(m.group("h").replace("两", "二").replace("兩", "二"))
-        if h is None or h > 24:
-            continue
-        minute = 30 if m.group("half") else (_small(m.group("min")) or 0) if m.group("min") else 0
-        if m.group("pod") in _PM_PARTS and h < 12:
-            h += 12
-        if minute < 60:
-            out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
-    for m in _EN_CLOCK.finditer(text):
-        if not (m.group("min") or m.group("ampm")):
-            continue
-        h, minute = int(m.group("h")), int(m.group("min") or 0)
-        ampm = (m.group("ampm") or "").lower()
-        if ampm.startswith("p") and h < 12:
-            h += 12
-        if ampm.startswith("a") and h == 12:
-            h = 0
-        if h < 24 and minute < 60:
-            out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
-    if not out:
-        for m in _PART.finditer(text):
-            out.append(Value("time", _PARTS[m.group(1).lower()], turn, m.start(), m.end(), m.group(0)))
     return out
 
 
@@ -350,33 +291,33 @@ def _cards(text: str, turn: int) -> list[Value]:
 
 
 _STOP = "，。,.!?！？、；;：:\\s的了我你他她在是"
+# 在那个鲜丰生活超市买东西, 喺 GoodBuy 好買網買咗: a demonstrative or filler before the name is not part of it
+_DEMONSTRATIVE = (
+    "(?:那个|那個|这个|這個|那家|这家|這家|那间|那間|嗰间|嗰間|嗰個|嗰个|呢间|呢間|一家|一间|一間|一个|一個|呃|嗯)"
+)
 _ZH_MERCHANT = re.compile(
-    rf"(?:在|喺|於|于)(?P<m>[^{_STOP}0-9]{{2,12}}?)(?:网站|網站|商城|店|超市)?(?:消费|消費|刷了|刷卡|碌咗|碌卡|买|買|购物|購物|付款|支付|"
+    rf"(?:在|喺|於|于)\s?{_DEMONSTRATIVE}?\s?(?P<m>[^{_STOP}0-9](?:[^{_STOP}0-9]| (?=[^{_STOP}0-9])){{1,15}}"
+    r"(?:网站|網站|商城|店|超市|网|網)?)\s?(?:消费|消費|刷了|刷卡|碌咗|碌卡|买|買|购物|購物|付款|支付|"
     r"扣了|扣款|簽帳|签账|簽賬|网购|網購|下单|下單)"
 )
+_QUESTION = re.compile(r"什么|什麼|吗|嗎|谁|誰|哪|咩|边个|邊個|还是|還是|定係|[?？]")
+_CLAUSE_REST = re.compile(r"[^，。,.!！;；]{0,16}")
 _ZH_MERCHANT_NAMED = re.compile(
     rf"(?:商户|商戶|商家|收款人|收款方)(?:名称|名稱|名字|名)?(?:是|叫|係|为|為)?[:：]?\s?(?P<m>[^{_STOP}0-9]{{2,16}})"
+)
+# 一个叫优购商城的网站, 一間叫 Fresh Mart 嘅舖頭: the name after 叫, before the kind of place
+_ZH_MERCHANT_CALLED = re.compile(
+    rf"(?:叫做|名叫|叫)\s?(?P<m>[^{_STOP}0-9](?:[^{_STOP}0-9]| (?=[^{_STOP}0-9])){{1,15}}?)\s?(?:的|嘅)\s?"
+    r"(?:网站|網站|商城|商店|商户|商戶|店|舖頭|铺头|公司|平台|app|APP|網店|网店)"
 )
 # a card statement's descriptor (APPLE.COM/BILL, AMZN*MKTP): capitals with a dot, slash or star in them
 _DESCRIPTOR = re.compile(r"(?<![A-Za-z0-9])(?P<m>[A-Z][A-Z0-9]{1,15}[.*/][A-Z0-9.*/ -]{1,24}[A-Z0-9])(?![A-Za-z0-9])")
 _EN_MERCHANT = re.compile(
-    r"(?:\b(?:at|from|to|by|merchant(?: is| was| called)?)\s)(?P<m>[A-Z0-9][A-Za-z0-9&'.-]{1,30}"
+    r"(?:\b(?:at|from|to|by|merchant(?: is| was| called)?)\s)(?:(?:that|this|the|some)\s)?"
+    r"(?P<m>[A-Z0-9][A-Za-z0-9&'.-]{1,30}"
     r"(?:\s[A-Z][A-Za-z0-9&'.-]{1,30}){0,3})"
 )
 _NOT_MERCHANT = {"i", "the", "my", "our", "this", "that", "your", "harbor", "harbour", "it", "a", "me"}
-_CHANNELS = {
-    "手机银行": "app", "手機銀行": "app", "app": "app", "mobile app": "app", "mobile banking": "app",
-    "网银": "online", "網銀": "online", "网上银行": "online", "網上銀行": "online", "网上": "online", "網上": "online",
-    "online banking": "online", "online": "online", "电话": "phone", "電話": "phone", "热线": "phone",
-    "熱線": "phone", "phone": "phone", "hotline": "phone", "网点": "branch", "網點": "branch", "分行": "branch",
-    "柜台": "branch", "櫃檯": "branch", "櫃台": "branch", "branch": "branch", "counter": "branch", "atm": "atm",
-    "柜员机": "atm", "櫃員機": "atm", "提款机": "atm", "提款機": "atm", "邮箱": "email", "郵箱": "email",
-    "电邮": "email", "電郵": "email", "电子邮件": "email", "email": "email", "e-mail": "email", "短信": "sms",
-    "短訊": "sms", "sms": "sms", "text message": "sms", "微信": "wechat",
-    "wechat": "wechat",
-}  # fmt: skip
-_CHANNEL_ALT = "|".join(sorted(map(re.escape, _CHANNELS), key=len, reverse=True))
-_CHANNEL = re.compile("(?i)(?<![a-z])(" + _CHANNEL_ALT + ")(?![a-z])")
 _PRODUCT_QUOTED = re.compile(r"[「《“\"](?P<p>[^」》”\"]{2,30})[」》”\"]")
 _PRODUCT_ZH = re.compile(
     rf"(?P<p>[^{_STOP}这這那个個款只隻买買些种種什么麼咗嘅「」《》“”]{{2,10}}?(?:理财|理財|基金|债券|債券|保险计划|保險計劃|年金))"
@@ -386,12 +327,17 @@ _PRODUCT_EN = re.compile(r"(?P<p>(?:[A-Z][A-Za-z0-9-]{1,20}\s){1,4}(?:Fund|Bond|
 
 def _named(text: str, turn: int) -> list[Value]:
     out: list[Value] = []
-    for rx in (_DESCRIPTOR, _ZH_MERCHANT, _ZH_MERCHANT_NAMED, _EN_MERCHANT):
+    for rx in (_DESCRIPTOR, _ZH_MERCHANT, _ZH_MERCHANT_NAMED, _ZH_MERCHANT_CALLED, _EN_MERCHANT):
         for m in rx.finditer(text):
             name = m.group("m").strip(" .'")
+            if rx is _ZH_MERCHANT and len(name) > 2:
+                name = name.rstrip("上里裡度")  # 在淘宝上买: the place, not 上
             low = name.lower()
             if low in _NOT_MERCHANT or low in _CHANNELS or name.isdigit() or _EN_CLOCK.fullmatch(name):
                 continue
+            rest = _CLAUSE_REST.match(text, m.end("m"))
+            if _QUESTION.search(name) or (rx is not _EN_MERCHANT and rest and _QUESTION.search(rest.group(0))):
+                continue  # 收款人您还记得叫什么吗, 收款人是个人还是公司？: the agent's question, not a name
             out.append(Value("merchant", name, turn, m.start("m"), m.end("m"), name))
     for m in _CHANNEL.finditer(text):
         out.append(Value("channel", _CHANNELS[m.group(1).lower()], turn, m.start(), m.end(), m.group(0)))

@@ -13,7 +13,8 @@ import threading
 from collections import OrderedDict
 from datetime import UTC, date, datetime
 
-from assist.aftercall.extract import Value, extract_turn
+from assist.aftercall.extract import extract_turn
+from assist.aftercall.numbers import Value
 
 logger = logging.getLogger(__name__)
 

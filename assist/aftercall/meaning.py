@@ -61,6 +61,15 @@ class VectorCache:
                 self._items.popitem(last=False)
         return out
 
+    def put(self, text: str, vec: np.ndarray) -> None:
+        """Keep a vector the engine computed another way for this text (an agent turn read with its clauses)."""
+        out = np.asarray(vec, dtype=np.float32).reshape(-1)
+        with self._lock:
+            self._items[text] = out
+            self._items.move_to_end(text)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+
     def cached(self, text: str) -> np.ndarray | None:
         """The text's vector if it is cached (never runs the encoder)."""
         with self._lock:
@@ -69,6 +78,32 @@ class VectorCache:
                 self.hits += 1
                 self._items.move_to_end(text)
             return vec
+
+
+class SharingClauseEncoder:
+    """The live engine's clause encoder (one e5 run: an agent turn's vector and its clauses'), keeping each
+    turn's whole vector in the cache as it goes, so that the scorecard reads it instead of running e5 again
+    after the call ended (the agent turns of several clauses never went through the query encoder).
+
+    Args:
+        inner: the clause encoder (`assist.calls.understanding.stage.ClauseEncoder`).
+        vectors: the cache the after-call reads.
+    """
+
+    def __init__(self, inner: Any, vectors: VectorCache) -> None:
+        self.inner = inner
+        self.vectors = vectors
+
+    def encode(self, text: str, spans: Any) -> Any:
+        """The inner encoder's result; its utterance vector is kept for `text`."""
+        encoded = self.inner.encode(text, spans)
+        utterance = getattr(encoded, "utterance", None)
+        if utterance is not None:
+            self.vectors.put(text, utterance)
+        return encoded
+
+    def __getattr__(self, name: str) -> Any:  # warm_up, dim, …: the inner encoder's
+        return getattr(self.inner, name)
 
 
 class ExampleGroups:

@@ -45,6 +45,27 @@ _MULT = {"千": 1000, "万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 1
 
 
 @dataclass(frozen=True)
+class Value:
+    """One value extracted from a turn and where it came from (`text` never holds more than a card's last four
+    digits); extract.py, clocks.py and cues.py give them."""
+
+    kind: str
+    value: str
+    turn: int
+    start: int
+    end: int
+    text: str
+
+
+def small_int(s: str) -> int | None:
+    """A small number said in digits or Chinese numerals (八 → 8, 二十五 → 25); None when it is neither."""
+    if s.isdigit():
+        return int(s)
+    parsed = parse_chinese(s)
+    return int(parsed[0]) if parsed else None
+
+
+@dataclass(frozen=True)
 class NumberMention:
     """A number in a text: its value, where it is, and its digits as said (leading zeros kept)."""
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from assist.aftercall.cues import thanks_for_proof
 from assist.aftercall.qa_meaning import TurnJudge
 from assist.aftercall.templates import LANGUAGES
 from assist.aftercall.tickets import CallTurn
@@ -68,6 +69,19 @@ def _compiled(items: tuple[str, ...]) -> Phrases:
     return Phrases(list(items))
 
 
+def compile_phrases(rubric: Rubric, verify_phrases: list[str]) -> int:
+    """Compile every phrase list the rubric's checks read, now (start-up), not when the first call is scored;
+    returns how many lists. `verify_phrases`: the playbook step's own, read with the identity criterion's."""
+    lists: list[list[str]] = []
+    for c in rubric.criteria:
+        lists += [[*verify_phrases, *c.phrases], c.phrases, c.details, c.ask_phrases, c.ask_nouns, c.ask_verbs]
+        lists += [c.offer_not]
+        lists += [part.phrases for d in c.disclosures for part in d.parts]
+    for items in lists:
+        phrases(items)
+    return len(lists)
+
+
 class DisclosurePart(BaseModel):
     """One part of a disclosure, said when any of its phrases is."""
 
@@ -104,6 +118,10 @@ class Criterion(BaseModel):
     within_turns: int = Field(default=2, ge=1, le=50)
     asks: int = Field(default=2, ge=1, le=10)
     ask_phrases: list[str] = Field(default_factory=list)
+    ask_nouns: list[str] = Field(default_factory=list)  # someone senior: an ask with one of ask_verbs
+    ask_verbs: list[str] = Field(default_factory=list)
+    ask_except: list[str] = Field(default_factory=list)  # nouns that name someone else ("客户经理")
+    offer_not: list[str] = Field(default_factory=list)  # an offer's clause with one of these is a refusal
     # by meaning (qa_meaning.py): example groups of agent turns, and how close a turn must be to count
     examples: dict[str, list[str]] = Field(default_factory=dict)
     min_similarity: float = Field(default=0.86, gt=0, le=1)
@@ -170,6 +188,9 @@ class CallFacts:
     topics_in: Callable[[str], list[str]] = lambda _t: []
     template: str | None = None  # the ticket template the call needs (None: none)
     judge: TurnJudge | None = None  # reads agent turns by meaning (None: phrases only)
+    # the live engine's own reading of the steps (Call.state): the turn that completed each step, for the
+    # steps it ticked; None when the call holds no such reading (the turn model's heads then read the turns)
+    live_steps: dict[str, int] | None = None
 
     def judge_for(self, t: CallTurn) -> TurnJudge | None:
         """The judge for this turn: None on an agent line the guard blocked, which, as on the live path
@@ -182,6 +203,15 @@ class CallFacts:
             for a in self.alerts
         )
         return None if blocked else self.judge
+
+    def step_done(self, step: str, t: CallTurn) -> bool:
+        """Whether the agent turn completed the step as the turn model reads it: the live engine's reading
+        when the call holds one (the checklist the agent saw; nothing to run after the end), else the
+        judge's step heads."""
+        if self.live_steps is not None:
+            return self.live_steps.get(step) == t.turn
+        judge = self.judge_for(t)
+        return judge is not None and step in judge.steps_done(t.text)
 
     def reads(self, c: Criterion, t: CallTurn, group: str) -> bool:
         """Whether the judge reads the agent turn as the criterion's example group `group`."""
@@ -208,15 +238,18 @@ def _verdict(c: Criterion, facts: CallFacts, passed: bool | None, turns: list[in
 
 
 def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
-    """Verified (phrases, the turn model's verify_identity step, or by meaning) before the first detail
-    (phrases or by meaning); a call verified with no detail before it passes; neither: does not apply."""
+    """Verified (phrases, the turn model's verify_identity step, the agent thanking the caller for the last
+    identity answer and asking no more, or by meaning) before the first detail (phrases or by meaning); a call
+    verified with no detail before it passes; neither: does not apply."""
     verify, details = phrases([*f.verify_phrases, *c.phrases]), phrases(c.details)
+    thanked = thanks_for_proof(f.turns)
 
     def verifies(t: CallTurn) -> bool:
-        if verify.hit(t.text) or f.reads(c, t, "verified"):
+        if verify.hit(t.text) or f.step_done("verify_identity", t) or t.turn in thanked:
             return True
-        judge = f.judge_for(t)
-        return judge is not None and "verify_identity" in judge.steps_done(t.text)
+        # by meaning, not a turn that reads a detail out ("你登记嘅地址係[ADDRESS]，係咪？" reads close to
+        # a confirmation of the caller's details, but it is a disclosure)
+        return f.reads(c, t, "verified") and not _reads_out(details, t.text)
 
     verified = next((t for t in f.agent() if verifies(t)), None)
     before = [t for t in f.agent() if verified is None or t.turn < verified.turn]
@@ -229,17 +262,44 @@ def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     return _verdict(c, f, True, [verified.turn], f"verified at turn {verified.turn}, before any detail")
 
 
+_SENTENCE = re.compile(r"[^。.!！?？]+[。.!！?？]*")
+# a value read out (digits, a redacted address or number) or the agent saying what the account shows
+_SHOWS = re.compile(r"(?i)[0-9]|\[(?:ADDRESS|PHONE|EMAIL|DOB|CARD|ID)\b|i can see|i see|看到|睇到|显示|顯示|查到")
+
+
+def _reads_out(details: Phrases, text: str) -> bool:
+    """A sentence with a detail phrase that reads a value out (digits, a redacted value, "I can see")."""
+    return any(details.hit(s) and _SHOWS.search(s) for s in _SENTENCE.findall(text))
+
+
 def _discloses(c: Criterion, f: CallFacts, details: Phrases, t: CallTurn) -> bool:
-    """A detail phrase in a turn that is not a verification question ("City of your statement address?"),
-    or a turn read as disclosing details by meaning."""
+    """A turn read as disclosing details by meaning, or a detail phrase in a sentence that reads a value
+    out ("你登记嘅地址係[ADDRESS]，係咪呢个？") or is no question asking for it ("City of your statement
+    address?"), in a turn not read as asking."""
     if f.reads(c, t, "details"):
         return True
-    judge = f.judge_for(t)
-    return details.hit(t.text) and (judge is None or judge.nearest(c, t.text) != "asking")
+    for sentence in _SENTENCE.findall(t.text):
+        if not details.hit(sentence):
+            continue
+        if _SHOWS.search(sentence):
+            return True
+        if sentence.rstrip().endswith(("?", "？")):
+            continue
+        judge = f.judge_for(t)
+        if judge is None or judge.nearest(c, t.text) != "asking":
+            return True
+    return False
+
+
+def _begun(d: Disclosure, f: CallFacts) -> bool:
+    """The agent read at least two parts of a disclosure of several: the product it is for was discussed,
+    whatever the call's topics say (a wealth product offered on a call about deposits)."""
+    said = sum(any(phrases(p.phrases).hit(t.text) for t in f.agent()) for p in d.parts)
+    return len(d.parts) > 1 and said >= 2
 
 
 def _disclosures(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
-    due = [d for d in c.disclosures if set(d.topics) & f.topics]
+    due = [d for d in c.disclosures if set(d.topics) & f.topics or _begun(d, f)]
     if due and f.template is not None and f.template in c.not_for_templates:
         return _verdict(c, f, None, [], f"a {f.template} call: a complaint, not a sale")
     if not due:
@@ -330,11 +390,31 @@ def _closing(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     return _verdict(c, f, False, [t.turn for t in last], "no closing in the agent's last turns")
 
 
+def _asks(c: Criterion, text: str) -> bool:
+    """The customer asks for someone senior: an ask phrase, or a senior noun (not one of `ask_except`) in
+    a turn with an ask verb."""
+    if phrases(c.ask_phrases).hit(text):
+        return True
+    rest = normalize(text)
+    for other in c.ask_except:
+        rest = rest.replace(normalize(other), " ")
+    return phrases(c.ask_nouns).hit(rest) and phrases(c.ask_verbs).hit(rest)
+
+
+_CLAUSE = re.compile(r"[^，,。.!！?？;；…]+")
+
+
+def _offers(c: Criterion, text: str) -> bool:
+    """An offer phrase in a clause that does not refuse ("There isn't anyone I can put you through to")."""
+    offer, refusal = phrases(c.phrases), phrases(c.offer_not)
+    return any(offer.hit(part) and not refusal.hit(part) for part in _CLAUSE.findall(text))
+
+
 def _escalation(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
-    asks = [t.turn for t in f.customer() if phrases(c.ask_phrases).hit(t.text)]
+    asks = [t.turn for t in f.customer() if _asks(c, t.text)]
     if len(asks) < c.asks:
         return _verdict(c, f, None, asks, f"the customer asked {len(asks)} time(s)")
-    offer = next((t for t in f.agent() if t.turn > asks[0] and phrases(c.phrases).hit(t.text)), None)
+    offer = next((t for t in f.agent() if t.turn > asks[0] and _offers(c, t.text)), None)
     if offer is not None:
         return _verdict(c, f, True, [*asks[: c.asks], offer.turn], f"offered at turn {offer.turn}")
     return _verdict(c, f, False, asks, f"asked {len(asks)} times, escalation never offered")

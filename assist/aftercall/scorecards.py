@@ -28,6 +28,25 @@ logger = logging.getLogger(__name__)
 NO_TEMPLATES = TemplateSet({})  # no chooser given: the rubric's ticket topics alone say a ticket is needed
 
 
+def verify_phrases(playbooks: Any) -> list[str]:
+    """The phrases of the playbook step `verify_identity` (the identity criterion reads them too)."""
+    step = getattr(playbooks, "steps", {}).get("verify_identity")
+    return [p for p, _ in getattr(step, "done_when", [])]
+
+
+def live_steps(state: dict[str, Any] | None) -> dict[str, int] | None:
+    """The steps the live engine ticked and the turn of each (its checklist in Call.state), or None when the
+    state holds no checklist (a call stored without the engine)."""
+    steps = (state or {}).get("steps")
+    if not isinstance(steps, dict):
+        return None
+    return {
+        str(sid): int(entry["done_at_turn"])
+        for sid, entry in steps.items()
+        if isinstance(entry, dict) and entry.get("done") and isinstance(entry.get("done_at_turn"), int)
+    }
+
+
 def facts_of(
     session: Session,
     *,
@@ -53,18 +72,17 @@ def facts_of(
         if e.kind == "utterance"
     ]
     has_ticket = session.exec(select(Ticket.id).where(Ticket.call_id == call_id).limit(1)).first() is not None
-    step = getattr(playbooks, "steps", {}).get("verify_identity")
-    verify = [p for p, _ in getattr(step, "done_when", [])]
     facts = CallFacts(
         turns=turns,
         topics=set(call.topics),
         alerts=alerts,
         ticket_submitted=has_ticket,
         language=call_language(turns),
-        verify_phrases=verify,
+        verify_phrases=verify_phrases(playbooks),
         topics_in=getattr(playbooks, "topics_in", lambda _t: []),
         template=choice.template.id if choice.template is not None else None,
         judge=judge,
+        live_steps=live_steps(call.state) if judge is not None else None,
     )
     return call, facts
 

@@ -35,19 +35,22 @@ class AfterCall:
         self.live: LiveTicketValues | None = None  # ticket values the live path extracted (set by the app)
 
     def warm_up(self) -> None:
-        """Embed the templates' and the rubric's examples now (start-up), not on the first call's draft or
-        scorecard; nothing to do without `meaning`."""
+        """Compile the rubric's phrase lists and embed the templates' and the rubric's examples now
+        (start-up), not on the first call's draft or scorecard (nothing to embed without `meaning`)."""
+        try:
+            from assist.aftercall.qa import compile_phrases
+            from assist.aftercall.scorecards import verify_phrases
+
+            compile_phrases(self.rubric, verify_phrases(self.playbooks))
+        except TemplateError:  # logged here; scoring reports it with the file's name when a call ends
+            logger.exception("QA rubric not loaded at start-up")
+            return
         if self.meaning is None or self.judge is None:
             return
         groups = self.chooser.groups()
         if groups is not None:
             groups.warm_up()
-        try:
-            rubric = self.rubric
-        except TemplateError:  # logged here; scoring reports it with the file's name when a call ends
-            logger.exception("QA rubric not loaded at start-up")
-            return
-        for criterion in rubric.criteria:
+        for criterion in self.rubric.criteria:
             if criterion.examples:
                 self.judge.warm_up(criterion)
 

@@ -37,7 +37,10 @@ class TemplateField(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
     type: FieldType
     required: bool = False
-    extract: bool = True  # False: never filled from the conversation (e.g. a new address, redacted anyway)
+    extract: bool = True  # False: never filled from the conversation
+    # a text field's source: the customer's turn on the topic (text), or the new contact details the customer
+    # gives (contact: a phone number, an e-mail, an address; redacted ones as their placeholder)
+    fill: Literal["text", "contact"] = "text"
     label: dict[str, str]
 
     _labels = field_validator("label")(_check_labels)

@@ -23,8 +23,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from assist.aftercall.choice import TemplateChooser
-from assist.aftercall.extract import ASKS_LAST4, Value, bare_last4, extract_turns
+from assist.aftercall.cues import contact_values, corrected, cued_amounts, identity_answers, payee_answers
+from assist.aftercall.extract import ASKS_LAST4, bare_last4, extract_turns
 from assist.aftercall.live import LiveTicketValues
+from assist.aftercall.numbers import Value
 from assist.aftercall.templates import TemplateField, TemplateSet, TicketTemplate
 from assist.audit import record
 from assist.errors import ForbiddenError, InvalidInputError, MissingFieldsError, NotFoundError
@@ -99,6 +101,20 @@ def _answers(turns: list[CallTurn]) -> list[Value]:
     return out
 
 
+def _cued(turns: list[CallTurn], values: list[Value]) -> list[Value]:
+    """What the turns around the values add (assist/aftercall/cues.py): paid and corrected amounts of the
+    customer's turns, the payee named in answer to the agent, new contact details."""
+    taken = {(v.turn, v.start) for v in values if v.kind == "amount"}
+    out = [
+        v
+        for t in turns
+        if t.speaker == "customer"
+        for v in cued_amounts(t.text, turn=t.turn)
+        if (v.turn, v.start) not in taken or v.kind == "amount_fix"
+    ]
+    return out + payee_answers(turns) + contact_values(turns)
+
+
 def _text_value(
     turns: list[CallTurn], on_topic: Callable[[str], bool], anchor: int | None = None
 ) -> tuple[str, int] | None:
@@ -134,13 +150,18 @@ def fill_draft(
     turns' values when the live path extracted them already (assist/aftercall/live.py)."""
     if values is None:
         values = extract_turns([(t.turn, t.text) for t in turns], ref_date=ref_date)
-    values = sorted(values + _answers(turns), key=lambda v: (v.turn, v.start))
+    values = sorted(values + _answers(turns) + _cued(turns, values), key=lambda v: (v.turn, v.start))
+    proof = identity_answers(turns)  # the caller's answers to ID&V are not the event's values
+    values = [v for v in values if v.turn not in proof or v.kind == "card_last4"]
     speakers = {t.turn: t.speaker for t in turns}
-    amount = _pick(values, "amount", speakers)
+    amount = corrected(_pick(values, "amount", speakers), values, speakers)
     fields: list[FieldDraft] = []
     for f in template.fields:
         found: tuple[str, int] | None = None
-        if f.extract and f.type == "text":
+        if f.extract and f.fill == "contact":
+            said = next((v for v in values if v.kind == "contact"), None)
+            found = (said.value, said.turn) if said else None
+        elif f.extract and f.type == "text":
             found = _text_value(turns, on_topic, anchor)
         elif f.extract:
             if f.type == "amount":

@@ -57,7 +57,8 @@ def test_a_verified_call_without_details_passes_identity() -> None:
 def test_a_verification_question_naming_the_statement_is_not_a_disclosure() -> None:
     asking = "And the city of your statement address?"
     turns = [*GOOD[:3], ("agent", asking), ("customer", "Shanghai"), ("agent", "Thanks, you're verified.")]
-    assert _verdicts(_facts(turns))["identity_before_details"].passed is False  # the phrase alone
+    # a question that reads no value out asks for the detail: no disclosure, with or without the judge
+    assert _verdicts(_facts(turns))["identity_before_details"].passed is True
     judged = _facts(turns, judge=StubJudge({asking: "asking"}))
     assert _verdicts(judged)["identity_before_details"].passed is True
 
@@ -70,7 +71,7 @@ def test_details_read_by_meaning_before_verification_fail_identity() -> None:
 
 
 def test_the_turn_models_verify_step_counts_as_verification() -> None:
-    said = "Thanks, that's all matching, let's go on."
+    said = "Right, that's all matching, let's go on."
     turns = [*GOOD[:4], ("agent", said)]
     assert _verdicts(_facts(turns))["identity_before_details"].passed is None
     judged = _facts(turns, judge=StubJudge({}, {said: ["verify_identity"]}))

@@ -1,0 +1,238 @@
+"""What the turns around a value say about it, in three scripts: a customer's corrected amount, an amount
+said after a payment verb with no currency word, the answers a customer gives to the agent's questions
+(identity checks, the payee's name, the new phone number or e-mail) and a new contact value said as such.
+
+The ticket draft (`tickets.fill_draft`) reads these besides the values of each turn (`extract.extract_turn`):
+
+- values said in answer to an identity question ("your date of birth?", "the date and amount of your most
+  recent transaction?") are the caller's proof of identity, not the event's (a card's last four digits
+  excepted);
+- "四千九百八 不对 是五千九百八", "2,500, sorry I mean 2,850": the figure after the correction replaces the
+  amount the customer said before it;
+- "收款人叫什么?" → "叫李建强 他说是财务": the name the customer gives is the payee;
+- "新号码是多少?" → "一三九 一二六七 八八零三": the new contact value (redacted ones stay as their
+  placeholder, [EMAIL], [PHONE], [ADDRESS]: the agent types the value in, a ticket stores it redacted anyway).
+
+All patterns are bounded: linear in the length of a turn.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Protocol
+
+from assist.aftercall.extract import amount_value
+from assist.aftercall.numbers import ZH_DIGITS, Value, find_numbers, fold_width
+from assist.text import has_traditional
+
+logger = logging.getLogger(__name__)
+
+
+class SaidTurn(Protocol):
+    """A stored turn: its number, speaker and (redacted) text (read-only, as `tickets.CallTurn` is)."""
+
+    @property
+    def turn(self) -> int: ...
+
+    @property
+    def speaker(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+# -- answers to the agent's identity questions ------------------------------------------------------------------
+_ASKS_IDENTITY = re.compile(
+    r"(?i)出生|生日|出世|身份证|身份證|身分證|证件|證件|后六位|後六位|后六码|後六碼|最后六|最後六|全名|大名|"
+    r"最近一笔|最近一筆|最后一笔|最後一筆|安全问题|安全問題|"
+    r"(?:账单|帳單|結單|结单|通讯|通訊)地址\s?(?:在|是|係|喺)?\s?(?:哪|边|邊)|"
+    r"date of birth|birthday|full name|hkid|passport|id number|security question|most recent transaction|"
+    r"last transaction|(?:city|postcode|district) of your (?:statement|billing|home) address|mother's maiden"
+)
+_SAYS_VERIFIED = re.compile(
+    r"(?i)核[实實验驗对對](?:通过|通過|完成|咗|好了|无误|無誤)|身[份分](?:已经?|已經)?(?:确认|確認)|"
+    r"verified|passed security|that matches"
+)
+
+
+_THANKS = re.compile(r"(?i)谢谢|謝謝|多谢|多謝|唔该|唔該|感谢|感謝|(?<![a-z])(?:thank you|thanks|cheers)(?![a-z])")
+
+
+def asks_identity(text: str) -> bool:
+    """Whether an agent turn asks for an identity detail (date of birth, ID digits, the last transaction…)."""
+    return _ASKS_IDENTITY.search(text) is not None
+
+
+def thanks_for_proof(turns: Sequence[SaidTurn]) -> set[int]:
+    """Agent turns that thank the caller for their answer to an identity question and ask for no more
+    ("Thank you Ms Lau. So that plan…", "谢谢王先生，请问…"): the check is done, said without the word."""
+    answers = identity_answers(turns)
+    return {
+        t.turn
+        for before, t in zip(turns, turns[1:], strict=False)
+        if t.speaker == "agent" and before.turn in answers and _THANKS.search(t.text) and not asks_identity(t.text)
+    }
+
+
+def identity_answers(turns: Sequence[SaidTurn]) -> set[int]:
+    """The customer turns that answer the agent's identity question (the turn right after it)."""
+    out: set[int] = set()
+    for before, t in zip(turns, turns[1:], strict=False):
+        if t.speaker != "customer" or before.speaker != "agent":
+            continue
+        asked = _ASKS_IDENTITY.search(before.text)
+        if asked is not None and not _SAYS_VERIFIED.search(before.text, asked.end()):
+            out.add(t.turn)
+    return out
+
+
+# -- amounts: after a payment verb, and corrected -----------------------------------------------------------------
+_PAID = re.compile(
+    r"(?i)(?:转了|轉了|转账|轉帳|轉賬|汇了|匯了|付了|扣了|扣咗|刷了|碌咗|过数|過數|俾咗|畀咗|transferred|sent|paid|"
+    r"charged|lost|took)\s{0,2}(?:我|我哋|我们|我們|俾我|me|us|them)?\s{0,2}"
+    r"(?:了|咗|共|一共|总共|總共|大概|大约|大約|about|around)?\s{0,2}$"
+)
+_FIX = re.compile(
+    r"(?i)(?:不对|不對|唔係|唔啱|不是|说错|說錯|讲错|講錯|记错|記錯|搞错|搞錯|更正|应该是|應該是|應該係|应该系|其实是|其實是|其實係|"
+    r"sorry|i mean|actually|no wait|correction|make that)[\s,，。!！]{0,3}(?:不对|不對|是|係|系|it's|it was)?\s{0,2}$"
+)
+_COUNTER = re.compile(
+    r"(?i)^\s?(?:次|笔|筆|个|個|天|日|号|號|点|點|分|年|月|位|张|張|钟|鐘|小时|小時|:|："
+    r"|times|days?|weeks?|months?|years?|hours?|minutes?|mins?|cards?|%|percent|pm|am|p\.m|a\.m|o'clock|"
+    r"st\b|nd\b|rd\b|th\b)"
+)
+_CJK = re.compile("[\u4e00-\u9fff]")
+_CANTONESE = re.compile("[咗嘅唔係喺啲冇佢哋嚟咁蚊]")
+
+
+def cued_amounts(text: str, *, turn: int) -> list[Value]:
+    """Amounts the currency words miss: a number right after a payment verb ("我就转了四千九百八"), and
+    the figure after a correction ("不对 是五千九百八": kind ``amount_fix``). In Simplified Chinese text a
+    paid or corrected amount with no currency word is in yuan (CNY)."""
+    folded = fold_width(text)
+    out: list[Value] = []
+    for n in find_numbers(folded):
+        if n.value < 10 or _COUNTER.match(folded[n.end : n.end + 8]):
+            continue
+        before = folded[max(0, n.start - 16) : n.start]
+        kind = "amount_fix" if _FIX.search(before) else "amount" if _PAID.search(before) else None
+        if kind is None:
+            continue
+        value = amount_value(n.value)
+        out.append(Value(kind, value, turn, n.start, n.end, folded[n.start : n.end]))
+        if _CJK.search(folded) and not has_traditional(folded) and not _CANTONESE.search(folded):
+            out.append(Value("currency", "CNY", turn, n.start, n.end, folded[n.start : n.end]))
+    return out
+
+
+def corrected(amount: Value | None, values: Sequence[Value], speakers: dict[int, str]) -> Value | None:
+    """The customer's last correction after `amount` (the customer's figure wins), else `amount` (a
+    correction with no amount before it: the first figure had no currency word, "三百六 不对 是六百三")."""
+    fixes = [
+        v
+        for v in values
+        if v.kind == "amount_fix"
+        and speakers.get(v.turn) == "customer"
+        and (amount is None or (v.turn, v.start) > (amount.turn, amount.start))
+        and (amount is None or Decimal(v.value) != Decimal(amount.value))
+    ]
+    return Value("amount", fixes[-1].value, *_where(fixes[-1])) if fixes else amount
+
+
+def _where(v: Value) -> tuple[int, int, int, str]:
+    return v.turn, v.start, v.end, v.text
+
+
+# -- answers to the agent's questions: the payee, the new contact --------------------------------------------
+_ASKS_PAYEE = re.compile(
+    r"(?i)收款人|收款方|收款帳戶|收款账户|户名|戶名|商户名|商戶名|商家名|商户叫|商戶叫|对方叫|對方叫|"
+    r"payee|merchant(?:'s)? name|name of the (?:merchant|shop|company|payee)|who did you (?:pay|send|transfer)"
+)
+_NAME_CUE = re.compile(
+    r"(?i)(?:叫做|叫|写着|寫著|写住|寫住|写|寫|是|係|(?<![a-z])(?:called|named|it's|was|is|to)(?![a-z]))\s?"
+)
+_NAME_ZH = re.compile(r"[\u4e00-\u9fff]{2,4}")
+_NAME_EN = re.compile(r"[A-Z][A-Za-z0-9&'.-]{1,30}(?:\s[A-Z][A-Za-z0-9&'.-]{1,30}){0,3}")
+_NOT_NAME = re.compile(
+    r"好像|应该|應該|记得|記得|不知道|唔知|忘了|忘记|忘記|什么|什麼|明细|明細|他说|佢話|那个|嗰个|嗰個"
+)
+_PARTICLES = "吧啊呀嘛呢啦喔哦囉咯吗嗎喎"
+_GENERIC = frozenset(
+    ("个人", "個人", "公司", "对方", "對方", "骗子", "騙子", "一个人", "一個人", "不清楚", "I", "It", "The", "A")
+)
+_PLACEHOLDER = re.compile(r"\[[A-Z_]{2,12}\]")
+
+
+def payee_answers(turns: Sequence[SaidTurn]) -> list[Value]:
+    """The name a customer gives right after the agent asks who was paid ("收款人叫什么?" → 李建强)."""
+    out: list[Value] = []
+    for before, t in zip(turns, turns[1:], strict=False):
+        if t.speaker != "customer" or before.speaker != "agent" or not _ASKS_PAYEE.search(before.text):
+            continue
+        name = _name_in(t.text)
+        if name is not None:
+            start = t.text.find(name)
+            out.append(Value("merchant", name, t.turn, start, start + len(name), name))
+    return out
+
+
+def _name_in(text: str) -> str | None:
+    cues: list[re.Match[str] | None] = list(_NAME_CUE.finditer(text))
+    for cue in cues or [None]:  # a name after a cue word; the answer as a whole only when it has none
+        rest = text[cue.end() :] if cue is not None else text
+        rest = rest.lstrip(" ：:,，")
+        m = _NAME_EN.match(rest) or _NAME_ZH.match(rest)
+        if m is None or _PLACEHOLDER.match(rest) or _NOT_NAME.search(m.group(0)):
+            continue
+        if m.group(0).rstrip(_PARTICLES) in _GENERIC:
+            continue  # 是个人, "a company": no name
+        name = m.group(0).rstrip(_PARTICLES)
+        if len(name) < 2:
+            continue
+        if _NAME_ZH.fullmatch(name) and cue is None and len(text.strip()) > 8:
+            continue  # a whole sentence, not a name said alone
+        return name.strip(" .'")
+    return None
+
+
+_ASKS_CONTACT = re.compile(
+    r"(?i)新(?:的|嘅)?(?:手机|手機)?(?:号码|號碼|电话|電話|地址|邮箱|郵箱|电邮|電郵|email|e-mail)|"
+    r"new (?:mobile |phone |contact |e-?mail |home |postal )?(?:number|email|e-mail|address)"
+)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,4}")
+_PHONE = re.compile(r"(?<![0-9])\+?[0-9](?:[\s-]?[0-9]){6,14}(?![0-9])")
+_ZH_PHONE = re.compile(r"[零〇一二三四五六七八九幺](?:\s?[零〇一二三四五六七八九幺]){6,14}")
+_FILLERS = re.compile(r"(?i)^(?:\s|[,，。.]|呃|嗯|啊|係|是|就係|就是|it's|it is|um|uh|er|so|ok|okay|yes|yeah)+")
+
+
+def _contact_in(text: str) -> str | None:
+    folded = fold_width(text)
+    for rx in (_EMAIL, _PLACEHOLDER, _PHONE):
+        m = rx.search(folded)
+        if m is not None and (rx is not _PLACEHOLDER or m.group(0) in ("[EMAIL]", "[PHONE]", "[ADDRESS]")):
+            return m.group(0)
+    m = _ZH_PHONE.search(folded)
+    if m is not None:
+        return "".join(str(ZH_DIGITS[c]) if c in ZH_DIGITS else c for c in m.group(0))
+    return None
+
+
+def contact_values(turns: Sequence[SaidTurn]) -> list[Value]:
+    """New contact details: what the customer answers when the agent asks for the new number, e-mail or
+    address (the contact value in it, else the answer itself), and a contact value the customer says
+    after naming the new detail ("my new email is …", "新号码是 …")."""
+    out: list[Value] = []
+    for i, t in enumerate(turns):
+        if t.speaker != "customer":
+            continue
+        asked = i > 0 and turns[i - 1].speaker == "agent" and _ASKS_CONTACT.search(turns[i - 1].text)
+        named = _ASKS_CONTACT.search(t.text)
+        said = _contact_in(t.text[named.end() :] if named and not asked else t.text)
+        if said is None and asked:
+            said = _FILLERS.sub("", t.text).strip() or None
+        if said is not None and (asked or named):
+            out.append(Value("contact", said, t.turn, 0, len(t.text), said))
+    return out
