@@ -8,21 +8,27 @@ batched graph (`ingest.onnx_graph.encoder_graph(batched=True)`), and average eac
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-# Chosen by measurement on the 2-core build machine (docs/benchmarks.md, "Batched document encoding"):
-# rows of similar length together, at most this many rows and this many tokens (rows × longest) per run.
+# Rows of similar length together, at most this many rows and this many tokens (rows × longest) per run.
+# Small runs: a run's activations (its FFN's [tokens, 1536] above all) then stay in a core's L2 cache, and
+# the rows' lengths match more closely (less padding). Measured on the 2-core build machine, one thread per
+# run, 128 fiqa chunks, CPU seconds: e5 4.5 s at 8,192 tokens per run (32 rows of ~100 tokens), 3.2 s at
+# 1,024, 2.2 s at 256; MiniLM 2.4 s → 1.3 s (docs/benchmarks.md, "Ingest, fifth round").
 DOCUMENT_BATCH_ROWS = 32
-DOCUMENT_BATCH_TOKENS = 8192
+DOCUMENT_BATCH_TOKENS = 256
 
 
 def document_threads() -> int:
-    """ONNX Runtime threads for a batch of documents: `OMP_NUM_THREADS` when it is set (`assist serve` sets
-    1, so that an upload embedded in the server does not take the cores from live calls), else every core
-    this process may run on (`assist ingest`, the benchmarks)."""
+    """How many runs of document batches go side by side (each on one ONNX Runtime thread):
+    `OMP_NUM_THREADS` when it is set (`assist serve` sets 1, so that an upload embedded in the server does not
+    take the cores from live calls), else every core this process may run on (`assist ingest`, the
+    benchmarks)."""
     env = os.environ.get("OMP_NUM_THREADS", "").strip()
     if env.isdigit() and int(env) > 0:
         return int(env)
@@ -84,9 +90,24 @@ def pad_batch(rows: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return x, mask
 
 
+_RUNNERS: dict[int, ThreadPoolExecutor] = {}
+_RUNNERS_LOCK = threading.Lock()
+
+
+def batch_runners(workers: int) -> ThreadPoolExecutor:
+    """The threads that run padded batches side by side, shared by every document encoder of the process
+    (made on first use): two models embedding at once queue their runs on the same cores, so that neither
+    core idles while the other model still has runs to do."""
+    with _RUNNERS_LOCK:
+        if workers not in _RUNNERS:
+            _RUNNERS[workers] = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="document-runs")
+        return _RUNNERS[workers]
+
+
 @dataclass(frozen=True)
 class Batching:
-    """How token sequences are run through a batched graph: threads, and the size of a batch."""
+    """How token sequences are run through a batched graph: how many runs go side by side (`threads`, each
+    run on one thread of its session), and the size of a run."""
 
     threads: int
     max_rows: int
@@ -100,15 +121,24 @@ class Batching:
         run: Callable[[np.ndarray, np.ndarray], np.ndarray],
     ) -> np.ndarray:
         """Each sequence's mean-pooled states, [len(seqs), hidden], in the order given: `embed` makes a
-        sequence's token states, `run(x, mask)` pools a padded batch of them."""
-        out: np.ndarray | None = None
-        for batch in length_batches([len(s) for s in seqs], max_rows=self.max_rows, max_tokens=self.max_tokens):
+        sequence's token states, `run(x, mask)` pools a padded batch of them (it must be safe to call from
+        several threads at once, as `InferenceSession.run` is)."""
+        batches = length_batches([len(s) for s in seqs], max_rows=self.max_rows, max_tokens=self.max_tokens)
+
+        def pooled(batch: list[int]) -> np.ndarray:
             x, mask = pad_batch([embed(seqs[i]) for i in batch])
-            pooled = run(x, mask)
-            if out is None:
-                out = np.empty((len(seqs), pooled.shape[1]), dtype=np.float32)
-            out[batch] = pooled
-        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+            return run(x, mask)
+
+        if self.threads > 1 and len(batches) > 1:
+            results = list(batch_runners(self.threads).map(pooled, batches))
+        else:
+            results = [pooled(b) for b in batches]
+        if not results:
+            return np.zeros((0, 0), dtype=np.float32)
+        out = np.empty((len(seqs), results[0].shape[1]), dtype=np.float32)
+        for batch, result in zip(batches, results, strict=True):
+            out[batch] = result
+        return out
 
 
 def check_batching(threads: int | None, max_rows: int, max_tokens: int) -> Batching:

@@ -159,7 +159,7 @@ class E5DocumentEncoder(E5QueryEncoder):
 
     def _make_session(self, enc: BertEncoder) -> Any:
         graph = encoder_graph(enc, int8=self._int8, batched=True, row_scales=LINEAR_LAYERS, exact=E5_INT8_EXACT)
-        return onnx_session(graph, self._batches.threads, spin=False)
+        return onnx_session(graph, 1, spin=False)  # runs go side by side instead (`Batching`)
 
     def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised vectors of `texts`, [len(texts), hidden], in their order."""
@@ -336,7 +336,7 @@ class BertDocumentEncoder(BertQueryEncoder):
 
     def _make_session(self, enc: BertEncoder) -> Any:
         graph = encoder_graph(enc, int8=self._int8, batched=True, row_scales=LINEAR_LAYERS, exact=BERT_INT8_EXACT)
-        return onnx_session(graph, self._batches.threads, spin=False)
+        return onnx_session(graph, 1, spin=False)  # runs go side by side instead (`Batching`)
 
     def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised vectors of `texts`, [len(texts), hidden], in their order."""

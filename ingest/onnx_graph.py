@@ -258,9 +258,9 @@ def int8_columns(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def session(graph: bytes, threads: int = 1, *, spin: bool = True) -> Any:
     """An ONNX Runtime session on the CPU. One thread for a query: the server runs queries of different
-    calls side by side, one per core. A batch of documents may use more (`document_threads`); spin=False
-    for those, because two models' batches run side by side on the same cores, and a thread spinning between
-    one model's operators takes the core from the other's."""
+    calls side by side, one per core; documents too, their padded batches running side by side instead
+    (`ingest.onnx_batching.Batching`). spin=False for a session with more threads, whose spinning threads
+    between operators would take the cores from another model's runs."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()

