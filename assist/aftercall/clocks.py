@@ -101,6 +101,8 @@ def _word_clocks(text: str, turn: int) -> list[Value]:
 
 
 _RANGE_DIGITS = "一二三四五六七八九"
+# 五点前回电, 四點之前: a deadline for what comes next, not when something happened (三点前后 is "about three")
+_DEADLINE = re.compile(r"\s?(?:之前|以前|前)(?![后後])")
 
 
 def _hour_range(raw: str) -> bool:
@@ -124,7 +126,7 @@ def times(text: str, turn: int) -> list[Value]:
     taken = [(v.start, v.end) for v in out]
     for m in _ZH_CLOCK.finditer(text):
         h = _small(m.group("h").replace("两", "二").replace("兩", "二"))
-        if _hour_range(m.group("h")):
+        if _hour_range(m.group("h")) or _DEADLINE.match(text, m.end()):
             continue
         if h is None or h > 24 or any(a <= m.start() < b for a, b in taken):
             continue

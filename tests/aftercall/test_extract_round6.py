@@ -48,6 +48,18 @@ def test_an_hour_range_is_no_clock_time_but_the_part_of_the_day_stays(text: str,
     assert values(text, "time") == [time]
 
 
+@pytest.mark.parametrize(
+    ("text", "time"),
+    [("最好三点前给我回个电话", None), ("我明天下午四點之前都得閒", "afternoon"), ("可以 六點以前喔", None)],
+)
+def test_a_deadline_is_no_clock_time(text: str, time: str | None) -> None:
+    assert values(text, "time") == ([time] if time else [])
+
+
+def test_about_an_hour_is_still_a_clock_time() -> None:
+    assert values("大概三点前后吧", "time") == ["03:00"]
+
+
 @pytest.mark.parametrize(("text", "time"), [("下午两点", "14:00"), ("晚上十二点", "12:00"), ("夜晚十一點", "23:00")])
 def test_single_hours_are_still_read(text: str, time: str) -> None:
     assert values(text, "time")[:1] == [time]
@@ -71,6 +83,7 @@ def test_the_payee_the_agent_reads_out_is_the_merchant(text: str, merchant: str)
     [
         ("就前天在全家便利店买饮料 二十块 然后扣了两次", "全家便利店"),
         ("上禮拜喺美心西餅買蛋糕 兩百蚊 之後扣咗兩次", "美心西餅"),
+        ("在 QuickBuy 快买网买了耳机", "QuickBuy 快买网"),  # 买 inside the name: not where it ends
     ],
 )
 def test_a_merchant_ends_where_the_purchase_is_said(text: str, merchant: str) -> None:
