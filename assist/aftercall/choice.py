@@ -7,8 +7,9 @@ already computed for it; a template's closeness is that of its closest turn, eac
 a little (`PRIMACY`: callers say first why they call). The keyword rules (playbook topics, checklist steps,
 cited document tags, customer phrases: `TicketTemplate.evidence`) add a small bonus, larger for stronger
 evidence (all of several topics > a topic or phrase > a step or a cited tag). The closest template is
-offered when the rules call for it or when it beats the no-ticket examples by a clear margin; otherwise no
-template is offered.
+offered when it beats the no-ticket examples by a clear margin, or when the rules call for it and either the
+no-ticket examples are not closer or the evidence is the strongest (the agent naming the kind of ticket, all of
+several topics); otherwise no template is offered.
 
 Without vectors (no turn model) the rules decide alone: the highest priority among the templates they call
 for, as before.
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 NO_TICKET = "_no_ticket"
 EVIDENCE_BONUS = 0.01  # per degree of the rules' evidence (TicketTemplate.evidence: 1-3); e5 cosines spread little
 MIN_MARGIN = 0.03  # without the rules' evidence, the margin over the no-ticket examples needed
+STRONG_EVIDENCE = 3  # all of several topics, or the agent naming the kind of ticket: offered whatever the meaning
 MIN_NEED = 0.5  # a customer turn counts when the need head gives it at least this
 PRIMACY = 0.01  # what each later need turn gives up: a caller says first why they call, follow-ups drift
 MAX_KEPT = 256  # choices kept by their inputs (a draft per turn of the calls going on, then the scoring)
@@ -154,7 +156,10 @@ class TemplateChooser:
             return TemplateChoice(self.by_rules(evidence), evidence=frozenset(evidence))
         priority = {t.id: t.priority for t in self.templates.templates.values()}
         top = max(scores, key=lambda n: (scores[n], priority.get(n, 0)))
-        offered = top in evidence or scores[top] - none >= MIN_MARGIN
+        # the rules offer it unless the no-ticket examples are closer (an enquiry about a lost card, a sale that
+        # cited a fraud page) and the rules' evidence falls short of the agent naming the ticket (strength 3)
+        ruled = top in evidence and (strength.get(top, 0) >= STRONG_EVIDENCE or scores[top] >= none)
+        offered = ruled or scores[top] - none >= MIN_MARGIN
         template = self.templates.get(top) if offered else None
         rounded = {k: round(v, 4) for k, v in scores.items()} | {NO_TICKET: round(none, 4)}
         turns = (best[top][1],) if template is not None else ()

@@ -95,9 +95,22 @@ def _word_clocks(text: str, turn: int) -> list[Value]:
             h = _pm(text, m.end(), h)
         if h == 12 and ampm.startswith("a"):
             h = 0
-        if m.group("min") or ampm:
+        if m.group("min") or ampm or _PART_AFTER.match(text[m.end() : m.end() + 24]):
             out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
     return out
+
+
+_RANGE_DIGITS = "一二三四五六七八九"
+# 五点前回电, 四點之前: a deadline for what comes next, not when something happened (三点前后 is "about three")
+_DEADLINE = re.compile(r"\s?(?:之前|以前|前)(?![后後])")
+
+
+def _hour_range(raw: str) -> bool:
+    """两三点, 七八點, 一两点: two neighbouring hours said as a guess, not a clock time."""
+    folded = raw.replace("两", "二").replace("兩", "二")
+    if len(folded) != 2 or not all(c in _RANGE_DIGITS for c in folded):
+        return False
+    return _RANGE_DIGITS.index(folded[1]) - _RANGE_DIGITS.index(folded[0]) == 1
 
 
 def times(text: str, turn: int) -> list[Value]:
@@ -113,6 +126,8 @@ def times(text: str, turn: int) -> list[Value]:
     taken = [(v.start, v.end) for v in out]
     for m in _ZH_CLOCK.finditer(text):
         h = _small(m.group("h").replace("两", "二").replace("兩", "二"))
+        if _hour_range(m.group("h")) or _DEADLINE.match(text, m.end()):
+            continue
         if h is None or h > 24 or any(a <= m.start() < b for a, b in taken):
             continue
         if m.group("half"):

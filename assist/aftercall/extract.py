@@ -296,14 +296,20 @@ _DEMONSTRATIVE = (
     "(?:那个|那個|这个|這個|那家|这家|這家|那间|那間|嗰间|嗰間|嗰個|嗰个|呢间|呢間|一家|一间|一間|一个|一個|呃|嗯)"
 )
 _ZH_MERCHANT = re.compile(
-    rf"(?:在|喺|於|于)\s?{_DEMONSTRATIVE}?\s?(?P<m>[^{_STOP}0-9](?:[^{_STOP}0-9]| (?=[^{_STOP}0-9])){{1,15}}"
+    rf"(?:在|喺|於|于)\s?{_DEMONSTRATIVE}?\s?(?P<m>[^{_STOP}0-9](?:[^{_STOP}0-9]| (?=[^{_STOP}0-9])){{1,15}}?"
     r"(?:网站|網站|商城|店|超市|网|網)?)\s?(?:消费|消費|刷了|刷卡|碌咗|碌卡|买|買|购物|購物|付款|支付|"
-    r"扣了|扣款|簽帳|签账|簽賬|网购|網購|下单|下單)"
+    r"扣了|扣款|簽帳|签账|簽賬|网购|網購|下单|下單)(?!网|網|店|商城|超市)"
+)
+# 在优品家居网。, 喺美心西餅店: a shop named where the clause ends, with no purchase word after it
+_ZH_SHOP_AT_END = re.compile(
+    rf"(?:在|喺|於|于)\s?{_DEMONSTRATIVE}?\s?(?P<m>[^{_STOP}0-9]{{2,12}}?"
+    r"(?:网站|網站|网店|網店|商城|超市|百货|百貨|商场|商場|店|网|網))(?=\s*(?:$|[，。,.!！;；]))"
 )
 _QUESTION = re.compile(r"什么|什麼|吗|嗎|谁|誰|哪|咩|边个|邊個|还是|還是|定係|[?？]")
 _CLAUSE_REST = re.compile(r"[^，。,.!！;；]{0,16}")
 _ZH_MERCHANT_NAMED = re.compile(
-    rf"(?:商户|商戶|商家|收款人|收款方)(?:名称|名稱|名字|名)?(?:是|叫|係|为|為)?[:：]?\s?(?P<m>[^{_STOP}0-9]{{2,16}})"
+    r"(?:商户|商戶|商家|收款人|收款方|收款(?:账户|帳戶|帐户|户名|戶名))(?:名称|名稱|名字|名)?(?:显示|顯示)?"
+    rf"(?:是|叫|係|为|為)?[:：]?\s?[“「『\"]?(?P<m>[^{_STOP}0-9“”「」『』\"]{{2,16}})"
 )
 # 一个叫优购商城的网站, 一間叫 Fresh Mart 嘅舖頭: the name after 叫, before the kind of place
 _ZH_MERCHANT_CALLED = re.compile(
@@ -327,7 +333,7 @@ _PRODUCT_EN = re.compile(r"(?P<p>(?:[A-Z][A-Za-z0-9-]{1,20}\s){1,4}(?:Fund|Bond|
 
 def _named(text: str, turn: int) -> list[Value]:
     out: list[Value] = []
-    for rx in (_DESCRIPTOR, _ZH_MERCHANT, _ZH_MERCHANT_NAMED, _ZH_MERCHANT_CALLED, _EN_MERCHANT):
+    for rx in (_DESCRIPTOR, _ZH_MERCHANT, _ZH_SHOP_AT_END, _ZH_MERCHANT_NAMED, _ZH_MERCHANT_CALLED, _EN_MERCHANT):
         for m in rx.finditer(text):
             name = m.group("m").strip(" .'")
             if rx is _ZH_MERCHANT and len(name) > 2:

@@ -75,6 +75,7 @@ def compile_phrases(rubric: Rubric, verify_phrases: list[str]) -> int:
     lists: list[list[str]] = []
     for c in rubric.criteria:
         lists += [[*verify_phrases, *c.phrases], c.phrases, c.details, c.ask_phrases, c.ask_nouns, c.ask_verbs]
+        lists += [c.callback] if c.callback else []
         lists += [c.offer_not]
         lists += [part.phrases for d in c.disclosures for part in d.parts]
     for items in lists:
@@ -122,6 +123,7 @@ class Criterion(BaseModel):
     ask_verbs: list[str] = Field(default_factory=list)
     ask_except: list[str] = Field(default_factory=list)  # nouns that name someone else ("客户经理")
     offer_not: list[str] = Field(default_factory=list)  # an offer's clause with one of these is a refusal
+    callback: list[str] = Field(default_factory=list)  # with a senior noun in one clause: a call-back offered
     # by meaning (qa_meaning.py): example groups of agent turns, and how close a turn must be to count
     examples: dict[str, list[str]] = Field(default_factory=dict)
     min_similarity: float = Field(default=0.86, gt=0, le=1)
@@ -264,7 +266,11 @@ def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
 
 _SENTENCE = re.compile(r"[^。.!！?？]+[。.!！?？]*")
 # a value read out (digits, a redacted address or number) or the agent saying what the account shows
-_SHOWS = re.compile(r"(?i)[0-9]|\[(?:ADDRESS|PHONE|EMAIL|DOB|CARD|ID)\b|i can see|i see|看到|睇到|显示|顯示|查到")
+_SHOWS = re.compile(
+    r"(?i)[0-9]|\[(?:ADDRESS|PHONE|EMAIL|DOB|CARD|ID)\b|i can see|i see|看到|睇到|见到|見到|显示|顯示|查到"
+    # a value on file read back: "the email we have on file is ...", "你登記嘅電郵係 ..."
+    r"|(?:on file|registered with us|we have for you) is\b|登[记記](?:的|嘅)[^，。,?？]{0,8}(?:是|係)"
+)
 
 
 def _reads_out(details: Phrases, text: str) -> bool:
@@ -405,9 +411,19 @@ _CLAUSE = re.compile(r"[^，,。.!！?？;；…]+")
 
 
 def _offers(c: Criterion, text: str) -> bool:
-    """An offer phrase in a clause that does not refuse ("There isn't anyone I can put you through to")."""
+    """An offer phrase, or someone senior (ask_nouns) calling back (callback), in a clause that does not
+    refuse ("There isn't anyone I can put you through to", "经理不会给您回电")."""
     offer, refusal = phrases(c.phrases), phrases(c.offer_not)
-    return any(offer.hit(part) and not refusal.hit(part) for part in _CLAUSE.findall(text))
+    if any(offer.hit(part) and not refusal.hit(part) for part in _CLAUSE.findall(text)):
+        return True
+    senior, callback = phrases(c.ask_nouns), phrases(c.callback)
+    for sentence in _SENTENCE.findall(text) if c.callback else []:
+        rest = normalize(sentence)
+        for other in c.ask_except:
+            rest = rest.replace(normalize(other), " ")
+        if callback.hit(sentence) and senior.hit(rest) and not refusal.hit(sentence):
+            return True
+    return False
 
 
 def _escalation(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:

@@ -121,3 +121,41 @@ def test_example_groups_score_the_nearest_example() -> None:
     vec = _encoder()("my wallet was stolen")
     scores = groups.scores(vec)
     assert closest(scores).group == "x" and closest(scores).margin > 0
+
+
+def test_a_topic_alone_does_not_offer_a_template_when_the_call_reads_as_an_enquiry() -> None:
+    # the playbook read a fraud topic into a rate enquiry: the rules call for fraud_x, the meaning does not
+    templates = _templates()
+    only = TemplateSet({"fraud_x": templates.templates["fraud_x"]}, no_ticket=templates.no_ticket)
+    turns = [(2, "what is the interest rate on a fixed deposit for two years?")]
+    choice = TemplateChooser(only, _meaning()).choose(topics={"fraud"}, steps=set(), tags=set(), customer=turns)
+    assert choice.template is None
+    assert TemplateChooser(only).choose(topics={"fraud"}, steps=set(), tags=set(), customer=turns).template
+
+
+def test_a_cited_tag_alone_does_not_offer_a_template_when_the_call_reads_as_an_enquiry() -> None:
+    templates = _templates()
+    tagged = templates.templates["fraud_x"].model_copy(update={"calls_for": _calls_for(tags=["scam"])})
+    chooser = TemplateChooser(TemplateSet({"fraud_x": tagged}, no_ticket=templates.no_ticket), _meaning())
+    turns = [(3, "so what is the interest rate on a fixed deposit these days")]
+    assert chooser.choose(topics=set(), steps=set(), tags={"scam"}, customer=turns).template is None
+
+
+def test_the_agent_naming_the_ticket_offers_it_even_when_the_call_reads_as_an_enquiry() -> None:
+    templates = _templates()
+    named = templates.templates["fraud_x"].model_copy(update={"calls_for": _calls_for(agent_phrases=["fraud report"])})
+    chooser = TemplateChooser(TemplateSet({"fraud_x": named}, no_ticket=templates.no_ticket), _meaning())
+    turns = [(2, "what is the interest rate on a fixed deposit for two years?")]
+    agent = [(3, "I have opened a fraud report for you")]
+    choice = chooser.choose(topics=set(), steps=set(), tags=set(), customer=turns, agent=agent)
+    assert choice.template is not None and choice.template.id == "fraud_x"
+
+
+def _meaning() -> CallMeaning:
+    return CallMeaning(vectors=_encoder())
+
+
+def _calls_for(**kw: list[str]) -> object:
+    from assist.aftercall.templates import CallsFor
+
+    return CallsFor.model_validate(kw)
