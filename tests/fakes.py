@@ -40,6 +40,32 @@ def fake_rule(rule_id: str, category: str, severity: str = "block", advice: str 
     )
 
 
+def search_result(
+    doc: str,
+    text: str,
+    *,
+    section: str = "section",
+    score: float = 1.0,
+    language: str = "zh-Hans",
+    product: str | None = None,
+    e5: float | None = None,
+) -> SearchResult:
+    """A retrieved passage of document `doc` (its own product unless given; an e5 similarity if given)."""
+    return SearchResult(
+        document_id=doc,
+        title=doc,
+        section=section,
+        version=1,
+        chunk_id=f"{doc}/{section}",
+        score=score,
+        snippet=text,
+        text=text,
+        language=language,
+        product=product or doc,
+        scores={} if e5 is None else {"e5": e5},
+    )
+
+
 def fake_embedder(dim: int = 256) -> HashEmbedder:
     """The fake embedder: signed hashing of character n-grams (deterministic, no model)."""
     return HashEmbedder(dim)

@@ -15,24 +15,13 @@ from assist.calls.context import ContextQuery
 from assist.calls.rank import Ranker
 from assist.config import Settings
 from assist.protocols import SearchResult
+from tests.fakes import search_result
 
 WEAK = 0.81  # an e5 similarity that is "somewhat related": relevance (0.81 - 0.75) * 4 = 0.24
 
 
 def _passage(doc: str, text: str, *, e5: float = WEAK, score: float = 1.0, language: str = "zh-Hans") -> SearchResult:
-    return SearchResult(
-        document_id=doc,
-        title=doc,
-        section="section",
-        version=1,
-        chunk_id=f"{doc}/1",
-        score=score,
-        snippet=text,
-        text=text,
-        language=language,
-        product=doc,
-        scores={"e5": e5},
-    )
+    return search_result(doc, text, score=score, language=language, e5=e5)
 
 
 def _query(turn: str, in_play: str | None) -> ContextQuery:

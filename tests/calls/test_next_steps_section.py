@@ -11,22 +11,11 @@ import pytest
 from assist.calls.context import ContextQuery
 from assist.calls.rank import Ranker, is_next_steps
 from assist.protocols import SearchResult
+from tests.fakes import search_result
 
 
 def _passage(doc: str, section: str, text: str, *, score: float, language: str) -> SearchResult:
-    return SearchResult(
-        document_id=doc,
-        title=doc,
-        section=section,
-        version=1,
-        chunk_id=f"{doc}/{section}",
-        score=score,
-        snippet=text,
-        text=text,
-        language=language,
-        product=doc,
-        scores={"e5": 0.9},
-    )
+    return search_result(doc, text, section=section, score=score, language=language, e5=0.9)
 
 
 CASES = [
