@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from assist.aftercall.lru import Recent
 from assist.aftercall.meaning import CallMeaning, ExampleGroups
 from assist.aftercall.templates import TemplateSet, TicketTemplate
 
@@ -71,7 +71,7 @@ class TemplateChooser:
         self._lock = threading.Lock()
         # the last choices, by their inputs: the panel asks for the draft after every turn, so when the call
         # ends and is scored, the choice on the same turns was made already (bounded: oldest go first)
-        self._made: OrderedDict[tuple[object, ...], TemplateChoice] = OrderedDict()
+        self._made: Recent[tuple[object, ...], TemplateChoice] = Recent(MAX_KEPT)
 
     def groups(self) -> ExampleGroups | None:
         """The example groups (embedded on first use), or None without vectors or examples."""
@@ -105,16 +105,10 @@ class TemplateChooser:
         agent's turns (an agent naming the kind of ticket they register); the same inputs give the choice
         made before."""
         key = (frozenset(topics), frozenset(steps), frozenset(tags), tuple(customer), tuple(agent or ()))
-        with self._lock:
-            made = self._made.get(key)
-            if made is not None:
-                self._made.move_to_end(key)
-                return made
-        made = self._choose(topics=topics, steps=steps, tags=tags, customer=customer, agent=agent)
-        with self._lock:
-            self._made[key] = made
-            while len(self._made) > MAX_KEPT:
-                self._made.popitem(last=False)
+        made = self._made.get(key)
+        if made is None:
+            made = self._choose(topics=topics, steps=steps, tags=tags, customer=customer, agent=agent)
+            self._made.put(key, made)
         return made
 
     def _choose(

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from typing import Protocol
 
+from assist.aftercall.lru import Recent
 from assist.aftercall.meaning import CallMeaning, ExampleGroups, closest
 
 logger = logging.getLogger(__name__)
@@ -44,10 +44,18 @@ class TurnJudge:
         if max_texts < 1:
             raise ValueError(f"max_texts must be positive, got {max_texts}")
         self.meaning = meaning
-        self.max_texts = max_texts
         self._groups: dict[str, ExampleGroups] = {}
-        self._steps: OrderedDict[str, list[str]] = OrderedDict()
+        self._steps: Recent[str, list[str]] = Recent(max_texts)
         self._lock = threading.Lock()
+
+    @property
+    def max_texts(self) -> int:
+        """Agent turns whose steps are kept."""
+        return self._steps.max_items
+
+    @max_texts.setter
+    def max_texts(self, value: int) -> None:
+        self._steps.max_items = value
 
     def _of(self, criterion: HasExamples) -> ExampleGroups:
         with self._lock:
@@ -81,18 +89,12 @@ class TurnJudge:
 
     def steps_done(self, text: str) -> list[str]:
         """The steps the turn model reads as done in the agent turn (kept per text)."""
-        with self._lock:
-            found = self._steps.get(text)
-            if found is not None:
-                self._steps.move_to_end(text)
-                return list(found)
+        found = self._steps.get(text)
+        if found is not None:
+            return list(found)
         vec = self.meaning.agent_vector(text)
         if vec is None:
             return []
         steps = self.meaning.steps_done(vec, text)
-        with self._lock:
-            self._steps[text] = list(steps)
-            self._steps.move_to_end(text)
-            while len(self._steps) > self.max_texts:
-                self._steps.popitem(last=False)
+        self._steps.put(text, list(steps))
         return steps
