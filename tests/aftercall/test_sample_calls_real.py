@@ -5,6 +5,7 @@ would fill and a scorecard failing what it should (the wealth sale missing a dis
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -18,14 +19,16 @@ DAY = "2026-12-05"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from assist.config import Settings
     from assist.services import build_services
 
     svc = build_services(Settings(data_dir=tmp_path_factory.mktemp("samples")), ingest_if_empty=True)
     if svc.aftercall.meaning is None:
+        svc.close()
         pytest.skip("the turn model did not load (it needs the e5 embedder and its model file)")
-    return svc
+    yield svc
+    svc.close()  # stops the answer sentences warmed in the background: a model run at the exit aborts it
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED | OLDER))
