@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from assist.calls.trigger import NeedTrigger
 from assist.calls.understanding import TurnUnderstanding, Understanding
 from assist.calls.understanding.examples import playbook_from
 from assist.calls.understanding.heads import LinearHead, TextHead
@@ -134,6 +135,39 @@ def test_a_statement_or_a_checked_detail_is_not_asked_outright(model: TurnUnders
 def test_a_reply_to_the_agents_question_keeps_its_surer_threshold(model: TurnUnderstanding) -> None:
     text = "好 那提前还款呢"
     assert model.need(OTHER, text, answering=True)[0] is False  # the reply rule of the fifth round still holds
+
+
+@pytest.mark.parametrize(
+    ("reply", "asked"),
+    [
+        ("Um, the Friday before, the 12th?", False),  # a bare "?" checks a detail of the reply
+        ("大概上个礼拜三吧", False),  # so does a closing 吧
+        ("上個禮拜三，點解要問？", True),  # a question word: read as usual
+        ("the 12th, wait, isn't that the day the card was swallowed", True),
+    ],
+)
+def test_a_reply_needs_a_question_in_so_many_words_to_be_read_as_usual(reply: str, asked: bool) -> None:
+    lenient = _model(p_need=0.7)  # over the 0.6 threshold, under the 0.9 a reply needs
+    assert lenient.need(OTHER, reply)[0] is True
+    assert lenient.need(OTHER, reply, answering=True)[0] is asked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "哦 咁我下個月先再打嚟問啦",
+        "好，那我月底再打来问",
+        "ok I'll call back later",
+        "Fine, I'll call you back tomorrow",
+    ],
+)
+def test_saying_one_will_call_again_is_a_closing(text: str) -> None:
+    assert NeedTrigger().is_closing(text)
+
+
+@pytest.mark.parametrize("text", ["那我再打来问一下手续费怎么算？", "can you call me back later"])
+def test_calling_again_beside_a_question_or_a_request_is_not_a_closing(text: str) -> None:
+    assert not NeedTrigger().is_closing(text)
 
 
 # -- a clause that says done, read on its own when its reading in the turn is unsure ------------------------

@@ -186,7 +186,8 @@ class TurnUnderstanding:
 
         `answering`: the agent's last turn asked the customer something. A reply with no question of its own
         ("上个月五号 三百多", "it was last Friday, about forty pounds", "琴晚 八點幾") is most often
-        the answer, not a new need: it needs P(need) ≥ `answer_need` (a question in the reply is read as usual).
+        the answer, not a new need: it needs P(need) ≥ `answer_need` (a question asked in so many words in the
+        reply, `text.asks_outright`, is read as usual; "last Tuesday, the 7th?" or "十二点多吧" is not one).
 
         A turn that is not such a reply and asks a question in so many words (`text.asks_outright`) carries a
         need whatever P(need) says: the head reads an elliptical question after an acknowledgement ("好 咁個
@@ -199,7 +200,7 @@ class TurnUnderstanding:
         if not answering and asks_outright(norm):
             return True, p
         threshold = float(self.thresholds["need"])
-        if answering and not cues[0]:
+        if answering and not asks_outright(norm):  # a bare "?" or a closing 吧 checks a detail of the reply
             threshold = max(threshold, float(self.thresholds.get("answer_need", ANSWER_NEED)))
         return p >= threshold, p
 

@@ -114,8 +114,9 @@ _ASKS_ZH = re.compile(
 )
 _ASKS_EN = re.compile(
     r"(?:^|[.?!,;]\s*)(?:(?:so|and|but|ok|okay|um|uh|then|oh|well)[\s,]+)*(?:how|what|what's|when|where|why|which|who)\b|"
-    r"(?:^|[.?!,;]\s*)(?:[\w']+[\s,]+){0,2}?(?:can|could|would|will|is|are|do|does|did|should|shall|may)\s+"
-    r"(?:i|you|it|we|they|there|he|she)\b"
+    r"(?:^|[.?!,;]\s*)(?:[\w']+[\s,]+){0,2}?(?:(?:can|could|would|will|is|are|do|does|did|should|shall|may)\s+"
+    r"(?:i|you|it|we|they|there|he|she)|(?:isn't|aren't|don't|doesn't|didn't|won't|can't|wasn't)\s+"
+    r"(?:i|you|it|we|they|there|he|she|that))\b"
 )
 
 NEED_CUES = ("question", "short", "long")
