@@ -225,6 +225,8 @@ def test_only_clauses_that_say_done_are_read_again(model: TurnUnderstanding) -> 
         ("check_suitability", "您的风险测评已经过期了，需要重新做", False),  # lapsed: not done
         ("check_suitability", "您做的評估已經過了 12 個月有效期", False),
         ("freeze_card", "借记卡也挂失了", True),
+        ("freeze_card", "Okay, I've stopped the debit card so nothing more can be taken", True),  # a consequence
+        ("freeze_card", "I can stop the card so nobody can use it", False),  # an offer, whatever follows
     ],
 )
 def test_fine_introductions_lapses_and_plain_results(

@@ -85,6 +85,8 @@ _DONE_VERB_LE = re.compile(
 # "Fine", said of something ("身份核验没问题", "資料核對無問題"): a result, not a negation. On its own ("没问题")
 # it is an acknowledgement and stays as it was.
 _FINE = re.compile(r"(?<=[\u4e00-\u9fff])(?:没有?问题|无问题|冇问题|没毛病)")
+# A closing consequence: "…so nothing else can go through", "…so that no one can use it".
+_CONSEQUENCE = re.compile(r"[,\s]+so (?:that )?(?:nothing|no one|no-one|nobody|no more)\b[^.;!?]*")
 # A supervisor introducing themself, the escalation done ("我是客服主管陳", "我係值班主管", "this is Anna, the duty
 # supervisor"): it says no completion in so many words, so it is a mark of its own (`introduces_supervisor`).
 _SUPERVISOR_INTRO = re.compile(
@@ -229,8 +231,10 @@ def _not_done(norm: str) -> bool:
 
 def affirm(norm: str) -> str:
     """The normalised clause `norm` with "fine" said of something ("核验没问题", "核對無問題", "核对冇问题") read
-    as the result it is."""
-    return _FINE.sub("无误", norm)
+    as the result it is, and without a closing consequence that nothing more can happen ("I've blocked the card
+    so nothing else can go through": the "can" and "nothing" there tell the result, they do not offer or negate
+    it)."""
+    return _CONSEQUENCE.sub("", _FINE.sub("无误", norm))
 
 
 def introduces_supervisor(norm: str) -> bool:
