@@ -350,12 +350,11 @@ class TurnUnderstanding:
         the turn's clauses that ask something (`text.question_clauses`); a step one of them is about
         (P ≥ `ASKED_SAME_STEP`) is still open and does not take the fast path.
 
-        A supervisor introducing themself ("我是客服主管陳", "this is Anna, the duty supervisor") says the
-        escalation is done without a completion mark: such a clause ticks the step the head is sure of with no
-        floor. `alone`: a clause's vector in the turn is pooled from the turn's one e5 run and leans on the
-        turn's other clauses ("新卡已經幫你補領咗" among scam warnings); when that reading is not sure, up to
-        `REREAD_ALONE` such clauses are read on their own as well (one more e5 run each), the surest first, except
-        a clause whose step in the turn is one of `settled` (read done by the heads already) or taken already."""
+        A supervisor introducing themself ("我是客服主管陳", "this is Anna, the duty supervisor") ticks the step
+        the head is sure of with no floor. `alone`: a clause's vector in the turn leans on its other clauses
+        ("新卡已經幫你補領咗" among scam warnings); when that reading is not sure, up to `REREAD_ALONE` such
+        clauses are read on their own too (one e5 run each), the surest first, except a clause whose step is
+        one of `settled` (read done by the heads already) or taken already."""
         sure = float(self.thresholds.get("fast_step_id", FAST_PATH["fast_step_id"]))
         floor = float(self.thresholds.get("fast_floor", FAST_PATH["fast_floor"]))
         readings = [(i, cvec, ctext) for i, (cvec, ctext) in enumerate(clauses)]
