@@ -2,8 +2,9 @@
 
 1. On the examples' validation split (kb_docs/playbooks/examples, the fixed split `assist playbooks train`
    calibrates on) and on it plus two-clause turns built from it (`composite_turns`, seed 5): step recall and
-   false ticks of the shipped model with the playbooks' pins in force, reading each turn (a) whole only, (b) whole plus its clauses embedded one
-   by one, (c) whole plus its clauses pooled from the turn's one contextual e5 run (what the engine does).
+   false ticks of the shipped model with the playbooks' pins in force, reading each turn (a) whole only,
+   (b) whole plus its clauses embedded one by one, (c) whole plus its clauses pooled from the turn's one
+   contextual e5 run, an unsure done clause read alone too (what the engine does).
 2. On the dev calls' agent turns (benchmarks/data/natural_calls.jsonl): wall time of `Understanding.agent`
    (the ticker's model part) in the three ways, interleaved with a rotating order, 3 rounds; BLAS pinned to
    one thread as the server does. Informative only (shared machine).
