@@ -125,6 +125,9 @@ def test_an_elliptical_question_after_an_acknowledgement_is_a_need(model: TurnUn
         "last Monday, the 3rd?",  # a bare question mark
         "Do that, the branch on King's Road.",  # an imperative, not a question
         "好幾千蚊",  # 幾 as "several"
+        "hello, can you hear me?",  # a check of the line
+        "喂 聽唔聽到呀",
+        "您好 最近好吗",  # small talk
     ],
 )
 def test_a_statement_or_a_checked_detail_is_not_asked_outright(model: TurnUnderstanding, text: str) -> None:

@@ -121,6 +121,14 @@ _ASKS_EN = re.compile(
     r"(?:i|you|it|we|they|there|he|she|that))\b"
 )
 
+# Questions that keep the line or the conversation going, not needs: the head decides these as before.
+_SMALL_TALK = re.compile(
+    r"\bhow are you\b|\bhow's it going\b|\bhow are things\b|\bhow (?:have|'ve) you been\b|"
+    r"\b(?:can|could) you hear me\b|\bare you (?:still )?there\b|\bstill there\b|\bhello\?|"
+    r"你好吗|您好吗|最近好吗|最近怎么样|最近点呀|吃(?:了|咗)(?:饭)?(?:吗|未)|食咗饭未|"
+    r"听(?:得|唔)?(?:到|见)(?:吗|我|未|唔)|听唔听到|听不听得到|在吗|在不在|喺唔喺度|仲喺度"
+)
+
 NEED_CUES = ("question", "short", "long")
 STEP_CUES = (
     "question",
@@ -145,7 +153,10 @@ def need_cues(norm: str) -> np.ndarray:
 
 def asks_outright(norm: str) -> bool:
     """True when a normalised customer turn asks a question in so many words ("好 咁個定期呢", "那 R2 有什么",
-    "so where's my money", "and will I get it back"), not only with a "?" or a closing 吧."""
+    "so where's my money", "and will I get it back"), not only with a "?" or a closing 吧, and is not small talk
+    or a check of the line ("how are you?", "can you hear me?", "喂 聽唔聽到")."""
+    if _SMALL_TALK.search(norm):  # "can you hear me?", "你好吗": the head reads these
+        return False
     return bool(_ASKS_ZH.search(norm) or _ASKS_EN.search(norm))
 
 
