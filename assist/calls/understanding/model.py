@@ -27,10 +27,14 @@ from assist.calls.understanding.heads import LinearHead, TextHead
 from assist.calls.understanding.memory import ExampleMemory, StepEvidence
 from assist.calls.understanding.text import (
     Normalizer,
+    affirm,
     asks,
+    asks_outright,
     compile_phrases,
     default_normalizer,
     hit,
+    introduces_supervisor,
+    introduces_supervisor_in,
     is_one_clause,
     need_cues,
     promises,
@@ -58,6 +62,9 @@ FAST_PATH = {"fast_step_id": 0.9, "fast_floor": 0.55}
 ASKED_SAME_STEP = 0.8
 # P(need) a customer's reply to the agent's question needs when it asks nothing itself (`TurnUnderstanding.need`).
 ANSWER_NEED = 0.9
+# How many clauses of a turn that say done (or introduce a supervisor) the fast path reads on their own as well,
+# when their reading in the turn is not sure of a step: one more e5 run each (see `said_done`).
+REREAD_ALONE = 2
 
 
 class ModelFileError(ValueError):
@@ -179,13 +186,21 @@ class TurnUnderstanding:
 
         `answering`: the agent's last turn asked the customer something. A reply with no question of its own
         ("上个月五号 三百多", "it was last Friday, about forty pounds", "琴晚 八點幾") is most often
-        the answer, not a new need: it needs P(need) ≥ `answer_need` (a question in the reply is read as usual).
+        the answer, not a new need: it needs P(need) ≥ `answer_need` (a question asked in so many words in the
+        reply, `text.asks_outright`, is read as usual; "last Tuesday, the 7th?" or "十二点多吧" is not one).
+
+        A turn that is not such a reply and asks a question in so many words (`text.asks_outright`) carries a
+        need whatever P(need) says: the head reads an elliptical question after an acknowledgement ("好 咁個
+        定期呢", "喔 好吧 那 R2 有什麼") as social.
         """
-        cues = need_cues(self._normalize(text))
+        norm = self._normalize(text)
+        cues = need_cues(norm)
         x = np.concatenate([self._vec(vec), cues])
         p = float(self.need_head.proba(x)[self.need_head.index("need")])
+        if not answering and asks_outright(norm):
+            return True, p
         threshold = float(self.thresholds["need"])
-        if answering and not cues[0]:
+        if answering and not asks_outright(norm):  # a bare "?" or a closing 吧 checks a detail of the reply
             threshold = max(threshold, float(self.thresholds.get("answer_need", ANSWER_NEED)))
         return p >= threshold, p
 
@@ -243,7 +258,7 @@ class TurnUnderstanding:
         evidence = self.step_evidence(vec) if weight > 0 else None
         if evidence is not None:
             scores = {s: (1 - weight) * sc + weight * evidence.scores.get(s, 0.0) for s, sc in scores.items()}
-        pinned = {s for s in self.step_ids if hit(norm, self._step_pins[s])}
+        pinned = {s for s in self.step_ids if hit(affirm(norm), self._step_pins[s])}
         return scores, p_done, pinned
 
     def steps_done(
@@ -255,6 +270,7 @@ class TurnUnderstanding:
         already: Iterable[str] = (),
         clauses: Sequence[tuple[np.ndarray, str]] = (),
         asked: Sequence[tuple[np.ndarray, str]] = (),
+        alone: Encoder | None = None,
     ) -> list[tuple[str, float]]:
         """The steps this agent turn shows done, best first: at most one, or two when the second is clearly
         done too, both are pinned, or each is read done in a clause of its own. `eligible`: the steps on the
@@ -262,7 +278,7 @@ class TurnUnderstanding:
         (vector, text) of the turn's clauses that may tick (see `text.tick_clauses`), each step scored as the
         best of the whole turn and those clauses; `asked`: (vector, text) of the turn's other clauses (see
         `text.other_clauses`; a question keeps a trailing question mark), which tell whether a step read done is
-        still open (`said_done`, `_still_open`)."""
+        still open (`said_done`, `_still_open`); `alone`: the encoder of a clause on its own (see `said_done`)."""
         scores, p_done, pinned = self.step_scores(vec, text)
         source = dict.fromkeys(scores, -1)  # where a step's score comes from: -1 the whole turn, else a clause
         for i, (cvec, ctext) in enumerate(clauses):
@@ -270,13 +286,15 @@ class TurnUnderstanding:
                 if sc > scores[s]:
                     scores[s], source[s] = sc, i
         allowed = set(self.step_ids if eligible is None else eligible) - set(already)
-        th = self.thresholds["step"]
-        fast = self.said_done(vec, text, clauses, asked)
+        th, th_floor = self.thresholds["step"], self.thresholds["step_floor"]
+        # a clause about a step the heads already read done needs no second reading on its own
+        settled = {s for s, sc in scores.items() if sc >= max(th.get(s, th["default"]), th_floor)}
+        fast = self.said_done(vec, text, clauses, asked, alone=alone, settled=settled)
         out: list[tuple[str, float]] = []
         for s, sc in sorted(scores.items(), key=lambda t: -t[1]):
             if s not in allowed:
                 continue
-            by_model = sc >= max(th.get(s, th["default"]), self.thresholds["step_floor"])
+            by_model = sc >= max(th.get(s, th["default"]), th_floor)
             if by_model and source[s] == -1 and self._still_open(s, clauses, asked):
                 by_model = False  # read done only as a whole, while the turn asks about it
             if not by_model and s in fast:
@@ -317,6 +335,9 @@ class TurnUnderstanding:
         text: str,
         clauses: Sequence[tuple[np.ndarray, str]] = (),
         asked: Sequence[tuple[np.ndarray, str]] = (),
+        *,
+        alone: Encoder | None = None,
+        settled: set[str] | None = None,
     ) -> dict[str, int]:
         """The steps a clause says are finished in so many words: step → where (-1 the whole turn, else the
         clause's index). The precise fast path of a tick, for the short confirmations the done heads read as
@@ -327,27 +348,58 @@ class TurnUnderstanding:
         tick (`clauses`), or the whole turn when it is one clause. Its step is the step head's, when it is sure
         (P ≥ `fast_step_id`), and the step's score there must reach `fast_floor`. `asked`: (vector, text) of
         the turn's clauses that ask something (`text.question_clauses`); a step one of them is about
-        (P ≥ `ASKED_SAME_STEP`) is still open and does not take the fast path."""
+        (P ≥ `ASKED_SAME_STEP`) is still open and does not take the fast path.
+
+        A supervisor introducing themself ("我是客服主管陳", "this is Anna, the duty supervisor") ticks the step
+        the head is sure of with no floor. `alone`: a clause's vector in the turn leans on its other clauses
+        ("新卡已經幫你補領咗" among scam warnings); when that reading is not sure, up to `REREAD_ALONE` such
+        clauses are read on their own too (one e5 run each), the surest first, except a clause whose step is
+        one of `settled` (read done by the heads already) or taken already."""
         sure = float(self.thresholds.get("fast_step_id", FAST_PATH["fast_step_id"]))
         floor = float(self.thresholds.get("fast_floor", FAST_PATH["fast_floor"]))
         readings = [(i, cvec, ctext) for i, (cvec, ctext) in enumerate(clauses)]
         if not readings and is_one_clause(text):
             readings = [(-1, vec, text)]
         out: dict[str, int] = {}
+        unsure: list[tuple[float, int, str, float, str]] = []  # (P of the head's best step, clause, text, floor, step)
         for i, cvec, ctext in readings:
-            if not says_done(self._normalize(ctext), asks=ctext.rstrip().endswith(("?", "？"))):
+            norm = self._normalize(ctext)
+            intro = introduces_supervisor(norm)
+            if not intro and not says_done(norm, asks=ctext.rstrip().endswith(("?", "？"))):
                 continue
-            p_id = self.step_head.proba(self._vec(cvec))
-            best = int(np.argmax(p_id))
-            step = self.step_ids[best]
-            if p_id[best] >= sure and step not in out:
-                if self.step_scores(cvec, ctext)[0][step] >= floor:
-                    out[step] = i
+            need = 0.0 if intro else floor
+            step, p, best = self._sure_step(cvec, ctext, sure, need)
+            if step is not None:
+                out.setdefault(step, i)
+            elif i >= 0:
+                unsure.append((p, i, ctext, need, best))
+        unsure = [u for u in unsure if u[4] not in (settled or set()) and u[4] not in out]
+        if introduces_supervisor_in(text, self._normalize):  # an introduction across commas: the turn's reading
+            step = self._sure_step(vec, text, sure, 0.0)[0]
+            if step is not None:
+                out.setdefault(step, -1)
+        if alone is not None:  # the surest of them first: one e5 run each
+            for _, i, ctext, need, _ in sorted(unsure, key=lambda u: -u[0])[:REREAD_ALONE]:
+                own = alone(ctext)
+                step = None if own is None else self._sure_step(np.asarray(own, np.float32), ctext, sure, need)[0]
+                if step is not None:
+                    out.setdefault(step, i)
         for qvec in (q for q, t in asked if asks(t, self._normalize)):
             if out:
                 p_q = self.step_head.proba(self._vec(qvec))
                 out = {s: i for s, i in out.items() if p_q[self.step_ids.index(s)] < ASKED_SAME_STEP}
         return out
+
+    def _sure_step(self, vec: np.ndarray, text: str, sure: float, floor: float) -> tuple[str | None, float, str]:
+        """(the step the head is sure (P ≥ `sure`) a clause is about, when its score there reaches `floor`, else
+        None; its P; the head's best step). "Fine" said of something is scored as the result it is
+        ("身份核验没问题": the done heads would read 没 as a negation)."""
+        p_id = self.step_head.proba(self._vec(vec))
+        best = int(np.argmax(p_id))
+        step, p = self.step_ids[best], float(p_id[best])
+        if p < sure or self.step_scores(vec, affirm(self._normalize(text)))[0][step] < floor:
+            return None, p, step
+        return step, p, step
 
     def step_done(
         self, vec: np.ndarray, text: str, *, eligible: Iterable[str] | None = None, already: Iterable[str] = ()

@@ -162,7 +162,8 @@ class Understanding:
         else:  # without the encoder, the other clauses are not read (each would cost one more e5 run)
             vec = self.embed(clean)
             clauses = [(self.embed(p), p) for p in parts]
-        found = model.steps_done(vec, clean, eligible=None, already=already, clauses=clauses, asked=asked)
+        alone = self.embed if self.clause_encoder is not None else None  # clauses in context: read alone too
+        found = model.steps_done(vec, clean, eligible=None, already=already, clauses=clauses, asked=asked, alone=alone)
         return [s for s, _ in found], vec
 
     def explain(self, vec: np.ndarray, step: str) -> str | None:

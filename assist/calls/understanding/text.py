@@ -76,11 +76,58 @@ _HISTORY = re.compile(
     r"之前|以前|上次|上个月|去年|前年|当时|那时|(?<![通超经])过(?![期来去])|"
     r"\bago\b|\bback in\b|\blast (?:year|month|week|time)\b|\bpreviously\b|\bsince\b"
 )
+# A result stated with a plain 了 after a verb of the checklist's work ("提款卡也挂失了", "补卡申请了"): the
+# generic "V了" is no mark of its own ("对了" is "by the way", "知道了" an acknowledgement).
+_DONE_VERB_LE = re.compile(
+    r"(?:冻结|挂失|停用|止付|锁定|锁住|停掉|取消|注销|补办|补发|补领|寄出|提交|登记|记录|开立|建立|转接|上报|"
+    r"报案|核实|核对|核验|验证|办理)了"
+)
+# "Fine", said of something ("身份核验没问题", "資料核對無問題"): a result, not a negation. On its own ("没问题")
+# it is an acknowledgement and stays as it was.
+_FINE = re.compile(r"(?<=[\u4e00-\u9fff])(?:没有?问题|无问题|冇问题|没毛病)")
+# A closing consequence: "…so nothing else can go through", "…so that no one can use it".
+_CONSEQUENCE = re.compile(r"[,\s]+so (?:that )?(?:nothing|no one|no-one|nobody|no more)\b[^.;!?]*")
+# A supervisor introducing themself, the escalation done ("我是客服主管陳", "我係值班主管", "this is Anna, the duty
+# supervisor"): it says no completion in so many words, so it is a mark of its own (`introduces_supervisor`).
+_SUPERVISOR_INTRO = re.compile(
+    r"(?:我是|我系|我叫)[^，。,.!！?？;；\s]{0,8}(?:主管|经理|组长|负责人)|"
+    r"\b(?:this is|i'm|i am|my name is)\b(?:[\s,]+[\w'-]+){0,4}?[\s,]+(?:the |a |your )?"
+    r"(?:duty |senior |shift |customer service |service )?(?:supervisor|manager|team lead(?:er)?)\b"
+)
+# Expired or no longer valid: a check that must be redone is not done ("测评已经过期", "已经过了 12 个月有效期").
+_LAPSED = re.compile(r"过期|失效了|过了[^，。,.]{0,10}有效期|超过[^，。,.]{0,10}有效期|\bexpired\b|\bout of date\b")
 # Clauses: punctuation, or the spaces an ASR transcript puts between Chinese phrases, or ". " in English.
 _CLAUSE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+|\s+(?=[\u4e00-\u9fff])|\.\s+")
+# The clauses that may tick are cut the same way, except at a space between Chinese and digits: "已经过了 12 个月
+# 有效期" and "尾号 3307 的卡已经挂失了" are one clause each (the heads' own cues keep `_CLAUSE`).
+_TICK_CLAUSE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+(?!\d)|(?<![\d\s])\s+(?=[\u4e00-\u9fff])|\.\s+")
 _SCOPE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])|\.\s+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+# A question in so many words (`asks_outright`): a question word, a question particle or an A-not-A form in
+# Chinese (also Cantonese: 点算, 几时, 边度, 系唔系, 咩), or an English clause that opens with a question word or an
+# auxiliary before its subject. A bare "?" or a closing 吧 is not enough: "十二点多吧", "last Tuesday, the 7th?"
+# check a detail, they ask for nothing.
+_ASKS_ZH = re.compile(
+    r"吗|呢(?=\s|$|[，。！？?,.!])|咩|什么|啥|怎么|怎样|点样|点算|点办|咋|(?<!好)几(?=[多时级钱天日耐个号点岁])|"
+    r"多少|多久|多长|为什么|点解|哪|边度|边个|是不是|系唔系|系咪|有没有|有冇|要不要|使唔使|能不能|可不可以|"
+    r"可唔可以|会不会|会唔会"
+)
+_ASKS_EN = re.compile(
+    r"(?:^|[.?!,;]\s*)(?:(?:so|and|but|ok|okay|um|uh|then|oh|well)[\s,]+)*(?:how|what|what's|when|where|why|which|who)\b|"
+    r"(?:^|[.?!,;]\s*)(?:[\w']+[\s,]+){0,2}?(?:(?:can|could|would|will|is|are|do|does|did|should|shall|may)\s+"
+    r"(?:i|you|it|we|they|there|he|she)|(?:isn't|aren't|don't|doesn't|didn't|won't|can't|wasn't)\s+"
+    r"(?:i|you|it|we|they|there|he|she|that))\b"
+)
+
+# Questions that keep the line or the conversation going, not needs: the head decides these as before.
+_SMALL_TALK = re.compile(
+    r"\bhow are you\b|\bhow's it going\b|\bhow are things\b|\bhow (?:have|'ve) you been\b|"
+    r"\b(?:can|could) you hear me\b|\bare you (?:still )?there\b|\bstill there\b|\bhello\?|"
+    r"你好吗|您好吗|最近好吗|最近怎么样|最近点呀|吃(?:了|咗)(?:饭)?(?:吗|未)|食咗饭未|"
+    r"听(?:得|唔)?(?:到|见)(?:吗|我|未|唔)|听唔听到|听不听得到|在吗|在不在|喺唔喺度|仲喺度"
+)
 
 NEED_CUES = ("question", "short", "long")
 STEP_CUES = (
@@ -102,6 +149,15 @@ def need_cues(norm: str) -> np.ndarray:
     > 20 words)."""
     han, words = len(_HAN.findall(norm)), len(_WORD.findall(norm))
     return np.array([bool(_QUESTION.search(norm)), han + words <= 4, han > 30 or words > 20], dtype=np.float32)
+
+
+def asks_outright(norm: str) -> bool:
+    """True when a normalised customer turn asks a question in so many words ("好 咁個定期呢", "那 R2 有什么",
+    "so where's my money", "and will I get it back"), not only with a "?" or a closing 吧, and is not small talk
+    or a check of the line ("how are you?", "can you hear me?", "喂 聽唔聽到")."""
+    if _SMALL_TALK.search(norm):  # "can you hear me?", "你好吗": the head reads these
+        return False
+    return bool(_ASKS_ZH.search(norm) or _ASKS_EN.search(norm))
 
 
 def clauses(norm: str) -> list[str]:
@@ -170,7 +226,7 @@ def promises(text: str, normalize: Normalizer) -> bool:
 def _parts(text: str) -> list[tuple[str, bool]]:
     """The clauses of a turn in its own words, each with whether a question mark ends it."""
     out, start = [], 0
-    for m in _CLAUSE.finditer(text):
+    for m in _TICK_CLAUSE.finditer(text):
         out.append((text[start : m.start()].strip(), "?" in m.group() or "？" in m.group()))
         start = m.end()
     out.append((text[start:].strip(), False))
@@ -178,8 +234,32 @@ def _parts(text: str) -> list[tuple[str, bool]]:
 
 
 def _not_done(norm: str) -> bool:
-    """The clause asks, requests, promises, sets a condition, negates or says the work is under way."""
-    return any(rx.search(norm) for rx in (_QUESTION, _REQUEST, _FUTURE, _NEGATION, _PROGRESS, _PENDING))
+    """The clause asks, requests, promises, sets a condition, negates, says the work is under way or that a
+    check has lapsed ("fine" said of something is no negation: "身份核验没问题")."""
+    norm = affirm(norm)
+    return any(rx.search(norm) for rx in (_QUESTION, _REQUEST, _FUTURE, _NEGATION, _PROGRESS, _PENDING, _LAPSED))
+
+
+def affirm(norm: str) -> str:
+    """The normalised clause `norm` with "fine" said of something ("核验没问题", "核對無問題", "核对冇问题") read
+    as the result it is, and without a closing consequence that nothing more can happen ("I've blocked the card
+    so nothing else can go through": the "can" and "nothing" there tell the result, they do not offer or negate
+    it)."""
+    return _CONSEQUENCE.sub("", _FINE.sub("无误", norm))
+
+
+def introduces_supervisor(norm: str) -> bool:
+    """A normalised clause or sentence in which a supervisor introduces themself ("我是客服主管陳", "我係值班
+    主管", "this is Anna, the duty supervisor") and that neither asks, promises nor negates: the escalation is
+    done."""
+    return bool(_SUPERVISOR_INTRO.search(norm)) and not _not_done(norm)
+
+
+def introduces_supervisor_in(text: str, normalize: Normalizer) -> bool:
+    """True when one sentence of the turn (cut at sentence ends only: "Hi, this is Anna, the duty supervisor.")
+    is a supervisor's introduction (`introduces_supervisor`)."""
+    sentences = (s for s in re.split(r"[。！？!?；;]+|\.\s+", text) if s.strip())
+    return any(introduces_supervisor(normalize(s)) for s in sentences)
 
 
 def is_one_clause(text: str) -> bool:
@@ -193,7 +273,8 @@ def says_done(norm: str, *, asks: bool = False) -> bool:
     promises, sets a condition, negates, says the work is under way nor tells of an earlier time ("上次已经
     补过", "blocked back in March"). "身份核对完成" and "the card is now
     blocked" say done; "我先帮您核实一下", "I'll freeze it once you're verified" and "您要冻结吗" do not."""
-    return bool(_DONE_ASPECT.search(norm)) and not asks and not _not_done(norm) and not _HISTORY.search(norm)
+    marked = _DONE_ASPECT.search(affirm(norm)) or _DONE_VERB_LE.search(norm)
+    return bool(marked) and not asks and not _not_done(norm) and not _HISTORY.search(norm)
 
 
 def said_plainly(text: str, normalize: Normalizer, phrases: list[tuple[str, re.Pattern[str] | None]]) -> bool:
@@ -203,7 +284,7 @@ def said_plainly(text: str, normalize: Normalizer, phrases: list[tuple[str, re.P
     phrases only (a space next to digits or Latin words stays inside the clause: "没有 24 小时冷静期")."""
     for part, asks in _scope_parts(text):
         norm = normalize(part)
-        if hit(norm, phrases) and not asks and not _not_done(norm):
+        if hit(affirm(norm), phrases) and not asks and not _not_done(norm):
             return True
     return False
 
