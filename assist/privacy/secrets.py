@@ -26,6 +26,8 @@ _CVV = re.compile(
 _PASSWORD = re.compile(
     r"(?i)(?=[登交查取网網密p])((?:登录|登入|交易|查询|取款|网银|網銀)?(?:密码|密碼)(?:是|为|為|係)[:：, ]{0,6}"
     r"|(?<![A-Za-z])password(?: is|:)\s{0,6})"
+    # Not a value but a question about the password: 密码是不是…, 密码是多少, 密碼係咪…, 密码是什么.
+    r"(?!不是|否|多少|什么|什麼|甚麼|啥|几|幾|怎|哪|咪|唔係|乜|咩|not\b|what\b|wrong\b)"
     rf"({en_digit_run(4, 16)}|[^\s,，。.;；!！?？\[\]]{{4,64}})"
 )
 

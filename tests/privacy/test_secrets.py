@@ -25,3 +25,24 @@ def test_passcodes_pins_cvvs_and_passwords_are_replaced(text: str, raw: str, tok
     out = redact(text)
     assert raw not in out
     assert token in out
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "冻了以后呢 密码是不是要重新弄",
+        "我的网银密码是多少位的",
+        "登录密码是什么规则",
+        "張卡嘅密碼係咪要重新設定",
+        "密碼是不是也要改",
+        "my password is not working since yesterday",
+    ],
+)
+def test_a_question_about_a_password_is_kept_whole(question: str) -> None:
+    assert redact(question) == question
+
+
+def test_a_password_said_after_a_question_word_elsewhere_is_still_replaced() -> None:
+    out = redact("你问密码？好吧，网银密码是Qwer2024")
+    assert "Qwer2024" not in out
+    assert "[PASSWORD]" in out
