@@ -21,6 +21,7 @@ import json
 import sys
 import tempfile
 from collections import defaultdict
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +44,15 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def build_engine(data_dir: Path, embedders: list[str]) -> Any:
-    """The call engine as `assist serve` builds it, on an index of kb_docs/ (ingested when the dir is empty)."""
+def build_services_for(data_dir: Path, embedders: list[str]) -> Any:
+    """The services as `assist serve` builds them, on an index of kb_docs/ (ingested when the dir is empty).
+
+    The caller closes them (background model work must stop before the interpreter's exit)."""
     from assist.config import Settings
     from assist.services import build_services
 
     settings = Settings(data_dir=data_dir, embedders=embedders)
-    return build_services(settings, ingest_if_empty=True).call_engine
+    return build_services(settings, ingest_if_empty=True)
 
 
 def judge(row: dict[str, Any], suggestion: Any) -> dict[str, Any]:
@@ -94,11 +97,12 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     rows = read_questions(args.questions)
     with tempfile.TemporaryDirectory(prefix="assist-bench-answers-") as tmp:
-        engine = build_engine(args.data or Path(tmp), args.embedders.split(","))
-        judged = []
-        for row in rows:
-            result = engine.handle_turn(engine.start_call(), speaker="customer", text=row["question"])
-            judged.append(judge(row, result.suggestion))
+        with closing(build_services_for(args.data or Path(tmp), args.embedders.split(","))) as svc:
+            engine = svc.call_engine
+            judged = []
+            for row in rows:
+                result = engine.handle_turn(engine.start_call(), speaker="customer", text=row["question"])
+                judged.append(judge(row, result.suggestion))
     report = {"questions": str(args.questions), "embedders": args.embedders, "summary": summarise(judged)}
     print(json.dumps(report, ensure_ascii=False, indent=2))
     if args.show_misses:

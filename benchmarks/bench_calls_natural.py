@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +48,16 @@ def group_of(call: dict[str, Any]) -> str:
     return f"zh-Hant {call['region']}" if call["script"] == "zh-Hant" else str(call["script"])
 
 
-def build_engine(data_dir: Path, embedders: list[str], turn_model: str) -> Any:
-    """The call engine as `assist serve` builds it (ingesting kb_docs/ when the data dir is empty)."""
+def build_services_for(data_dir: Path, embedders: list[str], turn_model: str) -> Any:
+    """The services as `assist serve` builds them (ingesting kb_docs/ when the data dir is empty).
+
+    The caller closes them, as the server's shutdown does: a background model run cut off by the
+    interpreter's exit aborts the process."""
     from assist.config import Settings
     from assist.services import build_services
 
     settings = Settings(data_dir=data_dir, embedders=embedders, turn_model=turn_model)  # type: ignore[arg-type]
-    return build_services(settings, ingest_if_empty=True).call_engine
+    return build_services(settings, ingest_if_empty=True)
 
 
 def warm_sentences(engine: Any) -> int:
@@ -198,12 +202,14 @@ def main() -> None:
     all_misses: dict[str, list[str]] = {}
     with tempfile.TemporaryDirectory(prefix="assist-bench-natural-") as tmp:
         for mode in modes:
-            engine = build_engine(args.data or Path(tmp), args.embedders.split(","), "on" if mode == "model" else "off")
-            if mode == "model" and not engine.understanding.ready:
-                raise SystemExit(f"the model did not load: {engine.understanding.status.reason}")
-            if args.warm_sentences:
-                warm_sentences(engine)
-            results[mode], all_misses[mode] = run_mode(engine, calls)
+            turn_model = "on" if mode == "model" else "off"
+            with closing(build_services_for(args.data or Path(tmp), args.embedders.split(","), turn_model)) as svc:
+                engine = svc.call_engine
+                if mode == "model" and not engine.understanding.ready:
+                    raise SystemExit(f"the model did not load: {engine.understanding.status.reason}")
+                if args.warm_sentences:
+                    warm_sentences(engine)
+                results[mode], all_misses[mode] = run_mode(engine, calls)
     print(
         json.dumps({"calls": str(args.calls), "n_calls": len(calls), "figures": results}, ensure_ascii=False, indent=2)
     )
