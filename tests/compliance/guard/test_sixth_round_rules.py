@@ -1,0 +1,145 @@
+"""The sixth round of the deterministic guard (issue #16): kinds of claims, not sentences.
+
+Every sentence here was written for these tests (none is taken from the spent or dev sets), in Simplified
+Chinese, Traditional Chinese (Hong Kong Cantonese and Taiwan usage) and English, for both directions:
+the claims the rules now catch, and the allowed statements they must leave alone (negations, warnings that
+name a claim as words, law text, true guarantees, and ordinary service talk near each new pattern).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from assist.compliance.guard import Guard
+
+# (text, category the rules must report)
+CLAIMS = [
+    # deposits as the yardstick of safety or return
+    ("收益比定期存款高多了，还跟存款一样安全。", "deposit_like"),
+    ("这款理财的回报高于银行定存，您放心。", "deposit_like"),
+    ("與其放定存，不如把錢拿來買這檔基金。", "deposit_like"),
+    ("這個計劃穩陣過銀行定期，息又高。", "deposit_like"),
+    ("呢份保單高息過存定期，仲有保障。", "deposit_like"),
+    ("It's as safe as a time deposit but pays far more.", "deposit_like"),
+    ("The yield on this bond is much higher than a savings account.", "deposit_like"),
+    # loan approval held back for a fee, and approval promised
+    ("恭喜您，贷款已经批下来了，您先转3000元保证金过来我们就放款。", "loan_approval"),
+    ("您的账户需要缴纳保证金才能解冻。", "loan_approval"),
+    ("您的貸款已核准，只要先繳一筆手續費就能撥款。", "loan_approval"),
+    ("你筆錢已經批出咗，要先過數畀手續費先可以出數。", "loan_approval"),
+    ("我哋保證成功批出，你放心。", "loan_approval"),
+    ("We have pre-approved your loan, you only need to wire the insurance fee first.", "loan_approval"),
+    ("Your loan is ready, just send the release fee and the funds go out today.", "loan_approval"),
+    # pressure: false deadlines, scarcity, threats
+    ("这个优惠限今日办理，过了就没有了。", "pressure"),
+    ("這個方案只賣三天，再不買就來不及了。", "pressure"),
+    ("你唔配合嘅話，我哋會將案件轉交司法程序。", "pressure"),
+    ("这是秘密调查，您不能跟任何人提起。", "pressure"),
+    ("This promotional rate expires in two hours, so lock it in.", "pressure"),
+    ("The deal won't last long, trust me.", "pressure"),
+    ("If you don't pay today we will send the police to your house.", "pressure"),
+    # a target return stated as a fact
+    ("这只基金年化至少能到6%，您放心买。", "performance_prediction"),
+    ("呢隻基金年回報起碼有8%，好穩陣。", "performance_prediction"),
+    ("這檔商品的年化報酬率可以達到7%以上。", "performance_prediction"),
+    ("You can expect a 7% annual return from this portfolio.", "performance_prediction"),
+    ("This fund will earn you 9 to 11 percent a year.", "performance_prediction"),
+    # rankings and card secrets
+    ("我们平台连续三年收益冠军。", "superlative"),
+    ("We were voted number one by our clients.", "superlative"),
+    ("請把卡片背面的三位數字念給我聽。", "credential_request"),
+    ("Just read the code back to me when the text arrives.", "credential_request"),
+]
+
+ALLOWED = [
+    # negations, in lists and in Cantonese / Taiwan usage
+    "这款理财不保本、不保息，收益也不确定。",
+    "呢隻產品唔保本，亦唔保證回報。",
+    "呢個計劃冇保證回報，你要諗清楚。",
+    "這檔基金並非保本，過去績效不保證未來收益。",
+    "我们放款前不收取任何费用，也不会让您先交保证金。",
+    # law text listing the forbidden words
+    "不得承诺保本、保收益、零风险，这是监管规定。",
+    "广告不得明示或者暗示保本、无风险或者保收益。",
+    "Promising a guaranteed return on a stock portfolio is a violation of the rules.",
+    # warnings and descriptions that name a claim as words
+    "骗子常用“稳赚不赔”“保本高息”等字眼，请您提高警惕。",
+    "有人跟你講「保證獲利」，一定係詐騙。",
+    "凡是要您先交解冻金的，都是诈骗。",
+    "不要相信以手续费、解冻费等名义要求转账的来电。",
+    "Be suspicious of anyone who says an investment is risk-free.",
+    # true guarantees
+    "这是定期存款，受存款保险保护，50万以内全额赔付。",
+    "Your deposits are protected up to the limit if the bank fails, per depositor.",
+    # rates that are contractual or historical, and deposits compared with deposits
+    "三年期定期存款年利率是2.6%。",
+    "七日年化收益率是1.9%，仅供参考。",
+    "这款理财的业绩比较基准是年化3.1%。",
+    "这只基金成立以来年化是5.2%，期间也有过亏损。",
+    "Our savings account pays 2.1% a year.",
+    "A term deposit pays more than a savings account.",
+    "大额存单的利率比普通定期高一些。",
+    "活期利息比定期低，您可以考虑定期。",
+    # ordinary service talk near the new patterns
+    "The verification code expires in 5 minutes.",
+    "If you're in a hurry I can call you back later.",
+    "Would you like a fixed deposit or a savings account?",
+    "房贷需要先付首付款，剩下的由银行放款。",
+    "您的贷款已经审批通过，我们不收取任何放款前费用。",
+    "如果您今天方便，可以现在办理；不方便也没关系。",
+    "請在月底前還款，逾期會產生利息。",
+    "请不要把卡背面的三位数字告诉任何人。",
+    "您的卡背面那三位数不用告诉我，我这边只是帮您挂失。",
+    "Never read the code back to anyone who calls you.",
+    "The code is printed on the back of the card, no need to read it to me.",
+    "请问您想了解年化收益大概多少的产品？",
+    "唔該晒，請問仲有咩可以幫到你？",
+]
+
+
+@pytest.mark.parametrize(("text", "category"), CLAIMS)
+def test_claims_of_the_sixth_round_kinds_are_flagged(guard: Guard, text: str, category: str) -> None:
+    verdict = guard.check(text, "agent")
+    assert verdict.action in ("block", "warn"), verdict.to_dict()
+    assert category in {m.category for m in verdict.matches}, verdict.to_dict()
+
+
+@pytest.mark.parametrize("text", ALLOWED)
+def test_negations_mentions_law_text_and_service_talk_are_allowed(guard: Guard, text: str) -> None:
+    verdict = guard.check(text, "agent")
+    assert verdict.action == "allow", verdict.to_dict()
+
+
+@pytest.mark.parametrize("text", [t for t, _ in CLAIMS[:8]])
+def test_a_customer_saying_the_same_words_is_never_flagged(guard: Guard, text: str) -> None:
+    assert guard.check(text, "customer").action == "allow"
+
+
+def test_a_target_return_warns_rather_than_blocks(guard: Guard) -> None:
+    """A rate can be a true, contractual figure: the officer decides, so the rule only warns."""
+    verdict = guard.check("这只基金年化至少能到6%。", "agent")
+    assert verdict.action == "warn"
+    assert {m.rule_id for m in verdict.matches} == {"target_return"}
+
+
+def test_a_quoted_claim_with_no_word_naming_it_is_still_made(guard: Guard) -> None:
+    """Quotation marks alone do not make a mention: an agent can quote its own pitch."""
+    assert guard.check('This plan is "100% capital guaranteed", you cannot lose.', "agent").action == "block"
+    assert guard.check("这款产品就是「保本」的，您放心。", "agent").action == "block"
+
+
+def test_a_negator_inside_one_claim_does_not_negate_the_next(guard: Guard) -> None:
+    """不会亏、稳赚: the 不 belongs to the first claim's own words; both are asserted."""
+    verdict = guard.check("这个产品不会亏、稳赚的。", "agent")
+    assert verdict.action == "block"
+    assert any("稳赚" in m.text for m in verdict.matches), verdict.to_dict()
+
+
+def test_a_list_item_after_an_unrelated_negation_is_still_a_claim(guard: Guard) -> None:
+    """不收手续费、保本保息: the 、 ends the clause when the item before it is not a claim."""
+    assert guard.check("我们不收手续费、保本保息。", "agent").action == "block"
+
+
+def test_the_suppressed_trace_names_a_quoted_mention(guard: Guard) -> None:
+    _, suppressed = guard.trace("他们常说“保本保息”等误导性语言。")
+    assert "mention" in {s.reason for s in suppressed}
