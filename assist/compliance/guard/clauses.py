@@ -95,7 +95,9 @@ _EN_POSTNEG = (
     "are illegal|is prohibited|are prohibited|is banned|are banned"
 )
 # mention nouns: the claim is named as words (稳赚不赔等话术, 保本的字眼), wherever they stand in the clause
-_ZH_POSTCANCEL = "说不定 也说不定 说不准 说不好 不好说 不一定 未必 话术 字眼 说辞 说词 用语 字样 噱头 诱饵 宣传 名义 借口 名目"
+_ZH_POSTCANCEL = (
+    "说不定 也说不定 说不准 说不好 不好说 不一定 未必 话术 字眼 说辞 说词 用语 字样 噱头 诱饵 宣传 名义 借口 名目"
+)
 _EN_POSTCANCEL = "or not|maybe not|not necessarily|too good to be true|warning sign|warning signs|red flags"
 
 
@@ -196,7 +198,9 @@ _MAX_QUOTED = 24
 # ... followed by 等 / 之类 (a list of named words) or in a sentence that names words, claims or their misuse
 _AFTER_QUOTES = re.compile(
     r'^(?:\s*[、,，和或及与/]?\s*[“「『‘"][^”」』’"\n]{1,24}[”」』’"])*\s*'
-    r"(?:等|之类|之類|这类|這類|这些|這些|etc\b|and so on|and the like|and similar)"
+    r"(?:\s*[(（][^)）\n]{0,40}[)）])?\s*"
+    r"(?:等|之类|之類|这类|這類|这些|這些|etc\b|and so on|and the like|and similar|"
+    r"就是指|就是|是指|指的是|即是|意思是|的意思|一词|一詞|这个词|這個詞|是什么|是什麼|means\b|refers to)"
 )
 _MENTION_CUES = re.compile(
     r"话术|話術|字眼|说辞|說辭|说词|說詞|用语|用語|字样|字樣|宣传|宣傳|宣称|宣稱|声称|聲稱|号称|號稱|诈骗|詐騙|骗|騙|"

@@ -49,6 +49,10 @@ CLAIMS = [
     ("We were voted number one by our clients.", "superlative"),
     ("請把卡片背面的三位數字念給我聽。", "credential_request"),
     ("Just read the code back to me when the text arrives.", "credential_request"),
+    ("为了核实身份，必须要提供网银账号和登录密码。", "credential_request"),
+    # a loss said to come back for sure
+    ("就算现在跌了，这只基金的净值一定会回来的。", "performance_prediction"),
+    ("這檔股票放長一點一定會回本。", "performance_prediction"),
 ]
 
 ALLOWED = [
@@ -94,6 +98,9 @@ ALLOWED = [
     "The code is printed on the back of the card, no need to read it to me.",
     "请问您想了解年化收益大概多少的产品？",
     "唔該晒，請問仲有咩可以幫到你？",
+    "「保本」就是指到期時本金全額返還的意思，這款產品不是保本的。",
+    "您的退款一定会回来的，请放心。",
+    "经理一定会回来电话给您。",
 ]
 
 
