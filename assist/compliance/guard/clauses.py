@@ -64,7 +64,7 @@ _ZH_CANCEL = (
     "有人说 网上说 听说 警惕 谨防 小心 提防 当心 防范 在意 看重 偏好 "
     "追求 您要求 假设 理论上 有人跟您说 有人跟你说 有人对您说 有人对你说 有人告诉您 有人告诉你 有人向您 "
     "有人向你 如果有人 骗子说 骗子会说 骗子常说 诈骗分子 "
-    "明示 暗示 标榜 鼓吹 吹嘘 以为 误以为 误认为 凡是 有无 有冇"
+    "明示 暗示 标榜 鼓吹 吹嘘 以为 误以为 误认为 凡是 有无 有冇 被要求 被告知 被骗"
 )
 _EN_CANCEL = (
     "may|might|could|possibly|perhaps|maybe|whether|you mentioned|you asked|you said|asked about|ask about|"
@@ -72,7 +72,8 @@ _EN_CANCEL = (
     "fraudster|fraudsters|looking for|you want|do you want|you prefer|would you prefer|prefer|do you need|"
     "you need|interested in|are you after|heard|hypothetically|in theory|theoretically|if anyone|if someone|"
     "if somebody|anyone who|anybody who|someone who|suspicious|suspect|promises of|assurances of|they think|"
-    "they believe|they feel|people think|people believe|lure|lured|lures"
+    "they believe|they feel|people think|people believe|lure|lured|lures|is told to|are told to|was told to|"
+    "were told to|being told to"
 )
 _ZH_BOUNDARY = "但 但是 可是 不过 然而 却 也 而且 并且 同时 只是 虽然 尽管"
 _EN_BOUNDARY = (
@@ -205,6 +206,7 @@ _AFTER_QUOTES = re.compile(
 _MENTION_CUES = re.compile(
     r"话术|話術|字眼|说辞|說辭|说词|說詞|用语|用語|字样|字樣|宣传|宣傳|宣称|宣稱|声称|聲稱|号称|號稱|诈骗|詐騙|骗|騙|"
     r"违规|違規|违法|違法|误导|誤導|不得|禁止|广告|廣告|所谓|所謂|标榜|標榜|噱头|噱頭|夸大|誇大|说|說|称|稱|投诉|投訴|叫|口号|口號|"
+    r"问|問|询问|詢問|"
     r"\b(?:such as|words?|phrases?|terms?|claims?|scams?|fraud\w*|misleading|so[- ]called|promises|red flags?)\b",
     re.IGNORECASE,
 )
@@ -212,6 +214,12 @@ _SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?:\s|$)")
 
 
 def quoted_mention(text: str, a: int, b: int) -> bool:
+    """True when the claim at ``[a, b)`` of the original ``text`` is a quoted mention (see :func:`_quoted_at`);
+    a match that runs into the quote (move money to a "safe account") is judged by its quoted end."""
+    return _quoted_at(text, a, b) or (b - a > 1 and _quoted_at(text, b - 1, b))
+
+
+def _quoted_at(text: str, a: int, b: int) -> bool:
     """True when the claim at ``[a, b)`` of the original ``text`` stands in quotation marks that name it as
     words: a short quote followed by 等/之类/"and the like", or in a sentence that speaks of words, claims,
     advertising, scams or their misuse (“保本保息”等误导性语言; 使用「保證獲利」等說詞; 'words such as

@@ -101,6 +101,10 @@ ALLOWED = [
     "「保本」就是指到期時本金全額返還的意思，這款產品不是保本的。",
     "您的退款一定会回来的，请放心。",
     "经理一定会回来电话给您。",
+    # scam descriptions in the bank's own documents: a reported instruction, a quoted term named as such
+    'In this scam the victim is told to move the savings to a "safe account" at once.',
+    "客户常被要求把资金转到所谓“安全账户”，这是诈骗。",
+    "客户问到“这款理财有没有存款保险”时，请说明理财不是存款。",
 ]
 
 
@@ -145,6 +149,11 @@ def test_a_negator_inside_one_claim_does_not_negate_the_next(guard: Guard) -> No
 def test_a_list_item_after_an_unrelated_negation_is_still_a_claim(guard: Guard) -> None:
     """不收手续费、保本保息: the 、 ends the clause when the item before it is not a claim."""
     assert guard.check("我们不收手续费、保本保息。", "agent").action == "block"
+
+
+def test_a_scam_instruction_said_to_the_customer_is_still_a_claim(guard: Guard) -> None:
+    assert guard.check('Move the savings to a "safe account" today, I will guide you.', "agent").action == "block"
+    assert guard.check("请您马上把钱转到安全账户。", "agent").action == "block"
 
 
 def test_the_suppressed_trace_names_a_quoted_mention(guard: Guard) -> None:
