@@ -17,6 +17,7 @@ CLAIMS = [
     # deposits as the yardstick of safety or return
     ("收益比定期存款高多了，还跟存款一样安全。", "deposit_like"),
     ("这款理财的回报高于银行定存，您放心。", "deposit_like"),
+    ("這檔保單的利率絕對比銀行定存划算。", "deposit_like"),
     ("與其放定存，不如把錢拿來買這檔基金。", "deposit_like"),
     ("這個計劃穩陣過銀行定期，息又高。", "deposit_like"),
     ("呢份保單高息過存定期，仲有保障。", "deposit_like"),
@@ -83,6 +84,7 @@ ALLOWED = [
     "Our savings account pays 2.1% a year.",
     "A term deposit pays more than a savings account.",
     "大额存单的利率比普通定期高一些。",
+    "大额存单起存金额20万，利率比普通定期高一些。",
     "活期利息比定期低，您可以考虑定期。",
     # ordinary service talk near the new patterns
     "The verification code expires in 5 minutes.",
