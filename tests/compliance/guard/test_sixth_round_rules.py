@@ -29,27 +29,27 @@ CLAIMS = [
     ("您的貸款已核准，只要先繳一筆手續費就能撥款。", "loan_approval"),
     ("你筆錢已經批出咗，要先過數畀手續費先可以出數。", "loan_approval"),
     ("我哋保證成功批出，你放心。", "loan_approval"),
-    ("We have pre-approved your loan, you only need to wire the insurance fee first.", "loan_approval"),
+    ("Your application is approved, so simply transfer the insurance charge and we release it.", "loan_approval"),
     ("Your loan is ready, just send the release fee and the funds go out today.", "loan_approval"),
     # pressure: false deadlines, scarcity, threats
     ("这个优惠限今日办理，过了就没有了。", "pressure"),
     ("這個方案只賣三天，再不買就來不及了。", "pressure"),
     ("你唔配合嘅話，我哋會將案件轉交司法程序。", "pressure"),
     ("这是秘密调查，您不能跟任何人提起。", "pressure"),
-    ("This promotional rate expires in two hours, so lock it in.", "pressure"),
-    ("The deal won't last long, trust me.", "pressure"),
-    ("If you don't pay today we will send the police to your house.", "pressure"),
+    ("The discount on this plan disappears in 20 minutes, so lock it in.", "pressure"),
+    ("This price isn't going to be around much longer, so decide now.", "pressure"),
+    ("Unless you transfer the amount tonight, a warrant for your arrest will be issued.", "pressure"),
     # a target return stated as a fact
     ("这只基金年化至少能到6%，您放心买。", "performance_prediction"),
     ("呢隻基金年回報起碼有8%，好穩陣。", "performance_prediction"),
     ("這檔商品的年化報酬率可以達到7%以上。", "performance_prediction"),
-    ("You can expect a 7% annual return from this portfolio.", "performance_prediction"),
-    ("This fund will earn you 9 to 11 percent a year.", "performance_prediction"),
+    ("You'll see at least 7% annual growth from this portfolio.", "performance_prediction"),
+    ("Put the money here and it will make you 9% every year.", "performance_prediction"),
     # rankings and card secrets
     ("我们平台连续三年收益冠军。", "superlative"),
     ("We were voted number one by our clients.", "superlative"),
     ("請把卡片背面的三位數字念給我聽。", "credential_request"),
-    ("Just read the code back to me when the text arrives.", "credential_request"),
+    ("When the six-digit code lands on your phone, say it back to me.", "credential_request"),
     ("为了核实身份，必须要提供网银账号和登录密码。", "credential_request"),
     # a loss said to come back for sure
     ("就算现在跌了，这只基金的净值一定会回来的。", "performance_prediction"),
@@ -65,17 +65,17 @@ ALLOWED = [
     "我们放款前不收取任何费用，也不会让您先交保证金。",
     # law text listing the forbidden words
     "不得承诺保本、保收益、零风险，这是监管规定。",
-    "广告不得明示或者暗示保本、无风险或者保收益。",
-    "Promising a guaranteed return on a stock portfolio is a violation of the rules.",
+    "监管要求销售时不得明示或暗示产品保本、无风险。",
+    "Telling a client that a fund has guaranteed returns is a violation of our code of conduct.",
     # warnings and descriptions that name a claim as words
     "骗子常用“稳赚不赔”“保本高息”等字眼，请您提高警惕。",
     "有人跟你講「保證獲利」，一定係詐騙。",
     "凡是要您先交解冻金的，都是诈骗。",
     "不要相信以手续费、解冻费等名义要求转账的来电。",
-    "Be suspicious of anyone who says an investment is risk-free.",
+    "Stay suspicious whenever a caller describes an investment as risk-free.",
     # true guarantees
     "这是定期存款，受存款保险保护，50万以内全额赔付。",
-    "Your deposits are protected up to the limit if the bank fails, per depositor.",
+    "If an FDIC-insured bank fails, each depositor is covered up to the legal limit.",
     # rates that are contractual or historical, and deposits compared with deposits
     "三年期定期存款年利率是2.6%。",
     "七日年化收益率是1.9%，仅供参考。",
@@ -137,7 +137,7 @@ def test_a_target_return_warns_rather_than_blocks(guard: Guard) -> None:
 
 def test_a_quoted_claim_with_no_word_naming_it_is_still_made(guard: Guard) -> None:
     """Quotation marks alone do not make a mention: an agent can quote its own pitch."""
-    assert guard.check('This plan is "100% capital guaranteed", you cannot lose.', "agent").action == "block"
+    assert guard.check('Our bond is "fully principal protected", I promise.', "agent").action == "block"
     assert guard.check("这款产品就是「保本」的，您放心。", "agent").action == "block"
 
 
@@ -159,5 +159,5 @@ def test_a_scam_instruction_said_to_the_customer_is_still_a_claim(guard: Guard) 
 
 
 def test_the_suppressed_trace_names_a_quoted_mention(guard: Guard) -> None:
-    _, suppressed = guard.trace("他们常说“保本保息”等误导性语言。")
+    _, suppressed = guard.trace("有些销售会把“保本保息”挂在嘴边，这类说法都是误导。")
     assert "mention" in {s.reason for s in suppressed}
