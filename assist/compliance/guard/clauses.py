@@ -15,12 +15,22 @@ How a trigger at ``[a, b)`` in clause ``[s, e)`` is judged (:func:`judge`):
 
 Clauses end at , . ! ? ; : 。 、 line breaks and at contrast or conjunction words (但/但是/可是/不过/
 然而/却/也/而且, but/however/although/though/whereas, "and it/you/this ..."), so in
-虽然不保本，但稳赚不赔 the negation of the first clause does not reach the second.
+虽然不保本，但稳赚不赔 the negation of the first clause does not reach the second. A list of claims
+joined by 、 is one clause (:func:`enumeration_clause`): 不得承诺保本、保收益、无风险 negates all three.
+
+A claim is *mentioned*, not made, when a scope word says so (a warning, reported speech or belief, law
+text: 明示或者暗示保本, 稳赚不赔等话术, "they think it's risk-free") or when the claim's words stand in
+quotation marks that the sentence names as words (:func:`quoted_mention`: “保本保息”等误导性语言).
+Cantonese negators (唔, 冇) count as 不 and 没 do: 唔保本 is a negation.
 """
 
 from __future__ import annotations
 
+import bisect
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from assist.compliance.guard.normalize import normalize_phrase
 
@@ -29,7 +39,8 @@ NEG, CANCEL, BOUNDARY, IGNORE, POSTNEG, POSTCANCEL = 1, 2, 3, 4, 5, 6
 
 _ZH_NEG = (
     "不 非 没 没有 无 无法 不能 不会 并非 不是 未 勿 别 绝非 从未 "
-    "从不 并不 不可能 没可能 不可以 不得 禁止 严禁 拒绝 不要 不准 毋"
+    "从不 并不 不可能 没可能 不可以 不得 禁止 严禁 拒绝 不要 不准 毋 "
+    "唔 冇 未有 并无 避免 杜绝"
 )
 _EN_NEG = (
     "not|no|never|cannot|can't|cant|isn't|isnt|aren't|arent|doesn't|doesnt|don't|dont|didn't|won't|wouldn't|"
@@ -39,7 +50,8 @@ _ZH_IGNORE = (
     "不但 不仅 不只 不光 不管 不断 不少 不错 不久 不用说 不得不 非常 "
     "非凡 未来 无论 毫无疑问 无疑 无忧 无比 无数 无限 没错 没问题 "
     "不是问题 没有之一 没得说 别人 特别 区别 级别 分别 类别 个别 差别 "
-    "识别 告别 不要错过 别错过 不容错过 不用担心 不必担心 不怕 无与伦比"
+    "识别 告别 不要错过 别错过 不容错过 不用担心 不必担心 不怕 无与伦比 "
+    "唔该 唔好意思 唔紧要 唔使客气 唔使担心 唔使惊 唔怕 唔好错过 冇问题 冇错"
 )
 _EN_IGNORE = (
     "not only|no doubt|no question|no matter|no problem|not just|no wonder|no brainer|not to mention|"
@@ -51,14 +63,17 @@ _ZH_CANCEL = (
     "您提到的 你说的 你提到的 您问的 你问的 您刚才问 所谓 号称 声称 宣称 "
     "有人说 网上说 听说 警惕 谨防 小心 提防 当心 防范 在意 看重 偏好 "
     "追求 您要求 假设 理论上 有人跟您说 有人跟你说 有人对您说 有人对你说 有人告诉您 有人告诉你 有人向您 "
-    "有人向你 如果有人 骗子说 骗子会说 骗子常说 诈骗分子"
+    "有人向你 如果有人 骗子说 骗子会说 骗子常说 诈骗分子 "
+    "明示 暗示 标榜 鼓吹 吹嘘 以为 误以为 误认为 凡是 有无 有冇 被要求 被告知 被骗"
 )
 _EN_CANCEL = (
     "may|might|could|possibly|perhaps|maybe|whether|you mentioned|you asked|you said|asked about|ask about|"
     "asking about|so-called|so called|claims|claiming|promising|beware|be careful|be wary|watch out|scam|scams|"
     "fraudster|fraudsters|looking for|you want|do you want|you prefer|would you prefer|prefer|do you need|"
     "you need|interested in|are you after|heard|hypothetically|in theory|theoretically|if anyone|if someone|"
-    "if somebody|anyone who|anybody who|someone who"
+    "if somebody|anyone who|anybody who|someone who|suspicious|suspect|promises of|assurances of|they think|"
+    "they believe|they feel|people think|people believe|lure|lured|lures|is told to|are told to|was told to|"
+    "were told to|being told to"
 )
 _ZH_BOUNDARY = "但 但是 可是 不过 然而 却 也 而且 并且 同时 只是 虽然 尽管"
 _EN_BOUNDARY = (
@@ -69,7 +84,7 @@ _ZH_POSTNEG = (
     "是不可能的 不可能 不存在 做不到 没有的事 是没有的 是错误的 是错的 不对 "
     "不属实 不允许 不能承诺 不能保证 无法保证 没法保证 没办法保证 保证不了 "
     "不成立 违规 违法 是虚假的 虚假宣传 骗局 骗人 诈骗 退出市场 已经退出 "
-    "不再 被禁止 不合规 是误导"
+    "不再 被禁止 不合规 是误导 严格禁止 是禁止的 禁止性 属于违规 骗子 都是骗子"
 )
 _EN_POSTNEG = (
     "is not possible|isn't possible|is impossible|are impossible|does not exist|doesn't exist|do not exist|"
@@ -77,10 +92,14 @@ _EN_POSTNEG = (
     "are not something|aren't something|is not allowed|isn't allowed|are not allowed|aren't allowed|"
     "can't be promised|cannot be promised|can't promise|cannot promise|we do not offer|we don't offer|"
     "is not offered|isn't offered|is not available|isn't available|is a scam|are a scam|is a red flag|"
-    "are a red flag|is not real|isn't real|are not real|aren't real|no longer"
+    "are a red flag|is not real|isn't real|are not real|aren't real|no longer|violation|violations|is illegal|"
+    "are illegal|is prohibited|are prohibited|is banned|are banned"
 )
-_ZH_POSTCANCEL = "说不定 也说不定 说不准 说不好 不好说 不一定 未必"
-_EN_POSTCANCEL = "or not|maybe not|not necessarily"
+# mention nouns: the claim is named as words (稳赚不赔等话术, 保本的字眼), wherever they stand in the clause
+_ZH_POSTCANCEL = (
+    "说不定 也说不定 说不准 说不好 不好说 不一定 未必 话术 字眼 说辞 说词 用语 字样 噱头 诱饵 宣传 名义 借口 名目"
+)
+_EN_POSTCANCEL = "or not|maybe not|not necessarily|too good to be true|warning sign|warning signs|red flags"
 
 
 def lexicon() -> dict[str, int]:
@@ -171,3 +190,144 @@ def judge(
             elif eff == POSTCANCEL and hedges_cancel:
                 return False
     return negs % 2 == 0
+
+
+_CLAUSE_CHARS = frozenset(",!?;:。、.\n\r\t")
+# a quoted phrase is a mention when the quote is a short term (not a quoted sentence) ...
+_OPEN_QUOTES, _CLOSE_QUOTES = '“「『‘"', '”」』’"'
+_MAX_QUOTED = 24
+# ... followed by 等 / 之类 (a list of named words) or in a sentence that names words, claims or their misuse
+_AFTER_QUOTES = re.compile(
+    r'^(?:\s*[、,，和或及与/]?\s*[“「『‘"][^”」』’"\n]{1,24}[”」』’"])*\s*'
+    r"(?:\s*[(（][^)）\n]{0,40}[)）])?\s*"
+    r"(?:等|之类|之類|这类|這類|这些|這些|etc\b|and so on|and the like|and similar|"
+    r"就是指|就是|是指|指的是|即是|意思是|的意思|一词|一詞|这个词|這個詞|是什么|是什麼|means\b|refers to)"
+)
+_MENTION_CUES = re.compile(
+    r"话术|話術|字眼|说辞|說辭|说词|說詞|用语|用語|字样|字樣|宣传|宣傳|宣称|宣稱|声称|聲稱|号称|號稱|诈骗|詐騙|骗|騙|"
+    r"违规|違規|违法|違法|误导|誤導|不得|禁止|广告|廣告|所谓|所謂|标榜|標榜|噱头|噱頭|夸大|誇大|说|說|称|稱|投诉|投訴|叫|口号|口號|"
+    r"问|問|询问|詢問|"
+    r"\b(?:such as|words?|phrases?|terms?|claims?|scams?|fraud\w*|misleading|so[- ]called|promises|red flags?)\b",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?:\s|$)")
+
+
+def quoted_mention(text: str, a: int, b: int) -> bool:
+    """True when the claim at ``[a, b)`` of the original ``text`` is a quoted mention (see :func:`_quoted_at`);
+    a match that runs into the quote (move money to a "safe account") is judged by its quoted end."""
+    return _quoted_at(text, a, b) or (b - a > 1 and _quoted_at(text, b - 1, b))
+
+
+def _quoted_at(text: str, a: int, b: int) -> bool:
+    """True when the claim at ``[a, b)`` of the original ``text`` stands in quotation marks that name it as
+    words: a short quote followed by 等/之类/"and the like", or in a sentence that speaks of words, claims,
+    advertising, scams or their misuse (“保本保息”等误导性语言; 使用「保證獲利」等說詞; 'words such as
+    "guaranteed"'). A quoted claim with no such cue ('The plan is "100% capital secure"') is still made.
+    """
+    sent_start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, a)), default=0)
+    m_end = _SENTENCE_END.search(text, b)
+    sent_end = m_end.start() if m_end else len(text)
+    before = text[max(sent_start, a - _MAX_QUOTED) : a]
+    opens = [i for i, c in enumerate(before) if c in _OPEN_QUOTES]
+    if not opens or any(c in _CLOSE_QUOTES and c not in _OPEN_QUOTES for c in before[opens[-1] + 1 :]):
+        return False
+    after = text[b : min(sent_end, b + _MAX_QUOTED)]
+    close = next((i for i, c in enumerate(after) if c in _CLOSE_QUOTES), -1)
+    if close < 0 or any(c in _OPEN_QUOTES and c not in _CLOSE_QUOTES for c in after[:close]):
+        return False
+    q_start, q_end = a - len(before) + opens[-1], b + close + 1
+    if _AFTER_QUOTES.match(text[q_end:sent_end]):
+        return True
+    rest = text[sent_start:q_start] + " " + text[q_end:sent_end]
+    return _MENTION_CUES.search(rest) is not None
+
+
+def own_scope_words(
+    a: int, b: int, triggers: Iterable[tuple[int, int, int]], words: Sequence[ScopeHit]
+) -> list[ScopeHit]:
+    """The scope words that bear on the trigger at ``[a, b)``: a negator inside another claim's own words
+    belongs to that claim (不会亏、稳赚: the 不 of 不会亏 does not negate 稳赚)."""
+    others = [(x, y) for x, y, _ in triggers if (x, y) != (a, b) and not (x <= a and b <= y)]
+    return [w for w in words if not any(x <= w.start and w.end <= y for x, y in others)]
+
+
+def enumeration_clause(
+    s: str, cs: int, ce: int, triggers: Iterable[tuple[int, int, int]], starts: list[int], ends: list[int]
+) -> tuple[int, int]:
+    """The clause ``[cs, ce)`` widened over a 、-list of claims.
+
+    Forward, a 、 never ends the clause, so what closes the list covers every item (认证金、解冻费、激活费等名义:
+    the 等名义 names all three as words). Backward, the items share one clause only when the item before the
+    、 ends with a claim (不得承诺保本、保收益: the negator covers both); otherwise (不收手续费、保本保息) the 、
+    ends the clause, so an earlier item's negator does not reach this one.
+    """
+    spans = list(triggers)
+    n = len(s)
+    for _ in range(20):  # a list has a few items
+        if ce >= n or s[ce] != "、":
+            break
+        _, ce = clause_around(ce + 1, ce + 1, starts, ends, n)
+    for _ in range(20):
+        if cs < 2 or s[cs - 1] != "、" or not any(cs - 3 <= y <= cs - 1 for _, y, _ in spans):
+            break
+        cs, _ = clause_around(cs - 1, cs - 1, starts, ends, n)
+    return cs, ce
+
+
+def list_item_start(a: int, cs: int, triggers: Iterable[tuple[int, int, int]], words: Sequence[Any]) -> int:
+    """Where the scope of the trigger at ``a`` starts: its clause's start, or - when a negator stands between
+    an earlier trigger of the clause and this one - the end of that earlier trigger.
+
+    A negated list repeats its negator ("不保本不保息": two claims, each negated once), so a negator that
+    belongs to the item before must not be counted again; a list under one negator ("不能承诺保本保收益")
+    has no negator between its items and keeps the whole clause.
+    """
+    pe = max((e for x, e, _ in triggers if cs <= x and e <= a), default=-1)
+    if pe >= 0 and any(w.effect == NEG and pe <= w.start < a for w in words):
+        return pe
+    return cs
+
+
+def after_negated_colon(s: str, clause_start: int, words: list[Any]) -> bool:
+    """True when the clause follows a lead-in that ends with a negator and a colon.
+
+    "本行员工绝不会：索要客户的验证码", "Staff will never: ask for your passcode": the negation covers what
+    the colon introduces, as a negated lead-in line covers its list items. The negator must end the lead-in
+    ("没有风险：保本保收益" still asserts).
+    """
+    colon = clause_start - 1
+    if colon <= 0 or s[colon] != ":":
+        return False
+    end = len(s[:colon].rstrip())
+    return any(w.effect == NEG and w.end == end for w in words)
+
+
+def boundaries(s: str, words: list[Any]) -> tuple[list[int], list[int]]:
+    """Sorted starts and ends of clause boundaries: punctuation and contrast words."""
+    spans = [
+        (i, i + 1)
+        for i, c in enumerate(s)
+        # "800,000" and "2.5" are numbers, not clause breaks
+        if c in _CLAUSE_CHARS and not (c in ",." and 0 < i < len(s) - 1 and s[i - 1].isdigit() and s[i + 1].isdigit())
+    ]
+    spans.extend((w.start, w.end) for w in words if w.effect == BOUNDARY)
+    spans.sort()
+    return [a for a, _ in spans], [b for _, b in spans]
+
+
+def clause_around(a: int, b: int, starts: list[int], ends: list[int], n: int) -> tuple[int, int]:
+    """The clause ``[cs, ce)`` around ``[a, b)``: after the last boundary ending at or before ``a``, up to
+    the first boundary starting at or after ``b``."""
+    cs = 0
+    i = bisect.bisect_right(starts, a) - 1
+    while i >= 0:
+        if ends[i] <= a:
+            cs = max(cs, ends[i])
+            break
+        i -= 1
+    ce = n
+    j = bisect.bisect_left(starts, b)
+    if j < len(starts):
+        ce = starts[j]
+    return cs, ce

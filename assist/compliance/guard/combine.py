@@ -50,7 +50,8 @@ class Suppressed:
     """A rule trigger the deterministic layers found but did not fire, and why.
 
     ``reason`` is ``exception`` (a term of art in its clause), ``negated_or_hedged``, ``negated_lead_in``
-    (a list item under a negated lead-in line) or ``term_of_art`` (an exception phrase seen anywhere).
+    (a list item under a negated lead-in line), ``mention`` (quoted as words: “保本”等字眼) or
+    ``term_of_art`` (an exception phrase seen anywhere).
     """
 
     rule_id: str

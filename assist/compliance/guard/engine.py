@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -10,7 +9,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assist.compliance.guard.clauses import BOUNDARY, CANCEL, NEG, POSTCANCEL, POSTNEG, judge, select_scope_words
+from assist.compliance.guard.clauses import (
+    CANCEL,
+    NEG,
+    POSTCANCEL,
+    POSTNEG,
+    after_negated_colon,
+    boundaries,
+    clause_around,
+    enumeration_clause,
+    judge,
+    list_item_start,
+    own_scope_words,
+    quoted_mention,
+    select_scope_words,
+)
 from assist.compliance.guard.matcher import Matcher
 from assist.compliance.guard.normalize import normalize_for_match
 from assist.compliance.guard.rules import Disclosure, Rule, RulePack, load_rule_pack
@@ -26,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 SPEAKERS = ("agent", "customer", "suggestion", "document", "passage")
 _ACTION_RANK = {"allow": 0, "warn": 1, "block": 2}
-_CLAUSE_CHARS = frozenset(",!?;:。、.\n\r\t")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•·+]|\d{1,2}[.)、]|[（(]?\d{1,2}[)）]|[a-zA-Z][.)])\s+")
 
 
@@ -243,16 +255,21 @@ class Guard:
         if not hits.triggers:
             return []
         words = select_scope_words(hits.scope)
-        bounds_start, bounds_end = _boundaries(s, words)
+        bounds_start, bounds_end = boundaries(s, words)
         kept: dict[int, list[tuple[int, int]]] = {}
         for a, b, ridx in sorted(hits.triggers, key=lambda t: (t[0], -(t[1] - t[0]))):
-            cs, ce = _clause(a, b, bounds_start, bounds_end, len(s))
-            js = _list_item_start(a, cs, hits.triggers, words)
+            cs, ce = clause_around(a, b, bounds_start, bounds_end, len(s))
+            cs, ce = enumeration_clause(s, cs, ce, hits.triggers, bounds_start, bounds_end)
+            js = list_item_start(a, cs, hits.triggers, words)
             why = None
             if any(er == ridx and ea >= cs and eb <= ce for ea, eb, er in hits.exceptions):
                 why = "exception"
-            elif not judge(a, b, js, ce, words) or _after_negated_colon(s, cs, words):
+            elif not judge(a, b, js, ce, own_scope_words(a, b, hits.triggers, words)) or after_negated_colon(
+                s, cs, words
+            ):
                 why = "negated_or_hedged"
+            elif quoted_mention(text, *nt.span(a, b)):
+                why = "mention"
             elif "\n" in text and self._lead_in_negates(text, nt.starts[a]):
                 why = "negated_lead_in"
             if why is not None:
@@ -300,8 +317,8 @@ class Guard:
                 return False
             hits = self._matcher.scan(s)
             words = select_scope_words(hits.scope)
-            bs, be = _boundaries(s, words)
-            cs, ce = _clause(len(s), len(s), bs, be, len(s))
+            bs, be = boundaries(s, words)
+            cs, ce = clause_around(len(s), len(s), bs, be, len(s))
             return not judge(len(s), len(s), cs, ce, words)
         return False
 
@@ -322,10 +339,10 @@ class Guard:
         if not hits.disclosures:
             return []
         words = select_scope_words(hits.scope)
-        bs, be = _boundaries(s, words)
+        bs, be = boundaries(s, words)
         found: list[str] = []
         for a, b, pidx in sorted(hits.disclosures):
-            cs, ce = _clause(a, b, bs, be, len(s))
+            cs, ce = clause_around(a, b, bs, be, len(s))
             if judge(a, b, cs, ce, words, hedges_cancel=False):
                 did, pid = self._matcher.parts[pidx]
                 qid = f"{did}.{pid}"
@@ -413,64 +430,6 @@ def unavailable_reason(guard: GuardProtocol | None) -> str | None:
     if not guard.rules:
         return "the compliance guard has no rules in force"
     return None
-
-
-def _list_item_start(a: int, cs: int, triggers: Iterable[tuple[int, int, int]], words: Sequence[Any]) -> int:
-    """Where the scope of the trigger at ``a`` starts: its clause's start, or - when a negator stands between
-    an earlier trigger of the clause and this one - the end of that earlier trigger.
-
-    A negated list repeats its negator ("不保本不保息": two claims, each negated once), so a negator that
-    belongs to the item before must not be counted again; a list under one negator ("不能承诺保本保收益")
-    has no negator between its items and keeps the whole clause.
-    """
-    pe = max((e for x, e, _ in triggers if cs <= x and e <= a), default=-1)
-    if pe >= 0 and any(w.effect == NEG and pe <= w.start < a for w in words):
-        return pe
-    return cs
-
-
-def _after_negated_colon(s: str, clause_start: int, words: list[Any]) -> bool:
-    """True when the clause follows a lead-in that ends with a negator and a colon.
-
-    "本行员工绝不会：索要客户的验证码", "Staff will never: ask for your passcode": the negation covers what
-    the colon introduces, as a negated lead-in line covers its list items. The negator must end the lead-in
-    ("没有风险：保本保收益" still asserts).
-    """
-    colon = clause_start - 1
-    if colon <= 0 or s[colon] != ":":
-        return False
-    end = len(s[:colon].rstrip())
-    return any(w.effect == NEG and w.end == end for w in words)
-
-
-def _boundaries(s: str, words: list[Any]) -> tuple[list[int], list[int]]:
-    """Sorted starts and ends of clause boundaries: punctuation and contrast words."""
-    spans = [
-        (i, i + 1)
-        for i, c in enumerate(s)
-        # "800,000" and "2.5" are numbers, not clause breaks
-        if c in _CLAUSE_CHARS and not (c in ",." and 0 < i < len(s) - 1 and s[i - 1].isdigit() and s[i + 1].isdigit())
-    ]
-    spans.extend((w.start, w.end) for w in words if w.effect == BOUNDARY)
-    spans.sort()
-    return [a for a, _ in spans], [b for _, b in spans]
-
-
-def _clause(a: int, b: int, starts: list[int], ends: list[int], n: int) -> tuple[int, int]:
-    """The clause ``[cs, ce)`` around ``[a, b)``: after the last boundary ending at or before ``a``, up to
-    the first boundary starting at or after ``b``."""
-    cs = 0
-    i = bisect.bisect_right(starts, a) - 1
-    while i >= 0:
-        if ends[i] <= a:
-            cs = max(cs, ends[i])
-            break
-        i -= 1
-    ce = n
-    j = bisect.bisect_left(starts, b)
-    if j < len(starts):
-        ce = starts[j]
-    return cs, ce
 
 
 def example_failures(guard: Guard) -> list[str]:

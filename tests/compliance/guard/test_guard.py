@@ -162,7 +162,8 @@ def test_spans_point_into_the_original_text(guard: Guard) -> None:
     assert verdict.action == "block"
     for m in verdict.matches:
         assert text[m.start : m.end] == m.text
-    assert {m.text for m in verdict.matches} == {"保」 「本", "百分之百安全"}
+    # 年化百分之百 is a target return stated as fact (the sixth round's target_return rule)
+    assert {m.text for m in verdict.matches} == {"保」 「本", "年化百分之百", "百分之百安全"}
 
 
 def test_verdict_shape_and_advice(guard: Guard) -> None:

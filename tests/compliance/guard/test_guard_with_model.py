@@ -76,7 +76,8 @@ def test_model_catches_a_claim_no_rule_was_written_for(rules_guard: Guard, model
 
 
 def test_model_vetoes_a_rule_block_on_a_warning(rules_guard: Guard, model: ClaimModel) -> None:
-    text = "凡是索要验证码的，一律是诈骗"
+    # (凡是… is a mention word of the clause logic since the sixth round; this warning has none in its clause)
+    text = "索要验证码的来电，一律是诈骗"
     assert rules_guard.check(text).action == "block"  # the rules see 索要验证码 and nothing else
     assert _guard(rules_guard, StubLayer(model)).check(text).action == "allow"
 
