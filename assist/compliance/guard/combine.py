@@ -43,6 +43,35 @@ _HEDGE = re.compile(
 HEDGEABLE = frozenset(
     ("guaranteed_return", "no_risk", "performance_prediction", "deposit_like", "superlative", "loan_approval")
 )
+#: What a credential request asks for when it asks for a SECRET: a password, passcode or PIN, a one-time or
+#: verification code, the card's security code (named, or described: the three digits by the signature, the
+#: back of the card, a photo of the card) or its full number, online-banking log-in details. "Last four digits"
+#: and "security questions" are identity checks, not secrets.
+_SECRET = re.compile(
+    r"pass(?:word|code|phrase)|\bpins?\b|\b(?:cvv2?|cvc2?|csc|otp)\b|security\s+code|"
+    r"(?:verification|one[- ]time|confirmation|authori[sz]ation|access|sms|text|(?:6|six)[- ]digit)\s+(?:code|number)|"
+    r"\b(?:the|that|this)\s+code\b|(?:three|3)[- ]digits?|last\s+(?:three|3)\b|back\s+of\s+(?:the|your)\s+card|"
+    r"(?:by|next\s+to|beside)\s+(?:the|your)\s+signature|turn\s+(?:the|your)\s+card\s+over|card\s+number|"
+    r"expir(?:y|ation)\s+date|photo\s+of\s+(?:the|your)\s+card|log-?in\s+(?:details|name)|user\s*name|credentials|"
+    r"密[码碼钥鑰]|[验驗校]证码|[验驗校][证證]碼|校验码|动态码|動態碼|口令|安全[码碼]|短[信訊][码碼]|"
+    r"[后後末尾]三位|背面|卡背|三位[数數]|卡[号號]|有效期|[网網][银銀]|U盾|登[录錄入]|"
+    r"(?:信用卡|[银銀]行卡|卡片|[储儲]蓄卡)(?:正反面)?(?:的)?(?:照片|相片)",
+    re.IGNORECASE,
+)
+_LAST_FOUR = re.compile(r"last\s+(?:four|4)\b|[后後末尾]四位|尾[号號]", re.IGNORECASE)
+
+
+def names_a_secret(text: str) -> bool:
+    """True when ``text`` asks about a secret (see ``_SECRET``), not only about who the caller is.
+
+    "Card number" beside "the last four digits" is the identity check agents make, not a request for the number.
+    """
+    found = [m.group(0).lower() for m in _SECRET.finditer(text)]
+    if not found:
+        return False
+    if _LAST_FOUR.search(text):
+        found = [f for f in found if f not in ("card number", "卡号", "卡號")]
+    return bool(found)
 
 
 @dataclass(frozen=True)
@@ -79,6 +108,10 @@ class Policy:
         model_max_action: The most the model alone may do (``block`` or ``warn``).
         hedges_silence: A hedge in the clause (may, might, 可能, 也许, ...) keeps the model from adding a match
             of a :data:`HEDGEABLE` category there, as a hedge cancels a rule's trigger.
+        credential_block_needs_secret: The model's ``credential_request`` match blocks only where the text
+            names or describes a secret (:func:`names_a_secret`); else it warns at most. Every call opens with
+            "for your security I need to verify your identity", and scam scripts open the same way: the
+            difference is asking for the code, the PIN or the digits on the back of the card.
     """
 
     model_adds: bool = True
@@ -92,6 +125,7 @@ class Policy:
     veto_min_clauses: int = 1
     model_max_action: str = "block"
     hedges_silence: bool = True
+    credential_block_needs_secret: bool = True
 
     def __post_init__(self) -> None:
         if self.suppress not in ("none", "clause", "utterance"):
@@ -214,12 +248,26 @@ def deterministic_action(
     return best
 
 
-def model_action(model: Any, probs_row: np.ndarray, policy: Policy) -> tuple[int, float, str | None]:
-    """``(category index, probability, block|warn|None)`` of one clause under the model's thresholds."""
+def model_action(
+    model: Any, probs_row: np.ndarray, policy: Policy, text: str | None = None
+) -> tuple[int, float, str | None]:
+    """``(category index, probability, block|warn|None)`` of one clause under the model's thresholds.
+
+    With ``text`` (the utterance the clause is in), a credential request that names no secret warns at most
+    (``Policy.credential_block_needs_secret``).
+    """
     k = int(np.argmax(probs_row[1:])) + 1
     p = float(probs_row[k])
     action = "block" if p >= model.block[k] else "warn" if p >= model.warn[k] else None
     if action == "block" and policy.model_max_action == "warn":
+        action = "warn"
+    if (
+        action == "block"
+        and text is not None
+        and policy.credential_block_needs_secret
+        and model.categories[k] == "credential_request"
+        and not names_a_secret(text)
+    ):
         action = "warn"
     return k, p, action
 
@@ -268,7 +316,7 @@ def combine(
     for i, (a, b) in enumerate(spans):
         if not allowed[i]:
             continue
-        k, p, action = model_action(model, probs[i], policy)
+        k, p, action = model_action(model, probs[i], policy, text)
         cat = model.categories[k]
         if action is None or _covered(out, a, b, cat, action):
             continue
