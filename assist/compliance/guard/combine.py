@@ -43,19 +43,26 @@ _HEDGE = re.compile(
 HEDGEABLE = frozenset(
     ("guaranteed_return", "no_risk", "performance_prediction", "deposit_like", "superlative", "loan_approval")
 )
-#: What a credential request asks for when it asks for a SECRET: a password, passcode or PIN, a one-time or
-#: verification code, the card's security code (named, or described: the three digits by the signature, the
-#: back of the card, a photo of the card) or its full number, online-banking log-in details. "Last four digits"
-#: and "security questions" are identity checks, not secrets.
+#: What a credential request asks for when it asks for a SECRET, or for what a secret gives: a password,
+#: passcode or PIN, a one-time or verification code (or "the six digits you just got"), the card's security
+#: code (named, or described: the three digits by the signature, the back of the card, a photo of the card),
+#: its full number or expiry, online-banking log-in details, the card or passbook itself, control of the
+#: customer's screen or phone (screen sharing, a remote-access app, ATM steps), or the money itself moved to a
+#: "safe" or "supervised" account. "Last four digits" and "security questions" are identity checks, not secrets.
 _SECRET = re.compile(
-    r"pass(?:word|code|phrase)|\bpins?\b|\b(?:cvv2?|cvc2?|csc|otp)\b|security\s+code|"
-    r"(?:verification|one[- ]time|confirmation|authori[sz]ation|access|sms|text|(?:6|six)[- ]digit)\s+(?:code|number)|"
-    r"\b(?:the|that|this)\s+code\b|(?:three|3)[- ]digits?|last\s+(?:three|3)\b|back\s+of\s+(?:the|your)\s+card|"
-    r"(?:by|next\s+to|beside)\s+(?:the|your)\s+signature|turn\s+(?:the|your)\s+card\s+over|card\s+number|"
-    r"expir(?:y|ation)\s+date|photo\s+of\s+(?:the|your)\s+card|log-?in\s+(?:details|name)|user\s*name|credentials|"
-    r"密[码碼钥鑰]|[验驗校]证码|[验驗校][证證]碼|校验码|动态码|動態碼|口令|安全[码碼]|短[信訊][码碼]|"
-    r"[后後末尾]三位|背面|卡背|三位[数數]|卡[号號]|有效期|[网網][银銀]|U盾|登[录錄入]|"
-    r"(?:信用卡|[银銀]行卡|卡片|[储儲]蓄卡)(?:正反面)?(?:的)?(?:照片|相片)",
+    r"pass(?:word|code|phrase)|\bpins?\b|\b(?:cvv2?|cvc2?|csc|otp)\b|security\s+code|(?<!zip )(?<!post )\bcodes?\b|"
+    r"(?:three|3|six|6|sixteen|16)[- ]digits?|\ball\s+(?:sixteen|16)\b|last\s+(?:three|3)\b|numbers?\s+(?:on|from)\s+"
+    r"(?:the|your)\s+card|back\s+of\s+(?:the|your)\s+card|(?:by|next\s+to|beside)\s+(?:the|your)\s+signature|"
+    r"turn\s+(?:the|your)\s+card\s+over|card\s+(?:number|details)|expir(?:y|ation)|photo\s+of\s+(?:the|your)\s+card|"
+    r"log-?in\s+(?:details|name)|user\s*name|credentials|screen|remote|anydesk|teamviewer|install|"
+    r"download\s+(?:this|the|our)\s+(?:software|app|program)|online\s+banking|bank(?:ing)?\s+details|number\s+it\s+shows|"
+    r"(?:safe|secure|holding|protected|temporary)\s+(?:account|wallet)|federal\s+locker|move\s+(?:your|the|all)\s+money|"
+    r"\batm\b|密[码碼钥鑰]|[验驗校][证證][码碼]|校[验驗][码碼]|[提取]现[码碼]|代[码碼]|动态码|動態碼|口令|安全[码碼]|"
+    r"[后後末尾]三位|背面|卡背|正反面|下[载載]|[网網][路上]([银銀]行|理[财財])|指定(?:账户|帳戶|戶口|户口|帐户)|"
+    r"清查|代管|[转轉][过過]?[来來]|click|\blink\b|[連链][結结接]|[网網]站|"
+    r"[三六]位[数數]|那串[数數]字|卡[号號]|有效期|[网網][银銀]|U盾|登[录錄入]|提款卡|存[摺折]|[银銀]行卡(?:信息|資料|资料)|"
+    r"(?:信用卡|[银銀]行卡|卡片|[储儲]蓄卡)(?:的)?(?:照片|相片)|[屏螢萤][幕]|[画畫]面共享|共享|分享|"
+    r"(?:安全|监管|監管)(?:账户|帳戶|賬戶|戶口|户口|帐户)|ATM",
     re.IGNORECASE,
 )
 _LAST_FOUR = re.compile(r"last\s+(?:four|4)\b|[后後末尾]四位|尾[号號]", re.IGNORECASE)

@@ -195,6 +195,9 @@ def test_an_identity_check_the_model_reads_as_a_credential_request_warns_at_most
         "为了排除嫌疑，必须提供网银密码",
         "Could you read me the three digits on the back, to confirm you hold the card",
         "請提供信用卡照片，以便核實身份",
+        "你部電話啱啱收到個六位數，讀俾我聽吓",
+        "Please download AnyDesk and share your screen so I can secure the account",
+        "为了保护您的资金安全，需要把余额转到监管账户",
     ],
 )
 def test_a_credential_request_that_asks_for_a_secret_still_blocks(
