@@ -84,6 +84,9 @@ def train_model(
             "--ordinary-veto", min=-0.5, max=0.5, help="Silence the model nearer ordinary talk than claims (margin)."
         ),
     ] = None,
+    per_script: Annotated[
+        bool, typer.Option("--per-script/--no-per-script", help="Thresholds per script (en, zh-Hans, zh-Hant).")
+    ] = False,
     service_speech: Annotated[
         Path | None,
         typer.Option("--service-speech", help="Ordinary service lines the candidate may not flag (default: shipped)."),
@@ -119,6 +122,7 @@ def train_model(
             ordinary_flag_fpr=default.ordinary_flag_fpr if ordinary_flag is None else ordinary_flag,
             ordinary_weight=default.ordinary_weight if ordinary_weight is None else ordinary_weight,
             ordinary_veto=default.ordinary_veto if ordinary_veto is None else ordinary_veto,
+            per_script=per_script,
         )
         if config.calibrate_negatives not in ("all", "third_party"):
             pool = calibrate_negatives

@@ -260,12 +260,15 @@ def model_action(
 ) -> tuple[int, float, str | None]:
     """``(category index, probability, block|warn|None)`` of one clause under the model's thresholds.
 
-    With ``text`` (the utterance the clause is in), a credential request that names no secret warns at most
+    With ``text`` (the utterance the clause is in), the thresholds are its script's when the model keeps them
+    per script, and a credential request that names no secret warns at most
     (``Policy.credential_block_needs_secret``).
     """
     k = int(np.argmax(probs_row[1:])) + 1
     p = float(probs_row[k])
-    action = "block" if p >= model.block[k] else "warn" if p >= model.warn[k] else None
+    per_text = getattr(model, "thresholds_for", None)
+    block, warn = per_text(text) if per_text is not None else (model.block, model.warn)
+    action = "block" if p >= block[k] else "warn" if p >= warn[k] else None
     if action == "block" and policy.model_max_action == "warn":
         action = "warn"
     if (
