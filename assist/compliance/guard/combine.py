@@ -81,6 +81,10 @@ def names_a_secret(text: str) -> bool:
     return bool(found)
 
 
+#: What a credential request that names no secret may do (``Policy.credential_without_secret``).
+CREDENTIAL_MODES = ("block", "warn", "warn_at_block")
+
+
 @dataclass(frozen=True)
 class Suppressed:
     """A rule trigger the deterministic layers found but did not fire, and why.
@@ -115,9 +119,10 @@ class Policy:
         model_max_action: The most the model alone may do (``block`` or ``warn``).
         hedges_silence: A hedge in the clause (may, might, 可能, 也许, ...) keeps the model from adding a match
             of a :data:`HEDGEABLE` category there, as a hedge cancels a rule's trigger.
-        credential_block_needs_secret: The model's ``credential_request`` match blocks only where the text
-            names or describes a secret (:func:`names_a_secret`); else it warns at most. Every call opens with
-            "for your security I need to verify your identity", and scam scripts open the same way: the
+        credential_without_secret: What the model's ``credential_request`` match may do where the text names
+            or describes no secret (:func:`names_a_secret`): ``block`` (as any match), ``warn`` (warn at most)
+            or ``warn_at_block`` (warn, and only where its score reaches the block threshold). Every call opens
+            with "for your security I need to verify your identity", and scam scripts open the same way: the
             difference is asking for the code, the PIN or the digits on the back of the card.
     """
 
@@ -132,7 +137,7 @@ class Policy:
     veto_min_clauses: int = 1
     model_max_action: str = "block"
     hedges_silence: bool = True
-    credential_block_needs_secret: bool = True
+    credential_without_secret: str = "warn"
 
     def __post_init__(self) -> None:
         if self.suppress not in ("none", "clause", "utterance"):
@@ -141,6 +146,11 @@ class Policy:
             raise ValueError(f"policy.terms_of_art: unknown value {self.terms_of_art!r}")
         if self.veto_action not in ("allow", "warn") or self.model_max_action not in ("block", "warn"):
             raise ValueError(f"policy: bad veto_action {self.veto_action!r} or model_max_action")
+        if self.credential_without_secret not in CREDENTIAL_MODES:
+            modes = ", ".join(CREDENTIAL_MODES)
+            raise ValueError(
+                f"policy.credential_without_secret must be one of {modes}, got {self.credential_without_secret!r}"
+            )
         if not 0.0 <= self.veto_below < 1.0:
             raise ValueError(f"policy.veto_below must be in [0, 1), got {self.veto_below}")
 
@@ -262,7 +272,7 @@ def model_action(
 
     With ``text`` (the utterance the clause is in), the thresholds are its script's when the model keeps them
     per script, and a credential request that names no secret warns at most
-    (``Policy.credential_block_needs_secret``).
+    (``Policy.credential_without_secret``).
     """
     k = int(np.argmax(probs_row[1:])) + 1
     p = float(probs_row[k])
@@ -271,14 +281,15 @@ def model_action(
     action = "block" if p >= block[k] else "warn" if p >= warn[k] else None
     if action == "block" and policy.model_max_action == "warn":
         action = "warn"
+    mode = policy.credential_without_secret
     if (
-        action == "block"
+        action is not None
         and text is not None
-        and policy.credential_block_needs_secret
+        and mode != "block"
         and model.categories[k] == "credential_request"
         and not names_a_secret(text)
     ):
-        action = "warn"
+        action = "warn" if mode == "warn" or p >= block[k] else None
     return k, p, action
 
 

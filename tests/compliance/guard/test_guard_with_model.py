@@ -222,5 +222,11 @@ def test_the_secret_gate_is_a_policy_switch() -> None:
     probs = np.array([0.01, 0.99])
     identity = "我需要先核實您的身份"
     assert model_action(Thresholds(), probs, Policy(), identity)[2] == "warn"
-    assert model_action(Thresholds(), probs, Policy(credential_block_needs_secret=False), identity)[2] == "block"
+    assert model_action(Thresholds(), probs, Policy(credential_without_secret="block"), identity)[2] == "block"
     assert model_action(Thresholds(), probs, Policy())[2] == "block"  # no text: the thresholds alone
+    strict = Policy(credential_without_secret="warn_at_block")
+    assert model_action(Thresholds(), probs, strict, identity)[2] == "warn"  # at the block threshold: a warn
+    assert model_action(Thresholds(), np.array([0.6, 0.4]), strict, identity)[2] is None  # below it: nothing
+    assert model_action(Thresholds(), np.array([0.6, 0.4]), strict, "请读一下验证码")[2] == "warn"  # a secret
+    with pytest.raises(ValueError, match="credential_without_secret"):
+        Policy(credential_without_secret="never")
