@@ -190,6 +190,7 @@ def main() -> None:  # long function: one experiment, read top to bottom
         tp = np.array([it.group.startswith("http") for it in cit])
         sel = pos | tp
     sel &= np.array([not (it.label == 0 and it.tag in ORDINARY_KINDS) for it in cit])  # as budget_rows does
+
     def fit(mask):
         b_ = calibrate(
             cats[mask],
@@ -220,6 +221,13 @@ def main() -> None:  # long function: one experiment, read top to bottom
     if opts["perscript"]:  # thresholds per script: each script's negatives get the same budget
         scr = np.array([script_of(it.text) for it in cit])
         per = {sc: fit(sel & (scr == sc)) for sc in SCRIPTS}
+        if cfg.ordinary_flag_fpr < 1.0:  # the ordinary-talk budget, per script too
+            oidx = [i for i, it in enumerate(items) if it.kind == "corpus" and not it.label and it.tag == "ordinary"]
+            oscr = np.array([script_of(items[i].text) for i in oidx])
+            for sc in SCRIPTS:
+                m = oscr == sc
+                if m.any():
+                    per[sc] = cap_ordinary(*per[sc], oc[m], os_[m], cfg.ordinary_flag_fpr, cfg.threshold_grid)
         block = {sc: per[sc][0] for sc in SCRIPTS}
         warn = {sc: per[sc][1] for sc in SCRIPTS}
     fb, fw = gated([it.text for it in cit], cats, scores, block, warn, det_b, det_f, opts["credgate"])

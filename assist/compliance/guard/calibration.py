@@ -221,6 +221,12 @@ def calibrate_items(
             rows = sel & (script == name)
             if (rows & pos).any() and (rows & ~pos).any():
                 by_script[name] = fit_both(rows)
+        if ordinary_budget < 1.0:  # the ordinary-talk budget holds in each script too
+            oc, os_ = ordinary_scores(items, oof)
+            oscript = np.array([script_of(items[i].text) for i in _ordinary_rows(items)])
+            for name in by_script:
+                m = oscript == name
+                by_script[name] = cap_ordinary(*by_script[name], oc[m], os_[m], ordinary_budget, grid)
         for name, (b, w) in by_script.items():
             bt = np.where(script == name, b[cats], bt)
             wt = np.where(script == name, w[cats], wt)
@@ -252,12 +258,16 @@ def _listed(thresholds: np.ndarray) -> list[float | None]:
 def ordinary_scores(items: Sequence[Any], oof: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Best category and score, out of fold, of the corpus's ordinary talk (kind ``ordinary``: everyday agent
     lines that are near no claim, unlike the ``service`` near-misses)."""
-    idx = [
+    return statement_scores([oof[i] for i in _ordinary_rows(items)])
+
+
+def _ordinary_rows(items: Sequence[Any]) -> list[int]:
+    """Indices of the corpus's ordinary talk among ``items``."""
+    return [
         i
         for i, it in enumerate(items)
         if it.kind == "corpus" and it.label == 0 and getattr(it, "tag", "") in ORDINARY_KINDS
     ]
-    return statement_scores([oof[i] for i in idx])
 
 
 def cap_ordinary(
