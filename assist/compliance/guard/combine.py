@@ -47,8 +47,9 @@ HEDGEABLE = frozenset(
 #: passcode or PIN, a one-time or verification code (or "the six digits you just got"), the card's security
 #: code (named, or described: the three digits by the signature, the back of the card, a photo of the card),
 #: its full number or expiry, online-banking log-in details, the card or passbook itself, control of the
-#: customer's screen or phone (screen sharing, a remote-access app, ATM steps), or the money itself moved to a
-#: "safe" or "supervised" account. "Last four digits" and "security questions" are identity checks, not secrets.
+#: customer's screen or phone (screen sharing, a remote-access app, ATM steps), or the money itself moved where
+#: the caller says (a "safe" or "supervised" account, "the account I give you"). "Last four digits" and
+#: "security questions" are identity checks, not secrets.
 _SECRET = re.compile(
     r"pass(?:word|code|phrase)|\bpins?\b|\b(?:cvv2?|cvc2?|csc|otp)\b|security\s+code|(?<!zip )(?<!post )\bcodes?\b|"
     r"(?:three|3|six|6|sixteen|16)[- ]digits?|\ball\s+(?:sixteen|16)\b|last\s+(?:three|3)\b|numbers?\s+(?:on|from)\s+"
@@ -57,6 +58,8 @@ _SECRET = re.compile(
     r"log-?in\s+(?:details|name)|user\s*name|credentials|screen|remote|anydesk|teamviewer|install|"
     r"download\s+(?:this|the|our)\s+(?:software|app|program)|online\s+banking|bank(?:ing)?\s+details|number\s+it\s+shows|"
     r"(?:safe|secure|holding|protected|temporary)\s+(?:account|wallet)|federal\s+locker|move\s+(?:your|the|all)\s+money|"
+    r"(?:move|transfer|send|wire)\s+(?:\w+\s+){0,3}(?:balance|money|funds|savings|everything)\b|"
+    r"[把将將].{0,8}(?:[钱錢]|余额|餘額|[资資]金|存款|[现現]金).{0,6}[转轉汇匯存]|"
     r"\batm\b|密[码碼钥鑰]|[验驗校][证證][码碼]|校[验驗][码碼]|[提取]现[码碼]|代[码碼]|动态码|動態碼|口令|安全[码碼]|"
     r"[后後末尾]三位|背面|卡背|正反面|下[载載]|[网網][路上]([银銀]行|理[财財])|指定(?:账户|帳戶|戶口|户口|帐户)|"
     r"清查|代管|[转轉][过過]?[来來]|click|\blink\b|[連链][結结接]|[网網]站|"

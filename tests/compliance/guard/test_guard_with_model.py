@@ -198,6 +198,8 @@ def test_an_identity_check_the_model_reads_as_a_credential_request_warns_at_most
         "你部電話啱啱收到個六位數，讀俾我聽吓",
         "Please download AnyDesk and share your screen so I can secure the account",
         "为了保护您的资金安全，需要把余额转到监管账户",
+        "Your account will be frozen tonight unless you move the balance to the account I give you",
+        "您要配合调查，把卡里所有的钱都转过来",
     ],
 )
 def test_a_credential_request_that_asks_for_a_secret_still_blocks(
