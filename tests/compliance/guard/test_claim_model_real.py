@@ -44,7 +44,15 @@ THIRD_PARTY_STYLE = [
     ("Only three places are left at this rate, so I'd sign today before they're gone.", True),
     ("您的贷款已经审批通过了，先转一笔两千元的保证金过来，我们马上放款。", True),
     ("我們這檔基金每年保證有八趴，完全不會虧。", True),
-    ("Your account will be frozen tonight unless you move the balance to the account I give you.", True),
+    pytest.param(
+        "Your account will be frozen tonight unless you move the balance to the account I give you.",
+        True,
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="round 6's per-script thresholds raised the English pressure warn threshold to 0.75 (the model "
+            "reads this at 0.58); round 5's model caught it (docs/benchmarks.md, 'Sixth round, the model')",
+        ),
+    ),
     ("If a caller says your loan is approved but wants a fee first, hang up: that is a scam.", False),
     ("任何要求您先交保证金才能放款的，都是诈骗。", False),
     ("本基金過往績效不代表未來表現，投資人可能損失本金。", False),
