@@ -81,3 +81,38 @@ def test_a_model_file_with_bad_script_thresholds_is_refused(tmp_path: Path) -> N
             z.writestr(n, b)
     with pytest.raises(ModelFileCorrupt, match="script"):
         ClaimModel.load(tmp_path / "bad.npz")
+
+
+def test_the_ordinary_talk_budget_holds_in_each_script() -> None:
+    from dataclasses import dataclass
+
+    from assist.compliance.guard.calibration import calibrate_items
+
+    @dataclass(frozen=True)
+    class Item:
+        text: str
+        label: int
+        tag: str = ""
+        kind: str = "corpus"
+        group: str = "w"
+
+    def probs(p: float) -> np.ndarray:
+        row = np.full((1, K), (1 - p) / (K - 1))
+        row[0, GUARANTEED] = p
+        return row
+
+    items, oof = [], []
+    for script_text, ordinary_score in (("这个产品", 0.5), ("This product", 0.05)):
+        for i in range(10):
+            items.append(Item(f"{script_text} claim {i}", GUARANTEED))
+            oof.append(probs(0.9))
+            items.append(Item(f"{script_text} negative {i}", 0))
+            oof.append(probs(0.05))
+            items.append(Item(f"{script_text} ordinary {i}", 0, "ordinary"))
+            oof.append(probs(ordinary_score))
+    config = replace(FAST, per_script=True, ordinary_flag_fpr=0.0)
+    _, _, figures = calibrate_items(items, oof, config, K)
+    kept = figures["by_script"]
+    # zh-Hans ordinary talk scores 0.5: its warn threshold must rise above it; English ordinary talk is quiet
+    assert kept["zh-Hans"]["warn"][GUARANTEED] > 0.5
+    assert kept["en"]["warn"][GUARANTEED] <= 0.5
