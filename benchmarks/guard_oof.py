@@ -221,6 +221,22 @@ def main() -> None:  # long function: one experiment, read top to bottom
     if opts["perscript"]:  # thresholds per script: each script's negatives get the same budget
         scr = np.array([script_of(it.text) for it in cit])
         per = {sc: fit(sel & (scr == sc)) for sc in SCRIPTS}
+        if opts["perscript"] == 2:  # one budget shared by script x category cells (one Lagrangian)
+            cell = np.array([SCRIPTS.index(x) for x in scr]) * K + cats
+            pair = []
+            for target, already in ((cfg.target_block_fpr, det_b), (cfg.target_flag_fpr, det_f)):
+                t = calibrate(
+                    cell[sel],
+                    scores[sel],
+                    pos[sel],
+                    n_categories=K * len(SCRIPTS),
+                    target_fpr=target,
+                    grid=cfg.threshold_grid,
+                    slack=cfg.per_category_slack,
+                    already=already[sel],
+                )
+                pair.append([np.concatenate([[np.inf], t[j * K + 1 : (j + 1) * K]]) for j in range(len(SCRIPTS))])
+            per = {sc: (pair[0][j], np.minimum(pair[1][j], pair[0][j])) for j, sc in enumerate(SCRIPTS)}
         if cfg.ordinary_flag_fpr < 1.0:  # the ordinary-talk budget, per script too
             oidx = [i for i, it in enumerate(items) if it.kind == "corpus" and not it.label and it.tag == "ordinary"]
             oscr = np.array([script_of(items[i].text) for i in oidx])
