@@ -11,11 +11,13 @@ head trained on the whole train split scored on the val split and the own cases.
 Traditional to Simplified before encoding, ``calib=1`` makes the budgets rates over third-party negatives
 only, ``knn_alpha`` blends the nearest labelled examples' vote, ``ordveto=M`` applies the ordinary-talk veto
 with margin M (as ``TrainConfig.ordinary_veto``; round 5); ``ordinary_weight=`` and ``ordinary_flag_fpr=`` are
-TrainConfig fields. ``GUARD_OOF_DIR`` (default ``/tmp/g4``) holds the outputs and the encoding cache; the
-ordinary-speech check (``kb_docs/guard/service_speech.jsonl``) is scored too. The combined action is the calibration's
-view of the guard (rules' flags after the veto, model flags where allowed); ``assist eval guard`` gives the
-product's figures. Writes ``/tmp/g4/NAME.json`` (figures per language, category, kind, register, source
-type, and the misses); encodings are cached in ``/tmp/g4/enc_cache.pkl``. Never reads the held-out set.
+TrainConfig fields; ``credgate=0|1|2``: a credential request naming no secret may block (0), warns at most
+(1, as the product does since round 6), or warns only at its block threshold (2). ``GUARD_OOF_DIR`` (default
+``/tmp/g4``) holds the outputs and the encoding cache; the ordinary-speech check
+(``kb_docs/guard/service_speech.jsonl``) is scored too. The combined action is the calibration's view of
+the guard (rules' flags after the veto, model flags where allowed); ``assist eval guard`` gives the product's
+figures. Writes ``/tmp/g4/NAME.json`` (figures per language, category, kind, register, source type, and the
+misses); encodings are cached in ``/tmp/g4/enc_cache.pkl``. Never reads the held-out set.
 """
 
 import json
@@ -38,14 +40,14 @@ from assist.compliance.guard.calibration import (
     ordinary_scores,
     statement_scores,
 )
-from assist.compliance.guard.combine import Policy
+from assist.compliance.guard.combine import Policy, names_a_secret
 from assist.compliance.guard.encoding import pin_blas_threads, shared_encoder
 from assist.compliance.guard.layer_eval import read_rows
 from assist.compliance.guard.model import CATEGORIES, features_of, softmax
 from assist.compliance.guard.retrain import kb_sentences
 from assist.compliance.guard.training import TrainConfig, _fit_head, _fold_of, encode_items
 from assist.config import get_settings
-from assist.text import to_simplified
+from assist.text import detect_language, has_traditional, to_simplified
 
 pin_blas_threads(1)
 OUT = Path(os.environ.get("GUARD_OOF_DIR", "/tmp/g4"))
@@ -114,10 +116,12 @@ def knn_probs(qv, refs, ref_lab, k_, tau, n_cls, mask=None):
 def main() -> None:  # long function: one experiment, read top to bottom
     name = sys.argv[1]
     kw, opts = {}, {"calib": 0, "simp": 0, "knn_alpha": 0.0, "knn_k": 10, "knn_tau": 0.05, "ordveto": 99.0}
+    opts["credgate"] = 1
+    opts["perscript"] = 0
     for a in sys.argv[2:]:
         k, v = a.split("=")
         if k in opts:
-            opts[k] = type(opts[k])(float(v)) if k not in ("simp", "calib") else int(v)
+            opts[k] = type(opts[k])(float(v)) if k not in ("simp", "calib", "credgate", "perscript") else int(v)
         else:
             kw[k] = type(getattr(TrainConfig(), k))(v)
     cfg = TrainConfig(**kw)
@@ -186,32 +190,63 @@ def main() -> None:  # long function: one experiment, read top to bottom
         tp = np.array([it.group.startswith("http") for it in cit])
         sel = pos | tp
     sel &= np.array([not (it.label == 0 and it.tag in ORDINARY_KINDS) for it in cit])  # as budget_rows does
-    block = calibrate(
-        cats[sel],
-        scores[sel],
-        pos[sel],
-        n_categories=K,
-        target_fpr=cfg.target_block_fpr,
-        grid=cfg.threshold_grid,
-        slack=cfg.per_category_slack,
-        already=det_b[sel],
-    )
-    warn = calibrate(
-        cats[sel],
-        scores[sel],
-        pos[sel],
-        n_categories=K,
-        target_fpr=cfg.target_flag_fpr,
-        grid=cfg.threshold_grid,
-        slack=cfg.per_category_slack,
-        already=det_f[sel],
-    )
-    warn = np.minimum(warn, block)
+
+    def fit(mask):
+        b_ = calibrate(
+            cats[mask],
+            scores[mask],
+            pos[mask],
+            n_categories=K,
+            target_fpr=cfg.target_block_fpr,
+            grid=cfg.threshold_grid,
+            slack=cfg.per_category_slack,
+            already=det_b[mask],
+        )
+        w_ = calibrate(
+            cats[mask],
+            scores[mask],
+            pos[mask],
+            n_categories=K,
+            target_fpr=cfg.target_flag_fpr,
+            grid=cfg.threshold_grid,
+            slack=cfg.per_category_slack,
+            already=det_f[mask],
+        )
+        return b_, np.minimum(w_, b_)
+
+    block, warn = fit(sel)
     if cfg.ordinary_flag_fpr < 1.0:  # the second budget, over ordinary talk (as assist guard train does)
         oc, os_ = ordinary_scores(items, oof)
         block, warn = cap_ordinary(block, warn, oc, os_, cfg.ordinary_flag_fpr, cfg.threshold_grid)
-    fb = (scores >= block[cats]) | det_b
-    fw = (scores >= warn[cats]) | det_f
+    if opts["perscript"]:  # thresholds per script: each script's negatives get the same budget
+        scr = np.array([script_of(it.text) for it in cit])
+        per = {sc: fit(sel & (scr == sc)) for sc in SCRIPTS}
+        if opts["perscript"] == 2:  # one budget shared by script x category cells (one Lagrangian)
+            cell = np.array([SCRIPTS.index(x) for x in scr]) * K + cats
+            pair = []
+            for target, already in ((cfg.target_block_fpr, det_b), (cfg.target_flag_fpr, det_f)):
+                t = calibrate(
+                    cell[sel],
+                    scores[sel],
+                    pos[sel],
+                    n_categories=K * len(SCRIPTS),
+                    target_fpr=target,
+                    grid=cfg.threshold_grid,
+                    slack=cfg.per_category_slack,
+                    already=already[sel],
+                )
+                pair.append([np.concatenate([[np.inf], t[j * K + 1 : (j + 1) * K]]) for j in range(len(SCRIPTS))])
+            per = {sc: (pair[0][j], np.minimum(pair[1][j], pair[0][j])) for j, sc in enumerate(SCRIPTS)}
+        if cfg.ordinary_flag_fpr < 1.0:  # the ordinary-talk budget, per script too
+            oidx = [i for i, it in enumerate(items) if it.kind == "corpus" and not it.label and it.tag == "ordinary"]
+            oscr = np.array([script_of(items[i].text) for i in oidx])
+            for sc in SCRIPTS:
+                m = oscr == sc
+                if m.any():
+                    per[sc] = cap_ordinary(*per[sc], oc[m], os_[m], cfg.ordinary_flag_fpr, cfg.threshold_grid)
+        block = {sc: per[sc][0] for sc in SCRIPTS}
+        warn = {sc: per[sc][1] for sc in SCRIPTS}
+    fb, fw = gated([it.text for it in cit], cats, scores, block, warn, det_b, det_f, opts["credgate"])
     crow = [r for r in rows_tr if r.get("speaker") != "customer"]
     assert len(crow) == len(cit)
     res = {"opts": opts, "cfg": kw, "oof": report(crow, pos, fb, fw)}
@@ -226,8 +261,7 @@ def main() -> None:  # long function: one experiment, read top to bottom
     vdb, vdf, vc, vs = decide(val_items, vpr)
     vpos = np.array([it.label > 0 for it in val_items])
     vrow = [r for r in rows_val if r.get("speaker") != "customer"]
-    vfb = (vs >= block[vc]) | vdb
-    vfw = (vs >= warn[vc]) | vdf
+    vfb, vfw = gated([it.text for it in val_items], vc, vs, block, warn, vdb, vdf, opts["credgate"])
     # customers count as allowed (never flagged) in the product's val figures: add them
     ncust = sum(r.get("speaker") == "customer" for r in rows_val)
     res["val"] = report(vrow, vpos, vfb, vfw, ncust)
@@ -249,21 +283,17 @@ def main() -> None:  # long function: one experiment, read top to bottom
         opr.append(veto(it, p))
     odb, odf, oc, os_ = decide(own_items, opr)
     opos = np.array([it.label > 0 for it in own_items])
-    res["own"] = report(
-        arows,
-        opos,
-        (os_ >= block[oc]) | odb,
-        (os_ >= warn[oc]) | odf,
-        sum(r.get("speaker") == "customer" for r in crows),
-    )
+    ofb, ofw = gated([it.text for it in own_items], oc, os_, block, warn, odb, odf, opts["credgate"])
+    res["own"] = report(arows, opos, ofb, ofw, sum(r.get("speaker") == "customer" for r in crows))
     # the ordinary-speech check (kb_docs/guard/service_speech.jsonl: written service talk, never trained on)
     srows = [dict(r, category="none", id=r["id"]) for r in read_rows(Path("kb_docs/guard/service_speech.jsonl"))]
     svc_items = encode_items(srows, [], [], encoder=enc, config=cfg)
     spr = [veto(it, softmax(features_of(cfg.features, it.utterance, it.clauses) @ wm + b)) for it in svc_items]
     sdb, sdf, sc, ss = decide(svc_items, spr)
-    res["service"] = report(srows, np.zeros(len(srows), bool), (ss >= block[sc]) | sdb, (ss >= warn[sc]) | sdf)
+    sfb, sfw = gated([it.text for it in svc_items], sc, ss, block, warn, sdb, sdf, opts["credgate"])
+    res["service"] = report(srows, np.zeros(len(srows), bool), sfb, sfw)
     enc.save()
-    res["thresholds"] = {"block": block.tolist(), "warn": warn.tolist()}
+    res["thresholds"] = {"block": _json(block), "warn": _json(warn)}
     res["seconds"] = round(time.time() - t0)
     (OUT / f"{name}.json").write_text(json.dumps(res, ensure_ascii=False, indent=1, default=str))
     o, v = res["oof"]["overall"], res["val"]["overall"]
@@ -279,6 +309,36 @@ def main() -> None:  # long function: one experiment, read top to bottom
     for key in ("lang",):
         print(" OOF by", key, {g: (x["recall"], x["fpr_flag"]) for g, x in res["oof"]["by_" + key].items()})
         print(" VAL by", key, {g: (x["recall"], x["fpr_flag"]) for g, x in res["val"]["by_" + key].items()})
+
+
+SCRIPTS = ("en", "zh-Hans", "zh-Hant")
+
+
+def script_of(text):
+    lang = detect_language(text)
+    return lang if lang in SCRIPTS else ("zh-Hant" if has_traditional(text) else "zh-Hans")
+
+
+def _json(t):
+    return {k: v.tolist() for k, v in t.items()} if isinstance(t, dict) else t.tolist()
+
+
+def gated(texts, cats, scores, block, warn, det_b, det_f, mode):
+    """Block / flag per statement; a credential request naming no secret blocks never (mode 1, the product's
+    ``Policy.credential_block_needs_secret``) or, with mode 2, warns only where it reaches the block threshold."""
+    if isinstance(block, dict):
+        scr = [script_of(t) for t in texts]
+        bt = np.array([block[sc][c] for sc, c in zip(scr, cats, strict=True)])
+        wt = np.array([warn[sc][c] for sc, c in zip(scr, cats, strict=True)])
+    else:
+        bt, wt = block[cats], warn[cats]
+    model_b, model_w = scores >= bt, scores >= wt
+    if mode:
+        cred = (cats == CATEGORIES.index("credential_request")) & ~np.array([names_a_secret(t) for t in texts], bool)
+        if mode == 2:
+            model_w = np.where(cred, model_b, model_w)
+        model_b = model_b & ~cred
+    return model_b | det_b, model_w | det_f
 
 
 def report(rows, pos, fb, fw, extra_neg=0):

@@ -84,6 +84,16 @@ def train_model(
             "--ordinary-veto", min=-0.5, max=0.5, help="Silence the model nearer ordinary talk than claims (margin)."
         ),
     ] = None,
+    credential_without_secret: Annotated[
+        str,
+        typer.Option(
+            "--credential-without-secret",
+            help="A credential request naming no secret may: block, warn, warn_at_block (warn at its block score).",
+        ),
+    ] = "warn",
+    per_script: Annotated[
+        bool, typer.Option("--per-script/--no-per-script", help="Thresholds per script (en, zh-Hans, zh-Hant).")
+    ] = False,
     service_speech: Annotated[
         Path | None,
         typer.Option("--service-speech", help="Ordinary service lines the candidate may not flag (default: shipped)."),
@@ -119,14 +129,22 @@ def train_model(
             ordinary_flag_fpr=default.ordinary_flag_fpr if ordinary_flag is None else ordinary_flag,
             ordinary_weight=default.ordinary_weight if ordinary_weight is None else ordinary_weight,
             ordinary_veto=default.ordinary_veto if ordinary_veto is None else ordinary_veto,
+            per_script=per_script,
         )
         if config.calibrate_negatives not in ("all", "third_party"):
             pool = calibrate_negatives
             typer.echo(f"error: --calibrate-negatives must be all or third_party, got {pool!r}", err=True)
             raise typer.Exit(2)
-        from assist.compliance.guard.combine import Policy
+        from assist.compliance.guard.combine import CREDENTIAL_MODES, Policy
 
-        policy = Policy(veto_below=veto_below)
+        if credential_without_secret not in CREDENTIAL_MODES:
+            modes = ", ".join(CREDENTIAL_MODES)
+            typer.echo(
+                f"error: --credential-without-secret must be one of {modes}, got {credential_without_secret!r}",
+                err=True,
+            )
+            raise typer.Exit(2)
+        policy = Policy(veto_below=veto_below, credential_without_secret=credential_without_secret)
         code = _train_and_install(
             guard,
             settings,

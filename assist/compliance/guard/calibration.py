@@ -160,6 +160,7 @@ def budget_rows(items: Sequence[Any], positive: np.ndarray, pool: str) -> np.nda
 CombinedHook = Callable[[str, Sequence[tuple[int, int]], np.ndarray], tuple[str, np.ndarray]]
 
 
+# long function: the budgets, the ordinary-talk cap and the per-script thresholds share one set of scores
 def calibrate_items(
     items: Sequence[Any],
     oof: Sequence[np.ndarray],
@@ -187,34 +188,61 @@ def calibrate_items(
     # Which statements the budget is a rate over: every claim, and the negatives of the chosen kind.
     sel = budget_rows([items[i] for i in idx], pos, getattr(config, "calibrate_negatives", "all"))
 
-    def fit(target: float, already: np.ndarray | None) -> np.ndarray:
+    def fit(target: float, already: np.ndarray | None, rows: np.ndarray = sel) -> np.ndarray:
         return calibrate(
-            cats[sel],
-            scores[sel],
-            pos[sel],
+            cats[rows],
+            scores[rows],
+            pos[rows],
             n_categories=n_classes,
             target_fpr=target,
             grid=grid,
             slack=slack,
-            already=None if already is None else already[sel],
+            already=None if already is None else already[rows],
         )
 
-    block = fit(config.target_block_fpr, det_block)
-    warn = fit(config.target_flag_fpr, det_flag)
-    warn = np.minimum(warn, block)
+    def fit_both(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        b = fit(config.target_block_fpr, det_block, rows)
+        return b, np.minimum(fit(config.target_flag_fpr, det_flag, rows), b)
+
+    block, warn = fit_both(sel)
     ordinary_budget = float(getattr(config, "ordinary_flag_fpr", 1.0))
     if ordinary_budget < 1.0:
         oc, os_ = ordinary_scores(items, oof)
         block, warn = cap_ordinary(block, warn, oc, os_, ordinary_budget, grid)
-    fb = (scores >= block[cats]) | (det_block if det_block is not None else False)
-    fw = (scores >= warn[cats]) | (det_flag if det_flag is not None else False)
-    figures = {
+    bt, wt = block[cats], warn[cats]
+    by_script: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if getattr(config, "per_script", False):
+        # Each script's statements get the same budgets, as a rate over that script's negatives: the model's
+        # scores are not on one scale across scripts, so one threshold overflags one and misses in another.
+        from assist.compliance.guard.model_text import SCRIPTS, script_of
+
+        script = np.array([script_of(items[i].text) for i in idx])
+        for name in SCRIPTS:
+            rows = sel & (script == name)
+            if (rows & pos).any() and (rows & ~pos).any():
+                by_script[name] = fit_both(rows)
+        if ordinary_budget < 1.0:  # the ordinary-talk budget holds in each script too
+            oc, os_ = ordinary_scores(items, oof)
+            oscript = np.array([script_of(items[i].text) for i in _ordinary_rows(items)])
+            for name in by_script:
+                m = oscript == name
+                by_script[name] = cap_ordinary(*by_script[name], oc[m], os_[m], ordinary_budget, grid)
+        for name, (b, w) in by_script.items():
+            bt = np.where(script == name, b[cats], bt)
+            wt = np.where(script == name, w[cats], wt)
+    fb = (scores >= bt) | (det_block if det_block is not None else False)
+    fw = (scores >= wt) | (det_flag if det_flag is not None else False)
+    figures: dict[str, Any] = {
         "recall_flag": round(float(fw[pos].mean()), 4),
         "recall_block": round(float(fb[pos].mean()), 4),
         "fpr_block": round(float(fb[~pos].mean()), 4),
         "fpr_flag": round(float(fw[~pos].mean()), 4),
         "calibrated_for": "combined" if combined is not None else "model",
     }
+    if by_script:
+        figures["by_script"] = {
+            name: {"block": _listed(b), "warn": _listed(w)} for name, (b, w) in sorted(by_script.items())
+        }
     extra = [i for i, it in enumerate(items) if it.kind == "extra"]
     if extra:
         ec, es = statement_scores([oof[i] for i in extra])
@@ -222,15 +250,24 @@ def calibrate_items(
     return block, warn, figures
 
 
+def _listed(thresholds: np.ndarray) -> list[float | None]:
+    """Thresholds as a JSON-ready list (None = never)."""
+    return [None if not np.isfinite(t) else float(t) for t in thresholds]
+
+
 def ordinary_scores(items: Sequence[Any], oof: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Best category and score, out of fold, of the corpus's ordinary talk (kind ``ordinary``: everyday agent
     lines that are near no claim, unlike the ``service`` near-misses)."""
-    idx = [
+    return statement_scores([oof[i] for i in _ordinary_rows(items)])
+
+
+def _ordinary_rows(items: Sequence[Any]) -> list[int]:
+    """Indices of the corpus's ordinary talk among ``items``."""
+    return [
         i
         for i, it in enumerate(items)
         if it.kind == "corpus" and it.label == 0 and getattr(it, "tag", "") in ORDINARY_KINDS
     ]
-    return statement_scores([oof[i] for i in idx])
 
 
 def cap_ordinary(

@@ -43,6 +43,49 @@ _HEDGE = re.compile(
 HEDGEABLE = frozenset(
     ("guaranteed_return", "no_risk", "performance_prediction", "deposit_like", "superlative", "loan_approval")
 )
+#: What a credential request asks for when it asks for a SECRET, or for what a secret gives: a password,
+#: passcode or PIN, a one-time or verification code (or "the six digits you just got"), the card's security
+#: code (named, or described: the three digits by the signature, the back of the card, a photo of the card),
+#: its full number or expiry, online-banking log-in details, the card or passbook itself, control of the
+#: customer's screen or phone (screen sharing, a remote-access app, ATM steps), or the money itself moved where
+#: the caller says (a "safe" or "supervised" account, "the account I give you"). "Last four digits" and
+#: "security questions" are identity checks, not secrets.
+_SECRET = re.compile(
+    r"pass(?:word|code|phrase)|\bpins?\b|\b(?:cvv2?|cvc2?|csc|otp)\b|security\s+code|(?<!zip )(?<!post )\bcodes?\b|"
+    r"(?:three|3|six|6|sixteen|16)[- ]digits?|\ball\s+(?:sixteen|16)\b|last\s+(?:three|3)\b|numbers?\s+(?:on|from)\s+"
+    r"(?:the|your)\s+card|back\s+of\s+(?:the|your)\s+card|(?:by|next\s+to|beside)\s+(?:the|your)\s+signature|"
+    r"turn\s+(?:the|your)\s+card\s+over|card\s+(?:number|details)|expir(?:y|ation)|photo\s+of\s+(?:the|your)\s+card|"
+    r"log-?in\s+(?:details|name)|user\s*name|credentials|screen|remote|anydesk|teamviewer|install|"
+    r"download\s+(?:this|the|our)\s+(?:software|app|program)|online\s+banking|bank(?:ing)?\s+details|number\s+it\s+shows|"
+    r"(?:safe|secure|holding|protected|temporary)\s+(?:account|wallet)|federal\s+locker|move\s+(?:your|the|all)\s+money|"
+    r"(?:move|transfer|send|wire)\s+(?:\w+\s+){0,3}(?:balance|money|funds|savings|everything)\b|"
+    r"[把将將].{0,8}(?:[钱錢]|余额|餘額|[资資]金|存款|[现現]金).{0,6}[转轉汇匯存]|"
+    r"\batm\b|密[码碼钥鑰]|[验驗校][证證][码碼]|校[验驗][码碼]|[提取]现[码碼]|代[码碼]|动态码|動態碼|口令|安全[码碼]|"
+    r"[后後末尾]三位|背面|卡背|正反面|下[载載]|[网網][路上]([银銀]行|理[财財])|指定(?:账户|帳戶|戶口|户口|帐户)|"
+    r"清查|代管|[转轉][过過]?[来來]|click|\blink\b|[連链][結结接]|[网網]站|"
+    r"[三六]位[数數]|那串[数數]字|卡[号號]|有效期|[网網][银銀]|U盾|登[录錄入]|提款卡|存[摺折]|[银銀]行卡(?:信息|資料|资料)|"
+    r"(?:信用卡|[银銀]行卡|卡片|[储儲]蓄卡)(?:的)?(?:照片|相片)|[屏螢萤][幕]|[画畫]面共享|共享|分享|"
+    r"(?:安全|监管|監管)(?:账户|帳戶|賬戶|戶口|户口|帐户)|ATM",
+    re.IGNORECASE,
+)
+_LAST_FOUR = re.compile(r"last\s+(?:four|4)\b|[后後末尾]四位|尾[号號]", re.IGNORECASE)
+
+
+def names_a_secret(text: str) -> bool:
+    """True when ``text`` asks about a secret (see ``_SECRET``), not only about who the caller is.
+
+    "Card number" beside "the last four digits" is the identity check agents make, not a request for the number.
+    """
+    found = [m.group(0).lower() for m in _SECRET.finditer(text)]
+    if not found:
+        return False
+    if _LAST_FOUR.search(text):
+        found = [f for f in found if f not in ("card number", "卡号", "卡號")]
+    return bool(found)
+
+
+#: What a credential request that names no secret may do (``Policy.credential_without_secret``).
+CREDENTIAL_MODES = ("block", "warn", "warn_at_block")
 
 
 @dataclass(frozen=True)
@@ -80,6 +123,11 @@ class Policy:
         model_max_action: The most the model alone may do (``block`` or ``warn``).
         hedges_silence: A hedge in the clause (may, might, 可能, 也许, ...) keeps the model from adding a match
             of a :data:`HEDGEABLE` category there, as a hedge cancels a rule's trigger.
+        credential_without_secret: What the model's ``credential_request`` match may do where the text names
+            or describes no secret (:func:`names_a_secret`): ``block`` (as any match), ``warn`` (warn at most)
+            or ``warn_at_block`` (warn, and only where its score reaches the block threshold). Every call opens
+            with "for your security I need to verify your identity", and scam scripts open the same way: the
+            difference is asking for the code, the PIN or the digits on the back of the card.
     """
 
     model_adds: bool = True
@@ -93,6 +141,7 @@ class Policy:
     veto_min_clauses: int = 1
     model_max_action: str = "block"
     hedges_silence: bool = True
+    credential_without_secret: str = "warn"
 
     def __post_init__(self) -> None:
         if self.suppress not in ("none", "clause", "utterance"):
@@ -101,6 +150,11 @@ class Policy:
             raise ValueError(f"policy.terms_of_art: unknown value {self.terms_of_art!r}")
         if self.veto_action not in ("allow", "warn") or self.model_max_action not in ("block", "warn"):
             raise ValueError(f"policy: bad veto_action {self.veto_action!r} or model_max_action")
+        if self.credential_without_secret not in CREDENTIAL_MODES:
+            modes = ", ".join(CREDENTIAL_MODES)
+            raise ValueError(
+                f"policy.credential_without_secret must be one of {modes}, got {self.credential_without_secret!r}"
+            )
         if not 0.0 <= self.veto_below < 1.0:
             raise ValueError(f"policy.veto_below must be in [0, 1), got {self.veto_below}")
 
@@ -215,13 +269,31 @@ def deterministic_action(
     return best
 
 
-def model_action(model: Any, probs_row: np.ndarray, policy: Policy) -> tuple[int, float, str | None]:
-    """``(category index, probability, block|warn|None)`` of one clause under the model's thresholds."""
+def model_action(
+    model: Any, probs_row: np.ndarray, policy: Policy, text: str | None = None
+) -> tuple[int, float, str | None]:
+    """``(category index, probability, block|warn|None)`` of one clause under the model's thresholds.
+
+    With ``text`` (the utterance the clause is in), the thresholds are its script's when the model keeps them
+    per script, and a credential request that names no secret warns at most
+    (``Policy.credential_without_secret``).
+    """
     k = int(np.argmax(probs_row[1:])) + 1
     p = float(probs_row[k])
-    action = "block" if p >= model.block[k] else "warn" if p >= model.warn[k] else None
+    per_text = getattr(model, "thresholds_for", None)
+    block, warn = per_text(text) if per_text is not None else (model.block, model.warn)
+    action = "block" if p >= block[k] else "warn" if p >= warn[k] else None
     if action == "block" and policy.model_max_action == "warn":
         action = "warn"
+    mode = policy.credential_without_secret
+    if (
+        action is not None
+        and text is not None
+        and mode != "block"
+        and model.categories[k] == "credential_request"
+        and not names_a_secret(text)
+    ):
+        action = "warn" if mode == "warn" or p >= block[k] else None
     return k, p, action
 
 
@@ -269,7 +341,7 @@ def combine(
     for i, (a, b) in enumerate(spans):
         if not allowed[i]:
             continue
-        k, p, action = model_action(model, probs[i], policy)
+        k, p, action = model_action(model, probs[i], policy, text)
         cat = model.categories[k]
         if action is None or _covered(out, a, b, cat, action):
             continue

@@ -62,13 +62,13 @@ def is_claim(row: Mapping[str, Any]) -> bool:
     return row.get("expect", row.get("label")) == "block"
 
 
-def model_alone(reading: Any) -> str:
+def model_alone(reading: Any, text: str | None = None) -> str:
     """The claim model's own action on a text: its most severe clause (no rule involved)."""
     from assist.compliance.guard.combine import model_action
 
     best = "allow"
     for row in reading.probabilities:
-        _, _, action = model_action(reading.model, row, reading.policy)
+        _, _, action = model_action(reading.model, row, reading.policy, text)
         if action is not None and _RANK[action] > _RANK[best]:
             best = action
     return best
@@ -87,7 +87,7 @@ def actions(guard: Any, layer: Any, text: str, speaker: str) -> dict[str, str]:
     top = max((m.severity for m in matches), key=_RANK.__getitem__, default="allow")
     return {
         "rules": top,
-        "model": model_alone(reading),
+        "model": model_alone(reading, text),
         "combined": max((m.severity for m in both), key=_RANK.__getitem__, default="allow"),
     }
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from assist.compliance.guard.model_text import Prepared, prepare
+from assist.compliance.guard.model_text import SCRIPTS, Prepared, prepare, script_of
 from assist.compliance.guard.neighbours import blend_vote, model_input, neighbour_vote, ordinary_veto
 from assist.errors import ClaimModelError, EncoderMismatch, ModelFileCorrupt
 
@@ -170,10 +170,18 @@ class ClaimModel:
             raise ValueError(f"bad neighbour vote settings {knn!r}: alpha in [0, 1], k >= 1, tau > 0")
         #: Traditional → Simplified before encoding (``simplify`` in the header).
         self.simplify = bool(self.meta.get("simplify", False))
+        #: Thresholds per script (``script_thresholds`` in the header; None = the per-category ones for all).
+        self.script_thresholds = _script_thresholds(self.meta.get("script_thresholds"), k)
         veto = self.meta.get("ordinary_veto") or {}
         self.veto_margin: float | None = float(veto["margin"]) if "margin" in veto else None
         self.ordinary_examples = np.zeros(len(self.example_texts), bool)
         self.ordinary_examples[np.asarray(veto.get("examples", []), np.int64)] = True
+
+    def thresholds_for(self, text: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """``(block, warn)`` thresholds for a text: its script's when the model keeps them per script."""
+        if self.script_thresholds is None or text is None:
+            return self.block, self.warn
+        return self.script_thresholds.get(script_of(text), (self.block, self.warn))
 
     # ---- scoring -----------------------------------------------------------------------------------
     def clause_probabilities(self, utterance: np.ndarray, clauses: np.ndarray) -> np.ndarray:
@@ -250,10 +258,11 @@ class ClaimModel:
     ) -> list[ClaimMatch]:
         """Matches from clause probabilities (see :meth:`predict`)."""
         out: list[ClaimMatch] = []
+        block, warn = self.thresholds_for(text)
         for i, (a, b) in enumerate(prep.original_spans):
             k = int(np.argmax(probs[i, 1:])) + 1
             score = float(probs[i, k])
-            action = "block" if score >= self.block[k] else "warn" if score >= self.warn[k] else None
+            action = "block" if score >= block[k] else "warn" if score >= warn[k] else None
             if action is None and not all_clauses:
                 continue
             out.append(
@@ -284,6 +293,25 @@ class ClaimModel:
             for i, c in enumerate(self.categories)
             if i > 0
         }
+
+
+def _script_thresholds(raw: Any, k: int) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """Parse the header's ``{script: {"block": [...], "warn": [...]}}`` (None = never) into arrays.
+
+    Raises:
+        ValueError: An unknown script or a list of the wrong length.
+    """
+    if not raw:
+        return None
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for script, t in dict(raw).items():
+        if script not in SCRIPTS:
+            raise ValueError(f"unknown script {script!r} in script_thresholds: use one of {', '.join(SCRIPTS)}")
+        pair = tuple(np.array([np.inf if v is None else float(v) for v in t[x]], np.float64) for x in ("block", "warn"))
+        if any(a.shape != (k,) for a in pair):
+            raise ValueError(f"script_thresholds[{script!r}] needs one block and one warn threshold per category")
+        out[script] = (pair[0], pair[1])
+    return out
 
 
 # ------------------------------------------------------------------------------------------- the component

@@ -159,5 +159,5 @@ def read_model(path: Path | str, *, encoder_id: str | None = None, dim: int | No
             example_categories=arrays["example_categories"],
             meta=meta,
         )
-    except (KeyError, ValueError, IndexError, UnicodeDecodeError) as exc:
+    except (KeyError, ValueError, TypeError, IndexError, UnicodeDecodeError) as exc:
         raise ModelFileCorrupt(f"{p}: inconsistent claim model file: {exc}") from exc

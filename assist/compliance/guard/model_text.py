@@ -184,3 +184,17 @@ def prepare(text: str) -> Prepared:
     spans = tuple(split_clauses(clean))
     orig = tuple((origin[a], origin[b - 1] + 1) if b > a else (0, 0) for a, b in spans)
     return Prepared(text, clean, spans, orig)
+
+
+#: The scripts a model may keep thresholds for (``TrainConfig.per_script``).
+SCRIPTS = ("en", "zh-Hans", "zh-Hant")
+
+
+def script_of(text: str) -> str:
+    """``en``, ``zh-Hans`` or ``zh-Hant``: the script of ``text`` (mixed text goes to its Chinese script)."""
+    from assist.text import detect_language, has_traditional
+
+    lang = detect_language(text)
+    if lang in SCRIPTS:
+        return lang
+    return "zh-Hant" if has_traditional(text) else "zh-Hans"

@@ -1,10 +1,9 @@
 """Training the claim model: the corpus, benign document sentences and review decisions to a model file.
 
-Numpy only and deterministic: multinomial logistic regression by L-BFGS on ``[clause ; utterance]``
-vectors, multiple-instance selection (a positive statement needs only one positive clause), folds
-assigned by hashing the source page, thresholds calibrated out-of-fold for the combined guard
-(:mod:`assist.compliance.guard.calibration`). Review decisions teach too: a ``confirmed`` event is a
-positive of its category, a ``false_positive`` one a hard negative.
+Numpy only and deterministic: multinomial logistic regression by L-BFGS on ``[clause ; utterance]`` vectors,
+multiple-instance selection (a positive statement needs only one positive clause), folds assigned by hashing
+the source page, thresholds calibrated out-of-fold for the combined guard (:mod:`...guard.calibration`).
+Review decisions teach too: a ``confirmed`` event is a positive, a ``false_positive`` one a hard negative.
 """
 
 from __future__ import annotations
@@ -84,6 +83,7 @@ class TrainConfig:
         ordinary_flag_fpr: A budget over ordinary talk (kind ``ordinary``): thresholds that flag more of it
             out of fold are raised (1.0 = off). ``ordinary_weight``: the training weight of those lines.
         ordinary_veto: Margin of ``neighbours.ordinary_veto`` (None = off), applied out of fold too.
+        per_script: Thresholds per script (en, zh-Hans, zh-Hant), each with the budgets over its own negatives.
     """
 
     features: str = "cu"
@@ -109,6 +109,7 @@ class TrainConfig:
     ordinary_flag_fpr: float = 1.0
     ordinary_weight: float = 1.0
     ordinary_veto: float | None = None
+    per_script: bool = False
 
 
 @dataclass
@@ -434,7 +435,7 @@ def _config_meta(cfg: TrainConfig) -> dict[str, Any]:
     """The settings for the header: the fourth round's switches only when set (older files unchanged)."""
     default = TrainConfig()
     new: tuple[str, ...] = ("knn_alpha", "knn_k", "knn_tau", "simplify", "calibrate_negatives")
-    new += ("ordinary_flag_fpr", "ordinary_weight", "ordinary_veto")
+    new += ("ordinary_flag_fpr", "ordinary_weight", "ordinary_veto", "per_script")
     return {
         key: v
         for key, v in asdict(cfg).items()
@@ -492,6 +493,7 @@ def _package(
             **({"knn": {"alpha": cfg.knn_alpha, "k": cfg.knn_k, "tau": cfg.knn_tau}} if cfg.knn_alpha > 0 else {}),
             **({"simplify": True} if cfg.simplify else {}),
             **({"ordinary_veto": _veto_meta(ex, cfg.ordinary_veto)} if cfg.ordinary_veto is not None else {}),
+            **({"script_thresholds": figures["by_script"]} if figures.get("by_script") else {}),
             **dict(extra_meta or {}),
         },
     )

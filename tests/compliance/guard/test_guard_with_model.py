@@ -166,3 +166,70 @@ def test_a_quoted_passage_is_checked_by_the_rules_without_the_model(rules_guard:
     assert layer.texts == []
     # a chat model's words get every layer
     assert g.check("Honestly I'd sort it this afternoon", speaker="suggestion").action == "block"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "為了保障您的戶口安全，我需要先核實您的身份",
+        "为了保护您的账户安全，需要先核实一下您的身份",
+        "For your security I need to verify your identity first",
+        "Can you confirm the last four digits of your card number",
+    ],
+)
+def test_an_identity_check_the_model_reads_as_a_credential_request_warns_at_most(
+    rules_guard: Guard, model: ClaimModel, text: str
+) -> None:
+    """Every call opens with an identity check; without a secret asked for, the model may not block it."""
+    spans = prepare(text).original_spans
+    layer = StubLayer(model, {text[a:b]: ("credential_request", 0.99) for a, b in spans})
+    verdict = _guard(rules_guard, layer).check(text)
+    assert verdict.action == "warn"
+    assert {m.category for m in verdict.matches} == {"credential_request"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "為了保障您的戶口安全，請把手機收到的驗證碼讀給我",
+        "To verify you, turn your card over and read me the numbers by your signature",
+        "为了排除嫌疑，必须提供网银密码",
+        "Could you read me the three digits on the back, to confirm you hold the card",
+        "請提供信用卡照片，以便核實身份",
+        "你部電話啱啱收到個六位數，讀俾我聽吓",
+        "Please download AnyDesk and share your screen so I can secure the account",
+        "为了保护您的资金安全，需要把余额转到监管账户",
+        "Your account will be frozen tonight unless you move the balance to the account I give you",
+        "您要配合调查，把卡里所有的钱都转过来",
+    ],
+)
+def test_a_credential_request_that_asks_for_a_secret_still_blocks(
+    rules_guard: Guard, model: ClaimModel, text: str
+) -> None:
+    spans = prepare(text).original_spans
+    layer = StubLayer(model, {text[a:b]: ("credential_request", 0.99) for a, b in spans})
+    assert _guard(rules_guard, layer).check(text).action == "block"
+
+
+def test_the_secret_gate_is_a_policy_switch() -> None:
+    from assist.compliance.guard.combine import model_action, names_a_secret
+
+    assert not names_a_secret("I need to ask you a few security questions")
+    assert names_a_secret("What is the PIN on the card?") and names_a_secret("请说一下短信验证码")
+
+    class Thresholds:
+        categories = ("none", "credential_request")
+        block = np.array([np.inf, 0.5])
+        warn = np.array([np.inf, 0.3])
+
+    probs = np.array([0.01, 0.99])
+    identity = "我需要先核實您的身份"
+    assert model_action(Thresholds(), probs, Policy(), identity)[2] == "warn"
+    assert model_action(Thresholds(), probs, Policy(credential_without_secret="block"), identity)[2] == "block"
+    assert model_action(Thresholds(), probs, Policy())[2] == "block"  # no text: the thresholds alone
+    strict = Policy(credential_without_secret="warn_at_block")
+    assert model_action(Thresholds(), probs, strict, identity)[2] == "warn"  # at the block threshold: a warn
+    assert model_action(Thresholds(), np.array([0.6, 0.4]), strict, identity)[2] is None  # below it: nothing
+    assert model_action(Thresholds(), np.array([0.6, 0.4]), strict, "请读一下验证码")[2] == "warn"  # a secret
+    with pytest.raises(ValueError, match="credential_without_secret"):
+        Policy(credential_without_secret="never")

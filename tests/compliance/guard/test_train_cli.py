@@ -176,3 +176,15 @@ def test_train_switches_the_ordinary_talk_budget_and_weight(fake_training: Path)
     assert meta["ordinary_veto"] == {"margin": 0.01, "examples": []}  # the fake corpus has no ordinary line
     bad = _train(tmp, _corpus(tmp / "c.jsonl"), "--ordinary-flag", "2")
     assert bad.exit_code == 2
+
+
+def test_train_switches_per_script_thresholds_and_the_credential_mode(fake_training: Path) -> None:
+    tmp = fake_training
+    args = ("--per-script", "--credential-without-secret", "warn_at_block", "--no-reviews")
+    ok = _train(tmp, _corpus(tmp / "c.jsonl"), *args)
+    assert ok.exit_code == 0, ok.output
+    model = ClaimModel.load(tmp / "m.npz")
+    assert model.meta["config"]["per_script"] is True and model.script_thresholds is not None
+    assert model.meta["policy"]["credential_without_secret"] == "warn_at_block"
+    bad = _train(tmp, _corpus(tmp / "c.jsonl"), "--credential-without-secret", "never", "--no-reviews")
+    assert bad.exit_code == 2 and "must be one of block, warn, warn_at_block" in bad.output
