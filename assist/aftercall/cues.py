@@ -77,6 +77,64 @@ def thanks_for_proof(turns: Sequence[SaidTurn]) -> set[int]:
     }
 
 
+# the check said done in few words: "確認完成。", "谢谢，已确认。", "OK 核對好"; not "请确认出生日期"
+_CONFIRMED = re.compile(
+    r"(?i)(?:确认|確認|核实|核實|核对|核對|验证|驗證|认证|認證)(?:完成|完毕|完畢|无误|無誤|通过|通過|好了|好咗)|"
+    r"已(?:经|經)?(?:确认|確認|核实|核實|核对|核對|验证|驗證)(?=\s*(?:$|[，。,.!！]))|"
+    r"(?<![a-z])(?:all confirmed|you're (?:all )?confirmed|you are (?:all )?confirmed|you've been confirmed|"
+    r"identity (?:is )?confirmed)(?![a-z])"
+)
+# an agent sentence asking the caller to say or confirm something ("再说一下对账单地址所在城市。", "麻煩講一講
+# 你登記嘅地址", "Please confirm the city on your statement."): an identity question, not a disclosure
+_ASKS_TO_SAY = re.compile(
+    r"(?i)(?:说|講|讲|說|报|報|念|唸)(?:一下|一下子|下|一講|一讲)|再(?:说|說|讲|講|报|報)|请(?:您|你)?(?:提供|告诉|告訴|说|说明)|"
+    r"請(?:您|你)?(?:提供|告訴|說|說明)|麻烦|麻煩|唔该(?:你)?(?:讲|講|提供)|唔該(?:你)?(?:講|提供)|告诉我|告訴我|"
+    r"(?<![a-z])(?:can|could|may) (?:you|i) (?:tell|give|confirm|say|have|take|get)|please (?:tell|give|confirm|say|provide)|"
+    r"what(?:'s| is) (?:the|your)"
+)
+# what makes a sentence about this caller's own account or card rather than the bank's rules in general:
+# the caller addressed (您, 你, your), a record read (我看到, 查到, "I can see", on file) or a card or payment
+# pointed at (这张卡, 呢筆, the card ending)
+_ABOUT_CALLER = re.compile(
+    r"(?i)您|你|閣下|阁下|(?<![a-z])(?:you|your|yours)(?![a-z])|看到|睇到|见到|見到|查到|显示|顯示|记录|記錄|紀錄|"
+    r"这张|這張|呢张|呢張|嗰张|嗰張|这笔|這筆|那笔|那筆|呢笔|呢筆|嗰笔|嗰筆|尾号|尾號|末四|后四|後四|"
+    r"i can see|i see|on file|ending in|ending with|card ending|this card|that card|the card|this payment|"
+    r"this transaction|the account"
+)
+
+
+# a value said: digits, a redacted value, an amount or count in Chinese numerals, a number in English words
+_VALUE = re.compile(
+    r"(?i)[0-9]|\[(?:ADDRESS|PHONE|EMAIL|DOB|CARD|ID)\b|[零〇一二三四五六七八九十两兩幺][百千万萬佰仟]|"
+    r"[一二三四五六七八九十两兩]\s?(?:块|塊|元|蚊|笔|筆|号|號|月|点|點)|"
+    r"(?<![a-z])(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|sixty|seventy|"
+    r"eighty|ninety|hundred|thousand)(?![a-z])"
+)
+
+
+def holds_value(text: str) -> bool:
+    """Whether a turn says a value (a number, an amount, a date, a redacted detail)."""
+    return _VALUE.search(text) is not None
+
+
+def says_confirmed(text: str) -> bool:
+    """Whether an agent turn says the identity check is done in few words ("確認完成", "已核实。")."""
+    return _CONFIRMED.search(text) is not None
+
+
+def asks_to_say(sentence: str) -> bool:
+    """Whether an agent sentence asks the caller to say, give or confirm something (a question in all but
+    its punctuation: "再说一下对账单地址所在城市。")."""
+    return asks_identity(sentence) or _ASKS_TO_SAY.search(sentence) is not None
+
+
+def about_caller(text: str) -> bool:
+    """Whether an agent turn speaks of this caller's own account or card (addresses the caller, reads a
+    record, or points at a card or payment); a statement of the bank's rules in general does not
+    ("每名存款人最高保障 HK$800,000", "Good afternoon, Harbor Bank cards")."""
+    return _ABOUT_CALLER.search(text) is not None
+
+
 def identity_answers(turns: Sequence[SaidTurn]) -> set[int]:
     """The customer turns that answer the agent's identity question (the turn right after it)."""
     out: set[int] = set()

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from assist.aftercall.cues import thanks_for_proof
+from assist.aftercall.cues import about_caller, asks_to_say, holds_value, says_confirmed, thanks_for_proof
 from assist.aftercall.qa_meaning import TurnJudge
 from assist.aftercall.templates import LANGUAGES
 from assist.aftercall.tickets import CallTurn
@@ -33,8 +33,14 @@ CriterionType = Literal[
 ]
 
 
+# a space beside a Han character is no word break ("登記嘅 email 係", "新 email"): ASR and writers put one
+# between scripts at will, so phrases and turns are compared without it
+_HAN_GAP = re.compile(r"\s+(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\s+")
+
+
 class Phrases:
-    """Phrases matched after normalisation; ASCII ones on word boundaries (linear: escaped literals only)."""
+    """Phrases matched after normalisation; ASCII ones on word boundaries (linear: escaped literals only);
+    non-ASCII ones without the spaces beside Han characters."""
 
     def __init__(self, phrases: list[str]) -> None:
         self.literal: list[str] = []
@@ -47,12 +53,16 @@ class Phrases:
                 body = re.escape(norm).replace(r"\ ", r"\s+")
                 self.words.append(re.compile(r"(?<![a-z0-9])" + body + r"(?![a-z0-9])"))
             else:
-                self.literal.append(norm)
+                self.literal.append(_HAN_GAP.sub("", norm))
 
     def hit(self, text: str) -> bool:
         """Whether the text holds any phrase."""
         norm = normalize(text)
-        return any(p in norm for p in self.literal) or any(rx.search(norm) for rx in self.words)
+        if self.literal:
+            squeezed = _HAN_GAP.sub("", norm)
+            if any(p in squeezed for p in self.literal):
+                return True
+        return any(rx.search(norm) for rx in self.words)
 
 
 # A call is scored criterion by criterion over the same turns: each list of phrases is compiled once (not per
@@ -76,7 +86,7 @@ def compile_phrases(rubric: Rubric, verify_phrases: list[str]) -> int:
     for c in rubric.criteria:
         lists += [[*verify_phrases, *c.phrases], c.phrases, c.details, c.ask_phrases, c.ask_nouns, c.ask_verbs]
         lists += [c.callback] if c.callback else []
-        lists += [c.offer_not]
+        lists += [c.offer_not, c.farewells, c.thanks]
         lists += [part.phrases for d in c.disclosures for part in d.parts]
     for items in lists:
         phrases(items)
@@ -130,6 +140,9 @@ class Criterion(BaseModel):
     min_margin: float = Field(default=0.02, ge=0, le=1)  # over the runner-up group
     not_for_templates: list[str] = Field(default_factory=list)  # disclosures: not due on these tickets' calls
     categories: list[str] = Field(default_factory=list)  # forbidden claims: the guard categories that count
+    # closing: a farewell (拜拜, bye) closes the call when said with a thank-you (thanks) in the same turn
+    farewells: list[str] = Field(default_factory=list)
+    thanks: list[str] = Field(default_factory=list)
 
     @field_validator("label")
     @classmethod
@@ -247,7 +260,7 @@ def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     thanked = thanks_for_proof(f.turns)
 
     def verifies(t: CallTurn) -> bool:
-        if verify.hit(t.text) or f.step_done("verify_identity", t) or t.turn in thanked:
+        if verify.hit(t.text) or says_confirmed(t.text) or f.step_done("verify_identity", t) or t.turn in thanked:
             return True
         # by meaning, not a turn that reads a detail out ("你登记嘅地址係[ADDRESS]，係咪？" reads close to
         # a confirmation of the caller's details, but it is a disclosure)
@@ -279,17 +292,18 @@ def _reads_out(details: Phrases, text: str) -> bool:
 
 
 def _discloses(c: Criterion, f: CallFacts, details: Phrases, t: CallTurn) -> bool:
-    """A turn read as disclosing details by meaning, or a detail phrase in a sentence that reads a value
-    out ("你登记嘅地址係[ADDRESS]，係咪呢个？") or is no question asking for it ("City of your statement
-    address?"), in a turn not read as asking."""
-    if f.reads(c, t, "details"):
+    """A turn read as disclosing details by meaning (one that speaks of the caller's own account and says a
+    value or a detail: not a greeting, nor the bank's rules in general), or a detail phrase in a sentence
+    that reads a value out ("你登记嘅地址係[ADDRESS]，係咪呢个？") or is no question or request asking for
+    it ("City of your statement address?", "再说一下对账单地址所在城市。"), in a turn not read as asking."""
+    if f.reads(c, t, "details") and about_caller(t.text) and (holds_value(t.text) or details.hit(t.text)):
         return True
     for sentence in _SENTENCE.findall(t.text):
         if not details.hit(sentence):
             continue
         if _SHOWS.search(sentence):
             return True
-        if sentence.rstrip().endswith(("?", "？")):
+        if sentence.rstrip().endswith(("?", "？")) or asks_to_say(sentence):
             continue
         judge = f.judge_for(t)
         if judge is None or judge.nearest(c, t.text) != "asking":
@@ -386,9 +400,14 @@ def _greeting(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     return _verdict(c, f, False, [t.turn for t in first], "no greeting in the agent's first turns")
 
 
+def _closes(c: Criterion, text: str) -> bool:
+    """A closing phrase, or a farewell with a thank-you ("多謝你，拜拜"; "Bye." alone is none)."""
+    return phrases(c.phrases).hit(text) or (phrases(c.farewells).hit(text) and phrases(c.thanks).hit(text))
+
+
 def _closing(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     last = f.agent()[-c.within_turns :]
-    hit = next((t for t in reversed(last) if phrases(c.phrases).hit(t.text)), None)
+    hit = next((t for t in reversed(last) if _closes(c, t.text)), None)
     if not last:
         return _verdict(c, f, None, [], "the agent said nothing")
     if hit:

@@ -1,0 +1,131 @@
+"""Seventh round of the QA reading (issue #19), in three scripts, none of the sentences taken from the
+labelled calls: identity read as the spec defines it, turn by turn (a request to say a detail is an identity
+question, not a disclosure; the check said done in few words is verification; a greeting or the bank's rules
+in general read close to a disclosure are none; a space between the scripts hides no detail read back), and a
+farewell said with a thank-you is a closing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assist.aftercall.qa import CallFacts, Criterion, load_rubric, score_call
+from assist.aftercall.tickets import CallTurn
+
+ROOT = Path(__file__).resolve().parents[2]
+RUBRIC = load_rubric(ROOT / "kb_docs" / "qa" / "rubric.yaml")
+
+
+class StubJudge:
+    """Reads agent turns as the test says (what the e5 examples would)."""
+
+    def __init__(self, groups: dict[str, str]) -> None:
+        self.groups = groups
+
+    def group(self, _c: Criterion, text: str) -> str | None:
+        return self.groups.get(text)
+
+    def nearest(self, _c: Criterion, text: str) -> str | None:
+        return self.groups.get(text)
+
+    def steps_done(self, _text: str) -> list[str]:
+        return []
+
+
+def _verdict(criterion: str, turns: list[tuple[str, str]], judge: StubJudge | None = None) -> Any:
+    said = [CallTurn(i, speaker, text) for i, (speaker, text) in enumerate(turns, 1)]
+    facts = CallFacts(turns=said, topics=set(), judge=judge)  # type: ignore[arg-type]
+    return {v.id: v for v in score_call(RUBRIC, facts)[1]}[criterion]
+
+
+@pytest.mark.parametrize(
+    ("request_", "verified", "detail"),
+    [
+        ("好的，麻烦您再报一下账单上的邮寄城市。", "好的，身份核实通过。", "我这边看到您前天有一笔六百元的消费。"),
+        ("唔該你講一講你登記嘅地址喺邊區。", "OK，核實咗。", "我見到你張卡今朝有一筆二百蚊嘅簽賬。"),
+        ("Please tell me the postcode on your statement.", "Thanks, you're verified.",
+         "I can see a payment of 45 dollars this morning."),
+    ],
+)  # fmt: skip
+def test_a_request_to_say_a_detail_is_an_identity_question_not_a_disclosure(
+    request_: str, verified: str, detail: str
+) -> None:
+    turns = [("agent", "Hello"), ("customer", "hi"), ("agent", request_), ("customer", "..."),
+             ("agent", verified), ("customer", "ok"), ("agent", detail)]  # fmt: skip
+    v = _verdict("identity_before_details", turns)
+    assert v.passed is True and v.turns == [5]
+
+
+@pytest.mark.parametrize(
+    "confirmed",
+    ["好的，已确认。请问您要办理什么业务？", "確認完成，請問是哪一張卡？", "OK，已經確認，你想問邊筆？",
+     "Great, you're all confirmed. Which card is it?"],
+)  # fmt: skip
+def test_the_identity_check_said_done_in_few_words_is_verification(confirmed: str) -> None:
+    turns = [("agent", "Hello"), ("customer", "hi"), ("agent", "Your full name and date of birth, please?"),
+             ("customer", "..."), ("agent", confirmed), ("customer", "the one ending 1234"),
+             ("agent", "I can see a charge of 300 dollars on it yesterday.")]  # fmt: skip
+    v = _verdict("identity_before_details", turns)
+    assert v.passed is True and v.turns == [5]
+
+
+def test_asking_to_confirm_a_detail_is_not_verification() -> None:
+    turns = [("agent", "您好"), ("customer", "你好"), ("agent", "請再確認一下您的出生日期。"), ("customer", "..."),
+             ("agent", "我這邊看到您昨天有一筆五百元的交易。")]  # fmt: skip
+    assert _verdict("identity_before_details", turns).passed is False
+
+
+@pytest.mark.parametrize(
+    "general",
+    [
+        "每位存款人在每家成员银行最高可获得五十万元的保障。",  # the bank's rules, a figure but nobody's account
+        "一般嚟講，信用卡年費係每年一千二百蚊，簽夠六次就豁免。",
+        "Good evening, Harbor Bank card services, Amy speaking.",  # a greeting
+    ],
+)
+def test_a_greeting_or_the_banks_rules_read_close_to_a_disclosure_are_none(general: str) -> None:
+    turns = [("agent", general), ("customer", "ok thanks"), ("agent", "Anything else? Goodbye.")]
+    v = _verdict("identity_before_details", turns, StubJudge({general: "details"}))
+    assert v.passed is None  # no detail of the caller's, and no verification: the criterion does not apply
+
+
+@pytest.mark.parametrize(
+    "own",
+    ["我看到您这张卡上周有一笔八百元的消费。", "你張卡今朝有一筆三百蚊嘅簽賬。", "There's a payment of 90 dollars on your card today."],
+)
+def test_the_callers_own_record_read_by_meaning_before_verification_is_still_a_disclosure(own: str) -> None:
+    turns = [("agent", "Hello"), ("customer", "hi"), ("agent", own), ("customer", "yes"),
+             ("agent", "Your full name and date of birth, please?"), ("customer", "..."),
+             ("agent", "Thanks, you're verified.")]  # fmt: skip
+    v = _verdict("identity_before_details", turns, StubJudge({own: "details"}))
+    assert v.passed is False and v.turns == [3]
+
+
+@pytest.mark.parametrize(
+    "read_back",
+    ["我看到您登记的 email 是 [EMAIL]，对吗？", "我見到你登記嘅 email 係 [EMAIL]，啱唔啱？", "我查到您登記的 email 是 [EMAIL]，對嗎？"],
+)
+def test_a_space_between_the_scripts_hides_no_detail_read_back(read_back: str) -> None:
+    turns = [("agent", "您好"), ("customer", "我想改电邮"), ("agent", read_back), ("customer", "係"),
+             ("agent", "全名同出世日期？"), ("customer", "..."), ("agent", "核实无误。")]  # fmt: skip
+    v = _verdict("identity_before_details", turns)
+    assert v.passed is False and v.turns == [3]
+
+
+@pytest.mark.parametrize(
+    ("last", "closed"),
+    [
+        ("好的，谢谢您，拜拜。", True),
+        ("好，唔該晒你，拜拜。", True),
+        ("OK, thanks a lot, bye now.", True),
+        ("多謝你來電。", True),
+        ("拜拜。", False),
+        ("OK, bye then.", False),
+        ("好，就這樣，拜拜。", False),
+    ],
+)
+def test_a_farewell_said_with_a_thank_you_is_a_closing(last: str, closed: bool) -> None:
+    turns = [("agent", "您好"), ("customer", "没有了"), ("agent", last)]
+    assert _verdict("closing", turns).passed is closed
