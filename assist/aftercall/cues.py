@@ -200,6 +200,37 @@ def corrected(amount: Value | None, values: Sequence[Value], speakers: dict[int,
     return Value("amount", fixes[-1].value, *_where(fixes[-1])) if fixes else amount
 
 
+# a fee or charge the bank took: a complaint about it is about that amount, not the payment it was taken on
+_FEE = re.compile(
+    r"(?i)手续费|手續費|服务费|服務費|年费|年費|管理费|管理費|滞纳金|滯納金|违约金|違約金|罚息|罰息|"
+    r"(?<![a-z])(?:fees?|penalty|surcharge)(?![a-z])"
+)
+# where a clause ends; in Chinese ASR text a space between Han characters ends one too
+_CLAUSE_END = re.compile(r"[，。！？；!?;]|[,.](?![0-9])|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+
+
+def fee_amounts(turns: Sequence[SaidTurn], values: Sequence[Value]) -> list[Value]:
+    """For each fee word a customer says, the amount nearest to it in the same clause ("转了两千五 扣了我二十五块
+    手续费" → 25, "you took a 40 dollar late fee", "收咗我五十蚊手續費"), in order."""
+    amounts: dict[int, list[Value]] = {}
+    for v in values:
+        if v.kind == "amount":
+            amounts.setdefault(v.turn, []).append(v)
+    out: list[Value] = []
+    for t in turns:
+        if t.speaker != "customer" or t.turn not in amounts:
+            continue
+        text = fold_width(t.text)
+        ends = [m.start() for m in _CLAUSE_END.finditer(text)]
+        for fee in _FEE.finditer(text):
+            start = max((e + 1 for e in ends if e < fee.start()), default=0)
+            end = min((e for e in ends if e >= fee.end()), default=len(text))
+            near = [v for v in amounts[t.turn] if start <= v.start and v.end <= end]
+            if near:
+                out.append(min(near, key=lambda v: max(v.start - fee.end(), fee.start() - v.end, 0)))
+    return out
+
+
 def _where(v: Value) -> tuple[int, int, int, str]:
     return v.turn, v.start, v.end, v.text
 
@@ -256,8 +287,8 @@ def _name_in(text: str) -> str | None:
     return None
 
 
-_ASKS_CONTACT = re.compile(
-    r"(?i)新(?:的|嘅)?(?:手机|手機)?(?:号码|號碼|电话|電話|地址|邮箱|郵箱|电邮|電郵|email|e-mail)|"
+_ASKS_CONTACT = re.compile(  # 新 email 係？: a space beside a Han character is no break
+    r"(?i)新\s?(?:的|嘅)?\s?(?:手机|手機)?\s?(?:号码|號碼|电话|電話|地址|邮箱|郵箱|电邮|電郵|email|e-mail)|"
     r"new (?:mobile |phone |contact |e-?mail |home |postal )?(?:number|email|e-mail|address)"
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,4}")
