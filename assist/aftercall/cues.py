@@ -89,7 +89,8 @@ _CONFIRMED = re.compile(
 _ASKS_TO_SAY = re.compile(
     r"(?i)(?:说|講|讲|說|报|報|念|唸)(?:一下|一下子|下|一講|一讲)|再(?:说|說|讲|講|报|報)|请(?:您|你)?(?:提供|告诉|告訴|说|说明)|"
     r"請(?:您|你)?(?:提供|告訴|說|說明)|麻烦|麻煩|唔该(?:你)?(?:讲|講|提供)|唔該(?:你)?(?:講|提供)|告诉我|告訴我|"
-    r"(?<![a-z])(?:can|could|may) (?:you|i) (?:tell|give|confirm|say|have|take|get)|please (?:tell|give|confirm|say|provide)|"
+    r"(?<![a-z])(?:can|could|may) (?:you|i) (?:tell|give|confirm|say|have|take|get)|"
+    r"please (?:tell|give|confirm|say|provide)|"
     r"what(?:'s| is) (?:the|your)"
 )
 # what makes a sentence about this caller's own account or card rather than the bank's rules in general:
@@ -115,6 +116,19 @@ _VALUE = re.compile(
 def holds_value(text: str) -> bool:
     """Whether a turn says a value (a number, an amount, a date, a redacted detail)."""
     return _VALUE.search(text) is not None
+
+
+# the agent starting the identity check: asking for a proof of identity, or saying they check it
+_STARTS_CHECK = re.compile(
+    r"(?i)核[实實对對验驗]|验证|驗證|(?:确认|確認)(?:一下)?(?:您|你)?(?:的)?身[份分]|姓名|名字|推送|确认通知|確認通知|"
+    r"(?<![a-z])(?:verify|verification|security|your name|approve|push notification|registered (?:mobile|number|phone))"
+)
+
+
+def starts_check(text: str) -> bool:
+    """Whether an agent turn asks for a proof of identity or says the check is being done ("先核实下身份",
+    "Full name and the last six of your ID?", "please approve the notification in your app")."""
+    return asks_identity(text) or _STARTS_CHECK.search(text) is not None
 
 
 def says_confirmed(text: str) -> bool:

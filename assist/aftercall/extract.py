@@ -331,7 +331,9 @@ _READ_BACK = re.compile(
     r"(?P<m>[A-Za-z\u4e00-\u9fff][^，。,、；;：:\s0-9“”「」]{1,20}?)\s?(?:有)?(?:一笔|一筆|两笔|兩筆)?\s?"
     r"(?:人民币|人民幣|新臺幣|新台幣|台幣|臺幣|港幣|港币|港元|美元|HK\$|NT\$|US\$|RMB|¥|\$)\s?[0-9一二三四五六七八九十两兩]"
 )
-_NOT_SHOP = re.compile(r"[点點时時分笔筆]|上午|下午|晚上|早上|凌晨|中午|夜晚|左右|大约|大約|转|轉|从|從|有|的|嘅|消费|消費|交易")
+_NOT_SHOP = re.compile(
+    r"[点點时時分笔筆]|上午|下午|晚上|早上|凌晨|中午|夜晚|左右|大约|大約|转|轉|从|從|有|的|嘅|消费|消費|交易"
+)
 # a brand in Latin letters right before the debit it made, in Chinese text ("KKBOX 扣了一千二", "Netflix 自動扣咗")
 _LATIN_DEBIT = re.compile(
     r"(?<![A-Za-z0-9])(?P<m>[A-Z][A-Za-z0-9.*&'-]{1,20}(?:\s[A-Z][A-Za-z0-9.*&'-]{1,20}){0,2})\s?"

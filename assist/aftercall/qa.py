@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from assist.aftercall.cues import about_caller, asks_to_say, holds_value, says_confirmed, thanks_for_proof
+from assist.aftercall.cues import about_caller, asks_to_say, holds_value, says_confirmed, starts_check, thanks_for_proof
 from assist.aftercall.qa_meaning import TurnJudge
 from assist.aftercall.templates import LANGUAGES
 from assist.aftercall.tickets import CallTurn
@@ -258,13 +258,16 @@ def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     verified with no detail before it passes; neither: does not apply."""
     verify, details = phrases([*f.verify_phrases, *c.phrases]), phrases(c.details)
     thanked = thanks_for_proof(f.turns)
+    # ID&V is questions and answers: by meaning, a turn verifies only after the agent asked for something
+    # ("您的意見我們一定會轉給主管" reads close to a confirmation, but nothing was checked), and not a turn
+    # that reads a detail out ("你登记嘅地址係[ADDRESS]，係咪？": a disclosure)
+    asked = next((t.turn for t in f.agent() if starts_check(t.text)), None)
 
     def verifies(t: CallTurn) -> bool:
         if verify.hit(t.text) or says_confirmed(t.text) or f.step_done("verify_identity", t) or t.turn in thanked:
             return True
-        # by meaning, not a turn that reads a detail out ("你登记嘅地址係[ADDRESS]，係咪？" reads close to
-        # a confirmation of the caller's details, but it is a disclosure)
-        return f.reads(c, t, "verified") and not _reads_out(details, t.text)
+        by_meaning = asked is not None and asked < t.turn and f.reads(c, t, "verified")
+        return by_meaning and not _reads_out(details, t.text)
 
     verified = next((t for t in f.agent() if verifies(t)), None)
     before = [t for t in f.agent() if verified is None or t.turn < verified.turn]

@@ -93,7 +93,11 @@ def test_a_greeting_or_the_banks_rules_read_close_to_a_disclosure_are_none(gener
 
 @pytest.mark.parametrize(
     "own",
-    ["我看到您这张卡上周有一笔八百元的消费。", "你張卡今朝有一筆三百蚊嘅簽賬。", "There's a payment of 90 dollars on your card today."],
+    [
+        "我看到您这张卡上周有一笔八百元的消费。",
+        "你張卡今朝有一筆三百蚊嘅簽賬。",
+        "There's a payment of 90 dollars on your card today.",
+    ],
 )
 def test_the_callers_own_record_read_by_meaning_before_verification_is_still_a_disclosure(own: str) -> None:
     turns = [("agent", "Hello"), ("customer", "hi"), ("agent", own), ("customer", "yes"),
@@ -105,7 +109,11 @@ def test_the_callers_own_record_read_by_meaning_before_verification_is_still_a_d
 
 @pytest.mark.parametrize(
     "read_back",
-    ["我看到您登记的 email 是 [EMAIL]，对吗？", "我見到你登記嘅 email 係 [EMAIL]，啱唔啱？", "我查到您登記的 email 是 [EMAIL]，對嗎？"],
+    [
+        "我看到您登记的 email 是 [EMAIL]，对吗？",
+        "我見到你登記嘅 email 係 [EMAIL]，啱唔啱？",
+        "我查到您登記的 email 是 [EMAIL]，對嗎？",
+    ],
 )
 def test_a_space_between_the_scripts_hides_no_detail_read_back(read_back: str) -> None:
     turns = [("agent", "您好"), ("customer", "我想改电邮"), ("agent", read_back), ("customer", "係"),
@@ -129,3 +137,25 @@ def test_a_space_between_the_scripts_hides_no_detail_read_back(read_back: str) -
 def test_a_farewell_said_with_a_thank_you_is_a_closing(last: str, closed: bool) -> None:
     turns = [("agent", "您好"), ("customer", "没有了"), ("agent", last)]
     assert _verdict("closing", turns).passed is closed
+
+
+@pytest.mark.parametrize(
+    ("reassurance", "detail"),
+    [
+        ("明白，您的意见我们一定会转达给网点负责人。", "我看到您这张卡昨天有一笔三百元的消费。"),
+        ("明白，我會將你嘅意見反映俾分行。", "你張卡琴日有一筆五百蚊嘅簽賬。"),
+        ("I understand, I'll pass your feedback on to the branch.", "There's a charge of 60 dollars on your card."),
+    ],
+)
+def test_a_turn_read_as_verified_by_meaning_verifies_only_after_the_check_began(
+    reassurance: str, detail: str
+) -> None:
+    judge = StubJudge({reassurance: "verified", detail: "details"})
+    unchecked = [("agent", "Hello"), ("customer", "I want to complain"), ("agent", reassurance),
+                 ("customer", "ok"), ("agent", detail)]  # fmt: skip
+    v = _verdict("identity_before_details", unchecked, judge)
+    assert v.passed is False and v.turns == [5]  # nothing was checked: the detail came before any ID&V
+    checked = [("agent", "Hello"), ("customer", "I want to complain"), ("agent", "Your full name and ID number?"),
+               ("customer", "..."), ("agent", reassurance), ("customer", "ok"), ("agent", detail)]  # fmt: skip
+    v = _verdict("identity_before_details", checked, judge)
+    assert v.passed is True and v.turns == [5]
