@@ -131,6 +131,39 @@ def starts_check(text: str) -> bool:
     return asks_identity(text) or _STARTS_CHECK.search(text) is not None
 
 
+# -- the agent registering the case ---------------------------------------------------------------------------
+_RECORD = (
+    r"(?:工单|工單|单号|單號|编号|編號|申请|申請|案件|个案|個案|投诉|投訴|报案|報案|受理|争议|爭議|"
+    r"(?:登记|登記)(?:了|咗|好)|"
+    r"(?<![a-z])(?:reference|ref|case|ticket|request|report|complaint|dispute|claim)(?![a-z]))"
+)
+_NAMES_RECORD = re.compile("(?i)" + _RECORD)
+_LOGS = r"(?:logged|registered|opened|raised|filed|submitted|lodged|created)"
+_KINDS = r"(?:case|report|complaint|ticket|request|dispute|claim)"
+# "I've logged a lost card report", "your complaint is logged", "reference L-88214", "已經幫你登記咗爭議交易",
+# "投诉已经受理"; not "I'll update that", "我幫你 update 咗"
+_SAYS_LOGGED = re.compile(
+    rf"(?i)(?<![a-z]){_LOGS}\s(?:(?:a|an|the|your|this|that|it as a)\s)?(?:[a-z'-]+\s){{0,3}}{_KINDS}(?![a-z])|"
+    rf"(?<![a-z]){_KINDS}\s(?:is|has been|was|'s been|is now|has now been)\s{_LOGS}(?![a-z])|"
+    r"(?<![a-z])reference(?:\snumber|\sno\.?)?(?:\sis)?[\s:#]{1,3}[a-z]{0,4}[- ]?[0-9]|"
+    r"(?:登记|登記|提交|开咗|開咗|开了|開了|受理)[^，。,.!！?？]{0,10}"
+    r"(?:投诉|投訴|工单|工單|申请|申請|案件|个案|個案|报案|報案|争议|爭議)|"
+    r"(?:投诉|投訴|工单|工單|申请|申請|案件|个案|個案|报案|報案)[^，。,.!！?？]{0,6}(?:已经|已經|已)(?:登记|登記|提交|受理)"
+)
+
+
+def names_record(text: str) -> bool:
+    """Whether an agent turn names a record of the case (工单, 申请, 个案, 登记了, a case, report, reference…;
+    not 登記 alone: "你係咪用緊登記嗰個號碼" is the number on file)."""
+    return _NAMES_RECORD.search(text) is not None
+
+
+def says_logged(text: str) -> bool:
+    """Whether an agent turn says a case, report, complaint or request was registered, in words the
+    rubric's phrases miss ("I've logged a lost card report", "reference CP-1029", "已經幫您登記爭議交易")."""
+    return _SAYS_LOGGED.search(text) is not None
+
+
 def says_confirmed(text: str) -> bool:
     """Whether an agent turn says the identity check is done in few words ("確認完成", "已核实。")."""
     return _CONFIRMED.search(text) is not None

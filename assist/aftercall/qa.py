@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from assist.aftercall.cues import about_caller, asks_to_say, holds_value, says_confirmed, starts_check, thanks_for_proof
+from assist.aftercall import cues
 from assist.aftercall.qa_meaning import TurnJudge
 from assist.aftercall.templates import LANGUAGES
 from assist.aftercall.tickets import CallTurn
@@ -257,14 +257,14 @@ def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     identity answer and asking no more, or by meaning) before the first detail (phrases or by meaning); a call
     verified with no detail before it passes; neither: does not apply."""
     verify, details = phrases([*f.verify_phrases, *c.phrases]), phrases(c.details)
-    thanked = thanks_for_proof(f.turns)
+    thanked = cues.thanks_for_proof(f.turns)
     # ID&V is questions and answers: by meaning, a turn verifies only after the agent asked for something
     # ("您的意見我們一定會轉給主管" reads close to a confirmation, but nothing was checked), and not a turn
     # that reads a detail out ("你登记嘅地址係[ADDRESS]，係咪？": a disclosure)
-    asked = next((t.turn for t in f.agent() if starts_check(t.text)), None)
+    asked = next((t.turn for t in f.agent() if cues.starts_check(t.text)), None)
 
     def verifies(t: CallTurn) -> bool:
-        if verify.hit(t.text) or says_confirmed(t.text) or f.step_done("verify_identity", t) or t.turn in thanked:
+        if verify.hit(t.text) or cues.says_confirmed(t.text) or f.step_done("verify_identity", t) or t.turn in thanked:
             return True
         by_meaning = asked is not None and asked < t.turn and f.reads(c, t, "verified")
         return by_meaning and not _reads_out(details, t.text)
@@ -299,14 +299,14 @@ def _discloses(c: Criterion, f: CallFacts, details: Phrases, t: CallTurn) -> boo
     value or a detail: not a greeting, nor the bank's rules in general), or a detail phrase in a sentence
     that reads a value out ("你登记嘅地址係[ADDRESS]，係咪呢个？") or is no question or request asking for
     it ("City of your statement address?", "再说一下对账单地址所在城市。"), in a turn not read as asking."""
-    if f.reads(c, t, "details") and about_caller(t.text) and (holds_value(t.text) or details.hit(t.text)):
+    if f.reads(c, t, "details") and cues.about_caller(t.text) and (cues.holds_value(t.text) or details.hit(t.text)):
         return True
     for sentence in _SENTENCE.findall(t.text):
         if not details.hit(sentence):
             continue
         if _SHOWS.search(sentence):
             return True
-        if sentence.rstrip().endswith(("?", "？")) or asks_to_say(sentence):
+        if sentence.rstrip().endswith(("?", "？")) or cues.asks_to_say(sentence):
             continue
         judge = f.judge_for(t)
         if judge is None or judge.nearest(c, t.text) != "asking":
@@ -386,8 +386,13 @@ def _ticket(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     raised = [t.turn for t in f.customer() if set(f.topics_in(t.text)) & needs][:3]
     if f.ticket_submitted:
         return _verdict(c, f, True, raised, "ticket submitted")
-    said = phrases(c.phrases)
-    logged = next((t for t in f.agent() if said.hit(t.text) or f.reads(c, t, "logged")), None)
+    said = phrases(c.phrases)  # by meaning, only a turn that names a record ("我幫你 update 咗" is no ticket)
+
+    def logs(t: CallTurn) -> bool:
+        by_meaning = f.reads(c, t, "logged") and cues.names_record(t.text)
+        return said.hit(t.text) or cues.says_logged(t.text) or by_meaning
+
+    logged = next((t for t in f.agent() if logs(t)), None)
     if logged is not None:
         return _verdict(c, f, True, [*raised, logged.turn], f"the agent registered the case at turn {logged.turn}")
     return _verdict(c, f, False, raised, f"no ticket submitted for {what}")

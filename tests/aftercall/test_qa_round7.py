@@ -147,9 +147,7 @@ def test_a_farewell_said_with_a_thank_you_is_a_closing(last: str, closed: bool) 
         ("I understand, I'll pass your feedback on to the branch.", "There's a charge of 60 dollars on your card."),
     ],
 )
-def test_a_turn_read_as_verified_by_meaning_verifies_only_after_the_check_began(
-    reassurance: str, detail: str
-) -> None:
+def test_a_turn_read_as_verified_by_meaning_verifies_only_after_the_check_began(reassurance: str, detail: str) -> None:
     judge = StubJudge({reassurance: "verified", detail: "details"})
     unchecked = [("agent", "Hello"), ("customer", "I want to complain"), ("agent", reassurance),
                  ("customer", "ok"), ("agent", detail)]  # fmt: skip
@@ -159,3 +157,39 @@ def test_a_turn_read_as_verified_by_meaning_verifies_only_after_the_check_began(
                ("customer", "..."), ("agent", reassurance), ("customer", "ok"), ("agent", detail)]  # fmt: skip
     v = _verdict("identity_before_details", checked, judge)
     assert v.passed is True and v.turns == [5]
+
+
+@pytest.mark.parametrize(
+    "logged",
+    [
+        "好的，已经帮您登记了这笔争议交易，三个工作日内答复。",
+        "OK，我幫你開咗個掛失申請，聽日會有短訊通知。",
+        "I've now logged a stolen card report, reference K-20931.",
+        "Your complaint is registered and the team will call you within five days.",
+    ],
+)
+def test_the_agent_saying_the_case_was_registered_passes_ticket_submitted(logged: str) -> None:
+    turns = [("agent", "Hello"), ("customer", "my card was stolen"), ("agent", logged)]
+    said = [CallTurn(i, speaker, text) for i, (speaker, text) in enumerate(turns, 1)]
+    facts = CallFacts(turns=said, topics=set(), template="lost_stolen_card")
+    v = {v.id: v for v in score_call(RUBRIC, facts)[1]}["ticket_submitted"]
+    assert v.passed is True and 3 in v.turns
+
+
+@pytest.mark.parametrize(
+    "updated",
+    ["好的，我这边帮您改好了。", "得，我幫你 update 咗，下個月開始用。", "Alright, I'll update that for you now."],
+)
+def test_a_change_made_without_naming_a_record_is_no_ticket_even_if_it_reads_close(updated: str) -> None:
+    turns = [("agent", "Hello"), ("customer", "I want to change my number"), ("agent", updated)]
+    said = [CallTurn(i, speaker, text) for i, (speaker, text) in enumerate(turns, 1)]
+    facts = CallFacts(turns=said, topics=set(), template="contact_change", judge=StubJudge({updated: "logged"}))  # type: ignore[arg-type]
+    assert {v.id: v for v in score_call(RUBRIC, facts)[1]}["ticket_submitted"].passed is False
+
+
+def test_the_number_on_file_named_in_a_question_is_no_record_of_a_case() -> None:
+    asking = "你而家係咪用緊登記嗰個手機打嚟？"
+    turns = [("agent", "你好"), ("customer", "我想改電話"), ("agent", asking), ("customer", "唔係")]
+    said = [CallTurn(i, speaker, text) for i, (speaker, text) in enumerate(turns, 1)]
+    facts = CallFacts(turns=said, topics=set(), template="contact_change", judge=StubJudge({asking: "logged"}))  # type: ignore[arg-type]
+    assert {v.id: v for v in score_call(RUBRIC, facts)[1]}["ticket_submitted"].passed is False
