@@ -58,19 +58,13 @@ class Phrases:
     def hit(self, text: str) -> bool:
         """Whether the text holds any phrase."""
         norm = normalize(text)
-        if self.literal:
-            squeezed = _HAN_GAP.sub("", norm)
-            if any(p in squeezed for p in self.literal):
-                return True
-        return any(rx.search(norm) for rx in self.words)
-
-
-# A call is scored criterion by criterion over the same turns: each list of phrases is compiled once (not per
-# turn and call, which was most of the phrase matching's cost; normalize() keeps the turns' own).
+        squeezed = _HAN_GAP.sub("", norm) if self.literal else norm
+        return any(p in squeezed for p in self.literal) or any(rx.search(norm) for rx in self.words)
 
 
 def phrases(items: Iterable[str]) -> Phrases:
-    """The compiled `Phrases` of these phrases (compiled once per distinct list, then kept)."""
+    """The compiled `Phrases` of these phrases (compiled once per distinct list, then kept: a call is scored
+    criterion by criterion over the same turns, and compiling per turn was most of the matching's cost)."""
     return _compiled(tuple(str(p) for p in items))
 
 
@@ -109,6 +103,8 @@ class Disclosure(BaseModel):
     topics: list[str] = Field(min_length=1)
     label: dict[str, str] = Field(default_factory=dict)
     parts: list[DisclosurePart] = Field(min_length=1)
+    # not due by topic when the topics also hold one of these (a savings insurance plan reads as wealth too)
+    not_with: list[str] = Field(default_factory=list)
 
 
 class Criterion(BaseModel):
@@ -314,15 +310,18 @@ def _discloses(c: Criterion, f: CallFacts, details: Phrases, t: CallTurn) -> boo
     return False
 
 
-def _begun(d: Disclosure, f: CallFacts) -> bool:
-    """The agent read at least two parts of a disclosure of several: the product it is for was discussed,
-    whatever the call's topics say (a wealth product offered on a call about deposits)."""
+def _due(d: Disclosure, f: CallFacts) -> bool:
+    """By topic (unless the topics also hold one of `not_with`), or begun: the agent read two parts of a
+    disclosure of several, or the one part of a disclosure of one (犹豫期 said: an insurance product was
+    discussed), whatever the call's topics say (a wealth product offered on a call about deposits)."""
+    if set(d.topics) & f.topics and not set(d.not_with) & f.topics:
+        return True
     said = sum(any(phrases(p.phrases).hit(t.text) for t in f.agent()) for p in d.parts)
-    return len(d.parts) > 1 and said >= 2
+    return said >= min(2, len(d.parts))
 
 
 def _disclosures(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
-    due = [d for d in c.disclosures if set(d.topics) & f.topics or _begun(d, f)]
+    due = [d for d in c.disclosures if _due(d, f)]
     if due and f.template is not None and f.template in c.not_for_templates:
         return _verdict(c, f, None, [], f"a {f.template} call: a complaint, not a sale")
     if not due:

@@ -193,3 +193,34 @@ def test_the_number_on_file_named_in_a_question_is_no_record_of_a_case() -> None
     said = [CallTurn(i, speaker, text) for i, (speaker, text) in enumerate(turns, 1)]
     facts = CallFacts(turns=said, topics=set(), template="contact_change", judge=StubJudge({asking: "logged"}))  # type: ignore[arg-type]
     assert {v.id: v for v in score_call(RUBRIC, facts)[1]}["ticket_submitted"].passed is False
+
+
+def _disclosure(turns: list[tuple[str, str]], topics: set[str]) -> Any:
+    said = [CallTurn(i, speaker, text) for i, (speaker, text) in enumerate(turns, 1)]
+    return {v.id: v for v in score_call(RUBRIC, CallFacts(turns=said, topics=topics))[1]}["disclosures_read"]
+
+
+@pytest.mark.parametrize(
+    "cooling_off",
+    [
+        "这款保险签收合同后有十五天犹豫期，期间退保全额退还保费。",
+        "呢份保單簽收之後有二十一日冷靜期，期間取消可以全數退返保費。",
+        "There's a 21-day cooling-off period after the policy reaches you, and you can cancel for a full refund.",
+    ],
+)
+def test_the_cooling_off_period_explained_is_the_insurance_disclosure_whatever_the_topics(cooling_off: str) -> None:
+    turns = [("agent", "Hello"), ("customer", "tell me about the plan"), ("agent", cooling_off)]
+    v = _disclosure(turns, set())  # the call's topics missed the insurance product
+    assert v.passed is True and v.turns == [3]
+
+
+@pytest.mark.parametrize(
+    "cooling_off",
+    ["签收后有十五天犹豫期，可以无条件退保。", "收到保單後有二十一日冷靜期。", "You have a 21-day cooling-off period."],
+)
+def test_a_savings_insurance_plan_is_due_the_cooling_off_not_the_wealth_disclosure(cooling_off: str) -> None:
+    turns = [("agent", "Hello"), ("customer", "the savings insurance plan"), ("agent", cooling_off)]
+    v = _disclosure(turns, {"insurance", "wealth"})
+    assert v.passed is True
+    begun = [*turns, ("agent", "This product is not a deposit and it involves risk.")]  # two of three parts
+    assert _disclosure(begun, {"insurance", "wealth"}).passed is False  # begun: due, and read only in part
