@@ -224,3 +224,13 @@ def test_a_savings_insurance_plan_is_due_the_cooling_off_not_the_wealth_disclosu
     assert v.passed is True
     begun = [*turns, ("agent", "This product is not a deposit and it involves risk.")]  # two of three parts
     assert _disclosure(begun, {"insurance", "wealth"}).passed is False  # begun: due, and read only in part
+
+
+@pytest.mark.parametrize(
+    "advice", ["您可以自己在App上提交申请。", "你可以去分行登記投訴。", "You can file a complaint on our website."]
+)
+def test_telling_the_caller_how_to_file_it_themselves_is_no_ticket(advice: str) -> None:
+    turns = [("agent", "Hello"), ("customer", "I want to complain"), ("agent", advice)]
+    said = [CallTurn(i, speaker, text) for i, (speaker, text) in enumerate(turns, 1)]
+    facts = CallFacts(turns=said, topics=set(), template="complaint")
+    assert {v.id: v for v in score_call(RUBRIC, facts)[1]}["ticket_submitted"].passed is False
