@@ -372,4 +372,10 @@ def contact_values(turns: Sequence[SaidTurn]) -> list[Value]:
             said = _FILLERS.sub("", t.text).strip() or None
         if said is not None and (asked or named):
             out.append(Value("contact", said, t.turn, 0, len(t.text), said))
+    if not out:  # asked in words the patterns miss ("咁新嘅係？", "And the new one?"): the first contact value the
+        proof = identity_answers(turns)  # customer says that answers no identity question
+        for t in turns:
+            said = _contact_in(t.text) if t.speaker == "customer" and t.turn not in proof else None
+            if said is not None:
+                return [Value("contact", said, t.turn, 0, len(t.text), said)]
     return out

@@ -124,3 +124,18 @@ def test_a_complaint_without_a_fee_keeps_the_amount_said() -> None:
 def test_a_dispute_keeps_the_payment_not_the_fee() -> None:
     fields = _draft("card_dispute", [("agent", "您好"), ("customer", "那笔八百块的消费不是我刷的 还收了我五块手续费")])
     assert fields["amount"] == "800"
+
+
+@pytest.mark.parametrize(
+    ("ask", "answer", "value"),
+    [
+        ("好的，那换成哪个？", "换成 [EMAIL] 吧", "[EMAIL]"),
+        ("咁改做邊個？", "一三八 二二六七 九九零一", "138 2267 9901"),
+        ("Sure, and what should we change it to?", "it's [EMAIL]", "[EMAIL]"),
+    ],
+)
+def test_the_new_contact_given_when_the_agent_asks_in_other_words(ask: str, answer: str, value: str) -> None:
+    turns = [("customer", "I want to change my contact details"), ("agent", "Your full name and date of birth?"),
+             ("customer", "Ann Ho, 1 May 1990"), ("agent", ask), ("customer", answer)]  # fmt: skip
+    fields = _draft("contact_change", turns)
+    assert fields["new_value"] == value
