@@ -79,7 +79,7 @@ def thanks_for_proof(turns: Sequence[SaidTurn]) -> set[int]:
 
 # the check said done in few words: "確認完成。", "谢谢，已确认。", "OK 核對好"; not "请确认出生日期"
 _CONFIRMED = re.compile(
-    r"(?i)(?:确认|確認|核实|核實|核对|核對|验证|驗證|认证|認證)(?:完成|完毕|完畢|无误|無誤|通过|通過|好了|好咗)|"
+    r"(?i)(?:确认|確認|核实|核實|核对|核對|验证|驗證|认证|認證)(?:完成|完毕|完畢|无误|無誤|通过|通過|成功|好了|好咗)|"
     r"已(?:经|經)?(?:确认|確認|核实|核實|核对|核對|验证|驗證)(?=\s*(?:$|[，。,.!！]))|"
     r"(?<![a-z])(?:all confirmed|you're (?:all )?confirmed|you are (?:all )?confirmed|you've been confirmed|"
     r"identity (?:is )?confirmed)(?![a-z])"

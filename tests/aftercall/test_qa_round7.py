@@ -61,6 +61,7 @@ def test_a_request_to_say_a_detail_is_an_identity_question_not_a_disclosure(
 @pytest.mark.parametrize(
     "confirmed",
     ["好的，已确认。请问您要办理什么业务？", "確認完成，請問是哪一張卡？", "OK，已經確認，你想問邊筆？",
+        "好，身份驗證成功，請問哪一筆？",
      "Great, you're all confirmed. Which card is it?"],
 )  # fmt: skip
 def test_the_identity_check_said_done_in_few_words_is_verification(confirmed: str) -> None:
