@@ -134,8 +134,8 @@ def starts_check(text: str) -> bool:
 # -- the agent registering the case ---------------------------------------------------------------------------
 _RECORD = (
     r"(?:工单|工單|单号|單號|编号|編號|申请|申請|案件|个案|個案|投诉|投訴|报案|報案|受理|争议|爭議|"
-    r"(?:登记|登記)(?:了|咗|好)|"
-    r"(?<![a-z])(?:reference|ref|case|ticket|request|report|complaint|dispute|claim)(?![a-z]))"
+    r"(?:登记|登記)(?:了|咗|好)|挂失|掛失|报失|報失|冻结|凍結|止付|停卡|"
+    r"(?<![a-z])(?:reference|ref|case|ticket|request|report|complaint|dispute|claim|blocked|frozen|froze)(?![a-z]))"
 )
 _NAMES_RECORD = re.compile("(?i)" + _RECORD)
 _LOGS = r"(?:logged|registered|opened|raised|filed|submitted|lodged|created)"
@@ -149,13 +149,17 @@ _SAYS_LOGGED = re.compile(
     r"(?:(?:登记|登記|提交|受理)(?:了|咗|好)|(?:开|開)(?:了|咗)|"
     r"(?:已经?|已經|帮您|幫您|幫你|为您|為您)(?:登记|登記|提交|受理|开|開))[^，。,.!！?？]{0,10}"
     r"(?:投诉|投訴|工单|工單|申请|申請|案件|个案|個案|报案|報案|争议|爭議)|"
-    r"(?:投诉|投訴|工单|工單|申请|申請|案件|个案|個案|报案|報案)[^，。,.!！?？]{0,6}(?:已经|已經|已)(?:登记|登記|提交|受理)"
+    r"(?:投诉|投訴|工单|工單|申请|申請|案件|个案|個案|报案|報案)[^，。,.!！?？]{0,6}(?:已经|已經|已)(?:登记|登記|提交|受理)|"
+    # a lost card's report made (挂失 is the report): "挂失已生效", "已经为您挂失", "幫你掛失咗"
+    r"(?:挂失|掛失|报失|報失)(?:已|了|咗|好|成功)|(?:已经?|已經|帮您|幫您|幫你|为您|為您)(?:办理)?(?:挂失|掛失|报失|報失)|"
+    r"(?<![a-z])(?:reported|marked) (?:it|the card|your card|that card) (?:as )?(?:lost|stolen)(?![a-z])"
 )
 
 
 def names_record(text: str) -> bool:
-    """Whether an agent turn names a record of the case (工单, 申请, 个案, 登记了, a case, report, reference…;
-    not 登記 alone: "你係咪用緊登記嗰個號碼" is the number on file)."""
+    """Whether an agent turn names a record of the case (工单, 申请, 个案, 登记了, a case, report, reference…; a
+    lost card's report is its block: 挂失已生效, 已为您冻结, "blocked"; not 登記 alone: "你係咪用緊登記嗰個號碼"
+    is the number on file)."""
     return _NAMES_RECORD.search(text) is not None
 
 

@@ -235,3 +235,35 @@ def test_telling_the_caller_how_to_file_it_themselves_is_no_ticket(advice: str) 
     said = [CallTurn(i, speaker, text) for i, (speaker, text) in enumerate(turns, 1)]
     facts = CallFacts(turns=said, topics=set(), template="complaint")
     assert {v.id: v for v in score_call(RUBRIC, facts)[1]}["ticket_submitted"].passed is False
+
+
+@pytest.mark.parametrize(
+    "blocked",
+    [
+        "好的，已经为您冻结这张卡，挂失马上生效。",
+        "我已經幫你掛失咗張卡。",
+        "Right, I've blocked that card for you now.",
+    ],
+)
+def test_a_lost_cards_block_read_as_logged_by_meaning_is_its_report(blocked: str) -> None:
+    turns = [("agent", "Hello"), ("customer", "I lost my card"), ("agent", blocked)]
+    said = [CallTurn(i, speaker, text) for i, (speaker, text) in enumerate(turns, 1)]
+    facts = CallFacts(turns=said, topics=set(), template="lost_stolen_card", judge=StubJudge({blocked: "logged"}))  # type: ignore[arg-type]
+    assert {v.id: v for v in score_call(RUBRIC, facts)[1]}["ticket_submitted"].passed is True
+
+
+@pytest.mark.parametrize(
+    ("said", "logged"),
+    [
+        ("好的，已经为您办理挂失，新卡七个工作日寄出。", True),
+        ("OK，張卡我幫你掛失咗。", True),
+        ("Done, I've reported the card as lost and stopped it.", True),
+        ("您也可以自己在App上挂失。", False),
+        ("已為您凍結卡片。", False),  # a freeze alone is no report said
+    ],
+)
+def test_a_lost_cards_report_said_made_is_the_ticket(said: str, logged: bool) -> None:
+    turns = [("agent", "Hello"), ("customer", "I lost my card"), ("agent", said)]
+    turns_ = [CallTurn(i, speaker, text) for i, (speaker, text) in enumerate(turns, 1)]
+    facts = CallFacts(turns=turns_, topics=set(), template="lost_stolen_card")
+    assert {v.id: v for v in score_call(RUBRIC, facts)[1]}["ticket_submitted"].passed is logged
