@@ -260,7 +260,8 @@ def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     asked = next((t.turn for t in f.agent() if cues.starts_check(t.text)), None)
 
     def verifies(t: CallTurn) -> bool:
-        if verify.hit(t.text) or cues.says_confirmed(t.text) or f.step_done("verify_identity", t) or t.turn in thanked:
+        said = (verify.hit(t.text) or cues.says_confirmed(t.text)) and not cues.asks_identity(t.text)
+        if said or f.step_done("verify_identity", t) or t.turn in thanked:  # still asking for proof: not yet
             return True
         by_meaning = asked is not None and asked < t.turn and f.reads(c, t, "verified")
         return by_meaning and not _reads_out(details, t.text)

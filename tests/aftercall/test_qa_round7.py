@@ -267,3 +267,18 @@ def test_a_lost_cards_report_said_made_is_the_ticket(said: str, logged: bool) ->
     turns_ = [CallTurn(i, speaker, text) for i, (speaker, text) in enumerate(turns, 1)]
     facts = CallFacts(turns=turns_, topics=set(), template="lost_stolen_card")
     assert {v.id: v for v in score_call(RUBRIC, facts)[1]}["ticket_submitted"].passed is logged
+
+
+@pytest.mark.parametrize(
+    "asking",
+    [
+        "Before we go on I need to get you verified, can I have your full name and date of birth?",
+        "要先核实完成才能查询，请提供您的身份证后六位。",
+        "要核實完成先可以幫你查，唔該講你嘅出生日期。",
+    ],
+)
+def test_a_turn_still_asking_for_proof_is_no_verification_whatever_words_it_uses(asking: str) -> None:
+    turns = [("agent", "Hello"), ("customer", "hi"), ("agent", asking), ("customer", "..."),
+             ("agent", "I can see a payment of 70 dollars on your card yesterday.")]  # fmt: skip
+    v = _verdict("identity_before_details", turns)
+    assert v.passed is False and v.turns == [5]
