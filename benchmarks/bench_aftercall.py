@@ -5,7 +5,9 @@ saw the code: ``{"turns": [{"speaker", "text"}], "expected_ticket": {"template",
 "expected_qa": {criterion_id: true | false}}``. Optional keys: ``"id"``; ``"call_date"`` (YYYY-MM-DD, what
 relative dates such as 昨天 or "last Friday" are resolved against; default: the day of the run);
 ``"ticket_submitted"`` (whether the agent submitted the ticket before the call ended; default: when the call
-has an ``expected_ticket``, the agent confirms it as labelled and submits it, as the panel's form lets them).
+has an ``expected_ticket``, the agent confirms it as labelled and submits it, as the panel's form lets them,
+unless the labels say no ticket was submitted: ``expected_qa.ticket_submitted`` false, the labeller's record
+that the agent never registered the case; ``--submit always`` submits then too, ``--submit never`` never).
 
 Each call opens a call on the engine as ``assist serve`` builds it (index of ``kb_docs/``), sends its turns,
 and after every turn computes the ticket draft, as the panel's ``GET /v1/calls/{id}/ticket`` does. Reported:
@@ -43,7 +45,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CALLS = ROOT / "benchmarks" / "data" / "aftercall_calls.jsonl"
 TEXT_TYPES = {"text"}
-SUBMIT = "labelled"  # --submit: "never" replays the calls as recorded, with no ticket submitted in the panel
+SUBMIT = "labelled"  # --submit: "never" replays the calls with no ticket submitted in the panel; "always" submits
+# the labelled ticket even on a call labelled as one where no ticket was submitted (the default before 2026-12-06)
 SPEAKERS = {"customer", "agent"}
 
 
@@ -203,6 +206,14 @@ def _submit(session: Any, call_id: str, ticket: dict[str, Any], svc: Any) -> Non
     session.commit()
 
 
+def submits(row: dict[str, Any]) -> bool:
+    """Whether the agent submits the labelled ticket in the panel (`--submit`): labelled, when the call has an
+    expected ticket and its labels do not say that no ticket was submitted; always, whenever it has one."""
+    if SUBMIT == "never" or row.get("expected_ticket") is None:
+        return False
+    return SUBMIT == "always" or (row.get("expected_qa") or {}).get("ticket_submitted") is not False
+
+
 def replay(svc: Any, row: dict[str, Any]) -> dict[str, Any]:
     """One labelled call through the engine: drafts after every turn, the ticket, the end, the scorecard."""
     from sqlmodel import Session
@@ -250,7 +261,7 @@ def replay(svc: Any, row: dict[str, Any]) -> dict[str, Any]:
         template = svc.aftercall.templates.get(expected["template"])
         types = {f.name: f.type for f in template.fields} if template is not None else {}
     ticket = judge_ticket(expected, draft, types)
-    submit = row.get("ticket_submitted", expected is not None) and SUBMIT != "never"
+    submit = row.get("ticket_submitted", submits(row))
     if submit and expected is not None:
         with Session(db) as session:
             _submit(session, call_id, expected, svc)
@@ -371,10 +382,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show-misses", action="store_true", help="print every wrong field and QA verdict")
     ap.add_argument(
         "--submit",
-        choices=("labelled", "never"),
+        choices=("labelled", "always", "never"),
         default="labelled",
-        help="labelled: the agent submits the labelled ticket in the panel (the default); never: no ticket is "
-        "submitted, so 'ticket submitted' rests on what the agent says, as the labels do",
+        help="labelled: the agent submits the labelled ticket in the panel, except on a call labelled as one where "
+        "no ticket was submitted (the default); always: on those too (the default before 2026-12-06); never: no "
+        "ticket is submitted, so 'ticket submitted' rests on what the agent says, as the labels do",
     )
     ap.add_argument(
         "--profile-scoring",

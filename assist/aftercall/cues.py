@@ -77,6 +77,116 @@ def thanks_for_proof(turns: Sequence[SaidTurn]) -> set[int]:
     }
 
 
+# the check said done in few words: "確認完成。", "谢谢，已确认。", "OK 核對好"; not "请确认出生日期"
+_CONFIRMED = re.compile(
+    r"(?i)(?:确认|確認|核实|核實|核对|核對|验证|驗證|认证|認證)(?:完成|完毕|完畢|无误|無誤|通过|通過|成功|好了|好咗)|"
+    r"已(?:经|經)?(?:确认|確認|核实|核實|核对|核對|验证|驗證)(?=\s*(?:$|[，。,.!！]))|"
+    r"(?<![a-z])(?:all confirmed|you're (?:all )?confirmed|you are (?:all )?confirmed|you've been confirmed|"
+    r"identity (?:is )?confirmed)(?![a-z])"
+)
+# an agent sentence asking the caller to say or confirm something ("再说一下对账单地址所在城市。", "麻煩講一講
+# 你登記嘅地址", "Please confirm the city on your statement."): an identity question, not a disclosure
+_ASKS_TO_SAY = re.compile(
+    r"(?i)(?:说|講|讲|說|报|報|念|唸)(?:一下|一下子|下|一講|一讲)|再(?:说|說|讲|講|报|報)|请(?:您|你)?(?:提供|告诉|告訴|说|说明)|"
+    r"請(?:您|你)?(?:提供|告訴|說|說明)|麻烦|麻煩|唔该(?:你)?(?:讲|講|提供)|唔該(?:你)?(?:講|提供)|告诉我|告訴我|"
+    r"(?<![a-z])(?:can|could|may) (?:you|i) (?:tell|give|confirm|say|have|take|get)|"
+    r"please (?:tell|give|confirm|say|provide)|"
+    r"what(?:'s| is) (?:the|your)"
+)
+# what makes a sentence about this caller's own account or card rather than the bank's rules in general:
+# the caller addressed (您, 你, your), a record read (我看到, 查到, "I can see", on file) or a card or payment
+# pointed at (这张卡, 呢筆, the card ending)
+_ABOUT_CALLER = re.compile(
+    r"(?i)您|你|閣下|阁下|(?<![a-z])(?:you|your|yours)(?![a-z])|看到|睇到|见到|見到|查到|显示|顯示|记录|記錄|紀錄|"
+    r"这张|這張|呢张|呢張|嗰张|嗰張|这笔|這筆|那笔|那筆|呢笔|呢筆|嗰笔|嗰筆|尾号|尾號|末四|后四|後四|"
+    r"i can see|i see|on file|ending in|ending with|card ending|this card|that card|the card|this payment|"
+    r"this transaction|the account"
+)
+
+
+# a value said: digits, a redacted value, an amount or count in Chinese numerals, a number in English words
+_VALUE = re.compile(
+    r"(?i)[0-9]|\[(?:ADDRESS|PHONE|EMAIL|DOB|CARD|ID)\b|[零〇一二三四五六七八九十两兩幺][百千万萬佰仟]|"
+    r"[一二三四五六七八九十两兩]\s?(?:块|塊|元|蚊|笔|筆|号|號|月|点|點)|"
+    r"(?<![a-z])(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|thirty|forty|fifty|sixty|seventy|"
+    r"eighty|ninety|hundred|thousand)(?![a-z])"
+)
+
+
+def holds_value(text: str) -> bool:
+    """Whether a turn says a value (a number, an amount, a date, a redacted detail)."""
+    return _VALUE.search(text) is not None
+
+
+# the agent starting the identity check: asking for a proof of identity, or saying they check it
+_STARTS_CHECK = re.compile(
+    r"(?i)核[实實对對验驗]|验证|驗證|(?:确认|確認)(?:一下)?(?:您|你)?(?:的)?身[份分]|姓名|名字|推送|确认通知|確認通知|"
+    r"(?<![a-z])(?:verify|verification|security|your name|approve|push notification|registered (?:mobile|number|phone))"
+)
+
+
+def starts_check(text: str) -> bool:
+    """Whether an agent turn asks for a proof of identity or says the check is being done ("先核实下身份",
+    "Full name and the last six of your ID?", "please approve the notification in your app")."""
+    return asks_identity(text) or _STARTS_CHECK.search(text) is not None
+
+
+# -- the agent registering the case ---------------------------------------------------------------------------
+_RECORD = (
+    r"(?:工单|工單|单号|單號|编号|編號|申请|申請|案件|个案|個案|投诉|投訴|报案|報案|受理|争议|爭議|"
+    r"(?:登记|登記)(?:了|咗|好)|挂失|掛失|报失|報失|冻结|凍結|止付|停卡|"
+    r"(?<![a-z])(?:reference|ref|case|ticket|request|report|complaint|dispute|claim|blocked|frozen|froze)(?![a-z]))"
+)
+_NAMES_RECORD = re.compile("(?i)" + _RECORD)
+_LOGS = r"(?:logged|registered|opened|raised|filed|submitted|lodged|created)"
+_KINDS = r"(?:case|report|complaint|ticket|request|dispute|claim)"
+# "I've logged a lost card report", "your complaint is logged", "reference L-88214", "已經幫你登記咗爭議交易",
+# "投诉已经受理"; not "I'll update that", "我幫你 update 咗"
+_SAYS_LOGGED = re.compile(
+    rf"(?i)(?<![a-z]){_LOGS}\s(?:(?:a|an|the|your|this|that|it as a)\s)?(?:[a-z'-]+\s){{0,3}}{_KINDS}(?![a-z])|"
+    rf"(?<![a-z]){_KINDS}\s(?:is|has been|was|'s been|is now|has now been)\s{_LOGS}(?![a-z])|"
+    r"(?<![a-z])reference(?:\snumber|\sno\.?)?(?:\sis)?[\s:#]{1,3}[a-z]{0,4}[- ]?[0-9]|"
+    r"(?:(?:登记|登記|提交|受理)(?:了|咗|好)|(?:开|開)(?:了|咗)|"
+    r"(?:已经?|已經|帮您|幫您|幫你|为您|為您)(?:登记|登記|提交|受理|开|開))[^，。,.!！?？]{0,10}"
+    r"(?:投诉|投訴|工单|工單|申请|申請|案件|个案|個案|报案|報案|争议|爭議)|"
+    r"(?:投诉|投訴|工单|工單|申请|申請|案件|个案|個案|报案|報案)[^，。,.!！?？]{0,6}(?:已经|已經|已)(?:登记|登記|提交|受理)|"
+    # a lost card's report made (挂失 is the report): "挂失已生效", "已经为您挂失", "幫你掛失咗"
+    r"(?:挂失|掛失|报失|報失)(?:已|了|咗|好|成功)|(?:已经?|已經|帮您|幫您|幫你|为您|為您)(?:办理)?(?:挂失|掛失|报失|報失)|"
+    r"(?<![a-z])(?:reported|marked) (?:it|the card|your card|that card) (?:as )?(?:lost|stolen)(?![a-z])"
+)
+
+
+def names_record(text: str) -> bool:
+    """Whether an agent turn names a record of the case (工单, 申请, 个案, 登记了, a case, report, reference…; a
+    lost card's report is its block: 挂失已生效, 已为您冻结, "blocked"; not 登記 alone: "你係咪用緊登記嗰個號碼"
+    is the number on file)."""
+    return _NAMES_RECORD.search(text) is not None
+
+
+def says_logged(text: str) -> bool:
+    """Whether an agent turn says a case, report, complaint or request was registered, in words the
+    rubric's phrases miss ("I've logged a lost card report", "reference CP-1029", "已經幫您登記爭議交易")."""
+    return _SAYS_LOGGED.search(text) is not None
+
+
+def says_confirmed(text: str) -> bool:
+    """Whether an agent turn says the identity check is done in few words ("確認完成", "已核实。")."""
+    return _CONFIRMED.search(text) is not None
+
+
+def asks_to_say(sentence: str) -> bool:
+    """Whether an agent sentence asks the caller to say, give or confirm something (a question in all but
+    its punctuation: "再说一下对账单地址所在城市。")."""
+    return asks_identity(sentence) or _ASKS_TO_SAY.search(sentence) is not None
+
+
+def about_caller(text: str) -> bool:
+    """Whether an agent turn speaks of this caller's own account or card (addresses the caller, reads a
+    record, or points at a card or payment); a statement of the bank's rules in general does not
+    ("每名存款人最高保障 HK$800,000", "Good afternoon, Harbor Bank cards")."""
+    return _ABOUT_CALLER.search(text) is not None
+
+
 def identity_answers(turns: Sequence[SaidTurn]) -> set[int]:
     """The customer turns that answer the agent's identity question (the turn right after it)."""
     out: set[int] = set()
@@ -142,6 +252,37 @@ def corrected(amount: Value | None, values: Sequence[Value], speakers: dict[int,
     return Value("amount", fixes[-1].value, *_where(fixes[-1])) if fixes else amount
 
 
+# a fee or charge the bank took: a complaint about it is about that amount, not the payment it was taken on
+_FEE = re.compile(
+    r"(?i)手续费|手續費|服务费|服務費|年费|年費|管理费|管理費|滞纳金|滯納金|违约金|違約金|罚息|罰息|"
+    r"(?<![a-z])(?:fees?|penalty|surcharge)(?![a-z])"
+)
+# where a clause ends; in Chinese ASR text a space between Han characters ends one too
+_CLAUSE_END = re.compile(r"[，。！？；!?;]|[,.](?![0-9])|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])")
+
+
+def fee_amounts(turns: Sequence[SaidTurn], values: Sequence[Value]) -> list[Value]:
+    """For each fee word a customer says, the amount nearest to it in the same clause ("转了两千五 扣了我二十五块
+    手续费" → 25, "you took a 40 dollar late fee", "收咗我五十蚊手續費"), in order."""
+    amounts: dict[int, list[Value]] = {}
+    for v in values:
+        if v.kind == "amount":
+            amounts.setdefault(v.turn, []).append(v)
+    out: list[Value] = []
+    for t in turns:
+        if t.speaker != "customer" or t.turn not in amounts:
+            continue
+        text = fold_width(t.text)
+        ends = [m.start() for m in _CLAUSE_END.finditer(text)]
+        for fee in _FEE.finditer(text):
+            start = max((e + 1 for e in ends if e < fee.start()), default=0)
+            end = min((e for e in ends if e >= fee.end()), default=len(text))
+            near = [v for v in amounts[t.turn] if start <= v.start and v.end <= end]
+            if near:
+                out.append(min(near, key=lambda v: max(v.start - fee.end(), fee.start() - v.end, 0)))
+    return out
+
+
 def _where(v: Value) -> tuple[int, int, int, str]:
     return v.turn, v.start, v.end, v.text
 
@@ -198,8 +339,8 @@ def _name_in(text: str) -> str | None:
     return None
 
 
-_ASKS_CONTACT = re.compile(
-    r"(?i)新(?:的|嘅)?(?:手机|手機)?(?:号码|號碼|电话|電話|地址|邮箱|郵箱|电邮|電郵|email|e-mail)|"
+_ASKS_CONTACT = re.compile(  # 新 email 係？: a space beside a Han character is no break
+    r"(?i)新\s?(?:的|嘅)?\s?(?:手机|手機)?\s?(?:号码|號碼|电话|電話|地址|邮箱|郵箱|电邮|電郵|email|e-mail)|"
     r"new (?:mobile |phone |contact |e-?mail |home |postal )?(?:number|email|e-mail|address)"
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,4}")
@@ -235,4 +376,10 @@ def contact_values(turns: Sequence[SaidTurn]) -> list[Value]:
             said = _FILLERS.sub("", t.text).strip() or None
         if said is not None and (asked or named):
             out.append(Value("contact", said, t.turn, 0, len(t.text), said))
+    if not out:  # asked in words the patterns miss ("咁新嘅係？", "And the new one?"): the first contact value the
+        proof = identity_answers(turns)  # customer says that answers no identity question
+        for t in turns:
+            said = _contact_in(t.text) if t.speaker == "customer" and t.turn not in proof else None
+            if said is not None:
+                return [Value("contact", said, t.turn, 0, len(t.text), said)]
     return out

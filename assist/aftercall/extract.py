@@ -249,7 +249,7 @@ _LAST4_CUE = re.compile(
     r"ending in|ends in|ending with|"
     r"ends with|card ending|last (?:four|4) digits?"
     r"(?: are| is| of)?)[^0-9零〇一二三四五六七八九幺两兩a-z]{0,6}"
-    r"(?P<d>[0-9]{4}(?![0-9])|[零〇一二三四五六七八九幺两兩](?:\s?[零〇一二三四五六七八九幺两兩]){3}|(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)[\s,-]{1,2}){3}"
+    r"(?P<d>[0-9]{4}(?![0-9])|[0-9](?:\s[0-9]){3}(?!\s?[0-9])|[零〇一二三四五六七八九幺两兩](?:\s?[零〇一二三四五六七八九幺两兩]){3}|(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)[\s,-]{1,2}){3}"
     r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine))"
 )
 _EN_DIGIT = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6"}
@@ -280,8 +280,8 @@ def _cards(text: str, turn: int) -> list[Value]:
         out.append(Value("card_last4", digits[-4:], turn, m.start(), m.end(), "…" + digits[-4:]))
     for m in _LAST4_CUE.finditer(text):
         raw = m.group("d")
-        if raw.isdigit():
-            digits = raw
+        if raw.replace(" ", "").isdigit():  # "3 9 1 5": digits read one by one
+            digits = raw.replace(" ", "")
         elif raw[0] in ZH_DIGITS:
             digits = "".join(str(ZH_DIGITS[c]) for c in raw if c in ZH_DIGITS)
         else:
@@ -319,9 +319,25 @@ _ZH_MERCHANT_CALLED = re.compile(
 # a card statement's descriptor (APPLE.COM/BILL, AMZN*MKTP): capitals with a dot, slash or star in them
 _DESCRIPTOR = re.compile(r"(?<![A-Za-z0-9])(?P<m>[A-Z][A-Z0-9]{1,15}[.*/][A-Z0-9.*/ -]{1,24}[A-Z0-9])(?![A-Za-z0-9])")
 _EN_MERCHANT = re.compile(
-    r"(?:\b(?:at|from|to|by|merchant(?: is| was| called)?)\s)(?:(?:that|this|the|some)\s)?"
+    r"(?:\b(?:at|from|to|by|merchant(?: is| was| called)?|(?:payee|recipient|beneficiary|shop|store|company)"
+    r" (?:named|called))\s)(?:(?:that|this|the|some)\s)?"
     r"(?P<m>[A-Z0-9][A-Za-z0-9&'.-]{1,30}"
     r"(?:\s[A-Z][A-Za-z0-9&'.-]{1,30}){0,3})"
+)
+# a payment read back from the record: the name between its date and its amount ("11月28日KKBOX新臺幣1,280元",
+# "11月17号盒马鲜生两笔人民币300元"); not a time of day or a transfer's account said there instead
+_READ_BACK = re.compile(
+    rf"{_ZH_NUM}\s?月\s?{_ZH_NUM}\s?(?:日|号|號)\s?(?:有)?(?:一笔|一筆|两笔|兩筆)?\s?"
+    r"(?P<m>[A-Za-z\u4e00-\u9fff][^，。,、；;：:\s0-9“”「」]{1,20}?)\s?(?:有)?(?:一笔|一筆|两笔|兩筆)?\s?"
+    r"(?:人民币|人民幣|新臺幣|新台幣|台幣|臺幣|港幣|港币|港元|美元|HK\$|NT\$|US\$|RMB|¥|\$)\s?[0-9一二三四五六七八九十两兩]"
+)
+_NOT_SHOP = re.compile(
+    r"[点點时時分笔筆]|上午|下午|晚上|早上|凌晨|中午|夜晚|左右|大约|大約|转|轉|从|從|有|的|嘅|消费|消費|交易"
+)
+# a brand in Latin letters right before the debit it made, in Chinese text ("KKBOX 扣了一千二", "Netflix 自動扣咗")
+_LATIN_DEBIT = re.compile(
+    r"(?<![A-Za-z0-9])(?P<m>[A-Z][A-Za-z0-9.*&'-]{1,20}(?:\s[A-Z][A-Za-z0-9.*&'-]{1,20}){0,2})\s?"
+    r"(?:自动|自動)?(?:扣了|扣咗|扣款|扣我|收了|收咗|收我|划了|劃了|划走|劃走)"
 )
 _NOT_MERCHANT = {"i", "the", "my", "our", "this", "that", "your", "harbor", "harbour", "it", "a", "me"}
 _PRODUCT_QUOTED = re.compile(r"[「《“\"](?P<p>[^」》”\"]{2,30})[」》”\"]")
@@ -333,9 +349,12 @@ _PRODUCT_EN = re.compile(r"(?P<p>(?:[A-Z][A-Za-z0-9-]{1,20}\s){1,4}(?:Fund|Bond|
 
 def _named(text: str, turn: int) -> list[Value]:
     out: list[Value] = []
-    for rx in (_DESCRIPTOR, _ZH_MERCHANT, _ZH_SHOP_AT_END, _ZH_MERCHANT_NAMED, _ZH_MERCHANT_CALLED, _EN_MERCHANT):
+    for rx in (_DESCRIPTOR, _ZH_MERCHANT, _ZH_SHOP_AT_END, _ZH_MERCHANT_NAMED, _ZH_MERCHANT_CALLED, _EN_MERCHANT,
+               _READ_BACK, _LATIN_DEBIT):  # fmt: skip
         for m in rx.finditer(text):
-            name = m.group("m").strip(" .'")
+            name = m.group("m").split(". ")[0].strip(" .'")  # "Lee Ka Ming. Is that…": the sentence ends
+            if rx is _READ_BACK and _NOT_SHOP.search(name):
+                continue
             if rx is _ZH_MERCHANT and len(name) > 2:
                 name = name.rstrip("上里裡度")  # 在淘宝上买: the place, not 上
             low = name.lower()

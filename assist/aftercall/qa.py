@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from assist.aftercall.cues import thanks_for_proof
+from assist.aftercall import cues
 from assist.aftercall.qa_meaning import TurnJudge
 from assist.aftercall.templates import LANGUAGES
 from assist.aftercall.tickets import CallTurn
@@ -33,8 +33,14 @@ CriterionType = Literal[
 ]
 
 
+# a space beside a Han character is no word break ("登記嘅 email 係", "新 email"): ASR and writers put one
+# between scripts at will, so phrases and turns are compared without it
+_HAN_GAP = re.compile(r"\s+(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])\s+")
+
+
 class Phrases:
-    """Phrases matched after normalisation; ASCII ones on word boundaries (linear: escaped literals only)."""
+    """Phrases matched after normalisation; ASCII ones on word boundaries (linear: escaped literals only);
+    non-ASCII ones without the spaces beside Han characters."""
 
     def __init__(self, phrases: list[str]) -> None:
         self.literal: list[str] = []
@@ -47,20 +53,18 @@ class Phrases:
                 body = re.escape(norm).replace(r"\ ", r"\s+")
                 self.words.append(re.compile(r"(?<![a-z0-9])" + body + r"(?![a-z0-9])"))
             else:
-                self.literal.append(norm)
+                self.literal.append(_HAN_GAP.sub("", norm))
 
     def hit(self, text: str) -> bool:
         """Whether the text holds any phrase."""
         norm = normalize(text)
-        return any(p in norm for p in self.literal) or any(rx.search(norm) for rx in self.words)
-
-
-# A call is scored criterion by criterion over the same turns: each list of phrases is compiled once (not per
-# turn and call, which was most of the phrase matching's cost; normalize() keeps the turns' own).
+        squeezed = _HAN_GAP.sub("", norm) if self.literal else norm
+        return any(p in squeezed for p in self.literal) or any(rx.search(norm) for rx in self.words)
 
 
 def phrases(items: Iterable[str]) -> Phrases:
-    """The compiled `Phrases` of these phrases (compiled once per distinct list, then kept)."""
+    """The compiled `Phrases` of these phrases (compiled once per distinct list, then kept: a call is scored
+    criterion by criterion over the same turns, and compiling per turn was most of the matching's cost)."""
     return _compiled(tuple(str(p) for p in items))
 
 
@@ -76,7 +80,7 @@ def compile_phrases(rubric: Rubric, verify_phrases: list[str]) -> int:
     for c in rubric.criteria:
         lists += [[*verify_phrases, *c.phrases], c.phrases, c.details, c.ask_phrases, c.ask_nouns, c.ask_verbs]
         lists += [c.callback] if c.callback else []
-        lists += [c.offer_not]
+        lists += [c.offer_not, c.farewells, c.thanks]
         lists += [part.phrases for d in c.disclosures for part in d.parts]
     for items in lists:
         phrases(items)
@@ -99,6 +103,8 @@ class Disclosure(BaseModel):
     topics: list[str] = Field(min_length=1)
     label: dict[str, str] = Field(default_factory=dict)
     parts: list[DisclosurePart] = Field(min_length=1)
+    # not due by topic when the topics also hold one of these (a savings insurance plan reads as wealth too)
+    not_with: list[str] = Field(default_factory=list)
 
 
 class Criterion(BaseModel):
@@ -130,6 +136,9 @@ class Criterion(BaseModel):
     min_margin: float = Field(default=0.02, ge=0, le=1)  # over the runner-up group
     not_for_templates: list[str] = Field(default_factory=list)  # disclosures: not due on these tickets' calls
     categories: list[str] = Field(default_factory=list)  # forbidden claims: the guard categories that count
+    # closing: a farewell (拜拜, bye) closes the call when said with a thank-you (thanks) in the same turn
+    farewells: list[str] = Field(default_factory=list)
+    thanks: list[str] = Field(default_factory=list)
 
     @field_validator("label")
     @classmethod
@@ -244,14 +253,18 @@ def _identity(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     identity answer and asking no more, or by meaning) before the first detail (phrases or by meaning); a call
     verified with no detail before it passes; neither: does not apply."""
     verify, details = phrases([*f.verify_phrases, *c.phrases]), phrases(c.details)
-    thanked = thanks_for_proof(f.turns)
+    thanked = cues.thanks_for_proof(f.turns)
+    # ID&V is questions and answers: by meaning, a turn verifies only after the agent asked for something
+    # ("您的意見我們一定會轉給主管" reads close to a confirmation, but nothing was checked), and not a turn
+    # that reads a detail out ("你登记嘅地址係[ADDRESS]，係咪？": a disclosure)
+    asked = next((t.turn for t in f.agent() if cues.starts_check(t.text)), None)
 
     def verifies(t: CallTurn) -> bool:
-        if verify.hit(t.text) or f.step_done("verify_identity", t) or t.turn in thanked:
+        said = (verify.hit(t.text) or cues.says_confirmed(t.text)) and not cues.asks_identity(t.text)
+        if said or f.step_done("verify_identity", t) or t.turn in thanked:  # still asking for proof: not yet
             return True
-        # by meaning, not a turn that reads a detail out ("你登记嘅地址係[ADDRESS]，係咪？" reads close to
-        # a confirmation of the caller's details, but it is a disclosure)
-        return f.reads(c, t, "verified") and not _reads_out(details, t.text)
+        by_meaning = asked is not None and asked < t.turn and f.reads(c, t, "verified")
+        return by_meaning and not _reads_out(details, t.text)
 
     verified = next((t for t in f.agent() if verifies(t)), None)
     before = [t for t in f.agent() if verified is None or t.turn < verified.turn]
@@ -279,17 +292,18 @@ def _reads_out(details: Phrases, text: str) -> bool:
 
 
 def _discloses(c: Criterion, f: CallFacts, details: Phrases, t: CallTurn) -> bool:
-    """A turn read as disclosing details by meaning, or a detail phrase in a sentence that reads a value
-    out ("你登记嘅地址係[ADDRESS]，係咪呢个？") or is no question asking for it ("City of your statement
-    address?"), in a turn not read as asking."""
-    if f.reads(c, t, "details"):
+    """A turn read as disclosing details by meaning (one that speaks of the caller's own account and says a
+    value or a detail: not a greeting, nor the bank's rules in general), or a detail phrase in a sentence
+    that reads a value out ("你登记嘅地址係[ADDRESS]，係咪呢个？") or is no question or request asking for
+    it ("City of your statement address?", "再说一下对账单地址所在城市。"), in a turn not read as asking."""
+    if f.reads(c, t, "details") and cues.about_caller(t.text) and (cues.holds_value(t.text) or details.hit(t.text)):
         return True
     for sentence in _SENTENCE.findall(t.text):
         if not details.hit(sentence):
             continue
         if _SHOWS.search(sentence):
             return True
-        if sentence.rstrip().endswith(("?", "？")):
+        if sentence.rstrip().endswith(("?", "？")) or cues.asks_to_say(sentence):
             continue
         judge = f.judge_for(t)
         if judge is None or judge.nearest(c, t.text) != "asking":
@@ -297,15 +311,18 @@ def _discloses(c: Criterion, f: CallFacts, details: Phrases, t: CallTurn) -> boo
     return False
 
 
-def _begun(d: Disclosure, f: CallFacts) -> bool:
-    """The agent read at least two parts of a disclosure of several: the product it is for was discussed,
-    whatever the call's topics say (a wealth product offered on a call about deposits)."""
+def _due(d: Disclosure, f: CallFacts) -> bool:
+    """By topic (unless the topics also hold one of `not_with`), or begun: the agent read two parts of a
+    disclosure of several, or the one part of a disclosure of one (犹豫期 said: an insurance product was
+    discussed), whatever the call's topics say (a wealth product offered on a call about deposits)."""
+    if set(d.topics) & f.topics and not set(d.not_with) & f.topics:
+        return True
     said = sum(any(phrases(p.phrases).hit(t.text) for t in f.agent()) for p in d.parts)
-    return len(d.parts) > 1 and said >= 2
+    return said >= min(2, len(d.parts))
 
 
 def _disclosures(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
-    due = [d for d in c.disclosures if set(d.topics) & f.topics or _begun(d, f)]
+    due = [d for d in c.disclosures if _due(d, f)]
     if due and f.template is not None and f.template in c.not_for_templates:
         return _verdict(c, f, None, [], f"a {f.template} call: a complaint, not a sale")
     if not due:
@@ -369,8 +386,13 @@ def _ticket(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     raised = [t.turn for t in f.customer() if set(f.topics_in(t.text)) & needs][:3]
     if f.ticket_submitted:
         return _verdict(c, f, True, raised, "ticket submitted")
-    said = phrases(c.phrases)
-    logged = next((t for t in f.agent() if said.hit(t.text) or f.reads(c, t, "logged")), None)
+    said = phrases(c.phrases)  # by meaning, only a turn that names a record ("我幫你 update 咗" is no ticket)
+
+    def logs(t: CallTurn) -> bool:
+        by_meaning = f.reads(c, t, "logged") and cues.names_record(t.text)
+        return said.hit(t.text) or cues.says_logged(t.text) or by_meaning
+
+    logged = next((t for t in f.agent() if logs(t)), None)
     if logged is not None:
         return _verdict(c, f, True, [*raised, logged.turn], f"the agent registered the case at turn {logged.turn}")
     return _verdict(c, f, False, raised, f"no ticket submitted for {what}")
@@ -386,9 +408,14 @@ def _greeting(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     return _verdict(c, f, False, [t.turn for t in first], "no greeting in the agent's first turns")
 
 
+def _closes(c: Criterion, text: str) -> bool:
+    """A closing phrase, or a farewell with a thank-you ("多謝你，拜拜"; "Bye." alone is none)."""
+    return phrases(c.phrases).hit(text) or (phrases(c.farewells).hit(text) and phrases(c.thanks).hit(text))
+
+
 def _closing(c: Criterion, f: CallFacts, _r: Rubric) -> Verdict:
     last = f.agent()[-c.within_turns :]
-    hit = next((t for t in reversed(last) if phrases(c.phrases).hit(t.text)), None)
+    hit = next((t for t in reversed(last) if _closes(c, t.text)), None)
     if not last:
         return _verdict(c, f, None, [], "the agent said nothing")
     if hit:

@@ -40,7 +40,9 @@ class TemplateField(BaseModel):
     extract: bool = True  # False: never filled from the conversation
     # a text field's source: the customer's turn on the topic (text), or the new contact details the customer
     # gives (contact: a phone number, an e-mail, an address; redacted ones as their placeholder)
-    fill: Literal["text", "contact"] = "text"
+    # an amount's: charged (the customer's amount said with a fee word wins: a complaint about a fee is about
+    # the fee, not the payment it was taken on)
+    fill: Literal["text", "contact", "charged"] = "text"
     label: dict[str, str]
 
     _labels = field_validator("label")(_check_labels)

@@ -23,7 +23,14 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from assist.aftercall.choice import TemplateChooser
-from assist.aftercall.cues import contact_values, corrected, cued_amounts, identity_answers, payee_answers
+from assist.aftercall.cues import (
+    contact_values,
+    corrected,
+    cued_amounts,
+    fee_amounts,
+    identity_answers,
+    payee_answers,
+)
 from assist.aftercall.extract import ASKS_LAST4, bare_last4, extract_turns
 from assist.aftercall.live import LiveTicketValues
 from assist.aftercall.numbers import Value
@@ -165,7 +172,8 @@ def fill_draft(
             found = _text_value(turns, on_topic, anchor)
         elif f.extract:
             if f.type == "amount":
-                v = amount
+                fees = fee_amounts(turns, values) if f.fill == "charged" else []
+                v = amount = fees[0] if fees else amount
             elif f.type == "currency":
                 v = _currency_for(values, amount, speakers)
             else:

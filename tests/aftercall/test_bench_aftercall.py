@@ -83,3 +83,15 @@ def test_a_labelled_call_replayed_through_the_engine(tmp_path: Path) -> None:
     report = bench.summarise([result])
     assert report["ticket"]["field_accuracy"] == 1.0 and report["qa"]["agreement"] == 1.0
     assert report["timings_ms"]["draft_per_turn"]["n"] == 4
+
+
+def test_no_ticket_is_submitted_on_a_call_labelled_as_one_where_none_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    none_opened = {**DISPUTE, "expected_qa": {**DISPUTE["expected_qa"], "ticket_submitted": False}}  # type: ignore[dict-item]
+    opened = {**DISPUTE, "expected_qa": {**DISPUTE["expected_qa"], "ticket_submitted": True}}  # type: ignore[dict-item]
+    no_ticket = {**DISPUTE, "expected_ticket": None}
+    monkeypatch.setattr(bench, "SUBMIT", "labelled")  # the default
+    assert [bench.submits(r) for r in (none_opened, opened, DISPUTE, no_ticket)] == [False, True, True, False]
+    monkeypatch.setattr(bench, "SUBMIT", "always")
+    assert [bench.submits(r) for r in (none_opened, opened, DISPUTE, no_ticket)] == [True, True, True, False]
+    monkeypatch.setattr(bench, "SUBMIT", "never")
+    assert [bench.submits(r) for r in (none_opened, opened, DISPUTE, no_ticket)] == [False, False, False, False]

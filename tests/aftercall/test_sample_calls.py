@@ -56,10 +56,12 @@ EXPECTED: dict[str, tuple[str | None, dict[str, str], set[str]]] = {
         set(),
     ),
 }
-# the first two samples (two matters each) end on the agent's correction, with no closing
+# the first two samples (two matters each) end on the agent's correction, with no closing; the second only
+# freezes the lost card ("已為您凍結卡片") and never says a report was made, so no ticket was registered (it passed
+# before 2026-12-06 on "Thank you, your identity is verified." read as "logged" by meaning)
 OLDER: dict[str, tuple[str | None, dict[str, str], set[str]]] = {
     "zh_card_loss_and_wealth.jsonl": ("lost_stolen_card", {}, {"closing"}),
-    "en_zh_hant_mortgage_and_card.jsonl": ("lost_stolen_card", {"card_last4": "4321"}, {"closing"}),
+    "en_zh_hant_mortgage_and_card.jsonl": ("lost_stolen_card", {"card_last4": "4321"}, {"closing", "ticket_submitted"}),
 }
 
 
