@@ -63,6 +63,12 @@ def on_topic(tags: Iterable[str], topic: str | None, topics: Iterable[str]) -> f
     one on n of the known `topics` (an FAQ), 0 for a document not on it (or no topic)."""
     if not topic:
         return 0.0
+    return _on_topic(tuple(tags), topic, topics if isinstance(topics, frozenset) else frozenset(topics))
+
+
+@lru_cache(maxsize=4096)
+def _on_topic(tags: tuple[str, ...], topic: str, topics: frozenset[str]) -> float:
+    """on_topic, cached: the same documents come back turn after turn."""
     have = frozenset(tags)
     if not have & topic_tags(topic):
         return 0.0
