@@ -29,12 +29,8 @@ _REFERRAL = re.compile(
     r"(?:转入|转交|轉交|转至|轉至|见|見|参见|參見|参阅|參閱)\s*[《「]|\bsee\s+[\"“]|\brefer(?:red)?\s+to\s+[\"“]",
     re.IGNORECASE,
 )
-_NEXT_STEPS_HEADING = re.compile(r"下一步|後續步驟|后续步骤|next\s+steps?\b", re.IGNORECASE)
 _QUOTED_NAME = re.compile(r"《[^》]*》|「[^」]*」|“[^”]*”|\"[^\"]*\"")
 REFERRAL_PENALTY = 0.75  # below one matched term: the answer is in the document pointed to, not here
-# a document's next-steps section lists the agent's workflow ("核实身份（verify_identity）→ 冻结…"): it feeds the
-# checklist, so its sentences give way to one of another section that answers the customer
-NEXT_STEPS_SENTENCE_PENALTY = 1.0
 PREAMBLE_PENALTY = 0.5  # a document's untitled opening (scope, purpose) rarely answers the question
 HEADING_WEIGHT = 0.5  # per question term in a passage's heading but not in the sentence: it is on that subject
 FACT_WEIGHT = 1.5  # times fact_bonus: the sentence states the kind of fact asked (a period, a fee, a number)
@@ -97,13 +93,6 @@ def in_script(text: str, *, source: str, target: str) -> str:
     if target == "zh-Hans" and source == "zh-Hant":
         return to_simplified(text)
     return text
-
-
-@lru_cache(maxsize=4096)
-def is_next_steps(section: str) -> bool:
-    """True for a document's next-steps section (its heading: "坐席下一步", "七、坐席下一步", "Next steps for the
-    agent"); the last part of a nested heading counts."""
-    return bool(_NEXT_STEPS_HEADING.search(section.rsplit(">", 1)[-1]))
 
 
 def is_referral(sentence: str) -> bool:
@@ -361,8 +350,6 @@ class ExtractiveComposer:
                 score -= REFERRAL_PENALTY
             if not res.section:
                 score -= PREAMBLE_PENALTY
-            elif is_next_steps(res.section):
-                score -= NEXT_STEPS_SENTENCE_PENALTY
             evidence = hits + f_hits + (fact > 0) + (sim >= SEMANTIC_STRONG)
             candidates.append((score, rank, pos, sent, evidence))
         return candidates

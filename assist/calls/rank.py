@@ -8,11 +8,12 @@ re-ranked for the call: the topic in play, the documents in play, the turn's own
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from assist.calls.compose import is_next_steps, own_content, script_of
+from assist.calls.compose import own_content, script_of
 from assist.calls.context import ContextQuery
 from assist.calls.region import region_adjustment, regional_products
 from assist.protocols import SearchResult
@@ -31,6 +32,7 @@ ELLIPTICAL_IN_PLAY_BONUS = 0.22  # the same, for an elliptical turn (it leans on
 # (verify_identity → freeze_card …) in words shared by many questions (挂失, 冻结, 报警, card); it feeds the
 # checklist and answers no question itself, so it gives way to a passage that does (another policy's too).
 NEXT_STEPS_PENALTY = 0.12
+_NEXT_STEPS_HEADING = re.compile(r"下一步|後續步驟|后续步骤|next\s+steps?\b", re.IGNORECASE)
 # The call's topic as the turn model reads it by meaning (assist.calls.understanding; it persists across turns
 # that name none): a document tagged with that topic is the policy on what the call is about. A follow-up in the
 # customer's own words ("那我那三万块钱还能要回来吗" in a scam call) shares few words with that policy, and a
@@ -51,6 +53,13 @@ SECTIONS = 4  # further passages of the top document handed to the answer (see w
 def _tokens(text: str) -> frozenset[str]:
     """BM25 tokens of a passage or query, cached: the same passages come back turn after turn."""
     return frozenset(tokenize(text))
+
+
+@lru_cache(maxsize=4096)
+def is_next_steps(section: str) -> bool:
+    """True for a document's next-steps section (its heading: "坐席下一步", "七、坐席下一步", "Next steps for the
+    agent"); the last part of a nested heading counts."""
+    return bool(_NEXT_STEPS_HEADING.search(section.rsplit(">", 1)[-1]))
 
 
 def topic_tags(topic: str) -> frozenset[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from assist.calls.compose import ExtractiveComposer
 from assist.calls.context import ContextQuery
 from assist.calls.rank import Ranker, is_next_steps
 from assist.protocols import SearchResult
@@ -79,42 +78,3 @@ def test_a_next_steps_section_clearly_ahead_still_comes_first(
 )
 def test_next_steps_headings_are_recognised(heading: str, expected: bool) -> None:
     assert is_next_steps(heading) is expected
-
-
-# (script, the question, the document's next-steps passage, the section that answers) — one document
-SENTENCE_CASES = [
-    (
-        "zh-Hans",
-        "借记卡挂失以后多久能补好新卡？",
-        ("坐席下一步", "核实身份（verify_identity）→ 挂失借记卡（freeze_card）→ 补办新卡（reissue_card）。"),
-        ("补办新卡", "挂失后可到任一网点补办借记卡，新卡当场领取。"),
-    ),
-    (
-        "zh-Hant",
-        "提款卡報失之後幾耐可以補領新卡？",
-        ("七、坐席下一步", "核實身份（verify_identity）→ 報失提款卡（freeze_card）→ 補領新卡（reissue_card）。"),
-        ("補領新卡", "報失後可於任何分行補領提款卡，新卡即日發出。"),
-    ),
-    (
-        "en",
-        "once the debit card is stopped, where do I pick up a new debit card?",
-        (
-            "Next steps for the agent",
-            "verify_identity, then freeze_card once stopped, then reissue_card: a new debit card.",
-        ),
-        ("New card", "Pick up the new card at any branch."),
-    ),
-]
-
-
-@pytest.mark.parametrize(("language", "turn", "steps", "answer"), SENTENCE_CASES)
-def test_the_answer_is_not_the_agents_workflow_line(
-    language: str, turn: str, steps: tuple[str, str], answer: tuple[str, str]
-) -> None:
-    """The next-steps passage ranks first (it names the question's words); its workflow line feeds the checklist,
-    so the answer's sentence and first citation come from the section that answers."""
-    listed = _passage("debit-card-policy", *steps, score=1.0, language=language)
-    answering = _passage("debit-card-policy", *answer, score=0.9, language=language)
-    comp = ExtractiveComposer(max_sentences=1).run(query=turn, results=[listed, answering], language=language)
-    assert comp.sentences[0]["text"] == answer[1]
-    assert comp.citations[0]["section"] == answer[0]
