@@ -49,8 +49,10 @@ def search_result(
     language: str = "zh-Hans",
     product: str | None = None,
     e5: float | None = None,
+    tags: list[str] | None = None,
 ) -> SearchResult:
-    """A retrieved passage of document `doc` (its own product unless given; an e5 similarity if given)."""
+    """A retrieved passage of document `doc` (its own product unless given; an e5 similarity and the document's
+    tags if given)."""
     return SearchResult(
         document_id=doc,
         title=doc,
@@ -62,6 +64,7 @@ def search_result(
         text=text,
         language=language,
         product=product or doc,
+        tags=list(tags or []),
         scores={} if e5 is None else {"e5": e5},
     )
 

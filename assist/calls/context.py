@@ -69,6 +69,7 @@ class ContextQuery:
     turn_text: str
     elliptical: bool = False
     prefer_documents: list[str] = field(default_factory=list)
+    topic: str | None = None  # the call's topic as the turn model reads it (it persists across turns)
 
 
 class ContextQueryBuilder:
@@ -141,7 +142,10 @@ class ContextQueryBuilder:
                 turn_text=text,
                 elliptical=True,
                 prefer_documents=list(state.docs_in_play[-1:]),  # the document that answered the need
+                topic=state.topic,
             )
         # a call mostly stays with the policy that answered it: a turn that does not lean on the last need still
         # prefers that document a little (the ranker weighs it below an elliptical turn's preference)
-        return ContextQuery(query=text, turn_text=text, prefer_documents=list(state.docs_in_play[-1:]))
+        return ContextQuery(
+            query=text, turn_text=text, prefer_documents=list(state.docs_in_play[-1:]), topic=state.topic
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -33,6 +33,18 @@ ELLIPTICAL_IN_PLAY_BONUS = 0.22  # the same, for an elliptical turn (it leans on
 # checklist and answers no question itself, so it gives way to a passage that does (another policy's too).
 NEXT_STEPS_PENALTY = 0.12
 _NEXT_STEPS_HEADING = re.compile(r"下一步|後續步驟|后续步骤|next\s+steps?\b", re.IGNORECASE)
+# The call's topic as the turn model reads it by meaning (assist.calls.understanding; it persists across turns
+# that name none): a document tagged with that topic is the policy on what the call is about. A follow-up in the
+# customer's own words ("那我那三万块钱还能要回来吗" in a scam call) shares few words with that policy, and a
+# document on another subject that shares them (a fund's risk notice) must not take over. A document tagged with
+# several topics (the FAQ) is on each of them by a share.
+TOPIC_BONUS = 0.25
+# topic ids whose documents carry other tags (a topic id is a tag itself otherwise)
+TOPIC_TAGS: dict[str, frozenset[str]] = {
+    "card_dispute": frozenset({"dispute", "chargeback"}),
+    "card_fees": frozenset({"annual_fee", "fee_waiver", "cash_advance"}),
+    "wealth": frozenset({"wealth", "fund"}),  # the topic is "wealth products and funds"
+}
 TOPICAL_DEPTH = 3  # the products of the best few retrieved passages are what the question is about
 SECTIONS = 4  # further passages of the top document handed to the answer (see with_sections)
 
@@ -48,6 +60,29 @@ def is_next_steps(section: str) -> bool:
     """True for a document's next-steps section (its heading: "坐席下一步", "七、坐席下一步", "Next steps for the
     agent"); the last part of a nested heading counts."""
     return bool(_NEXT_STEPS_HEADING.search(section.rsplit(">", 1)[-1]))
+
+
+def topic_tags(topic: str) -> frozenset[str]:
+    """The document tags that mark a document as on `topic` (a topic id is a tag itself unless listed)."""
+    return TOPIC_TAGS.get(topic, frozenset({topic}))
+
+
+def on_topic(tags: Iterable[str], topic: str | None, topics: Iterable[str]) -> float:
+    """How far a document with `tags` is on the call's `topic`: 1 for a document on that topic alone, 1/n for
+    one on n of the known `topics` (an FAQ), 0 for a document not on it (or no topic)."""
+    if not topic:
+        return 0.0
+    return _on_topic(tuple(tags), topic, topics if isinstance(topics, frozenset) else frozenset(topics))
+
+
+@lru_cache(maxsize=4096)
+def _on_topic(tags: tuple[str, ...], topic: str, topics: frozenset[str]) -> float:
+    """on_topic, cached: the same documents come back turn after turn."""
+    have = frozenset(tags)
+    if not have & topic_tags(topic):
+        return 0.0
+    named = sum(1 for t in {*topics, topic} if have & topic_tags(t))
+    return 1.0 / max(named, 1)
 
 
 def with_sections(
@@ -102,11 +137,17 @@ class Ranker:
         margin: float = 0.25,
         topic_terms: Callable[[str], list[str]] | None = None,
         in_play_score: float | None = None,
+        topics: Iterable[str] = (),
+        topic_bonus: float = TOPIC_BONUS,
     ) -> None:
         if margin < 0:
             raise ValueError(f"margin must not be negative, got {margin}")
         if in_play_score is not None and not 0.0 <= in_play_score <= 1.0:
             raise ValueError(f"in_play_score must be between 0 and 1, got {in_play_score}")
+        if topic_bonus < 0:
+            raise ValueError(f"topic_bonus must not be negative, got {topic_bonus}")
+        self.topics = frozenset(topics)
+        self.topic_bonus = topic_bonus
         self.min_score = min_score
         self.in_play_score = in_play_score
         self.margin = margin
@@ -181,6 +222,8 @@ class Ranker:
                 continue
             score = self._score(float(r.score), cq, r, language, topic_terms, focus)
             score += REGION_BONUS * adjust if adjust > 0 else REGION_PENALTY * adjust
+            # the call's topic read by meaning: its policy stays ahead of a passage that only shares words
+            score += self.topic_bonus * on_topic(r.tags, cq.topic, self.topics)
             extra = {"relevance": round(rel, 4), "rank": round(score, 4)}
             ranked.append((score, i, replace(r, scores={**(r.scores or {}), **extra})))
         ranked.sort(key=lambda x: (-x[0], x[1]))

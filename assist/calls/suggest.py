@@ -85,9 +85,12 @@ class SuggestStage:
         )
         # the policy in play passes the gate from the lower score for needs: a follow-up is mostly about it
         weak = min(settings.need_min_answer_score, settings.min_answer_score)
-        self.ranker = Ranker(min_score=settings.min_answer_score, topic_terms=playbooks.topic_terms, in_play_score=weak)
+        topics = list(playbooks.topics)
+        self.ranker = Ranker(
+            min_score=settings.min_answer_score, topic_terms=playbooks.topic_terms, in_play_score=weak, topics=topics
+        )
         # a need the model read is answered from weaker evidence than a keyword-triggered turn
-        self.need_ranker = Ranker(min_score=weak, topic_terms=playbooks.topic_terms, in_play_score=weak)
+        self.need_ranker = Ranker(min_score=weak, topic_terms=playbooks.topic_terms, in_play_score=weak, topics=topics)
         self.regional = RegionalPolicies()
         self.answer = AnswerStage(composer=composer, llm=llm, redact=redact)
         self.next_steps = NextStepsStage(
