@@ -51,11 +51,15 @@ _ZH_IGNORE = (
     "非凡 未来 无论 毫无疑问 无疑 无忧 无比 无数 无限 没错 没问题 "
     "不是问题 没有之一 没得说 别人 特别 区别 级别 分别 类别 个别 差别 "
     "识别 告别 不要错过 别错过 不容错过 不用担心 不必担心 不怕 无与伦比 "
-    "唔该 唔好意思 唔紧要 唔使客气 唔使担心 唔使惊 唔怕 唔好错过 冇问题 冇错"
+    "唔该 唔好意思 唔紧要 唔使客气 唔使担心 唔使惊 唔怕 唔好错过 冇问题 冇错 "
+    # a request is not a question about a claim: 能不能把验证码告诉我, 可不可以提供密码
+    "能不能把 能否把 可不可以把 能不能告诉 能不能提供 能否提供 能否告诉 可不可以提供 可不可以告诉"
 )
 _EN_IGNORE = (
     "not only|no doubt|no question|no matter|no problem|not just|no wonder|no brainer|not to mention|"
-    "without a doubt|without doubt|no surprise|don't worry|dont worry|don't miss|no kidding|never been better"
+    "without a doubt|without doubt|no surprise|don't worry|dont worry|don't miss|no kidding|never been better|"
+    # a polite request is not a hedge: "Could you read me the code", "May I have the three digits"
+    "could you|would you|can you|may i|could i|might i"
 )
 _ZH_CANCEL = (
     "除非 可能 也许 或许 大概 未必 不一定 说不定 不确定 有可能 可能性 想要 "
@@ -64,7 +68,9 @@ _ZH_CANCEL = (
     "有人说 网上说 听说 警惕 谨防 小心 提防 当心 防范 在意 看重 偏好 "
     "追求 您要求 假设 理论上 有人跟您说 有人跟你说 有人对您说 有人对你说 有人告诉您 有人告诉你 有人向您 "
     "有人向你 如果有人 骗子说 骗子会说 骗子常说 诈骗分子 "
-    "明示 暗示 标榜 鼓吹 吹嘘 以为 误以为 误认为 凡是 有无 有冇 被要求 被告知 被骗"
+    "明示 暗示 标榜 鼓吹 吹嘘 以为 误以为 误认为 凡是 有无 有冇 被要求 被告知 被骗 "
+    # "anyone who asks you to …, is a scam": 任何要求您先交费的，都是诈骗
+    "任何要求 任何人要求 任何索要 任何人索要 任何叫您 任何叫你 任何让您 任何让你"
 )
 _EN_CANCEL = (
     "may|might|could|possibly|perhaps|maybe|whether|you mentioned|you asked|you said|asked about|ask about|"
