@@ -48,7 +48,8 @@ REFUND_EN = _passage(
 REISSUE_HANT = _passage(
     "reissue-hant",
     "補發新卡",
-    "新卡卡號會更改，信用額不變。新卡到手後須先啟動。每年首次補發免費，其後每次 HK$40。補發的卡約 7 個工作天內以平郵寄出。",
+    "新卡卡號會更改，信用額不變。新卡到手後須先啟動。"
+    "每年首次補發免費，其後每次 HK$40。補發的卡約 7 個工作天內以平郵寄出。",
     "zh-Hant",
 )
 
@@ -90,8 +91,6 @@ def test_traditional_and_taiwanese_period_units_are_periods() -> None:
 
 
 def test_a_hong_kong_caller_asking_when_and_how_much_gets_the_delivery_time_and_the_fee() -> None:
-    comp = ExtractiveComposer().run(
-        query="張新卡幾時寄到？要唔要錢？", results=[REISSUE_HANT], language="zh-Hant"
-    )
+    comp = ExtractiveComposer().run(query="張新卡幾時寄到？要唔要錢？", results=[REISSUE_HANT], language="zh-Hant")
     assert "7 個工作天內" in comp.answer
     assert "HK$40" in comp.answer
