@@ -45,7 +45,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
 }
 _HOLDS: dict[str, re.Pattern[str]] = {
     "period": re.compile(
-        r"\d+\s*(?:个|個)?\s*(?:工作日|自然日|日历日|日|天|小时|分钟|个月|月|年|周|星期)|t\s*\+\s*\d"
+        r"\d+\s*(?:个|個)?\s*(?:工作日|工作天|营业日|自然日|日历日|历日|日|天|小时|分钟|个月|月|年|周|星期)|t\s*\+\s*\d"
         r"|\d+\s*(?:business|working|calendar)?\s*(?:days?|hours?|minutes?|weeks?|months?|years?)\b"
         r"|即时|立即|实时|当天|当日|immediately|same day|right away|instantly|within"
     ),
@@ -64,6 +64,7 @@ _PART_SPLIT = re.compile(
     re.IGNORECASE,
 )
 _HAN_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
+_PUNCTUATION = re.compile(r"[？?；;。!！，,、]")  # a question typed or punctuated, not raw ASR
 
 
 def asks_for(question: str) -> set[str]:
@@ -99,15 +100,19 @@ def question_parts(question: str) -> list[Part]:
     """The parts of a question that asks several things ("多久能到？要不要钱？"); one part otherwise.
 
     ASR text has no punctuation: a space between Chinese words splits too, and parts that ask for nothing
-    of their own (no fact kind, fewer than two words) join the part before them.
+    of their own (no fact kind, fewer than two words) join the part before them. In such unpunctuated text a
+    space is only a pause, not a new question: a piece that asks for no kind of fact joins the part before it
+    whatever its length ("到现在钱还没回来 今天都第六个工作日了" is one complaint, not two questions each owed a
+    sentence of the answer).
     """
+    unpunctuated = not _PUNCTUATION.search(question)
     pieces = [p.strip() for p in _PART_SPLIT.split(_HAN_GAP.sub("，", question)) if p and p.strip()]
     pieces = [q for p in pieces for q in p.split("，")] if len(pieces) <= 1 else pieces
     parts: list[Part] = []
     for piece in pieces:
         toks = frozenset(tokenize(piece))
         kinds = frozenset(asks_for(piece))
-        if parts and not kinds and len(toks) < 2:
+        if parts and not kinds and (len(toks) < 2 or unpunctuated):
             prev = parts[-1]
             parts[-1] = Part(f"{prev.text} {piece}", prev.tokens | toks, prev.kinds)
         elif toks or kinds:
