@@ -59,7 +59,7 @@ _EN_IGNORE = (
     "not only|no doubt|no question|no matter|no problem|not just|no wonder|no brainer|not to mention|"
     "without a doubt|without doubt|no surprise|don't worry|dont worry|don't miss|no kidding|never been better|"
     # a polite request is not a hedge: "Could you read me the code", "May I have the three digits"
-    "could you|would you|can you|may i|could i|might i"
+    "could you|would you|can you|may i|could i|might i|could i ask you"
 )
 _ZH_CANCEL = (
     "除非 可能 也许 或许 大概 未必 不一定 说不定 不确定 有可能 可能性 想要 "
@@ -69,6 +69,7 @@ _ZH_CANCEL = (
     "追求 您要求 假设 理论上 有人跟您说 有人跟你说 有人对您说 有人对你说 有人告诉您 有人告诉你 有人向您 "
     "有人向你 如果有人 骗子说 骗子会说 骗子常说 诈骗分子 "
     "明示 暗示 标榜 鼓吹 吹嘘 以为 误以为 误认为 凡是 有无 有冇 被要求 被告知 被骗 "
+    "听到 只听到 消费者认为 投资人认为 投资者认为 客户认为 民众认为 很多人认为 "
     # "anyone who asks you to …, is a scam": 任何要求您先交费的，都是诈骗
     "任何要求 任何人要求 任何索要 任何人索要 任何叫您 任何叫你 任何让您 任何让你"
 )
@@ -79,7 +80,8 @@ _EN_CANCEL = (
     "you need|interested in|are you after|heard|hypothetically|in theory|theoretically|if anyone|if someone|"
     "if somebody|anyone who|anybody who|someone who|suspicious|suspect|promises of|assurances of|they think|"
     "they believe|they feel|people think|people believe|lure|lured|lures|is told to|are told to|was told to|"
-    "were told to|being told to"
+    "were told to|being told to|investors are promised|investors were promised|victims are promised|"
+    "victims were promised|people are promised|people were promised"
 )
 _ZH_BOUNDARY = "但 但是 可是 不过 然而 却 也 而且 并且 同时 只是 虽然 尽管"
 _EN_BOUNDARY = (
@@ -103,7 +105,8 @@ _EN_POSTNEG = (
 )
 # mention nouns: the claim is named as words (稳赚不赔等话术, 保本的字眼), wherever they stand in the clause
 _ZH_POSTCANCEL = (
-    "说不定 也说不定 说不准 说不好 不好说 不一定 未必 话术 字眼 说辞 说词 用语 字样 噱头 诱饵 宣传 名义 借口 名目"
+    "说不定 也说不定 说不准 说不好 不好说 不一定 未必 话术 字眼 说辞 说词 用语 字样 噱头 诱饵 宣传 名义 借口 名目 "
+    "为诉求"
 )
 _EN_POSTCANCEL = "or not|maybe not|not necessarily|too good to be true|warning sign|warning signs|red flags"
 
@@ -206,14 +209,15 @@ _MAX_QUOTED = 24
 _AFTER_QUOTES = re.compile(
     r'^(?:\s*[、,，和或及与/]?\s*[“「『‘"][^”」』’"\n]{1,24}[”」』’"])*\s*'
     r"(?:\s*[(（][^)）\n]{0,40}[)）])?\s*"
-    r"(?:等|之类|之類|这类|這類|这些|這些|etc\b|and so on|and the like|and similar|"
+    r"[,，]?\s*(?:等|之类|之類|这类|這類|这些|這些|etc\b|and so on|and the like|and similar|"
     r"就是指|就是|是指|指的是|即是|意思是|的意思|一词|一詞|这个词|這個詞|是什么|是什麼|means\b|refers to)"
 )
 _MENTION_CUES = re.compile(
     r"话术|話術|字眼|说辞|說辭|说词|說詞|用语|用語|字样|字樣|宣传|宣傳|宣称|宣稱|声称|聲稱|号称|號稱|诈骗|詐騙|骗|騙|"
     r"违规|違規|违法|違法|误导|誤導|不得|禁止|广告|廣告|所谓|所謂|标榜|標榜|噱头|噱頭|夸大|誇大|说|說|称|稱|投诉|投訴|叫|口号|口號|"
-    r"问|問|询问|詢問|"
-    r"\b(?:such as|words?|phrases?|terms?|claims?|scams?|fraud\w*|misleading|so[- ]called|promises|red flags?)\b",
+    r"问|問|询问|詢問|陷阱|陷井|圈套|"
+    r"\b(?:such as|words?|phrases?|terms?|claims?|scams?|fraud\w*|misleading|so[- ]called|promises|red flags?|"
+    r"traps?)\b",
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?:\s|$)")
@@ -337,3 +341,38 @@ def clause_around(a: int, b: int, starts: list[int], ends: list[int], n: int) ->
     if j < len(starts):
         ce = starts[j]
     return cs, ce
+
+
+# A sentence that describes a scam speaks *about* its claims (seventh round): its subject is the scam or the
+# scammers, followed by a describing word (犯罪分子往往以支付高利息…; "Ponzi schemes often share …"; "Scammers
+# typically … ask you to transfer funds to a safe account"), or it ends by condemning what it listed
+# (凡是…先交解冻费的，都是诈骗; “高回报、零风险”的投资项目往往是陷阱; "…, it is always a scam"), or asks
+# whether it is true, or weighs the risk behind the claim (穩賺6%利息背後所隱藏的風險), or says someone
+# wrongly believed it (誤以為零風險…，且百分之百獲利).
+# Run on the normalised text (Simplified, lower case, ASCII punctuation).
+_SCAM_SUBJECT = re.compile(
+    r"(?<!被)(?:犯罪分子|不法分子|诈骗分子|诈骗集团|诈骗团伙|骗子|非法集资|庞氏骗局|传销组织)们?"
+    r"(?:往往|常常|通常|经常|一般|常|多|惯用|惯以|会以|以|利用|打着|假冒|冒充)"
+    r"|误以为|误认为"
+    r"|\b(?:scams?|scammers?|fraudsters?|con artists?|crooks|ponzi schemes?|pyramid schemes?|investment frauds?|"
+    r"fraudulent schemes?)\b(?: \w+)?? (?:are (?:built|based|designed|often|usually|typically|common)|often|usually|"
+    r"typically|commonly|frequently|tend to|share|use|lure|is a (?:type|form|kind))\b"
+)
+_SCAM_VERDICT = re.compile(
+    r"(?:都|一律|一定|肯定|往往|多半|通常|全都|全)是(?:诈骗|骗局|骗子|陷阱|圈套|骗人的)"
+    r"|背后(?:所)?(?:隐藏|隐含|潜藏|暗藏)?的?(?:风险|陷阱|猫腻)"
+    # ... or asks whether it is true (可以100%保本，…请问是这样吗?)
+    r"|是这样吗|是真的吗|这样对吗|我的理解(?:对吗|有无错误|有没有错)|\bis (?:that|this) (?:right|true|correct)\s*$"
+    r"|\b(?:it|that|this|they|these)(?:'s| is| are) (?:always |almost always |often |usually |most likely |likely )?"
+    r"(?:an? )?(?:scam|fraud|trap)s?\b"
+)
+_NORM_SENTENCE_END = re.compile(r"[!?\n]|\.(?!\d)")
+
+
+def described_scam(s: str, a: int, b: int) -> bool:
+    """True when the claim at ``[a, b)`` of the normalised text ``s`` stands in a sentence that describes a
+    scam or condemns the claim (see ``_SCAM_SUBJECT`` and ``_SCAM_VERDICT``): a mention, not a claim made."""
+    start = max((m.end() for m in _NORM_SENTENCE_END.finditer(s, 0, a)), default=0)
+    m_end = _NORM_SENTENCE_END.search(s, b)
+    end = m_end.start() if m_end else len(s)
+    return _SCAM_SUBJECT.search(s, start, a) is not None or _SCAM_VERDICT.search(s[b:end]) is not None

@@ -68,6 +68,13 @@ _SECRET = re.compile(
     r"(?:安全|监管|監管)(?:账户|帳戶|賬戶|戶口|户口|帐户)|ATM",
     re.IGNORECASE,
 )
+#: A request made to the listener: 请/麻烦/需要/必须 (您) 提供/告诉…, "can you read that to me", "please tell me".
+_DIRECT_REQUEST = re.compile(
+    r"^(?:请|請|麻烦|麻煩|需要|必须|必須|得)(?:要)?(?:您|你)?(?:提供|告诉|告訴|告知|报|報|念|读|讀|发送|發送|说出|說出)"
+    r"|\b(?:can|could|would|will) you (?:please )?(?:read|tell|give|send|say)\b|\bplease (?:read|tell|give|send|say)\b"
+    r"|\b(?:read|say|tell) (?:it|that|them) (?:back )?(?:to me|to us)\b",
+    re.IGNORECASE,
+)
 _LAST_FOUR = re.compile(r"last\s+(?:four|4)\b|[后後末尾]四位|尾[号號]", re.IGNORECASE)
 
 
@@ -120,6 +127,10 @@ class Policy:
         veto_spares_bare: Never veto a trigger that is nearly the whole text ("稳赚不赔。"): with no context
             around it the model cannot tell a mention, and a bare claim is a claim.
         veto_min_clauses: Veto only in utterances of at least this many clauses.
+        veto_spares_secrets: Never veto a ``credential_request`` block whose matched words ask the listener
+            directly (请/需要您提供…, "can you read that to me") for a secret (:func:`names_a_secret`):
+            请提供…银行卡号和短信验证码. The rule already judged negation and mentions; a third-person
+            description (索取…密码, "will ever ask for the code") can still be vetoed (seventh round).
         model_max_action: The most the model alone may do (``block`` or ``warn``).
         hedges_silence: A hedge in the clause (may, might, 可能, 也许, ...) keeps the model from adding a match
             of a :data:`HEDGEABLE` category there, as a hedge cancels a rule's trigger.
@@ -139,6 +150,7 @@ class Policy:
     veto_spares_contrast: bool = True
     veto_spares_bare: bool = True
     veto_min_clauses: int = 1
+    veto_spares_secrets: bool = True
     model_max_action: str = "block"
     hedges_silence: bool = True
     credential_without_secret: str = "warn"
@@ -221,6 +233,9 @@ def _spared(m: Any, spans: Sequence[tuple[int, int]], own: list[int], policy: Po
     if m.severity != "block" or m.category not in known:
         return True  # only a block is vetoed, and only in a category the model was trained on
     if policy.veto_spares_contrast and any(_CONTRAST_START.match(text, spans[i][0]) for i in own):
+        return True
+    secret = m.category == "credential_request" and names_a_secret(m.text)
+    if policy.veto_spares_secrets and secret and _DIRECT_REQUEST.search(m.text):
         return True
     return policy.veto_spares_bare and _bare(m, text)
 

@@ -17,6 +17,7 @@ from assist.compliance.guard.clauses import (
     after_negated_colon,
     boundaries,
     clause_around,
+    described_scam,
     enumeration_clause,
     judge,
     list_item_start,
@@ -268,7 +269,7 @@ class Guard:
                 s, cs, words
             ):
                 why = "negated_or_hedged"
-            elif quoted_mention(text, *nt.span(a, b)):
+            elif quoted_mention(text, *nt.span(a, b)) or described_scam(s, a, b):
                 why = "mention"
             elif "\n" in text and self._lead_in_negates(text, nt.starts[a]):
                 why = "negated_lead_in"

@@ -38,8 +38,15 @@ def rules_guard() -> Guard:
 class StubLayer:
     """A claim layer whose reading is fixed per clause: ``claims`` maps clause text to a category."""
 
-    def __init__(self, model: ClaimModel, claims: dict[str, tuple[str, float]] | None = None, fail: bool = False):
+    def __init__(
+        self,
+        model: ClaimModel,
+        claims: dict[str, tuple[str, float]] | None = None,
+        fail: bool = False,
+        policy: Policy | None = None,
+    ):
         self.model, self.claims, self.fail, self.texts = model, claims or {}, fail, []
+        self.policy = policy or Policy()
 
     def run(self, text: str) -> ClaimReading:
         self.texts.append(text)
@@ -54,7 +61,7 @@ class StubLayer:
                 probs[i] = (1 - p) / (len(probs[i]) - 1)
                 probs[i, self.model.categories.index(cat)] = p
         vecs = np.zeros((len(prep.spans), self.model.dim), np.float32)
-        return ClaimReading(self.model, Policy(), prep.original_spans, probs, vecs)
+        return ClaimReading(self.model, self.policy, prep.original_spans, probs, vecs)
 
 
 def _guard(rules_guard: Guard, layer: object) -> Guard:
@@ -76,10 +83,30 @@ def test_model_catches_a_claim_no_rule_was_written_for(rules_guard: Guard, model
 
 
 def test_model_vetoes_a_rule_block_on_a_warning(rules_guard: Guard, model: ClaimModel) -> None:
-    # (凡是… is a mention word of the clause logic since the sixth round; this warning has none in its clause)
-    text = "索要验证码的来电，一律是诈骗"
-    assert rules_guard.check(text).action == "block"  # the rules see 索要验证码 and nothing else
+    # (凡是… and, since the seventh round, "…，一律是诈骗" are mentions to the rules; this warning's negation is
+    # too far from its trigger for the clause logic)
+    text = "No caller, and that includes our own staff, will ever ask for the verification code."
+    assert rules_guard.check(text).action == "block"  # the rules see "ask for the verification code"
     assert _guard(rules_guard, StubLayer(model)).check(text).action == "allow"
+
+
+def test_a_direct_request_for_a_secret_is_never_vetoed(rules_guard: Guard, model: ClaimModel) -> None:
+    """Seventh round: 请/需要您提供…验证码 and "can you read that to me" keep their block even where the model
+    reads the clause as `none`; a third-person description (索取…, "ask for the code") can still be vetoed."""
+    g = _guard(rules_guard, StubLayer(model))  # the model reads every clause as `none`
+    for text in (
+        "退款需要核对，麻烦您提供银行卡号和短信验证码。",
+        "請提供您的網銀密碼，我們幫您升級。",
+        "OK, the code that just arrived, can you read that to me please?",
+    ):
+        assert rules_guard.check(text).action == "block", text
+        assert g.check(text).action == "block", text
+    assert g.check("No caller, and that includes our own staff, will ever ask for the verification code.").action == (
+        "allow"
+    )
+    off = Guard(rules_guard.pack, check_examples=False)
+    off.attach_claim_layer(StubLayer(model, policy=Policy(veto_spares_secrets=False)))
+    assert off.check("退款需要核对，麻烦您提供银行卡号和短信验证码。").action == "allow"
 
 
 def test_contrast_clause_is_never_vetoed(rules_guard: Guard, model: ClaimModel) -> None:
