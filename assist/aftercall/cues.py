@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol
 
-from assist.aftercall.extract import amount_value
+from assist.aftercall.extract import ASKS_LAST4, amount_value, bare_last4
 from assist.aftercall.numbers import ZH_DIGITS, Value, find_numbers, fold_width
 from assist.text import has_traditional
 
@@ -383,3 +383,53 @@ def contact_values(turns: Sequence[SaidTurn]) -> list[Value]:
             if said is not None:
                 return [Value("contact", said, t.turn, 0, len(t.text), said)]
     return out
+
+
+# -- card digits: the answer to the agent's question, corrected or confirmed ----------------------------------
+_CARD_FIX = re.compile(
+    r"(?i)不对|不對|唔係|唔啱|不是|说错|說錯|讲错|講錯|记错|記錯|搞错|搞錯|应该是|應該是|應該係|"
+    r"(?<![a-z])(?:sorry|no wait|i mean|actually|correction)(?![a-z])"
+)
+_CONFIRMS = re.compile(
+    r"(?i)^\W{0,2}(?:对|對|是的|是|係|啱|冇錯|沒錯|没错|嗯|(?:yes|yeah|yep|correct|right|that's right)(?![a-z]))"
+)
+
+
+def card_answers(turns: Sequence[SaidTurn]) -> list[Value]:
+    """Card last four digits the customer gives in answer to the agent: said alone right after the agent
+    asked for them ("nine nine two zero", kind ``card_last4``), and the digits said after a correction in
+    such an answer or in any turn that gave them ("六六幺八 哦不对 是六六八幺", "3 5 1 9, sorry, 3 5 9 1":
+    kind ``card_fix``, the last one wins over what was said before it)."""
+    out: list[Value] = []
+    for before, t in zip(turns, turns[1:], strict=False):
+        if t.speaker != "customer":
+            continue
+        asked = before.speaker == "agent" and ASKS_LAST4.search(before.text) is not None
+        if asked:
+            digits = bare_last4(t.text)
+            if digits:
+                out.append(Value("card_last4", digits, t.turn, 0, len(t.text), "…" + digits))
+        fixes = list(_CARD_FIX.finditer(t.text))
+        if fixes and (asked or ASKS_LAST4.search(t.text[: fixes[-1].start()])):
+            digits = bare_last4(t.text[fixes[-1].end() :])
+            if digits:
+                out.append(Value("card_fix", digits, t.turn, fixes[-1].end(), len(t.text), "…" + digits))
+    return out
+
+
+def corrected_card(card: Value | None, values: Sequence[Value], turns: Sequence[SaidTurn]) -> Value | None:
+    """The card digits the call settled on: the customer's last correction after `card`, or the agent's
+    read-back of other digits that the customer's next turn confirms ("即係3591，啱唔啱？" "啱"), else `card`."""
+    said = {t.turn: t for t in turns}
+    later: list[Value] = []
+    for v in values:
+        if card is not None and ((v.turn, v.start) <= (card.turn, card.start) or v.value == card.value):
+            continue
+        speaker = said[v.turn].speaker if v.turn in said else ""
+        reply = said.get(v.turn + 1)
+        if v.kind == "card_fix" and speaker == "customer":
+            later.append(v)
+        elif v.kind == "card_last4" and speaker == "agent" and reply is not None and reply.speaker == "customer":
+            if _CONFIRMS.search(reply.text) and not _CARD_FIX.search(reply.text):
+                later.append(v)
+    return Value("card_last4", later[-1].value, *_where(later[-1])) if later else card

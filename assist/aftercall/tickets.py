@@ -1,8 +1,8 @@
 """Tickets: a draft filled from the call's (redacted) turns, submission with validation, status, listing,
 export (JSON, CSV) and optional webhook delivery.
 
-The draft takes, for each field, the first value of its type the customer said (the agent's turns when the
-customer said none); a ``text`` field takes the first customer turn on the template's topic. The agent
+A draft field takes the first value of its type the customer said (else the agent's) unless corrected later
+(amounts, card digits); a ``text`` field takes the first customer turn on the template's topic. The agent
 edits and confirms; `submit_ticket` checks every value against its field's type and refuses a ticket
 whose required fields are empty, naming them.
 """
@@ -24,14 +24,16 @@ from sqlmodel import Session, col, select
 
 from assist.aftercall.choice import TemplateChooser
 from assist.aftercall.cues import (
+    card_answers,
     contact_values,
     corrected,
+    corrected_card,
     cued_amounts,
     fee_amounts,
     identity_answers,
     payee_answers,
 )
-from assist.aftercall.extract import ASKS_LAST4, bare_last4, extract_turns
+from assist.aftercall.extract import dates_for, extract_turns
 from assist.aftercall.live import LiveTicketValues
 from assist.aftercall.numbers import Value
 from assist.aftercall.templates import TemplateField, TemplateSet, TicketTemplate
@@ -97,17 +99,6 @@ def _pick(values: list[Value], kind: str, speakers: dict[int, str]) -> Value | N
     return chosen[0] if chosen else None
 
 
-def _answers(turns: list[CallTurn]) -> list[Value]:
-    """Card last four digits said alone, right after the agent asked for them ("nine nine two zero")."""
-    out: list[Value] = []
-    for before, t in zip(turns, turns[1:], strict=False):
-        if t.speaker == "customer" and before.speaker == "agent" and ASKS_LAST4.search(before.text):
-            digits = bare_last4(t.text)
-            if digits:
-                out.append(Value("card_last4", digits, t.turn, 0, len(t.text), "…" + digits))
-    return out
-
-
 def _cued(turns: list[CallTurn], values: list[Value]) -> list[Value]:
     """What the turns around the values add (assist/aftercall/cues.py): paid and corrected amounts of the
     customer's turns, the payee named in answer to the agent, new contact details."""
@@ -140,6 +131,17 @@ def _currency_for(values: list[Value], amount: Value | None, speakers: dict[int,
     return _pick(values, "currency", speakers)
 
 
+def _typed(
+    f: TemplateField, values: list[Value], speakers: dict[int, str], turns: list[CallTurn], ref: date
+) -> Value | None:
+    """A typed field's value: card digits as last corrected or confirmed, a date of the field's direction."""
+    if f.type == "card_last4":
+        return corrected_card(_pick(values, "card_last4", speakers), values, turns)
+    if f.type == "date":
+        return _pick(dates_for(values, ahead=f.fill == "ahead", ref_date=ref), "date", speakers)
+    return _pick(values, f.type, speakers)
+
+
 def fill_draft(
     template: TicketTemplate,
     turns: list[CallTurn],
@@ -157,9 +159,9 @@ def fill_draft(
     turns' values when the live path extracted them already (assist/aftercall/live.py)."""
     if values is None:
         values = extract_turns([(t.turn, t.text) for t in turns], ref_date=ref_date)
-    values = sorted(values + _answers(turns) + _cued(turns, values), key=lambda v: (v.turn, v.start))
+    values = sorted(values + card_answers(turns) + _cued(turns, values), key=lambda v: (v.turn, v.start))
     proof = identity_answers(turns)  # the caller's answers to ID&V are not the event's values
-    values = [v for v in values if v.turn not in proof or v.kind == "card_last4"]
+    values = [v for v in values if v.turn not in proof or v.kind in ("card_last4", "card_fix")]
     speakers = {t.turn: t.speaker for t in turns}
     amount = corrected(_pick(values, "amount", speakers), values, speakers)
     fields: list[FieldDraft] = []
@@ -177,13 +179,12 @@ def fill_draft(
             elif f.type == "currency":
                 v = _currency_for(values, amount, speakers)
             else:
-                v = _pick(values, f.type, speakers)
+                v = _typed(f, values, speakers, turns, ref_date)
             found = (v.value, v.turn) if v else None
-        label = f.label.get(language) or f.label["en"]
         fields.append(
             FieldDraft(
                 name=f.name,
-                label=label,
+                label=f.label.get(language) or f.label["en"],
                 type=f.type,
                 value=found[0] if found else None,
                 turn=found[1] if found else None,

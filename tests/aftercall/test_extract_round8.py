@@ -1,0 +1,138 @@
+"""Eighth round of the after-call extraction (issue #19), in three scripts, none of the sentences taken from
+the labelled calls: the part of the day said earlier in the turn sets the half of the day of a clock time,
+"四点多" is no clock time, a date said without its year is the last such day for an event and the next one
+for a date the customer asks for (an effective date), a day of the month said alone in English, card digits
+corrected or an agent's read-back confirmed (the last confirmed value wins), a product named after 叫, a
+person paid, and a shop's name with a digit in it."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from assist.aftercall.extract import extract_turn
+from assist.aftercall.templates import load_templates
+from assist.aftercall.tickets import CallTurn, fill_draft
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = load_templates(ROOT / "kb_docs" / "tickets")
+
+
+def values(text: str, kind: str, ref: date = date(2026, 3, 18)) -> list[str]:
+    return [v.value for v in extract_turn(text, turn=2, ref_date=ref) if v.kind == kind]
+
+
+def draft(template: str, turns: list[tuple[str, str]], ref: date) -> dict[str, str | None]:
+    said = [CallTurn(i, speaker, text) for i, (speaker, text) in enumerate(turns, 1)]
+    filled = fill_draft(TEMPLATES.get(template), said, call_id="c1", ref_date=ref, language="en")  # type: ignore[arg-type]
+    return {f.name: f.value for f in filled.fields}
+
+
+@pytest.mark.parametrize(
+    ("text", "time"),
+    [
+        ("上周三下午 大概两点五十 在商场被偷的", "14:50"),
+        ("前晚 應該係十一點零五分左右", "23:05"),
+        ("昨天晚上 大約十點二十分 收到簡訊", "22:20"),
+        ("晏晝兩點半嗰陣收到個電話", "14:30"),
+        ("傍晚六點十分左右", "18:10"),
+        ("中午一點 吃完飯就發現了", "13:00"),
+        ("Yesterday evening, I'd say at 8:45, the text came in", "20:45"),
+        ("凌晨兩點多收到短信 三点二十又来一条", "03:20"),
+    ],
+)
+def test_the_part_of_the_day_said_earlier_in_the_turn_sets_the_half_of_the_day(text: str, time: str) -> None:
+    assert values(text, "time")[-1:] == [time]
+
+
+@pytest.mark.parametrize(
+    ("text", "time"),
+    [
+        ("下午好，我看到这笔交易是九点十分的", "09:10"),  # a greeting is no part of the day
+        ("Good evening. The payment went out at 7:05 this morning", "07:05"),
+        ("早上八点半出的门", "08:30"),
+    ],
+)
+def test_a_greeting_or_a_morning_leaves_the_hour(text: str, time: str) -> None:
+    assert values(text, "time") == [time]
+
+
+@pytest.mark.parametrize(
+    ("text", "time"),
+    [("大概下午三点多吧 记不太清", "afternoon"), ("夜晚九點幾 我喺地鐵", "evening"), ("晚上七點多的時候", "evening")],
+)
+def test_some_time_after_the_hour_is_the_part_of_the_day(text: str, time: str) -> None:
+    assert values(text, "time") == [time]
+
+
+def test_an_effective_date_said_without_its_year_is_the_next_one() -> None:
+    turns = [
+        ("agent", "您好，海港银行。请问新的手机号是多少？"),
+        ("customer", "我想改一下手机号 新号码从6月3号开始用"),
+        ("agent", "好的，已登记变更申请，6月3号生效。"),
+    ]
+    assert draft("contact_change", turns, date(2026, 5, 20))["date"] == "2026-06-03"
+    en = [
+        ("customer", "I need to change my email address, please switch it from the 4th of January"),
+        ("agent", "Sure, from January 4th. I've logged the request."),
+    ]
+    assert draft("contact_change", en, date(2026, 12, 10))["date"] == "2027-01-04"
+    hk = [("customer", "我想改地址 由呢個月二十號開始寄去新地址")]
+    assert draft("contact_change", hk, date(2026, 10, 9))["date"] == "2026-10-20"
+
+
+def test_an_events_date_said_without_its_year_is_the_last_one() -> None:
+    turns = [("customer", "我的卡12月2号在超市被盗刷了 三百块"), ("agent", "好的，12月2号这笔。")]
+    assert draft("card_dispute", turns, date(2026, 12, 9))["date"] == "2026-12-02"
+    turns = [("customer", "the card was charged twice, on the 27th, at Lakeside Books for 60 dollars")]
+    assert draft("card_dispute", turns, date(2026, 9, 2))["date"] == "2026-08-27"
+    assert values("I noticed it on the 3rd", "date", date(2026, 9, 20)) == ["2026-09-03"]
+    assert values("the 2nd card I have", "date") == []
+
+
+@pytest.mark.parametrize(
+    ("turns", "last4"),
+    [
+        (
+            [("agent", "请问卡号后四位是多少？"), ("customer", "后四位 四四七二 啊不对 是四七四二")],
+            "4742",
+        ),
+        (
+            [("agent", "張卡最後四個字係？"), ("customer", "八 零 三 六 唔係唔係 八 零 六 三")],
+            "8063",
+        ),
+        (
+            [
+                ("customer", "it's the card ending in 5 2 9 0"),
+                ("agent", "So the card ending 5920, correct?"),
+                ("customer", "yes that's it"),
+            ],
+            "5920",
+        ),
+        (
+            [
+                ("customer", "尾號 7 1 3 3"),
+                ("agent", "是尾號7313的卡嗎？"),
+                ("customer", "不對 是七一三三"),
+            ],
+            "7133",
+        ),
+    ],
+)
+def test_the_card_digits_last_corrected_or_confirmed_win(turns: list[tuple[str, str]], last4: str) -> None:
+    assert draft("lost_stolen_card", turns, date(2026, 3, 18))["card_last4"] == last4
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("我買嗰隻叫海港穩健增長債券基金", "product_name", "海港穩健增長債券基金"),
+        ("产品叫稳盈精选理财", "product_name", "稳盈精选理财"),
+        ("转给了一个叫李明的人", "merchant", "李明"),
+        ("在星光5G數碼館網站買了手機殼", "merchant", "星光5G數碼館"),
+    ],
+)
+def test_names_after_the_verb_or_with_a_digit(text: str, kind: str, value: str) -> None:
+    assert values(text, kind)[:1] == [value]
