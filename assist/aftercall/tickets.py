@@ -31,6 +31,7 @@ from assist.aftercall.cues import (
     cued_amounts,
     fee_amounts,
     identity_answers,
+    not_balances,
     payee_answers,
 )
 from assist.aftercall.extract import dates_for, extract_turns
@@ -95,8 +96,7 @@ def _pick(values: list[Value], kind: str, speakers: dict[int, str]) -> Value | N
     customer = [v for v in of_kind if speakers.get(v.turn) == "customer"]
     if kind == "channel":
         return customer[0] if customer else None
-    chosen = customer or of_kind
-    return chosen[0] if chosen else None
+    return next(iter(customer or of_kind), None)
 
 
 def _cued(turns: list[CallTurn], values: list[Value]) -> list[Value]:
@@ -163,7 +163,7 @@ def fill_draft(
     proof = identity_answers(turns)  # the caller's answers to ID&V are not the event's values
     values = [v for v in values if v.turn not in proof or v.kind in ("card_last4", "card_fix")]
     speakers = {t.turn: t.speaker for t in turns}
-    amount = corrected(_pick(values, "amount", speakers), values, speakers)
+    amount = corrected(_pick(not_balances(values, turns), "amount", speakers), values, turns)
     fields: list[FieldDraft] = []
     for f in template.fields:
         found: tuple[str, int] | None = None

@@ -136,3 +136,47 @@ def test_the_card_digits_last_corrected_or_confirmed_win(turns: list[tuple[str, 
 )
 def test_names_after_the_verb_or_with_a_digit(text: str, kind: str, value: str) -> None:
     assert values(text, kind)[:1] == [value]
+
+
+def test_a_balance_or_a_limit_is_no_events_amount() -> None:
+    turns = [
+        ("agent", "核实通过。您账户余额还有一千二百三十四元。"),
+        ("customer", "我被骗了 转给了一个陌生人"),
+        ("agent", "我看到转出人民币五千元，对吗？"),
+        ("customer", "嗯 对"),
+    ]
+    assert draft("fraud_report", turns, date(2026, 3, 18))["amount"] == "5000"
+    en = [("agent", "Your available credit is 3,000 dollars, and I see a payment of 780 dollars to Northwind Gadgets.")]
+    assert draft("card_dispute", en, date(2026, 3, 18))["amount"] == "780"
+
+
+@pytest.mark.parametrize(
+    ("turns", "amount"),
+    [
+        (
+            [("customer", "被扣了两百块"), ("agent", "我看到是两百六十八元，对吗？"), ("customer", "对对 就是这笔")],
+            "268",
+        ),
+        ([("customer", "碌咗五百蚊"), ("agent", "系統顯示係五百八十蚊，啱唔啱？"), ("customer", "啱 係嗰筆")], "580"),
+        (
+            [
+                ("customer", "about 90 dollars"),
+                ("agent", "I see 94.50 dollars there, right?"),
+                ("customer", "yes that's it"),
+            ],
+            "94.5",
+        ),
+        ([("customer", "被扣了两百块"), ("agent", "是两百六十八元吗？"), ("customer", "不对 是两百")], "200"),
+    ],
+)
+def test_the_agents_read_back_the_customer_confirms_wins(turns: list[tuple[str, str]], amount: str) -> None:
+    assert draft("card_dispute", turns, date(2026, 3, 18))["amount"] == amount
+
+
+def test_a_fee_complained_of_without_its_figure_is_the_one_the_agent_reads() -> None:
+    turns = [
+        ("customer", "你们乱扣我手续费 我要投诉"),
+        ("agent", "我看到3月2日有一笔转账两万元，收取手续费二十元。"),
+        ("customer", "对 就是这个"),
+    ]
+    assert draft("complaint", turns, date(2026, 3, 18))["amount"] == "20"
