@@ -44,7 +44,8 @@ class TemplateField(BaseModel):
     # the fee, not the payment it was taken on)
     # a date's: ahead (a date the customer asks for, such as an effective date: a date said without its year
     # is the next such day, not the last one as for an event that happened)
-    fill: Literal["text", "contact", "charged", "ahead"] = "text"
+    # a channel's: delivery (how a new card reaches the customer, said where the turns speak of delivery)
+    fill: Literal["text", "contact", "charged", "ahead", "delivery"] = "text"
     label: dict[str, str]
 
     _labels = field_validator("label")(_check_labels)

@@ -27,16 +27,16 @@ from assist.aftercall.cues import (
     card_answers,
     contact_values,
     corrected,
-    corrected_card,
     cued_amounts,
     fee_amounts,
     identity_answers,
     not_balances,
     payee_answers,
 )
-from assist.aftercall.extract import dates_for, extract_turns
+from assist.aftercall.extract import extract_turns
 from assist.aftercall.live import LiveTicketValues
 from assist.aftercall.numbers import Value
+from assist.aftercall.picking import currency_for, pick, typed_value
 from assist.aftercall.templates import TemplateField, TemplateSet, TicketTemplate
 from assist.audit import record
 from assist.errors import ForbiddenError, InvalidInputError, MissingFieldsError, NotFoundError
@@ -81,24 +81,6 @@ class CallTurn:
     text: str
 
 
-_CALL_DAY = {"today", "今天", "今日"}  # an agent's "today" is the call's own day ("anything else today?")
-
-
-def _pick(values: list[Value], kind: str, speakers: dict[int, str]) -> Value | None:
-    """The first value of a kind the customer said, else the agent's. A clock time beats a part of the day
-    ("昨天晚上" then "九點十五分"); an agent's "today" is not an event's date; the channel is where the
-    customer says it happened (an agent's "SMS confirmation" or "phone number" is not)."""
-    of_kind = [v for v in values if v.kind == kind]
-    if kind == "date":
-        of_kind = [v for v in of_kind if not (speakers.get(v.turn) == "agent" and v.text.lower() in _CALL_DAY)]
-    if kind == "time":
-        of_kind = [v for v in of_kind if ":" in v.value] or of_kind
-    customer = [v for v in of_kind if speakers.get(v.turn) == "customer"]
-    if kind == "channel":
-        return customer[0] if customer else None
-    return next(iter(customer or of_kind), None)
-
-
 def _cued(turns: list[CallTurn], values: list[Value]) -> list[Value]:
     """What the turns around the values add (assist/aftercall/cues.py): paid and corrected amounts of the
     customer's turns, the payee named in answer to the agent, new contact details."""
@@ -123,25 +105,6 @@ def _text_value(
     return (chosen.text, chosen.turn) if chosen else None
 
 
-def _currency_for(values: list[Value], amount: Value | None, speakers: dict[int, str]) -> Value | None:
-    if amount is not None:
-        same = [v for v in values if v.kind == "currency" and v.turn == amount.turn and v.start <= amount.end]
-        if same:
-            return same[-1]
-    return _pick(values, "currency", speakers)
-
-
-def _typed(
-    f: TemplateField, values: list[Value], speakers: dict[int, str], turns: list[CallTurn], ref: date
-) -> Value | None:
-    """A typed field's value: card digits as last corrected or confirmed, a date of the field's direction."""
-    if f.type == "card_last4":
-        return corrected_card(_pick(values, "card_last4", speakers), values, turns)
-    if f.type == "date":
-        return _pick(dates_for(values, ahead=f.fill == "ahead", ref_date=ref), "date", speakers)
-    return _pick(values, f.type, speakers)
-
-
 def fill_draft(
     template: TicketTemplate,
     turns: list[CallTurn],
@@ -163,7 +126,7 @@ def fill_draft(
     proof = identity_answers(turns)  # the caller's answers to ID&V are not the event's values
     values = [v for v in values if v.turn not in proof or v.kind in ("card_last4", "card_fix")]
     speakers = {t.turn: t.speaker for t in turns}
-    amount = corrected(_pick(not_balances(values, turns), "amount", speakers), values, turns)
+    amount = corrected(pick(not_balances(values, turns), "amount", speakers), values, turns)
     fields: list[FieldDraft] = []
     for f in template.fields:
         found: tuple[str, int] | None = None
@@ -177,9 +140,9 @@ def fill_draft(
                 fees = fee_amounts(turns, values) if f.fill == "charged" else []
                 v = amount = fees[0] if fees else amount
             elif f.type == "currency":
-                v = _currency_for(values, amount, speakers)
+                v = currency_for(values, amount, speakers)
             else:
-                v = _typed(f, values, speakers, turns, ref_date)
+                v = typed_value(f, values, speakers, turns, ref_date)
             found = (v.value, v.turn) if v else None
         fields.append(
             FieldDraft(

@@ -180,3 +180,36 @@ def test_a_fee_complained_of_without_its_figure_is_the_one_the_agent_reads() -> 
         ("customer", "对 就是这个"),
     ]
     assert draft("complaint", turns, date(2026, 3, 18))["amount"] == "20"
+
+
+@pytest.mark.parametrize(
+    ("turns", "channel"),
+    [
+        (
+            [
+                ("customer", "I already checked the app, nothing else went out"),
+                ("agent", "We can post it, or you can collect it at a branch."),
+                ("customer", "I'll collect it at the branch near my office"),
+            ],
+            "branch",
+        ),
+        (
+            [
+                ("customer", "我用手机银行看过了 没有别的消费"),
+                ("agent", "新卡可以到网点领取，您想去哪个网点？"),
+                ("customer", "就人民广场那个支行吧"),
+            ],
+            "branch",
+        ),
+        (
+            [
+                ("customer", "我喺app睇過冇其他簽賬"),
+                ("agent", "新卡會寄去你賬單地址，得唔得？"),
+                ("customer", "得 寄嚟就得"),
+            ],
+            None,
+        ),
+    ],
+)
+def test_a_new_cards_delivery_is_where_the_turns_speak_of_it(turns: list[tuple[str, str]], channel: str | None) -> None:
+    assert draft("lost_stolen_card", turns, date(2026, 3, 18))["channel"] == channel
