@@ -140,6 +140,20 @@ def _hour_range(raw: str) -> bool:
     return _RANGE_DIGITS.index(folded[1]) - _RANGE_DIGITS.index(folded[0]) == 1
 
 
+# a part of the day said as a greeting: "good morning", "morning, I want to…" opening the turn, 早晨 opening a
+# Cantonese turn, 下午好
+_GREETING_PART = frozenset(("morning", "afternoon", "evening", "早晨"))
+_OPENING = re.compile(r"(?i)^[\W_]{0,3}(?:(?:hi|hello|hey|yeah|yes|oh|um|uh|喂|你好|您好)[\W_]{1,3})?$")
+
+
+def _greets(text: str, m: re.Match[str]) -> bool:
+    """Whether the part of the day `m` is said as a greeting, not as when something happened."""
+    before = text[: m.start()]
+    if re.search(r"(?i)good\s$", before) or text.startswith("好", m.end()):
+        return True
+    return m.group(1).lower() in _GREETING_PART and _OPENING.match(before) is not None
+
+
 def times(text: str, turn: int) -> list[Value]:
     """The clock times of a turn (a part of the day alone when no clock time is said)."""
     out: list[Value] = _word_clocks(text, turn) + _past_to(text, turn)
@@ -185,5 +199,7 @@ def times(text: str, turn: int) -> list[Value]:
             out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
     if not out:
         for m in _PART.finditer(text):
+            if _greets(text, m):
+                continue
             out.append(Value("time", _PARTS[m.group(1).lower()], turn, m.start(), m.end(), m.group(0)))
     return out

@@ -213,3 +213,36 @@ def test_a_fee_complained_of_without_its_figure_is_the_one_the_agent_reads() -> 
 )
 def test_a_new_cards_delivery_is_where_the_turns_speak_of_it(turns: list[tuple[str, str]], channel: str | None) -> None:
     assert draft("lost_stolen_card", turns, date(2026, 3, 18))["channel"] == channel
+
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        "Alright. I have registered the dispute, reference DP1. We will call you.",
+        "好的，已经帮您登记了争议交易，编号D2。",
+        "我已經幫你登記咗爭議，參考編號D3。",
+    ],
+)
+def test_the_agent_registering_a_dispute_names_the_template(agent: str) -> None:
+    from assist.aftercall.choice import TemplateChooser
+
+    customer = [(1, "there was a charge from a gym I never joined")]
+    choice = TemplateChooser(TEMPLATES).choose(
+        topics=set(), steps=set(), tags=set(), customer=customer, agent=[(2, agent)]
+    )
+    assert choice.template is not None and choice.template.id == "card_dispute"
+
+
+@pytest.mark.parametrize(
+    ("text", "time"),
+    [
+        ("morning, I'd like to report a card I lost", []),
+        ("Good evening, Harbor Bank cards, this is Tom.", []),
+        ("喂 早晨 我想報失張卡", []),
+        ("下午好，请问有什么可以帮您？", []),
+        ("it went missing in the morning", ["morning"]),
+        ("下午 在商场丢的", ["afternoon"]),
+    ],
+)
+def test_a_part_of_the_day_said_as_a_greeting_is_no_time(text: str, time: list[str]) -> None:
+    assert values(text, "time") == time
