@@ -11,6 +11,7 @@ CHANNELS = {
     "网银": "online", "網銀": "online", "网上银行": "online", "網上銀行": "online", "网上": "online", "網上": "online",
     "online banking": "online", "online": "online", "电话": "phone", "電話": "phone", "热线": "phone",
     "熱線": "phone", "phone": "phone", "hotline": "phone", "网点": "branch", "網點": "branch", "分行": "branch",
+    "支行": "branch",
     "柜台": "branch", "櫃檯": "branch", "櫃台": "branch", "branch": "branch", "counter": "branch", "atm": "atm",
     "柜员机": "atm", "櫃員機": "atm", "提款机": "atm", "提款機": "atm", "邮箱": "email", "郵箱": "email",
     "电邮": "email", "電郵": "email", "电子邮件": "email", "email": "email", "e-mail": "email", "短信": "sms",

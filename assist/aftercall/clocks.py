@@ -27,8 +27,31 @@ _ZH_CLOCK_TO = re.compile(
     r"(?P<pod>上午|下午|晚上|早上|凌晨|中午|夜晚)?\s?差\s?(?:(?P<quarter>一)\s?刻|(?P<min>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?分)"
     r"\s?(?P<h>[0-9]{1,2}|[一二三四五六七八九十两兩]{1,3})\s?(?:点|點)"
 )
-_PM_BEFORE = re.compile("(?:下午|晚上|夜晚|傍晚|昨晚|今晚|前晚|琴晚|尋晚|寻晚|晏晝|晏昼|晏晡)\\s?$")
 _PM_PARTS = frozenset(("下午", "晚上", "夜晚", "昨晚", "今晚", "前晚", "琴晚", "尋晚", "寻晚", "噚晚"))
+# the part of the day said earlier in the turn sets the half of the day of a clock time said without one
+# ("昨天下午大概三点四十", "尋晚 大概十點半", "食完 lunch 大概一點半"): the nearest one before the time wins
+_DAY_HALF = re.compile(
+    r"(?i)(?<!good\s)(?:(?P<pm>下午|晚上|夜晚|夜里|夜裡|傍晚|黄昏|黃昏|昨晚|今晚|前晚|琴晚|尋晚|寻晚|噚晚|晏晝|晏昼|晏晡|"
+    r"(?<![a-z])(?:afternoon|evening|tonight|last night)(?![a-z]))|"
+    r"(?P<noon>中午|午饭|午飯|午餐|食晏|(?<![a-z])(?:noon|lunch|lunchtime)(?![a-z]))|"
+    r"(?P<am>上午|早上|早晨|朝早|今早|凌晨|清晨|半夜|深夜|(?<![a-z])morning(?![a-z])))(?!好)"
+)
+NOON_HOURS = range(1, 6)  # 中午一點, "after lunch, around two": the early afternoon; 中午十二點 stays
+
+
+def day_half(text: str, start: int, h: int) -> int:
+    """The hour `h` (1-12, said without a part of the day) on a 24-hour clock, by the last part of the day
+    said before position `start` in the turn: afternoon or evening words move 1-11 to the afternoon, noon
+    words 1-5; morning words, or none, leave it."""
+    said = list(_DAY_HALF.finditer(text, 0, start))
+    last = said[-1] if said else None
+    if last is None or h >= 12:
+        return h
+    if last.group("pm") or (last.group("noon") and h in NOON_HOURS):
+        return h + 12
+    return h
+
+
 EN_CLOCK = re.compile(
     r"(?i)(?<![0-9:])(?P<h>[0-9]{1,2})(?::(?P<min>[0-9]{2}))?\s?(?P<ampm>a\.?m\.?|p\.?m\.?|o'clock)?(?![0-9a-z])"
 )
@@ -105,12 +128,30 @@ _RANGE_DIGITS = "一二三四五六七八九"
 _DEADLINE = re.compile(r"\s?(?:之前|以前|前)(?![后後])")
 
 
+# 四点多, 三點幾: some time after the hour, minutes unknown: no clock time (the part of the day is what was said)
+_PAST_HOUR = re.compile(r"\s?(?:多|幾|几)(?!少|多|點|点|個|个|分)")
+
+
 def _hour_range(raw: str) -> bool:
     """两三点, 七八點, 一两点: two neighbouring hours said as a guess, not a clock time."""
     folded = raw.replace("两", "二").replace("兩", "二")
     if len(folded) != 2 or not all(c in _RANGE_DIGITS for c in folded):
         return False
     return _RANGE_DIGITS.index(folded[1]) - _RANGE_DIGITS.index(folded[0]) == 1
+
+
+# a part of the day said as a greeting: "good morning", "morning, I want to…" opening the turn, 早晨 opening a
+# Cantonese turn, 下午好
+_GREETING_PART = frozenset(("morning", "afternoon", "evening", "早晨"))
+_OPENING = re.compile(r"(?i)^[\W_]{0,3}(?:(?:hi|hello|hey|yeah|yes|oh|um|uh|喂|你好|您好)[\W_]{1,3})?$")
+
+
+def _greets(text: str, m: re.Match[str]) -> bool:
+    """Whether the part of the day `m` is said as a greeting, not as when something happened."""
+    before = text[: m.start()]
+    if re.search(r"(?i)good\s$", before) or text.startswith("好", m.end()):
+        return True
+    return m.group(1).lower() in _GREETING_PART and _OPENING.match(before) is not None
 
 
 def times(text: str, turn: int) -> list[Value]:
@@ -126,7 +167,7 @@ def times(text: str, turn: int) -> list[Value]:
     taken = [(v.start, v.end) for v in out]
     for m in _ZH_CLOCK.finditer(text):
         h = _small(m.group("h").replace("两", "二").replace("兩", "二"))
-        if _hour_range(m.group("h")) or _DEADLINE.match(text, m.end()):
+        if _hour_range(m.group("h")) or _DEADLINE.match(text, m.end()) or _PAST_HOUR.match(text, m.end()):
             continue
         if h is None or h > 24 or any(a <= m.start() < b for a, b in taken):
             continue
@@ -138,6 +179,8 @@ def times(text: str, turn: int) -> list[Value]:
             minute = (_small(m.group("min")) or 0) if m.group("min") else 0
         if m.group("pod") in _PM_PARTS and h < 12:
             h += 12
+        elif not m.group("pod") or m.group("pod") == "中午":
+            h = day_half(text, m.start("h"), h)
         if minute < 60:
             out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
     for m in EN_CLOCK.finditer(text):
@@ -151,11 +194,12 @@ def times(text: str, turn: int) -> list[Value]:
         if ampm.startswith("a") and h == 12:
             h = 0
         if not ampm and h < 12:  # 下午3:15, "at 2:30 in the afternoon": the part of the day said beside it
-            late = _PM_BEFORE.search(text[max(0, m.start() - 4) : m.start()])
-            h += 12 if late or (after is not None and after.group("pm")) else 0
+            h = h + 12 if after is not None and after.group("pm") else day_half(text, m.start(), h)
         if h < 24 and minute < 60:
             out.append(Value("time", f"{h:02d}:{minute:02d}", turn, m.start(), m.end(), m.group(0)))
     if not out:
         for m in _PART.finditer(text):
+            if _greets(text, m):
+                continue
             out.append(Value("time", _PARTS[m.group(1).lower()], turn, m.start(), m.end(), m.group(0)))
     return out

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol
 
-from assist.aftercall.extract import amount_value
+from assist.aftercall.extract import ASKS_LAST4, amount_value, bare_last4
 from assist.aftercall.numbers import ZH_DIGITS, Value, find_numbers, fold_width
 from assist.text import has_traditional
 
@@ -238,18 +238,40 @@ def cued_amounts(text: str, *, turn: int) -> list[Value]:
     return out
 
 
-def corrected(amount: Value | None, values: Sequence[Value], speakers: dict[int, str]) -> Value | None:
-    """The customer's last correction after `amount` (the customer's figure wins), else `amount` (a
-    correction with no amount before it: the first figure had no currency word, "三百六 不对 是六百三")."""
-    fixes = [
-        v
-        for v in values
-        if v.kind == "amount_fix"
-        and speakers.get(v.turn) == "customer"
-        and (amount is None or (v.turn, v.start) > (amount.turn, amount.start))
-        and (amount is None or Decimal(v.value) != Decimal(amount.value))
-    ]
-    return Value("amount", fixes[-1].value, *_where(fixes[-1])) if fixes else amount
+def corrected(amount: Value | None, values: Sequence[Value], turns: Sequence[SaidTurn]) -> Value | None:
+    """The customer's last correction after `amount` (the customer's figure wins), or a later read-back of
+    the agent's with one other amount that the customer's next turn confirms ("金额是三百二十九元" "对对"),
+    else `amount` (a correction with no amount before it: the first figure had no currency word, "三百六 不对
+    是六百三")."""
+    said = {t.turn: t for t in turns}
+    later: list[Value] = []
+    for v in values:
+        if amount is not None and ((v.turn, v.start) <= (amount.turn, amount.start) or _same(v, amount)):
+            continue
+        speaker = said[v.turn].speaker if v.turn in said else ""
+        if v.kind == "amount_fix" and speaker == "customer":
+            later.append(v)
+        elif v.kind == "amount" and speaker == "agent" and _confirmed(said.get(v.turn + 1)):
+            if sum(1 for w in values if w.kind == "amount" and w.turn == v.turn) == 1:
+                later.append(v)
+    return Value("amount", later[-1].value, *_where(later[-1])) if later else amount
+
+
+def _same(v: Value, amount: Value) -> bool:
+    try:
+        return Decimal(v.value) == Decimal(amount.value)
+    except ArithmeticError:
+        return False
+
+
+def _confirmed(reply: SaidTurn | None) -> bool:
+    """The customer's turn says yes to what the agent read back, and corrects nothing."""
+    return (
+        reply is not None
+        and reply.speaker == "customer"
+        and _CONFIRMS.search(reply.text) is not None
+        and not _CARD_FIX.search(reply.text)
+    )
 
 
 # a fee or charge the bank took: a complaint about it is about that amount, not the payment it was taken on
@@ -263,24 +285,48 @@ _CLAUSE_END = re.compile(r"[，。！？；!?;]|[,.](?![0-9])|(?<=[\u4e00-\u9fff
 
 def fee_amounts(turns: Sequence[SaidTurn], values: Sequence[Value]) -> list[Value]:
     """For each fee word a customer says, the amount nearest to it in the same clause ("转了两千五 扣了我二十五块
-    手续费" → 25, "you took a 40 dollar late fee", "收咗我五十蚊手續費"), in order."""
+    手续费" → 25, "you took a 40 dollar late fee", "收咗我五十蚊手續費"), in order; when the customer complains
+    of a fee without its figure ("扣了我手续费"), the fee the agent reads from the record ("手续费十五元")."""
+    said = _near_word(turns, values, _FEE, "customer")
+    if said or not any(t.speaker == "customer" and _FEE.search(t.text) for t in turns):
+        return said
+    return _near_word(turns, values, _FEE, "agent")
+
+
+def _near_word(turns: Sequence[SaidTurn], values: Sequence[Value], word: re.Pattern[str], speaker: str) -> list[Value]:
+    """For each `word` in the speaker's turns, the amount nearest to it in the same clause, in order."""
     amounts: dict[int, list[Value]] = {}
     for v in values:
         if v.kind == "amount":
             amounts.setdefault(v.turn, []).append(v)
     out: list[Value] = []
     for t in turns:
-        if t.speaker != "customer" or t.turn not in amounts:
+        if t.speaker != speaker or t.turn not in amounts:
             continue
         text = fold_width(t.text)
         ends = [m.start() for m in _CLAUSE_END.finditer(text)]
-        for fee in _FEE.finditer(text):
+        for fee in word.finditer(text):
             start = max((e + 1 for e in ends if e < fee.start()), default=0)
             end = min((e for e in ends if e >= fee.end()), default=len(text))
             near = [v for v in amounts[t.turn] if start <= v.start and v.end <= end]
             if near:
                 out.append(min(near, key=lambda v: max(v.start - fee.end(), fee.start() - v.end, 0)))
     return out
+
+
+# what the account holds or may spend: an amount said with it is no event's amount
+_BALANCE = re.compile(
+    r"(?i)余额|餘額|结余|結餘|可用额度|可用額度|信用额度|信用額度|剩余额度|剩餘額度|"
+    r"(?<![a-z])(?:balance|available (?:limit|credit|funds)|credit limit)(?![a-z])"
+)
+
+
+def not_balances(values: list[Value], turns: Sequence[SaidTurn]) -> list[Value]:
+    """The values without the amounts said in a clause about a balance or a limit ("您的余额是三千二", "your
+    available limit is now 2,000"): an agent reading the account is not telling the event's amount."""
+    balances = {(v.turn, v.start) for v in _near_word(turns, values, _BALANCE, "agent")}
+    balances |= {(v.turn, v.start) for v in _near_word(turns, values, _BALANCE, "customer")}
+    return [v for v in values if v.kind != "amount" or (v.turn, v.start) not in balances]
 
 
 def _where(v: Value) -> tuple[int, int, int, str]:
@@ -383,3 +429,51 @@ def contact_values(turns: Sequence[SaidTurn]) -> list[Value]:
             if said is not None:
                 return [Value("contact", said, t.turn, 0, len(t.text), said)]
     return out
+
+
+# -- card digits: the answer to the agent's question, corrected or confirmed ----------------------------------
+_CARD_FIX = re.compile(
+    r"(?i)不对|不對|唔係|唔啱|不是|说错|說錯|讲错|講錯|记错|記錯|搞错|搞錯|应该是|應該是|應該係|"
+    r"(?<![a-z])(?:sorry|no wait|i mean|actually|correction)(?![a-z])"
+)
+_CONFIRMS = re.compile(
+    r"(?i)^\W{0,2}(?:对|對|是的|是|係|啱|冇錯|沒錯|没错|嗯|(?:yes|yeah|yep|correct|right|that's right)(?![a-z]))"
+)
+
+
+def card_answers(turns: Sequence[SaidTurn]) -> list[Value]:
+    """Card last four digits the customer gives in answer to the agent: said alone right after the agent
+    asked for them ("nine nine two zero", kind ``card_last4``), and the digits said after a correction in
+    such an answer or in any turn that gave them ("六六幺八 哦不对 是六六八幺", "3 5 1 9, sorry, 3 5 9 1":
+    kind ``card_fix``, the last one wins over what was said before it)."""
+    out: list[Value] = []
+    for before, t in zip(turns, turns[1:], strict=False):
+        if t.speaker != "customer":
+            continue
+        asked = before.speaker == "agent" and ASKS_LAST4.search(before.text) is not None
+        if asked:
+            digits = bare_last4(t.text)
+            if digits:
+                out.append(Value("card_last4", digits, t.turn, 0, len(t.text), "…" + digits))
+        fixes = list(_CARD_FIX.finditer(t.text))
+        if fixes and (asked or ASKS_LAST4.search(t.text[: fixes[-1].start()])):
+            digits = bare_last4(t.text[fixes[-1].end() :])
+            if digits:
+                out.append(Value("card_fix", digits, t.turn, fixes[-1].end(), len(t.text), "…" + digits))
+    return out
+
+
+def corrected_card(card: Value | None, values: Sequence[Value], turns: Sequence[SaidTurn]) -> Value | None:
+    """The card digits the call settled on: the customer's last correction after `card`, or the agent's
+    read-back of other digits that the customer's next turn confirms ("即係3591，啱唔啱？" "啱"), else `card`."""
+    said = {t.turn: t for t in turns}
+    later: list[Value] = []
+    for v in values:
+        if card is not None and ((v.turn, v.start) <= (card.turn, card.start) or v.value == card.value):
+            continue
+        speaker = said[v.turn].speaker if v.turn in said else ""
+        if v.kind == "card_fix" and speaker == "customer":
+            later.append(v)
+        elif v.kind == "card_last4" and speaker == "agent" and _confirmed(said.get(v.turn + 1)):
+            later.append(v)
+    return Value("card_last4", later[-1].value, *_where(later[-1])) if later else card

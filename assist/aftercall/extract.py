@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -127,12 +128,19 @@ _RELATIVE_DAYS = {
 _NEXT_MONTH = re.compile(
     r"(?:下个月|下個月|next month on the|next month)\s?(?P<d>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?(?:号|號|日)?"
 )
+_EN_NEXT_MONTH = re.compile(rf"(?i)(?<![a-z0-9]){_EN_DAY}\s(?:of\s)?next month(?![a-z])")  # "the first of next month"
 # a day of the month said alone (5号, 二十八號) or of last or this month; not 月 before it (3月5号 is a date
 # of its own) nor a street before it (唐德街九號), nor a line, floor, room or counter after it (二号线, 5號樓)
 _LAST_MONTH = frozenset(("上个月", "上個月"))
 _MONTH_DAY = re.compile(
-    r"(?<![0-9一二三四五六七八九十月年街道路巷弄里邨村])(?P<rel>上个月|上個月|这个月|這個月|本月)?\s?"
+    r"(?<![0-9一二三四五六七八九十月年街道路巷弄里邨村])(?P<rel>上个月|上個月|这个月|這個月|呢個月|呢个月|本月)?\s?"
     r"(?P<d>[0-9]{1,2}|[一二三四五六七八九十]{1,3})\s?(?:号|號)(?![线線楼樓房室门門座台柜櫃码碼窗风風])"
+)
+# "on the 28th": a day of the month said alone in English (digits, after on/since/from: "the 2nd card" is no date), not
+# before a month ("the 28th of July" is a date of its own) nor "of next month"
+_EN_MONTH_DAY = re.compile(
+    r"(?i)(?<![a-z0-9])(?:on|since|from|until|till)\sthe\s(?P<d>[0-9]{1,2})(?:st|nd|rd|th)(?![a-z0-9])"
+    r"(?!\s(?:of\s)?(?:next|this|last|" + "|".join(_MONTHS) + "))"
 )
 _DAYS_AGO = re.compile(r"(?i)(?P<n>[0-9一二三四五六七八九十两兩]{1,3})\s?(?:天前|日前|days? ago)")
 _WEEKDAY = re.compile(
@@ -168,23 +176,46 @@ def _absolute_dates(text: str, turn: int, ref: date) -> list[Value]:
             if not m.group("y") and "年" in before and not _THIS_OR_LAST_YEAR.search(before):
                 continue  # 八三年四月二十五號, 民國八十二年五月九號: a year said in words (a birth date), not an event
             year = int(m.group("y")) if m.group("y") else ref.year - ("去年" in before)
-            found = _make_date(year, month, day, ref)
-            if found and not m.group("y") and found > ref:
-                found = _make_date(year - 1, month, day, ref)  # "3月5日" said in January: last year's
-            if found:
-                out.append(Value("date", found.isoformat(), turn, m.start(), m.end(), m.group(0)))
+            if m.group("y") or "去年" in before:
+                found = _make_date(year, month, day, ref)
+                out += [Value("date", found.isoformat(), turn, m.start(), m.end(), m.group(0))] if found else []
+            else:
+                out += _yearless(month, day, ref, turn, m)
     for rx in (_EN_DATE_DM, _EN_DATE_MD):
         for m in rx.finditer(text):
             day = _en_day(m)
             month = _MONTHS[m.group("mon").lower()]
             if _EN_YEAR_AFTER.match(text, m.end()):
                 continue  # "14 July 1987", "ninth of September, eighty-eight": a birth date, not an event
-            found = _make_date(ref.year, month, day, ref) if day else None
-            if found and day and found > ref:
-                found = _make_date(ref.year - 1, month, day, ref)
-            if found:
-                out.append(Value("date", found.isoformat(), turn, m.start(), m.end(), m.group(0)))
+            out += _yearless(month, day, ref, turn, m) if day else []
     return out
+
+
+def _yearless(month: int, day: int, ref: date, turn: int, m: re.Match[str]) -> list[Value]:
+    """A date said without its year, two ways: ``date``, the latest such day up to the call's (an event that
+    happened: "3月5日" said in January is last year's), and ``date_next``, the first such day from the call's
+    on (a date the customer asks for, such as a change's effective date: "1st of December" said in November)."""
+    out: list[Value] = []
+    this_year = _make_date(ref.year, month, day, ref)
+    past = this_year if this_year and this_year <= ref else _make_date(ref.year - 1, month, day, ref)
+    ahead = this_year if this_year and this_year >= ref else _make_date(ref.year + 1, month, day, ref)
+    for kind, found in (("date", past), ("date_next", ahead)):
+        if found:
+            out.append(Value(kind, found.isoformat(), turn, m.start(), m.end(), m.group(0)))
+    return out
+
+
+def dates_for(values: list[Value], *, ahead: bool, ref_date: date) -> list[Value]:
+    """The dates a date field chooses from: a date the customer asks for (`ahead`, an effective date) takes a
+    day said without its year as the next one (``date_next``) and prefers days from the call's on; an event's
+    date prefers days up to the call's."""
+    nexts = {(v.turn, v.start): v for v in values if v.kind == "date_next"}
+    if ahead:
+        said = [v for v in values if v.kind == "date" and (v.turn, v.start) not in nexts] + list(nexts.values())
+        dates = [replace(v, kind="date") for v in sorted(said, key=lambda v: (v.turn, v.start))]
+        return [v for v in dates if v.value >= ref_date.isoformat()] or dates
+    dates = [v for v in values if v.kind == "date"]
+    return [v for v in dates if v.value <= ref_date.isoformat()] or dates
 
 
 def _en_day(m: re.Match[str]) -> int | None:
@@ -210,6 +241,12 @@ def _relative_dates(text: str, turn: int, ref: date) -> list[Value]:
         found_next = _make_date(month_after.year, month_after.month, day, ref) if day else None
         if found_next:
             out.append(Value("date", found_next.isoformat(), turn, m.start(), m.end(), m.group(0)))
+    for m in _EN_NEXT_MONTH.finditer(text):
+        day = _en_day(m)
+        month_after = (ref.replace(day=1) + timedelta(days=32)).replace(day=1)
+        found_next = _make_date(month_after.year, month_after.month, day, ref) if day else None
+        if found_next:
+            out.append(Value("date", found_next.isoformat(), turn, m.start(), m.end(), m.group(0)))
     for m in _MONTH_DAY.finditer(text):  # 上个月五号, 5号那天: a day of last or this month
         day = _small(m.group("d"))
         month_of = ref.replace(day=1) if m.group("rel") not in _LAST_MONTH else (ref.replace(day=1) - timedelta(days=1))
@@ -219,6 +256,18 @@ def _relative_dates(text: str, turn: int, ref: date) -> list[Value]:
             found_day = _make_date(last.year, last.month, day, ref) if day else None
         if found_day and found_day <= ref:
             out.append(Value("date", found_day.isoformat(), turn, m.start(), m.end(), m.group(0)))
+        this_month = _make_date(ref.year, ref.month, day, ref) if day else None
+        if this_month and this_month >= ref and m.group("rel") not in _LAST_MONTH:  # 从这个月十五号开始
+            out.append(Value("date_next", this_month.isoformat(), turn, m.start(), m.end(), m.group(0)))
+    for m in _EN_MONTH_DAY.finditer(text):  # the 28th said on the 3rd: last month's; said on the 30th: this one's
+        day = int(m.group("d"))
+        this_month = _make_date(ref.year, ref.month, day, ref)
+        before, after = ref.replace(day=1) - timedelta(days=1), (ref.replace(day=1) + timedelta(days=32))
+        past = this_month if this_month and this_month <= ref else _make_date(before.year, before.month, day, ref)
+        ahead = this_month if this_month and this_month >= ref else _make_date(after.year, after.month, day, ref)
+        for kind, said in (("date", past), ("date_next", ahead)):
+            if said:
+                out.append(Value(kind, said.isoformat(), turn, m.start(), m.end(), m.group(0)))
     for m in _DAYS_AGO.finditer(text):
         n = _small(m.group("n").replace("两", "二").replace("兩", "二"))
         if n:
@@ -256,7 +305,7 @@ _EN_DIGIT = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four
 _EN_DIGIT.update({"seven": "7", "eight": "8", "nine": "9"})
 
 
-ASKS_LAST4 = re.compile(r"(?i)last (?:four|4)|尾号|尾號|后四位|後四位|末四|尾四|卡号后|卡號後")
+ASKS_LAST4 = re.compile(r"(?i)last (?:four|4)|尾号|尾號|后四位|後四位|末四|尾四|卡号后|卡號後|最後四|最后四|尾數|尾数")
 _SPOKEN_DIGIT = re.compile(
     r"(?i)[0-9]|[零〇一二三四五六七八九幺两兩]|(?<![a-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z])"
 )
@@ -296,7 +345,8 @@ _DEMONSTRATIVE = (
     "(?:那个|那個|这个|這個|那家|这家|這家|那间|那間|嗰间|嗰間|嗰個|嗰个|呢间|呢間|一家|一间|一間|一个|一個|呃|嗯)"
 )
 _ZH_MERCHANT = re.compile(
-    rf"(?:在|喺|於|于)\s?{_DEMONSTRATIVE}?\s?(?P<m>[^{_STOP}0-9](?:[^{_STOP}0-9]| (?=[^{_STOP}0-9])){{1,15}}?"
+    rf"(?:在|喺|於|于)\s?{_DEMONSTRATIVE}?\s?(?P<m>[^{_STOP}0-9]"
+    rf"(?:[^{_STOP}0-9]|[0-9](?=[A-Za-z])| (?=[^{_STOP}0-9])){{1,15}}?"
     r"(?:网站|網站|商城|店|超市|网|網)?)\s?(?:消费|消費|刷了|刷卡|碌咗|碌卡|买|買|购物|購物|付款|支付|"
     r"扣了|扣款|簽帳|签账|簽賬|网购|網購|下单|下單)(?!网|網|店|商城|超市)"
 )
@@ -314,7 +364,7 @@ _ZH_MERCHANT_NAMED = re.compile(
 # 一个叫优购商城的网站, 一間叫 Fresh Mart 嘅舖頭: the name after 叫, before the kind of place
 _ZH_MERCHANT_CALLED = re.compile(
     rf"(?:叫做|名叫|叫)\s?(?P<m>[^{_STOP}0-9](?:[^{_STOP}0-9]| (?=[^{_STOP}0-9])){{1,15}}?)\s?(?:的|嘅)\s?"
-    r"(?:网站|網站|商城|商店|商户|商戶|店|舖頭|铺头|公司|平台|app|APP|網店|网店)"
+    r"(?:网站|網站|商城|商店|商户|商戶|店|舖頭|铺头|公司|平台|app|APP|網店|网店|人|男人|女人|账户|帳戶|账号|帳號)"
 )
 # a card statement's descriptor (APPLE.COM/BILL, AMZN*MKTP): capitals with a dot, slash or star in them
 _DESCRIPTOR = re.compile(r"(?<![A-Za-z0-9])(?P<m>[A-Z][A-Z0-9]{1,15}[.*/][A-Z0-9.*/ -]{1,24}[A-Z0-9])(?![A-Za-z0-9])")
@@ -342,7 +392,7 @@ _LATIN_DEBIT = re.compile(
 _NOT_MERCHANT = {"i", "the", "my", "our", "this", "that", "your", "harbor", "harbour", "it", "a", "me"}
 _PRODUCT_QUOTED = re.compile(r"[「《“\"](?P<p>[^」》”\"]{2,30})[」》”\"]")
 _PRODUCT_ZH = re.compile(
-    rf"(?P<p>[^{_STOP}这這那个個款只隻买買些种種什么麼咗嘅「」《》“”]{{2,10}}?(?:理财|理財|基金|债券|債券|保险计划|保險計劃|年金))"
+    rf"(?P<p>[^{_STOP}这這那个個款只隻买買些种種什么麼咗嘅叫「」《》“”]{{2,10}}?(?:理财|理財|基金|债券|債券|保险计划|保險計劃|年金){{1,2}})"
 )
 _PRODUCT_EN = re.compile(r"(?P<p>(?:[A-Z][A-Za-z0-9-]{1,20}\s){1,4}(?:Fund|Bond|Plan|Note|Notes|Portfolio|Annuity))")
 
@@ -357,6 +407,8 @@ def _named(text: str, turn: int) -> list[Value]:
                 continue
             if rx is _ZH_MERCHANT and len(name) > 2:
                 name = name.rstrip("上里裡度")  # 在淘宝上买: the place, not 上
+            if rx in (_ZH_MERCHANT, _ZH_SHOP_AT_END) and len(name) > 4 and name[-2:] in ("网站", "網站"):
+                name = name[:-2]  # 在晨光生活館網站買: the shop, not the word "website"
             low = name.lower()
             if low in _NOT_MERCHANT or low in _CHANNELS or name.isdigit() or _EN_CLOCK.fullmatch(name):
                 continue

@@ -42,7 +42,10 @@ class TemplateField(BaseModel):
     # gives (contact: a phone number, an e-mail, an address; redacted ones as their placeholder)
     # an amount's: charged (the customer's amount said with a fee word wins: a complaint about a fee is about
     # the fee, not the payment it was taken on)
-    fill: Literal["text", "contact", "charged"] = "text"
+    # a date's: ahead (a date the customer asks for, such as an effective date: a date said without its year
+    # is the next such day, not the last one as for an event that happened)
+    # a channel's: delivery (how a new card reaches the customer, said where the turns speak of delivery)
+    fill: Literal["text", "contact", "charged", "ahead", "delivery"] = "text"
     label: dict[str, str]
 
     _labels = field_validator("label")(_check_labels)

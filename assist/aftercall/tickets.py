@@ -1,8 +1,8 @@
 """Tickets: a draft filled from the call's (redacted) turns, submission with validation, status, listing,
 export (JSON, CSV) and optional webhook delivery.
 
-The draft takes, for each field, the first value of its type the customer said (the agent's turns when the
-customer said none); a ``text`` field takes the first customer turn on the template's topic. The agent
+A draft field takes the first value of its type the customer said (else the agent's) unless corrected later
+(amounts, card digits); a ``text`` field takes the first customer turn on the template's topic. The agent
 edits and confirms; `submit_ticket` checks every value against its field's type and refuses a ticket
 whose required fields are empty, naming them.
 """
@@ -24,16 +24,19 @@ from sqlmodel import Session, col, select
 
 from assist.aftercall.choice import TemplateChooser
 from assist.aftercall.cues import (
+    card_answers,
     contact_values,
     corrected,
     cued_amounts,
     fee_amounts,
     identity_answers,
+    not_balances,
     payee_answers,
 )
-from assist.aftercall.extract import ASKS_LAST4, bare_last4, extract_turns
+from assist.aftercall.extract import extract_turns
 from assist.aftercall.live import LiveTicketValues
 from assist.aftercall.numbers import Value
+from assist.aftercall.picking import currency_for, pick, typed_value
 from assist.aftercall.templates import TemplateField, TemplateSet, TicketTemplate
 from assist.audit import record
 from assist.errors import ForbiddenError, InvalidInputError, MissingFieldsError, NotFoundError
@@ -78,36 +81,6 @@ class CallTurn:
     text: str
 
 
-_CALL_DAY = {"today", "今天", "今日"}  # an agent's "today" is the call's own day ("anything else today?")
-
-
-def _pick(values: list[Value], kind: str, speakers: dict[int, str]) -> Value | None:
-    """The first value of a kind the customer said, else the agent's. A clock time beats a part of the day
-    ("昨天晚上" then "九點十五分"); an agent's "today" is not an event's date; the channel is where the
-    customer says it happened (an agent's "SMS confirmation" or "phone number" is not)."""
-    of_kind = [v for v in values if v.kind == kind]
-    if kind == "date":
-        of_kind = [v for v in of_kind if not (speakers.get(v.turn) == "agent" and v.text.lower() in _CALL_DAY)]
-    if kind == "time":
-        of_kind = [v for v in of_kind if ":" in v.value] or of_kind
-    customer = [v for v in of_kind if speakers.get(v.turn) == "customer"]
-    if kind == "channel":
-        return customer[0] if customer else None
-    chosen = customer or of_kind
-    return chosen[0] if chosen else None
-
-
-def _answers(turns: list[CallTurn]) -> list[Value]:
-    """Card last four digits said alone, right after the agent asked for them ("nine nine two zero")."""
-    out: list[Value] = []
-    for before, t in zip(turns, turns[1:], strict=False):
-        if t.speaker == "customer" and before.speaker == "agent" and ASKS_LAST4.search(before.text):
-            digits = bare_last4(t.text)
-            if digits:
-                out.append(Value("card_last4", digits, t.turn, 0, len(t.text), "…" + digits))
-    return out
-
-
 def _cued(turns: list[CallTurn], values: list[Value]) -> list[Value]:
     """What the turns around the values add (assist/aftercall/cues.py): paid and corrected amounts of the
     customer's turns, the payee named in answer to the agent, new contact details."""
@@ -132,14 +105,6 @@ def _text_value(
     return (chosen.text, chosen.turn) if chosen else None
 
 
-def _currency_for(values: list[Value], amount: Value | None, speakers: dict[int, str]) -> Value | None:
-    if amount is not None:
-        same = [v for v in values if v.kind == "currency" and v.turn == amount.turn and v.start <= amount.end]
-        if same:
-            return same[-1]
-    return _pick(values, "currency", speakers)
-
-
 def fill_draft(
     template: TicketTemplate,
     turns: list[CallTurn],
@@ -157,11 +122,11 @@ def fill_draft(
     turns' values when the live path extracted them already (assist/aftercall/live.py)."""
     if values is None:
         values = extract_turns([(t.turn, t.text) for t in turns], ref_date=ref_date)
-    values = sorted(values + _answers(turns) + _cued(turns, values), key=lambda v: (v.turn, v.start))
+    values = sorted(values + card_answers(turns) + _cued(turns, values), key=lambda v: (v.turn, v.start))
     proof = identity_answers(turns)  # the caller's answers to ID&V are not the event's values
-    values = [v for v in values if v.turn not in proof or v.kind == "card_last4"]
+    values = [v for v in values if v.turn not in proof or v.kind in ("card_last4", "card_fix")]
     speakers = {t.turn: t.speaker for t in turns}
-    amount = corrected(_pick(values, "amount", speakers), values, speakers)
+    amount = corrected(pick(not_balances(values, turns), "amount", speakers), values, turns)
     fields: list[FieldDraft] = []
     for f in template.fields:
         found: tuple[str, int] | None = None
@@ -175,15 +140,14 @@ def fill_draft(
                 fees = fee_amounts(turns, values) if f.fill == "charged" else []
                 v = amount = fees[0] if fees else amount
             elif f.type == "currency":
-                v = _currency_for(values, amount, speakers)
+                v = currency_for(values, amount, speakers)
             else:
-                v = _pick(values, f.type, speakers)
+                v = typed_value(f, values, speakers, turns, ref_date)
             found = (v.value, v.turn) if v else None
-        label = f.label.get(language) or f.label["en"]
         fields.append(
             FieldDraft(
                 name=f.name,
-                label=label,
+                label=f.label.get(language) or f.label["en"],
                 type=f.type,
                 value=found[0] if found else None,
                 turn=found[1] if found else None,

@@ -137,7 +137,8 @@ def test_the_channel_is_where_the_customer_says_it_happened() -> None:
     from assist.aftercall.templates import load_templates
     from assist.aftercall.tickets import CallTurn, fill_draft
 
-    template = load_templates(Path(__file__).resolve().parents[2] / "kb_docs" / "tickets").get("lost_stolen_card")
+    # a complaint's channel is where it happened (a lost card's is how the new card is delivered: round 8)
+    template = load_templates(Path(__file__).resolve().parents[2] / "kb_docs" / "tickets").get("complaint")
     assert template is not None and template.field("channel") is not None
     turns = [
         CallTurn(1, "customer", "my wallet was stolen last night"),
