@@ -9,7 +9,9 @@ Every transcript line and guard-event text is redacted before it is stored or lo
 
 from __future__ import annotations
 
+import itertools
 import logging
+import random
 import time
 from collections.abc import Callable
 
@@ -38,8 +40,10 @@ from assist.protocols import Retriever
 from assist.text import detect_language
 
 logger = logging.getLogger(__name__)
-# how many times a turn runs when other servers keep storing turns of its call first (TurnNumberTaken)
-TURN_ATTEMPTS = 20
+# How long a turn keeps running again while other servers store turns of its call first (TurnNumberTaken).
+# Each loss means another turn of the call was stored, so the call progresses: the bound is time, not a count
+# (four posters on two servers sharing one SQLite file lost up to 20 times in a row under load).
+TURN_RETRY_SECONDS = 5.0
 
 
 class CallEngine:
@@ -161,18 +165,20 @@ class CallEngine:
                 if speaker == "customer" and self.reader.wants_answer(state, clean).suggest:
                     self.suggester.prefetch(state, clean)
                 return TurnResult(call_id=call_id, turn=None, next_steps=self.playbooks.checklist(state))
-            for attempt in range(1, TURN_ATTEMPTS + 1):
+            deadline = time.monotonic() + TURN_RETRY_SECONDS
+            for attempt in itertools.count(1):
                 try:
                     with self.store.across_replicas(call_id):  # the call's turns, one at a time on every replica
                         return self._final_turn(state, speaker=speaker, raw=text, clean=clean, t0=t0)
                 except TurnNumberTaken:
                     # another server stored a turn of this call first (SQLite files shared by two processes, or
                     # a replica that lost its turn lock): nothing of ours was stored; run it again on the call as
-                    # it now is
+                    # it now is, after a short random pause so two servers do not keep colliding in step
                     self.store.evict(call_id)
-                    if attempt == TURN_ATTEMPTS:
+                    if time.monotonic() >= deadline:
                         self.metrics.error()
                         raise
+                    time.sleep(random.uniform(0, min(0.002 * attempt, 0.02)))
                     state = self.store.load(call_id)
                 except Exception:
                     self.metrics.error()

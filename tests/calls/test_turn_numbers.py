@@ -122,3 +122,28 @@ def test_a_turn_whose_number_another_server_stored_meanwhile_runs_again_with_the
     assert a.handle_turn(call_id, speaker="agent", text="on a").turn == 2
     assert interleaved == [1]
     assert _turns(a, call_id) == [(1, "on b meanwhile"), (2, "on a")]
+
+
+def test_a_turn_that_keeps_losing_its_number_gives_up_with_a_conflict(
+    two_servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Losing the number means another server stored a turn: the engine runs the turn again until a time
+    bound, then answers 409 (ConflictError) with nothing of the turn stored."""
+    import assist.calls.engine as engine_module
+    from assist.calls.store import TurnNumberTaken
+
+    a, _ = two_servers
+    call_id = a.start_call()
+    a.handle_turn(call_id, speaker="agent", text="hello")
+    runs = []
+
+    def always_taken(state, **_: object):
+        runs.append(1)
+        raise TurnNumberTaken(state.call_id, 2)
+
+    monkeypatch.setattr(engine_module, "TURN_RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(a, "_final_turn", always_taken)
+    with pytest.raises(ConflictError, match="another server"):
+        a.handle_turn(call_id, speaker="agent", text="never stored")
+    assert len(runs) == 1  # no time left: one run, no retry
+    assert [t for t, _ in _turns(a, call_id)] == [1]
