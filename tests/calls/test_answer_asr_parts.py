@@ -9,20 +9,11 @@ from __future__ import annotations
 from assist.calls.compose import ExtractiveComposer
 from assist.calls.sentences import holds, question_parts
 from assist.protocols import SearchResult
+from tests.fakes import search_result
 
 
 def _passage(doc: str, section: str, text: str, language: str) -> SearchResult:
-    return SearchResult(
-        document_id=doc,
-        title=doc,
-        section=section,
-        version=1,
-        chunk_id=f"{doc}/{section}",
-        score=1.0,
-        snippet=text,
-        text=text,
-        language=language,
-    )
+    return search_result(doc, text, section=section, language=language)
 
 
 REFUND_ZH = _passage(

@@ -12,23 +12,13 @@ from assist.calls.llm import LLMComposer
 from assist.calls.prompts import PromptLibrary
 from assist.calls.sentences import SentenceVectors, asks_for, question_parts
 from assist.protocols import SearchResult
-from tests.fakes import FakeListChatModel
+from tests.fakes import FakeListChatModel, search_result
 
 PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 
 
 def _passage(doc: str, section: str, text: str, language: str = "en") -> SearchResult:
-    return SearchResult(
-        document_id=doc,
-        title=doc,
-        section=section,
-        version=1,
-        chunk_id=f"{doc}/{section}",
-        score=1.0,
-        snippet=text,
-        text=text,
-        language=language,
-    )
+    return search_result(doc, text, section=section, language=language)
 
 
 REPLACEMENT = _passage(
