@@ -347,7 +347,8 @@ _DEMONSTRATIVE = (
 _ZH_MERCHANT = re.compile(
     rf"(?:在|喺|於|于)\s?{_DEMONSTRATIVE}?\s?(?P<m>[^{_STOP}0-9]"
     rf"(?:[^{_STOP}0-9]|[0-9](?=[A-Za-z])| (?=[^{_STOP}0-9])){{1,15}}?"
-    r"(?:网站|網站|商城|店|超市|网|網)?)\s?(?:消费|消費|刷了|刷卡|碌咗|碌卡|买|買|购物|購物|付款|支付|"
+    # 在京东被扣了: a passive marker between the shop and the debit is not part of the name
+    r"(?:网站|網站|商城|店|超市|网|網)?)\s?(?:被|给|給|俾|遭)?(?:消费|消費|刷了|刷卡|碌咗|碌卡|买|買|购物|購物|付款|支付|"
     r"扣了|扣款|簽帳|签账|簽賬|网购|網購|下单|下單)(?!网|網|店|商城|超市)"
 )
 # 在优品家居网。, 喺美心西餅店: a shop named where the clause ends, with no purchase word after it

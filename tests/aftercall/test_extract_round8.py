@@ -246,3 +246,16 @@ def test_the_agent_registering_a_dispute_names_the_template(agent: str) -> None:
 )
 def test_a_part_of_the_day_said_as_a_greeting_is_no_time(text: str, time: list[str]) -> None:
     assert values(text, "time") == time
+
+
+@pytest.mark.parametrize(
+    ("text", "merchant"),
+    [
+        ("我昨天下午在京东被扣了三百块，不是我买的", "京东"),
+        ("上個禮拜在家樂福被刷了兩千，我冇去過", "家樂福"),
+    ],
+)
+def test_a_passive_marker_before_the_debit_is_not_part_of_the_shop(text: str, merchant: str) -> None:
+    assert [v.value for v in extract_turn(text, turn=2, ref_date=date(2026, 12, 6)) if v.kind == "merchant"] == [
+        merchant
+    ]
