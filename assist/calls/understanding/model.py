@@ -34,7 +34,7 @@ from assist.calls.understanding.text import (
     default_normalizer,
     hit,
     introduces_supervisor,
-    introduces_supervisor_in,
+    introducing_sentence,
     is_one_clause,
     need_cues,
     promises,
@@ -271,6 +271,7 @@ class TurnUnderstanding:
         clauses: Sequence[tuple[np.ndarray, str]] = (),
         asked: Sequence[tuple[np.ndarray, str]] = (),
         alone: Encoder | None = None,
+        late: Sequence[tuple[np.ndarray, str]] = (),
     ) -> list[tuple[str, float]]:
         """The steps this agent turn shows done, best first: at most one, or two when the second is clearly
         done too, both are pinned, or each is read done in a clause of its own. `eligible`: the steps on the
@@ -278,7 +279,9 @@ class TurnUnderstanding:
         (vector, text) of the turn's clauses that may tick (see `text.tick_clauses`), each step scored as the
         best of the whole turn and those clauses; `asked`: (vector, text) of the turn's other clauses (see
         `text.other_clauses`; a question keeps a trailing question mark), which tell whether a step read done is
-        still open (`said_done`, `_still_open`); `alone`: the encoder of a clause on its own (see `said_done`)."""
+        still open (`said_done`, `_still_open`); `alone`: the encoder of a clause on its own (see `said_done`);
+        `late`: (vector, text) of a long turn's later clauses that say done (`text.late_done_clauses`), read by
+        the fast path only."""
         scores, p_done, pinned = self.step_scores(vec, text)
         source = dict.fromkeys(scores, -1)  # where a step's score comes from: -1 the whole turn, else a clause
         for i, (cvec, ctext) in enumerate(clauses):
@@ -289,14 +292,14 @@ class TurnUnderstanding:
         th, th_floor = self.thresholds["step"], self.thresholds["step_floor"]
         # a clause about a step the heads already read done needs no second reading on its own
         settled = {s for s, sc in scores.items() if sc >= max(th.get(s, th["default"]), th_floor)}
-        fast = self.said_done(vec, text, clauses, asked, alone=alone, settled=settled)
+        fast = self.said_done(vec, text, [*clauses, *late], asked, alone=alone, settled=settled)
         out: list[tuple[str, float]] = []
         for s, sc in sorted(scores.items(), key=lambda t: -t[1]):
             if s not in allowed:
                 continue
             by_model = sc >= max(th.get(s, th["default"]), th_floor)
-            if by_model and source[s] == -1 and self._still_open(s, clauses, asked):
-                by_model = False  # read done only as a whole, while the turn asks about it
+            if by_model and self._still_open(s, clauses, asked, promises_too=source[s] == -1):
+                by_model = False  # read done while the turn asks about it and no clause says it finished
             if not by_model and s in fast:
                 by_model, source[s] = True, fast[s]
             # a pin said only in a clause that negates, asks, promises or sets a condition is no completion
@@ -313,13 +316,23 @@ class TurnUnderstanding:
         return out[:2]
 
     def _still_open(
-        self, step: str, clauses: Sequence[tuple[np.ndarray, str]], asked: Sequence[tuple[np.ndarray, str]]
+        self,
+        step: str,
+        clauses: Sequence[tuple[np.ndarray, str]],
+        asked: Sequence[tuple[np.ndarray, str]],
+        *,
+        promises_too: bool = True,
     ) -> bool:
         """True when one of the turn's questions or promises is about `step` (P ≥ `ASKED_SAME_STEP`) and none
         of its clauses says that step finished ("这次补卡收20元，普通的7个工作日寄出，您要哪种？", "…但我会
-        开个诈骗个案，记下收款账户"): the turn talks about the step, it does not report it done."""
+        开个诈骗个案，记下收款账户"): the turn talks about the step, it does not report it done.
+        `promises_too=False`: questions only (a step read done in a clause of its own: a promise of the next
+        part of the same work, "…我們會把對方帳戶列為警示帳戶", does not undo it; a question about it does, "…so
+        the new card itself is free. Would you like it sent express?")."""
         i = self.step_ids.index(step)
-        open_ = [q for q, t in asked if asks(t, self._normalize) or promises(t, self._normalize)]
+        open_ = [
+            q for q, t in asked if asks(t, self._normalize) or (promises_too and promises(t, self._normalize))
+        ]
         if not any(self.step_head.proba(self._vec(q))[i] >= ASKED_SAME_STEP for q in open_):
             return False
         # a clause of four characters or more: the ASR split leaves fragments ("咗個" of "我啱啱 send 咗個 push")
@@ -374,8 +387,11 @@ class TurnUnderstanding:
             elif i >= 0:
                 unsure.append((p, i, ctext, need, best))
         unsure = [u for u in unsure if u[4] not in (settled or set()) and u[4] not in out]
-        if introduces_supervisor_in(text, self._normalize):  # an introduction across commas: the turn's reading
+        intro = introducing_sentence(text, self._normalize)
+        if intro is not None:  # an introduction across commas: the turn's reading, else the sentence's own
             step = self._sure_step(vec, text, sure, 0.0)[0]
+            if step is None and alone is not None and intro != text and (own := alone(intro)) is not None:
+                step = self._sure_step(np.asarray(own, np.float32), intro, sure, 0.0)[0]
             if step is not None:
                 out.setdefault(step, -1)
         if alone is not None:  # the surest of them first: one e5 run each
