@@ -27,6 +27,8 @@ from assist.calls.understanding.text import (
 )
 from tests.calls.test_understanding_sixth import NORM, OTHER, SHIPPED, _model, _steps, _vec
 
+DISPUTE = "dispute_transaction"
+
 
 @pytest.fixture(scope="module")
 def model() -> TurnUnderstanding:
@@ -61,8 +63,8 @@ def _understanding(model: TurnUnderstanding, by_word: dict[str, str]) -> Underst
             "lodged",
             "dispute_transaction",
         ),
-        ("我看到第一笔是超市，第二笔是网购，第三笔是加油站，三笔都已经登记为争议交易了。", "争议", "dispute_transaction"),
-        ("你講嘅第一筆喺超市，第二筆喺網店，第三筆喺油站，三筆我都已經登記咗做爭議交易。", "爭議", "dispute_transaction"),
+        ("我看到第一笔是超市，第二笔是网购，第三笔是加油站，三笔都已经登记为争议交易了。", "争议", DISPUTE),
+        ("你講嘅第一筆喺超市，第二筆喺網店，第三筆喺油站，三筆我都已經登記咗做爭議交易。", "爭議", DISPUTE),
     ],
 )
 def test_a_completion_past_the_third_clause_ticks(model: TurnUnderstanding, text: str, word: str, step: str) -> None:
@@ -183,8 +185,14 @@ def test_information_about_a_step_beside_a_question_about_it_does_not_tick(text:
     strong = _model()
     strong.thresholds["step"] = {"default": 0.7}  # the heads read the fee clause as the step done
     strong.thresholds["step_floor"] = 0.7
-    words = {"free": "reissue_card", "免费": "reissue_card", "唔使錢": "reissue_card", "express": "reissue_card",
-             "加急": "reissue_card", "速遞": "reissue_card"}
+    words = {
+        "free": "reissue_card",
+        "免费": "reissue_card",
+        "唔使錢": "reissue_card",
+        "express": "reissue_card",
+        "加急": "reissue_card",
+        "速遞": "reissue_card",
+    }
     assert _understanding(strong, words).agent(text, already=[])[0] == []
 
 

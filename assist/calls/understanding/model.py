@@ -330,9 +330,7 @@ class TurnUnderstanding:
         part of the same work, "…我們會把對方帳戶列為警示帳戶", does not undo it; a question about it does, "…so
         the new card itself is free. Would you like it sent express?")."""
         i = self.step_ids.index(step)
-        open_ = [
-            q for q, t in asked if asks(t, self._normalize) or (promises_too and promises(t, self._normalize))
-        ]
+        open_ = [q for q, t in asked if asks(t, self._normalize) or (promises_too and promises(t, self._normalize))]
         if not any(self.step_head.proba(self._vec(q))[i] >= ASKED_SAME_STEP for q in open_):
             return False
         # a clause of four characters or more: the ASR split leaves fragments ("咗個" of "我啱啱 send 咗個 push")
@@ -387,11 +385,11 @@ class TurnUnderstanding:
             elif i >= 0:
                 unsure.append((p, i, ctext, need, best))
         unsure = [u for u in unsure if u[4] not in (settled or set()) and u[4] not in out]
-        intro = introducing_sentence(text, self._normalize)
-        if intro is not None:  # an introduction across commas: the turn's reading, else the sentence's own
+        sentence = introducing_sentence(text, self._normalize)
+        if sentence is not None:  # an introduction across commas: the turn's reading, else the sentence's own
             step = self._sure_step(vec, text, sure, 0.0)[0]
-            if step is None and alone is not None and intro != text and (own := alone(intro)) is not None:
-                step = self._sure_step(np.asarray(own, np.float32), intro, sure, 0.0)[0]
+            if step is None and alone is not None and sentence != text and (own := alone(sentence)) is not None:
+                step = self._sure_step(np.asarray(own, np.float32), sentence, sure, 0.0)[0]
             if step is not None:
                 out.setdefault(step, -1)
         if alone is not None:  # the surest of them first: one e5 run each

@@ -69,9 +69,7 @@ _DONE_ASPECT = re.compile(
 )
 # The ticker's gate for "not yet": the heads' future cue, except 将 after 已 ("已经将尾数 8802 的卡挂失" is the
 # disposal 将 of a thing done, not "will"), and with a proposal ("let's get the card blocked").
-_FUTURE_GATE = re.compile(
-    _FUTURE.pattern.replace("|将|", "|(?<!已经)(?<!已)将|", 1) + r"|\blet's\b|\blet us\b"
-)
+_FUTURE_GATE = re.compile(_FUTURE.pattern.replace("|将|", "|(?<!已经)(?<!已)将|", 1) + r"|\blet's\b|\blet us\b")
 # Not yet done: a condition or a prerequisite ("要先做评估", "if you'd like"), a closing "please" (a request).
 _PENDING = re.compile(r"要先|需要先|得先|须先|必须先|之前(?:我)?(?:要|需要|得|先)|如果|假如|\bif\b|\bplease\s*$")
 _PLEASE = re.compile(r"\bplease\s*$")
