@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from assist.calls.understanding import Understanding
+from assist.calls.understanding.heads import TextHead
 from assist.calls.understanding.model import TurnUnderstanding
 from assist.calls.understanding.stage import ModelStatus
 from assist.calls.understanding.text import (
@@ -25,7 +26,7 @@ from assist.calls.understanding.text import (
     says_done,
     tick_clauses,
 )
-from tests.calls.test_understanding_sixth import NORM, OTHER, SHIPPED, _model, _steps, _vec
+from tests.calls.test_understanding_sixth import NORM, OTHER, SHIPPED, _head, _model, _steps, _vec
 
 DISPUTE = "dispute_transaction"
 
@@ -209,3 +210,23 @@ def test_says_done_on_the_new_marks_keeps_its_negatives() -> None:
     assert says_done(NORM("the card is suspended")) and not says_done(NORM("the card will be suspended"))
     assert not says_done(NORM("if the card is suspended you can't pay"))
     assert not says_done(NORM("it was suspended back in March"))
+
+
+# -- the fast path's floor per script ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "ticked"),
+    [
+        ("張卡已經凍結咗", True),  # Cantonese: the lower floor (the done heads read 咗 as less done)
+        ("你張扣賬卡我啱啱停用咗", True),
+        ("卡已经冻结了", False),  # Mandarin and English keep the usual floor
+        ("卡片已經凍結了", False),
+        ("The card is blocked now.", False),
+    ],
+)
+def test_a_cantonese_completion_has_its_own_floor(text: str, ticked: bool) -> None:
+    unsure = _model()
+    unsure.done_head = _head(["not_done", "done"], unsure.done_head.W.shape[0], [0.0, 0.0])  # P(done) = 0.5
+    unsure.done_text_head = TextHead(W=np.zeros(16, np.float32), b=0.0)
+    score = unsure.step_scores(_vec("freeze_card"), text)[0]["freeze_card"]
+    assert 0.45 <= score < 0.55  # between the two floors
+    assert _steps(unsure, _vec("freeze_card"), text) == (["freeze_card"] if ticked else [])

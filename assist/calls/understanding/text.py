@@ -63,8 +63,8 @@ _DONE_ASPECT = re.compile(
     r"\bregistered\b(?!\s+(?:mobile|number|phone|address|e-?mail|contact|details))|\bsubmitted\b|\bmatch(?:es|ed)?\b|"
     r"\bthrough security\b|"
     # more verbs of the checklist's work said done, and results said in Cantonese or as a finished check (V好)
-    r"\bsuspended\b|\bstopped\b|\bdeactivated\b|\bopened\b|\bis open\b|\braised\b|\bfiled\b|\bissued\b|"
-    r"\bdispatched\b|\bescalated\b|\barranged\b|啱晒|对晒|"
+    r"\bsuspended\b|\bstopped\b|\bdeactivated\b|\bopened\b|\bis open\b|\braised\b|\bfiled\b|\bescalated\b|"
+    r"啱晒|对晒|"
     r"(?:核实|核对|核验|验证|登记|处理|安排|设置|设定|挂失|冻结|停用|申请|补领|补办)好(?![吗未唔没])"
 )
 # The ticker's gate for "not yet": the heads' future cue, except 将 after 已 ("已经将尾数 8802 的卡挂失" is the
@@ -119,6 +119,8 @@ _CLAUSE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+|\s+(?=[\
 # 有效期" and "尾号 3307 的卡已经挂失了" are one clause each (the heads' own cues keep `_CLAUSE`).
 _TICK_CLAUSE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+(?!\d)|(?<![\d\s])\s+(?=[\u4e00-\u9fff])|\.\s+")
 _SCOPE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])|\.\s+")
+# Cantonese, by the particles and words Mandarin does not use (on normalised text: 係 → 系 is left out).
+_CANTONESE = re.compile(r"咗|嘅|唔|喺|冇|啲|嗰|佢|哋|嘢|嚟|睇|畀|咩|乜|而家|琴日")
 # An English relative clause (a wh-word then its subject): "which you've given me", "when you called".
 _RELATIVE = re.compile(r"\s*(?:and |but )?(?:which|who|whom|where|when|that)\s+(?:i|you|we|they|he|she|it)(?:'\w+)?\b")
 # An English clause that goes on from its subject in the clause before ("Ms Zhou, the duty supervisor, | is on the
@@ -289,6 +291,11 @@ def affirm(norm: str) -> str:
     so nothing else can go through": the "can" and "nothing" there tell the result, they do not offer or negate
     it)."""
     return _CONSEQUENCE.sub("", _FINE.sub("无误", norm))
+
+
+def is_cantonese(norm: str) -> bool:
+    """True when the normalised text is Cantonese (a particle or word Mandarin does not use: 咗, 嘅, 唔, 喺, 冇…)."""
+    return bool(_CANTONESE.search(norm))
 
 
 def introduces_supervisor(norm: str) -> bool:
