@@ -362,7 +362,8 @@ class TurnUnderstanding:
         A clause counts when it carries a completion mark and neither asks, requests, promises, sets a
         condition, negates nor says the work is under way (`text.says_done`); the clauses are those that may
         tick (`clauses`), or the whole turn when it is one clause. Its step is the step head's, when it is sure
-        (P ≥ `fast_step_id`), and the step's score there must reach `fast_floor`. `asked`: (vector, text) of
+        (P ≥ `fast_step_id`), and the step's score there must reach `fast_floor` (`fast_floor_yue` in a Cantonese
+        turn); `clauses` may end with a long turn's later clauses that say done. `asked`: (vector, text) of
         the turn's clauses that ask something (`text.question_clauses`); a step one of them is about
         (P ≥ `ASKED_SAME_STEP`) is still open and does not take the fast path.
 
