@@ -359,12 +359,10 @@ class TurnUnderstanding:
         clause's index). The precise fast path of a tick, for the short confirmations the done heads read as
         "less done" ("身份核对完成。", "that's all confirmed", "張卡已經凍結咗").
 
-        A clause counts when it carries a completion mark and neither asks, requests, promises, sets a
-        condition, negates nor says the work is under way (`text.says_done`); the clauses are those that may
-        tick (`clauses`), or the whole turn when it is one clause. Its step is the step head's, when it is sure
-        (P ≥ `fast_step_id`), and the step's score there must reach `fast_floor` (`fast_floor_yue` in a Cantonese
-        turn); `clauses` may end with a long turn's later clauses that say done. `asked`: (vector, text) of
-        the turn's clauses that ask something (`text.question_clauses`); a step one of them is about
+        A clause counts when it says done (`text.says_done`); the clauses are those that may tick (`clauses`,
+        with a long turn's later ones that say done), or the whole turn when it is one clause. Its step is the
+        step head's, when it is sure (P ≥ `fast_step_id`), and the step's score there must reach `fast_floor`
+        (`fast_floor_yue` in a Cantonese turn). `asked`: the turn's other clauses; a step one that asks is about
         (P ≥ `ASKED_SAME_STEP`) is still open and does not take the fast path.
 
         A supervisor introducing themself ("我是客服主管陳", "this is Anna, the duty supervisor") ticks the step
@@ -393,13 +391,9 @@ class TurnUnderstanding:
             elif i >= 0:
                 unsure.append((p, i, ctext, need, best))
         unsure = [u for u in unsure if u[4] not in (settled or set()) and u[4] not in out]
-        sentence = introducing_sentence(text, self._normalize)
-        if sentence is not None:  # an introduction across commas: the turn's reading, else the sentence's own
-            step = self._sure_step(vec, text, sure, 0.0)[0]
-            if step is None and alone is not None and sentence != text and (own := alone(sentence)) is not None:
-                step = self._sure_step(np.asarray(own, np.float32), sentence, sure, 0.0)[0]
-            if step is not None:
-                out.setdefault(step, -1)
+        step = self._introduced(vec, text, sure, alone)
+        if step is not None:
+            out.setdefault(step, -1)
         if alone is not None:  # the surest of them first: one e5 run each
             for _, i, ctext, need, _ in sorted(unsure, key=lambda u: -u[0])[:REREAD_ALONE]:
                 own = alone(ctext)
@@ -411,6 +405,18 @@ class TurnUnderstanding:
                 p_q = self.step_head.proba(self._vec(qvec))
                 out = {s: i for s, i in out.items() if p_q[self.step_ids.index(s)] < ASKED_SAME_STEP}
         return out
+
+    def _introduced(self, vec: np.ndarray, text: str, sure: float, alone: Encoder | None) -> str | None:
+        """The step a supervisor's introduction across commas completes ("Ms Zhou, the duty supervisor, is on the
+        line now"): the step head's on the whole turn when it is sure, else on the introducing sentence read
+        alone (one e5 run); None when the turn introduces no supervisor or the head is not sure."""
+        sentence = introducing_sentence(text, self._normalize)
+        if sentence is None:
+            return None
+        step = self._sure_step(vec, text, sure, 0.0)[0]
+        if step is None and alone is not None and sentence != text and (own := alone(sentence)) is not None:
+            step = self._sure_step(np.asarray(own, np.float32), sentence, sure, 0.0)[0]
+        return step
 
     def _sure_step(self, vec: np.ndarray, text: str, sure: float, floor: float) -> tuple[str | None, float, str]:
         """(the step the head is sure (P ≥ `sure`) a clause is about, when its score there reaches `floor`, else
