@@ -18,7 +18,7 @@ import numpy as np
 
 from assist.calls.context import clean_turn
 from assist.calls.understanding.model import Encoder, ModelFileError, TurnReading, TurnUnderstanding
-from assist.calls.understanding.text import other_clauses, tick_clauses
+from assist.calls.understanding.text import late_done_clauses, other_clauses, tick_clauses
 
 logger = logging.getLogger(__name__)
 
@@ -148,22 +148,30 @@ class Understanding:
         read in the turn; without it, each clause is embedded on its own (one more run per clause)."""
         model, _ = self._need_model()
         parts = tick_clauses(clean, model.normalize, limit=CLAUSES_PER_TURN)
+        # a long turn's later clauses that say done, for the precise fast path ("…, RMB 46. Both are now lodged")
+        late_parts = late_done_clauses(clean, model.normalize, limit=CLAUSES_PER_TURN)
         others = other_clauses(clean, model.normalize, limit=CLAUSES_PER_TURN)
         asked: list[tuple[np.ndarray, str]] = []
         if parts and self.clause_encoder is not None:  # one run: the turn's vector and its clauses' in context
-            spans = _spans(clean, parts) + _spans(clean, [p for p, _ in others])
+            ordered = [*parts, *late_parts]  # the late clauses come after the first ones, in the turn's order
+            spans = _spans(clean, ordered) + _spans(clean, [p for p, _ in others])
             encoded = self.clause_encoder.encode(clean, spans)
             vec = np.asarray(encoded.utterance, np.float32)
             vecs = [np.asarray(v, np.float32) for v in encoded.clauses]
-            clauses = list(zip(vecs[: len(parts)], parts, strict=True))
+            by_text = dict(zip(ordered, vecs[: len(ordered)], strict=True))
+            clauses = [(by_text[p], p) for p in parts]
+            late = [(by_text[p], p) for p in late_parts]
             # the other clauses (questions keep their mark): do they leave a step read done open?
             texts = [p + "？" if q else p for p, q in others]
-            asked = list(zip(vecs[len(parts) :], texts, strict=True))
+            asked = list(zip(vecs[len(ordered) :], texts, strict=True))
         else:  # without the encoder, the other clauses are not read (each would cost one more e5 run)
             vec = self.embed(clean)
             clauses = [(self.embed(p), p) for p in parts]
+            late = [(self.embed(p), p) for p in late_parts]
         alone = self.embed if self.clause_encoder is not None else None  # clauses in context: read alone too
-        found = model.steps_done(vec, clean, eligible=None, already=already, clauses=clauses, asked=asked, alone=alone)
+        found = model.steps_done(
+            vec, clean, eligible=None, already=already, clauses=clauses, asked=asked, alone=alone, late=late
+        )
         return [s for s, _ in found], vec
 
     def explain(self, vec: np.ndarray, step: str) -> str | None:

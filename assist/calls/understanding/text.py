@@ -61,15 +61,22 @@ _DONE_ASPECT = re.compile(
     r"\bdone\b|\bhas been\b|\bhave been\b|'ve\b|\bis now\b|\bare now\b|\ball set\b|\bcompleted?\b|\bconfirmed\b|"
     r"\bpassed\b|\bverified\b|\bblocked\b|\bfrozen\b|\bcancell?ed\b|\bordered\b|\blogged\b|\blodged\b|"
     r"\bregistered\b(?!\s+(?:mobile|number|phone|address|e-?mail|contact|details))|\bsubmitted\b|\bmatch(?:es|ed)?\b|"
-    r"\bthrough security\b"
+    r"\bthrough security\b|"
+    # more verbs of the checklist's work said done, and results said in Cantonese or as a finished check (V好)
+    r"\bsuspended\b|\bstopped\b|\bdeactivated\b|\bopened\b|\bis open\b|\braised\b|\bfiled\b|\bescalated\b|"
+    r"啱晒|对晒|"
+    r"(?:核实|核对|核验|验证|登记|处理|安排|设置|设定|挂失|冻结|停用|申请|补领|补办)好(?![吗未唔没])"
 )
+# The ticker's gate for "not yet": the heads' future cue, except 将 after 已 ("已经将尾数 8802 的卡挂失" is the
+# disposal 将 of a thing done, not "will"), and with a proposal ("let's get the card blocked").
+_FUTURE_GATE = re.compile(_FUTURE.pattern.replace("|将|", "|(?<!已经)(?<!已)将|", 1) + r"|\blet's\b|\blet us\b")
 # Not yet done: a condition or a prerequisite ("要先做评估", "if you'd like"), a closing "please" (a request).
-_PENDING = re.compile(r"要先|需要先|得先|须先|必须先|如果|假如|\bif\b|\bplease\s*$")
+_PENDING = re.compile(r"要先|需要先|得先|须先|必须先|之前(?:我)?(?:要|需要|得|先)|如果|假如|\bif\b|\bplease\s*$")
 _PLEASE = re.compile(r"\bplease\s*$")
 # The agent promises to do something (first person, not yet): "我会开个案", "我而家即刻凍結", "I'll log it".
 _PROMISE = re.compile(
     r"(?:我|我们|我哋)(?:会|将|马上|稍后|待会|等会|先|再|就会|准备|打算|即刻|而家即刻|现在就|这就)|"
-    r"\b(?:i'll|i will|we'll|we will|i'm going to|we're going to|let me)\b"
+    r"\b(?:i'll|i will|we'll|we will|i'm going to|we're going to|let me|let's|let us)\b"
 )
 # History: what was done before this call, not by this turn ("上个月已经挂失过", "it was blocked back in March").
 _HISTORY = re.compile(
@@ -92,16 +99,37 @@ _CONSEQUENCE = re.compile(r"[,\s]+so (?:that )?(?:nothing|no one|no-one|nobody|n
 _SUPERVISOR_INTRO = re.compile(
     r"(?:我是|我系|我叫)[^，。,.!！?？;；\s]{0,8}(?:主管|经理|组长|负责人)|"
     r"\b(?:this is|i'm|i am|my name is)\b(?:[\s,]+[\w'-]+){0,4}?[\s,]+(?:the |a |your )?"
-    r"(?:duty |senior |shift |customer service |service )?(?:supervisor|manager|team lead(?:er)?)\b"
+    r"(?:duty |senior |shift |customer service |service )?(?:supervisor|manager|team lead(?:er)?)\b|"
+    # put through to one, or one on the line: "you're through to Grace, the duty supervisor", "Ms Zhou, the
+    # duty supervisor, is on the line now", "主管已经接手"
+    r"\byou(?:'re| are) (?:now )?(?:through|speaking|talking|connected) (?:to|with)\b[^.;!?]{0,40}?"
+    r"\b(?:supervisor|manager|team lead(?:er)?)\b|"
+    r"\b(?:supervisor|manager|team lead(?:er)?)\b[^.;!?]{0,30}?\b(?:is|has) (?:now )?"
+    r"(?:on the line|here with us|with us|joined)\b|"
+    r"(?:主管|经理|组长)[^，。,.!！?？;；]{0,6}已(?:经)?(?:在线|接入|接听|加入|接手|介入|上线)"
 )
 # Expired or no longer valid: a check that must be redone is not done ("测评已经过期", "已经过了 12 个月有效期").
-_LAPSED = re.compile(r"过期|失效了|过了[^，。,.]{0,10}有效期|超过[^，。,.]{0,10}有效期|\bexpired\b|\bout of date\b")
+_LAPSED = re.compile(
+    r"过期|过咗期|失效了|过了[^，。,.]{0,10}有效期|超过[^，。,.]{0,10}有效期|重新做|重做|"
+    r"\bexpired\b|\bout of date\b|\bno longer valid\b"
+)
 # Clauses: punctuation, or the spaces an ASR transcript puts between Chinese phrases, or ". " in English.
 _CLAUSE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+|\s+(?=[\u4e00-\u9fff])|\.\s+")
 # The clauses that may tick are cut the same way, except at a space between Chinese and digits: "已经过了 12 个月
 # 有效期" and "尾号 3307 的卡已经挂失了" are one clause each (the heads' own cues keep `_CLAUSE`).
 _TICK_CLAUSE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+(?!\d)|(?<![\d\s])\s+(?=[\u4e00-\u9fff])|\.\s+")
 _SCOPE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])|\.\s+")
+# Cantonese, by the particles and words Mandarin does not use (on normalised text: 係 → 系 is left out).
+_CANTONESE = re.compile(r"咗|嘅|唔|喺|冇|啲|嗰|佢|哋|嘢|嚟|睇|畀|咩|乜|而家|琴日")
+# An English relative clause (a wh-word then its subject): "which you've given me", "when you called".
+_RELATIVE = re.compile(r"\s*(?:and |but )?(?:which|who|whom|where|when|that)\s+(?:i|you|we|they|he|she|it)(?:'\w+)?\b")
+# An English clause that goes on from its subject in the clause before ("Ms Zhou, the duty supervisor, | is on the
+# line now"): an auxiliary not followed by a subject is no inverted question.
+_CONTINUED = re.compile(
+    r"\s*(?:and |but )?(?:is|are|was|were|has|have|had|will|can|could|would|should|may|do|does|did)\s+"
+    r"(?!(?:i|you|he|she|it|we|they|there|this|that|these|those|the|a|an|your|my|his|her|its|our|their|"
+    r"any|anyone|anything|someone|somebody|everything|everyone)\b)"
+)
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
@@ -202,6 +230,18 @@ def tick_clauses(text: str, normalize: Normalizer, *, limit: int = 3) -> list[st
     return [part for part, asks in parts if not asks and not _not_done(normalize(part))][:limit]
 
 
+def late_done_clauses(text: str, normalize: Normalizer, *, limit: int = 3, extra: int = 2) -> list[str]:
+    """The clauses of a long turn past the first `limit` that may tick (`tick_clauses`) and that say done in so
+    many words (`says_done`) or introduce a supervisor: at most `extra`, in the turn's own words and order. A
+    long turn's completion often comes late ("Let's go through them: 6 December, …, RMB 46. … Both are now
+    lodged as disputes"); these are read by the precise fast path only (`TurnUnderstanding.said_done`)."""
+    parts = _parts(text)
+    if len(parts) < 2:
+        return []
+    may = [part for part, asks in parts if not asks and not _not_done(normalize(part))]
+    return [p for p in may[limit:] if says_done(normalize(p)) or introduces_supervisor(normalize(p))][:extra]
+
+
 def other_clauses(text: str, normalize: Normalizer, *, limit: int = 3) -> list[tuple[str, bool]]:
     """The clauses of a turn of several clauses that `tick_clauses` leaves out (it keeps the first `limit`
     that may tick), in the turn's own words, each with whether a question mark ends it: the questions, promises
@@ -209,13 +249,18 @@ def other_clauses(text: str, normalize: Normalizer, *, limit: int = 3) -> list[t
     parts = _parts(text)
     if len(parts) < 2:
         return []
-    ticking = set(tick_clauses(text, normalize, limit=limit))
+    ticking = set(tick_clauses(text, normalize, limit=limit)) | set(late_done_clauses(text, normalize, limit=limit))
     return [(part, asks) for part, asks in parts if part not in ticking]
 
 
 def asks(text: str, normalize: Normalizer) -> bool:
-    """A clause that asks: a question mark ends it, or a question word."""
-    return text.rstrip().endswith(("?", "？")) or bool(_QUESTION.search(normalize(text)))
+    """A clause that asks: a question mark ends it, or a question word. An English relative clause cut off at
+    its comma ("…the last four, which you've given me") or a predicate cut off from its subject ("…, is on the
+    line now") asks nothing."""
+    if text.rstrip().endswith(("?", "？")):
+        return True
+    norm = normalize(text)
+    return not (_RELATIVE.match(norm) or _CONTINUED.match(norm)) and bool(_QUESTION.search(norm))
 
 
 def promises(text: str, normalize: Normalizer) -> bool:
@@ -237,7 +282,7 @@ def _not_done(norm: str) -> bool:
     """The clause asks, requests, promises, sets a condition, negates, says the work is under way or that a
     check has lapsed ("fine" said of something is no negation: "身份核验没问题")."""
     norm = affirm(norm)
-    return any(rx.search(norm) for rx in (_QUESTION, _REQUEST, _FUTURE, _NEGATION, _PROGRESS, _PENDING, _LAPSED))
+    return any(rx.search(norm) for rx in (_QUESTION, _REQUEST, _FUTURE_GATE, _NEGATION, _PROGRESS, _PENDING, _LAPSED))
 
 
 def affirm(norm: str) -> str:
@@ -248,6 +293,11 @@ def affirm(norm: str) -> str:
     return _CONSEQUENCE.sub("", _FINE.sub("无误", norm))
 
 
+def is_cantonese(norm: str) -> bool:
+    """True when the normalised text is Cantonese (a particle or word Mandarin does not use: 咗, 嘅, 唔, 喺, 冇…)."""
+    return bool(_CANTONESE.search(norm))
+
+
 def introduces_supervisor(norm: str) -> bool:
     """A normalised clause or sentence in which a supervisor introduces themself ("我是客服主管陳", "我係值班
     主管", "this is Anna, the duty supervisor") and that neither asks, promises nor negates: the escalation is
@@ -255,11 +305,14 @@ def introduces_supervisor(norm: str) -> bool:
     return bool(_SUPERVISOR_INTRO.search(norm)) and not _not_done(norm)
 
 
-def introduces_supervisor_in(text: str, normalize: Normalizer) -> bool:
-    """True when one sentence of the turn (cut at sentence ends only: "Hi, this is Anna, the duty supervisor.")
-    is a supervisor's introduction (`introduces_supervisor`)."""
-    sentences = (s for s in re.split(r"[。！？!?；;]+|\.\s+", text) if s.strip())
-    return any(introduces_supervisor(normalize(s)) for s in sentences)
+def introducing_sentence(text: str, normalize: Normalizer) -> str | None:
+    """The first sentence of the turn (cut at sentence ends only) that is a supervisor's introduction
+    (`introduces_supervisor`), in the turn's own words; the whole turn when it is one sentence; else None."""
+    sentences = [s.strip() for s in re.split(r"[。！？!?；;]+|\.\s+", text) if s.strip()]
+    for s in sentences:
+        if introduces_supervisor(normalize(s)):
+            return text if len(sentences) == 1 else s
+    return None
 
 
 def is_one_clause(text: str) -> bool:
