@@ -181,6 +181,21 @@ def _answers(sentence: str, part: Part) -> bool:
     return bool(_tokens(sentence) & part.tokens)
 
 
+def _pool(passages: list[SearchResult], language: str, exclude: set[str]) -> list[tuple[int, int, str, str, bool]]:
+    """The sentences of `passages`: (rank, position, sentence, what it says itself, referral)."""
+    pool: list[tuple[int, int, str, str, bool]] = []
+    for rank, res in enumerate(passages):
+        src = script_of(res)
+        for pos, sent in enumerate(split_sentences(res.text or res.snippet)):
+            # script conversion is slow (OpenCC in pure Python): only for exclusions and the chosen few
+            if exclude and in_script(sent, source=src, target=language) in exclude:
+                continue
+            referral = is_referral(sent)
+            # the words of the name pointed to are not what the sentence says itself
+            pool.append((rank, pos, sent, _QUOTED_NAME.sub(" ", sent) if referral else sent, referral))
+    return pool
+
+
 def _new(candidate: _Candidate, chosen: list[_Candidate]) -> bool:
     """True when `candidate` says something not chosen yet (overlapping chunks repeat their edge sentences)."""
     return all(candidate[3] != c[3] for c in chosen)
@@ -372,16 +387,7 @@ class ExtractiveComposer:
     ) -> tuple[list[_Candidate], np.ndarray]:
         """Every sentence of `passages` with its hand score: (score, passage rank, position, sentence, evidence),
         and its row of `sentence_rank.FEATURES`."""
-        pool: list[tuple[int, int, str, str, bool]] = []  # rank, position, sentence, what it says itself, referral
-        for rank, res in enumerate(passages):
-            src = script_of(res)
-            for pos, sent in enumerate(split_sentences(res.text or res.snippet)):
-                # script conversion is slow (OpenCC in pure Python): only for exclusions and the chosen few
-                if exclude and in_script(sent, source=src, target=language) in exclude:
-                    continue
-                referral = is_referral(sent)
-                # the words of the name pointed to are not what the sentence says itself
-                pool.append((rank, pos, sent, _QUOTED_NAME.sub(" ", sent) if referral else sent, referral))
+        pool = _pool(passages, language, exclude)
         sims = similarities(asked.vector, [p[2] for p in pool], self.sentence_vectors)
         candidates: list[_Candidate] = []
         rows: list[Raw] = []
