@@ -322,8 +322,9 @@ class ExtractiveComposer:
         )
         if not candidates:
             return Composition(answer=no_answer_text(language), source="none")
-        keep = self.one_policy(candidates, passages, language, one_document=self.ranker is not None)
-        if self.ranker is not None:
+        learned_order = self.ranker is not None and self.learned_for(asked)
+        keep = self.one_policy(candidates, passages, language, one_document=learned_order)
+        if self.ranker is not None and learned_order:
             # the learned order replaces the hand score inside the document the answer is drawn from; which
             # sentences are on the question (the evidence) and the rules of the choice (every part, at most
             # three sentences) stay as they are
@@ -333,6 +334,13 @@ class ExtractiveComposer:
         return self._assemble(
             self._choose(candidates, asked.parts, sections_from=self.max_passages), passages, language
         )
+
+    @staticmethod
+    def learned_for(asked: Question) -> bool:
+        """Whether the learned order chooses the sentences for `asked`: a question that asks for no period, fee,
+        amount or rate ("what do I do", "can I get it back"). Where a kind of fact is asked, the hand score's
+        fact bonus already finds the sentence that states it, and the learned order did worse there."""
+        return not asked.kinds
 
     @staticmethod
     def one_policy(
