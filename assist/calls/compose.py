@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from assist.calls.sentence_rank import Raw, SentenceRanker, feature_matrix
+from assist.calls.sentence_rank import FEATURES, Raw, SentenceRanker, feature_matrix, learned_for
 from assist.calls.sentences import Part, SentenceVectors, asks_for, fact_bonus, holds, question_parts, similarities
 from assist.protocols import SearchResult
 from assist.text import detect_language, to_simplified, tokenize
@@ -317,12 +317,18 @@ class ExtractiveComposer:
             return Composition(answer=no_answer_text(language), source="none")
         passages = self.passages(results)
         asked = Question(focus or query, vector)
+        learned_order = self.ranker is not None and learned_for(asked.kinds)
         candidates, features = self.sentence_table(
-            query=query, passages=passages, language=language, asked=asked, focus=focus, exclude=exclude
+            query=query,
+            passages=passages,
+            language=language,
+            asked=asked,
+            focus=focus,
+            exclude=exclude,
+            with_features=learned_order,
         )
         if not candidates:
             return Composition(answer=no_answer_text(language), source="none")
-        learned_order = self.ranker is not None and self.learned_for(asked)
         keep = self.one_policy(candidates, passages, language, one_document=learned_order)
         if self.ranker is not None and learned_order:
             # the learned order replaces the hand score inside the document the answer is drawn from; which
@@ -334,13 +340,6 @@ class ExtractiveComposer:
         return self._assemble(
             self._choose(candidates, asked.parts, sections_from=self.max_passages), passages, language
         )
-
-    @staticmethod
-    def learned_for(asked: Question) -> bool:
-        """Whether the learned order chooses the sentences for `asked`: a question that asks for no period, fee,
-        amount or rate ("what do I do", "can I get it back"). Where a kind of fact is asked, the hand score's
-        fact bonus already finds the sentence that states it, and the learned order did worse there."""
-        return not asked.kinds
 
     @staticmethod
     def one_policy(
@@ -376,12 +375,19 @@ class ExtractiveComposer:
         asked: Question,
         focus: str | None = None,
         exclude: set[str] | None = None,
+        with_features: bool = True,
     ) -> tuple[list[_Candidate], np.ndarray]:
-        """Every candidate sentence of `passages` (from `passages()`) with its hand score, and its features for
-        the learned ranker (one row of `sentence_rank.FEATURES` each; ``benchmarks/train_answer_sentences.py``)."""
+        """Every candidate sentence of `passages` (from `passages()`) with its hand score, and (`with_features`)
+        its features for the learned ranker (one row of `sentence_rank.FEATURES` each; else no rows)."""
         q_tokens = self.expand(_tokens(query))
         f_tokens = self.expand(_tokens(focus)) if focus else frozenset()
-        return self._candidates(passages, q_tokens, f_tokens, language=language, exclude=exclude or set(), asked=asked)
+        candidates, rows = self._candidates(
+            passages, q_tokens, f_tokens, language=language, exclude=exclude or set(), asked=asked
+        )
+        if not with_features or not passages:
+            return candidates, np.zeros((0, len(FEATURES)), np.float32)
+        top = passages[0].score
+        return candidates, feature_matrix(rows, question=asked.text, asks_kind=bool(asked.kinds), top_score=top)
 
     def _candidates(
         self,
@@ -392,9 +398,9 @@ class ExtractiveComposer:
         language: str,
         exclude: set[str],
         asked: Question,
-    ) -> tuple[list[_Candidate], np.ndarray]:
+    ) -> tuple[list[_Candidate], list[Raw]]:
         """Every sentence of `passages` with its hand score: (score, passage rank, position, sentence, evidence),
-        and its row of `sentence_rank.FEATURES`."""
+        and what the learned ranker's features are made of."""
         pool = _pool(passages, language, exclude)
         sims = similarities(asked.vector, [p[2] for p in pool], self.sentence_vectors)
         candidates: list[_Candidate] = []
@@ -434,10 +440,7 @@ class ExtractiveComposer:
                     preamble=not res.section,
                 )
             )
-        features = feature_matrix(
-            rows, question=asked.text, asks_kind=bool(asked.kinds), top_score=passages[0].score if passages else 0.0
-        )
-        return candidates, features
+        return candidates, rows
 
     def _choose(
         self, candidates: list[_Candidate], parts: list[Part] | None = None, *, sections_from: int | None = None

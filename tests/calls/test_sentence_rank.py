@@ -257,3 +257,34 @@ def test_a_chat_model_reads_the_sentences_the_learned_order_chose(
         assert llm.key_sentences == [[s["text"] for s in extractive.sentences]]
         seen[name] = llm.key_sentences[0]
     assert seen["short"] != seen["long"]
+
+
+@pytest.mark.parametrize(
+    ("language", "asks_fee", "asks_how"),
+    [
+        ("en", "how much is the fee if I lose the key?", "what happens if I lose the key?"),
+        ("zh-Hans", "钥匙丢了要收多少钱", "钥匙丢了会怎样"),
+        ("zh-Hant", "鎖匙唔見咗要收幾多錢", "鎖匙唔見咗會點"),
+    ],
+)
+def test_a_question_asking_for_a_kind_of_fact_keeps_the_hand_order(language: str, asks_fee: str, asks_how: str) -> None:
+    box = {
+        "en": SAFE_BOX,
+        "zh-Hans": _passage(
+            "safe-box-zh",
+            "保管箱",
+            "保管箱分三种尺寸。钥匙遗失的，须当面撬锁，收费 ¥800。保管箱在所属网点清空并退租。",
+            "zh-Hans",
+        ),
+        "zh-Hant": _passage(
+            "safe-box-hk",
+            "保管箱",
+            "保管箱分三種尺寸。鎖匙遺失須當面鑽鎖，收費 HK$800。保管箱於所屬分行清空及退租。",
+            "zh-Hant",
+        ),
+    }[language]
+    shortest = ExtractiveComposer(max_sentences=1, ranker=_ranker(length=-5.0))
+    fee = shortest.run(query=asks_fee, results=[box], language=language)
+    assert "800" in fee.answer  # the hand order's fee sentence, not the learned order's shortest one
+    how = shortest.run(query=asks_how, results=[box], language=language)
+    assert "800" not in how.answer and how.sentences  # asking no kind of fact: the learned order chose
