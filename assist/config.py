@@ -165,6 +165,11 @@ class Settings(BaseSettings):
     # Sentences one turn may embed itself (the rest score by shared words on that turn and are embedded in the
     # background): bounds what choosing by meaning adds to a turn with passages not seen before.
     answer_sentence_max_new: int = Field(default=6, ge=0)
+    # The learned order of the answer's candidate sentences (issue #17, assist/calls/sentence_rank.py): "on"
+    # loads answer_sentence_ranker.json from the playbooks folder (or ASSIST_ANSWER_RANKER_PATH); "off", or a
+    # file that is missing or does not validate (logged), leaves the hand-set sentence scores in force.
+    answer_ranker: Literal["on", "off"] = "on"
+    answer_ranker_path: Path | None = None
 
     # Optional chat model (OpenAI-compatible); unset means extractive answers only
     llm_base_url: str | None = None
@@ -356,6 +361,12 @@ class Settings(BaseSettings):
     @property
     def turn_model_file(self) -> Path:
         return self.turn_model_path or self.playbooks_path / "turn_understanding.npz"
+
+    @property
+    def answer_ranker_file(self) -> Path | None:
+        if self.answer_ranker == "off":
+            return None
+        return self.answer_ranker_path or self.playbooks_path / "answer_sentence_ranker.json"
 
     @property
     def tickets_path(self) -> Path:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from assist.calls.sentence_rank import FEATURES, Raw, SentenceRanker, feature_matrix, learned_for
 from assist.calls.sentences import Part, SentenceVectors, asks_for, fact_bonus, holds, question_parts, similarities
 from assist.protocols import SearchResult
 from assist.text import detect_language, to_simplified, tokenize
@@ -180,6 +181,26 @@ def _answers(sentence: str, part: Part) -> bool:
     return bool(_tokens(sentence) & part.tokens)
 
 
+def _pool(passages: list[SearchResult], language: str, exclude: set[str]) -> list[tuple[int, int, str, str, bool]]:
+    """The sentences of `passages`: (rank, position, sentence, what it says itself, referral)."""
+    pool: list[tuple[int, int, str, str, bool]] = []
+    for rank, res in enumerate(passages):
+        src = script_of(res)
+        for pos, sent in enumerate(split_sentences(res.text or res.snippet)):
+            # script conversion is slow (OpenCC in pure Python): only for exclusions and the chosen few
+            if exclude and in_script(sent, source=src, target=language) in exclude:
+                continue
+            referral = is_referral(sent)
+            # the words of the name pointed to are not what the sentence says itself
+            pool.append((rank, pos, sent, _QUOTED_NAME.sub(" ", sent) if referral else sent, referral))
+    return pool
+
+
+def _new(candidate: _Candidate, chosen: list[_Candidate]) -> bool:
+    """True when `candidate` says something not chosen yet (overlapping chunks repeat their edge sentences)."""
+    return all(candidate[3] != c[3] for c in chosen)
+
+
 @dataclass
 class Question:
     """What the answer's sentences are scored against, besides the query's words.
@@ -220,6 +241,8 @@ class ExtractiveComposer:
         max_chars: soft length limit of the answer.
         expand: synonyms of the query's terms.
         sentence_vectors: the cache of sentence vectors (None: shared words and facts only).
+        ranker: the learned order of the candidate sentences (`sentence_rank.load_ranker()`); None: the
+            hand-set weights alone.
     """
 
     def __init__(
@@ -231,6 +254,7 @@ class ExtractiveComposer:
         max_chars: int = 280,
         expand: Callable[[frozenset[str]], frozenset[str]] | None = None,
         sentence_vectors: SentenceVectors | None = None,
+        ranker: SentenceRanker | None = None,
     ) -> None:
         if max_passages < 1 or max_sentences < 1 or max_chars < 20 or max_sections < 0:
             raise ValueError(
@@ -239,6 +263,7 @@ class ExtractiveComposer:
             )
         self.expand = expand or (lambda tokens: tokens)
         self.sentence_vectors = sentence_vectors
+        self.ranker = ranker
         self.max_passages = max_passages
         self.max_sections = max_sections
         self.max_sentences = max_sentences
@@ -290,27 +315,79 @@ class ExtractiveComposer:
         """
         if not results:
             return Composition(answer=no_answer_text(language), source="none")
-        q_tokens = self.expand(_tokens(query))
-        f_tokens = self.expand(_tokens(focus)) if focus else frozenset()
         passages = self.passages(results)
         asked = Question(focus or query, vector)
-        candidates = self._candidates(
-            passages, q_tokens, f_tokens, language=language, exclude=exclude or set(), asked=asked
+        learned_order = self.ranker is not None and learned_for(asked.kinds)
+        candidates, features = self.sentence_table(
+            query=query,
+            passages=passages,
+            language=language,
+            asked=asked,
+            focus=focus,
+            exclude=exclude,
+            with_features=learned_order,
         )
         if not candidates:
             return Composition(answer=no_answer_text(language), source="none")
-        # one policy, one answer: when the top passage's document has a sentence on the question's terms,
-        # the answer comes from that document only (two branches' fee tables must not mix). A top document in
-        # another language than the question (a Hong Kong caller's branch policy, asked in English) cannot
-        # share its words: the ranking chose it, and it is answered from alone too.
+        keep = self.one_policy(candidates, passages, language, one_document=learned_order)
+        if self.ranker is not None and learned_order:
+            # the learned order replaces the hand score inside the document the answer is drawn from; which
+            # sentences are on the question (the evidence) and the rules of the choice (every part, at most
+            # three sentences) stay as they are
+            learned = self.ranker.score(features)
+            candidates = [(float(x), *c[1:]) for x, c in zip(learned, candidates, strict=True)]
+        candidates = [c for c, k in zip(candidates, keep, strict=True) if k]
+        return self._assemble(
+            self._choose(candidates, asked.parts, sections_from=self.max_passages), passages, language
+        )
+
+    @staticmethod
+    def one_policy(
+        candidates: list[_Candidate], passages: list[SearchResult], language: str, *, one_document: bool = False
+    ) -> list[bool]:
+        """Which candidates the answer may use: one policy, one answer.
+
+        When the top passage's document has a sentence on the question's terms, the answer comes from that
+        document only (two branches' fee tables must not mix). A top document in another language than the
+        question (a Hong Kong caller's branch policy, asked in English) cannot share its words: the ranking
+        chose it, and it is answered from alone too. Otherwise every passage's sentences may be used, or, with
+        `one_document` (the learned order is in force), those of the document of the best sentence by the hand
+        score: the document cited first stays the passage ranking's and the hand score's choice, never the
+        learned sentence order's.
+        """
         top_doc = passages[0].document_id
         if _other_tongue(script_of(passages[0]), language) or any(
             c[4] > 0 and passages[c[1]].document_id == top_doc for c in candidates
         ):
-            candidates = [c for c in candidates if passages[c[1]].document_id == top_doc]
-        return self._assemble(
-            self._choose(candidates, asked.parts, sections_from=self.max_passages), passages, language
+            doc = top_doc
+        elif one_document:
+            doc = passages[max(candidates, key=lambda c: c[0])[1]].document_id
+        else:
+            return [True] * len(candidates)
+        return [passages[c[1]].document_id == doc for c in candidates]
+
+    def sentence_table(
+        self,
+        *,
+        query: str,
+        passages: list[SearchResult],
+        language: str,
+        asked: Question,
+        focus: str | None = None,
+        exclude: set[str] | None = None,
+        with_features: bool = True,
+    ) -> tuple[list[_Candidate], np.ndarray]:
+        """Every candidate sentence of `passages` (from `passages()`) with its hand score, and (`with_features`)
+        its features for the learned ranker (one row of `sentence_rank.FEATURES` each; else no rows)."""
+        q_tokens = self.expand(_tokens(query))
+        f_tokens = self.expand(_tokens(focus)) if focus else frozenset()
+        candidates, rows = self._candidates(
+            passages, q_tokens, f_tokens, language=language, exclude=exclude or set(), asked=asked
         )
+        if not with_features or not passages:
+            return candidates, np.zeros((0, len(FEATURES)), np.float32)
+        top = passages[0].score
+        return candidates, feature_matrix(rows, question=asked.text, asks_kind=bool(asked.kinds), top_score=top)
 
     def _candidates(
         self,
@@ -321,20 +398,13 @@ class ExtractiveComposer:
         language: str,
         exclude: set[str],
         asked: Question,
-    ) -> list[_Candidate]:
-        """Every sentence of `passages` with its score: (score, passage rank, position, sentence, evidence)."""
-        pool: list[tuple[int, int, str, str, bool]] = []  # rank, position, sentence, what it says itself, referral
-        for rank, res in enumerate(passages):
-            src = script_of(res)
-            for pos, sent in enumerate(split_sentences(res.text or res.snippet)):
-                # script conversion is slow (OpenCC in pure Python): only for exclusions and the chosen few
-                if exclude and in_script(sent, source=src, target=language) in exclude:
-                    continue
-                referral = is_referral(sent)
-                # the words of the name pointed to are not what the sentence says itself
-                pool.append((rank, pos, sent, _QUOTED_NAME.sub(" ", sent) if referral else sent, referral))
+    ) -> tuple[list[_Candidate], list[Raw]]:
+        """Every sentence of `passages` with its hand score: (score, passage rank, position, sentence, evidence),
+        and what the learned ranker's features are made of."""
+        pool = _pool(passages, language, exclude)
         sims = similarities(asked.vector, [p[2] for p in pool], self.sentence_vectors)
         candidates: list[_Candidate] = []
+        rows: list[Raw] = []
         for (rank, pos, sent, said, referral), sim in zip(pool, sims, strict=True):
             res = passages[rank]
             hits, prior = self._score(said, q_tokens)
@@ -342,8 +412,8 @@ class ExtractiveComposer:
             # prefer the better passages on ties (the top document's further sections all rank after them)
             score = hits + 2.0 * f_hits + prior - 0.15 * min(rank, self.max_passages + 1)
             heading = _tokens(res.section) if res.section else frozenset()
-            if heading:
-                score += HEADING_WEIGHT * len((heading & (q_tokens | f_tokens)) - _tokens(said))
+            heading_hits = len((heading & (q_tokens | f_tokens)) - _tokens(said)) if heading else 0
+            score += HEADING_WEIGHT * heading_hits
             fact = fact_bonus(said, asked.kinds) if asked.kinds else 0.0
             score += FACT_WEIGHT * fact + SEMANTIC_WEIGHT * max(0.0, sim - SEMANTIC_BASE)
             if referral:
@@ -352,7 +422,25 @@ class ExtractiveComposer:
                 score -= PREAMBLE_PENALTY
             evidence = hits + f_hits + (fact > 0) + (sim >= SEMANTIC_STRONG)
             candidates.append((score, rank, pos, sent, evidence))
-        return candidates
+            rows.append(
+                Raw(
+                    sentence=said,
+                    hand=score,
+                    hits=hits,
+                    focus_hits=f_hits,
+                    heading_hits=heading_hits,
+                    fact=fact,
+                    sim=sim,
+                    rank=min(rank, self.max_passages + 1),
+                    further_section=rank >= self.max_passages,
+                    same_doc=res.document_id == passages[0].document_id,
+                    passage_score=res.score,
+                    position=pos,
+                    referral=referral,
+                    preamble=not res.section,
+                )
+            )
+        return candidates, rows
 
     def _choose(
         self, candidates: list[_Candidate], parts: list[Part] | None = None, *, sections_from: int | None = None
@@ -373,7 +461,7 @@ class ExtractiveComposer:
         for part in parts if parts and len(parts) > 1 else []:
             if len(chosen) >= self.max_sentences or any(_answers(c[3], part) for c in chosen):
                 continue
-            best = next((c for c in candidates if c not in chosen and c[4] > 0 and _answers(c[3], part)), None)
+            best = next((c for c in candidates if _new(c, chosen) and c[4] > 0 and _answers(c[3], part)), None)
             if best is not None and length + len(best[3]) <= self.max_chars:
                 chosen.append(best)
                 length += len(best[3])
@@ -381,7 +469,7 @@ class ExtractiveComposer:
             if len(chosen) >= self.max_sentences:
                 break
             # the others must be on the question and fit
-            if cand in chosen or cand[4] == 0 or length + len(cand[3]) > self.max_chars:
+            if not _new(cand, chosen) or cand[4] == 0 or length + len(cand[3]) > self.max_chars:
                 continue
             chosen.append(cand)
             length += len(cand[3])

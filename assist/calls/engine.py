@@ -24,6 +24,7 @@ from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.playbooks import Playbooks
 from assist.calls.reading import CustomerReader, StepTicker
 from assist.calls.region import caller_region
+from assist.calls.sentence_rank import load_ranker
 from assist.calls.sentences import SentenceVectors
 from assist.calls.state import CallState
 from assist.calls.store import CallStore, TurnNumberTaken
@@ -107,7 +108,12 @@ class CallEngine:
             settings=settings,
             playbooks=self.playbooks,
             retriever=retriever,
-            composer=composer or ExtractiveComposer(expand=self.playbooks.expand, sentence_vectors=sentence_vectors),
+            composer=composer
+            or ExtractiveComposer(
+                expand=self.playbooks.expand,
+                sentence_vectors=sentence_vectors,
+                ranker=load_ranker(settings.answer_ranker_file),
+            ),
             llm=llm,
             redact=self.redact,
             next_steps_for=next_steps_for,

@@ -1,0 +1,180 @@
+"""Train the answer-sentence ranker on recorded need turns, measured leave-one-set-out against the hand ranking.
+
+Input: a recording of ``benchmarks.record_answer_turns`` (the composer's input on every labelled need turn of the
+development call sets, and the sentence vectors). Each candidate sentence of a turn is labelled by whether it
+carries one of the turn's labelled facts (the fact strings are copied from the documents). The model is a
+listwise logistic one (a softmax over a turn's candidates, trained to put a fact-carrying sentence first) over
+`assist.calls.sentence_rank.FEATURES`, with an L2 penalty.
+
+Measured honestly: for each set, a model trained on the other sets re-composes that set's turns; the answers
+are judged as ``bench_calls_natural`` judges them (the fact carried; the first citation's document), pooled,
+side by side with the hand ranking re-composed from the same input. With ``--write``, a model trained on every
+set is written to the ranker file, with those figures in its metadata.
+
+Usage:
+    .venv/bin/python -m benchmarks.train_answer_sentences --turns /tmp/answer_turns.pkl [--l2 1.0] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.bench_calls_natural import ROOT, _norm
+
+
+def _composer(cache: dict[str, np.ndarray]) -> Any:
+    from assist.calls.compose import ExtractiveComposer
+    from assist.calls.playbooks import Playbooks
+    from assist.calls.sentences import SentenceVectors
+
+    dim = next(iter(cache.values())).shape[0] if cache else 384
+    vectors = SentenceVectors(lambda texts: np.zeros((len(texts), dim), np.float32), max_entries=10**6)
+    vectors._cache.update(cache)
+    return ExtractiveComposer(expand=Playbooks(ROOT / "kb_docs" / "playbooks").expand, sentence_vectors=vectors)
+
+
+def _carries(text: str, facts: list[Any]) -> bool:
+    forms = [f if isinstance(f, list) else [f] for f in facts]
+    norm = _norm(text)
+    return any(_norm(alt) in norm for alts in forms for alt in alts)
+
+
+def tables(composer: Any, turns: list[dict[str, Any]]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """Per turn: the features and labels of the candidates the choice sees (after the one-policy filter)."""
+    from assist.calls.compose import Question
+
+    out: list[tuple[np.ndarray, np.ndarray] | None] = []
+    for t in turns:
+        inp = t["input"]
+        if inp is None or not inp["results"]:
+            out.append(None)
+            continue
+        passages = composer.passages(inp["results"])
+        asked = Question(inp["focus"] or inp["query"], inp["vector"])
+        cands, feats = composer.sentence_table(
+            query=inp["query"], passages=passages, language=inp["language"], asked=asked, focus=inp["focus"]
+        )
+        if not cands:
+            out.append(None)
+            continue
+        mask = composer.one_policy(cands, passages, inp["language"], one_document=True)
+        keep = [i for i, k in enumerate(mask) if k]
+        labels = np.array([_carries(cands[i][3], t["facts"]) for i in keep], np.float64)
+        out.append((feats[keep].astype(np.float64), labels))
+    return out
+
+
+def fit(data: list[tuple[np.ndarray, np.ndarray]], l2: float) -> Any:
+    """A listwise logistic model on turns with at least one fact-carrying candidate."""
+    from scipy.optimize import minimize
+
+    from assist.calls.sentence_rank import SentenceRanker
+
+    groups = [(x, y) for x, y in data if y.any() and not y.all()]
+    stacked = np.vstack([x for x, _ in groups])
+    mean = stacked.mean(axis=0)
+    scale = stacked.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    zs = [((x - mean) / scale, y) for x, y in groups]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.5 * l2 * float(w @ w), l2 * w
+        for z, y in zs:
+            s = z @ w
+            s -= s.max()
+            p = np.exp(s)
+            p /= p.sum()
+            pos = float((p * y).sum())
+            total -= np.log(max(pos, 1e-300))
+            q = p * y / max(pos, 1e-300)
+            grad = grad + z.T @ (p - q)
+        return total, grad
+
+    w0 = np.zeros(stacked.shape[1])
+    res = minimize(loss, w0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return SentenceRanker(res.x, mean, scale)
+
+
+def judge(composer: Any, turns: list[dict[str, Any]], ranker: Any) -> list[tuple[bool, bool]]:
+    """(fact carried, first citation right) per turn, re-composed with `ranker` (None: the hand ranking)."""
+    composer.ranker = ranker
+    out = []
+    for t in turns:
+        inp = t["input"]
+        if inp is None:
+            out.append((False, False))
+            continue
+        comp = composer.run(
+            query=inp["query"],
+            results=inp["results"],
+            language=inp["language"],
+            focus=inp["focus"],
+            vector=inp["vector"],
+        )
+        first = comp.citations[0].get("title") if comp.citations else None
+        out.append((_carries(comp.answer, t["facts"]), first in t["documents"]))
+    composer.ranker = None
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--turns", type=Path, required=True)
+    ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument("--write", action="store_true", help="write the model trained on every set to the ranker file")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from assist.calls.sentence_rank import RANKER_FILE
+
+    target = ROOT / "kb_docs" / "playbooks" / RANKER_FILE
+
+    with args.turns.open("rb") as fh:
+        rec = pickle.load(fh)  # noqa: S301 (our own recording)
+    turns = rec["turns"]
+    composer = _composer(rec["sentence_vectors"])
+    data = tables(composer, turns)
+    hand = judge(composer, turns, None)
+    same = sum(_carries(t["answer"], t["facts"]) == h[0] for t, h in zip(turns, hand, strict=True))
+    print(f"re-composition reproduces the recorded fact verdict on {same} of {len(turns)} turns")  # noqa: T201
+    sets = sorted({t["set"] for t in turns})
+    learned: list[tuple[bool, bool]] = [(False, False)] * len(turns)
+    for held in sets:
+        train = [d for t, d in zip(turns, data, strict=True) if t["set"] != held and d is not None]
+        model = fit(train, args.l2)
+        idx = [i for i, t in enumerate(turns) if t["set"] == held]
+        for i, r in zip(idx, judge(composer, [turns[i] for i in idx], model), strict=True):
+            learned[i] = r
+    rows: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+    for t, h, lr in zip(turns, hand, learned, strict=True):
+        for key in (t["set"], "pooled"):
+            row = rows[key]
+            row[0] += 1
+            row[1] += h[0]
+            row[2] += lr[0]
+            row[3] += h[1]
+            row[4] += lr[1]
+    lines = ["| set (need turns with facts) | fact: hand → learned (out of set) | right document: hand → learned |"]
+    lines.append("|---|---|---|")
+    for key in [*sets, "pooled"]:
+        n, hf, lf, hd, ld = rows[key]
+        lines.append(f"| {key} ({n}) | {hf} → {lf} ({hf / n:.3f} → {lf / n:.3f}) | {hd} → {ld} |")
+    print("\n".join(lines))  # noqa: T201
+    if args.write:
+        model = fit([d for d in data if d is not None], args.l2)
+        n, hf, lf, hd, ld = rows["pooled"]
+        target.write_text(
+            model.to_json(trained_on=sets, turns=n, l2=args.l2, out_of_set_fact={"hand": hf, "learned": lf}) + "\n",
+            encoding="utf-8",
+        )
+        print(f"written {target}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
