@@ -53,7 +53,9 @@ _ZH_IGNORE = (
     "识别 告别 不要错过 别错过 不容错过 不用担心 不必担心 不怕 无与伦比 "
     "唔该 唔好意思 唔紧要 唔使客气 唔使担心 唔使惊 唔怕 唔好错过 冇问题 冇错 "
     # a request is not a question about a claim: 能不能把验证码告诉我, 可不可以提供密码
-    "能不能把 能否把 可不可以把 能不能告诉 能不能提供 能否提供 能否告诉 可不可以提供 可不可以告诉"
+    "能不能把 能否把 可不可以把 能不能告诉 能不能提供 能否提供 能否告诉 可不可以提供 可不可以告诉 "
+    # a condition is not a negation of what follows it (eighth round): 不用的话必须取消，否则…; 没病就当存钱
+    "不用的话 不使用的话 不需要的话 不想用的话 没病 无病 没出险 不出险 没有出险 没用上 用不上"
 )
 _EN_IGNORE = (
     "not only|no doubt|no question|no matter|no problem|not just|no wonder|no brainer|not to mention|"
@@ -81,7 +83,7 @@ _EN_CANCEL = (
     "if somebody|anyone who|anybody who|someone who|suspicious|suspect|promises of|assurances of|they think|"
     "they believe|they feel|people think|people believe|lure|lured|lures|is told to|are told to|was told to|"
     "were told to|being told to|investors are promised|investors were promised|victims are promised|"
-    "victims were promised|people are promised|people were promised"
+    "victims were promised|people are promised|people were promised|the promise of|the lure of|the allure of"
 )
 _ZH_BOUNDARY = "但 但是 可是 不过 然而 却 也 而且 并且 同时 只是 虽然 尽管"
 _EN_BOUNDARY = (
