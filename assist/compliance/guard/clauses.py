@@ -83,7 +83,8 @@ _EN_CANCEL = (
     "if somebody|anyone who|anybody who|someone who|suspicious|suspect|promises of|assurances of|they think|"
     "they believe|they feel|people think|people believe|lure|lured|lures|is told to|are told to|was told to|"
     "were told to|being told to|investors are promised|investors were promised|victims are promised|"
-    "victims were promised|people are promised|people were promised|the promise of|the lure of|the allure of"
+    "victims were promised|people are promised|people were promised|the promise of|the lure of|the allure of|"
+    "pressure to|mention of|talk of|offers of"
 )
 _ZH_BOUNDARY = "但 但是 可是 不过 然而 却 也 而且 并且 同时 只是 虽然 尽管"
 _EN_BOUNDARY = (
@@ -359,6 +360,9 @@ _SCAM_SUBJECT = re.compile(
     r"|\b(?:scams?|scammers?|fraudsters?|con artists?|crooks|ponzi schemes?|pyramid schemes?|investment frauds?|"
     r"fraudulent schemes?)\b(?: \w+)?? (?:are (?:built|based|designed|often|usually|typically|common)|often|usually|"
     r"typically|commonly|frequently|tend to|share|use|lure|is a (?:type|form|kind))\b"
+    # what they (the scammers, callers) will tell you: reported speech (eighth round)
+    r"|\b(?:they|scammers?|fraudsters?|criminals|crooks|callers?|the caller|imposters?|impostors?)"
+    r"(?: (?:may|might|will|could|often|usually|typically|sometimes|then))? (?:tell|say to|promise|claim to) (?:you|victims|people)\b"
 )
 _SCAM_VERDICT = re.compile(
     r"(?:都|一律|一定|肯定|往往|多半|通常|全都|全)是(?:诈骗|骗局|骗子|陷阱|圈套|骗人的)"
@@ -371,10 +375,20 @@ _SCAM_VERDICT = re.compile(
 _NORM_SENTENCE_END = re.compile(r"[!?\n]|\.(?!\d)")
 
 
+# ... or the next sentence opens by calling it a scam ("… will ever ask for the code. That's always a scam.")
+_NEXT_VERDICT = re.compile(
+    r"\s*(?:(?:that|this|it)(?:'s| is) (?:always |almost always |definitely |certainly |100% )?(?:an? )?(?:scam|fraud)"
+    r"|(?:这|那)(?:就|一定|肯定|都|全)?是(?:诈骗|骗局|骗子))"
+)
+
+
 def described_scam(s: str, a: int, b: int) -> bool:
     """True when the claim at ``[a, b)`` of the normalised text ``s`` stands in a sentence that describes a
-    scam or condemns the claim (see ``_SCAM_SUBJECT`` and ``_SCAM_VERDICT``): a mention, not a claim made."""
+    scam or condemns the claim (see ``_SCAM_SUBJECT`` and ``_SCAM_VERDICT``), or the next sentence opens by
+    calling it a scam (``_NEXT_VERDICT``): a mention, not a claim made."""
     start = max((m.end() for m in _NORM_SENTENCE_END.finditer(s, 0, a)), default=0)
     m_end = _NORM_SENTENCE_END.search(s, b)
     end = m_end.start() if m_end else len(s)
-    return _SCAM_SUBJECT.search(s, start, a) is not None or _SCAM_VERDICT.search(s[b:end]) is not None
+    if _SCAM_SUBJECT.search(s, start, a) is not None or _SCAM_VERDICT.search(s[b:end]) is not None:
+        return True
+    return m_end is not None and _NEXT_VERDICT.match(s, m_end.end()) is not None
