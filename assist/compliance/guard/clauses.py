@@ -73,7 +73,9 @@ _ZH_CANCEL = (
     "明示 暗示 标榜 鼓吹 吹嘘 以为 误以为 误认为 凡是 有无 有冇 被要求 被告知 被骗 "
     "听到 只听到 消费者认为 投资人认为 投资者认为 客户认为 民众认为 很多人认为 "
     # "anyone who asks you to …, is a scam": 任何要求您先交费的，都是诈骗
-    "任何要求 任何人要求 任何索要 任何人索要 任何叫您 任何叫你 任何让您 任何让你"
+    "任何要求 任何人要求 任何索要 任何人索要 任何叫您 任何叫你 任何让您 任何让你 "
+    # the victim of a reported case (news: 指事主的電話號碼涉及刑事案件)
+    "事主 受害人 受害者 被害人 苦主"
 )
 _EN_CANCEL = (
     "may|might|could|possibly|perhaps|maybe|whether|you mentioned|you asked|you said|asked about|ask about|"
