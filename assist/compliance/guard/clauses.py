@@ -359,6 +359,8 @@ _SCAM_SUBJECT = re.compile(
     r"(?<!被)(?:犯罪分子|不法分子|诈骗分子|诈骗集团|诈骗团伙|骗子|非法集资|庞氏骗局|传销组织)们?"
     r"(?:往往|常常|通常|经常|一般|常|多|惯用|惯以|会以|以|利用|打着|假冒|冒充)"
     r"|误以为|误认为"
+    # a reported case's victim: news of a scam call (致电事主，指其户口涉及刑事案件; "the victim was then asked")
+    r"|事主|受害人|受害者|被害人|苦主|\bthe victims?\b"
     r"|\b(?:scams?|scammers?|fraudsters?|con artists?|crooks|ponzi schemes?|pyramid schemes?|investment frauds?|"
     r"fraudulent schemes?)\b(?: \w+)?? (?:are (?:built|based|designed|often|usually|typically|common)|often|usually|"
     r"typically|commonly|frequently|tend to|share|use|lure|is a (?:type|form|kind))\b"
@@ -378,6 +380,7 @@ _NORM_SENTENCE_END = re.compile(r"[!?\n]|\.(?!\d)")
 
 
 # ... or the next sentence opens by calling it a scam ("… will ever ask for the code. That's always a scam.")
+_NEXT_SENTENCE = re.compile(r"[。!?\n]|\.(?!\d)")
 _NEXT_VERDICT = re.compile(
     r"\s*(?:(?:that|this|it)(?:'s| is) (?:always |almost always |definitely |certainly |100% )?(?:an? )?(?:scam|fraud)"
     r"|(?:这|那)(?:就|一定|肯定|都|全)?是(?:诈骗|骗局|骗子))"
@@ -393,4 +396,5 @@ def described_scam(s: str, a: int, b: int) -> bool:
     end = m_end.start() if m_end else len(s)
     if _SCAM_SUBJECT.search(s, start, a) is not None or _SCAM_VERDICT.search(s[b:end]) is not None:
         return True
-    return m_end is not None and _NEXT_VERDICT.match(s, m_end.end()) is not None
+    nxt = _NEXT_SENTENCE.search(s, b)
+    return nxt is not None and _NEXT_VERDICT.match(s, nxt.end()) is not None
