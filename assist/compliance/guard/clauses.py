@@ -55,7 +55,9 @@ _ZH_IGNORE = (
     # a request is not a question about a claim: 能不能把验证码告诉我, 可不可以提供密码
     "能不能把 能否把 可不可以把 能不能告诉 能不能提供 能否提供 能否告诉 可不可以提供 可不可以告诉 "
     # a condition is not a negation of what follows it (eighth round): 不用的话必须取消，否则…; 没病就当存钱
-    "不用的话 不使用的话 不需要的话 不想用的话 没病 无病 没出险 不出险 没有出险 没用上 用不上"
+    "不用的话 不使用的话 不需要的话 不想用的话 没病 无病 没出险 不出险 没有出险 没用上 用不上 "
+    # a refusal said on its own is not a negator of the next claim (不行喔 不能汇到我个人账户)
+    "不行"
 )
 _EN_IGNORE = (
     "not only|no doubt|no question|no matter|no problem|not just|no wonder|no brainer|not to mention|"
@@ -74,8 +76,9 @@ _ZH_CANCEL = (
     "听到 只听到 消费者认为 投资人认为 投资者认为 客户认为 民众认为 很多人认为 "
     # "anyone who asks you to …, is a scam": 任何要求您先交费的，都是诈骗
     "任何要求 任何人要求 任何索要 任何人索要 任何叫您 任何叫你 任何让您 任何让你 "
-    # the victim of a reported case (news: 指事主的電話號碼涉及刑事案件)
-    "事主 受害人 受害者 被害人 苦主"
+    # the victim of a reported case (news: 指事主的電話號碼涉及刑事案件); misconduct named as such (让您故意选…,
+    # 严查飞单)
+    "事主 受害人 受害者 被害人 苦主 故意 严查 严打 查处 打击"
 )
 _EN_CANCEL = (
     "may|might|could|possibly|perhaps|maybe|whether|you mentioned|you asked|you said|asked about|ask about|"
@@ -97,7 +100,7 @@ _ZH_POSTNEG = (
     "是不可能的 不可能 不存在 做不到 没有的事 是没有的 是错误的 是错的 不对 "
     "不属实 不允许 不能承诺 不能保证 无法保证 没法保证 没办法保证 保证不了 "
     "不成立 违规 违法 是虚假的 虚假宣传 骗局 骗人 诈骗 退出市场 已经退出 "
-    "不再 被禁止 不合规 是误导 严格禁止 是禁止的 禁止性 属于违规 骗子 都是骗子"
+    "不再 被禁止 不合规 是误导 严格禁止 是禁止的 禁止性 属于违规 骗子 都是骗子 不需要 都不需要 也不需要"
 )
 _EN_POSTNEG = (
     "is not possible|isn't possible|is impossible|are impossible|does not exist|doesn't exist|do not exist|"
@@ -366,7 +369,8 @@ _SCAM_SUBJECT = re.compile(
     r"typically|commonly|frequently|tend to|share|use|lure|is a (?:type|form|kind))\b"
     # what they (the scammers, callers) will tell you: reported speech (eighth round)
     r"|\b(?:they|scammers?|fraudsters?|criminals|crooks|callers?|the caller|imposters?|impostors?)"
-    r"(?: (?:may|might|will|could|often|usually|typically|sometimes|then))? (?:tell|say to|promise|claim to) (?:you|victims|people)\b"
+    r"(?: (?:may|might|will|could|often|usually|typically|sometimes|then))?"
+    r" (?:tell|say to|promise|claim to) (?:you|victims|people)\b"
 )
 _SCAM_VERDICT = re.compile(
     r"(?:都|一律|一定|肯定|往往|多半|通常|全都|全)是(?:诈骗|骗局|骗子|陷阱|圈套|骗人的)"

@@ -119,6 +119,12 @@ ALLOWED = [
     "據報，一名男子致電事主，指其戶口涉及刑事案件。",
     "警方提醒，凡是自称公安说您涉嫌洗钱的电话，都是诈骗。",
     "The promise of guaranteed income is what draws people in.",
+    # a refusal before a negation, misconduct named as such, a secret the agent says it does not need
+    "不行的 不能转到我个人卡上 要转对公账户",
+    "要是有人叫您故意选激进型，请直接告诉我们。",
+    "我们现在严查私下返点。",
+    "完整卡号我们不需要，后四位就够了。",
+    "Before I check anything, may I have your name?",
 ]
 
 
