@@ -48,13 +48,13 @@ CLAIMS = [
     # a premium or a product to be taken as savings; a deposit beaten or matched
     ("这份年金险您就当存钱，到期连本带息拿回。", "deposit_like", "block"),
     ("保費你就當係強制儲蓄。", "deposit_like", "block"),
-    ("没出险的话，就当存了个定期。", "deposit_like", "block"),
+    ("没出险的话，就当在银行零存整取。", "deposit_like", "block"),
     ("Just think of the premiums as your savings account.", "deposit_like", "block"),
     ("這張保單跟定存冇分別。", "deposit_like", "block"),
     ("Honestly, this bond fund beats a term deposit every time.", "deposit_like", "block"),
     # control of the phone, the screen or the ATM; money moved to a designated account; digits described
     ("你先把手机递给我，我来帮你设置。", "credential_request", "block"),
-    ("麻煩您開啟螢幕分享，我們一步步教您。", "credential_request", "block"),
+    ("麻煩您打開畫面分享，我們一步步教您。", "credential_request", "block"),
     ("Please turn on screen sharing so I can walk you through it.", "credential_request", "block"),
     ("请到最近的自动取款机，照我们的提示一步步操作。", "credential_request", "block"),
     ("把户口里的钱全部提出来，存到我们指定的户口。", "credential_request", "block"),
@@ -76,7 +76,7 @@ CLAIMS = [
     ("The yield will never fall below 6% a year.", "performance_prediction", "warn"),
     # no-effort income
     ("买了之后什么都不用管，每月就能收钱。", "performance_prediction", "warn"),
-    ("It's money while you sleep, honestly.", "performance_prediction", "warn"),
+    ("Honestly, this pays you cash while you sleep.", "performance_prediction", "warn"),
     # rankings, nothing better anywhere, friends and clients as proof
     ("這檔基金是全台最熱門的。", "superlative", "block"),
     ("It's the best-selling plan in the market.", "superlative", "block"),
@@ -116,8 +116,8 @@ ALLOWED = [
     "They will tell you the returns are guaranteed and you must act now.",
     "A caller asks you to tell him your PIN. That is always fraud.",
     "对方让您把验证码告诉他。这就是诈骗。",
-    "據報，一名男子致電事主，指其戶口涉及刑事案件。",
-    "警方提醒，凡是自称公安说您涉嫌洗钱的电话，都是诈骗。",
+    "報道指，騙徒向受害人謊稱其銀行卡涉及販毒案件。",
+    "公安机关提醒：自称警察说您涉嫌洗钱的来电，一律是诈骗。",
     "The promise of guaranteed income is what draws people in.",
     # a refusal before a negation, misconduct named as such, a secret the agent says it does not need
     "不行的 不能转到我个人卡上 要转对公账户",
@@ -149,7 +149,7 @@ def test_a_customer_saying_the_same_words_is_never_flagged(guard: Guard, text: s
 def test_a_condition_is_not_a_negation_but_a_real_negation_still_is(guard: Guard) -> None:
     """不用的话 / 没出险 open a condition; the claim after them stands. A negator on the claim itself still
     takes it back."""
-    assert guard.check("没出险的话，就当存了个定期。").action == "block"
+    assert guard.check("没出险的话，就当在银行零存整取。").action == "block"
     assert guard.check("这份保险不能就当存钱，它不是存款。").action == "allow"
 
 
