@@ -53,7 +53,11 @@ _ZH_IGNORE = (
     "识别 告别 不要错过 别错过 不容错过 不用担心 不必担心 不怕 无与伦比 "
     "唔该 唔好意思 唔紧要 唔使客气 唔使担心 唔使惊 唔怕 唔好错过 冇问题 冇错 "
     # a request is not a question about a claim: 能不能把验证码告诉我, 可不可以提供密码
-    "能不能把 能否把 可不可以把 能不能告诉 能不能提供 能否提供 能否告诉 可不可以提供 可不可以告诉"
+    "能不能把 能否把 可不可以把 能不能告诉 能不能提供 能否提供 能否告诉 可不可以提供 可不可以告诉 "
+    # a condition is not a negation of what follows it (eighth round): 不用的话必须取消，否则…; 没病就当存钱
+    "不用的话 不使用的话 不需要的话 不想用的话 没病 无病 没出险 不出险 没有出险 没用上 用不上 "
+    # a refusal said on its own is not a negator of the next claim (不行喔 不能汇到我个人账户)
+    "不行"
 )
 _EN_IGNORE = (
     "not only|no doubt|no question|no matter|no problem|not just|no wonder|no brainer|not to mention|"
@@ -71,7 +75,10 @@ _ZH_CANCEL = (
     "明示 暗示 标榜 鼓吹 吹嘘 以为 误以为 误认为 凡是 有无 有冇 被要求 被告知 被骗 "
     "听到 只听到 消费者认为 投资人认为 投资者认为 客户认为 民众认为 很多人认为 "
     # "anyone who asks you to …, is a scam": 任何要求您先交费的，都是诈骗
-    "任何要求 任何人要求 任何索要 任何人索要 任何叫您 任何叫你 任何让您 任何让你"
+    "任何要求 任何人要求 任何索要 任何人索要 任何叫您 任何叫你 任何让您 任何让你 "
+    # the victim of a reported case (news: 指事主的電話號碼涉及刑事案件); misconduct named as such (让您故意选…,
+    # 严查飞单)
+    "事主 受害人 受害者 被害人 苦主 故意 严查 严打 查处 打击"
 )
 _EN_CANCEL = (
     "may|might|could|possibly|perhaps|maybe|whether|you mentioned|you asked|you said|asked about|ask about|"
@@ -81,7 +88,8 @@ _EN_CANCEL = (
     "if somebody|anyone who|anybody who|someone who|suspicious|suspect|promises of|assurances of|they think|"
     "they believe|they feel|people think|people believe|lure|lured|lures|is told to|are told to|was told to|"
     "were told to|being told to|investors are promised|investors were promised|victims are promised|"
-    "victims were promised|people are promised|people were promised"
+    "victims were promised|people are promised|people were promised|the promise of|the lure of|the allure of|"
+    "pressure to|mention of|talk of|offers of"
 )
 _ZH_BOUNDARY = "但 但是 可是 不过 然而 却 也 而且 并且 同时 只是 虽然 尽管"
 _EN_BOUNDARY = (
@@ -92,7 +100,7 @@ _ZH_POSTNEG = (
     "是不可能的 不可能 不存在 做不到 没有的事 是没有的 是错误的 是错的 不对 "
     "不属实 不允许 不能承诺 不能保证 无法保证 没法保证 没办法保证 保证不了 "
     "不成立 违规 违法 是虚假的 虚假宣传 骗局 骗人 诈骗 退出市场 已经退出 "
-    "不再 被禁止 不合规 是误导 严格禁止 是禁止的 禁止性 属于违规 骗子 都是骗子"
+    "不再 被禁止 不合规 是误导 严格禁止 是禁止的 禁止性 属于违规 骗子 都是骗子 不需要 都不需要 也不需要"
 )
 _EN_POSTNEG = (
     "is not possible|isn't possible|is impossible|are impossible|does not exist|doesn't exist|do not exist|"
@@ -354,9 +362,15 @@ _SCAM_SUBJECT = re.compile(
     r"(?<!被)(?:犯罪分子|不法分子|诈骗分子|诈骗集团|诈骗团伙|骗子|非法集资|庞氏骗局|传销组织)们?"
     r"(?:往往|常常|通常|经常|一般|常|多|惯用|惯以|会以|以|利用|打着|假冒|冒充)"
     r"|误以为|误认为"
+    # a reported case's victim: news of a scam call (致电事主，指其户口涉及刑事案件; "the victim was then asked")
+    r"|事主|受害人|受害者|被害人|苦主|\bthe victims?\b"
     r"|\b(?:scams?|scammers?|fraudsters?|con artists?|crooks|ponzi schemes?|pyramid schemes?|investment frauds?|"
     r"fraudulent schemes?)\b(?: \w+)?? (?:are (?:built|based|designed|often|usually|typically|common)|often|usually|"
     r"typically|commonly|frequently|tend to|share|use|lure|is a (?:type|form|kind))\b"
+    # what they (the scammers, callers) will tell you: reported speech (eighth round)
+    r"|\b(?:they|scammers?|fraudsters?|criminals|crooks|callers?|the caller|imposters?|impostors?)"
+    r"(?: (?:may|might|will|could|often|usually|typically|sometimes|then))?"
+    r" (?:tell|say to|promise|claim to) (?:you|victims|people)\b"
 )
 _SCAM_VERDICT = re.compile(
     r"(?:都|一律|一定|肯定|往往|多半|通常|全都|全)是(?:诈骗|骗局|骗子|陷阱|圈套|骗人的)"
@@ -369,10 +383,22 @@ _SCAM_VERDICT = re.compile(
 _NORM_SENTENCE_END = re.compile(r"[!?\n]|\.(?!\d)")
 
 
+# ... or the next sentence opens by calling it a scam ("… will ever ask for the code. That's always a scam.")
+_NEXT_SENTENCE = re.compile(r"[。!?\n]|\.(?!\d)")
+_NEXT_VERDICT = re.compile(
+    r"\s*(?:(?:that|this|it)(?:'s| is) (?:always |almost always |definitely |certainly |100% )?(?:an? )?(?:scam|fraud)"
+    r"|(?:这|那)(?:就|一定|肯定|都|全)?是(?:诈骗|骗局|骗子))"
+)
+
+
 def described_scam(s: str, a: int, b: int) -> bool:
     """True when the claim at ``[a, b)`` of the normalised text ``s`` stands in a sentence that describes a
-    scam or condemns the claim (see ``_SCAM_SUBJECT`` and ``_SCAM_VERDICT``): a mention, not a claim made."""
+    scam or condemns the claim (see ``_SCAM_SUBJECT`` and ``_SCAM_VERDICT``), or the next sentence opens by
+    calling it a scam (``_NEXT_VERDICT``): a mention, not a claim made."""
     start = max((m.end() for m in _NORM_SENTENCE_END.finditer(s, 0, a)), default=0)
     m_end = _NORM_SENTENCE_END.search(s, b)
     end = m_end.start() if m_end else len(s)
-    return _SCAM_SUBJECT.search(s, start, a) is not None or _SCAM_VERDICT.search(s[b:end]) is not None
+    if _SCAM_SUBJECT.search(s, start, a) is not None or _SCAM_VERDICT.search(s[b:end]) is not None:
+        return True
+    nxt = _NEXT_SENTENCE.search(s, b)
+    return nxt is not None and _NEXT_VERDICT.match(s, nxt.end()) is not None
