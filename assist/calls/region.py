@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from assist.protocols import SearchResult
-from assist.text import detect_language
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +46,6 @@ _CANTONESE = re.compile(
     r"咗|唔|嘅|喺|冇|睇|俾|嘢|啲|佢|咩|乜|嚟|噉|㗎|囉|啱|點解|幾多|而家|攞|搵|琴日|頭先|(?<![關联聯])係"
     r"|哋|嗰|咁|喎|諗"  # 我哋 / 你哋, 嗰隻, 咁點算, …喎, 諗下: spoken Cantonese only
 )
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-MIN_SCRIPT_HAN = 4  # Han characters a turn needs before its script says anything about the caller
 
 
 def caller_region(text: str) -> str | None:
@@ -63,25 +60,6 @@ def caller_region(text: str) -> str | None:
     if hk > tw:
         return "HK"
     if tw > hk:
-        return "TW"
-    return None
-
-
-def script_region(text: str) -> str | None:
-    """The caller's likely region from how a customer turn is written, for a call with no cue yet.
-
-    Callers in Traditional script are Hong Kong or Taiwan callers (the mainland writes Simplified): one
-    Cantonese word makes it Hong Kong (a Hong Kong caller speaks Cantonese, and the transcript shows it:
-    "你哋有隻基金", "咁點算"); Traditional script without any is Taiwanese Mandarin ("我在你們網站上看到一檔基金").
-    A weaker reading than `caller_region`: it is not kept, so a later cue decides. None for Simplified script
-    (a Guangdong caller may speak Cantonese), English, or too few Han characters.
-    """
-    language = detect_language(text)
-    if language == "zh-Hans":  # a mainland caller may speak Cantonese too (Guangdong)
-        return None
-    if _CANTONESE.search(text):
-        return "HK"
-    if language == "zh-Hant" and len(_HAN.findall(text)) >= MIN_SCRIPT_HAN:
         return "TW"
     return None
 

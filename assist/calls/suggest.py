@@ -22,7 +22,7 @@ from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
 from assist.calls.playbooks import Playbooks
 from assist.calls.rank import Ranker, Ranking, with_sections
-from assist.calls.region import RegionalPolicies, script_region
+from assist.calls.region import RegionalPolicies
 from assist.calls.retrieve import RetrieveStage
 from assist.calls.state import CallState
 from assist.calls.understanding.stage import VECTOR
@@ -133,16 +133,13 @@ class SuggestStage:
         shared = {VECTOR: vector} if vector is not None and not cq.elliptical else None
         # a Hong Kong or Taiwan caller's branch policy may be in another script than the question: look deeper
         deep = REGIONAL_DEPTH if state.region in ("HK", "TW") else None
-        # a call with no cue of its region yet: the customer's script and Cantonese words tell (not kept); a
-        # Traditional-script question reaches the branch's policies written in it without the deeper retrieval
-        region = state.region or script_region(clean)
         with self.metrics.stage("retrieve"):
             retrieval = self.retrieval.run(call_id=state.call_id, query=cq.query, vectors=shared, k=deep)
         timings.update(retrieval.timings)
         t = time.perf_counter()
         with self.metrics.stage("rank"):
-            results = self._with_branch_policy(state, retrieval.results, vector, region)
-            ranking = self._rank(state, cq, results, language, meant=meant, region=region)
+            results = self._with_branch_policy(state, retrieval.results, vector)
+            ranking = self._rank(state, cq, results, language, meant=meant)
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only:
             logger.info("same passage as last time; no suggestion", extra={"call_id": state.call_id})
@@ -170,28 +167,21 @@ class SuggestStage:
         return Suggested(suggestion, list(answer.events))
 
     def _with_branch_policy(
-        self, state: CallState, results: list[SearchResult], vector: np.ndarray | None, region: str | None
+        self, state: CallState, results: list[SearchResult], vector: np.ndarray | None
     ) -> list[SearchResult]:
         """`results` with the caller's branch policy on the product in question, when the words could not find it."""
         index = getattr(self.retrieval.retriever, "index", None)
-        return self.regional.run(results, region=region, vector=vector, index=index)
+        return self.regional.run(results, region=state.region, vector=vector, index=index)
 
     def _rank(
-        self,
-        state: CallState,
-        cq: ContextQuery,
-        results: list[SearchResult],
-        language: str,
-        *,
-        meant: bool,
-        region: str | None,
+        self, state: CallState, cq: ContextQuery, results: list[SearchResult], language: str, *, meant: bool
     ) -> Ranking:
         """The relevance gate and re-rank; a need read by meaning falls back to :meth:`_need_ranking`."""
         ranking = self.ranker.run(
-            query=cq, results=results, language=language, last_top_chunk=state.last_top_chunk, region=region
+            query=cq, results=results, language=language, last_top_chunk=state.last_top_chunk, region=state.region
         )
         if meant and (ranking.repeat_only or not ranking.results):
-            ranking = self._need_ranking(cq, results, language, repeat=ranking.repeat_only, region=region)
+            ranking = self._need_ranking(cq, results, language, repeat=ranking.repeat_only, region=state.region)
         return ranking
 
     def _follow_up(self, state: CallState, comp: Composition, cq: ContextQuery, clean: str, *, explicit: bool) -> None:
