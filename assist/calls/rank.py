@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from assist.calls.compose import own_content, script_of
 from assist.calls.context import ContextQuery
-from assist.calls.region import region_adjustment, regional_products
+from assist.calls.region import region_adjustment, regional_products, topical_products
 from assist.protocols import SearchResult
 from assist.text import detect_language, normalize, tokenize
 
@@ -211,7 +211,7 @@ class Ranker:
         focus = _tokens(cq.turn_text) if cq.elliptical else frozenset()
         topic_terms = self.topic_terms(cq.query)
         regional = regional_products(results, region) if region else frozenset()
-        topical = frozenset(r.product or "" for r in results[:TOPICAL_DEPTH])
+        topical = topical_products(results, TOPICAL_DEPTH)
         ranked: list[tuple[float, int, SearchResult]] = []
         for i, r in enumerate(results):
             rel = self.relevance(cq.query, r, focus=cq.turn_text if cq.elliptical else None)

@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 REGIONS = ("mainland", "HK", "TW")
 REGION_TAGS = {"region_mainland": "mainland", "region_hk": "HK", "region_tw": "TW"}
+# Products one branch policy covers together: the Hong Kong and Taiwan investment-product policy covers funds too
+# (the mainland has a fund guide of its own), so a fund question is about that policy's product.
+PRODUCT_FAMILY = {"fund": "wealth"}
 
 # Strong cues: one is enough. Matched on the raw text (case-insensitive for the Latin ones).
 _HK_STRONG = re.compile(
@@ -41,6 +44,7 @@ _TW_STRONG = re.compile(
 # Cantonese particles and words: two in a turn make it a Hong Kong call (one could be written Chinese).
 _CANTONESE = re.compile(
     r"咗|唔|嘅|喺|冇|睇|俾|嘢|啲|佢|咩|乜|嚟|噉|㗎|囉|啱|點解|幾多|而家|攞|搵|琴日|頭先|(?<![關联聯])係"
+    r"|哋|嗰|咁|喎|諗"  # 我哋 / 你哋, 嗰隻, 咁點算, …喎, 諗下: spoken Cantonese only
 )
 
 
@@ -65,9 +69,31 @@ def document_regions(tags: Iterable[str]) -> frozenset[str]:
     return frozenset(REGION_TAGS[t] for t in tags if t in REGION_TAGS)
 
 
+def product_family(product: str | None) -> str:
+    """The product a branch policy is written on, for a document's `product` (see PRODUCT_FAMILY)."""
+    return PRODUCT_FAMILY.get(product or "", product or "")
+
+
+def branch_only(result: SearchResult) -> bool:
+    """True for a document written for a branch (Hong Kong, Taiwan) and not shared with the mainland."""
+    regions = document_regions(result.tags)
+    return bool(regions) and "mainland" not in regions
+
+
 def regional_products(results: Iterable[SearchResult], region: str) -> frozenset[str]:
     """The products among `results` that have a document written for `region`."""
-    return frozenset(r.product or "" for r in results if region in document_regions(r.tags))
+    return frozenset(product_family(r.product) for r in results if region in document_regions(r.tags))
+
+
+def topical_products(results: Iterable[SearchResult], depth: int) -> frozenset[str]:
+    """The products a question is about: those of its best `depth` passages of documents shared across regions.
+
+    A branch's own policy does not vouch for itself: a Hong Kong or Taiwan caller's Traditional script lifts the
+    few documents written in it to the top whatever is asked, so the investment-product policy would count as
+    the subject of a scam call's "那錢拿得回來嗎" only because it is written in the caller's script.
+    """
+    shared = [r for r in results if not branch_only(r)]
+    return frozenset(product_family(r.product) for r in shared[:depth])
 
 
 def region_adjustment(
@@ -86,7 +112,7 @@ def region_adjustment(
     if region not in ("HK", "TW"):
         return 0
     regions = document_regions(result.tags)
-    product = result.product or ""
+    product = product_family(result.product)
     if region in regions:  # a branch's own policy outranks one shared with the mainland
         return 1 if "mainland" not in regions and (topical is None or product in topical) else 0
     if regions and "mainland" not in regions:  # another branch's own policy: its fees and hotlines are not theirs
@@ -138,9 +164,9 @@ class RegionalPolicies:
                     if "mainland" in regions:  # shared with the mainland: retrieved like any other policy
                         continue
                     for r in regions:
-                        by.setdefault((r, meta.product or ""), []).append(cid)
+                        by.setdefault((r, product_family(meta.product)), []).append(cid)
                 self._by_region, self._key = by, key
-            return self._by_region.get((region, product), [])
+            return self._by_region.get((region, product_family(product)), [])
 
     def run(
         self, results: list[SearchResult], *, region: str | None, vector: np.ndarray | None, index: Any
