@@ -20,7 +20,8 @@ model in force was trained on, i.e. its recipe). ``--in-force`` scores the shipp
 (fair only on sets it never saw). Settings: ``credential=`` the policy's ``credential_without_secret``,
 ``veto_below=`` its veto, anything else a :class:`TrainConfig` field (``per_script=1``, ``simplify=1``,
 ``target_flag_fpr=0.10`` ...). The defaults are the installed recipe of round 6 (``ordinary_weight=10
-simplify=1 per_script=1 target_flag_fpr=0.10 ordinary_flag_fpr=0.02``, ``credential=warn_at_block``).
+simplify=1 per_script=1 target_flag_fpr=0.10 ordinary_flag_fpr=0.02 ordinary_veto=0``,
+``credential=warn_at_block``); ``ordinary_veto=none`` switches the ordinary-talk veto off.
 Encodings are cached in ``GUARD_LOSO_DIR`` (default ``/tmp/g8``); the result is written to ``NAME.json``
 there. Never reads the held-out sets or the shared dev set's texts (only its source addresses, to drop
 their sites from training).
@@ -52,6 +53,7 @@ RECIPE: dict[str, Any] = {
     "per_script": True,
     "target_flag_fpr": 0.10,
     "ordinary_flag_fpr": 0.02,
+    "ordinary_veto": 0.0,
 }
 _SECOND_LEVEL = {"com", "org", "net", "gov", "edu", "co", "ac"}
 
