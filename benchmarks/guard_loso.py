@@ -139,7 +139,9 @@ def score(guard: Any, layer: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
             out[f"{subset}/{lay}"] = c
     out["misses"] = [r["id"] for r, a in zip(rows, acts, strict=True) if is_claim(r) and a["combined"] == "allow"]
     out["false_flags"] = [
-        (r["id"], a["combined"]) for r, a in zip(rows, acts, strict=True) if not is_claim(r) and a["combined"] != "allow"
+        (r["id"], a["combined"])
+        for r, a in zip(rows, acts, strict=True)
+        if not is_claim(r) and a["combined"] != "allow"
     ]
     return out
 
