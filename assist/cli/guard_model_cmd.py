@@ -69,7 +69,10 @@ def train_model(
     ] = None,
     calibrate_negatives: Annotated[
         str | None,
-        typer.Option("--calibrate-negatives", help="Budgets are rates over 'all' or 'third_party' negatives."),
+        typer.Option(
+            "--calibrate-negatives",
+            help="Budgets over 'all' or 'third_party' negatives, or 'third_party_all' (claims from pages too).",
+        ),
     ] = None,
     ordinary_flag: Annotated[
         float | None,
@@ -131,9 +134,11 @@ def train_model(
             ordinary_veto=default.ordinary_veto if ordinary_veto is None else ordinary_veto,
             per_script=per_script,
         )
-        if config.calibrate_negatives not in ("all", "third_party"):
-            pool = calibrate_negatives
-            typer.echo(f"error: --calibrate-negatives must be all or third_party, got {pool!r}", err=True)
+        from assist.compliance.guard.calibration import NEGATIVE_POOLS
+
+        if config.calibrate_negatives not in NEGATIVE_POOLS:
+            pool, pools = calibrate_negatives, " or ".join(NEGATIVE_POOLS)
+            typer.echo(f"error: --calibrate-negatives must be {pools}, got {pool!r}", err=True)
             raise typer.Exit(2)
         from assist.compliance.guard.combine import CREDENTIAL_MODES, Policy
 

@@ -123,8 +123,9 @@ def _lagrangian(tp: np.ndarray, fp: np.ndarray, allowed: np.ndarray, budget: flo
 #: Corpus kinds that are ordinary talk: the second budget's pool, never in the first budget's.
 ORDINARY_KINDS = ("ordinary",)
 
-#: What :func:`budget_rows` accepts: every negative, or only those taken from third-party public text.
-NEGATIVE_POOLS = ("all", "third_party")
+#: What :func:`budget_rows` accepts: every negative, only those taken from third-party public text, or only
+#: third-party statements on both sides (``third_party_all``: the claims whose recall is maximised too).
+NEGATIVE_POOLS = ("all", "third_party", "third_party_all")
 
 
 def budget_rows(items: Sequence[Any], positive: np.ndarray, pool: str) -> np.ndarray:
@@ -132,8 +133,10 @@ def budget_rows(items: Sequence[Any], positive: np.ndarray, pool: str) -> np.nda
 
     ``third_party`` keeps the negatives whose source is a public page (their group is its address), so
     the budget is a rate over the kind of text the guard is judged on, not over the project's own
-    written near-misses. Ordinary talk (kind ``ordinary``) is never in the pool: it is easy, so it would
-    loosen every threshold, and it has a budget of its own (``ordinary_flag_fpr``).
+    written near-misses; ``third_party_all`` keeps only such statements, claims too, so the thresholds
+    catch the most claims of other writers rather than of the project's. Ordinary talk (kind ``ordinary``)
+    is never in the pool: it is easy, so it would loosen every threshold, and it has a budget of its own
+    (``ordinary_flag_fpr``).
 
     Raises:
         InvalidInputError: An unknown pool, or a pool with no negative in it.
@@ -150,8 +153,11 @@ def budget_rows(items: Sequence[Any], positive: np.ndarray, pool: str) -> np.nda
         return everything_else
     third = np.array([str(getattr(it, "group", "")).startswith("http") for it in items], bool)
     if not (third & ~pos).any():
-        raise InvalidInputError("calibrate_negatives=third_party, but no negative statement has a source address")
-    keep: np.ndarray = (pos | third) & ~ordinary
+        raise InvalidInputError(f"calibrate_negatives={pool}, but no negative statement has a source address")
+    if pool == "third_party_all" and not (third & pos).any():
+        raise InvalidInputError("calibrate_negatives=third_party_all, but no claim has a source address")
+    claims = pos & third if pool == "third_party_all" else pos
+    keep: np.ndarray = (claims | (third & ~pos)) & ~ordinary
     return keep
 
 

@@ -154,3 +154,46 @@ def test_calibrating_on_third_party_negatives_loosens_thresholds_the_written_one
     assert figs_3["recall_flag"] > figs_all["recall_flag"]
     # The written near-misses pay for it: that is the trade this switch makes.
     assert figs_3["fpr_flag"] > figs_all["fpr_flag"]
+
+
+def test_the_budget_can_count_third_party_statements_only_claims_too() -> None:
+    from assist.compliance.guard.calibration import budget_rows
+
+    class It:
+        def __init__(self, group: str) -> None:
+            self.group = group
+
+    items = [It("https://a.example/1"), It("w-12"), It("https://b.example/2"), It("w-13")]
+    pos = np.array([True, True, False, False])
+    # The written claim leaves the pool as well: only the statements of other writers count.
+    assert budget_rows(items, pos, "third_party_all").tolist() == [True, False, True, False]
+    with pytest.raises(InvalidInputError, match="no claim"):
+        budget_rows(items[1:], np.array([True, False, False]), "third_party_all")
+
+
+def test_calibrating_on_third_party_claims_spends_the_budget_where_other_writers_claims_are() -> None:
+    from types import SimpleNamespace
+
+    from assist.compliance.guard.calibration import calibrate_items
+
+    def item(label: int, group: str) -> SimpleNamespace:
+        return SimpleNamespace(kind="corpus", label=label, group=group, text="x", spans=((0, 1),))
+
+    def probs(cat: int, p: float) -> np.ndarray:
+        row = np.full((1, K), (1 - p) / (K - 1))
+        row[0, cat] = p
+        return row
+
+    # The budget (2 flagged negatives) opens one category at 0.5: the written claims are guaranteed returns,
+    # the other writers' claims pressure, and each category has two negatives at 0.5.
+    items = [item(GR, f"w-{i}") for i in range(20)] + [item(PRESSURE, f"https://c.example/{i}") for i in range(5)]
+    items += [item(0, f"https://x.example/{i}") for i in range(20)]
+    oof = [probs(GR, 0.5)] * 20 + [probs(PRESSURE, 0.5)] * 5
+    oof += [probs(GR, 0.5)] * 2 + [probs(PRESSURE, 0.5)] * 2 + [probs(GR, 0.2)] * 16
+    cfg = TrainConfig(**{**FAST.__dict__, "target_block_fpr": 0.0, "target_flag_fpr": 0.1})
+    _, warn_3, _ = calibrate_items(items, oof, TrainConfig(**{**cfg.__dict__, "calibrate_negatives": "third_party"}), K)
+    _, warn_a, _ = calibrate_items(
+        items, oof, TrainConfig(**{**cfg.__dict__, "calibrate_negatives": "third_party_all"}), K
+    )
+    assert warn_3[GR] <= 0.5 < warn_3[PRESSURE]  # the written claims win the budget
+    assert warn_a[PRESSURE] <= 0.5 < warn_a[GR]  # the other writers' claims win it

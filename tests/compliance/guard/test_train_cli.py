@@ -122,6 +122,9 @@ def test_train_switches_simplify_and_bad_negative_pool(fake_training: Path) -> N
     # The fake corpus has no third-party negative: the pool is refused with a reason, not a traceback.
     none = _train(tmp, corpus, "--calibrate-negatives", "third_party", "--no-reviews")
     assert none.exit_code == 2 and "no negative statement has a source address" in none.output
+    # The pool of other writers' statements only is a known pool, refused here for the same reason.
+    also = _train(tmp, corpus, "--calibrate-negatives", "third_party_all", "--no-reviews")
+    assert also.exit_code == 2 and "third_party_all, but no negative statement" in also.output
     ok = _train(tmp, corpus, "--simplify", "--calibrate-negatives", "all", "--no-reviews")
     assert ok.exit_code == 0, ok.output
     model = ClaimModel.load(tmp / "m.npz")
