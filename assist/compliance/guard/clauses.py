@@ -290,7 +290,32 @@ def enumeration_clause(
         if cs < 2 or s[cs - 1] != "、" or not any(cs - 3 <= y <= cs - 1 for _, y, _ in spans):
             break
         cs, _ = clause_around(cs - 1, cs - 1, starts, ends, n)
-    return cs, ce
+    return means_list_start(s, cs, starts, ends), ce
+
+
+# the preposition that opens a list of channels or means, and the list's first item
+_MEANS_OPENER = re.compile(r"(?:通过|透过|经由|利用|以|用|经|通過|透過|經由|經)\s*[^、，,。；;:：\s]{1,8}$")
+
+
+def means_list_start(s: str, cs: int, starts: list[int], ends: list[int]) -> int:
+    """Where a clause starts when it ends a 、-list of channels or means under one preposition.
+
+    不会通过电话、短信等方式索取密码; 不會透過電話、簡訊或LINE向您索取驗證碼: the channels and the verb after them are
+    one clause, so the negator before 通过 reaches the request. Only a list opened by such a preposition is
+    joined: in 不收手续费、保本保息 the first item is a claim of its own, and its 不 stays there.
+    """
+    start = cs
+    for _ in range(20):  # a list has a few items
+        if start < 2 or s[start - 1] != "、":
+            return cs
+        prev, _ = clause_around(start - 1, start - 1, starts, ends, len(s))
+        item = s[prev : start - 1]
+        if _MEANS_OPENER.search(item):
+            return prev
+        if len(item.strip()) > 8:  # a bare item is a word or two: a longer one is a clause of its own
+            return cs
+        start = prev
+    return cs
 
 
 def list_item_start(a: int, cs: int, triggers: Iterable[tuple[int, int, int]], words: Sequence[Any]) -> int:

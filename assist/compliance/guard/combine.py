@@ -131,6 +131,11 @@ class Policy:
             directly (请/需要您提供…, "can you read that to me") for a secret (:func:`names_a_secret`):
             请提供…银行卡号和短信验证码. The rule already judged negation and mentions; a third-person
             description (索取…密码, "will ever ask for the code") can still be vetoed (seventh round).
+        veto_spares_categories: Rule categories whose blocks are never vetoed. Pressure, private dealing and
+            suitability inducement are acts (a deadline pushed, a deal off the books, a risk score to be raised):
+            the rules' clause logic already judged their negations and mentions, and on the five spent outside
+            sets every block the veto threw away in them was a correct one, while every false block the veto
+            saved was a mention of a return, risk or deposit claim (eighth round).
         model_max_action: The most the model alone may do (``block`` or ``warn``).
         hedges_silence: A hedge in the clause (may, might, 可能, 也许, ...) keeps the model from adding a match
             of a :data:`HEDGEABLE` category there, as a hedge cancels a rule's trigger.
@@ -151,6 +156,7 @@ class Policy:
     veto_spares_bare: bool = True
     veto_min_clauses: int = 1
     veto_spares_secrets: bool = True
+    veto_spares_categories: tuple[str, ...] = ("pressure", "private_dealing", "suitability_inducement")
     model_max_action: str = "block"
     hedges_silence: bool = True
     credential_without_secret: str = "warn"
@@ -167,6 +173,13 @@ class Policy:
             raise ValueError(
                 f"policy.credential_without_secret must be one of {modes}, got {self.credential_without_secret!r}"
             )
+        if isinstance(self.veto_spares_categories, str) or not all(
+            isinstance(c, str) for c in self.veto_spares_categories
+        ):
+            raise ValueError(
+                f"policy.veto_spares_categories must be a list of categories, got {self.veto_spares_categories!r}"
+            )
+        object.__setattr__(self, "veto_spares_categories", tuple(self.veto_spares_categories))
         if not 0.0 <= self.veto_below < 1.0:
             raise ValueError(f"policy.veto_below must be in [0, 1), got {self.veto_below}")
 
@@ -232,6 +245,8 @@ def _bare(m: Any, text: str) -> bool:
 def _spared(m: Any, spans: Sequence[tuple[int, int]], own: list[int], policy: Policy, text: str, known: Any) -> bool:
     if m.severity != "block" or m.category not in known:
         return True  # only a block is vetoed, and only in a category the model was trained on
+    if m.category in policy.veto_spares_categories:
+        return True
     if policy.veto_spares_contrast and any(_CONTRAST_START.match(text, spans[i][0]) for i in own):
         return True
     secret = m.category == "credential_request" and names_a_secret(m.text)
