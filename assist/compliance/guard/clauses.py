@@ -384,8 +384,9 @@ def clause_around(a: int, b: int, starts: list[int], ends: list[int], n: int) ->
 # wrongly believed it (誤以為零風險…，且百分之百獲利).
 # Run on the normalised text (Simplified, lower case, ASCII punctuation).
 _SCAM_SUBJECT = re.compile(
-    r"(?<!被)(?:犯罪分子|不法分子|诈骗分子|诈骗集团|诈骗团伙|骗子|非法集资|庞氏骗局|传销组织)们?"
-    r"(?:往往|常常|通常|经常|一般|常|多|惯用|惯以|会以|以|利用|打着|假冒|冒充)"
+    # 歹徒, 诈团, 不肖人士: Taiwan's words for the scammers (歹徒自稱檢察官，稱客戶涉及洗錢案件)
+    r"(?<!被)(?:犯罪分子|不法分子|诈骗分子|诈骗集团|诈骗团伙|诈骗犯|诈团|骗子|歹徒|不肖人士|非法集资|庞氏骗局|传销组织)们?"
+    r"(?:往往|常常|通常|经常|一般|常|多|惯用|惯以|会以|以|利用|打着|假冒|冒充|自称|佯称|谎称|诈称|声称)"
     r"|误以为|误认为"
     # a reported case's victim: news of a scam call (致电事主，指其户口涉及刑事案件; "the victim was then asked")
     r"|事主|受害人|受害者|被害人|苦主|\bthe victims?\b"
