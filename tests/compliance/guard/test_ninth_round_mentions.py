@@ -114,3 +114,33 @@ def test_without_the_affirmation_the_veto_still_works(guard: Guard, model: Claim
 def test_a_negated_claim_followed_by_no_problem_stays_allowed(guard: Guard, model: ClaimModel) -> None:
     for text in ("这个产品不保本不保息，这一点没问题吧？", "It is not risk-free, no problem."):
         assert _with_model(guard, model).check(text).action == "allow"
+
+
+# investment-scam ad copy stated as fact: a return per day or hour, money multiplied, a fortune, no crash
+SCAM_AD_RETURNS = [
+    "Members earn 4% daily on every deposit for 25 days.",
+    "Enjoy a fixed hourly return of 0.3% on your balance.",
+    "Your daily profit will be 300 to 8000 dollars.",
+    "Put in a thousand now and we will quadruple your money.",
+    "Anyone can make a fortune with our copy-trading robot!",
+    "Buy before Friday, because this time there will be no crash.",
+]
+SCAM_AD_RETURNS_NOT_MADE = [
+    "If someone offers you 4% daily returns, it is a scam.",
+    "Real funds have ups and downs, not a steady 1% a day.",
+    "Overdue loans carry a late fee of 0.05% per day.",
+    "Nobody can quadruple your money without risk.",
+    "You will not make a fortune with a savings account.",
+    "No one can promise there will be no crash.",
+]
+
+
+@pytest.mark.parametrize("text", SCAM_AD_RETURNS)
+def test_scam_ad_returns_stated_as_fact_block(guard: Guard, text: str) -> None:
+    verdict = guard.check(text)
+    assert verdict.action == "block" and {m.category for m in verdict.matches} == {"performance_prediction"}
+
+
+@pytest.mark.parametrize("text", SCAM_AD_RETURNS_NOT_MADE)
+def test_scam_ad_returns_negated_warned_about_or_charged_are_allowed(guard: Guard, text: str) -> None:
+    assert guard.check(text).action == "allow"
