@@ -124,6 +124,9 @@ SCAM_AD_RETURNS = [
     "Put in a thousand now and we will quadruple your money.",
     "Anyone can make a fortune with our copy-trading robot!",
     "Buy before Friday, because this time there will be no crash.",
+    "加入会员以后每日收益稳定在2%。",
+    "這個項目每天回報高達1.5%。",
+    "这一轮行情肯定不会崩盘，放心进。",
 ]
 SCAM_AD_RETURNS_NOT_MADE = [
     "If someone offers you 4% daily returns, it is a scam.",
@@ -132,6 +135,10 @@ SCAM_AD_RETURNS_NOT_MADE = [
     "Nobody can quadruple your money without risk.",
     "You will not make a fortune with a savings account.",
     "No one can promise there will be no crash.",
+    "谁跟您说每日收益2%，那一定是骗局。",
+    "貸款逾期每天收取0.05%的罰息。",
+    "市场有涨有跌，谁也不能保证不会崩盘。",
+    "系统升级后不会崩溃。",
 ]
 
 
