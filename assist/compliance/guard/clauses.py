@@ -224,17 +224,27 @@ _MENTION_CUES = re.compile(
     r"话术|話術|字眼|说辞|說辭|说词|說詞|用语|用語|字样|字樣|宣传|宣傳|宣称|宣稱|声称|聲稱|号称|號稱|诈骗|詐騙|骗|騙|"
     r"违规|違規|违法|違法|误导|誤導|不得|禁止|广告|廣告|所谓|所謂|标榜|標榜|噱头|噱頭|夸大|誇大|说|說|称|稱|投诉|投訴|叫|口号|口號|"
     r"问|問|询问|詢問|陷阱|陷井|圈套|"
+    # a claim named as a keyword, a tactic or a lure (ninth round): 判斷關鍵字, 话术手法, 被「保證獲利」所吸引
+    r"关键字|關鍵字|关键词|關鍵詞|手法|伎俩|伎倆|套路|吸引|诱惑|誘惑|诱人|誘人|喜爱|喜愛|追捧|青睐|青睞|"
     r"\b(?:such as|words?|phrases?|terms?|claims?|scams?|fraud\w*|misleading|so[- ]called|promises|red flags?|"
-    r"traps?)\b",
+    r"traps?|tactics?|tricks?|ploys?|lures?|pressure|urgency|keywords?|buzzwords?|slogans?|pitch(?:es)?)\b",
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?:\s|$)")
 
 
+# a claim joined to a quoted one as one label (像這種保本又「保證獲利」的商品): the quote's status is the pair's
+_JOINED_TO_QUOTE = re.compile(r"\s*(?:又|和|与|與|及|或|、|/)\s*[“「『‘]")
+
+
 def quoted_mention(text: str, a: int, b: int) -> bool:
     """True when the claim at ``[a, b)`` of the original ``text`` is a quoted mention (see :func:`_quoted_at`);
-    a match that runs into the quote (move money to a "safe account") is judged by its quoted end."""
-    return _quoted_at(text, a, b) or (b - a > 1 and _quoted_at(text, b - 1, b))
+    a match that runs into the quote (move money to a "safe account") is judged by its quoted end, and a
+    claim joined by 又/和/、 to a quoted mention right after it (保本又「保證獲利」的商品…) shares that mention."""
+    if _quoted_at(text, a, b) or (b - a > 1 and _quoted_at(text, b - 1, b)):
+        return True
+    joined = _JOINED_TO_QUOTE.match(text, b)
+    return joined is not None and joined.end() < len(text) and _quoted_at(text, joined.end(), joined.end() + 1)
 
 
 def _quoted_at(text: str, a: int, b: int) -> bool:
@@ -397,6 +407,22 @@ _SCAM_SUBJECT = re.compile(
     r"|\b(?:they|scammers?|fraudsters?|criminals|crooks|callers?|the caller|imposters?|impostors?)"
     r"(?: (?:may|might|will|could|often|usually|typically|sometimes|then))?"
     r" (?:tell|say to|promise|claim to) (?:you|victims|people)\b"
+    # what the crooks do, told in the third person (ninth round): "the crooks ask for the three-digit code",
+    # "fraudsters then demand a fee"
+    r"|\b(?:the|these|such|many|some)? ?(?:scammers|fraudsters|crooks|con artists|criminals|thieves|the thief|"
+    r"the scammer|the fraudster|imposters|impostors)(?: (?:will|may|might|then|often|usually|typically|also|"
+    r"sometimes|simply|just))? (?:ask|asks|request|requests|demand|demands|want|wants|tell|tells|say|says|promise|"
+    r"promises|pose|poses|pretend|pretends|offer|offers|guarantee|guarantees|insist|insists|pressure|pressures|"
+    r"urge|urges|instruct|instructs)\b"
+    # a scheme defined by its hallmark: "A key feature of an HYIP is that it guarantees …"; 庞氏骗局的特征是…
+    r"|\b(?:feature|features|hallmark|hallmarks|sign|signs|characteristic|characteristics|trait|traits|mark)"
+    r" of (?:an? |the |these |such |most |many |all )?(?:hyips?|high[- ]yield investment programs?|ponzi|pyramid|"
+    r"scams?|frauds?|fraudulent|investment frauds?|fake|bogus|illegal|unlicensed)\b"
+    r"|\b(?:an? )?hyips? (?:is|are)\b"
+    r"|(?:庞氏骗局|骗局|诈骗|非法集资|传销|资金盘|杀猪盘)的?(?:(?:主要|共同|典型|常见)的?)?(?:特征|特点|特色|手法|套路|伎俩|共同点)"
+    # a keyword list under a lead-in that names its items as words (判断关键字:保证获利、…; "Red flags: …")
+    r"|(?:关键字|关键词|警示词|话术|常见说法|警讯|\bred flags|\bwarning signs|\bkeywords|\bbuzzwords|"
+    r"\bphrases to watch for)\s*:"
 )
 _SCAM_VERDICT = re.compile(
     r"(?:都|一律|一定|肯定|往往|多半|通常|全都|全)是(?:诈骗|骗局|骗子|陷阱|圈套|骗人的)"
@@ -424,7 +450,26 @@ def described_scam(s: str, a: int, b: int) -> bool:
     start = max((m.end() for m in _NORM_SENTENCE_END.finditer(s, 0, a)), default=0)
     m_end = _NORM_SENTENCE_END.search(s, b)
     end = m_end.start() if m_end else len(s)
-    if _SCAM_SUBJECT.search(s, start, a) is not None or _SCAM_VERDICT.search(s[b:end]) is not None:
+    if _SCAM_SUBJECT.search(s, start, b) is not None or _SCAM_VERDICT.search(s[b:end]) is not None:
         return True
     nxt = _NEXT_SENTENCE.search(s, b)
     return nxt is not None and _NEXT_VERDICT.match(s, nxt.end()) is not None
+
+
+# An affirmation built from a negator (没问题, 冇問題, "no problem") after a claim confirms it: the rules read it
+# as one scope word that negates nothing (``_ZH_IGNORE``), but the claim model takes its 没/no for a negation
+# and reads 保本保息绝对没问题 as a denial, which let its veto drop the rule's block (ninth round).
+_AFFIRMING_IDIOM = re.compile(
+    r"[\s,，]*(?:(?:绝对|絕對|肯定|完全|保证|保證|一定|真的|都|也|是|就)\s*){0,2}"
+    r"(?:没问题|沒問題|没有问题|沒有問題|冇问题|冇問題|无问题|無問題|不成问题|不成問題|不是问题|不是問題|没得说|沒得說)"
+    r"|[\s,，.]*(?:(?:absolutely|definitely|totally|really|that's|that is|it's|it is)\s+){0,2}"
+    r"(?:no problem|not a problem|no problems|no worries)\b",
+    re.IGNORECASE,
+)
+
+
+def affirmed_after(text: str, end: int) -> bool:
+    """True when the claim ending at ``end`` of the original ``text`` is followed by an affirmation built from
+    a negator (保本保息绝对没问题; 保本冇問題; "guaranteed returns, no problem"): the claim is confirmed, not
+    denied, so the claim model's low reading there must not veto it."""
+    return _AFFIRMING_IDIOM.match(text, end) is not None

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from assist.compliance.guard.clauses import affirmed_after
+
 logger = logging.getLogger(__name__)
 
 _CONTRAST_START = re.compile(
@@ -245,8 +247,8 @@ def _bare(m: Any, text: str) -> bool:
 def _spared(m: Any, spans: Sequence[tuple[int, int]], own: list[int], policy: Policy, text: str, known: Any) -> bool:
     if m.severity != "block" or m.category not in known:
         return True  # only a block is vetoed, and only in a category the model was trained on
-    if m.category in policy.veto_spares_categories:
-        return True
+    if m.category in policy.veto_spares_categories or affirmed_after(text, m.end):
+        return True  # 保本保息绝对没问题: the model reads the 没 of 没问题 as a negation; the rules do not
     if policy.veto_spares_contrast and any(_CONTRAST_START.match(text, spans[i][0]) for i in own):
         return True
     secret = m.category == "credential_request" and names_a_secret(m.text)
