@@ -152,7 +152,9 @@ class Understanding:
         late_parts = late_done_clauses(clean, model.normalize, limit=CLAUSES_PER_TURN)
         others = other_clauses(clean, model.normalize, limit=CLAUSES_PER_TURN)
         asked: list[tuple[np.ndarray, str]] = []
-        if parts and self.clause_encoder is not None:  # one run: the turn's vector and its clauses' in context
+        # one run: the turn's vector and its clauses' in context (also when no clause may tick: the questions and
+        # requests among the others still tell whether the turn read whole is open)
+        if (parts or others) and self.clause_encoder is not None:
             ordered = [*parts, *late_parts]  # the late clauses come after the first ones, in the turn's order
             spans = _spans(clean, ordered) + _spans(clean, [p for p, _ in others])
             encoded = self.clause_encoder.encode(clean, spans)
