@@ -80,8 +80,8 @@ _PENDING = re.compile(
     r"(?<![首原优预事])先[\s。.!！]*$|"
     # a means of confirmation sent to the customer: the check waits on them ("我哋 send 咗個推送通知去你嘅 App",
     # "我们刚发了验证码", "I've sent a code to your phone")
-    r"推送通知|推播|\bpush notification\b|(?:发|send|sent|推送)[^，。,.;；]{0,12}(?:推送|推播|验证码|验证短信|链接|连结|"
-    r"\bcode\b|\bpasscode\b|\botp\b|\bnotification\b|\bpush\b|\blink\b|\bprompt\b)"
+    r"推送通知|推播|\bpush notification\b|(?:发|send|sent|推送)[^，。,.;；]{0,12}"
+    r"(?:推送|推播|验证码|验证短信|链接|连结|\bcode\b|\bpasscode\b|\botp\b|\bnotification\b|\bpush\b|\blink\b|\bprompt\b)"
 )
 # The customer told where they stand in a period ("你仲喺冷靜期入面", "您还在犹豫期内", "you're still within the
 # cooling-off period"): their standing, not the rule explained.
