@@ -113,3 +113,9 @@ def test_please_is_a_request_but_please_note_is_not() -> None:
 def test_the_customers_standing_in_a_period_is_no_explanation(text: str, ticked: bool) -> None:
     shipped = _model(step_phrases=SHIPPED.step_phrases)  # 冷靜期, 犹豫期内, "cooling-off period is" are pins
     assert _steps(shipped, OTHER, text) == (["explain_cooling_off"] if ticked else [])
+
+
+def test_a_request_that_opens_the_turn_leaves_a_later_completion() -> None:
+    words = {"报案": "report_fraud", "诈骗案件": "report_fraud"}
+    text = "请您今天就去派出所报案，收款账户我都记在诈骗案件里了"
+    assert _understanding(_strong(), words).agent(text, already=[])[0] == ["report_fraud"]
