@@ -119,3 +119,21 @@ def test_a_request_that_opens_the_turn_leaves_a_later_completion() -> None:
     words = {"报案": "report_fraud", "诈骗案件": "report_fraud"}
     text = "请您今天就去派出所报案，收款账户我都记在诈骗案件里了"
     assert _understanding(_strong(), words).agent(text, already=[])[0] == ["report_fraud"]
+
+
+@pytest.mark.parametrize(
+    ("text", "confirmed"),
+    [
+        ("你仲喺冷靜期入面。不過我勸你諗清楚，呢份計劃好穩陣。", False),
+        ("You're still within the cooling-off period. Honestly, I'd keep it.", False),
+        ("您还在犹豫期内。这款产品放着比定期划算。", False),
+        ("冷靜期係 21 日，期內退保全數退還保費。", True),
+        ("The cooling-off period is 21 days; inside it you get a full refund.", True),
+    ],
+)
+def test_the_guards_one_phrase_disclosure_is_not_confirmed_by_the_customers_standing(
+    text: str, confirmed: bool
+) -> None:
+    shipped = _model(step_phrases=SHIPPED.step_phrases)
+    understanding = _understanding(shipped, {})
+    assert understanding.confirms_done(OTHER, text) is confirmed

@@ -185,8 +185,11 @@ class Understanding:
         return None if evidence is None else evidence.reason(step)
 
     def confirms_done(self, vec: np.ndarray, clean: str) -> bool:
-        """The done heads' veto for a one-phrase disclosure: True unless they say nothing was done."""
+        """The done heads' veto for a one-phrase disclosure: True unless they say nothing was done, or the turn
+        says the phrase only to tell the customer where they stand ("你仲喺冷靜期入面")."""
         model, _ = self._need_model()
+        if model.tells_standing_only(clean):
+            return False
         return model.done_probability(vec, clean) >= float(model.thresholds["pin_min_done"])
 
 

@@ -364,6 +364,14 @@ def said_plainly(text: str, normalize: Normalizer, phrases: list[tuple[str, re.P
     return False
 
 
+def tells_standing_only(text: str, normalize: Normalizer, phrases: list[tuple[str, re.Pattern[str] | None]]) -> bool:
+    """True when every clause of the turn that says one of `phrases` tells the customer where they stand in a
+    period ("你仲喺冷靜期入面", "you're still within the cooling-off period") and none explains it."""
+    said = [affirm(normalize(part)) for part, _ in _scope_parts(text)]
+    said = [norm for norm in said if hit(norm, phrases)]
+    return bool(said) and all(_STANDING.search(norm) for norm in said)
+
+
 def asks_or_requests(text: str, normalize: Normalizer = _product_normalize) -> bool:
     """True when one of the last two clauses of a turn asks (a question mark or word) or requests
     ("请问您贵姓，证件号后六位是多少？", "date of birth please", "麻烦说一下出生日期")."""
