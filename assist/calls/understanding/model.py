@@ -43,7 +43,6 @@ from assist.calls.understanding.text import (
     said_plainly,
     says_done,
     step_cues,
-    tells_standing_only,
 )
 
 logger = logging.getLogger(__name__)
@@ -240,12 +239,6 @@ class TurnUnderstanding:
         return previous, dict(ranked).get(previous, 0.0), False, ranked
 
     # -- steps ---------------------------------------------------------------------------------------
-    def tells_standing_only(self, text: str) -> bool:
-        """True when the turn says a step's pin only to tell the customer where they stand in a period ("你仲喺
-        冷靜期入面"): no disclosure of that period is read."""
-        pins = [p for s in self.step_ids for p in self._step_pins[s]]
-        return tells_standing_only(text, self._normalize, pins)
-
     def done_probability(self, vec: np.ndarray, text: str) -> float:
         """P(the agent turn reports a step done): mean of the vector+cues head and the n-gram head."""
         norm = self._normalize(text)

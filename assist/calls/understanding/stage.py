@@ -18,7 +18,13 @@ import numpy as np
 
 from assist.calls.context import clean_turn
 from assist.calls.understanding.model import Encoder, ModelFileError, TurnReading, TurnUnderstanding
-from assist.calls.understanding.text import late_done_clauses, other_clauses, tick_clauses
+from assist.calls.understanding.text import (
+    compile_phrases,
+    late_done_clauses,
+    other_clauses,
+    tells_standing_only,
+    tick_clauses,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -188,7 +194,8 @@ class Understanding:
         """The done heads' veto for a one-phrase disclosure: True unless they say nothing was done, or the turn
         says the phrase only to tell the customer where they stand ("你仲喺冷靜期入面")."""
         model, _ = self._need_model()
-        if model.tells_standing_only(clean):
+        pins = compile_phrases([p for ps in model.playbook.step_phrases.values() for p in ps], model.normalize)
+        if tells_standing_only(clean, model.normalize, pins):
             return False
         return model.done_probability(vec, clean) >= float(model.thresholds["pin_min_done"])
 
