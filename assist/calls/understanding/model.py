@@ -39,6 +39,7 @@ from assist.calls.understanding.text import (
     is_one_clause,
     need_cues,
     promises,
+    requests,
     said_plainly,
     says_done,
     step_cues,
@@ -303,7 +304,7 @@ class TurnUnderstanding:
             if s not in allowed:
                 continue
             by_model = sc >= max(th.get(s, th["default"]), th_floor)
-            if by_model and self._still_open(s, clauses, asked, promises_too=source[s] == -1):
+            if by_model and self._still_open(s, clauses, asked, promises_too=source[s] == -1, turn=text):
                 by_model = False  # read done while the turn asks about it and no clause says it finished
             if not by_model and s in fast:
                 by_model, source[s] = True, fast[s]
@@ -327,15 +328,24 @@ class TurnUnderstanding:
         asked: Sequence[tuple[np.ndarray, str]],
         *,
         promises_too: bool = True,
+        turn: str = "",
     ) -> bool:
-        """True when one of the turn's questions or promises is about `step` (P ≥ `ASKED_SAME_STEP`) and none
-        of its clauses says that step finished ("这次补卡收20元，普通的7个工作日寄出，您要哪种？", "…但我会
-        开个诈骗个案，记下收款账户"): the turn talks about the step, it does not report it done.
+        """True when one of the turn's questions, requests ("…推播，請您按一下確認是本人來電") or promises is
+        about `step` (P ≥ `ASKED_SAME_STEP`) and none of its clauses says that step finished ("这次补卡收20元，
+        普通的7个工作日寄出，您要哪种？", "…但我会开个诈骗个案，记下收款账户"): the turn talks about the step, it
+        does not report it done. A request counts only when it closes `turn` (the turn's text).
         `promises_too=False`: questions only (a step read done in a clause of its own: a promise of the next
         part of the same work, "…我們會把對方帳戶列為警示帳戶", does not undo it; a question about it does, "…so
         the new card itself is free. Would you like it sent express?")."""
         i = self.step_ids.index(step)
-        open_ = [q for q, t in asked if asks(t, self._normalize) or (promises_too and promises(t, self._normalize))]
+        norm, end = self._normalize, turn.rstrip().rstrip("。.!！")
+        # a request counts when it closes the turn ("…推播，請您按一下確認"): one that opens it asks the customer
+        # for their own part ("請您打165報案，…對方帳號我都登記在詐騙案件裡了")
+        open_ = [
+            q
+            for q, t in asked
+            if asks(t, norm) or (promises_too and promises(t, norm)) or (requests(t, norm) and end.endswith(t))
+        ]
         if not any(self.step_head.proba(self._vec(q))[i] >= ASKED_SAME_STEP for q in open_):
             return False
         # a clause of four characters or more: the ASR split leaves fragments ("咗個" of "我啱啱 send 咗個 push")

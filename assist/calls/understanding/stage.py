@@ -18,7 +18,13 @@ import numpy as np
 
 from assist.calls.context import clean_turn
 from assist.calls.understanding.model import Encoder, ModelFileError, TurnReading, TurnUnderstanding
-from assist.calls.understanding.text import late_done_clauses, other_clauses, tick_clauses
+from assist.calls.understanding.text import (
+    compile_phrases,
+    late_done_clauses,
+    other_clauses,
+    tells_standing_only,
+    tick_clauses,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +158,9 @@ class Understanding:
         late_parts = late_done_clauses(clean, model.normalize, limit=CLAUSES_PER_TURN)
         others = other_clauses(clean, model.normalize, limit=CLAUSES_PER_TURN)
         asked: list[tuple[np.ndarray, str]] = []
-        if parts and self.clause_encoder is not None:  # one run: the turn's vector and its clauses' in context
+        # one run: the turn's vector and its clauses' in context (also when no clause may tick: the questions and
+        # requests among the others still tell whether the turn read whole is open)
+        if (parts or others) and self.clause_encoder is not None:
             ordered = [*parts, *late_parts]  # the late clauses come after the first ones, in the turn's order
             spans = _spans(clean, ordered) + _spans(clean, [p for p, _ in others])
             encoded = self.clause_encoder.encode(clean, spans)
@@ -183,8 +191,12 @@ class Understanding:
         return None if evidence is None else evidence.reason(step)
 
     def confirms_done(self, vec: np.ndarray, clean: str) -> bool:
-        """The done heads' veto for a one-phrase disclosure: True unless they say nothing was done."""
+        """The done heads' veto for a one-phrase disclosure: True unless they say nothing was done, or the turn
+        says the phrase only to tell the customer where they stand ("你仲喺冷靜期入面")."""
         model, _ = self._need_model()
+        pins = compile_phrases([p for ps in model.playbook.step_phrases.values() for p in ps], model.normalize)
+        if tells_standing_only(clean, model.normalize, pins):
+            return False
         return model.done_probability(vec, clean) >= float(model.thresholds["pin_min_done"])
 
 

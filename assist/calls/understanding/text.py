@@ -70,8 +70,24 @@ _DONE_ASPECT = re.compile(
 # The ticker's gate for "not yet": the heads' future cue, except 将 after 已 ("已经将尾数 8802 的卡挂失" is the
 # disposal 将 of a thing done, not "will"), and with a proposal ("let's get the card blocked").
 _FUTURE_GATE = re.compile(_FUTURE.pattern.replace("|将|", "|(?<!已经)(?<!已)将|", 1) + r"|\blet's\b|\blet us\b")
-# Not yet done: a condition or a prerequisite ("要先做评估", "if you'd like"), a closing "please" (a request).
-_PENDING = re.compile(r"要先|需要先|得先|须先|必须先|之前(?:我)?(?:要|需要|得|先)|如果|假如|\bif\b|\bplease\s*$")
+# Not yet done: a condition or a prerequisite ("要先做评估", "if you'd like"), a request ("please ..."), what the
+# agent is about to do first (Cantonese 先), or a means of confirmation sent for the customer to act on.
+_PENDING = re.compile(
+    r"要先|需要先|得先|须先|必须先|之前(?:我)?(?:要|需要|得|先)|如果|假如|\bif\b|\bplease\s*$|"
+    # a request of the customer anywhere in the clause ("please tap confirm"; not "please note it's done")
+    r"\bplease\b(?!\s+(?:note|be aware|rest assured))|"
+    # Cantonese clause-final 先, "first" ("我而家幫你停咗張卡先": V咗…先 is what the agent is about to do)
+    r"(?<![首原优预事])先[\s。.!！]*$|"
+    # a means of confirmation sent to the customer: the check waits on them ("我哋 send 咗個推送通知去你嘅 App",
+    # "我们刚发了验证码", "I've sent a code to your phone")
+    r"推送通知|推播|\bpush notification\b|(?:发|send|sent|推送)[^，。,.;；]{0,12}"
+    r"(?:推送|推播|验证码|验证短信|链接|连结|\bcode\b|\bpasscode\b|\botp\b|\bnotification\b|\bpush\b|\blink\b|\bprompt\b)"
+)
+# The customer told where they stand in a period ("你仲喺冷靜期入面", "您还在犹豫期内", "you're still within the
+# cooling-off period"): their standing, not the rule explained.
+_STANDING = re.compile(
+    r"(?:仲喺|仲系|还在|仍在|仍然在|依然在)[^，。,.;；]{0,8}(?:期|内|入面|之内|里面)|\bstill (?:within|in|inside)\b"
+)
 _PLEASE = re.compile(r"\bplease\s*$")
 # The agent promises to do something (first person, not yet): "我会开个案", "我而家即刻凍結", "I'll log it".
 _PROMISE = re.compile(
@@ -263,6 +279,12 @@ def asks(text: str, normalize: Normalizer) -> bool:
     return not (_RELATIVE.match(norm) or _CONTINUED.match(norm)) and bool(_QUESTION.search(norm))
 
 
+def requests(text: str, normalize: Normalizer) -> bool:
+    """A clause that asks the customer to do something ("麻煩你撳確認", "請您按一下確認", "please tap confirm")."""
+    norm = normalize(text)
+    return bool(_REQUEST.search(norm) or _PLEASE.search(norm) or re.search(r"\bplease\b", norm))
+
+
 def promises(text: str, normalize: Normalizer) -> bool:
     """A clause in which the agent promises to do something ("我会开个案", "我而家即刻凍結", "I'll log it")."""
     return bool(_PROMISE.search(normalize(text)))
@@ -337,9 +359,17 @@ def said_plainly(text: str, normalize: Normalizer, phrases: list[tuple[str, re.P
     phrases only (a space next to digits or Latin words stays inside the clause: "没有 24 小时冷静期")."""
     for part, asks in _scope_parts(text):
         norm = normalize(part)
-        if hit(affirm(norm), phrases) and not asks and not _not_done(norm):
+        if hit(affirm(norm), phrases) and not asks and not _not_done(norm) and not _STANDING.search(norm):
             return True
     return False
+
+
+def tells_standing_only(text: str, normalize: Normalizer, phrases: list[tuple[str, re.Pattern[str] | None]]) -> bool:
+    """True when every clause of the turn that says one of `phrases` tells the customer where they stand in a
+    period ("你仲喺冷靜期入面", "you're still within the cooling-off period") and none explains it."""
+    said = [affirm(normalize(part)) for part, _ in _scope_parts(text)]
+    said = [norm for norm in said if hit(norm, phrases)]
+    return bool(said) and all(_STANDING.search(norm) for norm in said)
 
 
 def asks_or_requests(text: str, normalize: Normalizer = _product_normalize) -> bool:
