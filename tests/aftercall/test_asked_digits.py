@@ -36,7 +36,7 @@ def cards(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("id_question", "id_answer", "card_question", "card_answer", "card"),
     [
-        ("先核对一下身份，请说一下您身份证号码的后四位。", "五 八 一 六", "好的。被盗刷的是哪张卡？卡号后四位是？", "4093", "4093"),
+        ("先核对身份，请说一下您身份证号码的后四位。", "五 八 一 六", "是哪张卡？卡号后四位是？", "4093", "4093"),
         ("麻烦您报一下预留手机号后四位。", "2277", "谢谢。请问是尾号多少的卡？", "幺三五零", "1350"),
         ("唔該講一講你身份證號碼最後四個數字。", "三 二 七 一", "多謝。有問題嗰張卡尾數係？", "8 8 0 6", "8806"),
         ("請提供您的身分證後四碼。", "6 0 3 9", "好的，那信用卡後四碼是？", "7316", "7316"),
@@ -55,7 +55,7 @@ def cards(text: str) -> list[str]:
             "6621",
             "6621",
         ),
-        ("Could you read me the last four of your passport number?", "5 5 2 8", "And the card's last four?", "1044", "1044"),
+        ("Could you read me the last four of your passport number?", "5528", "And the card's last 4?", "1044", "1044"),
     ],
 )
 def test_an_ids_last_four_is_not_the_cards(
