@@ -7,10 +7,12 @@ the labelled calls."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from assist.aftercall.asked_digits import asks_card_last4, asks_code, asks_other_last4
 from assist.aftercall.extract import extract_turn
@@ -184,3 +186,27 @@ def test_a_question_whether_the_code_was_given_away_asks_for_none(question: str)
 )
 def test_what_a_last_four_question_asks_for(question: str, card: bool, other: bool) -> None:
     assert (asks_card_last4(question), asks_other_last4(question)) == (card, other)
+
+
+# -- the lead's slip through the API, as `make run` showed it ----------------------------------------------------
+def test_the_panels_draft_takes_no_id_digits_for_the_card(
+    client: TestClient, keys: dict[str, dict[str, str]], play: Callable[..., str]
+) -> None:
+    turns = [
+        ("customer", "你好，我的银行卡丢了，昨天晚上在地铁上丢的"),
+        ("agent", "好的，先帮您核实身份，请报一下您身份证后四位。"),
+        ("customer", "3307"),
+        ("agent", "谢谢，核实通过。请问丢失的是哪张卡，卡号后四位是多少？"),
+    ]
+    call_id = play(turns)
+    r = client.get(f"/v1/calls/{call_id}/ticket", headers=keys["agent"])
+    assert r.status_code == 200, r.text
+    card = next(f for f in r.json()["fields"] if f["name"] == "card_last4")
+    assert card["value"] is None  # still to ask: the ID's digits are no answer to it
+    play_more = client.post(
+        f"/v1/calls/{call_id}/utterances", headers=keys["agent"], json={"speaker": "customer", "text": "尾号 六二零九"}
+    )
+    assert play_more.status_code == 200, play_more.text
+    fields = client.get(f"/v1/calls/{call_id}/ticket", headers=keys["agent"]).json()["fields"]
+    card = next(f for f in fields if f["name"] == "card_last4")
+    assert (card["value"], card["turn"]) == ("6209", 5)
