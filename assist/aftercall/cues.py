@@ -5,8 +5,9 @@ said after a payment verb with no currency word, the answers a customer gives to
 The ticket draft (`tickets.fill_draft`) reads these besides the values of each turn (`extract.extract_turn`):
 
 - values said in answer to an identity question ("your date of birth?", "the date and amount of your most
-  recent transaction?") are the caller's proof of identity, not the event's (a card's last four digits
-  excepted);
+  recent transaction?"), to a question for the last four digits of anything but the card ("身份证后四位", "the last
+  four of your social": `asked_digits`) or to a request to read out a one-time code are the caller's proof of
+  identity, not the event's (a card's last four digits excepted);
 - "四千九百八 不对 是五千九百八", "2,500, sorry I mean 2,850": the figure after the correction replaces the
   amount the customer said before it;
 - "收款人叫什么?" → "叫李建强 他说是财务": the name the customer gives is the payee;
