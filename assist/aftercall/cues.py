@@ -5,8 +5,9 @@ said after a payment verb with no currency word, the answers a customer gives to
 The ticket draft (`tickets.fill_draft`) reads these besides the values of each turn (`extract.extract_turn`):
 
 - values said in answer to an identity question ("your date of birth?", "the date and amount of your most
-  recent transaction?") are the caller's proof of identity, not the event's (a card's last four digits
-  excepted);
+  recent transaction?"), to a question for the last four digits of anything but the card ("身份证后四位", "the last
+  four of your social": `asked_digits`) or to a request to read out a one-time code are the caller's proof of
+  identity, not the event's (a card's last four digits excepted);
 - "四千九百八 不对 是五千九百八", "2,500, sorry I mean 2,850": the figure after the correction replaces the
   amount the customer said before it;
 - "收款人叫什么?" → "叫李建强 他说是财务": the name the customer gives is the payee;
@@ -24,7 +25,15 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol
 
-from assist.aftercall.extract import ASKS_LAST4, amount_value, bare_last4
+from assist.aftercall.asked_digits import (
+    ASKS_LAST4,
+    asks_card_last4,
+    asks_code,
+    asks_other_last4,
+    bare_last4,
+    cue_is_card,
+)
+from assist.aftercall.extract import amount_value
 from assist.aftercall.numbers import ZH_DIGITS, Value, find_numbers, fold_width
 from assist.text import has_traditional
 
@@ -188,13 +197,17 @@ def about_caller(text: str) -> bool:
 
 
 def identity_answers(turns: Sequence[SaidTurn]) -> set[int]:
-    """The customer turns that answer the agent's identity question (the turn right after it)."""
+    """The customer turns that answer the agent's identity question (the turn right after it), the last four
+    digits of anything but the card (身份证后四位, "the last four of your social", 手機號碼後四碼) or a one-time
+    code the agent asks to hear."""
     out: set[int] = set()
     for before, t in zip(turns, turns[1:], strict=False):
         if t.speaker != "customer" or before.speaker != "agent":
             continue
         asked = _ASKS_IDENTITY.search(before.text)
         if asked is not None and not _SAYS_VERIFIED.search(before.text, asked.end()):
+            out.add(t.turn)
+        elif asks_other_last4(before.text) or asks_code(before.text):
             out.add(t.turn)
     return out
 
@@ -450,17 +463,22 @@ def card_answers(turns: Sequence[SaidTurn]) -> list[Value]:
     for before, t in zip(turns, turns[1:], strict=False):
         if t.speaker != "customer":
             continue
-        asked = before.speaker == "agent" and ASKS_LAST4.search(before.text) is not None
+        asked = before.speaker == "agent" and asks_card_last4(before.text)  # not 身份证后四位: a proof
         if asked:
             digits = bare_last4(t.text)
             if digits:
                 out.append(Value("card_last4", digits, t.turn, 0, len(t.text), "…" + digits))
         fixes = list(_CARD_FIX.finditer(t.text))
-        if fixes and (asked or ASKS_LAST4.search(t.text[: fixes[-1].start()])):
+        if fixes and (asked or _names_card_digits(t.text[: fixes[-1].start()])):
             digits = bare_last4(t.text[fixes[-1].end() :])
             if digits:
                 out.append(Value("card_fix", digits, t.turn, fixes[-1].end(), len(t.text), "…" + digits))
     return out
+
+
+def _names_card_digits(text: str) -> bool:
+    """Whether the customer's words speak of the card's last four digits (尾号, 卡号后四位; not 身份证后四位)."""
+    return any(cue_is_card(text, m.start(), m.end()) for m in ASKS_LAST4.finditer(text))
 
 
 def corrected_card(card: Value | None, values: Sequence[Value], turns: Sequence[SaidTurn]) -> Value | None:

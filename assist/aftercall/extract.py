@@ -21,6 +21,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from assist.aftercall.asked_digits import EN_DIGIT as _EN_DIGIT
+from assist.aftercall.asked_digits import cue_is_card
 from assist.aftercall.channels import CHANNEL as _CHANNEL
 from assist.aftercall.channels import CHANNELS as _CHANNELS
 from assist.aftercall.clocks import EN_CLOCK as _EN_CLOCK
@@ -301,25 +303,6 @@ _LAST4_CUE = re.compile(
     r"(?P<d>[0-9]{4}(?![0-9])|[0-9](?:\s[0-9]){3}(?!\s?[0-9])|[零〇一二三四五六七八九幺两兩](?:\s?[零〇一二三四五六七八九幺两兩]){3}|(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)[\s,-]{1,2}){3}"
     r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine))"
 )
-_EN_DIGIT = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6"}
-_EN_DIGIT.update({"seven": "7", "eight": "8", "nine": "9"})
-
-
-ASKS_LAST4 = re.compile(r"(?i)last (?:four|4)|尾号|尾號|后四位|後四位|末四|尾四|卡号后|卡號後|最後四|最后四|尾數|尾数")
-_SPOKEN_DIGIT = re.compile(
-    r"(?i)[0-9]|[零〇一二三四五六七八九幺两兩]|(?<![a-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z])"
-)
-_ANSWER_NOISE = re.compile(r"(?i)[\s,.，。]|是|係|就|嗯|呃|(?<![a-z])(?:um|uh|it's|it is)(?![a-z])")
-
-
-def bare_last4(text: str) -> str | None:
-    """The four digits of an answer made of nothing else ("four oh seven one", "一 五 八 八", "6209"), said
-    after the agent asked for a card's last four digits; None when the turn holds more or fewer digits."""
-    folded = fold_width(text)
-    found = _SPOKEN_DIGIT.findall(folded)
-    if len(found) != 4 or len(_ANSWER_NOISE.sub("", _SPOKEN_DIGIT.sub("", folded))) > 6:
-        return None
-    return "".join(d if d.isdigit() else str(ZH_DIGITS[d]) if d in ZH_DIGITS else _EN_DIGIT[d.lower()] for d in found)
 
 
 def _cards(text: str, turn: int) -> list[Value]:
@@ -328,6 +311,8 @@ def _cards(text: str, turn: int) -> list[Value]:
         digits = re.sub(r"[^0-9]", "", m.group(0))
         out.append(Value("card_last4", digits[-4:], turn, m.start(), m.end(), "…" + digits[-4:]))
     for m in _LAST4_CUE.finditer(text):
+        if not cue_is_card(text, m.start(), m.start("d"), m.end("d")):
+            continue  # 身份证后四位3307, "my phone number ending 8803": not the card's
         raw = m.group("d")
         if raw.replace(" ", "").isdigit():  # "3 9 1 5": digits read one by one
             digits = raw.replace(" ", "")

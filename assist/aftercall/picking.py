@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
+from assist.aftercall.asked_digits import asks_code, asks_other_last4, names_card_at
 from assist.aftercall.cues import SaidTurn, corrected_card
 from assist.aftercall.extract import dates_for
 from assist.aftercall.numbers import Value
@@ -47,12 +48,34 @@ def typed_value(
     """A typed field's value: card digits as last corrected or confirmed, the channel a new card is delivered
     by, a date of the field's direction."""
     if f.type == "card_last4":
-        return corrected_card(pick(values, "card_last4", speakers), values, turns)
+        cards = card_values(values, turns)
+        return corrected_card(pick(cards, "card_last4", speakers), cards, turns)
     if f.fill == "delivery":
         return delivery_channel(values, turns)
     if f.type == "date":
         return pick(dates_for(values, ahead=f.fill == "ahead", ref_date=ref), "date", speakers)
     return pick(values, f.type, speakers)
+
+
+_CARD_KINDS = frozenset(("card_last4", "card_fix"))
+
+
+def card_values(values: list[Value], turns: Sequence[SaidTurn]) -> list[Value]:
+    """The values without card digits said in answer to a question for other digits ("您手机号后四位？" →
+    "尾号八八零三", a one-time code), unless the answer names them as the card's ("卡号后四位是六二零九")."""
+    said = {t.turn: t for t in turns}
+    proof = {
+        t.turn
+        for before, t in zip(turns, turns[1:], strict=False)
+        if t.speaker == "customer"
+        and before.speaker == "agent"
+        and (asks_other_last4(before.text) or asks_code(before.text))
+    }
+    return [
+        v
+        for v in values
+        if v.kind not in _CARD_KINDS or v.turn not in proof or names_card_at(said[v.turn].text, v.start, v.end)
+    ]
 
 
 # how a new card reaches the customer: collected (领取, pick it up) or sent (寄, post it)
