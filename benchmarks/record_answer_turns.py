@@ -3,8 +3,9 @@
 Replays the given call sets through the engine `assist serve` builds (turn model on, answer sentences warmed, as
 ``bench_calls_natural --modes model --warm-sentences``) and keeps, per customer need turn with labelled facts,
 the composer's first input of the turn (the query, the customer's words, the turn's e5 vector, the language and
-the passages), with the labels (facts, documents) and the set it came from. The sentence vectors of the cache are
-kept too, so that ``benchmarks.train_answer_sentences`` re-composes offline without the models.
+the passages), with the labels (facts, documents) and the set it came from. The sentence vectors of the cache and
+the index's passages (the documents' other sections) are kept too, so that ``benchmarks.train_answer_sentences``
+re-composes offline without the models.
 
 Usage:
     .venv/bin/python -m benchmarks.record_answer_turns --out /tmp/answer_turns.pkl \
@@ -95,8 +96,10 @@ def main() -> None:
             print(f"{path.stem}: {sum(t['set'] == path.stem for t in turns)} turns", flush=True)  # noqa: T201
         vectors = engine.suggester.answer.composer.sentence_vectors
         cache = dict(vectors._cache) if vectors is not None else {}
+        index = getattr(engine.suggester.retrieval.retriever, "index", None)
+        chunks = dict(getattr(index, "chunks", None) or {})  # every passage: the documents' other sections
     with args.out.open("wb") as fh:
-        pickle.dump({"turns": turns, "sentence_vectors": cache}, fh)
+        pickle.dump({"turns": turns, "sentence_vectors": cache, "chunks": chunks}, fh)
 
 
 if __name__ == "__main__":

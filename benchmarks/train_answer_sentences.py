@@ -29,15 +29,24 @@ import numpy as np
 from benchmarks.bench_calls_natural import ROOT, _norm
 
 
-def _composer(cache: dict[str, np.ndarray]) -> Any:
+def _composer(cache: dict[str, np.ndarray], chunks: dict[int, Any] | None = None, max_document: int = 12) -> Any:
+    """The engine's composer over the recorded sentence vectors and (when recorded) the index's passages."""
+    from types import SimpleNamespace
+
     from assist.calls.compose import ExtractiveComposer
     from assist.calls.playbooks import Playbooks
-    from assist.calls.sentences import SentenceVectors
+    from assist.calls.sentences import DocumentPassages, SentenceVectors
 
     dim = next(iter(cache.values())).shape[0] if cache else 384
     vectors = SentenceVectors(lambda texts: np.zeros((len(texts), dim), np.float32), max_entries=10**6)
     vectors._cache.update(cache)
-    return ExtractiveComposer(expand=Playbooks(ROOT / "kb_docs" / "playbooks").expand, sentence_vectors=vectors)
+    index = SimpleNamespace(chunks=chunks or {})
+    return ExtractiveComposer(
+        expand=Playbooks(ROOT / "kb_docs" / "playbooks").expand,
+        sentence_vectors=vectors,
+        document_passages=DocumentPassages(lambda: index) if chunks else None,
+        max_document=max_document,
+    )
 
 
 def _carries(text: str, facts: list[Any]) -> bool:
@@ -56,7 +65,7 @@ def tables(composer: Any, turns: list[dict[str, Any]]) -> list[tuple[np.ndarray,
         if inp is None or not inp["results"]:
             out.append(None)
             continue
-        passages = composer.passages(inp["results"])
+        passages = composer.widen(composer.passages(inp["results"]), inp["vector"])
         asked = Question(inp["focus"] or inp["query"], inp["vector"])
         cands, feats = composer.sentence_table(
             query=inp["query"], passages=passages, language=inp["language"], asked=asked, focus=inp["focus"]
@@ -124,10 +133,76 @@ def judge(composer: Any, turns: list[dict[str, Any]], ranker: Any) -> list[tuple
     return out
 
 
+def _where_one(composer: Any, t: dict[str, Any], by_title: dict[str, list[str]], answer: str, first: Any) -> str:
+    """Where the fact of one turn is, for `where`."""
+    from assist.calls.compose import split_sentences
+
+    facts, inp = t["facts"], t["input"]
+    if _carries(answer, facts):
+        return "answer carries the fact"
+    if inp is None or not inp["results"]:
+        return "no suggestion"
+    head = "right document first" if first in t["documents"] else "wrong document first"
+    handed = composer.passages(inp["results"])
+    in_doc = [tx for title in t["documents"] for tx in by_title.get(title, [])]
+    if any(_carries(s, facts) for p in handed for s in split_sentences(p.text or p.snippet)):
+        return f"{head}: the fact's sentence is among the composer's input"
+    if any(_carries(s, facts) for p in inp["results"] for s in split_sentences(p.text or p.snippet)):
+        return f"{head}: the fact's passage was handed over, cut by passages()"
+    if any(_carries(s, facts) for tx in in_doc for s in split_sentences(tx)):
+        return f"{head}: the fact is in another passage of the right document, not handed over"
+    if any(_carries(tx, facts) for tx in in_doc):
+        return f"{head}: in a passage of the right document, cut by the sentence split"
+    if _carries("".join(in_doc), facts):
+        return f"{head}: across two passages of the right document"
+    return f"{head}: the fact is not in the right document's passages"
+
+
+def where(composer: Any, turns: list[dict[str, Any]], chunks: dict[int, Any], ranker: Any) -> str:
+    """Per set, where the fact is for each turn the answer (re-composed with `ranker`) misses: a markdown table."""
+    by_title: defaultdict[str, list[str]] = defaultdict(list)
+    for _, meta in sorted(chunks.items()):
+        by_title[meta.title].append(meta.text)
+    composer.ranker = ranker
+    rows: defaultdict[str, defaultdict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for t in turns:
+        inp = t["input"]
+        answer, first = "", None
+        if inp is not None and inp["results"]:
+            comp = composer.run(
+                query=inp["query"],
+                results=inp["results"],
+                language=inp["language"],
+                focus=inp["focus"],
+                vector=inp["vector"],
+            )
+            answer, first = comp.answer, (comp.citations[0].get("title") if comp.citations else None)
+        key = _where_one(composer, t, by_title, answer, first)
+        rows[key][t["set"]] += 1
+        rows[key]["all"] += 1
+    composer.ranker = None
+    sets = [*sorted({t["set"] for t in turns}), "all"]
+    lines = ["| where the fact is | " + " | ".join(sets) + " |", "|---" * (len(sets) + 1) + "|"]
+    for key in sorted(rows, key=lambda k: -rows[k]["all"]):
+        lines.append(f"| {key} | " + " | ".join(str(rows[key][s]) for s in sets) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--turns", type=Path, required=True)
     ap.add_argument("--l2", type=float, default=1.0)
+    ap.add_argument(
+        "--max-document",
+        type=int,
+        default=0,
+        help="the top document's passages not retrieved that are scored too (0: only those retrieved, as the engine)",
+    )
+    ap.add_argument(
+        "--where",
+        action="store_true",
+        help="only say where the fact is for every turn the shipped ranker's answer misses, per set, and stop",
+    )
     ap.add_argument("--write", action="store_true", help="write the model trained on every set to the ranker file")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -138,8 +213,15 @@ def main() -> None:
     with args.turns.open("rb") as fh:
         rec = pickle.load(fh)  # noqa: S301 (our own recording)
     turns = rec["turns"]
-    composer = _composer(rec["sentence_vectors"])
+    composer = _composer(rec["sentence_vectors"], rec.get("chunks"), args.max_document)
+    if args.where:
+        from assist.calls.sentence_rank import load_ranker
+
+        print(where(composer, turns, rec.get("chunks") or {}, load_ranker(target)))  # noqa: T201
+        return
     data = tables(composer, turns)
+    ceiling = sum(d is not None and bool(d[1].any()) for d in data)
+    print(f"a perfect choice among the candidates would carry the fact in {ceiling} of {len(turns)} turns")  # noqa: T201
     hand = judge(composer, turns, None)
     same = sum(_carries(t["answer"], t["facts"]) == h[0] for t, h in zip(turns, hand, strict=True))
     print(f"re-composition reproduces the recorded fact verdict on {same} of {len(turns)} turns")  # noqa: T201

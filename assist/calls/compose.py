@@ -5,26 +5,31 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from assist.calls.sentence_rank import FEATURES, Raw, SentenceRanker, feature_matrix, learned_for
-from assist.calls.sentences import Part, SentenceVectors, asks_for, fact_bonus, holds, question_parts, similarities
+from assist.calls.sentences import (
+    Part,
+    SentenceVectors,
+    asks_for,
+    fact_bonus,
+    holds,
+    question_parts,
+    similarities,
+)
+from assist.calls.sentences import (
+    split_sentences as split_sentences,  # re-exported: llm.py and the tests split passages from here
+)
 from assist.protocols import SearchResult
 from assist.text import detect_language, to_simplified, tokenize
 
 logger = logging.getLogger(__name__)
 
-# an English semicolon joins clauses ("Register the dispute; give the reference"); a Chinese one ends a sentence
-_SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[\u3400-\u9fff];)|(?<=\.)\s+|\n+")
-_MD_NOISE = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)、]\s*|>\s*)|\*\*|__|`")
-_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
-_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_LEAD_IN = re.compile(r"[:：?？]$")  # ends announcing what follows: a lead-in, or a question before its answer
 # a sentence that hands the case to another procedure by name: 转入《…》办理, 轉交「…」程序, (see "…")
 _REFERRAL = re.compile(
     r"(?:转入|转交|轉交|转至|轉至|见|見|参见|參見|参阅|參閱)\s*[《「]|\bsee\s+[\"“]|\brefer(?:red)?\s+to\s+[\"“]",
@@ -107,67 +112,6 @@ def own_content(text: str) -> str:
     return "\n".join(s for s in split_sentences(text) if not is_referral(s))
 
 
-def _join(first: str, rest: str) -> str:
-    """Two pieces of one sentence: no space after Chinese, one after English."""
-    return first + rest if _HAN.search(first[-2:]) or first[-1] in "：。！？；」』”" else f"{first} {rest}"
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage, markdown list/heading/bold markers removed; table rows kept as one line.
-
-    A sentence that only announces what follows ("坐席必须完整宣读：", "Customers can report a lost card:",
-    a FAQ's "问：…能随时退吗？") answers nothing alone: it is kept together with the sentence it announces.
-    """
-    out: list[str] = []
-    lead: str | None = None
-    for piece in _pieces(text):
-        if lead is not None:
-            piece = _join(lead, piece)
-            lead = None
-        if _LEAD_IN.search(piece):
-            lead = piece
-        else:
-            out.append(piece)
-    if lead is not None:
-        out.append(lead)
-    return out
-
-
-def _pieces(text: str) -> list[str]:
-    out: list[str] = []
-    for line in text.splitlines():
-        if not line.strip() or _TABLE_SEP.match(line):
-            continue
-        if _TABLE_ROW.match(line):
-            cells = [c.strip() for c in line.strip().strip("|").split("|")]
-            out.append(" | ".join(c for c in cells if c))
-            continue
-        if line.lstrip().startswith("#"):
-            continue  # headings are in the citation's section already
-        held = ""  # a sentence whose quotation is still open goes on to the one that closes it
-        for piece in _SENTENCE_END.split(line):
-            piece = _MD_NOISE.sub("", piece or "").strip()
-            piece = _MD_NOISE.sub("", piece).strip()
-            if held:
-                piece = _join(held, piece) if piece else held
-            held = piece if _open_quote(piece) else ""
-            if not held and len(piece) >= 4:
-                out.append(piece)
-        if len(held) >= 4:
-            out.append(held)
-    return out
-
-
-def _open_quote(text: str) -> bool:
-    """True while a quotation in ``text`` is not closed ("…, 「…, “…)."""
-    return (
-        text.count('"') % 2 == 1
-        or text.count("“") > text.count("”")
-        or text.count("「") > text.count("」")
-        or text.count("『") > text.count("』")
-    )
-
-
 # a candidate sentence: (score, passage rank, position in the passage, sentence, evidence it is on the question:
 # query terms it holds, +1 when it states the kind of fact asked, +1 when its meaning is close to the turn's)
 _Candidate = tuple[float, int, int, str, int]
@@ -243,6 +187,9 @@ class ExtractiveComposer:
         sentence_vectors: the cache of sentence vectors (None: shared words and facts only).
         ranker: the learned order of the candidate sentences (`sentence_rank.load_ranker()`); None: the
             hand-set weights alone.
+        document_passages: a document's passages by its id (`sentences.DocumentPassages`): the top document's
+            sections that were not retrieved are scored too, up to `max_document` of them. None: only those
+            retrieved.
     """
 
     def __init__(
@@ -255,8 +202,10 @@ class ExtractiveComposer:
         expand: Callable[[frozenset[str]], frozenset[str]] | None = None,
         sentence_vectors: SentenceVectors | None = None,
         ranker: SentenceRanker | None = None,
+        document_passages: Callable[[str], list[SearchResult]] | None = None,
+        max_document: int = 12,
     ) -> None:
-        if max_passages < 1 or max_sentences < 1 or max_chars < 20 or max_sections < 0:
+        if max_passages < 1 or max_sentences < 1 or max_chars < 20 or max_sections < 0 or max_document < 0:
             raise ValueError(
                 f"bad composer limits: passages={max_passages}, sections={max_sections}, "
                 f"sentences={max_sentences}, chars={max_chars}"
@@ -264,6 +213,8 @@ class ExtractiveComposer:
         self.expand = expand or (lambda tokens: tokens)
         self.sentence_vectors = sentence_vectors
         self.ranker = ranker
+        self.document_passages = document_passages
+        self.max_document = max_document
         self.max_passages = max_passages
         self.max_sections = max_sections
         self.max_sentences = max_sentences
@@ -284,6 +235,23 @@ class ExtractiveComposer:
             return top
         doc = top[0].document_id
         return top + [r for r in kept[self.max_passages :] if r.document_id == doc][: self.max_sections]
+
+    def widen(self, passages: list[SearchResult], vector: np.ndarray | None = None) -> list[SearchResult]:
+        """`passages` (from `passages()`) and up to `max_document` of the top document's other passages that were
+        not retrieved: with the turn's `vector`, those holding the sentence closest to the turn in meaning, else
+        the first; in document order, each at the lowest score handed (they rank as further sections)."""
+        if self.document_passages is None or not passages or self.max_document == 0:
+            return passages
+        have = {p.chunk_id for p in passages}
+        floor = min(p.score for p in passages)
+        rest = [r for r in self.document_passages(passages[0].document_id) if r.chunk_id not in have]
+        if vector is not None and len(rest) > self.max_document:
+            best = [
+                max(similarities(vector, split_sentences(r.text), self.sentence_vectors), default=0.0) for r in rest
+            ]
+            keep = set(sorted(range(len(rest)), key=lambda i: -best[i])[: self.max_document])
+            rest = [r for i, r in enumerate(rest) if i in keep]
+        return passages + [replace(r, score=floor) for r in rest[: self.max_document]]
 
     @staticmethod
     def _score(sentence: str, query_tokens: frozenset[str]) -> tuple[int, float]:
@@ -315,7 +283,7 @@ class ExtractiveComposer:
         """
         if not results:
             return Composition(answer=no_answer_text(language), source="none")
-        passages = self.passages(results)
+        passages = self.widen(self.passages(results), vector)
         asked = Question(focus or query, vector)
         learned_order = self.ranker is not None and learned_for(asked.kinds)
         candidates, features = self.sentence_table(

@@ -19,10 +19,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
 
+from assist.protocols import SearchResult
 from assist.text import normalize, tokenize
 
 logger = logging.getLogger(__name__)
@@ -118,6 +120,77 @@ def question_parts(question: str) -> list[Part]:
         elif toks or kinds:
             parts.append(Part(piece, toks, kinds))
     return parts or [Part(question, frozenset(tokenize(question)), frozenset(asks_for(question)))]
+
+
+# -- a passage's sentences --
+# an English semicolon joins clauses ("Register the dispute; give the reference"); a Chinese one ends a sentence
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?])|(?<=[\u3400-\u9fff];)|(?<=\.)\s+|\n+")
+_MD_NOISE = re.compile(r"^\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)、]\s*|>\s*)|\*\*|__|`")
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_SEP = re.compile(r"^\s*\|?\s*:?-{2,}")
+_LEAD_IN = re.compile(r"[:：?？]$")  # ends announcing what follows: a lead-in, or a question before its answer
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def _join(first: str, rest: str) -> str:
+    """Two pieces of one sentence: no space after Chinese, one after English."""
+    return first + rest if _HAN.search(first[-2:]) or first[-1] in "：。！？；」』”" else f"{first} {rest}"
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage, markdown list/heading/bold markers removed; table rows kept as one line.
+
+    A sentence that only announces what follows ("坐席必须完整宣读：", "Customers can report a lost card:",
+    a FAQ's "问：…能随时退吗？") answers nothing alone: it is kept together with the sentence it announces.
+    """
+    out: list[str] = []
+    lead: str | None = None
+    for piece in _pieces(text):
+        if lead is not None:
+            piece = _join(lead, piece)
+            lead = None
+        if _LEAD_IN.search(piece):
+            lead = piece
+        else:
+            out.append(piece)
+    if lead is not None:
+        out.append(lead)
+    return out
+
+
+def _pieces(text: str) -> list[str]:
+    out: list[str] = []
+    for line in text.splitlines():
+        if not line.strip() or _TABLE_SEP.match(line):
+            continue
+        if _TABLE_ROW.match(line):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            out.append(" | ".join(c for c in cells if c))
+            continue
+        if line.lstrip().startswith("#"):
+            continue  # headings are in the citation's section already
+        held = ""  # a sentence whose quotation is still open goes on to the one that closes it
+        for piece in _SENTENCE_END.split(line):
+            piece = _MD_NOISE.sub("", piece or "").strip()
+            piece = _MD_NOISE.sub("", piece).strip()
+            if held:
+                piece = _join(held, piece) if piece else held
+            held = piece if _open_quote(piece) else ""
+            if not held and len(piece) >= 4:
+                out.append(piece)
+        if len(held) >= 4:
+            out.append(held)
+    return out
+
+
+def _open_quote(text: str) -> bool:
+    """True while a quotation in ``text`` is not closed ("…, 「…, “…)."""
+    return (
+        text.count('"') % 2 == 1
+        or text.count("“") > text.count("”")
+        or text.count("「") > text.count("」")
+        or text.count("『") > text.count("』")
+    )
 
 
 # -- sentence vectors --
@@ -254,10 +327,66 @@ def similarities(
     return [0.0 if np.isnan(x) else float(x) for x in rows @ (q / norm)]
 
 
+class DocumentPassages:
+    """The passages of a document, by document id, from the index in force (every chunk of it in force today).
+
+    The retriever returns a handful of passages; the fact asked for is often in a section of the top document
+    that none of them is (the fee under another heading, the second half of a procedure). The composer scores
+    those sections' sentences too (their vectors are in the sentence cache already): no search and no encoder
+    run, a dictionary lookup per turn; the map from document to chunks is rebuilt when the index changes.
+
+    Args:
+        index: a function returning the index in force (with `chunks`: chunk id → its metadata), or None.
+    """
+
+    def __init__(self, index: Callable[[], Any]) -> None:
+        self.index = index
+        self._lock = threading.Lock()
+        self._key: tuple[int, int] | None = None
+        self._by_document: dict[str, list[int]] = {}
+
+    def __call__(self, document_id: str) -> list[SearchResult]:
+        """The document's passages in chunk order (score 0; the composer sets it), [] when unknown."""
+        index = self.index()
+        chunks = getattr(index, "chunks", None)
+        if not chunks:
+            return []
+        key = (id(index), len(chunks))
+        with self._lock:
+            if key != self._key:
+                by: dict[str, list[int]] = {}
+                for cid, meta in sorted(chunks.items()):
+                    by.setdefault(meta.document_id, []).append(cid)
+                self._by_document, self._key = by, key
+            ids = self._by_document.get(document_id, [])
+        today = date.today()
+        metas = [chunks.get(cid) for cid in ids]
+        return [_passage(m) for m in metas if m is not None and m.effective_on(today)]
+
+
+def _passage(meta: Any) -> SearchResult:
+    """A search result for an index chunk that was not retrieved."""
+    text = str(meta.text)
+    snippet = " ".join(text.split())
+    return SearchResult(
+        document_id=meta.document_id,
+        title=meta.title,
+        section=meta.section,
+        version=meta.version,
+        chunk_id=str(meta.chunk_id),
+        score=0.0,
+        snippet=snippet if len(snippet) <= 180 else snippet[:179].rstrip() + "…",
+        text=text,
+        language=meta.language,
+        source=meta.source,
+        page=meta.page,
+        product=meta.product,
+        tags=list(meta.tags),
+    )
+
+
 def knowledge_sentences(knowledge: Any) -> Iterator[str]:
     """The sentences of every chunk in the knowledge base's index, in chunk order (as the composer splits)."""
-    from assist.calls.compose import split_sentences
-
     index = getattr(getattr(knowledge, "retriever", None), "index", None)
     chunks = dict(getattr(index, "chunks", None) or {})
     for cid in sorted(chunks):
