@@ -65,7 +65,10 @@ _ZH_IGNORE = (
     "您需要交 你需要交 您需要缴 你需要缴 您需要转 你需要转 您需要汇 你需要汇 您需要配合 你需要配合 您需要寄 你需要寄 "
     "您需要向 你需要向 您需要在 你需要在 您需要回复 你需要回复 您需要告诉 你需要告诉 "
     # a request is not a wish either: 希望您能在今晚十二点前尽快处理 (您希望… is still the customer's wish)
-    "希望您能 希望你能 希望您可以 希望你可以 希望您尽快 希望你尽快 希望您马上 希望你马上"
+    "希望您能 希望你能 希望您可以 希望你可以 希望您尽快 希望你尽快 希望您马上 希望你马上 "
+    # "insufficient" is no negation (余额不足导致扣费失败就会影响征信); "those who have not yet bought" names the
+    # listener, it does not negate the call to buy (还没上车的朋友抓紧上车)
+    "不足 还没上车 还没有上车 没上车的 还没买的 还没有买的 没买的 还没下单的 还没投保的 还没配置的 还没入手的"
 )
 _EN_IGNORE = (
     "not only|no doubt|no question|no matter|no problem|not just|no wonder|no brainer|not to mention|"
@@ -113,7 +116,9 @@ _ZH_POSTNEG = (
     "是不可能的 不可能 不存在 做不到 没有的事 是没有的 是错误的 是错的 不对 "
     "不属实 不允许 不能承诺 不能保证 无法保证 没法保证 没办法保证 保证不了 "
     "不成立 违规 违法 是虚假的 虚假宣传 骗局 骗人 诈骗 退出市场 已经退出 "
-    "不再 被禁止 不合规 是误导 严格禁止 是禁止的 禁止性 属于违规 骗子 都是骗子 不需要 都不需要 也不需要"
+    "不再 被禁止 不合规 是误导 严格禁止 是禁止的 禁止性 属于违规 骗子 都是骗子 不需要 都不需要 也不需要 "
+    # history: the kind of product is gone (以前的保本型理财现在都已经转型为净值型产品)
+    "转型为 已经转型 已转型 都已经转型 已经打破 已被打破"
 )
 _EN_POSTNEG = (
     "is not possible|isn't possible|is impossible|are impossible|does not exist|doesn't exist|do not exist|"
