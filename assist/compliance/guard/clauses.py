@@ -74,7 +74,7 @@ _EN_IGNORE = (
     "not only|no doubt|no question|no matter|no problem|not just|no wonder|no brainer|not to mention|"
     "without a doubt|without doubt|no surprise|don't worry|dont worry|don't miss|no kidding|never been better|"
     # a polite request is not a hedge: "Could you read me the code", "May I have the three digits"
-    "could you|would you|can you|may i|could i|might i|could i ask you|"
+    "could you|would you|can you|may i|could i|might i|could i ask you|no really|no seriously|no honestly|"
     # an instruction is not a wish (tenth round): "you need to send the fee first" (a question "do you need to"
     # starts earlier and still wins)
     "you need to|you'll need to|you will need to"
@@ -94,7 +94,8 @@ _ZH_CANCEL = (
     # 严查飞单)
     "事主 受害人 受害者 被害人 苦主 故意 严查 严打 查处 打击 "
     # what some platforms do, described (tenth round): 有些平台承诺“本息保障”，但…
-    "有些平台 一些平台 某些平台 部分平台 有的平台 不少平台 有些机构 一些机构 某些机构 部分机构 有的机构"
+    "有些平台 一些平台 某些平台 部分平台 有的平台 不少平台 有些机构 一些机构 某些机构 部分机构 有的机构 "
+    "自称 佯称 谎称 诈称 假称"
 )
 _EN_CANCEL = (
     "may|might|could|possibly|perhaps|maybe|whether|you mentioned|you asked|you said|asked about|ask about|"
@@ -105,7 +106,8 @@ _EN_CANCEL = (
     "they believe|they feel|people think|people believe|lure|lured|lures|is told to|are told to|was told to|"
     "were told to|being told to|investors are promised|investors were promised|victims are promised|"
     "victims were promised|people are promised|people were promised|the promise of|the lure of|the allure of|"
-    "pressure to|mention of|talk of|offers of|being told|been told|told me|someone said|somebody said"
+    "pressure to|mention of|talk of|offers of|being told|been told|told me|someone said|somebody said|claimed|claim that|"
+    "claim their|claim they|claim the|often claim|falsely claim"
 )
 _ZH_BOUNDARY = "但 但是 可是 不过 然而 却 也 而且 并且 同时 只是 虽然 尽管"
 _EN_BOUNDARY = (
