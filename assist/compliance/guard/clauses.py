@@ -106,8 +106,8 @@ _EN_CANCEL = (
     "they believe|they feel|people think|people believe|lure|lured|lures|is told to|are told to|was told to|"
     "were told to|being told to|investors are promised|investors were promised|victims are promised|"
     "victims were promised|people are promised|people were promised|the promise of|the lure of|the allure of|"
-    "pressure to|mention of|talk of|offers of|being told|been told|told me|someone said|somebody said|claimed|claim that|"
-    "claim their|claim they|claim the|often claim|falsely claim"
+    "pressure to|mention of|talk of|offers of|being told|been told|told me|someone said|somebody said|claimed|"
+    "claim that|claim their|claim they|claim the|often claim|falsely claim"
 )
 _ZH_BOUNDARY = "但 但是 可是 不过 然而 却 也 而且 并且 同时 只是 虽然 尽管"
 _EN_BOUNDARY = (
