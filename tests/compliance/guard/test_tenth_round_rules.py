@@ -104,6 +104,20 @@ CLAIMS = [
     ("您把定期提前支取出来，然后买这款理财吧。", "suitability_inducement", "warn"),
     ("这个项目由保险公司担保，本金很安全。", "no_risk", "warn"),
     ("These bonds are backed by an insurance company, so it's a safe investment.", "no_risk", "warn"),
+    # a second probe round: insider tips, a risk level changed, cash to a courier, remote operation, fees upfront,
+    # 刷流水, sold out on launch, a personal gift, "crazy not to", "to the moon", safety by a state background
+    ("这是内部消息，下周就公布重组，赶紧进。", "performance_prediction", "block"),
+    ("Between you and me, I've got some insider info — buy before Monday.", "performance_prediction", "block"),
+    ("I'm telling you, this stock is going to the moon.", "performance_prediction", "block"),
+    ("那我帮您把风险测评结果改为进取型，这款就能买了。", "suitability_inducement", "block"),
+    ("Take the cash out and give it to our courier when he arrives.", "credential_request", "block"),
+    ("請下載這個APP，我們的專員會遠端幫你操作。", "credential_request", "block"),
+    ("We can get you approved today even with a bankruptcy, just a small fee upfront.", "loan_approval", "block"),
+    ("贷款前需要刷一下流水，您先转5000进来，我们做完再退给您。", "loan_approval", "block"),
+    ("这款一上线就被抢光了，您要抓紧。", "social_proof", "block"),
+    ("今天签约的话，我私人送您一个月的利息。", "private_dealing", "block"),
+    ("Honestly you'd be crazy not to take this deal.", "pressure", "warn"),
+    ("我们这个产品是国家背书的，不可能出问题。", "no_risk", "warn"),
 ]
 
 ALLOWED = [
@@ -161,6 +175,16 @@ ALLOWED = [
     "I've made a note on your file.",
     "余额不足的话，转账会失败。",
     "您还没买的话也没关系，可以慢慢考虑。",
+    "不要相信所谓的内幕消息，更不要跟风买入。",
+    "Never trade on an inside tip; it may be illegal.",
+    "风险等级由系统根据您的答卷评定，我们不能帮您改成进取型。",
+    "Police will never ask you to withdraw cash and hand it to an officer.",
+    "我们不会远程帮您操作手机，请勿下载陌生软件。",
+    "There is no fee upfront; fees are deducted from the loan after approval.",
+    "不要找中介刷流水，这是违法的。",
+    "公司规定员工不得私人送客户礼品。",
+    "You'd be crazy not to check the terms first.",
+    "我们是国资背景的银行吗？是的，但理财产品不保本。",
     # a definition, a question whether it can be believed, history, a customer's wish
     "飞单是指员工私自销售非本行产品的行为。",
     '"Churning" refers to excessive trading in a customer\'s account to generate commissions.',
