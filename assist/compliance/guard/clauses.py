@@ -58,16 +58,13 @@ _ZH_IGNORE = (
     "不用的话 不使用的话 不需要的话 不想用的话 没病 无病 没出险 不出险 没有出险 没用上 用不上 "
     # a refusal said on its own is not a negator of the next claim (不行喔 不能汇到我个人账户)
     "不行 "
-    # an instruction is not a wish (tenth round): 你需要把钱转到安全账户 tells the customer what to do, where
-    # 您需要保本的产品吗 asks what they want
+    # an instruction or a request is no wish (tenth round): 你需要把钱转到安全账户, 希望您能尽快处理
     "您需要把 你需要把 您需要将 你需要将 您需要先 你需要先 您需要马上 你需要马上 您需要立即 你需要立即 "
     "您需要立刻 你需要立刻 您需要今天 你需要今天 您需要现在 你需要现在 您需要提供 你需要提供 您需要支付 你需要支付 "
     "您需要交 你需要交 您需要缴 你需要缴 您需要转 你需要转 您需要汇 你需要汇 您需要配合 你需要配合 您需要寄 你需要寄 "
     "您需要向 你需要向 您需要在 你需要在 您需要回复 你需要回复 您需要告诉 你需要告诉 "
-    # a request is not a wish either: 希望您能在今晚十二点前尽快处理 (您希望… is still the customer's wish)
     "希望您能 希望你能 希望您可以 希望你可以 希望您尽快 希望你尽快 希望您马上 希望你马上 "
-    # "insufficient" is no negation (余额不足导致扣费失败就会影响征信); "those who have not yet bought" names the
-    # listener, it does not negate the call to buy (还没上车的朋友抓紧上车)
+    # 不足 negates nothing (余额不足…就会影响征信); 还没买的 names the listener (还没上车的朋友抓紧上车)
     "不足 还没上车 还没有上车 没上车的 还没买的 还没有买的 没买的 还没下单的 还没投保的 还没配置的 还没入手的"
 )
 _EN_IGNORE = (
@@ -75,8 +72,7 @@ _EN_IGNORE = (
     "without a doubt|without doubt|no surprise|don't worry|dont worry|don't miss|no kidding|never been better|"
     # a polite request is not a hedge: "Could you read me the code", "May I have the three digits"
     "could you|would you|can you|may i|could i|might i|could i ask you|no really|no seriously|no honestly|"
-    # an instruction is not a wish (tenth round): "you need to send the fee first" (a question "do you need to"
-    # starts earlier and still wins)
+    # an instruction is no wish (tenth round): "you need to pay the fee first" ("do you need to" starts earlier, wins)
     "you need to|you'll need to|you will need to"
 )
 _ZH_CANCEL = (
@@ -135,13 +131,10 @@ _EN_POSTNEG = (
 _ZH_POSTCANCEL = (
     "说不定 也说不定 说不准 说不好 不好说 不一定 未必 话术 字眼 说辞 说词 用语 字样 噱头 诱饵 宣传 名义 借口 名目 "
     "为诉求 "
-    # a definition names the term (tenth round): 飞单是指未经授权销售…, 保本的意思是…
     "是指 指的是 就是指 的定义 的意思是 一词"
 )
-_EN_POSTCANCEL = (
-    "or not|maybe not|not necessarily|too good to be true|warning sign|warning signs|red flags|"
-    # a definition names the term (tenth round): "Churning refers to …"
-    "refers to|is defined as|are defined as"
+_EN_POSTCANCEL = (  # tenth round: a definition names the term ("Churning refers to …"; 飞单是指…)
+    "or not|maybe not|not necessarily|too good to be true|warning sign|warning signs|red flags|refers to|is defined as"
 )
 
 
@@ -470,7 +463,6 @@ _NEXT_SENTENCE = re.compile(r"[。!?\n]|\.(?!\d)")
 _NEXT_VERDICT = re.compile(
     r"\s*(?:(?:that|this|it)(?:'s| is) (?:always |almost always |definitely |certainly |100% )?(?:an? )?(?:scam|fraud)"
     r"|(?:这|那)(?:就|一定|肯定|都|全)?是(?:诈骗|骗局|骗子)"
-    # ... or asks whether it is real (tenth round): "… guaranteed to double. Is that legit?"; 这能信吗?
     r"|(?:is|are) (?:that|this|it|they|these) (?:legit|legitimate|a scam|real|for real|true)\b"
     r"|(?:这|这个|那|那个)?(?:能信|可信|靠谱|是真的)(?:吗|嘛))"
 )
