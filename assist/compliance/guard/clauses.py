@@ -57,13 +57,23 @@ _ZH_IGNORE = (
     # a condition is not a negation of what follows it (eighth round): 不用的话必须取消，否则…; 没病就当存钱
     "不用的话 不使用的话 不需要的话 不想用的话 没病 无病 没出险 不出险 没有出险 没用上 用不上 "
     # a refusal said on its own is not a negator of the next claim (不行喔 不能汇到我个人账户)
-    "不行"
+    "不行 "
+    # an instruction or a request is no wish (tenth round): 你需要把钱转到安全账户, 希望您能尽快处理
+    "您需要把 你需要把 您需要将 你需要将 您需要先 你需要先 您需要马上 你需要马上 您需要立即 你需要立即 "
+    "您需要立刻 你需要立刻 您需要今天 你需要今天 您需要现在 你需要现在 您需要提供 你需要提供 您需要支付 你需要支付 "
+    "您需要交 你需要交 您需要缴 你需要缴 您需要转 你需要转 您需要汇 你需要汇 您需要配合 你需要配合 您需要寄 你需要寄 "
+    "您需要向 你需要向 您需要在 你需要在 您需要回复 你需要回复 您需要告诉 你需要告诉 "
+    "希望您能 希望你能 希望您可以 希望你可以 希望您尽快 希望你尽快 希望您马上 希望你马上 "
+    # 不足 negates nothing (余额不足…就会影响征信); 还没买的 names the listener (还没上车的朋友抓紧上车)
+    "不足 还没上车 还没有上车 没上车的 还没买的 还没有买的 没买的 还没下单的 还没投保的 还没配置的 还没入手的"
 )
 _EN_IGNORE = (
     "not only|no doubt|no question|no matter|no problem|not just|no wonder|no brainer|not to mention|"
     "without a doubt|without doubt|no surprise|don't worry|dont worry|don't miss|no kidding|never been better|"
     # a polite request is not a hedge: "Could you read me the code", "May I have the three digits"
-    "could you|would you|can you|may i|could i|might i|could i ask you"
+    "could you|would you|can you|may i|could i|might i|could i ask you|no really|no seriously|no honestly|"
+    # an instruction is no wish (tenth round): "you need to pay the fee first" ("do you need to" starts earlier, wins)
+    "you need to|you'll need to|you will need to"
 )
 _ZH_CANCEL = (
     "除非 可能 也许 或许 大概 未必 不一定 说不定 不确定 有可能 可能性 想要 "
@@ -78,7 +88,10 @@ _ZH_CANCEL = (
     "任何要求 任何人要求 任何索要 任何人索要 任何叫您 任何叫你 任何让您 任何让你 "
     # the victim of a reported case (news: 指事主的電話號碼涉及刑事案件); misconduct named as such (让您故意选…,
     # 严查飞单)
-    "事主 受害人 受害者 被害人 苦主 故意 严查 严打 查处 打击"
+    "事主 受害人 受害者 被害人 苦主 故意 严查 严打 查处 打击 "
+    # what some platforms do, described (tenth round): 有些平台承诺“本息保障”，但…
+    "有些平台 一些平台 某些平台 部分平台 有的平台 不少平台 有些机构 一些机构 某些机构 部分机构 有的机构 "
+    "自称 佯称 谎称 诈称 假称"
 )
 _EN_CANCEL = (
     "may|might|could|possibly|perhaps|maybe|whether|you mentioned|you asked|you said|asked about|ask about|"
@@ -89,7 +102,8 @@ _EN_CANCEL = (
     "they believe|they feel|people think|people believe|lure|lured|lures|is told to|are told to|was told to|"
     "were told to|being told to|investors are promised|investors were promised|victims are promised|"
     "victims were promised|people are promised|people were promised|the promise of|the lure of|the allure of|"
-    "pressure to|mention of|talk of|offers of"
+    "pressure to|mention of|talk of|offers of|being told|been told|told me|someone said|somebody said|claimed|"
+    "claim that|claim their|claim they|claim the|often claim|falsely claim"
 )
 _ZH_BOUNDARY = "但 但是 可是 不过 然而 却 也 而且 并且 同时 只是 虽然 尽管"
 _EN_BOUNDARY = (
@@ -100,7 +114,9 @@ _ZH_POSTNEG = (
     "是不可能的 不可能 不存在 做不到 没有的事 是没有的 是错误的 是错的 不对 "
     "不属实 不允许 不能承诺 不能保证 无法保证 没法保证 没办法保证 保证不了 "
     "不成立 违规 违法 是虚假的 虚假宣传 骗局 骗人 诈骗 退出市场 已经退出 "
-    "不再 被禁止 不合规 是误导 严格禁止 是禁止的 禁止性 属于违规 骗子 都是骗子 不需要 都不需要 也不需要"
+    "不再 被禁止 不合规 是误导 严格禁止 是禁止的 禁止性 属于违规 骗子 都是骗子 不需要 都不需要 也不需要 "
+    # history: the kind of product is gone (以前的保本型理财现在都已经转型为净值型产品)
+    "转型为 已经转型 已转型 都已经转型 已经打破 已被打破"
 )
 _EN_POSTNEG = (
     "is not possible|isn't possible|is impossible|are impossible|does not exist|doesn't exist|do not exist|"
@@ -114,9 +130,12 @@ _EN_POSTNEG = (
 # mention nouns: the claim is named as words (稳赚不赔等话术, 保本的字眼), wherever they stand in the clause
 _ZH_POSTCANCEL = (
     "说不定 也说不定 说不准 说不好 不好说 不一定 未必 话术 字眼 说辞 说词 用语 字样 噱头 诱饵 宣传 名义 借口 名目 "
-    "为诉求"
+    "为诉求 "
+    "是指 指的是 就是指 的定义 的意思是 一词"
 )
-_EN_POSTCANCEL = "or not|maybe not|not necessarily|too good to be true|warning sign|warning signs|red flags"
+_EN_POSTCANCEL = (  # tenth round: a definition names the term ("Churning refers to …"; 飞单是指…)
+    "or not|maybe not|not necessarily|too good to be true|warning sign|warning signs|red flags|refers to|is defined as"
+)
 
 
 def lexicon() -> dict[str, int]:
@@ -223,7 +242,7 @@ _AFTER_QUOTES = re.compile(
 _MENTION_CUES = re.compile(
     r"话术|話術|字眼|说辞|說辭|说词|說詞|用语|用語|字样|字樣|宣传|宣傳|宣称|宣稱|声称|聲稱|号称|號稱|诈骗|詐騙|骗|騙|"
     r"违规|違規|违法|違法|误导|誤導|不得|禁止|广告|廣告|所谓|所謂|标榜|標榜|噱头|噱頭|夸大|誇大|说|說|称|稱|投诉|投訴|叫|口号|口號|"
-    r"问|問|询问|詢問|陷阱|陷井|圈套|"
+    r"问|問|询问|詢問|陷阱|陷井|圈套|虚假|虛假|"
     # a claim named as a keyword, a tactic or a lure (ninth round): 判斷關鍵字, 话术手法, 被「保證獲利」所吸引
     r"关键字|關鍵字|关键词|關鍵詞|手法|伎俩|伎倆|套路|吸引|诱惑|誘惑|诱人|誘人|喜爱|喜愛|追捧|青睐|青睞|"
     r"\b(?:such as|words?|phrases?|terms?|claims?|scams?|fraud\w*|misleading|so[- ]called|promises|red flags?|"
@@ -400,9 +419,9 @@ _SCAM_SUBJECT = re.compile(
     r"|误以为|误认为"
     # a reported case's victim: news of a scam call (致电事主，指其户口涉及刑事案件; "the victim was then asked")
     r"|事主|受害人|受害者|被害人|苦主|\bthe victims?\b"
-    r"|\b(?:scams?|scammers?|fraudsters?|con artists?|crooks|ponzi schemes?|pyramid schemes?|investment frauds?|"
+    r"|\b(?:scams?|scammers?|fraudsters?|con artists?|crooks|ponzi schemes?|pyramid schemes?|investment frauds?|frauds|"
     r"fraudulent schemes?)\b(?: \w+)?? (?:are (?:built|based|designed|often|usually|typically|common)|often|usually|"
-    r"typically|commonly|frequently|tend to|share|use|lure|is a (?:type|form|kind))\b"
+    r"typically|commonly|frequently|tend to|share|use|lure|offer|promise|claim|advertise|is a (?:type|form|kind))\b"
     # what they (the scammers, callers) will tell you: reported speech (eighth round)
     r"|\b(?:they|scammers?|fraudsters?|criminals|crooks|callers?|the caller|imposters?|impostors?)"
     r"(?: (?:may|might|will|could|often|usually|typically|sometimes|then))?"
@@ -429,6 +448,10 @@ _SCAM_VERDICT = re.compile(
     r"|背后(?:所)?(?:隐藏|隐含|潜藏|暗藏)?的?(?:风险|陷阱|猫腻)"
     # ... or asks whether it is true (可以100%保本，…请问是这样吗?)
     r"|是这样吗|是真的吗|这样对吗|我的理解(?:对吗|有无错误|有没有错)|\bis (?:that|this) (?:right|true|correct)\s*$"
+    # ... or asks whether it can be believed (tenth round): 还保本保息，这能信吗? "is this legit?"
+    r"|(?:这|这个|那|那个|这种|这些)?(?:能信|可信|靠谱|可靠)(?:吗|嘛)|是不是(?:骗局|诈骗|骗子|骗人的|真的)|是(?:骗局|诈骗|骗子)吗"
+    r"|\b(?:is|are) (?:this|that|it|these|they) (?:legit|legitimate|a scam|real|for real|believable|trustworthy)\b"
+    r"|\bcan (?:i|we|you) (?:trust|believe) (?:this|that|it|them)\b"
     r"|\b(?:it|that|this|they|these)(?:'s| is| are) (?:always |almost always |often |usually |most likely |likely )?"
     r"(?:an? )?(?:scam|fraud|trap)s?\b"
 )
@@ -439,7 +462,9 @@ _NORM_SENTENCE_END = re.compile(r"[!?\n]|\.(?!\d)")
 _NEXT_SENTENCE = re.compile(r"[。!?\n]|\.(?!\d)")
 _NEXT_VERDICT = re.compile(
     r"\s*(?:(?:that|this|it)(?:'s| is) (?:always |almost always |definitely |certainly |100% )?(?:an? )?(?:scam|fraud)"
-    r"|(?:这|那)(?:就|一定|肯定|都|全)?是(?:诈骗|骗局|骗子))"
+    r"|(?:这|那)(?:就|一定|肯定|都|全)?是(?:诈骗|骗局|骗子)"
+    r"|(?:is|are) (?:that|this|it|they|these) (?:legit|legitimate|a scam|real|for real|true)\b"
+    r"|(?:这|这个|那|那个)?(?:能信|可信|靠谱|是真的)(?:吗|嘛))"
 )
 
 
