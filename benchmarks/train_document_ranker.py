@@ -157,6 +157,7 @@ def main() -> None:
     ap.add_argument("--turns", type=Path, required=True)
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--margin", type=float, default=0.0)
+    ap.add_argument("--changes", action="store_true", help="list the turns whose verdict the learned choice changed")
     ap.add_argument("--write", action="store_true", help="write the model trained on every set to the ranker file")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
@@ -183,6 +184,12 @@ def main() -> None:
         idx = [i for i, t in enumerate(turns) if t["set"] == held]
         for i, r in zip(idx, judge(composer, [turns[i] for i in idx], model), strict=True):
             learned[i] = r
+    if args.changes:
+        for t, h, lr in zip(turns, hand, learned, strict=True):
+            if h[1:] != lr[1:]:
+                verdict = ("document " + ("won" if lr[1] else "lost")) if h[1] != lr[1] else "same document"
+                fact = "" if h[2] == lr[2] else (", fact won" if lr[2] else ", fact lost")
+                print(f"{t['set']} {t['call']} t{t['turn']}: {verdict}{fact}: {t['text'][:60]}")  # noqa: T201
     rows: defaultdict[str, list[int]] = defaultdict(lambda: [0] * 7)
     for t, h, lr in zip(turns, hand, learned, strict=True):
         for key in (t["set"], f"script {t['script']}", "pooled"):
