@@ -157,6 +157,7 @@ def main() -> None:
     ap.add_argument("--turns", type=Path, required=True)
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--margin", type=float, default=0.0)
+    ap.add_argument("--folds", type=Path, help="write each set's out-of-set model here (document_ranker_wo_<set>.json)")
     ap.add_argument("--changes", action="store_true", help="list the turns whose verdict the learned choice changed")
     ap.add_argument("--write", action="store_true", help="write the model trained on every set to the ranker file")
     args = ap.parse_args()
@@ -181,6 +182,12 @@ def main() -> None:
     for held in sets:
         train = [d for t, d in zip(turns, data, strict=True) if t["set"] != held and d is not None]
         model = fit(train, args.l2, args.margin)
+        if args.folds is not None:
+            args.folds.mkdir(parents=True, exist_ok=True)
+            fold = args.folds / f"document_ranker_wo_{held}.json"
+            fold.write_text(
+                model.to_json(trained_on=[s for s in sets if s != held], l2=args.l2) + "\n", encoding="utf-8"
+            )
         idx = [i for i, t in enumerate(turns) if t["set"] == held]
         for i, r in zip(idx, judge(composer, [turns[i] for i in idx], model), strict=True):
             learned[i] = r
