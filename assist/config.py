@@ -172,8 +172,10 @@ class Settings(BaseSettings):
     answer_ranker_path: Path | None = None
     # The learned choice of the document a turn is answered from (issue #17, assist/calls/doc_rank.py): "on"
     # loads document_ranker.json from the playbooks folder (or ASSIST_DOCUMENT_RANKER_PATH); "off", or a file
-    # that is missing or does not validate (logged), leaves the hand re-ranking alone in force.
-    document_ranker: Literal["on", "off"] = "on"
+    # that is missing or does not validate (logged), leaves the hand re-ranking alone in force. Off by default:
+    # measured leave-one-set-out it gained 6 first citations of 719 but cost bench_answers a fact
+    # (docs/benchmarks.md, "Right document, ninth round").
+    document_ranker: Literal["on", "off"] = "off"
     document_ranker_path: Path | None = None
 
     # Optional chat model (OpenAI-compatible); unset means extractive answers only

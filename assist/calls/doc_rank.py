@@ -54,7 +54,7 @@ FEATURES: tuple[str, ...] = (
     "title_topic",  # its title names the topic keywords the query names
     "region_plus",  # written for the caller's region
     "region_minus",  # another region's policy where the caller's has one
-    "same_script",  # written in the customer's script
+    "same_script",  # written in the customer's script, for a Hong Kong or Taiwan caller
     "next_steps",  # its best passage is a next-steps section
     "preamble",  # its best passage is the untitled opening
 )

@@ -131,9 +131,10 @@ def _seen(
     topic: float,
     cq: ContextQuery,
     terms: list[str],
-    language: str,
+    script: str | None,
 ) -> _Seen:
-    """A candidate passage's evidence for the learned document choice."""
+    """A candidate passage's evidence for the learned document choice (`script`: a regional caller's script;
+    None for a mainland caller or one whose region is not known)."""
     title = normalize(r.title)
     return _Seen(
         place=place,
@@ -145,7 +146,7 @@ def _seen(
         on_topic=topic,
         title_topic=any(t in title for t in terms),
         in_play=r.document_id in cq.prefer_documents,
-        same_script=script_of(r) == language,
+        same_script=script is not None and script_of(r) == script,
     )
 
 
@@ -325,7 +326,7 @@ class Ranker:
                         topic=topic,
                         cq=cq,
                         terms=topic_terms,
-                        language=language,
+                        script=language if region in ("HK", "TW") else None,
                     )
                 )
             if passes:

@@ -91,15 +91,17 @@ def test_the_file_form_round_trips() -> None:
     assert again.margin == 0.5
 
 
-def test_the_engine_ranks_with_the_shipped_ranker_and_the_setting_turns_it_off(
+def test_the_engine_ranks_by_hand_by_default_and_with_the_shipped_ranker_when_the_setting_is_on(
     make_call_engine: Callable[..., CallEngine], tmp_path: Path
 ) -> None:
-    on = make_call_engine()
+    default = make_call_engine(settings=Settings(data_dir=tmp_path))
+    assert default.suggester.ranker.doc_ranker is None, "not adopted: off unless asked for"
+    on = make_call_engine(settings=Settings(data_dir=tmp_path, document_ranker="on"))
     assert on.suggester.ranker.doc_ranker is not None
     assert on.suggester.need_ranker.doc_ranker is not None
-    off = make_call_engine(settings=Settings(data_dir=tmp_path, document_ranker="off"))
-    assert off.suggester.ranker.doc_ranker is None
-    missing = make_call_engine(settings=Settings(data_dir=tmp_path, document_ranker_path=tmp_path / "gone.json"))
+    missing = make_call_engine(
+        settings=Settings(data_dir=tmp_path, document_ranker="on", document_ranker_path=tmp_path / "gone.json")
+    )
     assert missing.suggester.ranker.doc_ranker is None
 
 
@@ -155,3 +157,58 @@ def test_a_document_the_gate_refused_is_never_chosen() -> None:
     # a ranker that prefers the document furthest behind in every way would choose the mortgage passage
     ranked = _rank(_ranker(hand_gap=-5.0, e5_gap=-5.0, fused_gap=-5.0), results)
     assert ranked == ["card-dispute"]
+
+
+TOPICS = ["card_loss", "card_dispute", "card_fees", "wealth", "insurance", "mortgage", "fraud", "complaint", "deposit"]
+# A call that began on a time deposit and has moved on to a wealth product (the turn model reads the call's topic
+# as wealth now); the deposit policy is still the document in play and leads on the retrieval's fused score, the
+# wealth policy is as close in meaning.
+MOVED_ON = [
+    (
+        "zh-Hans",
+        "到期那笔钱想换成收益高点的产品 亏本的可能大吗",
+        "定期存款到期后自动转存，利率按转存日挂牌利率执行。",
+        "理财产品不保本，风险等级分为R1至R5。",
+    ),
+    (
+        "en",
+        "when it matures I'd rather put it somewhere that pays more, could I lose money",
+        "A time deposit that matures is renewed at the rate of the renewal day.",
+        "Wealth products are not deposits and can lose value; risk levels run from R1 to R5.",
+    ),
+    (
+        "zh-Hant",
+        "到期嗰筆錢想轉去買回報高啲嘅產品 會唔會蝕本",
+        "定期存款到期後自動續存，利率按續存日牌價計算。",
+        "理財產品並非存款，可能損失本金，風險等級分為R1至R5。",
+    ),
+]
+
+
+def _moved_on(language: str, turn: str, deposit: str, wealth: str, *, topic: str, learned: bool) -> list[str]:
+    results = [
+        search_result(
+            "deposit-guide", deposit, section="Renewal", score=1.0, language=language, e5=0.87, tags=["deposit"]
+        ),
+        search_result(
+            "wealth-risk", wealth, section="Risk levels", score=0.85, language=language, e5=0.87, tags=["wealth"]
+        ),
+    ]
+    cq = ContextQuery(query=turn, turn_text=turn, prefer_documents=["deposit-guide"], topic=topic)
+    ranker = Ranker(min_score=0.3, topics=TOPICS, doc_ranker=load_document_ranker(SHIPPED) if learned else None)
+    return [r.document_id for r in ranker.rank(cq, results, language)]
+
+
+@pytest.mark.parametrize(("language", "turn", "deposit", "wealth"), MOVED_ON)
+def test_the_shipped_ranker_follows_the_call_to_its_new_topic_over_the_document_in_play(
+    language: str, turn: str, deposit: str, wealth: str
+) -> None:
+    assert _moved_on(language, turn, deposit, wealth, topic="wealth", learned=False)[0] == "deposit-guide"
+    assert _moved_on(language, turn, deposit, wealth, topic="wealth", learned=True)[0] == "wealth-risk"
+
+
+@pytest.mark.parametrize(("language", "turn", "deposit", "wealth"), MOVED_ON)
+def test_the_shipped_ranker_keeps_the_document_in_play_while_the_call_stays_on_its_topic(
+    language: str, turn: str, deposit: str, wealth: str
+) -> None:
+    assert _moved_on(language, turn, deposit, wealth, topic="deposit", learned=True)[0] == "deposit-guide"
