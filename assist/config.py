@@ -170,6 +170,13 @@ class Settings(BaseSettings):
     # file that is missing or does not validate (logged), leaves the hand-set sentence scores in force.
     answer_ranker: Literal["on", "off"] = "on"
     answer_ranker_path: Path | None = None
+    # The learned choice of the document a turn is answered from (issue #17, assist/calls/doc_rank.py): "on"
+    # loads document_ranker.json from the playbooks folder (or ASSIST_DOCUMENT_RANKER_PATH); "off", or a file
+    # that is missing or does not validate (logged), leaves the hand re-ranking alone in force. Off by default:
+    # measured leave-one-set-out it gained 6 first citations of 719 but cost bench_answers a fact
+    # (docs/benchmarks.md, "Right document, ninth round").
+    document_ranker: Literal["on", "off"] = "off"
+    document_ranker_path: Path | None = None
 
     # Optional chat model (OpenAI-compatible); unset means extractive answers only
     llm_base_url: str | None = None
@@ -367,6 +374,12 @@ class Settings(BaseSettings):
         if self.answer_ranker == "off":
             return None
         return self.answer_ranker_path or self.playbooks_path / "answer_sentence_ranker.json"
+
+    @property
+    def document_ranker_file(self) -> Path | None:
+        if self.document_ranker == "off":
+            return None
+        return self.document_ranker_path or self.playbooks_path / "document_ranker.json"
 
     @property
     def tickets_path(self) -> Path:

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from assist.calls.compose import own_content, script_of
 from assist.calls.context import ContextQuery
+from assist.calls.doc_rank import DocEvidence, DocumentRanker
 from assist.calls.region import region_adjustment, regional_products, topical_products
 from assist.protocols import SearchResult
 from assist.text import detect_language, normalize, tokenize
@@ -47,6 +48,7 @@ TOPIC_TAGS: dict[str, frozenset[str]] = {
 }
 TOPICAL_DEPTH = 3  # the products of the best few retrieved passages are what the question is about
 SECTIONS = 4  # further passages of the top document handed to the answer (see with_sections)
+LEARNED_LEAD = 0.01  # how far the document the learned model chose is put ahead of the hand ranking's first
 
 
 @lru_cache(maxsize=50_000)
@@ -103,6 +105,86 @@ def with_sections(
 
 
 @dataclass(frozen=True)
+class _Seen:
+    """One candidate passage as the learned document choice sees it (see doc_rank.DocEvidence)."""
+
+    place: int
+    result: SearchResult
+    hand: float
+    relevance: float
+    passes: bool
+    region: int
+    on_topic: float
+    title_topic: bool
+    in_play: bool
+    same_script: bool
+
+
+def _seen(
+    place: int,
+    r: SearchResult,
+    hand: float,
+    rel: float,
+    *,
+    passes: bool,
+    adjust: int,
+    topic: float,
+    cq: ContextQuery,
+    terms: list[str],
+    script: str | None,
+) -> _Seen:
+    """A candidate passage's evidence for the learned document choice (`script`: a regional caller's script;
+    None for a mainland caller or one whose region is not known)."""
+    title = normalize(r.title)
+    return _Seen(
+        place=place,
+        result=r,
+        hand=hand,
+        relevance=rel,
+        passes=passes,
+        region=adjust,
+        on_topic=topic,
+        title_topic=any(t in title for t in terms),
+        in_play=r.document_id in cq.prefer_documents,
+        same_script=script is not None and script_of(r) == script,
+    )
+
+
+def document_evidence(seen: list[_Seen]) -> list[DocEvidence]:
+    """Per candidate document (in order of its first passage), its evidence: the best passage's (by the hand
+    score) for the passage-level facts, the best value over its passages for the scores."""
+    by_doc: dict[str, list[_Seen]] = {}
+    for s in seen:
+        by_doc.setdefault(s.result.document_id, []).append(s)
+    out = []
+    for doc, members in by_doc.items():
+        best = max(members, key=lambda s: s.hand)
+        raw = [s.result.scores or {} for s in members]
+        out.append(
+            DocEvidence(
+                document_id=doc,
+                hand=best.hand,
+                passes=any(s.passes for s in members),
+                relevance=max(s.relevance for s in members),
+                fused=max(float(s.result.score) for s in members),
+                first_place=members[0].place,
+                passages=len(members),
+                e5=max(float(x.get("e5", 0.0)) for x in raw),
+                minilm=max(float(x.get("minilm", 0.0)) for x in raw),
+                bm25=max(float(x.get("bm25", 0.0)) for x in raw),
+                in_play=best.in_play,
+                on_topic=best.on_topic,
+                title_topic=best.title_topic,
+                region=best.region,
+                same_script=best.same_script,
+                next_steps=bool(best.result.section) and is_next_steps(best.result.section),
+                preamble=not best.result.section,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
 class Ranking:
     """The relevant passages of a turn, best first.
 
@@ -128,6 +210,9 @@ class Ranker:
             words ("那要提前多久约？", "and how long for the money") shares few words with the policy that
             answered the call so far, yet is mostly still about it; it then competes in the re-ranking with
             its in-play bonus, where a clearly better passage of another policy still wins.
+        topics: the playbooks' topic ids (a document tagged with several is on each by a share).
+        topic_bonus: the bonus of a passage of a document on the call's topic read by meaning.
+        doc_ranker: the learned document choice (assist.calls.doc_rank); None: the hand ranking alone.
     """
 
     def __init__(
@@ -139,6 +224,7 @@ class Ranker:
         in_play_score: float | None = None,
         topics: Iterable[str] = (),
         topic_bonus: float = TOPIC_BONUS,
+        doc_ranker: DocumentRanker | None = None,
     ) -> None:
         if margin < 0:
             raise ValueError(f"margin must not be negative, got {margin}")
@@ -147,6 +233,7 @@ class Ranker:
         if topic_bonus < 0:
             raise ValueError(f"topic_bonus must not be negative, got {topic_bonus}")
         self.topics = frozenset(topics)
+        self.doc_ranker = doc_ranker
         self.topic_bonus = topic_bonus
         self.min_score = min_score
         self.in_play_score = in_play_score
@@ -213,25 +300,66 @@ class Ranker:
         regional = regional_products(results, region) if region else frozenset()
         topical = topical_products(results, TOPICAL_DEPTH)
         ranked: list[tuple[float, int, SearchResult]] = []
+        seen: list[_Seen] = []  # every candidate, for the learned document choice
         for i, r in enumerate(results):
             rel = self.relevance(cq.query, r, focus=cq.turn_text if cq.elliptical else None)
             adjust = region_adjustment(r, region, regional, topical)
             # the caller's branch's own policy on the product asked about passes the gate: an English question
             # shares no words with a Traditional Chinese policy, and the dense models understate it
-            if rel < self.min_score and adjust <= 0 and not self._passes_in_play(cq, r, rel):
+            passes = rel >= self.min_score or adjust > 0 or self._passes_in_play(cq, r, rel)
+            if not passes and self.doc_ranker is None:
                 continue
             score = self._score(float(r.score), cq, r, language, topic_terms, focus)
             score += REGION_BONUS * adjust if adjust > 0 else REGION_PENALTY * adjust
             # the call's topic read by meaning: its policy stays ahead of a passage that only shares words
-            score += self.topic_bonus * on_topic(r.tags, cq.topic, self.topics)
-            extra = {"relevance": round(rel, 4), "rank": round(score, 4)}
-            ranked.append((score, i, replace(r, scores={**(r.scores or {}), **extra})))
+            topic = on_topic(r.tags, cq.topic, self.topics)
+            score += self.topic_bonus * topic
+            if self.doc_ranker is not None:
+                seen.append(
+                    _seen(
+                        i,
+                        r,
+                        score,
+                        rel,
+                        passes=passes,
+                        adjust=adjust,
+                        topic=topic,
+                        cq=cq,
+                        terms=topic_terms,
+                        script=language if region in ("HK", "TW") else None,
+                    )
+                )
+            if passes:
+                extra = {"relevance": round(rel, 4), "rank": round(score, 4)}
+                ranked.append((score, i, replace(r, scores={**(r.scores or {}), **extra})))
         ranked.sort(key=lambda x: (-x[0], x[1]))
         if not ranked:
             return []
+        if self.doc_ranker is not None:
+            ranked = self._learned_first(ranked, seen, cq, language)
         # passages far behind the best one only dilute the answer
         floor = ranked[0][0] - self.margin
         return [r for score, _, r in ranked if score >= floor]
+
+    def _learned_first(
+        self, ranked: list[tuple[float, int, SearchResult]], seen: list[_Seen], cq: ContextQuery, language: str
+    ) -> list[tuple[float, int, SearchResult]]:
+        """`ranked` with the document the learned model prefers lifted to the top (its passages keep their order
+        and their gaps), when it is not the hand ranking's first document; else `ranked` as it is."""
+        assert self.doc_ranker is not None
+        chosen = self.doc_ranker.choose(document_evidence(seen), elliptical=cq.elliptical, english=language == "en")
+        if chosen is None:
+            return ranked
+        best = max(score for score, _, r in ranked if r.document_id == chosen)
+        lift = ranked[0][0] - best + LEARNED_LEAD
+        out = [
+            (score + lift, i, replace(r, scores={**r.scores, "rank": round(score + lift, 4)}))
+            if r.document_id == chosen
+            else (score, i, r)
+            for score, i, r in ranked
+        ]
+        out.sort(key=lambda x: (-x[0], x[1]))
+        return out
 
     def _passes_in_play(self, cq: ContextQuery, r: SearchResult, rel: float) -> bool:
         """True for a passage of the document in play whose relevance reaches `in_play_score`."""

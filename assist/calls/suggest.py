@@ -17,6 +17,7 @@ from assist.calls.alerts import CallGuard
 from assist.calls.answer import AnswerStage
 from assist.calls.compose import Composition, ExtractiveComposer
 from assist.calls.context import ContextQuery, ContextQueryBuilder
+from assist.calls.doc_rank import load_document_ranker
 from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
@@ -86,11 +87,18 @@ class SuggestStage:
         # the policy in play passes the gate from the lower score for needs: a follow-up is mostly about it
         weak = min(settings.need_min_answer_score, settings.min_answer_score)
         topics = list(playbooks.topics)
+        learned = load_document_ranker(settings.document_ranker_file)  # the learned document choice, or None
         self.ranker = Ranker(
-            min_score=settings.min_answer_score, topic_terms=playbooks.topic_terms, in_play_score=weak, topics=topics
+            min_score=settings.min_answer_score,
+            topic_terms=playbooks.topic_terms,
+            in_play_score=weak,
+            topics=topics,
+            doc_ranker=learned,
         )
         # a need the model read is answered from weaker evidence than a keyword-triggered turn
-        self.need_ranker = Ranker(min_score=weak, topic_terms=playbooks.topic_terms, in_play_score=weak, topics=topics)
+        self.need_ranker = Ranker(
+            min_score=weak, topic_terms=playbooks.topic_terms, in_play_score=weak, topics=topics, doc_ranker=learned
+        )
         self.regional = RegionalPolicies()
         self.answer = AnswerStage(composer=composer, llm=llm, redact=redact)
         self.next_steps = NextStepsStage(
