@@ -21,11 +21,14 @@ model in force was trained on, i.e. its recipe). ``--in-force`` scores the shipp
 over their own (a quick screen of a combination change: the thresholds are not recalibrated for it). A held
 "set" may be a batch of files written together (:data:`SETS`: ``guard_fresh5`` = fresh5a + fresh5b); lines of the
 corpus with the same text as a held line are dropped from training too. The output ends with a markdown table of
-the MODEL ALONE and the combined guard, per held batch and pooled (judgement calls excluded). Settings: ``credential=`` the policy's ``credential_without_secret``,
-``veto_below=`` its veto, ``policy.FIELD=value`` any other :class:`Policy` field, anything else a :class:`TrainConfig` field (``per_script=1``, ``simplify=1``,
-``target_flag_fpr=0.10`` ...). The defaults are the installed recipe of round 6 (``ordinary_weight=10
-simplify=1 per_script=1 target_flag_fpr=0.10 ordinary_flag_fpr=0.02 ordinary_veto=0``,
-``credential=warn_at_block``); ``ordinary_veto=none`` switches the ordinary-talk veto off.
+the MODEL ALONE and the combined guard, per held batch and pooled (judgement calls excluded).
+
+Settings: ``credential=`` the policy's ``credential_without_secret``, ``veto_below=`` its veto,
+``policy.FIELD=value`` any other :class:`Policy` field, anything else a :class:`TrainConfig` field
+(``per_script=1``, ``simplify=1``, ``target_flag_fpr=0.10``, ``third_party_weight=2`` ...). The defaults are
+the installed recipe of round 6 (``ordinary_weight=10 simplify=1 per_script=1 target_flag_fpr=0.10
+ordinary_flag_fpr=0.02 ordinary_veto=0``, ``credential=warn_at_block``); ``ordinary_veto=none`` switches the
+ordinary-talk veto off.
 Encodings are cached in ``GUARD_LOSO_DIR`` (default ``/tmp/g8``); the result is written to ``NAME.json``
 there. Never reads the held-out sets or the shared dev set's texts (only its source addresses, to drop
 their sites from training).
