@@ -17,11 +17,18 @@ marked ``judgement``. Figures per set and pooled (counts summed over the sets).
 
 ``--exclude`` drops corpus lines by id prefix from every training run (``tp-s7f-,tp-s8f-``: the corpus the
 model in force was trained on, i.e. its recipe). ``--in-force`` scores the shipped model instead of training
-(fair only on sets it never saw). Settings: ``credential=`` the policy's ``credential_without_secret``,
-``veto_below=`` its veto, anything else a :class:`TrainConfig` field (``per_script=1``, ``simplify=1``,
-``target_flag_fpr=0.10`` ...). The defaults are the installed recipe of round 6 (``ordinary_weight=10
-simplify=1 per_script=1 target_flag_fpr=0.10 ordinary_flag_fpr=0.02 ordinary_veto=0``,
-``credential=warn_at_block``); ``ordinary_veto=none`` switches the ordinary-talk veto off.
+(fair only on sets it never saw); ``--reuse RUN`` scores RUN's models again with the ``Policy`` fields given laid
+over their own (a quick screen of a combination change: the thresholds are not recalibrated for it). A held
+"set" may be a batch of files written together (:data:`SETS`: ``guard_fresh5`` = fresh5a + fresh5b); lines of the
+corpus with the same text as a held line are dropped from training too. The output ends with a markdown table of
+the MODEL ALONE and the combined guard, per held batch and pooled (judgement calls excluded).
+
+Settings: ``credential=`` the policy's ``credential_without_secret``, ``veto_below=`` its veto,
+``policy.FIELD=value`` any other :class:`Policy` field, anything else a :class:`TrainConfig` field
+(``per_script=1``, ``simplify=1``, ``target_flag_fpr=0.10``, ``third_party_weight=2`` ...). The defaults are
+the installed recipe of round 6 (``ordinary_weight=10 simplify=1 per_script=1 target_flag_fpr=0.10
+ordinary_flag_fpr=0.02 ordinary_veto=0``, ``credential=warn_at_block``); ``ordinary_veto=none`` switches the
+ordinary-talk veto off.
 Encodings are cached in ``GUARD_LOSO_DIR`` (default ``/tmp/g8``); the result is written to ``NAME.json``
 there. Never reads the held-out sets or the shared dev set's texts (only its source addresses, to drop
 their sites from training).
@@ -29,6 +36,7 @@ their sites from training).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -38,12 +46,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-SETS = {
-    "guard_holdout": "tp-s5h-",
-    "guard_fresh": "tp-s5f-",
-    "guard_fresh2": "tp-s6f-",
-    "guard_fresh3": "tp-s7f-",
-    "guard_fresh4": "tp-s8f-",
+#: Held "sets": a batch of locked sets written together is held out together (its files, its corpus id prefixes).
+SETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "guard_holdout": (("guard_holdout",), ("tp-s5h-",)),
+    "guard_fresh": (("guard_fresh",), ("tp-s5f-",)),
+    "guard_fresh2": (("guard_fresh2",), ("tp-s6f-",)),
+    "guard_fresh3": (("guard_fresh3",), ("tp-s7f-",)),
+    "guard_fresh4": (("guard_fresh4",), ("tp-s8f-",)),
+    "guard_fresh5": (("guard_fresh5a", "guard_fresh5b"), ("tp-s10a-", "tp-s10b-")),
+    "guard_fresh6": (("guard_fresh6a", "guard_fresh6b"), ("tp-s10c-", "tp-s10d-")),
 }
 SPENT = Path("benchmarks/data/spent")
 DEV = Path("/work/shared/data/guard/external_dev.jsonl")
@@ -91,13 +102,15 @@ class CachedEncoder:
             self.new = 0
 
 
-def parse(argv: list[str]) -> tuple[str, dict[str, Any], dict[str, Any], list[str], list[str], bool]:
-    """NAME, TrainConfig fields, Policy fields, excluded prefixes, the sets, in-force flag."""
+def parse(argv: list[str]) -> tuple[str, dict[str, Any], dict[str, Any], list[str], list[str], bool | str]:
+    """NAME, TrainConfig fields, Policy fields, excluded prefixes, the sets, in-force flag (or a run to reuse)."""
+    from assist.compliance.guard.combine import Policy
     from assist.compliance.guard.training import TrainConfig
 
     name, cfg, pol = argv[0], dict(RECIPE), {"credential_without_secret": "warn_at_block"}
     exclude: list[str] = []
-    sets, in_force = list(SETS), False
+    sets: list[str] = list(SETS)
+    in_force: bool | str = False
     args = iter(argv[1:])
     for a in args:
         if a == "--exclude":
@@ -106,10 +119,15 @@ def parse(argv: list[str]) -> tuple[str, dict[str, Any], dict[str, Any], list[st
             sets = next(args).split(",")
         elif a == "--in-force":
             in_force = True
+        elif a == "--reuse":
+            in_force = next(args)
         elif a.startswith("credential="):
             pol["credential_without_secret"] = a.split("=", 1)[1]
         elif a.startswith("veto_below="):
             pol["veto_below"] = float(a.split("=", 1)[1])
+        elif a.startswith("policy."):  # policy.suppress=clause, policy.suppress_any_category=0
+            k, v = a.removeprefix("policy.").split("=", 1)
+            pol[k] = bool(int(v)) if isinstance(getattr(Policy(), k), bool) else v
         else:
             k, v = a.split("=", 1)
             default = getattr(TrainConfig(), k)
@@ -155,6 +173,21 @@ def rates(c: dict[str, int]) -> str:
     )
 
 
+def table(name: str, result: dict[str, Any]) -> list[str]:
+    """Markdown rows, judgement calls excluded: the model alone and the combined guard per held batch and pooled.
+
+    The model alone is the honest out-of-set measure of the model: the rules were written after reading these sets.
+    """
+    cols = [*result["sets"], "pooled"]
+    per = {**result["sets"], "pooled": result["pooled"]}
+    head = ["| run | layer | " + " | ".join(cols) + " |", "|---|---|" + "---|" * len(cols)]
+    rows = []
+    for lay, label in (("model", "model alone"), ("combined", "combined")):
+        cells = [rates(per[c][f"no_judgement/{lay}"]).split(" (")[0] for c in cols]
+        rows.append(f"| `{name}` | {label} | " + " | ".join(cells) + " |")
+    return head + rows
+
+
 def main() -> None:  # long function: one experiment, read top to bottom
     from assist.cli.guard_cmd import load_guard_or_exit
     from assist.compliance.guard.combine import Policy
@@ -173,7 +206,7 @@ def main() -> None:  # long function: one experiment, read top to bottom
     guard = load_guard_or_exit(Path("kb_docs/rules"), with_model=False)
     corpus = read_rows(Path("kb_docs/guard/claims.jsonl"), split="train")
     corpus = [r for r in corpus if not any(str(r.get("id", "")).startswith(p) for p in exclude)]
-    negatives = [] if in_force else kb_sentences(get_settings().kb_dir)
+    negatives = [] if in_force is not False else kb_sentences(get_settings().kb_dir)
     dev_sites = {site(json.loads(line).get("source", "")) for line in DEV.open(encoding="utf-8") if line.strip()}
     dev_sites.discard("")
     config, policy = TrainConfig(**cfg_kw), Policy(**pol_kw)
@@ -181,17 +214,24 @@ def main() -> None:  # long function: one experiment, read top to bottom
     print(name, cfg_kw, pol_kw, "exclude", exclude, "in force" if in_force else "", flush=True)
     for s in sets:
         t0 = time.time()
-        rows = read_rows(SPENT / f"{s}.jsonl")
+        files, prefixes = SETS[s]
+        rows = [r for f in files for r in read_rows(SPENT / f"{f}.jsonl")]
         held_sites = {site(r.get("source", "")) for r in rows} - {""}
+        held_texts = {str(r["text"]) for r in rows}
         train = [
             r
             for r in corpus
-            if not str(r.get("id", "")).startswith(SETS[s])
+            if not str(r.get("id", "")).startswith(prefixes)
+            and str(r["text"]) not in held_texts
             and site(r.get("source", "")) not in held_sites
             and site(r.get("source", "")) not in dev_sites
         ]
-        if in_force:
+        if in_force is True:
             layer = ClaimLayer(get_settings().kb_dir / "guard" / "claim_model.npz", encoder=enc)
+        elif in_force:  # --reuse RUN: RUN's models, the policy fields given laid over their own (not recalibrated)
+            layer = ClaimLayer(out_dir / f"{in_force}-{s}.npz", encoder=enc)
+            layer.load()
+            layer._policy = dataclasses.replace(layer._policy, **pol_kw)
         else:
             model, _ = train_candidate(guard, train, negatives, [], enc, config, policy)
             path = out_dir / f"{name}-{s}.npz"
@@ -212,6 +252,7 @@ def main() -> None:  # long function: one experiment, read top to bottom
     print(" pooled:")
     for key in ("no_judgement/combined", "all/combined", "no_judgement/model", "no_judgement/rules"):
         print(f"   {key:22s} {rates(pooled[key])}")
+    print("\n".join(table(name, result)))
     (out_dir / f"{name}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
 
 

@@ -97,6 +97,9 @@ def train_model(
     per_script: Annotated[
         bool, typer.Option("--per-script/--no-per-script", help="Thresholds per script (en, zh-Hans, zh-Hant).")
     ] = False,
+    third_party_weight: Annotated[
+        float, typer.Option("--third-party-weight", min=0.0, help="Training weight of lines from public pages.")
+    ] = 1.0,
     service_speech: Annotated[
         Path | None,
         typer.Option("--service-speech", help="Ordinary service lines the candidate may not flag (default: shipped)."),
@@ -133,6 +136,7 @@ def train_model(
             ordinary_weight=default.ordinary_weight if ordinary_weight is None else ordinary_weight,
             ordinary_veto=default.ordinary_veto if ordinary_veto is None else ordinary_veto,
             per_script=per_script,
+            third_party_weight=third_party_weight,
         )
         from assist.compliance.guard.calibration import NEGATIVE_POOLS
 

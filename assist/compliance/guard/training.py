@@ -29,10 +29,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ReviewDecision:
-    """A reviewed guard event: ``confirmed`` teaches a positive, ``false_positive`` a hard negative.
-
-    Build from a ``GuardEvent`` with :meth:`from_event`.
-    """
+    """A reviewed guard event: ``confirmed`` teaches a positive, ``false_positive`` a hard negative (see from_event)."""
 
     text: str
     status: str
@@ -84,6 +81,7 @@ class TrainConfig:
             out of fold are raised (1.0 = off). ``ordinary_weight``: the training weight of those lines.
         ordinary_veto: Margin of ``neighbours.ordinary_veto`` (None = off), applied out of fold too.
         per_script: Thresholds per script (en, zh-Hans, zh-Hant), each with the budgets over its own negatives.
+        third_party_weight: Training weight of corpus lines taken from public pages (other writers' wording).
     """
 
     features: str = "cu"
@@ -110,6 +108,7 @@ class TrainConfig:
     ordinary_weight: float = 1.0
     ordinary_veto: float | None = None
     per_script: bool = False
+    third_party_weight: float = 1.0
 
 
 @dataclass
@@ -332,7 +331,8 @@ def encode_items(
             raise ValueError(f"unknown category {cat!r} in {r.get('id') or r.get('text')!r}")
         label = 0 if r.get("speaker") == "customer" else ci[cat]
         tag = str(r.get("kind") or "")
-        weight = config.ordinary_weight if label == 0 and tag in ORDINARY_KINDS else 1.0
+        ordinary = config.ordinary_weight if label == 0 and tag in ORDINARY_KINDS else 1.0
+        weight = config.third_party_weight if str(r.get("source") or "").startswith("http") else ordinary
         add(str(r["text"]), label, weight, _group_of(r), "corpus", tag)
     for t in extra_negatives:
         add(t, 0, config.extra_negative_weight, "extra:" + t, "extra")
@@ -435,7 +435,7 @@ def _config_meta(cfg: TrainConfig) -> dict[str, Any]:
     """The settings for the header: the fourth round's switches only when set (older files unchanged)."""
     default = TrainConfig()
     new: tuple[str, ...] = ("knn_alpha", "knn_k", "knn_tau", "simplify", "calibrate_negatives")
-    new += ("ordinary_flag_fpr", "ordinary_weight", "ordinary_veto", "per_script")
+    new += ("ordinary_flag_fpr", "ordinary_weight", "ordinary_veto", "per_script", "third_party_weight")
     return {
         key: v
         for key, v in asdict(cfg).items()
