@@ -41,6 +41,15 @@ _HEDGE = re.compile(
     r"(?<![不没沒])可能|也许|也許|或许|或許|说不定|說不定|未必|不一定|\b(?:may|might|could|possibly|perhaps|maybe)\b",
     re.IGNORECASE,
 )
+#: A guarantee word the clause itself negates: 不保证 / 不保證 / 无担保 / 非保本 / "not guaranteed" / "we can't
+#: guarantee". Such a clause discloses that nothing is guaranteed: it takes a claim back as a hedge does.
+#: 不仅/不但 (not only) are no negators: the negator must stand right before the guarantee word.
+_NEGATED_GUARANTEE = re.compile(
+    r"(?:不|无|無|没有|沒有|并不|並不|并非|並非|非|未)(?:能|会|會|敢|可以|可)?(?:保证|保證|担保|擔保|保本|保息|承诺|承諾)"
+    r"|\bnot\s+(?!only\b)(?:\w+\s+){0,2}guaranteed|\bno\s+guarantees?\b|\bnon-guaranteed"
+    r"|\b(?:cannot|can't|can\s+not|don't|do\s+not|doesn't|does\s+not|won't|will\s+not|never)\s+guarantee",
+    re.IGNORECASE,
+)
 #: The categories a hedge takes back; a hedged threat or request ("your account may be frozen") still is one.
 HEDGEABLE = frozenset(
     ("guaranteed_return", "no_risk", "performance_prediction", "deposit_like", "superlative", "loan_approval")
@@ -140,7 +149,8 @@ class Policy:
             saved was a mention of a return, risk or deposit claim (eighth round).
         model_max_action: The most the model alone may do (``block`` or ``warn``).
         hedges_silence: A hedge in the clause (may, might, 可能, 也许, ...) keeps the model from adding a match
-            of a :data:`HEDGEABLE` category there, as a hedge cancels a rule's trigger.
+            of a :data:`HEDGEABLE` category there, as a hedge cancels a rule's trigger; a negated guarantee word
+            (不保證, "not guaranteed") likewise.
         credential_without_secret: What the model's ``credential_request`` match may do where the text names
             or describes no secret (:func:`names_a_secret`): ``block`` (as any match), ``warn`` (warn at most)
             or ``warn_at_block`` (warn, and only where its score reaches the block threshold). Every call opens
@@ -224,7 +234,7 @@ def model_allowed(
         return allowed
     for i, (a, b) in enumerate(spans):
         cat = categories[int(np.argmax(probs[i, 1:])) + 1]
-        if text is not None and policy.hedges_silence and cat in HEDGEABLE and _HEDGE.search(text, a, b):
+        if text is not None and policy.hedges_silence and _taken_back(text, a, b, cat):
             allowed[i] = False
             continue
         for s in suppressed:
@@ -237,6 +247,14 @@ def model_allowed(
                 allowed[i] = False
                 break
     return allowed
+
+
+def _taken_back(text: str, a: int, b: int, category: str) -> bool:
+    """True when clause ``text[a:b]`` takes a claim of ``category`` back: a hedge, or a negated guarantee
+    (不保證出借成功 promises neither a return nor an approval)."""
+    if category not in HEDGEABLE:
+        return False
+    return _HEDGE.search(text, a, b) is not None or _NEGATED_GUARANTEE.search(text, a, b) is not None
 
 
 def _bare(m: Any, text: str) -> bool:

@@ -50,3 +50,33 @@ def test_only_the_hedged_clause_is_silenced_and_the_switch_turns_it_off() -> Non
     assert list(model_allowed([], spans, probs, CATEGORIES, Policy(), text)) == [False, True]
     off = Policy(hedges_silence=False)
     assert list(model_allowed([], spans, probs, CATEGORIES, off, text)) == [True, True]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这款理财不保证收益，请您知悉",
+        "本計劃並不保證派息，派息率或會調整",
+        "We can't guarantee the return on this fund",
+        "The payout is not fully guaranteed",
+        "此為非保本浮動收益型產品",
+    ],
+)
+def test_a_negated_guarantee_cannot_promise_one(text: str) -> None:
+    for category in ("guaranteed_return", "performance_prediction", "loan_approval"):
+        allowed = model_allowed([], [(0, len(text))], _probs(category), CATEGORIES, Policy(), text)
+        assert not allowed[0], category
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("这个产品不仅保本，收益还高", "guaranteed_return"),  # 不仅 (not only) negates nothing
+        ("It's not only guaranteed, it pays eight percent", "guaranteed_return"),
+        ("我保證你一定賺錢", "guaranteed_return"),
+        ("不保证的话我就不收您的钱，先把验证码报给我", "credential_request"),  # a request is not taken back
+    ],
+)
+def test_guarantees_that_are_not_negated_stay_open_to_the_model(text: str, category: str) -> None:
+    allowed = model_allowed([], [(0, len(text))], _probs(category), CATEGORIES, Policy(), text)
+    assert allowed[0]
