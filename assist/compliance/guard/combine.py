@@ -86,6 +86,14 @@ _DIRECT_REQUEST = re.compile(
     r"|\b(?:read|say|tell) (?:it|that|them) (?:back )?(?:to me|to us)\b",
     re.IGNORECASE,
 )
+#: A request to the listener anywhere in the clause before a matched secret: 请将验证码报给我, 麻烦你把短信里的码念给我,
+#: "I need you to provide the user names and passwords". The rules' own clause logic has already judged negations
+#: and mentions; this only keeps the model from vetoing a direct request the match span alone does not show.
+_ASKS_LISTENER = re.compile(
+    r"(?:请|請|麻烦|麻煩)(?:您|你)?.{0,12}?(?:报|報|告诉|告訴|发|發|念|读|讀|说|說|提供|给|給)(?:一下)?(?:给|給)?(?:我|我们|我們)"
+    r"|\b(?:i|we)\s+(?:will\s+)?(?:need|want)\s+you\s+to\s+(?:\w+\s+)?(?:provide|give|tell|read|send|share|confirm)\b",
+    re.IGNORECASE,
+)
 _LAST_FOUR = re.compile(r"last\s+(?:four|4)\b|[后後末尾]四位|尾[号號]", re.IGNORECASE)
 
 
@@ -270,9 +278,16 @@ def _spared(m: Any, spans: Sequence[tuple[int, int]], own: list[int], policy: Po
     if policy.veto_spares_contrast and any(_CONTRAST_START.match(text, spans[i][0]) for i in own):
         return True
     secret = m.category == "credential_request" and names_a_secret(m.text)
-    if policy.veto_spares_secrets and secret and _DIRECT_REQUEST.search(m.text):
+    asked = secret and (_DIRECT_REQUEST.search(m.text) is not None or _asks_listener(m, spans, own, text))
+    if policy.veto_spares_secrets and asked:
         return True
     return policy.veto_spares_bare and _bare(m, text)
+
+
+def _asks_listener(m: Any, spans: Sequence[tuple[int, int]], own: list[int], text: str) -> bool:
+    """True when the clause holding the match asks the listener for it, up to the match's end."""
+    start = min((spans[i][0] for i in own), default=m.start)
+    return _ASKS_LISTENER.search(text[start : m.end]) is not None
 
 
 def veto_evidence(
