@@ -59,9 +59,11 @@ EXPECTED: dict[str, tuple[str | None, dict[str, str], set[str]]] = {
 # the first two samples (two matters each) end on the agent's correction, with no closing; the second only
 # freezes the lost card ("已為您凍結卡片") and never says a report was made, so no ticket was registered (it passed
 # before 2026-12-06 on "Thank you, your identity is verified." read as "logged" by meaning)
-OLDER: dict[str, tuple[str | None, dict[str, str], set[str]]] = {
+OLDER: dict[str, tuple[str | None, dict[str, str | None], set[str]]] = {
     "zh_card_loss_and_wealth.jsonl": ("lost_stolen_card", {}, {"closing"}),
-    "en_zh_hant_mortgage_and_card.jsonl": ("lost_stolen_card", {"card_last4": "4321"}, {"closing", "ticket_submitted"}),
+    # 4321 answers "the last four digits of your account" (an identity check): the card's own digits are never
+    # said, so the card field stays empty for the agent to fill (issue 19, tenth round)
+    "en_zh_hant_mortgage_and_card.jsonl": ("lost_stolen_card", {"card_last4": None}, {"closing", "ticket_submitted"}),
 }
 
 
