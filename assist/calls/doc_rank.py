@@ -18,7 +18,6 @@ force, with a log line.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Sequence
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from assist.calls import linear_file
 
 logger = logging.getLogger(__name__)
 
@@ -144,12 +145,7 @@ class DocumentRanker:
     name: str = "documents"
 
     def __post_init__(self) -> None:
-        n = len(FEATURES)
-        for label, arr in (("weights", self.weights), ("mean", self.mean), ("scale", self.scale)):
-            if arr.shape != (n,) or not np.all(np.isfinite(arr)):
-                raise ValueError(f"document ranker {label}: expected {n} finite numbers, got shape {arr.shape}")
-        if np.any(self.scale <= 0):
-            raise ValueError("document ranker scale: every value must be positive")
+        linear_file.check_arrays("document ranker", len(FEATURES), self.weights, self.mean, self.scale)
         if not math.isfinite(self.margin) or self.margin < 0:
             raise ValueError(f"document ranker margin must be a finite number >= 0, got {self.margin}")
 
@@ -177,54 +173,20 @@ class DocumentRanker:
 
     def to_json(self, **meta: Any) -> str:
         """The file form, with `meta` (what it was trained on, its figures) kept beside the weights."""
-        body = {
-            "format": FORMAT,
-            "version": VERSION,
-            "name": self.name,
-            "features": list(FEATURES),
-            "margin": round(float(self.margin), 6),
-            "weights": [round(float(x), 6) for x in self.weights],
-            "mean": [round(float(x), 6) for x in self.mean],
-            "scale": [round(float(x), 6) for x in self.scale],
-            "meta": meta,
-        }
-        return json.dumps(body, ensure_ascii=False, indent=1)
+        arrays = (self.weights, self.mean, self.scale)
+        return linear_file.dump(FORMAT, VERSION, self.name, FEATURES, arrays, meta, margin=self.margin)
 
     @classmethod
     def from_json(cls, text: str) -> DocumentRanker:
         """Parse and validate the file form; ValueError says what is wrong."""
+        body, arrays = linear_file.parse(text, what="document ranker", fmt=FORMAT, version=VERSION, features=FEATURES)
         try:
-            body = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not JSON: {exc}") from exc
-        if not isinstance(body, dict) or body.get("format") != FORMAT:
-            found = body.get("format") if isinstance(body, dict) else type(body).__name__
-            raise ValueError(f"not a document ranker file (format {found!r})")
-        if body.get("version") != VERSION:
-            raise ValueError(f"document ranker version {body.get('version')!r}, this code reads {VERSION}")
-        if body.get("features") != list(FEATURES):
-            raise ValueError("document ranker features differ from this code's: retrain it")
-        try:
-            arrays = [np.asarray(body[k], np.float64) for k in ("weights", "mean", "scale")]
             margin = float(body.get("margin", 0.0))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"document ranker arrays: {exc}") from exc
-        if any(not math.isfinite(float(x)) for a in arrays for x in a.ravel()):
-            raise ValueError("document ranker arrays hold a non-finite number")
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"document ranker margin: {exc}") from exc
         return cls(arrays[0], arrays[1], arrays[2], margin=margin, name=str(body.get("name") or "documents"))
 
 
 def load_document_ranker(path: Path | None) -> DocumentRanker | None:
     """The ranker in `path`, or None (the hand ranking stays in force) when it is absent or unusable."""
-    if path is None:
-        return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        logger.warning("no document ranker; hand ranking", extra={"path": str(path), "reason": str(exc)})
-        return None
-    try:
-        return DocumentRanker.from_json(text)
-    except ValueError as exc:
-        logger.warning("document ranker unusable; hand ranking", extra={"path": str(path), "reason": str(exc)})
-        return None
+    return linear_file.load(path, DocumentRanker.from_json, what="document ranker")

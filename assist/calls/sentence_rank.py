@@ -15,9 +15,7 @@ file leaves the hand ranking in force, with a log line.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from assist.calls import linear_file
 from assist.text import normalize
 
 logger = logging.getLogger(__name__)
@@ -179,12 +178,7 @@ class SentenceRanker:
     name: str = "answer-sentences"
 
     def __post_init__(self) -> None:
-        n = len(FEATURES)
-        for label, arr in (("weights", self.weights), ("mean", self.mean), ("scale", self.scale)):
-            if arr.shape != (n,) or not np.all(np.isfinite(arr)):
-                raise ValueError(f"sentence ranker {label}: expected {n} finite numbers, got shape {arr.shape}")
-        if np.any(self.scale <= 0):
-            raise ValueError("sentence ranker scale: every value must be positive")
+        linear_file.check_arrays("sentence ranker", len(FEATURES), self.weights, self.mean, self.scale)
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """The model's score of each row of `features` (a `feature_matrix`)."""
@@ -192,52 +186,16 @@ class SentenceRanker:
 
     def to_json(self, **meta: Any) -> str:
         """The file form, with `meta` (what it was trained on, its figures) kept beside the weights."""
-        body = {
-            "format": FORMAT,
-            "version": VERSION,
-            "name": self.name,
-            "features": list(FEATURES),
-            "weights": [round(float(x), 6) for x in self.weights],
-            "mean": [round(float(x), 6) for x in self.mean],
-            "scale": [round(float(x), 6) for x in self.scale],
-            "meta": meta,
-        }
-        return json.dumps(body, ensure_ascii=False, indent=1)
+        arrays = (self.weights, self.mean, self.scale)
+        return linear_file.dump(FORMAT, VERSION, self.name, FEATURES, arrays, meta)
 
     @classmethod
     def from_json(cls, text: str) -> SentenceRanker:
         """Parse and validate the file form; ValueError says what is wrong."""
-        try:
-            body = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"not JSON: {exc}") from exc
-        if not isinstance(body, dict) or body.get("format") != FORMAT:
-            found = body.get("format") if isinstance(body, dict) else type(body).__name__
-            raise ValueError(f"not a sentence ranker file (format {found!r})")
-        if body.get("version") != VERSION:
-            raise ValueError(f"sentence ranker version {body.get('version')!r}, this code reads {VERSION}")
-        if body.get("features") != list(FEATURES):
-            raise ValueError("sentence ranker features differ from this code's: retrain it")
-        try:
-            arrays = [np.asarray(body[k], np.float64) for k in ("weights", "mean", "scale")]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"sentence ranker arrays: {exc}") from exc
-        if any(not math.isfinite(float(x)) for a in arrays for x in a.ravel()):
-            raise ValueError("sentence ranker arrays hold a non-finite number")
+        body, arrays = linear_file.parse(text, what="sentence ranker", fmt=FORMAT, version=VERSION, features=FEATURES)
         return cls(arrays[0], arrays[1], arrays[2], name=str(body.get("name") or "answer-sentences"))
 
 
 def load_ranker(path: Path | None) -> SentenceRanker | None:
     """The ranker in `path`, or None (the hand ranking stays in force) when it is absent or unusable."""
-    if path is None:
-        return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        logger.warning("no answer-sentence ranker; hand ranking", extra={"path": str(path), "reason": str(exc)})
-        return None
-    try:
-        return SentenceRanker.from_json(text)
-    except ValueError as exc:
-        logger.warning("answer-sentence ranker unusable; hand ranking", extra={"path": str(path), "reason": str(exc)})
-        return None
+    return linear_file.load(path, SentenceRanker.from_json, what="answer-sentence ranker")
