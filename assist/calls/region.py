@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from assist.knowledge.retrieval import chunk_result
 from assist.protocols import SearchResult
 
 logger = logging.getLogger(__name__)
@@ -204,21 +205,4 @@ class RegionalPolicies:
 
 def _result(meta: Any, score: float, similarity: float, embedder: str) -> SearchResult:
     """A search result for an index chunk found by meaning alone."""
-    text = str(meta.text)
-    snippet = " ".join(text.split())
-    return SearchResult(
-        document_id=meta.document_id,
-        title=meta.title,
-        section=meta.section,
-        version=meta.version,
-        chunk_id=str(meta.chunk_id),
-        score=score,
-        snippet=snippet if len(snippet) <= 180 else snippet[:179].rstrip() + "…",
-        text=text,
-        language=meta.language,
-        source=meta.source,
-        page=meta.page,
-        product=meta.product,
-        tags=list(meta.tags),
-        scores={embedder: similarity},
-    )
+    return chunk_result(meta, score, {embedder: similarity})

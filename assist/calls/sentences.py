@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from assist.knowledge.retrieval import chunk_result
 from assist.protocols import SearchResult
 from assist.text import normalize, tokenize
 
@@ -366,23 +367,7 @@ class DocumentPassages:
 
 def _passage(meta: Any) -> SearchResult:
     """A search result for an index chunk that was not retrieved."""
-    text = str(meta.text)
-    snippet = " ".join(text.split())
-    return SearchResult(
-        document_id=meta.document_id,
-        title=meta.title,
-        section=meta.section,
-        version=meta.version,
-        chunk_id=str(meta.chunk_id),
-        score=0.0,
-        snippet=snippet if len(snippet) <= 180 else snippet[:179].rstrip() + "…",
-        text=text,
-        language=meta.language,
-        source=meta.source,
-        page=meta.page,
-        product=meta.product,
-        tags=list(meta.tags),
-    )
+    return chunk_result(meta, 0.0)
 
 
 def knowledge_sentences(knowledge: Any) -> Iterator[str]:

@@ -315,13 +315,18 @@ def make_snippet(text: str, limit: int = 180) -> str:
 
 
 def _to_result(meta: ChunkMeta, sc: ScoredChunk) -> SearchResult:
+    return chunk_result(meta, sc.score, sc.raw)
+
+
+def chunk_result(meta: ChunkMeta, score: float, scores: dict[str, float] | None = None) -> SearchResult:
+    """A search result for an index chunk, with the score it was found with."""
     return SearchResult(
         document_id=meta.document_id,
         title=meta.title,
         section=meta.section,
         version=meta.version,
         chunk_id=str(meta.chunk_id),
-        score=sc.score,
+        score=score,
         snippet=make_snippet(meta.text),
         text=meta.text,
         language=meta.language,
@@ -329,5 +334,5 @@ def _to_result(meta: ChunkMeta, sc: ScoredChunk) -> SearchResult:
         page=meta.page,
         product=meta.product,
         tags=list(meta.tags),
-        scores=sc.raw,
+        scores=dict(scores or {}),
     )
