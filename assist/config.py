@@ -177,6 +177,11 @@ class Settings(BaseSettings):
     # (docs/benchmarks.md, "Right document, ninth round").
     document_ranker: Literal["on", "off"] = "off"
     document_ranker_path: Path | None = None
+    # The document router (issue #17, assist/calls/doc_route.py): which policy a turn is about, read from its
+    # e5 vector by a model learned from labelled calls; "on" loads document_router.npz from the playbooks folder
+    # (or ASSIST_DOCUMENT_ROUTER_PATH); "off", or a missing or invalid file (logged), leaves the ranking alone.
+    document_router: Literal["on", "off"] = "on"
+    document_router_path: Path | None = None
 
     # Optional chat model (OpenAI-compatible); unset means extractive answers only
     llm_base_url: str | None = None
@@ -380,6 +385,12 @@ class Settings(BaseSettings):
         if self.document_ranker == "off":
             return None
         return self.document_ranker_path or self.playbooks_path / "document_ranker.json"
+
+    @property
+    def document_router_file(self) -> Path | None:
+        if self.document_router == "off":
+            return None
+        return self.document_router_path or self.playbooks_path / "document_router.npz"
 
     @property
     def tickets_path(self) -> Path:

@@ -70,6 +70,13 @@ def document_regions(tags: Iterable[str]) -> frozenset[str]:
     return frozenset(REGION_TAGS[t] for t in tags if t in REGION_TAGS)
 
 
+def other_branch(result: SearchResult, region: str | None) -> bool:
+    """True for a branch's own policy (not shared with the mainland) written for another region than the
+    caller's (a call with no regional cue is served as mainland)."""
+    regions = document_regions(result.tags)
+    return bool(regions) and "mainland" not in regions and (region or "mainland") not in regions
+
+
 def product_family(product: str | None) -> str:
     """The product a branch policy is written on, for a document's `product` (see PRODUCT_FAMILY)."""
     return PRODUCT_FAMILY.get(product or "", product or "")

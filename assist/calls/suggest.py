@@ -18,6 +18,7 @@ from assist.calls.answer import AnswerStage
 from assist.calls.compose import Composition, ExtractiveComposer
 from assist.calls.context import ContextQuery, ContextQueryBuilder
 from assist.calls.doc_rank import load_document_ranker
+from assist.calls.doc_route import PreviousTurns, candidates, choose, load_router
 from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
@@ -35,6 +36,7 @@ from assist.text import detect_language
 
 logger = logging.getLogger(__name__)
 
+ROUTED_PASSAGES = 3  # passages of the routed document handed on when none passed the gate
 REGIONAL_DEPTH = 50  # passages retrieved for a regional caller (the retriever scores 50 candidates a method anyway)
 
 
@@ -100,6 +102,8 @@ class SuggestStage:
             min_score=weak, topic_terms=playbooks.topic_terms, in_play_score=weak, topics=topics, doc_ranker=learned
         )
         self.regional = RegionalPolicies()
+        self.router = load_router(settings.document_router_file)  # the document a turn is about, by meaning
+        self.previous = PreviousTurns(max_cached_calls)
         self.answer = AnswerStage(composer=composer, llm=llm, redact=redact)
         self.next_steps = NextStepsStage(
             playbooks=playbooks, steps=DocumentSteps(next_steps_for, max_documents=max_cached_calls)
@@ -113,6 +117,7 @@ class SuggestStage:
     def forget(self, call_id: str) -> None:
         """Drop the call's prefetch (the call has ended)."""
         self.retrieval.forget(call_id)
+        self.previous.forget(call_id)
 
     def run(
         self,
@@ -147,7 +152,7 @@ class SuggestStage:
         t = time.perf_counter()
         with self.metrics.stage("rank"):
             results = self._with_branch_policy(state, retrieval.results, vector)
-            ranking = self._rank(state, cq, results, language, meant=meant)
+            ranking = self._routed(state, self._rank(state, cq, results, language, meant=meant), results, vector)
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only:
             logger.info("same passage as last time; no suggestion", extra={"call_id": state.call_id})
@@ -173,6 +178,32 @@ class SuggestStage:
         state.suggestion_count += 1
         suggestion = answer.suggestion(call_id=state.call_id, turn=turn, query=cq.query, language=language)
         return Suggested(suggestion, list(answer.events))
+
+    def _routed(
+        self, state: CallState, ranking: Ranking, results: list[SearchResult], vector: np.ndarray | None
+    ) -> Ranking:
+        """`ranking` with the document the router reads the turn to be about first, when the retrieval found it
+        (its passages that passed the gate, else its best retrieved ones); the turn's vector is kept as the
+        call's previous turn."""
+        if self.router is None or vector is None:
+            return ranking
+        previous = self.previous.get(state.call_id)
+        self.previous.put(state.call_id, vector)
+        if ranking.repeat_only or not ranking.results:
+            return ranking
+        route = self.router.probabilities(vector, previous, state.region)
+        title = choose(route, *candidates(ranking.results, results, state.region))
+        if title is None or title == ranking.results[0].title:
+            return ranking
+        shown = state.last_top_chunk  # never the first passage twice in a row
+        lead = [r for r in ranking.results if r.title == title and r.chunk_id != shown]
+        if not lead:
+            lead = [r for r in results if r.title == title and r.chunk_id != shown][:ROUTED_PASSAGES]
+        if not lead:
+            return ranking
+        rest = [r for r in ranking.results if r.title != title]
+        logger.debug("router: %s first (was %s)", title, ranking.results[0].title, extra={"call_id": state.call_id})
+        return Ranking(lead + rest)
 
     def _with_branch_policy(
         self, state: CallState, results: list[SearchResult], vector: np.ndarray | None

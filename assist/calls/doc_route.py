@@ -1,0 +1,185 @@
+"""Which document a turn is about, read from its meaning (issue #17): a router learned from labelled calls.
+
+The retrieval and the hand re-ranking judge each passage by the words and the similarity it shares with the
+turn. On calls worded the way people talk, the right policy is often not the passage that shares most: "my wife's
+not happy about it, so I kinda want out" is the insurance cooling-off policy, "基金又有冇得保㗎" the wealth risk
+disclosure for Hong Kong. `DocumentRouter` is a multinomial logistic model over the turn's e5 vector (the one the
+engine computed for the turn already), half of the previous customer turn's vector (a follow-up leans on what
+came before) and the caller's region (mainland, Hong Kong, Taiwan): a probability per document title. It is
+trained on calls labelled turn by turn with the documents that answer them (``benchmarks/train_document_router.py``).
+
+The route is evidence beside the ranking, not a replacement: `choose` takes, among the documents the retrieval
+found (deep), the one with the best log-probability plus a bonus for a document whose passage passed the
+relevance gate. A document the router was not trained on (added since) has no probability: only a document it
+knows can take the first place from the ranking. No encoder run is added: one matrix product per turn.
+
+The model ships as an .npz file in the playbooks folder (settings `document_router` / `document_router_path`),
+validated on load: a missing, corrupt or mismatched file leaves the ranking as it is, with a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assist.calls.region import other_branch
+from assist.protocols import SearchResult
+
+logger = logging.getLogger(__name__)
+
+FORMAT = "assist-document-router"
+VERSION = 1
+ROUTER_FILE = "document_router.npz"
+REGIONS: tuple[str | None, ...] = (None, "HK", "TW")  # the caller's region as CallState reads it
+PREVIOUS_WEIGHT = 0.5  # the previous customer turn counts half
+GATE_BONUS = 1.0  # in log-probability units: a document with a passage past the relevance gate
+FLOOR = 1e-6  # the probability of a document the router does not know
+# another document than the ranking's first takes its place only when the router gives it this much: measured
+# leave-one-set-out over 16 call sets, 0.809 right first documents (0.815 without it) and no set worse than the
+# ranking alone (two were without it); see docs/benchmarks.md
+MIN_PROBABILITY = 0.3
+
+
+def features(vector: np.ndarray, previous: np.ndarray | None, region: str | None) -> np.ndarray:
+    """The router's input: the turn's vector, half the previous customer turn's (zeros when none), the region."""
+    v = np.asarray(vector, np.float32).ravel()
+    p = np.zeros_like(v) if previous is None else PREVIOUS_WEIGHT * np.asarray(previous, np.float32).ravel()
+    r = np.array([region == x for x in REGIONS], np.float32)
+    if region not in REGIONS:
+        r[0] = 1.0
+    return np.concatenate([v, p, r])
+
+
+@dataclass(frozen=True)
+class DocumentRouter:
+    """A softmax over document titles.
+
+    Attributes:
+        titles: the documents it knows, by title (titles survive new versions of a document).
+        weights: (len(titles), features) — see `features`.
+        bias: one per title.
+        meta: what it was trained on and its figures (kept in the file).
+    """
+
+    titles: tuple[str, ...]
+    weights: np.ndarray
+    bias: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.titles)
+        if n < 2 or len(set(self.titles)) != n:
+            raise ValueError("a document router needs at least two distinct titles")
+        if self.weights.ndim != 2 or self.weights.shape[0] != n or self.bias.shape != (n,):
+            raise ValueError(f"document router arrays do not match its {n} titles")
+        if not (np.isfinite(self.weights).all() and np.isfinite(self.bias).all()):
+            raise ValueError("document router weights are not finite")
+
+    @property
+    def dim(self) -> int:
+        """The length of the embedding it was trained on (the e5 vector)."""
+        return (int(self.weights.shape[1]) - len(REGIONS)) // 2
+
+    def probabilities(self, vector: np.ndarray, previous: np.ndarray | None, region: str | None) -> dict[str, float]:
+        """P(title | turn) for every title it knows; none for a vector of another encoder (another length)."""
+        if np.asarray(vector).size != self.dim or (previous is not None and np.asarray(previous).size != self.dim):
+            return {}
+        x = features(vector, previous, region)
+        logits = self.weights @ x + self.bias
+        e = np.exp(logits - logits.max())
+        p = e / e.sum()
+        return dict(zip(self.titles, (float(v) for v in p), strict=True))
+
+    def save(self, path: Path) -> None:
+        """Write the model (titles as JSON beside the arrays: no pickles)."""
+        header = json.dumps({"format": FORMAT, "version": VERSION, "titles": list(self.titles), "meta": self.meta})
+        with path.open("wb") as fh:
+            np.savez_compressed(fh, header=np.array(header), weights=self.weights, bias=self.bias)
+
+    @classmethod
+    def read(cls, path: Path) -> DocumentRouter:
+        """Parse and validate the file; ValueError says what is wrong."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                header = json.loads(str(z["header"]))
+                if not isinstance(header, dict) or (header.get("format"), header.get("version")) != (FORMAT, VERSION):
+                    raise ValueError(f"not a {FORMAT} v{VERSION} file")
+                weights, bias = np.asarray(z["weights"], np.float32), np.asarray(z["bias"], np.float32)
+        except (OSError, KeyError, json.JSONDecodeError) as exc:
+            raise ValueError(f"not a document router file: {exc}") from exc
+        except ValueError as exc:  # np.load's own (not an archive) and the format check above
+            raise ValueError(str(exc) if FORMAT in str(exc) else f"not a document router file: {exc}") from exc
+        return cls(tuple(str(t) for t in header.get("titles") or ()), weights, bias, dict(header.get("meta") or {}))
+
+
+def load_router(path: Path | None) -> DocumentRouter | None:
+    """The router in `path`, or None (the ranking stays as it is) when it is absent or unusable."""
+    if path is None:
+        return None
+    if not path.exists():
+        logger.info("no document router at %s; the ranking alone chooses the document", path)
+        return None
+    try:
+        return DocumentRouter.read(path)
+    except ValueError as exc:
+        logger.warning("document router %s not used: %s", path, exc)
+        return None
+
+
+def choose(route: dict[str, float], passed: Sequence[str], found: Iterable[str]) -> str | None:
+    """The title to answer from: among `found` (the titles the retrieval found) and `passed` (those with a
+    passage past the gate, the ranking's first first), the best log-probability plus `GATE_BONUS` for passing.
+    A title other than the ranking's first must reach `MIN_PROBABILITY`: a router unsure of the turn leaves the
+    ranking's choice. None when the router knows none of the candidates or is unsure."""
+    gate = set(passed)
+    candidates = dict.fromkeys([*passed, *found])
+    if not any(t in route for t in candidates):
+        return None
+
+    def score(title: str) -> float:
+        return math.log(route.get(title, FLOOR) + FLOOR) + (GATE_BONUS if title in gate else 0.0)
+
+    best = max(candidates, key=score)
+    if passed and best != passed[0] and route.get(best, 0.0) < MIN_PROBABILITY:
+        return None
+    return best
+
+
+def candidates(
+    ranked: Sequence[SearchResult], retrieved: Sequence[SearchResult], region: str | None
+) -> tuple[list[str], list[str]]:
+    """The titles `choose` picks from: those past the gate (the ranking's first first) and those retrieved. Another
+    branch's own policy stays the ranking's to choose: a Traditional-script question with no regional cue is
+    served as mainland, as everywhere else in the call."""
+    passed = [r.title for i, r in enumerate(ranked) if i == 0 or not other_branch(r, region)]
+    return passed, [r.title for r in retrieved if not other_branch(r, region)]
+
+
+class PreviousTurns:
+    """The last customer turn's vector per call (in memory, bounded; a restarted server starts without it)."""
+
+    def __init__(self, max_calls: int) -> None:
+        if max_calls < 1:
+            raise ValueError(f"max_calls must be positive, got {max_calls}")
+        self.max_calls = max_calls
+        self._last: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def get(self, call_id: str) -> np.ndarray | None:
+        return self._last.get(call_id)
+
+    def put(self, call_id: str, vector: np.ndarray) -> None:
+        self._last[call_id] = vector
+        self._last.move_to_end(call_id)
+        while len(self._last) > self.max_calls:
+            self._last.popitem(last=False)
+
+    def forget(self, call_id: str) -> None:
+        self._last.pop(call_id, None)

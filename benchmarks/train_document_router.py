@@ -1,0 +1,177 @@
+"""Train the document router on labelled calls, measured leave-one-set-out against the ranking alone.
+
+Replays the given call sets through the engine `assist serve` builds (turn model on, router off) and keeps, per
+customer need turn labelled with its documents, what the router would see (the turn's e5 vector, the previous
+customer turn's, the caller's region as the call read it) and what the ranking chose (the titles past the gate,
+in order, and the titles retrieved). The router (assist/calls/doc_route.py) is a multinomial logistic model over
+`doc_route.features`, trained with one sample per labelled document (weighted 1/n for n documents).
+
+Measured honestly: for each set, a router trained on the other sets re-chooses that set's first document
+(`doc_route.choose`); pooled, side by side with the ranking's own first document (a turn without a suggestion
+counts as wrong in both). With ``--write``, a router trained on every set is written to the playbooks folder,
+with those figures in its metadata.
+
+Usage:
+    .venv/bin/python -m benchmarks.train_document_router --data /tmp/router-data \
+        benchmarks/data/natural_calls.jsonl benchmarks/data/spent/natural_calls_*.jsonl [--c 100] [--write]
+
+Never give it a locked set (benchmarks/data/holdout/): what it records is training data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import sys
+from collections import Counter
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.bench_calls_natural import ROOT
+
+
+def record(engine: Any, calls: list[dict[str, Any]], set_name: str, out: list[dict[str, Any]]) -> None:
+    """Every labelled need turn of `calls`: the router's input and the ranking's choice."""
+    from assist.calls.doc_route import candidates
+
+    stage = engine.suggester
+    seen: list[dict[str, Any]] = []
+    previous: dict[str, np.ndarray] = {}
+    original = stage._routed
+
+    def spy(state: Any, ranking: Any, results: Any, vector: Any) -> Any:
+        if vector is not None:
+            passed, found = candidates(ranking.results, results, state.region)
+            seen.append(
+                {
+                    "vector": np.asarray(vector, np.float32),
+                    "previous": previous.get(state.call_id),
+                    "region": state.region,
+                    "passed": passed if not ranking.repeat_only else [],
+                    "found": found,
+                }
+            )
+            previous[state.call_id] = np.asarray(vector, np.float32)
+        return original(state, ranking, results, vector)
+
+    stage._routed = spy
+    try:
+        for call in calls:
+            call_id = engine.start_call()
+            for turn in call["turns"]:
+                seen.clear()
+                result = engine.handle_turn(call_id, speaker=turn["speaker"], text=turn["text"])
+                if turn["speaker"] != "customer" or not turn.get("need") or not turn.get("documents"):
+                    continue
+                s = result.suggestion
+                first = s.citations[0].get("title") if s is not None and s.citations else None
+                row = {"set": set_name, "call": call["id"], "documents": turn["documents"], "first": first}
+                out.append({**row, **(seen[0] if seen else {"vector": None})})
+            engine.end_call(call_id)
+    finally:
+        stage._routed = original
+
+
+def fit(rows: list[dict[str, Any]], c: float) -> Any:
+    """A DocumentRouter trained on `rows` (those with a vector)."""
+    from sklearn.linear_model import LogisticRegression
+
+    from assist.calls.doc_route import DocumentRouter, features
+
+    titles = sorted({d for r in rows for d in r["documents"]})
+    xs, ys, ws = [], [], []
+    for r in rows:
+        x = features(r["vector"], r["previous"], r["region"])
+        for d in r["documents"]:
+            xs.append(x)
+            ys.append(titles.index(d))
+            ws.append(1.0 / len(r["documents"]))
+    model = LogisticRegression(C=c, max_iter=5000).fit(np.stack(xs), ys, sample_weight=ws)
+    kept = [titles[i] for i in model.classes_]
+    return DocumentRouter(tuple(kept), model.coef_.astype(np.float32), model.intercept_.astype(np.float32))
+
+
+def routed_first(router: Any, r: dict[str, Any]) -> str | None:
+    """The first document with the router's choice (as SuggestStage._routed makes it)."""
+    from assist.calls.doc_route import choose
+
+    if r.get("vector") is None or not r["passed"] or r["first"] is None:
+        return r["first"]
+    title = choose(router.probabilities(r["vector"], r["previous"], r["region"]), r["passed"], r["found"])
+    return title or r["first"]
+
+
+def leave_one_set_out(rows: list[dict[str, Any]], c: float) -> dict[str, dict[str, float]]:
+    """Per held set and pooled: the ranking's right first document vs the router's, out of set."""
+    sets = sorted({r["set"] for r in rows})
+    counts: dict[str, Counter[str]] = {s: Counter() for s in [*sets, "all"]}
+    for held in sets:
+        router = fit([r for r in rows if r["set"] != held and r["vector"] is not None], c)
+        for r in rows:
+            if r["set"] != held:
+                continue
+            for key in (held, "all"):
+                counts[key]["n"] += 1
+                counts[key]["ranking"] += r["first"] in r["documents"]
+                counts[key]["routed"] += routed_first(router, r) in r["documents"]
+    return {
+        s: {"turns": k["n"], "ranking": round(k["ranking"] / k["n"], 3), "routed": round(k["routed"] / k["n"], 3)}
+        for s, k in counts.items()
+        if k["n"]
+    }
+
+
+def replay(settings: Any, paths: list[Path]) -> list[dict[str, Any]]:
+    """The recording of every call set in `paths` (kb_docs/ ingested into the settings' data dir if empty)."""
+    from assist.services import build_services
+
+    rows: list[dict[str, Any]] = []
+    with closing(build_services(settings, ingest_if_empty=True)) as svc:
+        for path in paths:
+            calls = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+            record(svc.call_engine, calls, path.stem, rows)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("calls", nargs="+", type=Path)
+    ap.add_argument("--data", type=Path, required=True, help="data directory (kb_docs/ ingested if empty)")
+    ap.add_argument("--c", type=float, default=100.0, help="inverse L2 strength of the logistic model")
+    ap.add_argument("--write", action="store_true", help="write the router trained on every set")
+    ap.add_argument("--turns", type=Path, help="keep the recording here (and read it back instead of replaying)")
+    args = ap.parse_args()
+    if any("holdout" in p.parts for p in args.calls):
+        raise SystemExit("locked sets are not training data")
+    sys.path.insert(0, str(ROOT))
+    from assist.config import Settings
+
+    settings = Settings(data_dir=args.data, embedders=["minilm", "e5"], turn_model="on", document_router="off")
+    if args.turns and args.turns.exists():
+        with args.turns.open("rb") as fh:
+            rows: list[dict[str, Any]] = pickle.load(fh)
+    else:
+        rows = replay(settings, args.calls)
+        if args.turns:
+            with args.turns.open("wb") as fh:
+                pickle.dump(rows, fh)
+    figures = leave_one_set_out(rows, args.c)
+    print("| held set | turns | ranking | routed |\n|---|---|---|---|")  # noqa: T201
+    for s, f in figures.items():
+        print(f"| {s} | {f['turns']} | {f['ranking']} | {f['routed']} |")  # noqa: T201
+    if args.write:
+        router = fit([r for r in rows if r["vector"] is not None], args.c)
+        meta = {"trained_on": sorted({r["set"] for r in rows}), "turns": len(rows), "c": args.c}
+        meta["out_of_set_right_document"] = figures["all"]
+        router = type(router)(router.titles, router.weights, router.bias, meta)
+        out = settings.playbooks_path / "document_router.npz"
+        router.save(out)
+        print(f"wrote {out}")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()

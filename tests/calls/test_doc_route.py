@@ -1,0 +1,184 @@
+"""The document router: which policy a turn is about, from its e5 vector, the previous turn's and the region.
+
+Its file is validated (a bad one leaves the ranking alone, with a log line), the setting turns it off, the choice
+needs a document the router knows and the retrieval found, and the engine puts the routed document first without
+showing the same passage twice in a row. Sentences here are written for these tests; none comes from a natural-call
+set.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pytest
+
+from assist.calls.doc_route import (
+    GATE_BONUS,
+    MIN_PROBABILITY,
+    REGIONS,
+    ROUTER_FILE,
+    DocumentRouter,
+    PreviousTurns,
+    choose,
+    features,
+    load_router,
+)
+from assist.calls.engine import CallEngine
+from assist.calls.rank import Ranking
+from assist.calls.state import CallState
+from assist.config import Settings
+from tests.fakes import search_result
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = ROOT / "kb_docs" / "playbooks" / ROUTER_FILE
+DIM = 4
+
+
+def _router(prefer: dict[str, np.ndarray], bias: dict[str, float] | None = None) -> DocumentRouter:
+    """A router whose logit for a title is its direction · the turn's vector (+ bias)."""
+    titles = tuple(prefer)
+    w = np.zeros((len(titles), 2 * DIM + len(REGIONS)), np.float32)
+    for i, t in enumerate(titles):
+        w[i, :DIM] = prefer[t]
+    b = np.array([(bias or {}).get(t, 0.0) for t in titles], np.float32)
+    return DocumentRouter(titles, w, b)
+
+
+E1, E2, E3 = (np.eye(DIM, dtype=np.float32)[i] for i in range(3))
+
+
+def test_features_are_the_turn_half_the_previous_turn_and_the_region() -> None:
+    x = features(E1, E2, "HK")
+    assert x.shape == (2 * DIM + len(REGIONS),)
+    assert x[:DIM].tolist() == E1.tolist()
+    assert x[DIM : 2 * DIM].tolist() == (0.5 * E2).tolist()
+    assert x[2 * DIM :].tolist() == [0.0, 1.0, 0.0]
+    first = features(E1, None, None)
+    assert not first[DIM : 2 * DIM].any(), "no previous turn: zeros"
+    assert first[2 * DIM :].tolist() == [1.0, 0.0, 0.0]
+    assert features(E1, None, "MO")[2 * DIM :].tolist() == [1.0, 0.0, 0.0], "an unknown region is served as mainland"
+
+
+def test_probabilities_follow_the_turn_and_sum_to_one() -> None:
+    router = _router({"Card loss": 5 * E1, "Cooling-off": 5 * E2})
+    p = router.probabilities(E2, None, None)
+    assert set(p) == {"Card loss", "Cooling-off"}
+    assert sum(p.values()) == pytest.approx(1.0)
+    assert p["Cooling-off"] > 0.9
+    assert router.dim == DIM
+    assert router.probabilities(np.ones(DIM + 1, np.float32), None, None) == {}, "another encoder's vector"
+
+
+def test_choose_keeps_the_gated_document_unless_the_router_is_clearly_surer_of_another_found_one() -> None:
+    # the gate bonus is worth a factor e in probability
+    route = {"A": 0.3, "B": 0.7}
+    assert choose(route, passed=["A"], found=["A", "B"]) == "A", "0.7 < 0.3·e: the gated document stays"
+    route = {"A": 0.05, "B": 0.95}
+    assert choose(route, passed=["A"], found=["A", "B"]) == "B"
+    assert choose(route, passed=["A"], found=["A"]) == "A", "a document the retrieval did not find is never chosen"
+    assert choose({"X": 1.0}, passed=["A"], found=["A", "B"]) is None, "the router knows none of them"
+    unsure = {"A": 0.01, "B": 0.2, "C": 0.79}
+    assert choose(unsure, passed=["A"], found=["A", "B"]) is None, f"B is below {MIN_PROBABILITY}: the ranking stays"
+    assert GATE_BONUS > 0
+
+
+def test_the_file_round_trips_and_keeps_its_metadata(tmp_path: Path) -> None:
+    router = _router({"A": E1, "B": E2}, {"A": 0.5})
+    router = DocumentRouter(router.titles, router.weights, router.bias, {"trained_on": ["set1"]})
+    path = tmp_path / ROUTER_FILE
+    router.save(path)
+    back = load_router(path)
+    assert back is not None
+    assert back.titles == ("A", "B")
+    assert np.array_equal(back.weights, router.weights)
+    assert back.meta == {"trained_on": ["set1"]}
+
+
+@pytest.mark.parametrize(
+    ("write", "reason"),
+    [
+        (lambda fh: fh.write(b"not an npz"), "not a document router file"),
+        (lambda p: np.savez(p, header=np.array('{"format": "other", "version": 1}')), "not a assist-document-router"),
+        (
+            lambda p: np.savez(
+                p,
+                header=np.array('{"format": "assist-document-router", "version": 1, "titles": ["A", "B"]}'),
+                weights=np.zeros((3, 11), np.float32),
+                bias=np.zeros(3, np.float32),
+            ),
+            "do not match",
+        ),
+    ],
+)
+def test_a_corrupt_or_mismatched_file_leaves_the_ranking_alone_with_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, write: Callable[[BinaryIO], object], reason: str
+) -> None:
+    path = tmp_path / ROUTER_FILE
+    with path.open("wb") as fh:
+        write(fh)
+    with caplog.at_level(logging.WARNING, logger="assist.calls.doc_route"):
+        assert load_router(path) is None
+    assert any(reason in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
+
+
+def test_the_shipped_router_loads_and_knows_the_sample_policies() -> None:
+    router = load_router(SHIPPED)
+    assert router is not None
+    assert router.dim == 384, "the e5 vector the engine computes every turn"
+    assert router.meta.get("trained_on"), "the file says what it was trained on"
+    assert len(router.titles) >= 15
+
+
+def test_the_engine_routes_by_default_and_not_when_the_setting_is_off(
+    make_call_engine: Callable[..., CallEngine], tmp_path: Path
+) -> None:
+    assert make_call_engine(settings=Settings(data_dir=tmp_path)).suggester.router is not None
+    off = make_call_engine(settings=Settings(data_dir=tmp_path, document_router="off"))
+    assert off.suggester.router is None
+    gone = make_call_engine(settings=Settings(data_dir=tmp_path, document_router_path=tmp_path / "gone.npz"))
+    assert gone.suggester.router is None
+
+
+DISPUTE = search_result("dispute", "A dispute is raised within 60 days.", section="Time limits", score=1.0)
+COOLING = search_result("cooling", "You may cancel within 21 days.", section="Cooling-off", score=0.4)
+COOLING_2 = search_result("cooling", "The premium is refunded in full.", section="Refund", score=0.3)
+
+
+def _titles(ranking: Ranking) -> list[str]:
+    return [r.title for r in ranking.results]
+
+
+def test_the_engine_puts_the_routed_document_first_with_its_retrieved_passages(
+    make_call_engine: Callable[..., CallEngine], tmp_path: Path
+) -> None:
+    stage = make_call_engine(settings=Settings(data_dir=tmp_path)).suggester
+    stage.router = _router({DISPUTE.title: 8 * E1, COOLING.title: 8 * E2})
+    state = CallState(call_id="c1")
+    gated = Ranking([DISPUTE])
+    retrieved = [DISPUTE, COOLING, COOLING_2]
+    routed = stage._routed(state, gated, retrieved, E2)
+    assert _titles(routed) == [COOLING.title, COOLING.title, DISPUTE.title]
+    # the turn about disputes keeps its document; the previous turn (E2) is read at half weight
+    assert _titles(stage._routed(state, gated, retrieved, E1)) == [DISPUTE.title]
+    # the passage shown last is not shown first again
+    state.last_top_chunk = COOLING.chunk_id
+    assert [r.chunk_id for r in stage._routed(state, gated, retrieved, E2).results][0] == COOLING_2.chunk_id
+    # without the turn's vector (keywords only) nothing changes
+    assert stage._routed(state, gated, retrieved, None) is gated
+
+
+def test_previous_turns_are_kept_per_call_bounded_and_forgotten() -> None:
+    prev = PreviousTurns(max_calls=2)
+    prev.put("a", E1)
+    prev.put("b", E2)
+    prev.put("c", E3)
+    assert prev.get("a") is None, "the oldest call is dropped"
+    assert prev.get("c") is E3
+    prev.forget("c")
+    assert prev.get("c") is None
+    with pytest.raises(ValueError, match="positive"):
+        PreviousTurns(0)
