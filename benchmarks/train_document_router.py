@@ -46,6 +46,9 @@ def record(engine: Any, calls: list[dict[str, Any]], set_name: str, out: list[di
     def spy(state: Any, ranking: Any, results: Any, vector: Any) -> Any:
         if vector is not None:
             passed, found = candidates(ranking.results, results, state.region)
+            index = stage.retrieval.retriever.index
+            titles = {m.title for m in index.chunks.values()}
+            allowed = sorted(t for t in titles if not stage.titled.branch_of(index, t, state.region))
             seen.append(
                 {
                     "vector": np.asarray(vector, np.float32),
@@ -53,6 +56,7 @@ def record(engine: Any, calls: list[dict[str, Any]], set_name: str, out: list[di
                     "region": state.region,
                     "passed": passed if not ranking.repeat_only else [],
                     "found": found,
+                    "allowed": allowed,
                 }
             )
             previous[state.call_id] = np.asarray(vector, np.float32)
@@ -96,12 +100,15 @@ def fit(rows: list[dict[str, Any]], c: float) -> Any:
 
 
 def routed_first(router: Any, r: dict[str, Any]) -> str | None:
-    """The first document with the router's choice (as SuggestStage._routed makes it)."""
-    from assist.calls.doc_route import choose
+    """The first document with the router's choice (as SuggestStage._routed makes it; a document it is sure of
+    counts as put first, though the engine may find none of its passages in force)."""
+    from assist.calls.doc_route import choose, sure
 
     if r.get("vector") is None or not r["passed"] or r["first"] is None:
         return r["first"]
-    title = choose(router.probabilities(r["vector"], r["previous"], r["region"]), r["passed"], r["found"])
+    route = router.probabilities(r["vector"], r["previous"], r["region"])
+    allowed = set(r["allowed"])
+    title = sure(route, allowed.__contains__) or choose(route, r["passed"], r["found"])
     return title or r["first"]
 
 

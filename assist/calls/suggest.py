@@ -18,7 +18,7 @@ from assist.calls.answer import AnswerStage
 from assist.calls.compose import Composition, ExtractiveComposer
 from assist.calls.context import ContextQuery, ContextQueryBuilder
 from assist.calls.doc_rank import load_document_ranker
-from assist.calls.doc_route import PreviousTurns, candidates, choose, load_router
+from assist.calls.doc_route import PreviousTurns, TitledPassages, candidates, choose, load_router, sure
 from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
@@ -104,6 +104,7 @@ class SuggestStage:
         self.regional = RegionalPolicies()
         self.router = load_router(settings.document_router_file)  # the document a turn is about, by meaning
         self.previous = PreviousTurns(max_cached_calls)
+        self.titled = TitledPassages()
         self.answer = AnswerStage(composer=composer, llm=llm, redact=redact)
         self.next_steps = NextStepsStage(
             playbooks=playbooks, steps=DocumentSteps(next_steps_for, max_documents=max_cached_calls)
@@ -192,13 +193,18 @@ class SuggestStage:
         if ranking.repeat_only or not ranking.results:
             return ranking
         route = self.router.probabilities(vector, previous, state.region)
-        title = choose(route, *candidates(ranking.results, results, state.region))
+        index = getattr(self.retrieval.retriever, "index", None)
+        title = sure(route, lambda t: not self.titled.branch_of(index, t, state.region))
+        title = title or choose(route, *candidates(ranking.results, results, state.region))
         if title is None or title == ranking.results[0].title:
             return ranking
         shown = state.last_top_chunk  # never the first passage twice in a row
         lead = [r for r in ranking.results if r.title == title and r.chunk_id != shown]
         if not lead:
             lead = [r for r in results if r.title == title and r.chunk_id != shown][:ROUTED_PASSAGES]
+        if not lead:  # not retrieved at all: its passages closest in meaning to the turn
+            found = self.titled.run(index, title, vector, n=ROUTED_PASSAGES + 1, score=ranking.results[0].score)
+            lead = [r for r in found if str(r.chunk_id) != str(shown)][:ROUTED_PASSAGES]
         if not lead:
             return ranking
         rest = [r for r in ranking.results if r.title != title]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import BinaryIO
 
 import numpy as np
@@ -23,9 +24,11 @@ from assist.calls.doc_route import (
     ROUTER_FILE,
     DocumentRouter,
     PreviousTurns,
+    TitledPassages,
     choose,
     features,
     load_router,
+    sure,
 )
 from assist.calls.engine import CallEngine
 from assist.calls.rank import Ranking
@@ -182,3 +185,45 @@ def test_previous_turns_are_kept_per_call_bounded_and_forgotten() -> None:
     assert prev.get("c") is None
     with pytest.raises(ValueError, match="positive"):
         PreviousTurns(0)
+
+
+class _Dense:
+    def __init__(self, vectors: dict[int, np.ndarray]) -> None:
+        self.vectors = vectors
+
+    def vectors_for(self, ids: list[int]) -> np.ndarray:
+        return np.stack([self.vectors[i] for i in ids])
+
+
+def _index() -> SimpleNamespace:
+    from ingest.indexes import ChunkMeta
+
+    def meta(cid: int, title: str, section: str, tags: list[str] | None = None) -> ChunkMeta:
+        return ChunkMeta(cid, title, title, section, 1, f"{section} text", "en", tags=tags or [])
+
+    chunks = {
+        1: meta(1, "Cooling-off", "Scope"),
+        2: meta(2, "Cooling-off", "How to cancel"),
+        3: meta(3, "HK cooling-off", "Cancel", ["region_hk"]),
+    }
+    return SimpleNamespace(chunks=chunks, dense={"e5": _Dense({1: E1, 2: E2, 3: E2})})
+
+
+def test_a_document_the_router_is_sure_of_comes_first_with_its_closest_passages_though_not_retrieved(
+    make_call_engine: Callable[..., CallEngine], tmp_path: Path
+) -> None:
+    stage = make_call_engine(settings=Settings(data_dir=tmp_path)).suggester
+    index = _index()
+    stage.retrieval = SimpleNamespace(retriever=SimpleNamespace(index=index))  # type: ignore[assignment]
+    stage.router = _router({DISPUTE.title: 8 * E1, "Cooling-off": 8 * E2, "HK cooling-off": 7 * E2})
+    gated = Ranking([DISPUTE])
+    routed = stage._routed(CallState(call_id="c2"), gated, [DISPUTE], E2)
+    assert [(r.title, r.section) for r in routed.results][:2] == [
+        ("Cooling-off", "How to cancel"),
+        ("Cooling-off", "Scope"),
+    ]
+    assert routed.results[-1] is DISPUTE
+    assert TitledPassages().branch_of(index, "HK cooling-off", None), "another branch's policy for a mainland caller"
+    assert not TitledPassages().branch_of(index, "HK cooling-off", "HK")
+    assert sure({"A": 0.4, "B": 0.6}, lambda t: t != "B") is None, "only a title the caller's region allows"
+    assert sure({"A": 0.4, "B": 0.6}, lambda t: True) == "B"
