@@ -153,7 +153,8 @@ class SuggestStage:
         t = time.perf_counter()
         with self.metrics.stage("rank"):
             results = self._with_branch_policy(state, retrieval.results, vector)
-            ranking = self._routed(state, self._rank(state, cq, results, language, meant=meant), results, vector)
+            ranking = self._rank(state, cq, results, language, meant=meant)
+            ranking = self._routed(state, ranking, results, vector, need=explicit or meant)
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only:
             logger.info("same passage as last time; no suggestion", extra={"call_id": state.call_id})
@@ -181,34 +182,44 @@ class SuggestStage:
         return Suggested(suggestion, list(answer.events))
 
     def _routed(
-        self, state: CallState, ranking: Ranking, results: list[SearchResult], vector: np.ndarray | None
+        self,
+        state: CallState,
+        ranking: Ranking,
+        results: list[SearchResult],
+        vector: np.ndarray | None,
+        *,
+        need: bool = False,
     ) -> Ranking:
-        """`ranking` with the document the router reads the turn to be about first, when the retrieval found it
-        (its passages that passed the gate, else its best retrieved ones); the turn's vector is kept as the
-        call's previous turn."""
+        """`ranking` with the document the router reads the turn to be about first: one it is sure of, else one
+        the retrieval found (its passages that passed the gate, else its best retrieved ones, else those closest
+        in meaning from the index). A `need` (asked outright or read by meaning) that the gate left with nothing
+        is answered from a document the router is sure of. The turn's vector is kept as the call's previous turn."""
         if self.router is None or vector is None:
             return ranking
         previous = self.previous.get(state.call_id)
         self.previous.put(state.call_id, vector)
-        if ranking.repeat_only or not ranking.results:
+        if ranking.repeat_only or not (ranking.results or need):
             return ranking
         route = self.router.probabilities(vector, previous, state.region)
         index = getattr(self.retrieval.retriever, "index", None)
         title = sure(route, lambda t: not self.titled.branch_of(index, t, state.region))
-        title = title or choose(route, *candidates(ranking.results, results, state.region))
-        if title is None or title == ranking.results[0].title:
+        if title is None and ranking.results:
+            title = choose(route, *candidates(ranking.results, results, state.region))
+        first = ranking.results[0] if ranking.results else None
+        if title is None or (first is not None and title == first.title):
             return ranking
         shown = state.last_top_chunk  # never the first passage twice in a row
         lead = [r for r in ranking.results if r.title == title and r.chunk_id != shown]
         if not lead:
             lead = [r for r in results if r.title == title and r.chunk_id != shown][:ROUTED_PASSAGES]
         if not lead:  # not retrieved at all: its passages closest in meaning to the turn
-            found = self.titled.run(index, title, vector, n=ROUTED_PASSAGES + 1, score=ranking.results[0].score)
+            score = first.score if first is not None else (results[0].score if results else 1.0)
+            found = self.titled.run(index, title, vector, n=ROUTED_PASSAGES + 1, score=score)
             lead = [r for r in found if str(r.chunk_id) != str(shown)][:ROUTED_PASSAGES]
         if not lead:
             return ranking
         rest = [r for r in ranking.results if r.title != title]
-        logger.debug("router: %s first (was %s)", title, ranking.results[0].title, extra={"call_id": state.call_id})
+        logger.debug("router: %s first (was %s)", title, first and first.title, extra={"call_id": state.call_id})
         return Ranking(lead + rest)
 
     def _with_branch_policy(

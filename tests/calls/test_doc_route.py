@@ -227,3 +227,17 @@ def test_a_document_the_router_is_sure_of_comes_first_with_its_closest_passages_
     assert not TitledPassages().branch_of(index, "HK cooling-off", "HK")
     assert sure({"A": 0.4, "B": 0.6}, lambda t: t != "B") is None, "only a title the caller's region allows"
     assert sure({"A": 0.4, "B": 0.6}, lambda t: True) == "B"
+
+
+def test_a_need_the_gate_left_empty_is_answered_from_a_document_the_router_is_sure_of_and_a_social_turn_is_not(
+    make_call_engine: Callable[..., CallEngine], tmp_path: Path
+) -> None:
+    stage = make_call_engine(settings=Settings(data_dir=tmp_path)).suggester
+    stage.retrieval = SimpleNamespace(retriever=SimpleNamespace(index=_index()))  # type: ignore[assignment]
+    stage.router = _router({DISPUTE.title: 8 * E1, "Cooling-off": 8 * E2, "Other": 8 * E3})
+    empty = Ranking([])
+    assert stage._routed(CallState(call_id="c3"), empty, [DISPUTE], E2) is empty, "not a need: nothing"
+    routed = stage._routed(CallState(call_id="c4"), empty, [DISPUTE], E2, need=True)
+    assert [r.title for r in routed.results] == ["Cooling-off", "Cooling-off"]
+    unsure = stage._routed(CallState(call_id="c5"), empty, [DISPUTE], 0.3 * (E1 + E2), need=True)
+    assert unsure is empty, "a router unsure of the turn adds nothing"
