@@ -4,7 +4,8 @@ Input: a recording of ``benchmarks.record_answer_turns`` (the composer's input o
 development call sets, and the sentence vectors). Each candidate sentence of a turn is labelled by whether it
 carries one of the turn's labelled facts (the fact strings are copied from the documents). The model is a
 listwise logistic one (a softmax over a turn's candidates, trained to put a fact-carrying sentence first) over
-`assist.calls.sentence_rank.FEATURES`, with an L2 penalty.
+`assist.calls.sentence_rank.FEATURES`, with an L2 penalty, and (``--meaning-l2``) the meaning interactions q⊙s of the
+turn's and each sentence's recorded e5 vectors, with their own penalty (file version 2; round 10 ships 300).
 
 Measured honestly: for each set, a model trained on the other sets re-composes that set's turns; the answers
 are judged as ``bench_calls_natural`` judges them (the fact carried; the first citation's document), pooled,
@@ -12,7 +13,9 @@ side by side with the hand ranking re-composed from the same input. With ``--wri
 set is written to the ranker file, with those figures in its metadata.
 
 Usage:
-    .venv/bin/python -m benchmarks.train_answer_sentences --turns /tmp/answer_turns.pkl [--l2 1.0] [--write]
+    .venv/bin/python -m benchmarks.train_answer_sentences --turns /tmp/answer_turns.pkl [--l2 1.0] \
+        [--meaning-l2 300] [--every-question] [--write]
+    (the shipped file: --meaning-l2 300 --write; see docs/benchmarks.md, round 10)
 """
 
 from __future__ import annotations
