@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from assist.calls.sentence_rank import FEATURES, Raw, SentenceRanker, feature_matrix, learned_for
+from assist.calls.sentence_rank import FEATURES, Raw, SentenceRanker, feature_matrix, fills, meaning_rows
 from assist.calls.sentences import (
     Part,
     SentenceVectors,
@@ -285,7 +285,7 @@ class ExtractiveComposer:
             return Composition(answer=no_answer_text(language), source="none")
         passages = self.widen(self.passages(results), vector)
         asked = Question(focus or query, vector)
-        learned_order = self.ranker is not None and learned_for(asked.kinds)
+        learned_order = self.ranker is not None and self.ranker.applies(asked.kinds)
         candidates, features = self.sentence_table(
             query=query,
             passages=passages,
@@ -299,15 +299,20 @@ class ExtractiveComposer:
             return Composition(answer=no_answer_text(language), source="none")
         keep = self.one_policy(candidates, passages, language, one_document=learned_order)
         if self.ranker is not None and learned_order:
-            # the learned order replaces the hand score inside the document the answer is drawn from; which
-            # sentences are on the question (the evidence) and the rules of the choice (every part, at most
-            # three sentences) stay as they are
-            learned = self.ranker.score(features)
-            candidates = [(float(x), *c[1:]) for x, c in zip(learned, candidates, strict=True)]
+            # the learned order replaces the hand score inside the document the answer is drawn from and fills
+            # the answer too: its next best sentences that fit, from any of that document's passages, whether or
+            # not they share a word with the question (the model weighs that) when they say something
+            # (`fills`: not a list's bare "Step 7."); the rules of the choice (every part, at most three
+            # sentences and `max_chars`) stay as they are
+            meaning = meaning_rows(asked.vector, [c[3] for c in candidates], self.sentence_vectors)
+            learned = self.ranker.score(features, meaning if self.ranker.meaning is not None else None)
+            candidates = [
+                (float(x), c[1], c[2], c[3], max(c[4], int(fills(c[3]))))
+                for x, c in zip(learned, candidates, strict=True)
+            ]
         candidates = [c for c, k in zip(candidates, keep, strict=True) if k]
-        return self._assemble(
-            self._choose(candidates, asked.parts, sections_from=self.max_passages), passages, language
-        )
+        sections_from = None if learned_order else self.max_passages
+        return self._assemble(self._choose(candidates, asked.parts, sections_from=sections_from), passages, language)
 
     @staticmethod
     def one_policy(

@@ -253,6 +253,16 @@ class SentenceVectors:
                 rows.append(vec)
         return np.vstack(rows) if rows and dim else np.zeros((len(rows), 0), np.float32)
 
+    def cached(self, sentences: Sequence[str]) -> np.ndarray:
+        """One unit row per sentence from the cache alone: no encoder run, nothing queued, the LRU order untouched
+        (a row of NaN for a sentence not cached; (n, 0) while the cache is empty)."""
+        with self._lock:
+            dim = next(iter(self._cache.values())).shape[0] if self._cache else 0
+            if not sentences or not dim:
+                return np.zeros((len(sentences), 0), np.float32)
+            missing = np.full(dim, np.nan, np.float32)
+            return np.vstack([self._cache.get(s, missing) for s in sentences])
+
     def warm_pending(self) -> int:
         """Embed the sentences turns left for later; returns how many."""
         with self._lock:

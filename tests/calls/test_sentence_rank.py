@@ -22,7 +22,8 @@ from assist.calls.engine import CallEngine
 from assist.calls.llm import LLMComposer
 from assist.calls.playbooks import Playbooks
 from assist.calls.prompts import PromptLibrary
-from assist.calls.sentence_rank import FEATURES, RANKER_FILE, SentenceRanker, load_ranker
+from assist.calls.sentence_rank import FEATURES, RANKER_FILE, Meaning, SentenceRanker, load_ranker
+from assist.calls.sentences import SentenceVectors
 from assist.config import Settings
 from assist.protocols import SearchResult
 from tests.fakes import search_result
@@ -66,9 +67,10 @@ def test_the_shipped_ranker_loads_and_reads_this_codes_features() -> None:
         (json.dumps({"format": "something-else"}), "not a sentence ranker file"),
         (json.dumps({"format": "assist-answer-sentence-ranker", "version": 99}), "version 99"),
         (
-            json.dumps({"format": "assist-answer-sentence-ranker", "version": 1, "features": ["hand"]}),
+            json.dumps({"format": "assist-answer-sentence-ranker", "version": 2, "features": ["hand"]}),
             "features differ",
         ),
+        (json.dumps({"format": "assist-answer-sentence-ranker", "version": 1}), "version 1"),
     ],
 )
 def test_a_corrupt_or_mismatched_file_leaves_the_hand_order_with_a_log_line(
@@ -288,3 +290,97 @@ def test_a_question_asking_for_a_kind_of_fact_keeps_the_hand_order(language: str
     assert "800" in fee.answer  # the hand order's fee sentence, not the learned order's shortest one
     how = shortest.run(query=asks_how, results=[box], language=language)
     assert "800" not in how.answer and how.sentences  # asking no kind of fact: the learned order chose
+
+
+def _meaning_ranker(dim_weight: int, *, meaning: bool = True, every_question: bool = False) -> SentenceRanker:
+    """A ranker whose features weigh nothing; its meaning weights prefer the sentence sharing dimension
+    `dim_weight` with the turn."""
+    w = np.zeros(4)
+    w[dim_weight] = 5.0
+    m = Meaning(w, np.zeros(4), np.ones(4)) if meaning else None
+    n = len(FEATURES)
+    return SentenceRanker(np.zeros(n), np.zeros(n), np.ones(n), meaning=m, every_question=every_question)
+
+
+_MEANING_TEXTS = (
+    "Safe deposit boxes come in three sizes.",
+    "The box is emptied and closed at the branch that holds it.",
+    "Box rental is billed each year in advance.",
+)
+
+
+def _fake_vectors(cached: int = 3) -> SentenceVectors:
+    """Sentence i of `_MEANING_TEXTS` lies along dimension i (the first `cached` are in the cache)."""
+    vectors = SentenceVectors(lambda texts: np.zeros((len(texts), 4), np.float32), max_new=0)
+    for i, text in enumerate(_MEANING_TEXTS[:cached]):
+        vectors._cache[text] = np.eye(4, dtype=np.float32)[i]
+    return vectors
+
+
+def _meaning_answer(
+    ranker: SentenceRanker | None, vectors: SentenceVectors, question: str = "what about my box"
+) -> str:
+    passage = _passage("safe-box", "Safe deposit boxes", " ".join(_MEANING_TEXTS))
+    composer = ExtractiveComposer(max_sentences=1, sentence_vectors=vectors, ranker=ranker)
+    turn = np.array([1.0, 1.0, 1.0, 0.0], np.float32)  # as close to each sentence: the cosine ties
+    return composer.run(query=question, results=[passage], language="en", vector=turn).answer
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_the_meaning_interactions_choose_the_sentence(dim: int) -> None:
+    """Fake vectors: each sentence along its own dimension, the turn as close to each; the ranker's meaning
+    weights alone say which one answers. A composer that ignored them would answer the same for every `dim`."""
+    answer = _meaning_answer(_meaning_ranker(dim), _fake_vectors())
+    assert _MEANING_TEXTS[dim] in answer
+
+
+def test_without_meaning_weights_or_a_cached_vector_the_meaning_adds_nothing() -> None:
+    no_meaning = _meaning_answer(_meaning_ranker(2, meaning=False), _fake_vectors())
+    assert _MEANING_TEXTS[2] not in no_meaning
+    # the third sentence has no cached vector: it cannot win by meaning, and nothing is embedded on the turn
+    vectors = _fake_vectors(cached=2)
+    assert _MEANING_TEXTS[2] not in _meaning_answer(_meaning_ranker(2), vectors)
+    assert vectors.embedded == 0
+
+
+def test_the_file_says_which_questions_the_learned_order_is_for() -> None:
+    fee = "is there a fee for my box"  # asks for a kind of fact
+    only_no_kind = _meaning_ranker(2)
+    every = _meaning_ranker(2, every_question=True)
+    assert only_no_kind.applies(frozenset()) and not only_no_kind.applies(frozenset({"money"}))
+    assert every.applies(frozenset({"money"}))
+    assert _MEANING_TEXTS[2] in _meaning_answer(every, _fake_vectors(), fee)
+
+
+def test_the_meaning_weights_round_trip_and_bad_ones_are_refused(tmp_path: Path) -> None:
+    ranker = _meaning_ranker(1, every_question=True)
+    again = SentenceRanker.from_json(ranker.to_json(trained_on=["test"]))
+    assert again.every_question and again.meaning is not None
+    assert np.allclose(again.meaning.weights, ranker.meaning.weights)  # type: ignore[union-attr]
+    body = json.loads(ranker.to_json())
+    path = tmp_path / RANKER_FILE
+    for bad in (
+        {"weights": [1.0], "mean": [0.0, 0.0], "scale": [1.0]},
+        {"weights": [1.0], "mean": [0.0], "scale": [0.0]},
+        {"weights": [1.0]},
+        [1, 2],
+    ):
+        path.write_text(json.dumps({**body, "meaning": bad}), encoding="utf-8")
+        assert load_ranker(path) is None, bad
+    path.write_text(json.dumps({**body, "every_question": "yes"}), encoding="utf-8")
+    assert load_ranker(path) is None
+
+
+def test_the_shipped_ranker_weighs_meaning() -> None:
+    ranker = load_ranker(SHIPPED)
+    assert ranker is not None and ranker.meaning is not None
+    assert ranker.meaning.weights.shape == (384,)  # the e5 vectors' size
+
+
+def test_cached_rows_run_no_encoder() -> None:
+    vectors = SentenceVectors(lambda texts: 1 / 0, max_new=10)  # any encoder run fails the test
+    assert vectors.cached(["a"]).shape == (1, 0)
+    vectors._cache["a"] = np.ones(3, np.float32)
+    rows = vectors.cached(["a", "b"])
+    assert rows.shape == (2, 3) and np.all(rows[0] == 1) and np.all(np.isnan(rows[1]))
+    assert not vectors.pending
