@@ -4,7 +4,8 @@ Replays the given call sets through the engine `assist serve` builds (turn model
 customer need turn labelled with its documents, what the router would see (the turn's e5 vector, the previous
 customer turn's, the caller's region as the call read it) and what the ranking chose (the titles past the gate,
 in order, and the titles retrieved). The router (assist/calls/doc_route.py) is a multinomial logistic model over
-`doc_route.features`, trained with one sample per labelled document (weighted 1/n for n documents).
+`doc_route.features`, trained with one sample per labelled document it should choose (weighted 1/n for n): the
+caller's branch's own policy where one is labelled, else those in the caller's language, else all.
 
 Measured honestly: for each set, a router trained on the other sets re-chooses that set's first document
 (`doc_route.choose`); pooled, side by side with the ranking's own first document (a turn without a suggestion
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
+import re
 import sys
 from collections import Counter
 from contextlib import closing
@@ -31,7 +33,11 @@ from typing import Any
 
 import numpy as np
 
+from assist.knowledge.retrieval import chunk_result
 from benchmarks.bench_calls_natural import ROOT
+
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]{3,}")
 
 
 def record(engine: Any, calls: list[dict[str, Any]], set_name: str, out: list[dict[str, Any]]) -> None:
@@ -43,7 +49,7 @@ def record(engine: Any, calls: list[dict[str, Any]], set_name: str, out: list[di
     previous: dict[str, np.ndarray] = {}
     original = stage._routed
 
-    def spy(state: Any, ranking: Any, results: Any, vector: Any) -> Any:
+    def spy(state: Any, ranking: Any, results: Any, vector: Any, *, need: bool = False) -> Any:
         if vector is not None:
             passed, found = candidates(ranking.results, results, state.region)
             index = stage.retrieval.retriever.index
@@ -60,7 +66,7 @@ def record(engine: Any, calls: list[dict[str, Any]], set_name: str, out: list[di
                 }
             )
             previous[state.call_id] = np.asarray(vector, np.float32)
-        return original(state, ranking, results, vector)
+        return original(state, ranking, results, vector, need=need)
 
     stage._routed = spy
     try:
@@ -74,10 +80,36 @@ def record(engine: Any, calls: list[dict[str, Any]], set_name: str, out: list[di
                 s = result.suggestion
                 first = s.citations[0].get("title") if s is not None and s.citations else None
                 row = {"set": set_name, "call": call["id"], "documents": turn["documents"], "first": first}
+                row["labels"] = preferred(turn["documents"], call["script"], branch_titles(stage, call.get("region")))
                 out.append({**row, **(seen[0] if seen else {"vector": None})})
             engine.end_call(call_id)
     finally:
         stage._routed = original
+
+
+def branch_titles(stage: Any, region: str | None) -> set[str]:
+    """The titles of the documents written for the caller's branch alone (Hong Kong, Taiwan; none for the mainland)."""
+    from assist.calls.region import branch_only, document_regions
+
+    index = stage.retrieval.retriever.index
+    want = {"hk": "HK", "tw": "TW"}.get(str(region).lower())
+    if want is None:
+        return set()
+    return {
+        m.title for m in index.chunks.values() if want in document_regions(m.tags) and branch_only(chunk_result(m, 0.0))
+    }
+
+
+def preferred(titles: list[str], script: str, branch: set[str]) -> list[str]:
+    """The labelled titles the router learns: the caller's branch's own policy where one is labelled (a labelled
+    turn lists a policy's versions in both languages), else those in the caller's language (Chinese or
+    English), else all."""
+    own_branch = [t for t in titles if t in branch]
+    if own_branch:
+        return own_branch
+    chinese = script.startswith("zh")
+    own = [t for t in titles if bool(_HAN.search(t)) == chinese or (_HAN.search(t) and _LATIN.search(t))]
+    return own or titles
 
 
 def fit(rows: list[dict[str, Any]], c: float) -> Any:
@@ -86,14 +118,14 @@ def fit(rows: list[dict[str, Any]], c: float) -> Any:
 
     from assist.calls.doc_route import DocumentRouter, features
 
-    titles = sorted({d for r in rows for d in r["documents"]})
+    titles = sorted({d for r in rows for d in r["labels"]})
     xs, ys, ws = [], [], []
     for r in rows:
         x = features(r["vector"], r["previous"], r["region"])
-        for d in r["documents"]:
+        for d in r["labels"]:
             xs.append(x)
             ys.append(titles.index(d))
-            ws.append(1.0 / len(r["documents"]))
+            ws.append(1.0 / len(r["labels"]))
     model = LogisticRegression(C=c, max_iter=5000).fit(np.stack(xs), ys, sample_weight=ws)
     kept = [titles[i] for i in model.classes_]
     return DocumentRouter(tuple(kept), model.coef_.astype(np.float32), model.intercept_.astype(np.float32))
