@@ -182,6 +182,10 @@ class Settings(BaseSettings):
     # (or ASSIST_DOCUMENT_ROUTER_PATH); "off", or a missing or invalid file (logged), leaves the ranking alone.
     document_router: Literal["on", "off"] = "on"
     document_router_path: Path | None = None
+    # The sentence router (the same model over the answer sentences that carry facts): its best sentence, when
+    # sure enough and in the document cited first, is in the answer; sentence_router.npz in the playbooks folder.
+    sentence_router: Literal["on", "off"] = "on"
+    sentence_router_path: Path | None = None
 
     # Optional chat model (OpenAI-compatible); unset means extractive answers only
     llm_base_url: str | None = None
@@ -385,6 +389,12 @@ class Settings(BaseSettings):
         if self.document_ranker == "off":
             return None
         return self.document_ranker_path or self.playbooks_path / "document_ranker.json"
+
+    @property
+    def sentence_router_file(self) -> Path | None:
+        if self.sentence_router == "off":
+            return None
+        return self.sentence_router_path or self.playbooks_path / "sentence_router.npz"
 
     @property
     def document_router_file(self) -> Path | None:

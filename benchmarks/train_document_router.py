@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from assist.knowledge.retrieval import chunk_result
-from benchmarks.bench_calls_natural import ROOT
+from benchmarks.bench_calls_natural import ROOT, _norm
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]{3,}")
@@ -81,6 +81,8 @@ def record(engine: Any, calls: list[dict[str, Any]], set_name: str, out: list[di
                 first = s.citations[0].get("title") if s is not None and s.citations else None
                 row = {"set": set_name, "call": call["id"], "documents": turn["documents"], "first": first}
                 row["labels"] = preferred(turn["documents"], call["script"], branch_titles(stage, call.get("region")))
+                row["facts"] = [_norm(a) for f in turn.get("facts") or [] for a in (f if isinstance(f, list) else [f])]
+                row["carried"] = any(f in _norm(s.answer) for f in row["facts"]) if s is not None else False
                 out.append({**row, **(seen[0] if seen else {"vector": None})})
             engine.end_call(call_id)
     finally:
@@ -164,8 +166,10 @@ def leave_one_set_out(rows: list[dict[str, Any]], c: float) -> dict[str, dict[st
     }
 
 
-def replay(settings: Any, paths: list[Path]) -> list[dict[str, Any]]:
-    """The recording of every call set in `paths` (kb_docs/ ingested into the settings' data dir if empty)."""
+def replay(settings: Any, paths: list[Path]) -> dict[str, Any]:
+    """The recording of every call set in `paths` (kb_docs/ ingested into the settings' data dir if empty), and
+    the knowledge base's sentences with their document titles."""
+    from assist.calls.compose import split_sentences
     from assist.services import build_services
 
     rows: list[dict[str, Any]] = []
@@ -173,7 +177,47 @@ def replay(settings: Any, paths: list[Path]) -> list[dict[str, Any]]:
         for path in paths:
             calls = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
             record(svc.call_engine, calls, path.stem, rows)
-    return rows
+        index = svc.call_engine.suggester.retrieval.retriever.index
+        kb: dict[str, str] = {}
+        for meta in index.chunks.values():
+            for sentence in split_sentences(meta.text):
+                kb.setdefault(sentence, meta.title)
+    return {"rows": rows, "sentences": kb}
+
+
+def sentence_labels(rows: list[dict[str, Any]], kb: dict[str, str]) -> None:
+    """Each row's `sentences`: the knowledge-base sentences that carry one of its facts, in a labelled document."""
+    normed = [(s, _norm(s), t) for s, t in kb.items()]
+    for r in rows:
+        r["sentences"] = sorted({s for s, n, t in normed if t in r["documents"] and any(f in n for f in r["facts"])})
+
+
+def fit_sentences(rows: list[dict[str, Any]], c: float, kb: dict[str, str]) -> Any:
+    """The sentence router: `fit` over the rows' fact-carrying sentences, with each sentence's document."""
+    model = fit([{**r, "labels": r["sentences"]} for r in rows if r["sentences"]], c)
+    return type(model)(model.titles, model.weights, model.bias, {}, tuple(kb[s] for s in model.titles))
+
+
+def sentences_out_of_set(rows: list[dict[str, Any]], c: float, kb: dict[str, str]) -> dict[str, int]:
+    """Leave-one-set-out: turns whose answer the pinned sentence would lead (in the recorded first document),
+    those where it carries a fact, and the net facts gained over the recorded answers."""
+    from assist.calls.doc_route import pinned
+
+    out = Counter()
+    for held in sorted({r["set"] for r in rows}):
+        router = fit_sentences([r for r in rows if r["set"] != held and r["vector"] is not None], c, kb)
+        for r in rows:
+            if r["set"] != held or r["vector"] is None or not r["first"] or not r["facts"]:
+                continue
+            pin = pinned(router, router.probabilities(r["vector"], r["previous"], r["region"]), r["first"])
+            if pin is None:
+                continue
+            hit = pin in r["sentences"]
+            out["pinned"] += 1
+            out["pin_carries"] += hit
+            out["net_gain"] += hit - r["carried"]
+    out["turns"] = sum(1 for r in rows if r["facts"])
+    return dict(out)
 
 
 def main() -> None:
@@ -192,12 +236,14 @@ def main() -> None:
     settings = Settings(data_dir=args.data, embedders=["minilm", "e5"], turn_model="on", document_router="off")
     if args.turns and args.turns.exists():
         with args.turns.open("rb") as fh:
-            rows: list[dict[str, Any]] = pickle.load(fh)
+            recording: dict[str, Any] = pickle.load(fh)
     else:
-        rows = replay(settings, args.calls)
+        recording = replay(settings, args.calls)
         if args.turns:
             with args.turns.open("wb") as fh:
-                pickle.dump(rows, fh)
+                pickle.dump(recording, fh)
+    rows, kb = recording["rows"], recording["sentences"]
+    sentence_labels(rows, kb)
     figures = leave_one_set_out(rows, args.c)
     print("| held set | turns | ranking | routed |\n|---|---|---|---|")  # noqa: T201
     for s, f in figures.items():
@@ -209,6 +255,15 @@ def main() -> None:
         router = type(router)(router.titles, router.weights, router.bias, meta)
         out = settings.playbooks_path / "document_router.npz"
         router.save(out)
+        print(f"wrote {out}")  # noqa: T201
+    pins = sentences_out_of_set(rows, args.c, kb)
+    print(f"sentence router, leave-one-set-out: {pins}")  # noqa: T201
+    if args.write:
+        srouter = fit_sentences([r for r in rows if r["vector"] is not None], args.c, kb)
+        meta = {"trained_on": sorted({r["set"] for r in rows}), "turns": len(rows), "c": args.c, "out_of_set": pins}
+        srouter = type(srouter)(srouter.titles, srouter.weights, srouter.bias, meta, srouter.documents)
+        out = settings.playbooks_path / "sentence_router.npz"
+        srouter.save(out)
         print(f"wrote {out}")  # noqa: T201
 
 

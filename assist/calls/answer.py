@@ -95,6 +95,7 @@ class AnswerStage:
         results: list[SearchResult],
         language: str,
         vector: np.ndarray | None = None,
+        pin: str | None = None,
     ) -> Answer:
         """Compose from `results` (relevant, best first) and check the answer with `guard`.
 
@@ -106,9 +107,10 @@ class AnswerStage:
             results: the ranked passages; empty means nothing relevant.
             language: the customer's language.
             vector: the turn's e5 query vector (the answer's sentences are then chosen by meaning too).
+            pin: a sentence of the passages the answer must hold (the sentence router's; see composer.run).
         """
         timings: dict[str, float] = {}
-        comp, note = self._compose(state, query, results, language, timings, vector)
+        comp, note = self._compose(state, query, results, language, timings, vector, pin)
         t = time.perf_counter()
         events: list[GuardEvent] = []
         if comp.source != "none":
@@ -122,6 +124,7 @@ class AnswerStage:
                 language=language,
                 note=note,
                 vector=vector,
+                pin=pin,
             )
         timings["guard"] = elapsed_ms(t)
         if comp.source == "none":
@@ -136,11 +139,12 @@ class AnswerStage:
         language: str,
         timings: dict[str, float],
         vector: np.ndarray | None,
+        pin: str | None = None,
     ) -> tuple[Composition, str | None]:
         top = self.composer.passages(results)
         t0 = time.perf_counter()
         extractive = self.composer.run(
-            query=cq.query, results=top, language=language, focus=cq.turn_text, vector=vector
+            query=cq.query, results=top, language=language, focus=cq.turn_text, vector=vector, pin=pin
         )
         timings["compose"] = elapsed_ms(t0)
         if self.llm is not None and top:
@@ -176,6 +180,7 @@ class AnswerStage:
         language: str,
         note: str | None,
         vector: np.ndarray | None = None,
+        pin: str | None = None,
     ) -> tuple[Composition, str | None, list[GuardEvent]]:
         """Guard the answer; a blocked LLM answer becomes the extractive one, blocked sentences are dropped."""
         # an extractive answer quotes approved documents verbatim: the rules check it every turn, the claim
@@ -192,7 +197,9 @@ class AnswerStage:
         top = self.composer.passages(results)
         if comp.source == "llm":
             note = f"chat-model answer {reason}"
-            comp = self.composer.run(query=cq.query, results=top, language=language, focus=cq.turn_text, vector=vector)
+            comp = self.composer.run(
+                query=cq.query, results=top, language=language, focus=cq.turn_text, vector=vector, pin=pin
+            )
             comp.source = "llm_blocked_fallback"
         else:
             note = f"sentences {reason}"
@@ -201,7 +208,13 @@ class AnswerStage:
         if excluded:
             source = comp.source
             comp = self.composer.run(
-                query=cq.query, results=top, language=language, focus=cq.turn_text, exclude=excluded, vector=vector
+                query=cq.query,
+                results=top,
+                language=language,
+                focus=cq.turn_text,
+                exclude=excluded,
+                vector=vector,
+                pin=None if pin in excluded else pin,
             )
             comp.source = source if comp.sentences else "none"
         return comp, note, [event]

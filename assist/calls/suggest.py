@@ -18,7 +18,7 @@ from assist.calls.answer import AnswerStage
 from assist.calls.compose import Composition, ExtractiveComposer
 from assist.calls.context import ContextQuery, ContextQueryBuilder
 from assist.calls.doc_rank import load_document_ranker
-from assist.calls.doc_route import PreviousTurns, TitledPassages, candidates, choose, load_router, sure
+from assist.calls.doc_route import PreviousTurns, TitledPassages, candidates, choose, load_router, pinned, sure
 from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
@@ -104,6 +104,7 @@ class SuggestStage:
         self.regional = RegionalPolicies()
         self.router = load_router(settings.document_router_file)  # the document a turn is about, by meaning
         self.previous = PreviousTurns(max_cached_calls)
+        self.sentence_router = load_router(settings.sentence_router_file)  # the sentence that carries the fact
         self.titled = TitledPassages()
         self.answer = AnswerStage(composer=composer, llm=llm, redact=redact)
         self.next_steps = NextStepsStage(
@@ -156,21 +157,21 @@ class SuggestStage:
             ranking = self._rank(state, cq, results, language, meant=meant)
             ranking = self._routed(state, ranking, results, vector, need=explicit or meant)
         timings["rank"] = elapsed_ms(t)
-        if ranking.repeat_only:
-            logger.info("same passage as last time; no suggestion", extra={"call_id": state.call_id})
+        if ranking.repeat_only or not (ranking.results or explicit):
+            why = "same passage as last time" if ranking.repeat_only else "statement with nothing relevant"
+            logger.info("%s; no suggestion", why, extra={"call_id": state.call_id})
             return Suggested(None, [])
-        if not ranking.results and not explicit:
-            logger.debug("statement with nothing relevant; no suggestion", extra={"call_id": state.call_id})
-            return Suggested(None, [])
+        pin, passages = self._pinned(state, with_sections(ranking.results, results), vector)
         with self.metrics.stage("answer"):
             answer = self.answer.run(
                 guard=guard,
                 state=state,
                 turn=turn,
                 query=cq,
-                results=with_sections(ranking.results, results),
+                results=passages,
                 language=language,
                 vector=vector,
+                pin=pin,
             )
         timings.update(answer.timings)
         t = time.perf_counter()
@@ -221,6 +222,23 @@ class SuggestStage:
         rest = [r for r in ranking.results if r.title != title]
         logger.debug("router: %s first (was %s)", title, first and first.title, extra={"call_id": state.call_id})
         return Ranking(lead + rest)
+
+    def _pinned(
+        self, state: CallState, passages: list[SearchResult], vector: np.ndarray | None
+    ) -> tuple[str | None, list[SearchResult]]:
+        """The sentence the sentence router is sure carries what the turn asks, when it is in the document cited
+        first, and the passages with the one holding it second (fetched from the index when not retrieved)."""
+        if self.sentence_router is None or vector is None or not passages:
+            return None, passages
+        route = self.sentence_router.probabilities(vector, self.previous.before(state.call_id), state.region)
+        pin = pinned(self.sentence_router, route, passages[0].title)
+        if pin is None or any(pin in (p.text or "") for p in passages):
+            return pin, passages
+        index = getattr(self.retrieval.retriever, "index", None)
+        holding = self.titled.holding(index, passages[0].title, pin, score=passages[0].score)
+        if holding is None:
+            return None, passages
+        return pin, [passages[0], holding, *passages[1:]]
 
     def _with_branch_policy(
         self, state: CallState, results: list[SearchResult], vector: np.ndarray | None

@@ -28,7 +28,10 @@ pytestmark = pytest.mark.slow
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from assist.services import build_services
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("answer_ranker_real"), embedders=["minilm", "e5"])
+    # the sentence router (which may pin a sentence of its own) is off: these tests compare the two orders
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("answer_ranker_real"), embedders=["minilm", "e5"], sentence_router="off"
+    )
     services = build_services(settings, ingest_if_empty=True)
     try:
         eng = services.call_engine

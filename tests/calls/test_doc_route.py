@@ -20,6 +20,7 @@ import pytest
 from assist.calls.doc_route import (
     GATE_BONUS,
     MIN_PROBABILITY,
+    PIN_PROBABILITY,
     REGIONS,
     ROUTER_FILE,
     DocumentRouter,
@@ -28,6 +29,7 @@ from assist.calls.doc_route import (
     choose,
     features,
     load_router,
+    pinned,
     sure,
 )
 from assist.calls.engine import CallEngine
@@ -241,3 +243,49 @@ def test_a_need_the_gate_left_empty_is_answered_from_a_document_the_router_is_su
     assert [r.title for r in routed.results] == ["Cooling-off", "Cooling-off"]
     unsure = stage._routed(CallState(call_id="c5"), empty, [DISPUTE], 0.3 * (E1 + E2), need=True)
     assert unsure is empty, "a router unsure of the turn adds nothing"
+
+
+def test_the_sentence_router_pins_its_sentence_only_when_sure_and_in_the_document_cited_first(tmp_path: Path) -> None:
+    router = DocumentRouter(
+        ("Cancel within 21 days.", "Fees are HK$50."),
+        np.zeros((2, 2 * DIM + len(REGIONS)), np.float32),
+        np.zeros(2, np.float32),
+        documents=("Cooling-off", "Card loss"),
+    )
+    route = {"Cancel within 21 days.": 0.6, "Fees are HK$50.": 0.4}
+    assert pinned(router, route, "Cooling-off") == "Cancel within 21 days."
+    assert pinned(router, route, "Card loss") is None, "its best sentence is another document's"
+    assert pinned(router, {"Cancel within 21 days.": PIN_PROBABILITY / 2}, "Cooling-off") is None, "unsure"
+    path = tmp_path / "sentence_router.npz"
+    router.save(path)
+    back = load_router(path)
+    assert back is not None and back.documents == ("Cooling-off", "Card loss")
+    with pytest.raises(ValueError, match="documents do not match"):
+        DocumentRouter(router.titles, router.weights, router.bias, documents=("only one",))
+
+
+def test_the_previous_turn_of_the_turn_being_answered_is_kept() -> None:
+    prev = PreviousTurns(max_calls=4)
+    prev.put("a", E1)
+    assert prev.before("a") is None, "the first turn has none"
+    prev.put("a", E2)
+    assert prev.before("a") is E1
+    prev.forget("a")
+    assert prev.before("a") is None
+
+
+def test_a_pinned_sentence_is_in_the_extractive_answer() -> None:
+    from assist.calls.compose import ExtractiveComposer
+
+    passage = search_result(
+        "cooling",
+        "The policy can be cancelled in writing. You may cancel within 21 days and get the premium back.",
+        section="Cooling-off",
+        language="en",
+    )
+    composer = ExtractiveComposer()
+    pin = "You may cancel within 21 days and get the premium back."
+    plain = composer.run(query="policy cancelled in writing", results=[passage], language="en")
+    assert pin not in plain.answer, "shares no word with the question"
+    led = composer.run(query="policy cancelled in writing", results=[passage], language="en", pin=pin)
+    assert pin in led.answer
