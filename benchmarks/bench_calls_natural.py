@@ -45,7 +45,8 @@ def _norm(text: str) -> str:
 
 
 def group_of(call: dict[str, Any]) -> str:
-    return f"zh-Hant {call['region']}" if call["script"] == "zh-Hant" else str(call["script"])
+    """The script, and for Traditional Chinese the region (HK, TW; writers spell it either case)."""
+    return f"zh-Hant {str(call['region']).upper()}" if call["script"] == "zh-Hant" else str(call["script"])
 
 
 def build_services_for(data_dir: Path, embedders: list[str], turn_model: str) -> Any:
