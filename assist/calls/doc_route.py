@@ -130,14 +130,15 @@ class DocumentRouter:
         """Parse and validate the file; ValueError says what is wrong."""
         try:
             with np.load(path, allow_pickle=False) as z:
-                header = json.loads(str(z["header"]))
-                if not isinstance(header, dict) or (header.get("format"), header.get("version")) != (FORMAT, VERSION):
-                    raise ValueError(f"not a {FORMAT} v{VERSION} file")
-                weights, bias = np.asarray(z["weights"], np.float32), np.asarray(z["bias"], np.float32)
-        except (OSError, KeyError, json.JSONDecodeError) as exc:
+                parts = {name: z[name] for name in z.files}
+            header = json.loads(str(parts.get("header", "null")))
+        except (OSError, ValueError) as exc:  # not an archive, a pickled array, a header that is not JSON
             raise ValueError(f"not a document router file: {exc}") from exc
-        except ValueError as exc:  # np.load's own (not an archive) and the format check above
-            raise ValueError(str(exc) if FORMAT in str(exc) else f"not a document router file: {exc}") from exc
+        if not isinstance(header, dict) or (header.get("format"), header.get("version")) != (FORMAT, VERSION):
+            raise ValueError(f"not a {FORMAT} v{VERSION} file")
+        if "weights" not in parts or "bias" not in parts:
+            raise ValueError("not a document router file: no weights")
+        weights, bias = np.asarray(parts["weights"], np.float32), np.asarray(parts["bias"], np.float32)
         titles = tuple(str(t) for t in header.get("titles") or ())
         documents = tuple(str(t) for t in header.get("documents") or ())
         return cls(titles, weights, bias, dict(header.get("meta") or {}), documents)
