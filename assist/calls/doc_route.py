@@ -199,9 +199,10 @@ def pinned(router: DocumentRouter, route: dict[str, float], title: str) -> str |
 
 
 def sure(route: dict[str, float], allowed: Callable[[str], bool]) -> str | None:
-    """The title the router gives at least `SURE_PROBABILITY` among those `allowed` (the caller's region), or None."""
-    best = max((t for t in route if allowed(t)), key=route.__getitem__, default=None)
-    return best if best is not None and route[best] >= SURE_PROBABILITY else None
+    """The title the router gives at least `SURE_PROBABILITY` among those `allowed` (the caller's region), or None.
+    Only the titles past the bar are asked about (one, or two at a tie): `allowed` looks each up in the index."""
+    sure_of = [t for t, p in route.items() if p >= SURE_PROBABILITY and allowed(t)]
+    return max(sure_of, key=route.__getitem__, default=None)
 
 
 class TitledPassages:
