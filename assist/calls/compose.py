@@ -306,8 +306,10 @@ class ExtractiveComposer:
             # not they share a word with the question (the model weighs that) when they say something
             # (`fills`: not a list's bare "Step 7."); the rules of the choice (every part, at most three
             # sentences and `max_chars`) stay as they are
-            meaning = meaning_rows(asked.vector, [c[3] for c in candidates], self.sentence_vectors)
-            learned = self.ranker.score(features, meaning if self.ranker.meaning is not None else None)
+            meaning = None
+            if self.ranker.meaning is not None:  # a model of the features alone needs no vectors
+                meaning = meaning_rows(asked.vector, [c[3] for c in candidates], self.sentence_vectors)
+            learned = self.ranker.score(features, meaning)
             candidates = [
                 (float(x), c[1], c[2], c[3], max(c[4], int(fills(c[3]))))
                 for x, c in zip(learned, candidates, strict=True)
