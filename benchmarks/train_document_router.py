@@ -199,8 +199,8 @@ def fit_sentences(rows: list[dict[str, Any]], c: float, kb: dict[str, str]) -> A
 
 
 def sentences_out_of_set(rows: list[dict[str, Any]], c: float, kb: dict[str, str]) -> dict[str, int]:
-    """Leave-one-set-out: turns whose answer the pinned sentence would lead (in the recorded first document),
-    those where it carries a fact, and the net facts gained over the recorded answers."""
+    """Leave-one-set-out: turns whose answer the pinned sentences would lead (in the recorded first document),
+    those where one carries a fact, and the net facts gained over the recorded answers."""
     from assist.calls.doc_route import pinned
 
     out = Counter()
@@ -209,10 +209,10 @@ def sentences_out_of_set(rows: list[dict[str, Any]], c: float, kb: dict[str, str
         for r in rows:
             if r["set"] != held or r["vector"] is None or not r["first"] or not r["facts"]:
                 continue
-            pin = pinned(router, router.probabilities(r["vector"], r["previous"], r["region"]), r["first"])
-            if pin is None:
+            pins = pinned(router, router.probabilities(r["vector"], r["previous"], r["region"]), r["first"])
+            if not pins:
                 continue
-            hit = pin in r["sentences"]
+            hit = any(p in r["sentences"] for p in pins)
             out["pinned"] += 1
             out["pin_carries"] += hit
             out["net_gain"] += hit - r["carried"]

@@ -95,7 +95,7 @@ class AnswerStage:
         results: list[SearchResult],
         language: str,
         vector: np.ndarray | None = None,
-        pin: str | None = None,
+        pins: tuple[str, ...] = (),
     ) -> Answer:
         """Compose from `results` (relevant, best first) and check the answer with `guard`.
 
@@ -107,10 +107,10 @@ class AnswerStage:
             results: the ranked passages; empty means nothing relevant.
             language: the customer's language.
             vector: the turn's e5 query vector (the answer's sentences are then chosen by meaning too).
-            pin: a sentence of the passages the answer must hold (the sentence router's; see composer.run).
+            pins: sentences of the passages the answer must hold, best first (the sentence router's; see composer.run).
         """
         timings: dict[str, float] = {}
-        comp, note = self._compose(state, query, results, language, timings, vector, pin)
+        comp, note = self._compose(state, query, results, language, timings, vector, pins)
         t = time.perf_counter()
         events: list[GuardEvent] = []
         if comp.source != "none":
@@ -124,7 +124,7 @@ class AnswerStage:
                 language=language,
                 note=note,
                 vector=vector,
-                pin=pin,
+                pins=pins,
             )
         timings["guard"] = elapsed_ms(t)
         if comp.source == "none":
@@ -139,12 +139,12 @@ class AnswerStage:
         language: str,
         timings: dict[str, float],
         vector: np.ndarray | None,
-        pin: str | None = None,
+        pins: tuple[str, ...] = (),
     ) -> tuple[Composition, str | None]:
         top = self.composer.passages(results)
         t0 = time.perf_counter()
         extractive = self.composer.run(
-            query=cq.query, results=top, language=language, focus=cq.turn_text, vector=vector, pin=pin
+            query=cq.query, results=top, language=language, focus=cq.turn_text, vector=vector, pins=pins
         )
         timings["compose"] = elapsed_ms(t0)
         if self.llm is not None and top:
@@ -180,7 +180,7 @@ class AnswerStage:
         language: str,
         note: str | None,
         vector: np.ndarray | None = None,
-        pin: str | None = None,
+        pins: tuple[str, ...] = (),
     ) -> tuple[Composition, str | None, list[GuardEvent]]:
         """Guard the answer; a blocked LLM answer becomes the extractive one, blocked sentences are dropped."""
         # an extractive answer quotes approved documents verbatim: the rules check it every turn, the claim
@@ -198,7 +198,7 @@ class AnswerStage:
         if comp.source == "llm":
             note = f"chat-model answer {reason}"
             comp = self.composer.run(
-                query=cq.query, results=top, language=language, focus=cq.turn_text, vector=vector, pin=pin
+                query=cq.query, results=top, language=language, focus=cq.turn_text, vector=vector, pins=pins
             )
             comp.source = "llm_blocked_fallback"
         else:
@@ -214,7 +214,7 @@ class AnswerStage:
                 focus=cq.turn_text,
                 exclude=excluded,
                 vector=vector,
-                pin=None if pin in excluded else pin,
+                pins=tuple(p for p in pins if p not in excluded),
             )
             comp.source = source if comp.sentences else "none"
         return comp, note, [event]

@@ -270,10 +270,10 @@ class ExtractiveComposer:
         focus: str | None = None,
         exclude: set[str] | None = None,
         vector: np.ndarray | None = None,
-        pin: str | None = None,
+        pins: tuple[str, ...] = (),
     ) -> Composition:
-        """Compose from `results` (already filtered to relevant ones, best first); `pin`, a sentence of
-        them (the sentence router's), is chosen first (the answer keeps the passages' order).
+        """Compose from `results` (already filtered to relevant ones, best first); `pins`, sentences of
+        them (the sentence router's, best first), are chosen first (the answer keeps the passages' order).
 
         Args:
             query: the retrieval query.
@@ -314,9 +314,9 @@ class ExtractiveComposer:
                 (float(x), c[1], c[2], c[3], max(c[4], int(fills(c[3]))))
                 for x, c in zip(learned, candidates, strict=True)
             ]
-        if pin is not None:  # first, and on the question
-            lead = max(c[0] for c in candidates) + 1.0
-            candidates = [(lead, *c[1:4], max(c[4], 1)) if c[3] == pin else c for c in candidates]
+        if pins:  # first, in their order, and on the question
+            lead = {p: max(c[0] for c in candidates) + len(pins) - k for k, p in enumerate(pins)}
+            candidates = [(lead[c[3]], *c[1:4], max(c[4], 1)) if c[3] in lead else c for c in candidates]
         candidates = [c for c, k in zip(candidates, keep, strict=True) if k]
         sections_from = None if learned_order else self.max_passages
         return self._assemble(self._choose(candidates, asked.parts, sections_from=sections_from), passages, language)

@@ -161,7 +161,7 @@ class SuggestStage:
             why = "same passage as last time" if ranking.repeat_only else "statement with nothing relevant"
             logger.info("%s; no suggestion", why, extra={"call_id": state.call_id})
             return Suggested(None, [])
-        pin, passages = self._pinned(state, with_sections(ranking.results, results), vector)
+        pins, passages = self._pinned(state, with_sections(ranking.results, results), vector)
         with self.metrics.stage("answer"):
             answer = self.answer.run(
                 guard=guard,
@@ -171,7 +171,7 @@ class SuggestStage:
                 results=passages,
                 language=language,
                 vector=vector,
-                pin=pin,
+                pins=pins,
             )
         timings.update(answer.timings)
         t = time.perf_counter()
@@ -225,20 +225,24 @@ class SuggestStage:
 
     def _pinned(
         self, state: CallState, passages: list[SearchResult], vector: np.ndarray | None
-    ) -> tuple[str | None, list[SearchResult]]:
-        """The sentence the sentence router is sure carries what the turn asks, when it is in the document cited
-        first, and the passages with the one holding it second (fetched from the index when not retrieved)."""
+    ) -> tuple[tuple[str, ...], list[SearchResult]]:
+        """The sentences the sentence router is sure carry what the turn asks, when they are in the document cited
+        first, and the passages with those holding them next (fetched from the index when not retrieved)."""
         if self.sentence_router is None or vector is None or not passages:
-            return None, passages
+            return (), passages
         route = self.sentence_router.probabilities(vector, self.previous.before(state.call_id), state.region)
-        pin = pinned(self.sentence_router, route, passages[0].title)
-        if pin is None or any(pin in (p.text or "") for p in passages):
-            return pin, passages
+        pins = pinned(self.sentence_router, route, passages[0].title)
         index = getattr(self.retrieval.retriever, "index", None)
-        holding = self.titled.holding(index, passages[0].title, pin, score=passages[0].score)
-        if holding is None:
-            return None, passages
-        return pin, [passages[0], holding, *passages[1:]]
+        kept: list[str] = []
+        held: list[SearchResult] = []
+        for pin in pins:
+            if not any(pin in (p.text or "") for p in [*passages, *held]):
+                holding = self.titled.holding(index, passages[0].title, pin, score=passages[0].score)
+                if holding is None:
+                    continue
+                held.append(holding)
+            kept.append(pin)
+        return tuple(kept), [passages[0], *held, *passages[1:]]
 
     def _with_branch_policy(
         self, state: CallState, results: list[SearchResult], vector: np.ndarray | None

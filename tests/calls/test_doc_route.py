@@ -20,6 +20,7 @@ import pytest
 from assist.calls.doc_route import (
     GATE_BONUS,
     MIN_PROBABILITY,
+    MORE_PIN_PROBABILITY,
     PIN_PROBABILITY,
     REGIONS,
     ROUTER_FILE,
@@ -245,21 +246,24 @@ def test_a_need_the_gate_left_empty_is_answered_from_a_document_the_router_is_su
     assert unsure is empty, "a router unsure of the turn adds nothing"
 
 
-def test_the_sentence_router_pins_its_sentence_only_when_sure_and_in_the_document_cited_first(tmp_path: Path) -> None:
+def test_the_sentence_router_pins_its_sentences_only_when_sure_and_in_the_document_cited_first(tmp_path: Path) -> None:
     router = DocumentRouter(
-        ("Cancel within 21 days.", "Fees are HK$50."),
-        np.zeros((2, 2 * DIM + len(REGIONS)), np.float32),
-        np.zeros(2, np.float32),
-        documents=("Cooling-off", "Card loss"),
+        ("Cancel within 21 days.", "Fees are HK$50.", "Premiums are refunded.", "Write to the insurer."),
+        np.zeros((4, 2 * DIM + len(REGIONS)), np.float32),
+        np.zeros(4, np.float32),
+        documents=("Cooling-off", "Card loss", "Cooling-off", "Cooling-off"),
     )
-    route = {"Cancel within 21 days.": 0.6, "Fees are HK$50.": 0.4}
-    assert pinned(router, route, "Cooling-off") == "Cancel within 21 days."
-    assert pinned(router, route, "Card loss") is None, "its best sentence is another document's"
-    assert pinned(router, {"Cancel within 21 days.": PIN_PROBABILITY / 2}, "Cooling-off") is None, "unsure"
+    route = {"Cancel within 21 days.": 0.6, "Fees are HK$50.": 0.3, "Premiums are refunded.": 0.08}
+    route["Write to the insurer."] = MORE_PIN_PROBABILITY / 2
+    assert pinned(router, route, "Cooling-off") == ("Cancel within 21 days.", "Premiums are refunded."), (
+        "the next best sentence of the same document joins it, another document's does not, an unsure one does not"
+    )
+    assert pinned(router, route, "Card loss") == (), "its best sentence is another document's"
+    assert pinned(router, {"Cancel within 21 days.": PIN_PROBABILITY / 2}, "Cooling-off") == (), "unsure"
     path = tmp_path / "sentence_router.npz"
     router.save(path)
     back = load_router(path)
-    assert back is not None and back.documents == ("Cooling-off", "Card loss")
+    assert back is not None and back.documents == router.documents
     with pytest.raises(ValueError, match="documents do not match"):
         DocumentRouter(router.titles, router.weights, router.bias, documents=("only one",))
 
@@ -287,5 +291,5 @@ def test_a_pinned_sentence_is_in_the_extractive_answer() -> None:
     pin = "You may cancel within 21 days and get the premium back."
     plain = composer.run(query="policy cancelled in writing", results=[passage], language="en")
     assert pin not in plain.answer, "shares no word with the question"
-    led = composer.run(query="policy cancelled in writing", results=[passage], language="en", pin=pin)
+    led = composer.run(query="policy cancelled in writing", results=[passage], language="en", pins=(pin,))
     assert pin in led.answer
