@@ -87,3 +87,28 @@ def train(
     if report is not None:
         report.write_text(json.dumps(asdict(rep), ensure_ascii=False, indent=2), encoding="utf-8")
     typer.echo(f"model written to {out_path}; restart the server to load it")
+
+
+@playbooks_app.command("import-calls")
+def import_calls(
+    calls: Annotated[list[Path], typer.Argument(help="Labelled calls, one JSON call per line (natural-call format).")],
+    examples: Annotated[Path | None, typer.Option(help="Examples folder (default: the playbooks' examples).")] = None,
+    playbooks: Annotated[Path | None, typer.Option(help="Folder of steps.yaml (the step ids).")] = None,
+) -> None:
+    """Write the agent turns of labelled calls to examples/call_steps.jsonl (replaced), for `playbooks train`."""
+    from assist.calls.understanding.call_examples import CALL_STEPS, write_call_steps
+    from assist.calls.understanding.examples import playbook_from
+    from assist.config import get_settings
+
+    playbooks_dir = playbooks or get_settings().playbooks_path
+    out = (examples or playbooks_dir / "examples") / CALL_STEPS
+    try:
+        if not (playbooks_dir / "steps.yaml").is_file():
+            raise AssistError(f"{playbooks_dir / 'steps.yaml'} not found")
+        rows = write_call_steps(calls, out, set(playbook_from(playbooks_dir).step_phrases))
+    except AssistError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    done = sum(1 for r in rows if r["done"])
+    typer.echo(f"{len(rows)} agent turns ({done} complete a step) from {len(calls)} files written to {out}")
+    typer.echo("retrain to use them: assist playbooks train")

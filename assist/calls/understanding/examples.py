@@ -1,7 +1,8 @@
 """The editors' training material and how it is split and augmented.
 
 - `kb_docs/playbooks/examples/needs.jsonl` (customer turns) and `steps.jsonl` (agent turns), see the README
-  there; the playbooks' topic keywords and `done_when` phrases (`topics.yaml`, `steps.yaml`);
+  there, and `call_steps.jsonl` (the agent turns of labelled calls, training only: see `call_examples`); the
+  playbooks' topic keywords and `done_when` phrases (`topics.yaml`, `steps.yaml`);
 - a fixed, translation-aware train/validation split: the examples are parallel sets (one turn in Simplified,
   Hong Kong, Taiwan and English), so a turn and its translations stay on one side; stratified by script and
   label, fixed seed;
@@ -298,13 +299,16 @@ def retrain(
     for name in ("topics.yaml", "steps.yaml"):
         if not (playbooks_dir / name).is_file():
             raise InvalidInputError(f"{playbooks_dir / name} not found")
+    from assist.calls.understanding.call_examples import load_call_steps
+
     cache = EmbeddingCache(encoder, cache_path)
     per_example = int(getattr(config, "composite_turns", 1)) if config is not None else 1
+    calls = load_call_steps(examples_dir)  # labelled calls' agent turns: training only
     try:
         split = split_examples(examples_dir, cache)
         model, report = train_model(
             needs=split.needs,
-            steps=split.steps + composite_turns(split.steps, per_example=per_example),
+            steps=split.steps + composite_turns(split.steps, per_example=per_example) + calls,
             val_needs=split.val_needs,
             # calibrated on the editors' own turns: two-clause turns built at random are harder than real ones
             # (a promise joined to a done clause of another step), and no threshold reaches the precision target
