@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from assist.calls.region import other_branch
+from assist.calls.sentences import split_sentences
 from assist.knowledge.retrieval import chunk_result
 from assist.protocols import SearchResult
 
@@ -263,9 +264,15 @@ class TitledPassages:
         today = date.today()
         for cid in self._ids(index, title):
             meta = index.chunks.get(cid)
-            if meta is not None and meta.effective_on(today) and sentence in meta.text:
+            if meta is not None and meta.effective_on(today) and holds(meta.text, sentence):
                 return chunk_result(meta, score)
         return None
+
+
+def holds(text: str, sentence: str) -> bool:
+    """True when `text` holds `sentence` as the composer splits it (markdown bold and list markers removed:
+    "冷靜期為緊接**保單…**交付…" holds the router's "冷靜期為緊接保單…交付…")."""
+    return sentence in text or sentence in split_sentences(text)
 
 
 class PreviousTurns:

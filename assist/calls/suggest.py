@@ -18,7 +18,16 @@ from assist.calls.answer import AnswerStage
 from assist.calls.compose import Composition, ExtractiveComposer
 from assist.calls.context import ContextQuery, ContextQueryBuilder
 from assist.calls.doc_rank import load_document_ranker
-from assist.calls.doc_route import PreviousTurns, TitledPassages, candidates, choose, load_router, pinned, sure
+from assist.calls.doc_route import (
+    PreviousTurns,
+    TitledPassages,
+    candidates,
+    choose,
+    holds,
+    load_router,
+    pinned,
+    sure,
+)
 from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
@@ -236,7 +245,7 @@ class SuggestStage:
         kept: list[str] = []
         held: list[SearchResult] = []
         for pin in pins:
-            if not any(pin in (p.text or "") for p in [*passages, *held]):
+            if not any(holds(p.text or "", pin) for p in [*passages, *held]):
                 holding = self.titled.holding(index, passages[0].title, pin, score=passages[0].score)
                 if holding is None:
                     continue

@@ -293,3 +293,12 @@ def test_a_pinned_sentence_is_in_the_extractive_answer() -> None:
     assert pin not in plain.answer, "shares no word with the question"
     led = composer.run(query="policy cancelled in writing", results=[passage], language="en", pins=(pin,))
     assert pin in led.answer
+
+
+def test_a_pinned_sentence_is_found_in_a_passage_written_with_markdown() -> None:
+    from assist.calls.doc_route import holds
+
+    raw = "冷靜期為緊接**保單或冷靜期通知書**交付後起計的 **21 個曆日**，以較早者為準；\n- 取消須書面通知。"
+    assert holds(raw, "冷靜期為緊接保單或冷靜期通知書交付後起計的 21 個曆日，以較早者為準；"), "bold removed"
+    assert holds(raw, "取消須書面通知。"), "a list item"
+    assert not holds(raw, "冷靜期為 14 日。")
