@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import BinaryIO
@@ -302,3 +303,22 @@ def test_a_pinned_sentence_is_found_in_a_passage_written_with_markdown() -> None
     assert holds(raw, "冷靜期為緊接保單或冷靜期通知書交付後起計的 21 個曆日，以較早者為準；"), "bold removed"
     assert holds(raw, "取消須書面通知。"), "a list item"
     assert not holds(raw, "冷靜期為 14 日。")
+
+
+def test_the_sentences_pinned_are_fetched_with_their_passages_when_the_retrieval_did_not_find_them(
+    make_call_engine: Callable[..., CallEngine], tmp_path: Path
+) -> None:
+    stage = make_call_engine(settings=Settings(data_dir=tmp_path)).suggester
+    index = _index()
+    stage.retrieval = SimpleNamespace(retriever=SimpleNamespace(index=index))  # type: ignore[assignment]
+    # the index's passages of "Cooling-off" read "Scope text" and "How to cancel text"
+    sentences = _router({"How to cancel text": 8 * E1, "Scope text": 7 * E1, "Cancel text": 2 * E1 + 9 * E2})
+    stage.sentence_router = DocumentRouter(
+        sentences.titles, sentences.weights, sentences.bias, documents=("Cooling-off", "Cooling-off", "HK cooling-off")
+    )
+    top = search_result("top", "Another sentence of the policy.", section="Fees", score=1.0)
+    top = replace(top, title="Cooling-off")
+    pins, passages = stage._pinned(CallState(call_id="p1"), [top], E1)
+    assert pins == ("How to cancel text", "Scope text"), "its two best, both of the document cited first"
+    assert [p.section for p in passages] == ["Fees", "How to cancel", "Scope"], "each fetched, after the first"
+    assert stage._pinned(CallState(call_id="p2"), [top], E2)[0] == (), "its best sentence is another document's"
