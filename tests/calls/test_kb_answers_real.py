@@ -83,10 +83,6 @@ def test_a_taiwan_caller_gets_the_hong_kong_and_taiwan_wealth_disclosure(kb: dic
     assert s.citations[0]["title"] == "理財產品風險披露及適合性評估（香港及台灣分行）", s.citations
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known miss (#17): the express-replacement sentence (3 days, ¥30) holds both kinds of fact and wins",
-)
 def test_an_asr_two_part_question_gets_the_period_and_the_fee(kb: dict[str, Any]) -> None:
     s = _ask(_engine(kb), "呃 我那个 信用卡 丢了 已经挂失了", "嗯 那新卡 多久能寄到 收不收钱")
     answer = to_simplified(s.answer)
