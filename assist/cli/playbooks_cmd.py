@@ -17,7 +17,7 @@ app.add_typer(playbooks_app, name="playbooks")
 
 
 def _config(overrides: list[str]) -> Any:
-    from assist.calls.understanding.train import TrainConfig
+    from assist.calls.understanding.train import TrainConfig, step_floors
 
     cfg = TrainConfig()
     for kv in overrides:
@@ -29,6 +29,7 @@ def _config(overrides: list[str]) -> Any:
         cur = getattr(cfg, key)
         try:
             setattr(cfg, key, value.lower() in ("1", "true", "yes") if isinstance(cur, bool) else type(cur)(value))
+            step_floors(cfg.step_floors)
         except ValueError as exc:
             raise typer.BadParameter(f"{kv!r}: {exc}") from exc
     return cfg

@@ -164,3 +164,10 @@ def test_import_calls_refuses_a_bad_call_and_keeps_the_examples_it_had(
     result = runner.invoke(app, ["playbooks", "import-calls", str(calls), "--playbooks", str(playbooks)])
     assert result.exit_code == 2 and message in result.output
     assert (playbooks / "examples" / "call_steps.jsonl").read_text("utf-8") == before, "nothing stored is lost"
+
+
+def test_train_refuses_a_malformed_step_floor(tmp_path: Path, playbooks: Path) -> None:
+    _register()
+    args = ["playbooks", "train", "--playbooks", str(playbooks), "--set", "step_floors=verify_identity"]
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0 and "expected step_id=score" in result.output
