@@ -61,10 +61,6 @@ def _ask(engine: CallEngine, *turns: str) -> Any:
     return result.suggestion
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known miss (#17): the Hong Kong policy is cited first, but its steps sentence is chosen over the fee",
-)
 def test_an_english_caller_in_hong_kong_gets_the_hong_kong_card_fee(kb: dict[str, Any]) -> None:
     said = "hey so I dropped my credit card somewhere in Causeway Bay last night, what does a new one cost"
     s = _ask(_engine(kb), said)
