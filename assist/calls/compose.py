@@ -37,6 +37,9 @@ _REFERRAL = re.compile(
 )
 _QUOTED_NAME = re.compile(r"《[^》]*》|「[^」]*」|“[^”]*”|\"[^\"]*\"")
 REFERRAL_PENALTY = 0.75  # below one matched term: the answer is in the document pointed to, not here
+# the same under the learned order, in its logit units: a pointer onwards ("…转入《信用卡争议交易处理规范》办理") is the
+# answer's last resort, never its lead (the ranker retrained on 24 sets let one in; see docs/benchmarks.md round 12)
+LEARNED_REFERRAL_PENALTY = 3.0
 PREAMBLE_PENALTY = 0.5  # a document's untitled opening (scope, purpose) rarely answers the question
 HEADING_WEIGHT = 0.5  # per question term in a passage's heading but not in the sentence: it is on that subject
 FACT_WEIGHT = 1.5  # times fact_bonus: the sentence states the kind of fact asked (a period, a fee, a number)
@@ -310,6 +313,7 @@ class ExtractiveComposer:
             if self.ranker.meaning is not None:  # a model of the features alone needs no vectors
                 meaning = meaning_rows(asked.vector, [c[3] for c in candidates], self.sentence_vectors)
             learned = self.ranker.score(features, meaning)
+            learned = learned - LEARNED_REFERRAL_PENALTY * features[:, FEATURES.index("referral")]
             candidates = [
                 (float(x), c[1], c[2], c[3], max(c[4], int(fills(c[3]))))
                 for x, c in zip(learned, candidates, strict=True)
