@@ -122,6 +122,7 @@ def _judge_customer(turn: dict[str, Any], s: Any, counts: Counter[str], misses: 
     first = citations[0].get("title") if citations else None
     right = first in (turn.get("documents") or [])
     counts["right_document"] += right
+    carried = True
     if turn.get("facts"):
         counts["fact_n"] += 1
         # a fact is a string, or a list of its acceptable forms ("20 元" / "二十元"); any one carried counts
@@ -132,6 +133,8 @@ def _judge_customer(turn: dict[str, Any], s: Any, counts: Counter[str], misses: 
         misses.append(f"{where} no suggestion: {turn['text'][:80]}")
     elif not right:
         misses.append(f"{where} first citation {first!r}: {turn['text'][:60]}")
+    elif not carried:
+        misses.append(f"{where} right document, no fact ({turn['facts'][0]!s:.30}): {turn['text'][:60]}")
 
 
 def summarise(counts: Counter[str], ms: list[float]) -> dict[str, Any]:

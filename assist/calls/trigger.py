@@ -72,9 +72,13 @@ _DEFERS = re.compile(
     r"\bthink (?:it|about it)\b|\bthink it over\b|\bsleep on it\b|\bmull\b|\bget back to you\b|"
     r"\btalk (?:it )?(?:over|through)\b"
 )
+# a longer turn (Han characters plus words) is a closing only when it ends on the thanks or the deferral
+CLOSING_SIZE = 20
 _ASKS_ZH = re.compile(
     r"吗|么|呢|咩|怎|如何|什么|啥|咋|乜|多少|多久|多长|多快|何时|几|哪|边度|为什么|点解|能不能|可不可以|可唔可以|是不是|系唔系|系咪|有没有|有冇|"
-    r"会不会|会唔会|要不要|使唔使|我想(?!想)|想要|想问|想办|我要|帮我|帮忙|麻烦你|麻烦您|请帮|唔该帮|请问"
+    r"会不会|会唔会|要不要|使唔使|我想(?!想)|想要|想问|想办|我要|帮我|帮忙|麻烦你|麻烦您|请帮|唔该帮|请问|"
+    # the yes-no question of either language (退唔退, 行不行) and a tag asking to confirm (…能全保是吧)
+    r"([\u3400-\u9fff])[不唔]\1|是吧|对吧"
 )
 _ASKS_EN = re.compile(
     r"^(?:how|what|why|when|where|which|who|can|could|would|should|do|does|did|is|are|will|may)\b|"
@@ -120,12 +124,20 @@ class NeedTrigger:
     def is_closing(self, text: str) -> bool:
         """True for a turn that thanks the agent or puts the decision off, and neither asks nor requests
         anything ("行，那我回去跟家里商量商量，谢谢啊", "好，我遲啲自己去分行，唔該晒", "let me sleep on it"):
-        the exchange is closing, not a new need. Thanks or a deferral beside a question or a request is not."""
+        the exchange is closing, not a new need. Thanks or a deferral beside a question or a request is not,
+        nor is a longer turn that only passes through them ("返到屋企諗諗下覺得唔係咁啱 仲退唔退得返": it ends on
+        what the customer wants now)."""
         norm = normalize(text)
         if "?" in norm or "？" in text or not (_THANKS.search(norm) or _DEFERS.search(norm)):
             return False
         clauses = [c.strip() for c in re.split(r"[,.!;:，。！；：…]+", norm) if c.strip()]
-        return not _ASKS_ZH.search(norm) and not any(_ASKS_EN.search(c) for c in clauses or [norm])
+        if _ASKS_ZH.search(norm) or any(_ASKS_EN.search(c) for c in clauses or [norm]):
+            return False
+        if len(_HAN.findall(norm)) + len(_WORD.findall(norm)) <= CLOSING_SIZE:
+            return True
+        last = re.split(r"[,.!;:，。！；：…]+|\s+(?=[\u3400-\u9fff])", norm.strip(" ,.!;:，。！；：…"))[-1]
+        last = " ".join(last.split(" ")[-CLOSING_SIZE // 2 :])  # an unpunctuated English turn: its last words
+        return bool(_THANKS.search(last) or _DEFERS.search(last))
 
     def run(self, *, text: str, speaker: str, final: bool) -> TriggerDecision:
         """Decide for one turn."""

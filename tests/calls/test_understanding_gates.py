@@ -249,10 +249,28 @@ def test_a_closing_thanks_is_social(model: TurnUnderstanding, tmp_path, text: st
         "platinum is like two thousand a year isn't it no thanks",
         "我再考虑一下，提前取出来利息怎么算",
         "I'll think it over, but can you send me the form",
+        # the yes-no question of either language, and a tag asking to confirm
+        "我再考虑考虑 那个定期退不退得了",
+        "我諗下先 咁張卡仲用唔用得",
+        "那我再想想，三十万的话也能全额保障是吧",
+        # a longer turn that passes through a deferral and ends on what the customer wants now
+        "上个月在柜台买了个保险 回家跟老公商量了一下 觉得保费太高了 现在还能全额退掉",
+        "I had to think it over at home with my wife last night and we both feel the premium is far too high now",
     ],
 )
 def test_thanks_beside_a_question_or_a_request_is_not_a_closing(text: str) -> None:
     assert not NeedTrigger().is_closing(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "明白了 原来是这样 那我周末带上身份证和银行卡去网点办 今天真是辛苦你了 谢谢",
+        "OK that all makes sense now, I will pop into the branch with my passport on Saturday morning, thanks a lot",
+    ],
+)
+def test_a_long_turn_that_ends_on_thanks_is_a_closing(text: str) -> None:
+    assert NeedTrigger().is_closing(text)
 
 
 class _Clauses:
