@@ -109,6 +109,8 @@ def _steps(model: TurnUnderstanding, vec: np.ndarray, text: str) -> list[str]:
         "好吧 那境外消费有什么限制",
         "OK so what about the annual fee",
         "right, and will I get charged for it",
+        "哦 咁仲退唔退得返",  # any A-not-A question
+        "好 那个定期取不取得出来",
     ],
 )
 def test_an_elliptical_question_after_an_acknowledgement_is_a_need(model: TurnUnderstanding, text: str) -> None:
