@@ -8,7 +8,8 @@ script (zh-Hans, en, zh-Hant HK, zh-Hant TW) and overall:
 - need → suggestion: customer turns labelled as carrying a need that got a suggestion with a citation;
 - social → suggestion: social turns that got one anyway (lower is better);
 - right document: need turns whose first citation is one of the labelled documents;
-- fact: need turns with labelled facts whose answer carries one (compared in Simplified, lower case);
+- fact: need turns with labelled facts whose answer carries one (compared in Simplified, lower case, markdown bold
+  dropped, whitespace collapsed);
 - steps recall: (call, step) pairs labelled done that the checklist ticked, at that turn or later;
 - false ticks: steps ticked that the call never completes, or before the agent completed them;
 - turn ms p50 / p95: handle_turn wall time (informative only; bench_calls.py measures latency properly).
@@ -39,9 +40,11 @@ FIGURES = ("need_suggested", "social_suggested", "right_document", "fact", "step
 
 
 def _norm(text: str) -> str:
+    """Text as facts are compared: Simplified, lower case, markdown bold dropped, whitespace collapsed (the writers'
+    facts are spans of the documents read that way; some kept the bold of the source)."""
     from assist.text import to_simplified
 
-    return to_simplified(text).lower()
+    return " ".join(to_simplified(text).replace("**", "").lower().split())
 
 
 def group_of(call: dict[str, Any]) -> str:
