@@ -229,6 +229,8 @@ def test_the_reader_knows_when_the_agent_asked(model: TurnUnderstanding, tmp_pat
         "嗯，我再考虑考虑吧",  # a deferral, no thanks
         "等我同屋企人傾過先，遲啲再算",
         "I'd rather sleep on it",
+        "不不不，不用了，谢谢",  # a repeated no is not a yes-no question
+        "唔唔唔 唔使喇 唔該晒",
     ],
 )
 def test_a_closing_thanks_is_social(model: TurnUnderstanding, tmp_path, text: str) -> None:
