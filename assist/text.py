@@ -19,6 +19,10 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 _TOKEN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z0-9]+(?:[.'][a-z0-9]+)*")
 
+# The yes-no question of Mandarin and Cantonese, A-not-A (退唔退得返, 行不行), as a regex fragment for the turn
+# readers' question patterns; a repeated no (不不不, 唔唔唔) is not one.
+A_NOT_A = r"((?![不唔])[\u3400-\u9fff])[不唔]\1"
+
 EN_STOPWORDS = frozenset(
     """a an the and or but if of to in on at by for with from as is are was were be been being am do does did
     i me my we our you your he she it its they them their this that these those there here what which who whom

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -21,8 +22,6 @@ from benchmarks.bench_calls_natural import ROOT
 
 
 def main() -> None:
-    import sys
-
     sys.path.insert(0, str(ROOT))
     from assist.calls.context import clean_turn
     from assist.calls.trigger import NeedTrigger

@@ -6,7 +6,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from assist.text import normalize
+from assist.text import A_NOT_A, normalize
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ _ASKS_ZH = re.compile(
     r"吗|么|呢|咩|怎|如何|什么|啥|咋|乜|多少|多久|多长|多快|何时|几|哪|边度|为什么|点解|能不能|可不可以|可唔可以|是不是|系唔系|系咪|有没有|有冇|"
     r"会不会|会唔会|要不要|使唔使|我想(?!想)|想要|想问|想办|我要|帮我|帮忙|麻烦你|麻烦您|请帮|唔该帮|请问|"
     # the yes-no question of either language (退唔退, 行不行) and a tag asking to confirm (…能全保是吧)
-    r"((?![不唔])[\u3400-\u9fff])[不唔]\1|是吧|对吧"
+    rf"{A_NOT_A}|是吧|对吧"
 )
 _ASKS_EN = re.compile(
     r"^(?:how|what|why|when|where|which|who|can|could|would|should|do|does|did|is|are|will|may)\b|"

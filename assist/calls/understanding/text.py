@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from assist.text import A_NOT_A
 from assist.text import normalize as _product_normalize
 
 Normalizer = Callable[[str], str]
@@ -156,7 +157,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _ASKS_ZH = re.compile(
     r"吗|呢(?=\s|$|[，。！？?,.!])|咩|什么|啥|怎么|怎样|点样|点算|点办|咋|(?<!好)几(?=[多时级钱天日耐个号点岁])|"
     r"多少|多久|多长|为什么|点解|哪|边度|边个|是不是|系唔系|系咪|有没有|有冇|要不要|使唔使|能不能|可不可以|"
-    r"可唔可以|会不会|会唔会|((?![不唔])[\u3400-\u9fff])[不唔]\1"  # any A-not-A: 退唔退得返, 行不行 (not 不不不)
+    rf"可唔可以|会不会|会唔会|{A_NOT_A}"
 )
 _ASKS_EN = re.compile(
     r"(?:^|[.?!,;]\s*)(?:(?:so|and|but|ok|okay|um|uh|then|oh|well)[\s,]+)*(?:how|what|what's|when|where|why|which|who)\b|"
