@@ -37,6 +37,7 @@ from assist.calls.understanding.text import (
     introducing_sentence,
     is_cantonese,
     is_one_clause,
+    lapsed,
     need_cues,
     promises,
     requests,
@@ -330,10 +331,11 @@ class TurnUnderstanding:
         promises_too: bool = True,
         turn: str = "",
     ) -> bool:
-        """True when one of the turn's questions, requests ("…推播，請您按一下確認是本人來電") or promises is
-        about `step` (P ≥ `ASKED_SAME_STEP`) and none of its clauses says that step finished ("这次补卡收20元，
-        普通的7个工作日寄出，您要哪种？", "…但我会开个诈骗个案，记下收款账户"): the turn talks about the step, it
-        does not report it done. A request counts only when it closes `turn` (the turn's text).
+        """True when one of the turn's questions, requests ("…推播，請您按一下確認是本人來電"), promises or lapsed
+        checks ("…已經過期了") is about `step` (P ≥ `ASKED_SAME_STEP`) and none of its clauses says that step
+        finished ("这次补卡收20元，普通的7个工作日寄出，您要哪种？", "…但我会开个诈骗个案，记下收款账户"): the
+        turn talks about the step, it does not report it done. A request counts only when it closes `turn` (the
+        turn's text).
         `promises_too=False`: questions only (a step read done in a clause of its own: a promise of the next
         part of the same work, "…我們會把對方帳戶列為警示帳戶", does not undo it; a question about it does, "…so
         the new card itself is free. Would you like it sent express?")."""
@@ -344,7 +346,10 @@ class TurnUnderstanding:
         open_ = [
             q
             for q, t in asked
-            if asks(t, norm) or (promises_too and promises(t, norm)) or (requests(t, norm) and end.endswith(t))
+            if asks(t, norm)
+            or lapsed(t, norm)
+            or (promises_too and promises(t, norm))
+            or (requests(t, norm) and end.endswith(t))
         ]
         if not any(self.step_head.proba(self._vec(q))[i] >= ASKED_SAME_STEP for q in open_):
             return False

@@ -56,9 +56,10 @@ _COMPLETION = re.compile(
 )
 # Gates of the ticker (not features of the heads: the heads were trained on the cues above, so those stay as they
 # are). A completion said in perfective aspect or as a result, precisely: Cantonese 咗 but not 為咗 ("in order to")
-# nor 咗嘅 ("the registered phone", an attribute); "registered" but not "your registered mobile".
+# nor 咗嘅 ("the registered phone", an attribute); 好了 but not 太好了 ("great!") nor 就好了 ("that would be
+# fine"); "registered" but not "your registered mobile".
 _DONE_ASPECT = re.compile(
-    r"已|好了|完成|完毕|搞掂|办好|成功|通过|无误|对上|对得上|一致|生效|受理|(?<!为)咗(?!嘅)|"
+    r"已|(?<![太就])好了|完成|完毕|搞掂|办好|成功|通过|无误|对上|对得上|一致|生效|受理|(?<!为)咗(?!嘅)|"
     r"\bdone\b|\bhas been\b|\bhave been\b|'ve\b|\bis now\b|\bare now\b|\ball set\b|\bcompleted?\b|\bconfirmed\b|"
     r"\bpassed\b|\bverified\b|\bblocked\b|\bfrozen\b|\bcancell?ed\b|\bordered\b|\blogged\b|\blodged\b|"
     r"\bregistered\b(?!\s+(?:mobile|number|phone|address|e-?mail|contact|details))|\bsubmitted\b|\bmatch(?:es|ed)?\b|"
@@ -75,13 +76,17 @@ _FUTURE_GATE = re.compile(_FUTURE.pattern.replace("|将|", "|(?<!已经)(?<!已)
 # agent is about to do first (Cantonese 先), or a means of confirmation sent for the customer to act on.
 _PENDING = re.compile(
     r"要先|需要先|得先|须先|必须先|之前(?:我)?(?:要|需要|得|先)|如果|假如|\bif\b|\bplease\s*$|"
+    # a condition said after it ("已經轉出去的話": if it has gone already), what is to be done as soon as
+    # possible ("要尽快拨 165 报案"), a recommendation ("建议直接挂失补一张新卡") and what comes next ("…，再睇吓
+    # 你嘅風險承受能力評估") are not yet done
+    r"(?:的|嘅)话|尽快|建议|^再(?![次见])|"
     # a request of the customer anywhere in the clause ("please tap confirm"; not "please note it's done")
     r"\bplease\b(?!\s+(?:note|be aware|rest assured))|"
     # Cantonese clause-final 先, "first" ("我而家幫你停咗張卡先": V咗…先 is what the agent is about to do)
     r"(?<![首原优预事])先[\s。.!！]*$|"
-    # a means of confirmation sent to the customer: the check waits on them ("我哋 send 咗個推送通知去你嘅 App",
+    # a means of confirmation sent to the customer: the check waits on them ("我喺 App 推送咗確認",
     # "我们刚发了验证码", "I've sent a code to your phone")
-    r"推送通知|推播|\bpush notification\b|(?:发|send|sent|推送)[^，。,.;；]{0,12}"
+    r"推送|推播|\bpush notification\b|(?:发|send|sent)[^，。,.;；]{0,12}"
     r"(?:推送|推播|验证码|验证短信|链接|连结|\bcode\b|\bpasscode\b|\botp\b|\bnotification\b|\bpush\b|\blink\b|\bprompt\b)"
 )
 # The customer told where they stand in a period ("你仲喺冷靜期入面", "您还在犹豫期内", "you're still within the
@@ -90,6 +95,11 @@ _STANDING = re.compile(
     r"(?:仲喺|仲系|还在|仍在|仍然在|依然在)[^，。,.;；]{0,8}(?:期|内|入面|之内|里面)|\bstill (?:within|in|inside)\b"
 )
 _PLEASE = re.compile(r"\bplease\s*$")
+# A tag question on its own after a clause ("…，好嗎？", "…, okay?"): the clause before it is an offer.
+_TAG_QUESTION = re.compile(
+    r"^(?:好吗|好嗎|好不好|可以吗|可以嗎|行吗|行嗎|好唔好|得唔得|可唔可以|ok(?:ay)?|alright|all right)[\s?？。.!！]*$",
+    re.IGNORECASE,
+)
 # The agent promises to do something (first person, not yet): "我会开个案", "我而家即刻凍結", "I'll log it".
 _PROMISE = re.compile(
     r"(?:我|我们|我哋)(?:会|将|马上|稍后|待会|等会|先|再|就会|准备|打算|即刻|而家即刻|现在就|这就)|"
@@ -127,7 +137,8 @@ _SUPERVISOR_INTRO = re.compile(
 )
 # Expired or no longer valid: a check that must be redone is not done ("测评已经过期", "已经过了 12 个月有效期").
 _LAPSED = re.compile(
-    r"过期|过咗期|失效了|过了[^，。,.]{0,10}有效期|超过[^，。,.]{0,10}有效期|重新做|重做|"
+    r"过期|过咗期|失效了|过了[^，。,.]{0,10}有效期|超过[^，。,.]{0,10}有效期|重做|"
+    r"(?:要|需要|得|须|必须|先)重新(?:做|评估|测评)|"  # "要重新評估"; not "您今天重新評估，結果C3"
     r"\bexpired\b|\bout of date\b|\bno longer valid\b"
 )
 # Clauses: punctuation, or the spaces an ASR transcript puts between Chinese phrases, or ". " in English.
@@ -286,6 +297,11 @@ def requests(text: str, normalize: Normalizer) -> bool:
     return bool(_REQUEST.search(norm) or _PLEASE.search(norm) or re.search(r"\bplease\b", norm))
 
 
+def lapsed(text: str, normalize: Normalizer) -> bool:
+    """A clause that says a check has lapsed and must be redone ("已經過期了", "要重新評估", "it has expired")."""
+    return bool(_LAPSED.search(normalize(text)))
+
+
 def promises(text: str, normalize: Normalizer) -> bool:
     """A clause in which the agent promises to do something ("我会开个案", "我而家即刻凍結", "I'll log it")."""
     return bool(_PROMISE.search(normalize(text)))
@@ -298,7 +314,7 @@ def _parts(text: str) -> list[tuple[str, bool]]:
         out.append((text[start : m.start()].strip(), "?" in m.group() or "？" in m.group()))
         start = m.end()
     out.append((text[start:].strip(), False))
-    return [(p, asks) for p, asks in out if sum(ch.isalnum() for ch in p) >= 2]
+    return _offers([(p, asks) for p, asks in out if sum(ch.isalnum() for ch in p) >= 2])
 
 
 def _not_done(norm: str) -> bool:
@@ -389,7 +405,16 @@ def _scope_parts(text: str) -> list[tuple[str, bool]]:
         out.append((text[start : m.start()].strip(), "?" in m.group() or "？" in m.group()))
         start = m.end()
     out.append((text[start:].strip(), False))
-    return [(p, asks) for p, asks in out if p]
+    return _offers([(p, asks) for p, asks in out if p])
+
+
+def _offers(parts: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """`parts` with a clause that a tag question follows marked as asking: "我請主管來跟您說明後續，好嗎？" and "I'll
+    put you through to my supervisor, okay?" offer, they do not report it done."""
+    return [
+        (p, asks or (i + 1 < len(parts) and bool(_TAG_QUESTION.match(parts[i + 1][0]))))
+        for i, (p, asks) in enumerate(parts)
+    ]
 
 
 def compile_phrases(phrases: Iterable[str], normalize: Normalizer) -> list[tuple[str, re.Pattern[str] | None]]:
