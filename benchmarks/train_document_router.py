@@ -1,11 +1,12 @@
 """Train the document router on labelled calls, measured leave-one-set-out against the ranking alone.
 
 Replays the given call sets through the engine `assist serve` builds (turn model on, router off) and keeps, per
-customer need turn labelled with its documents, what the router would see (the turn's e5 vector, the previous
-customer turn's, the caller's region as the call read it) and what the ranking chose (the titles past the gate,
-in order, and the titles retrieved). The router (assist/calls/doc_route.py) is a multinomial logistic model over
-`doc_route.features`, trained with one sample per labelled document it should choose (weighted 1/n for n): the
-caller's branch's own policy where one is labelled, else those in the caller's language, else all.
+customer need turn labelled with its documents, what the router would see (the turn's e5 vector, the previous customer
+turn's, the agent's last turn's as the step reading embedded it, the caller's region as the call read it) and what the
+ranking chose (the titles past the gate, in order, and the titles retrieved). The router (assist/calls/doc_route.py)
+is a multinomial logistic model over `doc_route.features`, trained with one sample per labelled document it should
+choose (weighted 1/n for n): the caller's branch's own policy where one is labelled, else those in the caller's
+language, else all.
 
 Measured honestly: for each set, a router trained on the other sets re-chooses that set's first document
 (`doc_route.choose`); pooled, side by side with the ranking's own first document (a turn without a suggestion
@@ -60,6 +61,7 @@ def record(engine: Any, calls: list[dict[str, Any]], set_name: str, out: list[di
                 {
                     "vector": np.asarray(vector, np.float32),
                     "previous": previous.get(state.call_id),
+                    "agent": stage.previous.agent(state.call_id),
                     "region": state.region,
                     "passed": passed if not ranking.repeat_only else [],
                     "found": found,
@@ -124,7 +126,7 @@ def fit(rows: list[dict[str, Any]], c: float) -> Any:
     titles = sorted({d for r in rows for d in r["labels"]})
     xs, ys, ws = [], [], []
     for r in rows:
-        x = features(r["vector"], r["previous"], r["region"])
+        x = features(r["vector"], r["previous"], r["region"], r.get("agent"))
         for d in r["labels"]:
             xs.append(x)
             ys.append(titles.index(d))
@@ -141,7 +143,7 @@ def routed_first(router: Any, r: dict[str, Any]) -> str | None:
 
     if r.get("vector") is None or not r["passed"] or r["first"] is None:
         return r["first"]
-    route = router.probabilities(r["vector"], r["previous"], r["region"])
+    route = router.probabilities(r["vector"], r["previous"], r["region"], r.get("agent"))
     allowed = set(r["allowed"])
     title = sure(route, allowed.__contains__) or choose(route, r["passed"], r["found"])
     return title or r["first"]
@@ -210,7 +212,8 @@ def sentences_out_of_set(rows: list[dict[str, Any]], c: float, kb: dict[str, str
         for r in rows:
             if r["set"] != held or r["vector"] is None or not r["first"] or not r["facts"]:
                 continue
-            pins = pinned(router, router.probabilities(r["vector"], r["previous"], r["region"]), r["first"])
+            route = router.probabilities(r["vector"], r["previous"], r["region"], r.get("agent"))
+            pins = pinned(router, route, r["first"])
             if not pins:
                 continue
             hit = any(p in r["sentences"] for p in pins)

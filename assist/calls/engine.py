@@ -220,7 +220,8 @@ class CallEngine:
         return self._finish(turn)
 
     def _agent_turn(self, turn: Turn, guard: CallGuard | None, unavailable: str | None) -> None:
-        """Guard → alert and guard event (their steps join the checklist) → tick what the agent did."""
+        """Guard → alert and guard event (their steps join the checklist) → tick what the agent did; the turn's
+        vector is kept for the routers."""
         state = turn.state
         with self.metrics.stage("alerts"):
             check = self.agent_check.run(
@@ -233,7 +234,7 @@ class CallEngine:
             self.playbooks.activate(state, self.playbooks.steps_for(categories=check.event.categories))
         blocked = check.alert is not None and check.alert.action == "block"
         with self.metrics.stage("reading"):
-            self.ticker.run(
+            vector = self.ticker.run(
                 state,
                 turn.clean,
                 disclosures=check.disclosures,
@@ -242,6 +243,7 @@ class CallEngine:
                 timings=turn.timings,
                 blocked=blocked,
             )
+        self.suggester.heard_agent(state.call_id, vector)  # what the customer's reply may lean on
 
     def _customer_turn(self, turn: Turn, guard: CallGuard | None, unavailable: str | None) -> None:
         """Language and topics → trigger → a suggestion (or, with no guard, the alert that it is withheld)."""

@@ -146,8 +146,9 @@ class StepTicker:
         guard: CallGuard | None,
         timings: dict[str, float],
         blocked: bool = False,
-    ) -> None:
-        """Tick the steps `clean` completes (disclosures: the guard's, read so far; said: parts said now).
+    ) -> np.ndarray | None:
+        """Tick the steps `clean` completes (disclosures: the guard's, read so far; said: parts said now);
+        returns the turn's vector when it was read by meaning (the routers' context for the customer's reply).
 
         `blocked`: the guard blocked the turn. A line that breaks the rules completes no step by meaning
         ("this fund only ever goes up, you have nothing to worry about" is no risk disclosure); the
@@ -159,12 +160,12 @@ class StepTicker:
                     single = single_part_disclosures(guard)
                     allowed = disclosures_to_tick(disclosures, said_now=said, single_part=single, confirmed=False)
                     self.playbooks.tick(state, clean, disclosures=allowed, pins=False)
-                    return
-                self._by_meaning(state, clean, disclosures, said, guard, timings)
-                return
+                    return None
+                return self._by_meaning(state, clean, disclosures, said, guard, timings)
             except Exception:  # the keyword path still ticks what it can
                 logger.exception("turn understanding failed on an agent turn", extra={"call_id": state.call_id})
         self.playbooks.tick(state, clean, disclosures=disclosures)
+        return None
 
     def _by_meaning(
         self,
@@ -174,7 +175,7 @@ class StepTicker:
         said: set[str],
         guard: CallGuard | None,
         timings: dict[str, float],
-    ) -> None:
+    ) -> np.ndarray:
         t = time.perf_counter()
         already = [sid for sid, e in state.steps.items() if e.get("done")]
         found, vec = self.understanding.agent(clean, already=already)
@@ -185,3 +186,4 @@ class StepTicker:
         allowed = disclosures_to_tick(disclosures, said_now=said, single_part=single, confirmed=confirmed)
         self.playbooks.tick(state, clean, disclosures=allowed, pins=False)
         timings["understand"] = elapsed_ms(t)
+        return vec

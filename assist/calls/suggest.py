@@ -125,6 +125,10 @@ class SuggestStage:
         query = self.context.run(text=clean, state=state).query
         self.retrieval.prefetch(call_id=state.call_id, query=query)
 
+    def heard_agent(self, call_id: str, vector: np.ndarray | None) -> None:
+        """The agent's turn as the step reading embedded it (None: not read by meaning): the routers' context."""
+        self.previous.put_agent(call_id, vector)
+
     def forget(self, call_id: str) -> None:
         """Drop the call's prefetch (the call has ended)."""
         self.retrieval.forget(call_id)
@@ -210,7 +214,7 @@ class SuggestStage:
         self.previous.put(state.call_id, vector)
         if ranking.repeat_only or not (ranking.results or need):
             return ranking
-        route = self.router.probabilities(vector, previous, state.region)
+        route = self.router.probabilities(vector, previous, state.region, self.previous.agent(state.call_id))
         index = getattr(self.retrieval.retriever, "index", None)
         title = sure(route, lambda t: not self.titled.branch_of(index, t, state.region))
         if title is None and ranking.results:
@@ -239,7 +243,9 @@ class SuggestStage:
         first, and the passages with those holding them next (fetched from the index when not retrieved)."""
         if self.sentence_router is None or vector is None or not passages:
             return (), passages
-        route = self.sentence_router.probabilities(vector, self.previous.before(state.call_id), state.region)
+        route = self.sentence_router.probabilities(
+            vector, self.previous.before(state.call_id), state.region, self.previous.agent(state.call_id)
+        )
         pins = pinned(self.sentence_router, route, passages[0].title)
         index = getattr(self.retrieval.retriever, "index", None)
         kept: list[str] = []

@@ -1,4 +1,5 @@
-"""The document router: which policy a turn is about, from its e5 vector, the previous turn's and the region.
+"""The document router: which policy a turn is about, from its e5 vector, the previous turn's, the agent's last
+turn's and the region.
 
 Its file is validated (a bad one leaves the ranking alone, with a log line), the setting turns it off, the choice
 needs a document the router knows and the retrieval found, and the engine puts the routed document first without
@@ -48,7 +49,7 @@ DIM = 4
 def _router(prefer: dict[str, np.ndarray], bias: dict[str, float] | None = None) -> DocumentRouter:
     """A router whose logit for a title is its direction · the turn's vector (+ bias)."""
     titles = tuple(prefer)
-    w = np.zeros((len(titles), 2 * DIM + len(REGIONS)), np.float32)
+    w = np.zeros((len(titles), 3 * DIM + len(REGIONS)), np.float32)
     for i, t in enumerate(titles):
         w[i, :DIM] = prefer[t]
     b = np.array([(bias or {}).get(t, 0.0) for t in titles], np.float32)
@@ -58,16 +59,29 @@ def _router(prefer: dict[str, np.ndarray], bias: dict[str, float] | None = None)
 E1, E2, E3 = (np.eye(DIM, dtype=np.float32)[i] for i in range(3))
 
 
-def test_features_are_the_turn_half_the_previous_turn_and_the_region() -> None:
-    x = features(E1, E2, "HK")
-    assert x.shape == (2 * DIM + len(REGIONS),)
+def test_features_are_the_turn_half_the_previous_turn_half_the_agents_turn_and_the_region() -> None:
+    x = features(E1, E2, "HK", E3)
+    assert x.shape == (3 * DIM + len(REGIONS),)
     assert x[:DIM].tolist() == E1.tolist()
     assert x[DIM : 2 * DIM].tolist() == (0.5 * E2).tolist()
-    assert x[2 * DIM :].tolist() == [0.0, 1.0, 0.0]
+    assert x[2 * DIM : 3 * DIM].tolist() == (0.5 * E3).tolist()
+    assert x[3 * DIM :].tolist() == [0.0, 1.0, 0.0]
     first = features(E1, None, None)
-    assert not first[DIM : 2 * DIM].any(), "no previous turn: zeros"
-    assert first[2 * DIM :].tolist() == [1.0, 0.0, 0.0]
-    assert features(E1, None, "MO")[2 * DIM :].tolist() == [1.0, 0.0, 0.0], "an unknown region is served as mainland"
+    assert not first[DIM : 3 * DIM].any(), "no previous turn, no agent turn: zeros"
+    assert first[3 * DIM :].tolist() == [1.0, 0.0, 0.0]
+    assert features(E1, None, "MO")[3 * DIM :].tolist() == [1.0, 0.0, 0.0], "an unknown region is served as mainland"
+
+
+def test_what_the_agent_just_said_moves_an_elliptical_reply() -> None:
+    # a reply that says little on its own ("how much?") leans on the agent's turn before it
+    w = np.zeros((2, 3 * DIM + len(REGIONS)), np.float32)
+    w[0, 2 * DIM : 3 * DIM] = 8 * E1  # "Card loss" when the agent talked about card loss
+    w[1, 2 * DIM : 3 * DIM] = 8 * E2
+    router = DocumentRouter(("Card loss", "Transfers"), w, np.zeros(2, np.float32))
+    assert router.probabilities(E3, None, None, agent=E1)["Card loss"] > 0.9
+    assert router.probabilities(E3, None, None, agent=E2)["Transfers"] > 0.9
+    assert router.probabilities(E3, None, None)["Card loss"] == pytest.approx(0.5), "no agent turn: no lean"
+    assert router.probabilities(E3, None, None, agent=np.ones(DIM + 1, np.float32)) == {}, "another encoder's"
 
 
 def test_probabilities_follow_the_turn_and_sum_to_one() -> None:
@@ -113,11 +127,20 @@ def test_the_file_round_trips_and_keeps_its_metadata(tmp_path: Path) -> None:
         (
             lambda p: np.savez(
                 p,
-                header=np.array('{"format": "assist-document-router", "version": 1, "titles": ["A", "B"]}'),
+                header=np.array('{"format": "assist-document-router", "version": 2, "titles": ["A", "B"]}'),
                 weights=np.zeros((3, 11), np.float32),
                 bias=np.zeros(3, np.float32),
             ),
             "do not match",
+        ),
+        (  # a router of version 1 (trained without the agent's turn) is retrained, not misread
+            lambda p: np.savez(
+                p,
+                header=np.array('{"format": "assist-document-router", "version": 1, "titles": ["A", "B"]}'),
+                weights=np.zeros((2, 2 * DIM + len(REGIONS)), np.float32),
+                bias=np.zeros(2, np.float32),
+            ),
+            "not a assist-document-router v2",
         ),
     ],
 )
@@ -185,8 +208,14 @@ def test_previous_turns_are_kept_per_call_bounded_and_forgotten() -> None:
     prev.put("c", E3)
     assert prev.get("a") is None, "the oldest call is dropped"
     assert prev.get("c") is E3
+    prev.put_agent("c", E1)
+    assert prev.agent("c") is E1
+    prev.put_agent("c", None)
+    assert prev.agent("c") is None, "an agent turn not read by meaning leaves no context"
+    prev.put_agent("c", E2)
     prev.forget("c")
     assert prev.get("c") is None
+    assert prev.agent("c") is None
     with pytest.raises(ValueError, match="positive"):
         PreviousTurns(0)
 
@@ -250,7 +279,7 @@ def test_a_need_the_gate_left_empty_is_answered_from_a_document_the_router_is_su
 def test_the_sentence_router_pins_its_sentences_only_when_sure_and_in_the_document_cited_first(tmp_path: Path) -> None:
     router = DocumentRouter(
         ("Cancel within 21 days.", "Fees are HK$50.", "Premiums are refunded.", "Write to the insurer."),
-        np.zeros((4, 2 * DIM + len(REGIONS)), np.float32),
+        np.zeros((4, 3 * DIM + len(REGIONS)), np.float32),
         np.zeros(4, np.float32),
         documents=("Cooling-off", "Card loss", "Cooling-off", "Cooling-off"),
     )

@@ -4,11 +4,12 @@ test_understanding.py)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
 from assist.config import Settings
-from tests.calls.test_understanding import StubUnderstanding
+from tests.calls.test_understanding import StubUnderstanding, fake_encoder
 from tests.fakes import PASSAGES, FakeKnowledge, FakeRetriever
 
 LOST = "信用卡丢了怎么挂失？"
@@ -99,3 +100,23 @@ def test_a_line_the_guard_blocks_ticks_no_step_even_when_it_reads_as_done(make_c
     assert not any(s.done for s in r.next_steps)
     r = engine.handle_turn(call, speaker="agent", text=fine)
     assert [s.id for s in r.next_steps if s.done] == ["read_risk_disclosure"]
+
+
+def test_the_agents_turn_read_by_meaning_is_the_routers_context_for_the_reply(make_call_engine) -> None:
+    said = "您的卡已经挂失，补卡的话新卡七个工作日寄到"
+    stub = StubUnderstanding({}, {said: ["freeze_card"]})
+    engine = make_call_engine(understanding=stub, knowledge=_only("c1"))
+    call = engine.start_call()
+    engine.handle_turn(call, speaker="agent", text=said)
+    kept = engine.suggester.previous.agent(call)
+    assert kept is not None and np.array_equal(kept, fake_encoder(said)), "the vector the step reading computed"
+    engine.end_call(call)
+    assert engine.suggester.previous.agent(call) is None, "forgotten with the call"
+
+
+def test_an_agent_turn_read_by_keywords_leaves_no_stale_context(make_call_engine) -> None:
+    engine = make_call_engine()  # no turn model: keywords only
+    call = engine.start_call()
+    engine.suggester.heard_agent(call, np.ones(4, np.float32))
+    engine.handle_turn(call, speaker="agent", text="您的卡已经挂失了")
+    assert engine.suggester.previous.agent(call) is None
