@@ -37,10 +37,8 @@ from assist.calls.understanding.text import (
     introducing_sentence,
     is_cantonese,
     is_one_clause,
-    lapsed,
+    keeps_open,
     need_cues,
-    promises,
-    requests,
     said_plainly,
     says_done,
     step_cues,
@@ -343,14 +341,7 @@ class TurnUnderstanding:
         norm, end = self._normalize, turn.rstrip().rstrip("。.!！")
         # a request counts when it closes the turn ("…推播，請您按一下確認"): one that opens it asks the customer
         # for their own part ("請您打165報案，…對方帳號我都登記在詐騙案件裡了")
-        open_ = [
-            q
-            for q, t in asked
-            if asks(t, norm)
-            or lapsed(t, norm)
-            or (promises_too and promises(t, norm))
-            or (requests(t, norm) and end.endswith(t))
-        ]
+        open_ = [q for q, t in asked if keeps_open(t, norm, promises_too=promises_too, closing=end.endswith(t))]
         if not any(self.step_head.proba(self._vec(q))[i] >= ASKED_SAME_STEP for q in open_):
             return False
         # a clause of four characters or more: the ASR split leaves fragments ("咗個" of "我啱啱 send 咗個 push")

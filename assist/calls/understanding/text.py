@@ -302,6 +302,14 @@ def lapsed(text: str, normalize: Normalizer) -> bool:
     return bool(_LAPSED.search(normalize(text)))
 
 
+def keeps_open(text: str, normalize: Normalizer, *, promises_too: bool, closing: bool) -> bool:
+    """A clause that leaves the step it is about open: a question, a lapsed check, a promise (`promises_too`) or a
+    request that closes the turn (`closing`; one that opens it asks the customer for their own part)."""
+    if asks(text, normalize) or lapsed(text, normalize) or (closing and requests(text, normalize)):
+        return True
+    return promises_too and promises(text, normalize)
+
+
 def promises(text: str, normalize: Normalizer) -> bool:
     """A clause in which the agent promises to do something ("我会开个案", "我而家即刻凍結", "I'll log it")."""
     return bool(_PROMISE.search(normalize(text)))
