@@ -2,8 +2,9 @@
 
 A step is ticked when the agent's turns show it done: any `done_when` phrase, all `done_when_all`
 phrases (across turns, e.g. 理财非存款、产品有风险、投资须谨慎), or all of its `disclosures` as reported by
-the guard's `find_disclosures()`. Phrases are matched after normalize(), so Simplified, Traditional and
-full-width forms all match; English phrases match on word boundaries.
+the guard's `find_disclosures()`; never in a turn that says one of its `not_when` phrases (what the step is
+not: a private placement's 24-hour cooling-off is no insurance cooling-off). Phrases are matched after
+normalize(), so Simplified, Traditional and full-width forms all match; English phrases match on word boundaries.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class StepSpec:
     done_when: list[tuple[str, re.Pattern[str] | None]] = field(default_factory=list)
     done_when_all: list[tuple[str, re.Pattern[str] | None]] = field(default_factory=list)
     disclosures: list[str] = field(default_factory=list)
+    not_when: list[tuple[str, re.Pattern[str] | None]] = field(default_factory=list)
 
     def text(self, which: str, language: str) -> str:
         """The label or reason in the call's language (zh_hant falls back to converted zh)."""
@@ -132,6 +134,7 @@ class Playbooks:
                 done_when=_compile(spec.get("done_when") or []),
                 done_when_all=_compile(spec.get("done_when_all") or []),
                 disclosures=[str(d) for d in spec.get("disclosures") or []],
+                not_when=_compile(spec.get("not_when") or []),
             )
         for tid, spec in (data.get("topics") or {}).items():
             where = f"{path.name}: topic {tid}"
@@ -230,8 +233,8 @@ class Playbooks:
         newly: list[str] = []
         for spec in self.steps.values():
             entry = state.steps.get(spec.id)
-            if entry is not None and entry.get("done"):
-                continue
+            if (entry is not None and entry.get("done")) or _hits(norm, spec.not_when):
+                continue  # done already, or the turn says what this step is not ("私人配售…24 小時冷靜期")
             done = pins and bool(_hits(norm, spec.done_when))
             parts_needed = [p for p, _ in spec.done_when_all] + [f"disclosure:{d}" for d in spec.disclosures]
             if parts_needed and not done:

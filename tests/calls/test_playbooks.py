@@ -48,3 +48,19 @@ def test_categories_and_order(playbooks) -> None:
     ids = [s.id for s in playbooks.checklist(st)]
     assert ids[0] == "verify_identity" and ids[-1] == "escalate_supervisor"
     assert playbooks.checklist(st)[0].label == "Verify the caller's identity"
+
+
+def test_a_not_when_phrase_keeps_its_step_from_ticking_on_every_path(playbooks) -> None:
+    """The shipped cooling-off step is the insurance one: a private placement's 24-hour cooling-off, said with the
+    step's own phrase (冷靜期) or read out as the guard's cooling-off disclosure, ticks nothing; the insurance
+    cooling-off still does, in three scripts."""
+    for text in (
+        "私人配售的產品有24小時冷靜期，冷靜期內可以無條件取消",
+        "私募理财有二十四小时冷静期",
+        "A private placement has a 24-hour cooling-off period, within the cooling-off you can cancel",
+    ):
+        st = CallState(call_id="c", language="zh-Hant")
+        assert playbooks.tick(st, text, disclosures=["insurance_cooling_off"]) == [], text
+    for text in ("保單有21日冷靜期，冷靜期內取消可取回全部保費", "您的保单犹豫期为15天", "The cooling-off period is 21 days"):
+        st = CallState(call_id="c", language="zh-Hans")
+        assert playbooks.tick(st, text) == ["explain_cooling_off"], text

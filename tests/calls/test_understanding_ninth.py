@@ -82,3 +82,20 @@ def test_a_lapsed_check_keeps_the_step_open() -> None:
     assert [s for s, _ in strong.steps_done(vec, said, asked=lapsed)] == []
     checked = "我查到您的評估是今年做的，結果是C3"
     assert [s for s, _ in strong.steps_done(vec, checked, asked=[(vec, "結果是C3")])] == [SUITABILITY]
+
+
+def test_a_not_when_phrase_vetoes_the_heads_and_the_pins() -> None:
+    """A turn that says a step's `not_when` phrase does not complete it, however sure the heads and whatever pin it
+    says; the same words without the phrase still tick."""
+    from dataclasses import replace
+
+    from tests.calls.test_understanding_sixth import SHIPPED
+
+    cooling = "explain_cooling_off"
+    model = _model(step_phrases={cooling: ["冷静期"]})
+    vetoed = model.with_playbook(replace(model.playbook, step_vetoes={cooling: SHIPPED.step_vetoes[cooling]}))
+    for text in ("私人配售產品有24小時冷靜期，冷靜期內可以無條件取消。", "A private placement can be cancelled within 24 hours."):
+        assert _steps(vetoed, _vec(cooling), text) == [], text
+    insurance = "你份保單有21日冷靜期，冷靜期內可以無條件取消。"
+    assert _steps(vetoed, _vec(cooling), insurance) == [cooling]
+    assert _steps(model, _vec(cooling), "私人配售產品有24小時冷靜期，冷靜期內可以無條件取消。") == [cooling]

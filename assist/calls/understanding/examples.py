@@ -63,7 +63,8 @@ def script_of(row: dict[str, Any]) -> str:
 
 
 def playbook_from(directory: Path) -> Playbook:
-    """The editors' phrases of a playbooks folder: topic keywords, topic steps and `done_when` phrases."""
+    """The editors' phrases of a playbooks folder: topic keywords, topic steps, `done_when` and `not_when`
+    phrases."""
     import yaml
 
     topics = yaml.safe_load((directory / "topics.yaml").read_text(encoding="utf-8"))["topics"]
@@ -74,6 +75,7 @@ def playbook_from(directory: Path) -> Playbook:
         topic_keywords={t: [str(k) for k in s["keywords"]] for t, s in topics.items()},
         topic_steps=topic_steps,
         step_phrases={sid: [str(p) for p in s.get("done_when") or []] for sid, s in steps.items()},
+        step_vetoes={sid: [str(p) for p in s["not_when"]] for sid, s in steps.items() if s.get("not_when")},
     )
 
 

@@ -78,11 +78,13 @@ class ModelFileError(ValueError):
 
 @dataclass(frozen=True)
 class Playbook:
-    """What the editors wrote: topic keywords, the steps of each topic, and steps' `done_when` phrases."""
+    """What the editors wrote: topic keywords, the steps of each topic, steps' `done_when` phrases and their
+    `not_when` phrases (a turn that says one does not complete that step)."""
 
     topic_keywords: dict[str, list[str]]
     topic_steps: dict[str, list[str]]
     step_phrases: dict[str, list[str]]
+    step_vetoes: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ class TurnUnderstanding:
         self.step_ids = list(step_head.classes)
         self._topic_kw = {t: compile_phrases(playbook.topic_keywords.get(t, []), normalize) for t in self.topic_ids}
         self._step_pins = {s: compile_phrases(playbook.step_phrases.get(s, []), normalize) for s in self.step_ids}
+        self._step_vetoes = {s: compile_phrases(playbook.step_vetoes.get(s, []), normalize) for s in self.step_ids}
 
     def with_playbook(self, playbook: Playbook) -> TurnUnderstanding:
         """The same heads with editors' new keywords and `done_when` pins (no retraining needed for edited
@@ -293,7 +296,9 @@ class TurnUnderstanding:
             for s, sc in self.step_scores(cvec, ctext)[0].items():
                 if sc > scores[s]:
                     scores[s], source[s] = sc, i
-        allowed = set(self.step_ids if eligible is None else eligible) - set(already)
+        # a step whose `not_when` phrase the turn says is not completed by it, whatever else it says
+        vetoed = {s for s, phrases in self._step_vetoes.items() if hit(self._normalize(text), phrases)}
+        allowed = set(self.step_ids if eligible is None else eligible) - set(already) - vetoed
         th, th_floor = self.thresholds["step"], self.thresholds["step_floor"]
         # a clause about a step the heads already read done needs no second reading on its own
         settled = {s for s, sc in scores.items() if sc >= max(th.get(s, th["default"]), th_floor)}
