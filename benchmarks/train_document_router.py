@@ -106,15 +106,19 @@ def branch_titles(stage: Any, region: str | None) -> set[str]:
 
 
 def preferred(titles: list[str], script: str, branch: set[str]) -> list[str]:
-    """The labelled titles the router learns: the caller's branch's own policy where one is labelled (a labelled
-    turn lists a policy's versions in both languages), else those in the caller's language (Chinese or
-    English), else all."""
-    own_branch = [t for t in titles if t in branch]
-    if own_branch:
-        return own_branch
+    """The labelled titles the router learns (a labelled turn lists a policy's versions in both languages): the
+    caller's branch's own policy in the caller's language where one is labelled; else, when the writer put a
+    document in the caller's language first, those in the caller's language (an English-speaking Hong Kong
+    caller answered from the English policy that states the Hong Kong rule, whose facts they can read); else
+    the branch's own policy; else those in the caller's language (Chinese or English); else all."""
     chinese = script.startswith("zh")
     own = [t for t in titles if bool(_HAN.search(t)) == chinese or (_HAN.search(t) and _LATIN.search(t))]
-    return own or titles
+    own_branch = [t for t in own if t in branch]
+    if own_branch:
+        return own_branch
+    if titles and titles[0] in own:
+        return own
+    return [t for t in titles if t in branch] or own or titles
 
 
 def fit(rows: list[dict[str, Any]], c: float) -> Any:

@@ -39,6 +39,7 @@ _ASKS: dict[str, re.Pattern[str]] = {
     ),
     "money": re.compile(
         r"多少钱|要钱|交钱|收钱|给钱|收费|收不收|费用|手续费|费吗|免费|罚|违约金|年费|几钱|几多钱"
+        r"|扣钱|扣费|扣多少|使唔使钱|使钱|收唔收|畀钱|俾钱"  # "要扣钱吗", Cantonese "使唔使錢" / "收唔收錢"
         r"|charge|fee|cost|how much (?:is|does|will|would|do)|free|pay (?:for|anything)|price|penalt"
     ),
     "amount": re.compile(

@@ -54,6 +54,9 @@ def test_an_asr_question_without_punctuation_is_split_into_its_parts() -> None:
     assert [sorted(p.kinds) for p in parts if p.kinds] == [["period"], ["money"]]
     assert asks_for("How long until the new one arrives?") == {"period"}
     assert asks_for("补卡要多少钱") == {"money"}
+    # a fee asked the way callers put it: deducted ("要扣钱吗"), or in Cantonese ("使唔使錢", "收唔收錢")
+    for fee in ("五天前买的，现在赎回要扣钱吗", "而家取消使唔使錢㗎", "補卡收唔收錢"):
+        assert asks_for(fee) == {"money"}, fee
 
 
 def test_the_sentence_holding_the_fact_asked_is_preferred() -> None:
