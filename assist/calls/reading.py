@@ -63,7 +63,11 @@ class CustomerReader:
     def _by_meaning(self, state: CallState, clean: str, timings: dict[str, float]) -> CustomerReading:
         t = time.perf_counter()
         read = self.understanding.customer(
-            clean, topic=state.topic, filler=self._social(clean), answering=agent_asked(state, final=True)
+            clean,
+            topic=state.topic,
+            filler=self._social(clean),
+            answering=agent_asked(state, final=True),
+            opening=not state.recent_customer,  # the caller's first turn says why they call
         )
         reading = read.reading
         if reading.topic is not None and reading.topic != state.topic:
@@ -87,6 +91,7 @@ class CustomerReader:
                     topic=state.topic,
                     filler=self._social(clean),
                     answering=agent_asked(state, final=False),
+                    opening=not state.recent_customer,
                 )
                 return CustomerReading(read.reading.need, True, read.vector, by_meaning=True)
             except Exception:  # the keyword path below still decides

@@ -170,7 +170,10 @@ class StubUnderstanding(Understanding):
     def ready(self) -> bool:
         return True
 
-    def customer(self, clean: str, *, topic: str | None, filler: bool, answering: bool = False) -> CustomerRead:
+    def customer(
+        self, clean: str, *, topic: str | None, filler: bool, answering: bool = False, opening: bool = False
+    ) -> CustomerRead:
+        self.openings = [*getattr(self, "openings", []), opening]
         need, new_topic = self.needs.get(clean, (False, None))
         vec = fake_encoder(clean)
         self.vectors[clean] = vec
@@ -306,12 +309,24 @@ def test_disclosures_to_tick_keeps_multi_part_ones_and_filters_one_phrase_ones()
 
 def test_a_failing_model_falls_back_to_keywords_for_the_turn(make_call_engine) -> None:
     class Broken(StubUnderstanding):
-        def customer(self, clean: str, *, topic: str | None, filler: bool) -> CustomerRead:
+        def customer(
+            self, clean: str, *, topic: str | None, filler: bool, answering: bool = False, opening: bool = False
+        ) -> CustomerRead:
             raise RuntimeError("boom")
 
     engine = make_call_engine(understanding=Broken({}, {}))
     call = engine.start_call()
     assert engine.handle_turn(call, speaker="customer", text="我的信用卡丢了怎么办？").suggestion is not None
+
+
+def test_the_callers_first_turn_is_read_as_the_opening(make_call_engine) -> None:
+    stub = StubUnderstanding({}, {})
+    engine = make_call_engine(understanding=stub)
+    call = engine.start_call()
+    engine.handle_turn(call, speaker="agent", text="您好，请问有什么可以帮您？")
+    for text in ("喂 你好 我張卡 唔見咗啊", "尾數 4410", "好的"):
+        engine.handle_turn(call, speaker="customer", text=text)
+    assert stub.openings == [True, False, False]
 
 
 # -- the real model --------------------------------------------------------------------------------------

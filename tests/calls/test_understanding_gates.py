@@ -200,6 +200,8 @@ def test_a_reply_to_the_agents_question_is_not_a_need(model: TurnUnderstanding, 
     assert model.need(OTHER, reply) == (True, pytest.approx(0.8))  # alone, the head reads a need
     assert model.need(OTHER, reply, answering=True)[0] is False
     assert model.need(OTHER, reply + "，这笔能退吗？", answering=True)[0] is True  # a question of its own
+    # the caller's first turn says why they call, even as a reply to the agent's greeting
+    assert model.need(OTHER, reply, answering=True, opening=True)[0] is True
 
 
 def test_the_reader_knows_when_the_agent_asked(model: TurnUnderstanding, tmp_path) -> None:
@@ -207,11 +209,13 @@ def test_the_reader_knows_when_the_agent_asked(model: TurnUnderstanding, tmp_pat
     reader = CustomerReader(understanding=understanding, playbooks=Playbooks(tmp_path), trigger=NeedTrigger())
     reply = "上个月五号 超市 三百多"
     state = CallState(call_id="c")
+    state.remember_customer("信用卡上有一笔不认识的消费", keep=3)  # the caller's opening came before
     state.remember_turn(1, "agent", "请问您最近一笔消费是哪天、多少钱？")
     state.remember_turn(2, "customer", reply)
     assert agent_asked(state, final=True)
     assert reader.run(state, reply, {}).suggest is False
     told = CallState(call_id="d")
+    told.remember_customer("信用卡上有一笔不认识的消费", keep=3)
     told.remember_turn(1, "agent", "好的，卡已经给您冻结了。")
     told.remember_turn(2, "customer", reply)
     assert not agent_asked(told, final=True)
@@ -355,8 +359,11 @@ def test_in_a_call_a_reply_to_the_agents_question_gets_no_suggestion(make_call_e
     understanding = Understanding(model, lambda _t: OTHER, ModelStatus(ready=True))
     engine = make_call_engine(understanding=understanding)
     call = engine.start_call()
+    opening = "喂，你好，我想问点事情"  # the caller's first turn is read as why they call (a need): not the reply
+    engine.handle_turn(call, speaker="customer", text=opening)
     engine.handle_turn(call, speaker="agent", text="请问您最近一笔消费是哪天、多少钱？")
     assert engine.handle_turn(call, speaker="customer", text=reply).suggestion is None
     other = engine.start_call()
+    engine.handle_turn(other, speaker="customer", text=opening)
     engine.handle_turn(other, speaker="agent", text="好的，我帮您看一下。")
     assert engine.handle_turn(other, speaker="customer", text=reply).suggestion is not None

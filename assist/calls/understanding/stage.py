@@ -128,15 +128,19 @@ class Understanding:
             raise ValueError("the encoder gave no vector for the turn")
         return np.asarray(vec, np.float32)
 
-    def customer(self, clean: str, *, topic: str | None, filler: bool, answering: bool = False) -> CustomerRead:
+    def customer(
+        self, clean: str, *, topic: str | None, filler: bool, answering: bool = False, opening: bool = False
+    ) -> CustomerRead:
         """Need and topic of a redacted customer turn; `filler` turns are social and embed nothing;
         `answering`: the agent's last turn asked the customer something (a reply that asks nothing itself
-        needs a surer need reading)."""
+        needs a surer need reading); `opening`: the caller's first turn (a need unless a filler)."""
         model, _ = self._need_model()
         if filler:
             return CustomerRead(TurnReading("customer", topic=topic), None)
         vec = self.embed(clean_turn(clean))
-        reading = model.understand(vec, clean, speaker="customer", previous_topic=topic, answering=answering)
+        reading = model.understand(
+            vec, clean, speaker="customer", previous_topic=topic, answering=answering, opening=opening
+        )
         return CustomerRead(reading, vec)
 
     def topic_steps(self, topic: str) -> list[str]:
