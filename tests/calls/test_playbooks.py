@@ -61,6 +61,11 @@ def test_a_not_when_phrase_keeps_its_step_from_ticking_on_every_path(playbooks) 
     ):
         st = CallState(call_id="c", language="zh-Hant")
         assert playbooks.tick(st, text, disclosures=["insurance_cooling_off"]) == [], text
-    for text in ("保單有21日冷靜期，冷靜期內取消可取回全部保費", "您的保单犹豫期为15天", "The cooling-off period is 21 days"):
+    insurance = (
+        "保單有21日冷靜期，冷靜期內取消可取回全部保費",
+        "您的保单犹豫期为15天",
+        "The cooling-off period is 21 days",
+    )
+    for text in insurance:
         st = CallState(call_id="c", language="zh-Hans")
         assert playbooks.tick(st, text) == ["explain_cooling_off"], text

@@ -94,7 +94,11 @@ def test_a_not_when_phrase_vetoes_the_heads_and_the_pins() -> None:
     cooling = "explain_cooling_off"
     model = _model(step_phrases={cooling: ["冷静期"]})
     vetoed = model.with_playbook(replace(model.playbook, step_vetoes={cooling: SHIPPED.step_vetoes[cooling]}))
-    for text in ("私人配售產品有24小時冷靜期，冷靜期內可以無條件取消。", "A private placement can be cancelled within 24 hours."):
+    placements = (
+        "私人配售產品有24小時冷靜期，冷靜期內可以無條件取消。",
+        "A private placement can be cancelled within 24 hours.",
+    )
+    for text in placements:
         assert _steps(vetoed, _vec(cooling), text) == [], text
     insurance = "你份保單有21日冷靜期，冷靜期內可以無條件取消。"
     assert _steps(vetoed, _vec(cooling), insurance) == [cooling]
