@@ -89,10 +89,14 @@ def test_an_asr_two_part_question_gets_the_period_and_the_fee(kb: dict[str, Any]
 def test_an_english_caller_in_hong_kong_who_changes_their_mind_gets_the_hong_kong_cooling_off(
     kb: dict[str, Any],
 ) -> None:
-    # the Hong Kong policy is in Traditional Chinese: the English words and models do not retrieve it
+    # the Hong Kong rule (21 days, not the mainland's 15): the Hong Kong branch's policy (in Traditional Chinese, which
+    # the English words and models do not retrieve) or the English policy that states it for Hong Kong, which the
+    # router learns for an English-speaking caller where the writers put it first (round 15)
     s = _ask(
         _engine(kb),
         "hi, I signed up for a life plan at your Mong Kok branch last Tuesday",
         "honestly I've changed my mind about that insurance policy, can I cancel it and get my money back",
     )
-    assert s.citations[0]["title"] == "人壽保險冷靜期及退保須知（香港分行）", s.citations
+    hong_kong = {"人壽保險冷靜期及退保須知（香港分行）", "Life Insurance - Cooling-off Period and Surrender (Hong Kong and Mainland)"}
+    assert s.citations[0]["title"] in hong_kong, s.citations
+    assert "21" in s.answer, s.answer
