@@ -97,6 +97,9 @@ def test_an_english_caller_in_hong_kong_who_changes_their_mind_gets_the_hong_kon
         "hi, I signed up for a life plan at your Mong Kok branch last Tuesday",
         "honestly I've changed my mind about that insurance policy, can I cancel it and get my money back",
     )
-    hong_kong = {"人壽保險冷靜期及退保須知（香港分行）", "Life Insurance - Cooling-off Period and Surrender (Hong Kong and Mainland)"}
+    hong_kong = {
+        "人壽保險冷靜期及退保須知（香港分行）",
+        "Life Insurance - Cooling-off Period and Surrender (Hong Kong and Mainland)",
+    }
     assert s.citations[0]["title"] in hong_kong, s.citations
     assert "21" in s.answer, s.answer
