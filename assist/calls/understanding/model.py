@@ -146,7 +146,8 @@ class TurnUnderstanding:
         self.step_ids = list(step_head.classes)
         self._topic_kw = {t: compile_phrases(playbook.topic_keywords.get(t, []), normalize) for t in self.topic_ids}
         self._step_pins = {s: compile_phrases(playbook.step_phrases.get(s, []), normalize) for s in self.step_ids}
-        self._step_vetoes = {s: compile_phrases(playbook.step_vetoes.get(s, []), normalize) for s in self.step_ids}
+        vetoes = {s: compile_phrases(playbook.step_vetoes.get(s, []), normalize) for s in self.step_ids}
+        self._step_vetoes = {s: phrases for s, phrases in vetoes.items() if phrases}  # only the steps that have some
 
     def with_playbook(self, playbook: Playbook) -> TurnUnderstanding:
         """The same heads with editors' new keywords and `done_when` pins (no retraining needed for edited
@@ -298,7 +299,8 @@ class TurnUnderstanding:
                 if sc > scores[s]:
                     scores[s], source[s] = sc, i
         # a step whose `not_when` phrase the turn says is not completed by it, whatever else it says
-        vetoed = {s for s, phrases in self._step_vetoes.items() if hit(self._normalize(text), phrases)}
+        norm = self._normalize(text) if self._step_vetoes else ""  # once per turn, not once per step
+        vetoed = {s for s, phrases in self._step_vetoes.items() if hit(norm, phrases)}
         allowed = set(self.step_ids if eligible is None else eligible) - set(already) - vetoed
         th, th_floor = self.thresholds["step"], self.thresholds["step_floor"]
         # a clause about a step the heads already read done needs no second reading on its own
