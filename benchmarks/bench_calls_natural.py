@@ -80,13 +80,20 @@ def _done(result: Any) -> set[str]:
     return {s.id for s in result.next_steps if s.done}
 
 
+def labelled_steps(call: dict[str, Any]) -> dict[str, int]:
+    """Each labelled step and the agent turn that first completes it (`step_done` is an id, a list of ids or null)."""
+    first: dict[str, int] = {}
+    for i, t in enumerate(call["turns"]):
+        done = t.get("step_done") if t["speaker"] == "agent" else None
+        for sid in [done] if isinstance(done, str) else done or []:
+            first.setdefault(sid, i)
+    return first
+
+
 def replay_call(engine: Any, call: dict[str, Any], counts: Counter[str], misses: list[str], ms: list[float]) -> None:
     """One call through the engine, counted into `counts` (numerators and denominators)."""
     call_id = engine.start_call()
-    gold_first: dict[str, int] = {}
-    for i, t in enumerate(call["turns"]):
-        if t["speaker"] == "agent" and t.get("step_done"):
-            gold_first.setdefault(t["step_done"], i)
+    gold_first = labelled_steps(call)
     ticked: dict[str, int] = {}
     done_before: set[str] = set()
     for i, turn in enumerate(call["turns"]):

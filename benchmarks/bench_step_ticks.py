@@ -22,15 +22,12 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_calls_natural import build_services_for
+from benchmarks.bench_calls_natural import build_services_for, labelled_steps
 
 
 def judge_call(engine: Any, call: dict[str, Any], counts: Counter[str], misses: list[str]) -> None:
     """One call's agent turns through the model; its steps counted into `counts` (n, hit, false)."""
-    labelled: dict[str, int] = {}
-    for i, t in enumerate(call["turns"]):
-        if t["speaker"] == "agent" and t.get("step_done"):
-            labelled.setdefault(t["step_done"], i)
+    labelled = labelled_steps(call)
     ticked: dict[str, int] = {}
     for i, t in enumerate(call["turns"]):
         if t["speaker"] != "agent":

@@ -103,7 +103,7 @@ def test_train_refuses_an_unknown_setting(tmp_path: Path, playbooks: Path) -> No
     assert result.exit_code != 0 and "nope=1" in result.output
 
 
-def _call(step: str | None = "freeze_card", *, script: str = "zh-Hans") -> dict[str, object]:
+def _call(step: object = "freeze_card", *, script: str = "zh-Hans") -> dict[str, object]:
     return {
         "id": "c-1",
         "script": script,
@@ -144,10 +144,22 @@ def test_import_calls_writes_every_agent_turn_and_training_learns_from_them(
     assert with_calls == trained("without.npz") + 2, "both agent turns train the step heads"
 
 
+def test_import_calls_gives_a_turn_that_completes_two_steps_a_row_for_each(tmp_path: Path, playbooks: Path) -> None:
+    calls = tmp_path / "calls.jsonl"
+    calls.write_text(json.dumps(_call(["freeze_card", "reissue_card"])) + "\n", encoding="utf-8")
+    _register()
+    result = runner.invoke(app, ["playbooks", "import-calls", str(calls), "--playbooks", str(playbooks)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(x) for x in (playbooks / "examples" / "call_steps.jsonl").read_text("utf-8").splitlines()]
+    assert [(r["step"], r["done"]) for r in rows] == [(None, False), ("freeze_card", True), ("reissue_card", True)]
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
         (_call("fly_to_the_moon"), "unknown step 'fly_to_the_moon'"),
+        (_call(["freeze_card", "fly_to_the_moon"]), "unknown step 'fly_to_the_moon'"),
+        (_call({"step": "freeze_card"}), "step_done must be null, a step id or a list of step ids"),
         (_call(script="fr"), "script must be one of"),
         ({"id": "x", "script": "en", "turns": []}, "non-empty list of turns"),
     ],

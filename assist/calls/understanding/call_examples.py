@@ -9,7 +9,7 @@ adds its rows to the training side only (the thresholds are still calibrated on 
 
 A row: `{"text", "lang", "region", "step": id|null, "done": bool, "kind": "call", "source": "<file>#<call id>/t<n>"}`;
 `step` is the step the turn completed (null: none, so it teaches the done heads "not done" and nothing about
-which step a turn is about).
+which step a turn is about); a turn labelled with two steps (`"step_done": [a, b]`) gives a row for each.
 """
 
 from __future__ import annotations
@@ -55,23 +55,32 @@ def call_step_rows(calls: Iterable[Any], *, source: str, step_ids: set[str]) -> 
                 raise InvalidInputError(f"{at}: the turn has no text")
             if turn["speaker"] != "agent":
                 continue
-            step = turn.get("step_done")
-            if step is not None and step not in step_ids:
-                raise InvalidInputError(
-                    f"{at}: unknown step {step!r} (the playbooks have {', '.join(sorted(step_ids))})"
+            for step in _steps_done(turn.get("step_done"), step_ids, at):
+                rows.append(
+                    {
+                        "text": turn["text"],
+                        "lang": call["script"],
+                        "region": str(call.get("region") or ""),
+                        "step": step,
+                        "done": step is not None,
+                        "kind": "call",
+                        "source": f"{source}#{call.get('id', n)}/t{i}",
+                    }
                 )
-            rows.append(
-                {
-                    "text": turn["text"],
-                    "lang": call["script"],
-                    "region": str(call.get("region") or ""),
-                    "step": step,
-                    "done": step is not None,
-                    "kind": "call",
-                    "source": f"{source}#{call.get('id', n)}/t{i}",
-                }
-            )
     return rows
+
+
+def _steps_done(label: Any, step_ids: set[str], at: str) -> list[str | None]:
+    """A turn's `step_done` (null, a step id, or a list of the ids one turn completes) as a list; [None] for none."""
+    if label is None:
+        return [None]
+    steps = [label] if isinstance(label, str) else label
+    if not isinstance(steps, list) or not all(isinstance(s, str) for s in steps):
+        raise InvalidInputError(f"{at}: step_done must be null, a step id or a list of step ids")
+    for step in steps:
+        if step not in step_ids:
+            raise InvalidInputError(f"{at}: unknown step {step!r} (the playbooks have {', '.join(sorted(step_ids))})")
+    return list(steps) or [None]
 
 
 def read_calls(path: Path) -> list[Any]:
