@@ -22,6 +22,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from assist.calls.asr import written_form
 from benchmarks.bench_calls_natural import build_services_for, labelled_steps
 
 
@@ -32,7 +33,7 @@ def judge_call(engine: Any, call: dict[str, Any], counts: Counter[str], misses: 
     for i, t in enumerate(call["turns"]):
         if t["speaker"] != "agent":
             continue
-        found, _ = engine.understanding.agent(engine.redact(t["text"]), already=list(ticked))
+        found, _ = engine.understanding.agent(written_form(engine.redact(t["text"])), already=list(ticked))
         for step in (s for s in found if s not in ticked):
             ticked[step] = i
             if step not in labelled or i < labelled[step]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import statistics
 from functools import lru_cache
 
 from assist.text import has_traditional
@@ -121,6 +122,24 @@ _CODE_SWITCH_RE = re.compile(
     r"\b(" + "|".join(re.escape(k) for k in sorted(_CODE_SWITCH, key=len, reverse=True)) + r")\b", re.IGNORECASE
 )
 _SPACES = re.compile(r"\s+")
+# Chinese ASR engines that segment words put a space between every word ("补卡 费 是 每张 卡 每个 自然 年度"):
+# neither the steps' phrases nor the encoder read Chinese written that way. Such a turn (at least `SEGMENTED_RUNS`
+# runs of Han characters, half of them at most `SEGMENTED_RUN_CHARS` long) is joined back; spaces that mark pauses
+# between phrases ("喂 喂 是海港银行吧 我昨天在你们那个取款机取钱") are kept.
+SEGMENTED_RUNS = 5
+SEGMENTED_RUN_CHARS = 2
+_HAN_RUN = re.compile(f"[{_HAN}]+")
+_HAN_GAP = re.compile(f"(?<=[{_HAN}]) +(?=[{_HAN}])")
+
+
+@lru_cache(maxsize=4096)
+def written_form(text: str) -> str:
+    """A word-segmented Chinese turn with its words joined back ("好 核實 咗 身份 喇" → "好核實咗身份喇"); any other
+    text unchanged."""
+    runs = [len(r) for r in _HAN_RUN.findall(text)]
+    if len(runs) < SEGMENTED_RUNS or statistics.median(runs) > SEGMENTED_RUN_CHARS:
+        return text
+    return _HAN_GAP.sub("", text)
 
 
 @lru_cache(maxsize=4096)

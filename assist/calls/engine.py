@@ -18,6 +18,7 @@ from collections.abc import Callable
 from sqlalchemy.engine import Engine
 
 from assist.calls.alerts import AgentTurnCheck, CallGuard, withheld_alert
+from assist.calls.asr import written_form
 from assist.calls.compose import ExtractiveComposer
 from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
@@ -168,8 +169,9 @@ class CallEngine:
                 raise ConflictError(f"call {call_id!r} has ended")
             clean = self.redact(text)
             if not final:
-                if speaker == "customer" and self.reader.wants_answer(state, clean).suggest:
-                    self.suggester.prefetch(state, clean)
+                heard = written_form(clean)  # as the final turn's reading stages take it (Turn.heard)
+                if speaker == "customer" and self.reader.wants_answer(state, heard).suggest:
+                    self.suggester.prefetch(state, heard)
                 return TurnResult(call_id=call_id, turn=None, next_steps=self.playbooks.checklist(state))
             deadline = time.monotonic() + TURN_RETRY_SECONDS
             for attempt in itertools.count(1):
@@ -236,7 +238,7 @@ class CallEngine:
         with self.metrics.stage("reading"):
             vector = self.ticker.run(
                 state,
-                turn.clean,
+                turn.heard,
                 disclosures=check.disclosures,
                 said=check.said,
                 guard=guard,
@@ -247,7 +249,7 @@ class CallEngine:
 
     def _customer_turn(self, turn: Turn, guard: CallGuard | None, unavailable: str | None) -> None:
         """Language and topics → trigger → a suggestion (or, with no guard, the alert that it is withheld)."""
-        state, clean = turn.state, turn.clean
+        state, clean = turn.state, turn.heard
         lang = detect_language(clean)
         if lang != "mixed" or state.language is None:  # a mixed turn keeps the call's language
             state.language = lang

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from assist.calls.asr import written_form
 from assist.calls.metrics import elapsed_ms
 from assist.calls.state import CallState
 from assist.calls.store import message_of
@@ -41,6 +42,12 @@ class Turn:
     suggestion: Suggestion | None = None
     timings: dict[str, float] = field(default_factory=dict)
     store_s: float = 0.0  # seconds in the store so far (the turn's number), for the stage histogram
+
+    @property
+    def heard(self) -> str:
+        """The redacted turn as the reading stages take it: a word-segmented ASR turn joined back (the transcript
+        keeps what was said)."""
+        return written_form(self.clean)
 
     def result(self, checklist: list[NextStep]) -> TurnResult:
         """The turn's result: its alerts linked to their stored guard events, the suggestion as sent on the
