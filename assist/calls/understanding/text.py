@@ -141,6 +141,12 @@ _LAPSED = re.compile(
     r"(?:要|需要|得|须|必须|先)重新(?:做|评估|测评)|"  # "要重新評估"; not "您今天重新評估，結果C3"
     r"\bexpired\b|\bout of date\b|\bno longer valid\b"
 )
+# A clause longer than this is judged near a step's phrase (`said_plainly`): so many characters or words before it
+# and after it. A condition or negation comes before the phrase ("once you're verified", "还没有核验通过"), a
+# question or a promise that follows is about the next thing.
+LONG_CLAUSE_CHARS = 40
+NEAR_CHARS_BEFORE, NEAR_CHARS_AFTER = 10, 4
+NEAR_WORDS_BEFORE, NEAR_WORDS_AFTER = 5, 2
 # Clauses: punctuation, or the spaces an ASR transcript puts between Chinese phrases, or ". " in English.
 _CLAUSE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+|\s+(?=[\u4e00-\u9fff])|\.\s+")
 # The clauses that may tick are cut the same way, except at a space between Chinese and digits: "已经过了 12 个月
@@ -381,12 +387,40 @@ def said_plainly(text: str, normalize: Normalizer, phrases: list[tuple[str, re.P
     """True when one of `phrases` (compiled) is said in a clause that neither asks, requests, promises, sets a
     condition, negates nor says the work is under way: "没有 24 小时冷静期" or "要先做风险承受能力评估" say the
     phrase but not that the step is done. Clauses here are cut at punctuation and at ASR spaces between Chinese
-    phrases only (a space next to digits or Latin words stays inside the clause: "没有 24 小时冷静期")."""
+    phrases only (a space next to digits or Latin words stays inside the clause: "没有 24 小时冷静期").
+
+    A long clause (an unpunctuated ASR turn is one) is judged near the phrase (`_near`): a negation or a question
+    further on is about something else ("身份核验通过了您这张卡…卡就不能解冻了", "you're verified can you tell me
+    the amount")."""
     for part, asks in _scope_parts(text):
-        norm = normalize(part)
-        if hit(affirm(norm), phrases) and not asks and not _not_done(norm) and not _STANDING.search(norm):
-            return True
+        norm = affirm(normalize(part))
+        if not hit(norm, phrases):
+            continue
+        if len(norm) <= LONG_CLAUSE_CHARS:
+            if not asks and not _not_done(norm) and not _STANDING.search(norm):
+                return True
+            continue
+        for near, at_end in _near(norm, phrases):
+            if not (asks and at_end) and not _not_done(near) and not _STANDING.search(near):
+                return True
     return False
+
+
+def _near(norm: str, phrases: list[tuple[str, re.Pattern[str] | None]]) -> list[tuple[str, bool]]:
+    """The stretch of a long clause around each place a phrase is said (a few words before it, fewer after), and
+    whether the stretch reaches the clause's end."""
+    out = []
+    for p, rx in phrases:
+        spans = [m.span() for m in rx.finditer(norm)] if rx else [m.span() for m in re.finditer(re.escape(p), norm)]
+        for a, b in spans:
+            if norm[a:b].isascii():
+                before, after = norm[:a].split()[-NEAR_WORDS_BEFORE:], norm[b:].split()[:NEAR_WORDS_AFTER]
+                start = a - len(" ".join(before)) - (1 if before else 0)
+                end = b + len(" ".join(after)) + (1 if after else 0)
+            else:
+                start, end = a - NEAR_CHARS_BEFORE, b + NEAR_CHARS_AFTER
+            out.append((norm[max(start, 0) : end], end >= len(norm)))
+    return out
 
 
 def tells_standing_only(text: str, normalize: Normalizer, phrases: list[tuple[str, re.Pattern[str] | None]]) -> bool:
