@@ -24,7 +24,7 @@ from assist.calls.llm import LLMComposer
 from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.playbooks import Playbooks
 from assist.calls.reading import CustomerReader, StepTicker
-from assist.calls.region import caller_region, script_region
+from assist.calls.region import caller_region
 from assist.calls.sentence_rank import load_ranker
 from assist.calls.sentences import SentenceVectors
 from assist.calls.state import CallState
@@ -211,8 +211,6 @@ class CallEngine:
         turn.store_s = numbered_s
         state.remember_turn(turn.number, speaker, clean)
         state.region = caller_region(clean) or state.region  # either speaker may show it; it sticks
-        if state.region is None and speaker == "customer":  # a guess from the script, until a cue is heard
-            state.region = script_region(clean)
         if speaker == "agent":
             self._agent_turn(turn, guard, unavailable)
         else:
