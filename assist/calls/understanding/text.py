@@ -390,8 +390,8 @@ def said_plainly(text: str, normalize: Normalizer, phrases: list[tuple[str, re.P
     phrases only (a space next to digits or Latin words stays inside the clause: "没有 24 小时冷静期").
 
     A long clause (an unpunctuated ASR turn is one) is judged near the phrase (`_near`): a negation or a question
-    further on is about something else ("身份核验通过了您这张卡…卡就不能解冻了", "you're verified can you tell me
-    the amount")."""
+    further on is about something else ("身份核验通过了您这张卡…卡就不能解冻了", "you're verified mr ho … you can't
+    ask for a review yet"); one right after it still counts ("you're verified can you tell me the amount")."""
     for part, asks in _scope_parts(text):
         norm = affirm(normalize(part))
         if not hit(norm, phrases):
