@@ -21,6 +21,7 @@ import numpy as np
 
 from assist.knowledge.retrieval import chunk_result
 from assist.protocols import SearchResult
+from assist.text import has_traditional
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,17 @@ def caller_region(text: str) -> str | None:
     if tw > hk:
         return "TW"
     return None
+
+
+def script_region(text: str) -> str | None:
+    """The region a customer's turn in Traditional script points to when it names none: Taiwan. Hong Kong callers
+    speak Cantonese (two particles make a turn Hong Kong's, `caller_region`); mainland callers write Simplified.
+    Over the 58 development call sets, 174 customer needs said in Traditional script before any cue came from
+    Taiwan callers and 5 from Hong Kong callers. A guess, used only to prefer the Taiwan branch's own policy over
+    a mainland-only one on the same product (`SuggestStage`); the call's region is left to the cues."""
+    if not has_traditional(text) or _CANTONESE.search(text):
+        return None
+    return "TW"
 
 
 def document_regions(tags: Iterable[str]) -> frozenset[str]:

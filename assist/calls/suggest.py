@@ -33,7 +33,7 @@ from assist.calls.metrics import Metrics, elapsed_ms
 from assist.calls.next_steps import DocumentSteps, NextStepsStage
 from assist.calls.playbooks import Playbooks
 from assist.calls.rank import Ranker, Ranking, with_sections
-from assist.calls.region import RegionalPolicies
+from assist.calls.region import RegionalPolicies, document_regions, script_region
 from assist.calls.retrieve import RetrieveStage
 from assist.calls.state import CallState
 from assist.calls.understanding.stage import VECTOR
@@ -169,6 +169,7 @@ class SuggestStage:
             results = self._with_branch_policy(state, retrieval.results, vector)
             ranking = self._rank(state, cq, results, language, meant=meant)
             ranking = self._routed(state, ranking, results, vector, need=explicit or meant)
+            ranking = self._script_branch(state, ranking, clean, vector)
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only or not (ranking.results or explicit):
             why = "same passage as last time" if ranking.repeat_only else "statement with nothing relevant"
@@ -258,6 +259,20 @@ class SuggestStage:
                 held.append(holding)
             kept.append(pin)
         return tuple(kept), [passages[0], *held, *passages[1:]]
+
+    def _script_branch(self, state: CallState, ranking: Ranking, clean: str, vector: np.ndarray | None) -> Ranking:
+        """A caller who writes Traditional Chinese before saying where they bank (no regional cue yet) is most
+        likely Taiwan's (`script_region`): when the document chosen is a mainland-only policy and the Taiwan branch
+        has its own on the same product, about as close in meaning, that one is put first ("昨天有個說是地檢署的
+        檢察官…叫我把錢轉到安全帳戶" is the Taiwan anti-fraud guide's, not the mainland's)."""
+        if state.region is not None or not ranking.results or script_region(clean) != "TW":
+            return ranking
+        first = ranking.results[0]
+        if document_regions(first.tags) != {"mainland"}:
+            return ranking
+        index = getattr(self.retrieval.retriever, "index", None)
+        branch = self.regional.run([first], region="TW", vector=vector, index=index)[1:]
+        return Ranking(branch + ranking.results) if branch else ranking
 
     def _with_branch_policy(
         self, state: CallState, results: list[SearchResult], vector: np.ndarray | None

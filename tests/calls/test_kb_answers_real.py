@@ -79,6 +79,15 @@ def test_a_taiwan_caller_gets_the_hong_kong_and_taiwan_wealth_disclosure(kb: dic
     assert s.citations[0]["title"] == "理財產品風險披露及適合性評估（香港及台灣分行）", s.citations
 
 
+def test_a_caller_in_traditional_script_with_no_regional_cue_gets_the_taiwan_anti_fraud_guide(
+    kb: dict[str, Any],
+) -> None:
+    # nothing says Taiwan (no NT$, no 165, no city): the script and the wording do; the mainland guide is not theirs
+    said = "喂 你好 昨天有個說是地檢署的檢察官打給我 說我的帳戶涉及洗錢 叫我把錢轉到監管帳戶 我轉了五萬 怎麼辦"
+    s = _ask(_engine(kb), said)
+    assert s.citations[0]["title"] == "海港銀行台灣分行 防範詐騙作業指引", s.citations
+
+
 def test_an_asr_two_part_question_gets_the_period_and_the_fee(kb: dict[str, Any]) -> None:
     s = _ask(_engine(kb), "呃 我那个 信用卡 丢了 已经挂失了", "嗯 那新卡 多久能寄到 收不收钱")
     answer = to_simplified(s.answer)

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from assist.calls.context import ContextQuery
 from assist.calls.rank import Ranker
-from assist.calls.region import caller_region, document_regions
+from assist.calls.region import caller_region, document_regions, script_region
 from assist.calls.state import CallState
 from assist.protocols import SearchResult
 
@@ -77,6 +77,13 @@ def test_the_region_sticks_for_the_rest_of_the_call(make_call_engine) -> None:
     engine.store.evict(cid)  # from the database, not memory
     assert engine.store.load(cid).region == "HK"
     assert CallState.from_json("x", {"region": "TW"}).region == "TW"
+
+
+def test_a_traditional_script_turn_without_a_cue_reads_as_taiwan() -> None:
+    assert script_region("我剛剛接到一通電話，說我的帳戶被盜用了，要怎麼辦？") == "TW"
+    assert script_region("喂 我張信用卡唔見咗 點算好") is None  # Cantonese: caller_region's to tell
+    assert script_region("我的信用卡丢了怎么办") is None  # Simplified: mainland
+    assert script_region("I lost my card") is None
 
 
 def test_the_branch_policy_passes_the_relevance_gate_for_an_english_question() -> None:
