@@ -272,7 +272,9 @@ class SuggestStage:
             return ranking
         index = getattr(self.retrieval.retriever, "index", None)
         branch = self.regional.run([first], region="TW", vector=vector, index=index)[1:]
-        return Ranking(branch + ranking.results) if branch else ranking
+        if not branch or branch[0].chunk_id == state.last_top_chunk:  # never the first passage twice in a row
+            return ranking
+        return Ranking(branch + ranking.results)
 
     def _with_branch_policy(
         self, state: CallState, results: list[SearchResult], vector: np.ndarray | None
