@@ -167,9 +167,7 @@ class SuggestStage:
         t = time.perf_counter()
         with self.metrics.stage("rank"):
             results = self._with_branch_policy(state, retrieval.results, vector)
-            ranking = self._rank(state, cq, results, language, meant=meant)
-            ranking = self._routed(state, ranking, results, vector, need=explicit or meant)
-            ranking = self._script_branch(state, ranking, clean, vector)
+            ranking = self._ranked(state, cq, results, vector, clean, language=language, meant=meant, explicit=explicit)
         timings["rank"] = elapsed_ms(t)
         if ranking.repeat_only or not (ranking.results or explicit):
             why = "same passage as last time" if ranking.repeat_only else "statement with nothing relevant"
@@ -195,6 +193,24 @@ class SuggestStage:
         state.suggestion_count += 1
         suggestion = answer.suggestion(call_id=state.call_id, turn=turn, query=cq.query, language=language)
         return Suggested(suggestion, list(answer.events))
+
+    def _ranked(
+        self,
+        state: CallState,
+        cq: ContextQuery,
+        results: list[SearchResult],
+        vector: np.ndarray | None,
+        clean: str,
+        *,
+        language: str,
+        meant: bool,
+        explicit: bool,
+    ) -> Ranking:
+        """The relevance gate and re-rank, then the document the router reads the turn to be about, then the Taiwan
+        branch's own policy for a caller in Traditional script before any regional cue."""
+        ranking = self._rank(state, cq, results, language, meant=meant)
+        ranking = self._routed(state, ranking, results, vector, need=explicit or meant)
+        return self._script_branch(state, ranking, clean, vector)  # the turn as said: Cantonese tells Hong Kong
 
     def _routed(
         self,
