@@ -104,3 +104,18 @@ def test_no_test_edits_the_import_path() -> None:
         if p.name != Path(__file__).name and pattern.search(p.read_text(encoding="utf-8"))
     ]
     assert edits == []
+
+
+MAX_SHIPPED_BYTES = 4 * 1024 * 1024  # model files beyond this belong in a package, not in git
+
+
+def test_no_shipped_model_or_data_file_is_over_4_mib() -> None:
+    """The trained files in kb_docs/ (turn model, routers, guard model) and the benchmark data stay small: a
+    memory of training turns that grows with every batch must be thinned, not committed whole."""
+    big = [
+        f"{rel(p)} ({p.stat().st_size / 2**20:.1f} MiB)"
+        for top in ("kb_docs", "benchmarks", "prompts", "assist", "ingest")
+        for p in (ROOT / top).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.stat().st_size > MAX_SHIPPED_BYTES
+    ]
+    assert not big, big

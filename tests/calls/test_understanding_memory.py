@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from assist.calls.understanding import TurnUnderstanding
-from assist.calls.understanding.memory import NOT_DONE, ExampleMemory
+from assist.calls.understanding.memory import MAX_TEXT, NOT_DONE, ExampleMemory
 from assist.calls.understanding.train import TrainConfig, train_model
 from tests.calls.test_understanding import NEEDS, PLAYBOOK, STEPS, StubUnderstanding, fake_encoder
 
@@ -34,6 +34,7 @@ def _memory(k: int = 2) -> ExampleMemory:
         STEP_IDS,
         k=k,
         temperature=0.05,
+        distinct=None,  # the two verify_identity rows are 0.99 apart: kept both for the arithmetic below
     )
 
 
@@ -58,6 +59,30 @@ def test_a_memory_refuses_bad_settings_with_the_value() -> None:
     with pytest.raises(ValueError, match="outside the step list"):
         labels = np.array([5, NOT_DONE, NOT_DONE, NOT_DONE], np.int16)
         ExampleMemory(vecs=good.vecs, labels=labels, steps=STEP_IDS, texts=good.texts)
+
+
+def test_near_repeats_of_one_label_are_kept_once_and_long_texts_are_cut() -> None:
+    rows = [
+        (_unit(1, 0, 0), "verify_identity", True, "that's you verified"),
+        (_unit(1, 0.05, 0), "verify_identity", True, "that's you verified, thanks"),  # 0.999 from the first
+        (_unit(1, 0.05, 0), "verify_identity", False, "I'll verify you first"),  # as near, another label: kept
+        (_unit(0, 1, 0), "freeze_card", True, "卡已经冻结了" * 20),
+    ]
+    memory = ExampleMemory.build(rows, STEP_IDS, k=2)
+    assert memory.texts[:2] == ["that's you verified", "I'll verify you first"]
+    assert len(memory) == 3 and len(memory.texts[2]) == MAX_TEXT and memory.texts[2].endswith("…")
+    assert len(ExampleMemory.build(rows, STEP_IDS, k=2, distinct=None)) == 4
+
+
+def test_the_int8_vectors_give_back_the_same_neighbours() -> None:
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(size=(200, 24)).astype(np.float32)
+    rows = [(v, "freeze_card" if i % 2 else None, bool(i % 2), f"t{i}") for i, v in enumerate(vecs)]
+    memory = ExampleMemory.build(rows, STEP_IDS, k=5, distinct=None)
+    back = ExampleMemory.dequantized(*memory.quantized())
+    assert np.min(np.sum(back * memory.vecs, axis=1)) > 0.999
+    turn = rng.normal(size=24).astype(np.float32)
+    assert np.argsort(-(back @ turn))[:5].tolist() == np.argsort(-(memory.vecs @ turn))[:5].tolist()
 
 
 def _tiny(tmp_path: Path, knn_weight: float) -> TurnUnderstanding:
@@ -105,6 +130,24 @@ def test_a_file_without_examples_still_loads_and_scores_by_the_heads(tmp_path: P
     old = TurnUnderstanding.load(path, encoder=fake_encoder)
     assert old.memory is None and old.step_evidence(fake_encoder("x")) is None
     assert old.step_scores(fake_encoder("I've frozen the card"), "I've frozen the card")[0]
+
+
+def test_a_file_with_the_earlier_float16_memory_still_loads(tmp_path: Path) -> None:
+    import json
+
+    from assist.calls.understanding.modelfile import checksum
+
+    _tiny(tmp_path, 0.5)  # written to m0.5.npz with the int8 memory
+    with np.load(tmp_path / "m0.5.npz") as z:
+        data = {k: z[k] for k in z.files}
+    meta = json.loads(str(data.pop("meta")))
+    q, scale = data.pop("memory.q"), data.pop("memory.scale")
+    data["memory.vecs"] = ExampleMemory.dequantized(q, scale).astype(np.float16)
+    meta["checksum"] = checksum(data)
+    np.savez_compressed(tmp_path / "old.npz", meta=np.array(json.dumps(meta)), **data)
+    old = TurnUnderstanding.load(tmp_path / "old.npz", encoder=fake_encoder)
+    ev = old.step_evidence(fake_encoder("I've frozen the card"))
+    assert ev is not None and "I've frozen the card" in (ev.reason("freeze_card") or "")
 
 
 class _Explaining(StubUnderstanding):

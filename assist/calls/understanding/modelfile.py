@@ -50,7 +50,7 @@ def save_model(model: TurnUnderstanding, path: Path | str) -> None:
     meta = dict(model.meta)
     meta.pop("memory", None)
     if model.memory is not None:
-        arrays["memory.vecs"] = model.memory.vecs
+        arrays["memory.q"], arrays["memory.scale"] = model.memory.quantized()
         arrays["memory.labels"] = model.memory.labels
         mem = model.memory
         meta["memory"] = {"steps": mem.steps, "texts": mem.texts, "k": mem.k, "temperature": mem.temperature}
@@ -156,8 +156,12 @@ def _memory(data: dict[str, np.ndarray], meta: dict[str, Any]) -> ExampleMemory 
     spec = meta.get("memory")
     if spec is None:
         return None
+    if "memory.q" in data:
+        vecs = ExampleMemory.dequantized(data["memory.q"], data["memory.scale"])
+    else:  # a file written before the int8 memory (float16 rows)
+        vecs = data["memory.vecs"].astype(np.float32)
     return ExampleMemory(
-        vecs=data["memory.vecs"],
+        vecs=vecs,
         labels=data["memory.labels"],
         steps=list(spec["steps"]),
         texts=list(spec["texts"]),

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from assist.calls.understanding.heads import LinearHead, fit_softmax, fit_text_logistic
-from assist.calls.understanding.memory import ExampleMemory
+from assist.calls.understanding.memory import DISTINCT, ExampleMemory
 from assist.calls.understanding.model import ENCODER_ID, FORMAT, NONE, PROBE_TEXTS, Encoder, Playbook, TurnUnderstanding
 from assist.calls.understanding.text import (
     NEED_CUES,
@@ -95,6 +95,7 @@ class TrainConfig:
     knn_weight: float = 0.0
     knn_k: int = 8
     knn_temperature: float = 0.02
+    memory_distinct: float = DISTINCT  # examples of one label this close are kept once in the memory
 
 
 @dataclass
@@ -182,7 +183,9 @@ def _agent_heads(
             s_rows.append((tx.vec(text), step_cues(norm), se.step, se.done, w, norm))
             if text == se.text and not se.kind.endswith("+clause"):  # the editors' own turns, as written
                 kept.append((s_rows[-1][0], se.step, se.done, se.text))
-    memory = ExampleMemory.build(kept, step_ids, k=cfg.knn_k, temperature=cfg.knn_temperature)
+    memory = ExampleMemory.build(
+        kept, step_ids, k=cfg.knn_k, temperature=cfg.knn_temperature, distinct=cfg.memory_distinct
+    )
     id_rows = [(r[0], step_ids.index(r[2]), r[4]) for r in s_rows if r[2]]
     if cfg.phrase_examples:
         for s, phrases in playbook.step_phrases.items():
