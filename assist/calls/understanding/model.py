@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from assist.calls.understanding.clauses import closes
 from assist.calls.understanding.heads import LinearHead, TextHead
 from assist.calls.understanding.memory import ExampleMemory, StepEvidence
 from assist.calls.understanding.text import (
@@ -347,9 +348,10 @@ class TurnUnderstanding:
         the new card itself is free. Would you like it sent express?")."""
         i = self.step_ids.index(step)
         norm, end = self._normalize, turn.rstrip().rstrip("。.!！")
-        # a request counts when it closes the turn ("…推播，請您按一下確認"): one that opens it asks the customer
-        # for their own part ("請您打165報案，…對方帳號我都登記在詐騙案件裡了")
-        open_ = [q for q, t in asked if keeps_open(t, norm, promises_too=promises_too, closing=end.endswith(t))]
+        # a request counts when it closes the turn ("…推播，請您按一下確認"), or only a few words of it follow (an
+        # ASR turn goes on with the details asked for: "…麻烦您先说一下您母亲的姓名 还有卡号后四位 就后四位就行");
+        # one that opens it asks the customer for their own part ("請您打165報案，…對方帳號我都登記在詐騙案件裡了")
+        open_ = [q for q, t in asked if keeps_open(t, norm, promises_too=promises_too, closing=closes(t, end))]
         if not any(self.step_head.proba(self._vec(q))[i] >= ASKED_SAME_STEP for q in open_):
             return False
         # a clause of four characters or more: the ASR split leaves fragments ("咗個" of "我啱啱 send 咗個 push")

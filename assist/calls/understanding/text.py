@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from assist.calls.understanding.clauses import parts as turn_parts
+from assist.calls.understanding.clauses import scope_parts
 from assist.text import A_NOT_A
 from assist.text import normalize as _product_normalize
 
@@ -80,6 +82,11 @@ _PENDING = re.compile(
     # possible ("要尽快拨 165 报案"), a recommendation ("建议直接挂失补一张新卡") and what comes next ("…，再睇吓
     # 你嘅風險承受能力評估") are not yet done
     r"(?:的|嘅)话|尽快|建议|^再(?![次见])|"
+    # what another matter would need ("其他业务就需要持卡人本人核验了"), what follows once a thing is done ("報咗
+    # 即刻停卡": once reported, the card stops), and a confirmation sent for the customer to press ("發咗個確認")
+    r"(?:就|还|都|则)需要|咗(?:即刻|就)|发(?:咗|了)?个确认|"
+    # "sent" with nothing after it ("…改用 app 推送確認 我已經發咗"): what was sent waits on the customer
+    r"^\s*(?:我|我们|我哋)?\s*(?:已经|啱啱|刚刚|刚)?\s*发(?:咗|了|出去了?)\s*$|"
     # a request of the customer anywhere in the clause ("please tap confirm"; not "please note it's done")
     r"\bplease\b(?!\s+(?:note|be aware|rest assured))|"
     # Cantonese clause-final 先, "first" ("我而家幫你停咗張卡先": V咗…先 is what the agent is about to do)
@@ -95,14 +102,21 @@ _STANDING = re.compile(
     r"(?:仲喺|仲系|还在|仍在|仍然在|依然在)[^，。,.;；]{0,8}(?:期|内|入面|之内|里面)|\bstill (?:within|in|inside)\b"
 )
 _PLEASE = re.compile(r"\bplease\s*$")
-# A tag question on its own after a clause ("…，好嗎？", "…, okay?"): the clause before it is an offer.
-_TAG_QUESTION = re.compile(
-    r"^(?:好吗|好嗎|好不好|可以吗|可以嗎|行吗|行嗎|好唔好|得唔得|可唔可以|ok(?:ay)?|alright|all right)[\s?？。.!！]*$",
-    re.IGNORECASE,
+# A clause that only acknowledges what the customer said or did: it reports no work of the agent's.
+_ACK_ONLY = re.compile(
+    r"^\s*(?:收到|收到了|好的?|好嘅|明白|明白了|知道了|了解|了解了|嗯+|哦+|噢|行|得|ok(?:ay)?|alright|all right|got it|"
+    r"noted|sure|right|i see)[\s。.!！,，]*$"
 )
+# The agent starting the work as they speak ("我现在给您登记欺诈案件", "而家幫你處理"): it is under way, not done.
+_UNDER_WAY_NOW = re.compile(r"(?:现在|而家)(?:就)?(?:给|帮|为|同|替)(?:您|你)")
+# What an agent asks the customer to say or do, in the words _REQUEST (shared with the customer's side) leaves out:
+# Cantonese 唔該 + a verb (not 唔該晒, "thanks"), "請講", "講埋" (tell me … too), pressing a confirmation (撳).
+_ASKS_CUSTOMER = re.compile(r"唔该(?![晒哂嗮])|请你|请讲|请按|请点|讲埋|讲一讲|揿|按一下|按确认")
 # The agent promises to do something (first person, not yet): "我会开个案", "我而家即刻凍結", "I'll log it".
 _PROMISE = re.compile(
     r"(?:我|我们|我哋)(?:会|将|马上|稍后|待会|等会|先|再|就会|准备|打算|即刻|而家即刻|现在就|这就)|"
+    # a clause that opens with 再, what comes next ("再跟您核对一下出生日期"; not 再次 "again", 再见 "bye")
+    r"^\s*再(?![次见])|"
     r"\b(?:i'll|i will|we'll|we will|i'm going to|we're going to|let me|let's|let us)\b"
 )
 # History: what was done before this call, not by this turn ("上个月已经挂失过", "it was blocked back in March").
@@ -149,10 +163,6 @@ NEAR_CHARS_BEFORE, NEAR_CHARS_AFTER = 10, 4
 NEAR_WORDS_BEFORE, NEAR_WORDS_AFTER = 5, 2
 # Clauses: punctuation, or the spaces an ASR transcript puts between Chinese phrases, or ". " in English.
 _CLAUSE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+|\s+(?=[\u4e00-\u9fff])|\.\s+")
-# The clauses that may tick are cut the same way, except at a space between Chinese and digits: "已经过了 12 个月
-# 有效期" and "尾号 3307 的卡已经挂失了" are one clause each (the heads' own cues keep `_CLAUSE`).
-_TICK_CLAUSE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+(?!\d)|(?<![\d\s])\s+(?=[\u4e00-\u9fff])|\.\s+")
-_SCOPE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])|\.\s+")
 # Cantonese, by the particles and words Mandarin does not use (on normalised text: 係 → 系 is left out).
 _CANTONESE = re.compile(r"咗|嘅|唔|喺|冇|啲|嗰|佢|哋|嘢|嚟|睇|畀|咩|乜|而家|琴日")
 # An English relative clause (a wh-word then its subject): "which you've given me", "when you called".
@@ -258,10 +268,10 @@ def tick_clauses(text: str, normalize: Normalizer, *, limit: int = 3) -> list[st
     (a question word, or a question mark after it), request, promise, set a condition, negate nor say the work
     is under way ("核对无误，请问卡号后四位是？" → ["核对无误"]; "I'll freeze it once you're verified" → [];
     "我send咗個通知俾你，你撳一撳確認？" → ["我send咗個通知俾你"])."""
-    parts = _parts(text)
+    parts = turn_parts(text)
     if len(parts) < 2:
         return []
-    return [part for part, asks in parts if not asks and not _not_done(normalize(part))][:limit]
+    return [part for part, asks in parts if _may_tick(part, asks, normalize)][:limit]
 
 
 def late_done_clauses(text: str, normalize: Normalizer, *, limit: int = 3, extra: int = 2) -> list[str]:
@@ -269,10 +279,10 @@ def late_done_clauses(text: str, normalize: Normalizer, *, limit: int = 3, extra
     many words (`says_done`) or introduce a supervisor: at most `extra`, in the turn's own words and order. A
     long turn's completion often comes late ("Let's go through them: 6 December, …, RMB 46. … Both are now
     lodged as disputes"); these are read by the precise fast path only (`TurnUnderstanding.said_done`)."""
-    parts = _parts(text)
+    parts = turn_parts(text)
     if len(parts) < 2:
         return []
-    may = [part for part, asks in parts if not asks and not _not_done(normalize(part))]
+    may = [part for part, asks in parts if _may_tick(part, asks, normalize)]
     return [p for p in may[limit:] if says_done(normalize(p)) or introduces_supervisor(normalize(p))][:extra]
 
 
@@ -280,7 +290,7 @@ def other_clauses(text: str, normalize: Normalizer, *, limit: int = 3) -> list[t
     """The clauses of a turn of several clauses that `tick_clauses` leaves out (it keeps the first `limit`
     that may tick), in the turn's own words, each with whether a question mark ends it: the questions, promises
     and further completions that tell whether a step read done is still open."""
-    parts = _parts(text)
+    parts = turn_parts(text)
     if len(parts) < 2:
         return []
     ticking = set(tick_clauses(text, normalize, limit=limit)) | set(late_done_clauses(text, normalize, limit=limit))
@@ -298,9 +308,12 @@ def asks(text: str, normalize: Normalizer) -> bool:
 
 
 def requests(text: str, normalize: Normalizer) -> bool:
-    """A clause that asks the customer to do something ("麻煩你撳確認", "請您按一下確認", "please tap confirm")."""
+    """A clause that asks the customer to do something ("麻煩你撳確認", "請您按一下確認", "please tap confirm",
+    "唔該你講一講你阿媽嘅全名", "同埋講埋你嘅出世日期")."""
     norm = normalize(text)
-    return bool(_REQUEST.search(norm) or _PLEASE.search(norm) or re.search(r"\bplease\b", norm))
+    return bool(
+        _REQUEST.search(norm) or _PLEASE.search(norm) or _ASKS_CUSTOMER.search(norm) or re.search(r"\bplease\b", norm)
+    )
 
 
 def lapsed(text: str, normalize: Normalizer) -> bool:
@@ -313,6 +326,10 @@ def keeps_open(text: str, normalize: Normalizer, *, promises_too: bool, closing:
     request that closes the turn (`closing`; one that opens it asks the customer for their own part)."""
     if asks(text, normalize) or lapsed(text, normalize) or (closing and requests(text, normalize)):
         return True
+    norm = normalize(text)
+    # the work starts as the agent speaks ("我现在给您登记欺诈案件"; not "…登记了", "…已经登记好了"): under way
+    if _UNDER_WAY_NOW.search(norm) and not (_DONE_ASPECT.search(norm) or _DONE_VERB_LE.search(norm)):
+        return True
     return promises_too and promises(text, normalize)
 
 
@@ -321,21 +338,20 @@ def promises(text: str, normalize: Normalizer) -> bool:
     return bool(_PROMISE.search(normalize(text)))
 
 
-def _parts(text: str) -> list[tuple[str, bool]]:
-    """The clauses of a turn in its own words, each with whether a question mark ends it."""
-    out, start = [], 0
-    for m in _TICK_CLAUSE.finditer(text):
-        out.append((text[start : m.start()].strip(), "?" in m.group() or "？" in m.group()))
-        start = m.end()
-    out.append((text[start:].strip(), False))
-    return _offers([(p, asks) for p, asks in out if sum(ch.isalnum() for ch in p) >= 2])
+def _may_tick(part: str, asks: bool, normalize: Normalizer) -> bool:
+    """A clause that may tick on its own: it does not ask, is not "not yet" (`_not_done`) and is more than an
+    acknowledgement ("收到了" before "再跟您核对一下出生日期" carries the turn's meaning in its vector, not a
+    result)."""
+    norm = normalize(part)
+    return not asks and not _not_done(norm) and not _ACK_ONLY.match(norm)
 
 
 def _not_done(norm: str) -> bool:
     """The clause asks, requests, promises, sets a condition, negates, says the work is under way or that a
     check has lapsed ("fine" said of something is no negation: "身份核验没问题")."""
     norm = affirm(norm)
-    return any(rx.search(norm) for rx in (_QUESTION, _REQUEST, _FUTURE_GATE, _NEGATION, _PROGRESS, _PENDING, _LAPSED))
+    gates = (_QUESTION, _REQUEST, _ASKS_CUSTOMER, _FUTURE_GATE, _NEGATION, _PROGRESS, _PENDING, _LAPSED)
+    return any(rx.search(norm) for rx in gates)
 
 
 def affirm(norm: str) -> str:
@@ -370,7 +386,7 @@ def introducing_sentence(text: str, normalize: Normalizer) -> str | None:
 
 def is_one_clause(text: str) -> bool:
     """True when the turn has at most one clause (`tick_clauses` gives none: the whole turn is the clause)."""
-    return len(_parts(text)) < 2
+    return len(turn_parts(text)) < 2
 
 
 def says_done(norm: str, *, asks: bool = False) -> bool:
@@ -392,7 +408,7 @@ def said_plainly(text: str, normalize: Normalizer, phrases: list[tuple[str, re.P
     A long clause (an unpunctuated ASR turn is one) is judged near the phrase (`_near`): a negation or a question
     further on is about something else ("身份核验通过了您这张卡…卡就不能解冻了", "you're verified mr ho … you can't
     ask for a review yet"); one right after it still counts ("you're verified can you tell me the amount")."""
-    for part, asks in _scope_parts(text):
+    for part, asks in scope_parts(text):
         norm = affirm(normalize(part))
         if not hit(norm, phrases):
             continue
@@ -426,7 +442,7 @@ def _near(norm: str, phrases: list[tuple[str, re.Pattern[str] | None]]) -> list[
 def tells_standing_only(text: str, normalize: Normalizer, phrases: list[tuple[str, re.Pattern[str] | None]]) -> bool:
     """True when every clause of the turn that says one of `phrases` tells the customer where they stand in a
     period ("你仲喺冷靜期入面", "you're still within the cooling-off period") and none explains it."""
-    said = [affirm(normalize(part)) for part, _ in _scope_parts(text)]
+    said = [affirm(normalize(part)) for part, _ in scope_parts(text)]
     said = [norm for norm in said if hit(norm, phrases)]
     return bool(said) and all(_STANDING.search(norm) for norm in said)
 
@@ -434,29 +450,11 @@ def tells_standing_only(text: str, normalize: Normalizer, phrases: list[tuple[st
 def asks_or_requests(text: str, normalize: Normalizer = _product_normalize) -> bool:
     """True when one of the last two clauses of a turn asks (a question mark or word) or requests
     ("请问您贵姓，证件号后六位是多少？", "date of birth please", "麻烦说一下出生日期")."""
-    for part, asks in _scope_parts(text)[-2:]:
+    for part, asks in scope_parts(text)[-2:]:
         norm = normalize(part)
         if asks or _QUESTION.search(norm) or _REQUEST.search(norm) or _PLEASE.search(norm):
             return True
     return False
-
-
-def _scope_parts(text: str) -> list[tuple[str, bool]]:
-    out, start = [], 0
-    for m in _SCOPE.finditer(text):
-        out.append((text[start : m.start()].strip(), "?" in m.group() or "？" in m.group()))
-        start = m.end()
-    out.append((text[start:].strip(), False))
-    return _offers([(p, asks) for p, asks in out if p])
-
-
-def _offers(parts: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
-    """`parts` with a clause that a tag question follows marked as asking: "我請主管來跟您說明後續，好嗎？" and "I'll
-    put you through to my supervisor, okay?" offer, they do not report it done."""
-    return [
-        (p, asks or (i + 1 < len(parts) and bool(_TAG_QUESTION.match(parts[i + 1][0]))))
-        for i, (p, asks) in enumerate(parts)
-    ]
 
 
 def compile_phrases(phrases: Iterable[str], normalize: Normalizer) -> list[tuple[str, re.Pattern[str] | None]]:
