@@ -9,6 +9,9 @@ starts now leaves the step open, whatever a clause of it says in passing:
   follows once a card is reported; "我已經發咗" with nothing after it is a confirmation sent;
 - a lone English word between Chinese words ("…流動理財 App 推送咗…") stays in its clause.
 
+And a check whose result is told is done, though the turn opens with "let me check": "我先查一下您的风险测评 …
+结果是C3 还在有效期内".
+
 The sentences are written for these tests; none is taken from the labelled calls.
 """
 
@@ -84,6 +87,22 @@ def test_what_another_matter_needs_or_a_sent_confirmation_is_not_done(clause: st
     assert says_done(NORM(clause)) is done
 
 
+@pytest.mark.parametrize(
+    ("clause", "done"),
+    [
+        ("结果是C4 还在有效期内", True),
+        ("結果係 C2", True),
+        ("结果是C二稳健型", True),
+        ("it came out c three in april", True),
+        ("your questionnaire gives a C2 profile", True),
+        ("the result is valid for twelve months", False),
+        ("如果评估结果是C1 就只能买R1的产品", False),
+    ],
+)
+def test_a_risk_assessments_result_told_says_it_was_checked(clause: str, done: bool) -> None:
+    assert says_done(NORM(clause)) is done
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("said", "ticks"),
@@ -95,6 +114,14 @@ def test_what_another_matter_needs_or_a_sent_confirmation_is_not_done(clause: st
         ("好的 身份核验通过了 麻烦您说一下要挂失哪一张卡", ["verify_identity"]),
         ("多謝 身份核實咗 我而家幫你睇吓張單", ["verify_identity"]),
         ("okay that's all verified, now which card do you want me to stop", ["verify_identity"]),
+        ("我先帮您查一下风险测评 是今年三月做的 结果是C4 还在有效期内 可以买R4及以下的", ["check_suitability"]),
+        ("我幫你睇吓風險評估 你係上年十月做嘅 結果係C2 仲喺十二個月有效期內 可以買R2或以下", ["check_suitability"]),
+        (
+            "let me check your risk assessment, you did it last april and the result was C3, still valid, so R3 and "
+            "below are fine",
+            ["check_suitability"],
+        ),
+        ("the result is valid for twelve months once you finish the questionnaire", []),
     ],
 )
 def test_the_shipped_model_ticks_a_finished_check_not_one_that_starts(said: str, ticks: list[str]) -> None:

@@ -69,6 +69,11 @@ _DONE_ASPECT = re.compile(
     # more verbs of the checklist's work said done, and results said in Cantonese or as a finished check (V好)
     r"\bsuspended\b|\bstopped\b|\bdeactivated\b|\bopened\b|\bis open\b|\braised\b|\bfiled\b|\bescalated\b|"
     r"啱晒|对晒|"
+    # a risk assessment's result told ("结果是C3 还在有效期内", "结果是C2稳健型", "your questionnaire … gives a C2
+    # profile", "it came out c three"): the assessment was checked (not "the result is valid for 12 months")
+    r"结果(?:是|系|为)\s*(?:c\s?[1-5一二三四五]|[^，。,\s]{0,3}(?:保守|稳健|平衡|成长|进取)型)|"
+    r"\b(?:result (?:is|was)|came (?:out|back)(?: as)?) (?:an? )?c\s?(?:[1-5]|one|two|three|four|five)\b|"
+    r"\bc\s?[1-5] profile\b|"
     r"(?:核实|核对|核验|验证|登记|处理|安排|设置|设定|挂失|冻结|停用|申请|补领|补办)好(?![吗未唔没])"
 )
 # The ticker's gate for "not yet": the heads' future cue, except 将 after 已 ("已经将尾数 8802 的卡挂失" is the
