@@ -109,7 +109,8 @@ def test_a_completion_beside_a_relative_clause_about_the_step_ticks(model: TurnU
         ("freeze_card", "The card is blocked now.", True),
         ("check_suitability", "推荐产品之前我要看一下您的风险测评结果", False),  # a prerequisite
         ("check_suitability", "介紹產品之前要睇吓你嘅風險承受能力評估", False),
-        ("check_suitability", "您的风险测评结果是C3，在有效期内", False),  # no completion mark: the heads decide
+        ("check_suitability", "您的风险测评结果是C3，在有效期内", True),  # a result told: it was checked (round 17)
+        ("check_suitability", "The result is valid for twelve months.", False),  # no result told
         ("freeze_card", "我已经将尾号 2210 的借记卡冻结", True),  # disposal 将 of a thing done
         ("freeze_card", "我已經將尾數 2210 嘅扣賬卡凍結", True),
         ("freeze_card", "我将为您冻结这张卡", False),  # 将 as "will"
