@@ -3,8 +3,9 @@
 ASR turns come without punctuation, with fillers ("呃", "嗯", "um, so like"), stutters ("我 我剛剛",
 "I I bought"), English words dropped into Chinese ("張卡 lost 咗") and, in Hong Kong, Cantonese words that
 the written policies never use (咗 唔 嘅 喺 係 冇 睇 俾). `normalize_asr` rewrites a turn into the written
-form the documents share words with: fillers and stutters out, Cantonese words to their written-Chinese
-forms, the common code-switched English words to Chinese. It is applied to the retrieval query's words and
+form the documents share words with: fillers and stutters out, English numbers said in words to digits
+(`numbers.spoken_numbers`), Cantonese words to their written-Chinese forms, the common code-switched English words
+to Chinese. It is applied to the retrieval query's words and
 to the question the answer's sentences are scored against; the transcript keeps what was said.
 """
 
@@ -15,6 +16,7 @@ import re
 import statistics
 from functools import lru_cache
 
+from assist.calls.numbers import spoken_numbers
 from assist.text import has_traditional
 
 logger = logging.getLogger(__name__)
@@ -151,6 +153,7 @@ def normalize_asr(text: str) -> str:
     out = _EN_LIKE.sub(lambda m: " " if "," in m.group() else m.group().split()[0] + " ", text)
     out = _EN_FILLERS.sub(" ", out)
     out = _EN_REPEAT.sub(r"\1", out)
+    out = spoken_numbers(out)  # "forty-five or ninety" → "45 or 90", as the policies write them
     han = len(_HAN_RE.findall(out))
     if han:
         out = _ZH_FILLERS.sub(" ", out)
