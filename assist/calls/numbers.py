@@ -3,7 +3,7 @@ point one" → "0.1", "two hundred k" → "200000").
 
 Speech recognisers and callers spell numbers out; the policies give them in digits ("45 calendar days", "0.10%"),
 so a question that names a number shares no word with the sentence that holds it. A lone "one" is left alone ("one
-more thing", "the one I bought").
+more thing", "the one I bought"), and so is one after a scale ("the four thousand one" → "the 4000 one").
 """
 
 from __future__ import annotations
@@ -68,9 +68,13 @@ def spoken_numbers(text: str) -> str:
     """`text` with its English number words written in digits (unchanged when it has none)."""
 
     def rewrite(m: re.Match[str]) -> str:
-        words = [w for w in re.split(r"[\s-]+", m.group().lower()) if w]
+        said = m.group()
+        words = [w for w in re.split(r"[\s-]+", said.lower()) if w]
+        pronoun = len(words) > 1 and words[-1] == "one" and words[-2] in _SCALES  # "the four thousand one"
+        if pronoun:
+            words, said = words[:-1], said[: said.lower().rindex("one")].rstrip()
         value = None if words == ["one"] else _value(words)
-        return m.group() if value is None else value
+        return m.group() if value is None else value + (" one" if pronoun else "")
 
     text = _CODE.sub(lambda m: m.group(1) + str(_UNITS[m.group(2).lower()]), text)  # "c three" → "c3"
     return _RUN.sub(rewrite, text)

@@ -22,6 +22,7 @@ from assist.calls.numbers import spoken_numbers
         ("back in twenty twenty four", "back in 2024"),
         ("the card ending six eight one", "the card ending 681"),
         ("it came out c three", "it came out c3"),
+        ("so the four thousand one though", "so the 4000 one though"),  # "one" as a pronoun after a scale
     ],
 )
 def test_numbers_said_in_words_are_written_in_digits(said: str, written: str) -> None:
