@@ -166,11 +166,12 @@ def leave_one_set_out(rows: list[dict[str, Any]], c: float) -> dict[str, dict[st
                 counts[key]["n"] += 1
                 counts[key]["ranking"] += r["first"] in r["documents"]
                 counts[key]["routed"] += routed_first(router, r) in r["documents"]
-    return {
-        s: {"turns": k["n"], "ranking": round(k["ranking"] / k["n"], 3), "routed": round(k["routed"] / k["n"], 3)}
-        for s, k in counts.items()
-        if k["n"]
-    }
+    return _rates(counts, ("ranking", "routed"))
+
+
+def _rates(counts: dict[str, Counter[str]], fields: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Per held set and pooled: the turns, and each field's share of them."""
+    return {s: {"turns": k["n"], **{f: round(k[f] / k["n"], 3) for f in fields}} for s, k in counts.items() if k["n"]}
 
 
 def replay(settings: Any, paths: list[Path]) -> dict[str, Any]:
@@ -218,11 +219,7 @@ def held_out(rows: list[dict[str, Any]], c: float, held: set[str], shipped: Any)
             counts[key]["ranking"] += r["first"] in r["documents"]
             counts[key]["shipped"] += shipped is not None and routed_first(shipped, r) in r["documents"]
             counts[key]["retrained"] += routed_first(router, r) in r["documents"]
-    return {
-        s: {"turns": k["n"], **{f: round(k[f] / k["n"], 3) for f in ("ranking", "shipped", "retrained")}}
-        for s, k in counts.items()
-        if k["n"]
-    }
+    return _rates(counts, ("ranking", "shipped", "retrained"))
 
 
 def sentences_out_of_set(rows: list[dict[str, Any]], c: float, kb: dict[str, str]) -> dict[str, int]:

@@ -20,7 +20,7 @@ _UNITS = {
 _TENS = {w: 10 * (i + 2) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
 _SCALES = {"hundred": 100, "thousand": 1000, "k": 1000, "million": 1_000_000}
 # A risk level or rating said as a letter and a number ("c three", "r two"): written as the documents do ("C3").
-_CODE = re.compile(r"\b([cCrR])\s+(one|two|three|four|five)\b", re.IGNORECASE)
+_CODE = re.compile(r"\b([cr])\s+(one|two|three|four|five)\b", re.IGNORECASE)
 _NUM = "|".join(sorted([*_UNITS, *_TENS], key=len, reverse=True))
 _SCALE = "|".join(_SCALES)
 # A run of number words: a unit or a ten, then more of them or scales (hyphens as in "forty-five"), "point" before
