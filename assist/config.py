@@ -186,6 +186,10 @@ class Settings(BaseSettings):
     # sure enough and in the document cited first, is in the answer; sentence_router.npz in the playbooks folder.
     sentence_router: Literal["on", "off"] = "on"
     sentence_router_path: Path | None = None
+    # A turn the document router is sure is about a document that has ended (a finished campaign: search never
+    # returns it) is answered from that document's own passages under an "ended" notice, citation marked `ended`;
+    # false: such a turn is answered from the documents in force only.
+    ended_documents: bool = True
 
     # Optional chat model (OpenAI-compatible); unset means extractive answers only
     llm_base_url: str | None = None

@@ -90,10 +90,11 @@ class SearchResult:
     product: str | None = None
     tags: list[str] = field(default_factory=list)
     scores: dict[str, float] = field(default_factory=dict)
+    ended: str | None = None  # the last day (ISO) of a document no longer in force, shown only as ended
 
     def citation(self) -> dict[str, object]:
-        """The citation shape of the contract."""
-        return {
+        """The citation shape of the contract (`ended`, the document's last day in force, only when it has ended)."""
+        cited: dict[str, object] = {
             "document_id": self.document_id,
             "title": self.title,
             "section": self.section,
@@ -102,6 +103,9 @@ class SearchResult:
             "score": round(self.score, 4),
             "snippet": self.snippet,
         }
+        if self.ended:
+            cited["ended"] = self.ended
+        return cited
 
 
 @runtime_checkable

@@ -28,6 +28,19 @@ from assist.protocols import SearchResult
 
 logger = logging.getLogger(__name__)
 
+# Put before an answer cited from a document that has ended (see doc_route.TitledPassages): what it says is history
+ENDED_NOTICE = {
+    "zh-Hans": "【已结束：有效期至 {day}，非现行规定，勿向客户推介】",
+    "zh-Hant": "【已結束：有效期至 {day}，非現行規定，勿向客戶推介】",
+    "en": "[Ended: in force until {day}. Not current policy; do not offer it.]",
+}
+
+
+def ended_notice(language: str, day: str) -> str:
+    """The notice before an answer from a document that ended on `day`, in the customer's language."""
+    key = "zh-Hant" if language == "zh-Hant" else "zh-Hans" if language.startswith("zh") else "en"
+    return ENDED_NOTICE[key].format(day=day)
+
 
 @dataclass
 class Answer:
@@ -129,6 +142,8 @@ class AnswerStage:
         timings["guard"] = elapsed_ms(t)
         if comp.source == "none":
             comp.answer, comp.citations, comp.sentences = no_answer_text(language), [], []
+        elif comp.citations and comp.citations[0].get("ended"):
+            comp.answer = f"{ended_notice(language, str(comp.citations[0]['ended']))}\n{comp.answer}"
         return Answer(comp, note, events, timings)
 
     def _compose(

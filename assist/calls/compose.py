@@ -229,10 +229,11 @@ class ExtractiveComposer:
 
     def passages(self, results: list[SearchResult]) -> list[SearchResult]:
         """The passages an answer is drawn from: the best `max_passages`, where a document's untitled opening
-        (its scope line) gives way to the next passage when the same document's sections are among `results`;
-        then up to `max_sections` further passages of the top passage's document (its other sections)."""
+        (its scope line) gives way to the next passage when the same document's sections are among `results`
+        (an ended document's opening stays: it says that it ended); then up to `max_sections` further passages of
+        the top passage's document (its other sections)."""
         sectioned = {r.document_id for r in results if r.section}
-        kept = [r for r in results if r.section or r.document_id not in sectioned]
+        kept = [r for r in results if r.section or r.ended or r.document_id not in sectioned]
         top = kept[: self.max_passages]
         if not top:
             return top

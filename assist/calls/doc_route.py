@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -237,12 +238,23 @@ def sure(route: dict[str, float], allowed: Callable[[str], bool]) -> str | None:
     return max(sure_of, key=route.__getitem__, default=None)
 
 
+# A sentence that tells that something ended: an ended document's own statement of it
+ENDED_CUE = re.compile(
+    r"已?(结束|結束|终止|終止|停止|截止)|\b(ended|has expired|no longer (available|offered|valid))\b", re.IGNORECASE
+)
+
+
 class TitledPassages:
     """A document's passages in force, by title, closest in meaning to the turn first: for a document the router
-    is sure of and the retrieval did not find. One matrix product over the document's stored e5 vectors."""
+    is sure of and the retrieval did not find. One matrix product over the document's stored e5 vectors.
 
-    def __init__(self, embedder: str = "e5") -> None:
+    The retrieval never returns a document that has ended (issue #2); a turn the router is sure is about one ("前年那个
+    境外刷卡返现 现在还能补吗") gets that document's own passages marked with its last day, so the agent is told
+    that it ended rather than shown another policy (`ended_documents=False`: nothing of it)."""
+
+    def __init__(self, embedder: str = "e5", *, ended_documents: bool = True) -> None:
         self.embedder = embedder
+        self.ended_documents = ended_documents
         self._lock = threading.Lock()
         self._key: tuple[int, int] | None = None
         self._by_title: dict[str, list[int]] = {}
@@ -264,28 +276,60 @@ class TitledPassages:
         return bool(ids) and other_branch(chunk_result(index.chunks[ids[0]], 0.0), region)
 
     def run(self, index: Any, title: str, vector: np.ndarray, *, n: int, score: float) -> list[SearchResult]:
-        """Up to `n` passages of `title` in force today, closest to `vector` first, each at `score`."""
+        """Up to `n` passages of `title` in force today, closest to `vector` first, each at `score`; those of an
+        ended document (none in force, its last day past: see `ended`) marked with that day."""
         dense = getattr(index, "dense", {}).get(self.embedder) if index is not None else None
         if dense is None or not hasattr(index, "chunks"):
             return []
-        today = date.today()
-        ids = [c for c in self._ids(index, title) if c in index.chunks and index.chunks[c].effective_on(today)]
+        ids, ended = self._served(index, title)
         if not ids:
             return []
         sims = dense.vectors_for(ids) @ np.asarray(vector, np.float32).ravel()
         order = np.argsort(-sims)[:n]
-        return [chunk_result(index.chunks[ids[i]], score, {self.embedder: float(sims[i])}) for i in order]
+        return [self._result(index.chunks[ids[i]], score, ended, {self.embedder: float(sims[i])}) for i in order]
 
     def holding(self, index: Any, title: str, sentence: str, *, score: float) -> SearchResult | None:
-        """The passage of `title` in force that holds `sentence`, at `score`; None when there is none."""
+        """The passage of `title` that holds `sentence` (in force, or of the ended document), at `score`; None when
+        there is none."""
         if index is None or not hasattr(index, "chunks"):
             return None
-        today = date.today()
-        for cid in self._ids(index, title):
-            meta = index.chunks.get(cid)
-            if meta is not None and meta.effective_on(today) and holds(meta.text, sentence):
-                return chunk_result(meta, score)
+        ids, ended = self._served(index, title)
+        for cid in ids:
+            if holds(index.chunks[cid].text, sentence):
+                return self._result(index.chunks[cid], score, ended)
         return None
+
+    def end_statements(self, index: Any, title: str, *, n: int = 2) -> tuple[str, ...]:
+        """Up to `n` sentences in which an ended document says that it ended ("本活动已于 … 结束", "has ended"), in the
+        document's order: they lead its answer, before any of the terms it no longer offers."""
+        if index is None or not hasattr(index, "chunks"):
+            return ()
+        ids, ended = self._served(index, title)
+        if ended is None:
+            return ()
+        found: list[str] = []
+        for cid in sorted(ids, key=lambda c: index.chunks[c].chunk_id):
+            found += [s for s in split_sentences(index.chunks[cid].text) if ENDED_CUE.search(s) and s not in found]
+        return tuple(found[:n])
+
+    def _served(self, index: Any, title: str) -> tuple[list[int], str | None]:
+        """`title`'s chunks in force today, and None; or, when `ended_documents` and none is in force, those whose
+        last day is past (a document that has ended, such as a finished campaign: a turn the router is sure is
+        about it is told that it ended, from its own words), and that day."""
+        today = date.today()
+        ids = [c for c in self._ids(index, title) if c in index.chunks]
+        live = [c for c in ids if index.chunks[c].effective_on(today)]
+        if live or not self.ended_documents:
+            return live, None
+        iso = today.isoformat()
+        past = [c for c in ids if (index.chunks[c].effective_to or iso) < iso]
+        return past, (max(str(index.chunks[c].effective_to) for c in past) if past else None)
+
+    @staticmethod
+    def _result(meta: Any, score: float, ended: str | None, scores: dict[str, float] | None = None) -> SearchResult:
+        result = chunk_result(meta, score, scores)
+        result.ended = ended
+        return result
 
 
 def holds(text: str, sentence: str) -> bool:

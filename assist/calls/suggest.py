@@ -114,7 +114,7 @@ class SuggestStage:
         self.router = load_router(settings.document_router_file)  # the document a turn is about, by meaning
         self.previous = PreviousTurns(max_cached_calls)
         self.sentence_router = load_router(settings.sentence_router_file)  # the sentence that carries the fact
-        self.titled = TitledPassages()
+        self.titled = TitledPassages(ended_documents=settings.ended_documents)
         self.answer = AnswerStage(composer=composer, llm=llm, redact=redact)
         self.next_steps = NextStepsStage(
             playbooks=playbooks, steps=DocumentSteps(next_steps_for, max_documents=max_cached_calls)
@@ -257,14 +257,20 @@ class SuggestStage:
         self, state: CallState, passages: list[SearchResult], vector: np.ndarray | None
     ) -> tuple[tuple[str, ...], list[SearchResult]]:
         """The sentences the sentence router is sure carry what the turn asks, when they are in the document cited
-        first, and the passages with those holding them next (fetched from the index when not retrieved)."""
-        if self.sentence_router is None or vector is None or not passages:
+        first (led by an ended document's statement that it ended), and the passages with those holding them next
+        (fetched from the index when not retrieved)."""
+        if vector is None or not passages:
             return (), passages
-        route = self.sentence_router.probabilities(
-            vector, self.previous.before(state.call_id), state.region, self.previous.agent(state.call_id)
-        )
-        pins = pinned(self.sentence_router, route, passages[0].title)
         index = getattr(self.retrieval.retriever, "index", None)
+        pins: tuple[str, ...] = ()
+        if self.sentence_router is not None:
+            route = self.sentence_router.probabilities(
+                vector, self.previous.before(state.call_id), state.region, self.previous.agent(state.call_id)
+            )
+            pins = pinned(self.sentence_router, route, passages[0].title)
+        if passages[0].ended:  # a document that has ended says so first
+            ended = self.titled.end_statements(index, passages[0].title)
+            pins = (*ended, *(p for p in pins if p not in ended))
         kept: list[str] = []
         held: list[SearchResult] = []
         for pin in pins:

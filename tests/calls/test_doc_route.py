@@ -351,3 +351,59 @@ def test_the_sentences_pinned_are_fetched_with_their_passages_when_the_retrieval
     assert pins == ("How to cancel text", "Scope text"), "its two best, both of the document cited first"
     assert [p.section for p in passages] == ["Fees", "How to cancel", "Scope"], "each fetched, after the first"
     assert stage._pinned(CallState(call_id="p2"), [top], E2)[0] == (), "its best sentence is another document's"
+
+
+def _dated_index() -> SimpleNamespace:
+    """A campaign that ended last year (its notice, its terms), one that starts next year, and a policy in force."""
+    from datetime import date, timedelta
+
+    from ingest.indexes import ChunkMeta
+
+    past = (date.today() - timedelta(days=400)).isoformat()
+    later = (date.today() + timedelta(days=30)).isoformat()
+
+    def meta(cid: int, title: str, section: str, text: str, **dates: str) -> ChunkMeta:
+        return ChunkMeta(cid, title, title, section, 1, text, "en", **dates)
+
+    chunks = {
+        1: meta(1, "Old cashback", "", "This campaign has ended. Kept for questions about it.", effective_to=past),
+        2: meta(2, "Old cashback", "Terms", "Spend 500 abroad and get 8% back.", effective_to=past),
+        3: meta(3, "Next cashback", "Terms", "Spend 300 abroad and get 5% back.", effective_from=later),
+        4: meta(4, "Card fees", "Fees", "A replacement card costs 20.", effective_to=later),
+    }
+    vectors = {1: E1, 2: E2, 3: E2, 4: E3}
+    return SimpleNamespace(chunks=chunks, dense={"e5": _Dense(vectors)}, past=past)
+
+
+def test_a_document_that_has_ended_is_served_only_marked_with_its_last_day_and_one_not_yet_in_force_never() -> None:
+    index = _dated_index()
+    ended = TitledPassages().run(index, "Old cashback", E2, n=3, score=0.5)
+    assert [(r.section, r.ended) for r in ended] == [("Terms", index.past), ("", index.past)]
+    assert ended[0].citation()["ended"] == index.past, "the citation tells the panel it ended"
+    assert TitledPassages().end_statements(index, "Old cashback") == ("This campaign has ended.",)
+    assert TitledPassages().run(index, "Next cashback", E2, n=3, score=0.5) == [], "not yet in force: nothing"
+    in_force = TitledPassages().run(index, "Card fees", E3, n=3, score=0.5)
+    assert [r.ended for r in in_force] == [None] and "ended" not in in_force[0].citation()
+    assert TitledPassages().end_statements(index, "Card fees") == (), "a document in force has no end to tell"
+    assert TitledPassages(ended_documents=False).run(index, "Old cashback", E2, n=3, score=0.5) == []
+    held = TitledPassages().holding(index, "Old cashback", "This campaign has ended.", score=0.5)
+    assert held is not None and held.ended == index.past
+
+
+def test_a_turn_the_router_is_sure_is_about_an_ended_document_gets_it_under_the_ended_notice(
+    make_call_engine: Callable[..., CallEngine], tmp_path: Path
+) -> None:
+    from assist.calls.answer import ended_notice
+
+    stage = make_call_engine(settings=Settings(data_dir=tmp_path)).suggester
+    index = _dated_index()
+    stage.retrieval = SimpleNamespace(retriever=SimpleNamespace(index=index))  # type: ignore[assignment]
+    stage.router = _router({"Old cashback": 9 * E2, "Card fees": 9 * E3})
+    fees = replace(DISPUTE, title="Card fees", chunk_id="4")
+    routed = stage._routed(CallState(call_id="e1"), Ranking([fees]), [fees], E2, need=True)
+    assert [(r.title, r.ended) for r in routed.results][:2] == [("Old cashback", index.past)] * 2
+    assert routed.results[-1] is fees
+    pins, _ = stage._pinned(CallState(call_id="e1"), routed.results, E2)
+    assert pins[0] == "This campaign has ended.", "the document's own word that it ended leads the answer"
+    assert ended_notice("zh-Hant", "2024-12-31").startswith("【已結束")
+    assert "2024-12-31" in ended_notice("en", "2024-12-31")

@@ -112,3 +112,33 @@ def test_an_english_caller_in_hong_kong_who_changes_their_mind_gets_the_hong_kon
     }
     assert s.citations[0]["title"] in hong_kong, s.citations
     assert "21" in s.answer, s.answer
+
+
+ENDED = "2024年信用卡境外消费返现活动（已结束）"
+
+
+@pytest.mark.parametrize(
+    ("said", "notice"),
+    [
+        ("我记得二四年你们信用卡在国外消费有返现 我那次去韩国刷的返现好像没到账 现在还能申请吗", "【已结束"),
+        ("那个境外刷卡返现百分之八的活动 我下个月去新加坡 现在报名还行吗", "【已结束"),
+    ],
+)
+def test_a_question_about_a_campaign_that_ended_is_told_it_ended_from_its_own_words(
+    kb: dict[str, Any], said: str, notice: str
+) -> None:
+    s = _ask(_engine(kb), said)
+    assert s.citations[0]["title"] == ENDED, s.citations
+    assert s.citations[0]["ended"] == "2024-12-31"
+    assert s.answer.startswith(notice), s.answer
+    assert "不再受理补报名" in s.answer or "本活动已于 2024 年 12 月 31 日结束" in s.answer, s.answer
+    assert all(c.get("ended") == "2024-12-31" for c in s.citations if c["title"] == ENDED), s.citations
+
+
+def test_with_ended_documents_off_a_campaign_that_ended_is_never_cited(kb: dict[str, Any]) -> None:
+    off = {**kb, "settings": kb["settings"].model_copy(update={"ended_documents": False})}
+    engine = _engine(off)
+    cid = engine.start_call()
+    result = engine.handle_turn(cid, speaker="customer", text="我记得二四年你们信用卡在国外消费有返现 现在还能申请吗")
+    citations = result.suggestion.citations if result.suggestion is not None else []
+    assert all(c["title"] != ENDED and "ended" not in c for c in citations), citations

@@ -81,7 +81,9 @@ function renderTranscript() {
 // ------------------------------------------------------------------ suggestion
 
 function citationLabel(c) {
-  return [c.section, c.version != null ? t("sugg.version", { v: c.version }) : null].filter(Boolean).join(" · ");
+  // a document that has ended is cited only to say so: its last day in force stands beside the version
+  const ended = c.ended ? t("sugg.ended", { d: c.ended }) : null;
+  return [c.section, c.version != null ? t("sugg.version", { v: c.version }) : null, ended].filter(Boolean).join(" · ");
 }
 
 function renderSuggestion(isNew = false) {
@@ -95,7 +97,9 @@ function renderSuggestion(isNew = false) {
   const answerEl = answerWithMarkers(answer, s.citations || [], isNew);
   const copyBtn = h("button", { type: "button", class: "btn", id: "copy-answer" }, t("sugg.copy"));
   // The citation markers stay in the panel; what is pasted to the customer is the plain answer.
-  copyBtn.addEventListener("click", () => copyText((s.answer || "").replace(/\s?\[\d{1,2}\]/g, ""), copyBtn));
+  // An answer from a document that has ended opens with the notice line, which is for the agent only.
+  const plain = (s.citations || [])[0]?.ended ? (s.answer || "").replace(/^[^\n]*\n/, "") : s.answer || "";
+  copyBtn.addEventListener("click", () => copyText(plain.replace(/\s?\[\d{1,2}\]/g, ""), copyBtn));
   const cites = h("ol", { class: "citations", "aria-label": t("sugg.sources") });
   (s.citations || []).forEach((c, i) => {
     cites.append(
