@@ -17,7 +17,10 @@ _TAG_QUESTION = re.compile(
 )
 # The clauses that may tick: punctuation, or the spaces an ASR transcript puts between Chinese phrases, except at a
 # space between Chinese and digits: "已经过了 12 个月有效期" and "尾号 3307 的卡已经挂失了" are one clause each.
-_TICK_CLAUSE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+(?!\d)|(?<![\d\s])\s+(?=[\u4e00-\u9fff])|\.\s+")
+# A risk level or rating said after Chinese ("结果是 C3", "R1 到 R3 的产品") is like a number: no cut before it.
+_TICK_CLAUSE = re.compile(
+    r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+(?!\d|[A-Za-z]\d)|(?<![\d\s])\s+(?=[\u4e00-\u9fff])|\.\s+"
+)
 _LONE_WORD = re.compile(r"[A-Za-z][A-Za-z'$]{0,11}$")
 _HAN_END = re.compile(r"[\u4e00-\u9fff]\s*$")
 _HAN_START = re.compile(r"\s*[\u4e00-\u9fff]")

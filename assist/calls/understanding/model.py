@@ -44,6 +44,7 @@ from assist.calls.understanding.text import (
     says_done,
     step_cues,
 )
+from assist.calls.understanding.told import result_told
 
 logger = logging.getLogger(__name__)
 
@@ -285,14 +286,14 @@ class TurnUnderstanding:
         late: Sequence[tuple[np.ndarray, str]] = (),
     ) -> list[tuple[str, float]]:
         """The steps this agent turn shows done, best first: at most one, or two when the second is clearly
-        done too, both are pinned, or each is read done in a clause of its own. `eligible`: the steps on the
-        call's checklist (None: every step); `already`: steps ticked before (never ticked again); `clauses`:
-        (vector, text) of the turn's clauses that may tick (see `text.tick_clauses`), each step scored as the
-        best of the whole turn and those clauses; `asked`: (vector, text) of the turn's other clauses (see
-        `text.other_clauses`; a question keeps a trailing question mark), which tell whether a step read done is
-        still open (`said_done`, `_still_open`); `alone`: the encoder of a clause on its own (see `said_done`);
-        `late`: (vector, text) of a long turn's later clauses that say done (`text.late_done_clauses`), read by
-        the fast path only."""
+        done too or each is read done in a clause of its own (two phrases said are not enough: "身份核實咗 … 已經過咗
+        冷靜期" names the cooling-off without explaining it). `eligible`: the steps on the call's checklist (None:
+        every step); `already`: steps ticked before (never ticked again); `clauses`: (vector, text) of the
+        turn's clauses that may tick (see `text.tick_clauses`), each step scored as the best of the whole turn
+        and those clauses; `asked`: (vector, text) of the turn's other clauses (see `text.other_clauses`; a
+        question keeps a trailing question mark), which tell whether a step read done is still open
+        (`said_done`, `_still_open`); `alone`: the encoder of a clause on its own (see `said_done`); `late`:
+        (vector, text) of a long turn's later clauses that say done (`text.late_done_clauses`), fast path only."""
         scores, p_done, pinned = self.step_scores(vec, text)
         source = dict.fromkeys(scores, -1)  # where a step's score comes from: -1 the whole turn, else a clause
         for i, (cvec, ctext) in enumerate(clauses):
@@ -325,7 +326,7 @@ class TurnUnderstanding:
         if len(out) > 1:
             (first, _), (second, sc2) = out[0], out[1]
             own_clause = source[second] >= 0 and source[second] != source[first]
-            if sc2 < self.thresholds["second_step"] and not {first, second} <= pinned and not own_clause:
+            if sc2 < self.thresholds["second_step"] and not own_clause:
                 out = out[:1]
         return out[:2]
 
@@ -379,17 +380,15 @@ class TurnUnderstanding:
         with a long turn's later ones that say done), or the whole turn when it is one clause. Its step is the
         step head's, when it is sure (P ≥ `fast_step_id`), and the step's score there must reach `fast_floor`
         (`fast_floor_yue` in a Cantonese turn). `asked`: the turn's other clauses; a step one that asks is about
-        (P ≥ `ASKED_SAME_STEP`) is still open and does not take the fast path.
-
-        A supervisor introducing themself ("我是客服主管陳", "this is Anna, the duty supervisor") ticks the step
-        the head is sure of with no floor. `alone`: a clause's vector in the turn leans on its other clauses
-        ("新卡已經幫你補領咗" among scam warnings); when that reading is not sure, up to `REREAD_ALONE` such
-        clauses are read on their own too (one e5 run each), the surest first, except a clause whose step is
-        one of `settled` (read done by the heads already) or taken already."""
+        (P ≥ `ASKED_SAME_STEP`) is still open and does not take the fast path. A supervisor introducing themself
+        ("我是客服主管陳", "this is Anna, the duty supervisor") ticks the step the head is sure of with no floor; an
+        assessment's result told ticks the suitability check (`told.result_told`). `alone`: a clause's vector in
+        the turn leans on its other clauses ("新卡已經幫你補領咗" among scam warnings); when that reading is not
+        sure, up to `REREAD_ALONE` such clauses are read on their own too (one e5 run each), the surest first,
+        except a clause whose step is one of `settled` (read done by the heads already) or taken already."""
         sure = float(self.thresholds.get("fast_step_id", FAST_PATH["fast_step_id"]))
-        floor = float(self.thresholds.get("fast_floor", FAST_PATH["fast_floor"]))
-        if is_cantonese(self._normalize(text)):
-            floor = float(self.thresholds.get("fast_floor_yue", FAST_PATH["fast_floor_yue"]))
+        key = "fast_floor_yue" if is_cantonese(self._normalize(text)) else "fast_floor"
+        floor = float(self.thresholds.get(key, FAST_PATH[key]))
         readings = [(i, cvec, ctext) for i, (cvec, ctext) in enumerate(clauses)]
         if not readings and is_one_clause(text):
             readings = [(-1, vec, text)]
@@ -407,9 +406,11 @@ class TurnUnderstanding:
             elif i >= 0:
                 unsure.append((p, i, ctext, need, best))
         unsure = [u for u in unsure if u[4] not in (settled or set()) and u[4] not in out]
-        step = self._introduced(vec, text, sure, alone)
-        if step is not None:
+        if (step := self._introduced(vec, text, sure, alone)) is not None:
             out.setdefault(step, -1)
+        for told, where in result_told(text, [c for _, c in clauses], self._normalize).items():
+            if told in self.step_ids:  # an assessment's result told
+                out.setdefault(told, where)
         if alone is not None:  # the surest of them first: one e5 run each
             for _, i, ctext, need, _ in sorted(unsure, key=lambda u: -u[0])[:REREAD_ALONE]:
                 own = alone(ctext)

@@ -82,7 +82,7 @@ _FUTURE_GATE = re.compile(_FUTURE.pattern.replace("|将|", "|(?<!已经)(?<!已)
 # Not yet done: a condition or a prerequisite ("要先做评估", "if you'd like"), a request ("please ..."), what the
 # agent is about to do first (Cantonese 先), or a means of confirmation sent for the customer to act on.
 _PENDING = re.compile(
-    r"要先|需要先|得先|须先|必须先|之前(?:我)?(?:要|需要|得|先)|如果|假如|\bif\b|\bplease\s*$|"
+    r"要先|需要先|得先|须先|必须先|之前(?:我)?(?:要|需要|得|先)|如果|假如|就算|\bif\b|\bplease\s*$|"
     # a condition said after it ("已經轉出去的話": if it has gone already), what is to be done as soon as
     # possible ("要尽快拨 165 报案"), a recommendation ("建议直接挂失补一张新卡") and what comes next ("…，再睇吓
     # 你嘅風險承受能力評估") are not yet done
@@ -166,6 +166,11 @@ _LAPSED = re.compile(
 LONG_CLAUSE_CHARS = 40
 NEAR_CHARS_BEFORE, NEAR_CHARS_AFTER = 10, 4
 NEAR_WORDS_BEFORE, NEAR_WORDS_AFTER = 5, 2
+# A word that starts the next sentence of an unpunctuated English turn: the words after a phrase stop before it
+# ("thank you that matches you're verified what can i help with": the "can" asks about the next thing).
+_NEXT_SENTENCE = frozenset(
+    "what which how could can would is are do does did may let i i'm i've i'll i'd it's and so now please".split()
+)
 # Clauses: punctuation, or the spaces an ASR transcript puts between Chinese phrases, or ". " in English.
 _CLAUSE = re.compile(r"[。！？!?；;，,]\s*|(?<=[\u4e00-\u9fff])\s+|\s+(?=[\u4e00-\u9fff])|\.\s+")
 # Cantonese, by the particles and words Mandarin does not use (on normalised text: 係 → 系 is left out).
@@ -344,14 +349,14 @@ def promises(text: str, normalize: Normalizer) -> bool:
 
 
 def _may_tick(part: str, asks: bool, normalize: Normalizer) -> bool:
-    """A clause that may tick on its own: it does not ask, is not "not yet" (`_not_done`) and is more than an
+    """A clause that may tick on its own: it does not ask, is not "not yet" (`not_done`) and is more than an
     acknowledgement ("收到了" before "再跟您核对一下出生日期" carries the turn's meaning in its vector, not a
     result)."""
     norm = normalize(part)
-    return not asks and not _not_done(norm) and not _ACK_ONLY.match(norm)
+    return not asks and not not_done(norm) and not _ACK_ONLY.match(norm)
 
 
-def _not_done(norm: str) -> bool:
+def not_done(norm: str) -> bool:
     """The clause asks, requests, promises, sets a condition, negates, says the work is under way or that a
     check has lapsed ("fine" said of something is no negation: "身份核验没问题")."""
     norm = affirm(norm)
@@ -376,7 +381,7 @@ def introduces_supervisor(norm: str) -> bool:
     """A normalised clause or sentence in which a supervisor introduces themself ("我是客服主管陳", "我係值班
     主管", "this is Anna, the duty supervisor") and that neither asks, promises nor negates: the escalation is
     done."""
-    return bool(_SUPERVISOR_INTRO.search(norm)) and not _not_done(norm)
+    return bool(_SUPERVISOR_INTRO.search(norm)) and not not_done(norm)
 
 
 def introducing_sentence(text: str, normalize: Normalizer) -> str | None:
@@ -401,7 +406,7 @@ def says_done(norm: str, *, asks: bool = False) -> bool:
     补过", "blocked back in March"). "身份核对完成" and "the card is now
     blocked" say done; "我先帮您核实一下", "I'll freeze it once you're verified" and "您要冻结吗" do not."""
     marked = _DONE_ASPECT.search(affirm(norm)) or _DONE_VERB_LE.search(norm)
-    return bool(marked) and not asks and not _not_done(norm) and not _HISTORY.search(norm)
+    return bool(marked) and not asks and not not_done(norm) and not _HISTORY.search(norm)
 
 
 def said_plainly(text: str, normalize: Normalizer, phrases: list[tuple[str, re.Pattern[str] | None]]) -> bool:
@@ -418,11 +423,11 @@ def said_plainly(text: str, normalize: Normalizer, phrases: list[tuple[str, re.P
         if not hit(norm, phrases):
             continue
         if len(norm) <= LONG_CLAUSE_CHARS:
-            if not asks and not _not_done(norm) and not _STANDING.search(norm):
+            if not asks and not not_done(norm) and not _STANDING.search(norm):
                 return True
             continue
         for near, at_end in _near(norm, phrases):
-            if not (asks and at_end) and not _not_done(near) and not _STANDING.search(near):
+            if not (asks and at_end) and not not_done(near) and not _STANDING.search(near):
                 return True
     return False
 
@@ -436,6 +441,8 @@ def _near(norm: str, phrases: list[tuple[str, re.Pattern[str] | None]]) -> list[
         for a, b in spans:
             if norm[a:b].isascii():
                 before, after = norm[:a].split()[-NEAR_WORDS_BEFORE:], norm[b:].split()[:NEAR_WORDS_AFTER]
+                cut = next((k for k, w in enumerate(after) if w in _NEXT_SENTENCE), len(after))
+                after = after[:cut]
                 start = a - len(" ".join(before)) - (1 if before else 0)
                 end = b + len(" ".join(after)) + (1 if after else 0)
             else:
