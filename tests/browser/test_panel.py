@@ -170,3 +170,60 @@ def test_end_call_shows_the_summary(page: Any, live_server: LiveServer) -> None:
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
     expect(page.locator("#call-id")).not_to_have_text(first_call)
     expect(page.locator("#transcript .turn")).to_have_count(1)
+
+
+ENDED_SUGGESTION = {
+    "id": "s-ended",
+    "call_id": "c-ended",
+    "turn": 1,
+    "query": "前年那个境外刷卡返现 现在还能补吗",
+    "answer": "【已结束：有效期至 2024-12-31，非现行规定，勿向客户推介】\n"
+    "本活动已于 2024 年 12 月 31 日结束。[1] 不再受理补报名。[2]",
+    "citations": [
+        {
+            "document_id": "d1",
+            "title": "2024年返现活动（已结束）",
+            "section": "",
+            "version": 1,
+            "chunk_id": "1",
+            "score": 0.5,
+            "snippet": "本活动已于 2024 年 12 月 31 日结束",
+            "ended": "2024-12-31",
+        },
+        {
+            "document_id": "d1",
+            "title": "2024年返现活动（已结束）",
+            "section": "咨询口径",
+            "version": 1,
+            "chunk_id": "2",
+            "score": 0.5,
+            "snippet": "不再受理补报名",
+            "ended": "2024-12-31",
+        },
+    ],
+    "next_steps": [],
+    "sentences": [],
+    "language": "zh-Hans",
+}
+
+
+def test_an_answer_from_a_document_that_has_ended_shows_its_last_day_and_copies_without_the_notice(
+    page: Any, live_server: LiveServer
+) -> None:
+    """The citation says the document ended and when; what the agent pastes to the customer leaves the notice out."""
+    from playwright.sync_api import expect
+
+    _open_panel(page, live_server)
+    page.evaluate(
+        "s => { window.assistPanel.state.suggestion = s; window.assistPanel.renderSuggestion(); }", ENDED_SUGGESTION
+    )
+    expect(page.locator("#sugg-answer")).to_contain_text("已结束")
+    expect(page.locator("#sugg-body .cite-sec").first).to_contain_text("ended 2024-12-31")
+    pasted = page.evaluate("s => window.assistPanel.plainAnswer(s)", ENDED_SUGGESTION)
+    assert pasted == "本活动已于 2024 年 12 月 31 日结束。 不再受理补报名。"
+    in_force = {
+        **ENDED_SUGGESTION,
+        "answer": "挂失本身不收取手续费。[1]",
+        "citations": [{"title": "Card", "version": 2}],
+    }
+    assert page.evaluate("s => window.assistPanel.plainAnswer(s)", in_force) == "挂失本身不收取手续费。"

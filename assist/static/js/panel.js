@@ -80,6 +80,13 @@ function renderTranscript() {
 
 // ------------------------------------------------------------------ suggestion
 
+/** What the copy button pastes to the customer: the answer without its citation markers, and without the notice
+ * line an answer from a document that has ended opens with (that line is for the agent only). */
+function plainAnswer(s) {
+  const answer = (s.citations || [])[0]?.ended ? (s.answer || "").replace(/^[^\n]*\n/, "") : s.answer || "";
+  return answer.replace(/\s?\[\d{1,2}\]/g, "");
+}
+
 function citationLabel(c) {
   // a document that has ended is cited only to say so: its last day in force stands beside the version
   const ended = c.ended ? t("sugg.ended", { d: c.ended }) : null;
@@ -96,10 +103,7 @@ function renderSuggestion(isNew = false) {
   const answer = s.answer && s.answer.trim() ? s.answer : t("sugg.nothing");
   const answerEl = answerWithMarkers(answer, s.citations || [], isNew);
   const copyBtn = h("button", { type: "button", class: "btn", id: "copy-answer" }, t("sugg.copy"));
-  // The citation markers stay in the panel; what is pasted to the customer is the plain answer.
-  // An answer from a document that has ended opens with the notice line, which is for the agent only.
-  const plain = (s.citations || [])[0]?.ended ? (s.answer || "").replace(/^[^\n]*\n/, "") : s.answer || "";
-  copyBtn.addEventListener("click", () => copyText(plain.replace(/\s?\[\d{1,2}\]/g, ""), copyBtn));
+  copyBtn.addEventListener("click", () => copyText(plainAnswer(s), copyBtn));
   const cites = h("ol", { class: "citations", "aria-label": t("sugg.sources") });
   (s.citations || []).forEach((c, i) => {
     cites.append(
@@ -753,10 +757,13 @@ function wire() {
     renderChecklist();
     renderAlerts(true);
   });
-  // A hook for tests and for an embedding CRM: drop the socket as a network failure would.
+  // A hook for tests and for an embedding CRM: drop the socket as a network failure would, render a suggestion,
+  // read what the copy button would paste.
   window.assistPanel = {
     dropSocket: () => state.ws && state.ws.close(4000, "dropped"),
     state,
+    renderSuggestion,
+    plainAnswer,
   };
 }
 
