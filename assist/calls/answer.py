@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assist.calls.alerts import CallGuard, alert_for
-from assist.calls.compose import Composition, ExtractiveComposer, no_answer_text
+from assist.calls.compose import Composition, ExtractiveComposer, in_customer_script, no_answer_text
 from assist.calls.context import ContextQuery
 from assist.calls.llm import LLMComposer, LLMUnavailableError
 from assist.calls.metrics import elapsed_ms
@@ -38,8 +38,7 @@ ENDED_NOTICE = {
 
 def ended_notice(language: str, day: str) -> str:
     """The notice before an answer from a document that ended on `day`, in the customer's language."""
-    key = "zh-Hant" if language == "zh-Hant" else "zh-Hans" if language.startswith("zh") else "en"
-    return ENDED_NOTICE[key].format(day=day)
+    return in_customer_script(ENDED_NOTICE, language).format(day=day)
 
 
 @dataclass

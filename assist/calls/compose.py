@@ -54,13 +54,14 @@ NO_ANSWER = {
 }
 
 
+def in_customer_script(texts: dict[str, str], language: str) -> str:
+    """The text of `texts` (keyed zh-Hans, zh-Hant, en) for the customer's language."""
+    return texts["zh-Hant" if language == "zh-Hant" else "zh-Hans" if language.startswith("zh") else "en"]
+
+
 def no_answer_text(language: str) -> str:
     """The 'nothing approved was found' answer, in the customer's language."""
-    if language == "zh-Hant":
-        return NO_ANSWER["zh-Hant"]
-    if language.startswith("zh"):
-        return NO_ANSWER["zh-Hans"]
-    return NO_ANSWER["en"]
+    return in_customer_script(NO_ANSWER, language)
 
 
 @lru_cache(maxsize=50_000)
